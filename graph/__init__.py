@@ -1,0 +1,1 @@
+"""The GraphQL schema, the ASGI app and the command line."""

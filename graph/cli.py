@@ -1,0 +1,165 @@
+"""The `pfmp` command: serve, migrate, export-schema, import-framework, create-admin."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from graph.settings import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(coro):
+    """Run a database task; a database that cannot be reached stops with one line."""
+    try:
+        return asyncio.run(coro)
+    except (ConfigError, click.ClickException):
+        raise
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc.strerror or exc}") from None
+    except Exception as exc:  # the driver's own errors have no common base class
+        name = type(exc).__name__
+        if any(word in name for word in ("Connection", "Operational", "Database", "Postgres", "Auth", "Config")):
+            raise click.ClickException(f"cannot use the database ({name}: {str(exc).splitlines()[0]})") from None
+        raise
+
+
+@click.group()
+def main() -> None:
+    """Work-placement portfolios (PFMP) GraphQL server."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--demo", is_flag=True, help="Fill an empty database with the demo data (not in production).")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Migrate the database, then serve the API with uvicorn."""
+    import uvicorn
+
+    from graph.database import prepare_database
+
+    settings = _settings()
+    if demo and settings.production:
+        raise click.ClickException("--demo is refused when PFMP_ENV=production")
+    if workers > 1 and settings.is_sqlite:
+        click.echo("note: several workers on SQLite serialise their writes; use PostgreSQL in production", err=True)
+    report = _run(prepare_database(settings, demo=demo))
+    if report.get("demo_loaded"):
+        click.echo("demo data loaded; accounts are listed in the README")
+    click.echo(f"GraphQL on http://{host}:{port}/graphql" + (" (GraphiQL in a browser)" if settings.graphiql else ""))
+    uvicorn.run("graph.asgi:app", host=host, port=port, workers=workers, factory=False,
+                log_level="info", proxy_headers=True)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending migrations and load the built-in frameworks."""
+    from graph.database import prepare_database
+
+    report = _run(prepare_database(_settings()))
+    click.echo(f"database up to date; built-in frameworks changed: {report['frameworks_changed']}")
+
+
+@main.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL SDL."""
+    from graph.schema import schema
+
+    click.echo(schema.as_str())
+
+
+@main.command("import-framework")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "uai", default=None, help="UAI of the school owning it; default: built-in for all schools.")
+def import_framework_command(file: Path, uai: str | None) -> None:
+    """Import a framework file (format pfmp-framework/1)."""
+    from graph.database import apply_migrations, orm
+    from models.schools import School
+    from resolvers.framework_import import FrameworkFileError, import_framework, parse_framework
+
+    settings = _settings()
+    try:
+        doc = parse_framework(file.read_text("utf-8"))
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file.name}: not UTF-8 text") from None
+    except FrameworkFileError as exc:
+        for where, what in exc.problems:
+            click.echo(f"{file.name}: {where}: {what}", err=True)
+        raise click.ClickException(f"{file.name} refused: {len(exc.problems)} problem(s), nothing imported") from None
+
+    async def run():
+        await apply_migrations(settings.database_url)
+        async with orm(settings.database_url):
+            school_id = None
+            if uai:
+                school = await School.get_or_none(uai=uai.upper())
+                if school is None:
+                    raise click.ClickException(f"no school with UAI {uai}")
+                school_id = school.id
+            return await import_framework(doc, school_id=school_id)
+
+    result = _run(run())
+    state = "created" if result.created else ("updated" if result.changed else "unchanged")
+    click.echo(f"{doc['code']}: {state}")
+
+
+@main.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+@click.option("--school-uai", required=True, help="UAI of the school; created if new (give --school-name).")
+@click.option("--school-name", default=None)
+@click.option("--password", default=None, help="Read from the terminal when not given.")
+def create_admin(email: str, first_name: str, last_name: str, school_uai: str, school_name: str | None,
+                 password: str | None) -> None:
+    """Create an administrator account (and its school if new)."""
+    from tortoise.transactions import in_transaction
+
+    from graph.database import apply_migrations, orm
+    from models.schools import School
+    from models.users import Role, User
+    from permissions.passwords import MIN_LENGTH, hash_password
+
+    settings = _settings()
+    if password is None:
+        password = getpass.getpass("Password: ")
+    if len(password) < MIN_LENGTH:
+        raise click.ClickException(f"the password must have at least {MIN_LENGTH} characters")
+    uai = school_uai.strip().upper()
+    if not (len(uai) == 8 and uai[:7].isdigit() and uai[7].isalpha()):
+        raise click.ClickException("--school-uai must be 7 digits and a letter, e.g. 0599999Z")
+
+    async def run():
+        await apply_migrations(settings.database_url)
+        async with orm(settings.database_url):
+            async with in_transaction():
+                school = await School.get_or_none(uai=uai)
+                if school is None:
+                    if not school_name:
+                        raise click.ClickException(f"no school with UAI {uai}: give --school-name to create it")
+                    school = await School.create(uai=uai, name=school_name)
+                if await User.exists(email=email.strip().lower()):
+                    raise click.ClickException(f"an account with email {email} already exists")
+                await User.create(school=school, role=Role.ADMIN, email=email.strip().lower(),
+                                  password_hash=hash_password(password), first_name=first_name, last_name=last_name)
+
+    _run(run())
+    click.echo(f"administrator {email} created")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

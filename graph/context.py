@@ -1,0 +1,51 @@
+"""The typed request context: who is asking, their loaders, the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info as _Info
+
+from graph.errors import Forbidden, Unauthenticated
+from graph.settings import Settings
+from permissions.table import allows
+from permissions.viewer import Viewer
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Request | None
+    response: Response | None
+    settings: Settings
+    viewer: Viewer | None
+    # Why the bearer token was refused, if one was sent and refused.
+    auth_problem: str | None = None
+    loaders: Loaders = field(default=None)  # type: ignore[assignment]
+    # Read by Strawberry on WebSocket connections; unused over HTTP.
+    connection_params: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.loaders is None:
+            self.loaders = Loaders(self.viewer)
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is None:
+            raise Unauthenticated(self.auth_problem or "Sign in first: send an access token as 'Authorization: Bearer <token>'.")
+        return self.viewer
+
+    def require(self, rule_key: str, *, owned: bool | None = None) -> Viewer:
+        """The viewer, if the access table grants them `rule_key`; else FORBIDDEN."""
+        viewer = self.require_viewer()
+        if not allows(rule_key, viewer.role, owned=owned):
+            raise Forbidden()
+        return viewer
+
+    def can(self, rule_key: str, *, owned: bool | None = None) -> bool:
+        return self.viewer is not None and allows(rule_key, self.viewer.role, owned=owned)
+
+
+Info = _Info[Context, None]

@@ -1,0 +1,49 @@
+"""The one Schema of the process: it only composes the domains' Query and Mutation classes."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from graph.errors import ErrorPolicy
+from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
+from resolvers.auth import AuthMutation, AuthQuery
+from resolvers.frameworks import FrameworkMutation, FrameworkQuery
+from resolvers.node import NodeQuery
+from resolvers.schools import SchoolQuery
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 3000
+
+
+@strawberry.type(description="Everything that can be read.")
+class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery):
+    pass
+
+
+@strawberry.type(description="Everything that can be changed.")
+class Mutation(AuthMutation, FrameworkMutation):
+    pass
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[Learner, Teacher, Tutor, ApprenticeshipMaster, Administrator],
+    extensions=[
+        # Factories, not instances: an extension instance must not be shared between requests.
+        ErrorPolicy,
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
+)

@@ -1,0 +1,81 @@
+"""Schools, levels and classrooms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from graph.context import Info
+from models import schools as m
+from models.frameworks import Framework as FrameworkRow
+from models.users import User
+from permissions import scopes
+
+if TYPE_CHECKING:
+    from graph.types.frameworks import Framework
+    from graph.types.users import Learner
+
+
+@strawberry.type(description="The school (lycée professionnel or CFA) every row belongs to.")
+class School(relay.Node):
+    id: relay.NodeID[int]
+    uai: str = strawberry.field(description="National UAI code of the school.")
+    name: str = strawberry.field(description="Name of the school.")
+
+    @classmethod
+    def from_row(cls, row: m.School) -> "School":
+        return cls(id=row.id, uai=row.uai, name=row.name)
+
+
+@strawberry.type(description="Niveau de classe, e.g. « Première année de CAP »: groups classrooms and periods.")
+class Level(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Name of the level.")
+    framework_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: m.Level) -> "Level":
+        return cls(id=row.id, name=row.name, framework_id=row.framework_id)
+
+    @strawberry.field(description="Classrooms of this level the viewer reaches, by name.")
+    async def classrooms(self, info: Info) -> list["Classroom"]:
+        rows = await info.context.loaders.by_parent(
+            m.Classroom, "level_id", scopes.classrooms, order_by=("name",)
+        ).load(self.id)
+        return [Classroom.from_row(r) for r in rows]
+
+    @strawberry.field(description="The competency framework this level prepares for.")
+    async def framework(self, info: Info) -> Annotated["Framework", strawberry.lazy("graph.types.frameworks")] | None:
+        from graph.types.frameworks import Framework
+
+        if self.framework_id is None:
+            return None
+        row = await info.context.loaders.by_id(FrameworkRow, scopes.frameworks).load(self.framework_id)
+        return Framework.from_row(row) if row else None
+
+
+@strawberry.type(description="Classe, e.g. « CAP 1 ELEC ».")
+class Classroom(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Name of the classroom.")
+    level_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: m.Classroom) -> "Classroom":
+        return cls(id=row.id, name=row.name, level_id=row.level_id)
+
+    @strawberry.field(description="The level of this classroom.")
+    async def level(self, info: Info) -> Level | None:
+        row = await info.context.loaders.by_id(m.Level, scopes.levels).load(self.level_id)
+        return Level.from_row(row) if row else None
+
+    @strawberry.field(description="Learners of this classroom the viewer reaches, by last then first name.")
+    async def learners(self, info: Info) -> list[Annotated["Learner", strawberry.lazy("graph.types.users")]]:
+        from graph.types.users import Learner
+
+        rows = await info.context.loaders.by_parent(
+            User, "classroom_id", scopes.learners, order_by=("last_name", "first_name", "id")
+        ).load(self.id)
+        return [Learner.from_row(r, info.context.viewer) for r in rows]

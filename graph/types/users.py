@@ -1,0 +1,140 @@
+"""People: learners, teachers, company trainers and administrators."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry import relay
+
+from graph.context import Info
+from graph.types.common import guarded
+from graph.types.schools import Classroom
+from models import schools as school_models
+from models.users import LearnerStatus as LearnerStatusEnum
+from models.users import Role as RoleEnum
+from models.users import User
+from permissions import scopes
+from permissions.table import allows
+from permissions.viewer import Viewer
+
+Role = strawberry.enum(RoleEnum, description="What a person is to the product.")
+LearnerStatus = strawberry.enum(
+    LearnerStatusEnum,
+    description="SCHOOL: élève, followed by a tutor; APPRENTICE: apprenti, followed by an apprenticeship master.",
+)
+
+
+@strawberry.interface(description="Anyone with an account.")
+class Person(relay.Node):
+    id: relay.NodeID[int]
+    first_name: str = strawberry.field(description="First name.")
+    last_name: str = strawberry.field(description="Last name.")
+    role: Role = strawberry.field(description="Role of the account.")
+
+    @strawberry.field(description="First and last name.")
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@strawberry.type(description="Apprenant: a learner, élève (SCHOOL) or apprenti (APPRENTICE).")
+class Learner(Person):
+    status: LearnerStatus | None = guarded("Status of the learner.", "learner.identity.read")
+    email: str | None = guarded("Email address.", "learner.personal.read")
+    phone: str | None = guarded("Phone number.", "learner.personal.read")
+    birth_date: dt.date | None = guarded("Date of birth.", "learner.personal.read")
+    classroom_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: User, viewer: Viewer | None) -> "Learner":
+        personal = viewer is not None and allows("learner.personal.read", viewer.role, owned=viewer.id == row.id)
+        return cls(
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            role=RoleEnum.LEARNER,
+            status=row.learner_status,
+            email=row.email if personal else None,
+            phone=row.phone if personal else None,
+            birth_date=row.birth_date if personal else None,
+            classroom_id=row.classroom_id,
+        )
+
+    @strawberry.field(description=f"The learner's classroom. Readable with the learner's names.")
+    async def classroom(self, info: Info) -> Classroom | None:
+        if self.classroom_id is None:
+            return None
+        row = await info.context.loaders.by_id(school_models.Classroom, scopes.classrooms).load(self.classroom_id)
+        return Classroom.from_row(row) if row else None
+
+
+@strawberry.type(description="Enseignant: follows the learners of the classrooms they teach.")
+class Teacher(Person):
+    email: str | None = guarded("Email address.", "teacher.contact.read")
+    phone: str | None = guarded("Phone number.", "teacher.contact.read")
+
+    @classmethod
+    def from_row(cls, row: User, viewer: Viewer | None) -> "Teacher":
+        contact = viewer is not None and allows("teacher.contact.read", viewer.role, owned=viewer.id == row.id)
+        return cls(
+            id=row.id, first_name=row.first_name, last_name=row.last_name, role=RoleEnum.TEACHER,
+            email=row.email if contact else None, phone=row.phone if contact else None,
+        )
+
+    @strawberry.field(description="Classrooms this teacher teaches, among those the viewer reaches.")
+    async def classrooms(self, info: Info) -> list[Classroom]:
+        rows = await school_models.Classroom.filter(
+            scopes.classrooms(info.context.require_viewer()), teachers__id=self.id
+        ).order_by("name")
+        return [Classroom.from_row(r) for r in rows]
+
+
+@strawberry.interface(description="Formateur en entreprise: a tutor or an apprenticeship master.")
+class WorkplaceTrainer(Person):
+    company_name: str | None = guarded("Company the trainer works for.", "trainer.identity.read")
+    job_title: str | None = guarded("The trainer's job in the company.", "trainer.identity.read")
+    email: str | None = guarded("Email address.", "trainer.contact.read")
+    phone: str | None = guarded("Phone number.", "trainer.contact.read")
+
+    @classmethod
+    def from_row(cls, row: User, viewer: Viewer | None):
+        kind = Tutor if row.role is RoleEnum.TUTOR else ApprenticeshipMaster
+        contact = viewer is not None and allows("trainer.contact.read", viewer.role, owned=viewer.id == row.id)
+        return kind(
+            id=row.id, first_name=row.first_name, last_name=row.last_name, role=row.role,
+            company_name=row.company_name, job_title=row.job_title,
+            email=row.email if contact else None, phone=row.phone if contact else None,
+        )
+
+
+@strawberry.type(description="Tuteur de stage: company trainer of a school-status learner.")
+class Tutor(WorkplaceTrainer):
+    pass
+
+
+@strawberry.type(description="Maître d'apprentissage: company trainer of an apprentice.")
+class ApprenticeshipMaster(WorkplaceTrainer):
+    pass
+
+
+@strawberry.type(description="Administrateur: runs the school's instance.")
+class Administrator(Person):
+    email: str = strawberry.field(description="Email address. Only the administrator sees this type.")
+
+    @classmethod
+    def from_row(cls, row: User, viewer: Viewer | None = None) -> "Administrator":
+        return cls(id=row.id, first_name=row.first_name, last_name=row.last_name, role=RoleEnum.ADMIN,
+                   email=row.email)
+
+
+def person_from_row(row: User, viewer: Viewer | None) -> Person:
+    match row.role:
+        case RoleEnum.LEARNER:
+            return Learner.from_row(row, viewer)
+        case RoleEnum.TEACHER:
+            return Teacher.from_row(row, viewer)
+        case RoleEnum.TUTOR | RoleEnum.MASTER:
+            return WorkplaceTrainer.from_row(row, viewer)
+        case _:
+            return Administrator.from_row(row, viewer)

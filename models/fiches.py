@@ -1,0 +1,106 @@
+"""Activity fiches written by learners, their link to the framework, read states and annexes."""
+
+from enum import Enum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import TimestampedModel
+
+
+class Autonomy(str, Enum):
+    AUTONOMOUS = "AUTONOMOUS"
+    ACCOMPANIED = "ACCOMPANIED"
+
+
+class ActivityFiche(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    school = fields.ForeignKeyField("models.School", related_name="activity_fiches", on_delete=fields.CASCADE)
+    learner = fields.ForeignKeyField("models.User", related_name="activity_fiches", on_delete=fields.CASCADE)
+    # Null once the period is deleted: the fiche then sits in the learner's free fiches (R8).
+    portfolio = fields.ForeignKeyField(
+        "models.Portfolio", related_name="activity_fiches", null=True, on_delete=fields.SET_NULL
+    )
+    # Name of the period a free fiche came from, kept for the learner's folder.
+    former_period_name = fields.CharField(max_length=200, null=True)
+    title = fields.CharField(max_length=300)
+    autonomy = fields.CharEnumField(Autonomy, max_length=12, null=True)
+    workplace = fields.CharField(max_length=300, null=True)
+    description = fields.TextField(default="")
+    analysis = fields.TextField(default="")
+    activity_types = fields.ManyToManyField(
+        "models.FrameworkActivity", related_name="activity_fiches", through="activity_fiche_activity_type"
+    )
+    # Deleted by the learner: still listed for teachers, marked (R13).
+    deleted_at = fields.DatetimeField(null=True)
+    # Last creation or change by the learner; a teacher who read before it sees UNREAD.
+    learner_changed_at = fields.DatetimeField(auto_now_add=True)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "activity_fiche"
+        indexes = (("portfolio_id", "deleted_at"),)
+
+
+class FicheTask(Model):
+    """A task linked to a fiche: ticked by the learner, checked or added by the teacher (R14)."""
+
+    id = fields.IntField(primary_key=True)
+    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="task_links", on_delete=fields.CASCADE)
+    task = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.CASCADE)
+    ticked_by_learner = fields.BooleanField(default=False)
+    checked_by_teacher = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "activity_fiche_task"
+        unique_together = (("fiche", "task"),)
+
+
+class FicheEvaluationTarget(Model):
+    """What the teacher plans to evaluate for a task of a fiche: a competence globally, or one criterion."""
+
+    id = fields.IntField(primary_key=True)
+    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    task = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    competence = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    criterion = fields.ForeignKeyField(
+        "models.Criterion", related_name="evaluation_targets", null=True, on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "activity_fiche_target"
+        unique_together = (("fiche", "task", "competence", "criterion"),)
+
+
+class FicheRead(Model):
+    """When a teacher last read a fiche (R13)."""
+
+    id = fields.IntField(primary_key=True)
+    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="reads", on_delete=fields.CASCADE)
+    teacher = fields.ForeignKeyField("models.User", related_name="fiche_reads", on_delete=fields.CASCADE)
+    read_at = fields.DatetimeField()
+
+    class Meta:
+        table = "activity_fiche_read"
+        unique_together = (("fiche", "teacher"),)
+
+
+class AnnexKind(str, Enum):
+    FILE = "FILE"
+    URL = "URL"
+
+
+class Annex(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="annexes", on_delete=fields.CASCADE)
+    kind = fields.CharEnumField(AnnexKind, max_length=4)
+    title = fields.CharField(max_length=300, default="")
+    url = fields.CharField(max_length=2000, null=True)
+    # Files: the name the learner gave, and the generated name on disk (never a client path).
+    original_filename = fields.CharField(max_length=255, null=True)
+    stored_name = fields.CharField(max_length=64, null=True, unique=True)
+    content_type = fields.CharField(max_length=100, null=True)
+    size = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "annex"

@@ -1,0 +1,146 @@
+"""Competency frameworks (référentiels): data imported from files, never code.
+
+activities → tasks; units → competences → criteria; tasks ↔ competences with a
+weight; and the achievement scale the framework is evaluated on.
+"""
+
+from enum import Enum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import TimestampedModel
+
+
+class AchievementLevel(str, Enum):
+    """The six ordered values of the scale (the seed's "réglette")."""
+
+    NOT_EVALUATED = "NOT_EVALUATED"
+    NOT_ACQUIRED = "NOT_ACQUIRED"
+    BEGINNING = "BEGINNING"
+    PARTIAL = "PARTIAL"
+    ACQUIRED = "ACQUIRED"
+    MASTERED = "MASTERED"
+
+
+ACHIEVEMENT_ORDER = list(AchievementLevel)
+
+
+class Framework(TimestampedModel):
+    """A diploma's framework. `school` is null for the built-in, national ones."""
+
+    id = fields.IntField(primary_key=True)
+    school = fields.ForeignKeyField("models.School", related_name="frameworks", null=True, on_delete=fields.CASCADE)
+    code = fields.CharField(max_length=50)
+    name = fields.CharField(max_length=300)
+    source = fields.TextField(default="")
+    notes = fields.JSONField(default=list)
+    # sha256 of the canonical content last imported: a second import of the same file is a no-op.
+    content_hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "framework"
+        unique_together = (("school", "code"),)
+
+
+class ScaleLevel(Model):
+    id = fields.IntField(primary_key=True)
+    framework = fields.ForeignKeyField("models.Framework", related_name="scale_levels", on_delete=fields.CASCADE)
+    value = fields.CharEnumField(AchievementLevel, max_length=20)
+    label = fields.CharField(max_length=100)
+    position = fields.IntField()
+    is_threshold = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "scale_level"
+        unique_together = (("framework", "value"),)
+
+
+class Unit(Model):
+    """Unité de certification, grouping competences."""
+
+    id = fields.IntField(primary_key=True)
+    framework = fields.ForeignKeyField("models.Framework", related_name="units", on_delete=fields.CASCADE)
+    code = fields.CharField(max_length=20)
+    label = fields.CharField(max_length=300)
+    position = fields.IntField()
+
+    class Meta:
+        table = "framework_unit"
+        unique_together = (("framework", "code"),)
+
+
+class FrameworkActivity(Model):
+    id = fields.IntField(primary_key=True)
+    framework = fields.ForeignKeyField("models.Framework", related_name="activities", on_delete=fields.CASCADE)
+    code = fields.CharField(max_length=20)
+    label = fields.CharField(max_length=300)
+    position = fields.IntField()
+
+    class Meta:
+        table = "framework_activity"
+        unique_together = (("framework", "code"),)
+
+
+class Task(Model):
+    id = fields.IntField(primary_key=True)
+    framework = fields.ForeignKeyField("models.Framework", related_name="tasks", on_delete=fields.CASCADE)
+    activity = fields.ForeignKeyField("models.FrameworkActivity", related_name="tasks", on_delete=fields.CASCADE)
+    code = fields.CharField(max_length=20)
+    label = fields.TextField()
+    position = fields.IntField()
+    # A default the school is asked to check (e.g. links not confirmed by the official text).
+    provisional = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "framework_task"
+        unique_together = (("framework", "code"),)
+
+
+class Competence(Model):
+    id = fields.IntField(primary_key=True)
+    framework = fields.ForeignKeyField("models.Framework", related_name="competences", on_delete=fields.CASCADE)
+    unit = fields.ForeignKeyField("models.Unit", related_name="competences", null=True, on_delete=fields.SET_NULL)
+    code = fields.CharField(max_length=20)
+    label = fields.TextField()
+    position = fields.IntField()
+
+    class Meta:
+        table = "framework_competence"
+        unique_together = (("framework", "code"),)
+
+
+class Criterion(Model):
+    id = fields.IntField(primary_key=True)
+    competence = fields.ForeignKeyField("models.Competence", related_name="criteria", on_delete=fields.CASCADE)
+    label = fields.TextField()
+    position = fields.IntField()
+
+    class Meta:
+        table = "framework_criterion"
+        unique_together = (("competence", "position"),)
+
+
+class TaskCompetence(Model):
+    """A task mobilises a competence (weight 2 = main, 1 = secondary)."""
+
+    id = fields.IntField(primary_key=True)
+    task = fields.ForeignKeyField("models.Task", related_name="competence_links", on_delete=fields.CASCADE)
+    competence = fields.ForeignKeyField("models.Competence", related_name="task_links", on_delete=fields.CASCADE)
+    weight = fields.SmallIntField(default=2)
+
+    class Meta:
+        table = "framework_task_competence"
+        unique_together = (("task", "competence"),)
+
+
+class ProfessionalAttitude(Model):
+    id = fields.IntField(primary_key=True)
+    framework = fields.ForeignKeyField("models.Framework", related_name="attitudes", on_delete=fields.CASCADE)
+    code = fields.CharField(max_length=20)
+    label = fields.CharField(max_length=300)
+    position = fields.IntField()
+
+    class Meta:
+        table = "framework_attitude"
+        unique_together = (("framework", "code"),)

@@ -1,0 +1,45 @@
+"""Period templates (annexes pédagogiques) and periods in companies (PFMP)."""
+
+from tortoise import fields
+
+from models.base import TimestampedModel
+
+
+class PeriodTemplate(TimestampedModel):
+    """The model a period is created from. Editing a period never changes it (R4)."""
+
+    id = fields.IntField(primary_key=True)
+    school = fields.ForeignKeyField("models.School", related_name="period_templates", on_delete=fields.CASCADE)
+    level = fields.ForeignKeyField("models.Level", related_name="period_templates", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=200)
+    duration_days = fields.IntField(null=True)
+    objectives = fields.TextField(default="")
+    tasks = fields.ManyToManyField("models.Task", related_name="period_templates", through="period_template_task")
+
+    class Meta:
+        table = "period_template"
+
+
+class Period(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    school = fields.ForeignKeyField("models.School", related_name="periods", on_delete=fields.CASCADE)
+    level = fields.ForeignKeyField("models.Level", related_name="periods", on_delete=fields.RESTRICT)
+    template = fields.ForeignKeyField(
+        "models.PeriodTemplate", related_name="periods", null=True, on_delete=fields.SET_NULL
+    )
+    name = fields.CharField(max_length=200)
+    start_date = fields.DateField()
+    end_date = fields.DateField()
+    # First calendar year of the school year, e.g. 2026 for 2026-2027 (R1 lists the current one).
+    school_year = fields.IntField()
+    # Counts for the diploma (since 2024 the last weeks of Terminale may not).
+    certifying = fields.BooleanField(default=True)
+    objectives = fields.TextField(default="")
+    tasks = fields.ManyToManyField("models.Task", related_name="periods", through="period_task")
+    created_by = fields.ForeignKeyField("models.User", related_name="created_periods", null=True, on_delete=fields.SET_NULL)
+    # Optimistic concurrency: an edit based on a stale version is refused.
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "period"
+        indexes = (("level_id", "school_year"),)

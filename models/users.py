@@ -1,0 +1,74 @@
+"""People: one account table for every role, and what only some roles carry."""
+
+from enum import Enum
+
+from tortoise import fields
+
+from models.base import TimestampedModel
+
+
+class Role(str, Enum):
+    ADMIN = "ADMIN"
+    TEACHER = "TEACHER"
+    LEARNER = "LEARNER"
+    TUTOR = "TUTOR"
+    MASTER = "MASTER"
+
+
+class LearnerStatus(str, Enum):
+    SCHOOL = "SCHOOL"  # élève: followed in company by a tutor
+    APPRENTICE = "APPRENTICE"  # apprenti: followed by an apprenticeship master
+
+
+class User(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    school = fields.ForeignKeyField("models.School", related_name="users", on_delete=fields.CASCADE)
+    role = fields.CharEnumField(Role, max_length=10)
+    # Stored lower-cased; sign-in looks it up across schools, so it is unique.
+    email = fields.CharField(max_length=254, unique=True)
+    password_hash = fields.CharField(max_length=200, null=True)
+    first_name = fields.CharField(max_length=100)
+    last_name = fields.CharField(max_length=100)
+    phone = fields.CharField(max_length=30, null=True)
+    is_active = fields.BooleanField(default=True)
+    # Bumping it revokes every token issued to this user.
+    token_version = fields.IntField(default=1)
+    # Learners only.
+    birth_date = fields.DateField(null=True)
+    learner_status = fields.CharEnumField(LearnerStatus, max_length=10, null=True)
+    classroom = fields.ForeignKeyField(
+        "models.Classroom", related_name="learners", null=True, on_delete=fields.SET_NULL
+    )
+    # Identifier of the learner in the national school-administration exports.
+    national_id = fields.CharField(max_length=40, null=True)
+    # Tutors and masters: the company they work for and their job there.
+    company_name = fields.CharField(max_length=200, null=True)
+    job_title = fields.CharField(max_length=200, null=True)
+    created_by = fields.ForeignKeyField(
+        "models.User", related_name="created_users", null=True, on_delete=fields.SET_NULL
+    )
+    # Teachers only: the classrooms they teach.
+    taught_classrooms = fields.ManyToManyField(
+        "models.Classroom", related_name="teachers", through="teacher_classroom"
+    )
+
+    class Meta:
+        table = "app_user"
+        indexes = (("school_id", "role"),)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ExternalIdentity(TimestampedModel):
+    """The identifier a configured identity provider (ENT, CAS, OIDC) gives this user."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="external_identities", on_delete=fields.CASCADE)
+    provider = fields.CharField(max_length=100)
+    subject = fields.CharField(max_length=254)
+
+    class Meta:
+        table = "external_identity"
+        unique_together = (("provider", "subject"), ("user", "provider"))

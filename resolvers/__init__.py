@@ -1,0 +1,1 @@
+"""Business rules and resolvers, one module per domain."""

@@ -1,0 +1,72 @@
+"""Competency frameworks: reading them, and the admin's import."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph.context import Info
+from graph.errors import ErrorCode, FieldProblem, UserInputError
+from graph.types.common import UserError
+from graph.types.frameworks import Competence, Criterion, Framework, Task
+from models import frameworks as m
+from permissions import scopes
+from permissions.table import describe
+from resolvers.framework_import import FrameworkFileError, import_framework, parse_framework
+from resolvers.mutations import run_mutation
+from resolvers.node import NodeEntry, register
+
+MAX_FRAMEWORK_FILE = 2 * 1024 * 1024
+
+register("Framework", NodeEntry(m.Framework, scopes.frameworks, lambda row, viewer: Framework.from_row(row)))
+register("Task", NodeEntry(m.Task, None, lambda row, viewer: Task.from_row(row)))
+register("Criterion", NodeEntry(m.Criterion, None, lambda row, viewer: Criterion.from_row(row)))
+register("Competence", NodeEntry(m.Competence, None, lambda row, viewer: Competence.from_row(row, {})))
+
+
+@strawberry.type(description="Result of frameworkImport.")
+class FrameworkImportPayload:
+    framework: Framework | None = strawberry.field(default=None, description="The imported framework.")
+    created: bool = strawberry.field(default=False, description="True when the framework did not exist before.")
+    changed: bool = strawberry.field(default=False, description="False when the same content was already imported.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type
+class FrameworkQuery:
+    @strawberry.field(description="Frameworks: the built-in ones and those of your school, by name. "
+                                  + describe("framework.read"))
+    async def frameworks(self, info: Info) -> list[Framework]:
+        viewer = info.context.require("framework.read")
+        rows = await m.Framework.filter(scopes.frameworks(viewer)).order_by("name", "id")
+        return [Framework.from_row(r) for r in rows]
+
+    @strawberry.field(description="A framework by code; your school's own version wins over the built-in one.")
+    async def framework(self, info: Info, code: str) -> Framework | None:
+        viewer = info.context.require("framework.read")
+        rows = await m.Framework.filter(scopes.frameworks(viewer), code=code)
+        rows.sort(key=lambda row: row.school_id is None)
+        return Framework.from_row(rows[0]) if rows else None
+
+
+@strawberry.type
+class FrameworkMutation:
+    @strawberry.mutation(description="Import a framework file (format pfmp-framework/1, see the README) into your "
+                                     "school; importing the same content twice changes nothing. "
+                                     + describe("framework.write"))
+    async def framework_import(self, info: Info, content: str) -> FrameworkImportPayload:
+        viewer = info.context.require("framework.write")
+
+        async def body() -> FrameworkImportPayload:
+            if len(content.encode()) > MAX_FRAMEWORK_FILE:
+                raise UserInputError(FieldProblem(["content"], ErrorCode.TOO_LARGE, "The file is larger than 2 MiB."))
+            try:
+                doc = parse_framework(content)
+            except FrameworkFileError as exc:
+                raise UserInputError(
+                    FieldProblem(["content"], ErrorCode.INVALID, f"{where}: {what}") for where, what in exc.problems
+                ) from None
+            result = await import_framework(doc, school_id=viewer.school_id)
+            return FrameworkImportPayload(framework=Framework.from_row(result.framework),
+                                          created=result.created, changed=result.changed)
+
+        return await run_mutation(FrameworkImportPayload, body)

@@ -1,0 +1,246 @@
+"""The test harness: a real database (SQLite, or PostgreSQL with PFMP_TEST_DATABASE=postgres),
+the real ASGI app over HTTP (httpx + ASGITransport), real signed tokens, one client per role.
+
+A baseline database (migrations, built-in frameworks, demo data) is built once
+per session; each test gets its own copy (a file copy on SQLite, CREATE
+DATABASE … TEMPLATE on PostgreSQL), so tests never see each other's writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from graph.app import create_app
+from graph.database import prepare_database
+from graph.settings import Settings
+from models.users import Role, User
+from permissions.tokens import issue_token
+from resolvers.demo import DEMO_ACCOUNTS
+from tests.postgres import ThrowawayCluster
+
+TOKEN_SECRET = "test-secret-" + "x" * 40
+_counter = itertools.count()
+
+
+def _settings(tmp: Path, database_url: str, **overrides) -> Settings:
+    values = dict(
+        environment="development", data_dir=tmp, database_url=database_url, annex_dir=tmp / "annexes",
+        token_secret=TOKEN_SECRET, token_lifetime=3600, token_issuer="pfmp", upload_limit=2 * 1024 * 1024,
+        request_body_limit=2 * 1024 * 1024 + 256 * 1024, cors_origins=("https://front.example.test",),
+        graphiql=True,
+    )
+    values.update(overrides)
+    (tmp / "annexes").mkdir(parents=True, exist_ok=True)
+    return Settings(**values)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return os.environ.get("PFMP_TEST_DATABASE", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def server_url(backend) -> AsyncIterator[str | None]:
+    """The PostgreSQL server URL (a throwaway cluster unless DATABASE_URL names one)."""
+    if backend != "postgres":
+        yield None
+        return
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        yield os.environ["DATABASE_URL"].replace("postgresql://", "postgres://", 1)
+        return
+    cluster = ThrowawayCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+async def _pg_admin(server: str, *statements: str) -> None:
+    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def baseline(backend, server_url, tmp_path_factory) -> str:
+    """URL of the database every test copies: migrated, frameworks and demo data loaded."""
+    tmp = tmp_path_factory.mktemp("baseline")
+    if backend == "postgres":
+        await _pg_admin(server_url, "DROP DATABASE IF EXISTS pfmp_baseline", "CREATE DATABASE pfmp_baseline")
+        url = _with_database(server_url, "pfmp_baseline")
+    else:
+        url = f"sqlite://{tmp / 'baseline.sqlite3'}"
+    await prepare_database(_settings(tmp, url), demo=True)
+    return url
+
+
+@pytest.fixture
+async def database_url(backend, server_url, baseline, tmp_path) -> AsyncIterator[str]:
+    if backend == "postgres":
+        name = f"pfmp_test_{os.getpid()}_{next(_counter)}"
+        await _pg_admin(server_url, f"CREATE DATABASE {name} TEMPLATE pfmp_baseline")
+        try:
+            yield _with_database(server_url, name)
+        finally:
+            await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    else:
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(baseline.removeprefix("sqlite://"), path)
+        yield f"sqlite://{path}"
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return _settings(tmp_path, database_url)
+
+
+@pytest.fixture
+async def app(settings):
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+class Api:
+    """One HTTP client signed in as someone (or no one), speaking GraphQL to the real app."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None, user: User | None = None):
+        self.http = http
+        self.token = token
+        self.user = user
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def post(self, query: str, variables: dict | None = None, **kwargs) -> httpx.Response:
+        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}},
+                                    headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+
+    async def execute(self, query: str, **variables) -> dict:
+        """The whole JSON answer (data and errors)."""
+        response = await self.post(query, variables)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, **variables) -> dict:
+        """`data`, asserting there were no top-level errors."""
+        body = await self.execute(query, **variables)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    async def error_code(self, query: str, **variables) -> str:
+        body = await self.execute(query, **variables)
+        assert body.get("errors"), body
+        return body["errors"][0]["extensions"]["code"]
+
+
+@pytest.fixture
+async def http(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def token_for(user: User, settings: Settings, **overrides) -> str:
+    values = dict(secret=settings.token_secret, issuer=settings.token_issuer, lifetime=settings.token_lifetime,
+                  user_id=user.id, role=user.role.value, school_id=user.school_id, token_version=user.token_version)
+    values.update(overrides)
+    return issue_token(**values)[0]
+
+
+DEMO_EMAIL = {role: email for role, email, *_ in DEMO_ACCOUNTS}
+
+
+async def _client_for(role: Role, http, settings) -> Api:
+    user = await User.get(email=DEMO_EMAIL[role])
+    return Api(http, token_for(user, settings), user)
+
+
+@pytest.fixture
+async def admin(http, settings) -> Api:
+    return await _client_for(Role.ADMIN, http, settings)
+
+
+@pytest.fixture
+async def teacher(http, settings) -> Api:
+    return await _client_for(Role.TEACHER, http, settings)
+
+
+@pytest.fixture
+async def learner(http, settings) -> Api:
+    return await _client_for(Role.LEARNER, http, settings)
+
+
+@pytest.fixture
+async def tutor(http, settings) -> Api:
+    return await _client_for(Role.TUTOR, http, settings)
+
+
+@pytest.fixture
+async def master(http, settings) -> Api:
+    return await _client_for(Role.MASTER, http, settings)
+
+
+@pytest.fixture
+async def anonymous(http) -> Api:
+    return Api(http)
+
+
+@pytest.fixture
+async def clients(admin, teacher, learner, tutor, master, anonymous) -> dict[str | None, Api]:
+    return {Role.ADMIN: admin, Role.TEACHER: teacher, Role.LEARNER: learner, Role.TUTOR: tutor,
+            Role.MASTER: master, None: anonymous}
+
+
+class SqlCounter(logging.Handler):
+    """Counts the SQL statements Tortoise sends (its db_client logger, at DEBUG)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
+            self.statements.append(message)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def sql_counter():
+    logger = logging.getLogger("tortoise.db_client")
+    handler = SqlCounter()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
