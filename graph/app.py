@@ -20,6 +20,7 @@ from graph.context import Context
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from models.users import User
+from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
 
@@ -36,6 +37,10 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
     if scheme.lower() != "bearer" or not token.strip():
         return None, "The Authorization header must be 'Bearer <token>'."
     try:
+        # Tokens of the configured OpenID Connect providers (docs/identity.md); else the server's own.
+        provider = oidc.select_provider(settings, token.strip())
+        if provider is not None:
+            return await oidc.authenticate(provider, token.strip()), None
         claims = decode_token(token.strip(), secret=settings.token_secret, issuer=settings.token_issuer)
     except InvalidToken as exc:
         return None, str(exc)
@@ -57,6 +62,17 @@ class PortfolioGraphQL(GraphQL):
             allowed_origins=settings.cors_origins,
         )
         self.settings = settings
+
+    async def process_result(self, request, result):
+        # Parse errors leave the operation before extensions see the result, so
+        # the codes ErrorPolicy gives are completed here, where every result passes.
+        response = await super().process_result(request, result)
+        for error in response.get("errors") or []:
+            extensions = error.setdefault("extensions", {})
+            if "code" not in extensions:
+                syntax = error.get("message", "").startswith("Syntax Error")
+                extensions["code"] = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         viewer, problem = await authenticate(self.settings, request.headers.get("authorization"))

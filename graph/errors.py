@@ -95,8 +95,6 @@ def _code_for(error: GraphQLError) -> tuple[bool, str | None]:
         # Parse and validation errors of graphql-core: their message is about the query.
         if error.extensions.get("code"):
             return False, None
-        if error.path is None and error.message.startswith("Syntax Error"):
-            return False, "GRAPHQL_PARSE_FAILED"
         if error.path is None:
             return False, "GRAPHQL_VALIDATION_FAILED"
         return False, "BAD_USER_INPUT"

@@ -7,6 +7,7 @@ letting it start half-configured.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -48,6 +49,31 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+# Asymmetric signatures only: an HS* token could be forged with the provider's public key.
+OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+IDENTITY_MATCHES = ("external_id", "email")
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """An OpenID Connect identity provider whose tokens the server accepts (PFMP_OIDC_PROVIDERS)."""
+
+    name: str
+    issuer: str
+    audience: str
+    jwks_url: str
+    algorithms: tuple[str, ...] = ("RS256",)
+    # The claim that identifies the person, and how it maps to an account:
+    # "external_id" = the user's external identity for this provider, "email" = the account's email.
+    claim: str = "sub"
+    match: str = "external_id"
+    # Seconds: JWKS kept this long; on an unknown key id refetched at most this often; fetch timeout; clock skew.
+    jwks_cache_seconds: int = 3600
+    jwks_min_refresh_seconds: int = 60
+    timeout: float = 5.0
+    leeway: int = 30
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -62,6 +88,22 @@ class Settings:
     cors_origins: tuple[str, ...]
     graphiql: bool
     demo_passwords: bool = field(default=False)
+    # Sign-in through the school's identity providers (docs/identity.md); all off by default.
+    oidc_providers: tuple[OidcProvider, ...] = field(default=())
+    cas_server_url: str | None = field(default=None)
+    cas_service_url: str | None = field(default=None)
+    # CAS attribute naming the person (None: the CAS user itself), how it maps, and the provider name it is kept under.
+    cas_attribute: str | None = field(default=None)
+    cas_match: str = field(default="external_id")
+    cas_provider: str = field(default="cas")
+    cas_protocol: str = field(default="2")
+    cas_timeout: float = field(default=5.0)
+
+    @property
+    def identity_providers(self) -> tuple[str, ...]:
+        """Names under which users can carry an external identity."""
+        names = tuple(p.name for p in self.oidc_providers)
+        return names + ((self.cas_provider,) if self.cas_server_url else ())
 
     @property
     def production(self) -> bool:
@@ -94,6 +136,90 @@ def _token_secret(environment: str, data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _http_url(name: str, value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _oidc_providers(own_issuer: str) -> tuple[OidcProvider, ...]:
+    raw = os.environ.get("PFMP_OIDC_PROVIDERS", "").strip()
+    if not raw:
+        return ()
+    try:
+        entries = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"PFMP_OIDC_PROVIDERS is not valid JSON ({exc.msg}, column {exc.colno})") from None
+    if not isinstance(entries, list):
+        raise ConfigError("PFMP_OIDC_PROVIDERS must be a JSON list of providers")
+    providers: list[OidcProvider] = []
+    known = set(OidcProvider.__dataclass_fields__)
+    for index, entry in enumerate(entries):
+        where = f"PFMP_OIDC_PROVIDERS[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be an object")
+        unknown = set(entry) - known
+        missing = {"name", "issuer", "audience", "jwks_url"} - set(entry)
+        if unknown or missing:
+            raise ConfigError(f"{where}: " + "; ".join(
+                ([f"unknown key(s) {', '.join(sorted(unknown))}"] if unknown else [])
+                + ([f"missing key(s) {', '.join(sorted(missing))}"] if missing else [])))
+        values = dict(entry)
+        for key in ("name", "issuer", "audience", "jwks_url", "claim", "match"):
+            if key in values and (not isinstance(values[key], str) or not values[key].strip()):
+                raise ConfigError(f"{where}.{key} must be a non-empty string")
+        algorithms = values.get("algorithms", ["RS256"])
+        if isinstance(algorithms, str):
+            algorithms = [algorithms]
+        if not algorithms or any(a not in OIDC_ALGORITHMS for a in algorithms):
+            raise ConfigError(f"{where}.algorithms must list some of {', '.join(OIDC_ALGORITHMS)}")
+        values["algorithms"] = tuple(algorithms)
+        if values.get("match", "external_id") not in IDENTITY_MATCHES:
+            raise ConfigError(f"{where}.match must be one of {', '.join(IDENTITY_MATCHES)}")
+        for key in ("jwks_cache_seconds", "jwks_min_refresh_seconds", "timeout", "leeway"):
+            if key in values and (not isinstance(values[key], (int, float)) or values[key] < 0):
+                raise ConfigError(f"{where}.{key} must be a number of seconds")
+        _http_url(f"{where}.jwks_url", values["jwks_url"])
+        provider = OidcProvider(**values)
+        if provider.issuer == own_issuer:
+            raise ConfigError(f"{where}.issuer must differ from PFMP_TOKEN_ISSUER")
+        if provider.name in {p.name for p in providers} or provider.issuer in {p.issuer for p in providers}:
+            raise ConfigError(f"{where}: name and issuer must differ from the other providers'")
+        providers.append(provider)
+    return tuple(providers)
+
+
+def _cas_settings(oidc: tuple[OidcProvider, ...]) -> dict:
+    server = os.environ.get("PFMP_CAS_SERVER_URL", "").strip().rstrip("/")
+    if not server:
+        return {}
+    service = os.environ.get("PFMP_CAS_SERVICE_URL", "").strip()
+    if not service:
+        raise ConfigError("PFMP_CAS_SERVICE_URL is required with PFMP_CAS_SERVER_URL")
+    match = os.environ.get("PFMP_CAS_MATCH", "external_id").strip()
+    if match not in IDENTITY_MATCHES:
+        raise ConfigError(f"PFMP_CAS_MATCH must be one of {', '.join(IDENTITY_MATCHES)}")
+    protocol = os.environ.get("PFMP_CAS_PROTOCOL", "2").strip()
+    if protocol not in ("2", "3"):
+        raise ConfigError("PFMP_CAS_PROTOCOL must be 2 or 3")
+    name = os.environ.get("PFMP_CAS_PROVIDER", "cas").strip() or "cas"
+    if name in {p.name for p in oidc}:
+        raise ConfigError(f"PFMP_CAS_PROVIDER {name!r} is already the name of an OIDC provider")
+    raw_timeout = os.environ.get("PFMP_CAS_TIMEOUT", "5")
+    try:
+        timeout = float(raw_timeout)
+    except ValueError:
+        raise ConfigError(f"PFMP_CAS_TIMEOUT must be a number of seconds, got {raw_timeout!r}") from None
+    if not 0 < timeout <= 60:
+        raise ConfigError("PFMP_CAS_TIMEOUT must be between 0 and 60 seconds")
+    return dict(
+        cas_server_url=_http_url("PFMP_CAS_SERVER_URL", server),
+        cas_service_url=_http_url("PFMP_CAS_SERVICE_URL", service),
+        cas_attribute=os.environ.get("PFMP_CAS_ATTRIBUTE", "").strip() or None,
+        cas_match=match, cas_provider=name, cas_protocol=protocol, cas_timeout=timeout,
+    )
+
+
 def _writable_dir(name: str, path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -124,6 +250,8 @@ def load_settings() -> Settings:
     origins = tuple(o.strip() for o in os.environ.get("PFMP_CORS_ORIGINS", "").split(",") if o.strip())
     graphiql_raw = os.environ.get("PFMP_GRAPHIQL", "")
     graphiql = (graphiql_raw.lower() in ("1", "true", "yes", "on")) if graphiql_raw else environment != "production"
+    token_issuer = os.environ.get("PFMP_TOKEN_ISSUER", "pfmp")
+    oidc_providers = _oidc_providers(token_issuer)
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -131,12 +259,14 @@ def load_settings() -> Settings:
         annex_dir=annex_dir,
         token_secret=_token_secret(environment, data_dir),
         token_lifetime=_int_env("PFMP_TOKEN_LIFETIME", 8 * 3600, minimum=60),
-        token_issuer=os.environ.get("PFMP_TOKEN_ISSUER", "pfmp"),
+        token_issuer=token_issuer,
         upload_limit=upload_limit,
         # The multipart envelope (operations, map, boundaries) adds a little to the file itself.
         request_body_limit=upload_limit + 256 * 1024,
         cors_origins=origins,
         graphiql=graphiql,
+        oidc_providers=oidc_providers,
+        **_cas_settings(oidc_providers),
     )
 
 

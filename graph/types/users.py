@@ -84,10 +84,24 @@ class Teacher(Person):
 
     @strawberry.field(description="Classrooms this teacher teaches, among those the viewer reaches.")
     async def classrooms(self, info: Info) -> list[Classroom]:
-        rows = await school_models.Classroom.filter(
-            scopes.classrooms(info.context.require_viewer()), teachers__id=self.id
-        ).order_by("name")
+        rows = await info.context.loaders.custom(("taught_classrooms",), _load_taught_classrooms(info)).load(self.id)
         return [Classroom.from_row(r) for r in rows]
+
+
+def _load_taught_classrooms(info: Info):
+    viewer = info.context.require_viewer()
+
+    async def load(teacher_ids):
+        pairs = await school_models.Classroom.filter(
+            scopes.classrooms(viewer), teachers__id__in=list(teacher_ids)
+        ).order_by("name").values("id", "name", "level_id", "teachers__id")
+        by_teacher: dict[int, list] = {i: [] for i in teacher_ids}
+        for pair in pairs:
+            by_teacher[pair["teachers__id"]].append(
+                school_models.Classroom(id=pair["id"], name=pair["name"], level_id=pair["level_id"]))
+        return [by_teacher[i] for i in teacher_ids]
+
+    return load
 
 
 @strawberry.interface(description="Formateur en entreprise: a tutor or an apprenticeship master.")

@@ -1,0 +1,164 @@
+"""Access and ID tokens of the OpenID Connect providers listed in PFMP_OIDC_PROVIDERS.
+
+A bearer token goes here when its (unverified) issuer is a configured
+provider's; the issuer only picks the provider, the verification then trusts
+nothing the token says about itself:
+- the algorithm must be one the provider is pinned to (asymmetric only, so a
+  token "signed" HS256 with the public key, or with `alg: none`, fails);
+- the key comes from the provider's JWKS address, by key id; the key set is
+  cached, refetched when a token names an unknown key id (at most every
+  `jwks_min_refresh_seconds`), and always fetched in a worker thread;
+- issuer, audience, `exp` and `iat` are checked and required;
+- the identifying claim must map to an existing, active account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import jwt
+
+from graph.settings import OidcProvider, Settings
+from permissions.identities import find_user, no_account_message
+from permissions.remote import RemoteError, fetch
+from permissions.tokens import InvalidToken
+from permissions.viewer import Viewer
+
+log = logging.getLogger("pfmp.oidc")
+
+NOT_VALID = "The access token is not valid."
+UNKNOWN_ISSUER = "The access token comes from an identity provider this server does not accept."
+KEYS_UNAVAILABLE = "The identity provider's signing keys cannot be fetched right now; try again later."
+
+
+def select_provider(settings: Settings, token: str) -> OidcProvider | None:
+    """The configured provider a token claims to come from; None for the server's own tokens.
+
+    Raises InvalidToken for a token that names neither this server nor a configured provider.
+    """
+    if not settings.oidc_providers:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None  # malformed: the server's own verification refuses it with its usual message
+    issuer = claims.get("iss")
+    for provider in settings.oidc_providers:
+        if issuer == provider.issuer:
+            return provider
+    if issuer is not None and issuer != settings.token_issuer:
+        raise InvalidToken(UNKNOWN_ISSUER)
+    return None
+
+
+@dataclass
+class _KeySet:
+    keys: dict[str | None, dict] = field(default_factory=dict)  # raw JWKs by key id
+    fetched_at: float | None = None  # last successful fetch (time.monotonic)
+    attempted_at: float | None = None  # last fetch, successful or not
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    prepared: dict[tuple[str | None, str], jwt.PyJWK] = field(default_factory=dict)
+
+    def lookup(self, kid: str | None) -> dict | None:
+        if kid is None and len(self.keys) == 1:
+            return next(iter(self.keys.values()))
+        return self.keys.get(kid)
+
+    def needs_fetch(self, provider: OidcProvider, kid: str | None, now: float) -> bool:
+        if self.attempted_at is not None and now - self.attempted_at < provider.jwks_min_refresh_seconds:
+            return False  # a provider that is down, or tokens with made-up key ids, cause no fetch storm
+        if self.fetched_at is None or now - self.fetched_at > provider.jwks_cache_seconds:
+            return True
+        return self.lookup(kid) is None
+
+
+_key_sets: dict[str, _KeySet] = {}
+
+
+def _parse_jwks(body: bytes) -> dict[str | None, dict]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RemoteError("answered something that is not JSON") from None
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise RemoteError("answered JSON without a 'keys' list")
+    keys = {}
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("use", "sig") == "sig" and entry.get("kty") in ("RSA", "EC"):
+            keys[entry.get("kid")] = entry
+    return keys
+
+
+async def _refresh(provider: OidcProvider, key_set: _KeySet) -> None:
+    body = await fetch(provider.jwks_url, timeout=provider.timeout)
+    key_set.keys = _parse_jwks(body)
+    key_set.prepared.clear()
+    key_set.fetched_at = time.monotonic()
+
+
+async def _jwk_for(provider: OidcProvider, kid: str | None) -> tuple[_KeySet, dict | None]:
+    """The provider's key with this id, fetching or refetching the key set as needed."""
+    key_set = _key_sets.setdefault(provider.jwks_url, _KeySet())
+    if key_set.needs_fetch(provider, kid, time.monotonic()):
+        async with key_set.lock:
+            # Another request may have refreshed while this one waited.
+            if key_set.needs_fetch(provider, kid, time.monotonic()):
+                key_set.attempted_at = time.monotonic()
+                try:
+                    await _refresh(provider, key_set)
+                except RemoteError as exc:
+                    log.warning("JWKS of %s %s", provider.name, exc)
+    if key_set.fetched_at is None:
+        raise InvalidToken(KEYS_UNAVAILABLE)
+    return key_set, key_set.lookup(kid)
+
+
+async def verify(provider: OidcProvider, token: str) -> dict:
+    """The claims of a token signed by `provider`, or InvalidToken."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise InvalidToken(NOT_VALID) from None
+    algorithm = header.get("alg")
+    if algorithm not in provider.algorithms:
+        raise InvalidToken(NOT_VALID)
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise InvalidToken(NOT_VALID)
+    key_set, jwk = await _jwk_for(provider, kid)
+    if jwk is None:
+        raise InvalidToken(NOT_VALID)
+    try:
+        key = key_set.prepared.get((kid, algorithm))
+        if key is None:
+            # A key that names its algorithm keeps it (PyJWT refuses a token whose alg differs).
+            key = jwt.PyJWK(jwk, None if jwk.get("alg") else algorithm)
+            key_set.prepared[(kid, algorithm)] = key
+        return jwt.decode(
+            token, key, algorithms=list(provider.algorithms), audience=provider.audience, issuer=provider.issuer,
+            leeway=provider.leeway,
+            options={"require": ["exp", "iat", "iss", "aud"], "enforce_minimum_key_length": True},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("The access token has expired.") from None
+    except (jwt.PyJWTError, ValueError, TypeError):
+        raise InvalidToken(NOT_VALID) from None
+
+
+async def authenticate(provider: OidcProvider, token: str) -> Viewer:
+    """The viewer a provider's token stands for; InvalidToken when it is bad or names nobody here."""
+    claims = await verify(provider, token)
+    value = claims.get(provider.claim)
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
+        raise InvalidToken(f"The access token does not carry the '{provider.claim}' claim this server needs.")
+    if provider.match == "email" and claims.get("email_verified") is False:
+        raise InvalidToken("The identity provider has not verified this email address.")
+    user = await find_user(provider.name, provider.match, str(value))
+    if user is None:
+        raise InvalidToken(no_account_message(provider.name))
+    return Viewer(id=user.id, role=user.role, school_id=user.school_id)

@@ -1,0 +1,117 @@
+"""Sign-in (login, me) and every way a token is refused."""
+
+import time
+
+import jwt
+import pytest
+
+from models.users import User
+from resolvers.demo import DEMO_PASSWORD
+from tests.conftest import TOKEN_SECRET, Api, token_for
+
+LOGIN = """mutation($email: String!, $password: String!) {
+  login(email: $email, password: $password) {
+    token expiresAt user { __typename fullName role }
+    errors { field code message }
+  }
+}"""
+
+ME = "{ me { __typename fullName role } }"
+
+
+async def test_login_answers_a_token_that_signs_the_next_requests(anonymous, http):
+    # given the demo teacher's credentials
+    # when they sign in
+    data = await anonymous.data(LOGIN, email="Professeur@demo.pfmp.test", password=DEMO_PASSWORD)
+    payload = data["login"]
+    # then the token is a JWT with the documented claims, and it works
+    assert payload["errors"] == []
+    assert payload["user"] == {"__typename": "Teacher", "fullName": "Claire MARTIN", "role": "TEACHER"}
+    claims = jwt.decode(payload["token"], TOKEN_SECRET, algorithms=["HS256"], audience="pfmp-api")
+    assert {"sub", "role", "school", "iat", "exp", "ver"} <= set(claims)
+    assert claims["role"] == "TEACHER"
+    me = await Api(http, payload["token"]).data(ME)
+    assert me["me"]["fullName"] == "Claire MARTIN"
+
+
+async def test_wrong_email_and_wrong_password_get_the_same_answer(anonymous):
+    wrong_password = (await anonymous.data(LOGIN, email="professeur@demo.pfmp.test", password="not the one"))["login"]
+    wrong_email = (await anonymous.data(LOGIN, email="nobody@demo.pfmp.test", password=DEMO_PASSWORD))["login"]
+    assert wrong_password == wrong_email
+    assert wrong_password["token"] is None
+    assert wrong_password["errors"] == [{"field": None, "code": "INVALID", "message": "Wrong email or password."}]
+
+
+async def test_an_inactive_account_cannot_sign_in(anonymous):
+    await User.filter(email="professeur@demo.pfmp.test").update(is_active=False)
+    payload = (await anonymous.data(LOGIN, email="professeur@demo.pfmp.test", password=DEMO_PASSWORD))["login"]
+    assert payload["token"] is None and payload["errors"][0]["code"] == "INVALID"
+
+
+async def test_no_token_is_unauthenticated(anonymous):
+    assert await anonymous.error_code(ME) == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("header", ["Token abc", "Bearer", "Bearer not-a-jwt", "Basic dXNlcjpwYXNz"])
+async def test_a_malformed_authorization_header_is_unauthenticated(http, header):
+    response = await http.post("/graphql", json={"query": ME}, headers={"Authorization": header})
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["data"] is None
+
+
+async def test_an_expired_token_is_unauthenticated(http, settings):
+    user = await User.get(email="professeur@demo.pfmp.test")
+    token = token_for(user, settings, now=int(time.time()) - 7200, lifetime=60)
+    body = await Api(http, token).execute(ME)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "expired" in body["errors"][0]["message"]
+
+
+async def test_a_token_signed_with_another_secret_is_unauthenticated(http, settings):
+    user = await User.get(email="professeur@demo.pfmp.test")
+    token = token_for(user, settings, secret="another-secret-" + "y" * 40)
+    assert await Api(http, token).error_code(ME) == "UNAUTHENTICATED"
+
+
+async def test_an_unsigned_token_is_unauthenticated(http):
+    user = await User.get(email="admin@demo.pfmp.test")
+    now = int(time.time())
+    claims = {"sub": str(user.id), "role": "ADMIN", "school": user.school_id, "ver": 1, "iat": now,
+              "exp": now + 600, "iss": "pfmp", "aud": "pfmp-api"}
+    token = jwt.encode(claims, key=None, algorithm="none")
+    assert await Api(http, token).error_code(ME) == "UNAUTHENTICATED"
+
+
+async def test_a_token_without_exp_is_unauthenticated(http):
+    user = await User.get(email="admin@demo.pfmp.test")
+    claims = {"sub": str(user.id), "role": "ADMIN", "school": user.school_id, "ver": 1,
+              "iat": int(time.time()), "iss": "pfmp", "aud": "pfmp-api"}
+    token = jwt.encode(claims, TOKEN_SECRET, algorithm="HS256")
+    assert await Api(http, token).error_code(ME) == "UNAUTHENTICATED"
+
+
+async def test_bumping_the_token_version_revokes_every_token(teacher, http, settings):
+    # given two tokens of the same teacher
+    other = Api(http, token_for(teacher.user, settings))
+    assert (await other.data(ME))["me"]["role"] == "TEACHER"
+    # when the teacher signs out everywhere
+    data = await teacher.data("mutation { signOutEverywhere { revoked errors { code } } }")
+    assert data["signOutEverywhere"] == {"revoked": True, "errors": []}
+    # then both tokens are refused
+    assert await teacher.error_code(ME) == "UNAUTHENTICATED"
+    assert await other.error_code(ME) == "UNAUTHENTICATED"
+    # and a fresh token (new version) works
+    fresh = Api(http, token_for(await User.get(id=teacher.user.id), settings))
+    assert (await fresh.data(ME))["me"]["role"] == "TEACHER"
+
+
+async def test_a_token_of_a_deactivated_account_is_refused(teacher):
+    await User.filter(id=teacher.user.id).update(is_active=False)
+    assert await teacher.error_code(ME) == "UNAUTHENTICATED"
+
+
+async def test_passwords_are_stored_as_argon2_hashes(app):
+    user = await User.get(email="professeur@demo.pfmp.test")
+    assert user.password_hash.startswith("$argon2id$")
+    assert DEMO_PASSWORD not in user.password_hash
