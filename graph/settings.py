@@ -136,13 +136,15 @@ def _token_secret(environment: str, data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _http_url(name: str, value: str) -> str:
+def _http_url(name: str, value: str, production: bool) -> str:
     if not value.startswith(("https://", "http://")):
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    if production and not value.startswith("https://"):
+        raise ConfigError(f"{name} must be an https:// URL when PFMP_ENV=production")
     return value
 
 
-def _oidc_providers(own_issuer: str) -> tuple[OidcProvider, ...]:
+def _oidc_providers(own_issuer: str, production: bool) -> tuple[OidcProvider, ...]:
     raw = os.environ.get("PFMP_OIDC_PROVIDERS", "").strip()
     if not raw:
         return ()
@@ -179,7 +181,7 @@ def _oidc_providers(own_issuer: str) -> tuple[OidcProvider, ...]:
         for key in ("jwks_cache_seconds", "jwks_min_refresh_seconds", "timeout", "leeway"):
             if key in values and (not isinstance(values[key], (int, float)) or values[key] < 0):
                 raise ConfigError(f"{where}.{key} must be a number of seconds")
-        _http_url(f"{where}.jwks_url", values["jwks_url"])
+        _http_url(f"{where}.jwks_url", values["jwks_url"], production)
         provider = OidcProvider(**values)
         if provider.issuer == own_issuer:
             raise ConfigError(f"{where}.issuer must differ from PFMP_TOKEN_ISSUER")
@@ -189,7 +191,7 @@ def _oidc_providers(own_issuer: str) -> tuple[OidcProvider, ...]:
     return tuple(providers)
 
 
-def _cas_settings(oidc: tuple[OidcProvider, ...]) -> dict:
+def _cas_settings(oidc: tuple[OidcProvider, ...], production: bool) -> dict:
     server = os.environ.get("PFMP_CAS_SERVER_URL", "").strip().rstrip("/")
     if not server:
         return {}
@@ -213,8 +215,8 @@ def _cas_settings(oidc: tuple[OidcProvider, ...]) -> dict:
     if not 0 < timeout <= 60:
         raise ConfigError("PFMP_CAS_TIMEOUT must be between 0 and 60 seconds")
     return dict(
-        cas_server_url=_http_url("PFMP_CAS_SERVER_URL", server),
-        cas_service_url=_http_url("PFMP_CAS_SERVICE_URL", service),
+        cas_server_url=_http_url("PFMP_CAS_SERVER_URL", server, production),
+        cas_service_url=_http_url("PFMP_CAS_SERVICE_URL", service, production),
         cas_attribute=os.environ.get("PFMP_CAS_ATTRIBUTE", "").strip() or None,
         cas_match=match, cas_provider=name, cas_protocol=protocol, cas_timeout=timeout,
     )
@@ -251,7 +253,7 @@ def load_settings() -> Settings:
     graphiql_raw = os.environ.get("PFMP_GRAPHIQL", "")
     graphiql = (graphiql_raw.lower() in ("1", "true", "yes", "on")) if graphiql_raw else environment != "production"
     token_issuer = os.environ.get("PFMP_TOKEN_ISSUER", "pfmp")
-    oidc_providers = _oidc_providers(token_issuer)
+    oidc_providers = _oidc_providers(token_issuer, environment == "production")
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -266,7 +268,7 @@ def load_settings() -> Settings:
         cors_origins=origins,
         graphiql=graphiql,
         oidc_providers=oidc_providers,
-        **_cas_settings(oidc_providers),
+        **_cas_settings(oidc_providers, environment == "production"),
     )
 
 
