@@ -15,6 +15,7 @@ from graph.errors import ErrorPolicy
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.frameworks import FrameworkMutation, FrameworkQuery
+from resolvers.identity import IdentityMutation, IdentityQuery, RosterMutation
 from resolvers.node import NodeQuery
 from resolvers.schools import SchoolQuery
 
@@ -24,12 +25,12 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery):
+class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, IdentityQuery):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutation, FrameworkMutation):
+class Mutation(AuthMutation, FrameworkMutation, IdentityMutation, RosterMutation):
     pass
 
 

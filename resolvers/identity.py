@@ -1,0 +1,239 @@
+"""Sign-in through the school's identity providers (CAS), identity links, and the roster import.
+
+OpenID Connect tokens need no operation: they are accepted as bearer tokens
+(permissions/oidc.py). Configuration: docs/identity.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import strawberry
+
+from graph.context import Info
+from graph.errors import AppError, ErrorCode, FieldProblem, UserInputError, not_found, problem
+from graph.types.common import UserError, decode_id
+from graph.types.schools import Classroom, Level
+from graph.types.users import Learner, Person, person_from_row
+from models.users import ExternalIdentity as ExternalIdentityRow
+from models.users import Role, User
+from permissions import cas
+from permissions.identities import MAX_SUBJECT, find_user, no_account_message
+from permissions.table import describe
+from permissions.tokens import issue_token
+from permissions.viewer import Viewer
+from resolvers.mutations import run_mutation
+from resolvers.roster import RosterFileError, RosterFormat, parse_roster
+from resolvers.roster_write import apply_roster
+
+MAX_ROSTER_FILE = 10 * 1024 * 1024
+PERSON_TYPES = {"Learner": Role.LEARNER, "Teacher": Role.TEACHER, "Tutor": Role.TUTOR,
+                "ApprenticeshipMaster": Role.MASTER, "Administrator": Role.ADMIN}
+
+RosterFormatEnum = strawberry.enum(
+    RosterFormat, name="RosterFormat",
+    description="XML: the learners export of the school-administration system (SIECLE); CSV: see docs.",
+)
+
+
+@strawberry.type(description="The identifier an identity provider (ENT, CAS, OpenID Connect) gives a person.")
+class ExternalIdentity:
+    provider: str = strawberry.field(description="Name of the provider, as configured on the server.")
+    subject: str = strawberry.field(description="The person's identifier at that provider.")
+
+
+@strawberry.type(description="Result of casLogin.")
+class CasLoginPayload:
+    token: str | None = strawberry.field(default=None, description="Access token: send it as 'Authorization: Bearer <token>'.")
+    expires_at: dt.datetime | None = strawberry.field(default=None, description="When the token stops working.")
+    user: Person | None = strawberry.field(default=None, description="The signed-in person.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of userExternalIdentitySet.")
+class UserExternalIdentitySetPayload:
+    user: Person | None = strawberry.field(default=None, description="The account.")
+    external_identity: ExternalIdentity | None = strawberry.field(
+        default=None, description="The link now recorded; null when it was removed.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of rosterImport. Nobody is deleted: learners absent from the file are listed "
+                             "in learnersMissing.")
+class RosterImportPayload:
+    learners_created: list[Learner] = strawberry.field(default_factory=list, description="Learners added.")
+    learners_updated: list[Learner] = strawberry.field(
+        default_factory=list, description="Learners whose names, birth date, classroom or identity changed.")
+    learners_unchanged: int = strawberry.field(default=0, description="Number of learners already up to date.")
+    learners_missing: list[Learner] = strawberry.field(
+        default_factory=list, description="Learners of a classroom the file covers who are not in the file: "
+                                          "kept, with their portfolios; deactivate them by hand if they left.")
+    classrooms_created: list[Classroom] = strawberry.field(default_factory=list, description="Classrooms added.")
+    classrooms_updated: list[Classroom] = strawberry.field(
+        default_factory=list, description="Existing classrooms now linked to their code in the export.")
+    classrooms_unchanged: int = strawberry.field(default=0, description="Number of classrooms already up to date.")
+    levels_created: list[Level] = strawberry.field(default_factory=list, description="Levels added for new classrooms.")
+    warnings: list[str] = strawberry.field(default_factory=list, description="What was skipped, and why.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+def _user_errors(exc: UserInputError) -> list[UserError]:
+    return [UserError(field=p.field, code=p.code, message=p.message) for p in exc.problems]
+
+
+def _file_problems(exc: RosterFileError) -> UserInputError:
+    return UserInputError(FieldProblem(["content"], ErrorCode.INVALID, p) for p in exc.problems)
+
+
+def _check_provider(info: Info, provider: str, field: str) -> None:
+    known = info.context.settings.identity_providers
+    if provider not in known:
+        listed = ", ".join(repr(name) for name in known) or "none is configured"
+        raise problem([field], ErrorCode.INVALID, f"Unknown identity provider {provider!r} (configured: {listed}).")
+
+
+async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
+    """The account a CAS service ticket signs in; UserInputError or AppError when it cannot."""
+    settings = info.context.settings
+    if not settings.cas_server_url:
+        raise problem(None, ErrorCode.INVALID, "Sign-in through CAS is not configured on this server.")
+    ticket = ticket.strip()
+    if not cas.TICKET.fullmatch(ticket):
+        raise problem(["ticket"], ErrorCode.INVALID, "This is not a CAS service ticket (ST-…).")
+    service = (service or settings.cas_service_url).strip()
+    if not cas.service_allowed(settings.cas_service_url, service):
+        raise problem(["service"], ErrorCode.INVALID, "The service must be this server's CAS service URL.")
+    try:
+        person = await cas.validate_ticket(settings, ticket, service)
+    except cas.CasRefused as exc:
+        raise problem(["ticket"], ErrorCode.INVALID, str(exc)) from None
+    except cas.CasUnavailable as exc:
+        raise AppError(str(exc), code="SERVICE_UNAVAILABLE") from None
+    value = person.identifier(settings.cas_attribute)
+    if not value:
+        raise problem(["ticket"], ErrorCode.INVALID,
+                      f"The CAS server did not send the attribute {settings.cas_attribute!r} this server needs.")
+    user = await find_user(settings.cas_provider, settings.cas_match, value)
+    if user is None:
+        raise problem(["ticket"], ErrorCode.NOT_FOUND, no_account_message(settings.cas_provider))
+    return user
+
+
+@strawberry.type
+class IdentityQuery:
+    @strawberry.field(description="The identity-provider links of an account of your school; null when out of "
+                                  "reach. " + describe("account.manage"))
+    async def external_identities(self, info: Info, user_id: strawberry.ID) -> list[ExternalIdentity] | None:
+        viewer = info.context.require("account.manage")
+        type_name, pk = decode_id(user_id, expected=tuple(PERSON_TYPES), field="userId")
+        if not await User.exists(id=pk, school_id=viewer.school_id, role=PERSON_TYPES[type_name]):
+            return None
+        rows = await ExternalIdentityRow.filter(user_id=pk).order_by("provider")
+        return [ExternalIdentity(provider=r.provider, subject=r.subject) for r in rows]
+
+
+@strawberry.type
+class IdentityMutation:
+    @strawberry.mutation(description="Sign in with a CAS service ticket from the school's ENT; answers an access "
+                                     "token. `service` defaults to this server's configured service URL.")
+    async def cas_login(self, info: Info, ticket: str, service: str | None = None) -> CasLoginPayload:
+        settings = info.context.settings
+        try:
+            # Asked outside the transaction: a slow CAS server must not hold a database connection.
+            user = await _cas_person(info, ticket, service)
+        except UserInputError as exc:
+            return CasLoginPayload(errors=_user_errors(exc))
+
+        async def body() -> CasLoginPayload:
+            token, expires = issue_token(
+                secret=settings.token_secret, issuer=settings.token_issuer, lifetime=settings.token_lifetime,
+                user_id=user.id, role=user.role.value, school_id=user.school_id, token_version=user.token_version,
+            )
+            return CasLoginPayload(
+                token=token, expires_at=dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc),
+                user=person_from_row(user, Viewer(id=user.id, role=user.role, school_id=user.school_id)),
+            )
+
+        return await run_mutation(CasLoginPayload, body)
+
+    @strawberry.mutation(description="Link an account of your school to its identifier at a configured identity "
+                                     "provider; an empty or null subject removes the link. "
+                                     + describe("account.manage"))
+    async def user_external_identity_set(self, info: Info, user_id: strawberry.ID, provider: str,
+                                         subject: str | None = None) -> UserExternalIdentitySetPayload:
+        viewer = info.context.require("account.manage")
+        type_name, pk = decode_id(user_id, expected=tuple(PERSON_TYPES), field="userId")
+
+        async def body() -> UserExternalIdentitySetPayload:
+            user = await User.get_or_none(id=pk, school_id=viewer.school_id, role=PERSON_TYPES[type_name])
+            if user is None:
+                raise not_found("userId", "account")
+            _check_provider(info, provider, "provider")
+            value = (subject or "").strip()
+            if len(value) > MAX_SUBJECT:
+                raise problem(["subject"], ErrorCode.INVALID, f"The subject is longer than {MAX_SUBJECT} characters.")
+            link = await ExternalIdentityRow.get_or_none(user=user, provider=provider)
+            if not value:
+                if link is not None:
+                    await link.delete()
+                return UserExternalIdentitySetPayload(user=person_from_row(user, viewer))
+            if await ExternalIdentityRow.filter(provider=provider, subject=value).exclude(user=user).exists():
+                raise problem(["subject"], ErrorCode.CONFLICT,
+                              f"Another account is already linked to this identity at {provider!r}.")
+            if link is None:
+                await ExternalIdentityRow.create(user=user, provider=provider, subject=value)
+            elif link.subject != value:
+                link.subject = value
+                await link.save(update_fields=["subject", "updated_at"])
+            return UserExternalIdentitySetPayload(user=person_from_row(user, viewer),
+                                                  external_identity=ExternalIdentity(provider=provider, subject=value))
+
+        return await run_mutation(UserExternalIdentitySetPayload, body)
+
+
+@strawberry.type
+class RosterMutation:
+    @strawberry.mutation(description="Import classrooms and learners from a school-administration export (XML) or "
+                                     "a CSV (columns in docs/identity.md), whole or not at all. Importing the same "
+                                     "file twice changes nothing; nobody is deleted. `level` names the level of "
+                                     "classrooms the file creates; `identityProvider` records each learner's "
+                                     "identifier as their identity at that provider. " + describe("account.manage"))
+    async def roster_import(self, info: Info, content: str, format: RosterFormatEnum, level: str | None = None,
+                            identity_provider: str | None = None) -> RosterImportPayload:
+        viewer = info.context.require("account.manage")
+        info.context.require("school.structure.write")
+        try:
+            # Checked and parsed before the transaction: a large file must not hold a database connection.
+            if len(content.encode()) > MAX_ROSTER_FILE:
+                raise problem(["content"], ErrorCode.TOO_LARGE, "The file is larger than 10 MiB.")
+            if identity_provider:
+                _check_provider(info, identity_provider, "identityProvider")
+            level_name = (level or "").strip() or None
+            if level_name and len(level_name) > 200:
+                raise problem(["level"], ErrorCode.INVALID, "The level name is longer than 200 characters.")
+            roster = await asyncio.to_thread(parse_roster, content, RosterFormat(format))
+        except RosterFileError as exc:
+            return RosterImportPayload(errors=_user_errors(_file_problems(exc)))
+        except UserInputError as exc:
+            return RosterImportPayload(errors=_user_errors(exc))
+
+        async def body() -> RosterImportPayload:
+            try:
+                result = await apply_roster(roster, school_id=viewer.school_id, level_name=level_name,
+                                            provider=identity_provider or None)
+            except RosterFileError as exc:
+                raise _file_problems(exc) from None
+            return RosterImportPayload(
+                learners_created=[Learner.from_row(u, viewer) for u in result.created],
+                learners_updated=[Learner.from_row(u, viewer) for u in result.updated],
+                learners_unchanged=len(result.unchanged),
+                learners_missing=[Learner.from_row(u, viewer) for u in result.missing],
+                classrooms_created=[Classroom.from_row(c) for c in result.classrooms_created],
+                classrooms_updated=[Classroom.from_row(c) for c in result.classrooms_updated],
+                classrooms_unchanged=len(result.classrooms_unchanged),
+                levels_created=[Level.from_row(lv) for lv in result.levels_created],
+                warnings=result.warnings,
+            )
+
+        return await run_mutation(RosterImportPayload, body)
