@@ -1,0 +1,295 @@
+"""What every export shares: the A4 page, styles, header and footer, French formatting,
+and the blocks several documents print (facts tables, workplace). Tables: `exports.tables`."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from docx import Document
+from docx.document import Document as DocxDocument
+from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from exports.data import LearnerInfo, PeriodInfo, SchoolInfo, Workplace
+from exports.tables import CELL_STYLE, Cell, Line, Table, oxml, runs_of
+
+EMPTY_BOX = "☐"
+MARKED = "☑"
+FULL_STAR, EMPTY_STAR = "★", "☆"
+STAR_COUNT = 4
+BLANK = "_" * 30
+
+GROUP_FILL = "EDEDED"
+MARKED_FILL = "FFF2CC"
+MUTED = "595959"
+ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
+
+A4_WIDTH, A4_HEIGHT = Cm(21.0), Cm(29.7)
+MARGIN = Cm(1.8)
+
+
+# --- formatting -------------------------------------------------------------
+
+
+def format_date(value: date | None) -> str:
+    """16/11/2026; an unknown date prints empty."""
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def period_dates(period: PeriodInfo) -> str:
+    return f"du {format_date(period.start_date)} au {format_date(period.end_date)}"
+
+
+def format_days(value: Decimal | float | int | None) -> str:
+    """Days with a French decimal comma, no trailing ",0": 9,5 · 15; unknown prints "—"."""
+    if value is None:
+        return "—"
+    number = Decimal(str(value)).normalize()
+    text = f"{number:f}"
+    return text.replace(".", ",")
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{count} {singular if count <= 1 else (plural_form or singular + 's')}"
+
+
+def stars(count: int | None) -> str:
+    """★★☆☆ for 2 of 4; None (not yet set) prints "Non renseigné"."""
+    if count is None:
+        return "Non renseigné"
+    count = max(0, min(STAR_COUNT, count))
+    return FULL_STAR * count + EMPTY_STAR * (STAR_COUNT - count)
+
+
+def fiche_refs(refs: Iterable[int]) -> str:
+    return " ".join(f"[{ref}]" for ref in refs)
+
+
+def or_blank(value: str | None) -> str:
+    return value if value and value.strip() else BLANK
+
+
+# --- document, page, header and footer --------------------------------------
+
+
+def new_document(school: SchoolInfo, title: str, *, landscape: bool = False) -> DocxDocument:
+    """An empty A4 document in French with the school in the header and "Page X / Y" in the footer."""
+    document = Document()
+    _set_styles(document)
+    properties = document.core_properties
+    properties.title, properties.author, properties.language = title, school.name, "fr-FR"
+    properties.comments, properties.keywords = "", "PFMP"
+
+    section = document.sections[0]
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = A4_HEIGHT, A4_WIDTH
+    else:
+        section.page_width, section.page_height = A4_WIDTH, A4_HEIGHT
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, MARGIN)
+    section.header_distance = section.footer_distance = Cm(0.8)
+
+    header = section.header.paragraphs[0]
+    header.style = document.styles["Header"]
+    _add_run(header, f"{school.name} — UAI {school.uai}", color=MUTED, size=8)
+
+    footer = section.footer.paragraphs[0]
+    footer.style = document.styles["Footer"]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _add_run(footer, f"{title} — Page ", color=MUTED, size=8)
+    _add_field(footer, "PAGE")
+    _add_run(footer, " / ", color=MUTED, size=8)
+    _add_field(footer, "NUMPAGES")
+    return document
+
+
+def to_bytes(document: DocxDocument) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def usable_width_cm(document: DocxDocument) -> float:
+    section = document.sections[-1]
+    return (section.page_width - section.left_margin - section.right_margin) / 360000
+
+
+def _set_styles(document: DocxDocument) -> None:
+    styles = document.styles
+    defaults = styles.element.find(qn("w:docDefaults"))
+    language = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
+    if language is not None:
+        # French spelling and hyphenation in Word and LibreOffice.
+        language.set(qn("w:val"), "fr-FR")
+        language.set(qn("w:eastAsia"), "fr-FR")
+
+    normal = styles["Normal"]
+    normal.font.name, normal.font.size = "Calibri", Pt(10)
+    normal.paragraph_format.space_after = Pt(4)
+    normal.paragraph_format.line_spacing = 1.1
+
+    for name, size in (("Title", 18), ("Heading 1", 14), ("Heading 2", 12), ("Heading 3", 11)):
+        style = styles[name]
+        style.font.name, style.font.size, style.font.color.rgb = "Calibri", Pt(size), ACCENT
+        style.paragraph_format.space_before = Pt(8 if name != "Title" else 0)
+        style.paragraph_format.space_after = Pt(4)
+        style.paragraph_format.keep_with_next = True
+
+    cell = styles.add_style(CELL_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    cell.base_style = normal
+    cell.font.size = Pt(9)
+    cell.paragraph_format.space_before = Pt(1)
+    cell.paragraph_format.space_after = Pt(1)
+    cell.paragraph_format.line_spacing = 1.0
+
+
+def _add_run(paragraph, text: str, *, bold=False, italic=False, color: str | None = None, size: float | None = None):
+    run = paragraph.add_run(text)
+    run.bold, run.italic = bold or None, italic or None
+    if color:
+        run.font.color.rgb = RGBColor.from_string(color)
+    if size:
+        run.font.size = Pt(size)
+    return run
+
+
+def _add_field(paragraph, instruction: str) -> None:
+    """A complex field (PAGE, NUMPAGES): Word and LibreOffice compute its value when laying out pages.
+
+    Each part sits in its own run carrying the footer's look, as Word writes
+    it; a reader takes the result's look from these runs.
+    """
+    for part in ("begin", "instruction", "separate", "result", "end"):
+        run = _add_run(paragraph, "", color=MUTED, size=8)._r
+        if part == "instruction":
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = f" {instruction} "
+        elif part == "result":
+            element = OxmlElement("w:t")
+            element.text = "1"  # shown until the reader updates the field
+        else:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), part)
+        run.append(element)
+
+
+# --- paragraphs -------------------------------------------------------------
+
+
+def title(document: DocxDocument, text: str, subtitle: str | None = None) -> None:
+    document.add_paragraph(text, style="Title")
+    if subtitle:
+        paragraph = document.add_paragraph()
+        _add_run(paragraph, subtitle, bold=True, color="1F3A5F", size=12)
+
+
+def heading(document: DocxDocument, text: str, level: int = 1, *, page_break: bool = False) -> None:
+    paragraph = document.add_heading(text, level)
+    if page_break:
+        paragraph.paragraph_format.page_break_before = True
+
+
+def paragraph(
+    document: DocxDocument,
+    line: Line,
+    *,
+    italic: bool = False,
+    space_before: float | None = None,
+    space_after: float | None = None,
+    keep_with_next: bool = False,
+):
+    result = document.add_paragraph()
+    for run in runs_of(line):
+        _add_run(result, run.text, bold=run.bold, italic=run.italic or italic, color=run.color)
+    layout = result.paragraph_format
+    if space_before is not None:
+        layout.space_before = Pt(space_before)
+    if space_after is not None:
+        layout.space_after = Pt(space_after)
+    if keep_with_next:
+        layout.keep_with_next = True
+    return result
+
+
+def blank_lines(document: DocxDocument, count: int) -> None:
+    """Ruled lines across the text width, to write on by hand."""
+    for _ in range(count):
+        line = paragraph(document, "", space_before=10, space_after=0, keep_with_next=True)
+        borders = oxml("w:pBdr")
+        # "between" too: Word and LibreOffice draw one border under a group of alike paragraphs.
+        for side in ("bottom", "between"):
+            borders.append(oxml(f"w:{side}", {"w:val": "single", "w:sz": "4", "w:space": "1", "w:color": "A6A6A6"}))
+        line._p.get_or_add_pPr().insert_element_before(borders, "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc")
+
+
+# --- blocks shared by several documents -------------------------------------
+
+
+def identity_table(document: DocxDocument, rows: Sequence[tuple[str, Line]], label_width_cm: float = 4.5) -> None:
+    """A two-column table "label | value" for the header facts of a document."""
+    table = Table(document, (label_width_cm, usable_width_cm(document) - label_width_cm))
+    for label, value in rows:
+        table.row([Cell(label, bold=True, fill=GROUP_FILL), Cell(value)])
+    spacer(document)
+
+
+def facts_table(document: DocxDocument, facts: Sequence[tuple[str, Line]], label_width_cm: float = 3.6) -> None:
+    """Header facts two by two: "label | value | label | value", half the rows of `identity_table`."""
+    half = usable_width_cm(document) / 2
+    table = Table(document, (label_width_cm, half - label_width_cm, label_width_cm, half - label_width_cm))
+    for index in range(0, len(facts), 2):
+        pair = list(facts[index : index + 2])
+        cells = []
+        for label, value in pair:
+            cells += [Cell(label, bold=True, fill=GROUP_FILL), Cell(value)]
+        if len(pair) == 1:
+            cells[-1] = Cell(pair[0][1], span=3)
+        # room to write by hand in the cells left empty
+        table.row(cells, height_cm=0.6)
+    spacer(document)
+
+
+def spacer(document: DocxDocument) -> None:
+    """A small gap after a table: Word glues the next paragraph to it otherwise."""
+    paragraph(document, "", space_after=2).paragraph_format.line_spacing = Pt(6)
+
+
+def learner_line(learner: LearnerInfo) -> str:
+    return f"{learner.full_name} ({learner.classroom})" if learner.classroom else learner.full_name
+
+
+def workplace_lines(workplace: Workplace | None, trainer_title: str = "Tuteur") -> list[tuple[str, str]]:
+    """The workplace facts as table rows; an unknown one is an empty cell, to fill in by hand."""
+    workplace = workplace or Workplace()
+    return [
+        ("Entreprise", workplace.company_name or ""),
+        ("Domaine d'activité", workplace.activity_domain or ""),
+        ("Service", workplace.service or ""),
+        (trainer_title, workplace.tutor_name or ""),
+        ("Fonction", workplace.tutor_role or ""),
+    ]
+
+
+def workplace_summary(workplace: Workplace | None, trainer_title: str = "tuteur") -> str:
+    """"Tout élec (Entreprise générale d'électricité) — tuteur : Eude Toutcourt, électricien"."""
+    if workplace is None or not workplace.company_name:
+        return "Non renseigné"
+    text = workplace.company_name
+    if workplace.activity_domain:
+        text += f" ({workplace.activity_domain})"
+    if workplace.service:
+        text += f", service {workplace.service}"
+    if workplace.tutor_name:
+        text += f" — {trainer_title} : {workplace.tutor_name}"
+        if workplace.tutor_role:
+            text += f", {workplace.tutor_role}"
+    return text
