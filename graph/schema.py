@@ -16,7 +16,10 @@ from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teac
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.frameworks import FrameworkMutation, FrameworkQuery
 from resolvers.identity import IdentityMutation, IdentityQuery, RosterMutation
+from resolvers.liaison import LiaisonMutation
 from resolvers.node import NodeQuery
+from resolvers.periods import PeriodMutation, PeriodQuery
+from resolvers.trainers import TrainerMutation, TrainerQuery
 from resolvers.schools import SchoolQuery
 
 MAX_DEPTH = 12
@@ -25,12 +28,12 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, IdentityQuery):
+class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, TrainerQuery, IdentityQuery):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutation, FrameworkMutation, IdentityMutation, RosterMutation):
+class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation):
     pass
 
 

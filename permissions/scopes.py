@@ -147,3 +147,19 @@ def teachers(viewer: Viewer) -> Q:
 def frameworks(viewer: Viewer) -> Q:
     """Built-in (national) frameworks and those of the viewer's school."""
     return Q(school_id=None) | Q(school_id=viewer.school_id)
+
+
+def period_templates(viewer: Viewer) -> Q:
+    """Templates of the levels the viewer reaches."""
+    from models.schools import Level
+
+    return Q(school_id=viewer.school_id) & Q(level_id__in=Subquery(Level.filter(levels(viewer)).values("id")))
+
+
+def bilans(viewer: Viewer) -> Q:
+    """On `CompanyBilan`: those of the portfolios in reach (drafts are filtered by the access rules)."""
+    return Q(portfolio_id__in=Subquery(Portfolio.filter(portfolios(viewer)).values("id")))
+
+
+def liaison_fiches(viewer: Viewer) -> Q:
+    return Q(portfolio_id__in=Subquery(Portfolio.filter(portfolios(viewer)).values("id")))

@@ -13,7 +13,10 @@ from models.frameworks import Framework as FrameworkRow
 from models.users import User
 from permissions import scopes
 
+from tortoise.expressions import Q
+
 if TYPE_CHECKING:
+    from graph.types.periods import Period
     from graph.types.frameworks import Framework
     from graph.types.users import Learner
 
@@ -54,6 +57,23 @@ class Level(relay.Node):
             return None
         row = await info.context.loaders.by_id(FrameworkRow, scopes.frameworks).load(self.framework_id)
         return Framework.from_row(row) if row else None
+
+
+    @strawberry.field(description="Vue par périodes (R1): the level's periods of a school year (default: the "
+                                  "current one) in creation order.")
+    async def periods(self, info: Info, school_year: int | None = None) -> list[Annotated["Period", strawberry.lazy("graph.types.periods")]]:
+        import datetime as dt
+
+        from graph.types.periods import Period
+        from models.periods import Period as PeriodRow
+        from resolvers.demo import current_school_year
+
+        viewer = info.context.require("period.read")
+        year = school_year if school_year is not None else current_school_year(dt.date.today())
+        rows = await info.context.loaders.by_parent(
+            PeriodRow, "level_id", scopes.periods, order_by=("created_at", "id"), extra=Q(school_year=year)
+        ).load(self.id)
+        return [Period.from_row(r) for r in rows]
 
 
 @strawberry.type(description="Classe, e.g. « CAP 1 ELEC ».")

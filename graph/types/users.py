@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -16,8 +16,12 @@ from models.users import LearnerStatus as LearnerStatusEnum
 from models.users import Role as RoleEnum
 from models.users import User
 from permissions import scopes
-from permissions.table import allows
+from permissions.table import allows, describe
 from permissions.viewer import Viewer
+
+if TYPE_CHECKING:
+    from graph.types.fiches import ActivityFiche
+    from graph.types.portfolios import Portfolio
 
 Role = strawberry.enum(RoleEnum, description="What a person is to the product.")
 LearnerStatus = strawberry.enum(
@@ -67,6 +71,24 @@ class Learner(Person):
             return None
         row = await info.context.loaders.by_id(school_models.Classroom, scopes.classrooms).load(self.classroom_id)
         return Classroom.from_row(row) if row else None
+
+
+    @strawberry.field(description="Vue par apprenants (R3): every period the learner is assigned to, "
+                                  "by period start, with its portfolio.")
+    async def portfolios(self, info: Info) -> list[Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")]]:
+        from graph.types.portfolios import portfolios_by_start
+        from resolvers.period_loaders import portfolios_of_learner
+
+        return await portfolios_by_start(info, await portfolios_of_learner(info).load(self.id))
+
+    @strawberry.field(description="Fiches libres: the learner's fiches that belong to no period any more (R8). "
+                                  + describe("learner.dashboard.read"))
+    async def free_fiches(self, info: Info) -> list[Annotated["ActivityFiche", strawberry.lazy("graph.types.fiches")]] | None:
+        from graph.types.fiches import free_fiches_of
+
+        if not info.context.can("learner.dashboard.read", owned=info.context.viewer.id == self.id):
+            return None
+        return await free_fiches_of(info, self.id)
 
 
 @strawberry.type(description="Enseignant: follows the learners of the classrooms they teach.")

@@ -1,0 +1,90 @@
+"""Period templates and periods in companies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from graph.context import Info
+from graph.types.frameworks import Task
+from graph.types.schools import Level
+from models import periods as m
+from models.schools import Level as LevelRow
+from permissions import scopes
+from resolvers import period_loaders as loaders
+
+if TYPE_CHECKING:
+    from graph.types.portfolios import Portfolio
+
+
+@strawberry.type(description="Annexe pédagogique: the model a period is created from.")
+class PeriodTemplate(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Name of the template.")
+    duration_days: int | None = strawberry.field(description="Usual length of the period, in days.")
+    objectives: str = strawberry.field(description="Training objectives.")
+    level_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: m.PeriodTemplate) -> "PeriodTemplate":
+        return cls(id=row.id, name=row.name, duration_days=row.duration_days, objectives=row.objectives,
+                   level_id=row.level_id)
+
+    @strawberry.field(description="Tasks to entrust, in framework order.")
+    async def tasks(self, info: Info) -> list[Task]:
+        return [Task.from_row(t) for t in await loaders.tasks_of(info, "period_templates").load(self.id)]
+
+
+@strawberry.type(description="Période en entreprise (PFMP): dates, assigned learners, objectives, tasks to entrust.")
+class Period(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Name, e.g. « Stage de découverte ».")
+    start_date: dt.date = strawberry.field(description="First day.")
+    end_date: dt.date = strawberry.field(description="Last day.")
+    school_year: int = strawberry.field(description="First year of the school year, e.g. 2026 for 2026-2027.")
+    certifying: bool = strawberry.field(description="Counts for the diploma.")
+    objectives: str = strawberry.field(description="Training objectives, passed on to every liaison fiche.")
+    version: int = strawberry.field(description="Changes at every edit: pass it back to periodUpdate.")
+    created_at: dt.datetime = strawberry.field(description="When the period was created.")
+    level_id: strawberry.Private[int]
+    template_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: m.Period) -> "Period":
+        return cls(id=row.id, name=row.name, start_date=row.start_date, end_date=row.end_date,
+                   school_year=row.school_year, certifying=row.certifying, objectives=row.objectives,
+                   version=row.version, created_at=row.created_at, level_id=row.level_id,
+                   template_id=row.template_id)
+
+    @strawberry.field(description="Length in calendar days, first and last day included.")
+    def duration_days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
+    @strawberry.field(description="The level the period belongs to.")
+    async def level(self, info: Info) -> Level | None:
+        row = await info.context.loaders.by_id(LevelRow, scopes.levels).load(self.level_id)
+        return Level.from_row(row) if row else None
+
+    @strawberry.field(description="The template the period was created from, if any.")
+    async def template(self, info: Info) -> PeriodTemplate | None:
+        if self.template_id is None:
+            return None
+        row = await info.context.loaders.by_id(m.PeriodTemplate, scopes.period_templates).load(self.template_id)
+        return PeriodTemplate.from_row(row) if row else None
+
+    @strawberry.field(description="Tasks to entrust, in framework order.")
+    async def tasks(self, info: Info) -> list[Task]:
+        return [Task.from_row(t) for t in await loaders.tasks_of(info, "periods").load(self.id)]
+
+    @strawberry.field(description="True once a bilan of the period is in an interim review: its parameters are locked (R7).")
+    async def locked(self, info: Info) -> bool:
+        return await loaders.locked_periods(info).load(self.id)
+
+    @strawberry.field(description="One portfolio per assigned learner the viewer reaches, by learner name (R2).")
+    async def portfolios(self, info: Info) -> list[Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")]]:
+        from graph.types.portfolios import portfolios_sorted
+
+        return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(self.id))

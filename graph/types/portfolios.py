@@ -1,0 +1,135 @@
+"""Portfolios (one learner in one period) and their liaison fiches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from graph.context import Info
+from graph.types.frameworks import Task
+from graph.types.users import Learner, WorkplaceTrainer
+from models import portfolios as m
+from models.bilans import BilanStatus as BilanStatusEnum
+from models.users import User
+from permissions import scopes
+from permissions.table import describe
+from resolvers import period_loaders as loaders
+
+if TYPE_CHECKING:
+    from graph.types.fiches import ActivityFiche
+    from graph.types.periods import Period
+
+BilanStatus = strawberry.enum(BilanStatusEnum, description="DRAFT while being entered, COMPLETED once frozen (R21).")
+
+
+@strawberry.type(description="Lieu de réalisation: where the learner works during the period.")
+class Workplace:
+    company_name: str | None = strawberry.field(description="Raison sociale / name of the company (required to save).")
+    activity_domain: str | None = strawberry.field(description="Activity domain of the company (required to save).")
+    service: str | None = strawberry.field(description="Service, optional.")
+    tutor_name: str | None = strawberry.field(description="Name of the tutor in the company (required to save).")
+    tutor_role: str | None = strawberry.field(description="Job of the tutor, optional.")
+
+
+@strawberry.type(description="Fiche de liaison entreprise: workplace, objectives and activities of one portfolio. "
+                             + describe("liaison.read"))
+class LiaisonFiche(relay.Node):
+    id: relay.NodeID[int]
+    workplace: Workplace = strawberry.field(description="Where the learner works; filled in by the learner.")
+    objectives: str = strawberry.field(description="Training objectives for this learner.")
+    objectives_individualized: bool = strawberry.field(
+        description="True when the objectives were individualized: editing the period no longer changes them.")
+    tasks_individualized: bool = strawberry.field(
+        description="True when the activities were individualized: editing the period no longer changes them.")
+    version: int = strawberry.field(description="Changes at every edit: pass it back with an update.")
+    portfolio_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: m.LiaisonFiche) -> "LiaisonFiche":
+        return cls(
+            id=row.id, objectives=row.objectives, objectives_individualized=row.objectives_individualized,
+            tasks_individualized=row.tasks_individualized, version=row.version, portfolio_id=row.portfolio_id,
+            workplace=Workplace(company_name=row.company_name, activity_domain=row.activity_domain,
+                                service=row.service, tutor_name=row.tutor_name, tutor_role=row.tutor_role),
+        )
+
+    @strawberry.field(description="Activities (tasks) the company will entrust, in framework order.")
+    async def tasks(self, info: Info) -> list[Task]:
+        return [Task.from_row(t) for t in await loaders.tasks_of(info, "liaison_fiches").load(self.id)]
+
+    @strawberry.field(description="The portfolio this liaison fiche belongs to.")
+    async def portfolio(self, info: Info) -> Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")] | None:
+        row = await info.context.loaders.by_id(m.Portfolio, scopes.portfolios).load(self.portfolio_id)
+        return Portfolio.from_row(row) if row else None
+
+
+@strawberry.type(description="Portfolio: one learner in one period, with its fiches, liaison fiche and bilan.")
+class Portfolio(relay.Node):
+    id: relay.NodeID[int]
+    days_done: Decimal | None = strawberry.field(
+        description="Days the learner actually worked in the company (absences deducted); null until recorded.")
+    created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
+    period_id: strawberry.Private[int]
+    learner_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: m.Portfolio) -> "Portfolio":
+        return cls(id=row.id, days_done=row.days_done, created_at=row.created_at, period_id=row.period_id,
+                   learner_id=row.learner_id)
+
+    @strawberry.field(description="The period.")
+    async def period(self, info: Info) -> Annotated["Period", strawberry.lazy("graph.types.periods")] | None:
+        from graph.types.periods import Period
+
+        row = await loaders.period_by_id(info).load(self.period_id)
+        return Period.from_row(row) if row else None
+
+    @strawberry.field(description="The learner.")
+    async def learner(self, info: Info) -> Learner | None:
+        row = await info.context.loaders.by_id(User, scopes.learners).load(self.learner_id)
+        return Learner.from_row(row, info.context.viewer) if row else None
+
+    @strawberry.field(description="Number of completed activity fiches: not deleted, description filled in (R2).")
+    async def completed_fiche_count(self, info: Info) -> int:
+        return await loaders.completed_fiche_counts(info).load(self.id)
+
+    @strawberry.field(description="The liaison fiche of the portfolio.")
+    async def liaison_fiche(self, info: Info) -> LiaisonFiche | None:
+        rows = await loaders.liaison_by_portfolio(info).load(self.id)
+        return LiaisonFiche.from_row(rows[0]) if rows else None
+
+    @strawberry.field(description="Status of the company bilan (readable by whoever reaches the portfolio).")
+    async def bilan_status(self, info: Info) -> BilanStatus | None:
+        rows = await loaders.bilan_by_portfolio(info).load(self.id)
+        return rows[0].status if rows else None
+
+    @strawberry.field(description="Company trainers (tutors or masters) assigned to the portfolio.")
+    async def trainers(self, info: Info) -> list[WorkplaceTrainer]:
+        rows = await loaders.trainers_of(info).load(self.id)
+        return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
+
+    @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
+    async def activity_fiches(self, info: Info) -> list[Annotated["ActivityFiche", strawberry.lazy("graph.types.fiches")]]:
+        from graph.types.fiches import fiches_of_portfolio
+
+        return await fiches_of_portfolio(info, self.id)
+
+
+async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[Portfolio]:
+    """Portfolios ordered by learner name, as the period view lists them."""
+    learners = await info.context.loaders.by_id(User, scopes.learners).load_many([r.learner_id for r in rows])
+    pairs = [(learner, row) for learner, row in zip(learners, rows) if learner is not None]
+    pairs.sort(key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].id))
+    return [Portfolio.from_row(row) for _, row in pairs]
+
+
+async def portfolios_by_start(info: Info, rows: list[m.Portfolio]) -> list[Portfolio]:
+    """A learner's portfolios ordered by their period's first day."""
+    periods = await loaders.period_by_id(info).load_many([r.period_id for r in rows])
+    pairs = [(period, row) for period, row in zip(periods, rows) if period is not None]
+    pairs.sort(key=lambda pair: (pair[0].start_date, pair[0].id))
+    return [Portfolio.from_row(row) for _, row in pairs]

@@ -1,0 +1,82 @@
+"""Turning a mutation's raw input into rows, with payload errors that name the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+
+from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.types.common import decode_id
+from graph.errors import BadUserInput
+from permissions.viewer import Viewer
+
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2100, 12, 31)
+
+
+def input_id(value: str, type_name: str | tuple[str, ...], field: str) -> int:
+    try:
+        return decode_id(value, expected=type_name, field=field)[1]
+    except BadUserInput as exc:
+        raise problem(field, ErrorCode.INVALID, str(exc)) from None
+
+
+async def fetch_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewer: Viewer, value: str,
+                         type_name: str | tuple[str, ...], field: str, what: str, *, extra: Q | None = None,
+                         for_update: bool = False):
+    """The row named by an input ID if the viewer reaches it, else NOT_FOUND naming the field."""
+    pk = input_id(value, type_name, field)
+    query = model.filter(scope(viewer), extra or Q(), id=pk)
+    if for_update:
+        query = query.select_for_update()
+    row = await query.first()
+    if row is None:
+        raise problem(field, ErrorCode.NOT_FOUND, f"No {what} with this id.")
+    return row
+
+
+async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q] | None, viewer: Viewer,
+                              values: Sequence[str], type_name: str, field: str, what: str,
+                              *, extra: Q | None = None) -> list:
+    """Rows named by a list of input IDs, in input order; each missing one is a NOT_FOUND naming its index."""
+    ids = [input_id(value, type_name, f"{field}.{i}") for i, value in enumerate(values)]
+    if len(set(ids)) != len(ids):
+        raise problem(field, ErrorCode.INVALID, f"'{field}' lists the same {what} twice.")
+    condition = (scope(viewer) if scope else Q()) & (extra or Q())
+    rows = {row.id: row for row in await model.filter(condition, id__in=ids)} if ids else {}
+    missing = [FieldProblem([field, str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
+               for i, pk in enumerate(ids) if pk not in rows]
+    if missing:
+        raise UserInputError(missing)
+    return [rows[pk] for pk in ids]
+
+
+def required_text(value: str | None, field: str, label: str, *, max_length: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise problem(field, ErrorCode.REQUIRED, f"{label} is required.")
+    if len(text) > max_length:
+        raise problem(field, ErrorCode.INVALID, f"{label} is longer than {max_length} characters.")
+    return text
+
+
+def optional_text(value: str | None, field: str, label: str, *, max_length: int) -> str | None:
+    text = (value or "").strip()
+    if len(text) > max_length:
+        raise problem(field, ErrorCode.INVALID, f"{label} is longer than {max_length} characters.")
+    return text or None
+
+
+def check_date(value: dt.date, field: str) -> dt.date:
+    if not EARLIEST <= value <= LATEST:
+        raise problem(field, ErrorCode.INVALID, f"'{field}' must be between {EARLIEST} and {LATEST}.")
+    return value
+
+
+def check_version(current: int, given: int) -> None:
+    if current != given:
+        raise problem("version", ErrorCode.CONFLICT,
+                      f"This was changed by someone else meanwhile (version {current}, yours {given}): reload it.")

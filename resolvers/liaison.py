@@ -1,0 +1,157 @@
+"""Liaison fiches (R9–R10) and the days actually done of a portfolio."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+
+from graph.context import Info
+from graph.errors import ErrorCode, problem
+from graph.types.common import UserError
+from graph.types.portfolios import LiaisonFiche, Portfolio
+from models import portfolios as m
+from models.frameworks import Task
+from models.periods import Period
+from models.schools import Level
+from permissions import scopes
+from permissions.table import describe
+from resolvers import period_rules as rules
+from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
+from resolvers.mutations import run_mutation
+from resolvers.node import NodeEntry, register
+
+register("LiaisonFiche", NodeEntry(m.LiaisonFiche, scopes.liaison_fiches, lambda row, viewer: LiaisonFiche.from_row(row)))
+register("Portfolio", NodeEntry(m.Portfolio, scopes.portfolios, lambda row, viewer: Portfolio.from_row(row)))
+
+
+@strawberry.enum(description="A part of the liaison fiche that can be individualized.")
+class LiaisonFichePart(Enum):
+    OBJECTIVES = "OBJECTIVES"
+    TASKS = "TASKS"
+
+
+@strawberry.input(description="Lieu de réalisation. Company name, activity domain and tutor name are required.")
+class WorkplaceInput:
+    company_name: str = strawberry.field(description="Raison sociale / name of the company.")
+    activity_domain: str = strawberry.field(description="Activity domain of the company.")
+    tutor_name: str = strawberry.field(description="Name of the tutor.")
+    service: str | None = strawberry.field(default=None, description="Service, optional.")
+    tutor_role: str | None = strawberry.field(default=None, description="Job of the tutor, optional.")
+
+
+@strawberry.input(description="Individualized objectives and activities of one learner; a part left out is unchanged.")
+class LiaisonPlanInput:
+    objectives: str | None = strawberry.field(default=None, description="Training objectives for this learner.")
+    task_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Activities (tasks) to entrust.")
+
+
+@strawberry.type(description="Result of a liaison fiche mutation.")
+class LiaisonFichePayload:
+    liaison_fiche: LiaisonFiche | None = strawberry.field(default=None, description="The liaison fiche as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of portfolioDaysDoneSet.")
+class PortfolioPayload:
+    portfolio: Portfolio | None = strawberry.field(default=None, description="The portfolio as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+async def _editable_fiche(info: Info, rule: str, id: strawberry.ID, version: int | None) -> tuple[m.LiaisonFiche, Period]:
+    viewer = info.context.require(rule)
+    fiche = await fetch_in_reach(m.LiaisonFiche, scopes.liaison_fiches, viewer, id, "LiaisonFiche", "id",
+                                 "liaison fiche", for_update=True)
+    if version is not None:
+        check_version(fiche.version, version)
+    period = await Period.get(portfolios__id=fiche.portfolio_id)
+    if await rules.is_locked(period.id):
+        raise problem(None, ErrorCode.CONFLICT, "The period is locked by an interim review (R7).")
+    return fiche, period
+
+
+async def _save(fiche: m.LiaisonFiche) -> LiaisonFichePayload:
+    fiche.version += 1
+    await fiche.save()
+    return LiaisonFichePayload(liaison_fiche=LiaisonFiche.from_row(fiche))
+
+
+@strawberry.type
+class LiaisonMutation:
+    @strawberry.mutation(description="Fill in the workplace of a liaison fiche. " + describe("liaison.workplace.write"))
+    async def liaison_fiche_workplace_update(self, info: Info, id: strawberry.ID, version: int,
+                                             input: WorkplaceInput) -> LiaisonFichePayload:
+        async def body() -> LiaisonFichePayload:
+            fiche, _ = await _editable_fiche(info, "liaison.workplace.write", id, version)
+            fiche.company_name = required_text(input.company_name, "input.companyName", "The company name", max_length=200)
+            fiche.activity_domain = required_text(input.activity_domain, "input.activityDomain", "The activity domain",
+                                                  max_length=300)
+            fiche.tutor_name = required_text(input.tutor_name, "input.tutorName", "The tutor's name", max_length=200)
+            fiche.service = optional_text(input.service, "input.service", "The service", max_length=200)
+            fiche.tutor_role = optional_text(input.tutor_role, "input.tutorRole", "The tutor's job", max_length=200)
+            return await _save(fiche)
+
+        return await run_mutation(LiaisonFichePayload, body)
+
+    @strawberry.mutation(description="Individualize the objectives and activities of one learner (R10): the parts "
+                                     "given stop following the period. " + describe("liaison.plan.write"))
+    async def liaison_fiche_plan_update(self, info: Info, id: strawberry.ID, version: int,
+                                        input: LiaisonPlanInput) -> LiaisonFichePayload:
+        async def body() -> LiaisonFichePayload:
+            fiche, period = await _editable_fiche(info, "liaison.plan.write", id, version)
+            if input.objectives is not None:
+                fiche.objectives = optional_text(input.objectives, "input.objectives", "The objectives",
+                                                 max_length=20000) or ""
+                fiche.objectives_individualized = True
+            if input.task_ids is not None:
+                level = await Level.get(id=period.level_id)
+                tasks = await fetch_many_in_reach(Task, None, info.context.viewer, input.task_ids, "Task",
+                                                  "input.taskIds", "task")
+                rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
+                await fiche.tasks.clear()
+                if tasks:
+                    await fiche.tasks.add(*tasks)
+                fiche.tasks_individualized = True
+            return await _save(fiche)
+
+        return await run_mutation(LiaisonFichePayload, body)
+
+    @strawberry.mutation(description="Make individualized parts follow the period again (R6). "
+                                     + describe("liaison.plan.write"))
+    async def liaison_fiche_reset(self, info: Info, id: strawberry.ID,
+                                  parts: list[LiaisonFichePart]) -> LiaisonFichePayload:
+        async def body() -> LiaisonFichePayload:
+            fiche, period = await _editable_fiche(info, "liaison.plan.write", id, None)
+            if LiaisonFichePart.OBJECTIVES in parts:
+                fiche.objectives = period.objectives
+                fiche.objectives_individualized = False
+            if LiaisonFichePart.TASKS in parts:
+                await fiche.tasks.clear()
+                tasks = await period.tasks.all()
+                if tasks:
+                    await fiche.tasks.add(*tasks)
+                fiche.tasks_individualized = False
+            return await _save(fiche)
+
+        return await run_mutation(LiaisonFichePayload, body)
+
+    @strawberry.mutation(description="Record the days the learner actually worked in the company (absences "
+                                     "deducted), or null to clear it. " + describe("period.write"))
+    async def portfolio_days_done_set(self, info: Info, id: strawberry.ID, days_done: Decimal | None) -> PortfolioPayload:
+        viewer = info.context.require("period.write")
+
+        async def body() -> PortfolioPayload:
+            portfolio = await fetch_in_reach(m.Portfolio, scopes.portfolios, viewer, id, "Portfolio", "id", "portfolio")
+            period = await Period.get(id=portfolio.period_id)
+            value = days_done
+            if value is not None:
+                duration = (period.end_date - period.start_date).days + 1
+                if not value.is_finite() or value < 0 or value > duration or value * 2 != int(value * 2):
+                    raise problem("daysDone", ErrorCode.INVALID,
+                                  f"'daysDone' must be a whole or half number of days between 0 and {duration}.")
+            portfolio.days_done = value
+            await portfolio.save()
+            return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))
+
+        return await run_mutation(PortfolioPayload, body)

@@ -1,0 +1,131 @@
+"""The rules of periods (R4–R8): checks, propagation to liaison fiches, locking, deletion."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tortoise.functions import Max
+
+from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from models.bilans import BilanStatus, CompanyBilan, InterimReview
+from models.fiches import ActivityFiche
+from models.frameworks import Task
+from models.periods import Period
+from models.portfolios import LiaisonFiche, Portfolio
+from models.schools import Level
+from models.users import User
+from resolvers.inputs import check_date
+from resolvers.portfolio_rules import open_portfolio
+
+MAX_PERIOD_DAYS = 366
+
+
+def school_year_of(day: dt.date) -> int:
+    """French school years start in September; August belongs to the year that ends."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def check_period_dates(start: dt.date, end: dt.date) -> None:
+    check_date(start, "startDate")
+    check_date(end, "endDate")
+    if end < start:
+        raise problem("endDate", ErrorCode.INVALID, "The last day comes before the first day.")
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise problem("endDate", ErrorCode.INVALID, f"A period lasts at most {MAX_PERIOD_DAYS} days.")
+
+
+def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int, int], level: Level) -> None:
+    wrong = [FieldProblem(["learnerIds", str(i)], ErrorCode.INVALID,
+                          f"{learner.full_name} is not a learner of the level « {level.name} ».")
+             for i, learner in enumerate(learners) if classroom_levels.get(learner.classroom_id) != level.id]
+    if wrong:
+        raise UserInputError(wrong)
+
+
+def check_tasks_of_framework(tasks: Sequence[Task], level: Level, field: str = "taskIds") -> None:
+    wrong = [FieldProblem([field, str(i)], ErrorCode.INVALID,
+                          f"Task {task.code} is not in the framework of the level « {level.name} ».")
+             for i, task in enumerate(tasks) if task.framework_id != level.framework_id]
+    if wrong:
+        raise UserInputError(wrong)
+
+
+async def is_locked(period_id: int) -> bool:
+    """R7: a bilan of the period has been consolidated into an interim review."""
+    return await CompanyBilan.filter(portfolio__period_id=period_id, interim_reviews__id__isnull=False).exists()
+
+
+@dataclass
+class Blocker:
+    learner: str
+    reason: str
+
+
+async def deletion_blockers(period: Period, portfolios: Sequence[Portfolio]) -> list[Blocker]:
+    """R8: a portfolio may go only if none of its bilans is completed, or its completed bilan
+    is dated before the learner's latest interim review."""
+    ids = [p.id for p in portfolios]
+    completed = await CompanyBilan.filter(portfolio_id__in=ids, status=BilanStatus.COMPLETED).values(
+        "portfolio_id", "meeting_date")
+    if not completed:
+        return []
+    by_portfolio = {p.id: p for p in portfolios}
+    learner_ids = list({by_portfolio[row["portfolio_id"]].learner_id for row in completed})
+    latest_rows = await (InterimReview.filter(learner_id__in=learner_ids).annotate(latest=Max("review_date"))
+                         .group_by("learner_id").values("learner_id", "latest"))
+    latest = {row["learner_id"]: row["latest"] for row in latest_rows}
+    names = {u.id: u.full_name for u in await User.filter(id__in=learner_ids)}
+    blockers = []
+    for row in completed:
+        learner_id = by_portfolio[row["portfolio_id"]].learner_id
+        bilan_date = row["meeting_date"] or period.end_date
+        review = latest.get(learner_id)
+        if review is None or bilan_date >= review:
+            blockers.append(Blocker(names[learner_id],
+                                    "their company bilan is completed and not before their latest interim review"))
+    return blockers
+
+
+async def remove_portfolios(period: Period, portfolios: Sequence[Portfolio]) -> int:
+    """Delete portfolios; their activity fiches move to each learner's free fiches (R8). Answers how many moved."""
+    ids = [p.id for p in portfolios]
+    if not ids:
+        return 0
+    moved = await ActivityFiche.filter(portfolio_id__in=ids).update(portfolio_id=None, former_period_name=period.name)
+    await Portfolio.filter(id__in=ids).delete()
+    return moved
+
+
+async def assign_learners(period: Period, learners: Sequence[User], tasks: Sequence[Task]) -> None:
+    for learner in learners:
+        await open_portfolio(period, learner, tasks)
+
+
+async def propagate_to_liaison_fiches(period: Period, *, objectives: str | None,
+                                      tasks: Sequence[Task] | None) -> list[LiaisonFiche]:
+    """R6: pass the period's new objectives and tasks on to every liaison fiche of the period,
+    except the parts individualized for one learner. Answers the fiches that kept a part of their own."""
+    fiches = await LiaisonFiche.filter(portfolio__period_id=period.id)
+    kept = []
+    for fiche in fiches:
+        keeps = False
+        if objectives is not None:
+            if fiche.objectives_individualized:
+                keeps = keeps or fiche.objectives != objectives
+            else:
+                fiche.objectives = objectives
+        if tasks is not None:
+            if fiche.tasks_individualized:
+                keeps = True
+            else:
+                await fiche.tasks.clear()
+                if tasks:
+                    await fiche.tasks.add(*tasks)
+        if keeps:
+            kept.append(fiche)
+    to_update = [f for f in fiches if objectives is not None and not f.objectives_individualized]
+    if to_update:
+        await LiaisonFiche.filter(id__in=[f.id for f in to_update]).update(objectives=objectives)
+    return kept

@@ -1,0 +1,254 @@
+"""Periods: the views of R1–R3 and the lifecycle of R4–R8."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from tortoise.expressions import F, Q
+
+from graph.context import Info
+from graph.errors import ErrorCode, problem
+from graph.types.common import UserError, decode_id
+from graph.types.periods import Period, PeriodTemplate
+from graph.types.portfolios import LiaisonFiche
+from models import periods as m
+from models.frameworks import Task
+from models.portfolios import Portfolio
+from models.schools import Classroom, Level
+from models.users import Role, User
+from permissions import scopes
+from permissions.table import describe
+from resolvers import period_rules as rules
+from resolvers.demo import current_school_year
+from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
+from resolvers.mutations import run_mutation
+from resolvers.node import NodeEntry, register
+
+register("Period", NodeEntry(m.Period, scopes.periods, lambda row, viewer: Period.from_row(row)))
+register("PeriodTemplate", NodeEntry(m.PeriodTemplate, scopes.period_templates,
+                                     lambda row, viewer: PeriodTemplate.from_row(row)))
+
+
+@strawberry.input(description="A period's parameters. On creation from a template, name, objectives and tasks "
+                              "left out are taken from the template.")
+class PeriodInput:
+    name: str | None = strawberry.field(default=None, description="Name, e.g. « Stage de découverte ».")
+    start_date: dt.date | None = strawberry.field(default=None, description="First day (required on creation).")
+    end_date: dt.date | None = strawberry.field(default=None, description="Last day (required on creation).")
+    certifying: bool | None = strawberry.field(default=None, description="Counts for the diploma (default true).")
+    objectives: str | None = strawberry.field(default=None, description="Training objectives.")
+    task_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Tasks to entrust, from the level's framework.")
+    learner_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="The assigned learners (the whole list: learners left out are removed, R8).")
+
+
+@strawberry.type(description="Result of periodCreate.")
+class PeriodCreatePayload:
+    period: Period | None = strawberry.field(default=None, description="The new period.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of periodUpdate.")
+class PeriodUpdatePayload:
+    period: Period | None = strawberry.field(default=None, description="The period as it is now.")
+    kept_individualized: list[LiaisonFiche] = strawberry.field(
+        default_factory=list, description="Liaison fiches that kept their own objectives or activities (R6).")
+    moved_fiche_count: int = strawberry.field(default=0, description="Fiches moved to free fiches by removing learners.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of periodDelete.")
+class PeriodDeletePayload:
+    deleted_period_id: strawberry.ID | None = strawberry.field(default=None, description="ID of the deleted period.")
+    moved_fiche_count: int = strawberry.field(default=0, description="Activity fiches moved to the learners' free fiches.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.input(description="A period template (annexe pédagogique).")
+class PeriodTemplateInput:
+    level_id: strawberry.ID = strawberry.field(description="The level.")
+    name: str = strawberry.field(description="Name of the template.")
+    duration_days: int | None = strawberry.field(default=None, description="Usual length in days.")
+    objectives: str = strawberry.field(default="", description="Training objectives.")
+    task_ids: list[strawberry.ID] = strawberry.field(default_factory=list, description="Tasks to entrust.")
+
+
+@strawberry.type(description="Result of periodTemplateCreate.")
+class PeriodTemplateCreatePayload:
+    period_template: PeriodTemplate | None = strawberry.field(default=None, description="The new template.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+async def _learners_of_level(viewer, level: Level, ids: list[str]) -> list[User]:
+    learners = await fetch_many_in_reach(User, scopes.learners, viewer, ids, "Learner", "learnerIds", "learner")
+    levels = dict(await Classroom.filter(id__in=[l.classroom_id for l in learners if l.classroom_id])
+                  .values_list("id", "level_id"))
+    rules.check_learners_of_level(learners, levels, level)
+    return learners
+
+
+async def _tasks_of_level(viewer, level: Level, ids: list[str]) -> list[Task]:
+    tasks = await fetch_many_in_reach(Task, None, viewer, ids, "Task", "taskIds", "task")
+    rules.check_tasks_of_framework(tasks, level)
+    return sorted(tasks, key=lambda t: t.position)
+
+
+@strawberry.type
+class PeriodQuery:
+    @strawberry.field(description="Vue par périodes (R1): the level's periods of a school year (default: the "
+                                  "current one) in creation order. " + describe("period.read"))
+    async def periods(self, info: Info, level_id: strawberry.ID, school_year: int | None = None) -> list[Period]:
+        viewer = info.context.require("period.read")
+        level = decode_id(level_id, expected="Level", field="levelId")[1]
+        year = school_year if school_year is not None else current_school_year(dt.date.today())
+        rows = await m.Period.filter(scopes.periods(viewer), level_id=level, school_year=year).order_by("created_at", "id")
+        return [Period.from_row(r) for r in rows]
+
+    @strawberry.field(description="Period templates of a level, by name.")
+    async def period_templates(self, info: Info, level_id: strawberry.ID) -> list[PeriodTemplate]:
+        viewer = info.context.require("school.structure.read")
+        level = decode_id(level_id, expected="Level", field="levelId")[1]
+        rows = await m.PeriodTemplate.filter(scopes.period_templates(viewer), level_id=level).order_by("name", "id")
+        return [PeriodTemplate.from_row(r) for r in rows]
+
+
+@strawberry.type
+class PeriodMutation:
+    @strawberry.mutation(description="Create a period (R4) from a template or from scratch; each assigned learner "
+                                     "gets a portfolio, a first fiche and a liaison fiche (R5). " + describe("period.write"))
+    async def period_create(self, info: Info, level_id: strawberry.ID, input: PeriodInput,
+                            template_id: strawberry.ID | None = None) -> PeriodCreatePayload:
+        viewer = info.context.require("period.write")
+
+        async def body() -> PeriodCreatePayload:
+            level = await fetch_in_reach(Level, scopes.levels, viewer, level_id, "Level", "levelId", "level")
+            template = None
+            if template_id is not None:
+                template = await fetch_in_reach(m.PeriodTemplate, scopes.period_templates, viewer, template_id,
+                                                "PeriodTemplate", "templateId", "period template")
+                if template.level_id != level.id:
+                    raise problem("templateId", ErrorCode.INVALID, "The template belongs to another level.")
+            name = required_text(input.name or (template.name if template else None), "name", "The name", max_length=200)
+            if input.start_date is None or input.end_date is None:
+                raise problem("startDate" if input.start_date is None else "endDate", ErrorCode.REQUIRED,
+                              "The first and last days are required.")
+            rules.check_period_dates(input.start_date, input.end_date)
+            objectives = input.objectives if input.objectives is not None else (template.objectives if template else "")
+            if input.task_ids is not None:
+                tasks = await _tasks_of_level(viewer, level, input.task_ids)
+            elif template is not None:
+                tasks = list(await template.tasks.all().order_by("position"))
+            else:
+                tasks = []
+            learners = await _learners_of_level(viewer, level, input.learner_ids or [])
+            period = await m.Period.create(
+                school_id=viewer.school_id, level=level, template=template, name=name,
+                start_date=input.start_date, end_date=input.end_date, school_year=rules.school_year_of(input.start_date),
+                certifying=True if input.certifying is None else input.certifying,
+                objectives=optional_text(objectives, "objectives", "The objectives", max_length=20000) or "",
+                created_by_id=viewer.id,
+            )
+            if tasks:
+                await period.tasks.add(*tasks)
+            await rules.assign_learners(period, learners, tasks)
+            return PeriodCreatePayload(period=Period.from_row(period))
+
+        return await run_mutation(PeriodCreatePayload, body)
+
+    @strawberry.mutation(description="Edit a period (R6): the change passes on to every liaison fiche except the "
+                                     "parts individualized for one learner, which the payload lists. Refused with "
+                                     "CONFLICT once the period is locked (R7) or when `version` is stale. "
+                                     + describe("period.write"))
+    async def period_update(self, info: Info, id: strawberry.ID, version: int,
+                            input: PeriodInput) -> PeriodUpdatePayload:
+        viewer = info.context.require("period.write")
+
+        async def body() -> PeriodUpdatePayload:
+            period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period",
+                                          for_update=True)
+            check_version(period.version, version)
+            if await rules.is_locked(period.id):
+                raise problem(None, ErrorCode.CONFLICT, "A bilan of this period is in an interim review: "
+                                                        "its parameters are locked.")
+            level = await Level.get(id=period.level_id)
+            if input.name is not None:
+                period.name = required_text(input.name, "name", "The name", max_length=200)
+            start = input.start_date or period.start_date
+            end = input.end_date or period.end_date
+            rules.check_period_dates(start, end)
+            period.start_date, period.end_date, period.school_year = start, end, rules.school_year_of(start)
+            if input.certifying is not None:
+                period.certifying = input.certifying
+            objectives = None
+            if input.objectives is not None:
+                objectives = optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or ""
+                period.objectives = objectives
+            tasks = None
+            if input.task_ids is not None:
+                tasks = await _tasks_of_level(viewer, level, input.task_ids)
+                await period.tasks.clear()
+                if tasks:
+                    await period.tasks.add(*tasks)
+            moved = 0
+            if input.learner_ids is not None:
+                wanted = await _learners_of_level(viewer, level, input.learner_ids)
+                current = await Portfolio.filter(period_id=period.id)
+                wanted_ids = {l.id for l in wanted}
+                leaving = [p for p in current if p.learner_id not in wanted_ids]
+                blockers = await rules.deletion_blockers(period, leaving)
+                if blockers:
+                    raise problem("learnerIds", ErrorCode.CONFLICT, "Cannot remove " + "; ".join(
+                        f"{b.learner}: {b.reason}" for b in blockers) + ".")
+                moved = await rules.remove_portfolios(period, leaving)
+                present = {p.learner_id for p in current}
+                period_tasks = tasks if tasks is not None else list(await period.tasks.all().order_by("position"))
+                await rules.assign_learners(period, [l for l in wanted if l.id not in present], period_tasks)
+            kept = await rules.propagate_to_liaison_fiches(period, objectives=objectives, tasks=tasks)
+            period.version += 1
+            await period.save()
+            return PeriodUpdatePayload(period=Period.from_row(period), moved_fiche_count=moved,
+                                       kept_individualized=[LiaisonFiche.from_row(f) for f in kept])
+
+        return await run_mutation(PeriodUpdatePayload, body)
+
+    @strawberry.mutation(description="Delete a period for all its learners (R8): refused with CONFLICT and the "
+                                     "reason unless no bilan is completed, or every completed one is dated before "
+                                     "the learner's latest interim review. Activity fiches move to free fiches. "
+                                     + describe("period.write"))
+    async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
+        viewer = info.context.require("period.write")
+
+        async def body() -> PeriodDeletePayload:
+            period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period",
+                                          for_update=True)
+            portfolios = await Portfolio.filter(period_id=period.id)
+            blockers = await rules.deletion_blockers(period, portfolios)
+            if blockers:
+                raise problem("id", ErrorCode.CONFLICT, "The period cannot be deleted: " + "; ".join(
+                    f"{b.learner}: {b.reason}" for b in blockers) + ".")
+            moved = await rules.remove_portfolios(period, portfolios)
+            await period.delete()
+            return PeriodDeletePayload(deleted_period_id=id, moved_fiche_count=moved)
+
+        return await run_mutation(PeriodDeletePayload, body)
+
+    @strawberry.mutation(description="Create a period template (annexe pédagogique) for a level. "
+                                     + describe("period.write"))
+    async def period_template_create(self, info: Info, input: PeriodTemplateInput) -> PeriodTemplateCreatePayload:
+        viewer = info.context.require("period.write")
+
+        async def body() -> PeriodTemplateCreatePayload:
+            level = await fetch_in_reach(Level, scopes.levels, viewer, input.level_id, "Level", "levelId", "level")
+            name = required_text(input.name, "name", "The name", max_length=200)
+            if input.duration_days is not None and not 1 <= input.duration_days <= rules.MAX_PERIOD_DAYS:
+                raise problem("durationDays", ErrorCode.INVALID, "The duration must be between 1 and 366 days.")
+            tasks = await _tasks_of_level(viewer, level, input.task_ids)
+            template = await m.PeriodTemplate.create(
+                school_id=viewer.school_id, level=level, name=name, duration_days=input.duration_days,
+                objectives=optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or "")
+            if tasks:
+                await template.tasks.add(*tasks)
+            return PeriodTemplateCreatePayload(period_template=PeriodTemplate.from_row(template))
+
+        return await run_mutation(PeriodTemplateCreatePayload, body)

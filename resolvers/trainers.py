@@ -1,0 +1,208 @@
+"""Company trainers (R11): tutor and apprenticeship-master accounts, and their assignment to portfolios."""
+
+from __future__ import annotations
+
+import secrets
+
+import strawberry
+from tortoise.expressions import F, Q
+
+from graph.context import Info
+from graph.errors import ErrorCode, Forbidden, problem
+from graph.types.common import UserError
+from graph.types.portfolios import Portfolio
+from graph.types.users import WorkplaceTrainer
+from models.portfolios import Portfolio as PortfolioRow
+from models.users import LearnerStatus, Role, User
+from permissions import scopes
+from permissions.passwords import hash_password
+from permissions.table import describe
+from resolvers.inputs import fetch_in_reach, optional_text, required_text
+from resolvers.mutations import run_mutation
+
+RULE_FOR = {Role.TUTOR: "tutor.manage", Role.MASTER: "master.manage"}
+# A tutor follows school-status learners, a master apprentices (R11).
+STATUS_FOR = {Role.TUTOR: LearnerStatus.SCHOOL, Role.MASTER: LearnerStatus.APPRENTICE}
+
+
+@strawberry.input(description="A company trainer's account.")
+class TrainerInput:
+    email: str = strawberry.field(description="Email, used to sign in.")
+    first_name: str = strawberry.field(description="First name.")
+    last_name: str = strawberry.field(description="Last name.")
+    company_name: str | None = strawberry.field(default=None, description="Company the trainer works for.")
+    job_title: str | None = strawberry.field(default=None, description="Job in the company.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+
+
+@strawberry.input(description="Changes to a trainer's account; a field left out is unchanged. Email and phone "
+                              "are the admin's to change (" + describe("trainer.contact.write") + ")")
+class TrainerUpdateInput:
+    first_name: str | None = strawberry.field(default=None, description="First name.")
+    last_name: str | None = strawberry.field(default=None, description="Last name.")
+    company_name: str | None = strawberry.field(default=None, description="Company.")
+    job_title: str | None = strawberry.field(default=None, description="Job in the company.")
+    email: str | None = strawberry.field(default=None, description="Email.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+
+
+@strawberry.type(description="Result of tutorCreate and masterCreate.")
+class TrainerCreatePayload:
+    trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The new account.")
+    temporary_password: str | None = strawberry.field(
+        default=None, description="Shown once: hand it to the trainer, who changes it at first sign-in.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of trainerUpdate and trainerDeactivate.")
+class TrainerPayload:
+    trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The account as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of portfolioTrainerAssign and portfolioTrainerUnassign.")
+class PortfolioTrainerPayload:
+    portfolio: Portfolio | None = strawberry.field(default=None, description="The portfolio as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+def _email(value: str) -> str:
+    email = required_text(value, "input.email", "The email", max_length=254).lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email:
+        raise problem("input.email", ErrorCode.INVALID, "The email is not a valid address.")
+    return email
+
+
+async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreatePayload:
+    viewer = info.context.require(RULE_FOR[role])
+
+    async def body() -> TrainerCreatePayload:
+        email = _email(input.email)
+        if await User.exists(email=email):
+            raise problem("input.email", ErrorCode.UNIQUE, "An account with this email already exists.")
+        password = secrets.token_urlsafe(12)
+        row = await User.create(
+            school_id=viewer.school_id, role=role, email=email, password_hash=hash_password(password),
+            first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
+            last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
+            company_name=optional_text(input.company_name, "input.companyName", "The company", max_length=200),
+            job_title=optional_text(input.job_title, "input.jobTitle", "The job", max_length=200),
+            phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
+            created_by_id=viewer.id,
+        )
+        return TrainerCreatePayload(trainer=WorkplaceTrainer.from_row(row, viewer), temporary_password=password)
+
+    return await run_mutation(TrainerCreatePayload, body)
+
+
+async def _trainer_for_change(info: Info, id: strawberry.ID) -> User:
+    viewer = info.context.require_viewer()
+    trainer = await fetch_in_reach(User, scopes.trainers, viewer, id, ("Tutor", "ApprenticeshipMaster"), "id",
+                                   "trainer", for_update=True)
+    if not info.context.can(RULE_FOR[trainer.role]):
+        raise Forbidden()
+    return trainer
+
+
+@strawberry.type
+class TrainerQuery:
+    @strawberry.field(description="Gestion des tuteurs: the company trainers of the school the viewer reaches, "
+                                  "by name; inactive accounts on request.")
+    async def trainers(self, info: Info, role: Role | None = None, include_inactive: bool = False) -> list[WorkplaceTrainer]:
+        viewer = info.context.require("trainer.identity.read")
+        query = User.filter(scopes.trainers(viewer))
+        if role is not None:
+            query = query.filter(role=role)
+        if not include_inactive:
+            query = query.filter(is_active=True)
+        return [WorkplaceTrainer.from_row(r, viewer) for r in await query.order_by("last_name", "first_name", "id")]
+
+
+@strawberry.type
+class TrainerMutation:
+    @strawberry.mutation(description="Create a tutor account (tuteur de stage). " + describe("tutor.manage"))
+    async def tutor_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
+        return await _create(info, Role.TUTOR, input)
+
+    @strawberry.mutation(description="Create an apprenticeship-master account. " + describe("master.manage"))
+    async def master_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
+        return await _create(info, Role.MASTER, input)
+
+    @strawberry.mutation(description="Edit a trainer's account: tutors by staff, masters by admins; email and "
+                                     "phone by admins only.")
+    async def trainer_update(self, info: Info, id: strawberry.ID, input: TrainerUpdateInput) -> TrainerPayload:
+        async def body() -> TrainerPayload:
+            trainer = await _trainer_for_change(info, id)
+            if (input.email is not None or input.phone is not None) and not info.context.can("trainer.contact.write"):
+                raise Forbidden("Only an administrator changes a trainer's email or phone.")
+            if input.first_name is not None:
+                trainer.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
+            if input.last_name is not None:
+                trainer.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
+            if input.company_name is not None:
+                trainer.company_name = optional_text(input.company_name, "input.companyName", "The company", max_length=200)
+            if input.job_title is not None:
+                trainer.job_title = optional_text(input.job_title, "input.jobTitle", "The job", max_length=200)
+            if input.email is not None:
+                email = _email(input.email)
+                if await User.filter(email=email).exclude(id=trainer.id).exists():
+                    raise problem("input.email", ErrorCode.UNIQUE, "An account with this email already exists.")
+                trainer.email = email
+            if input.phone is not None:
+                trainer.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
+            await trainer.save()
+            return TrainerPayload(trainer=WorkplaceTrainer.from_row(trainer, info.context.viewer))
+
+        return await run_mutation(TrainerPayload, body)
+
+    @strawberry.mutation(description="Deactivate a trainer's account: it can no longer sign in and its tokens stop "
+                                     "working; its assignments stay for the record.")
+    async def trainer_deactivate(self, info: Info, id: strawberry.ID) -> TrainerPayload:
+        async def body() -> TrainerPayload:
+            trainer = await _trainer_for_change(info, id)
+            await User.filter(id=trainer.id).update(is_active=False, token_version=F("token_version") + 1)
+            await trainer.refresh_from_db()
+            return TrainerPayload(trainer=WorkplaceTrainer.from_row(trainer, info.context.viewer))
+
+        return await run_mutation(TrainerPayload, body)
+
+    @strawberry.mutation(description="Assign a trainer to a portfolio: a tutor to a school-status learner's "
+                                     "(" + describe("tutor.manage") + "), a master to an apprentice's ("
+                                     + describe("master.manage") + ")")
+    async def portfolio_trainer_assign(self, info: Info, portfolio_id: strawberry.ID,
+                                       trainer_id: strawberry.ID) -> PortfolioTrainerPayload:
+        return await _assignment(info, portfolio_id, trainer_id, assign=True)
+
+    @strawberry.mutation(description="Remove a trainer from a portfolio; same rights as portfolioTrainerAssign.")
+    async def portfolio_trainer_unassign(self, info: Info, portfolio_id: strawberry.ID,
+                                         trainer_id: strawberry.ID) -> PortfolioTrainerPayload:
+        return await _assignment(info, portfolio_id, trainer_id, assign=False)
+
+
+async def _assignment(info: Info, portfolio_id, trainer_id, *, assign: bool) -> PortfolioTrainerPayload:
+    viewer = info.context.require_viewer()
+    if not (info.context.can("tutor.manage") or info.context.can("master.manage")):
+        raise Forbidden()
+
+    async def body() -> PortfolioTrainerPayload:
+        portfolio = await fetch_in_reach(PortfolioRow, scopes.portfolios, viewer, portfolio_id, "Portfolio",
+                                         "portfolioId", "portfolio")
+        trainer = await fetch_in_reach(User, scopes.trainers, viewer, trainer_id, ("Tutor", "ApprenticeshipMaster"),
+                                       "trainerId", "trainer")
+        if not info.context.can(RULE_FOR[trainer.role]):
+            raise Forbidden()
+        learner = await User.get(id=portfolio.learner_id)
+        if assign:
+            if learner.learner_status is not STATUS_FOR[trainer.role]:
+                kind = "a tutor" if trainer.role is Role.TUTOR else "an apprenticeship master"
+                status = "an apprentice" if learner.learner_status is LearnerStatus.APPRENTICE else "a school-status learner"
+                raise problem("trainerId", ErrorCode.INVALID, f"{learner.full_name} is {status}: {kind} cannot follow them.")
+            if not trainer.is_active:
+                raise problem("trainerId", ErrorCode.INVALID, "This trainer's account is deactivated.")
+            await portfolio.trainers.add(trainer)
+        else:
+            await portfolio.trainers.remove(trainer)
+        return PortfolioTrainerPayload(portfolio=Portfolio.from_row(portfolio))
+
+    return await run_mutation(PortfolioTrainerPayload, body)
