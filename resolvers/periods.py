@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from tortoise.expressions import F, Q
 
 from graph.context import Info
 from graph.errors import ErrorCode, problem
@@ -16,7 +15,7 @@ from models import periods as m
 from models.frameworks import Task
 from models.portfolios import Portfolio
 from models.schools import Classroom, Level
-from models.users import Role, User
+from models.users import User
 from permissions import scopes
 from permissions.table import describe
 from resolvers import period_rules as rules

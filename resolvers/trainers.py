@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 import strawberry
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 
 from graph.context import Info
 from graph.errors import ErrorCode, Forbidden, problem

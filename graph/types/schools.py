@@ -68,7 +68,7 @@ class Level(relay.Node):
         from models.periods import Period as PeriodRow
         from resolvers.demo import current_school_year
 
-        viewer = info.context.require("period.read")
+        info.context.require("period.read")
         year = school_year if school_year is not None else current_school_year(dt.date.today())
         rows = await info.context.loaders.by_parent(
             PeriodRow, "level_id", scopes.periods, order_by=("created_at", "id"), extra=Q(school_year=year)

@@ -1,0 +1,72 @@
+"""Probes of the foundation's rules: learners, frameworks, levels and classrooms, teachers, trainers."""
+
+import json
+
+from models.users import Role
+from resolvers.framework_import import BUILTIN_DIR
+from tests.access.registry import _global_id, _read, _write, probe
+
+@probe("learner.identity.read")
+async def _(api, role):
+    return await _read(api, "{ learners { edges { node { fullName status } } } }",
+                       lambda d: [e for e in d["learners"]["edges"] if e["node"]["status"]])
+
+
+@probe("learner.personal.read")
+async def _(api, role):
+    return await _read(api, "{ learners { edges { node { email birthDate } } } }",
+                       lambda d: [e for e in d["learners"]["edges"] if e["node"]["email"] and e["node"]["birthDate"]])
+
+
+@probe("framework.read")
+async def _(api, role):
+    return await _read(api, "{ frameworks { code } }", lambda d: d["frameworks"])
+
+
+@probe("framework.write")
+async def _(api, role):
+    doc = json.loads((BUILTIN_DIR / "cap-electricien.json").read_text("utf-8")) | {"code": "CAP-WALK"}
+    return await _write(api, "mutation($c: String!) { frameworkImport(content: $c) { errors { code } } }",
+                        c=json.dumps(doc))
+
+
+@probe("school.structure.read")
+async def _(api, role):
+    return await _read(api, "{ levels { name } classrooms { name } }", lambda d: d["levels"] and d["classrooms"])
+
+
+@probe("teacher.identity.read")
+async def _(api, role):
+    teacher = await _global_id("Teacher", "professeur@demo.pfmp.test")
+    return await _read(api, "query($id: ID!) { node(id: $id) { ... on Teacher { fullName } } }",
+                       lambda d: d["node"], id=teacher)
+
+
+@probe("teacher.contact.read")
+async def _(api, role):
+    teacher = await _global_id("Teacher", "professeur@demo.pfmp.test")
+    return await _read(api, "query($id: ID!) { node(id: $id) { ... on Teacher { email } } }",
+                       lambda d: (d["node"] or {}).get("email"), id=teacher)
+
+
+def _reachable_trainer(role: Role) -> tuple[str, str]:
+    """A trainer row the role reaches: trainers reach themselves, the others the demo tutor."""
+    if role is Role.MASTER:
+        return "ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test"
+    return "Tutor", "eude.toutcourt@demo.pfmp.test"
+
+
+@probe("trainer.identity.read")
+async def _(api, role):
+    trainer = await _global_id(*_reachable_trainer(role))
+    return await _read(api, "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { companyName } } }",
+                       lambda d: (d["node"] or {}).get("companyName"), id=trainer)
+
+
+@probe("trainer.contact.read")
+async def _(api, role):
+    trainer = await _global_id(*_reachable_trainer(role))
+    return await _read(api, "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { email phone } } }",
+                       lambda d: (d["node"] or {}).get("email"), id=trainer)
+
+

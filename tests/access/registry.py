@@ -1,0 +1,86 @@
+"""The registry of access-table probes, and the helpers probes share.
+
+A probe performs one rule's read or action over HTTP as one role and reports
+what happened ("allowed", "refused", or the top-level error code). Each
+domain registers its probes in a `probes_<domain>.py` module beside this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+
+from models.users import Role, User
+from permissions.table import ACCESS_TABLE
+from tests.conftest import Api
+
+
+Probe = Callable[[Api, Role], Awaitable[str]]
+PROBES: dict[str, Probe] = {}
+
+# Rules whose operations do not exist yet, with the capability that brings them.
+PENDING: dict[str, str] = {
+    "learner.identity.write": "account management (no mutation yet)",
+    "learner.personal.write": "account management (no mutation yet)",
+    "learner.dashboard.read": "dashboard and free fiches",
+    "period.read": "periods",
+    "period.write": "periods",
+    "liaison.read": "liaison fiches",
+    "liaison.workplace.write": "liaison fiches",
+    "liaison.plan.write": "liaison fiches",
+    "fiche.read": "activity fiches",
+    "fiche.staff.read": "activity fiches",
+    "fiche.write": "activity fiches",
+    "fiche.tasks.write": "activity fiches",
+    "fiche.targets.read": "activity fiches",
+    "fiche.targets.write": "activity fiches",
+    "fiche.mark_read": "activity fiches",
+    "annex.read": "annexes",
+    "annex.write": "annexes",
+    "bilan.draft.read": "company bilans",
+    "bilan.completed.read": "company bilans",
+    "bilan.write": "company bilans",
+    "review.create": "interim reviews",
+    "review.read": "interim reviews",
+    "tutor.manage": "company trainers",
+    "master.manage": "company trainers",
+    "trainer.contact.write": "company trainers",
+    "export.meeting_sheet": "exports",
+    "export.pre_convention": "exports",
+    "export.learner_synthesis": "exports",
+    "export.level_synthesis": "exports",
+    "school.structure.write": "account management (no mutation yet)",
+    "account.manage": "account management (no mutation yet)",
+}
+
+
+def probe(rule_key: str):
+    def register(function: Probe) -> Probe:
+        assert rule_key in ACCESS_TABLE, rule_key
+        PROBES[rule_key] = function
+        return function
+    return register
+
+
+async def _read(api: Api, query: str, pick: Callable[[dict], object], **variables) -> str:
+    body = await api.execute(query, **variables)
+    if body.get("errors"):
+        return body["errors"][0]["extensions"]["code"]
+    value = pick(body["data"])
+    return "allowed" if value not in (None, [], "") else "refused"
+
+
+async def _write(api: Api, query: str, **variables) -> str:
+    body = await api.execute(query, **variables)
+    if body.get("errors"):
+        code = body["errors"][0]["extensions"]["code"]
+        return "refused" if code == "FORBIDDEN" else code
+    return "allowed"
+
+
+async def _global_id(type_name: str, email: str) -> str:
+    from graph.types.common import encode_id
+
+    return encode_id(type_name, (await User.get(email=email)).id)
+
+
