@@ -76,7 +76,13 @@ class _KeySet:
         return self.lookup(kid) is None
 
 
-_key_sets: dict[str, _KeySet] = {}
+# One key set per provider (issuer and JWKS address), for the life of the process.
+_key_sets: dict[tuple[str, str], _KeySet] = {}
+
+
+def clear_key_cache() -> None:
+    """Forget every fetched key set (the next token of each provider refetches)."""
+    _key_sets.clear()
 
 
 def _parse_jwks(body: bytes) -> dict[str | None, dict]:
@@ -103,7 +109,7 @@ async def _refresh(provider: OidcProvider, key_set: _KeySet) -> None:
 
 async def _jwk_for(provider: OidcProvider, kid: str | None) -> tuple[_KeySet, dict | None]:
     """The provider's key with this id, fetching or refetching the key set as needed."""
-    key_set = _key_sets.setdefault(provider.jwks_url, _KeySet())
+    key_set = _key_sets.setdefault((provider.issuer, provider.jwks_url), _KeySet())
     if key_set.needs_fetch(provider, kid, time.monotonic()):
         async with key_set.lock:
             # Another request may have refreshed while this one waited.

@@ -1,0 +1,189 @@
+"""A real identity provider on the loopback interface: a JWKS endpoint and a CAS server.
+
+Keys are generated here (cryptography); tokens are really signed; the CAS
+server hands out single-use service tickets and answers CAS 2/3 XML. The app
+under test is configured with three OIDC providers:
+- "ent": RS256, person by `sub` mapped to external identities, refetch on any unknown key id;
+- "academie": ES256, person by `email`, unknown key ids refetch at most once an hour;
+- "down": a JWKS address where nothing listens;
+and the CAS server (provider "cas"). `@pytest.mark.identity_settings(...)`
+overrides Settings fields for one test.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from strawberry import relay
+
+from graph.settings import OidcProvider
+from permissions import oidc
+from tests.conftest import _settings
+from tests.postgres import _free_port
+
+ENT_ISSUER = "https://ent.example.test/oidc"
+ACADEMIE_ISSUER = "https://idp.academie.example.test"
+AUDIENCE = "pfmp-api"
+SERVICE = "https://pfmp.example.test/cas"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "identity_settings(**fields): Settings fields for this test")
+
+
+PERSON_TYPES = {"ADMIN": "Administrator", "TEACHER": "Teacher", "LEARNER": "Learner", "TUTOR": "Tutor",
+                "MASTER": "ApprenticeshipMaster"}
+
+
+def gid(type_name: str, pk: int) -> str:
+    return relay.to_base64(type_name, pk)
+
+
+def person_id(user) -> str:
+    return gid(PERSON_TYPES[user.role.value], user.id)
+
+
+class FakeIdentityProvider:
+    def __init__(self) -> None:
+        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.rsa_kid = "rsa-1"
+        self.ec = ec.generate_private_key(ec.SECP256R1())
+        self.ec_kid = "ec-1"
+        self.published = [(self.rsa_kid, self.rsa), (self.ec_kid, self.ec)]
+        self.jwks_fetches: dict[str, int] = {}
+        self.jwks_delay = 0.0
+        self.cas_delay = 0.0
+        self.cas_raw_answer: bytes | None = None
+        self.cas_calls: list[dict] = []
+        self.tickets: dict[str, tuple[str, str, dict[str, list[str]]]] = {}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- tokens -------------------------------------------------------------------------------------------------
+    def token(self, *, key=None, kid: str | None = "rsa-1", alg: str = "RS256", headers: dict | None = None,
+              drop: tuple[str, ...] = (), **claims) -> str:
+        now = int(time.time())
+        body = {"iss": ENT_ISSUER, "aud": AUDIENCE, "sub": "ent-person", "iat": now, "exp": now + 600}
+        body.update(claims)
+        for name in drop:
+            body.pop(name, None)
+        extra = dict(headers or {})
+        if kid is not None:
+            extra["kid"] = kid
+        return jwt.encode(body, key if key is not None else self.rsa, algorithm=alg, headers=extra)
+
+    def academie_token(self, **claims) -> str:
+        return self.token(key=self.ec, kid=self.ec_kid, alg="ES256", iss=ACADEMIE_ISSUER, **claims)
+
+    def jwks(self) -> dict:
+        keys = []
+        for kid, key in self.published:
+            algorithm = RSAAlgorithm if isinstance(key, rsa.RSAPrivateKey) else ECAlgorithm
+            jwk = algorithm.to_jwk(key.public_key(), as_dict=True)
+            keys.append({**jwk, "kid": kid, "use": "sig"})
+        return {"keys": keys}
+
+    # --- CAS ----------------------------------------------------------------------------------------------------
+    def ticket(self, user: str, service: str = SERVICE, **attributes: str | list[str]) -> str:
+        ticket = f"ST-{uuid.uuid4().hex}"
+        values = {k: v if isinstance(v, list) else [v] for k, v in attributes.items()}
+        self.tickets[ticket] = (service, user, values)
+        return ticket
+
+    def _cas_answer(self, query: dict[str, str]) -> bytes:
+        ns = 'xmlns:cas="http://www.yale.edu/tp/cas"'
+        granted = self.tickets.pop(query.get("ticket", ""), None)  # single use
+        if granted is None:
+            code, text = "INVALID_TICKET", f"Ticket {query.get('ticket')} not recognized"
+        elif granted[0] != query.get("service"):
+            code, text = "INVALID_SERVICE", "Ticket was not issued for this service"
+        else:
+            _, user, attributes = granted
+            attrs = "".join(f"<cas:{k}>{escape(v)}</cas:{k}>" for k, vs in attributes.items() for v in vs)
+            return (f"<cas:serviceResponse {ns}><cas:authenticationSuccess><cas:user>{escape(user)}</cas:user>"
+                    f"<cas:attributes>{attrs}</cas:attributes></cas:authenticationSuccess>"
+                    "</cas:serviceResponse>").encode()
+        return (f'<cas:serviceResponse {ns}><cas:authenticationFailure code="{code}">{escape(text)}'
+                "</cas:authenticationFailure></cas:serviceResponse>").encode()
+
+    # --- the HTTP server ----------------------------------------------------------------------------------------
+    def _handler(self):
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep the test output clean
+                pass
+
+            def do_GET(self):
+                url = urlsplit(self.path)
+                if url.path in ("/ent/jwks", "/academie/jwks"):
+                    provider.jwks_fetches[url.path] = provider.jwks_fetches.get(url.path, 0) + 1
+                    time.sleep(provider.jwks_delay)
+                    self._send(json.dumps(provider.jwks()).encode(), "application/json")
+                elif url.path in ("/cas/serviceValidate", "/cas/p3/serviceValidate"):
+                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    provider.cas_calls.append({"path": url.path, **query})
+                    time.sleep(provider.cas_delay)
+                    self._send(provider.cas_raw_answer or provider._cas_answer(query), "application/xml")
+                else:
+                    self.send_error(404)
+
+            def _send(self, body: bytes, content_type: str) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the timeout tests)
+
+        return Handler
+
+    def start(self) -> "FakeIdentityProvider":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def idp():
+    oidc.clear_key_cache()  # a port of an earlier test's provider may come back with other keys
+    provider = FakeIdentityProvider().start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+@pytest.fixture
+def settings(request, tmp_path, database_url, idp):
+    providers = (
+        OidcProvider(name="ent", issuer=ENT_ISSUER, audience=AUDIENCE, jwks_url=f"{idp.base}/ent/jwks",
+                     algorithms=("RS256",), jwks_min_refresh_seconds=0, timeout=2.0),
+        OidcProvider(name="academie", issuer=ACADEMIE_ISSUER, audience=AUDIENCE, jwks_url=f"{idp.base}/academie/jwks",
+                     algorithms=("ES256",), claim="email", match="email", timeout=2.0),
+        OidcProvider(name="down", issuer="https://down.example.test", audience=AUDIENCE,
+                     jwks_url=f"http://127.0.0.1:{_free_port()}/jwks", timeout=1.0),
+    )
+    values = dict(oidc_providers=providers, cas_server_url=f"{idp.base}/cas", cas_service_url=SERVICE,
+                  cas_timeout=2.0)
+    marker = request.node.get_closest_marker("identity_settings")
+    if marker:
+        values.update(marker.kwargs)
+    return _settings(tmp_path, database_url, **values)
