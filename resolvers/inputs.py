@@ -47,7 +47,7 @@ async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q] |
         raise problem(field, ErrorCode.INVALID, f"'{field}' lists the same {what} twice.")
     condition = (scope(viewer) if scope else Q()) & (extra or Q())
     rows = {row.id: row for row in await model.filter(condition, id__in=ids)} if ids else {}
-    missing = [FieldProblem([field, str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
+    missing = [FieldProblem([*field.split("."), str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
                for i, pk in enumerate(ids) if pk not in rows]
     if missing:
         raise UserInputError(missing)

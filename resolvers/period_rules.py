@@ -45,7 +45,7 @@ def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int
 
 
 def check_tasks_of_framework(tasks: Sequence[Task], level: Level, field: str = "taskIds") -> None:
-    wrong = [FieldProblem([field, str(i)], ErrorCode.INVALID,
+    wrong = [FieldProblem([*field.split("."), str(i)], ErrorCode.INVALID,
                           f"Task {task.code} is not in the framework of the level « {level.name} ».")
              for i, task in enumerate(tasks) if task.framework_id != level.framework_id]
     if wrong:
