@@ -221,7 +221,8 @@ def parse_xml(data: bytes | str) -> Roster:
                                "the school-administration exports declare none"]) from None
     except ParseError as exc:
         line, column = exc.position
-        raise RosterFileError([f"line {line}, column {column}: not well-formed XML"]) from None
+        reason = str(exc).split(":")[0]
+        raise RosterFileError([f"line {line}, column {column + 1}: XML error, {reason}"]) from None
     except (DefusedXmlException, ValueError) as exc:
         raise RosterFileError([f"document: not readable as XML ({type(exc).__name__})"]) from None
     eleves = list(root.iter("ELEVE"))
