@@ -15,10 +15,11 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.section import Section
 from docx.shared import Cm, Pt, RGBColor
 
 from exports.data import LearnerInfo, PeriodInfo, SchoolInfo, Workplace
-from exports.tables import CELL_STYLE, Cell, Line, Table, oxml, runs_of
+from exports.wordml import CELL_STYLE, Cell, Line, Run, Table, add_paragraph
 
 EMPTY_BOX = "☐"
 MARKED = "☑"
@@ -29,7 +30,8 @@ BLANK = "_" * 30
 GROUP_FILL = "EDEDED"
 MARKED_FILL = "FFF2CC"
 MUTED = "595959"
-ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
+ACCENT_HEX = "1F3A5F"
+ACCENT = RGBColor.from_string(ACCENT_HEX)
 
 A4_WIDTH, A4_HEIGHT = Cm(21.0), Cm(29.7)
 MARGIN = Cm(1.8)
@@ -118,7 +120,9 @@ def to_bytes(document: DocxDocument) -> bytes:
 
 
 def usable_width_cm(document: DocxDocument) -> float:
-    section = document.sections[-1]
+    """Text width of the last section. Read from the body's final `w:sectPr`, its last child:
+    `document.sections` and `body.sectPr` search the whole body, on every call."""
+    section = Section(document.element.body[-1], document.part)
     return (section.page_width - section.left_margin - section.right_margin) / 360000
 
 
@@ -186,16 +190,13 @@ def _add_field(paragraph, instruction: str) -> None:
 
 
 def title(document: DocxDocument, text: str, subtitle: str | None = None) -> None:
-    document.add_paragraph(text, style="Title")
+    add_paragraph(document, text, style_id="Title")
     if subtitle:
-        paragraph = document.add_paragraph()
-        _add_run(paragraph, subtitle, bold=True, color="1F3A5F", size=12)
+        add_paragraph(document, Run(subtitle, bold=True, color=ACCENT_HEX, size_pt=12))
 
 
 def heading(document: DocxDocument, text: str, level: int = 1, *, page_break: bool = False) -> None:
-    paragraph = document.add_heading(text, level)
-    if page_break:
-        paragraph.paragraph_format.page_break_before = True
+    add_paragraph(document, text, style_id=f"Heading{level}", page_break_before=page_break)
 
 
 def paragraph(
@@ -206,29 +207,21 @@ def paragraph(
     space_before: float | None = None,
     space_after: float | None = None,
     keep_with_next: bool = False,
-):
-    result = document.add_paragraph()
-    for run in runs_of(line):
-        _add_run(result, run.text, bold=run.bold, italic=run.italic or italic, color=run.color)
-    layout = result.paragraph_format
-    if space_before is not None:
-        layout.space_before = Pt(space_before)
-    if space_after is not None:
-        layout.space_after = Pt(space_after)
-    if keep_with_next:
-        layout.keep_with_next = True
-    return result
+) -> None:
+    add_paragraph(
+        document,
+        line,
+        italic=italic,
+        space_before_pt=space_before,
+        space_after_pt=space_after,
+        keep_with_next=keep_with_next,
+    )
 
 
 def blank_lines(document: DocxDocument, count: int) -> None:
     """Ruled lines across the text width, to write on by hand."""
     for _ in range(count):
-        line = paragraph(document, "", space_before=10, space_after=0, keep_with_next=True)
-        borders = oxml("w:pBdr")
-        # "between" too: Word and LibreOffice draw one border under a group of alike paragraphs.
-        for side in ("bottom", "between"):
-            borders.append(oxml(f"w:{side}", {"w:val": "single", "w:sz": "4", "w:space": "1", "w:color": "A6A6A6"}))
-        line._p.get_or_add_pPr().insert_element_before(borders, "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc")
+        add_paragraph(document, ruled=True, keep_with_next=True, space_before_pt=10, space_after_pt=0)
 
 
 # --- blocks shared by several documents -------------------------------------
@@ -260,7 +253,7 @@ def facts_table(document: DocxDocument, facts: Sequence[tuple[str, Line]], label
 
 def spacer(document: DocxDocument) -> None:
     """A small gap after a table: Word glues the next paragraph to it otherwise."""
-    paragraph(document, "", space_after=2).paragraph_format.line_spacing = Pt(6)
+    add_paragraph(document, space_after_pt=2, line_pt=6)
 
 
 def learner_line(learner: LearnerInfo) -> str:

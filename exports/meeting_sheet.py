@@ -39,7 +39,7 @@ from exports.common import (
     usable_width_cm,
 )
 from exports.data import GridCompetence, GridTask, MeetingSheetData
-from exports.tables import Cell, Run, Table
+from exports.wordml import Cell, Run, Table
 
 DOCUMENT_TITLE = "Préparer la rencontre"
 LABEL_WIDTH_CM = 11.5

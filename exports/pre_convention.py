@@ -27,7 +27,7 @@ from exports.common import (
     workplace_lines,
 )
 from exports.data import PeriodInfo, PreConventionData, PreConventionLearner, SchoolInfo
-from exports.tables import Cell, Table
+from exports.wordml import Cell, Table
 
 DOCUMENT_TITLE = "Pré-convention de stage"
 NO_LEARNER = "Aucun apprenant n'est affecté à cette période."

@@ -45,7 +45,7 @@ from exports.data import (
     PeriodRecord,
     Scale,
 )
-from exports.tables import Cell, Run, Table
+from exports.wordml import Cell, Run, Table
 
 DOCUMENT_TITLE = "Synthèse des formations en entreprise"
 NO_PERIOD = "Aucune période en entreprise n'est enregistrée pour cet apprenant."
