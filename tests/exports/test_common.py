@@ -5,9 +5,20 @@ from decimal import Decimal
 
 import pytest
 
+from exports import build_pre_convention
 from exports.common import fiche_refs, format_date, format_days, period_dates, stars
-from exports.data import GridCompetence, GridCriterion, PeriodInfo, Scale, ScaleLevel
-from tests.exports.samples import DISCOVERY, scale_of
+from exports.data import (
+    GridCompetence,
+    GridCriterion,
+    PeriodInfo,
+    PreConventionData,
+    PreConventionLearner,
+    Scale,
+    ScaleLevel,
+    TaskRef,
+)
+from tests.exports.reading import body_text, open_docx
+from tests.exports.samples import ANGELIQUE, DISCOVERY, SCHOOL, scale_of
 
 
 def test_dates_are_printed_day_first():
@@ -59,3 +70,16 @@ def test_a_competence_is_marked_when_it_or_one_of_its_criteria_was_selected():
     assert competence.all_fiche_refs == (1, 2, 3)
     assert competence.marked
     assert not GridCompetence("C02", "Organiser", criteria=(GridCriterion("a"),)).marked
+
+
+def test_text_with_markup_characters_and_pasted_control_characters_is_printed_safely():
+    entry = PreConventionLearner(
+        ANGELIQUE,
+        objectives="Câbler <tableau> & armoire\x01 (norme NF C 15-100)\x0bPoser une prise",
+        tasks=(TaskRef("T<1>", "Poser & raccorder\x01"),),
+    )
+    document = open_docx(build_pre_convention(PreConventionData(SCHOOL, DISCOVERY, (entry,))))
+
+    text = body_text(document)
+    assert "\nCâbler <tableau> & armoire (norme NF C 15-100)\nPoser une prise\n" in text  # Word's line break: \x0b
+    assert "Poser & raccorder" in text and "T<1>" in text
