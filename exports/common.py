@@ -114,8 +114,16 @@ def new_document(school: SchoolInfo, title: str, *, landscape: bool = False) -> 
 
 
 def to_bytes(document: DocxDocument) -> bytes:
+    """The DOCX file, after which the document is emptied.
+
+    python-docx's parts reference each other, so a document is freed only by
+    the cycle collector, which does not see lxml's C memory and may run late:
+    a server building documents one after another would hold several trees
+    at once. Clearing the body frees the bulk of it now.
+    """
     buffer = io.BytesIO()
     document.save(buffer)
+    document.element.body.clear()
     return buffer.getvalue()
 
 
