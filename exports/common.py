@@ -1,5 +1,5 @@
 """What every export shares: the A4 page, styles, header and footer, French formatting,
-and the blocks several documents print (facts tables, workplace). Tables: `exports.tables`."""
+and the blocks several documents print (facts tables, workplace). Paragraphs and tables: `exports.wordml`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.section import Section
@@ -85,9 +86,7 @@ def new_document(school: SchoolInfo, title: str, *, landscape: bool = False) -> 
     """An empty A4 document in French with the school in the header and "Page X / Y" in the footer."""
     document = Document()
     _set_styles(document)
-    properties = document.core_properties
-    properties.title, properties.author, properties.language = title, school.name, "fr-FR"
-    properties.comments, properties.keywords = "", "PFMP"
+    _set_properties(document, school, title)
 
     section = document.sections[0]
     if landscape:
@@ -132,6 +131,22 @@ def usable_width_cm(document: DocxDocument) -> float:
     `document.sections` and `body.sectPr` search the whole body, on every call."""
     section = Section(document.element.body[-1], document.part)
     return (section.page_width - section.left_margin - section.right_margin) / 360000
+
+
+def _set_properties(document: DocxDocument, school: SchoolInfo, title: str) -> None:
+    """File properties: ours instead of those of python-docx's template."""
+    properties = document.core_properties
+    properties.title, properties.author, properties.language = title, school.name, "fr-FR"
+    properties.comments, properties.keywords = "", "PFMP"
+    # The template says it was created in 2013; with no date, the first save in Word sets one.
+    for name in ("dcterms:created", "dcterms:modified"):
+        for element in properties._element.findall(qn(name)):
+            properties._element.remove(element)
+    # The template's thumbnail would show a page that is not this document.
+    package = document.part.package
+    for key, relationship in list(package.rels.items()):
+        if relationship.reltype == RT.THUMBNAIL:
+            package.rels.pop(key)
 
 
 def _set_styles(document: DocxDocument) -> None:

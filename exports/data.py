@@ -100,7 +100,7 @@ class ScaleLevel:
 
 @dataclass(frozen=True)
 class Scale:
-    """A framework's achievement scale, lowest level first (the rows sorted by `position`)."""
+    """A framework's achievement scale: its `ScaleLevel` rows sorted by `position`, lowest first."""
 
     levels: tuple[ScaleLevel, ...]
 
@@ -200,7 +200,14 @@ class GridActivity:
 
 @dataclass(frozen=True)
 class MeetingSheetData:
-    """Everything "Préparer la rencontre" prints for one portfolio."""
+    """Everything "Préparer la rencontre" prints for one portfolio.
+
+    `activities` holds every task of the level's framework (R18), grouped by
+    activity, in `position` order, each with its linked competences; for a
+    completed bilan, the grid as it was frozen (`CompanyBilan.frozen_grid`).
+    A competence linked to several tasks gets its level boxes once, at its
+    first appearance.
+    """
 
     school: SchoolInfo
     period: PeriodInfo

@@ -16,8 +16,6 @@ from docx.document import Document as DocxDocument
 
 from exports.common import (
     EMPTY_BOX,
-    EMPTY_STAR,
-    FULL_STAR,
     GROUP_FILL,
     MARKED,
     MARKED_FILL,
@@ -34,6 +32,7 @@ from exports.common import (
     paragraph,
     period_dates,
     spacer,
+    stars,
     title,
     to_bytes,
     usable_width_cm,
@@ -173,9 +172,7 @@ def _marked_criteria(competence: GridCompetence) -> list[list[Run]]:
 
 def _closing(document: DocxDocument, data: MeetingSheetData) -> None:
     heading(document, "Engagement, rencontre et signatures", 2)
-    choices = "    ".join(
-        f"{EMPTY_BOX} {FULL_STAR * count}{EMPTY_STAR * (STAR_COUNT - count)}" for count in range(1, STAR_COUNT + 1)
-    )
+    choices = "    ".join(f"{EMPTY_BOX} {stars(count)}" for count in range(1, STAR_COUNT + 1))
     paragraph(document, [Run("Engagement de l'apprenant dans l'activité : ", bold=True), Run(choices)])
     paragraph(document, [Run("Date de la rencontre : ", bold=True), Run(format_date(data.effective_meeting_date))])
     paragraph(

@@ -1,5 +1,7 @@
 """French formatting and the small rules the input dataclasses carry."""
 
+import io
+import zipfile
 from datetime import date
 from decimal import Decimal
 
@@ -83,3 +85,16 @@ def test_text_with_markup_characters_and_pasted_control_characters_is_printed_sa
     text = body_text(document)
     assert "\nCâbler <tableau> & armoire (norme NF C 15-100)\nPoser une prise\n" in text  # Word's line break: \x0b
     assert "Poser & raccorder" in text and "T<1>" in text
+
+
+def test_file_properties_name_the_document_and_the_school_not_the_template():
+    data = build_pre_convention(PreConventionData(SCHOOL, DISCOVERY, ()))
+    properties = open_docx(data).core_properties
+
+    assert (properties.title, properties.author, properties.language) == (
+        "Pré-convention de stage",
+        "Lycée professionnel de démonstration",
+        "fr-FR",
+    )
+    assert properties.comments == "" and properties.created is None
+    assert "docProps/thumbnail.jpeg" not in zipfile.ZipFile(io.BytesIO(data)).namelist()
