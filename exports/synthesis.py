@@ -222,9 +222,10 @@ def _period(document: DocxDocument, scale: Scale, record: PeriodRecord, trainer_
 
 
 def _days(done: Decimal | float | int | None, planned: int) -> str:
+    planned_text = f"{plural(planned, 'jour')} {'prévu' if planned <= 1 else 'prévus'}"
     if done is None:
-        return f"Non renseigné ({plural(planned, 'jour')} prévus)"
-    return f"{format_days(done)} sur {plural(planned, 'jour')} prévus"
+        return f"Non renseigné ({planned_text})"
+    return f"{format_days(done)} sur {planned_text}"
 
 
 def _bilan_status(bilan: BilanSummary | None) -> str:
