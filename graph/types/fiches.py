@@ -1,59 +1,283 @@
-"""Activity fiches written by learners."""
+"""Activity fiches written by learners, their annexes, and the grid linking them to the framework."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
-from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import guarded
+from graph.types.common import encode_id, guarded
+from graph.types.frameworks import Competence, Criterion, FrameworkActivity, Task
 from models import fiches as m
+from models.users import User
 from permissions import scopes
+from permissions.table import describe
+from resolvers import fiche_loaders as loaders
+from resolvers.fiche_rules import visible_fiches
+
+if TYPE_CHECKING:
+    from graph.types.portfolios import Portfolio
+    from graph.types.users import Learner
 
 Autonomy = strawberry.enum(m.Autonomy, description="Whether the learner worked on their own or accompanied.")
+AnnexKind = strawberry.enum(m.AnnexKind, description="FILE: an uploaded file; URL: a web link.")
 
 
-@strawberry.type(description="Fiche activité: what the learner did in the company and what they make of it.")
+@strawberry.enum(description="Where a fiche stands for the teacher asking (R13).")
+class FicheReadState(Enum):
+    READ = "READ"
+    UNREAD = "UNREAD"
+    DELETED = "DELETED"
+
+
+@strawberry.type(description="Annexe: a file or a web link the learner attached to an activity fiche. "
+                             + describe("annex.read"))
+class Annex(relay.Node):
+    id: relay.NodeID[int]
+    kind: AnnexKind = strawberry.field(description="FILE or URL.")
+    title: str = strawberry.field(description="Title given by the learner (the file name or host by default).")
+    url: str | None = strawberry.field(description="The link of a URL annex (http or https); null for a file.")
+    filename: str | None = strawberry.field(description="Original name of the file (no folder); null for a link.")
+    content_type: str | None = strawberry.field(description="Type found in the file's content; null for a link.")
+    size: int | None = strawberry.field(description="Size of the file in bytes; null for a link.")
+    created_at: dt.datetime = strawberry.field(description="When the annex was added.")
+    fiche_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: m.Annex) -> "Annex":
+        return cls(id=row.id, kind=row.kind, title=row.title, url=row.url, filename=row.original_filename,
+                   content_type=row.content_type, size=row.size, created_at=row.created_at, fiche_id=row.fiche_id)
+
+    @strawberry.field(description="Where to download the file (GET, with the same bearer token; answers Range "
+                                  "requests); null for a link.")
+    def download_url(self) -> str | None:
+        return f"/annexes/{encode_id('Annex', self.id)}" if self.kind is m.AnnexKind.FILE else None
+
+
+@strawberry.type(description="A task linked to a fiche: ticked by the learner, checked or added by the teacher (R14).")
+class FicheTaskLink:
+    task: Task = strawberry.field(description="The framework task.")
+    ticked_by_learner: bool = strawberry.field(description="The learner ticked it.")
+    checked_by_teacher: bool = strawberry.field(description="The teacher checked or added it.")
+
+
+@strawberry.type(description="What the teacher plans to evaluate for a task of the fiche: a competence globally "
+                             "(criterion null) or one criterion in detail.")
+class EvaluationTarget:
+    task: Task = strawberry.field(description="The task of the fiche.")
+    competence: Competence = strawberry.field(description="A competence linked to the task.")
+    criterion: Criterion | None = strawberry.field(
+        description="The criterion evaluated in detail; null when the competence is evaluated globally.")
+
+
+@strawberry.type(description="A criterion of the linking grid, and whether it is to be evaluated in detail.")
+class LinkingCriterion:
+    criterion: Criterion = strawberry.field(description="The criterion.")
+    selected: bool = strawberry.field(description="Chosen for a detailed evaluation on this task.")
+
+
+@strawberry.type(description="A competence linked to a task in the grid, and what is chosen to evaluate.")
+class LinkingCompetence:
+    competence: Competence = strawberry.field(description="The competence.")
+    weight: int = strawberry.field(description="2 for a main competence of the task, 1 for a secondary one.")
+    evaluated_globally: bool = strawberry.field(description="Chosen for a global evaluation on this task.")
+    criteria: list[LinkingCriterion] = strawberry.field(description="Its criteria, in order.")
+
+
+@strawberry.type(description="A task of the linking grid, whether the fiche holds it, and its competences.")
+class LinkingTask:
+    task: Task = strawberry.field(description="The task.")
+    linked: bool = strawberry.field(description="The task is linked to the fiche.")
+    ticked_by_learner: bool = strawberry.field(description="The learner ticked it.")
+    checked_by_teacher: bool = strawberry.field(description="The teacher checked or added it.")
+    competences: list[LinkingCompetence] = strawberry.field(description="Competences linked to the task.")
+
+
+@strawberry.type(description="« Relier au référentiel »: a framework activity with its tasks.")
+class LinkingActivity:
+    activity: FrameworkActivity = strawberry.field(description="The framework activity.")
+    tasks: list[LinkingTask] = strawberry.field(description="Its tasks, in order.")
+
+
+@strawberry.type(description="Fiche activité: what the learner did in the company and what they make of it. "
+                             + describe("fiche.read"))
 class ActivityFiche(relay.Node):
     id: relay.NodeID[int]
     title: str = strawberry.field(description="Title of the fiche.")
     autonomy: Autonomy | None = strawberry.field(description="Autonomous or accompanied; null until set.")
-    workplace: str | None = strawberry.field(description="Where the activity took place.")
+    workplace: str | None = strawberry.field(description="Where the activity took place (from the liaison fiche).")
     description: str = strawberry.field(description="What the learner did.")
     analysis: str = strawberry.field(description="The learner's reflective analysis.")
+    former_period_name: str | None = strawberry.field(
+        description="For a free fiche: the name of the period it came from.")
+    version: int = strawberry.field(description="Changes at every edit of the fiche: pass it back with an update.")
     created_at: dt.datetime = strawberry.field(description="When the fiche was created.")
     updated_at: dt.datetime = strawberry.field(description="When the fiche last changed.")
     deleted_at: dt.datetime | None = guarded("When the learner deleted the fiche; null while it exists.",
                                              "fiche.staff.read")
     portfolio_id: strawberry.Private[int | None]
+    learner_id: strawberry.Private[int]
+    learner_changed_at: strawberry.Private[dt.datetime]
 
     @classmethod
     def from_row(cls, row: m.ActivityFiche) -> "ActivityFiche":
         return cls(id=row.id, title=row.title, autonomy=row.autonomy, workplace=row.workplace,
-                   description=row.description, analysis=row.analysis, created_at=row.created_at,
-                   updated_at=row.updated_at, deleted_at=row.deleted_at, portfolio_id=row.portfolio_id)
+                   description=row.description, analysis=row.analysis, former_period_name=row.former_period_name,
+                   version=row.version, created_at=row.created_at, updated_at=row.updated_at,
+                   deleted_at=row.deleted_at, portfolio_id=row.portfolio_id, learner_id=row.learner_id,
+                   learner_changed_at=row.learner_changed_at)
 
     @strawberry.field(description="True when the description is filled in and the fiche is not deleted (R2).")
     def completed(self) -> bool:
         return bool(self.description.strip()) and self.deleted_at is None
 
+    @strawberry.field(description="Reference number in its period ([1], [2]…): rank by creation among the "
+                                  "portfolio's fiches not deleted; null for a deleted or free fiche.")
+    async def number(self, info: Info) -> int | None:
+        if self.portfolio_id is None or self.deleted_at is not None:
+            return None
+        return (await loaders.numbers_in_portfolio(info).load(self.portfolio_id)).get(self.id)
+
+    @strawberry.field(description="For the teacher asking: READ, UNREAD (created or changed by the learner since "
+                                  "they last marked it read) or DELETED (R13). Marking read is a mutation, never "
+                                  "a side effect of reading. " + describe("fiche.staff.read"))
+    async def read_state(self, info: Info) -> FicheReadState | None:
+        if not info.context.can("fiche.staff.read"):
+            return None
+        if self.deleted_at is not None:
+            return FicheReadState.DELETED
+        read_at = await loaders.read_times(info).load(self.id)
+        return FicheReadState.READ if read_at is not None and read_at >= self.learner_changed_at \
+            else FicheReadState.UNREAD
+
+    @strawberry.field(description="Framework activity types the fiche is referenced under, in framework order.")
+    async def activity_types(self, info: Info) -> list[FrameworkActivity]:
+        rows = await loaders.activity_types(info).load(self.id)
+        return [FrameworkActivity(id=r.id, code=r.code, label=r.label) for r in rows]
+
+    @strawberry.field(description="Tasks linked to the fiche, in framework order (R14).")
+    async def tasks(self, info: Info) -> list[FicheTaskLink]:
+        links = await loaders.task_links(info).load(self.id)
+        tasks = await loaders.tasks(info).load_many([link.task_id for link in links])
+        pairs = sorted(zip(links, tasks), key=lambda pair: pair[1].position)
+        return [FicheTaskLink(task=Task.from_row(t), ticked_by_learner=link.ticked_by_learner,
+                              checked_by_teacher=link.checked_by_teacher) for link, t in pairs]
+
+    @strawberry.field(description="Competences and criteria the teacher plans to evaluate, per task (R14). "
+                                  + describe("fiche.targets.read"))
+    async def evaluation_targets(self, info: Info) -> list[EvaluationTarget] | None:
+        if not info.context.can("fiche.targets.read"):
+            return None
+        rows = await loaders.targets(info).load(self.id)
+        tasks, competences, criteria = await asyncio.gather(
+            loaders.tasks(info).load_many([r.task_id for r in rows]),
+            loaders.competences(info).load_many([r.competence_id for r in rows]),
+            loaders.criteria(info).load_many([r.criterion_id for r in rows if r.criterion_id]))
+        by_criterion = {c.id: c for c in criteria}
+        units = await _units(info, {c.framework_id for c in competences})
+        items = sorted(zip(rows, tasks, competences), key=lambda item: (
+            item[1].position, item[2].position, by_criterion[item[0].criterion_id].position if item[0].criterion_id else 0))
+        return [EvaluationTarget(task=Task.from_row(t), competence=Competence.from_row(c, units[c.framework_id]),
+                                 criterion=Criterion.from_row(by_criterion[r.criterion_id]) if r.criterion_id else None)
+                for r, t, c in items]
+
+    @strawberry.field(description="« Relier au référentiel »: the framework's tasks grouped by activity, each with "
+                                  "its competences and criteria, and what the fiche holds and evaluates; null for a "
+                                  "free fiche. " + describe("fiche.targets.read"))
+    async def linking_grid(self, info: Info) -> list[LinkingActivity] | None:
+        if self.portfolio_id is None or not info.context.can("fiche.targets.read"):
+            return None
+        framework_id = await loaders.framework_of_portfolio(info).load(self.portfolio_id)
+        if framework_id is None:
+            return None
+        return await _grid(info, self.id, framework_id)
+
+    @strawberry.field(description="Annexes (files and links), oldest first. " + describe("annex.read"))
+    async def annexes(self, info: Info) -> list[Annex] | None:
+        if not info.context.can("annex.read"):
+            return None
+        return [Annex.from_row(r) for r in await loaders.annexes(info).load(self.id)]
+
+    @strawberry.field(description="Number of annexes (the counter shown beside « Annexes »). " + describe("annex.read"))
+    async def annex_count(self, info: Info) -> int | None:
+        if not info.context.can("annex.read"):
+            return None
+        return len(await loaders.annexes(info).load(self.id))
+
+    @strawberry.field(description="The portfolio (learner and period) the fiche belongs to; null for a free fiche.")
+    async def portfolio(self, info: Info) -> Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")] | None:
+        from graph.types.portfolios import Portfolio
+        from models.portfolios import Portfolio as PortfolioRow
+
+        if self.portfolio_id is None:
+            return None
+        row = await info.context.loaders.by_id(PortfolioRow, scopes.portfolios).load(self.portfolio_id)
+        return Portfolio.from_row(row) if row else None
+
+    @strawberry.field(description="The learner who wrote the fiche.")
+    async def learner(self, info: Info) -> Annotated["Learner", strawberry.lazy("graph.types.users")] | None:
+        from graph.types.users import Learner
+
+        row = await info.context.loaders.by_id(User, scopes.learners).load(self.learner_id)
+        return Learner.from_row(row, info.context.viewer) if row else None
+
+
+async def _units(info: Info, framework_ids: set[int]) -> dict[int, dict[int, str]]:
+    ids = sorted(framework_ids)
+    codes = await asyncio.gather(*(loaders.unit_codes(info, i) for i in ids))
+    return dict(zip(ids, codes))
+
+
+async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingActivity]:
+    activities, tasks, links, targets, units = await asyncio.gather(
+        loaders.activities_of_framework(info).load(framework_id), loaders.tasks_of_framework(info).load(framework_id),
+        loaders.task_links(info).load(fiche_id), loaders.targets(info).load(fiche_id),
+        loaders.unit_codes(info, framework_id))
+    per_task = await loaders.competence_links(info).load_many([t.id for t in tasks])
+    competence_ids = sorted({link.competence_id for group in per_task for link in group})
+    competences, criteria = await asyncio.gather(loaders.competences(info).load_many(competence_ids),
+                                                 loaders.criteria_of_competence(info).load_many(competence_ids))
+    competence_of = dict(zip(competence_ids, competences))
+    criteria_of = dict(zip(competence_ids, criteria))
+    fiche_links = {link.task_id: link for link in links}
+    chosen = {(t.task_id, t.competence_id, t.criterion_id) for t in targets}
+    grid_tasks: dict[int, list[LinkingTask]] = {}
+    for task, task_competences in zip(tasks, per_task):
+        link = fiche_links.get(task.id)
+        items = []
+        for tc in sorted(task_competences, key=lambda tc: competence_of[tc.competence_id].position):
+            competence = competence_of[tc.competence_id]
+            items.append(LinkingCompetence(
+                competence=Competence.from_row(competence, units), weight=tc.weight,
+                evaluated_globally=(task.id, competence.id, None) in chosen,
+                criteria=[LinkingCriterion(criterion=Criterion.from_row(c),
+                                           selected=(task.id, competence.id, c.id) in chosen)
+                          for c in criteria_of[competence.id]]))
+        grid_tasks.setdefault(task.activity_id, []).append(LinkingTask(
+            task=Task.from_row(task), linked=link is not None,
+            ticked_by_learner=bool(link and link.ticked_by_learner),
+            checked_by_teacher=bool(link and link.checked_by_teacher), competences=items))
+    return [LinkingActivity(activity=FrameworkActivity(id=a.id, code=a.code, label=a.label),
+                            tasks=grid_tasks.get(a.id, [])) for a in activities]
+
 
 async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFiche]:
     """Fiches of a portfolio in creation order; deleted ones only for the roles that may see them (R13)."""
-    show_deleted = info.context.can("fiche.staff.read")
     rows = await info.context.loaders.by_parent(
-        m.ActivityFiche, "portfolio_id", scopes.activity_fiches, extra=None if show_deleted else Q(deleted_at=None)
-    ).load(portfolio_id)
+        m.ActivityFiche, "portfolio_id", visible_fiches, order_by=("created_at", "id")).load(portfolio_id)
     return [ActivityFiche.from_row(r) for r in rows]
 
 
 async def free_fiches_of(info: Info, learner_id: int) -> list[ActivityFiche]:
     """A learner's fiches whose period was deleted, oldest first; deleted ones only for staff."""
-    show_deleted = info.context.can("fiche.staff.read")
-    extra = Q(portfolio_id=None) & (Q() if show_deleted else Q(deleted_at=None))
+    from tortoise.expressions import Q
+
     rows = await info.context.loaders.by_parent(
-        m.ActivityFiche, "learner_id", scopes.activity_fiches, extra=extra).load(learner_id)
+        m.ActivityFiche, "learner_id", visible_fiches, order_by=("created_at", "id"),
+        extra=Q(portfolio_id=None)).load(learner_id)
     return [ActivityFiche.from_row(r) for r in rows]

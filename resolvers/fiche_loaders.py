@@ -1,0 +1,109 @@
+"""Batch loads for activity fiches: one statement per relation, whatever the number of fiches."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from graph.context import Info
+from models.fiches import Annex, FicheEvaluationTarget, FicheRead, FicheTask, ActivityFiche
+from models.frameworks import (Competence, Criterion, FrameworkActivity, Task, TaskCompetence, Unit)
+from models.portfolios import Portfolio
+
+
+def numbers_in_portfolio(info: Info):
+    """Per portfolio, {fiche id: number}: the rank by (created_at, id) among its fiches not deleted."""
+    async def load(portfolio_ids: Sequence[int]) -> list[dict[int, int]]:
+        rows = await (ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
+                      .order_by("created_at", "id").values_list("id", "portfolio_id"))
+        numbers: dict[int, dict[int, int]] = defaultdict(dict)
+        for fiche_id, portfolio_id in rows:
+            numbers[portfolio_id][fiche_id] = len(numbers[portfolio_id]) + 1
+        return [numbers.get(i, {}) for i in portfolio_ids]
+
+    return info.context.loaders.custom(("fiche_numbers",), load)
+
+
+def read_times(info: Info):
+    """Per fiche, when the viewer last marked it read (None if never)."""
+    viewer = info.context.require_viewer()
+
+    async def load(fiche_ids: Sequence[int]) -> list:
+        rows = await FicheRead.filter(teacher_id=viewer.id, fiche_id__in=list(fiche_ids)).values_list(
+            "fiche_id", "read_at")
+        found = dict(rows)
+        return [found.get(i) for i in fiche_ids]
+
+    return info.context.loaders.custom(("fiche_read_times",), load)
+
+
+def activity_types(info: Info):
+    """Framework activities a fiche is referenced under, in framework order."""
+    async def load(fiche_ids: Sequence[int]) -> list[list[FrameworkActivity]]:
+        rows = await (FrameworkActivity.filter(activity_fiches__id__in=list(fiche_ids)).order_by("position")
+                      .values("id", "code", "label", "position", "framework_id", "activity_fiches__id"))
+        grouped: dict[int, list[FrameworkActivity]] = defaultdict(list)
+        for row in rows:
+            owner = row.pop("activity_fiches__id")
+            grouped[owner].append(FrameworkActivity(**row))
+        return [grouped.get(i, []) for i in fiche_ids]
+
+    return info.context.loaders.custom(("fiche_activity_types",), load)
+
+
+def framework_of_portfolio(info: Info):
+    """The framework id of each portfolio's level (None when the level has none)."""
+    async def load(portfolio_ids: Sequence[int]) -> list[int | None]:
+        rows = await Portfolio.filter(id__in=list(portfolio_ids)).values_list("id", "period__level__framework_id")
+        found = dict(rows)
+        return [found.get(i) for i in portfolio_ids]
+
+    return info.context.loaders.custom(("portfolio_framework",), load)
+
+
+# The rows below hang off a fiche the viewer already reaches, or are framework
+# contents every signed-in role reads: no scope of their own (loaders.py).
+
+def task_links(info: Info):
+    return info.context.loaders.by_parent(FicheTask, "fiche_id", None)
+
+
+def targets(info: Info):
+    return info.context.loaders.by_parent(FicheEvaluationTarget, "fiche_id", None)
+
+
+def annexes(info: Info):
+    return info.context.loaders.by_parent(Annex, "fiche_id", None, order_by=("created_at", "id"))
+
+
+def tasks(info: Info):
+    return info.context.loaders.by_id(Task, None)
+
+
+def competences(info: Info):
+    return info.context.loaders.by_id(Competence, None)
+
+
+def criteria(info: Info):
+    return info.context.loaders.by_id(Criterion, None)
+
+
+def activities_of_framework(info: Info):
+    return info.context.loaders.by_parent(FrameworkActivity, "framework_id", None, order_by=("position",))
+
+
+def tasks_of_framework(info: Info):
+    return info.context.loaders.by_parent(Task, "framework_id", None, order_by=("position",))
+
+
+def competence_links(info: Info):
+    return info.context.loaders.by_parent(TaskCompetence, "task_id", None)
+
+
+def criteria_of_competence(info: Info):
+    return info.context.loaders.by_parent(Criterion, "competence_id", None, order_by=("position",))
+
+
+async def unit_codes(info: Info, framework_id: int) -> dict[int, str]:
+    rows = await info.context.loaders.by_parent(Unit, "framework_id", None).load(framework_id)
+    return {row.id: row.code for row in rows}

@@ -1,0 +1,304 @@
+"""Activity fiches (R12–R14): the learner writes them, the teacher links them to the framework and reads them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import strawberry
+from strawberry import UNSET
+
+from graph.context import Info
+from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.types.common import UserError
+from graph.types.fiches import ActivityFiche, Autonomy
+from models import fiches as m
+from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence
+from models.portfolios import LiaisonFiche, Portfolio
+from permissions import scopes
+from permissions.table import describe
+from resolvers import fiche_rules as rules
+from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id, optional_text,
+                              required_text)
+from resolvers.mutations import run_mutation
+from resolvers.node import NodeEntry, register
+from resolvers.period_rules import is_locked
+from tortoise import timezone
+
+register("ActivityFiche", NodeEntry(m.ActivityFiche, rules.visible_fiches, lambda row, viewer: ActivityFiche.from_row(row)))
+
+MAX_TEXT = 20000
+MAX_TARGETS = 500
+
+
+@strawberry.input(description="The learner's part of a fiche (R12). On update a field left out (or null) is "
+                              "unchanged; `autonomy` and `workplace` may be set to null explicitly.")
+class ActivityFicheInput:
+    title: str | None = strawberry.field(default=None, description="Title (required on creation).")
+    autonomy: Autonomy | None = strawberry.field(default=UNSET, description="Autonomous or accompanied.")
+    workplace: str | None = strawberry.field(
+        default=UNSET, description="Where it took place; left out on creation, or null, takes the liaison fiche's.")
+    description: str | None = strawberry.field(default=None, description="What the learner did.")
+    analysis: str | None = strawberry.field(default=None, description="The learner's reflective analysis.")
+    activity_type_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Framework activities the fiche is referenced under (the whole list).")
+
+
+@strawberry.input(description="One thing to evaluate for a task of the fiche: a competence linked to the task, "
+                              "globally (no criterion) or through one of its criteria.")
+class EvaluationTargetInput:
+    task_id: strawberry.ID = strawberry.field(description="A task linked to the fiche.")
+    competence_id: strawberry.ID = strawberry.field(description="A competence linked to that task.")
+    criterion_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A criterion of that competence; leave out to evaluate the competence globally.")
+
+
+@strawberry.type(description="Result of activityFicheCreate.")
+class ActivityFicheCreatePayload:
+    activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of activityFicheUpdate.")
+class ActivityFicheUpdatePayload:
+    activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of activityFicheTasksSet.")
+class ActivityFicheTasksSetPayload:
+    activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of activityFicheTargetsSet.")
+class ActivityFicheTargetsSetPayload:
+    activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of activityFicheMarkRead.")
+class ActivityFicheMarkReadPayload:
+    activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of activityFicheDelete.")
+class ActivityFicheDeletePayload:
+    deleted_activity_fiche_id: strawberry.ID | None = strawberry.field(
+        default=None, description="ID of the deleted fiche (teachers still see it, marked DELETED).")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput, framework_id: int | None, viewer) -> None:
+    if input.title is not None:
+        fiche.title = required_text(input.title, "input.title", "The title", max_length=300)
+    if input.autonomy is not UNSET:
+        fiche.autonomy = input.autonomy
+    if input.workplace is not UNSET:
+        fiche.workplace = optional_text(input.workplace, "input.workplace", "The workplace", max_length=300)
+        if fiche.workplace is None and fiche.portfolio_id is not None:
+            fiche.workplace = rules.workplace_label(await LiaisonFiche.get_or_none(portfolio_id=fiche.portfolio_id))
+    if input.description is not None:
+        fiche.description = optional_text(input.description, "input.description", "The description",
+                                          max_length=MAX_TEXT) or ""
+    if input.analysis is not None:
+        fiche.analysis = optional_text(input.analysis, "input.analysis", "The analysis", max_length=MAX_TEXT) or ""
+
+
+async def _activity_types(input: ActivityFicheInput, framework_id: int | None, viewer) -> list[FrameworkActivity] | None:
+    if input.activity_type_ids is None:
+        return None
+    rows = await fetch_many_in_reach(FrameworkActivity, None, viewer, input.activity_type_ids, "FrameworkActivity",
+                                     "input.activityTypeIds", "framework activity")
+    rules.check_in_framework(rows, framework_id, "input.activityTypeIds", "Activity")
+    return rows
+
+
+async def _set_activity_types(fiche: m.ActivityFiche, rows: list[FrameworkActivity] | None) -> None:
+    if rows is None:
+        return
+    await fiche.activity_types.clear()
+    if rows:
+        await fiche.activity_types.add(*rows)
+
+
+async def _own_fiche(info: Info, rule: str, id: strawberry.ID, *, free_allowed: bool = False) -> m.ActivityFiche:
+    viewer = info.context.require(rule)
+    fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
+    info.context.require(rule, owned=fiche.learner_id == viewer.id)
+    await rules.check_editable(fiche, "id", free_allowed=free_allowed)
+    return fiche
+
+
+def _targets(targets: list[EvaluationTargetInput]) -> list[tuple[int, int, int | None]]:
+    if len(targets) > MAX_TARGETS:
+        raise problem("targets", ErrorCode.INVALID, f"At most {MAX_TARGETS} targets per fiche.")
+    wanted = [(input_id(t.task_id, "Task", f"targets.{i}.taskId"),
+               input_id(t.competence_id, "Competence", f"targets.{i}.competenceId"),
+               input_id(t.criterion_id, "Criterion", f"targets.{i}.criterionId") if t.criterion_id else None)
+              for i, t in enumerate(targets)]
+    if len(set(wanted)) != len(wanted):
+        raise problem("targets", ErrorCode.INVALID, "'targets' lists the same target twice.")
+    modes = defaultdict(set)
+    for task, competence, criterion in wanted:
+        modes[(task, competence)].add(criterion is None)
+    if any(len(kinds) > 1 for kinds in modes.values()):
+        raise problem("targets", ErrorCode.INVALID, "A competence of a task is evaluated either globally or "
+                                                    "criterion by criterion, not both.")
+    return wanted
+
+
+async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]]) -> None:
+    linked = set(await m.FicheTask.filter(fiche_id=fiche_id).values_list("task_id", flat=True))
+    competences = {c for _, c, _ in wanted}
+    known = set(await Competence.filter(id__in=list(competences)).values_list("id", flat=True)) if competences else set()
+    pairs = set(await TaskCompetence.filter(task_id__in=list(linked), competence_id__in=list(competences))
+                .values_list("task_id", "competence_id")) if competences and linked else set()
+    criteria = [k for _, _, k in wanted if k]
+    owner = dict(await Criterion.filter(id__in=criteria).values_list("id", "competence_id")) if criteria else {}
+    found: list[FieldProblem] = []
+    for i, (task, competence, criterion) in enumerate(wanted):
+        if task not in linked:
+            found.append(FieldProblem(["targets", str(i), "taskId"], ErrorCode.INVALID,
+                                      "The task is not linked to this fiche: add it to the fiche's tasks first."))
+        elif competence not in known:
+            found.append(FieldProblem(["targets", str(i), "competenceId"], ErrorCode.NOT_FOUND,
+                                      "No competence with this id."))
+        elif (task, competence) not in pairs:
+            found.append(FieldProblem(["targets", str(i), "competenceId"], ErrorCode.INVALID,
+                                      "The competence is not linked to this task in the framework."))
+        elif criterion is not None and criterion not in owner:
+            found.append(FieldProblem(["targets", str(i), "criterionId"], ErrorCode.NOT_FOUND,
+                                      "No criterion with this id."))
+        elif criterion is not None and owner[criterion] != competence:
+            found.append(FieldProblem(["targets", str(i), "criterionId"], ErrorCode.INVALID,
+                                      "The criterion belongs to another competence."))
+    if found:
+        raise UserInputError(found)
+
+
+@strawberry.type
+class FicheMutation:
+    @strawberry.mutation(description="Write a new activity fiche in one of your portfolios (R12); its workplace "
+                                     "comes from the liaison fiche unless given. " + describe("fiche.write"))
+    async def activity_fiche_create(self, info: Info, portfolio_id: strawberry.ID,
+                                    input: ActivityFicheInput) -> ActivityFicheCreatePayload:
+        viewer = info.context.require("fiche.write")
+
+        async def body() -> ActivityFicheCreatePayload:
+            portfolio = await fetch_in_reach(Portfolio, scopes.portfolios, viewer, portfolio_id, "Portfolio",
+                                             "portfolioId", "portfolio", for_update=True)
+            info.context.require("fiche.write", owned=portfolio.learner_id == viewer.id)
+            if await is_locked(portfolio.period_id):
+                raise problem("portfolioId", ErrorCode.CONFLICT, "The period is locked by an interim review (R7): "
+                                                                 "its fiches are read-only.")
+            framework_id = await rules.framework_id_of_portfolio(portfolio.id)
+            fiche = m.ActivityFiche(school_id=portfolio.school_id, learner_id=portfolio.learner_id,
+                                    portfolio_id=portfolio.id, title="")
+            fiche.title = required_text(input.title, "input.title", "The title", max_length=300)
+            await _apply_input(fiche, input, framework_id, viewer)
+            if input.workplace is UNSET:
+                fiche.workplace = rules.workplace_label(await LiaisonFiche.get_or_none(portfolio_id=portfolio.id))
+            types = await _activity_types(input, framework_id, viewer)
+            rules.touch_by_learner(fiche)
+            await fiche.save()
+            await _set_activity_types(fiche, types)
+            return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(fiche))
+
+        return await run_mutation(ActivityFicheCreatePayload, body)
+
+    @strawberry.mutation(description="Edit one of your fiches (R12). CONFLICT when `version` is stale, when the "
+                                     "fiche is a free fiche or its period is locked (R7). " + describe("fiche.write"))
+    async def activity_fiche_update(self, info: Info, id: strawberry.ID, version: int,
+                                    input: ActivityFicheInput) -> ActivityFicheUpdatePayload:
+        async def body() -> ActivityFicheUpdatePayload:
+            fiche = await _own_fiche(info, "fiche.write", id)
+            check_version(fiche.version, version)
+            framework_id = await rules.framework_id_of_portfolio(fiche.portfolio_id)
+            await _apply_input(fiche, input, framework_id, info.context.viewer)
+            types = await _activity_types(input, framework_id, info.context.viewer)
+            fiche.version += 1
+            rules.touch_by_learner(fiche)
+            await fiche.save()
+            await _set_activity_types(fiche, types)
+            return ActivityFicheUpdatePayload(activity_fiche=ActivityFiche.from_row(fiche))
+
+        info.context.require("fiche.write")
+        return await run_mutation(ActivityFicheUpdatePayload, body)
+
+    @strawberry.mutation(description="Delete one of your fiches: it stays listed for teachers, marked DELETED "
+                                     "(R13). Free fiches may be deleted; fiches of a locked period may not. "
+                                     + describe("fiche.write"))
+    async def activity_fiche_delete(self, info: Info, id: strawberry.ID) -> ActivityFicheDeletePayload:
+        async def body() -> ActivityFicheDeletePayload:
+            fiche = await _own_fiche(info, "fiche.write", id, free_allowed=True)
+            fiche.deleted_at = timezone.now()
+            fiche.version += 1
+            rules.touch_by_learner(fiche, fiche.deleted_at)
+            await fiche.save()
+            return ActivityFicheDeletePayload(deleted_activity_fiche_id=id)
+
+        info.context.require("fiche.write")
+        return await run_mutation(ActivityFicheDeletePayload, body)
+
+    @strawberry.mutation(description="Set the tasks of a fiche (R14). The fiche's learner ticks tasks: their ticks "
+                                     "become exactly this list. A teacher's list replaces the fiche's tasks: those "
+                                     "kept or added are checked, the others leave the fiche with their evaluation "
+                                     "targets. " + describe("fiche.tasks.write"))
+    async def activity_fiche_tasks_set(self, info: Info, id: strawberry.ID,
+                                       task_ids: list[strawberry.ID]) -> ActivityFicheTasksSetPayload:
+        async def body() -> ActivityFicheTasksSetPayload:
+            viewer = info.context.viewer
+            fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
+            author = fiche.learner_id == viewer.id
+            info.context.require("fiche.tasks.write", owned=author)
+            await rules.check_editable(fiche, "id")
+            tasks = await fetch_many_in_reach(Task, None, viewer, task_ids, "Task", "taskIds", "task")
+            rules.check_in_framework(tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id),
+                                     "taskIds", "Task")
+            if author:
+                await rules.learner_ticks(fiche, tasks)
+                rules.touch_by_learner(fiche)
+                await fiche.save()
+            else:
+                await rules.teacher_checks(fiche, tasks)
+            return ActivityFicheTasksSetPayload(activity_fiche=ActivityFiche.from_row(fiche))
+
+        info.context.require("fiche.tasks.write")
+        return await run_mutation(ActivityFicheTasksSetPayload, body)
+
+    @strawberry.mutation(description="Choose, per task of the fiche, the competences to evaluate globally or the "
+                                     "criteria to evaluate in detail (R14); the list replaces the previous choice. "
+                                     + describe("fiche.targets.write"))
+    async def activity_fiche_targets_set(self, info: Info, id: strawberry.ID,
+                                         targets: list[EvaluationTargetInput]) -> ActivityFicheTargetsSetPayload:
+        viewer = info.context.require("fiche.targets.write")
+
+        async def body() -> ActivityFicheTargetsSetPayload:
+            fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
+            await rules.check_editable(fiche, "id")
+            wanted = _targets(targets)
+            await _check_targets(fiche.id, wanted)
+            await m.FicheEvaluationTarget.filter(fiche_id=fiche.id).delete()
+            if wanted:
+                await m.FicheEvaluationTarget.bulk_create([
+                    m.FicheEvaluationTarget(fiche_id=fiche.id, task_id=t, competence_id=c, criterion_id=k)
+                    for t, c, k in wanted])
+            return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche))
+
+        return await run_mutation(ActivityFicheTargetsSetPayload, body)
+
+    @strawberry.mutation(description="Mark a fiche read for you (R13): READ until the learner changes it again. "
+                                     + describe("fiche.mark_read"))
+    async def activity_fiche_mark_read(self, info: Info, id: strawberry.ID) -> ActivityFicheMarkReadPayload:
+        viewer = info.context.require("fiche.mark_read")
+
+        async def body() -> ActivityFicheMarkReadPayload:
+            fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
+            now = timezone.now()
+            updated = await m.FicheRead.filter(fiche_id=fiche.id, teacher_id=viewer.id).update(read_at=now)
+            if not updated:
+                await m.FicheRead.create(fiche_id=fiche.id, teacher_id=viewer.id, read_at=now)
+            return ActivityFicheMarkReadPayload(activity_fiche=ActivityFiche.from_row(fiche))
+
+        return await run_mutation(ActivityFicheMarkReadPayload, body)
