@@ -23,6 +23,7 @@ from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
+from resolvers.annex_files import download_annex
 
 log = logging.getLogger("pfmp.app")
 
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -14,6 +14,8 @@ from strawberry.extensions import (
 from graph.errors import ErrorPolicy
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.auth import AuthMutation, AuthQuery
+from resolvers.annexes import AnnexMutation
+from resolvers.fiches import FicheMutation
 from resolvers.frameworks import FrameworkMutation, FrameworkQuery
 from resolvers.identity import IdentityMutation, IdentityQuery, RosterMutation
 from resolvers.liaison import LiaisonMutation
@@ -33,7 +35,7 @@ class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, Trai
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation):
+class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation):
     pass
 
 

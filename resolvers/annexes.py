@@ -1,0 +1,175 @@
+"""Annexes of activity fiches (R12, R16): files uploaded through the GraphQL multipart request spec, and links.
+
+An upload is checked (reach, fiche editable, size, type) and copied to disk
+before its transaction opens, so no database lock is held while bytes flow;
+the transaction then checks the fiche again and writes the row. Whatever
+fails after the copy removes the file: no row without a file, no file without
+a row. Deleting an annex removes its file once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+
+from graph.context import Info
+from graph.errors import ErrorCode, UserInputError, problem
+from graph.types.common import UserError
+from graph.types.fiches import Annex
+from models import fiches as m
+from permissions.table import describe
+from resolvers import fiche_rules as rules
+from resolvers.annex_files import annex_path, remove_files, store_upload
+from resolvers.inputs import fetch_in_reach, optional_text
+from resolvers.mutations import run_mutation
+from resolvers.node import NodeEntry, register
+
+register("Annex", NodeEntry(m.Annex, rules.visible_annexes, lambda row, viewer: Annex.from_row(row)))
+
+MAX_URL = 2000
+
+
+@strawberry.type(description="Result of annexUpload.")
+class AnnexUploadPayload:
+    annex: Annex | None = strawberry.field(default=None, description="The new annex.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of annexAddUrl.")
+class AnnexAddUrlPayload:
+    annex: Annex | None = strawberry.field(default=None, description="The new annex.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of annexDelete.")
+class AnnexDeletePayload:
+    deleted_annex_id: strawberry.ID | None = strawberry.field(default=None, description="ID of the deleted annex.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+def _errors(exc: UserInputError) -> list[UserError]:
+    return [UserError(field=p.field, code=p.code, message=p.message) for p in exc.problems]
+
+
+async def _editable_fiche(info: Info, fiche_id: str, *, for_update: bool) -> m.ActivityFiche:
+    viewer = info.context.viewer
+    fiche = await rules.fetch_fiche(viewer, fiche_id, "ficheId", for_update=for_update)
+    info.context.require("annex.write", owned=fiche.learner_id == viewer.id)
+    await rules.check_editable(fiche, "ficheId")
+    return fiche
+
+
+async def _attach(fiche: m.ActivityFiche, **values) -> m.Annex:
+    annex = await m.Annex.create(fiche_id=fiche.id, **values)
+    rules.touch_by_learner(fiche)
+    await fiche.save()
+    return annex
+
+
+def check_url(value: str) -> str:
+    url = value.strip()
+    if not url:
+        raise problem("url", ErrorCode.REQUIRED, "The link is required.")
+    if len(url) > MAX_URL:
+        raise problem("url", ErrorCode.INVALID, f"The link is longer than {MAX_URL} characters.")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise problem("url", ErrorCode.INVALID, "The link must not contain spaces or control characters.")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise problem("url", ErrorCode.INVALID, "This is not a valid link.") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise problem("url", ErrorCode.INVALID, "Only http:// and https:// links are accepted.")
+    if not host:
+        raise problem("url", ErrorCode.INVALID, "The link must name a host, as in https://example.org/page.")
+    if parts.username is not None or parts.password is not None:
+        raise problem("url", ErrorCode.INVALID, "The link must not carry a user name or password.")
+    return url
+
+
+@strawberry.type
+class AnnexMutation:
+    @strawberry.mutation(description="Attach a file to one of your fiches (GraphQL multipart request). Refused "
+                                     "with TOO_LARGE over the size limit, INVALID when empty or not a PDF, image, "
+                                     "office document or text (judged from the content), CONFLICT when the fiche "
+                                     "cannot change. " + describe("annex.write"))
+    async def annex_upload(self, info: Info, fiche_id: strawberry.ID, file: Upload,
+                           title: str | None = None) -> AnnexUploadPayload:
+        try:
+            return await _upload(info, fiche_id, file, title)
+        finally:
+            if isinstance(file, UploadFile):
+                await file.close()
+
+    @strawberry.mutation(description="Attach a web link (http or https only) to one of your fiches. "
+                                     + describe("annex.write"))
+    async def annex_add_url(self, info: Info, fiche_id: strawberry.ID, url: str,
+                            title: str | None = None) -> AnnexAddUrlPayload:
+        info.context.require("annex.write")
+
+        async def body() -> AnnexAddUrlPayload:
+            fiche = await _editable_fiche(info, fiche_id, for_update=True)
+            link = check_url(url)
+            label = optional_text(title, "title", "The title", max_length=300) or urlsplit(link).hostname
+            annex = await _attach(fiche, kind=m.AnnexKind.URL, title=label, url=link)
+            return AnnexAddUrlPayload(annex=Annex.from_row(annex))
+
+        return await run_mutation(AnnexAddUrlPayload, body)
+
+    @strawberry.mutation(description="Remove an annex of one of your fiches; its file is deleted once the change "
+                                     "is saved. " + describe("annex.write"))
+    async def annex_delete(self, info: Info, id: strawberry.ID) -> AnnexDeletePayload:
+        viewer = info.context.require("annex.write")
+        doomed: list[Path] = []
+
+        async def body() -> AnnexDeletePayload:
+            annex = await fetch_in_reach(m.Annex, rules.visible_annexes, viewer, id, "Annex", "id", "annex",
+                                         for_update=True)
+            fiche = await m.ActivityFiche.filter(id=annex.fiche_id).select_for_update().first()
+            info.context.require("annex.write", owned=fiche.learner_id == viewer.id)
+            await rules.check_editable(fiche, "id")
+            await annex.delete()
+            rules.touch_by_learner(fiche)
+            await fiche.save()
+            if annex.stored_name:
+                doomed.append(annex_path(info.context.settings.annex_dir, annex.stored_name))
+            return AnnexDeletePayload(deleted_annex_id=id)
+
+        result = await run_mutation(AnnexDeletePayload, body)
+        if not result.errors:
+            await remove_files(doomed)
+        return result
+
+
+async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUploadPayload:
+    info.context.require("annex.write")
+    settings = info.context.settings
+    try:
+        await _editable_fiche(info, fiche_id, for_update=False)
+        label = optional_text(title, "title", "The title", max_length=300)
+        if not isinstance(file, UploadFile):
+            raise problem("file", ErrorCode.INVALID, "'file' must be a file part of a multipart request.")
+        stored = await store_upload(file, settings.annex_dir, settings.upload_limit)
+    except UserInputError as exc:
+        return AnnexUploadPayload(errors=_errors(exc))
+
+    async def body() -> AnnexUploadPayload:
+        fiche = await _editable_fiche(info, fiche_id, for_update=True)
+        annex = await _attach(fiche, kind=m.AnnexKind.FILE, title=label or stored.filename,
+                              original_filename=stored.filename, stored_name=stored.stored_name,
+                              content_type=stored.content_type, size=stored.size)
+        return AnnexUploadPayload(annex=Annex.from_row(annex))
+
+    result = None
+    try:
+        result = await run_mutation(AnnexUploadPayload, body)
+    finally:
+        if result is None or result.errors:
+            stored.path.unlink(missing_ok=True)
+    return result
