@@ -1,4 +1,7 @@
-"""The ASGI app: /graphql (POST, GraphiQL on GET when enabled, WebSocket), /healthz."""
+"""The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz.
+
+No WebSocket route yet: the schema has no subscription to serve over it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from tortoise import connections
@@ -115,7 +118,6 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
         ],
