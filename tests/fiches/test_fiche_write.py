@@ -1,0 +1,146 @@
+"""R12: a learner writes, edits and deletes their fiches; numbers, versions, locked periods, free fiches."""
+
+import pytest
+
+from models.fiches import ActivityFiche
+from models.users import Role
+from tests.fiches.conftest import (CREATE, DELETE, PORTFOLIO_FICHES, UPDATE, Demo, fiche, lock_period_of, make_free,
+                                   mutate)
+
+
+async def _fiche_count() -> int:
+    return await ActivityFiche.all().count()
+
+
+async def test_a_learner_creates_a_fiche_with_its_context(learner, demo):
+    # given the framework activity « Préparation » (code 1) of the CAP framework
+    grid = await learner.data("query($id: ID!) { node(id: $id) { ... on ActivityFiche { linkingGrid { activity { id code } } } } }",
+                              id=demo.fiche1)
+    preparation = next(a["activity"]["id"] for a in grid["node"]["linkingGrid"] if a["activity"]["code"] == "1")
+    # when the learner writes a new fiche
+    payload = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={
+        "title": "Fiche 3 : Pose d'un tableau", "autonomy": "AUTONOMOUS", "description": "J'ai posé un tableau.",
+        "analysis": "Je dois mieux mesurer.", "activityTypeIds": [preparation]})
+    # then it is saved with the liaison fiche's workplace, numbered after the two demo fiches
+    assert payload["errors"] == []
+    created = payload["activityFiche"]
+    assert created["title"] == "Fiche 3 : Pose d'un tableau"
+    assert created["autonomy"] == "AUTONOMOUS"
+    assert created["workplace"] == "Tout élec"
+    assert created["activityTypes"] == [{"code": "1"}]
+    assert created["number"] == 3 and created["version"] == 1 and created["completed"] is True
+    assert created["annexCount"] == 0 and created["tasks"] == []
+    listed = await learner.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
+    assert [f["number"] for f in listed["node"]["activityFiches"]] == [1, 2, 3]
+
+
+async def test_a_learner_edits_a_fiche_and_the_version_moves_on(learner, demo):
+    # when the learner edits only the analysis and clears the autonomy
+    payload = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1,
+                           input={"analysis": "Nouvelle analyse.", "autonomy": None})
+    # then the rest is unchanged
+    assert payload["errors"] == []
+    edited = payload["activityFiche"]
+    assert edited["analysis"] == "Nouvelle analyse."
+    assert edited["autonomy"] is None
+    assert edited["title"] == "Fiche 1 : Découverte de l'entreprise"
+    assert edited["version"] == 2
+    # and the old version is refused
+    stale = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Autre"})
+    assert [(e["field"], e["code"]) for e in stale["errors"]] == [(["version"], "CONFLICT")]
+    assert (await fiche(learner, demo.fiche1))["title"] == "Fiche 1 : Découverte de l'entreprise"
+
+
+async def test_bad_input_is_refused_naming_the_field(learner, demo):
+    before = await _fiche_count()
+    no_title = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"description": "x"})
+    assert [(e["field"], e["code"]) for e in no_title["errors"]] == [(["input", "title"], "REQUIRED")]
+    too_long = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio,
+                            input={"title": "t", "description": "x" * 20001})
+    assert [(e["field"], e["code"]) for e in too_long["errors"]] == [(["input", "description"], "INVALID")]
+    foreign_task = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio,
+                                input={"title": "t", "activityTypeIds": [demo.tasks["TA 1-1"]]})
+    assert foreign_task["errors"][0]["code"] == "INVALID"
+    assert await _fiche_count() == before
+
+
+async def test_deleting_renumbers_and_keeps_the_fiche_for_teachers(learner, teacher, demo):
+    # when the learner deletes their first fiche
+    payload = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
+    assert payload == {"deletedActivityFicheId": demo.fiche1, "errors": []}
+    # then it is gone for the learner, and the other fiche becomes number 1
+    assert await fiche(learner, demo.fiche1) is None
+    mine = await learner.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
+    assert [(f["title"], f["number"]) for f in mine["node"]["activityFiches"]] == [("À compléter", 1)]
+    # while the teacher still lists it, marked DELETED and without a number
+    theirs = await teacher.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
+    states = [(f["title"], f["number"], f["readState"], f["deletedAt"] is not None)
+              for f in theirs["node"]["activityFiches"]]
+    assert states == [("Fiche 1 : Découverte de l'entreprise", None, "DELETED", True), ("À compléter", 1, "UNREAD", False)]
+    # and deleting it again finds nothing
+    again = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
+    assert again["errors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_a_fiche_of_someone_else_does_not_exist_for_the_learner(learner, demo):
+    before = await _fiche_count()
+    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.carlier_fiche, v=1, input={"title": "Pris"})
+    delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.carlier_fiche)
+    create = await mutate(learner, CREATE, "activityFicheCreate", p=demo.carlier_portfolio, input={"title": "Pris"})
+    assert [e["code"] for e in update["errors"] + delete["errors"] + create["errors"]] == ["NOT_FOUND"] * 3
+    assert await fiche(learner, demo.carlier_fiche) is None
+    assert await _fiche_count() == before
+    assert (await ActivityFiche.get(id=Demo.pk(demo.carlier_fiche))).deleted_at is None
+
+
+async def test_fiches_of_a_locked_period_are_read_only(learner, demo):
+    # given the period locked by an interim review (R7)
+    await lock_period_of(demo.dupire_portfolio)
+    before = await _fiche_count()
+    # when the learner creates, edits or deletes
+    create = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "Tard"})
+    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Tard"})
+    delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
+    # then each is a CONFLICT and nothing changed
+    assert [e["code"] for e in create["errors"] + update["errors"] + delete["errors"]] == ["CONFLICT"] * 3
+    assert "locked" in update["errors"][0]["message"]
+    row = await ActivityFiche.get(id=Demo.pk(demo.fiche1))
+    assert (row.title, row.version, row.deleted_at) == ("Fiche 1 : Découverte de l'entreprise", 1, None)
+    assert await _fiche_count() == before
+
+
+async def test_a_free_fiche_is_read_and_deleted_but_not_edited(learner, teacher, demo):
+    # given the fiche moved to the free fiches, as deleting its period does (R8)
+    await make_free(demo.fiche1)
+    learner_id = (await ActivityFiche.get(id=Demo.pk(demo.fiche1))).learner_id
+    from graph.types.common import encode_id
+
+    free = "query($id: ID!) { node(id: $id) { ... on Learner { freeFiches { title number formerPeriodName } } } }"
+    for api in (learner, teacher):
+        listed = await api.data(free, id=encode_id("Learner", learner_id))
+        assert listed["node"]["freeFiches"] == [
+            {"title": "Fiche 1 : Découverte de l'entreprise", "number": None, "formerPeriodName": "Stage de découverte"}]
+    # when the learner edits it: refused; when they delete it: done
+    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Non"})
+    assert [e["code"] for e in update["errors"]] == ["CONFLICT"]
+    delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
+    assert delete["errors"] == []
+    assert (await learner.data(free, id=encode_id("Learner", learner_id)))["node"]["freeFiches"] == []
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.TEACHER, Role.TUTOR, Role.MASTER], ids=lambda r: r.value)
+async def test_only_learners_write_fiches(role, clients, demo):
+    api = clients[role]
+    portfolio = demo.hot_portfolio if role is Role.MASTER else demo.dupire_portfolio
+    target = demo.hot_fiche if role is Role.MASTER else demo.fiche1
+    before = await _fiche_count()
+    assert await api.error_code(CREATE, p=portfolio, input={"title": "x"}) == "FORBIDDEN"
+    assert await api.error_code(UPDATE, id=target, v=1, input={"title": "x"}) == "FORBIDDEN"
+    assert await api.error_code(DELETE, id=target) == "FORBIDDEN"
+    assert await _fiche_count() == before
+    assert (await ActivityFiche.get(id=Demo.pk(target))).version == 1
+
+
+async def test_anonymous_is_unauthenticated(anonymous, demo):
+    assert await anonymous.error_code(CREATE, p=demo.dupire_portfolio, input={"title": "x"}) == "UNAUTHENTICATED"
+    assert await anonymous.error_code(DELETE, id=demo.fiche1) == "UNAUTHENTICATED"

@@ -1,0 +1,80 @@
+"""R15 and row reach: who reads which fiches, through lists and node(id:), at a constant SQL cost."""
+
+import pytest
+
+from models.fiches import ActivityFiche, Annex, AnnexKind, FicheTask
+from models.frameworks import Task
+from models.portfolios import Portfolio
+from models.users import Role
+from tests.fiches.conftest import DELETE, NODE, PORTFOLIO_FICHES, Demo, fiche, mutate
+
+# Which demo fiches each role reads: tutor Eude Toutcourt follows DUPIRE, master Sylvie Ampère follows HÔT.
+READS = {
+    Role.ADMIN: {"fiche1", "fiche2", "hot_fiche", "carlier_fiche"},
+    Role.TEACHER: {"fiche1", "fiche2", "hot_fiche", "carlier_fiche"},
+    Role.LEARNER: {"fiche1", "fiche2"},
+    Role.TUTOR: {"fiche1", "fiche2"},
+    Role.MASTER: {"hot_fiche"},
+}
+
+
+@pytest.mark.parametrize("role", list(READS), ids=lambda r: r.value)
+async def test_each_role_reads_exactly_the_fiches_it_reaches(role, clients, demo):
+    for name in ("fiche1", "fiche2", "hot_fiche", "carlier_fiche"):
+        seen = await fiche(clients[role], getattr(demo, name))
+        assert (seen is not None) == (name in READS[role]), name
+
+
+@pytest.mark.parametrize("role", [Role.TUTOR, Role.MASTER], ids=lambda r: r.value)
+async def test_trainers_read_fiches_but_never_deleted_ones_nor_read_states(role, clients, learner, demo):
+    # given DUPIRE deleted her second fiche
+    await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche2)
+    await ActivityFiche.filter(id=Demo.pk(demo.hot_fiche)).update(deleted_at=None)
+    api = clients[role]
+    portfolio = demo.hot_portfolio if role is Role.MASTER else demo.dupire_portfolio
+    listed = (await api.data(PORTFOLIO_FICHES, id=portfolio))["node"]["activityFiches"]
+    # then the trainer lists only what exists, without states
+    assert listed and all(f["readState"] is None and f["deletedAt"] is None for f in listed)
+    assert demo.fiche2 not in [f["id"] for f in listed]
+    assert await fiche(api, demo.fiche2) is None
+    if role is Role.TUTOR:
+        seen = await fiche(api, demo.fiche1)
+        assert seen["title"] == "Fiche 1 : Découverte de l'entreprise"
+        assert [t["task"]["code"] for t in seen["tasks"]] == ["TA 1-1", "TA 1-2"]
+        assert seen["evaluationTargets"] == [] and seen["annexes"] == []
+
+
+async def test_a_tutor_no_longer_assigned_reads_nothing(tutor, demo):
+    portfolio = await Portfolio.get(id=Demo.pk(demo.dupire_portfolio))
+    await portfolio.trainers.remove(tutor.user)
+    assert await fiche(tutor, demo.fiche1) is None
+
+
+async def _grow(portfolio_id: int, extra: int) -> None:
+    """`extra` more fiches in the portfolio, each with two tasks, a link annex and a target-free grid."""
+    base = await ActivityFiche.get(portfolio_id=portfolio_id, title="À compléter")
+    tasks = await Task.filter(framework__code="CAP-ELEC").order_by("position").limit(2)
+    for i in range(extra):
+        row = await ActivityFiche.create(school_id=base.school_id, learner_id=base.learner_id,
+                                         portfolio_id=portfolio_id, title=f"Fiche {i + 3}", description="x")
+        await FicheTask.bulk_create([FicheTask(fiche=row, task=t, ticked_by_learner=True) for t in tasks])
+        await Annex.create(fiche=row, kind=AnnexKind.URL, title="lien", url="https://example.org")
+
+
+async def test_listing_fiches_costs_the_same_for_2_or_30(teacher, demo, sql_counter):
+    query = """query($id: ID!) { node(id: $id) { ... on Portfolio { activityFiches {
+      title number readState annexCount annexes { title } activityTypes { code } portfolio { id }
+      tasks { task { code } tickedByLearner } evaluationTargets { competence { code } } learner { fullName } } } } }"""
+    # given the demo portfolio with its 2 fiches
+    sql_counter.reset()
+    small = await teacher.data(query, id=demo.dupire_portfolio)
+    few = sql_counter.count
+    assert len(small["node"]["activityFiches"]) == 2
+    # when the portfolio holds 30 fiches
+    await _grow(Demo.pk(demo.dupire_portfolio), 28)
+    sql_counter.reset()
+    large = await teacher.data(query, id=demo.dupire_portfolio)
+    # then the same number of statements answers
+    assert len(large["node"]["activityFiches"]) == 30
+    assert [f["number"] for f in large["node"]["activityFiches"]] == list(range(1, 31))
+    assert sql_counter.count == few
