@@ -1,0 +1,218 @@
+"""Benchmark of annex uploads (R16): a large file through the running server, memory and throughput.
+
+Starts `pfmp serve --demo` as a subprocess on a fresh SQLite database with the
+upload limit raised, signs in as the demo learner, uploads one file through the
+GraphQL multipart request spec with httpx streaming the body from disk, then
+downloads it back. Reports the server's peak memory growth during each transfer
+(VmHWM of /proc/<pid>/status, reset just before through /proc/<pid>/clear_refs,
+against VmRSS just before) and the throughput against a plain copy of the same
+file on the same disk.
+
+    python bench/upload_bench.py --size-mb 200
+
+Linux only (reads /proc); resetting the peak needs to own the server process.
+Not a test: it prints figures and fails only when the memory budget is exceeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+LEARNER = ("angelique.dupire@demo.pfmp.test", "demo-pfmp-2026")
+CHUNK = 1024 * 1024
+MEMORY_BUDGET_MB = 50
+
+UPLOAD = ("mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) "
+          "{ annex { size contentType downloadUrl } errors { code message } } }")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/{pid}/status")
+
+
+def _reset_peak(pid: int) -> bool:
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _make_file(path: Path, size: int) -> None:
+    """A PDF header then random bytes: accepted by its first bytes, incompressible, never cached by a filesystem."""
+    with open(path, "wb") as out:
+        out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        left = size - out.tell()
+        while left > 0:
+            block = os.urandom(min(CHUNK, left))
+            out.write(block)
+            left -= len(block)
+
+
+def _multipart(path: Path, fiche_id: str) -> tuple[str, int, object]:
+    """(content type, length, body iterator) of a GraphQL multipart request reading the file as it goes."""
+    boundary = uuid.uuid4().hex
+    operations = json.dumps({"query": UPLOAD, "variables": {"f": fiche_id, "file": None}})
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.file\"]}}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"{path.name}\"\r\n"
+            f"Content-Type: application/pdf\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body():
+        yield head
+        with open(path, "rb") as source:
+            while block := source.read(CHUNK):
+                yield block
+        yield tail
+
+    return f"multipart/form-data; boundary={boundary}", len(head) + path.stat().st_size + len(tail), body()
+
+
+def _wait_ready(base: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server stopped:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not answer /healthz within 60 s")
+
+
+def _graphql(client: httpx.Client, query: str, **variables) -> dict:
+    body = client.post("/graphql", json={"query": query, "variables": variables}).json()
+    if body.get("errors"):
+        raise SystemExit(f"GraphQL error: {body['errors']}")
+    return body["data"]
+
+
+def run(size_mb: int, workdir: Path) -> dict:
+    size = size_mb * 1024 * 1024
+    data_dir = workdir / "data"
+    source = workdir / "source.pdf"
+    _make_file(source, size)
+
+    # the plain copy on the same disk, the reference for throughput
+    started = time.perf_counter()
+    shutil.copyfile(source, workdir / "copy.pdf")
+    copy_seconds = time.perf_counter() - started
+    (workdir / "copy.pdf").unlink()
+
+    port = _free_port()
+    env = {**os.environ, "PFMP_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite://{data_dir / 'bench.sqlite3'}",
+           "PFMP_UPLOAD_LIMIT": str(size + 16 * 1024 * 1024), "PFMP_TOKEN_SECRET": "bench-" + "s" * 40,
+           "TMPDIR": str(workdir)}
+    pfmp = Path(sys.executable).parent / "pfmp"
+    command = [str(pfmp)] if pfmp.exists() else [sys.executable, "-c", "from graph.cli import main; main()"]
+    log = workdir / "server.log"
+    with open(log, "wb") as log_file:
+        server = subprocess.Popen([*command, "serve", "--demo", "--port", str(port)], cwd=ROOT, env=env,
+                                  stdout=log_file, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, server, log)
+        with httpx.Client(base_url=base, timeout=600) as client:
+            token = _graphql(client, "mutation($e: String!, $p: String!) { login(email: $e, password: $p) "
+                                     "{ token errors { code } } }", e=LEARNER[0], p=LEARNER[1])["login"]["token"]
+            client.headers["Authorization"] = f"Bearer {token}"
+            fiches = _graphql(client, "{ me { ... on Learner { portfolios { activityFiches { id title } } } } }")
+            fiche_id = fiches["me"]["portfolios"][0]["activityFiches"][0]["id"]
+
+            # upload
+            content_type, length, body = _multipart(source, fiche_id)
+            rss_before = _status_kb(server.pid, "VmRSS")
+            reset = _reset_peak(server.pid)
+            started = time.perf_counter()
+            response = client.post("/graphql", content=body,
+                                   headers={"Content-Type": content_type, "Content-Length": str(length)})
+            upload_seconds = time.perf_counter() - started
+            upload_peak = _status_kb(server.pid, "VmHWM")
+            payload = response.json()["data"]["annexUpload"]
+            if payload["errors"] or payload["annex"]["size"] != size:
+                raise SystemExit(f"upload refused: {payload}")
+
+            # download, checking the bytes
+            rss_before_download = _status_kb(server.pid, "VmRSS")
+            _reset_peak(server.pid)
+            digest = hashlib.sha256()
+            started = time.perf_counter()
+            with client.stream("GET", payload["annex"]["downloadUrl"]) as stream:
+                for block in stream.iter_bytes(CHUNK):
+                    digest.update(block)
+            download_seconds = time.perf_counter() - started
+            download_peak = _status_kb(server.pid, "VmHWM")
+        expected = hashlib.sha256(source.read_bytes()).hexdigest()
+        return {
+            "size_mb": size_mb,
+            "peak_reset": reset,
+            "rss_before_upload_mb": rss_before / 1024,
+            "upload_peak_growth_mb": (upload_peak - rss_before) / 1024,
+            "download_peak_growth_mb": (download_peak - rss_before_download) / 1024,
+            "upload_mb_s": size_mb / upload_seconds,
+            "download_mb_s": size_mb / download_seconds,
+            "plain_copy_mb_s": size_mb / copy_seconds,
+            "upload_seconds": upload_seconds,
+            "plain_copy_seconds": copy_seconds,
+            "bytes_identical": digest.hexdigest() == expected,
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="pfmp-bench-", dir=args.dir))
+    try:
+        result = run(args.size_mb, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"file: {result['size_mb']} MB (peak reset through clear_refs: {result['peak_reset']})")
+    print(f"server RSS before upload: {result['rss_before_upload_mb']:.1f} MB")
+    print(f"upload:   peak memory growth {result['upload_peak_growth_mb']:.1f} MB, "
+          f"{result['upload_mb_s']:.0f} MB/s ({result['upload_seconds']:.2f} s)")
+    print(f"download: peak memory growth {result['download_peak_growth_mb']:.1f} MB, "
+          f"{result['download_mb_s']:.0f} MB/s, bytes identical: {result['bytes_identical']}")
+    print(f"plain copy on the same disk: {result['plain_copy_mb_s']:.0f} MB/s ({result['plain_copy_seconds']:.2f} s); "
+          f"upload at {result['upload_mb_s'] / result['plain_copy_mb_s']:.0%} of it")
+    within = result["upload_peak_growth_mb"] < MEMORY_BUDGET_MB and result["download_peak_growth_mb"] < MEMORY_BUDGET_MB
+    print(f"memory budget {MEMORY_BUDGET_MB} MB: {'kept' if within else 'EXCEEDED'}")
+    if not within or not result["bytes_identical"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
