@@ -14,6 +14,7 @@ from strawberry.extensions import (
 from graph.errors import ErrorPolicy
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.auth import AuthMutation, AuthQuery
+from resolvers.bilans import BilanMutation
 from resolvers.annexes import AnnexMutation
 from resolvers.fiches import FicheMutation
 from resolvers.frameworks import FrameworkMutation, FrameworkQuery
@@ -35,7 +36,7 @@ class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, Trai
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation):
+class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation, BilanMutation):
     pass
 
 

@@ -20,6 +20,7 @@ from permissions.table import describe
 from resolvers import period_loaders as loaders
 
 if TYPE_CHECKING:
+    from graph.types.bilans import CompanyBilan
     from graph.types.fiches import ActivityFiche
     from graph.types.periods import Period
 
@@ -106,6 +107,14 @@ class Portfolio(relay.Node):
     async def bilan_status(self, info: Info) -> BilanStatus | None:
         rows = await loaders.bilan_by_portfolio(info).load(self.id)
         return rows[0].status if rows else None
+
+    @strawberry.field(description="The company bilan (R17–R21); null while a draft for those who may read it only "
+                                  "once completed. Draft: " + describe("bilan.draft.read") + " Completed: "
+                                  + describe("bilan.completed.read"))
+    async def bilan(self, info: Info) -> Annotated["CompanyBilan", strawberry.lazy("graph.types.bilans")] | None:
+        from graph.types.bilans import bilan_of_portfolio
+
+        return await bilan_of_portfolio(info, self.id)
 
     @strawberry.field(description="Company trainers (tutors or masters) assigned to the portfolio.")
     async def trainers(self, info: Info) -> list[WorkplaceTrainer]:

@@ -1,0 +1,350 @@
+"""The company bilan (R17–R21): header, grid, evaluation and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry import relay
+
+from graph.context import Info
+from graph.types.common import paginate
+from graph.types.fiches import ActivityFiche
+from graph.types.frameworks import (
+    AchievementLevel,
+    Competence,
+    Criterion,
+    FrameworkActivity,
+    ScaleLevel,
+    Task,
+)
+from graph.types.periods import Period
+from graph.types.portfolios import BilanStatus, LiaisonFiche, Portfolio, Workplace
+from graph.types.users import Learner, Person, person_from_row
+from models import bilans as m
+from models import fiches as fiche_models
+from models import frameworks as fw
+from models import portfolios as pm
+from models.users import User
+from permissions import scopes
+from permissions.table import allows, describe
+from permissions.viewer import Viewer
+from resolvers import period_loaders
+from resolvers.bilan_grid import BilanView, bilan_views
+
+EvaluationMode = strawberry.enum(
+    m.EvaluationMode,
+    description="How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
+                "per criterion.")
+BilanEventKind = strawberry.enum(m.BilanEventKind, description="What happened to a bilan, as its history logs it.")
+
+
+@strawberry.type(description="An activity fiche of the period with its reference number in the bilan.")
+class BilanFiche:
+    reference: int = strawberry.field(
+        description="Reference number [n]: the fiche's rank by creation among the portfolio's fiches not deleted.")
+    title: str = strawberry.field(description="Title of the fiche (as it stood at completion, once completed).")
+    fiche_id: strawberry.Private[int]
+
+    @strawberry.field(description="The fiche itself; null once deleted (for those who may not see deleted fiches).")
+    async def fiche(self, info: Info) -> ActivityFiche | None:
+        from resolvers.fiche_rules import visible_fiches
+
+        row = await info.context.loaders.by_id(fiche_models.ActivityFiche, visible_fiches).load(self.fiche_id)
+        return ActivityFiche.from_row(row) if row else None
+
+
+@strawberry.type(description="A criterion of a competence under one task of the grid.")
+class BilanGridCriterion:
+    criterion: Criterion = strawberry.field(description="The criterion.")
+    marked: bool = strawberry.field(description="True when a fiche of the period targets this criterion for this task.")
+    fiche_refs: list[int] = strawberry.field(description="Reference numbers of the fiches that do, in order.")
+    level: AchievementLevel = strawberry.field(description="Current result of the criterion in this bilan.")
+
+
+@strawberry.type(description="A competence a task mobilises, as the grid shows it under that task.")
+class BilanGridCompetence:
+    competence: Competence = strawberry.field(description="The competence.")
+    weight: int = strawberry.field(description="2 for a main competence of the task, 1 for a secondary one.")
+    marked: bool = strawberry.field(
+        description="True when a fiche targets the competence, or one of its criteria, for this task.")
+    fiche_refs: list[int] = strawberry.field(
+        description="Reference numbers of the fiches that target the competence as a whole for this task.")
+    mode: EvaluationMode = strawberry.field(description="How the competence is evaluated in this bilan.")
+    level: AchievementLevel = strawberry.field(description="Current global result of the competence in this bilan.")
+    criteria: list[BilanGridCriterion] = strawberry.field(description="The competence's criteria, in order.")
+
+
+@strawberry.type(description="A task of the framework in the bilan's grid (R18).")
+class BilanGridTask:
+    task: Task = strawberry.field(description="The task.")
+    marked: bool = strawberry.field(description="True when a fiche of the period is linked to the task.")
+    fiche_refs: list[int] = strawberry.field(description="Reference numbers of the fiches that selected the task.")
+    competences: list[BilanGridCompetence] = strawberry.field(
+        description="Competences the task mobilises, in framework order.")
+
+
+@strawberry.type(description="A framework activity of the grid with its tasks.")
+class BilanGridActivity:
+    activity: FrameworkActivity = strawberry.field(description="The framework activity, e.g. « Préparation ».")
+    tasks: list[BilanGridTask] = strawberry.field(description="Its tasks, in order.")
+
+
+@strawberry.type(description="The current result of one criterion in a bilan.")
+class BilanCriterionResult:
+    criterion: Criterion = strawberry.field(description="The criterion.")
+    marked: bool = strawberry.field(description="True when a fiche targets the criterion under any task.")
+    fiche_refs: list[int] = strawberry.field(description="Reference numbers of those fiches.")
+    level: AchievementLevel = strawberry.field(description="Current result; NOT_EVALUATED when none.")
+
+
+@strawberry.type(description="The evaluation of one competence in a bilan (R19).")
+class BilanCompetenceResult:
+    competence: Competence = strawberry.field(description="The competence.")
+    mode: EvaluationMode = strawberry.field(description="How it is evaluated.")
+    mode_chosen: bool = strawberry.field(
+        description="True when a teacher chose the mode (or a result pinned it); false while it follows the "
+                    "fiches: CRITERIA when they target only criteria of the competence, else GLOBAL.")
+    marked: bool = strawberry.field(description="True when a fiche targets the competence or one of its criteria.")
+    fiche_refs: list[int] = strawberry.field(description="Reference numbers of the fiches that do.")
+    level: AchievementLevel = strawberry.field(description="Current global result; NOT_EVALUATED when none.")
+    retained_level: AchievementLevel = strawberry.field(
+        description="The level the dashboard retains: the global result in GLOBAL mode; in CRITERIA mode the lower "
+                    "median of the criteria evaluated.")
+    criteria: list[BilanCriterionResult] = strawberry.field(description="Results of its criteria, in order.")
+
+
+@strawberry.type(description="One change of one result, from the bilan's append-only log.")
+class BilanResultChange:
+    level: AchievementLevel = strawberry.field(description="The level set.")
+    previous_level: AchievementLevel = strawberry.field(description="The level before (NOT_EVALUATED if none).")
+    recorded_at: dt.datetime = strawberry.field(description="When.")
+    competence_id: strawberry.Private[int]
+    criterion_id: strawberry.Private[int | None]
+    author_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The competence.")
+    async def competence(self, info: Info) -> Competence | None:
+        return await competence_of(info, self.competence_id)
+
+    @strawberry.field(description="The criterion, or null for the competence's global result.")
+    async def criterion(self, info: Info) -> Criterion | None:
+        if self.criterion_id is None:
+            return None
+        row = await info.context.loaders.by_id(fw.Criterion, None).load(self.criterion_id)
+        return Criterion.from_row(row) if row else None
+
+    @strawberry.field(description="Who made the change; null if the account is gone.")
+    async def author(self, info: Info) -> Person | None:
+        return await author_of(info, self.author_id)
+
+
+@strawberry.type(name="BilanEvent", description="Completion or reopening of a bilan, logged (R21).")
+class BilanEventEntry:
+    kind: BilanEventKind = strawberry.field(description="What happened.")
+    note: str = strawberry.field(description="The reason given when reopening.")
+    recorded_at: dt.datetime = strawberry.field(description="When.")
+    author_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Who did it; null if the account is gone.")
+    async def author(self, info: Info) -> Person | None:
+        return await author_of(info, self.author_id)
+
+
+async def competence_of(info: Info, competence_id: int) -> Competence | None:
+    row = await info.context.loaders.by_id(fw.Competence, None).load(competence_id)
+    if row is None:
+        return None
+    units = await info.context.loaders.by_parent(fw.Unit, "framework_id", None).load(row.framework_id)
+    return Competence.from_row(row, {u.id: u.code for u in units})
+
+
+async def author_of(info: Info, user_id: int | None) -> Person | None:
+    if user_id is None:
+        return None
+    row = await info.context.loaders.by_id(User, scopes.teachers).load(user_id)
+    return person_from_row(row, info.context.viewer) if row else None
+
+
+def _refs(refs) -> list[int]:
+    return list(refs or ())
+
+
+def grid_of(view: BilanView) -> list[BilanGridActivity]:
+    """The grid of R18 from a derived view: plain objects, no query."""
+    shape = view.shape
+    if shape is None:
+        return []
+    competences = shape.competence_by_id
+    activities = []
+    for activity in shape.activities:
+        tasks = []
+        for task in shape.tasks_by_activity.get(activity.id, []):
+            items = []
+            for link in shape.links_by_task.get(task.id, []):
+                competence = competences[link.competence_id]
+                criteria = [
+                    BilanGridCriterion(criterion=Criterion.from_row(c), marked=bool(refs), fiche_refs=_refs(refs),
+                                       level=view.level(competence.id, c.id))
+                    for c in shape.criteria_by_competence.get(competence.id, [])
+                    for refs in [view.marks.criteria.get((task.id, c.id))]]
+                refs = view.marks.competences.get((task.id, competence.id))
+                items.append(BilanGridCompetence(
+                    competence=Competence.from_row(competence, shape.unit_codes), weight=link.weight,
+                    marked=bool(refs) or any(c.marked for c in criteria), fiche_refs=_refs(refs),
+                    mode=view.mode(competence.id), level=view.level(competence.id), criteria=criteria))
+            refs = view.marks.tasks.get(task.id)
+            tasks.append(BilanGridTask(task=Task.from_row(task), marked=bool(refs) or any(c.marked for c in items),
+                                       fiche_refs=_refs(refs), competences=items))
+        activities.append(BilanGridActivity(
+            activity=FrameworkActivity(id=activity.id, code=activity.code, label=activity.label), tasks=tasks))
+    return activities
+
+
+def results_of(view: BilanView) -> list[BilanCompetenceResult]:
+    shape = view.shape
+    if shape is None:
+        return []
+    found = []
+    for competence in shape.competences:
+        criteria = [BilanCriterionResult(criterion=Criterion.from_row(c), marked=bool(refs), fiche_refs=list(refs),
+                                         level=view.level(competence.id, c.id))
+                    for c in shape.criteria_by_competence.get(competence.id, [])
+                    for refs in [view.marks.criterion_refs(c.id)]]
+        refs = view.marks.competence_refs(competence.id)
+        mode, chosen = view.modes.get(competence.id, (m.EvaluationMode.GLOBAL, False))
+        found.append(BilanCompetenceResult(
+            competence=Competence.from_row(competence, shape.unit_codes), mode=mode, mode_chosen=chosen,
+            marked=bool(refs) or any(c.marked for c in criteria),
+            fiche_refs=sorted(set(refs).union(*(c.fiche_refs for c in criteria))),
+            level=view.level(competence.id), retained_level=view.retained(competence.id), criteria=criteria))
+    return found
+
+
+def may_read_bilan(row: m.CompanyBilan, viewer: Viewer | None) -> bool:
+    """A draft is read by staff and the portfolio's trainers; a completed bilan also by its learner (R21)."""
+    if viewer is None:
+        return False
+    rule = "bilan.completed.read" if row.status is m.BilanStatus.COMPLETED else "bilan.draft.read"
+    return allows(rule, viewer.role)
+
+
+@strawberry.type(description="Bilan entreprise: the joint evaluation at the end of a period (R17–R21); null to "
+                             "whoever may not read it in its current state. While draft: "
+                             + describe("bilan.draft.read") + " Once completed: " + describe("bilan.completed.read"))
+class CompanyBilan(relay.Node):
+    id: relay.NodeID[int]
+    status: BilanStatus = strawberry.field(description="DRAFT while being entered, COMPLETED once frozen.")
+    version: int = strawberry.field(description="Changes at every edit: pass it back with bilanUpdate, bilanComplete "
+                                                "and bilanReopen; a stale one gets CONFLICT.")
+    engagement: int | None = strawberry.field(description="Engagement of the learner, 1 to 4 stars; null until set.")
+    meeting_date_is_default: bool = strawberry.field(
+        description="True while the meeting date is the period's last day by default.")
+    comment: str = strawberry.field(description="Comment to the learner on the period as a whole.")
+    completed_at: dt.datetime | None = strawberry.field(description="When it was completed; null while draft.")
+    updated_at: dt.datetime = strawberry.field(description="When it last changed.")
+    portfolio_id: strawberry.Private[int]
+    stored_meeting_date: strawberry.Private[dt.date | None]
+
+    @classmethod
+    def from_row(cls, row: m.CompanyBilan) -> "CompanyBilan":
+        return cls(id=row.id, status=row.status, version=row.version, engagement=row.engagement,
+                   meeting_date_is_default=row.meeting_date is None,
+                   comment=row.comment, completed_at=row.completed_at, updated_at=row.updated_at,
+                   portfolio_id=row.portfolio_id, stored_meeting_date=row.meeting_date)
+
+    async def _view(self, info: Info) -> BilanView:
+        return await bilan_views(info).load(self.id)
+
+    @strawberry.field(description="Date of the meeting with the company trainer: the period's last day unless "
+                                  "changed (R20). It is the bilan's date for interim reviews (R25) and R8.")
+    async def meeting_date(self, info: Info) -> dt.date:
+        if self.stored_meeting_date is not None:
+            return self.stored_meeting_date
+        return await period_end_of_portfolio(info).load(self.portfolio_id)
+
+    @strawberry.field(description="The portfolio (one learner in one period) the bilan belongs to.")
+    async def portfolio(self, info: Info) -> Portfolio | None:
+        row = await info.context.loaders.by_id(pm.Portfolio, scopes.portfolios).load(self.portfolio_id)
+        return Portfolio.from_row(row) if row else None
+
+    @strawberry.field(description="Header: the period, with its dates (R17).")
+    async def period(self, info: Info) -> Period | None:
+        portfolio = await info.context.loaders.by_id(pm.Portfolio, scopes.portfolios).load(self.portfolio_id)
+        row = await period_loaders.period_by_id(info).load(portfolio.period_id) if portfolio else None
+        return Period.from_row(row) if row else None
+
+    @strawberry.field(description="Header: the learner (R17).")
+    async def learner(self, info: Info) -> Learner | None:
+        portfolio = await info.context.loaders.by_id(pm.Portfolio, scopes.portfolios).load(self.portfolio_id)
+        row = await info.context.loaders.by_id(User, scopes.learners).load(portfolio.learner_id) if portfolio else None
+        return Learner.from_row(row, info.context.viewer) if row else None
+
+    @strawberry.field(description="Header: the workplace, from the liaison fiche (R17).")
+    async def workplace(self, info: Info) -> Workplace | None:
+        rows = await period_loaders.liaison_by_portfolio(info).load(self.portfolio_id)
+        return LiaisonFiche.from_row(rows[0]).workplace if rows else None
+
+    @strawberry.field(description="The fiches of the period with their reference numbers, in order.")
+    async def fiches(self, info: Info) -> list[BilanFiche]:
+        view = await self._view(info)
+        return [BilanFiche(reference=f.reference, title=f.title, fiche_id=f.fiche_id) for f in view.marks.fiches]
+
+    @strawberry.field(description="The grid (R18): every task of the framework by activity, with its competences "
+                                  "and criteria, marked where a fiche selected them, and their current results.")
+    async def activities(self, info: Info) -> list[BilanGridActivity]:
+        return grid_of(await self._view(info))
+
+    @strawberry.field(description="Every competence of the framework with its mode and current results, in order.")
+    async def competences(self, info: Info) -> list[BilanCompetenceResult]:
+        return results_of(await self._view(info))
+
+    @strawberry.field(description="The achievement scale results are taken from, in order.")
+    async def scale(self, info: Info) -> list[ScaleLevel]:
+        view = await self._view(info)
+        rows = view.shape.scale if view.shape else []
+        return [ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold)
+                for r in rows]
+
+    @strawberry.field(description="Every change of a result, newest first (the append-only log). "
+                                  "Readable by: ADMIN, TEACHER, TUTOR (assigned), MASTER (assigned).")
+    async def result_log(self, info: Info, first: int | None = None,
+                         after: str | None = None) -> relay.ListConnection[BilanResultChange] | None:
+        if not info.context.can("bilan.draft.read"):
+            return None
+        query = m.BilanResultEntry.filter(bilan_id=self.id).order_by("-id")
+        return await paginate(query, _change, first=first, after=after)
+
+    @strawberry.field(description="Completions and reopenings, oldest first. "
+                                  "Readable by: ADMIN, TEACHER, TUTOR (assigned), MASTER (assigned).")
+    async def events(self, info: Info) -> list[BilanEventEntry] | None:
+        if not info.context.can("bilan.draft.read"):
+            return None
+        rows = await info.context.loaders.by_parent(m.BilanEvent, "bilan_id", None).load(self.id)
+        return [BilanEventEntry(kind=r.kind, note=r.note, recorded_at=r.recorded_at, author_id=r.author_id)
+                for r in rows]
+
+
+def _change(row: m.BilanResultEntry) -> BilanResultChange:
+    return BilanResultChange(level=row.level, previous_level=row.previous_level or fw.AchievementLevel.NOT_EVALUATED,
+                             recorded_at=row.recorded_at, competence_id=row.competence_id,
+                             criterion_id=row.criterion_id, author_id=row.author_id)
+
+
+def period_end_of_portfolio(info: Info):
+    """The last day of each portfolio's period (the default meeting date), for portfolios already reached."""
+    async def load(ids):
+        ends = dict(await pm.Portfolio.filter(id__in=list(ids)).values_list("id", "period__end_date"))
+        return [ends.get(i) for i in ids]
+
+    return info.context.loaders.custom(("period_end_of_portfolio",), load)
+
+
+def readable_bilan(row: m.CompanyBilan | None, viewer: Viewer | None) -> CompanyBilan | None:
+    return CompanyBilan.from_row(row) if row is not None and may_read_bilan(row, viewer) else None
+
+
+async def bilan_of_portfolio(info: Info, portfolio_id: int) -> CompanyBilan | None:
+    """The portfolio's bilan if the viewer may read it in its current state, else null."""
+    rows = await period_loaders.bilan_by_portfolio(info).load(portfolio_id)
+    return readable_bilan(rows[0] if rows else None, info.context.viewer)

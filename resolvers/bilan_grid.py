@@ -1,0 +1,340 @@
+"""The company bilan's grid (R17–R20), derived in a fixed number of queries and assembled in Python.
+
+A draft bilan's grid follows the portfolio's fiches as they are now; a
+completed one reads the marks frozen at completion (R21). Either way, the
+statements sent do not depend on the size of the framework, the number of
+fiches or the number of bilans asked at once:
+- the bilans, their portfolio and period (2);
+- the frameworks: activities, tasks, task ↔ competence links, competences,
+  criteria, scale, units (7, shared by every bilan of the batch);
+- for drafts only: the fiches, their tasks and their evaluation targets (3);
+- the stored evaluation modes and the current results (2).
+
+Marks: a task is marked by every fiche linked to it (`FicheTask`); a
+competence under a task by the fiches that target it globally for that task
+(`FicheEvaluationTarget` without criterion), a criterion by those that target
+it. A fiche's reference number is its rank by (created_at, id) among the
+portfolio's fiches not deleted.
+
+Modes (R19): a mode a teacher chose is stored (`BilanCompetenceMode`);
+otherwise it follows the fiches: CRITERIA when the fiches target criteria of
+the competence and never the competence as a whole, else GLOBAL. Saving a
+result pins the mode it was entered under, so later fiches cannot hide it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Subquery
+from tortoise.functions import Max
+
+from models.bilans import BilanCompetenceMode, BilanResultEntry, BilanStatus, CompanyBilan, EvaluationMode
+from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
+from models.frameworks import (
+    ACHIEVEMENT_ORDER,
+    AchievementLevel,
+    Competence,
+    Criterion,
+    FrameworkActivity,
+    ScaleLevel,
+    Task,
+    TaskCompetence,
+    Unit,
+)
+from models.portfolios import Portfolio
+
+NOT_EVALUATED = AchievementLevel.NOT_EVALUATED
+Refs = tuple[int, ...]
+
+
+@dataclass
+class FrameworkShape:
+    """A framework's structure in order, indexed for the grid."""
+
+    id: int
+    activities: list[FrameworkActivity] = field(default_factory=list)
+    tasks_by_activity: dict[int, list[Task]] = field(default_factory=lambda: defaultdict(list))
+    links_by_task: dict[int, list[TaskCompetence]] = field(default_factory=lambda: defaultdict(list))
+    competences: list[Competence] = field(default_factory=list)
+    criteria_by_competence: dict[int, list[Criterion]] = field(default_factory=lambda: defaultdict(list))
+    scale: list[ScaleLevel] = field(default_factory=list)
+    unit_codes: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def competence_by_id(self) -> dict[int, Competence]:
+        return {c.id: c for c in self.competences}
+
+    @property
+    def criterion_by_id(self) -> dict[int, Criterion]:
+        return {c.id: c for rows in self.criteria_by_competence.values() for c in rows}
+
+    @property
+    def scale_values(self) -> set[AchievementLevel]:
+        return {row.value for row in self.scale}
+
+
+async def load_framework_shapes(framework_ids: Iterable[int], *, grid: bool = True) -> dict[int, FrameworkShape]:
+    """The frameworks' structure; without `grid`, only competences, criteria and scale (what a save checks)."""
+    ids = sorted({i for i in framework_ids if i is not None})
+    if not ids:
+        return {}
+    shapes = {i: FrameworkShape(i) for i in ids}
+    competence_framework: dict[int, int] = {}
+    for row in await Competence.filter(framework_id__in=ids).order_by("position", "id"):
+        shapes[row.framework_id].competences.append(row)
+        competence_framework[row.id] = row.framework_id
+    if grid:
+        for row in await Unit.filter(framework_id__in=ids):
+            shapes[row.framework_id].unit_codes[row.id] = row.code
+        for row in await FrameworkActivity.filter(framework_id__in=ids).order_by("position", "id"):
+            shapes[row.framework_id].activities.append(row)
+        task_framework: dict[int, int] = {}
+        for row in await Task.filter(framework_id__in=ids).order_by("position", "id"):
+            shapes[row.framework_id].tasks_by_activity[row.activity_id].append(row)
+            task_framework[row.id] = row.framework_id
+        position = {c.id: (c.position, c.id) for s in shapes.values() for c in s.competences}
+        links = await TaskCompetence.filter(task__framework_id__in=ids)
+        for row in sorted(links, key=lambda link: position.get(link.competence_id, (0, 0))):
+            shapes[task_framework[row.task_id]].links_by_task[row.task_id].append(row)
+    for row in await Criterion.filter(competence__framework_id__in=ids).order_by("position", "id"):
+        shapes[competence_framework[row.competence_id]].criteria_by_competence[row.competence_id].append(row)
+    for row in await ScaleLevel.filter(framework_id__in=ids).order_by("position"):
+        shapes[row.framework_id].scale.append(row)
+    return shapes
+
+
+@dataclass(frozen=True)
+class FicheRef:
+    reference: int
+    fiche_id: int
+    title: str
+
+
+@dataclass
+class Marks:
+    """What the fiches selected: fiche reference numbers per task, per (task, competence), per (task, criterion)."""
+
+    fiches: list[FicheRef] = field(default_factory=list)
+    tasks: dict[int, Refs] = field(default_factory=dict)
+    competences: dict[tuple[int, int], Refs] = field(default_factory=dict)
+    criteria: dict[tuple[int, int], Refs] = field(default_factory=dict)
+
+    def competence_refs(self, competence_id: int) -> Refs:
+        """Fiches that selected the competence globally, under any task."""
+        return _union(refs for (_, c), refs in self.competences.items() if c == competence_id)
+
+    def criterion_refs(self, criterion_id: int) -> Refs:
+        return _union(refs for (_, c), refs in self.criteria.items() if c == criterion_id)
+
+    def to_json(self) -> dict:
+        return {
+            "fiches": [[f.reference, f.fiche_id, f.title] for f in self.fiches],
+            "tasks": [[task, list(refs)] for task, refs in self.tasks.items()],
+            "competences": [[task, comp, list(refs)] for (task, comp), refs in self.competences.items()],
+            "criteria": [[task, crit, list(refs)] for (task, crit), refs in self.criteria.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Marks":
+        return cls(
+            fiches=[FicheRef(ref, fiche, title) for ref, fiche, title in data.get("fiches", [])],
+            tasks={task: tuple(refs) for task, refs in data.get("tasks", [])},
+            competences={(task, comp): tuple(refs) for task, comp, refs in data.get("competences", [])},
+            criteria={(task, crit): tuple(refs) for task, crit, refs in data.get("criteria", [])},
+        )
+
+
+def _union(groups: Iterable[Refs]) -> Refs:
+    found: set[int] = set()
+    for refs in groups:
+        found.update(refs)
+    return tuple(sorted(found))
+
+
+def marks_from_fiches(fiches: Sequence[dict], task_links: Sequence[dict], targets: Sequence[dict]) -> Marks:
+    """`fiches` in (created_at, id) order, each {id, title}; links {fiche_id, task_id}; targets
+    {fiche_id, task_id, competence_id, criterion_id}."""
+    refs = {row["id"]: rank for rank, row in enumerate(fiches, start=1)}
+    marks = Marks(fiches=[FicheRef(refs[row["id"]], row["id"], row["title"]) for row in fiches])
+    tasks: dict[int, set[int]] = defaultdict(set)
+    competences: dict[tuple[int, int], set[int]] = defaultdict(set)
+    criteria: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for link in task_links:
+        if link["fiche_id"] in refs:
+            tasks[link["task_id"]].add(refs[link["fiche_id"]])
+    for target in targets:
+        ref = refs.get(target["fiche_id"])
+        if ref is None:
+            continue
+        if target["criterion_id"] is None:
+            competences[(target["task_id"], target["competence_id"])].add(ref)
+        else:
+            criteria[(target["task_id"], target["criterion_id"])].add(ref)
+    marks.tasks = {k: tuple(sorted(v)) for k, v in tasks.items()}
+    marks.competences = {k: tuple(sorted(v)) for k, v in competences.items()}
+    marks.criteria = {k: tuple(sorted(v)) for k, v in criteria.items()}
+    return marks
+
+
+def derived_mode(shape: FrameworkShape | None, marks: Marks, competence_id: int) -> EvaluationMode:
+    """The mode that follows the fiches: CRITERIA when only criteria of the competence were targeted."""
+    if shape is None or marks.competence_refs(competence_id):
+        return EvaluationMode.GLOBAL
+    if any(marks.criterion_refs(c.id) for c in shape.criteria_by_competence.get(competence_id, [])):
+        return EvaluationMode.CRITERIA
+    return EvaluationMode.GLOBAL
+
+
+def effective_modes(shape: FrameworkShape | None, marks: Marks, stored: dict[int, EvaluationMode],
+                    frozen: dict[int, EvaluationMode] | None = None) -> dict[int, tuple[EvaluationMode, bool]]:
+    """(mode, chosen by a teacher) per competence of the framework."""
+    if shape is None:
+        return {}
+    modes = {}
+    for competence in shape.competences:
+        if frozen is not None and competence.id in frozen:
+            modes[competence.id] = (frozen[competence.id], competence.id in stored)
+        elif competence.id in stored:
+            modes[competence.id] = (stored[competence.id], True)
+        else:
+            modes[competence.id] = (derived_mode(shape, marks, competence.id), False)
+    return modes
+
+
+def retained_level(mode: EvaluationMode, competence_id: int,
+                   results: dict[tuple[int, int | None], AchievementLevel]) -> AchievementLevel:
+    """The competence's level in a bilan: its own result in GLOBAL mode; in CRITERIA mode the lower
+    median of its evaluated criteria (NOT_EVALUATED when none is)."""
+    if mode is EvaluationMode.GLOBAL:
+        return results.get((competence_id, None), NOT_EVALUATED)
+    levels = sorted(ACHIEVEMENT_ORDER.index(level) for (comp, crit), level in results.items()
+                    if comp == competence_id and crit is not None and level is not NOT_EVALUATED)
+    if not levels:
+        return NOT_EVALUATED
+    return ACHIEVEMENT_ORDER[levels[(len(levels) - 1) // 2]]
+
+
+@dataclass
+class BilanView:
+    """Everything a bilan screen shows, derived once per request."""
+
+    bilan: CompanyBilan
+    learner_id: int
+    period_id: int
+    period_start: dt.date
+    period_end: dt.date
+    shape: FrameworkShape | None
+    marks: Marks
+    modes: dict[int, tuple[EvaluationMode, bool]]
+    results: dict[tuple[int, int | None], AchievementLevel]
+
+    @property
+    def meeting_date(self) -> dt.date:
+        return self.bilan.meeting_date or self.period_end
+
+    def level(self, competence_id: int, criterion_id: int | None = None) -> AchievementLevel:
+        return self.results.get((competence_id, criterion_id), NOT_EVALUATED)
+
+    def mode(self, competence_id: int) -> EvaluationMode:
+        return self.modes.get(competence_id, (EvaluationMode.GLOBAL, False))[0]
+
+    def retained(self, competence_id: int) -> AchievementLevel:
+        return retained_level(self.mode(competence_id), competence_id, self.results)
+
+    def frozen_grid(self) -> dict:
+        """What completion stores: the marks as they stand, the modes in force, the framework used."""
+        return {**self.marks.to_json(), "framework_id": self.shape.id if self.shape else None,
+                "modes": [[comp, mode.value] for comp, (mode, _) in self.modes.items()]}
+
+
+async def current_results(bilan_ids: Sequence[int]) -> dict[int, dict[tuple[int, int | None], AchievementLevel]]:
+    """The latest log entry per (bilan, competence, criterion), in one statement."""
+    found: dict[int, dict] = {i: {} for i in bilan_ids}
+    if not bilan_ids:
+        return found
+    latest = Subquery(BilanResultEntry.filter(bilan_id__in=list(bilan_ids)).annotate(last=Max("id"))
+                      .group_by("bilan_id", "competence_id", "criterion_id").values("last"))
+    for row in await BilanResultEntry.filter(id__in=latest).values("bilan_id", "competence_id", "criterion_id", "level"):
+        found[row["bilan_id"]][(row["competence_id"], row["criterion_id"])] = AchievementLevel(row["level"])
+    return found
+
+
+async def stored_modes(bilan_ids: Sequence[int]) -> dict[int, dict[int, EvaluationMode]]:
+    found: dict[int, dict[int, EvaluationMode]] = {i: {} for i in bilan_ids}
+    if bilan_ids:
+        for row in await BilanCompetenceMode.filter(bilan_id__in=list(bilan_ids)).values("bilan_id", "competence_id", "mode"):
+            found[row["bilan_id"]][row["competence_id"]] = EvaluationMode(row["mode"])
+    return found
+
+
+async def live_marks(portfolio_ids: Sequence[int]) -> dict[int, Marks]:
+    """Marks from the portfolios' fiches as they are now (3 statements)."""
+    if not portfolio_ids:
+        return {}
+    ids = list(portfolio_ids)
+    fiches = await (ActivityFiche.filter(portfolio_id__in=ids, deleted_at=None).order_by("created_at", "id")
+                    .values("id", "portfolio_id", "title"))
+    links = await FicheTask.filter(fiche__portfolio_id__in=ids, fiche__deleted_at=None).values("fiche_id", "task_id")
+    targets = await FicheEvaluationTarget.filter(fiche__portfolio_id__in=ids, fiche__deleted_at=None).values(
+        "fiche_id", "task_id", "competence_id", "criterion_id")
+    owner = {row["id"]: row["portfolio_id"] for row in fiches}
+    by_portfolio: dict[int, tuple[list, list, list]] = {i: ([], [], []) for i in ids}
+    for row in fiches:
+        by_portfolio[row["portfolio_id"]][0].append(row)
+    for row in links:
+        if row["fiche_id"] in owner:
+            by_portfolio[owner[row["fiche_id"]]][1].append(row)
+    for row in targets:
+        if row["fiche_id"] in owner:
+            by_portfolio[owner[row["fiche_id"]]][2].append(row)
+    return {i: marks_from_fiches(*parts) for i, parts in by_portfolio.items()}
+
+
+def frozen_modes(bilan: CompanyBilan) -> dict[int, EvaluationMode] | None:
+    if bilan.status is not BilanStatus.COMPLETED or not bilan.frozen_grid:
+        return None
+    return {comp: EvaluationMode(mode) for comp, mode in bilan.frozen_grid.get("modes", [])}
+
+
+async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -> dict[int, BilanView]:
+    """BilanView of each bilan, in a fixed number of statements."""
+    if not bilans:
+        return {}
+    portfolios = {row["id"]: row for row in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(
+        "id", "learner_id", "period_id", "period__start_date", "period__end_date", "period__level__framework_id")}
+    frozen = {b.id: b.frozen_grid for b in bilans if b.status is BilanStatus.COMPLETED and b.frozen_grid}
+
+    def framework_of(bilan: CompanyBilan) -> int | None:
+        if bilan.id in frozen and frozen[bilan.id].get("framework_id"):
+            return frozen[bilan.id]["framework_id"]
+        return portfolios[bilan.portfolio_id]["period__level__framework_id"]
+
+    shapes = await load_framework_shapes(framework_of(b) for b in bilans)
+    live = await live_marks([b.portfolio_id for b in bilans if b.id not in frozen])
+    ids = [b.id for b in bilans]
+    modes = await stored_modes(ids)
+    current = await current_results(ids) if results else {i: {} for i in ids}
+    views = {}
+    for bilan in bilans:
+        portfolio = portfolios[bilan.portfolio_id]
+        shape = shapes.get(framework_of(bilan))
+        marks = Marks.from_json(frozen[bilan.id]) if bilan.id in frozen else live[bilan.portfolio_id]
+        views[bilan.id] = BilanView(
+            bilan=bilan, learner_id=portfolio["learner_id"], period_id=portfolio["period_id"],
+            period_start=portfolio["period__start_date"], period_end=portfolio["period__end_date"], shape=shape,
+            marks=marks, modes=effective_modes(shape, marks, modes[bilan.id], frozen_modes(bilan)),
+            results=current[bilan.id])
+    return views
+
+
+def bilan_views(info):
+    """The request's loader of BilanView by bilan id (callers have checked reach and access)."""
+    async def load(ids: Sequence[int]) -> list[BilanView | None]:
+        views = await build_views(await CompanyBilan.filter(id__in=list(ids)))
+        return [views.get(i) for i in ids]
+
+    return info.context.loaders.custom(("bilan_views",), load)

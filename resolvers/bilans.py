@@ -1,0 +1,302 @@
+"""Entering, completing and reopening company bilans (R19–R21).
+
+Every mutation takes the version the client read. The write itself is a
+conditional `UPDATE … WHERE id = ? AND version = ? AND status = ?` that bumps
+the version: of two saves made from the same version exactly one matches, the
+other answers CONFLICT and writes nothing (its transaction rolls back).
+
+Results are appended to the log (`BilanResultEntry`), one entry per item whose
+level changes; an unchanged value appends nothing. A save that changes nothing
+at all writes nothing and keeps the version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from tortoise.expressions import F
+
+from graph.context import Info
+from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.types.bilans import CompanyBilan, EvaluationMode, readable_bilan
+from graph.types.common import UserError
+from graph.types.frameworks import AchievementLevel
+from models import bilans as m
+from models.frameworks import AchievementLevel as Level
+from models.portfolios import Portfolio
+from permissions import scopes
+from permissions.table import describe
+from resolvers.bilan_grid import (
+    NOT_EVALUATED,
+    build_views,
+    current_results,
+    effective_modes,
+    live_marks,
+    load_framework_shapes,
+    stored_modes,
+)
+from resolvers.inputs import check_date, check_version, fetch_in_reach, input_id, optional_text, required_text
+from resolvers.mutations import run_mutation
+from resolvers.node import NodeEntry, register
+
+register("CompanyBilan", NodeEntry(m.CompanyBilan, scopes.bilans, readable_bilan))
+
+MAX_RESULTS = 1000
+MAX_COMMENT = 10000
+MEETING_DAYS_AFTER_PERIOD = 366
+
+
+@strawberry.input(description="The evaluation mode of one competence.")
+class BilanModeInput:
+    competence_id: strawberry.ID = strawberry.field(description="A competence of the bilan's framework.")
+    mode: EvaluationMode = strawberry.field(description="GLOBAL or CRITERIA.")
+
+
+@strawberry.input(description="One result: a competence as a whole (no criterionId) or one of its criteria.")
+class BilanResultInput:
+    competence_id: strawberry.ID = strawberry.field(description="A competence of the bilan's framework.")
+    criterion_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One of the competence's criteria, when it is evaluated criterion by criterion.")
+    level: AchievementLevel = strawberry.field(
+        description="A level of the framework's scale; NOT_EVALUATED sets the item back to not evaluated.")
+
+
+@strawberry.input(description="Changes to a draft bilan; a field left out is unchanged.")
+class BilanInput:
+    engagement: int | None = strawberry.field(
+        default=strawberry.UNSET, description="1 to 4 stars; null sets it back to not yet set.")
+    meeting_date: dt.date | None = strawberry.field(
+        default=strawberry.UNSET, description="Date of the meeting; null sets it back to the period's last day.")
+    comment: str | None = strawberry.field(default=strawberry.UNSET, description="Comment to the learner.")
+    modes: list[BilanModeInput] | None = strawberry.field(
+        default=None, description="Evaluation modes to set; results below are checked against the new modes.")
+    results: list[BilanResultInput] | None = strawberry.field(
+        default=None, description="Results to record, for marked and unmarked items alike.")
+
+
+@strawberry.type(description="Result of bilanUpdate.")
+class BilanUpdatePayload:
+    bilan: CompanyBilan | None = strawberry.field(default=None, description="The bilan as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of bilanComplete.")
+class BilanCompletePayload:
+    bilan: CompanyBilan | None = strawberry.field(default=None, description="The completed bilan.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of bilanReopen.")
+class BilanReopenPayload:
+    bilan: CompanyBilan | None = strawberry.field(default=None, description="The bilan, a draft again.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+async def _writable(info: Info, id: strawberry.ID, version: int, status: m.BilanStatus):
+    viewer = info.context.require("bilan.write")
+    bilan = await fetch_in_reach(m.CompanyBilan, scopes.bilans, viewer, id, "CompanyBilan", "id", "company bilan")
+    if bilan.status is not status:
+        said = "already completed" if bilan.status is m.BilanStatus.COMPLETED else "not completed"
+        raise problem("id", ErrorCode.CONFLICT, f"This bilan is {said}.")
+    check_version(bilan.version, version)
+    return viewer, bilan
+
+
+async def _write(bilan: m.CompanyBilan, version: int, expected: m.BilanStatus, **changes) -> m.CompanyBilan:
+    """The conditional update every write goes through: exactly one of two writers from one version wins."""
+    done = await m.CompanyBilan.filter(id=bilan.id, version=version, status=expected).update(
+        version=F("version") + 1, updated_at=_now(), **changes)
+    if not done:
+        raise problem("version", ErrorCode.CONFLICT,
+                      "This bilan was changed by someone else meanwhile: reload it and enter your changes again.")
+    return await m.CompanyBilan.get(id=bilan.id)
+
+
+def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, end: dt.date) -> dict:
+    changes = {}
+    if input.engagement is not strawberry.UNSET:
+        if input.engagement is not None and not 1 <= input.engagement <= 4:
+            raise problem("input.engagement", ErrorCode.INVALID,
+                          "'engagement' is 1 to 4 stars, or null while not yet set.")
+        changes["engagement"] = input.engagement
+    if input.meeting_date is not strawberry.UNSET:
+        day = input.meeting_date
+        if day is not None:
+            check_date(day, "input.meetingDate")
+            latest = end + dt.timedelta(days=MEETING_DAYS_AFTER_PERIOD)
+            if not start <= day <= latest:
+                raise problem("input.meetingDate", ErrorCode.INVALID,
+                              f"The meeting date must fall between the period's first day ({start}) and {latest}.")
+        changes["meeting_date"] = day
+    if input.comment is not strawberry.UNSET:
+        changes["comment"] = optional_text(input.comment, "input.comment", "The comment", max_length=MAX_COMMENT) or ""
+    return {k: v for k, v in changes.items() if getattr(bilan, k) != v}
+
+
+def _id_or_problem(value, type_name: str, field: str, problems: list) -> int | None:
+    try:
+        return input_id(value, type_name, field)
+    except UserInputError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, input: BilanInput, author_id: int):
+    """(modes to store, entries to append), or the problems found, checked all at once."""
+    modes_in, results_in = input.modes or [], input.results or []
+    if not modes_in and not results_in:
+        return {}, []
+    if len(results_in) > MAX_RESULTS or len(modes_in) > MAX_RESULTS:
+        raise problem("input.results", ErrorCode.INVALID, f"At most {MAX_RESULTS} results and modes in one save.")
+    shape = (await load_framework_shapes([framework_id], grid=False)).get(framework_id)
+    if shape is None:
+        raise problem("input.results", ErrorCode.INVALID, "The period's level has no framework to evaluate against.")
+    competences, criteria = shape.competence_by_id, shape.criterion_by_id
+    stored = (await stored_modes([bilan.id]))[bilan.id]
+    marks = (await live_marks([bilan.portfolio_id]))[bilan.portfolio_id]
+    current = (await current_results([bilan.id]))[bilan.id]
+    problems: list[FieldProblem] = []
+
+    new_modes: dict[int, m.EvaluationMode] = {}
+    for i, item in enumerate(modes_in):
+        field = f"input.modes.{i}.competenceId"
+        pk = _id_or_problem(item.competence_id, "Competence", field, problems)
+        if pk is None:
+            continue
+        if pk not in competences:
+            problems.append(FieldProblem(field.split("."), ErrorCode.INVALID,
+                                         "This is not a competence of the bilan's framework."))
+        elif pk in new_modes:
+            problems.append(FieldProblem(field.split("."), ErrorCode.INVALID,
+                                         f"'input.modes' lists {competences[pk].code} twice."))
+        else:
+            new_modes[pk] = m.EvaluationMode(item.mode.value if hasattr(item.mode, "value") else item.mode)
+    modes = {pk: mode for pk, (mode, _) in effective_modes(shape, marks, {**stored, **new_modes}).items()}
+
+    entries: dict[tuple[int, int | None], m.BilanResultEntry] = {}
+    seen: set[tuple[int, int | None]] = set()
+    allowed = shape.scale_values | {NOT_EVALUATED}
+    for i, item in enumerate(results_in):
+        where = f"input.results.{i}"
+        competence_id = _id_or_problem(item.competence_id, "Competence", f"{where}.competenceId", problems)
+        criterion_id = None
+        if item.criterion_id is not None:
+            criterion_id = _id_or_problem(item.criterion_id, "Criterion", f"{where}.criterionId", problems)
+            if criterion_id is None:
+                continue
+        if competence_id is None:
+            continue
+        competence = competences.get(competence_id)
+        if competence is None:
+            problems.append(FieldProblem(f"{where}.competenceId".split("."), ErrorCode.INVALID,
+                                         "This is not a competence of the bilan's framework."))
+            continue
+        level = Level(item.level.value if hasattr(item.level, "value") else item.level)
+        if criterion_id is not None:
+            criterion = criteria.get(criterion_id)
+            if criterion is None or criterion.competence_id != competence_id:
+                problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.INVALID,
+                                             f"This is not a criterion of {competence.code}."))
+                continue
+            if modes[competence_id] is m.EvaluationMode.GLOBAL:
+                problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.INVALID,
+                                             f"{competence.code} is evaluated globally: set its mode to CRITERIA "
+                                             "to enter results per criterion."))
+                continue
+        elif modes[competence_id] is m.EvaluationMode.CRITERIA:
+            problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.REQUIRED,
+                                         f"{competence.code} is evaluated criterion by criterion: name the criterion "
+                                         "(or set its mode to GLOBAL)."))
+            continue
+        if level not in allowed:
+            problems.append(FieldProblem(f"{where}.level".split("."), ErrorCode.INVALID,
+                                         f"{level.value} is not on the scale of the bilan's framework."))
+            continue
+        key = (competence_id, criterion_id)
+        if key in seen:
+            problems.append(FieldProblem(where.split("."), ErrorCode.INVALID,
+                                         "'input.results' names this item twice."))
+            continue
+        seen.add(key)
+        previous = current.get(key)
+        if (previous or NOT_EVALUATED) is not level:
+            entries[key] = m.BilanResultEntry(bilan_id=bilan.id, competence_id=competence_id,
+                                              criterion_id=criterion_id, level=level, previous_level=previous,
+                                              author_id=author_id, recorded_at=_now())
+    if problems:
+        raise UserInputError(problems)
+    # A result pins the mode it was entered under (see bilan_grid); a mode set to its stored value is no change.
+    to_store = {pk: mode for pk, mode in new_modes.items() if stored.get(pk) is not mode}
+    for competence_id, _ in entries:
+        if competence_id not in stored and competence_id not in to_store:
+            to_store[competence_id] = modes[competence_id]
+    return to_store, list(entries.values())
+
+
+@strawberry.type
+class BilanMutation:
+    @strawberry.mutation(description="Save a batch of changes to a draft bilan: engagement, meeting date, comment, "
+                                     "evaluation modes and results (R19–R20), in one transaction. "
+                                     + describe("bilan.write"))
+    async def bilan_update(self, info: Info, id: strawberry.ID, version: int, input: BilanInput) -> BilanUpdatePayload:
+        async def body() -> BilanUpdatePayload:
+            viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
+            period = await Portfolio.filter(id=bilan.portfolio_id).values(
+                "period__start_date", "period__end_date", "period__level__framework_id")
+            start, end, framework_id = (period[0]["period__start_date"], period[0]["period__end_date"],
+                                        period[0]["period__level__framework_id"])
+            changes = _scalar_changes(bilan, input, start, end)
+            modes, entries = await _evaluation_changes(bilan, framework_id, input, viewer.id)
+            if not changes and not modes and not entries:
+                return BilanUpdatePayload(bilan=CompanyBilan.from_row(bilan))
+            row = await _write(bilan, version, m.BilanStatus.DRAFT, **changes)
+            if modes:
+                await m.BilanCompetenceMode.filter(bilan_id=bilan.id, competence_id__in=list(modes)).delete()
+                await m.BilanCompetenceMode.bulk_create([
+                    m.BilanCompetenceMode(bilan_id=bilan.id, competence_id=pk, mode=mode) for pk, mode in modes.items()])
+            if entries:
+                await m.BilanResultEntry.bulk_create(entries)
+            return BilanUpdatePayload(bilan=CompanyBilan.from_row(row))
+
+        return await run_mutation(BilanUpdatePayload, body)
+
+    @strawberry.mutation(description="Complete a draft bilan (R21): its grid, marks and modes are frozen as they "
+                                     "stand and it feeds the learner's dashboard. Refused before the period's first "
+                                     "day. " + describe("bilan.write"))
+    async def bilan_complete(self, info: Info, id: strawberry.ID, version: int) -> BilanCompletePayload:
+        async def body() -> BilanCompletePayload:
+            viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
+            view = (await build_views([bilan], results=False))[bilan.id]
+            if dt.date.today() < view.period_start:
+                raise problem("id", ErrorCode.CONFLICT,
+                              f"The period starts on {view.period_start}: its bilan can be completed from then on.")
+            now = _now()
+            row = await _write(bilan, version, m.BilanStatus.DRAFT, status=m.BilanStatus.COMPLETED,
+                               completed_at=now, frozen_grid=view.frozen_grid())
+            await m.BilanEvent.create(bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id,
+                                      recorded_at=now)
+            return BilanCompletePayload(bilan=CompanyBilan.from_row(row))
+
+        return await run_mutation(BilanCompletePayload, body)
+
+    @strawberry.mutation(description="Reopen a completed bilan as a draft, saying why; the reopening is logged (R21). "
+                                     "Refused once an interim review consolidated it (R7). " + describe("bilan.write"))
+    async def bilan_reopen(self, info: Info, id: strawberry.ID, version: int, reason: str) -> BilanReopenPayload:
+        async def body() -> BilanReopenPayload:
+            viewer, bilan = await _writable(info, id, version, m.BilanStatus.COMPLETED)
+            note = required_text(reason, "reason", "The reason", max_length=2000)
+            if await m.InterimReview.filter(bilans__id=bilan.id).exists():
+                raise problem("id", ErrorCode.CONFLICT,
+                              "An interim review consolidated this bilan: it can no longer be reopened (R7).")
+            row = await _write(bilan, version, m.BilanStatus.COMPLETED, status=m.BilanStatus.DRAFT,
+                               completed_at=None, frozen_grid=None)
+            await m.BilanEvent.create(bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id,
+                                      note=note, recorded_at=_now())
+            return BilanReopenPayload(bilan=CompanyBilan.from_row(row))
+
+        return await run_mutation(BilanReopenPayload, body)
