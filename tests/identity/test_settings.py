@@ -1,0 +1,69 @@
+"""PFMP_OIDC_PROVIDERS and PFMP_CAS_*: read at start-up, refused with one line when they cannot work."""
+
+import json
+import os
+
+import pytest
+
+from graph.settings import ConfigError, load_settings
+
+PROVIDER = {"name": "ent", "issuer": "https://ent.example.test/oidc", "audience": "pfmp-api",
+            "jwks_url": "https://ent.example.test/jwks"}
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("PFMP_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PFMP_DATA_DIR", str(tmp_path))
+    return monkeypatch
+
+
+def test_everything_is_off_by_default(env):
+    settings = load_settings()
+    assert settings.oidc_providers == () and settings.cas_server_url is None
+    assert settings.identity_providers == ()
+
+
+def test_providers_and_cas_are_read(env):
+    env.setenv("PFMP_OIDC_PROVIDERS", json.dumps([PROVIDER | {"algorithms": ["ES256"], "claim": "email",
+                                                              "match": "email"}]))
+    env.setenv("PFMP_CAS_SERVER_URL", "https://cas.example.test/cas/")
+    env.setenv("PFMP_CAS_SERVICE_URL", "https://pfmp.example.test/cas")
+    env.setenv("PFMP_CAS_ATTRIBUTE", "ENTPersonJointure")
+    env.setenv("PFMP_CAS_TIMEOUT", "2.5")
+    settings = load_settings()
+    (provider,) = settings.oidc_providers
+    assert (provider.algorithms, provider.claim, provider.match) == (("ES256",), "email", "email")
+    assert settings.cas_server_url == "https://cas.example.test/cas"
+    assert (settings.cas_attribute, settings.cas_timeout, settings.cas_protocol) == ("ENTPersonJointure", 2.5, "2")
+    assert settings.identity_providers == ("ent", "cas")
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"PFMP_OIDC_PROVIDERS": "[{"}, "PFMP_OIDC_PROVIDERS is not valid JSON"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps(PROVIDER)}, "must be a JSON list"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([{"name": "ent"}])}, "missing key(s) audience, issuer, jwks_url"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["HS256"]}])}, "algorithms must list some of"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["none"]}])}, "algorithms must list some of"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"match": "name"}])}, "match must be one of"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"secret": "x"}])}, "unknown key(s) secret"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"issuer": "pfmp"}])}, "must differ from PFMP_TOKEN_ISSUER"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER, PROVIDER])}, "must differ from the other providers'"),
+    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"jwks_url": "file:///etc/keys"}])}, "must be an http(s) URL"),
+    ({"PFMP_CAS_SERVER_URL": "https://cas.example.test"}, "PFMP_CAS_SERVICE_URL is required"),
+    ({"PFMP_CAS_SERVER_URL": "https://cas.example.test", "PFMP_CAS_SERVICE_URL": "https://s.test",
+      "PFMP_CAS_TIMEOUT": "soon"}, "PFMP_CAS_TIMEOUT must be a number of seconds"),
+    ({"PFMP_CAS_SERVER_URL": "https://cas.example.test", "PFMP_CAS_SERVICE_URL": "https://s.test",
+      "PFMP_CAS_PROTOCOL": "1"}, "PFMP_CAS_PROTOCOL must be 2 or 3"),
+    ({"PFMP_ENV": "production", "PFMP_TOKEN_SECRET": "s" * 40, "PFMP_CAS_SERVER_URL": "http://cas.example.test",
+      "PFMP_CAS_SERVICE_URL": "https://s.test"}, "PFMP_CAS_SERVER_URL must be an https:// URL"),
+])
+def test_a_setting_that_cannot_work_stops_the_server(env, variables, message):
+    for name, value in variables.items():
+        env.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert message in str(refused.value)
+    assert "\n" not in str(refused.value)
