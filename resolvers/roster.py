@@ -179,7 +179,7 @@ def parse_csv(text: str) -> Roster:
             if len(roster.learners) + len(problems.items) >= MAX_LEARNERS:
                 problems.add(where, f"more than {MAX_LEARNERS} learners in one file")
                 break
-            row = _checked(problems, where, {k: v.strip() for k, v in zip(header, fields)}, seen)
+            row = _checked(problems, where, {k: v.strip() for k, v in zip(header, fields, strict=True)}, seen)
             if row:
                 roster.learners.append(row)
     except csv.Error as exc:
