@@ -22,6 +22,7 @@ from resolvers.identity import IdentityMutation, IdentityQuery, RosterMutation
 from resolvers.liaison import LiaisonMutation
 from resolvers.node import NodeQuery
 from resolvers.periods import PeriodMutation, PeriodQuery
+from resolvers.reviews import InterimReviewMutation
 from resolvers.trainers import TrainerMutation, TrainerQuery
 from resolvers.schools import SchoolQuery
 
@@ -36,7 +37,7 @@ class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, Trai
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation, BilanMutation):
+class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation, BilanMutation, InterimReviewMutation):
     pass
 
 

@@ -12,10 +12,12 @@ from models import schools as m
 from models.frameworks import Framework as FrameworkRow
 from models.users import User
 from permissions import scopes
+from permissions.table import describe
 
 from tortoise.expressions import Q
 
 if TYPE_CHECKING:
+    from graph.types.dashboard import LevelDashboard
     from graph.types.periods import Period
     from graph.types.frameworks import Framework
     from graph.types.users import Learner
@@ -74,6 +76,15 @@ class Level(relay.Node):
             PeriodRow, "level_id", scopes.periods, order_by=("created_at", "id"), extra=Q(school_year=year)
         ).load(self.id)
         return [Period.from_row(r) for r in rows]
+
+    @strawberry.field(description="The dashboards (R26) of the level's learners in reach, side by side, computed "
+                                  "for all of them at once. " + describe("learner.dashboard.read"))
+    async def dashboard(self, info: Info) -> Annotated["LevelDashboard", strawberry.lazy("graph.types.dashboard")] | None:
+        from graph.types.dashboard import level_dashboard
+
+        if not info.context.can("learner.dashboard.read"):
+            return None
+        return await level_dashboard(info, self.id, self.framework_id)
 
 
 @strawberry.type(description="Classe, e.g. « CAP 1 ELEC ».")

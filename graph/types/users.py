@@ -20,6 +20,7 @@ from permissions.table import allows, describe
 from permissions.viewer import Viewer
 
 if TYPE_CHECKING:
+    from graph.types.dashboard import Dashboard, InterimReview
     from graph.types.fiches import ActivityFiche
     from graph.types.portfolios import Portfolio
 
@@ -89,6 +90,24 @@ class Learner(Person):
         if not info.context.can("learner.dashboard.read", owned=info.context.viewer.id == self.id):
             return None
         return await free_fiches_of(info, self.id)
+
+    @strawberry.field(description="Tableau de bord (R26): per competence the current level and its history, "
+                                  "engagement and fiche counts per period, from completed bilans. "
+                                  + describe("learner.dashboard.read"))
+    async def dashboard(self, info: Info) -> Annotated["Dashboard", strawberry.lazy("graph.types.dashboard")] | None:
+        from graph.types.dashboard import dashboards_of
+
+        if not info.context.can("learner.dashboard.read", owned=info.context.viewer.id == self.id):
+            return None
+        return await dashboards_of(info).load(self.id)
+
+    @strawberry.field(description="Interim reviews of the learner (R25), by date. " + describe("review.read"))
+    async def interim_reviews(self, info: Info) -> list[Annotated["InterimReview", strawberry.lazy("graph.types.dashboard")]] | None:
+        from graph.types.dashboard import reviews_of_learner
+
+        if not info.context.can("review.read", owned=info.context.viewer.id == self.id):
+            return None
+        return await reviews_of_learner(info, self.id)
 
 
 @strawberry.type(description="Enseignant: follows the learners of the classrooms they teach.")

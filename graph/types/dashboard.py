@@ -1,0 +1,162 @@
+"""The learner's dashboard (R26) and interim reviews (R25): competences over time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry import relay
+
+from graph.context import Info
+from graph.types.bilans import CompanyBilan, EvaluationMode, author_of
+from graph.types.frameworks import AchievementLevel, Competence
+from graph.types.periods import Period
+from graph.types.portfolios import BilanStatus
+from graph.types.users import Learner, Person
+from models import bilans as m
+from models.users import User
+from permissions import scopes
+from permissions.table import describe
+from resolvers.dashboard import DashboardData, Progress, learner_dashboards, review_data
+
+
+@strawberry.type(description="One result of a competence: its retained level in one completed bilan.")
+class CompetenceResult:
+    level: AchievementLevel = strawberry.field(description="The level retained in that bilan.")
+    date: dt.date = strawberry.field(description="The bilan's date (its meeting date).")
+    mode: EvaluationMode = strawberry.field(description="How the competence was evaluated in that bilan.")
+    period: Period = strawberry.field(description="The period of that bilan.")
+    bilan: CompanyBilan = strawberry.field(description="The completed bilan.")
+
+
+@strawberry.type(description="A competence over time: every result, oldest first, and the latest as current level.")
+class CompetenceProgress:
+    competence: Competence = strawberry.field(description="The competence.")
+    current_level: AchievementLevel = strawberry.field(
+        description="The latest result; NOT_EVALUATED while the competence has none.")
+    history: list[CompetenceResult] = strawberry.field(description="Every result, by bilan date.")
+
+
+@strawberry.type(description="One period of a learner on their dashboard.")
+class DashboardPeriod:
+    period: Period = strawberry.field(description="The period.")
+    bilan_status: BilanStatus | None = strawberry.field(description="Status of its company bilan.")
+    engagement: int | None = strawberry.field(
+        description="Engagement (1 to 4 stars) from the completed bilan; null while not completed or not set.")
+    fiche_count: int = strawberry.field(description="Activity fiches of the period, not deleted.")
+    completed_fiche_count: int = strawberry.field(description="Those with their description filled in (R2).")
+
+
+@strawberry.type(description="Tableau de bord de l'apprenant (R26): competences over time, engagement and fiches "
+                             "per period, fed by completed bilans only.")
+class Dashboard:
+    learner: Learner = strawberry.field(description="The learner.")
+    competences: list[CompetenceProgress] = strawberry.field(
+        description="Every competence of the learner's framework(s), in framework order.")
+    periods: list[DashboardPeriod] = strawberry.field(description="The learner's periods, by first day.")
+
+
+@strawberry.type(description="The dashboards of a level's learners, side by side.")
+class LevelDashboard:
+    competences: list[Competence] = strawberry.field(description="The competences of the level's framework: the "
+                                                                 "columns of the table.")
+    learners: list[Dashboard] = strawberry.field(description="One dashboard per learner in reach, by name.")
+
+
+def _progress(items: list[Progress], units: dict[int, str]) -> list[CompetenceProgress]:
+    return [
+        CompetenceProgress(
+            competence=Competence.from_row(p.competence, units), current_level=p.current,
+            history=[CompetenceResult(level=h.level, date=h.date, mode=h.mode, period=Period.from_row(h.period),
+                                      bilan=CompanyBilan.from_row(h.bilan)) for h in p.history])
+        for p in items]
+
+
+def dashboard_from(data: DashboardData, viewer) -> Dashboard:
+    return Dashboard(
+        learner=Learner.from_row(data.learner, viewer),
+        competences=_progress(data.competences, data.unit_codes),
+        periods=[DashboardPeriod(period=Period.from_row(line.period),
+                                 bilan_status=line.bilan.status if line.bilan else None,
+                                 engagement=line.engagement, fiche_count=line.fiche_count,
+                                 completed_fiche_count=line.completed_fiche_count) for line in data.periods])
+
+
+def dashboards_of(info: Info):
+    """Per request: the dashboard of each learner id, computed for all asked at once."""
+    viewer = info.context.require_viewer()
+
+    async def load(ids):
+        rows = await User.filter(scopes.learners(viewer), id__in=list(ids))
+        data = await learner_dashboards(viewer, rows)
+        return [dashboard_from(data[i], viewer) if i in data else None for i in ids]
+
+    return info.context.loaders.custom(("dashboards",), load)
+
+
+async def level_dashboard(info: Info, level_id: int, framework_id: int | None) -> LevelDashboard:
+    from resolvers.dashboard import level_learners
+
+    viewer = info.context.require_viewer()
+    learners = await level_learners(viewer, level_id)
+    data = await learner_dashboards(viewer, learners)
+    columns: list[Competence] = []
+    if framework_id is not None:
+        from models.frameworks import Competence as CompetenceRow, Unit
+
+        units = dict(await Unit.filter(framework_id=framework_id).values_list("id", "code"))
+        rows = await CompetenceRow.filter(framework_id=framework_id).order_by("position", "id")
+        columns = [Competence.from_row(r, units) for r in rows]
+    return LevelDashboard(competences=columns, learners=[dashboard_from(data[r.id], viewer) for r in learners])
+
+
+@strawberry.type(description="Bilan intermédiaire de compétences (R25): consolidates a learner's completed bilans up "
+                             "to a date; the periods of those bilans are locked from then on (R7). "
+                             + describe("review.read"))
+class InterimReview(relay.Node):
+    id: relay.NodeID[int]
+    date: dt.date = strawberry.field(description="The date of the review: bilans dated up to it are consolidated.")
+    created_at: dt.datetime = strawberry.field(description="When it was created.")
+    learner_id: strawberry.Private[int]
+    created_by_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: m.InterimReview) -> "InterimReview":
+        return cls(id=row.id, date=row.review_date, created_at=row.created_at, learner_id=row.learner_id,
+                   created_by_id=row.created_by_id)
+
+    @strawberry.field(description="The learner.")
+    async def learner(self, info: Info) -> Learner | None:
+        row = await info.context.loaders.by_id(User, scopes.learners).load(self.learner_id)
+        return Learner.from_row(row, info.context.viewer) if row else None
+
+    @strawberry.field(description="The teacher who created it; null if the account is gone.")
+    async def created_by(self, info: Info) -> Person | None:
+        return await author_of(info, self.created_by_id)
+
+    @strawberry.field(description="The completed bilans it consolidates, by date.")
+    async def bilans(self, info: Info) -> list[CompanyBilan]:
+        data = await _reviews(info).load(self.id)
+        return [CompanyBilan.from_row(b) for b in data.bilans]
+
+    @strawberry.field(description="Per competence, every result of those bilans with its date and period, and the "
+                                  "latest as the current level.")
+    async def competences(self, info: Info) -> list[CompetenceProgress]:
+        data = await _reviews(info).load(self.id)
+        return _progress(data.competences, data.unit_codes)
+
+
+def _reviews(info: Info):
+    async def load(ids):
+        data = await review_data(list(ids))
+        return [data[i] for i in ids]
+
+    return info.context.loaders.custom(("review_data",), load)
+
+
+async def reviews_of_learner(info: Info, learner_id: int) -> list[InterimReview]:
+    from resolvers.dashboard import reviews_scope
+
+    rows = await info.context.loaders.by_parent(m.InterimReview, "learner_id", reviews_scope,
+                                                order_by=("review_date", "id")).load(learner_id)
+    return [InterimReview.from_row(r) for r in rows]

@@ -1,0 +1,62 @@
+"""Interim reviews (R25): consolidating a learner's completed bilans, which locks their periods (R7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from graph.context import Info
+from graph.errors import ErrorCode, problem
+from graph.types.common import UserError
+from graph.types.dashboard import InterimReview
+from models import bilans as m
+from models.users import User
+from permissions import scopes
+from permissions.table import allows, describe
+from resolvers.dashboard import consolidable_bilans, reviews_scope
+from resolvers.inputs import check_date, fetch_in_reach
+from resolvers.mutations import run_mutation
+from resolvers.node import NodeEntry, register
+
+
+def _readable(row: m.InterimReview, viewer) -> InterimReview | None:
+    return InterimReview.from_row(row) if viewer is not None and allows("review.read", viewer.role) else None
+
+
+register("InterimReview", NodeEntry(m.InterimReview, reviews_scope, _readable))
+
+
+@strawberry.type(description="Result of interimReviewCreate.")
+class InterimReviewCreatePayload:
+    interim_review: InterimReview | None = strawberry.field(default=None, description="The new interim review.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type
+class InterimReviewMutation:
+    @strawberry.mutation(description="Create an interim review of a learner at a date (R25): it consolidates their "
+                                     "completed bilans dated up to that day (none in the future) and locks the "
+                                     "periods of those bilans (R7). " + describe("review.create"))
+    async def interim_review_create(self, info: Info, learner_id: strawberry.ID,
+                                    date: dt.date) -> InterimReviewCreatePayload:
+        async def body() -> InterimReviewCreatePayload:
+            viewer = info.context.require("review.create")
+            learner = await fetch_in_reach(User, scopes.learners, viewer, learner_id, "Learner", "learnerId",
+                                           "learner")
+            check_date(date, "date")
+            if date > dt.date.today():
+                raise problem("date", ErrorCode.INVALID, "An interim review cannot be dated in the future.")
+            if await m.InterimReview.filter(learner_id=learner.id, review_date=date).exists():
+                raise problem("date", ErrorCode.CONFLICT, "This learner already has an interim review at this date.")
+            bilans = await consolidable_bilans(learner.id, date)
+            if not bilans:
+                raise problem("date", ErrorCode.INVALID,
+                              "The learner has no completed bilan dated up to this day: there is nothing to consolidate.")
+            review = await m.InterimReview.create(school_id=learner.school_id, learner_id=learner.id,
+                                                  review_date=date, created_by_id=viewer.id)
+            await review.bilans.add(*bilans)
+            return InterimReviewCreatePayload(interim_review=InterimReview.from_row(review))
+
+        return await run_mutation(InterimReviewCreatePayload, body)
+
