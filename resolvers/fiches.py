@@ -89,7 +89,7 @@ class ActivityFicheDeletePayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
-async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput, framework_id: int | None, viewer) -> None:
+async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput) -> None:
     if input.title is not None:
         fiche.title = required_text(input.title, "input.title", "The title", max_length=300)
     if input.autonomy is not UNSET:
@@ -196,7 +196,7 @@ class FicheMutation:
             fiche = m.ActivityFiche(school_id=portfolio.school_id, learner_id=portfolio.learner_id,
                                     portfolio_id=portfolio.id, title="")
             fiche.title = required_text(input.title, "input.title", "The title", max_length=300)
-            await _apply_input(fiche, input, framework_id, viewer)
+            await _apply_input(fiche, input)
             if input.workplace is UNSET:
                 fiche.workplace = rules.workplace_label(await LiaisonFiche.get_or_none(portfolio_id=portfolio.id))
             types = await _activity_types(input, framework_id, viewer)
@@ -215,7 +215,7 @@ class FicheMutation:
             fiche = await _own_fiche(info, "fiche.write", id)
             check_version(fiche.version, version)
             framework_id = await rules.framework_id_of_portfolio(fiche.portfolio_id)
-            await _apply_input(fiche, input, framework_id, info.context.viewer)
+            await _apply_input(fiche, input)
             types = await _activity_types(input, framework_id, info.context.viewer)
             fiche.version += 1
             rules.touch_by_learner(fiche)

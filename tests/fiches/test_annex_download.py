@@ -3,7 +3,7 @@
 import pytest
 
 from graph.types.common import encode_id
-from models.fiches import ActivityFiche, Annex, AnnexKind
+from models.fiches import Annex, AnnexKind
 from models.users import Role
 from resolvers.annex_files import annex_path
 from tests.fiches import samples

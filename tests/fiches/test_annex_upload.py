@@ -1,6 +1,5 @@
 """R16: uploads through the GraphQL multipart request spec, checked by size and content, leaving nothing on refusal."""
 
-import json
 
 import httpx
 import pytest

@@ -5,8 +5,9 @@ import pytest
 from models.fiches import ActivityFiche, Annex, AnnexKind, FicheTask
 from models.frameworks import Task
 from models.portfolios import Portfolio
+from graph.types.common import encode_id
 from models.users import Role
-from tests.fiches.conftest import DELETE, NODE, PORTFOLIO_FICHES, Demo, fiche, mutate
+from tests.fiches.conftest import PORTFOLIO_FICHES, Demo, fiche
 
 # Which demo fiches each role reads: tutor Eude Toutcourt follows DUPIRE, master Sylvie Ampère follows HÔT.
 READS = {
@@ -26,22 +27,27 @@ async def test_each_role_reads_exactly_the_fiches_it_reaches(role, clients, demo
 
 
 @pytest.mark.parametrize("role", [Role.TUTOR, Role.MASTER], ids=lambda r: r.value)
-async def test_trainers_read_fiches_but_never_deleted_ones_nor_read_states(role, clients, learner, demo):
-    # given DUPIRE deleted her second fiche
-    await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche2)
-    await ActivityFiche.filter(id=Demo.pk(demo.hot_fiche)).update(deleted_at=None)
+async def test_trainers_read_fiches_but_never_deleted_ones_nor_read_states(role, clients, demo):
+    # given, in the portfolio the trainer follows, one fiche deleted by the learner and one kept
+    from tortoise import timezone
+
+    if role is Role.MASTER:
+        portfolio, deleted = demo.hot_portfolio, demo.hot_fiche
+        row = await ActivityFiche.get(id=Demo.pk(deleted))
+        kept = await ActivityFiche.create(school_id=row.school_id, learner_id=row.learner_id,
+                                          portfolio_id=row.portfolio_id, title="Fiche 2 : Chantier")
+    else:
+        portfolio, deleted = demo.dupire_portfolio, demo.fiche2
+        kept = await ActivityFiche.get(id=Demo.pk(demo.fiche1))
+    await ActivityFiche.filter(id=Demo.pk(deleted)).update(deleted_at=timezone.now())
     api = clients[role]
-    portfolio = demo.hot_portfolio if role is Role.MASTER else demo.dupire_portfolio
+    # when the trainer lists the portfolio's fiches and refetches the deleted one
     listed = (await api.data(PORTFOLIO_FICHES, id=portfolio))["node"]["activityFiches"]
-    # then the trainer lists only what exists, without states
-    assert listed and all(f["readState"] is None and f["deletedAt"] is None for f in listed)
-    assert demo.fiche2 not in [f["id"] for f in listed]
-    assert await fiche(api, demo.fiche2) is None
-    if role is Role.TUTOR:
-        seen = await fiche(api, demo.fiche1)
-        assert seen["title"] == "Fiche 1 : Découverte de l'entreprise"
-        assert [t["task"]["code"] for t in seen["tasks"]] == ["TA 1-1", "TA 1-2"]
-        assert seen["evaluationTargets"] == [] and seen["annexes"] == []
+    # then only the kept fiche exists for them, without read state
+    assert [(f["title"], f["number"], f["readState"], f["deletedAt"]) for f in listed] == [(kept.title, 1, None, None)]
+    assert await fiche(api, deleted) is None
+    seen = await fiche(api, encode_id("ActivityFiche", kept.id))
+    assert seen["readState"] is None and seen["evaluationTargets"] == [] and seen["annexes"] == []
 
 
 async def test_a_tutor_no_longer_assigned_reads_nothing(tutor, demo):
