@@ -22,12 +22,6 @@ PROBES: dict[str, Probe] = {}
 PENDING: dict[str, str] = {
     "learner.identity.write": "account management (no mutation yet)",
     "learner.personal.write": "account management (no mutation yet)",
-    "learner.dashboard.read": "dashboard and free fiches",
-    "bilan.draft.read": "company bilans",
-    "bilan.completed.read": "company bilans",
-    "bilan.write": "company bilans",
-    "review.create": "interim reviews",
-    "review.read": "interim reviews",
     "export.meeting_sheet": "exports",
     "export.pre_convention": "exports",
     "export.learner_synthesis": "exports",

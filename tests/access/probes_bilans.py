@@ -1,0 +1,99 @@
+"""Probes of company bilans, interim reviews and the learner's dashboard."""
+
+import datetime as dt
+
+from graph.types.common import encode_id
+from models.bilans import BilanStatus, CompanyBilan, InterimReview
+from models.users import Role, User
+from tests.access.registry import _read, probe
+from tests.conftest import Api
+
+PORTFOLIO_BILAN = "query($id: ID!) { node(id: $id) { ... on Portfolio { bilan { id status } } } }"
+LEARNER = "query($id: ID!) { node(id: $id) { ... on Learner { %s } } }"
+PAST = dt.date(2020, 6, 30)
+
+
+async def _mutate(api: Api, query: str, name: str, **variables) -> str:
+    """"allowed" when the mutation went through, "refused" on FORBIDDEN, else the code met."""
+    body = await api.execute(query, **variables)
+    if body.get("errors"):
+        code = body["errors"][0]["extensions"]["code"]
+        return "refused" if code == "FORBIDDEN" else code
+    errors = body["data"][name]["errors"]
+    return "allowed" if not errors else errors[0]["code"]
+
+
+def _learner_of(role: Role) -> str:
+    """A learner the role reaches: the master follows Lydie, the others reach Angélique."""
+    return "HÔT" if role is Role.MASTER else "DUPIRE"
+
+
+async def _bilan(role: Role, *, completed: bool) -> CompanyBilan:
+    """The reachable learner's bilan, completed (dated in the past) or left a draft."""
+    bilan = await CompanyBilan.get(portfolio__learner__last_name=_learner_of(role))
+    if completed:
+        await CompanyBilan.filter(id=bilan.id).update(status=BilanStatus.COMPLETED, meeting_date=PAST,
+                                                      completed_at=dt.datetime.now(dt.timezone.utc))
+        bilan = await CompanyBilan.get(id=bilan.id)
+    return bilan
+
+
+async def _learner_id(role: Role) -> tuple[User, str]:
+    learner = await User.get(role=Role.LEARNER, last_name=_learner_of(role))
+    return learner, encode_id("Learner", learner.id)
+
+
+@probe("bilan.draft.read")
+async def _(api, role):
+    bilan = await _bilan(role, completed=False)
+    return await _read(api, PORTFOLIO_BILAN, lambda d: (d["node"] or {}).get("bilan"),
+                       id=encode_id("Portfolio", bilan.portfolio_id))
+
+
+@probe("bilan.completed.read")
+async def _(api, role):
+    bilan = await _bilan(role, completed=True)
+    by_portfolio = await _read(api, PORTFOLIO_BILAN, lambda d: (d["node"] or {}).get("bilan"),
+                               id=encode_id("Portfolio", bilan.portfolio_id))
+    by_id = await _read(api, "query($id: ID!) { node(id: $id) { ... on CompanyBilan { status } } }",
+                        lambda d: d["node"], id=encode_id("CompanyBilan", bilan.id))
+    return by_portfolio if by_portfolio == by_id else f"{by_portfolio}/{by_id}"
+
+
+@probe("bilan.write")
+async def _(api, role):
+    bilan = await _bilan(role, completed=False)
+    return await _mutate(api, """mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v,
+        input: {engagement: 3, comment: "Bon stage"}) { errors { code } } }""", "bilanUpdate",
+                         id=encode_id("CompanyBilan", bilan.id), v=bilan.version)
+
+
+@probe("review.create")
+async def _(api, role):
+    await _bilan(role, completed=True)
+    _, learner = await _learner_id(role)
+    return await _mutate(api, """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
+        errors { code } } }""", "interimReviewCreate", l=learner, d=PAST.isoformat())
+
+
+@probe("review.read")
+async def _(api, role):
+    bilan = await _bilan(role, completed=True)
+    learner, learner_id = await _learner_id(role)
+    review = await InterimReview.create(school_id=learner.school_id, learner=learner, review_date=PAST)
+    await review.bilans.add(bilan)
+    listed = await _read(api, LEARNER % "interimReviews { id date }", lambda d: (d["node"] or {}).get("interimReviews"),
+                         id=learner_id)
+    by_id = await _read(api, "query($id: ID!) { node(id: $id) { ... on InterimReview { date } } }",
+                        lambda d: d["node"], id=encode_id("InterimReview", review.id))
+    return listed if listed == by_id else f"{listed}/{by_id}"
+
+
+@probe("learner.dashboard.read")
+async def _(api, role):
+    _, learner_id = await _learner_id(role)
+    dashboard = await _read(api, LEARNER % "dashboard { competences { currentLevel } periods { ficheCount } }",
+                            lambda d: (d["node"] or {}).get("dashboard"), id=learner_id)
+    free = await _read(api, LEARNER % "freeFiches { id }",
+                       lambda d: None if (d["node"] or {}).get("freeFiches") is None else "listed", id=learner_id)
+    return dashboard if dashboard == free else f"{dashboard}/{free}"
