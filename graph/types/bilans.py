@@ -306,8 +306,8 @@ class CompanyBilan(relay.Node):
         return [ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold)
                 for r in rows]
 
-    @strawberry.field(description="Every change of a result, newest first (the append-only log). "
-                                  "Readable by: ADMIN, TEACHER, TUTOR (assigned), MASTER (assigned).")
+    @strawberry.field(description="Every change of a result, newest first (the append-only log): it shows what was "
+                                  "entered while draft, so it follows the draft rule. " + describe("bilan.draft.read"))
     async def result_log(self, info: Info, first: int | None = None,
                          after: str | None = None) -> relay.ListConnection[BilanResultChange] | None:
         if not info.context.can("bilan.draft.read"):
@@ -315,8 +315,8 @@ class CompanyBilan(relay.Node):
         query = m.BilanResultEntry.filter(bilan_id=self.id).order_by("-id")
         return await paginate(query, _change, first=first, after=after)
 
-    @strawberry.field(description="Completions and reopenings, oldest first. "
-                                  "Readable by: ADMIN, TEACHER, TUTOR (assigned), MASTER (assigned).")
+    @strawberry.field(description="Completions and reopenings, oldest first; follows the draft rule. "
+                                  + describe("bilan.draft.read"))
     async def events(self, info: Info) -> list[BilanEventEntry] | None:
         if not info.context.can("bilan.draft.read"):
             return None
