@@ -27,6 +27,7 @@ from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
 from resolvers.annex_files import download_annex
+from resolvers.export_routes import export_routes
 
 log = logging.getLogger("pfmp.app")
 
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
+            *export_routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -1,0 +1,304 @@
+"""The exports' plain data (`exports.data`) gathered from the rows the viewer reaches (R22–R24).
+
+Every query filters with `permissions.scopes`, in SQL, never after fetching:
+a portfolio is read only when the viewer reaches it, its period and its
+learner; liaison fiches, activity fiches and bilans through their own scopes.
+The statements sent are fixed whatever the number of learners, periods or
+fiches (tests/exports/test_delivery_costs.py): the lists are fetched once
+each, then assembled in Python.
+
+Choices, listed in docs/exports.md:
+- the grid and the competence levels come from `bilan_grid.build_views`, the
+  view the visit screen shows: a completed bilan prints its frozen grid and
+  modes; a competence evaluated criterion by criterion prints the level the
+  bilan retains for it (`BilanView.retained`, the lower median of its
+  evaluated criteria); NOT_EVALUATED prints as no result ("—");
+- a bilan the viewer may not read in its state (a draft, for its learner,
+  `bilan.draft.read`) prints its status only: no results, engagement, date or
+  comment, as `Portfolio.bilanStatus` already says;
+- fiches are those not deleted, in creation order; "completed" is R2's
+  (description filled in).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tortoise.expressions import Q, Subquery
+
+from exports.data import (
+    GridActivity,
+    GridCompetence,
+    GridCriterion,
+    GridTask,
+    LearnerInfo,
+    MeetingSheetData,
+    PeriodInfo,
+    PreConventionData,
+    PreConventionLearner,
+    Scale,
+    ScaleLevel,
+    SchoolInfo,
+    TaskRef,
+    Workplace,
+)
+from graph.types.bilans import may_read_bilan
+from models.bilans import CompanyBilan, EvaluationMode
+from models.frameworks import ScaleLevel as ScaleRow
+from models.frameworks import Task
+from models.periods import Period
+from models.portfolios import LiaisonFiche, Portfolio
+from models.schools import Level, School
+from models.users import LearnerStatus, Role, User
+from permissions import scopes
+from permissions.viewer import Viewer
+from resolvers.bilan_grid import BilanView, FrameworkShape, Marks, build_views, load_framework_shapes
+
+# The domain's default scale (domain.md), for a level whose framework is unknown.
+DEFAULT_SCALE = Scale((
+    ScaleLevel("NOT_EVALUATED", "Non évalué"), ScaleLevel("NOT_ACQUIRED", "Non acquis"),
+    ScaleLevel("BEGINNING", "Début d'acquisition"), ScaleLevel("PARTIAL", "Partiellement acquis"),
+    ScaleLevel("ACQUIRED", "Acquis", is_threshold=True), ScaleLevel("MASTERED", "Maîtrisé"),
+))
+
+PERIOD_FIELDS = ("name", "start_date", "end_date", "certifying", "school_year", "template__duration_days")
+LEARNER_FIELDS = ("id", "first_name", "last_name", "learner_status", "classroom__name")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The row an export was asked for, found within the viewer's reach."""
+
+    pk: int
+    # For OWN grants: whether the row is the viewer's own (None when the grant does not depend on it).
+    owned: bool | None
+    # What the file name says of it, in order (a name, a period…).
+    names: tuple[str, ...]
+    learner_id: int | None = None
+    period_id: int | None = None
+
+
+# --- reach -------------------------------------------------------------------
+
+
+def portfolio_reach(viewer: Viewer) -> Q:
+    """On `Portfolio`: reached, and so are its period and its learner (the GraphQL views show no less)."""
+    return (scopes.portfolios(viewer)
+            & Q(period_id__in=Subquery(Period.filter(scopes.periods(viewer)).values("id")))
+            & Q(learner_id__in=Subquery(User.filter(scopes.learners(viewer)).values("id"))))
+
+
+async def find_portfolio(viewer: Viewer, pk: int) -> Target | None:
+    row = await Portfolio.filter(portfolio_reach(viewer), id=pk).first().values(
+        "id", "learner_id", "period_id", "learner__last_name", "period__name")
+    if row is None:
+        return None
+    return Target(row["id"], row["learner_id"] == viewer.id, (row["learner__last_name"], row["period__name"]),
+                  learner_id=row["learner_id"], period_id=row["period_id"])
+
+
+async def find_period(viewer: Viewer, pk: int) -> Target | None:
+    row = await Period.filter(scopes.periods(viewer), id=pk).first().values("id", "name")
+    return Target(row["id"], None, (row["name"],), period_id=row["id"]) if row else None
+
+
+async def find_learner(viewer: Viewer, pk: int) -> Target | None:
+    row = await User.filter(scopes.learners(viewer), id=pk).first().values("id", "first_name", "last_name")
+    if row is None:
+        return None
+    return Target(row["id"], row["id"] == viewer.id, (row["last_name"], row["first_name"]), learner_id=row["id"])
+
+
+async def find_level(viewer: Viewer, pk: int) -> Target | None:
+    row = await Level.filter(scopes.levels(viewer), id=pk).first().values("id", "name")
+    return Target(row["id"], None, (row["name"],)) if row else None
+
+
+# --- shared pieces -------------------------------------------------------------
+
+
+async def school_info(viewer: Viewer) -> SchoolInfo:
+    row = await School.filter(id=viewer.school_id).first().values("name", "uai")
+    return SchoolInfo(row["name"], row["uai"])
+
+
+def period_info(row: dict, prefix: str = "") -> PeriodInfo:
+    return PeriodInfo(name=row[f"{prefix}name"], start_date=row[f"{prefix}start_date"],
+                      end_date=row[f"{prefix}end_date"], certifying=row[f"{prefix}certifying"],
+                      duration_days=row[f"{prefix}template__duration_days"])
+
+
+def school_year_label(years: Iterable[int]) -> str:
+    """"2026-2027" when every period given is of one school year, else empty."""
+    distinct = set(years)
+    if len(distinct) != 1:
+        return ""
+    year = distinct.pop()
+    return f"{year}-{year + 1}"
+
+
+def learner_info(row: dict) -> LearnerInfo:
+    return LearnerInfo(row["first_name"], row["last_name"], row["classroom__name"] or "",
+                       apprentice=row["learner_status"] == LearnerStatus.APPRENTICE)
+
+
+async def learners_by_id(viewer: Viewer, ids: Sequence[int], *extra: str) -> dict[int, dict]:
+    if not ids:
+        return {}
+    rows = await User.filter(scopes.learners(viewer), id__in=list(ids)).values(*LEARNER_FIELDS, *extra)
+    return {row["id"]: row for row in rows}
+
+
+def learner_order(row: dict) -> tuple:
+    return (row["last_name"].casefold(), row["first_name"].casefold(), row["id"])
+
+
+def workplace_of(liaison: dict | None) -> Workplace | None:
+    """The liaison fiche's workplace; None while nothing of it is known."""
+    if liaison is None:
+        return None
+    workplace = Workplace(liaison["company_name"], liaison["activity_domain"], liaison["service"],
+                          liaison["tutor_name"], liaison["tutor_role"])
+    return workplace if any(vars(workplace).values()) else None
+
+
+async def liaisons_of(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int, dict]:
+    """The liaison fiche of each portfolio, by portfolio id."""
+    if not portfolio_ids:
+        return {}
+    rows = await LiaisonFiche.filter(scopes.liaison_fiches(viewer), portfolio_id__in=list(portfolio_ids)).values(
+        "id", "portfolio_id", "company_name", "activity_domain", "service", "tutor_name", "tutor_role", "objectives")
+    return {row["portfolio_id"]: row for row in rows}
+
+
+async def liaison_tasks(liaison_ids: Sequence[int]) -> dict[int, tuple[TaskRef, ...]]:
+    """The planned activities of each liaison fiche, in framework order (tasks are reference data)."""
+    if not liaison_ids:
+        return {}
+    found: dict[int, list[TaskRef]] = defaultdict(list)
+    rows = await Task.filter(liaison_fiches__id__in=list(liaison_ids)).order_by("position", "id").values(
+        "code", "label", "liaison_fiches__id")
+    for row in rows:
+        found[row["liaison_fiches__id"]].append(TaskRef(row["code"], row["label"]))
+    return {key: tuple(value) for key, value in found.items()}
+
+
+async def scale_of(framework_id: int | None) -> Scale:
+    rows = await ScaleRow.filter(framework_id=framework_id).order_by("position") if framework_id else []
+    return scale_from(rows)
+
+
+def scale_from(rows: Sequence[ScaleRow]) -> Scale:
+    if not rows:
+        return DEFAULT_SCALE
+    return Scale(tuple(ScaleLevel(getattr(r.value, "value", r.value), r.label, r.is_threshold) for r in rows))
+
+
+async def readable_views(viewer: Viewer, portfolio_ids: Sequence[int]) -> tuple[dict[int, CompanyBilan],
+                                                                               dict[int, BilanView]]:
+    """(bilan by portfolio id, view by bilan id): views only of the bilans the viewer may read as they stand."""
+    if not portfolio_ids:
+        return {}, {}
+    bilans = await CompanyBilan.filter(scopes.bilans(viewer), portfolio_id__in=list(portfolio_ids))
+    views = await build_views([b for b in bilans if may_read_bilan(b, viewer)])
+    return {b.portfolio_id: b for b in bilans}, views
+
+
+# --- pre-convention (R23) ----------------------------------------------------------
+
+
+async def pre_convention(viewer: Viewer, period_id: int, portfolio_id: int | None = None) -> PreConventionData:
+    """The pre-conventions of a period: every portfolio of it the viewer reaches, or the one asked."""
+    school = await school_info(viewer)
+    period = await Period.filter(scopes.periods(viewer), id=period_id).first().values(*PERIOD_FIELDS)
+    query = Portfolio.filter(portfolio_reach(viewer), period_id=period_id)
+    if portfolio_id is not None:
+        query = query.filter(id=portfolio_id)
+    portfolios = await query.values("id", "learner_id")
+    learners = await learners_by_id(viewer, [p["learner_id"] for p in portfolios])
+    liaisons = await liaisons_of(viewer, [p["id"] for p in portfolios])
+    tasks = await liaison_tasks([row["id"] for row in liaisons.values()])
+    entries = []
+    for portfolio in sorted(portfolios, key=lambda p: learner_order(learners[p["learner_id"]])):
+        liaison = liaisons.get(portfolio["id"])
+        entries.append(PreConventionLearner(
+            learner=learner_info(learners[portfolio["learner_id"]]),
+            workplace=workplace_of(liaison),
+            objectives=liaison["objectives"] if liaison else "",
+            tasks=tasks.get(liaison["id"], ()) if liaison else (),
+        ))
+    return PreConventionData(school, period_info(period), tuple(entries))
+
+
+async def portfolio_pre_convention(viewer: Viewer, target: Target) -> PreConventionData:
+    return await pre_convention(viewer, target.period_id, target.pk)
+
+
+async def period_pre_convention(viewer: Viewer, target: Target) -> PreConventionData:
+    return await pre_convention(viewer, target.pk)
+
+
+# --- meeting sheet (R22) -------------------------------------------------------------
+
+
+def grid(shape: FrameworkShape | None, marks: Marks, mode_of) -> tuple[GridActivity, ...]:
+    """Every task of the framework by activity, with its competences and criteria and the fiches' marks (R18)."""
+    if shape is None:
+        return ()
+    competences = shape.competence_by_id
+    activities = []
+    for activity in shape.activities:
+        tasks = []
+        for task in shape.tasks_by_activity.get(activity.id, []):
+            linked = []
+            for link in shape.links_by_task.get(task.id, []):
+                competence = competences[link.competence_id]
+                criteria = tuple(GridCriterion(c.label, marks.criteria.get((task.id, c.id), ()))
+                                 for c in shape.criteria_by_competence.get(competence.id, []))
+                linked.append(GridCompetence(
+                    competence.code, competence.label, by_criteria=mode_of(competence.id) is EvaluationMode.CRITERIA,
+                    fiche_refs=marks.competences.get((task.id, competence.id), ()), criteria=criteria))
+            tasks.append(GridTask(task.code, task.label, marks.tasks.get(task.id, ()), tuple(linked)))
+        activities.append(GridActivity(activity.code, activity.label, tuple(tasks)))
+    return tuple(activities)
+
+
+async def teacher_name(viewer: Viewer, classroom_id: int | None) -> str | None:
+    """The referent teacher: the teacher printing it, else the teachers of the learner's classroom."""
+    if classroom_id is None:
+        return None
+    rows = await User.filter(scopes.teachers(viewer), taught_classrooms__id=classroom_id).order_by(
+        "last_name", "first_name").values("id", "first_name", "last_name")
+    own = [row for row in rows if row["id"] == viewer.id and viewer.role is Role.TEACHER]
+    return ", ".join(f"{row['first_name']} {row['last_name']}" for row in (own or rows)) or None
+
+
+async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
+    school = await school_info(viewer)
+    period = await Period.filter(scopes.periods(viewer), id=target.period_id).first().values(
+        *PERIOD_FIELDS, "level__framework_id")
+    learner = (await learners_by_id(viewer, [target.learner_id], "classroom_id"))[target.learner_id]
+    liaison = (await liaisons_of(viewer, [target.pk])).get(target.pk)
+    bilans, views = await readable_views(viewer, [target.pk])
+    bilan = bilans.get(target.pk)
+    view = views.get(bilan.id) if bilan else None
+    if view is not None:
+        shape, marks, mode_of = view.shape, view.marks, view.mode
+    else:
+        # No bilan the viewer may read (none of the meeting sheet's roles meets this today): a bare grid.
+        shape = (await load_framework_shapes([period["level__framework_id"]])).get(period["level__framework_id"])
+        marks, mode_of = Marks(), lambda _: EvaluationMode.GLOBAL
+    return MeetingSheetData(
+        school=school,
+        period=period_info(period),
+        learner=learner_info(learner),
+        scale=scale_from(shape.scale if shape else []),
+        activities=grid(shape, marks, mode_of),
+        fiches=tuple(fiche.title for fiche in sorted(marks.fiches, key=lambda f: f.reference)),
+        workplace=workplace_of(liaison),
+        meeting_date=view.bilan.meeting_date if view else None,
+        comment=view.bilan.comment if view else "",
+        teacher_name=await teacher_name(viewer, learner["classroom_id"]),
+    )

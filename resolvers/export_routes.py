@@ -1,0 +1,159 @@
+"""The DOCX exports over HTTP (R22–R24): `GET /exports/<export>/{global id}` with a bearer token.
+
+| route | rule (permissions/table.py) | id of a |
+|---|---|---|
+| /exports/meeting-sheet/{id} | export.meeting_sheet | Portfolio |
+| /exports/pre-convention/portfolio/{id} | export.pre_convention | Portfolio |
+| /exports/pre-convention/period/{id} | export.pre_convention | Period |
+| /exports/learner-synthesis/{id} | export.learner_synthesis | Learner |
+| /exports/level-synthesis/{id} | export.level_synthesis | Level |
+
+Checks in the order access.md implies, as the annex download does: no or a
+bad token is 401; a row out of reach, unknown, or an id that is malformed or
+names another type is 404 with one body whatever the cause (nobody learns a
+row exists by being refused it); a row reached but not granted is 403. Only
+then is the data gathered (resolvers/export_data.py) and the document built
+in a worker thread (python-docx is CPU-bound: the event loop keeps serving
+meanwhile), at most `BUILDS_AT_ONCE` at a time per process so that a burst of
+large exports cannot pile their documents up in memory. The bytes are then
+streamed in chunks with their length, a file name and `no-store`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from exports import build_learner_synthesis, build_level_synthesis, build_meeting_sheet, build_pre_convention
+from graph.errors import BadUserInput
+from graph.types.common import decode_id
+from permissions.table import allows
+from permissions.viewer import Viewer
+from resolvers import export_data as data
+from resolvers import export_synthesis_data as syntheses
+
+log = logging.getLogger("pfmp.exports")
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+CHUNK = 64 * 1024
+# python-docx holds the GIL: two builds at once take as long as one after the other, so more only costs memory.
+BUILDS_AT_ONCE = 2
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export: its rule, the type of id it takes, how to find the row, gather its data and build it."""
+
+    rule: str
+    type_name: str
+    find: Callable[[Viewer, int], Awaitable[data.Target | None]]
+    gather: Callable[[Viewer, data.Target], Awaitable[Any]]
+    build: Callable[[Any], bytes]
+    # The file name's first word; the target's names follow it.
+    filename: str
+
+
+EXPORTS: dict[str, Export] = {
+    "meeting-sheet": Export("export.meeting_sheet", "Portfolio", data.find_portfolio, data.meeting_sheet,
+                            build_meeting_sheet, "Préparer-la-rencontre"),
+    "pre-convention/portfolio": Export("export.pre_convention", "Portfolio", data.find_portfolio,
+                                       data.portfolio_pre_convention, build_pre_convention, "Pré-convention"),
+    "pre-convention/period": Export("export.pre_convention", "Period", data.find_period, data.period_pre_convention,
+                                    build_pre_convention, "Pré-conventions"),
+    "learner-synthesis": Export("export.learner_synthesis", "Learner", data.find_learner,
+                                syntheses.learner_synthesis, build_learner_synthesis, "Synthèse"),
+    "level-synthesis": Export("export.level_synthesis", "Level", data.find_level, syntheses.level_synthesis,
+                              build_level_synthesis, "Synthèse-niveau"),
+}
+
+NOT_FOUND = {"code": "NOT_FOUND", "message": "No such document, or it is out of your reach."}
+FORBIDDEN = {"code": "FORBIDDEN", "message": "You are not allowed to do this."}
+
+
+def _file_part(text: str) -> str:
+    """A name as a file name part: words joined by dashes, nothing a file system or a header would choke on."""
+    text = re.sub(r'[\\/:*?"<>|\x00-\x1f;,]+', " ", unicodedata.normalize("NFC", text))
+    return re.sub(r"\s+", "-", text.strip()).strip("-.") or "document"
+
+
+def filename(first: str, names: tuple[str, ...]) -> str:
+    """"Préparer-la-rencontre_DUPIRE_Stage-de-découverte.docx"."""
+    return "_".join(_file_part(part) for part in (first, *names)) + ".docx"
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with an ASCII name for old clients and the exact one as RFC 5987 `filename*`."""
+    ascii_name = unicodedata.normalize("NFKD", name.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae"))
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "", ascii_name.encode("ascii", "ignore").decode()) or "document.docx"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _refusal(status: int, body: dict, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"cache-control": "no-store", **(headers or {})})
+
+
+def _builds(request: Request) -> asyncio.Semaphore:
+    """The app's build slots, made on first use inside the running loop (tests run one loop per app)."""
+    state = request.app.state
+    semaphore = getattr(state, "export_builds", None)
+    if semaphore is None:
+        semaphore = state.export_builds = asyncio.Semaphore(BUILDS_AT_ONCE)
+    return semaphore
+
+
+async def _chunks(content: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), CHUNK):
+        yield content[start:start + CHUNK]
+
+
+async def _answer(request: Request, key: str) -> Response:
+    from graph.app import authenticate  # graph.app imports this module for its routes
+
+    export = EXPORTS[key]
+    viewer, reason = await authenticate(request.app.state.settings, request.headers.get("authorization"))
+    if viewer is None:
+        return _refusal(401, {"code": "UNAUTHENTICATED", "message": reason or "Sign in first: send an access token "
+                                                                              "as 'Authorization: Bearer <token>'."},
+                        {"www-authenticate": 'Bearer realm="pfmp"'})
+    try:
+        _, pk = decode_id(request.path_params["id"], expected=export.type_name)
+    except BadUserInput:
+        return _refusal(404, NOT_FOUND)
+    target = await export.find(viewer, pk)
+    if target is None:
+        return _refusal(404, NOT_FOUND)
+    if not allows(export.rule, viewer.role, owned=target.owned):
+        return _refusal(403, FORBIDDEN)
+    content = await export.gather(viewer, target)
+    async with _builds(request):
+        document = await asyncio.to_thread(export.build, content)
+    log.info("export %s of %s %s: %d bytes", key, export.type_name, target.pk, len(document))
+    return StreamingResponse(_chunks(document), media_type=DOCX, headers={
+        "content-disposition": content_disposition(filename(export.filename, target.names)),
+        "content-length": str(len(document)),
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+    })
+
+
+def _endpoint(key: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await _answer(request, key)
+
+    endpoint.__name__ = "export_" + key.replace("-", "_").replace("/", "_")
+    return endpoint
+
+
+def export_routes() -> list[Route]:
+    """The routes graph/app.py lists, one per export."""
+    return [Route(f"/exports/{key}/{{id}}", _endpoint(key), methods=["GET"]) for key in EXPORTS]
