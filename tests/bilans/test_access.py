@@ -6,7 +6,7 @@ from graph.types.common import encode_id
 from models.bilans import BilanResultEntry, CompanyBilan
 from models.portfolios import Portfolio
 from models.users import Role
-from tests.bilans.conftest import COMPLETE, LOG, PORTFOLIO_BILAN, UPDATE
+from tests.bilans.conftest import COMPLETE, LOG, PORTFOLIO_BILAN, REOPEN, UPDATE
 
 NODE = "query($id: ID!) { node(id: $id) { ... on CompanyBilan { status engagement } } }"
 READERS_OF_DRAFTS = {Role.ADMIN, Role.TEACHER, Role.TUTOR}
@@ -57,7 +57,9 @@ async def test_only_teachers_write_others_are_forbidden_and_nothing_is_written(c
         (UPDATE, {"id": demo.bilan_id, "v": 1, "input": {
             "engagement": 1, "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}]}}),
         (COMPLETE, {"id": demo.bilan_id, "v": 1}),
+        (REOPEN, {"id": demo.bilan_id, "v": 1, "r": "erreur de saisie"}),
     ]:
+        # the access table answers before the bilan's state is looked at
         assert await clients[role].error_code(query, **variables) == "FORBIDDEN"
     row = await CompanyBilan.get(id=demo.bilan.id)
     assert (row.version, row.status, row.engagement) == (1, "DRAFT", None)
