@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import httpx
+from tortoise.transactions import in_transaction
 from docx.document import Document as DocxDocument
 
 from graph.types.common import encode_id
@@ -115,6 +116,13 @@ async def melec_level(teacher: User, learners: int, periods: int = 1, *, name: s
     """A Bac Pro MELEC level taught by `teacher`: `learners` learners in one classroom, each in `periods`
     past periods with a liaison fiche filled in, two fiches and a bilan (completed unless told otherwise):
     even competences entered globally, odd ones criterion by criterion."""
+    # One transaction: SQLite would otherwise sync the file at every insert.
+    async with in_transaction():
+        return await _melec_level(teacher, learners, periods, name, completed, start)
+
+
+async def _melec_level(teacher: User, learners: int, periods: int, name: str, completed: bool,
+                       start: dt.date | None) -> MelecLevel:
     framework = await Framework.get(school_id=None, code="BACPRO-MELEC")
     school_id = teacher.school_id
     level = await Level.create(school_id=school_id, name=name, position=5, framework=framework)

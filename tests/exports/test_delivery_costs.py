@@ -1,0 +1,86 @@
+"""What an export costs the server: SQL statements that do not grow with the learners, and a build that
+leaves the event loop free (Bac Pro MELEC levels filled through the ORM, tests/exports/delivery.py)."""
+
+import asyncio
+import threading
+import time
+from dataclasses import replace
+
+from graph.types.common import encode_id
+from models.bilans import BilanStatus, CompanyBilan
+from resolvers.export_routes import EXPORTS
+from tests.exports.delivery import docx_of, fetch, melec_level
+
+
+async def _reopen(period) -> None:
+    """The period's bilans back to drafts: the syntheses then read live grids as well as frozen ones."""
+    await CompanyBilan.filter(portfolio__period_id=period.id).update(status=BilanStatus.DRAFT, frozen_grid=None,
+                                                                    completed_at=None)
+
+
+async def _statements(sql_counter, api, path: str):
+    sql_counter.reset()
+    response = await fetch(api, path)
+    statements = sql_counter.count
+    return statements, docx_of(response)
+
+
+async def test_statements_do_not_grow_from_5_to_40_learners(teacher, sql_counter):
+    # given two MELEC levels of 5 and 40 learners, two periods each, the second one's bilans still drafts
+    small = await melec_level(teacher.user, 5, 2, name="Première MELEC")
+    large = await melec_level(teacher.user, 40, 2, name="Terminale MELEC")
+    for level in (small, large):
+        await _reopen(level.periods[1])
+    counts = {}
+    for name, level in (("small", small), ("large", large)):
+        # when the first period's pre-conventions and the level's synthesis are downloaded
+        pre, (document, _) = await _statements(
+            sql_counter, teacher, f"/exports/pre-convention/period/{encode_id('Period', level.periods[0].id)}")
+        assert len(document.sections) == len(level.learners)
+        synthesis, (_, text) = await _statements(
+            sql_counter, teacher, f"/exports/level-synthesis/{encode_id('Level', level.level.id)}")
+        assert text.count("PFMP 2\nDates") == len(level.learners)
+        assert text.count("Complété, rencontre du") == len(level.learners)
+        assert text.count("En cours (brouillon)") == len(level.learners)
+        counts[name] = (pre, synthesis)
+    # then each sends as many statements for 40 learners as for 5
+    assert counts["large"] == counts["small"], counts
+    print(f"\nstatements (pre-conventions of a period, level synthesis): {counts['large']}")
+
+
+async def test_the_server_answers_other_requests_while_a_large_synthesis_is_built(teacher, anonymous, monkeypatch):
+    # given a 40-learner level of three periods, and a build that reports when it starts and then
+    # holds its thread until the health answer has come back (or gives up after a while)
+    level = await melec_level(teacher.user, 40, 3)
+    export = EXPORTS["level-synthesis"]
+    started, release = threading.Event(), threading.Event()
+    moments: dict[str, float] = {}
+
+    def build(data):
+        started.set()
+        moments["released"] = release.wait(timeout=20)
+        document = export.build(data)
+        moments["built"] = time.perf_counter()
+        return document
+
+    monkeypatch.setitem(EXPORTS, "level-synthesis", replace(export, build=build))
+
+    async def download():
+        return await fetch(teacher, f"/exports/level-synthesis/{encode_id('Level', level.level.id)}")
+
+    async def health():
+        assert await asyncio.to_thread(started.wait, 20)
+        response = await anonymous.http.get("/healthz")
+        moments["health"] = time.perf_counter()
+        release.set()
+        return response
+
+    # when both requests run at once
+    exported, healthy = await asyncio.gather(download(), health())
+    # then the health check was answered while the document was being built, and the document is whole:
+    # had the build run on the event loop, the loop would have waited for the build to give up first
+    assert healthy.status_code == 200 and healthy.json()["status"] == "ok"
+    assert moments["released"] is True
+    assert moments["health"] < moments["built"]
+    _, text = docx_of(exported)
+    assert text.count("PFMP 3\nDates") == 40
