@@ -22,10 +22,6 @@ PROBES: dict[str, Probe] = {}
 PENDING: dict[str, str] = {
     "learner.identity.write": "account management (no mutation yet)",
     "learner.personal.write": "account management (no mutation yet)",
-    "export.meeting_sheet": "exports",
-    "export.pre_convention": "exports",
-    "export.learner_synthesis": "exports",
-    "export.level_synthesis": "exports",
     "school.structure.write": "account management (no mutation yet)",
     "account.manage": "account management (no mutation yet)",
 }

@@ -1,0 +1,64 @@
+"""Probes of the export rules (R22–R24): one download per rule, as each role, over the export routes.
+
+Each probe asks for a row the role reaches (the master follows HÔT, everyone
+else reaches DUPIRE and the first level), so a refusal is the rule's 403 and
+never a 404 for a row out of reach (tests/exports/test_delivery_access.py
+covers those).
+"""
+
+from graph.types.common import encode_id
+from models.periods import Period
+from models.portfolios import Portfolio
+from models.schools import Level
+from models.users import Role, User
+from resolvers.export_routes import DOCX
+from tests.access.registry import probe
+from tests.conftest import Api
+from tests.exports.reading import open_docx
+
+
+def _learner_of(role: Role | None) -> str:
+    return "HÔT" if role is Role.MASTER else "DUPIRE"
+
+
+async def _download(api: Api, path: str) -> str:
+    """"allowed" for a DOCX that opens, "refused" on 403, the code on 401, else what came back."""
+    response = await api.http.get(path, headers=api.headers)
+    if response.status_code == 200 and response.headers["content-type"] == DOCX:
+        open_docx(response.content)
+        return "allowed"
+    if response.status_code == 403:
+        return "refused"
+    if response.status_code == 401:
+        return response.json()["code"]
+    return f"status {response.status_code}"
+
+
+async def _portfolio(role: Role | None) -> str:
+    row = await Portfolio.get(learner__last_name=_learner_of(role), period__name="Stage de découverte")
+    return encode_id("Portfolio", row.id)
+
+
+@probe("export.meeting_sheet")
+async def _(api, role):
+    return await _download(api, f"/exports/meeting-sheet/{await _portfolio(role)}")
+
+
+@probe("export.pre_convention")
+async def _(api, role):
+    one = await _download(api, f"/exports/pre-convention/portfolio/{await _portfolio(role)}")
+    period = encode_id("Period", (await Period.get(name="Stage de découverte")).id)
+    every = await _download(api, f"/exports/pre-convention/period/{period}")
+    return one if one == every else f"{one}/{every}"
+
+
+@probe("export.learner_synthesis")
+async def _(api, role):
+    learner = await User.get(role=Role.LEARNER, last_name=_learner_of(role))
+    return await _download(api, f"/exports/learner-synthesis/{encode_id('Learner', learner.id)}")
+
+
+@probe("export.level_synthesis")
+async def _(api, role):
+    level = await Level.get(name="Première année de CAP")
+    return await _download(api, f"/exports/level-synthesis/{encode_id('Level', level.id)}")
