@@ -13,6 +13,7 @@ from strawberry.extensions import (
 
 from graph.errors import ErrorPolicy
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
+from resolvers.accounts import AccountMutation
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.bilans import BilanMutation
 from resolvers.annexes import AnnexMutation
@@ -37,7 +38,7 @@ class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, Trai
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation, BilanMutation, InterimReviewMutation):
+class Mutation(AuthMutation, AccountMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation, BilanMutation, InterimReviewMutation):
     pass
 
 

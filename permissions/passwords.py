@@ -28,3 +28,10 @@ def _verify(password_hash: str | None, password: str) -> bool:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Argon2 is CPU-bound by design: keep it off the event loop."""
     return await asyncio.to_thread(_verify, password_hash, password)
+
+
+def temporary_password() -> str:
+    """A first password for an account created by someone else, shown once to its creator."""
+    import secrets
+
+    return secrets.token_urlsafe(12)

@@ -163,3 +163,8 @@ def bilans(viewer: Viewer) -> Q:
 
 def liaison_fiches(viewer: Viewer) -> Q:
     return Q(portfolio_id__in=Subquery(Portfolio.filter(portfolios(viewer)).values("id")))
+
+
+def school_accounts(viewer: Viewer) -> Q:
+    """On `User`: every account of the viewer's school (account management is the admin's)."""
+    return Q(school_id=viewer.school_id)

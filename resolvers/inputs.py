@@ -80,3 +80,12 @@ def check_version(current: int, given: int) -> None:
     if current != given:
         raise problem("version", ErrorCode.CONFLICT,
                       f"This was changed by someone else meanwhile (version {current}, yours {given}): reload it.")
+
+
+def email_address(value: str, field: str) -> str:
+    """A lower-cased email address, or INVALID/REQUIRED naming the field."""
+    email = required_text(value, field, "The email", max_length=254).lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email or domain.startswith(".") or domain.endswith("."):
+        raise problem(field, ErrorCode.INVALID, "The email is not a valid address.")
+    return email

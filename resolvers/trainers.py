@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 
 import strawberry
 from tortoise.expressions import F
@@ -15,9 +14,9 @@ from graph.types.users import WorkplaceTrainer
 from models.portfolios import Portfolio as PortfolioRow
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
-from permissions.passwords import hash_password
+from permissions.passwords import hash_password, temporary_password
 from permissions.table import describe
-from resolvers.inputs import fetch_in_reach, optional_text, required_text
+from resolvers.inputs import email_address, fetch_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
 
 RULE_FOR = {Role.TUTOR: "tutor.manage", Role.MASTER: "master.manage"}
@@ -66,22 +65,14 @@ class PortfolioTrainerPayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
-def _email(value: str) -> str:
-    email = required_text(value, "input.email", "The email", max_length=254).lower()
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or " " in email:
-        raise problem("input.email", ErrorCode.INVALID, "The email is not a valid address.")
-    return email
-
-
 async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreatePayload:
     viewer = info.context.require(RULE_FOR[role])
 
     async def body() -> TrainerCreatePayload:
-        email = _email(input.email)
+        email = email_address(input.email, "input.email")
         if await User.exists(email=email):
             raise problem("input.email", ErrorCode.UNIQUE, "An account with this email already exists.")
-        password = secrets.token_urlsafe(12)
+        password = temporary_password()
         row = await User.create(
             school_id=viewer.school_id, role=role, email=email, password_hash=hash_password(password),
             first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
@@ -145,7 +136,7 @@ class TrainerMutation:
             if input.job_title is not None:
                 trainer.job_title = optional_text(input.job_title, "input.jobTitle", "The job", max_length=200)
             if input.email is not None:
-                email = _email(input.email)
+                email = email_address(input.email, "input.email")
                 if await User.filter(email=email).exclude(id=trainer.id).exists():
                     raise problem("input.email", ErrorCode.UNIQUE, "An account with this email already exists.")
                 trainer.email = email

@@ -20,10 +20,6 @@ PROBES: dict[str, Probe] = {}
 
 # Rules whose operations do not exist yet, with the capability that brings them.
 PENDING: dict[str, str] = {
-    "learner.identity.write": "account management (no mutation yet)",
-    "learner.personal.write": "account management (no mutation yet)",
-    "school.structure.write": "account management (no mutation yet)",
-    "account.manage": "account management (no mutation yet)",
 }
 
 

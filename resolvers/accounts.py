@@ -1,0 +1,279 @@
+"""The administrator's work: levels, classrooms, teacher and learner accounts; and a person's own password."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from tortoise.expressions import F, Q
+
+from graph.context import Info
+from graph.errors import ErrorCode, Forbidden, problem
+from graph.types.common import UserError
+from graph.types.schools import Classroom, Level
+from graph.types.users import Learner, LearnerStatus, Person, Teacher, person_from_row
+from models import schools as school_models
+from models.frameworks import Framework
+from models.users import Role, User
+from permissions import scopes
+from permissions.passwords import MIN_LENGTH, hash_password, temporary_password, verify_password
+from permissions.table import describe
+from resolvers.inputs import (check_date, email_address, fetch_in_reach, fetch_many_in_reach, optional_text,
+                              required_text)
+from resolvers.mutations import run_mutation
+
+
+@strawberry.input(description="A level (niveau de classe).")
+class LevelInput:
+    name: str = strawberry.field(description="Name, e.g. « Première année de CAP ».")
+    framework_code: str | None = strawberry.field(default=None, description="Code of the framework it prepares for.")
+    position: int = strawberry.field(default=0, description="Order among the school's levels.")
+
+
+@strawberry.input(description="A classroom (classe).")
+class ClassroomInput:
+    level_id: strawberry.ID = strawberry.field(description="Its level.")
+    name: str = strawberry.field(description="Name, e.g. « CAP 1 ELEC ».")
+
+
+@strawberry.input(description="A teacher's account.")
+class TeacherInput:
+    email: str = strawberry.field(description="Email, used to sign in.")
+    first_name: str = strawberry.field(description="First name.")
+    last_name: str = strawberry.field(description="Last name.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    classroom_ids: list[strawberry.ID] = strawberry.field(default_factory=list, description="Classrooms they teach.")
+
+
+@strawberry.input(description="A learner's account; on update, a field left out is unchanged.")
+class LearnerInput:
+    first_name: str | None = strawberry.field(default=None, description="First name (required on creation).")
+    last_name: str | None = strawberry.field(default=None, description="Last name (required on creation).")
+    status: LearnerStatus | None = strawberry.field(default=None, description="SCHOOL or APPRENTICE (default SCHOOL).")
+    classroom_id: strawberry.ID | None = strawberry.field(default=None, description="Classroom (required on creation).")
+    email: str | None = strawberry.field(default=None, description="Email (required on creation).")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    birth_date: dt.date | None = strawberry.field(default=None, description="Date of birth.")
+
+
+@strawberry.type(description="Result of levelCreate.")
+class LevelPayload:
+    level: Level | None = strawberry.field(default=None, description="The level.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of classroomCreate.")
+class ClassroomPayload:
+    classroom: Classroom | None = strawberry.field(default=None, description="The classroom.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of an account creation: the temporary password is shown once.")
+class AccountCreatePayload:
+    user: Person | None = strawberry.field(default=None, description="The new account.")
+    temporary_password: str | None = strawberry.field(
+        default=None, description="Hand it to the person, who changes it with passwordChange.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of learnerUpdate, teacherClassroomsSet, userDeactivate and userRevokeTokens.")
+class AccountPayload:
+    user: Person | None = strawberry.field(default=None, description="The account as it is now.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@strawberry.type(description="Result of passwordChange.")
+class PasswordChangePayload:
+    changed: bool = strawberry.field(default=False, description="True when the password was changed; every "
+                                                                "previous token is then revoked.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+async def _unique_email(email: str, field: str, *, except_id: int | None = None) -> str:
+    query = User.filter(email=email)
+    if except_id is not None:
+        query = query.exclude(id=except_id)
+    if await query.exists():
+        raise problem(field, ErrorCode.UNIQUE, "An account with this email already exists.")
+    return email
+
+
+async def _framework_id(code: str | None, school_id: int) -> int | None:
+    if code is None:
+        return None
+    # The school's own version of a framework wins over the built-in one, as in Query.framework.
+    rows = await Framework.filter(Q(school_id=school_id) | Q(school_id=None), code=code)
+    if not rows:
+        raise problem("input.frameworkCode", ErrorCode.NOT_FOUND, f"No framework with code {code!r}.")
+    rows.sort(key=lambda row: row.school_id is None)
+    return rows[0].id
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Create a level. " + describe("school.structure.write"))
+    async def level_create(self, info: Info, input: LevelInput) -> LevelPayload:
+        viewer = info.context.require("school.structure.write")
+
+        async def body() -> LevelPayload:
+            name = required_text(input.name, "input.name", "The name", max_length=200)
+            if await school_models.Level.exists(school_id=viewer.school_id, name=name):
+                raise problem("input.name", ErrorCode.UNIQUE, "The school already has a level with this name.")
+            row = await school_models.Level.create(school_id=viewer.school_id, name=name, position=input.position,
+                                                   framework_id=await _framework_id(input.framework_code, viewer.school_id))
+            return LevelPayload(level=Level.from_row(row))
+
+        return await run_mutation(LevelPayload, body)
+
+    @strawberry.mutation(description="Create a classroom. " + describe("school.structure.write"))
+    async def classroom_create(self, info: Info, input: ClassroomInput) -> ClassroomPayload:
+        viewer = info.context.require("school.structure.write")
+
+        async def body() -> ClassroomPayload:
+            level = await fetch_in_reach(school_models.Level, scopes.levels, viewer, input.level_id, "Level",
+                                         "input.levelId", "level")
+            name = required_text(input.name, "input.name", "The name", max_length=100)
+            if await school_models.Classroom.exists(school_id=viewer.school_id, name=name):
+                raise problem("input.name", ErrorCode.UNIQUE, "The school already has a classroom with this name.")
+            row = await school_models.Classroom.create(school_id=viewer.school_id, level=level, name=name)
+            return ClassroomPayload(classroom=Classroom.from_row(row))
+
+        return await run_mutation(ClassroomPayload, body)
+
+    @strawberry.mutation(description="Create a teacher's account. " + describe("account.manage"))
+    async def teacher_create(self, info: Info, input: TeacherInput) -> AccountCreatePayload:
+        viewer = info.context.require("account.manage")
+
+        async def body() -> AccountCreatePayload:
+            email = await _unique_email(email_address(input.email, "input.email"), "input.email")
+            classrooms = await fetch_many_in_reach(school_models.Classroom, scopes.classrooms, viewer,
+                                                   input.classroom_ids, "Classroom", "input.classroomIds", "classroom")
+            password = temporary_password()
+            row = await User.create(
+                school_id=viewer.school_id, role=Role.TEACHER, email=email, password_hash=hash_password(password),
+                first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
+                last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
+                phone=optional_text(input.phone, "input.phone", "The phone", max_length=30), created_by_id=viewer.id)
+            if classrooms:
+                await row.taught_classrooms.add(*classrooms)
+            return AccountCreatePayload(user=Teacher.from_row(row, viewer), temporary_password=password)
+
+        return await run_mutation(AccountCreatePayload, body)
+
+    @strawberry.mutation(description="Set the classrooms a teacher teaches. " + describe("account.manage"))
+    async def teacher_classrooms_set(self, info: Info, id: strawberry.ID,
+                                     classroom_ids: list[strawberry.ID]) -> AccountPayload:
+        viewer = info.context.require("account.manage")
+
+        async def body() -> AccountPayload:
+            teacher = await fetch_in_reach(User, scopes.teachers, viewer, id, "Teacher", "id", "teacher")
+            classrooms = await fetch_many_in_reach(school_models.Classroom, scopes.classrooms, viewer, classroom_ids,
+                                                   "Classroom", "classroomIds", "classroom")
+            await teacher.taught_classrooms.clear()
+            if classrooms:
+                await teacher.taught_classrooms.add(*classrooms)
+            return AccountPayload(user=Teacher.from_row(teacher, viewer))
+
+        return await run_mutation(AccountPayload, body)
+
+    @strawberry.mutation(description="Create a learner's account. " + describe("learner.identity.write"))
+    async def learner_create(self, info: Info, input: LearnerInput) -> AccountCreatePayload:
+        viewer = info.context.require("learner.identity.write")
+        info.context.require("learner.personal.write")
+
+        async def body() -> AccountCreatePayload:
+            if input.classroom_id is None:
+                raise problem("input.classroomId", ErrorCode.REQUIRED, "The classroom is required.")
+            classroom = await fetch_in_reach(school_models.Classroom, scopes.classrooms, viewer, input.classroom_id,
+                                             "Classroom", "input.classroomId", "classroom")
+            email = await _unique_email(email_address(input.email or "", "input.email"), "input.email")
+            password = temporary_password()
+            row = await User.create(
+                school_id=viewer.school_id, role=Role.LEARNER, email=email, password_hash=hash_password(password),
+                first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
+                last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
+                learner_status=input.status or LearnerStatus.SCHOOL, classroom=classroom,
+                phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
+                birth_date=check_date(input.birth_date, "input.birthDate") if input.birth_date else None,
+                created_by_id=viewer.id)
+            return AccountCreatePayload(user=Learner.from_row(row, viewer), temporary_password=password)
+
+        return await run_mutation(AccountCreatePayload, body)
+
+    @strawberry.mutation(description="Edit a learner: names, classroom, status (" + describe("learner.identity.write")
+                                     + ") and email, phone, birth date (" + describe("learner.personal.write") + ")")
+    async def learner_update(self, info: Info, id: strawberry.ID, input: LearnerInput) -> AccountPayload:
+        viewer = info.context.require_viewer()
+        identity = any(v is not None for v in (input.first_name, input.last_name, input.status, input.classroom_id))
+        personal = any(v is not None for v in (input.email, input.phone, input.birth_date))
+        if (identity and not info.context.can("learner.identity.write")) or \
+                (personal and not info.context.can("learner.personal.write")) or not (identity or personal):
+            raise Forbidden() if identity or personal else Forbidden("Nothing to change.")
+
+        async def body() -> AccountPayload:
+            learner = await fetch_in_reach(User, scopes.learners, viewer, id, "Learner", "id", "learner")
+            if input.first_name is not None:
+                learner.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
+            if input.last_name is not None:
+                learner.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
+            if input.status is not None:
+                learner.learner_status = input.status
+            if input.classroom_id is not None:
+                classroom = await fetch_in_reach(school_models.Classroom, scopes.classrooms, viewer,
+                                                 input.classroom_id, "Classroom", "input.classroomId", "classroom")
+                learner.classroom_id = classroom.id
+            if input.email is not None:
+                learner.email = await _unique_email(email_address(input.email, "input.email"), "input.email",
+                                                    except_id=learner.id)
+            if input.phone is not None:
+                learner.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
+            if input.birth_date is not None:
+                learner.birth_date = check_date(input.birth_date, "input.birthDate")
+            await learner.save()
+            return AccountPayload(user=Learner.from_row(learner, viewer))
+
+        return await run_mutation(AccountPayload, body)
+
+    @strawberry.mutation(description="Deactivate an account of the school: it can no longer sign in and every "
+                                     "token it holds stops working. " + describe("account.manage"))
+    async def user_deactivate(self, info: Info, id: strawberry.ID) -> AccountPayload:
+        return await _bump(info, id, deactivate=True)
+
+    @strawberry.mutation(description="Revoke every token of an account of the school (e.g. a lost phone). "
+                                     + describe("account.manage"))
+    async def user_revoke_tokens(self, info: Info, id: strawberry.ID) -> AccountPayload:
+        return await _bump(info, id, deactivate=False)
+
+    @strawberry.mutation(description="Change your own password; every token issued before is revoked.")
+    async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
+        viewer = info.context.require_viewer()
+
+        async def body() -> PasswordChangePayload:
+            user = await User.get(id=viewer.id)
+            if not await verify_password(user.password_hash, current_password):
+                raise problem("currentPassword", ErrorCode.INVALID, "The current password is wrong.")
+            if len(new_password) < MIN_LENGTH:
+                raise problem("newPassword", ErrorCode.INVALID, f"The password needs at least {MIN_LENGTH} characters.")
+            await User.filter(id=user.id).update(password_hash=hash_password(new_password),
+                                                 token_version=F("token_version") + 1)
+            return PasswordChangePayload(changed=True)
+
+        return await run_mutation(PasswordChangePayload, body)
+
+
+async def _bump(info: Info, id: strawberry.ID, *, deactivate: bool) -> AccountPayload:
+    viewer = info.context.require("account.manage")
+
+    async def body() -> AccountPayload:
+        types = ("Learner", "Teacher", "Tutor", "ApprenticeshipMaster", "Administrator")
+        user = await fetch_in_reach(User, scopes.school_accounts, viewer, id, types, "id", "account")
+        if user.id == viewer.id and deactivate:
+            raise problem("id", ErrorCode.INVALID, "You cannot deactivate your own account.")
+        changes = {"token_version": F("token_version") + 1}
+        if deactivate:
+            changes["is_active"] = False
+        await User.filter(id=user.id).update(**changes)
+        await user.refresh_from_db()
+        return AccountPayload(user=person_from_row(user, viewer))
+
+    return await run_mutation(AccountPayload, body)

@@ -1,0 +1,84 @@
+"""The administrator's work on levels, classrooms and accounts, and a person's own password."""
+
+from graph.types.common import encode_id
+from models.schools import Classroom
+from models.users import User
+from resolvers.demo import DEMO_PASSWORD
+from tests.conftest import Api
+
+CREATE_LEARNER = """mutation($input: LearnerInput!) { learnerCreate(input: $input) {
+  user { ... on Learner { fullName status email classroom { name } } } temporaryPassword errors { field code } } }"""
+
+LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"""
+
+
+async def test_an_admin_builds_the_school_and_a_new_teacher_reaches_their_learners(admin, anonymous, http):
+    # given a new level with MELEC and a classroom in it
+    level = (await admin.data("""mutation { levelCreate(input: {name: "Seconde MELEC", frameworkCode: "BACPRO-MELEC"}) {
+        level { id name framework { code } } errors { code } } }"""))["levelCreate"]["level"]
+    assert level["framework"] == {"code": "BACPRO-MELEC"}
+    classroom = (await admin.data("""mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "2 MELEC A"}) {
+        classroom { id name } errors { code } } }""", l=level["id"]))["classroomCreate"]["classroom"]
+    # and a learner in it, and a teacher of it
+    learner = (await admin.data(CREATE_LEARNER, input={
+        "firstName": "Inès", "lastName": "VOLTA", "email": "ines.volta@demo.pfmp.test",
+        "classroomId": classroom["id"], "status": "APPRENTICE", "birthDate": "2010-05-04"}))["learnerCreate"]
+    assert learner["errors"] == [] and learner["user"]["status"] == "APPRENTICE"
+    teacher = (await admin.data("""mutation($c: ID!) { teacherCreate(input: {email: "t2@demo.pfmp.test",
+        firstName: "Tom", lastName: "WATT", classroomIds: [$c]}) { temporaryPassword errors { code } } }""",
+                                c=classroom["id"]))["teacherCreate"]
+    # when the teacher signs in with the temporary password
+    token = (await anonymous.data(LOGIN, e="t2@demo.pfmp.test", p=teacher["temporaryPassword"]))["login"]["token"]
+    # then they reach exactly the new learner
+    seen = await Api(http, token).data("{ learners { edges { node { fullName } } } }")
+    assert [e["node"]["fullName"] for e in seen["learners"]["edges"]] == ["Inès VOLTA"]
+
+
+async def test_learner_update_and_the_split_between_identity_and_personal_fields(admin, teacher):
+    dupire = encode_id("Learner", (await User.get(last_name="DUPIRE")).id)
+    capelect = encode_id("Classroom", (await Classroom.get(name="CAP 1 ELEC")).id)
+    data = await admin.data("""mutation($id: ID!, $c: ID!) { learnerUpdate(id: $id, input: {classroomId: $c,
+        phone: "0612345678"}) { user { ... on Learner { classroom { name } phone } } errors { code } } }""",
+                            id=dupire, c=capelect)
+    assert data["learnerUpdate"]["user"] == {"classroom": {"name": "CAP 1 ELEC"}, "phone": "0612345678"}
+    assert await teacher.error_code("""mutation($id: ID!) { learnerUpdate(id: $id, input: {lastName: "X"}) {
+        errors { code } } }""", id=dupire) == "FORBIDDEN"
+
+
+async def test_bad_account_input_names_the_field(admin):
+    classroom = encode_id("Classroom", (await Classroom.get(name="CAPELECT")).id)
+    for overrides, field, code in (({"email": "nope"}, ["input", "email"], "INVALID"),
+                                   ({"email": "professeur@demo.pfmp.test"}, ["input", "email"], "UNIQUE"),
+                                   ({"firstName": ""}, ["input", "firstName"], "REQUIRED"),
+                                   ({"birthDate": "1800-01-01"}, ["input", "birthDate"], "INVALID")):
+        values = {"firstName": "A", "lastName": "B", "email": "a.b@demo.pfmp.test", "classroomId": classroom}
+        data = await admin.data(CREATE_LEARNER, input=values | overrides)
+        error = data["learnerCreate"]["errors"][0]
+        assert (error["field"], error["code"]) == (field, code)
+    assert not await User.exists(email="a.b@demo.pfmp.test")
+
+
+async def test_deactivating_and_revoking(admin, teacher):
+    teacher_id = encode_id("Teacher", teacher.user.id)
+    revoked = await admin.data("mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }", id=teacher_id)
+    assert revoked["userRevokeTokens"]["errors"] == []
+    assert await teacher.error_code("{ me { id } }") == "UNAUTHENTICATED"
+    await admin.data("mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }", id=teacher_id)
+    assert not (await User.get(id=teacher.user.id)).is_active
+    own = await admin.data("mutation($id: ID!) { userDeactivate(id: $id) { errors { field code } } }",
+                           id=encode_id("Administrator", admin.user.id))
+    assert own["userDeactivate"]["errors"] == [{"field": ["id"], "code": "INVALID"}]
+
+
+async def test_changing_ones_password_revokes_previous_tokens(learner, anonymous):
+    change = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+        changed errors { field code } } }"""
+    wrong = await learner.data(change, c="not it", n="a-new-long-password")
+    assert wrong["passwordChange"] == {"changed": False, "errors": [{"field": ["currentPassword"], "code": "INVALID"}]}
+    short = await learner.data(change, c=DEMO_PASSWORD, n="short")
+    assert short["passwordChange"]["errors"] == [{"field": ["newPassword"], "code": "INVALID"}]
+    done = await learner.data(change, c=DEMO_PASSWORD, n="a-new-long-password")
+    assert done["passwordChange"] == {"changed": True, "errors": []}
+    assert await learner.error_code("{ me { id } }") == "UNAUTHENTICATED"
+    login = await anonymous.data(LOGIN, e="angelique.dupire@demo.pfmp.test", p="a-new-long-password")
+    assert login["login"]["token"]
