@@ -2,8 +2,7 @@
 
 from graph.types.common import encode_id
 from models.users import Role, User
-from tests.access.probes_periods import _mutate, _reachable_learner
-from tests.access.registry import _global_id, probe
+from tests.access.registry import _global_id, _mutate, _reachable_learner, probe
 
 
 async def _learner_id(role: Role) -> str:

@@ -5,32 +5,18 @@ import datetime as dt
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.users import Role, User
-from tests.access.registry import _read, probe
-from tests.conftest import Api
+from tests.access.registry import _mutate, _read, _reachable_learner, probe
 
 PORTFOLIO_BILAN = "query($id: ID!) { node(id: $id) { ... on Portfolio { bilan { id status } } } }"
 LEARNER = "query($id: ID!) { node(id: $id) { ... on Learner { %s } } }"
 PAST = dt.date(2020, 6, 30)
 
 
-async def _mutate(api: Api, query: str, name: str, **variables) -> str:
-    """"allowed" when the mutation went through, "refused" on FORBIDDEN, else the code met."""
-    body = await api.execute(query, **variables)
-    if body.get("errors"):
-        code = body["errors"][0]["extensions"]["code"]
-        return "refused" if code == "FORBIDDEN" else code
-    errors = body["data"][name]["errors"]
-    return "allowed" if not errors else errors[0]["code"]
-
-
-def _learner_of(role: Role) -> str:
-    """A learner the role reaches: the master follows Lydie, the others reach Angélique."""
-    return "HÔT" if role is Role.MASTER else "DUPIRE"
 
 
 async def _bilan(role: Role, *, completed: bool) -> CompanyBilan:
     """The reachable learner's bilan, completed (dated in the past) or left a draft."""
-    bilan = await CompanyBilan.get(portfolio__learner__last_name=_learner_of(role))
+    bilan = await CompanyBilan.get(portfolio__learner__last_name=_reachable_learner(role))
     if completed:
         await CompanyBilan.filter(id=bilan.id).update(status=BilanStatus.COMPLETED, meeting_date=PAST,
                                                       completed_at=dt.datetime.now(dt.timezone.utc))
@@ -39,7 +25,7 @@ async def _bilan(role: Role, *, completed: bool) -> CompanyBilan:
 
 
 async def _learner_id(role: Role) -> tuple[User, str]:
-    learner = await User.get(role=Role.LEARNER, last_name=_learner_of(role))
+    learner = await User.get(role=Role.LEARNER, last_name=_reachable_learner(role))
     return learner, encode_id("Learner", learner.id)
 
 

@@ -4,23 +4,9 @@ from graph.types.common import encode_id
 from models.periods import Period
 from models.portfolios import LiaisonFiche
 from models.users import Role
-from tests.access.registry import _global_id, _read, probe
-from tests.conftest import Api
+from tests.access.registry import _global_id, _mutate, _read, _reachable_learner, probe
 
 
-async def _mutate(api: Api, query: str, name: str, **variables) -> str:
-    """"allowed" when the mutation went through, "refused" on FORBIDDEN, else the code met."""
-    body = await api.execute(query, **variables)
-    if body.get("errors"):
-        code = body["errors"][0]["extensions"]["code"]
-        return "refused" if code == "FORBIDDEN" else code
-    errors = body["data"][name]["errors"]
-    return "allowed" if not errors else errors[0]["code"]
-
-
-def _reachable_learner(role: Role) -> str:
-    """A learner whose portfolio the role reaches: the master follows Lydie, the others reach Angélique."""
-    return "HÔT" if role is Role.MASTER else "DUPIRE"
 
 
 async def _liaison_id(role: Role) -> str:

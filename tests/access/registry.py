@@ -53,3 +53,18 @@ async def _global_id(type_name: str, email: str) -> str:
     return encode_id(type_name, (await User.get(email=email)).id)
 
 
+
+
+async def _mutate(api: Api, query: str, name: str, **variables) -> str:
+    """"allowed" when the mutation went through, "refused" on FORBIDDEN, else the code met."""
+    body = await api.execute(query, **variables)
+    if body.get("errors"):
+        code = body["errors"][0]["extensions"]["code"]
+        return "refused" if code == "FORBIDDEN" else code
+    errors = body["data"][name]["errors"]
+    return "allowed" if not errors else errors[0]["code"]
+
+
+def _reachable_learner(role: Role | None) -> str:
+    """A learner whose portfolio the role reaches: the master follows Lydie, the others reach Angélique."""
+    return "HÔT" if role is Role.MASTER else "DUPIRE"

@@ -1,17 +1,9 @@
 """The demo data of domain.md, and `pfmp serve --demo` answering over a real socket."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 
 from resolvers.demo import DEMO_PASSWORD
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conformance.server import live_server
 
 
 async def test_demo_data_reproduces_the_seed_example(teacher):
@@ -40,32 +32,9 @@ async def test_demo_liaison_fiche_and_first_fiche(app):
     assert await ActivityFiche.filter(portfolio__period__name="Stage de découverte").count() == 6
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_pfmp_serve_demo_answers_over_http(tmp_path):
     # given the README's first command, on a fresh data folder
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PFMP_", "DATABASE_URL"))}
-    env["PFMP_DATA_DIR"] = str(tmp_path)
-    server = subprocess.Popen([sys.executable, "-m", "graph.cli", "serve", "--demo", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # when it is up
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+    with live_server(tmp_path) as base:
         # then GraphiQL answers a browser and a demo account signs in
         assert "graphiql" in httpx.get(f"{base}/graphql", headers={"accept": "text/html"}).text.lower()
         login = httpx.post(f"{base}/graphql", json={
@@ -75,6 +44,3 @@ def test_pfmp_serve_demo_answers_over_http(tmp_path):
         me = httpx.post(f"{base}/graphql", json={"query": "{ me { role } school { uai } }"},
                         headers={"Authorization": f"Bearer {token}"}).json()
         assert me["data"] == {"me": {"role": "ADMIN"}, "school": {"uai": "0599999Z"}}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
