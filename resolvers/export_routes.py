@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -134,10 +135,13 @@ async def _answer(request: Request, key: str) -> Response:
         return _refusal(404, NOT_FOUND)
     if not allows(export.rule, viewer.role, owned=target.owned):
         return _refusal(403, FORBIDDEN)
+    started = time.perf_counter()
     content = await export.gather(viewer, target)
+    gathered = time.perf_counter()
     async with _builds(request):
         document = await asyncio.to_thread(export.build, content)
-    log.info("export %s of %s %s: %d bytes", key, export.type_name, target.pk, len(document))
+    log.info("export %s of %s %s: %d bytes, data %.2f s, build %.2f s", key, export.type_name, target.pk,
+             len(document), gathered - started, time.perf_counter() - gathered)
     return StreamingResponse(_chunks(document), media_type=DOCX, headers={
         "content-disposition": content_disposition(filename(export.filename, target.names)),
         "content-length": str(len(document)),

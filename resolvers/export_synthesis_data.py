@@ -15,6 +15,7 @@ competence evaluated yet prints no results table.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -53,6 +54,8 @@ from resolvers.export_data import (
     workplace_of,
 )
 from resolvers.fiche_rules import visible_fiches
+
+YIELD_EVERY = 50
 
 
 def bilan_summary(bilan: CompanyBilan | None, view: BilanView | None) -> BilanSummary | None:
@@ -97,7 +100,10 @@ async def period_records(viewer: Viewer, learner_ids: Sequence[int]) -> tuple[di
     bilans, views = await readable_views(viewer, ids)
 
     records: dict[int, list[tuple[tuple, PeriodRecord]]] = defaultdict(list)
-    for p in portfolios:
+    for index, p in enumerate(portfolios):
+        if index % YIELD_EVERY == YIELD_EVERY - 1:
+            # Assembling a level's hundreds of bilans is plain Python on the event loop: let other requests in.
+            await asyncio.sleep(0)
         bilan = bilans.get(p["id"])
         record = PeriodRecord(
             period=period_info(p, "period__"),
