@@ -12,13 +12,9 @@ from models.portfolios import Portfolio
 from models.schools import Level
 from models.users import Role, User
 from resolvers.export_routes import DOCX
-from tests.access.registry import probe
+from tests.access.registry import _reachable_learner, probe
 from tests.conftest import Api
 from tests.exports.reading import open_docx
-
-
-def _learner_of(role: Role | None) -> str:
-    return "HÔT" if role is Role.MASTER else "DUPIRE"
 
 
 async def _download(api: Api, path: str) -> str:
@@ -35,7 +31,7 @@ async def _download(api: Api, path: str) -> str:
 
 
 async def _portfolio(role: Role | None) -> str:
-    row = await Portfolio.get(learner__last_name=_learner_of(role), period__name="Stage de découverte")
+    row = await Portfolio.get(learner__last_name=_reachable_learner(role), period__name="Stage de découverte")
     return encode_id("Portfolio", row.id)
 
 
@@ -54,7 +50,7 @@ async def _(api, role):
 
 @probe("export.learner_synthesis")
 async def _(api, role):
-    learner = await User.get(role=Role.LEARNER, last_name=_learner_of(role))
+    learner = await User.get(role=Role.LEARNER, last_name=_reachable_learner(role))
     return await _download(api, f"/exports/learner-synthesis/{encode_id('Learner', learner.id)}")
 
 
