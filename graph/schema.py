@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -42,6 +43,12 @@ class Mutation(AuthMutation, AccountMutation, FrameworkMutation, PeriodMutation,
     pass
 
 
+# The limiters' rule classes, built once. QueryDepthLimiter and MaxAliasesLimiter define a new rule class in each
+# instance, and ValidationCache keys its cache on the rules: built per request, they made every request miss it
+# and validate its document again.
+LIMIT_RULES = (*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -49,8 +56,7 @@ schema = strawberry.Schema(
     extensions=[
         # Factories, not instances: an extension instance must not be shared between requests.
         ErrorPolicy,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
