@@ -1,4 +1,5 @@
-"""The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz.
+"""The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz,
+/annexes/{id} (annex downloads) and /exports/… (DOCX documents, docs/exports.md).
 
 No WebSocket route yet: the schema has no subscription to serve over it.
 """
