@@ -89,6 +89,8 @@ class BilanEvent(Model):
 
     class Meta:
         table = "company_bilan_event"
+        # Foreign keys get no index of their own: without it, a bilan's history is found by scanning every event.
+        indexes = (("bilan_id",),)
 
 
 class InterimReview(TimestampedModel):
@@ -103,3 +105,5 @@ class InterimReview(TimestampedModel):
 
     class Meta:
         table = "interim_review"
+        # Foreign keys get no index of their own: without it, a learner's reviews are found by scanning them all.
+        indexes = (("learner_id", "review_date"),)

@@ -39,7 +39,8 @@ class ActivityFiche(TimestampedModel):
 
     class Meta:
         table = "activity_fiche"
-        indexes = (("portfolio_id", "deleted_at"),)
+        # Foreign keys get no index of their own: a learner's fiches (their own, their free ones) need this one.
+        indexes = (("portfolio_id", "deleted_at"), ("learner_id", "portfolio_id"))
 
 
 class FicheTask(Model):
@@ -104,3 +105,5 @@ class Annex(TimestampedModel):
 
     class Meta:
         table = "annex"
+        # Foreign keys get no index of their own: without it, a fiche's annexes are found by scanning them all.
+        indexes = (("fiche_id",),)

@@ -19,6 +19,8 @@ class Portfolio(TimestampedModel):
     class Meta:
         table = "portfolio"
         unique_together = (("period", "learner"),)
+        # Foreign keys get no index of their own: without it, a learner's portfolios are found by scanning them all.
+        indexes = (("learner_id",),)
 
 
 class LiaisonFiche(TimestampedModel):
