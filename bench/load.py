@@ -23,6 +23,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -323,6 +324,8 @@ def main() -> None:
     args = parser.parse_args()
     url = normalize_database_url(args.database_url)
     db = "SQLite" if url.startswith("sqlite://") else "PostgreSQL"
+    # Stopped from outside, still stop the server it started (Server.stop runs as the tasks unwind).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("load: stopped"))
     with tempfile.TemporaryDirectory(prefix="pfmp-bench-") as folder:
         data_dir = Path(folder)
         (data_dir / "annexes").mkdir()
