@@ -15,6 +15,9 @@ from permissions.table import describe
 T = TypeVar("T")
 
 MAX_PAGE = 100
+# Primary keys are 32-bit integers: an ID naming a larger key names no row, and the drivers refuse to
+# compare one with the column (OverflowError on SQLite, DataError on PostgreSQL) instead of answering none.
+MAX_KEY = 2**31 - 1
 
 ErrorCodeEnum = strawberry.enum(ErrorCode, name="UserErrorCode", description="What is wrong with the input.")
 
@@ -49,7 +52,7 @@ def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, fiel
         pk = int(pk_text)
     except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput(f"'{field}' is not a valid ID.") from None
-    if not type_name or pk <= 0:
+    if not type_name or not 0 < pk <= MAX_KEY:
         raise BadUserInput(f"'{field}' is not a valid ID.")
     if expected is not None:
         names = (expected,) if isinstance(expected, str) else expected
@@ -71,7 +74,8 @@ def decode_cursor(after: str | None) -> int:
         return 0
     try:
         prefix, _, position = base64.b64decode(after.encode("ascii"), validate=True).decode().partition(":")
-        if prefix != "arrayconnection":
+        # Only positions this server could have issued: a negative or huge OFFSET is a driver error, not a page.
+        if prefix != "arrayconnection" or not 0 <= int(position) < MAX_KEY:
             raise ValueError
         return int(position) + 1
     except (binascii.Error, UnicodeError, ValueError):

@@ -1,0 +1,51 @@
+"""What fuzzing the API found (tests/conformance/fuzz.py), each kept as a regular test.
+
+Every case used to answer "Unexpected error." (INTERNAL_SERVER_ERROR): a driver or ORM exception
+escaping a resolver. Each now gets the answer the error model gives to bad input.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from graph.types.common import encode_id
+
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code } } }"
+LEARNERS = "query($after: String) { learners(first: 2, after: $after) { edges { cursor } } }"
+
+
+def cursor(position: int | str) -> str:
+    return base64.b64encode(f"arrayconnection:{position}".encode()).decode()
+
+
+def raw_id(type_name: str, key: int) -> str:
+    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+# Keys beyond the 32-bit primary keys: OverflowError on SQLite, DataError on PostgreSQL.
+
+@pytest.mark.parametrize("key", [2**31, 2**40, 2**70], ids=["2^31", "2^40", "2^70"])
+async def test_an_id_beyond_any_key_is_bad_input(admin, key):
+    assert await admin.error_code(NODE, id=raw_id("Period", key)) == "BAD_USER_INPUT"
+    data = await admin.data(PERIOD_DELETE, id=raw_id("Period", key))
+    assert [(e["field"], e["code"]) for e in data["periodDelete"]["errors"]] == [(["id"], "INVALID")]
+
+
+async def test_the_largest_key_is_a_valid_id_of_no_row(admin):
+    assert (await admin.data(NODE, id=encode_id("Period", 2**31 - 1)))["node"] is None
+
+
+# Page cursors naming a negative or huge position: a negative OFFSET, or one no driver converts.
+
+@pytest.mark.parametrize("position", [-5, -1, 2**31, 10**30, "1e3"])
+async def test_a_cursor_this_server_cannot_have_issued_is_bad_input(admin, position):
+    assert await admin.error_code(LEARNERS, after=cursor(position)) == "BAD_USER_INPUT"
+
+
+async def test_the_cursors_this_server_issues_still_page(admin):
+    first = (await admin.data(LEARNERS, after=None))["learners"]["edges"]
+    second = (await admin.data(LEARNERS, after=first[-1]["cursor"]))["learners"]["edges"]
+    assert second and second[0]["cursor"] == cursor(2)
