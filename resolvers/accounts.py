@@ -18,8 +18,8 @@ from models.users import Role, User
 from permissions import scopes
 from permissions.passwords import MIN_LENGTH, hash_password, temporary_password, verify_password
 from permissions.table import describe
-from resolvers.inputs import (check_date, email_address, fetch_in_reach, fetch_many_in_reach, optional_text,
-                              required_text)
+from resolvers.inputs import (check_date, email_address, fetch_in_reach, fetch_many_in_reach, fits_column,
+                              optional_text, required_text)
 from resolvers.mutations import run_mutation
 
 
@@ -102,7 +102,8 @@ async def _framework_id(code: str | None, school_id: int) -> int | None:
     if code is None:
         return None
     # The school's own version of a framework wins over the built-in one, as in Query.framework.
-    rows = await Framework.filter(Q(school_id=school_id) | Q(school_id=None), code=code)
+    rows = await Framework.filter(Q(school_id=school_id) | Q(school_id=None), code=code) \
+        if fits_column(Framework, "code", code) else []
     if not rows:
         raise problem("input.frameworkCode", ErrorCode.NOT_FOUND, f"No framework with code {code!r}.")
     rows.sort(key=lambda row: row.school_id is None)

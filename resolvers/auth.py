@@ -15,6 +15,7 @@ from models.users import User
 from permissions.passwords import verify_password
 from permissions.tokens import issue_token
 from permissions.viewer import Viewer
+from resolvers.inputs import fits_column
 from resolvers.mutations import run_mutation
 
 WRONG_CREDENTIALS = "Wrong email or password."
@@ -51,7 +52,8 @@ class AuthMutation:
         settings = info.context.settings
 
         async def body() -> LoginPayload:
-            user = await User.get_or_none(email=email.strip().lower())
+            address = email.strip().lower()
+            user = await User.get_or_none(email=address) if fits_column(User, "email", address) else None
             valid = await verify_password(user.password_hash if user else None, password)
             if user is None or not valid or not user.is_active:
                 raise problem(None, ErrorCode.INVALID, WRONG_CREDENTIALS)

@@ -12,6 +12,7 @@ from models import frameworks as m
 from permissions import scopes
 from permissions.table import describe
 from resolvers.framework_import import FrameworkFileError, import_framework, parse_framework
+from resolvers.inputs import fits_column
 from resolvers.mutations import run_mutation
 from resolvers.node import NodeEntry, register
 
@@ -43,6 +44,8 @@ class FrameworkQuery:
     @strawberry.field(description="A framework by code; your school's own version wins over the built-in one.")
     async def framework(self, info: Info, code: str) -> Framework | None:
         viewer = info.context.require("framework.read")
+        if not fits_column(m.Framework, "code", code):
+            return None
         rows = await m.Framework.filter(scopes.frameworks(viewer), code=code)
         rows.sort(key=lambda row: row.school_id is None)
         return Framework.from_row(rows[0]) if rows else None

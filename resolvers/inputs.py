@@ -54,6 +54,12 @@ async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q] |
     return [rows[pk] for pk in ids]
 
 
+def fits_column(model: type[Model], field: str, value: str) -> bool:
+    """Whether `value` can equal a value of a CharField: Tortoise refuses (ValidationError) to compare the
+    column with a longer string instead of finding no row, so a lookup by user text checks this first."""
+    return len(value) <= model._meta.fields_map[field].max_length
+
+
 def required_text(value: str | None, field: str, label: str, *, max_length: int) -> str:
     text = (value or "").strip()
     if not text:

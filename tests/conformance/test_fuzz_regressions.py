@@ -12,6 +12,10 @@ import pytest
 
 from graph.types.common import encode_id
 
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code message } } }"
+FRAMEWORK = "query($c: String!) { framework(code: $c) { code } }"
+LEVEL_CREATE = """mutation($input: LevelInput!) { levelCreate(input: $input) {
+  level { name } errors { field code message } } }"""
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code } } }"
 LEARNERS = "query($after: String) { learners(first: 2, after: $after) { edges { cursor } } }"
@@ -49,3 +53,23 @@ async def test_the_cursors_this_server_issues_still_page(admin):
     first = (await admin.data(LEARNERS, after=None))["learners"]["edges"]
     second = (await admin.data(LEARNERS, after=first[-1]["cursor"]))["learners"]["edges"]
     assert second and second[0]["cursor"] == cursor(2)
+
+
+# Tortoise validates a filter's value against the column (ValidationError) instead of finding no row.
+
+async def test_signing_in_with_an_email_longer_than_any_account_is_wrong_credentials(anonymous):
+    data = await anonymous.data(LOGIN, e="a" * 300 + "@demo.pfmp.test", p="demo-pfmp-2026")
+    assert data["login"]["token"] is None
+    assert [e["code"] for e in data["login"]["errors"]] == ["INVALID"]
+
+
+async def test_a_framework_code_longer_than_any_code_is_no_framework(teacher):
+    assert (await teacher.data(FRAMEWORK, c="C" * 51))["framework"] is None
+    assert (await teacher.data(FRAMEWORK, c="CAP-ELEC"))["framework"]["code"] == "CAP-ELEC"
+
+
+async def test_a_level_with_a_framework_code_longer_than_any_code_is_not_found(admin):
+    data = await admin.data(LEVEL_CREATE, input={"name": "Troisième année", "frameworkCode": "X" * 300})
+    assert data["levelCreate"]["level"] is None
+    assert [(e["field"], e["code"]) for e in data["levelCreate"]["errors"]] == [(["input", "frameworkCode"],
+                                                                                "NOT_FOUND")]
