@@ -13,6 +13,7 @@ from strawberry.extensions import (
 )
 
 from graph.errors import ErrorPolicy
+from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.accounts import AccountMutation
 from resolvers.auth import AuthMutation, AuthQuery
@@ -56,6 +57,7 @@ schema = strawberry.Schema(
     extensions=[
         # Factories, not instances: an extension instance must not be shared between requests.
         ErrorPolicy,
+        RefuseUnstorableText,
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),

@@ -7,6 +7,7 @@ escaping a resolver. Each now gets the answer the error model gives to bad input
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -23,6 +24,14 @@ LEARNERS = "query($after: String) { learners(first: 2, after: $after) { edges { 
 
 def cursor(position: int | str) -> str:
     return base64.b64encode(f"arrayconnection:{position}".encode()).decode()
+
+
+async def execute_ascii(api, query: str, **variables) -> dict:
+    """Like Api.execute, with the body as ASCII JSON: the only way to send an unpaired surrogate (as an escape)."""
+    response = await api.http.post("/graphql", content=json.dumps({"query": query, "variables": variables}),
+                                   headers={**api.headers, "content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def raw_id(type_name: str, key: int) -> str:
@@ -73,3 +82,29 @@ async def test_a_level_with_a_framework_code_longer_than_any_code_is_not_found(a
     assert data["levelCreate"]["level"] is None
     assert [(e["field"], e["code"]) for e in data["levelCreate"]["errors"]] == [(["input", "frameworkCode"],
                                                                                 "NOT_FOUND")]
+
+
+# Text no column can hold: NUL (PostgreSQL refuses it) and unpaired surrogates (no UTF-8 encoder takes them).
+
+@pytest.mark.parametrize("text", ["CAP\x00ELEC", "CAP\ud800", "\udfff"], ids=["nul", "high-surrogate", "low"])
+async def test_unstorable_text_in_a_variable_is_bad_input_naming_it(teacher, text):
+    body = await execute_ascii(teacher, FRAMEWORK, c=text)
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "variables.c" in error["message"]
+
+
+async def test_unstorable_text_deep_in_an_input_object_is_found(admin):
+    body = await admin.execute(LEVEL_CREATE, input={"name": "Niveau\x00", "frameworkCode": None})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "variables.input.name" in body["errors"][0]["message"]
+
+
+async def test_unstorable_text_in_a_literal_is_bad_input(anonymous):
+    body = await anonymous.execute('mutation { login(email: "a\\u0000@b.fr", password: "x") { token } }')
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_unstorable_text_in_sign_in_is_refused_before_any_lookup(anonymous):
+    body = await execute_ascii(anonymous, LOGIN, e="admin@demo.pfmp.test", p="demo\ud800")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
