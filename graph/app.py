@@ -28,6 +28,7 @@ from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
 from resolvers.annex_files import download_annex
+from resolvers.annex_incoming import recover_incoming, release_incoming
 from resolvers.export_routes import export_routes
 
 log = logging.getLogger("pfmp.app")
@@ -106,7 +107,12 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+            # Uploads a crashed process left half done are finished or removed before serving (annex_incoming.py).
+            await recover_incoming(settings.annex_dir)
+            try:
+                yield
+            finally:
+                release_incoming(settings.annex_dir)
 
     middleware = []
     if settings.cors_origins:

@@ -2,8 +2,9 @@
 
 A file is copied from the spooled upload in 256 KiB chunks with aiofiles, its
 size and type checked as it goes (annex_types.py), under a generated name in
-`settings.annex_dir`; the client's name is kept only as a label. A copy that
-fails for any reason leaves nothing on disk. Downloads answer through
+the process's incoming folder, and moved to `settings.annex_dir` once its row
+is committed (annex_incoming.py); the client's name is kept only as a label.
+A copy that fails for any reason leaves nothing on disk. Downloads answer through
 `GET /annexes/{global id}` with the access rules of `node(id:)`: a row out of
 reach is a 404, like a row that does not exist.
 """
@@ -69,13 +70,13 @@ def _too_large(limit: int):
                                                 f" ({limit} bytes).")
 
 
-async def store_upload(upload, annex_dir: Path, limit: int) -> StoredFile:
-    """Copy an upload to disk in chunks, checking size and type; UserInputError (nothing left) when refused."""
+async def store_upload(upload, folder: Path, limit: int) -> StoredFile:
+    """Copy an upload in chunks into `folder` (this process's incoming folder, see annex_incoming.py), checking
+    size and type; UserInputError (nothing left) when refused."""
     if upload.size is not None and upload.size > limit:
         raise _too_large(limit)
     stored_name = secrets.token_hex(16)
-    path = annex_path(annex_dir, stored_name)
-    await aiofiles.os.makedirs(path.parent, exist_ok=True)
+    path = folder / stored_name
     check = ContentCheck()
     size = 0
     try:

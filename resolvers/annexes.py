@@ -1,14 +1,18 @@
 """Annexes of activity fiches (R12, R16): files uploaded through the GraphQL multipart request spec, and links.
 
-An upload is checked (reach, fiche editable, size, type) and copied to disk
-before its transaction opens, so no database lock is held while bytes flow;
-the transaction then checks the fiche again and writes the row. Whatever
-fails after the copy removes the file: no row without a file, no file without
-a row. Deleting an annex removes its file once the transaction has committed.
+An upload is checked (reach, fiche editable, size, type) and copied to the
+process's incoming folder before its transaction opens, so no database lock is
+held while bytes flow; the transaction then checks the fiche again and writes
+the row, and the file joins the stored annexes once the row is committed.
+Whatever fails after the copy removes the file, and a crash leaves it in the
+incoming folder for the next start-up to recover (annex_incoming.py): no row
+without a file, no file without a row. Deleting an annex removes its file once
+the transaction has committed.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,9 +28,12 @@ from models import fiches as m
 from permissions.table import describe
 from resolvers import fiche_rules as rules
 from resolvers.annex_files import annex_path, remove_files, store_upload
+from resolvers.annex_incoming import incoming_folder, move_into_place
 from resolvers.inputs import fetch_in_reach, optional_text
 from resolvers.mutations import run_mutation
 from resolvers.node import NodeEntry, register
+
+log = logging.getLogger("pfmp.annexes")
 
 register("Annex", NodeEntry(m.Annex, rules.visible_annexes, lambda row, viewer: Annex.from_row(row)))
 
@@ -155,7 +162,7 @@ async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUp
         label = optional_text(title, "title", "The title", max_length=300)
         if not isinstance(file, UploadFile):
             raise problem("file", ErrorCode.INVALID, "'file' must be a file part of a multipart request.")
-        stored = await store_upload(file, settings.annex_dir, settings.upload_limit)
+        stored = await store_upload(file, incoming_folder(settings.annex_dir), settings.upload_limit)
     except UserInputError as exc:
         return AnnexUploadPayload(errors=_errors(exc))
 
@@ -172,4 +179,10 @@ async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUp
     finally:
         if result is None or result.errors:
             stored.path.unlink(missing_ok=True)
+    if not result.errors:
+        try:
+            move_into_place(stored.path, settings.annex_dir)
+        except OSError:
+            # The row is committed: the next start-up's recovery moves the file into place.
+            log.exception("could not move the uploaded annex %s into place", stored.stored_name)
     return result

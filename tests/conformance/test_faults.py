@@ -3,27 +3,45 @@
 On PostgreSQL the middle is reached deterministically: the test holds a row the operation needs after its
 first writes, waits until pg_stat_activity shows the server blocked on it, and kills the server there. SQLite
 cannot be caught waiting (fault_tools.killed_in_the_middle): the server is killed a few milliseconds after the
-request left and both outcomes are accepted. A new server then starts on the same database and folder: what
-it finds must be the whole operation or none of it. The tests run on the database under test
-(PFMP_TEST_DATABASE).
+request left and both outcomes are accepted, and an upload is stopped (SIGSTOP) while its file is copied,
+then killed. A new server then starts on the same database and folder: what it finds must be the whole
+operation or none of it, and no annex file without its row nor row without its file. An upload is also cut
+while its body is still arriving. The tests run on the database under test (PFMP_TEST_DATABASE).
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import json
+import os
+
+import httpx
+
 from graph.types.common import encode_id
 from models.bilans import BilanCompetenceMode, BilanResultEntry, CompanyBilan
-from models.fiches import ActivityFiche
+from models.fiches import ActivityFiche, Annex
 from models.frameworks import Competence, Framework
 from models.periods import Period
 from models.portfolios import Portfolio
 from models.users import Role, User
+from resolvers.annex_files import annex_path
+from resolvers.annex_incoming import recover_incoming
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-from tests.conformance.fault_tools import killed_in_the_middle, post_graphql, sign_in
+from tests.conformance.fault_tools import (
+    database_lock, files_under, in_flight, killed_in_the_middle, outcome, post_graphql, server_waits_on_lock,
+    session_ended, sign_in,
+)
 
 EMAIL = {role: email for role, email, *_ in DEMO_ACCOUNTS}
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { code } } }"
 BILAN_UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
   bilan { version } errors { field code message } } }"""
+UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) {
+  annex { id size downloadUrl } errors { code message } } }"""
+PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * 65536 + b"\n%%EOF\n"  # 1 MiB
+# Large enough (the server's default limit is 20 MiB) for its copy to last a few tens of milliseconds.
+BIG_PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * (16 * 65536) + b"\n%%EOF\n"
 
 
 # ---- a period deletion (R8): the fiches move to free fiches, then the portfolios and the period go ----
@@ -113,3 +131,150 @@ async def bilan_state(before: CompanyBilan, items: int) -> str:
         return "saved"
     raise AssertionError(f"half a save: version {before.version} → {version}, {entries}/{items} results, "
                          f"{modes}/{items} modes")
+
+
+# ---- an upload: the body arriving, then the copy done and the row not yet written ----
+
+def multipart(fiche_id: str, content: bytes) -> tuple[dict[str, str], bytes, bytes]:
+    """(headers, everything before the file's bytes, everything after) of a GraphQL multipart request."""
+    boundary = "pfmp-fault-boundary"
+    operations = json.dumps({"query": UPLOAD, "variables": {"f": fiche_id, "file": None}})
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.file\"]}}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"rapport.pdf\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}",
+               "content-length": str(len(head) + len(content) + len(tail))}
+    return headers, head, tail
+
+
+async def annexes_consistent(annex_dir) -> int:
+    """Every stored file has its row and every file row its file; the number of annex files."""
+    rows = set(await Annex.filter(kind="FILE").values_list("stored_name", flat=True))
+    files = files_under(annex_dir)
+    assert {annex_path(annex_dir, name) for name in rows} == set(files), "an annex file without its row, or back"
+    return len(files)
+
+
+async def demo_fiche_id() -> tuple[int, str]:
+    learner = await User.get(email=EMAIL[Role.LEARNER])
+    fiche = await ActivityFiche.filter(learner=learner).order_by("id").first()
+    return fiche.id, encode_id("ActivityFiche", fiche.id)
+
+
+async def test_an_upload_killed_while_its_body_arrives_leaves_no_file(app, settings, fault_server, tmp_path):
+    _, fiche = await demo_fiche_id()
+    base = fault_server.start()
+    token = sign_in(base, EMAIL[Role.LEARNER], DEMO_PASSWORD)
+    headers, head, tail = multipart(fiche, PDF)
+    half_sent, server_dead = asyncio.Event(), asyncio.Event()
+
+    async def slow_body():
+        yield head
+        yield PDF[: len(PDF) // 2]
+        half_sent.set()
+        await server_dead.wait()  # the rest comes too late, to a closed connection
+        yield PDF[len(PDF) // 2:] + tail
+
+    async def send():
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await client.post(f"{base}/graphql", content=slow_body(),
+                                     headers={**headers, "Authorization": f"Bearer {token}"})
+
+    # given an upload whose body stops halfway through the file
+    request = await in_flight(send())
+    await asyncio.wait_for(half_sent.wait(), 10)
+    await asyncio.sleep(0.5)
+    # when the server is killed while it waits for the rest
+    fault_server.kill()
+    server_dead.set()
+    assert (await outcome(request)).startswith("cut off")
+    fault_server.start()
+    # then no row, no file among the annexes nor in the server's temporary folder
+    assert await Annex.all().count() == 0
+    assert await annexes_consistent(settings.annex_dir) == 0
+    assert files_under(tmp_path / "tmp") == []
+
+
+async def test_an_upload_killed_after_its_copy_leaves_no_file(app, backend, database_url, settings, fault_server):
+    fiche_pk, fiche = await demo_fiche_id()
+    base = fault_server.start()
+    token = sign_in(base, EMAIL[Role.LEARNER], DEMO_PASSWORD)
+    headers, head, tail = multipart(fiche, BIG_PDF)
+    body = head + BIG_PDF + tail
+
+    async def send():
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await client.post(f"{base}/graphql", content=body,
+                                     headers={**headers, "Authorization": f"Bearer {token}"})
+
+    if backend == "postgres":
+        # given the test holding the fiche, which the upload locks once the file is copied
+        async with database_lock(backend, database_url, ActivityFiche._meta.db_table, fiche_pk):
+            request = await in_flight(send())
+            # when the whole file is on disk, the server waits to write its row, and is killed there
+            await copy_seen(settings.annex_dir, request, size=len(BIG_PDF))
+            pid = await server_waits_on_lock(backend, database_url, '"activity_fiche"', request)
+            fault_server.kill()
+        await session_ended(database_url, pid)
+    else:
+        # when the server is stopped (SIGSTOP) while it copies the file, and killed there (no lock to wait on:
+        # see killed_in_the_middle)
+        request = await in_flight(send())
+        copy = await copy_seen(settings.annex_dir, request)
+        fault_server.freeze()
+        assert copy.exists(), "the copy ended before the server could be stopped: the test proves nothing"
+        fault_server.kill()
+    assert (await outcome(request)).startswith("cut off")
+    base = fault_server.start()
+    # then the new server removed the orphan copy at start-up: no row, no file
+    assert await Annex.all().count() == 0
+    assert await annexes_consistent(settings.annex_dir) == 0
+    # and the same upload now goes through, and downloads whole
+    async with httpx.AsyncClient(timeout=60) as client:
+        response = await client.post(f"{base}/graphql", content=body,
+                                     headers={**headers, "Authorization": f"Bearer {token}"})
+    annex = response.json()["data"]["annexUpload"]["annex"]
+    assert annex["size"] == len(BIG_PDF)
+    assert await annexes_consistent(settings.annex_dir) == 1
+    download = httpx.get(base + annex["downloadUrl"], headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert download.content == BIG_PDF
+
+
+async def copy_seen(annex_dir, request: asyncio.Task, *, size: int | None = None):
+    """The upload's file once the server started copying it (or copied `size` bytes), polled every millisecond."""
+    for _ in range(20000):
+        for path in files_under(annex_dir):
+            if size is None or path.stat().st_size == size:
+                return path
+        assert not request.done(), f"the upload ended before its copy was seen: {await outcome(request)}"
+        await asyncio.sleep(0.001)
+    raise AssertionError("the upload was never copied")
+
+
+async def test_start_up_recovery_finishes_committed_uploads_and_leaves_live_folders_alone(app, settings):
+    # given the incoming folder of a dead process, with a committed upload's file (the process died between
+    # its commit and the move) and a partial one, and the folder of a live process (its lock held)
+    root = settings.annex_dir / ".incoming"
+    dead, live = root / "dead", root / "live"
+    committed, partial, in_flight_name = "ab" * 16, "cd" * 16, "ef" * 16
+    dead.mkdir(parents=True)
+    live.mkdir()
+    (dead / committed).write_bytes(PDF)
+    (dead / partial).write_bytes(PDF[:100])
+    (live / in_flight_name).write_bytes(PDF)
+    fiche_pk, _ = await demo_fiche_id()
+    await Annex.create(fiche_id=fiche_pk, kind="FILE", title="rapport", original_filename="rapport.pdf",
+                       stored_name=committed, content_type="application/pdf", size=len(PDF))
+    holder = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        # when a server starts
+        assert await recover_incoming(settings.annex_dir) == (1, 1)
+    finally:
+        os.close(holder)
+    # then the committed file is in place, the partial one and the dead folder are gone, the live one untouched
+    assert annex_path(settings.annex_dir, committed).read_bytes() == PDF
+    assert not dead.exists()
+    assert (live / in_flight_name).read_bytes() == PDF
