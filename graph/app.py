@@ -23,6 +23,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from graph.context import Context
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
+from graph.unavailable import DatabaseUnavailableMiddleware
 from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
@@ -114,7 +115,7 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 release_incoming(settings.annex_dir)
 
-    middleware = []
+    middleware = [Middleware(DatabaseUnavailableMiddleware)]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware,

@@ -8,9 +8,11 @@ Two channels:
   raise `UserInputError` inside a mutation (see resolvers/mutations.py), which
   rolls the transaction back and answers the payload with the errors.
 
-Anything else that escapes a resolver is a defect: `ErrorPolicy` masks it as
-"Unexpected error." with code `INTERNAL_SERVER_ERROR`, and the server log
-keeps the traceback. No stack trace, SQL or file path reaches a client.
+A database out of reach is not a defect: SERVICE_UNAVAILABLE, with a 503
+(graph/unavailable.py). Anything else that escapes a resolver is a defect:
+`ErrorPolicy` masks it as "Unexpected error." with code
+`INTERNAL_SERVER_ERROR`, and the server log keeps the traceback. No stack
+trace, SQL or file path reaches a client.
 """
 
 from __future__ import annotations
@@ -21,8 +23,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 from graphql import GraphQLError
+from starlette.responses import Response
 from strawberry.extensions import MaskErrors
 from strawberry.relay.types import GlobalIDValueError
+
+from graph.unavailable import CODE as UNAVAILABLE_CODE
+from graph.unavailable import MESSAGE as UNAVAILABLE_MESSAGE
+from graph.unavailable import RETRY_AFTER, database_unavailable
 
 log = logging.getLogger("pfmp.errors")
 
@@ -105,6 +112,8 @@ def _code_for(error: GraphQLError) -> tuple[bool, str | None]:
     if isinstance(original, GraphQLError):
         # Variable coercion and limiter rules raise GraphQLErrors of their own.
         return False, original.extensions.get("code") or "BAD_USER_INPUT"
+    if database_unavailable(original):
+        return False, UNAVAILABLE_CODE
     return True, "INTERNAL_SERVER_ERROR"
 
 
@@ -121,7 +130,18 @@ class ErrorPolicy(MaskErrors):
             if mask:
                 log.error("unexpected error at %s", error.path, exc_info=error.original_error)
                 error = self.anonymise_error(error)
+            elif code == UNAVAILABLE_CODE and error.original_error is not None:
+                # The driver's message names hosts and ports: the client learns only to retry (graph/unavailable.py).
+                log.warning("database unavailable at %s: %s", error.path, type(error.original_error).__name__)
+                error = GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path)
+                self._answer_unavailable()
             if code and not error.extensions.get("code"):
                 error.extensions = {**(error.extensions or {}), "code": code}
             processed.append(error)
         return processed
+
+    def _answer_unavailable(self) -> None:
+        response = getattr(self.execution_context.context, "response", None)
+        if isinstance(response, Response):
+            response.status_code = 503
+            response.headers["retry-after"] = RETRY_AFTER

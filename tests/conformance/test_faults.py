@@ -1,4 +1,4 @@
-"""Faults: a server process killed (SIGKILL) in the middle of an operation.
+"""Faults: a server process killed (SIGKILL) in the middle of an operation, and the database going away.
 
 On PostgreSQL the middle is reached deterministically: the test holds a row the operation needs after its
 first writes, waits until pg_stat_activity shows the server blocked on it, and kills the server there. SQLite
@@ -17,6 +17,7 @@ import json
 import os
 
 import httpx
+import pytest
 
 from graph.types.common import encode_id
 from models.bilans import BilanCompetenceMode, BilanResultEntry, CompanyBilan
@@ -29,9 +30,10 @@ from resolvers.annex_files import annex_path
 from resolvers.annex_incoming import recover_incoming
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.conformance.fault_tools import (
-    database_lock, files_under, in_flight, killed_in_the_middle, outcome, post_graphql, server_waits_on_lock,
-    session_ended, sign_in,
+    StoppableCluster, database_lock, files_under, in_flight, killed_in_the_middle, outcome, post_graphql,
+    server_waits_on_lock, session_ended, sign_in,
 )
+from tests.conformance.server import ServerProcess
 
 EMAIL = {role: email for role, email, *_ in DEMO_ACCOUNTS}
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { code } } }"
@@ -278,3 +280,52 @@ async def test_start_up_recovery_finishes_committed_uploads_and_leaves_live_fold
     assert annex_path(settings.annex_dir, committed).read_bytes() == PDF
     assert not dead.exists()
     assert (live / in_flight_name).read_bytes() == PDF
+
+
+# ---- the database going away ----
+
+def test_the_database_going_away_answers_cleanly_and_the_server_recovers(backend, tmp_path):
+    if backend != "postgres":
+        pytest.skip("SQLite is a file the server opens itself: there is no database server to stop")
+    cluster = StoppableCluster()
+    server = None
+    try:
+        server = ServerProcess(tmp_path, extra_env={"DATABASE_URL": cluster.start()})
+        base = server.start()
+        token = sign_in(base, EMAIL[Role.TEACHER], DEMO_PASSWORD)
+        me = {"query": "{ me { fullName } }"}
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.post(f"{base}/graphql", json=me, headers=auth).json()["data"]["me"]["fullName"]
+        # when the database stops
+        cluster.pause()
+        # then the health check says so, and GraphQL requests get a clean error
+        health = httpx.get(f"{base}/healthz", timeout=30)
+        assert health.status_code == 503 and health.json()["database"] == "down"
+        for request in (dict(json=me, headers=auth), dict(json={"query": "{ frameworks { code } }"}, headers=auth),
+                        dict(json={"query": 'mutation { login(email: "a@b.fr", password: "x") { token } }'})):
+            response = httpx.post(f"{base}/graphql", timeout=30, **request)
+            assert_clean_unavailable(response)
+        # when it is back, the same server answers again, without a restart
+        cluster.resume()
+        for _ in range(100):
+            if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
+                break
+        assert httpx.get(f"{base}/healthz", timeout=30).status_code == 200
+        assert httpx.post(f"{base}/graphql", json=me, headers=auth).json()["data"]["me"]["fullName"]
+        assert server.process.poll() is None
+    finally:
+        if server is not None:
+            server.stop()
+        cluster.stop()
+
+
+def assert_clean_unavailable(response: httpx.Response) -> None:
+    text = response.text
+    for leak in ("Traceback", "SELECT ", "asyncpg", "/work/", "site-packages", "Internal Server Error",
+                 "Unexpected error"):
+        assert leak not in text, text
+    assert response.status_code == 503, text
+    assert response.headers["content-type"].startswith("application/json")
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "retry-after" in response.headers
