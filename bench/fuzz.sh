@@ -4,7 +4,8 @@
 #
 #   bench/fuzz.sh                      # SQLite, 20 examples an operation, 30 s a role (about 4 minutes)
 #   bench/fuzz.sh --examples 50 --seconds 90 --role admin
-#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/fuzz.sh   # a fresh database per role
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bench/fuzz.sh
+#                                      # PostgreSQL: a fresh database pfmp_fuzz_<role> on that server
 #
 # Needs the fuzz extra (pip install -e '.[fuzz]'; PYTHON=… names the interpreter). Exit status 0 when no answer had a 5xx, a masked
 # "Unexpected error.", a stack trace, SQL or a path; otherwise the findings are printed and the servers'

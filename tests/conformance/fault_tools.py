@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from pathlib import Path
 
@@ -20,28 +19,18 @@ def pg_dsn(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def database_lock(backend: str, database_url: str, table: str, pk: int):
-    """Hold a lock the server will wait on. PostgreSQL: the row `pk` of `table` FOR UPDATE (it blocks updates,
-    deletes and the foreign-key checks of inserts naming it). SQLite: the database's write lock (it blocks the
-    server's first write; the file has no row locks)."""
-    if backend == "postgres":
-        conn = await asyncpg.connect(pg_dsn(database_url))
-        transaction = conn.transaction()
-        await transaction.start()
-        await conn.execute(f'SELECT 1 FROM "{table}" WHERE id = $1 FOR UPDATE', pk)
-        try:
-            yield
-        finally:
-            await transaction.rollback()
-            await conn.close()
-    else:
-        conn = sqlite3.connect(database_url.removeprefix("sqlite://"), isolation_level=None, timeout=1)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK")
-            conn.close()
+async def row_lock(database_url: str, table: str, pk: int):
+    """PostgreSQL: hold the row `pk` of `table` FOR UPDATE, which blocks the server's updates and deletes of it
+    and the foreign-key checks of the rows it inserts naming it."""
+    conn = await asyncpg.connect(pg_dsn(database_url))
+    transaction = conn.transaction()
+    await transaction.start()
+    await conn.execute(f'SELECT 1 FROM "{table}" WHERE id = $1 FOR UPDATE', pk)
+    try:
+        yield
+    finally:
+        await transaction.rollback()
+        await conn.close()
 
 
 async def killed_in_the_middle(backend: str, database_url: str, server, request_factory, *, table: str, pk: int,
@@ -55,9 +44,9 @@ async def killed_in_the_middle(backend: str, database_url: str, server, request_
     from outside. There the server is killed a few milliseconds after the request left, before or after its
     commit: the caller accepts both outcomes and nothing in between."""
     if backend == "postgres":
-        async with database_lock(backend, database_url, table, pk):
+        async with row_lock(database_url, table, pk):
             request = await in_flight(request_factory())
-            pid = await server_waits_on_lock(backend, database_url, statement, request)
+            pid = await server_waits_on_row(database_url, statement, request)
             server.kill()
         assert (await outcome(request)).startswith("cut off")
         await session_ended(database_url, pid)
@@ -68,17 +57,9 @@ async def killed_in_the_middle(backend: str, database_url: str, server, request_
         await outcome(request)
 
 
-async def server_waits_on_lock(backend: str, database_url: str, statement: str, request: asyncio.Task) -> int | None:
-    """Return once the server is blocked on the test's lock, in the middle of its operation: on PostgreSQL, the
-    process id of the server's session that waits.
-
-    PostgreSQL says which statement waits (pg_stat_activity): the earlier statements of the transaction ran.
-    SQLite does not: the request still unanswered after a second (the server waits up to 5 s for a locked
-    database, and answers in milliseconds otherwise) is the sign."""
-    if backend != "postgres":
-        await asyncio.sleep(1.0)
-        assert not request.done(), f"the server answered without waiting: {await outcome(request)}"
-        return None
+async def server_waits_on_row(database_url: str, statement: str, request: asyncio.Task) -> int:
+    """Return once pg_stat_activity shows the server's `statement` waiting on the test's lock (the earlier
+    statements of its transaction ran): the process id of that session."""
     deadline = time.monotonic() + 20
     conn = await asyncpg.connect(pg_dsn(database_url))
     try:
@@ -95,12 +76,10 @@ async def server_waits_on_lock(backend: str, database_url: str, statement: str, 
     raise AssertionError(f"the server never waited on {statement!r}")
 
 
-async def session_ended(database_url: str, pid: int | None) -> None:
+async def session_ended(database_url: str, pid: int) -> None:
     """PostgreSQL: wait until the killed server's session `pid` is gone. Once the test's lock is released it
     runs the statement it waited on, reads its dead client's next command, finds the connection closed and
     rolls its transaction back; checking the database before that would see it still in progress."""
-    if pid is None:
-        return
     conn = await asyncpg.connect(pg_dsn(database_url))
     try:
         deadline = time.monotonic() + 30

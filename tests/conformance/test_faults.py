@@ -30,15 +30,15 @@ from resolvers.annex_files import annex_path
 from resolvers.annex_incoming import recover_incoming
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.conformance.fault_tools import (
-    StoppableCluster, database_lock, files_under, in_flight, killed_in_the_middle, outcome, post_graphql,
-    server_waits_on_lock, session_ended, sign_in,
+    StoppableCluster, files_under, in_flight, killed_in_the_middle, outcome, post_graphql, row_lock,
+    server_waits_on_row, session_ended, sign_in,
 )
 from tests.conformance.server import ServerProcess
 
 EMAIL = {role: email for role, email, *_ in DEMO_ACCOUNTS}
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { code } } }"
-BILAN_UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
-  bilan { version } errors { field code message } } }"""
+BILAN_UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) {
+  bilanUpdate(id: $id, version: $v, input: $input) { bilan { version } errors { field code message } } }"""
 UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) {
   annex { id size downloadUrl } errors { code message } } }"""
 PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * 65536 + b"\n%%EOF\n"  # 1 MiB
@@ -213,11 +213,11 @@ async def test_an_upload_killed_after_its_copy_leaves_no_file(app, backend, data
 
     if backend == "postgres":
         # given the test holding the fiche, which the upload locks once the file is copied
-        async with database_lock(backend, database_url, ActivityFiche._meta.db_table, fiche_pk):
+        async with row_lock(database_url, ActivityFiche._meta.db_table, fiche_pk):
             request = await in_flight(send())
             # when the whole file is on disk, the server waits to write its row, and is killed there
             await copy_seen(settings.annex_dir, request, size=len(BIG_PDF))
-            pid = await server_waits_on_lock(backend, database_url, '"activity_fiche"', request)
+            pid = await server_waits_on_row(database_url, '"activity_fiche"', request)
             fault_server.kill()
         await session_ended(database_url, pid)
     else:
