@@ -15,6 +15,7 @@ import asyncio
 import fcntl
 import json
 import os
+import sqlite3
 
 import httpx
 import pytest
@@ -317,6 +318,24 @@ def test_the_database_going_away_answers_cleanly_and_the_server_recovers(backend
         if server is not None:
             server.stop()
         cluster.stop()
+
+
+async def test_a_sqlite_database_locked_by_another_process_answers_cleanly(backend, database_url, teacher):
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL locks rows and waits for them; only SQLite refuses a locked database at once")
+    period = await Period.get(name="Stage de découverte")
+    # given another process (a CLI import, a second worker) holding SQLite's write lock
+    other = sqlite3.connect(database_url.removeprefix("sqlite://"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        # when a mutation that reads, then writes, runs
+        response = await teacher.post(PERIOD_DELETE, {"id": encode_id("Period", period.id)})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # then it is told to retry, and nothing was deleted
+    assert_clean_unavailable(response)
+    assert await Period.exists(id=period.id)
 
 
 def assert_clean_unavailable(response: httpx.Response) -> None:
