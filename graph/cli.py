@@ -61,8 +61,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     if report.get("demo_loaded"):
         click.echo("demo data loaded; accounts are listed in the README")
     click.echo(f"GraphQL on http://{host}:{port}/graphql" + (" (GraphiQL in a browser)" if settings.graphiql else ""))
+    # Our protocol class sets TCP_NODELAY, which uvicorn's own leaves off with several workers (graph/serving.py).
     uvicorn.run("graph.asgi:app", host=host, port=port, workers=workers, factory=False,
-                log_level="info", proxy_headers=True)
+                log_level="info", proxy_headers=True, http="graph.serving:NoDelayHTTPProtocol")
 
 
 @main.command()
