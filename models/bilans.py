@@ -5,12 +5,19 @@ of an item is the latest entry for it.
 """
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import TimestampedModel
 from models.frameworks import AchievementLevel
+
+if TYPE_CHECKING:
+    from models.frameworks import Competence, Criterion
+    from models.portfolios import Portfolio
+    from models.schools import School
+    from models.users import User
 
 
 class BilanStatus(str, Enum):
@@ -31,7 +38,8 @@ class BilanEventKind(str, Enum):
 
 class CompanyBilan(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    portfolio = fields.OneToOneField("models.Portfolio", related_name="bilan", on_delete=fields.CASCADE)
+    portfolio: fields.OneToOneRelation["Portfolio"] = fields.OneToOneField("models.Portfolio", related_name="bilan", on_delete=fields.CASCADE)
+    portfolio_id: int
     status = fields.CharEnumField(BilanStatus, max_length=10, default=BilanStatus.DRAFT)
     # 1 to 4 stars; null while not yet set.
     engagement = fields.SmallIntField(null=True)
@@ -40,7 +48,7 @@ class CompanyBilan(TimestampedModel):
     comment = fields.TextField(default="")
     completed_at = fields.DatetimeField(null=True)
     # The grid as it stood at completion: a completed bilan no longer follows the fiches (R21).
-    frozen_grid = fields.JSONField(null=True)
+    frozen_grid: fields.JSONField[dict | None] = fields.JSONField(null=True)
     version = fields.IntField(default=1)
 
     class Meta:
@@ -49,8 +57,10 @@ class CompanyBilan(TimestampedModel):
 
 class BilanCompetenceMode(Model):
     id = fields.IntField(primary_key=True)
-    bilan = fields.ForeignKeyField("models.CompanyBilan", related_name="modes", on_delete=fields.CASCADE)
-    competence = fields.ForeignKeyField("models.Competence", related_name="bilan_modes", on_delete=fields.CASCADE)
+    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="modes", on_delete=fields.CASCADE)
+    bilan_id: int
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="bilan_modes", on_delete=fields.CASCADE)
+    competence_id: int
     mode = fields.CharEnumField(EvaluationMode, max_length=10)
 
     class Meta:
@@ -62,14 +72,18 @@ class BilanResultEntry(Model):
     """One change of one result, never updated nor deleted."""
 
     id = fields.BigIntField(primary_key=True)
-    bilan = fields.ForeignKeyField("models.CompanyBilan", related_name="result_entries", on_delete=fields.CASCADE)
-    competence = fields.ForeignKeyField("models.Competence", related_name="result_entries", on_delete=fields.CASCADE)
-    criterion = fields.ForeignKeyField(
+    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="result_entries", on_delete=fields.CASCADE)
+    bilan_id: int
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="result_entries", on_delete=fields.CASCADE)
+    competence_id: int
+    criterion: fields.ForeignKeyNullableRelation["Criterion"] = fields.ForeignKeyField(
         "models.Criterion", related_name="result_entries", null=True, on_delete=fields.CASCADE
     )
+    criterion_id: int | None
     level = fields.CharEnumField(AchievementLevel, max_length=20)
     previous_level = fields.CharEnumField(AchievementLevel, max_length=20, null=True)
-    author = fields.ForeignKeyField("models.User", related_name="result_entries", null=True, on_delete=fields.SET_NULL)
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="result_entries", null=True, on_delete=fields.SET_NULL)
+    author_id: int | None
     recorded_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -81,9 +95,11 @@ class BilanEvent(Model):
     """Completion, reopening (logged, R21) and paper signature of a bilan."""
 
     id = fields.BigIntField(primary_key=True)
-    bilan = fields.ForeignKeyField("models.CompanyBilan", related_name="events", on_delete=fields.CASCADE)
+    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="events", on_delete=fields.CASCADE)
+    bilan_id: int
     kind = fields.CharEnumField(BilanEventKind, max_length=20)
-    author = fields.ForeignKeyField("models.User", related_name="bilan_events", null=True, on_delete=fields.SET_NULL)
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="bilan_events", null=True, on_delete=fields.SET_NULL)
+    author_id: int | None
     note = fields.TextField(default="")
     recorded_at = fields.DatetimeField(auto_now_add=True)
 
@@ -97,11 +113,14 @@ class InterimReview(TimestampedModel):
     """Bilan intermédiaire de compétences: consolidates completed bilans up to a date (R25)."""
 
     id = fields.IntField(primary_key=True)
-    school = fields.ForeignKeyField("models.School", related_name="interim_reviews", on_delete=fields.CASCADE)
-    learner = fields.ForeignKeyField("models.User", related_name="interim_reviews", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="interim_reviews", on_delete=fields.CASCADE)
+    school_id: int
+    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="interim_reviews", on_delete=fields.CASCADE)
+    learner_id: int
     review_date = fields.DateField()
-    created_by = fields.ForeignKeyField("models.User", related_name="created_reviews", null=True, on_delete=fields.SET_NULL)
-    bilans = fields.ManyToManyField("models.CompanyBilan", related_name="interim_reviews", through="interim_review_bilan")
+    created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="created_reviews", null=True, on_delete=fields.SET_NULL)
+    created_by_id: int | None
+    bilans: fields.ManyToManyRelation["CompanyBilan"] = fields.ManyToManyField("models.CompanyBilan", related_name="interim_reviews", through="interim_review_bilan")
 
     class Meta:
         table = "interim_review"

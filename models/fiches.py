@@ -1,11 +1,18 @@
 """Activity fiches written by learners, their link to the framework, read states and annexes."""
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import TimestampedModel
+
+if TYPE_CHECKING:
+    from models.frameworks import Competence, Criterion, FrameworkActivity, Task
+    from models.portfolios import Portfolio
+    from models.schools import School
+    from models.users import User
 
 
 class Autonomy(str, Enum):
@@ -15,12 +22,15 @@ class Autonomy(str, Enum):
 
 class ActivityFiche(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    school = fields.ForeignKeyField("models.School", related_name="activity_fiches", on_delete=fields.CASCADE)
-    learner = fields.ForeignKeyField("models.User", related_name="activity_fiches", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="activity_fiches", on_delete=fields.CASCADE)
+    school_id: int
+    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="activity_fiches", on_delete=fields.CASCADE)
+    learner_id: int
     # Null once the period is deleted: the fiche then sits in the learner's free fiches (R8).
-    portfolio = fields.ForeignKeyField(
+    portfolio: fields.ForeignKeyNullableRelation["Portfolio"] = fields.ForeignKeyField(
         "models.Portfolio", related_name="activity_fiches", null=True, on_delete=fields.SET_NULL
     )
+    portfolio_id: int | None
     # Name of the period a free fiche came from, kept for the learner's folder.
     former_period_name = fields.CharField(max_length=200, null=True)
     title = fields.CharField(max_length=300)
@@ -28,7 +38,7 @@ class ActivityFiche(TimestampedModel):
     workplace = fields.CharField(max_length=300, null=True)
     description = fields.TextField(default="")
     analysis = fields.TextField(default="")
-    activity_types = fields.ManyToManyField(
+    activity_types: fields.ManyToManyRelation["FrameworkActivity"] = fields.ManyToManyField(
         "models.FrameworkActivity", related_name="activity_fiches", through="activity_fiche_activity_type"
     )
     # Deleted by the learner: still listed for teachers, marked (R13).
@@ -47,8 +57,10 @@ class FicheTask(Model):
     """A task linked to a fiche: ticked by the learner, checked or added by the teacher (R14)."""
 
     id = fields.IntField(primary_key=True)
-    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="task_links", on_delete=fields.CASCADE)
-    task = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.CASCADE)
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="task_links", on_delete=fields.CASCADE)
+    fiche_id: int
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.CASCADE)
+    task_id: int
     ticked_by_learner = fields.BooleanField(default=False)
     checked_by_teacher = fields.BooleanField(default=False)
 
@@ -61,12 +73,16 @@ class FicheEvaluationTarget(Model):
     """What the teacher plans to evaluate for a task of a fiche: a competence globally, or one criterion."""
 
     id = fields.IntField(primary_key=True)
-    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="evaluation_targets", on_delete=fields.CASCADE)
-    task = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.CASCADE)
-    competence = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.CASCADE)
-    criterion = fields.ForeignKeyField(
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    fiche_id: int
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    task_id: int
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    competence_id: int
+    criterion: fields.ForeignKeyNullableRelation["Criterion"] = fields.ForeignKeyField(
         "models.Criterion", related_name="evaluation_targets", null=True, on_delete=fields.CASCADE
     )
+    criterion_id: int | None
 
     class Meta:
         table = "activity_fiche_target"
@@ -77,8 +93,10 @@ class FicheRead(Model):
     """When a teacher last read a fiche (R13)."""
 
     id = fields.IntField(primary_key=True)
-    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="reads", on_delete=fields.CASCADE)
-    teacher = fields.ForeignKeyField("models.User", related_name="fiche_reads", on_delete=fields.CASCADE)
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="reads", on_delete=fields.CASCADE)
+    fiche_id: int
+    teacher: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="fiche_reads", on_delete=fields.CASCADE)
+    teacher_id: int
     read_at = fields.DatetimeField()
 
     class Meta:
@@ -93,7 +111,8 @@ class AnnexKind(str, Enum):
 
 class Annex(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="annexes", on_delete=fields.CASCADE)
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="annexes", on_delete=fields.CASCADE)
+    fiche_id: int
     kind = fields.CharEnumField(AnnexKind, max_length=4)
     title = fields.CharField(max_length=300, default="")
     url = fields.CharField(max_length=2000, null=True)

@@ -5,11 +5,15 @@ weight; and the achievement scale the framework is evaluated on.
 """
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.base import TimestampedModel
+
+if TYPE_CHECKING:
+    from models.schools import School
 
 
 class AchievementLevel(str, Enum):
@@ -30,11 +34,12 @@ class Framework(TimestampedModel):
     """A diploma's framework. `school` is null for the built-in, national ones."""
 
     id = fields.IntField(primary_key=True)
-    school = fields.ForeignKeyField("models.School", related_name="frameworks", null=True, on_delete=fields.CASCADE)
+    school: fields.ForeignKeyNullableRelation["School"] = fields.ForeignKeyField("models.School", related_name="frameworks", null=True, on_delete=fields.CASCADE)
+    school_id: int | None
     code = fields.CharField(max_length=50)
     name = fields.CharField(max_length=300)
     source = fields.TextField(default="")
-    notes = fields.JSONField(default=list)
+    notes: fields.JSONField[list[str]] = fields.JSONField(default=list)
     # sha256 of the canonical content last imported: a second import of the same file is a no-op.
     content_hash = fields.CharField(max_length=64)
 
@@ -45,7 +50,8 @@ class Framework(TimestampedModel):
 
 class ScaleLevel(Model):
     id = fields.IntField(primary_key=True)
-    framework = fields.ForeignKeyField("models.Framework", related_name="scale_levels", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="scale_levels", on_delete=fields.CASCADE)
+    framework_id: int
     value = fields.CharEnumField(AchievementLevel, max_length=20)
     label = fields.CharField(max_length=100)
     position = fields.IntField()
@@ -60,7 +66,8 @@ class Unit(Model):
     """Unité de certification, grouping competences."""
 
     id = fields.IntField(primary_key=True)
-    framework = fields.ForeignKeyField("models.Framework", related_name="units", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="units", on_delete=fields.CASCADE)
+    framework_id: int
     code = fields.CharField(max_length=20)
     label = fields.CharField(max_length=300)
     position = fields.IntField()
@@ -72,7 +79,8 @@ class Unit(Model):
 
 class FrameworkActivity(Model):
     id = fields.IntField(primary_key=True)
-    framework = fields.ForeignKeyField("models.Framework", related_name="activities", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="activities", on_delete=fields.CASCADE)
+    framework_id: int
     code = fields.CharField(max_length=20)
     label = fields.CharField(max_length=300)
     position = fields.IntField()
@@ -84,8 +92,10 @@ class FrameworkActivity(Model):
 
 class Task(Model):
     id = fields.IntField(primary_key=True)
-    framework = fields.ForeignKeyField("models.Framework", related_name="tasks", on_delete=fields.CASCADE)
-    activity = fields.ForeignKeyField("models.FrameworkActivity", related_name="tasks", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="tasks", on_delete=fields.CASCADE)
+    framework_id: int
+    activity: fields.ForeignKeyRelation["FrameworkActivity"] = fields.ForeignKeyField("models.FrameworkActivity", related_name="tasks", on_delete=fields.CASCADE)
+    activity_id: int
     code = fields.CharField(max_length=20)
     label = fields.TextField()
     position = fields.IntField()
@@ -99,8 +109,10 @@ class Task(Model):
 
 class Competence(Model):
     id = fields.IntField(primary_key=True)
-    framework = fields.ForeignKeyField("models.Framework", related_name="competences", on_delete=fields.CASCADE)
-    unit = fields.ForeignKeyField("models.Unit", related_name="competences", null=True, on_delete=fields.SET_NULL)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="competences", on_delete=fields.CASCADE)
+    framework_id: int
+    unit: fields.ForeignKeyNullableRelation["Unit"] = fields.ForeignKeyField("models.Unit", related_name="competences", null=True, on_delete=fields.SET_NULL)
+    unit_id: int | None
     code = fields.CharField(max_length=20)
     label = fields.TextField()
     position = fields.IntField()
@@ -112,7 +124,8 @@ class Competence(Model):
 
 class Criterion(Model):
     id = fields.IntField(primary_key=True)
-    competence = fields.ForeignKeyField("models.Competence", related_name="criteria", on_delete=fields.CASCADE)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="criteria", on_delete=fields.CASCADE)
+    competence_id: int
     label = fields.TextField()
     position = fields.IntField()
 
@@ -125,8 +138,10 @@ class TaskCompetence(Model):
     """A task mobilises a competence (weight 2 = main, 1 = secondary)."""
 
     id = fields.IntField(primary_key=True)
-    task = fields.ForeignKeyField("models.Task", related_name="competence_links", on_delete=fields.CASCADE)
-    competence = fields.ForeignKeyField("models.Competence", related_name="task_links", on_delete=fields.CASCADE)
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="competence_links", on_delete=fields.CASCADE)
+    task_id: int
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="task_links", on_delete=fields.CASCADE)
+    competence_id: int
     weight = fields.SmallIntField(default=2)
 
     class Meta:
@@ -136,7 +151,8 @@ class TaskCompetence(Model):
 
 class ProfessionalAttitude(Model):
     id = fields.IntField(primary_key=True)
-    framework = fields.ForeignKeyField("models.Framework", related_name="attitudes", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="attitudes", on_delete=fields.CASCADE)
+    framework_id: int
     code = fields.CharField(max_length=20)
     label = fields.CharField(max_length=300)
     position = fields.IntField()

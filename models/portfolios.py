@@ -1,18 +1,29 @@
 """Portfolios (one learner in one period), trainer assignments and liaison fiches."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from models.base import TimestampedModel
 
+if TYPE_CHECKING:
+    from models.frameworks import Task
+    from models.periods import Period
+    from models.schools import School
+    from models.users import User
+
 
 class Portfolio(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    school = fields.ForeignKeyField("models.School", related_name="portfolios", on_delete=fields.CASCADE)
-    period = fields.ForeignKeyField("models.Period", related_name="portfolios", on_delete=fields.CASCADE)
-    learner = fields.ForeignKeyField("models.User", related_name="portfolios", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="portfolios", on_delete=fields.CASCADE)
+    school_id: int
+    period: fields.ForeignKeyRelation["Period"] = fields.ForeignKeyField("models.Period", related_name="portfolios", on_delete=fields.CASCADE)
+    period_id: int
+    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="portfolios", on_delete=fields.CASCADE)
+    learner_id: int
     # Days the learner actually worked in the company (absences deducted), for the attestation.
     days_done = fields.DecimalField(max_digits=5, decimal_places=1, null=True)
-    trainers = fields.ManyToManyField(
+    trainers: fields.ManyToManyRelation["User"] = fields.ManyToManyField(
         "models.User", related_name="trained_portfolios", through="portfolio_trainer"
     )
 
@@ -27,7 +38,8 @@ class LiaisonFiche(TimestampedModel):
     """Fiche de liaison entreprise: workplace, objectives and activities of one portfolio."""
 
     id = fields.IntField(primary_key=True)
-    portfolio = fields.OneToOneField("models.Portfolio", related_name="liaison_fiche", on_delete=fields.CASCADE)
+    portfolio: fields.OneToOneRelation["Portfolio"] = fields.OneToOneField("models.Portfolio", related_name="liaison_fiche", on_delete=fields.CASCADE)
+    portfolio_id: int
     # Workplace (lieu de réalisation): filled in by the learner.
     company_name = fields.CharField(max_length=200, null=True)
     activity_domain = fields.CharField(max_length=300, null=True)
@@ -35,7 +47,7 @@ class LiaisonFiche(TimestampedModel):
     tutor_name = fields.CharField(max_length=200, null=True)
     tutor_role = fields.CharField(max_length=200, null=True)
     objectives = fields.TextField(default="")
-    tasks = fields.ManyToManyField("models.Task", related_name="liaison_fiches", through="liaison_fiche_task")
+    tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField("models.Task", related_name="liaison_fiches", through="liaison_fiche_task")
     # An individualized part keeps its own value when the period is edited (R6).
     objectives_individualized = fields.BooleanField(default=False)
     tasks_individualized = fields.BooleanField(default=False)

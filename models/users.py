@@ -1,10 +1,14 @@
 """People: one account table for every role, and what only some roles carry."""
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 
 from models.base import TimestampedModel
+
+if TYPE_CHECKING:
+    from models.schools import Classroom, School
 
 
 class Role(str, Enum):
@@ -22,7 +26,8 @@ class LearnerStatus(str, Enum):
 
 class User(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    school = fields.ForeignKeyField("models.School", related_name="users", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="users", on_delete=fields.CASCADE)
+    school_id: int
     role = fields.CharEnumField(Role, max_length=10)
     # Stored lower-cased; sign-in looks it up across schools, so it is unique.
     email = fields.CharField(max_length=254, unique=True)
@@ -36,19 +41,21 @@ class User(TimestampedModel):
     # Learners only.
     birth_date = fields.DateField(null=True)
     learner_status = fields.CharEnumField(LearnerStatus, max_length=10, null=True)
-    classroom = fields.ForeignKeyField(
+    classroom: fields.ForeignKeyNullableRelation["Classroom"] = fields.ForeignKeyField(
         "models.Classroom", related_name="learners", null=True, on_delete=fields.SET_NULL
     )
+    classroom_id: int | None
     # Identifier of the learner in the national school-administration exports.
     national_id = fields.CharField(max_length=40, null=True)
     # Tutors and masters: the company they work for and their job there.
     company_name = fields.CharField(max_length=200, null=True)
     job_title = fields.CharField(max_length=200, null=True)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "models.User", related_name="created_users", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None
     # Teachers only: the classrooms they teach.
-    taught_classrooms = fields.ManyToManyField(
+    taught_classrooms: fields.ManyToManyRelation["Classroom"] = fields.ManyToManyField(
         "models.Classroom", related_name="teachers", through="teacher_classroom"
     )
 
@@ -65,7 +72,8 @@ class ExternalIdentity(TimestampedModel):
     """The identifier a configured identity provider (ENT, CAS, OIDC) gives this user."""
 
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="external_identities", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="external_identities", on_delete=fields.CASCADE)
+    user_id: int
     provider = fields.CharField(max_length=100)
     subject = fields.CharField(max_length=254)
 
