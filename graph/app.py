@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -61,7 +62,7 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
     return Viewer(id=user["id"], role=user["role"], school_id=user["school_id"]), None
 
 
-class PortfolioGraphQL(GraphQL):
+class PortfolioGraphQL(GraphQL[Context, None]):
     def __init__(self, settings: Settings):
         super().__init__(
             schema,
@@ -75,7 +76,8 @@ class PortfolioGraphQL(GraphQL):
         # Parse errors leave the operation before extensions see the result, so
         # the codes ErrorPolicy gives are completed here, where every result passes.
         response = await super().process_result(request, result)
-        for error in response.get("errors") or []:
+        # cast: Strawberry types them as objects; they are formatted errors, dicts.
+        for error in cast("list[dict[str, Any]]", response.get("errors") or []):
             extensions = error.setdefault("extensions", {})
             if "code" not in extensions:
                 syntax = error.get("message", "").startswith("Syntax Error")

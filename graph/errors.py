@@ -100,7 +100,7 @@ def _code_for(error: GraphQLError) -> tuple[bool, str | None]:
     original = error.original_error
     if original is None:
         # Parse and validation errors of graphql-core: their message is about the query.
-        if error.extensions.get("code"):
+        if (error.extensions or {}).get("code"):
             return False, None
         if error.path is None:
             return False, "GRAPHQL_VALIDATION_FAILED"
@@ -111,7 +111,7 @@ def _code_for(error: GraphQLError) -> tuple[bool, str | None]:
         return False, "BAD_USER_INPUT"
     if isinstance(original, GraphQLError):
         # Variable coercion and limiter rules raise GraphQLErrors of their own.
-        return False, original.extensions.get("code") or "BAD_USER_INPUT"
+        return False, (original.extensions or {}).get("code") or "BAD_USER_INPUT"
     if database_unavailable(original):
         return False, UNAVAILABLE_CODE
     return True, "INTERNAL_SERVER_ERROR"
@@ -135,7 +135,7 @@ class ErrorPolicy(MaskErrors):
                 log.warning("database unavailable at %s: %s", error.path, type(error.original_error).__name__)
                 error = GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path)
                 self._answer_unavailable()
-            if code and not error.extensions.get("code"):
+            if code and not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": code}
             processed.append(error)
         return processed

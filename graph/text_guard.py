@@ -12,6 +12,7 @@ instead of a driver error masked as "Unexpected error." halfway through.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import BREAK, ExecutionResult, GraphQLError, StringValueNode, Visitor, visit
@@ -25,6 +26,7 @@ def unstorable_variable(value: Any, path: str) -> str | None:
     """The path of the first string holding an unstorable character, or None."""
     if isinstance(value, str):
         return path if UNSTORABLE.search(value) else None
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):

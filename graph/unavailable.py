@@ -31,7 +31,7 @@ _SQLITE_BUSY = ("database is locked", "database table is locked")
 def _chain(exc: BaseException):
     """The exception and those it wraps: Tortoise re-raises drivers' errors inside its own, sometimes as args."""
     seen: set[int] = set()
-    pending = [exc]
+    pending: list[BaseException | None] = [exc]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:

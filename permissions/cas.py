@@ -72,7 +72,7 @@ def _attributes(success: Element) -> dict[str, list[str]]:
     holder = _child(success, "attributes")
     for item in (holder if holder is not None else []):
         if _local(item) == "attribute" and item.get("name"):  # the name/value variant of some servers
-            name, value = item.get("name"), item.get("value") or ""
+            name, value = item.get("name", ""), item.get("value") or ""
         else:
             name, value = _local(item), (item.text or "")
         values.setdefault(name, []).append(value.strip())

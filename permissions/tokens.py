@@ -51,7 +51,7 @@ def decode_token(token: str, *, secret: str, issuer: str) -> dict:
         raise InvalidToken("The access token is not valid.") from None
     try:
         claims["sub"] = int(claims["sub"])
-        claims["ver"] = int(claims.get("ver"))
-    except (TypeError, ValueError):
+        claims["ver"] = int(claims["ver"])
+    except (KeyError, TypeError, ValueError):
         raise InvalidToken("The access token is not valid.") from None
     return claims

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -32,11 +33,10 @@ from permissions.viewer import Viewer
 from resolvers import period_loaders
 from resolvers.bilan_grid import BilanView, bilan_views
 
-EvaluationMode = strawberry.enum(
-    m.EvaluationMode,
+EvaluationMode = Annotated[m.EvaluationMode, strawberry.enum(
     description="How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
-                "per criterion.")
-BilanEventKind = strawberry.enum(m.BilanEventKind, description="What happened to a bilan, as its history logs it.")
+                "per criterion.")]
+BilanEventKind = Annotated[m.BilanEventKind, strawberry.enum(description="What happened to a bilan, as its history logs it.")]
 
 
 @strawberry.type(description="An activity fiche of the period with its reference number in the bilan.")
@@ -309,7 +309,7 @@ class CompanyBilan(relay.Node):
     @strawberry.field(description="Every change of a result, newest first (the append-only log): it shows what was "
                                   "entered while draft, so it follows the draft rule. " + describe("bilan.draft.read"))
     async def result_log(self, info: Info, first: int | None = None,
-                         after: str | None = None) -> relay.ListConnection[BilanResultChange] | None:
+                         after: str | None = None) -> relay.ListConnection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
         if not info.context.can("bilan.draft.read"):
             return None
         query = m.BilanResultEntry.filter(bilan_id=self.id).order_by("-id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -19,7 +19,7 @@ MAX_PAGE = 100
 # compare one with the column (OverflowError on SQLite, DataError on PostgreSQL) instead of answering none.
 MAX_KEY = 2**31 - 1
 
-ErrorCodeEnum = strawberry.enum(ErrorCode, name="UserErrorCode", description="What is wrong with the input.")
+ErrorCodeEnum = Annotated[ErrorCode, strawberry.enum(name="UserErrorCode", description="What is wrong with the input.")]
 
 
 @strawberry.type(description="A problem with a mutation's input. Nothing was written.")

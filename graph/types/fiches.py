@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from graph.types.portfolios import Portfolio
     from graph.types.users import Learner
 
-Autonomy = strawberry.enum(m.Autonomy, description="Whether the learner worked on their own or accompanied.")
-AnnexKind = strawberry.enum(m.AnnexKind, description="FILE: an uploaded file; URL: a web link.")
+Autonomy = Annotated[m.Autonomy, strawberry.enum(description="Whether the learner worked on their own or accompanied.")]
+AnnexKind = Annotated[m.AnnexKind, strawberry.enum(description="FILE: an uploaded file; URL: a web link.")]
 
 
 @strawberry.enum(description="Where a fiche stands for the teacher asking (R13).")

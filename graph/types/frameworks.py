@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 
 from graph.context import Info
 from models import frameworks as m
 
-AchievementLevel = strawberry.enum(
-    m.AchievementLevel, description="One of the six ordered levels of the achievement scale (the « réglette »)."
-)
+AchievementLevel = Annotated[m.AchievementLevel, strawberry.enum(
+    description="One of the six ordered levels of the achievement scale (the « réglette »)."
+)]
 
 
 @strawberry.type(description="One level of a framework's achievement scale, with the label the school uses.")

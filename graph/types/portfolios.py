@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from graph.types.fiches import ActivityFiche
     from graph.types.periods import Period
 
-BilanStatus = strawberry.enum(BilanStatusEnum, description="DRAFT while being entered, COMPLETED once frozen (R21).")
+BilanStatus = Annotated[BilanStatusEnum, strawberry.enum(description="DRAFT while being entered, COMPLETED once frozen (R21).")]
 
 
 @strawberry.type(description="Lieu de réalisation: where the learner works during the period.")

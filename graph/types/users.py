@@ -24,11 +24,10 @@ if TYPE_CHECKING:
     from graph.types.fiches import ActivityFiche
     from graph.types.portfolios import Portfolio
 
-Role = strawberry.enum(RoleEnum, description="What a person is to the product.")
-LearnerStatus = strawberry.enum(
-    LearnerStatusEnum,
+Role = Annotated[RoleEnum, strawberry.enum(description="What a person is to the product.")]
+LearnerStatus = Annotated[LearnerStatusEnum, strawberry.enum(
     description="SCHOOL: élève, followed by a tutor; APPRENTICE: apprenti, followed by an apprenticeship master.",
-)
+)]
 
 
 @strawberry.interface(description="Anyone with an account.")
@@ -87,7 +86,8 @@ class Learner(Person):
     async def free_fiches(self, info: Info) -> list[Annotated["ActivityFiche", strawberry.lazy("graph.types.fiches")]] | None:
         from graph.types.fiches import free_fiches_of
 
-        if not info.context.can("learner.dashboard.read", owned=info.context.viewer.id == self.id):
+        viewer = info.context.viewer
+        if viewer is None or not info.context.can("learner.dashboard.read", owned=viewer.id == self.id):
             return None
         return await free_fiches_of(info, self.id)
 
@@ -97,7 +97,8 @@ class Learner(Person):
     async def dashboard(self, info: Info) -> Annotated["Dashboard", strawberry.lazy("graph.types.dashboard")] | None:
         from graph.types.dashboard import dashboards_of
 
-        if not info.context.can("learner.dashboard.read", owned=info.context.viewer.id == self.id):
+        viewer = info.context.viewer
+        if viewer is None or not info.context.can("learner.dashboard.read", owned=viewer.id == self.id):
             return None
         return await dashboards_of(info).load(self.id)
 
@@ -105,7 +106,8 @@ class Learner(Person):
     async def interim_reviews(self, info: Info) -> list[Annotated["InterimReview", strawberry.lazy("graph.types.dashboard")]] | None:
         from graph.types.dashboard import reviews_of_learner
 
-        if not info.context.can("review.read", owned=info.context.viewer.id == self.id):
+        viewer = info.context.viewer
+        if viewer is None or not info.context.can("review.read", owned=viewer.id == self.id):
             return None
         return await reviews_of_learner(info, self.id)
 
