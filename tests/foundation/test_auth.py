@@ -5,9 +5,9 @@ import time
 import jwt
 import pytest
 
-from models.users import User
+from models.users import Role, User
 from resolvers.demo import DEMO_PASSWORD
-from tests.conftest import TOKEN_SECRET, Api, token_for
+from tests.conftest import DEMO_EMAIL, TOKEN_SECRET, Api, token_for
 
 LOGIN = """mutation($email: String!, $password: String!) {
   login(email: $email, password: $password) {
@@ -40,6 +40,17 @@ async def test_wrong_email_and_wrong_password_get_the_same_answer(anonymous):
     assert wrong_password == wrong_email
     assert wrong_password["token"] is None
     assert wrong_password["errors"] == [{"field": None, "code": "INVALID", "message": "Wrong email or password."}]
+
+
+async def test_the_signed_in_learner_in_the_login_answer_shows_no_guarded_field(anonymous):
+    # given a learner signing in: the request itself carries no token, so nobody is signed in yet
+    learner = DEMO_EMAIL[Role.LEARNER]
+    query = """mutation($email: String!, $password: String!) { login(email: $email, password: $password) {
+      user { ... on Learner { freeFiches { id } dashboard { __typename } interimReviews { id } } } } }"""
+    # when the answer asks for the learner's dashboard, free fiches and reviews
+    data = await anonymous.data(query, email=learner, password=DEMO_PASSWORD)
+    # then they are null, as access.md answers a field nobody here may read, and no error is raised
+    assert data["login"]["user"] == {"freeFiches": None, "dashboard": None, "interimReviews": None}
 
 
 async def test_an_inactive_account_cannot_sign_in(anonymous):
