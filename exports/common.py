@@ -130,7 +130,9 @@ def usable_width_cm(document: DocxDocument) -> float:
     """Text width of the last section. Read from the body's final `w:sectPr`, its last child:
     `document.sections` and `body.sectPr` search the whole body, on every call."""
     section = Section(document.element.body[-1], document.part)
-    return (section.page_width - section.left_margin - section.right_margin) / 360000
+    width, left, right = section.page_width, section.left_margin, section.right_margin
+    assert width is not None and left is not None and right is not None  # new_document sizes every section
+    return (width - left - right) / 360000
 
 
 def _set_properties(document: DocxDocument, school: SchoolInfo, title: str) -> None:

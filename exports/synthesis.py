@@ -74,6 +74,7 @@ def tally(scale: Scale, periods: Sequence[PeriodRecord]) -> LearnerTally:
             continue
         for result in record.bilan.results:
             if result.evaluated:
+                assert result.level is not None  # an evaluated result has a level
                 latest[result.code] = result.level
     known_days = [Decimal(str(record.days_done)) for record in periods if record.days_done is not None]
     return LearnerTally(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeGuard
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -141,6 +142,10 @@ def add_paragraph(
 # --- tables -----------------------------------------------------------------
 
 
+def _all_runs(items: Sequence[object]) -> TypeGuard[Sequence[Run]]:
+    return all(isinstance(item, Run) for item in items)
+
+
 @dataclass(frozen=True)
 class Cell:
     """One table cell: its lines (a str may hold several, split on newlines), span and look."""
@@ -160,7 +165,7 @@ class Cell:
             return content.split("\n")
         if isinstance(content, Run):
             return (content,)
-        if content and all(isinstance(item, Run) for item in content):
+        if content and _all_runs(content):
             return (content,)
         return content or ("",)
 

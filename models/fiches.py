@@ -1,7 +1,7 @@
 """Activity fiches written by learners, their link to the framework, read states and annexes."""
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from tortoise import fields
 from tortoise.models import Model
@@ -34,7 +34,8 @@ class ActivityFiche(TimestampedModel):
     # Name of the period a free fiche came from, kept for the learner's folder.
     former_period_name = fields.CharField(max_length=200, null=True)
     title = fields.CharField(max_length=300)
-    autonomy = fields.CharEnumField(Autonomy, max_length=12, null=True)
+    # cast: null until set, which Tortoise's types cannot say (they make every field non-null).
+    autonomy = cast("fields.Field[Autonomy | None]", fields.CharEnumField(Autonomy, max_length=12, null=True))
     workplace = fields.CharField(max_length=300, null=True)
     description = fields.TextField(default="")
     analysis = fields.TextField(default="")

@@ -14,6 +14,7 @@ from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, LearnerStatus, Person, Teacher, person_from_row
 from models import schools as school_models
 from models.frameworks import Framework
+from models.users import LearnerStatus as LearnerStatusEnum
 from models.users import Role, User
 from permissions import scopes
 from permissions.passwords import MIN_LENGTH, hash_password, temporary_password, verify_password
@@ -193,7 +194,7 @@ class AccountMutation:
                 school_id=viewer.school_id, role=Role.LEARNER, email=email, password_hash=hash_password(password),
                 first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
                 last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
-                learner_status=input.status or LearnerStatus.SCHOOL, classroom=classroom,
+                learner_status=input.status or LearnerStatusEnum.SCHOOL, classroom=classroom,
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
                 birth_date=check_date(input.birth_date, "input.birthDate") if input.birth_date else None,
                 created_by_id=viewer.id)
@@ -270,7 +271,7 @@ async def _bump(info: Info, id: strawberry.ID, *, deactivate: bool) -> AccountPa
         user = await fetch_in_reach(User, scopes.school_accounts, viewer, id, types, "id", "account")
         if user.id == viewer.id and deactivate:
             raise problem("id", ErrorCode.INVALID, "You cannot deactivate your own account.")
-        changes = {"token_version": F("token_version") + 1}
+        changes: dict = {"token_version": F("token_version") + 1}
         if deactivate:
             changes["is_active"] = False
         await User.filter(id=user.id).update(**changes)

@@ -128,11 +128,11 @@ def office_zip_type(path: Path) -> str:
             if "[Content_Types].xml" in names:
                 info = archive.getinfo("[Content_Types].xml")
                 with archive.open(info) as handle:
-                    declared = handle.read(MAX_CONTENT_TYPES + 1)
-                if len(declared) > MAX_CONTENT_TYPES:
+                    content_types = handle.read(MAX_CONTENT_TYPES + 1)
+                if len(content_types) > MAX_CONTENT_TYPES:
                     raise Refused("This office document is malformed.")
                 for main_part, content_type, mime in OOXML_TYPES:
-                    if main_part in names and content_type.encode() in declared:
+                    if main_part in names and content_type.encode() in content_types:
                         return mime
                 raise Refused(f"This Office file is not a Word, Excel or PowerPoint document: {ACCEPTED} only.")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:

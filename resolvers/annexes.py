@@ -63,7 +63,7 @@ def _errors(exc: UserInputError) -> list[UserError]:
 
 
 async def _editable_fiche(info: Info, fiche_id: str, *, for_update: bool) -> m.ActivityFiche:
-    viewer = info.context.viewer
+    viewer = info.context.require_viewer()
     fiche = await rules.fetch_fiche(viewer, fiche_id, "ficheId", for_update=for_update)
     info.context.require("annex.write", owned=fiche.learner_id == viewer.id)
     await rules.check_editable(fiche, "ficheId")
@@ -139,6 +139,7 @@ class AnnexMutation:
             annex = await fetch_in_reach(m.Annex, rules.visible_annexes, viewer, id, "Annex", "id", "annex",
                                          for_update=True)
             fiche = await m.ActivityFiche.filter(id=annex.fiche_id).select_for_update().first()
+            assert fiche is not None  # the annex's foreign key holds its fiche, and deleting a fiche cascades
             info.context.require("annex.write", owned=fiche.learner_id == viewer.id)
             await rules.check_editable(fiche, "id")
             await annex.delete()

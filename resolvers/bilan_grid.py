@@ -77,7 +77,7 @@ class FrameworkShape:
         return {row.value for row in self.scale}
 
 
-async def load_framework_shapes(framework_ids: Iterable[int], *, grid: bool = True) -> dict[int, FrameworkShape]:
+async def load_framework_shapes(framework_ids: Iterable[int | None], *, grid: bool = True) -> dict[int, FrameworkShape]:
     """The frameworks' structure; without `grid`, only competences, criteria and scale (what a save checks)."""
     ids = sorted({i for i in framework_ids if i is not None})
     if not ids:
@@ -321,7 +321,8 @@ async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -
     views = {}
     for bilan in bilans:
         portfolio = portfolios[bilan.portfolio_id]
-        shape = shapes.get(framework_of(bilan))
+        framework_id = framework_of(bilan)
+        shape = shapes.get(framework_id) if framework_id is not None else None
         marks = Marks.from_json(frozen[bilan.id]) if bilan.id in frozen else live[bilan.portfolio_id]
         views[bilan.id] = BilanView(
             bilan=bilan, learner_id=portfolio["learner_id"], period_id=portfolio["period_id"],

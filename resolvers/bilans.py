@@ -118,7 +118,7 @@ async def _write(bilan: m.CompanyBilan, version: int, expected: m.BilanStatus, *
 
 
 def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, end: dt.date) -> dict:
-    changes = {}
+    changes: dict = {}
     if input.engagement is not strawberry.UNSET:
         if input.engagement is not None and not 1 <= input.engagement <= 4:
             raise problem("input.engagement", ErrorCode.INVALID,
@@ -153,7 +153,8 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         return {}, []
     if len(results_in) > MAX_RESULTS or len(modes_in) > MAX_RESULTS:
         raise problem("input.results", ErrorCode.INVALID, f"At most {MAX_RESULTS} results and modes in one save.")
-    shape = (await load_framework_shapes([framework_id], grid=False)).get(framework_id)
+    shapes = await load_framework_shapes([framework_id], grid=False)
+    shape = shapes.get(framework_id) if framework_id is not None else None
     if shape is None:
         raise problem("input.results", ErrorCode.INVALID, "The period's level has no framework to evaluate against.")
     competences, criteria = shape.competence_by_id, shape.criterion_by_id

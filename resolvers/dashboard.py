@@ -63,8 +63,9 @@ class PeriodLine:
 
     @property
     def engagement(self) -> int | None:
-        completed = self.bilan is not None and self.bilan.status is BilanStatus.COMPLETED
-        return self.bilan.engagement if completed else None
+        if self.bilan is None or self.bilan.status is not BilanStatus.COMPLETED:
+            return None
+        return self.bilan.engagement
 
 
 @dataclass

@@ -233,6 +233,7 @@ async def pre_convention(viewer: Viewer, period_id: int, portfolio_id: int | Non
 
 
 async def portfolio_pre_convention(viewer: Viewer, target: Target) -> PreConventionData:
+    assert target.period_id is not None  # a portfolio's target (find_portfolio) names its period
     return await pre_convention(viewer, target.period_id, target.pk)
 
 
@@ -276,6 +277,7 @@ async def teacher_name(viewer: Viewer, classroom_id: int | None) -> str | None:
 
 
 async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
+    assert target.learner_id is not None  # a portfolio's target (find_portfolio) names its learner
     school = await school_info(viewer)
     period = await Period.filter(scopes.periods(viewer), id=target.period_id).first().values(
         *PERIOD_FIELDS, "level__framework_id")

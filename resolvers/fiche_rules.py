@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 from tortoise import timezone
 from tortoise.expressions import Q, Subquery
@@ -50,7 +51,8 @@ async def check_editable(fiche: ActivityFiche, field: str | None, *, free_allowe
             return
         raise problem(field, ErrorCode.CONFLICT, "This fiche is a free fiche (its period was deleted): "
                                                  "it can be read or deleted, not changed.")
-    period_id = await Portfolio.filter(id=fiche.portfolio_id).first().values_list("period_id", flat=True)
+    # cast: Tortoise types values_list as tuples even with flat=True, which answers the bare value.
+    period_id = cast("int | None", await Portfolio.filter(id=fiche.portfolio_id).first().values_list("period_id", flat=True))
     if period_id is not None and await is_locked(period_id):
         raise problem(field, ErrorCode.CONFLICT, "The period of this fiche is locked by an interim review (R7): "
                                                  "its fiches are read-only.")
@@ -65,7 +67,8 @@ async def framework_id_of_portfolio(portfolio_id: int | None) -> int | None:
     """The framework of the portfolio's level: the tasks and activity types a fiche may name."""
     if portfolio_id is None:
         return None
-    return await Portfolio.filter(id=portfolio_id).first().values_list("period__level__framework_id", flat=True)
+    framework_id = await Portfolio.filter(id=portfolio_id).first().values_list("period__level__framework_id", flat=True)
+    return cast("int | None", framework_id)  # values_list with flat=True: the bare value, whatever Tortoise's types say
 
 
 def check_in_framework(rows: Sequence, framework_id: int | None, field: str, what: str) -> None:
@@ -111,7 +114,8 @@ async def learner_ticks(fiche: ActivityFiche, tasks: Sequence[Task]) -> None:
 async def teacher_checks(fiche: ActivityFiche, tasks: Sequence[Task]) -> None:
     """The teacher's list replaces the set: kept or added tasks are checked, the others leave the fiche."""
     wanted = {t.id for t in tasks}
-    present = set(await FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True))
+    # cast: with flat=True values_list answers the bare values, not the tuples its types announce.
+    present = set(cast("list[int]", await FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True)))
     for task_id in wanted - present:
         await FicheTask.create(fiche_id=fiche.id, task_id=task_id, checked_by_teacher=True)
     if wanted & present:

@@ -248,7 +248,7 @@ class FicheMutation:
     async def activity_fiche_tasks_set(self, info: Info, id: strawberry.ID,
                                        task_ids: list[strawberry.ID]) -> ActivityFicheTasksSetPayload:
         async def body() -> ActivityFicheTasksSetPayload:
-            viewer = info.context.viewer
+            viewer = info.context.require_viewer()
             fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
             author = fiche.learner_id == viewer.id
             info.context.require("fiche.tasks.write", owned=author)

@@ -219,7 +219,7 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
         created = framework is None
         header = {"name": doc["name"], "source": doc.get("source") or "", "notes": doc.get("notes") or [],
                   "content_hash": digest}
-        if created:
+        if framework is None:
             framework = await m.Framework.create(school_id=school_id, code=doc["code"], **header)
         else:
             framework.update_from_dict(header)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -31,10 +32,10 @@ MAX_ROSTER_FILE = 10 * 1024 * 1024
 PERSON_TYPES = {"Learner": Role.LEARNER, "Teacher": Role.TEACHER, "Tutor": Role.TUTOR,
                 "ApprenticeshipMaster": Role.MASTER, "Administrator": Role.ADMIN}
 
-RosterFormatEnum = strawberry.enum(
-    RosterFormat, name="RosterFormat",
+RosterFormatEnum = Annotated[RosterFormat, strawberry.enum(
+    name="RosterFormat",
     description="XML: the learners export of the school-administration system (SIECLE); CSV: see docs.",
-)
+)]
 
 
 @strawberry.type(description="The identifier an identity provider (ENT, CAS, OpenID Connect) gives a person.")
@@ -98,6 +99,7 @@ async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
     settings = info.context.settings
     if not settings.cas_server_url:
         raise problem(None, ErrorCode.INVALID, "Sign-in through CAS is not configured on this server.")
+    assert settings.cas_service_url is not None  # the settings refuse a CAS server without it
     ticket = ticket.strip()
     if not cas.TICKET.fullmatch(ticket):
         raise problem(["ticket"], ErrorCode.INVALID, "This is not a CAS service ticket (ST-…).")

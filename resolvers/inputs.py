@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from tortoise.expressions import Q
+from tortoise.fields import CharField
 from tortoise.models import Model
 
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
@@ -46,7 +47,7 @@ async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q] |
     if len(set(ids)) != len(ids):
         raise problem(field, ErrorCode.INVALID, f"'{field}' lists the same {what} twice.")
     condition = (scope(viewer) if scope else Q()) & (extra or Q())
-    rows = {row.id: row for row in await model.filter(condition, id__in=ids)} if ids else {}
+    rows = {row.pk: row for row in await model.filter(condition, id__in=ids)} if ids else {}
     missing = [FieldProblem([*field.split("."), str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
                for i, pk in enumerate(ids) if pk not in rows]
     if missing:
@@ -57,7 +58,9 @@ async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q] |
 def fits_column(model: type[Model], field: str, value: str) -> bool:
     """Whether `value` can equal a value of a CharField: Tortoise refuses (ValidationError) to compare the
     column with a longer string instead of finding no row, so a lookup by user text checks this first."""
-    return len(value) <= model._meta.fields_map[field].max_length
+    column = model._meta.fields_map[field]
+    assert isinstance(column, CharField)  # as this function's contract says
+    return len(value) <= column.max_length
 
 
 def required_text(value: str | None, field: str, label: str, *, max_length: int) -> str:

@@ -43,7 +43,7 @@ class Loaders:
 
             async def load(ids: Sequence[int]) -> list[Any]:
                 rows = await model.filter(condition, id__in=list(ids))
-                found = {row.id: row for row in rows}
+                found = {row.pk: row for row in rows}
                 return [found.get(i) for i in ids]
 
             loader = self._loaders[key] = DataLoader(load_fn=load, max_batch_size=MAX_BATCH)

@@ -19,7 +19,7 @@ from graph.types.common import UserError
 P = TypeVar("P")
 
 
-async def run_mutation(payload: type[P], body: Callable[[], Awaitable[P]]) -> P:
+async def run_mutation(payload: Callable[..., P], body: Callable[[], Awaitable[P]]) -> P:
     try:
         async with in_transaction():
             return await body()

@@ -39,7 +39,8 @@ def check_period_dates(start: dt.date, end: dt.date) -> None:
 def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int, int], level: Level) -> None:
     wrong = [FieldProblem(["learnerIds", str(i)], ErrorCode.INVALID,
                           f"{learner.full_name} is not a learner of the level « {level.name} ».")
-             for i, learner in enumerate(learners) if classroom_levels.get(learner.classroom_id) != level.id]
+             for i, learner in enumerate(learners)
+             if learner.classroom_id is None or classroom_levels.get(learner.classroom_id) != level.id]
     if wrong:
         raise UserInputError(wrong)
 

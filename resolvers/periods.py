@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import strawberry
 
@@ -79,7 +80,7 @@ class PeriodTemplateCreatePayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
-async def _learners_of_level(viewer, level: Level, ids: list[str]) -> list[User]:
+async def _learners_of_level(viewer, level: Level, ids: Sequence[str]) -> list[User]:
     learners = await fetch_many_in_reach(User, scopes.learners, viewer, ids, "Learner", "learnerIds", "learner")
     levels = dict(await Classroom.filter(id__in=[l.classroom_id for l in learners if l.classroom_id])
                   .values_list("id", "level_id"))
@@ -87,7 +88,7 @@ async def _learners_of_level(viewer, level: Level, ids: list[str]) -> list[User]
     return learners
 
 
-async def _tasks_of_level(viewer, level: Level, ids: list[str]) -> list[Task]:
+async def _tasks_of_level(viewer, level: Level, ids: Sequence[str]) -> list[Task]:
     tasks = await fetch_many_in_reach(Task, None, viewer, ids, "Task", "taskIds", "task")
     rules.check_tasks_of_framework(tasks, level)
     return sorted(tasks, key=lambda t: t.position)

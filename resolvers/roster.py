@@ -128,6 +128,7 @@ def _checked(problems: _Problems, where: str, values: dict[str, str], seen: set[
     seen.add(identifier)
     if len(problems.items) > before:
         return None
+    assert birth_date is not None  # a missing or unreadable date is a problem noted above
     return LearnerRow(
         where=where, identifier=identifier, last_name=values["nom"], first_name=values["prenom"],
         birth_date=birth_date, classroom=values["classe"], email=email, status=status,
@@ -150,7 +151,7 @@ def decode_text(data: bytes) -> str:
 
 
 def parse_csv(text: str) -> Roster:
-    problems, roster, seen = _Problems(), Roster([]), set()
+    problems, roster, seen = _Problems(), Roster([]), set[str]()
     text = text.lstrip("\ufeff")
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count)
@@ -213,7 +214,7 @@ def _division(structures: Element) -> str:
 
 
 def parse_xml(data: bytes | str) -> Roster:
-    problems, roster, seen = _Problems(), Roster([]), set()
+    problems, roster, seen = _Problems(), Roster([]), set[str]()
     try:
         root = SafeXML.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):

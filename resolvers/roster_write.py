@@ -89,9 +89,9 @@ class _Plan:
         learners = await User.filter(school=self.school, role=Role.LEARNER)
         by_id = {u.national_id: u for u in learners if u.national_id}
         by_person: dict[tuple, list[User]] = {}
-        for user in learners:
-            if not user.national_id:
-                by_person.setdefault(_key(user.first_name, user.last_name, user.birth_date), []).append(user)
+        for learner in learners:
+            if not learner.national_id:
+                by_person.setdefault(_key(learner.first_name, learner.last_name, learner.birth_date), []).append(learner)
         for row in self.roster.learners:
             user = by_id.get(row.identifier)
             if user is None:
