@@ -50,7 +50,8 @@ class CompanyBilan(TimestampedModel):
 class BilanCompetenceMode(Model):
     id = fields.IntField(primary_key=True)
     bilan = fields.ForeignKeyField("models.CompanyBilan", related_name="modes", on_delete=fields.CASCADE)
-    competence = fields.ForeignKeyField("models.Competence", related_name="bilan_modes", on_delete=fields.CASCADE)
+    # RESTRICT here and in the result log: a framework entry is retired, never deleted under a bilan.
+    competence = fields.ForeignKeyField("models.Competence", related_name="bilan_modes", on_delete=fields.RESTRICT)
     mode = fields.CharEnumField(EvaluationMode, max_length=10)
 
     class Meta:
@@ -63,9 +64,9 @@ class BilanResultEntry(Model):
 
     id = fields.BigIntField(primary_key=True)
     bilan = fields.ForeignKeyField("models.CompanyBilan", related_name="result_entries", on_delete=fields.CASCADE)
-    competence = fields.ForeignKeyField("models.Competence", related_name="result_entries", on_delete=fields.CASCADE)
+    competence = fields.ForeignKeyField("models.Competence", related_name="result_entries", on_delete=fields.RESTRICT)
     criterion = fields.ForeignKeyField(
-        "models.Criterion", related_name="result_entries", null=True, on_delete=fields.CASCADE
+        "models.Criterion", related_name="result_entries", null=True, on_delete=fields.RESTRICT
     )
     level = fields.CharEnumField(AchievementLevel, max_length=20)
     previous_level = fields.CharEnumField(AchievementLevel, max_length=20, null=True)

@@ -48,7 +48,8 @@ class FicheTask(Model):
 
     id = fields.IntField(primary_key=True)
     fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="task_links", on_delete=fields.CASCADE)
-    task = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.CASCADE)
+    # RESTRICT here and below: a framework entry is retired, never deleted under a fiche (nothing cascades).
+    task = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.RESTRICT)
     ticked_by_learner = fields.BooleanField(default=False)
     checked_by_teacher = fields.BooleanField(default=False)
 
@@ -62,10 +63,10 @@ class FicheEvaluationTarget(Model):
 
     id = fields.IntField(primary_key=True)
     fiche = fields.ForeignKeyField("models.ActivityFiche", related_name="evaluation_targets", on_delete=fields.CASCADE)
-    task = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.CASCADE)
-    competence = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    task = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.RESTRICT)
+    competence = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.RESTRICT)
     criterion = fields.ForeignKeyField(
-        "models.Criterion", related_name="evaluation_targets", null=True, on_delete=fields.CASCADE
+        "models.Criterion", related_name="evaluation_targets", null=True, on_delete=fields.RESTRICT
     )
 
     class Meta:

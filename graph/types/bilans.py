@@ -197,7 +197,7 @@ def grid_of(view: BilanView) -> list[BilanGridActivity]:
             tasks.append(BilanGridTask(task=Task.from_row(task), marked=bool(refs) or any(c.marked for c in items),
                                        fiche_refs=_refs(refs), competences=items))
         activities.append(BilanGridActivity(
-            activity=FrameworkActivity(id=activity.id, code=activity.code, label=activity.label), tasks=tasks))
+            activity=FrameworkActivity.from_row(activity), tasks=tasks))
     return activities
 
 

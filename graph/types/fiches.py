@@ -158,7 +158,7 @@ class ActivityFiche(relay.Node):
     @strawberry.field(description="Framework activity types the fiche is referenced under, in framework order.")
     async def activity_types(self, info: Info) -> list[FrameworkActivity]:
         rows = await loaders.activity_types(info).load(self.id)
-        return [FrameworkActivity(id=r.id, code=r.code, label=r.label) for r in rows]
+        return [FrameworkActivity.from_row(r) for r in rows]
 
     @strawberry.field(description="Tasks linked to the fiche, in framework order (R14).")
     async def tasks(self, info: Info) -> list[FicheTaskLink]:
@@ -262,7 +262,7 @@ async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingAct
             task=Task.from_row(task), linked=link is not None,
             ticked_by_learner=bool(link and link.ticked_by_learner),
             checked_by_teacher=bool(link and link.checked_by_teacher), competences=items))
-    return [LinkingActivity(activity=FrameworkActivity(id=a.id, code=a.code, label=a.label),
+    return [LinkingActivity(activity=FrameworkActivity.from_row(a),
                             tasks=grid_tasks.get(a.id, [])) for a in activities]
 
 

@@ -70,7 +70,8 @@ async def test_a_changed_file_updates_in_place_keeping_ids(admin):
     # when a label changes and a criterion is added
     changed = copy.deepcopy(doc)
     changed["activities"][0]["tasks"][0]["label"] = "Prendre connaissance du dossier (libellé corrigé)"
-    changed["competences"][0]["criteria"].append("Les contraintes environnementales sont recensées")
+    changed["competences"][0]["criteria"].append({"code": "C01.6",
+                                                  "label": "Les contraintes environnementales sont recensées"})
     payload = (await admin.data(IMPORT, content=json.dumps(changed)))["frameworkImport"]
     assert payload["errors"] == [] and payload["changed"] and not payload["created"]
     task = await m.Task.get(framework__code="CAP-ELEC-LOCAL", code="TA 1-1")
