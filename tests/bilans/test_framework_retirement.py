@@ -221,6 +221,10 @@ async def test_a_reimport_retires_what_fiches_and_results_name_and_changes_none_
     # and the entries they name show as retired (C02's criteria with it), and only those
     c02 = next(c for c in cap_file()["competences"] if c["code"] == "C02")
     assert _retired_codes(after) == {"TA 2-1", "C02", "C01.5", *(k["code"] for k in c02["criteria"])}
+    assert _retired_codes(after["liaison"]) == {"TA 2-1"}
+    assert _retired_codes(after["fiche"]["tasks"]) == {"TA 2-1"}
+    assert _retired_codes(after["fiche"]["evaluationTargets"]) == {"TA 2-1", "C02", "C01.5"}
+    assert _retired_codes(after["bilan"]["competences"]) == {"C02", "C01.5", *(k["code"] for k in c02["criteria"])}
     assert await fw.Task.filter(id=local.tasks["TA 2-1"], retired_at__isnull=False).exists()
     assert await fw.Competence.filter(id=local.competences["C02"], retired_at__isnull=False).exists()
     assert await fw.Criterion.filter(id=local.criteria["C01.5"], retired_at__isnull=False).exists()
@@ -325,3 +329,34 @@ async def test_nothing_cascades_from_a_framework_entry_into_what_names_it(teache
             await model.filter(id=pk).delete()
     assert await BilanResultEntry.filter(bilan_id=demo.bilan.id).count() == 3
     assert await LiaisonFiche.filter(portfolio_id=demo.portfolio.id, tasks__id=local.tasks["TA 2-1"]).exists()
+
+
+FICHE_UPDATE = """mutation($id: ID!, $v: Int!, $input: ActivityFicheInput!) {
+  activityFicheUpdate(id: $id, version: $v, input: $input) {
+  activityFiche { version activityTypes { code retired } } errors { field code message } } }"""
+
+FICHE_CREATE = """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
+  activityFiche { id } errors { field code message } } }"""
+
+
+async def test_a_retired_activity_stays_on_the_fiche_that_names_it_and_no_other(admin, learner, demo, local):
+    # given the learner's fiche referenced under activity 5
+    framework_id = await _local_framework_id()
+    activity = encode_id("FrameworkActivity", (await fw.FrameworkActivity.get(framework_id=framework_id, code="5")).id)
+    fiche = demo.fiches[0]
+    fiche_id = encode_id("ActivityFiche", fiche.id)
+    payload = await ok(learner, FICHE_UPDATE, "activityFicheUpdate", id=fiche_id, v=fiche.version,
+                       input={"activityTypeIds": [activity]})
+    version = payload["activityFiche"]["version"]
+    # when a file without activity 5 is imported
+    smaller = cap_file()
+    smaller["activities"] = [a for a in smaller["activities"] if a["code"] != "5"]
+    await import_file(admin, smaller)
+    # then the fiche keeps it, marked retired, and may keep it on the next save
+    payload = await ok(learner, FICHE_UPDATE, "activityFicheUpdate", id=fiche_id, v=version,
+                       input={"activityTypeIds": [activity]})
+    assert payload["activityFiche"]["activityTypes"] == [{"code": "5", "retired": True}]
+    # but a new fiche may not name it
+    payload = await learner.data(FICHE_CREATE, p=encode_id("Portfolio", demo.portfolio.id),
+                                 input={"title": "Dépannage", "activityTypeIds": [activity]})
+    assert errors(payload["activityFicheCreate"]) == [(["input", "activityTypeIds", "0"], "INVALID")]
