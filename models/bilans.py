@@ -57,9 +57,10 @@ class CompanyBilan(TimestampedModel):
 
 class BilanCompetenceMode(Model):
     id = fields.IntField(primary_key=True)
+    # RESTRICT here and in the result log: a framework entry is retired, never deleted under a bilan.
     bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="modes", on_delete=fields.CASCADE)
     bilan_id: int
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="bilan_modes", on_delete=fields.CASCADE)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="bilan_modes", on_delete=fields.RESTRICT)
     competence_id: int
     mode = fields.CharEnumField(EvaluationMode, max_length=10)
 
@@ -74,10 +75,10 @@ class BilanResultEntry(Model):
     id = fields.BigIntField(primary_key=True)
     bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="result_entries", on_delete=fields.CASCADE)
     bilan_id: int
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="result_entries", on_delete=fields.CASCADE)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="result_entries", on_delete=fields.RESTRICT)
     competence_id: int
     criterion: fields.ForeignKeyNullableRelation["Criterion"] = fields.ForeignKeyField(
-        "models.Criterion", related_name="result_entries", null=True, on_delete=fields.CASCADE
+        "models.Criterion", related_name="result_entries", null=True, on_delete=fields.RESTRICT
     )
     criterion_id: int | None
     level = fields.CharEnumField(AchievementLevel, max_length=20)

@@ -58,9 +58,10 @@ class FicheTask(Model):
     """A task linked to a fiche: ticked by the learner, checked or added by the teacher (R14)."""
 
     id = fields.IntField(primary_key=True)
+    # RESTRICT here and below: a framework entry is retired, never deleted under a fiche (nothing cascades).
     fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="task_links", on_delete=fields.CASCADE)
     fiche_id: int
-    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.CASCADE)
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.RESTRICT)
     task_id: int
     ticked_by_learner = fields.BooleanField(default=False)
     checked_by_teacher = fields.BooleanField(default=False)
@@ -76,12 +77,12 @@ class FicheEvaluationTarget(Model):
     id = fields.IntField(primary_key=True)
     fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="evaluation_targets", on_delete=fields.CASCADE)
     fiche_id: int
-    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.RESTRICT)
     task_id: int
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.RESTRICT)
     competence_id: int
     criterion: fields.ForeignKeyNullableRelation["Criterion"] = fields.ForeignKeyField(
-        "models.Criterion", related_name="evaluation_targets", null=True, on_delete=fields.CASCADE
+        "models.Criterion", related_name="evaluation_targets", null=True, on_delete=fields.RESTRICT
     )
     criterion_id: int | None
 

@@ -84,6 +84,8 @@ class FrameworkActivity(Model):
     code = fields.CharField(max_length=20)
     label = fields.CharField(max_length=300)
     position = fields.IntField()
+    # Set when a re-import no longer lists it: kept for the fiches (and tasks) that name it, not offered again.
+    retired_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "framework_activity"
@@ -101,6 +103,9 @@ class Task(Model):
     position = fields.IntField()
     # A default the school is asked to check (e.g. links not confirmed by the official text).
     provisional = fields.BooleanField(default=False)
+    # Set when a re-import no longer lists it: kept for the fiches, periods and liaison fiches that name it,
+    # no longer offered for new links; cleared when a file lists it again.
+    retired_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "framework_task"
@@ -116,6 +121,8 @@ class Competence(Model):
     code = fields.CharField(max_length=20)
     label = fields.TextField()
     position = fields.IntField()
+    # Set when a re-import no longer lists it: kept for the fiches and bilan results that name it.
+    retired_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "framework_competence"
@@ -126,8 +133,14 @@ class Criterion(Model):
     id = fields.IntField(primary_key=True)
     competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="criteria", on_delete=fields.CASCADE)
     competence_id: int
+    # Stable code from the file (e.g. C01.1), unique within the framework; null for criteria imported from a
+    # file without codes, which are matched by position.
+    code = fields.CharField(max_length=30, null=True)
     label = fields.TextField()
+    # Active criteria take 1..n in file order, retired ones the positions after them.
     position = fields.IntField()
+    # Set when a re-import no longer lists it: kept for the fiches and bilan results that name it.
+    retired_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "framework_criterion"

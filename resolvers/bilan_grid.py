@@ -242,6 +242,20 @@ class BilanView:
     def mode(self, competence_id: int) -> EvaluationMode:
         return self.modes.get(competence_id, (EvaluationMode.GLOBAL, False))[0]
 
+    def shows_competence(self, competence: Competence, refs: Refs | None, criteria: Sequence) -> bool:
+        """A retired competence stays in the grid where the bilan names it: a fiche's mark, a result, a teacher's
+        mode, or a criterion shown (`criteria`, items with `marked` and `level`)."""
+        if competence.retired_at is None or refs or self.modes.get(competence.id, (None, False))[1]:
+            return True
+        return (any(key[0] == competence.id for key in self.results)
+                or any(c.marked or c.level is not NOT_EVALUATED for c in criteria))
+
+    def shows_criterion(self, competence: Competence, criterion: Criterion, refs: Refs | None) -> bool:
+        """A retired criterion stays where marked or evaluated; under a retired competence all stay with it (the
+        grid drops the competence itself when nothing names it)."""
+        return (criterion.retired_at is None or competence.retired_at is not None or bool(refs)
+                or (competence.id, criterion.id) in self.results)
+
     def retained(self, competence_id: int) -> AchievementLevel:
         return retained_level(self.mode(competence_id), competence_id, self.results)
 

@@ -36,6 +36,7 @@ from resolvers.bilan_grid import (
     load_framework_shapes,
     stored_modes,
 )
+from resolvers.framework_rules import retired_problem
 from resolvers.inputs import check_date, check_version, fetch_in_reach, input_id, optional_text, required_text
 from resolvers.mutations import run_mutation
 from resolvers.node import NodeEntry, register
@@ -163,6 +164,15 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
     current = (await current_results([bilan.id]))[bilan.id]
     problems: list[FieldProblem] = []
 
+    def named(competence_id: int, criterion_id: int | None = None) -> bool:
+        """A retired competence or criterion stays open in a bilan that already names it (a result, a stored
+        mode, or a fiche's mark); it is refused anywhere else, as any new link to it."""
+        if criterion_id is not None:
+            return (competence_id, criterion_id) in current or bool(marks.criterion_refs(criterion_id))
+        return (competence_id in stored or any(key[0] == competence_id for key in current)
+                or bool(marks.competence_refs(competence_id))
+                or any(marks.criterion_refs(c.id) for c in shape.criteria_by_competence.get(competence_id, [])))
+
     new_modes: dict[int, m.EvaluationMode] = {}
     for i, item in enumerate(modes_in):
         field = f"input.modes.{i}.competenceId"
@@ -175,6 +185,8 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         elif pk in new_modes:
             problems.append(FieldProblem(field.split("."), ErrorCode.INVALID,
                                          f"'input.modes' lists {competences[pk].code} twice."))
+        elif competences[pk].retired_at is not None and not named(pk):
+            problems.append(retired_problem(field.split("."), "competence"))
         else:
             new_modes[pk] = m.EvaluationMode(item.mode.value if hasattr(item.mode, "value") else item.mode)
     modes = {pk: mode for pk, (mode, _) in effective_modes(shape, marks, {**stored, **new_modes}).items()}
@@ -197,12 +209,18 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             problems.append(FieldProblem(f"{where}.competenceId".split("."), ErrorCode.INVALID,
                                          "This is not a competence of the bilan's framework."))
             continue
+        if competence.retired_at is not None and not named(competence_id):
+            problems.append(retired_problem(f"{where}.competenceId".split("."), "competence"))
+            continue
         level = Level(item.level.value if hasattr(item.level, "value") else item.level)
         if criterion_id is not None:
             criterion = criteria.get(criterion_id)
             if criterion is None or criterion.competence_id != competence_id:
                 problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.INVALID,
                                              f"This is not a criterion of {competence.code}."))
+                continue
+            if criterion.retired_at is not None and not named(competence_id, criterion_id):
+                problems.append(retired_problem(f"{where}.criterionId".split("."), "criterion"))
                 continue
             if modes[competence_id] is m.EvaluationMode.GLOBAL:
                 problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.INVALID,

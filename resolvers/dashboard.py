@@ -119,7 +119,8 @@ def _progress(placed: Sequence[_Placed], results: dict[int, dict], competences: 
             level = retained_level(mode, competence_id, results.get(item.bilan.id, {}))
             if level is not NOT_EVALUATED:
                 line.history.append(ResultPoint(level, item.date, mode, item.period, item.bilan))
-    return list(progress.values())
+    # A retired competence stays in the history where a bilan evaluated it, and only there.
+    return [line for line in progress.values() if line.history or line.competence.retired_at is None]
 
 
 async def _periods(period_ids: Iterable[int]) -> dict[int, Period]:

@@ -245,7 +245,8 @@ async def period_pre_convention(viewer: Viewer, target: Target) -> PreConvention
 
 
 def grid(shape: FrameworkShape | None, marks: Marks, mode_of) -> tuple[GridActivity, ...]:
-    """Every task of the framework by activity, with its competences and criteria and the fiches' marks (R18)."""
+    """Every task of the framework by activity, with its competences and criteria and the fiches' marks (R18).
+    A retired entry is printed only where a fiche marks it."""
     if shape is None:
         return ()
     competences = shape.competence_by_id
@@ -257,11 +258,22 @@ def grid(shape: FrameworkShape | None, marks: Marks, mode_of) -> tuple[GridActiv
             for link in shape.links_by_task.get(task.id, []):
                 competence = competences[link.competence_id]
                 criteria = tuple(GridCriterion(c.label, marks.criteria.get((task.id, c.id), ()))
-                                 for c in shape.criteria_by_competence.get(competence.id, []))
+                                 for c in shape.criteria_by_competence.get(competence.id, [])
+                                 if c.retired_at is None or competence.retired_at is not None
+                                 or marks.criteria.get((task.id, c.id)))
+                refs = marks.competences.get((task.id, competence.id), ())
+                if competence.retired_at is not None and not (refs or any(c.fiche_refs for c in criteria)):
+                    continue
                 linked.append(GridCompetence(
                     competence.code, competence.label, by_criteria=mode_of(competence.id) is EvaluationMode.CRITERIA,
-                    fiche_refs=marks.competences.get((task.id, competence.id), ()), criteria=criteria))
-            tasks.append(GridTask(task.code, task.label, marks.tasks.get(task.id, ()), tuple(linked)))
+                    fiche_refs=refs, criteria=criteria))
+            refs = marks.tasks.get(task.id, ())
+            if task.retired_at is not None and not (refs or any(
+                    c.fiche_refs or any(k.fiche_refs for k in c.criteria) for c in linked)):
+                continue
+            tasks.append(GridTask(task.code, task.label, refs, tuple(linked)))
+        if activity.retired_at is not None and not tasks:
+            continue
         activities.append(GridActivity(activity.code, activity.label, tuple(tasks)))
     return tuple(activities)
 

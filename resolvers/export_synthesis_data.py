@@ -68,6 +68,9 @@ def bilan_summary(bilan: CompanyBilan | None, view: BilanView | None) -> BilanSu
     results: tuple[CompetenceResult, ...] = ()
     if view.shape is not None:
         levels = [(c, view.retained(c.id)) for c in view.shape.competences]
+        # A retired competence is printed only where the bilan evaluated it.
+        levels = [(c, level) for c, level in levels
+                  if c.retired_at is None or level is not AchievementLevel.NOT_EVALUATED]
         if any(level is not AchievementLevel.NOT_EVALUATED for _, level in levels):
             results = tuple(
                 CompetenceResult(c.code, c.label, None if level is AchievementLevel.NOT_EVALUATED else level.value)

@@ -41,7 +41,7 @@ def activity_types(info: Info):
     """Framework activities a fiche is referenced under, in framework order."""
     async def load(fiche_ids: Sequence[int]) -> list[list[FrameworkActivity]]:
         rows = await (FrameworkActivity.filter(activity_fiches__id__in=list(fiche_ids)).order_by("position")
-                      .values("id", "code", "label", "position", "framework_id", "activity_fiches__id"))
+                      .values("id", "code", "label", "position", "framework_id", "retired_at", "activity_fiches__id"))
         grouped: dict[int, list[FrameworkActivity]] = defaultdict(list)
         for row in rows:
             owner = row.pop("activity_fiches__id")

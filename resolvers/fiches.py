@@ -17,6 +17,7 @@ from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
 from permissions.table import describe
 from resolvers import fiche_rules as rules
+from resolvers.framework_rules import check_not_retired, retired_problem
 from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id, optional_text,
                               required_text)
 from resolvers.mutations import run_mutation
@@ -105,12 +106,17 @@ async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput) -> Non
         fiche.analysis = optional_text(input.analysis, "input.analysis", "The analysis", max_length=MAX_TEXT) or ""
 
 
-async def _activity_types(input: ActivityFicheInput, framework_id: int | None, viewer) -> list[FrameworkActivity] | None:
+async def _activity_types(input: ActivityFicheInput, framework_id: int | None, viewer,
+                          fiche_id: int | None = None) -> list[FrameworkActivity] | None:
     if input.activity_type_ids is None:
         return None
     rows = await fetch_many_in_reach(FrameworkActivity, None, viewer, input.activity_type_ids, "FrameworkActivity",
                                      "input.activityTypeIds", "framework activity")
     rules.check_in_framework(rows, framework_id, "input.activityTypeIds", "Activity")
+    kept: set[int] = set()
+    if fiche_id is not None:
+        kept = set(await FrameworkActivity.filter(activity_fiches__id=fiche_id).values_list("id", flat=True))
+    check_not_retired(rows, "input.activityTypeIds", "framework activity", kept=kept)
     return rows
 
 
@@ -151,13 +157,32 @@ def _targets(targets: list[EvaluationTargetInput]) -> list[tuple[int, int, int |
 async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]]) -> None:
     linked = set(await m.FicheTask.filter(fiche_id=fiche_id).values_list("task_id", flat=True))
     competences = {c for _, c, _ in wanted}
-    known = set(await Competence.filter(id__in=list(competences)).values_list("id", flat=True)) if competences else set()
+    known = dict(await Competence.filter(id__in=list(competences)).values_list("id", "retired_at")) \
+        if competences else {}
     pairs = set(await TaskCompetence.filter(task_id__in=list(linked), competence_id__in=list(competences))
                 .values_list("task_id", "competence_id")) if competences and linked else set()
     criteria = [k for _, _, k in wanted if k]
-    owner = dict(await Criterion.filter(id__in=criteria).values_list("id", "competence_id")) if criteria else {}
+    owner, criterion_retired = {}, {}
+    for pk, competence_id, retired_at in (await Criterion.filter(id__in=criteria).values_list(
+            "id", "competence_id", "retired_at") if criteria else []):
+        owner[pk], criterion_retired[pk] = competence_id, retired_at is not None
+    # A target the fiche already holds stays even when what it names is retired; a new one may not name it.
+    held = set(await m.FicheEvaluationTarget.filter(fiche_id=fiche_id).values_list(
+        "task_id", "competence_id", "criterion_id"))
+    retired_tasks = set(await Task.filter(id__in=list(linked), retired_at__isnull=False).values_list("id", flat=True)) \
+        if linked else set()
     found: list[FieldProblem] = []
     for i, (task, competence, criterion) in enumerate(wanted):
+        if (task, competence, criterion) not in held and task in linked and competence in known:
+            if task in retired_tasks:
+                found.append(retired_problem(["targets", str(i), "taskId"], "task"))
+                continue
+            if known[competence] is not None:
+                found.append(retired_problem(["targets", str(i), "competenceId"], "competence"))
+                continue
+            if criterion is not None and criterion_retired.get(criterion):
+                found.append(retired_problem(["targets", str(i), "criterionId"], "criterion"))
+                continue
         if task not in linked:
             found.append(FieldProblem(["targets", str(i), "taskId"], ErrorCode.INVALID,
                                       "The task is not linked to this fiche: add it to the fiche's tasks first."))
@@ -216,7 +241,7 @@ class FicheMutation:
             check_version(fiche.version, version)
             framework_id = await rules.framework_id_of_portfolio(fiche.portfolio_id)
             await _apply_input(fiche, input)
-            types = await _activity_types(input, framework_id, info.context.viewer)
+            types = await _activity_types(input, framework_id, info.context.viewer, fiche.id)
             fiche.version += 1
             rules.touch_by_learner(fiche)
             await fiche.save()
@@ -256,6 +281,8 @@ class FicheMutation:
             tasks = await fetch_many_in_reach(Task, None, viewer, task_ids, "Task", "taskIds", "task")
             rules.check_in_framework(tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id),
                                      "taskIds", "Task")
+            check_not_retired(tasks, "taskIds", "task",
+                              kept=set(await m.FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True)))
             if author:
                 await rules.learner_ticks(fiche, tasks)
                 rules.touch_by_learner(fiche)

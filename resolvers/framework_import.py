@@ -4,16 +4,22 @@ The format is documented in the README ("Framework files"). A file is checked
 whole before anything is written; each problem names the JSON line (for
 syntax errors) or the entry path (e.g. `activities[0].tasks[2].competences[1]`).
 Importing the same content twice changes nothing; a changed file updates the
-framework in place, matching entries by code so existing links stay valid.
+framework in place, matching entries by code (criteria by code, or by position
+in a file without criterion codes) so existing links stay valid. An activity,
+task, competence or criterion the file no longer lists is retired, never
+deleted: fiches, liaison fiches, periods and bilan results that name it keep
+it, and nothing cascades from a framework change into them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models import frameworks as m
@@ -125,6 +131,9 @@ def parse_framework(text: str) -> dict:
         check.text(unit, "label", where, max_length=300)
 
     competence_codes: set = set()
+    criterion_codes: set = set()
+    coded: list[str] = []
+    plain: list[str] = []
     competences = check.items(doc, "competences", "")
     if not competences and "competences" in doc:
         check.fail("competences", "must list at least one competence")
@@ -139,8 +148,20 @@ def parse_framework(text: str) -> dict:
         if unit is not None and unit not in unit_codes:
             check.fail(f"{where}.unit", f"unknown unit {unit!r}")
         for j, criterion in enumerate(check.items(competence, "criteria", where, required=False)):
-            if not isinstance(criterion, str) or not criterion.strip():
-                check.fail(f"{where}.criteria[{j}]", "must be a non-empty string")
+            criterion_where = f"{where}.criteria[{j}]"
+            if isinstance(criterion, dict):
+                coded.append(criterion_where)
+                check.unique(criterion_codes, check.text(criterion, "code", criterion_where, max_length=30),
+                             f"{criterion_where}.code", "criterion")
+                check.text(criterion, "label", criterion_where)
+            elif isinstance(criterion, str) and criterion.strip():
+                plain.append(criterion_where)
+            else:
+                check.fail(criterion_where, "must be a non-empty string or an object with 'code' and 'label'")
+    if coded and plain:
+        # Criteria are matched by code or by position, never both within one import.
+        check.fail(plain[0], "has no code while other criteria of the file have one: give every criterion a code, "
+                             "or none")
 
     activity_codes: set = set()
     task_codes: set = set()
@@ -200,6 +221,10 @@ async def _sync(model, existing: dict, wanted: dict, parent: dict) -> dict:
         if key not in wanted:
             await row.delete()
             del existing[key]
+    return await _upsert(model, existing, wanted, parent)
+
+
+async def _upsert(model, existing: dict, wanted: dict, parent: dict) -> dict:
     for key, values in wanted.items():
         row = existing.get(key)
         if row is None:
@@ -210,8 +235,75 @@ async def _sync(model, existing: dict, wanted: dict, parent: dict) -> dict:
     return existing
 
 
+async def _sync_retiring(model, existing: dict, wanted: dict, parent: dict, now: dt.datetime) -> dict:
+    """Like `_sync`, but an entry the file no longer lists is retired, never deleted (fiches, liaison fiches,
+    periods and bilan results may name it); an entry listed again is un-retired."""
+    for key, row in existing.items():
+        if key not in wanted and row.retired_at is None:
+            row.retired_at = now
+            await row.save(update_fields=["retired_at"])
+    return await _upsert(model, existing, {key: {**values, "retired_at": None} for key, values in wanted.items()},
+                         parent)
+
+
+def _criteria_of(competence: dict) -> list[tuple[str | None, str]]:
+    """(code or None, label) of each criterion of a competence of the file."""
+    found = []
+    for item in competence.get("criteria") or []:
+        if isinstance(item, dict):
+            found.append((item["code"].strip(), item["label"].strip()))
+        else:
+            found.append((None, item.strip()))
+    return found
+
+
+async def _sync_criteria(competence_id: int, rows: list[m.Criterion], items: list[tuple[str | None, str]],
+                         now: dt.datetime) -> None:
+    """Match the file's criteria to the competence's rows, by code when the file gives codes (a code-less row at
+    the same position adopts the code: files that gain codes keep their criteria), else by position. Matched and
+    new criteria take positions 1..n in file order; the others are retired and follow them in their old order."""
+    rows = sorted(rows, key=lambda row: row.position)
+    matched: list[m.Criterion | None] = []
+    taken: set[int] = set()
+    if any(code for code, _ in items):
+        by_code = {row.code: row for row in rows if row.code}
+        by_position = {row.position: row for row in rows if not row.code}
+        for j, (code, _) in enumerate(items, start=1):
+            row = by_code.get(code) or by_position.get(j)
+            matched.append(row if row is not None and row.id not in taken else None)
+            if row is not None:
+                taken.add(row.id)
+    else:
+        by_position = {row.position: row for row in rows}
+        for j in range(1, len(items) + 1):
+            row = by_position.get(j)
+            matched.append(row)
+            if row is not None:
+                taken.add(row.id)
+    left = [row for row in rows if row.id not in taken]
+    final: dict[int, int] = {row.id: j for j, row in enumerate(matched, start=1) if row is not None}
+    final.update({row.id: len(items) + k for k, row in enumerate(left, start=1)})
+    # Positions are unique per competence: move the rows that change out of the way first.
+    moving = [row for row in rows if row.position != final[row.id]]
+    for row in moving:
+        await m.Criterion.filter(id=row.id).update(position=-row.id)
+    for row in moving:
+        await m.Criterion.filter(id=row.id).update(position=final[row.id])
+    for row in left:
+        if row.retired_at is None:
+            await m.Criterion.filter(id=row.id).update(retired_at=now)
+    for j, ((code, label), row) in enumerate(zip(items, matched), start=1):
+        if row is None:
+            await m.Criterion.create(competence_id=competence_id, code=code, label=label, position=j)
+            continue
+        values = {"label": label, "retired_at": None, **({"code": code} if code else {})}
+        if any(getattr(row, name) != value for name, value in values.items()):
+            await m.Criterion.filter(id=row.id).update(**values)
+
+
 async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
     digest = content_hash(doc)
+    now = timezone.now()
     async with in_transaction():
         framework = await m.Framework.get_or_none(school_id=school_id, code=doc["code"])
         if framework is not None and framework.content_hash == digest:
@@ -236,20 +328,29 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
             unit["code"].strip(): {"label": unit["label"].strip(), "position": i, "code": unit["code"].strip()}
             for i, unit in enumerate(doc.get("units") or [])
         }, owner)
-        competences = await _sync(m.Competence, {r.code: r for r in await m.Competence.filter(**owner)}, {
+        competences = await _sync_retiring(m.Competence, {r.code: r for r in await m.Competence.filter(**owner)}, {
             c["code"].strip(): {"code": c["code"].strip(), "label": c["label"].strip(), "position": i,
                                 "unit_id": units[c["unit"]].id if c.get("unit") else None}
             for i, c in enumerate(doc["competences"])
-        }, owner)
+        }, owner, now)
+        listed = {c["code"].strip() for c in doc["competences"]}
+        criteria: dict[int, list[m.Criterion]] = {c.id: [] for c in competences.values()}
+        for row in await m.Criterion.filter(competence__framework_id=framework.id):
+            criteria[row.competence_id].append(row)
+        for code, competence in competences.items():
+            if code not in listed:
+                # A retired competence's criteria are retired with it; listed again, the file decides.
+                ids = [row.id for row in criteria[competence.id] if row.retired_at is None]
+                if ids:
+                    await m.Criterion.filter(id__in=ids).update(retired_at=now)
         for c in doc["competences"]:
             competence = competences[c["code"].strip()]
-            await _sync(m.Criterion, {r.position: r for r in await m.Criterion.filter(competence_id=competence.id)}, {
-                j + 1: {"label": label.strip(), "position": j + 1} for j, label in enumerate(c.get("criteria") or [])
-            }, {"competence_id": competence.id})
-        activities = await _sync(m.FrameworkActivity, {r.code: r for r in await m.FrameworkActivity.filter(**owner)}, {
-            a["code"].strip(): {"code": a["code"].strip(), "label": a["label"].strip(), "position": i}
-            for i, a in enumerate(doc["activities"])
-        }, owner)
+            await _sync_criteria(competence.id, criteria[competence.id], _criteria_of(c), now)
+        activities = await _sync_retiring(
+            m.FrameworkActivity, {r.code: r for r in await m.FrameworkActivity.filter(**owner)}, {
+                a["code"].strip(): {"code": a["code"].strip(), "label": a["label"].strip(), "position": i}
+                for i, a in enumerate(doc["activities"])
+            }, owner, now)
         wanted_tasks = {}
         position = 0
         for a in doc["activities"]:
@@ -259,7 +360,8 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
                     "activity_id": activities[a["code"].strip()].id, "provisional": bool(t.get("provisional", False)),
                 }
                 position += 1
-        tasks = await _sync(m.Task, {r.code: r for r in await m.Task.filter(**owner)}, wanted_tasks, owner)
+        tasks = await _sync_retiring(m.Task, {r.code: r for r in await m.Task.filter(**owner)}, wanted_tasks,
+                                     owner, now)
         existing_links = {
             (link.task_id, link.competence_id): link
             for link in await m.TaskCompetence.filter(task__framework_id=framework.id)
@@ -272,6 +374,11 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
                     competence = competences[link["code"]]
                     wanted_links[(task.id, competence.id)] = {
                         "task_id": task.id, "competence_id": competence.id, "weight": link.get("weight", 2)}
+        # The links of a retired task or competence stay as they were: fiches and bilans that name them still
+        # show them under their task.
+        retired = {row.id for row in [*tasks.values(), *competences.values()] if row.retired_at is not None}
+        existing_links = {key: link for key, link in existing_links.items()
+                          if key in wanted_links or not ({link.task_id, link.competence_id} & retired)}
         await _sync(m.TaskCompetence, existing_links, wanted_links, {})
         await _sync(m.ProfessionalAttitude, {r.code: r for r in await m.ProfessionalAttitude.filter(**owner)}, {
             p["code"].strip(): {"code": p["code"].strip(), "label": p["label"].strip(), "position": i}

@@ -18,6 +18,7 @@ from models.schools import Level
 from permissions import scopes
 from permissions.table import describe
 from resolvers import period_rules as rules
+from resolvers.framework_rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
 from resolvers.node import NodeEntry, register
@@ -109,6 +110,8 @@ class LiaisonMutation:
                 tasks = await fetch_many_in_reach(Task, None, info.context.require_viewer(), input.task_ids, "Task",
                                                   "input.taskIds", "task")
                 rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
+                check_not_retired(tasks, "input.taskIds", "task",
+                                  kept=set(await fiche.tasks.all().values_list("id", flat=True)))
                 await fiche.tasks.clear()
                 if tasks:
                     await fiche.tasks.add(*tasks)

@@ -34,7 +34,7 @@ def tasks_of(info: Info, through: str):
     async def load(owner_ids: Sequence[int]) -> list[list[Task]]:
         rows = await (Task.filter(**{f"{through}__id__in": list(owner_ids)})
                       .order_by("position").values("id", "code", "label", "position", "provisional",
-                                                    "framework_id", "activity_id", f"{through}__id"))
+                                                    "framework_id", "activity_id", "retired_at", f"{through}__id"))
         grouped: dict[int, list[Task]] = defaultdict(list)
         for row in rows:
             owner = row.pop(f"{through}__id")

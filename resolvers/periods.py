@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import strawberry
 
@@ -21,6 +21,7 @@ from permissions import scopes
 from permissions.table import describe
 from resolvers import period_rules as rules
 from resolvers.demo import current_school_year
+from resolvers.framework_rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
 from resolvers.node import NodeEntry, register
@@ -88,9 +89,11 @@ async def _learners_of_level(viewer, level: Level, ids: Sequence[str]) -> list[U
     return learners
 
 
-async def _tasks_of_level(viewer, level: Level, ids: Sequence[str]) -> list[Task]:
+async def _tasks_of_level(viewer, level: Level, ids: Sequence[str], kept: Collection[int] = ()) -> list[Task]:
+    """The tasks named, of the level's framework; retired ones only when `kept` (the current links) holds them."""
     tasks = await fetch_many_in_reach(Task, None, viewer, ids, "Task", "taskIds", "task")
     rules.check_tasks_of_framework(tasks, level)
+    check_not_retired(tasks, "taskIds", "task", kept=kept)
     return sorted(tasks, key=lambda t: t.position)
 
 
@@ -138,7 +141,8 @@ class PeriodMutation:
             if input.task_ids is not None:
                 tasks = await _tasks_of_level(viewer, level, input.task_ids)
             elif template is not None:
-                tasks = list(await template.tasks.all().order_by("position"))
+                # A template's retired tasks are not offered to a new period.
+                tasks = list(await template.tasks.filter(retired_at=None).order_by("position"))
             else:
                 tasks = []
             learners = await _learners_of_level(viewer, level, input.learner_ids or [])
@@ -186,7 +190,8 @@ class PeriodMutation:
                 period.objectives = objectives
             tasks = None
             if input.task_ids is not None:
-                tasks = await _tasks_of_level(viewer, level, input.task_ids)
+                kept = set(await period.tasks.all().values_list("id", flat=True))
+                tasks = await _tasks_of_level(viewer, level, input.task_ids, kept)
                 await period.tasks.clear()
                 if tasks:
                     await period.tasks.add(*tasks)

@@ -187,17 +187,24 @@ def grid_of(view: BilanView) -> list[BilanGridActivity]:
                     BilanGridCriterion(criterion=Criterion.from_row(c), marked=bool(refs), fiche_refs=_refs(refs),
                                        level=view.level(competence.id, c.id))
                     for c in shape.criteria_by_competence.get(competence.id, [])
-                    for refs in [view.marks.criteria.get((task.id, c.id))]]
+                    for refs in [view.marks.criteria.get((task.id, c.id))]
+                    if view.shows_criterion(competence, c, refs)]
                 refs = view.marks.competences.get((task.id, competence.id))
+                if not view.shows_competence(competence, refs, criteria):
+                    continue
                 items.append(BilanGridCompetence(
                     competence=Competence.from_row(competence, shape.unit_codes), weight=link.weight,
                     marked=bool(refs) or any(c.marked for c in criteria), fiche_refs=_refs(refs),
                     mode=view.mode(competence.id), level=view.level(competence.id), criteria=criteria))
             refs = view.marks.tasks.get(task.id)
+            if task.retired_at is not None and not (refs or any(c.marked for c in items)):
+                continue
             tasks.append(BilanGridTask(task=Task.from_row(task), marked=bool(refs) or any(c.marked for c in items),
                                        fiche_refs=_refs(refs), competences=items))
+        if activity.retired_at is not None and not tasks:
+            continue
         activities.append(BilanGridActivity(
-            activity=FrameworkActivity(id=activity.id, code=activity.code, label=activity.label), tasks=tasks))
+            activity=FrameworkActivity.from_row(activity), tasks=tasks))
     return activities
 
 
@@ -210,8 +217,11 @@ def results_of(view: BilanView) -> list[BilanCompetenceResult]:
         criteria = [BilanCriterionResult(criterion=Criterion.from_row(c), marked=bool(refs), fiche_refs=list(refs),
                                          level=view.level(competence.id, c.id))
                     for c in shape.criteria_by_competence.get(competence.id, [])
-                    for refs in [view.marks.criterion_refs(c.id)]]
+                    for refs in [view.marks.criterion_refs(c.id)]
+                    if view.shows_criterion(competence, c, refs)]
         refs = view.marks.competence_refs(competence.id)
+        if not view.shows_competence(competence, refs, criteria):
+            continue
         mode, chosen = view.modes.get(competence.id, (m.EvaluationMode.GLOBAL, False))
         found.append(BilanCompetenceResult(
             competence=Competence.from_row(competence, shape.unit_codes), mode=mode, mode_chosen=chosen,

@@ -158,7 +158,7 @@ class ActivityFiche(relay.Node):
     @strawberry.field(description="Framework activity types the fiche is referenced under, in framework order.")
     async def activity_types(self, info: Info) -> list[FrameworkActivity]:
         rows = await loaders.activity_types(info).load(self.id)
-        return [FrameworkActivity(id=r.id, code=r.code, label=r.label) for r in rows]
+        return [FrameworkActivity.from_row(r) for r in rows]
 
     @strawberry.field(description="Tasks linked to the fiche, in framework order (R14).")
     async def tasks(self, info: Info) -> list[FicheTaskLink]:
@@ -246,24 +246,32 @@ async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingAct
     criteria_of = dict(zip(competence_ids, criteria))
     fiche_links = {link.task_id: link for link in links}
     chosen = {(t.task_id, t.competence_id, t.criterion_id) for t in targets}
+    # Retired entries are offered only where the fiche already holds them (a linked task, a chosen target).
+    targeted = {(t.task_id, t.competence_id) for t in targets}
     grid_tasks: dict[int, list[LinkingTask]] = {}
     for task, task_competences in zip(tasks, per_task):
         link = fiche_links.get(task.id)
+        if task.retired_at is not None and link is None:
+            continue
         items = []
         for tc in sorted(task_competences, key=lambda tc: competence_of[tc.competence_id].position):
             competence = competence_of[tc.competence_id]
+            if competence.retired_at is not None and (task.id, competence.id) not in targeted:
+                continue
             items.append(LinkingCompetence(
                 competence=Competence.from_row(competence, units), weight=tc.weight,
                 evaluated_globally=(task.id, competence.id, None) in chosen,
                 criteria=[LinkingCriterion(criterion=Criterion.from_row(c),
                                            selected=(task.id, competence.id, c.id) in chosen)
-                          for c in criteria_of[competence.id]]))
+                          for c in criteria_of[competence.id]
+                          if c.retired_at is None or (task.id, competence.id, c.id) in chosen]))
         grid_tasks.setdefault(task.activity_id, []).append(LinkingTask(
             task=Task.from_row(task), linked=link is not None,
             ticked_by_learner=bool(link and link.ticked_by_learner),
             checked_by_teacher=bool(link and link.checked_by_teacher), competences=items))
-    return [LinkingActivity(activity=FrameworkActivity(id=a.id, code=a.code, label=a.label),
-                            tasks=grid_tasks.get(a.id, [])) for a in activities]
+    return [LinkingActivity(activity=FrameworkActivity.from_row(a),
+                            tasks=grid_tasks.get(a.id, [])) for a in activities
+            if a.retired_at is None or grid_tasks.get(a.id)]
 
 
 async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFiche]:

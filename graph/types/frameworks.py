@@ -15,6 +15,12 @@ AchievementLevel = Annotated[m.AchievementLevel, strawberry.enum(
 )]
 
 
+RETIRED = ("True when a framework re-import no longer lists it: kept, with its links and results, for the fiches, "
+           "liaison fiches, periods and bilans that name it, and refused for new links.")
+IncludeRetired = Annotated[bool, strawberry.argument(
+    description="Also list retired entries (marked `retired`); by default only those offered for new links.")]
+
+
 @strawberry.type(description="One level of a framework's achievement scale, with the label the school uses.")
 class ScaleLevel:
     value: AchievementLevel = strawberry.field(description="The level.")
@@ -26,13 +32,18 @@ class ScaleLevel:
 @strawberry.type(description="Critère d'évaluation: belongs to one competence.")
 class Criterion(relay.Node):
     id: relay.NodeID[int]
+    code: str | None = strawberry.field(
+        description="Stable code from the framework file, e.g. C01.1; null when the file gave none.")
     label: str = strawberry.field(description="The criterion, as a sentence.")
-    position: int = strawberry.field(description="Order within the competence, from 1.")
+    position: int = strawberry.field(description="Order within the competence, from 1; retired criteria follow "
+                                                 "the others.")
+    retired: bool = strawberry.field(description=RETIRED)
     competence_id: strawberry.Private[int]
 
     @classmethod
     def from_row(cls, row: m.Criterion) -> "Criterion":
-        return cls(id=row.id, label=row.label, position=row.position, competence_id=row.competence_id)
+        return cls(id=row.id, code=row.code, label=row.label, position=row.position,
+                   retired=row.retired_at is not None, competence_id=row.competence_id)
 
 
 @strawberry.type(description="Unité de certification: groups competences.")
@@ -47,17 +58,19 @@ class Competence(relay.Node):
     code: str = strawberry.field(description="Code, e.g. C01.")
     label: str = strawberry.field(description="Label of the competence.")
     unit_code: str | None = strawberry.field(description="Code of the certification unit it belongs to.")
+    retired: bool = strawberry.field(description=RETIRED)
     row_unit_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: m.Competence, unit_codes: dict[int, str]) -> "Competence":
         return cls(id=row.id, code=row.code, label=row.label, row_unit_id=row.unit_id,
-                   unit_code=unit_codes.get(row.unit_id) if row.unit_id else None)
+                   unit_code=unit_codes.get(row.unit_id) if row.unit_id else None,
+                   retired=row.retired_at is not None)
 
     @strawberry.field(description="Criteria of the competence, in order.")
-    async def criteria(self, info: Info) -> list[Criterion]:
+    async def criteria(self, info: Info, include_retired: IncludeRetired = False) -> list[Criterion]:
         rows = await info.context.loaders.by_parent(m.Criterion, "competence_id", None, order_by=("position",)).load(self.id)
-        return [Criterion.from_row(r) for r in rows]
+        return [Criterion.from_row(r) for r in rows if include_retired or r.retired_at is None]
 
 
 @strawberry.type(description="A competence a task mobilises, with its weight.")
@@ -74,21 +87,23 @@ class Task(relay.Node):
     provisional: bool = strawberry.field(
         description="True when the task's links are a default the school should check against the official text."
     )
+    retired: bool = strawberry.field(description=RETIRED)
     framework_id: strawberry.Private[int]
 
     @classmethod
     def from_row(cls, row: m.Task) -> "Task":
         return cls(id=row.id, code=row.code, label=row.label, provisional=row.provisional,
-                   framework_id=row.framework_id)
+                   retired=row.retired_at is not None, framework_id=row.framework_id)
 
     @strawberry.field(description="Competences the task mobilises, in framework order.")
-    async def competences(self, info: Info) -> list[TaskCompetenceLink]:
+    async def competences(self, info: Info, include_retired: IncludeRetired = False) -> list[TaskCompetenceLink]:
         loaders = info.context.loaders
         links = await loaders.by_parent(m.TaskCompetence, "task_id", None).load(self.id)
         competences = await loaders.by_id(m.Competence, None).load_many([link.competence_id for link in links])
         units = await _unit_codes(info, self.framework_id)
         pairs = sorted(zip(links, competences), key=lambda pair: pair[1].position)
-        return [TaskCompetenceLink(competence=Competence.from_row(c, units), weight=link.weight) for link, c in pairs]
+        return [TaskCompetenceLink(competence=Competence.from_row(c, units), weight=link.weight) for link, c in pairs
+                if include_retired or c.retired_at is None]
 
 
 async def _unit_codes(info: Info, framework_id: int) -> dict[int, str]:
@@ -101,11 +116,16 @@ class FrameworkActivity(relay.Node):
     id: relay.NodeID[int]
     code: str = strawberry.field(description="Code of the activity.")
     label: str = strawberry.field(description="Label of the activity.")
+    retired: bool = strawberry.field(default=False, description=RETIRED)
+
+    @classmethod
+    def from_row(cls, row: m.FrameworkActivity) -> "FrameworkActivity":
+        return cls(id=row.id, code=row.code, label=row.label, retired=row.retired_at is not None)
 
     @strawberry.field(description="Tasks of the activity, in order.")
-    async def tasks(self, info: Info) -> list[Task]:
+    async def tasks(self, info: Info, include_retired: IncludeRetired = False) -> list[Task]:
         rows = await info.context.loaders.by_parent(m.Task, "activity_id", None, order_by=("position",)).load(self.id)
-        return [Task.from_row(r) for r in rows]
+        return [Task.from_row(r) for r in rows if include_retired or r.retired_at is None]
 
 
 @strawberry.type(description="A professional attitude the framework names (shown in exports when present).")
@@ -134,15 +154,15 @@ class Framework(relay.Node):
         return [ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold) for r in rows]
 
     @strawberry.field(description="Activities with their tasks, in order.")
-    async def activities(self, info: Info) -> list[FrameworkActivity]:
+    async def activities(self, info: Info, include_retired: IncludeRetired = False) -> list[FrameworkActivity]:
         rows = await info.context.loaders.by_parent(m.FrameworkActivity, "framework_id", None, order_by=("position",)).load(self.id)
-        return [FrameworkActivity(id=r.id, code=r.code, label=r.label) for r in rows]
+        return [FrameworkActivity.from_row(r) for r in rows if include_retired or r.retired_at is None]
 
     @strawberry.field(description="Competences with their criteria, in order.")
-    async def competences(self, info: Info) -> list[Competence]:
+    async def competences(self, info: Info, include_retired: IncludeRetired = False) -> list[Competence]:
         rows = await info.context.loaders.by_parent(m.Competence, "framework_id", None, order_by=("position",)).load(self.id)
         units = await _unit_codes(info, self.id)
-        return [Competence.from_row(r, units) for r in rows]
+        return [Competence.from_row(r, units) for r in rows if include_retired or r.retired_at is None]
 
     @strawberry.field(description="Certification units, in order.")
     async def units(self, info: Info) -> list[Unit]:

@@ -70,7 +70,8 @@ async def test_a_changed_file_updates_in_place_keeping_ids(admin):
     # when a label changes and a criterion is added
     changed = copy.deepcopy(doc)
     changed["activities"][0]["tasks"][0]["label"] = "Prendre connaissance du dossier (libellé corrigé)"
-    changed["competences"][0]["criteria"].append("Les contraintes environnementales sont recensées")
+    changed["competences"][0]["criteria"].append({"code": "C01.6",
+                                                  "label": "Les contraintes environnementales sont recensées"})
     payload = (await admin.data(IMPORT, content=json.dumps(changed)))["frameworkImport"]
     assert payload["errors"] == [] and payload["changed"] and not payload["created"]
     task = await m.Task.get(framework__code="CAP-ELEC-LOCAL", code="TA 1-1")
@@ -110,4 +111,125 @@ async def test_only_an_admin_imports_frameworks(role, clients):
     client = clients[role]
     content = json.dumps(builtin("cap-electricien.json") | {"code": "CAP-ELEC-LOCAL"})
     assert await client.error_code(IMPORT, content=content) == "FORBIDDEN"
+    assert not await m.Framework.exists(code="CAP-ELEC-LOCAL")
+
+
+CRITERIA = """query($code: String!) { framework(code: $code) {
+  competences(includeRetired: true) { code retired criteria(includeRetired: true) { id code label position retired } }
+  activities(includeRetired: true) { code retired tasks(includeRetired: true) { id code retired } } } }"""
+
+
+def local_cap() -> dict:
+    return builtin("cap-electricien.json") | {"code": "CAP-ELEC-LOCAL"}
+
+
+async def criteria_of(api, competence: str) -> list[dict]:
+    framework = (await api.data(CRITERIA, code="CAP-ELEC-LOCAL"))["framework"]
+    return next(c for c in framework["competences"] if c["code"] == competence)["criteria"]
+
+
+async def imported(admin, doc: dict) -> dict:
+    payload = (await admin.data(IMPORT, content=json.dumps(doc)))["frameworkImport"]
+    assert payload["errors"] == [], payload["errors"]
+    return payload
+
+
+def test_the_builtin_criteria_carry_codes_competence_code_dot_position():
+    for name in ("cap-electricien.json", "bac-pro-melec.json"):
+        for competence in builtin(name)["competences"]:
+            assert [k["code"] for k in competence["criteria"]] == [
+                f"{competence['code']}.{j}" for j in range(1, len(competence["criteria"]) + 1)]
+
+
+async def test_criteria_are_matched_by_code_across_a_reorder(admin):
+    # given C01's five criteria imported with their codes
+    doc = local_cap()
+    await imported(admin, doc)
+    ids = {k["code"]: k["id"] for k in await criteria_of(admin, "C01")}
+    # when a file lists them in reverse order, one label corrected
+    changed = copy.deepcopy(doc)
+    changed["competences"][0]["criteria"].reverse()
+    changed["competences"][0]["criteria"][0]["label"] = "Les habilitations nécessaires sont identifiées"
+    await imported(admin, changed)
+    # then each code keeps its criterion, in the file's order, with the new label
+    after = await criteria_of(admin, "C01")
+    assert [(k["code"], k["position"]) for k in after] == [(f"C01.{5 - i}", i + 1) for i in range(5)]
+    assert {k["code"]: k["id"] for k in after} == ids
+    assert after[0]["label"] == "Les habilitations nécessaires sont identifiées" and not any(k["retired"] for k in after)
+
+
+async def test_a_file_without_criterion_codes_matches_by_position(admin):
+    # given a file whose criteria are plain strings
+    doc = local_cap()
+    for competence in doc["competences"]:
+        competence["criteria"] = [k["label"] for k in competence["criteria"]]
+    await imported(admin, doc)
+    before = await criteria_of(admin, "C01")
+    assert [k["code"] for k in before] == [None] * 5
+    # when the second label changes and the last criterion leaves the file
+    changed = copy.deepcopy(doc)
+    changed["competences"][0]["criteria"][1] = "Les contraintes techniques sont repérées"
+    changed["competences"][0]["criteria"].pop()
+    await imported(admin, changed)
+    after = await criteria_of(admin, "C01")
+    # then the criteria keep their ids by position, and the last is retired, not deleted
+    assert [k["id"] for k in after] == [k["id"] for k in before]
+    assert after[1]["label"] == "Les contraintes techniques sont repérées"
+    assert [k["retired"] for k in after] == [False, False, False, False, True]
+    # and listed again, the same criterion is back
+    await imported(admin, doc)
+    again = await criteria_of(admin, "C01")
+    assert [k["id"] for k in again] == [k["id"] for k in before] and not any(k["retired"] for k in again)
+
+
+async def test_a_file_that_gains_criterion_codes_keeps_its_criteria(admin):
+    # given criteria imported without codes
+    coded = local_cap()
+    plain = copy.deepcopy(coded)
+    for competence in plain["competences"]:
+        competence["criteria"] = [k["label"] for k in competence["criteria"]]
+    await imported(admin, plain)
+    before = await criteria_of(admin, "C01")
+    # when the same file comes with codes
+    await imported(admin, coded)
+    # then each criterion takes the code of its position
+    after = await criteria_of(admin, "C01")
+    assert [(k["id"], k["code"], k["retired"]) for k in after] == [
+        (k["id"], f"C01.{k['position']}", False) for k in before]
+
+
+async def test_an_entry_nothing_names_is_retired_too_and_comes_back(admin):
+    # given the file imported, then again without activity 5 (and its task TA 5-1)
+    doc = local_cap()
+    await imported(admin, doc)
+    smaller = copy.deepcopy(doc)
+    smaller["activities"] = [a for a in smaller["activities"] if a["code"] != "5"]
+    await imported(admin, smaller)
+    framework = (await admin.data(CRITERIA, code="CAP-ELEC-LOCAL"))["framework"]
+    # then nothing was deleted: the activity and its task are retired
+    activity = next(a for a in framework["activities"] if a["code"] == "5")
+    assert activity["retired"] and [(t["code"], t["retired"]) for t in activity["tasks"]] == [("TA 5-1", True)]
+    # and listed again they come back as they were
+    await imported(admin, doc)
+    framework = (await admin.data(CRITERIA, code="CAP-ELEC-LOCAL"))["framework"]
+    activity = next(a for a in framework["activities"] if a["code"] == "5")
+    assert not activity["retired"] and not activity["tasks"][0]["retired"]
+
+
+@pytest.mark.parametrize("mutate, location", [
+    (lambda d: d["competences"][1]["criteria"].append("Un critère sans code"),
+     "competences[1].criteria[11]: has no code while other criteria of the file have one"),
+    (lambda d: d["competences"][1]["criteria"].append({"code": "C01.1", "label": "Un autre critère"}),
+     "competences[1].criteria[11].code: duplicate criterion code 'C01.1'"),
+    (lambda d: d["competences"][0]["criteria"].append({"label": "Sans code"}),
+     "competences[0].criteria[5].code: is required"),
+    (lambda d: d["competences"][0]["criteria"].append(3),
+     "competences[0].criteria[5]: must be a non-empty string or an object with 'code' and 'label'"),
+])
+async def test_a_bad_criterion_is_refused_naming_it(admin, mutate, location):
+    doc = local_cap()
+    mutate(doc)
+    payload = (await admin.data(IMPORT, content=json.dumps(doc)))["frameworkImport"]
+    assert any(e["message"].startswith(location) and e["code"] == "INVALID" for e in payload["errors"]), \
+        payload["errors"]
     assert not await m.Framework.exists(code="CAP-ELEC-LOCAL")
