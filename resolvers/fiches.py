@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from typing import cast
+
 import strawberry
 from strawberry import UNSET
 
@@ -115,7 +117,7 @@ async def _activity_types(input: ActivityFicheInput, framework_id: int | None, v
     rules.check_in_framework(rows, framework_id, "input.activityTypeIds", "Activity")
     kept: set[int] = set()
     if fiche_id is not None:
-        kept = set(await FrameworkActivity.filter(activity_fiches__id=fiche_id).values_list("id", flat=True))
+        kept = set(cast("list[int]", await FrameworkActivity.filter(activity_fiches__id=fiche_id).values_list("id", flat=True)))
     check_not_retired(rows, "input.activityTypeIds", "framework activity", kept=kept)
     return rows
 
@@ -282,7 +284,7 @@ class FicheMutation:
             rules.check_in_framework(tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id),
                                      "taskIds", "Task")
             check_not_retired(tasks, "taskIds", "task",
-                              kept=set(await m.FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True)))
+                              kept=set(cast("list[int]", await m.FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True))))
             if author:
                 await rules.learner_ticks(fiche, tasks)
                 rules.touch_by_learner(fiche)

@@ -269,7 +269,7 @@ async def _sync_criteria(competence_id: int, rows: list[m.Criterion], items: lis
         by_code = {row.code: row for row in rows if row.code}
         by_position = {row.position: row for row in rows if not row.code}
         for j, (code, _) in enumerate(items, start=1):
-            row = by_code.get(code) or by_position.get(j)
+            row = (by_code.get(code) if code else None) or by_position.get(j)
             matched.append(row if row is not None and row.id not in taken else None)
             if row is not None:
                 taken.add(row.id)

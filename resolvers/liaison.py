@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import Enum
 
+from typing import cast
+
 import strawberry
 
 from graph.context import Info
@@ -111,7 +113,7 @@ class LiaisonMutation:
                                                   "input.taskIds", "task")
                 rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
                 check_not_retired(tasks, "input.taskIds", "task",
-                                  kept=set(await fiche.tasks.all().values_list("id", flat=True)))
+                                  kept=set(cast("list[int]", await fiche.tasks.all().values_list("id", flat=True))))
                 await fiche.tasks.clear()
                 if tasks:
                     await fiche.tasks.add(*tasks)
