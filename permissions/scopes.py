@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from tortoise.expressions import Q, Subquery
 
+from models.fiches import ActivityFiche
+from models.frameworks import Competence, Framework
 from models.portfolios import Portfolio
 from models.schools import Classroom
-from models.users import Role
+from models.users import Role, User
+from permissions.table import allows
 from permissions.viewer import Viewer
 
 NOTHING = Q(id__in=[])
@@ -59,12 +62,8 @@ def classrooms(viewer: Viewer) -> Q:
         case Role.TEACHER:
             return base & Q(id__in=_taught_classroom_ids(viewer))
         case Role.LEARNER:
-            from models.users import User
-
             return base & Q(id__in=Subquery(User.filter(id=viewer.id).values("classroom_id")))
         case Role.TUTOR | Role.MASTER:
-            from models.users import User
-
             return base & Q(
                 id__in=Subquery(User.filter(id__in=_assigned_learner_ids(viewer)).values("classroom_id"))
             )
@@ -149,6 +148,17 @@ def frameworks(viewer: Viewer) -> Q:
     return Q(school_id=None) | Q(school_id=viewer.school_id)
 
 
+def framework_parts(viewer: Viewer) -> Q:
+    """On `FrameworkActivity`, `Task` and `Competence`: those of the frameworks the viewer reads, so a school's
+    own framework stays its own down to its last task."""
+    return Q(framework_id__in=Subquery(Framework.filter(frameworks(viewer)).values("id")))
+
+
+def criteria(viewer: Viewer) -> Q:
+    """On `Criterion`: those of the competences the viewer reads."""
+    return Q(competence_id__in=Subquery(Competence.filter(framework_parts(viewer)).values("id")))
+
+
 def period_templates(viewer: Viewer) -> Q:
     """Templates of the levels the viewer reaches."""
     from models.schools import Level
@@ -168,3 +178,19 @@ def liaison_fiches(viewer: Viewer) -> Q:
 def school_accounts(viewer: Viewer) -> Q:
     """On `User`: every account of the viewer's school (account management is the admin's)."""
     return Q(school_id=viewer.school_id)
+
+
+def visible_fiches(viewer: Viewer) -> Q:
+    """On `ActivityFiche`: the fiches in reach, deleted ones only for `fiche.staff.read` (R13)."""
+    reach = activity_fiches(viewer)
+    return reach if allows("fiche.staff.read", viewer.role) else reach & Q(deleted_at=None)
+
+
+def annexes(viewer: Viewer) -> Q:
+    """On `Annex`: the annexes of the fiches the viewer sees."""
+    return Q(fiche_id__in=Subquery(ActivityFiche.filter(visible_fiches(viewer)).values("id")))
+
+
+def interim_reviews(viewer: Viewer) -> Q:
+    """On `InterimReview`: the reviews of the learners the viewer reaches."""
+    return Q(school_id=viewer.school_id) & Q(learner_id__in=Subquery(User.filter(learners(viewer)).values("id")))

@@ -19,7 +19,7 @@ from tortoise.expressions import F
 
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
-from graph.types.bilans import CompanyBilan, EvaluationMode, readable_bilan
+from graph.types.bilans import CompanyBilan, EvaluationMode
 from graph.types.common import UserError
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
@@ -38,9 +38,7 @@ from resolvers.bilan_grid import (
 )
 from resolvers.inputs import check_date, check_version, fetch_in_reach, input_id, optional_text, required_text
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
 
-register("CompanyBilan", NodeEntry(m.CompanyBilan, scopes.bilans, readable_bilan))
 
 MAX_RESULTS = 1000
 MAX_COMMENT = 10000

@@ -20,11 +20,9 @@ from resolvers import fiche_rules as rules
 from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id, optional_text,
                               required_text)
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
 from resolvers.period_rules import is_locked
 from tortoise import timezone
 
-register("ActivityFiche", NodeEntry(m.ActivityFiche, rules.visible_fiches, lambda row, viewer: ActivityFiche.from_row(row)))
 
 MAX_TEXT = 20000
 MAX_TARGETS = 500

@@ -20,10 +20,6 @@ from permissions.table import describe
 from resolvers import period_rules as rules
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
-
-register("LiaisonFiche", NodeEntry(m.LiaisonFiche, scopes.liaison_fiches, lambda row, viewer: LiaisonFiche.from_row(row)))
-register("Portfolio", NodeEntry(m.Portfolio, scopes.portfolios, lambda row, viewer: Portfolio.from_row(row)))
 
 
 @strawberry.enum(description="A part of the liaison fiche that can be individualized.")

@@ -22,11 +22,6 @@ from resolvers import period_rules as rules
 from resolvers.demo import current_school_year
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
-
-register("Period", NodeEntry(m.Period, scopes.periods, lambda row, viewer: Period.from_row(row)))
-register("PeriodTemplate", NodeEntry(m.PeriodTemplate, scopes.period_templates,
-                                     lambda row, viewer: PeriodTemplate.from_row(row)))
 
 
 @strawberry.input(description="A period's parameters. On creation from a template, name, objectives and tasks "
