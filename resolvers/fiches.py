@@ -106,8 +106,8 @@ async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput) -> Non
 async def _activity_types(input: ActivityFicheInput, framework_id: int | None, viewer) -> list[FrameworkActivity] | None:
     if input.activity_type_ids is None:
         return None
-    rows = await fetch_many_in_reach(FrameworkActivity, None, viewer, input.activity_type_ids, "FrameworkActivity",
-                                     "input.activityTypeIds", "framework activity")
+    rows = await fetch_many_in_reach(FrameworkActivity, scopes.framework_parts, viewer, input.activity_type_ids,
+                                     "FrameworkActivity", "input.activityTypeIds", "framework activity")
     rules.check_in_framework(rows, framework_id, "input.activityTypeIds", "Activity")
     return rows
 
@@ -251,7 +251,7 @@ class FicheMutation:
             author = fiche.learner_id == viewer.id
             info.context.require("fiche.tasks.write", owned=author)
             await rules.check_editable(fiche, "id")
-            tasks = await fetch_many_in_reach(Task, None, viewer, task_ids, "Task", "taskIds", "task")
+            tasks = await fetch_many_in_reach(Task, scopes.framework_parts, viewer, task_ids, "Task", "taskIds", "task")
             rules.check_in_framework(tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id),
                                      "taskIds", "Task")
             if author:

@@ -38,14 +38,14 @@ async def fetch_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewe
     return row
 
 
-async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q] | None, viewer: Viewer,
+async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewer: Viewer,
                               values: Sequence[str], type_name: str, field: str, what: str,
                               *, extra: Q | None = None) -> list:
     """Rows named by a list of input IDs, in input order; each missing one is a NOT_FOUND naming its index."""
     ids = [input_id(value, type_name, f"{field}.{i}") for i, value in enumerate(values)]
     if len(set(ids)) != len(ids):
         raise problem(field, ErrorCode.INVALID, f"'{field}' lists the same {what} twice.")
-    condition = (scope(viewer) if scope else Q()) & (extra or Q())
+    condition = scope(viewer) & (extra or Q())
     rows = {row.id: row for row in await model.filter(condition, id__in=ids)} if ids else {}
     missing = [FieldProblem([*field.split("."), str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
                for i, pk in enumerate(ids) if pk not in rows]

@@ -102,8 +102,8 @@ class LiaisonMutation:
                 fiche.objectives_individualized = True
             if input.task_ids is not None:
                 level = await Level.get(id=period.level_id)
-                tasks = await fetch_many_in_reach(Task, None, info.context.viewer, input.task_ids, "Task",
-                                                  "input.taskIds", "task")
+                tasks = await fetch_many_in_reach(Task, scopes.framework_parts, info.context.viewer,
+                                                  input.task_ids, "Task", "input.taskIds", "task")
                 rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
                 await fiche.tasks.clear()
                 if tasks:

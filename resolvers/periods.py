@@ -83,7 +83,7 @@ async def _learners_of_level(viewer, level: Level, ids: list[str]) -> list[User]
 
 
 async def _tasks_of_level(viewer, level: Level, ids: list[str]) -> list[Task]:
-    tasks = await fetch_many_in_reach(Task, None, viewer, ids, "Task", "taskIds", "task")
+    tasks = await fetch_many_in_reach(Task, scopes.framework_parts, viewer, ids, "Task", "taskIds", "task")
     rules.check_tasks_of_framework(tasks, level)
     return sorted(tasks, key=lambda t: t.position)
 
