@@ -17,8 +17,8 @@ from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
 from permissions.table import describe
 from resolvers import fiche_rules as rules
-from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id, optional_text,
-                              required_text)
+from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id,
+                              not_found_out_of_reach, optional_text, required_text)
 from resolvers.mutations import run_mutation
 from resolvers.period_rules import is_locked
 from tortoise import timezone
@@ -146,17 +146,21 @@ def _targets(targets: list[EvaluationTargetInput]) -> list[tuple[int, int, int |
     return wanted
 
 
-async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]]) -> None:
+async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]], viewer) -> None:
     linked = set(await m.FicheTask.filter(fiche_id=fiche_id).values_list("task_id", flat=True))
     competences = {c for _, c, _ in wanted}
-    known = set(await Competence.filter(id__in=list(competences)).values_list("id", flat=True)) if competences else set()
+    known = set(await Competence.filter(scopes.framework_parts(viewer), id__in=list(competences))
+                .values_list("id", flat=True)) if competences else set()
     pairs = set(await TaskCompetence.filter(task_id__in=list(linked), competence_id__in=list(competences))
                 .values_list("task_id", "competence_id")) if competences and linked else set()
     criteria = [k for _, _, k in wanted if k]
-    owner = dict(await Criterion.filter(id__in=criteria).values_list("id", "competence_id")) if criteria else {}
+    owner = dict(await Criterion.filter(scopes.criteria(viewer), id__in=criteria)
+                 .values_list("id", "competence_id")) if criteria else {}
     found: list[FieldProblem] = []
+    unlinked: dict[int, tuple] = {}
     for i, (task, competence, criterion) in enumerate(wanted):
         if task not in linked:
+            unlinked[len(found)] = (Task, scopes.framework_parts, task, "task")
             found.append(FieldProblem(["targets", str(i), "taskId"], ErrorCode.INVALID,
                                       "The task is not linked to this fiche: add it to the fiche's tasks first."))
         elif competence not in known:
@@ -172,7 +176,7 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
             found.append(FieldProblem(["targets", str(i), "criterionId"], ErrorCode.INVALID,
                                       "The criterion belongs to another competence."))
     if found:
-        raise UserInputError(found)
+        raise UserInputError(await not_found_out_of_reach(found, viewer, unlinked))
 
 
 @strawberry.type
@@ -276,7 +280,7 @@ class FicheMutation:
             fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
             await rules.check_editable(fiche, "id")
             wanted = _targets(targets)
-            await _check_targets(fiche.id, wanted)
+            await _check_targets(fiche.id, wanted, viewer)
             await m.FicheEvaluationTarget.filter(fiche_id=fiche.id).delete()
             if wanted:
                 await m.FicheEvaluationTarget.bulk_create([

@@ -54,6 +54,24 @@ async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q], 
     return [rows[pk] for pk in ids]
 
 
+async def not_found_out_of_reach(problems: list[FieldProblem], viewer: Viewer,
+                                 named: dict[int, tuple[type[Model], Callable[[Viewer], Q], int, str]]
+                                 ) -> list[FieldProblem]:
+    """`problems` where a refusal of an ID that names no row in the viewer's reach becomes NOT_FOUND.
+
+    `named` maps the index of a problem to (model, scope, primary key, what). A row out of reach does not exist
+    for the viewer, not even to be told it does not fit here. One statement per model, on this refusal path only.
+    """
+    wanted: dict[tuple, set[int]] = {}
+    for model, scope, pk, _ in named.values():
+        wanted.setdefault((model, scope), set()).add(pk)
+    reached = {key: set(await key[0].filter(key[1](viewer), id__in=list(ids)).values_list("id", flat=True))
+               for key, ids in wanted.items()}
+    return [FieldProblem(found.field, ErrorCode.NOT_FOUND, f"No {named[i][3]} with this id.")
+            if i in named and named[i][2] not in reached[named[i][:2]] else found
+            for i, found in enumerate(problems)]
+
+
 def fits_column(model: type[Model], field: str, value: str) -> bool:
     """Whether `value` can equal a value of a CharField: Tortoise refuses (ValidationError) to compare the
     column with a longer string instead of finding no row, so a lookup by user text checks this first."""
