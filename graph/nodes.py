@@ -2,7 +2,11 @@
 
 An entry names the model and the scope (a function of `permissions/scopes.py`
 answering the viewer's `Q`) the row must satisfy, so `node(id:)` never answers
-a row a list would not show. An entry without a scope is refused at import.
+a row a list would not show. An entry without a scope is refused at import,
+and `graph/schema.py` refuses to build a schema with a Node type missing here:
+a new type cannot be refetched until someone decides who reaches it.
+`tests/access/test_cross_school.py` walks this registry against another
+school's rows.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ from tortoise.models import Model
 from graph.types.bilans import readable_bilan
 from graph.types.dashboard import InterimReview
 from graph.types.fiches import ActivityFiche, Annex
-from graph.types.frameworks import Competence, Criterion, Framework, Task
+from graph.types.frameworks import Competence, Criterion, Framework, FrameworkActivity, Task
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche, Portfolio
-from graph.types.schools import Classroom, Level
-from graph.types.users import Learner, Teacher, WorkplaceTrainer
+from graph.types.schools import Classroom, Level, School
+from graph.types.users import Administrator, Learner, Teacher, WorkplaceTrainer
 from models import bilans, fiches, frameworks, periods, portfolios, schools
 from models.users import Role, User
 from permissions import scopes
@@ -50,14 +54,21 @@ def _plain(kind) -> Callable[[Any, Viewer], Any]:
     return lambda row, viewer: kind.from_row(row)
 
 
+def _activity(row: frameworks.FrameworkActivity, viewer: Viewer) -> FrameworkActivity:
+    return FrameworkActivity(id=row.id, code=row.code, label=row.label)
+
+
 NODE_TYPES: dict[str, NodeEntry] = {
+    "School": NodeEntry(schools.School, scopes.schools, _plain(School)),
     "Level": NodeEntry(schools.Level, scopes.levels, _plain(Level)),
     "Classroom": NodeEntry(schools.Classroom, scopes.classrooms, _plain(Classroom)),
+    "Administrator": NodeEntry(User, scopes.administrators, Administrator.from_row, extra=Q(role=Role.ADMIN)),
     "Teacher": NodeEntry(User, scopes.teachers, Teacher.from_row, extra=Q(role=Role.TEACHER)),
     "Learner": NodeEntry(User, scopes.learners, Learner.from_row, extra=Q(role=Role.LEARNER)),
     "Tutor": NodeEntry(User, scopes.trainers, WorkplaceTrainer.from_row, extra=Q(role=Role.TUTOR)),
     "ApprenticeshipMaster": NodeEntry(User, scopes.trainers, WorkplaceTrainer.from_row, extra=Q(role=Role.MASTER)),
     "Framework": NodeEntry(frameworks.Framework, scopes.frameworks, _plain(Framework)),
+    "FrameworkActivity": NodeEntry(frameworks.FrameworkActivity, scopes.framework_parts, _activity),
     "Task": NodeEntry(frameworks.Task, scopes.framework_parts, _plain(Task)),
     "Competence": NodeEntry(frameworks.Competence, scopes.framework_parts, lambda row, viewer: Competence.from_row(row, {})),
     "Criterion": NodeEntry(frameworks.Criterion, scopes.criteria, _plain(Criterion)),
@@ -70,3 +81,8 @@ NODE_TYPES: dict[str, NodeEntry] = {
     "CompanyBilan": NodeEntry(bilans.CompanyBilan, scopes.bilans, readable_bilan),
     "InterimReview": NodeEntry(bilans.InterimReview, scopes.interim_reviews, _readable_review),
 }
+
+
+def unregistered(node_type_names: set[str]) -> set[str]:
+    """The Node types of a schema that have no entry here (and the entries naming no Node type)."""
+    return node_type_names ^ set(NODE_TYPES)

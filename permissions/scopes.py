@@ -54,6 +54,19 @@ def learners(viewer: Viewer) -> Q:
     return NOTHING
 
 
+def schools(viewer: Viewer) -> Q:
+    """On `School`: the viewer's own school, and no other."""
+    return Q(id=viewer.school_id)
+
+
+def administrators(viewer: Viewer) -> Q:
+    """On `User`, restricted to administrators: those of the school, for an administrator only
+    (access.md is silent; narrow on purpose: an administrator's account is no one else's business)."""
+    if viewer.role is Role.ADMIN:
+        return Q(school_id=viewer.school_id, role=Role.ADMIN)
+    return NOTHING
+
+
 def classrooms(viewer: Viewer) -> Q:
     base = Q(school_id=viewer.school_id)
     match viewer.role:
@@ -130,11 +143,12 @@ def trainers(viewer: Viewer) -> Q:
                 id__in=Subquery(Portfolio.filter(learner_id=viewer.id).values("trainers__id"))
             )
         case Role.TUTOR | Role.MASTER:
-            return base & Q(
+            # Themself too, even before any assignment: their own `me.id` must refetch.
+            return base & (Q(id=viewer.id) | Q(
                 id__in=Subquery(
                     Portfolio.filter(id__in=_assigned_portfolio_ids(viewer)).values("trainers__id")
                 )
-            )
+            ))
     return NOTHING
 
 
