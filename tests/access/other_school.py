@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from graph.types.common import encode_id
 from models.bilans import CompanyBilan, InterimReview
@@ -18,6 +19,7 @@ from models.periods import Period, PeriodTemplate
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
+from resolvers.annex_files import annex_path
 from resolvers.demo import current_school_year
 from resolvers.framework_import import import_framework, parse_framework
 from resolvers.portfolio_rules import open_portfolio
@@ -59,7 +61,7 @@ def _person(school: School, role: Role, last: str, **extra) -> User:
                 last_name=f"{MARK}-{last}", **extra)
 
 
-async def build_other_school() -> SchoolRows:
+async def build_other_school(annex_dir: Path) -> SchoolRows:
     rows = SchoolRows()
     school = await School.create(uai="0590077Z", name=f"Lycée {MARK}")
     rows.add("School", school.id)
@@ -123,8 +125,12 @@ async def build_other_school() -> SchoolRows:
         rows.add("ActivityFiche", fiche.id)
         fiches.append(fiche)
         rows.add("CompanyBilan", (await CompanyBilan.get(portfolio=portfolio)).id)
-    annex = await Annex.create(fiche=fiches[0], kind=AnnexKind.URL, title=f"Annexe {MARK}",
-                               url=f"https://{MARK.lower()}.example/annexe")
+    stored_name = "0b" + "7" * 30
+    path = annex_path(annex_dir, stored_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(f"Notes {MARK}".encode())
+    annex = await Annex.create(fiche=fiches[0], kind=AnnexKind.FILE, title=f"Annexe {MARK}", stored_name=stored_name,
+                               original_filename=f"{MARK}.txt", content_type="text/plain", size=path.stat().st_size)
     rows.add("Annex", annex.id)
     review = await InterimReview.create(school=school, learner=people[Role.LEARNER], review_date=dt.date.today(),
                                         created_by=people[Role.TEACHER])

@@ -121,8 +121,8 @@ def schema_id_arguments(root) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-async def other(app) -> SchoolRows:
-    return await build_other_school()
+async def other(app, settings) -> SchoolRows:
+    return await build_other_school(settings.annex_dir)
 
 
 @pytest.fixture
@@ -338,3 +338,22 @@ async def test_no_query_answers_with_another_schools_rows(query, path, clients, 
             else:
                 assert body["data"][query] in (None, [], {"__typename": "LearnerConnection", "edges": []}), \
                     (role, type_name, body)
+
+
+async def test_no_download_or_export_serves_another_schools_row(clients, other, http, settings):
+    from resolvers.export_routes import EXPORTS
+
+    paths = [f"/exports/{key}/{other.first(export.type_name)}" for key, export in EXPORTS.items()]
+    paths.append(f"/annexes/{other.first('Annex')}")
+    # given every document is there for the other school's administrator
+    their_admin = Api(http, token_for(other.users[Role.ADMIN], settings))
+    for path in paths:
+        assert (await http.get(path, headers=their_admin.headers)).status_code == 200, path
+    for role in ROLES:
+        api = clients[role]
+        for path in paths:
+            # when a role of the demo school asks for a document of the other school's row
+            response = await api.http.get(path, headers=api.headers)
+            # then it is not there for them (or the document is not theirs to ask for at all)
+            assert response.status_code in (403, 404), (role, path, response.status_code)
+            assert MARK not in response.text.upper(), (role, path)
