@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLInterfaceType
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -13,6 +14,7 @@ from strawberry.extensions import (
 )
 
 from graph.errors import ErrorPolicy
+from graph.nodes import unregistered
 from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.accounts import AccountMutation
@@ -64,3 +66,16 @@ schema = strawberry.Schema(
         lambda: ValidationCache(maxsize=256),
     ],
 )
+
+
+def node_type_names(built: strawberry.Schema) -> set[str]:
+    """The object types of a schema that implement Node: what `node(id:)` may be asked for."""
+    graphql_schema = built._schema
+    node = graphql_schema.get_type("Node")
+    assert isinstance(node, GraphQLInterfaceType)  # strawberry.relay's Node, which the Query's node field brings
+    return {t.name for t in graphql_schema.get_implementations(node).objects}
+
+
+# A Node type without a row scope would answer `node(id:)` to anyone: refuse to start instead.
+if missing := unregistered(node_type_names(schema)):
+    raise RuntimeError(f"Node types without an entry (and a row scope) in graph/nodes.py: {sorted(missing)}")

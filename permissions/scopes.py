@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from tortoise.expressions import Q, Subquery
 
+from models.fiches import ActivityFiche
+from models.frameworks import Competence, Framework
 from models.portfolios import Portfolio
 from models.schools import Classroom
-from models.users import Role
+from models.users import Role, User
+from permissions.table import allows
 from permissions.viewer import Viewer
 
 NOTHING = Q(id__in=[])
@@ -51,6 +54,19 @@ def learners(viewer: Viewer) -> Q:
     return NOTHING
 
 
+def schools(viewer: Viewer) -> Q:
+    """On `School`: the viewer's own school, and no other."""
+    return Q(id=viewer.school_id)
+
+
+def administrators(viewer: Viewer) -> Q:
+    """On `User`, restricted to administrators: those of the school, for an administrator only
+    (access.md is silent; narrow on purpose: an administrator's account is no one else's business)."""
+    if viewer.role is Role.ADMIN:
+        return Q(school_id=viewer.school_id, role=Role.ADMIN)
+    return NOTHING
+
+
 def classrooms(viewer: Viewer) -> Q:
     base = Q(school_id=viewer.school_id)
     match viewer.role:
@@ -59,12 +75,8 @@ def classrooms(viewer: Viewer) -> Q:
         case Role.TEACHER:
             return base & Q(id__in=_taught_classroom_ids(viewer))
         case Role.LEARNER:
-            from models.users import User
-
             return base & Q(id__in=Subquery(User.filter(id=viewer.id).values("classroom_id")))
         case Role.TUTOR | Role.MASTER:
-            from models.users import User
-
             return base & Q(
                 id__in=Subquery(User.filter(id__in=_assigned_learner_ids(viewer)).values("classroom_id"))
             )
@@ -131,11 +143,12 @@ def trainers(viewer: Viewer) -> Q:
                 id__in=Subquery(Portfolio.filter(learner_id=viewer.id).values("trainers__id"))
             )
         case Role.TUTOR | Role.MASTER:
-            return base & Q(
+            # Themself too, even before any assignment: their own `me.id` must refetch.
+            return base & (Q(id=viewer.id) | Q(
                 id__in=Subquery(
                     Portfolio.filter(id__in=_assigned_portfolio_ids(viewer)).values("trainers__id")
                 )
-            )
+            ))
     return NOTHING
 
 
@@ -147,6 +160,17 @@ def teachers(viewer: Viewer) -> Q:
 def frameworks(viewer: Viewer) -> Q:
     """Built-in (national) frameworks and those of the viewer's school."""
     return Q(school_id=None) | Q(school_id=viewer.school_id)
+
+
+def framework_parts(viewer: Viewer) -> Q:
+    """On `FrameworkActivity`, `Task` and `Competence`: those of the frameworks the viewer reads, so a school's
+    own framework stays its own down to its last task."""
+    return Q(framework_id__in=Subquery(Framework.filter(frameworks(viewer)).values("id")))
+
+
+def criteria(viewer: Viewer) -> Q:
+    """On `Criterion`: those of the competences the viewer reads."""
+    return Q(competence_id__in=Subquery(Competence.filter(framework_parts(viewer)).values("id")))
 
 
 def period_templates(viewer: Viewer) -> Q:
@@ -168,3 +192,19 @@ def liaison_fiches(viewer: Viewer) -> Q:
 def school_accounts(viewer: Viewer) -> Q:
     """On `User`: every account of the viewer's school (account management is the admin's)."""
     return Q(school_id=viewer.school_id)
+
+
+def visible_fiches(viewer: Viewer) -> Q:
+    """On `ActivityFiche`: the fiches in reach, deleted ones only for `fiche.staff.read` (R13)."""
+    reach = activity_fiches(viewer)
+    return reach if allows("fiche.staff.read", viewer.role) else reach & Q(deleted_at=None)
+
+
+def annexes(viewer: Viewer) -> Q:
+    """On `Annex`: the annexes of the fiches the viewer sees."""
+    return Q(fiche_id__in=Subquery(ActivityFiche.filter(visible_fiches(viewer)).values("id")))
+
+
+def interim_reviews(viewer: Viewer) -> Q:
+    """On `InterimReview`: the reviews of the learners the viewer reaches."""
+    return Q(school_id=viewer.school_id) & Q(learner_id__in=Subquery(User.filter(learners(viewer)).values("id")))

@@ -31,11 +31,9 @@ from resolvers.annex_files import annex_path, remove_files, store_upload
 from resolvers.annex_incoming import incoming_folder, move_into_place
 from resolvers.inputs import fetch_in_reach, optional_text
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
 
 log = logging.getLogger("pfmp.annexes")
 
-register("Annex", NodeEntry(m.Annex, rules.visible_annexes, lambda row, viewer: Annex.from_row(row)))
 
 MAX_URL = 2000
 

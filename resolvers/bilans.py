@@ -19,11 +19,12 @@ from tortoise.expressions import F
 
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
-from graph.types.bilans import CompanyBilan, EvaluationMode, readable_bilan
+from graph.types.bilans import CompanyBilan, EvaluationMode
 from graph.types.common import UserError
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
 from models.frameworks import AchievementLevel as Level
+from models.frameworks import Competence, Criterion
 from models.portfolios import Portfolio
 from permissions import scopes
 from permissions.table import describe
@@ -37,11 +38,10 @@ from resolvers.bilan_grid import (
     stored_modes,
 )
 from resolvers.framework_rules import retired_problem
-from resolvers.inputs import check_date, check_version, fetch_in_reach, input_id, optional_text, required_text
+from resolvers.inputs import (check_date, check_version, fetch_in_reach, input_id, not_found_out_of_reach,
+                             optional_text, required_text)
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
 
-register("CompanyBilan", NodeEntry(m.CompanyBilan, scopes.bilans, readable_bilan))
 
 MAX_RESULTS = 1000
 MAX_COMMENT = 10000
@@ -147,7 +147,7 @@ def _id_or_problem(value, type_name: str, field: str, problems: list) -> int | N
         return None
 
 
-async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, input: BilanInput, author_id: int):
+async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, input: BilanInput, viewer):
     """(modes to store, entries to append), or the problems found, checked all at once."""
     modes_in, results_in = input.modes or [], input.results or []
     if not modes_in and not results_in:
@@ -163,6 +163,8 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
     marks = (await live_marks([bilan.portfolio_id]))[bilan.portfolio_id]
     current = (await current_results([bilan.id]))[bilan.id]
     problems: list[FieldProblem] = []
+    # Refusals of an ID outside the framework, by index in `problems`: NOT_FOUND when the row is out of reach.
+    outside: dict[int, tuple] = {}
 
     def named(competence_id: int, criterion_id: int | None = None) -> bool:
         """A retired competence or criterion stays open in a bilan that already names it (a result, a stored
@@ -180,6 +182,7 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         if pk is None:
             continue
         if pk not in competences:
+            outside[len(problems)] = (Competence, scopes.framework_parts, pk, "competence")
             problems.append(FieldProblem(field.split("."), ErrorCode.INVALID,
                                          "This is not a competence of the bilan's framework."))
         elif pk in new_modes:
@@ -206,6 +209,7 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             continue
         competence = competences.get(competence_id)
         if competence is None:
+            outside[len(problems)] = (Competence, scopes.framework_parts, competence_id, "competence")
             problems.append(FieldProblem(f"{where}.competenceId".split("."), ErrorCode.INVALID,
                                          "This is not a competence of the bilan's framework."))
             continue
@@ -216,6 +220,7 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         if criterion_id is not None:
             criterion = criteria.get(criterion_id)
             if criterion is None or criterion.competence_id != competence_id:
+                outside[len(problems)] = (Criterion, scopes.criteria, criterion_id, "criterion")
                 problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.INVALID,
                                              f"This is not a criterion of {competence.code}."))
                 continue
@@ -246,9 +251,9 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         if (previous or NOT_EVALUATED) is not level:
             entries[key] = m.BilanResultEntry(bilan_id=bilan.id, competence_id=competence_id,
                                               criterion_id=criterion_id, level=level, previous_level=previous,
-                                              author_id=author_id, recorded_at=_now())
+                                              author_id=viewer.id, recorded_at=_now())
     if problems:
-        raise UserInputError(problems)
+        raise UserInputError(await not_found_out_of_reach(problems, viewer, outside))
     # A result pins the mode it was entered under (see bilan_grid); a mode set to its stored value is no change.
     to_store = {pk: mode for pk, mode in new_modes.items() if stored.get(pk) is not mode}
     for competence_id, _ in entries:
@@ -270,7 +275,7 @@ class BilanMutation:
             start, end, framework_id = (period[0]["period__start_date"], period[0]["period__end_date"],
                                         period[0]["period__level__framework_id"])
             changes = _scalar_changes(bilan, input, start, end)
-            modes, entries = await _evaluation_changes(bilan, framework_id, input, viewer.id)
+            modes, entries = await _evaluation_changes(bilan, framework_id, input, viewer)
             if not changes and not modes and not entries:
                 return BilanUpdatePayload(bilan=CompanyBilan.from_row(bilan))
             row = await _write(bilan, version, m.BilanStatus.DRAFT, **changes)

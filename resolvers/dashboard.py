@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
 from models.bilans import BilanStatus, CompanyBilan, EvaluationMode
@@ -221,7 +220,6 @@ async def consolidable_bilans(learner_id: int, day: dt.date) -> list[CompanyBila
     return list(await CompanyBilan.filter(id__in=ids)) if ids else []
 
 
-def reviews_scope(viewer: Viewer) -> Q:
-    """On `InterimReview`: the reviews of the learners the viewer reaches."""
-    return Q(school_id=viewer.school_id) & Q(learner_id__in=Subquery(User.filter(scopes.learners(viewer)).values("id")))
+# The reviews in reach (permissions/scopes.py), under the name this domain uses.
+reviews_scope = scopes.interim_reviews
 

@@ -12,28 +12,20 @@ from collections.abc import Sequence
 from typing import cast
 
 from tortoise import timezone
-from tortoise.expressions import Q, Subquery
 
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from models.frameworks import Task
 from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
-from permissions.table import allows
 from permissions.viewer import Viewer
 from resolvers.inputs import fetch_in_reach
 from resolvers.period_rules import is_locked
 
 
-def visible_fiches(viewer: Viewer) -> Q:
-    """On `ActivityFiche`: the fiches in reach, deleted ones only for `fiche.staff.read`."""
-    reach = scopes.activity_fiches(viewer)
-    return reach if allows("fiche.staff.read", viewer.role) else reach & Q(deleted_at=None)
-
-
-def visible_annexes(viewer: Viewer) -> Q:
-    """On `Annex`: the annexes of the fiches the viewer sees."""
-    return Q(fiche_id__in=Subquery(ActivityFiche.filter(visible_fiches(viewer)).values("id")))
+# The fiches and annexes in reach (permissions/scopes.py), under the names this domain uses.
+visible_fiches = scopes.visible_fiches
+visible_annexes = scopes.annexes
 
 
 async def fetch_fiche(viewer: Viewer, value: str, field: str, *, for_update: bool = False) -> ActivityFiche:

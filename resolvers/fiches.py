@@ -20,14 +20,12 @@ from permissions import scopes
 from permissions.table import describe
 from resolvers import fiche_rules as rules
 from resolvers.framework_rules import check_not_retired, retired_problem
-from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id, optional_text,
-                              required_text)
+from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id,
+                              not_found_out_of_reach, optional_text, required_text)
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
 from resolvers.period_rules import is_locked
 from tortoise import timezone
 
-register("ActivityFiche", NodeEntry(m.ActivityFiche, rules.visible_fiches, lambda row, viewer: ActivityFiche.from_row(row)))
 
 MAX_TEXT = 20000
 MAX_TARGETS = 500
@@ -112,8 +110,8 @@ async def _activity_types(input: ActivityFicheInput, framework_id: int | None, v
                           fiche_id: int | None = None) -> list[FrameworkActivity] | None:
     if input.activity_type_ids is None:
         return None
-    rows = await fetch_many_in_reach(FrameworkActivity, None, viewer, input.activity_type_ids, "FrameworkActivity",
-                                     "input.activityTypeIds", "framework activity")
+    rows = await fetch_many_in_reach(FrameworkActivity, scopes.framework_parts, viewer, input.activity_type_ids,
+                                     "FrameworkActivity", "input.activityTypeIds", "framework activity")
     rules.check_in_framework(rows, framework_id, "input.activityTypeIds", "Activity")
     kept: set[int] = set()
     if fiche_id is not None:
@@ -156,16 +154,16 @@ def _targets(targets: list[EvaluationTargetInput]) -> list[tuple[int, int, int |
     return wanted
 
 
-async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]]) -> None:
+async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]], viewer) -> None:
     linked = set(await m.FicheTask.filter(fiche_id=fiche_id).values_list("task_id", flat=True))
     competences = {c for _, c, _ in wanted}
-    known = dict(await Competence.filter(id__in=list(competences)).values_list("id", "retired_at")) \
+    known = dict(await Competence.filter(scopes.framework_parts(viewer), id__in=list(competences)).values_list("id", "retired_at")) \
         if competences else {}
     pairs = set(await TaskCompetence.filter(task_id__in=list(linked), competence_id__in=list(competences))
                 .values_list("task_id", "competence_id")) if competences and linked else set()
     criteria = [k for _, _, k in wanted if k]
     owner, criterion_retired = {}, {}
-    for pk, competence_id, retired_at in (await Criterion.filter(id__in=criteria).values_list(
+    for pk, competence_id, retired_at in (await Criterion.filter(scopes.criteria(viewer), id__in=criteria).values_list(
             "id", "competence_id", "retired_at") if criteria else []):
         owner[pk], criterion_retired[pk] = competence_id, retired_at is not None
     # A target the fiche already holds stays even when what it names is retired; a new one may not name it.
@@ -174,6 +172,7 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
     retired_tasks = set(await Task.filter(id__in=list(linked), retired_at__isnull=False).values_list("id", flat=True)) \
         if linked else set()
     found: list[FieldProblem] = []
+    unlinked: dict[int, tuple] = {}
     for i, (task, competence, criterion) in enumerate(wanted):
         if (task, competence, criterion) not in held and task in linked and competence in known:
             if task in retired_tasks:
@@ -186,6 +185,7 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
                 found.append(retired_problem(["targets", str(i), "criterionId"], "criterion"))
                 continue
         if task not in linked:
+            unlinked[len(found)] = (Task, scopes.framework_parts, task, "task")
             found.append(FieldProblem(["targets", str(i), "taskId"], ErrorCode.INVALID,
                                       "The task is not linked to this fiche: add it to the fiche's tasks first."))
         elif competence not in known:
@@ -201,7 +201,7 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
             found.append(FieldProblem(["targets", str(i), "criterionId"], ErrorCode.INVALID,
                                       "The criterion belongs to another competence."))
     if found:
-        raise UserInputError(found)
+        raise UserInputError(await not_found_out_of_reach(found, viewer, unlinked))
 
 
 @strawberry.type
@@ -280,7 +280,7 @@ class FicheMutation:
             author = fiche.learner_id == viewer.id
             info.context.require("fiche.tasks.write", owned=author)
             await rules.check_editable(fiche, "id")
-            tasks = await fetch_many_in_reach(Task, None, viewer, task_ids, "Task", "taskIds", "task")
+            tasks = await fetch_many_in_reach(Task, scopes.framework_parts, viewer, task_ids, "Task", "taskIds", "task")
             rules.check_in_framework(tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id),
                                      "taskIds", "Task")
             check_not_retired(tasks, "taskIds", "task",
@@ -307,7 +307,7 @@ class FicheMutation:
             fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
             await rules.check_editable(fiche, "id")
             wanted = _targets(targets)
-            await _check_targets(fiche.id, wanted)
+            await _check_targets(fiche.id, wanted, viewer)
             await m.FicheEvaluationTarget.filter(fiche_id=fiche.id).delete()
             if wanted:
                 await m.FicheEvaluationTarget.bulk_create([

@@ -7,21 +7,15 @@ import strawberry
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError
 from graph.types.common import UserError
-from graph.types.frameworks import Competence, Criterion, Framework, Task
+from graph.types.frameworks import Framework
 from models import frameworks as m
 from permissions import scopes
 from permissions.table import describe
 from resolvers.framework_import import FrameworkFileError, import_framework, parse_framework
 from resolvers.inputs import fits_column
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
 
 MAX_FRAMEWORK_FILE = 2 * 1024 * 1024
-
-register("Framework", NodeEntry(m.Framework, scopes.frameworks, lambda row, viewer: Framework.from_row(row)))
-register("Task", NodeEntry(m.Task, None, lambda row, viewer: Task.from_row(row)))
-register("Criterion", NodeEntry(m.Criterion, None, lambda row, viewer: Criterion.from_row(row)))
-register("Competence", NodeEntry(m.Competence, None, lambda row, viewer: Competence.from_row(row, {})))
 
 
 @strawberry.type(description="Result of frameworkImport.")

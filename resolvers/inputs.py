@@ -39,20 +39,38 @@ async def fetch_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewe
     return row
 
 
-async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q] | None, viewer: Viewer,
+async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewer: Viewer,
                               values: Sequence[str], type_name: str, field: str, what: str,
                               *, extra: Q | None = None) -> list:
     """Rows named by a list of input IDs, in input order; each missing one is a NOT_FOUND naming its index."""
     ids = [input_id(value, type_name, f"{field}.{i}") for i, value in enumerate(values)]
     if len(set(ids)) != len(ids):
         raise problem(field, ErrorCode.INVALID, f"'{field}' lists the same {what} twice.")
-    condition = (scope(viewer) if scope else Q()) & (extra or Q())
+    condition = scope(viewer) & (extra or Q())
     rows = {row.pk: row for row in await model.filter(condition, id__in=ids)} if ids else {}
     missing = [FieldProblem([*field.split("."), str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
                for i, pk in enumerate(ids) if pk not in rows]
     if missing:
         raise UserInputError(missing)
     return [rows[pk] for pk in ids]
+
+
+async def not_found_out_of_reach(problems: list[FieldProblem], viewer: Viewer,
+                                 named: dict[int, tuple[type[Model], Callable[[Viewer], Q], int, str]]
+                                 ) -> list[FieldProblem]:
+    """`problems` where a refusal of an ID that names no row in the viewer's reach becomes NOT_FOUND.
+
+    `named` maps the index of a problem to (model, scope, primary key, what). A row out of reach does not exist
+    for the viewer, not even to be told it does not fit here. One statement per model, on this refusal path only.
+    """
+    wanted: dict[tuple, set[int]] = {}
+    for model, scope, pk, _ in named.values():
+        wanted.setdefault((model, scope), set()).add(pk)
+    reached = {key: set(await key[0].filter(key[1](viewer), id__in=list(ids)).values_list("id", flat=True))
+               for key, ids in wanted.items()}
+    return [FieldProblem(found.field, ErrorCode.NOT_FOUND, f"No {named[i][3]} with this id.")
+            if i in named and named[i][2] not in reached[named[i][:2]] else found
+            for i, found in enumerate(problems)]
 
 
 def fits_column(model: type[Model], field: str, value: str) -> bool:

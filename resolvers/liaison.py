@@ -23,10 +23,6 @@ from resolvers import period_rules as rules
 from resolvers.framework_rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
-
-register("LiaisonFiche", NodeEntry(m.LiaisonFiche, scopes.liaison_fiches, lambda row, viewer: LiaisonFiche.from_row(row)))
-register("Portfolio", NodeEntry(m.Portfolio, scopes.portfolios, lambda row, viewer: Portfolio.from_row(row)))
 
 
 @strawberry.enum(description="A part of the liaison fiche that can be individualized.")
@@ -109,8 +105,8 @@ class LiaisonMutation:
                 fiche.objectives_individualized = True
             if input.task_ids is not None:
                 level = await Level.get(id=period.level_id)
-                tasks = await fetch_many_in_reach(Task, None, info.context.require_viewer(), input.task_ids, "Task",
-                                                  "input.taskIds", "task")
+                tasks = await fetch_many_in_reach(Task, scopes.framework_parts, info.context.require_viewer(),
+                                                  input.task_ids, "Task", "input.taskIds", "task")
                 rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
                 check_not_retired(tasks, "input.taskIds", "task",
                                   kept=set(cast("list[int]", await fiche.tasks.all().values_list("id", flat=True))))

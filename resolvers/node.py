@@ -1,40 +1,21 @@
 """`node(id:)`: refetch any object by its opaque ID, within the viewer's reach.
 
-Each domain registers its Node types here with the scope that bounds them, so
-`node` can never answer a row a list would not have shown (the classic bypass).
+The Node types and the scopes that bound them are registered in one place,
+`graph/nodes.py`, so `node` can never answer a row a list would not have shown
+(the classic bypass).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from strawberry import relay
-from tortoise.expressions import Q
-from tortoise.models import Model
 
 from graph.context import Info
+from graph.nodes import NODE_TYPES
 from graph.types.common import decode_id
-from permissions.viewer import Viewer
-
-
-@dataclass(frozen=True)
-class NodeEntry:
-    model: type[Model]
-    scope: Callable[[Viewer], Q] | None
-    convert: Callable[[Any, Viewer], Any]
-    # Extra condition on the row (e.g. the role of a User row) so IDs of one type cannot name another.
-    extra: Q | None = None
-
-
-NODE_TYPES: dict[str, NodeEntry] = {}
-
-
-def register(type_name: str, entry: NodeEntry) -> None:
-    NODE_TYPES[type_name] = entry
 
 
 async def resolve_node(info: Info, global_id: str) -> Any | None:

@@ -24,11 +24,6 @@ from resolvers.demo import current_school_year
 from resolvers.framework_rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
-
-register("Period", NodeEntry(m.Period, scopes.periods, lambda row, viewer: Period.from_row(row)))
-register("PeriodTemplate", NodeEntry(m.PeriodTemplate, scopes.period_templates,
-                                     lambda row, viewer: PeriodTemplate.from_row(row)))
 
 
 @strawberry.input(description="A period's parameters. On creation from a template, name, objectives and tasks "
@@ -91,7 +86,7 @@ async def _learners_of_level(viewer, level: Level, ids: Sequence[str]) -> list[U
 
 async def _tasks_of_level(viewer, level: Level, ids: Sequence[str], kept: Collection[int] = ()) -> list[Task]:
     """The tasks named, of the level's framework; retired ones only when `kept` (the current links) holds them."""
-    tasks = await fetch_many_in_reach(Task, None, viewer, ids, "Task", "taskIds", "task")
+    tasks = await fetch_many_in_reach(Task, scopes.framework_parts, viewer, ids, "Task", "taskIds", "task")
     rules.check_tasks_of_framework(tasks, level)
     check_not_retired(tasks, "taskIds", "task", kept=kept)
     return sorted(tasks, key=lambda t: t.position)

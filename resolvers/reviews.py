@@ -13,18 +13,10 @@ from graph.types.dashboard import InterimReview
 from models import bilans as m
 from models.users import User
 from permissions import scopes
-from permissions.table import allows, describe
-from resolvers.dashboard import consolidable_bilans, reviews_scope
+from permissions.table import describe
+from resolvers.dashboard import consolidable_bilans
 from resolvers.inputs import check_date, fetch_in_reach
 from resolvers.mutations import run_mutation
-from resolvers.node import NodeEntry, register
-
-
-def _readable(row: m.InterimReview, viewer) -> InterimReview | None:
-    return InterimReview.from_row(row) if viewer is not None and allows("review.read", viewer.role) else None
-
-
-register("InterimReview", NodeEntry(m.InterimReview, reviews_scope, _readable))
 
 
 @strawberry.type(description="Result of interimReviewCreate.")

@@ -8,19 +8,10 @@ from strawberry import relay
 from graph.context import Info
 from graph.types.common import decode_id, paginate
 from graph.types.schools import Classroom, Level, School
-from graph.types.users import Learner, Teacher, WorkplaceTrainer
+from graph.types.users import Learner
 from models import schools as m
-from models.users import Role, User
+from models.users import User
 from permissions import scopes
-from resolvers.node import NodeEntry, register
-from tortoise.expressions import Q
-
-register("Level", NodeEntry(m.Level, scopes.levels, lambda row, viewer: Level.from_row(row)))
-register("Classroom", NodeEntry(m.Classroom, scopes.classrooms, lambda row, viewer: Classroom.from_row(row)))
-register("Learner", NodeEntry(User, scopes.learners, Learner.from_row, extra=Q(role=Role.LEARNER)))
-register("Teacher", NodeEntry(User, scopes.teachers, Teacher.from_row, extra=Q(role=Role.TEACHER)))
-register("Tutor", NodeEntry(User, scopes.trainers, WorkplaceTrainer.from_row, extra=Q(role=Role.TUTOR)))
-register("ApprenticeshipMaster", NodeEntry(User, scopes.trainers, WorkplaceTrainer.from_row, extra=Q(role=Role.MASTER)))
 
 
 @strawberry.type
