@@ -16,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
+from cross_web import HTTPException
 from strawberry.asgi import GraphQL
+from strawberry.http.parse_content_type import parse_content_type
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -24,6 +26,8 @@ from graph.context import Context
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
+from graph.well_formed import (JSON_TOO_DEEP, gate_multipart, http_error_response, refuse_deep_variables,
+                               refuse_json_that_is_not_an_object)
 from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
@@ -71,6 +75,31 @@ class PortfolioGraphQL(GraphQL):
         )
         self.settings = settings
 
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # The view's own refusals are plain text: every one answers JSON with a code here (graph/well_formed.py).
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = http_error_response(exc)
+        await response(scope, receive, send)
+
+    def parse_json(self, data):
+        try:
+            return super().parse_json(data)
+        except RecursionError:
+            raise HTTPException(400, JSON_TOO_DEEP) from None
+
+    async def parse_http_body(self, request):
+        if request.method == "POST" and "application/json" in parse_content_type(request.content_type or "")[0]:
+            refuse_json_that_is_not_an_object(await request.get_body())
+        data = await super().parse_http_body(request)
+        for one in data if isinstance(data, list) else [data]:
+            refuse_deep_variables(one.variables)
+        return data
+
     async def process_result(self, request, result):
         # Parse errors leave the operation before extensions see the result, so
         # the codes ErrorPolicy gives are completed here, where every result passes.
@@ -84,6 +113,10 @@ class PortfolioGraphQL(GraphQL):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         viewer, problem = await authenticate(self.settings, request.headers.get("authorization"))
+        # The view asks for the context before it reads the body: a file upload nobody may send is refused unread.
+        if isinstance(request, Request) and request.method == "POST" and \
+                parse_content_type(request.headers.get("content-type", ""))[0] == "multipart/form-data":
+            gate_multipart(viewer, problem)
         return Context(
             request=request if isinstance(request, Request) else None,
             response=response if isinstance(response, Response) else None,
