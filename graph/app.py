@@ -23,6 +23,8 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from graph.context import Context
+from graph.exposure import without_suggestions
+from graph.headers import SecurityHeadersMiddleware
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
@@ -105,6 +107,8 @@ class PortfolioGraphQL(GraphQL):
         # the codes ErrorPolicy gives are completed here, where every result passes.
         response = await super().process_result(request, result)
         for error in response.get("errors") or []:
+            if not self.settings.introspection:
+                error["message"] = without_suggestions(error["message"])
             extensions = error.setdefault("extensions", {})
             if "code" not in extensions:
                 syntax = error.get("message", "").startswith("Syntax Error")
@@ -148,7 +152,7 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 release_incoming(settings.annex_dir)
 
-    middleware = [Middleware(DatabaseUnavailableMiddleware)]
+    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(DatabaseUnavailableMiddleware)]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware,
