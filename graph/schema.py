@@ -12,6 +12,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from graph.cost import QueryCost
 from graph.errors import ErrorPolicy
 from graph.exposure import IntrospectionPolicy
 from graph.logs import log_graphql_errors
@@ -72,5 +73,6 @@ schema = PortfolioSchema(
         lambda: ValidationCache(maxsize=256),
         # After the cache: they add their refusal to a document the other rules let through.
         IntrospectionPolicy,
+        QueryCost,
     ],
 )
