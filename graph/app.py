@@ -11,6 +11,7 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,8 +29,8 @@ from graph.headers import SecurityHeadersMiddleware
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
-from graph.well_formed import (JSON_TOO_DEEP, gate_multipart, http_error_response, refuse_deep_variables,
-                               refuse_json_that_is_not_an_object)
+from graph.well_formed import (JSON_TOO_DEEP, CodedRefusalMiddleware, gate_multipart, http_error_response,
+                               refuse_deep_variables, refuse_json_that_is_not_an_object)
 from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
@@ -152,7 +153,11 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 release_incoming(settings.annex_dir)
 
-    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(DatabaseUnavailableMiddleware)]
+    # The body cap is Starlette's, placed inside ours (its `max_body_size=` sits outside every user middleware):
+    # its 413 then gets the JSON shape and the headers of every other answer.
+    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(CodedRefusalMiddleware),
+                  Middleware(RequestBodyLimitMiddleware, max_body_size=settings.request_body_limit),
+                  Middleware(DatabaseUnavailableMiddleware)]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware,
@@ -170,7 +175,6 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=middleware,
         lifespan=lifespan,
-        max_body_size=settings.request_body_limit,
     )
     app.state.settings = settings
     return app

@@ -86,3 +86,37 @@ def gate_multipart(viewer: Viewer | None, problem: str | None) -> None:
         raise HTTPException(401, problem or SIGN_IN_FIRST)
     if not any(allows(rule, viewer.role) for rule in UPLOAD_RULES):
         raise HTTPException(403, NO_UPLOAD)
+
+
+class CodedRefusalMiddleware:
+    """Starlette's own refusals of a /graphql request (413 of the body cap) are plain text: answered as JSON
+    with a code here, like every other refusal."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        held: dict | None = None
+        reason = bytearray()
+
+        async def coded_send(message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                content_type = dict(message.get("headers") or []).get(b"content-type", b"")
+                if content_type.startswith(b"text/plain"):
+                    held = message
+                    return
+            elif message["type"] == "http.response.body" and held is not None:
+                reason.extend(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                response = http_error_response(HTTPException(held["status"], reason.decode(errors="replace")))
+                held = None
+                await response(scope, receive, send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, coded_send)

@@ -152,3 +152,21 @@ async def test_a_learner_upload_is_still_read(roomy_http, learner):
     assert response.status_code == 200, response.text
     assert body.pulled == 3
     assert "errors" in response.json()["data"]["annexUpload"]
+
+
+async def test_a_body_over_the_cap_is_a_coded_413(http, settings):
+    # declared too large up front
+    declared = await http.post("/graphql", content=b"{" + b" " * settings.request_body_limit + b"}", headers=JSON)
+    _assert_coded_4xx(declared, "PAYLOAD_TOO_LARGE")
+    assert declared.status_code == 413
+
+    # found too large while reading a body sent without a length
+    async def chunks():
+        yield b'{"query": "{ __typename }", "pad": "'
+        for _ in range(settings.request_body_limit // CHUNK + 1):
+            yield b"x" * CHUNK
+        yield b'"}'
+
+    streamed = await http.post("/graphql", content=chunks(), headers=JSON)
+    _assert_coded_4xx(streamed, "PAYLOAD_TOO_LARGE")
+    assert streamed.status_code == 413
