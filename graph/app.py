@@ -29,8 +29,9 @@ from graph.headers import SecurityHeadersMiddleware
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
-from graph.well_formed import (JSON_TOO_DEEP, CodedRefusalMiddleware, gate_multipart, http_error_response,
-                               refuse_deep_variables, refuse_json_that_is_not_an_object)
+from graph.well_formed import (GRAPHQL_RESPONSE, JSON_TOO_DEEP, CodedRefusalMiddleware, gate_multipart,
+                               http_error_response, refuse_deep_variables, refuse_json_that_is_not_an_object,
+                               wants_graphql_response)
 from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
@@ -83,10 +84,16 @@ class PortfolioGraphQL(GraphQL):
             await super().__call__(scope, receive, send)
             return
         # The view's own refusals are plain text: every one answers JSON with a code here (graph/well_formed.py).
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
             response = http_error_response(exc)
+        if wants_graphql_response(request.headers.get("accept", "")):
+            # GraphQL over HTTP: in this media type, a request error (no data at all) is a 400.
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            if getattr(request.state, "request_error", False) and response.status_code == 200:
+                response.status_code = 400
         await response(scope, receive, send)
 
     def parse_json(self, data):
@@ -114,6 +121,11 @@ class PortfolioGraphQL(GraphQL):
             if "code" not in extensions:
                 syntax = error.get("message", "").startswith("Syntax Error")
                 extensions["code"] = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
+        if response.get("errors") and result.data is None and all("path" not in e for e in response["errors"]) \
+                and isinstance(request, Request) and wants_graphql_response(request.headers.get("accept", "")):
+            # Parse, validation, coercion and cost refusals: the operation never ran, so there is no data entry.
+            response.pop("data", None)
+            request.state.request_error = True
         return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:

@@ -29,6 +29,8 @@ MAX_VARIABLE_DEPTH = 32
 # The rules whose operations take a file (multipart requests); a role granted none of them has nothing to upload.
 UPLOAD_RULES = ("annex.write",)
 
+GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
+
 NOT_AN_OBJECT = "The request body must be a JSON object with a `query` string."
 TOO_DEEP = f"The variables are nested too deeply (at most {MAX_VARIABLE_DEPTH} levels)."
 JSON_TOO_DEEP = "The request body's JSON is nested too deeply."
@@ -41,6 +43,15 @@ def http_error_response(exc: HTTPException) -> JSONResponse:
     headers = {"www-authenticate": "Bearer"} if exc.status_code == 401 else None
     return JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
                         status_code=exc.status_code, headers=headers)
+
+
+def wants_graphql_response(accept: str) -> bool:
+    """Whether the client prefers `application/graphql-response+json` to `application/json` (listed first)."""
+    new = accept.find("application/graphql-response+json")
+    if new < 0:
+        return False
+    legacy = accept.find("application/json")
+    return legacy < 0 or new < legacy
 
 
 def refuse_json_that_is_not_an_object(body: bytes) -> None:

@@ -170,3 +170,37 @@ async def test_a_body_over_the_cap_is_a_coded_413(http, settings):
     streamed = await http.post("/graphql", content=chunks(), headers=JSON)
     _assert_coded_4xx(streamed, "PAYLOAD_TOO_LARGE")
     assert streamed.status_code == 413
+
+
+GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json, application/json;q=0.9"}
+
+
+@pytest.mark.parametrize("query, code", [
+    ("{ me { id }", "GRAPHQL_PARSE_FAILED"),
+    ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
+    ("query($n: Int!) { learners(first: $n) { edges { cursor } } }", None),  # $n missing: a coercion failure
+])
+async def test_in_the_graphql_response_media_type_a_request_error_is_a_400_without_data(teacher, query, code):
+    # GraphQL over HTTP: with application/graphql-response+json, a request that never executes is a 400
+    response = await teacher.post(query, headers=GRAPHQL_RESPONSE)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
+    body = response.json()
+    assert "data" not in body and body["errors"][0]["extensions"]["code"]
+    if code:
+        assert body["errors"][0]["extensions"]["code"] == code
+
+
+async def test_in_the_graphql_response_media_type_an_executed_request_is_a_200(teacher, anonymous):
+    ok = await teacher.post("{ me { id } }", headers=GRAPHQL_RESPONSE)
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/graphql-response+json")
+    assert ok.json()["data"]["me"]["id"]
+    # a field error is an executed request: data is there (null), and the status stays 200
+    refused = await anonymous.post("{ me { id } }", headers=GRAPHQL_RESPONSE)
+    assert refused.status_code == 200 and refused.json()["data"] is None
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_in_plain_json_a_request_error_stays_a_200(teacher):
+    response = await teacher.post("{ nope }", headers={"accept": "application/json"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
