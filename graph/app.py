@@ -12,19 +12,27 @@ from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
+from cross_web import HTTPException
 from strawberry.asgi import GraphQL
+from strawberry.http.parse_content_type import parse_content_type
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from graph.context import Context
+from graph.exposure import without_suggestions
+from graph.headers import SecurityHeadersMiddleware
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
+from graph.well_formed import (GRAPHQL_RESPONSE, JSON_TOO_DEEP, CodedRefusalMiddleware, gate_multipart,
+                               http_error_response, refuse_deep_variables, refuse_json_that_is_not_an_object,
+                               wants_graphql_response)
 from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
@@ -72,20 +80,63 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
 
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # The view's own refusals are plain text: every one answers JSON with a code here (graph/well_formed.py).
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = http_error_response(exc)
+        if wants_graphql_response(request.headers.get("accept", "")):
+            # GraphQL over HTTP: in this media type, a request error (no data at all) is a 400.
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            if getattr(request.state, "request_error", False) and response.status_code == 200:
+                response.status_code = 400
+        await response(scope, receive, send)
+
+    def parse_json(self, data):
+        try:
+            return super().parse_json(data)
+        except RecursionError:
+            raise HTTPException(400, JSON_TOO_DEEP) from None
+
+    async def parse_http_body(self, request):
+        if request.method == "POST" and "application/json" in parse_content_type(request.content_type or "")[0]:
+            refuse_json_that_is_not_an_object(await request.get_body())
+        data = await super().parse_http_body(request)
+        for one in data if isinstance(data, list) else [data]:
+            refuse_deep_variables(one.variables)
+        return data
+
     async def process_result(self, request, result):
         # Parse errors leave the operation before extensions see the result, so
         # the codes ErrorPolicy gives are completed here, where every result passes.
         response = await super().process_result(request, result)
         # cast: Strawberry types them as objects; they are formatted errors, dicts.
         for error in cast("list[dict[str, Any]]", response.get("errors") or []):
+            if not self.settings.introspection:
+                error["message"] = without_suggestions(error["message"])
             extensions = error.setdefault("extensions", {})
             if "code" not in extensions:
                 syntax = error.get("message", "").startswith("Syntax Error")
                 extensions["code"] = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
+        errors = cast("list[dict[str, Any]]", response.get("errors") or [])
+        if errors and result.data is None and all("path" not in e for e in errors) \
+                and isinstance(request, Request) and wants_graphql_response(request.headers.get("accept", "")):
+            # Parse, validation, coercion and cost refusals: the operation never ran, so there is no data entry.
+            response.pop("data", None)
+            request.state.request_error = True
         return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         viewer, problem = await authenticate(self.settings, request.headers.get("authorization"))
+        # The view asks for the context before it reads the body: a file upload nobody may send is refused unread.
+        if isinstance(request, Request) and request.method == "POST" and \
+                parse_content_type(request.headers.get("content-type", ""))[0] == "multipart/form-data":
+            gate_multipart(viewer, problem)
         return Context(
             request=request if isinstance(request, Request) else None,
             response=response if isinstance(response, Response) else None,
@@ -117,7 +168,11 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 release_incoming(settings.annex_dir)
 
-    middleware = [Middleware(DatabaseUnavailableMiddleware)]
+    # The body cap is Starlette's, placed inside ours (its `max_body_size=` sits outside every user middleware):
+    # its 413 then gets the JSON shape and the headers of every other answer.
+    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(CodedRefusalMiddleware),
+                  Middleware(RequestBodyLimitMiddleware, max_body_size=settings.request_body_limit),
+                  Middleware(DatabaseUnavailableMiddleware)]
     if settings.cors_origins:
         middleware.append(Middleware(
             CORSMiddleware,
@@ -135,7 +190,6 @@ def create_app(settings: Settings) -> Starlette:
         ],
         middleware=middleware,
         lifespan=lifespan,
-        max_body_size=settings.request_body_limit,
     )
     app.state.settings = settings
     return app

@@ -13,7 +13,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from graph.cost import QueryCost
 from graph.errors import ErrorPolicy
+from graph.exposure import IntrospectionPolicy
+from graph.logs import log_graphql_errors
 from graph.nodes import unregistered
 from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
@@ -52,7 +55,13 @@ class Mutation(AuthMutation, AccountMutation, FrameworkMutation, PeriodMutation,
 LIMIT_RULES = (*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
 
-schema = strawberry.Schema(
+class PortfolioSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Strawberry's own logging prints the query's source lines, inline passwords included (graph/logs.py).
+        log_graphql_errors(errors)
+
+
+schema = PortfolioSchema(
     query=Query,
     mutation=Mutation,
     types=[Learner, Teacher, Tutor, ApprenticeshipMaster, Administrator],
@@ -64,6 +73,9 @@ schema = strawberry.Schema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        # After the cache: they add their refusal to a document the other rules let through.
+        IntrospectionPolicy,
+        QueryCost,
     ],
 )
 

@@ -41,6 +41,17 @@ def _int_env(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _flag_env(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 def normalize_database_url(url: str) -> str:
     """Tortoise names the asyncpg backend `postgres://`; accept the usual spellings."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "asyncpg://"):
@@ -88,6 +99,8 @@ class Settings:
     cors_origins: tuple[str, ...]
     graphiql: bool
     demo_passwords: bool = field(default=False)
+    # Schema introspection and the "Did you mean …?" hints of error messages (off in production by default).
+    introspection: bool = field(default=True)
     # Sign-in through the school's identity providers (docs/identity.md); all off by default.
     oidc_providers: tuple[OidcProvider, ...] = field(default=())
     cas_server_url: str | None = field(default=None)
@@ -252,6 +265,7 @@ def load_settings() -> Settings:
     origins = tuple(o.strip() for o in os.environ.get("PFMP_CORS_ORIGINS", "").split(",") if o.strip())
     graphiql_raw = os.environ.get("PFMP_GRAPHIQL", "")
     graphiql = (graphiql_raw.lower() in ("1", "true", "yes", "on")) if graphiql_raw else environment != "production"
+    introspection = _flag_env("PFMP_INTROSPECTION", default=environment != "production")
     token_issuer = os.environ.get("PFMP_TOKEN_ISSUER", "pfmp")
     oidc_providers = _oidc_providers(token_issuer, environment == "production")
     return Settings(
@@ -267,6 +281,7 @@ def load_settings() -> Settings:
         request_body_limit=upload_limit + 256 * 1024,
         cors_origins=origins,
         graphiql=graphiql,
+        introspection=introspection,
         oidc_providers=oidc_providers,
         **_cas_settings(oidc_providers, environment == "production"),
     )

@@ -17,7 +17,7 @@ from models.frameworks import Competence, Framework
 from models.portfolios import Portfolio
 from models.schools import Classroom
 from models.users import Role, User
-from permissions.table import allows
+from permissions.table import Grant, allows, grant_of
 from permissions.viewer import Viewer
 
 NOTHING = Q(id__in=[])
@@ -149,6 +149,18 @@ def trainers(viewer: Viewer) -> Q:
                     Portfolio.filter(id__in=_assigned_portfolio_ids(viewer)).values("trainers__id")
                 )
             ))
+    return NOTHING
+
+
+def managed_trainers(viewer: Viewer) -> Q:
+    """On `User`: the trainers the viewer may edit and deactivate, as the `trainer.manage` rule grants them."""
+    match grant_of("trainer.manage", viewer.role):
+        case Grant.ALL:
+            return trainers(viewer)
+        case Grant.TAUGHT_OR_CREATED:
+            following_taught = Subquery(
+                Portfolio.filter(learner__classroom_id__in=_taught_classroom_ids(viewer)).values("trainers__id"))
+            return trainers(viewer) & (Q(id__in=following_taught) | Q(created_by_id=viewer.id))
     return NOTHING
 
 

@@ -8,7 +8,9 @@ field descriptions are generated from it by `describe()`.
 A grant is the reach a role needs on the row for the rule to hold:
 - ALL: any row the role reaches at all (row reach is applied first, see scopes.py);
 - OWN: the row is the user's own (their learner record, their own fiche, …);
-- ASSIGNED: the row hangs off a portfolio the trainer is assigned to.
+- ASSIGNED: the row hangs off a portfolio the trainer is assigned to;
+- TAUGHT_OR_CREATED: a trainer who follows a learner of a classroom the teacher teaches, or whom the teacher
+  created (the row scope `scopes.managed_trainers` reads this grant and answers the rows).
 A role absent from a rule's grants is refused.
 """
 
@@ -26,6 +28,7 @@ class Grant(str, Enum):
     ALL = "all"
     OWN = "own"
     ASSIGNED = "assigned"
+    TAUGHT_OR_CREATED = "trainers of learners they teach, or created by them"
 
 
 ALL, OWN, ASSIGNED = Grant.ALL, Grant.OWN, Grant.ASSIGNED
@@ -93,6 +96,8 @@ RULES: tuple[Rule, ...] = (
     _rule("trainer.contact.read", "Trainer", "email, phone", "read",
           {ADMIN: ALL, TEACHER: ALL, TUTOR: OWN, MASTER: OWN}),
     _rule("trainer.contact.write", "Trainer", "email, phone", "write", {ADMIN: ALL}),
+    _rule("trainer.manage", "Trainer", "edit names, deactivate", "write",
+          {ADMIN: ALL, TEACHER: Grant.TAUGHT_OR_CREATED}),
     # Exports
     _rule("export.meeting_sheet", "Export", "meeting sheet (R22)", "read",
           {ADMIN: ALL, TEACHER: ALL, TUTOR: ASSIGNED, MASTER: ASSIGNED}),

@@ -20,6 +20,9 @@ from resolvers.inputs import email_address, fetch_in_reach, optional_text, requi
 from resolvers.mutations import run_mutation
 
 RULE_FOR = {Role.TUTOR: "tutor.manage", Role.MASTER: "master.manage"}
+# Emails are unique across the deployment (sign-in looks them up across schools): one answer for an email taken
+# in this school or in another, so that creating an account tells nothing about other schools' people.
+EMAIL_TAKEN = "This email cannot be used for a new account: choose another one."
 # A tutor follows school-status learners, a master apprentices (R11).
 STATUS_FOR = {Role.TUTOR: LearnerStatus.SCHOOL, Role.MASTER: LearnerStatus.APPRENTICE}
 
@@ -71,7 +74,7 @@ async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreateP
     async def body() -> TrainerCreatePayload:
         email = email_address(input.email, "input.email")
         if await User.exists(email=email):
-            raise problem("input.email", ErrorCode.UNIQUE, "An account with this email already exists.")
+            raise problem("input.email", ErrorCode.UNIQUE, EMAIL_TAKEN)
         password = temporary_password()
         row = await User.create(
             school_id=viewer.school_id, role=role, email=email, password_hash=hash_password(password),
@@ -91,7 +94,9 @@ async def _trainer_for_change(info: Info, id: strawberry.ID) -> User:
     viewer = info.context.require_viewer()
     trainer = await fetch_in_reach(User, scopes.trainers, viewer, id, ("Tutor", "ApprenticeshipMaster"), "id",
                                    "trainer", for_update=True)
-    if not info.context.can(RULE_FOR[trainer.role]):
+    # Reached but not theirs to manage: a master for a teacher, or a tutor of learners they do not teach.
+    if not info.context.can(RULE_FOR[trainer.role]) or not info.context.can("trainer.manage") or \
+            not await User.filter(scopes.managed_trainers(viewer), id=trainer.id).exists():
         raise Forbidden()
     return trainer
 
@@ -121,7 +126,7 @@ class TrainerMutation:
         return await _create(info, Role.MASTER, input)
 
     @strawberry.mutation(description="Edit a trainer's account: tutors by staff, masters by admins; email and "
-                                     "phone by admins only.")
+                                     "phone by admins only. " + describe("trainer.manage"))
     async def trainer_update(self, info: Info, id: strawberry.ID, input: TrainerUpdateInput) -> TrainerPayload:
         async def body() -> TrainerPayload:
             trainer = await _trainer_for_change(info, id)
@@ -138,7 +143,7 @@ class TrainerMutation:
             if input.email is not None:
                 email = email_address(input.email, "input.email")
                 if await User.filter(email=email).exclude(id=trainer.id).exists():
-                    raise problem("input.email", ErrorCode.UNIQUE, "An account with this email already exists.")
+                    raise problem("input.email", ErrorCode.UNIQUE, EMAIL_TAKEN)
                 trainer.email = email
             if input.phone is not None:
                 trainer.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
@@ -148,7 +153,7 @@ class TrainerMutation:
         return await run_mutation(TrainerPayload, body)
 
     @strawberry.mutation(description="Deactivate a trainer's account: it can no longer sign in and its tokens stop "
-                                     "working; its assignments stay for the record.")
+                                     "working; its assignments stay for the record. " + describe("trainer.manage"))
     async def trainer_deactivate(self, info: Info, id: strawberry.ID) -> TrainerPayload:
         async def body() -> TrainerPayload:
             trainer = await _trainer_for_change(info, id)

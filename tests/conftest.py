@@ -8,7 +8,6 @@ DATABASE … TEMPLATE on PostgreSQL), so tests never see each other's writes.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import os

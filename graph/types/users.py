@@ -65,7 +65,7 @@ class Learner(Person):
             classroom_id=row.classroom_id,
         )
 
-    @strawberry.field(description=f"The learner's classroom. Readable with the learner's names.")
+    @strawberry.field(description="The learner's classroom. Readable with the learner's names.")
     async def classroom(self, info: Info) -> Classroom | None:
         if self.classroom_id is None:
             return None

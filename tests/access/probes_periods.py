@@ -73,3 +73,12 @@ async def _(api, role):
                    else ("Tutor", "eude.toutcourt@demo.pfmp.test"))
     return await _mutate(api, """mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: "0600000000"}) {
         errors { code } } }""", "trainerUpdate", id=await _global_id(kind, email))
+
+
+@probe("trainer.manage")
+async def _(api, role):
+    # the demo tutor follows Angélique, whose classroom the demo teacher teaches; a master edits themself
+    kind, email = (("ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test") if role is Role.MASTER
+                   else ("Tutor", "eude.toutcourt@demo.pfmp.test"))
+    return await _mutate(api, """mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: "Eudes"}) {
+        errors { code } } }""", "trainerUpdate", id=await _global_id(kind, email))

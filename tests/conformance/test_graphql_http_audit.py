@@ -28,3 +28,5 @@ def test_no_must_of_the_graphql_over_http_audit_fails(tmp_path):
                                 timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"error":0' in result.stdout
+    # The SHOULDs too (application/graphql-response+json: 400 on parse and validation failures, no data entry).
+    assert '"warn":0' in result.stdout, result.stdout
