@@ -101,7 +101,11 @@ class InterimReview(TimestampedModel):
     learner = fields.ForeignKeyField("models.User", related_name="interim_reviews", on_delete=fields.CASCADE)
     review_date = fields.DateField()
     created_by = fields.ForeignKeyField("models.User", related_name="created_reviews", null=True, on_delete=fields.SET_NULL)
+    # The bilans it consolidated while they exist: R7 locks their periods, and a consolidated bilan cannot be reopened.
     bilans = fields.ManyToManyField("models.CompanyBilan", related_name="interim_reviews", through="interim_review_bilan")
+    # What it consolidated, written once at creation and never changed (resolvers/review_record.py): the review
+    # and the learner's history read it, so deleting a period afterwards (R8) changes neither.
+    record = fields.JSONField(null=True)
 
     class Meta:
         table = "interim_review"

@@ -14,7 +14,7 @@ from models import bilans as m
 from models.users import User
 from permissions import scopes
 from permissions.table import allows, describe
-from resolvers.dashboard import consolidable_bilans, reviews_scope
+from resolvers.dashboard import review_record, reviews_scope
 from resolvers.inputs import check_date, fetch_in_reach
 from resolvers.mutations import run_mutation
 from resolvers.node import NodeEntry, register
@@ -49,13 +49,14 @@ class InterimReviewMutation:
                 raise problem("date", ErrorCode.INVALID, "An interim review cannot be dated in the future.")
             if await m.InterimReview.filter(learner_id=learner.id, review_date=date).exists():
                 raise problem("date", ErrorCode.CONFLICT, "This learner already has an interim review at this date.")
-            bilans = await consolidable_bilans(learner.id, date)
-            if not bilans:
+            bilans, record = await review_record(learner.id, date)
+            if not record:
                 raise problem("date", ErrorCode.INVALID,
                               "The learner has no completed bilan dated up to this day: there is nothing to consolidate.")
             review = await m.InterimReview.create(school_id=learner.school_id, learner_id=learner.id,
-                                                  review_date=date, created_by_id=viewer.id)
-            await review.bilans.add(*bilans)
+                                                  review_date=date, created_by_id=viewer.id, record=record)
+            if bilans:
+                await review.bilans.add(*bilans)
             return InterimReviewCreatePayload(interim_review=InterimReview.from_row(review))
 
         return await run_mutation(InterimReviewCreatePayload, body)
