@@ -37,7 +37,9 @@ class InterimReviewCreatePayload:
 class InterimReviewMutation:
     @strawberry.mutation(description="Create an interim review of a learner at a date (R25): it consolidates their "
                                      "completed bilans dated up to that day (none in the future) and locks the "
-                                     "periods of those bilans (R7). " + describe("review.create"))
+                                     "periods of those bilans (R7). It keeps its own record of what it consolidated: "
+                                     "deleting one of those periods afterwards (R8) changes nothing of it. "
+                                     + describe("review.create"))
     async def interim_review_create(self, info: Info, learner_id: strawberry.ID,
                                     date: dt.date) -> InterimReviewCreatePayload:
         async def body() -> InterimReviewCreatePayload:
