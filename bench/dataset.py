@@ -47,7 +47,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "liaison_fiche_task": ("liaison_fiche_id", "task_id"),
     "activity_fiche": ("id", "school_id", "learner_id", "portfolio_id", "former_period_name", "title", "autonomy",
                        "workplace", "description", "analysis", "deleted_at", "learner_changed_at", "version",
-                       "created_at", "updated_at"),
+                       "created_at", "updated_at", "reference"),
     "activity_fiche_task": ("id", "fiche_id", "task_id", "ticked_by_learner", "checked_by_teacher"),
     "activity_fiche_target": ("id", "fiche_id", "task_id", "competence_id", "criterion_id"),
     "activity_fiche_activity_type": ("activity_fiche_id", "frameworkactivity_id"),
@@ -269,9 +269,9 @@ class SchoolRows:
                      rng.choice(("AUTONOMOUS", "ACCOMPANIED")) if written else None, company,
                      "J'ai préparé le matériel, câblé puis contrôlé l'installation avec mon tuteur." if written else "",
                      "J'ai compris l'importance de vérifier la consignation avant d'intervenir." if written else "",
-                     deleted, created, 1, created, deleted or created)
+                     deleted, created, 1, created, deleted or created, n)
             if deleted is None:
-                fiches.append({"id": fiche_id, "title": title})
+                fiches.append({"id": fiche_id, "title": title, "reference": n})
             chosen = sorted(rng.sample(period_tasks, k=min(len(period_tasks), rng.choice((2, 2, 3)))),
                             key=lambda t: t.position)
             for task in chosen:

@@ -32,10 +32,12 @@ from tortoise.transactions import in_transaction  # noqa: E402
 from bench.dataset import COLUMNS, Ids, Scale, SchoolRows  # noqa: E402
 from graph.database import apply_migrations, orm  # noqa: E402
 from graph.settings import normalize_database_url  # noqa: E402
+from models.bilans import InterimReview  # noqa: E402
 from models.frameworks import Framework  # noqa: E402
 from models.schools import School  # noqa: E402
 from permissions.passwords import hash_password  # noqa: E402
 from resolvers.bilan_grid import load_framework_shapes  # noqa: E402
+from resolvers.dashboard import review_record  # noqa: E402
 from resolvers.demo import DEMO_PASSWORD, current_school_year  # noqa: E402
 from resolvers.framework_import import load_builtin_frameworks  # noqa: E402
 
@@ -132,6 +134,10 @@ async def generate(database_url: str, scale: str = "school", *, learners_per_cla
                 writing += time.perf_counter() - mark
                 if count > 1 and (index + 1) % 10 == 0:
                     report(f"  {index + 1}/{count} schools, {sum(written.values()):,} rows")
+        # Each interim review keeps the record of what it consolidated, built as interimReviewCreate builds it.
+        for review in await InterimReview.filter(record__isnull=True):
+            _, review.record = await review_record(review.learner_id, review.review_date)
+            await review.save(update_fields=["record"])
         finished = time.perf_counter()
     report(f"{count} school(s), school year {year}-{year + 1}, seed {seed}, "
            f"{learners_per_classroom} learners per classroom")

@@ -131,7 +131,7 @@ class Scale:
 
 # --- meeting sheet (R22) ----------------------------------------------------
 # The bilan grid of R18. `fiche_refs` are the reference numbers of the fiches
-# that selected an item (1 = first fiche of `MeetingSheetData.fiches`); an
+# that selected an item (the numbers of `MeetingSheetData.fiches`); an
 # item is shown marked as soon as one fiche selected it.
 
 
@@ -214,8 +214,9 @@ class MeetingSheetData:
     learner: LearnerInfo
     scale: Scale
     activities: tuple[GridActivity, ...]
-    # Titles of the period's fiches in fiche order: the first is reference [1].
-    fiches: tuple[str, ...] = ()
+    # The period's fiches in reference order, each (reference number, title): the number stored on the fiche
+    # (R18), so a deleted fiche leaves a gap and never shifts the others.
+    fiches: tuple[tuple[int, str], ...] = ()
     workplace: Workplace | None = None
     # `CompanyBilan.meeting_date`; None prints the period's last day (R20).
     meeting_date: date | None = None

@@ -63,11 +63,11 @@ def build_meeting_sheet(data: MeetingSheetData) -> bytes:
     return to_bytes(document)
 
 
-def _fiche_list(fiches: tuple[str, ...]) -> str:
+def _fiche_list(fiches: tuple[tuple[int, str], ...]) -> str:
     """"[1] Fiche 1 : Découverte de l'entreprise - [2] …", as the online bilan shows it."""
     if not fiches:
         return "aucune fiche activités sur cette période"
-    return " - ".join(f"[{number}] {title}" for number, title in enumerate(fiches, start=1))
+    return " - ".join(f"[{number}] {title}" for number, title in fiches)
 
 
 def _identity(document: DocxDocument, data: MeetingSheetData) -> None:

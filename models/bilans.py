@@ -121,7 +121,11 @@ class InterimReview(TimestampedModel):
     review_date = fields.DateField()
     created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="created_reviews", null=True, on_delete=fields.SET_NULL)
     created_by_id: int | None
+    # The bilans it consolidated while they exist: R7 locks their periods, and a consolidated bilan cannot be reopened.
     bilans: fields.ManyToManyRelation["CompanyBilan"] = fields.ManyToManyField("models.CompanyBilan", related_name="interim_reviews", through="interim_review_bilan")
+    # What it consolidated, written once at creation and never changed (resolvers/review_record.py): the review
+    # and the learner's history read it, so deleting a period afterwards (R8) changes neither.
+    record: fields.JSONField[dict | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "interim_review"

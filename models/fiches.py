@@ -33,6 +33,9 @@ class ActivityFiche(TimestampedModel):
     portfolio_id: int | None
     # Name of the period a free fiche came from, kept for the learner's folder.
     former_period_name = fields.CharField(max_length=200, null=True)
+    # Reference number [n] in its portfolio (R18): given once at creation, never changed, kept when the fiche is
+    # deleted, so a meeting sheet printed earlier still points at the right fiches.
+    reference = fields.IntField(null=True)
     title = fields.CharField(max_length=300)
     # cast: null until set, which Tortoise's types cannot say (they make every field non-null).
     autonomy = cast("fields.Field[Autonomy | None]", fields.CharEnumField(Autonomy, max_length=12, null=True))
@@ -48,10 +51,24 @@ class ActivityFiche(TimestampedModel):
     learner_changed_at = fields.DatetimeField(auto_now_add=True)
     version = fields.IntField(default=1)
 
+    async def save(self, *args, **kwargs) -> None:
+        if self.reference is None and self.portfolio_id is not None and not self._saved_in_db:
+            # Every creation path goes through here; callers that may race hold the portfolio's row lock.
+            self.reference = await next_reference(self.portfolio_id)
+        await super().save(*args, **kwargs)
+
     class Meta:
         table = "activity_fiche"
         # Foreign keys get no index of their own: a learner's fiches (their own, their free ones) need this one.
         indexes = (("portfolio_id", "deleted_at"), ("learner_id", "portfolio_id"))
+
+
+async def next_reference(portfolio_id: int) -> int:
+    """The number the next fiche of the portfolio gets: one more than any given, deleted fiches included."""
+    from tortoise.functions import Max
+
+    rows = await ActivityFiche.filter(portfolio_id=portfolio_id).annotate(top=Max("reference")).values("top")
+    return (rows[0]["top"] or 0) + 1 if rows else 1
 
 
 class FicheTask(Model):

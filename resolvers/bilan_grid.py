@@ -13,8 +13,9 @@ fiches or the number of bilans asked at once:
 Marks: a task is marked by every fiche linked to it (`FicheTask`); a
 competence under a task by the fiches that target it globally for that task
 (`FicheEvaluationTarget` without criterion), a criterion by those that target
-it. A fiche's reference number is its rank by (created_at, id) among the
-portfolio's fiches not deleted.
+it. A fiche's reference number is the one stored on it at creation
+(`ActivityFiche.reference`, R18): deleting a fiche leaves a gap, never
+renumbers the others.
 
 Modes (R19): a mode a teacher chose is stored (`BilanCompetenceMode`);
 otherwise it follows the fiches: CRITERIA when the fiches target criteria of
@@ -156,9 +157,9 @@ def _union(groups: Iterable[Refs]) -> Refs:
 
 
 def marks_from_fiches(fiches: Sequence[dict], task_links: Sequence[dict], targets: Sequence[dict]) -> Marks:
-    """`fiches` in (created_at, id) order, each {id, title}; links {fiche_id, task_id}; targets
+    """`fiches` in reference order, each {id, title, reference}; links {fiche_id, task_id}; targets
     {fiche_id, task_id, competence_id, criterion_id}."""
-    refs = {row["id"]: rank for rank, row in enumerate(fiches, start=1)}
+    refs = {row["id"]: row["reference"] for row in fiches}
     marks = Marks(fiches=[FicheRef(refs[row["id"]], row["id"], row["title"]) for row in fiches])
     tasks: dict[int, set[int]] = defaultdict(set)
     competences: dict[tuple[int, int], set[int]] = defaultdict(set)
@@ -265,6 +266,25 @@ class BilanView:
                 "modes": [[comp, mode.value] for comp, (mode, _) in self.modes.items()]}
 
 
+def frozen_header(*, period_start: dt.date, period_end: dt.date, meeting_date: dt.date | None,
+                  workplace: dict | None, trainers: Sequence[str]) -> dict:
+    """The header a completed bilan keeps (R21): the period's dates, the workplace (the liaison fiche's fields)
+    and the trainers' names as they stood, and whether the meeting date was the period's last day by default
+    (completion stores the effective date itself, so a later edit of the period cannot move it)."""
+    return {"periodStart": period_start.isoformat(), "periodEnd": period_end.isoformat(),
+            "meetingDateIsDefault": meeting_date is None, "workplace": workplace, "trainers": list(trainers)}
+
+
+WORKPLACE_FIELDS = ("company_name", "activity_domain", "service", "tutor_name", "tutor_role")
+
+
+def header_of(bilan: CompanyBilan) -> dict | None:
+    """The frozen header of a completed bilan; None while draft (or completed before headers were kept)."""
+    if bilan.status is not BilanStatus.COMPLETED or not bilan.frozen_grid:
+        return None
+    return bilan.frozen_grid.get("header")
+
+
 async def current_results(bilan_ids: Sequence[int]) -> dict[int, dict[tuple[int, int | None], AchievementLevel]]:
     """The latest log entry per (bilan, competence, criterion), in one statement."""
     found: dict[int, dict] = {i: {} for i in bilan_ids}
@@ -290,8 +310,8 @@ async def live_marks(portfolio_ids: Sequence[int]) -> dict[int, Marks]:
     if not portfolio_ids:
         return {}
     ids = list(portfolio_ids)
-    fiches = await (ActivityFiche.filter(portfolio_id__in=ids, deleted_at=None).order_by("created_at", "id")
-                    .values("id", "portfolio_id", "title"))
+    fiches = await (ActivityFiche.filter(portfolio_id__in=ids, deleted_at=None).order_by("reference", "id")
+                    .values("id", "portfolio_id", "title", "reference"))
     links = await FicheTask.filter(fiche__portfolio_id__in=ids, fiche__deleted_at=None).values("fiche_id", "task_id")
     targets = await FicheEvaluationTarget.filter(fiche__portfolio_id__in=ids, fiche__deleted_at=None).values(
         "fiche_id", "task_id", "competence_id", "criterion_id")
@@ -338,9 +358,13 @@ async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -
         framework_id = framework_of(bilan)
         shape = shapes.get(framework_id) if framework_id is not None else None
         marks = Marks.from_json(frozen[bilan.id]) if bilan.id in frozen else live[bilan.portfolio_id]
+        header = header_of(bilan)
+        start, end = portfolio["period__start_date"], portfolio["period__end_date"]
+        if header is not None:
+            start, end = dt.date.fromisoformat(header["periodStart"]), dt.date.fromisoformat(header["periodEnd"])
         views[bilan.id] = BilanView(
             bilan=bilan, learner_id=portfolio["learner_id"], period_id=portfolio["period_id"],
-            period_start=portfolio["period__start_date"], period_end=portfolio["period__end_date"], shape=shape,
+            period_start=start, period_end=end, shape=shape,
             marks=marks, modes=effective_modes(shape, marks, modes[bilan.id], frozen_modes(bilan)),
             results=current[bilan.id])
     return views

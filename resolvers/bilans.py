@@ -25,11 +25,15 @@ from graph.types.frameworks import AchievementLevel
 from models import bilans as m
 from models.frameworks import AchievementLevel as Level
 from models.frameworks import Competence, Criterion
-from models.portfolios import Portfolio
+from models.portfolios import LiaisonFiche, Portfolio
+from models.users import User
 from permissions import scopes
 from permissions.table import describe
 from resolvers.bilan_grid import (
     NOT_EVALUATED,
+    WORKPLACE_FIELDS,
+    frozen_header,
+    header_of,
     build_views,
     current_results,
     effective_modes,
@@ -300,8 +304,16 @@ class BilanMutation:
                 raise problem("id", ErrorCode.CONFLICT,
                               f"The period starts on {view.period_start}: its bilan can be completed from then on.")
             now = _now()
+            # Frozen whole (R21): the header as it stands and the effective meeting date, stored on the bilan.
+            liaison = await LiaisonFiche.filter(portfolio_id=bilan.portfolio_id).first().values(*WORKPLACE_FIELDS)
+            trainers = await User.filter(trained_portfolios__id=bilan.portfolio_id).order_by(
+                "last_name", "first_name", "id").values_list("first_name", "last_name")
+            header = frozen_header(period_start=view.period_start, period_end=view.period_end,
+                                   meeting_date=bilan.meeting_date, workplace=liaison,
+                                   trainers=[f"{first} {last}" for first, last in trainers])
             row = await _write(bilan, version, m.BilanStatus.DRAFT, status=m.BilanStatus.COMPLETED,
-                               completed_at=now, frozen_grid=view.frozen_grid())
+                               completed_at=now, meeting_date=view.meeting_date,
+                               frozen_grid={**view.frozen_grid(), "header": header})
             await m.BilanEvent.create(bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id,
                                       recorded_at=now)
             return BilanCompletePayload(bilan=CompanyBilan.from_row(row))
@@ -317,8 +329,11 @@ class BilanMutation:
             if await m.InterimReview.filter(bilans__id=bilan.id).exists():
                 raise problem("id", ErrorCode.CONFLICT,
                               "An interim review consolidated this bilan: it can no longer be reopened (R7).")
+            # Unfrozen: the grid follows the fiches again, and a meeting date that was the default follows the period.
+            header = header_of(bilan) or {}
+            meeting_date = None if header.get("meetingDateIsDefault") else bilan.meeting_date
             row = await _write(bilan, version, m.BilanStatus.COMPLETED, status=m.BilanStatus.DRAFT,
-                               completed_at=None, frozen_grid=None)
+                               completed_at=None, frozen_grid=None, meeting_date=meeting_date)
             await m.BilanEvent.create(bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id,
                                       note=note, recorded_at=_now())
             return BilanReopenPayload(bilan=CompanyBilan.from_row(row))

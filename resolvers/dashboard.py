@@ -7,8 +7,13 @@ under the mode frozen at completion; NOT_EVALUATED is no result. The history
 of a competence lists its results by bilan date (the effective meeting date),
 and the latest is the current level.
 
+An interim review reads its own record (`review_record`), never the live
+bilans; the dashboard reads the records of the learner's reviews plus the
+completed bilans no review holds yet, so a period deleted after a review (R8)
+takes nothing from the learner's history.
+
 Whatever the number of learners or reviews asked at once, the statements
-sent are fixed: about ten for a level's dashboard, seven for reviews.
+sent are fixed: about ten for a level's dashboard, three for reviews.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 
 from tortoise.functions import Count
 
-from models.bilans import BilanStatus, CompanyBilan, EvaluationMode
+from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
 from models.frameworks import AchievementLevel, Competence, Unit
 from models.periods import Period
@@ -29,24 +34,23 @@ from models.schools import Classroom
 from models.users import User
 from permissions import scopes
 from permissions.viewer import Viewer
-from resolvers.bilan_grid import NOT_EVALUATED, current_results, frozen_modes, retained_level
-
-_EARLIEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-
-
-@dataclass
-class ResultPoint:
-    level: AchievementLevel
-    date: dt.date
-    mode: EvaluationMode
-    period: Period
-    bilan: CompanyBilan
+from permissions.table import allows
+from resolvers.bilan_grid import NOT_EVALUATED, current_results, frozen_modes
+from resolvers.review_record import (
+    BilanFacts,
+    CompetenceFacts,
+    RecordedResult,
+    build_record,
+    entry_order,
+    record_entry,
+    recorded_history,
+)
 
 
 @dataclass
 class Progress:
-    competence: Competence
-    history: list[ResultPoint] = field(default_factory=list)
+    competence: CompetenceFacts
+    history: list[RecordedResult] = field(default_factory=list)
 
     @property
     def current(self) -> AchievementLevel:
@@ -72,54 +76,48 @@ class DashboardData:
     learner: User
     competences: list[Progress]
     periods: list[PeriodLine]
-    unit_codes: dict[int, str]
+    # The rows behind the history that still exist (a deleted period's are gone; its results stay).
+    period_rows: dict[int, Period]
+    bilan_rows: dict[int, CompanyBilan]
 
 
 @dataclass
 class ReviewData:
-    bilans: list[CompanyBilan]
+    bilans: list[dict]
     competences: list[Progress]
-    unit_codes: dict[int, str]
+    period_rows: dict[int, Period]
+    bilan_rows: dict[int, CompanyBilan]
 
 
-@dataclass
-class _Placed:
-    """A bilan with what places it in a learner's history."""
-
-    bilan: CompanyBilan
-    learner_id: int
-    period: Period
-    framework_id: int | None
-
-    @property
-    def date(self) -> dt.date:
-        return self.bilan.meeting_date or self.period.end_date
-
-
-async def _competences(framework_ids: Iterable[int | None]) -> tuple[dict[int, list[Competence]], dict[int, str]]:
+async def _competences(framework_ids: Iterable[int | None]) -> dict[int, list[CompetenceFacts]]:
+    """Each framework's competences in order, with their unit's code."""
     ids = sorted({i for i in framework_ids if i is not None})
-    by_framework: dict[int, list[Competence]] = defaultdict(list)
+    by_framework: dict[int, list[CompetenceFacts]] = defaultdict(list)
     if not ids:
-        return by_framework, {}
-    for row in await Competence.filter(framework_id__in=ids).order_by("position", "id"):
-        by_framework[row.framework_id].append(row)
+        return by_framework
     units = {row["id"]: row["code"] for row in await Unit.filter(framework_id__in=ids).values("id", "code")}
-    return by_framework, units
+    for row in await Competence.filter(framework_id__in=ids).order_by("position", "id"):
+        by_framework[row.framework_id].append(
+            CompetenceFacts(row.id, row.framework_id, row.code, row.label, units.get(row.unit_id),
+                            retired=row.retired_at is not None))
+    return by_framework
 
 
-def _progress(placed: Sequence[_Placed], results: dict[int, dict], competences: Sequence[Competence]) -> list[Progress]:
-    """Per competence, its results in the completed bilans given, oldest first."""
-    ordered = sorted(placed, key=lambda p: (p.date, p.bilan.completed_at or _EARLIEST, p.bilan.id))
-    progress = {c.id: Progress(c) for c in competences}
-    for item in ordered:
-        modes = frozen_modes(item.bilan) or {}
-        for competence_id, line in progress.items():
-            mode = modes.get(competence_id, EvaluationMode.GLOBAL)
-            level = retained_level(mode, competence_id, results.get(item.bilan.id, {}))
-            if level is not NOT_EVALUATED:
-                line.history.append(ResultPoint(level, item.date, mode, item.period, item.bilan))
+def _progress(entries: Sequence[dict], competences: Sequence[CompetenceFacts]) -> list[Progress]:
+    """Per competence, its results in the bilans given (record entries), oldest first."""
+    ordered = sorted(entries, key=entry_order)
+    progress = [Progress(c, recorded_history(ordered, c.id)) for c in competences]
     # A retired competence stays in the history where a bilan evaluated it, and only there.
-    return [line for line in progress.values() if line.history or line.competence.retired_at is None]
+    return [line for line in progress if line.history or not line.competence.retired]
+
+
+def _facts(bilan: CompanyBilan, period: Period, framework_id: int | None, results: dict) -> BilanFacts:
+    return BilanFacts(bilan.id, period.id, period.name, bilan.meeting_date or period.end_date, bilan.completed_at,
+                      bilan.engagement, framework_id, frozen_modes(bilan) or {}, results)
+
+
+def _framework_of(bilan: CompanyBilan, level_framework_id: int | None) -> int | None:
+    return (bilan.frozen_grid or {}).get("framework_id") or level_framework_id
 
 
 async def _periods(period_ids: Iterable[int]) -> dict[int, Period]:
@@ -131,15 +129,30 @@ async def _fiche_counts(portfolio_ids: Sequence[int]) -> tuple[dict[int, int], d
     """Fiches not deleted, and those of them completed (description filled in, R2), per portfolio."""
     if not portfolio_ids:
         return {}, {}
-    base = ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
-    counts = await base.annotate(n=Count("id")).group_by("portfolio_id").values("portfolio_id", "n")
-    done = await (base.exclude(description="").annotate(n=Count("id")).group_by("portfolio_id")
-                  .values("portfolio_id", "n"))
-    return ({r["portfolio_id"]: r["n"] for r in counts}, {r["portfolio_id"]: r["n"] for r in done})
+    # One statement for both counts: it pays for the reading of the interim reviews' records.
+    rows = await (ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
+                  .annotate(n=Count("id"), done=Count("id", _filter=~Q(description=""))).group_by("portfolio_id")
+                  .values("portfolio_id", "n", "done"))
+    return ({r["portfolio_id"]: r["n"] for r in rows}, {r["portfolio_id"]: r["done"] for r in rows})
+
+
+async def _recorded(viewer: Viewer, learner_ids: Sequence[int]) -> dict[int, dict[int, dict]]:
+    """Per learner, the bilans their interim reviews recorded (by bilan id), for those who may read the reviews:
+    the same results the reviews show them. Others see the completed bilans of the portfolios they reach only."""
+    found: dict[int, dict[int, dict]] = defaultdict(dict)
+    if not allows("review.read", viewer.role):
+        return found
+    rows = await InterimReview.filter(learner_id__in=list(learner_ids)).order_by("review_date", "id").values(
+        "learner_id", "record")
+    for row in rows:
+        for entry in (row["record"] or {}).get("bilans", []):
+            found[row["learner_id"]].setdefault(entry["bilan"], entry)
+    return found
 
 
 async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[int, DashboardData]:
-    """The dashboard of each learner given (already in reach), over the portfolios the viewer reaches."""
+    """The dashboard of each learner given (already in reach): the results their interim reviews recorded, plus
+    the completed bilans no review holds yet, over the portfolios the viewer reaches."""
     if not learners:
         return {}
     learner_ids = [row.id for row in learners]
@@ -151,29 +164,35 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
     periods = await _periods(p["period_id"] for p in portfolios)
     bilans = {b.portfolio_id: b for b in await CompanyBilan.filter(portfolio_id__in=[p["id"] for p in portfolios])}
     counts, done = await _fiche_counts([p["id"] for p in portfolios])
+    recorded = await _recorded(viewer, learner_ids)
 
-    placed: dict[int, list[_Placed]] = defaultdict(list)
+    live: dict[int, list[tuple[CompanyBilan, Period, int | None]]] = defaultdict(list)
     lines: dict[int, list[PeriodLine]] = defaultdict(list)
     for p in portfolios:
         bilan = bilans.get(p["id"])
         period = periods[p["period_id"]]
         lines[p["learner_id"]].append(PeriodLine(period, bilan, counts.get(p["id"], 0), done.get(p["id"], 0)))
-        if bilan is not None and bilan.status is BilanStatus.COMPLETED:
-            framework = (bilan.frozen_grid or {}).get("framework_id") or p["period__level__framework_id"]
-            placed[p["learner_id"]].append(_Placed(bilan, p["learner_id"], period, framework))
-    results = await current_results([item.bilan.id for items in placed.values() for item in items])
+        if bilan is not None and bilan.status is BilanStatus.COMPLETED and bilan.id not in recorded[p["learner_id"]]:
+            live[p["learner_id"]].append((bilan, period, _framework_of(bilan, p["period__level__framework_id"])))
+    results = await current_results([bilan.id for items in live.values() for bilan, _, _ in items])
 
     frameworks_of: dict[int, list[int]] = {}
     for row in learners:
-        ids = [classroom_framework.get(row.classroom_id)] + [item.framework_id for item in placed[row.id]]
+        ids = [classroom_framework.get(row.classroom_id)] + [f for _, _, f in live[row.id]]
+        ids += [entry["frameworkId"] for entry in recorded[row.id].values()]
         frameworks_of[row.id] = list(dict.fromkeys(i for i in ids if i is not None))
-    competences, units = await _competences(i for ids in frameworks_of.values() for i in ids)
+    competences = await _competences(i for ids in frameworks_of.values() for i in ids)
 
     dashboards = {}
+    bilan_rows = {b.id: b for b in bilans.values()}
     for row in learners:
         listed = [c for framework in frameworks_of[row.id] for c in competences.get(framework, [])]
+        entries = list(recorded[row.id].values()) + [
+            record_entry(_facts(bilan, period, framework, results[bilan.id]),
+                         [c.id for c in competences.get(framework, [])])
+            for bilan, period, framework in live[row.id]]
         periods_of = sorted(lines[row.id], key=lambda line: (line.period.start_date, line.period.id))
-        dashboards[row.id] = DashboardData(row, _progress(placed[row.id], results, listed), periods_of, units)
+        dashboards[row.id] = DashboardData(row, _progress(entries, listed), periods_of, periods, bilan_rows)
     return dashboards
 
 
@@ -184,32 +203,46 @@ async def level_learners(viewer: Viewer, level_id: int) -> list[User]:
 
 
 async def review_data(review_ids: Sequence[int]) -> dict[int, ReviewData]:
-    """What each interim review consolidated: its bilans and, per competence, their results."""
+    """What each interim review consolidated, from its record; with the rows of its bilans and periods that
+    still exist."""
     if not review_ids:
         return {}
-    pairs = await CompanyBilan.filter(interim_reviews__id__in=list(review_ids)).values("id", "interim_reviews__id")
-    bilans = {b.id: b for b in await CompanyBilan.filter(id__in=list({p["id"] for p in pairs}))}
-    portfolios = {p["id"]: p for p in await Portfolio.filter(
-        id__in=list({b.portfolio_id for b in bilans.values()})).values(
-        "id", "learner_id", "period_id", "period__level__framework_id")}
-    periods = await _periods(p["period_id"] for p in portfolios.values())
-    placed = {}
-    for bilan in bilans.values():
-        p = portfolios[bilan.portfolio_id]
-        framework = (bilan.frozen_grid or {}).get("framework_id") or p["period__level__framework_id"]
-        placed[bilan.id] = _Placed(bilan, p["learner_id"], periods[p["period_id"]], framework)
-    results = await current_results(list(bilans))
-    competences, units = await _competences(item.framework_id for item in placed.values())
-    of_review: dict[int, list[_Placed]] = defaultdict(list)
-    for pair in pairs:
-        of_review[pair["interim_reviews__id"]].append(placed[pair["id"]])
+    records = {row["id"]: row["record"] or {} for row in
+               await InterimReview.filter(id__in=list(review_ids)).values("id", "record")}
+    entries = [entry for record in records.values() for entry in record.get("bilans", [])]
+    periods = await _periods(entry["period"] for entry in entries)
+    bilan_ids = list({entry["bilan"] for entry in entries})
+    bilans = {b.id: b for b in await CompanyBilan.filter(id__in=bilan_ids)} if bilan_ids else {}
     data = {}
     for review_id in review_ids:
-        items = sorted(of_review[review_id], key=lambda item: (item.date, item.bilan.id))
-        frameworks = list(dict.fromkeys(item.framework_id for item in items if item.framework_id is not None))
-        listed = [c for framework in frameworks for c in competences.get(framework, [])]
-        data[review_id] = ReviewData([item.bilan for item in items], _progress(items, results, listed), units)
+        record = records.get(review_id, {})
+        competences = [CompetenceFacts(c["id"], c["frameworkId"], c["code"], c["label"], c["unit"])
+                       for c in record.get("competences", [])]
+        data[review_id] = ReviewData(record.get("bilans", []), _progress(record.get("bilans", []), competences),
+                                     periods, bilans)
     return data
+
+
+async def review_record(learner_id: int, day: dt.date) -> tuple[list[CompanyBilan], dict]:
+    """(the completed bilans a review of the learner at `day` consolidates, its record); the record also carries
+    over what the learner's other reviews recorded up to that day of bilans deleted since."""
+    bilans = await consolidable_bilans(learner_id, day)
+    earlier = [{"bilans": [e for e in (record or {}).get("bilans", []) if e["date"] <= day.isoformat()],
+                "competences": (record or {}).get("competences", [])}
+               for record in await InterimReview.filter(learner_id=learner_id).values_list("record", flat=True)]
+    if not bilans and not any(r["bilans"] for r in earlier):
+        return [], {}
+    portfolios = {p["id"]: p for p in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(
+        "id", "period_id", "period__level__framework_id")} if bilans else {}
+    periods = await _periods(p["period_id"] for p in portfolios.values())
+    results = await current_results([b.id for b in bilans])
+    facts = []
+    for bilan in bilans:
+        p = portfolios[bilan.portfolio_id]
+        facts.append(_facts(bilan, periods[p["period_id"]], _framework_of(bilan, p["period__level__framework_id"]),
+                            results[bilan.id]))
+    competences = await _competences(f.framework_id for f in facts)
+    return bilans, build_record(facts, competences, earlier)
 
 
 async def consolidable_bilans(learner_id: int, day: dt.date) -> list[CompanyBilan]:

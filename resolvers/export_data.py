@@ -54,7 +54,15 @@ from models.schools import Level, School
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.viewer import Viewer
-from resolvers.bilan_grid import BilanView, FrameworkShape, Marks, build_views, load_framework_shapes
+from resolvers.bilan_grid import (
+    WORKPLACE_FIELDS,
+    BilanView,
+    FrameworkShape,
+    Marks,
+    build_views,
+    header_of,
+    load_framework_shapes,
+)
 
 # The domain's default scale (domain.md), for a level whose framework is unknown.
 DEFAULT_SCALE = Scale((
@@ -304,13 +312,18 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         # No bilan the viewer may read (none of the meeting sheet's roles meets this today): a bare grid.
         shape = (await load_framework_shapes([period["level__framework_id"]])).get(period["level__framework_id"])
         marks, mode_of = Marks(), lambda _: EvaluationMode.GLOBAL
+    header = header_of(view.bilan) if view is not None else None
+    if header is not None:
+        # A completed bilan is frozen whole (R21): its sheet recalls the dates and workplace it was completed with.
+        period = {**period, "start_date": view.period_start, "end_date": view.period_end}
+        liaison = {**(liaison or {}), **(header.get("workplace") or dict.fromkeys(WORKPLACE_FIELDS))}
     return MeetingSheetData(
         school=school,
         period=period_info(period),
         learner=learner_info(learner),
         scale=scale_from(shape.scale if shape else []),
         activities=grid(shape, marks, mode_of),
-        fiches=tuple(fiche.title for fiche in sorted(marks.fiches, key=lambda f: f.reference)),
+        fiches=tuple((fiche.reference, fiche.title) for fiche in sorted(marks.fiches, key=lambda f: f.reference)),
         workplace=workplace_of(liaison),
         meeting_date=view.bilan.meeting_date if view else None,
         comment=view.bilan.comment if view else "",

@@ -11,19 +11,6 @@ from models.frameworks import (Competence, Criterion, FrameworkActivity, Task, T
 from models.portfolios import Portfolio
 
 
-def numbers_in_portfolio(info: Info):
-    """Per portfolio, {fiche id: number}: the rank by (created_at, id) among its fiches not deleted."""
-    async def load(portfolio_ids: Sequence[int]) -> list[dict[int, int]]:
-        rows = await (ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
-                      .order_by("created_at", "id").values_list("id", "portfolio_id"))
-        numbers: dict[int, dict[int, int]] = defaultdict(dict)
-        for fiche_id, portfolio_id in rows:
-            numbers[portfolio_id][fiche_id] = len(numbers[portfolio_id]) + 1
-        return [numbers.get(i, {}) for i in portfolio_ids]
-
-    return info.context.loaders.custom(("fiche_numbers",), load)
-
-
 def read_times(info: Info):
     """Per fiche, when the viewer last marked it read (None if never)."""
     viewer = info.context.require_viewer()

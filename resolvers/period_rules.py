@@ -6,8 +6,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tortoise.functions import Max
-
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
@@ -65,28 +63,23 @@ class Blocker:
 
 
 async def deletion_blockers(period: Period, portfolios: Sequence[Portfolio]) -> list[Blocker]:
-    """R8: a portfolio may go only if none of its bilans is completed, or its completed bilan
-    is dated before the learner's latest interim review."""
+    """R8: a portfolio may go only if its bilan is not completed, or is held in the record of one of the learner's
+    interim reviews. Being dated before the latest review is not enough: a bilan completed after that review
+    (even dated earlier) is in no record, and deleting it would take its results off the learner's history."""
     ids = [p.id for p in portfolios]
     completed = await CompanyBilan.filter(portfolio_id__in=ids, status=BilanStatus.COMPLETED).values(
-        "portfolio_id", "meeting_date")
+        "id", "portfolio_id")
     if not completed:
         return []
     by_portfolio = {p.id: p for p in portfolios}
     learner_ids = list({by_portfolio[row["portfolio_id"]].learner_id for row in completed})
-    latest_rows = await (InterimReview.filter(learner_id__in=learner_ids).annotate(latest=Max("review_date"))
-                         .group_by("learner_id").values("learner_id", "latest"))
-    latest = {row["learner_id"]: row["latest"] for row in latest_rows}
+    held = {entry["bilan"]
+            for record in await InterimReview.filter(learner_id__in=learner_ids).values_list("record", flat=True)
+            for entry in (record or {}).get("bilans", [])}
     names = {u.id: u.full_name for u in await User.filter(id__in=learner_ids)}
-    blockers = []
-    for row in completed:
-        learner_id = by_portfolio[row["portfolio_id"]].learner_id
-        bilan_date = row["meeting_date"] or period.end_date
-        review = latest.get(learner_id)
-        if review is None or bilan_date >= review:
-            blockers.append(Blocker(names[learner_id],
-                                    "their company bilan is completed and not before their latest interim review"))
-    return blockers
+    return [Blocker(names[by_portfolio[row["portfolio_id"]].learner_id],
+                    "their company bilan is completed and no interim review has consolidated it yet")
+            for row in completed if row["id"] not in held]
 
 
 async def remove_portfolios(period: Period, portfolios: Sequence[Portfolio]) -> int:

@@ -213,8 +213,8 @@ class PeriodMutation:
         return await run_mutation(PeriodUpdatePayload, body)
 
     @strawberry.mutation(description="Delete a period for all its learners (R8): refused with CONFLICT and the "
-                                     "reason unless no bilan is completed, or every completed one is dated before "
-                                     "the learner's latest interim review. Activity fiches move to free fiches. "
+                                     "reason unless no bilan is completed, or every completed one is held in the "
+                                     "record of one of its learner's interim reviews. Activity fiches move to free fiches. "
                                      + describe("period.write"))
     async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
         viewer = info.context.require("period.write")

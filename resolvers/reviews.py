@@ -14,7 +14,7 @@ from models import bilans as m
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers.dashboard import consolidable_bilans
+from resolvers.dashboard import review_record
 from resolvers.inputs import check_date, fetch_in_reach
 from resolvers.mutations import run_mutation
 
@@ -29,7 +29,9 @@ class InterimReviewCreatePayload:
 class InterimReviewMutation:
     @strawberry.mutation(description="Create an interim review of a learner at a date (R25): it consolidates their "
                                      "completed bilans dated up to that day (none in the future) and locks the "
-                                     "periods of those bilans (R7). " + describe("review.create"))
+                                     "periods of those bilans (R7). It keeps its own record of what it consolidated: "
+                                     "deleting one of those periods afterwards (R8) changes nothing of it. "
+                                     + describe("review.create"))
     async def interim_review_create(self, info: Info, learner_id: strawberry.ID,
                                     date: dt.date) -> InterimReviewCreatePayload:
         async def body() -> InterimReviewCreatePayload:
@@ -41,13 +43,14 @@ class InterimReviewMutation:
                 raise problem("date", ErrorCode.INVALID, "An interim review cannot be dated in the future.")
             if await m.InterimReview.filter(learner_id=learner.id, review_date=date).exists():
                 raise problem("date", ErrorCode.CONFLICT, "This learner already has an interim review at this date.")
-            bilans = await consolidable_bilans(learner.id, date)
-            if not bilans:
+            bilans, record = await review_record(learner.id, date)
+            if not record:
                 raise problem("date", ErrorCode.INVALID,
                               "The learner has no completed bilan dated up to this day: there is nothing to consolidate.")
             review = await m.InterimReview.create(school_id=learner.school_id, learner_id=learner.id,
-                                                  review_date=date, created_by_id=viewer.id)
-            await review.bilans.add(*bilans)
+                                                  review_date=date, created_by_id=viewer.id, record=record)
+            if bilans:
+                await review.bilans.add(*bilans)
             return InterimReviewCreatePayload(interim_review=InterimReview.from_row(review))
 
         return await run_mutation(InterimReviewCreatePayload, body)

@@ -31,7 +31,7 @@ from permissions import scopes
 from permissions.table import allows, describe
 from permissions.viewer import Viewer
 from resolvers import period_loaders
-from resolvers.bilan_grid import BilanView, bilan_views
+from resolvers.bilan_grid import BilanView, bilan_views, header_of
 
 EvaluationMode = Annotated[m.EvaluationMode, strawberry.enum(
     description="How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
@@ -42,7 +42,7 @@ BilanEventKind = Annotated[m.BilanEventKind, strawberry.enum(description="What h
 @strawberry.type(description="An activity fiche of the period with its reference number in the bilan.")
 class BilanFiche:
     reference: int = strawberry.field(
-        description="Reference number [n]: the fiche's rank by creation among the portfolio's fiches not deleted.")
+        description="Reference number [n], given to the fiche at creation and never changed (R18).")
     title: str = strawberry.field(description="Title of the fiche (as it stood at completion, once completed).")
     fiche_id: strawberry.Private[int]
 
@@ -255,13 +255,17 @@ class CompanyBilan(relay.Node):
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
     portfolio_id: strawberry.Private[int]
     stored_meeting_date: strawberry.Private[dt.date | None]
+    # Once completed, the header as it stood then (R21); None while draft.
+    header: strawberry.Private[dict | None]
 
     @classmethod
     def from_row(cls, row: m.CompanyBilan) -> "CompanyBilan":
+        header = header_of(row)
+        default = header["meetingDateIsDefault"] if header is not None else row.meeting_date is None
         return cls(id=row.id, status=row.status, version=row.version, engagement=row.engagement,
-                   meeting_date_is_default=row.meeting_date is None,
+                   meeting_date_is_default=default,
                    comment=row.comment, completed_at=row.completed_at, updated_at=row.updated_at,
-                   portfolio_id=row.portfolio_id, stored_meeting_date=row.meeting_date)
+                   portfolio_id=row.portfolio_id, stored_meeting_date=row.meeting_date, header=header)
 
     async def _view(self, info: Info) -> BilanView:
         return await bilan_views(info).load(self.id)
@@ -271,14 +275,34 @@ class CompanyBilan(relay.Node):
     async def meeting_date(self, info: Info) -> dt.date:
         if self.stored_meeting_date is not None:
             return self.stored_meeting_date
-        return await period_end_of_portfolio(info).load(self.portfolio_id)
+        return (await period_dates_of_portfolio(info).load(self.portfolio_id))[1]
+
+    @strawberry.field(description="Header: the period's first day (R17); once completed, as it stood then (R21).")
+    async def period_start_date(self, info: Info) -> dt.date:
+        if self.header is not None:
+            return dt.date.fromisoformat(self.header["periodStart"])
+        return (await period_dates_of_portfolio(info).load(self.portfolio_id))[0]
+
+    @strawberry.field(description="Header: the period's last day (R17); once completed, as it stood then (R21).")
+    async def period_end_date(self, info: Info) -> dt.date:
+        if self.header is not None:
+            return dt.date.fromisoformat(self.header["periodEnd"])
+        return (await period_dates_of_portfolio(info).load(self.portfolio_id))[1]
+
+    @strawberry.field(description="Header: the names of the company trainers assigned to the portfolio; once "
+                                  "completed, as they stood then (R21).")
+    async def trainer_names(self, info: Info) -> list[str]:
+        if self.header is not None:
+            return list(self.header.get("trainers", []))
+        return [row.full_name for row in await period_loaders.trainers_of(info).load(self.portfolio_id)]
 
     @strawberry.field(description="The portfolio (one learner in one period) the bilan belongs to.")
     async def portfolio(self, info: Info) -> Portfolio | None:
         row = await info.context.loaders.by_id(pm.Portfolio, scopes.portfolios).load(self.portfolio_id)
         return Portfolio.from_row(row) if row else None
 
-    @strawberry.field(description="Header: the period, with its dates (R17).")
+    @strawberry.field(description="The period, as it is now (its dates as the bilan recalls them: `periodStartDate`, "
+                                  "`periodEndDate`).")
     async def period(self, info: Info) -> Period | None:
         portfolio = await info.context.loaders.by_id(pm.Portfolio, scopes.portfolios).load(self.portfolio_id)
         row = await period_loaders.period_by_id(info).load(portfolio.period_id) if portfolio else None
@@ -290,8 +314,12 @@ class CompanyBilan(relay.Node):
         row = await info.context.loaders.by_id(User, scopes.learners).load(portfolio.learner_id) if portfolio else None
         return Learner.from_row(row, info.context.viewer) if row else None
 
-    @strawberry.field(description="Header: the workplace, from the liaison fiche (R17).")
+    @strawberry.field(description="Header: the workplace, from the liaison fiche (R17); once completed, as it stood "
+                                  "then (R21).")
     async def workplace(self, info: Info) -> Workplace | None:
+        if self.header is not None:
+            fields = self.header.get("workplace")
+            return Workplace(**fields) if fields is not None else None
         rows = await period_loaders.liaison_by_portfolio(info).load(self.portfolio_id)
         return LiaisonFiche.from_row(rows[0]).workplace if rows else None
 
@@ -341,13 +369,15 @@ def _change(row: m.BilanResultEntry) -> BilanResultChange:
                              criterion_id=row.criterion_id, author_id=row.author_id)
 
 
-def period_end_of_portfolio(info: Info):
-    """The last day of each portfolio's period (the default meeting date), for portfolios already reached."""
+def period_dates_of_portfolio(info: Info):
+    """The first and last days of each portfolio's period (the last is the default meeting date), for portfolios
+    already reached."""
     async def load(ids):
-        ends = dict(await pm.Portfolio.filter(id__in=list(ids)).values_list("id", "period__end_date"))
-        return [ends.get(i) for i in ids]
+        dates = {row[0]: (row[1], row[2]) for row in await pm.Portfolio.filter(id__in=list(ids)).values_list(
+            "id", "period__start_date", "period__end_date")}
+        return [dates.get(i) for i in ids]
 
-    return info.context.loaders.custom(("period_end_of_portfolio",), load)
+    return info.context.loaders.custom(("period_dates_of_portfolio",), load)
 
 
 def readable_bilan(row: m.CompanyBilan | None, viewer: Viewer | None) -> CompanyBilan | None:

@@ -17,24 +17,59 @@ from models import bilans as m
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
+from graph.types.common import encode_id
+from models.periods import Period as PeriodRow
 from resolvers.dashboard import DashboardData, Progress, learner_dashboards, review_data
+from resolvers.review_record import CompetenceFacts
 
 
-@strawberry.type(description="One result of a competence: its retained level in one completed bilan.")
+@strawberry.type(description="One result of a competence: its retained level in one completed bilan, as the "
+                             "interim review recorded it (or the bilan holds it, until a review consolidates it).")
 class CompetenceResult:
     level: AchievementLevel = strawberry.field(description="The level retained in that bilan.")
     date: dt.date = strawberry.field(description="The bilan's date (its meeting date).")
     mode: EvaluationMode = strawberry.field(description="How the competence was evaluated in that bilan.")
-    period: Period = strawberry.field(description="The period of that bilan.")
-    bilan: CompanyBilan = strawberry.field(description="The completed bilan.")
+    period_name: str = strawberry.field(description="The name of the bilan's period, as recorded.")
+    period_id: strawberry.ID = strawberry.field(description="The ID of the bilan's period, kept once it is deleted.")
+    bilan_id: strawberry.ID = strawberry.field(description="The ID of the completed bilan, kept once it is deleted.")
+    period_row: strawberry.Private[PeriodRow | None]
+    bilan_row: strawberry.Private[m.CompanyBilan | None]
+
+    @strawberry.field(description="The period of that bilan; null once the period is deleted (R8).")
+    def period(self) -> Period | None:
+        return Period.from_row(self.period_row) if self.period_row is not None else None
+
+    @strawberry.field(description="The completed bilan; null once its period is deleted (R8).")
+    def bilan(self) -> CompanyBilan | None:
+        return CompanyBilan.from_row(self.bilan_row) if self.bilan_row is not None else None
 
 
 @strawberry.type(description="A competence over time: every result, oldest first, and the latest as current level.")
 class CompetenceProgress:
-    competence: Competence = strawberry.field(description="The competence.")
+    competence: Competence = strawberry.field(description="The competence (as recorded, in an interim review).")
     current_level: AchievementLevel = strawberry.field(
         description="The latest result; NOT_EVALUATED while the competence has none.")
     history: list[CompetenceResult] = strawberry.field(description="Every result, by bilan date.")
+
+
+@strawberry.type(description="A completed bilan as an interim review recorded it.")
+class ConsolidatedBilan:
+    bilan_id: strawberry.ID = strawberry.field(description="The ID of the bilan, kept once it is deleted.")
+    period_id: strawberry.ID = strawberry.field(description="The ID of its period, kept once it is deleted.")
+    period_name: str = strawberry.field(description="The name of its period.")
+    date: dt.date = strawberry.field(description="The bilan's date (its meeting date).")
+    completed_at: dt.datetime | None = strawberry.field(description="When the bilan was completed.")
+    engagement: int | None = strawberry.field(description="Engagement, 1 to 4 stars; null if not set.")
+    period_row: strawberry.Private[PeriodRow | None]
+    bilan_row: strawberry.Private[m.CompanyBilan | None]
+
+    @strawberry.field(description="The bilan itself; null once its period is deleted (R8).")
+    def bilan(self) -> CompanyBilan | None:
+        return CompanyBilan.from_row(self.bilan_row) if self.bilan_row is not None else None
+
+    @strawberry.field(description="Its period; null once deleted (R8).")
+    def period(self) -> Period | None:
+        return Period.from_row(self.period_row) if self.period_row is not None else None
 
 
 @strawberry.type(description="One period of a learner on their dashboard.")
@@ -63,19 +98,27 @@ class LevelDashboard:
     learners: list[Dashboard] = strawberry.field(description="One dashboard per learner in reach, by name.")
 
 
-def _progress(items: list[Progress], units: dict[int, str]) -> list[CompetenceProgress]:
+def _competence(facts: CompetenceFacts) -> Competence:
+    return Competence(id=facts.id, code=facts.code, label=facts.label, unit_code=facts.unit, row_unit_id=None)
+
+
+def _progress(items: list[Progress], periods: dict[int, PeriodRow],
+              bilans: dict[int, m.CompanyBilan]) -> list[CompetenceProgress]:
     return [
         CompetenceProgress(
-            competence=Competence.from_row(p.competence, units), current_level=p.current,
-            history=[CompetenceResult(level=h.level, date=h.date, mode=h.mode, period=Period.from_row(h.period),
-                                      bilan=CompanyBilan.from_row(h.bilan)) for h in p.history])
+            competence=_competence(p.competence), current_level=p.current,
+            history=[CompetenceResult(level=h.level, date=h.date, mode=h.mode, period_name=h.period_name,
+                                      period_id=encode_id("Period", h.period_id),
+                                      bilan_id=encode_id("CompanyBilan", h.bilan_id),
+                                      period_row=periods.get(h.period_id), bilan_row=bilans.get(h.bilan_id))
+                     for h in p.history])
         for p in items]
 
 
 def dashboard_from(data: DashboardData, viewer) -> Dashboard:
     return Dashboard(
         learner=Learner.from_row(data.learner, viewer),
-        competences=_progress(data.competences, data.unit_codes),
+        competences=_progress(data.competences, data.period_rows, data.bilan_rows),
         periods=[DashboardPeriod(period=Period.from_row(line.period),
                                  bilan_status=line.bilan.status if line.bilan else None,
                                  engagement=line.engagement, fiche_count=line.fiche_count,
@@ -134,16 +177,21 @@ class InterimReview(relay.Node):
     async def created_by(self, info: Info) -> Person | None:
         return await author_of(info, self.created_by_id)
 
-    @strawberry.field(description="The completed bilans it consolidates, by date.")
-    async def bilans(self, info: Info) -> list[CompanyBilan]:
+    @strawberry.field(description="The completed bilans it consolidated, by date, as it recorded them.")
+    async def bilans(self, info: Info) -> list[ConsolidatedBilan]:
         data = await _reviews(info).load(self.id)
-        return [CompanyBilan.from_row(b) for b in data.bilans]
+        return [ConsolidatedBilan(
+            bilan_id=encode_id("CompanyBilan", e["bilan"]), period_id=encode_id("Period", e["period"]),
+            period_name=e["periodName"], date=dt.date.fromisoformat(e["date"]),
+            completed_at=dt.datetime.fromisoformat(e["completedAt"]) if e.get("completedAt") else None,
+            engagement=e.get("engagement"), period_row=data.period_rows.get(e["period"]),
+            bilan_row=data.bilan_rows.get(e["bilan"])) for e in data.bilans]
 
     @strawberry.field(description="Per competence, every result of those bilans with its date and period, and the "
-                                  "latest as the current level.")
+                                  "latest as the current level, as recorded when the review was made.")
     async def competences(self, info: Info) -> list[CompetenceProgress]:
         data = await _reviews(info).load(self.id)
-        return _progress(data.competences, data.unit_codes)
+        return _progress(data.competences, data.period_rows, data.bilan_rows)
 
 
 def _reviews(info: Info):

@@ -123,6 +123,7 @@ class ActivityFiche(relay.Node):
     portfolio_id: strawberry.Private[int | None]
     learner_id: strawberry.Private[int]
     learner_changed_at: strawberry.Private[dt.datetime]
+    reference: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: m.ActivityFiche) -> "ActivityFiche":
@@ -130,18 +131,17 @@ class ActivityFiche(relay.Node):
                    description=row.description, analysis=row.analysis, former_period_name=row.former_period_name,
                    version=row.version, created_at=row.created_at, updated_at=row.updated_at,
                    deleted_at=row.deleted_at, portfolio_id=row.portfolio_id, learner_id=row.learner_id,
-                   learner_changed_at=row.learner_changed_at)
+                   learner_changed_at=row.learner_changed_at, reference=row.reference)
 
     @strawberry.field(description="True when the description is filled in and the fiche is not deleted (R2).")
     def completed(self) -> bool:
         return bool(self.description.strip()) and self.deleted_at is None
 
-    @strawberry.field(description="Reference number in its period ([1], [2]…): rank by creation among the "
-                                  "portfolio's fiches not deleted; null for a deleted or free fiche.")
-    async def number(self, info: Info) -> int | None:
-        if self.portfolio_id is None or self.deleted_at is not None:
-            return None
-        return (await loaders.numbers_in_portfolio(info).load(self.portfolio_id)).get(self.id)
+    @strawberry.field(description="Reference number in its period ([1], [2]…), given once in creation order and "
+                                  "never changed: a deleted fiche keeps its number and the others keep theirs (R18). "
+                                  "Null for a free fiche.")
+    def number(self) -> int | None:
+        return self.reference if self.portfolio_id is not None else None
 
     @strawberry.field(description="For the teacher asking: READ, UNREAD (created or changed by the learner since "
                                   "they last marked it read) or DELETED (R13). Marking read is a mutation, never "

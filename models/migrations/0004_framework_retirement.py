@@ -92,7 +92,7 @@ def _fk(model: str, column: str, related_name: str, *, null: bool = False):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0002_foreign_key_indexes")]
+    dependencies = [("models", "0003_evaluations_survive")]
 
     initial = False
 

@@ -47,7 +47,7 @@ REOPEN = """mutation($id: ID!, $v: Int!, $r: String!) { bilanReopen(id: $id, ver
   bilan { id version status completedAt } errors { field code message } } }"""
 
 REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
-  interimReview { id date learner { fullName } createdBy { fullName } bilans { id meetingDate }
+  interimReview { id date learner { fullName } createdBy { fullName } bilans { bilanId date periodName }
     competences { competence { code } currentLevel history { level date mode period { name } bilan { id } } } }
   errors { field code message } } }"""
 

@@ -98,8 +98,8 @@ async def test_deleted_fiches_and_other_portfolios_fiches_do_not_mark(teacher, d
     other = await ActivityFiche.filter(title="À compléter").exclude(portfolio_id=demo.portfolio.id).first()
     await FicheTask.create(fiche=other, task=demo.tasks["TA 4-1"], ticked_by_learner=True)
     bilan = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
-    # then the remaining fiche is [1] and nothing is marked
-    assert bilan["fiches"] == [{"reference": 1, "title": "À compléter"}]
+    # then the remaining fiche keeps its number [2] (R18: a number never changes) and nothing is marked
+    assert bilan["fiches"] == [{"reference": 2, "title": "À compléter"}]
     assert not any(t["marked"] for a in bilan["activities"] for t in a["tasks"])
 
 

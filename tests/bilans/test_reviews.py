@@ -11,7 +11,7 @@ from tests.bilans.conftest import COMPLETE, REOPEN, REVIEW_CREATE, UPDATE, anoth
 
 PERIOD = "query($id: ID!) { node(id: $id) { ... on Period { name locked } } }"
 REVIEWS = """query($id: ID!) { node(id: $id) { ... on Learner { interimReviews { id date
-  bilans { id } competences { competence { code } currentLevel history { level date period { name } } } } } } }"""
+  bilans { bilanId } competences { competence { code } currentLevel history { level date period { name } } } } } } }"""
 
 
 async def _evaluate_and_complete(teacher, bilan_id: str, results: list[dict], engagement: int | None = None) -> None:
@@ -53,7 +53,8 @@ async def test_a_review_consolidates_the_completed_bilans_up_to_its_date(teacher
     review = first["interimReview"]
     assert (review["date"], review["learner"]["fullName"], review["createdBy"]["fullName"]) == (
         first_day.isoformat(), "Angélique DUPIRE", "Claire MARTIN")
-    assert [b["id"] for b in review["bilans"]] == [demo.bilan_id]
+    assert review["bilans"] == [{"bilanId": demo.bilan_id, "date": demo.period.end_date.isoformat(),
+                                 "periodName": "Stage de découverte"}]
     c07 = next(c for c in review["competences"] if c["competence"]["code"] == "C07")
     assert c07["currentLevel"] == "ACQUIRED"
     assert c07["history"] == [{"level": "ACQUIRED", "date": demo.period.end_date.isoformat(), "mode": "GLOBAL",

@@ -143,7 +143,7 @@ def seed_meeting_sheet(**overrides) -> MeetingSheetData:
                 ("TA 1-2", "C01", 1): (2,),
             },
         ),
-        fiches=(DISCOVERY_FICHE, "Fiche 2 : Préparation d'un chantier"),
+        fiches=((1, DISCOVERY_FICHE), (2, "Fiche 2 : Préparation d'un chantier")),
         workplace=TOUT_ELEC,
         teacher_name="Claire MARTIN",
     )

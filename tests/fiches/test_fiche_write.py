@@ -64,19 +64,22 @@ async def test_bad_input_is_refused_naming_the_field(learner, demo):
     assert await _fiche_count() == before
 
 
-async def test_deleting_renumbers_and_keeps_the_fiche_for_teachers(learner, teacher, demo):
+async def test_deleting_keeps_every_number_and_the_fiche_for_teachers(learner, teacher, demo):
     # when the learner deletes their first fiche
     payload = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
     assert payload == {"deletedActivityFicheId": demo.fiche1, "errors": []}
-    # then it is gone for the learner, and the other fiche becomes number 1
+    # then it is gone for the learner, and the other fiche keeps its number 2 (R18: a number never changes)
     assert await fiche(learner, demo.fiche1) is None
     mine = await learner.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
-    assert [(f["title"], f["number"]) for f in mine["node"]["activityFiches"]] == [("À compléter", 1)]
-    # while the teacher still lists it, marked DELETED and without a number
+    assert [(f["title"], f["number"]) for f in mine["node"]["activityFiches"]] == [("À compléter", 2)]
+    # while the teacher still lists it, marked DELETED, with its number
     theirs = await teacher.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
     states = [(f["title"], f["number"], f["readState"], f["deletedAt"] is not None)
               for f in theirs["node"]["activityFiches"]]
-    assert states == [("Fiche 1 : Découverte de l'entreprise", None, "DELETED", True), ("À compléter", 1, "UNREAD", False)]
+    assert states == [("Fiche 1 : Découverte de l'entreprise", 1, "DELETED", True), ("À compléter", 2, "UNREAD", False)]
+    # and a fiche created afterwards takes the next number, never the deleted one's
+    created = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "Fiche 3"})
+    assert created["errors"] == [] and created["activityFiche"]["number"] == 3
     # and deleting it again finds nothing
     again = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
     assert again["errors"][0]["code"] == "NOT_FOUND"

@@ -201,14 +201,19 @@ async def test_deletion_is_refused_while_a_completed_bilan_is_not_before_the_lat
     assert await ActivityFiche.filter(portfolio_id=None).count() == 0
 
 
-async def test_deletion_is_allowed_when_completed_bilans_predate_the_latest_review(teacher):
+async def test_a_later_review_that_does_not_hold_the_bilan_does_not_allow_the_deletion(teacher):
+    # given a completed bilan dated before the learner's latest interim review, which does not hold it
+    # (R8: only a bilan held in a review's record lets its period go; tests/bilans covers the allowed case)
     period = await demo_period()
     await _complete_and_review("DUPIRE", review_date=None, meeting=period.end_date)
     portfolio = await portfolio_of("DUPIRE")
     await InterimReview.create(school_id=portfolio.school_id, learner_id=portfolio.learner_id,
-                               review_date=period.end_date + dt.timedelta(days=30))
+                               review_date=period.end_date + dt.timedelta(days=30), record={"bilans": []})
+    # when the teacher deletes the period
     data = await teacher.data(DELETE, id=await period_id(period))
-    assert data["periodDelete"]["errors"] == []
+    # then it is refused on the period's id, and nothing moved
+    assert [(e["field"], e["code"]) for e in data["periodDelete"]["errors"]] == [(["id"], "CONFLICT")]
+    assert await Portfolio.filter(period_id=period.id).count() == 5
 
 
 @pytest.mark.parametrize("overrides, field, code", [
