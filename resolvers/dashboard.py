@@ -18,11 +18,14 @@ sent are fixed: about ten for a level's dashboard, three for reviews.
 
 from __future__ import annotations
 
+from typing import cast
+
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
@@ -89,10 +92,10 @@ class ReviewData:
     bilan_rows: dict[int, CompanyBilan]
 
 
-async def _competences(framework_ids: Iterable[int | None]) -> dict[int, list[CompetenceFacts]]:
+async def _competences(framework_ids: Iterable[int | None]) -> dict[int | None, list[CompetenceFacts]]:
     """Each framework's competences in order, with their unit's code."""
     ids = sorted({i for i in framework_ids if i is not None})
-    by_framework: dict[int, list[CompetenceFacts]] = defaultdict(list)
+    by_framework: dict[int | None, list[CompetenceFacts]] = defaultdict(list)
     if not ids:
         return by_framework
     units = {row["id"]: row["code"] for row in await Unit.filter(framework_id__in=ids).values("id", "code")}
@@ -229,7 +232,8 @@ async def review_record(learner_id: int, day: dt.date) -> tuple[list[CompanyBila
     bilans = await consolidable_bilans(learner_id, day)
     earlier = [{"bilans": [e for e in (record or {}).get("bilans", []) if e["date"] <= day.isoformat()],
                 "competences": (record or {}).get("competences", [])}
-               for record in await InterimReview.filter(learner_id=learner_id).values_list("record", flat=True)]
+               for record in cast("list[dict | None]", await InterimReview.filter(learner_id=learner_id)
+                                                  .values_list("record", flat=True))]
     if not bilans and not any(r["bilans"] for r in earlier):
         return [], {}
     portfolios = {p["id"]: p for p in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(

@@ -313,7 +313,7 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         shape = (await load_framework_shapes([period["level__framework_id"]])).get(period["level__framework_id"])
         marks, mode_of = Marks(), lambda _: EvaluationMode.GLOBAL
     header = header_of(view.bilan) if view is not None else None
-    if header is not None:
+    if view is not None and header is not None:
         # A completed bilan is frozen whole (R21): its sheet recalls the dates and workplace it was completed with.
         period = {**period, "start_date": view.period_start, "end_date": view.period_end}
         liaison = {**(liaison or {}), **(header.get("workplace") or dict.fromkeys(WORKPLACE_FIELDS))}

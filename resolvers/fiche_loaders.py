@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from graph.context import Info
-from models.fiches import Annex, FicheEvaluationTarget, FicheRead, FicheTask, ActivityFiche
+from models.fiches import Annex, FicheEvaluationTarget, FicheRead, FicheTask
 from models.frameworks import (Competence, Criterion, FrameworkActivity, Task, TaskCompetence, Unit)
 from models.portfolios import Portfolio
 

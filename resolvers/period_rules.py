@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,7 +76,8 @@ async def deletion_blockers(period: Period, portfolios: Sequence[Portfolio]) -> 
     by_portfolio = {p.id: p for p in portfolios}
     learner_ids = list({by_portfolio[row["portfolio_id"]].learner_id for row in completed})
     held = {entry["bilan"]
-            for record in await InterimReview.filter(learner_id__in=learner_ids).values_list("record", flat=True)
+            for record in cast("list[dict | None]", await InterimReview.filter(learner_id__in=learner_ids)
+                               .values_list("record", flat=True))
             for entry in (record or {}).get("bilans", [])}
     names = {u.id: u.full_name for u in await User.filter(id__in=learner_ids)}
     return [Blocker(names[by_portfolio[row["portfolio_id"]].learner_id],

@@ -79,13 +79,13 @@ def _order(entry: dict) -> tuple:
     return entry["date"], completed, entry["bilan"]
 
 
-def build_record(bilans: Sequence[BilanFacts], competences: dict[int, list[CompetenceFacts]],
+def build_record(bilans: Sequence[BilanFacts], competences: dict[int | None, list[CompetenceFacts]],
                  earlier: Sequence[dict] = ()) -> dict:
     """The record of a review consolidating `bilans` (their frameworks' competences in `competences`, in order).
     `earlier` are the records of the learner's earlier reviews: the bilans they hold and that `bilans` no longer
     has (their period was deleted since) are carried over as those reviews recorded them."""
     entries = {b.bilan_id: record_entry(b, [c.id for c in competences.get(b.framework_id, [])]) for b in bilans}
-    listed: dict[int, list[dict]] = {
+    listed: dict[int | None, list[dict]] = {
         framework: [{"id": c.id, "frameworkId": c.framework_id, "code": c.code, "label": c.label, "unit": c.unit}
                     for c in rows]
         for framework, rows in competences.items()}

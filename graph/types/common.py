@@ -40,8 +40,8 @@ def guarded(description: str, rule_key: str, **kwargs: Any) -> Any:
     return strawberry.field(description=f"{description} {describe(rule_key)}", **kwargs)
 
 
-def encode_id(type_name: str, pk: int) -> str:
-    return relay.to_base64(type_name, pk)
+def encode_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(relay.to_base64(type_name, pk))
 
 
 def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, field: str = "id") -> tuple[str, int]:

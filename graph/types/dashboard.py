@@ -99,7 +99,8 @@ class LevelDashboard:
 
 
 def _competence(facts: CompetenceFacts) -> Competence:
-    return Competence(id=facts.id, code=facts.code, label=facts.label, unit_code=facts.unit, row_unit_id=None)
+    return Competence(id=facts.id, code=facts.code, label=facts.label, unit_code=facts.unit, row_unit_id=None,
+                      retired=facts.retired)
 
 
 def _progress(items: list[Progress], periods: dict[int, PeriodRow],
