@@ -1,8 +1,8 @@
 """Password hashing with argon2 (argon2-cffi's recommended parameters), and what a new password must be.
 
 Argon2 is CPU-bound by design (about a quarter of a second of one core here). It runs in its own small pool
-of threads, never on the event loop and never while the caller holds a transaction or a pooled connection:
-a flood of sign-ins then queues for that pool and leaves the other cores to the requests that do real work.
+of low-priority threads, never on the event loop and never while the caller holds a transaction or a pooled
+connection: a flood of sign-ins then queues for that pool and leaves the CPU to the requests that do real work.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,8 +21,22 @@ from zxcvbn import zxcvbn
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("no such account: constant-time placeholder")
+# Niceness of the hashing threads: the scheduler serves the event loop first, so a flood of sign-ins slows
+# sign-ins, not the requests that share the machine with it.
+HASH_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        # Linux schedules threads one by one: this lowers the calling thread only.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
+    except (AttributeError, OSError):
+        pass  # elsewhere it hashes at normal priority
+
+
 # Half the cores (at least one) hash; argon2-cffi releases the GIL while it works.
-_pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="argon2")
+_pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="argon2",
+                           initializer=_lower_priority)
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
