@@ -7,7 +7,8 @@
 
 An attempt is counted as a failure before its password is checked, in the same short transaction that reads
 the state, and taken back when it succeeds: concurrent attempts cannot slip past the limit while the first ones
-hash. That transaction is the throttle's own, committed before the hashing starts.
+hash. That transaction is the throttle's own, committed before the hashing starts. A refused attempt only
+reads: a flood that the throttle already stops costs one indexed read per request.
 
 The client address is the socket's peer; `X-Forwarded-For` is believed only when that peer is one of the
 trusted proxies (PFMP_TRUSTED_PROXIES), walking it from the right past the trusted hops.
@@ -95,21 +96,30 @@ def _address_block(recent: list[float], limits: Limits) -> dt.datetime | None:
     return _moment(recent[-limits.address_failures] + limits.address_window)
 
 
+def _refused(attempt: Attempt, until: dt.datetime, moment: dt.datetime) -> Attempt:
+    wait = max(1, math.ceil((until - moment).total_seconds()))
+    return Attempt(attempt.account_key, attempt.address_key, attempt.stamp, retry_after=wait)
+
+
 async def begin(settings: Settings, email: str, address: str, limits: Limits = LIMITS) -> Attempt:
     """Refuse the attempt (retry_after set) or count it as a failure until `succeeded` says otherwise."""
     now = settings.clock()
     moment = _moment(now)
     attempt = Attempt(account_key(email), ("address:" + address)[:100], now)
     keys = sorted((attempt.account_key, attempt.address_key))
+    # A flood is mostly refused attempts: they only read, so they never queue for the write lock.
+    blocked = await SigninThrottle.filter(key__in=keys, blocked_until__gt=moment).values_list("blocked_until",
+                                                                                             flat=True)
+    if blocked:
+        return _refused(attempt, max(blocked), moment)
     async with in_transaction():
         # A write first: on SQLite it takes the write lock at once, so two processes never both read then write.
         await SigninThrottle.bulk_create([SigninThrottle(key=key, last_attempt_at=moment) for key in keys],
                                          ignore_conflicts=True)
         rows = {row.key: row for row in await SigninThrottle.filter(key__in=keys).order_by("key").select_for_update()}
         blocked = [row.blocked_until for row in rows.values() if row.blocked_until and row.blocked_until > moment]
-        if blocked:
-            wait = math.ceil((max(blocked) - moment).total_seconds())
-            return Attempt(attempt.account_key, attempt.address_key, now, retry_after=max(1, wait))
+        if blocked:  # blocked meanwhile, by a concurrent attempt
+            return _refused(attempt, max(blocked), moment)
         account, source = rows[attempt.account_key], rows[attempt.address_key]
         quiet = (moment - account.last_attempt_at).total_seconds() > limits.forget_after
         account.failures = (0 if quiet else account.failures) + 1
