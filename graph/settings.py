@@ -107,6 +107,9 @@ class Settings:
     signin_throttle: bool = field(default=True)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
     clock: Callable[[], float] = field(default=time.time)
+    # Seconds a refused sign-in waits before its answer, costing nothing but an open connection: a client that
+    # waits for answers cannot then turn the refusals into a flood of cheap requests.
+    signin_refusal_delay: float = field(default=1.0)
 
     @property
     def identity_providers(self) -> tuple[str, ...]:

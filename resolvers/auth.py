@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import strawberry
@@ -67,6 +68,7 @@ class AuthMutation:
             attempt = await throttle.begin(settings, address,
                                            throttle.client_address(info.context.request, settings.trusted_proxies))
             if attempt.retry_after is not None:
+                await asyncio.sleep(settings.signin_refusal_delay)
                 if info.context.response is not None:
                     info.context.response.headers["retry-after"] = str(attempt.retry_after)
                 return LoginPayload(retry_after=attempt.retry_after, errors=[UserError(
