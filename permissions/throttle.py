@@ -128,8 +128,8 @@ async def begin(settings: Settings, email: str, address: str, limits: Limits = L
             wait = min(limits.account_first_wait * 2 ** min(doublings, 32), limits.account_longest_wait)
             account.blocked_until = _moment(now + wait)
         account.last_attempt_at = moment
-        source.recent = [t for t in source.recent if t > now - limits.address_window][-limits.address_failures:]
-        source.recent.append(now)
+        recent = [t for t in source.recent if t > now - limits.address_window] + [now]
+        source.recent = recent[-limits.address_failures:]
         source.blocked_until = _address_block(source.recent, limits)
         source.last_attempt_at = moment
         for row in (account, source):
