@@ -34,7 +34,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "classroom": ("id", "school_id", "level_id", "name", "external_code", "created_at", "updated_at"),
     "app_user": ("id", "school_id", "role", "email", "password_hash", "first_name", "last_name", "phone",
                  "is_active", "token_version", "birth_date", "learner_status", "classroom_id", "national_id",
-                 "company_name", "job_title", "created_by_id", "created_at", "updated_at"),
+                 "company_name", "job_title", "created_by_id", "created_at", "updated_at",
+                 "password_change_required"),
     "teacher_classroom": ("app_user_id", "classroom_id"),
     "period": ("id", "school_id", "level_id", "template_id", "name", "start_date", "end_date", "school_year",
                "certifying", "objectives", "created_by_id", "version", "created_at", "updated_at"),
@@ -154,7 +155,7 @@ class SchoolRows:
         self.add("app_user", user_id, self.school_id, role, email, self.password_hash, first, last, values["phone"],
                  True, 1, values["birth_date"], values["learner_status"], values["classroom_id"],
                  values["national_id"], values["company_name"], values["job_title"], None, self.created,
-                 self.created)
+                 self.created, False)
         return user_id
 
     def _name(self) -> tuple[str, str]:

@@ -185,10 +185,10 @@ async def count_statements(app, token: str, targets: ops.Targets) -> dict[str, i
 class Server:
     """`python -m graph.cli serve` on a free loopback port, stopped by its own process id."""
 
-    def __init__(self, url: str, workers: int, data_dir: Path):
+    def __init__(self, url: str, workers: int, data_dir: Path, extra_env: dict[str, str] | None = None):
         self.port, self.workers = _free_port(), workers
         env = {**os.environ, "DATABASE_URL": url, "PFMP_DATA_DIR": str(data_dir), "PFMP_TOKEN_SECRET": TOKEN_SECRET,
-               "PFMP_ENV": "development", "PFMP_GRAPHIQL": "0", "PYTHONPATH": str(ROOT)}
+               "PFMP_ENV": "development", "PFMP_GRAPHIQL": "0", "PYTHONPATH": str(ROOT), **(extra_env or {})}
         self.log = open(data_dir / "server.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "graph.cli", "serve", "--port", str(self.port), "--workers", str(workers)],

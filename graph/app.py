@@ -61,13 +61,15 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
         claims = decode_token(token.strip(), secret=settings.token_secret, issuer=settings.token_issuer)
     except InvalidToken as exc:
         return None, str(exc)
-    row = await User.filter(id=claims["sub"]).values("id", "role", "school_id", "token_version", "is_active")
+    row = await User.filter(id=claims["sub"]).values("id", "role", "school_id", "token_version", "is_active",
+                                                     "password_change_required")
     if not row:
         return None, REVOKED
     user = row[0]
     if not user["is_active"] or user["token_version"] != claims["ver"]:
         return None, REVOKED
-    return Viewer(id=user["id"], role=user["role"], school_id=user["school_id"]), None
+    return Viewer(id=user["id"], role=user["role"], school_id=user["school_id"],
+                  password_change_required=user["password_change_required"]), None
 
 
 class PortfolioGraphQL(GraphQL[Context, None]):

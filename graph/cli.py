@@ -62,8 +62,10 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         click.echo("demo data loaded; accounts are listed in the README")
     click.echo(f"GraphQL on http://{host}:{port}/graphql" + (" (GraphiQL in a browser)" if settings.graphiql else ""))
     # Our protocol class sets TCP_NODELAY, which uvicorn's own leaves off with several workers (graph/serving.py).
+    # uvicorn's proxy headers stay off: it would believe X-Forwarded-For from 127.0.0.1 whatever the settings;
+    # the sign-in throttle reads it only from PFMP_TRUSTED_PROXIES (permissions/throttle.py).
     uvicorn.run("graph.asgi:app", host=host, port=port, workers=workers, factory=False,
-                log_level="info", proxy_headers=True, http="graph.serving:NoDelayHTTPProtocol")
+                log_level="info", proxy_headers=False, http="graph.serving:NoDelayHTTPProtocol")
 
 
 @main.command()
@@ -194,13 +196,14 @@ def create_admin(email: str, first_name: str, last_name: str, school_uai: str, s
     from graph.database import apply_migrations, orm
     from models.schools import School
     from models.users import Role, User
-    from permissions.passwords import MIN_LENGTH, hash_password
+    from permissions.passwords import hash_password, password_weakness
 
     settings = _settings()
     if password is None:
         password = getpass.getpass("Password: ")
-    if len(password) < MIN_LENGTH:
-        raise click.ClickException(f"the password must have at least {MIN_LENGTH} characters")
+    weakness = password_weakness(password, email=email.strip().lower(), first_name=first_name, last_name=last_name)
+    if weakness:
+        raise click.ClickException(weakness)
     uai = school_uai.strip().upper()
     if not (len(uai) == 8 and uai[:7].isdigit() and uai[7].isalpha()):
         raise click.ClickException("--school-uai must be 7 digits and a letter, e.g. 0599999Z")

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as _Info
 
-from graph.errors import Forbidden, Unauthenticated
+from graph.errors import Forbidden, PasswordChangeRequired, Unauthenticated
 from graph.settings import Settings
 from permissions.table import allows
 from permissions.viewer import Viewer
@@ -32,9 +32,13 @@ class Context:
         if self.loaders is None:
             self.loaders = Loaders(self.viewer)
 
-    def require_viewer(self) -> Viewer:
+    def require_viewer(self, *, temporary_password_ok: bool = False) -> Viewer:
+        """The signed-in viewer. Someone still on a temporary password gets only what says
+        `temporary_password_ok` (me, passwordChange): PASSWORD_CHANGE_REQUIRED everywhere else."""
         if self.viewer is None:
             raise Unauthenticated(self.auth_problem or "Sign in first: send an access token as 'Authorization: Bearer <token>'.")
+        if self.viewer.password_change_required and not temporary_password_ok:
+            raise PasswordChangeRequired()
         return self.viewer
 
     def require(self, rule_key: str, *, owned: bool | None = None) -> Viewer:
@@ -45,7 +49,8 @@ class Context:
         return viewer
 
     def can(self, rule_key: str, *, owned: bool | None = None) -> bool:
-        return self.viewer is not None and allows(rule_key, self.viewer.role, owned=owned)
+        return self.viewer is not None and not self.viewer.password_change_required \
+            and allows(rule_key, self.viewer.role, owned=owned)
 
 
 Info = _Info[Context, None]

@@ -57,6 +57,13 @@ class Forbidden(AppError):
         super().__init__(message)
 
 
+class PasswordChangeRequired(AppError):
+    code = "PASSWORD_CHANGE_REQUIRED"
+
+    def __init__(self) -> None:
+        super().__init__("Your password is a temporary one: choose your own with passwordChange first.")
+
+
 class BadUserInput(AppError):
     code = "BAD_USER_INPUT"
 
@@ -69,6 +76,7 @@ class ErrorCode(str, Enum):
     FORBIDDEN = "FORBIDDEN"
     UNIQUE = "UNIQUE"
     TOO_LARGE = "TOO_LARGE"
+    THROTTLED = "THROTTLED"
 
 
 @dataclass

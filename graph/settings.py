@@ -7,9 +7,12 @@ letting it start half-configured.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,7 @@ MODEL_MODULES = [
     "models.portfolios",
     "models.fiches",
     "models.bilans",
+    "models.signin",
 ]
 
 
@@ -111,6 +115,14 @@ class Settings:
     cas_provider: str = field(default="cas")
     cas_protocol: str = field(default="2")
     cas_timeout: float = field(default=5.0)
+    # Sign-in throttle (permissions/throttle.py): on unless PFMP_SIGNIN_THROTTLE=0; X-Forwarded-For is believed
+    # only from these peers (PFMP_TRUSTED_PROXIES); the clock it reads, in seconds since the epoch.
+    signin_throttle: bool = field(default=True)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default=())
+    clock: Callable[[], float] = field(default=time.time)
+    # Seconds a refused sign-in waits before its answer, costing nothing but an open connection: a client that
+    # waits for answers cannot then turn the refusals into a flood of cheap requests.
+    signin_refusal_delay: float = field(default=1.0)
 
     @property
     def identity_providers(self) -> tuple[str, ...]:
@@ -235,6 +247,28 @@ def _cas_settings(oidc: tuple[OidcProvider, ...], production: bool) -> dict:
     )
 
 
+def _switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in os.environ.get("PFMP_TRUSTED_PROXIES", "").split(","):
+        if entry.strip():
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"PFMP_TRUSTED_PROXIES: {entry.strip()!r} is not an address or CIDR") from None
+    return tuple(networks)
+
+
 def _writable_dir(name: str, path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -283,6 +317,8 @@ def load_settings() -> Settings:
         graphiql=graphiql,
         introspection=introspection,
         oidc_providers=oidc_providers,
+        signin_throttle=_switch("PFMP_SIGNIN_THROTTLE", True),
+        trusted_proxies=_trusted_proxies(),
         **_cas_settings(oidc_providers, environment == "production"),
     )
 

@@ -38,6 +38,9 @@ class User(TimestampedModel):
     is_active = fields.BooleanField(default=True)
     # Bumping it revokes every token issued to this user.
     token_version = fields.IntField(default=1)
+    # Set when staff create the account with a temporary password: nothing but `me` and passwordChange works
+    # until the person chooses their own (graph/context.py).
+    password_change_required = fields.BooleanField(default=False)
     # Learners only.
     birth_date = fields.DateField(null=True)
     learner_status = fields.CharEnumField(LearnerStatus, max_length=10, null=True)

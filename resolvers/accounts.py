@@ -17,7 +17,7 @@ from models.frameworks import Framework
 from models.users import LearnerStatus as LearnerStatusEnum
 from models.users import Role, User
 from permissions import scopes
-from permissions.passwords import MIN_LENGTH, hash_password, temporary_password, verify_password
+from permissions.passwords import check_new_password, hash_password_off_loop, temporary_password, verify_password
 from permissions.table import describe
 from resolvers.inputs import (check_date, email_address, fetch_in_reach, fetch_many_in_reach, fits_column,
                               optional_text, required_text)
@@ -145,14 +145,16 @@ class AccountMutation:
     @strawberry.mutation(description="Create a teacher's account. " + describe("account.manage"))
     async def teacher_create(self, info: Info, input: TeacherInput) -> AccountCreatePayload:
         viewer = info.context.require("account.manage")
+        # Hashed before the transaction, off the event loop (permissions/passwords.py).
+        password = temporary_password()
+        password_hash = await hash_password_off_loop(password)
 
         async def body() -> AccountCreatePayload:
             email = await _unique_email(email_address(input.email, "input.email"), "input.email")
             classrooms = await fetch_many_in_reach(school_models.Classroom, scopes.classrooms, viewer,
                                                    input.classroom_ids, "Classroom", "input.classroomIds", "classroom")
-            password = temporary_password()
             row = await User.create(
-                school_id=viewer.school_id, role=Role.TEACHER, email=email, password_hash=hash_password(password),
+                school_id=viewer.school_id, role=Role.TEACHER, email=email, password_hash=password_hash,
                 first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
                 last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30), created_by_id=viewer.id)
@@ -182,6 +184,8 @@ class AccountMutation:
     async def learner_create(self, info: Info, input: LearnerInput) -> AccountCreatePayload:
         viewer = info.context.require("learner.identity.write")
         info.context.require("learner.personal.write")
+        password = temporary_password()
+        password_hash = await hash_password_off_loop(password)
 
         async def body() -> AccountCreatePayload:
             if input.classroom_id is None:
@@ -189,9 +193,8 @@ class AccountMutation:
             classroom = await fetch_in_reach(school_models.Classroom, scopes.classrooms, viewer, input.classroom_id,
                                              "Classroom", "input.classroomId", "classroom")
             email = await _unique_email(email_address(input.email or "", "input.email"), "input.email")
-            password = temporary_password()
             row = await User.create(
-                school_id=viewer.school_id, role=Role.LEARNER, email=email, password_hash=hash_password(password),
+                school_id=viewer.school_id, role=Role.LEARNER, email=email, password_hash=password_hash,
                 first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
                 last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
                 learner_status=input.status or LearnerStatusEnum.SCHOOL, classroom=classroom,
@@ -246,21 +249,34 @@ class AccountMutation:
     async def user_revoke_tokens(self, info: Info, id: strawberry.ID) -> AccountPayload:
         return await _bump(info, id, deactivate=False)
 
-    @strawberry.mutation(description="Change your own password; every token issued before is revoked.")
+    @strawberry.mutation(description="Change your own password; every token issued before is revoked. The new "
+                                     "one must be hard to guess (zxcvbn score 3 of 4, 10 to 128 characters) and "
+                                     "must not contain your email or your name. Works with a temporary password.")
     async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.require_viewer(temporary_password_ok=True)
+        # Checking and hashing run before the transaction and off the event loop (permissions/passwords.py);
+        # the write then applies only if the password is still the one that was checked.
+        user = await User.get(id=viewer.id)
+        if not await verify_password(user.password_hash, current_password):
+            return _password_refused("currentPassword", ErrorCode.INVALID, "The current password is wrong.")
+        weakness = await check_new_password(new_password, email=user.email, first_name=user.first_name,
+                                            last_name=user.last_name)
+        if weakness:
+            return _password_refused("newPassword", ErrorCode.INVALID, weakness)
+        new_hash = await hash_password_off_loop(new_password)
 
         async def body() -> PasswordChangePayload:
-            user = await User.get(id=viewer.id)
-            if not await verify_password(user.password_hash, current_password):
-                raise problem("currentPassword", ErrorCode.INVALID, "The current password is wrong.")
-            if len(new_password) < MIN_LENGTH:
-                raise problem("newPassword", ErrorCode.INVALID, f"The password needs at least {MIN_LENGTH} characters.")
-            await User.filter(id=user.id).update(password_hash=hash_password(new_password),
-                                                 token_version=F("token_version") + 1)
+            changed = await User.filter(id=user.id, password_hash=user.password_hash).update(
+                password_hash=new_hash, token_version=F("token_version") + 1, password_change_required=False)
+            if not changed:
+                raise problem("currentPassword", ErrorCode.CONFLICT, "The password changed meanwhile: try again.")
             return PasswordChangePayload(changed=True)
 
         return await run_mutation(PasswordChangePayload, body)
+
+
+def _password_refused(field: str, code: ErrorCode, message: str) -> PasswordChangePayload:
+    return PasswordChangePayload(errors=[UserError(field=[field], code=code, message=message)])
 
 
 async def _bump(info: Info, id: strawberry.ID, *, deactivate: bool) -> AccountPayload:

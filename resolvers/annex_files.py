@@ -26,7 +26,7 @@ import aiofiles.os
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from graph.errors import BadUserInput, ErrorCode, problem
+from graph.errors import BadUserInput, ErrorCode, PasswordChangeRequired, problem
 from graph.types.common import decode_id
 from models.fiches import Annex, AnnexKind
 from permissions.table import allows
@@ -149,6 +149,8 @@ async def download_annex(request: Request) -> Response:
     if viewer is None:
         return _refusal(401, reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
                         {"WWW-Authenticate": 'Bearer realm="pfmp"'})
+    if viewer.password_change_required:
+        return _refusal(403, PasswordChangeRequired().args[0])
     missing = _refusal(404, "No annex file with this id.")
     try:
         _, pk = decode_id(request.path_params["id"], expected="Annex")

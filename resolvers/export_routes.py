@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from exports import build_learner_synthesis, build_level_synthesis, build_meeting_sheet, build_pre_convention
-from graph.errors import BadUserInput
+from graph.errors import BadUserInput, PasswordChangeRequired
 from graph.types.common import decode_id
 from permissions.table import allows
 from permissions.viewer import Viewer
@@ -126,6 +126,9 @@ async def _answer(request: Request, key: str) -> Response:
         return _refusal(401, {"code": "UNAUTHENTICATED", "message": reason or "Sign in first: send an access token "
                                                                               "as 'Authorization: Bearer <token>'."},
                         {"www-authenticate": 'Bearer realm="pfmp"'})
+    if viewer.password_change_required:
+        refusal = PasswordChangeRequired()
+        return _refusal(403, {"code": refusal.code, "message": refusal.args[0]})
     try:
         _, pk = decode_id(request.path_params["id"], expected=export.type_name)
     except BadUserInput:

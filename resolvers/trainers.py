@@ -83,7 +83,7 @@ async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreateP
             company_name=optional_text(input.company_name, "input.companyName", "The company", max_length=200),
             job_title=optional_text(input.job_title, "input.jobTitle", "The job", max_length=200),
             phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
-            created_by_id=viewer.id,
+            created_by_id=viewer.id, password_change_required=True,
         )
         return TrainerCreatePayload(trainer=WorkplaceTrainer.from_row(row, viewer), temporary_password=password)
 

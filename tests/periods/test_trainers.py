@@ -13,6 +13,10 @@ ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p,
 
 LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"""
 
+PASSWORD_CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+  errors { code } } }"""
+OWN_PASSWORD = "Seven quiet relays in Roubaix"
+
 NEW_TUTOR = {"email": "paul.ohm@ohm.test", "firstName": "Paul", "lastName": "OHM", "companyName": "Ohm & fils",
              "jobTitle": "électricien"}
 
@@ -25,8 +29,11 @@ async def test_a_teacher_creates_assigns_and_the_tutor_then_reaches_exactly_that
     portfolio = encode_id("Portfolio", (await portfolio_of("CARLIER")).id)
     assigned = (await teacher.data(ASSIGN, p=portfolio, t=created["trainer"]["id"]))["portfolioTrainerAssign"]
     assert assigned == {"errors": [], "portfolio": {"trainers": [{"fullName": "Paul OHM"}]}}
-    # then the tutor signs in with the temporary password and sees only Matis
+    # then the tutor signs in with the temporary password, chooses their own, and sees only Matis
     login = (await anonymous.data(LOGIN, e="paul.ohm@ohm.test", p=created["temporaryPassword"]))["login"]
+    changed = await Api(http, login["token"]).data(PASSWORD_CHANGE, c=created["temporaryPassword"], n=OWN_PASSWORD)
+    assert changed["passwordChange"]["errors"] == []
+    login = (await anonymous.data(LOGIN, e="paul.ohm@ohm.test", p=OWN_PASSWORD))["login"]
     tutor = Api(http, login["token"])
     learners = await tutor.data("{ learners { edges { node { fullName } } } }")
     assert [e["node"]["fullName"] for e in learners["learners"]["edges"]] == ["Matis CARLIER"]

@@ -1,0 +1,82 @@
+"""New passwords (issue 11, part 6): judged by an estimator, never the account's own email or name; a trainer
+created with a temporary password changes it before anything else works."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.types.common import encode_id
+from models.users import Role
+from resolvers.demo import DEMO_PASSWORD
+from tests.conftest import Api
+from tests.signin.conftest import login
+
+CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+  changed errors { field code message } } }"""
+CREATE = """mutation($input: TrainerInput!) { %s(input: $input) { trainer { id } temporaryPassword errors { code } } }"""
+STRONG = "Twelve orange kites over Lille"
+
+
+# The demo learner is Angélique DUPIRE, angelique.dupire@demo.pfmp.test.
+@pytest.mark.parametrize("password", [
+    "angelique.dupire@demo.pfmp.test",  # the email itself
+    "angelique.dupire-2026",  # its local part
+    "Angélique*Rivière*77",  # the first name, accents and case aside
+    "ANGELIQUE forever 2026",
+    "dupire-pfmp-aout-2026",  # the last name
+])
+async def test_a_new_password_may_not_contain_ones_email_or_name(learner, password):
+    data = await learner.data(CHANGE, c=DEMO_PASSWORD, n=password)
+    assert data["passwordChange"]["changed"] is False
+    assert [(e["field"], e["code"]) for e in data["passwordChange"]["errors"]] == [(["newPassword"], "INVALID")]
+
+
+@pytest.mark.parametrize("password", ["motdepasse123", "azertyuiop12", "1234567890", "password2026", "aaaaaaaaaaaa"])
+async def test_a_long_enough_but_guessable_password_is_refused(learner, password):
+    # ten characters or more: a length rule alone would take them
+    assert len(password) >= 10
+    data = await learner.data(CHANGE, c=DEMO_PASSWORD, n=password)
+    assert data["passwordChange"]["changed"] is False
+    assert data["passwordChange"]["errors"][0]["field"] == ["newPassword"]
+    assert data["passwordChange"]["errors"][0]["code"] == "INVALID"
+
+
+async def test_a_hard_to_guess_password_is_taken(learner, anonymous):
+    data = await learner.data(CHANGE, c=DEMO_PASSWORD, n=STRONG)
+    assert data["passwordChange"] == {"changed": True, "errors": []}
+    payload, _ = await login(anonymous, "angelique.dupire@demo.pfmp.test", STRONG)
+    assert payload["token"]
+
+
+@pytest.mark.parametrize("creator, mutation, email", [
+    (Role.TEACHER, "tutorCreate", "paul.ohm@ohm.test"),
+    (Role.ADMIN, "masterCreate", "anne.volt@volt.test"),
+])
+async def test_a_trainer_on_a_temporary_password_must_change_it_before_anything_else(
+        clients, http, anonymous, creator, mutation, email):
+    # given a trainer account created by staff, with a temporary password
+    staff = clients[creator]
+    created = (await staff.data(CREATE % mutation, input={
+        "email": email, "firstName": "Paul", "lastName": "OHM", "companyName": "Ohm & fils"}))[mutation]
+    assert created["errors"] == []
+    temporary = created["temporaryPassword"]
+    # when the trainer signs in with it
+    payload, _ = await login(anonymous, email, temporary)
+    assert payload["token"] and payload["passwordChangeRequired"] is True
+    trainer = Api(http, payload["token"])
+    # then `me` answers, and every other operation is refused with PASSWORD_CHANGE_REQUIRED
+    assert (await trainer.data("{ me { fullName } }"))["me"] == {"fullName": "Paul OHM"}
+    for operation in ("{ learners { edges { node { id } } } }",
+                      "{ node(id: \"%s\") { id } }" % created["trainer"]["id"],
+                      "mutation { signOutEverywhere { revoked } }"):
+        assert await trainer.error_code(operation) == "PASSWORD_CHANGE_REQUIRED", operation
+    portfolio = encode_id("Portfolio", 1)
+    download = await http.get(f"/exports/meeting-sheet/{portfolio}", headers=trainer.headers)
+    assert download.status_code == 403 and download.json()["code"] == "PASSWORD_CHANGE_REQUIRED"
+    # until they choose their own password
+    changed = await trainer.data(CHANGE, c=temporary, n=STRONG)
+    assert changed["passwordChange"] == {"changed": True, "errors": []}
+    payload, _ = await login(anonymous, email, STRONG)
+    assert payload["passwordChangeRequired"] is False
+    own = Api(http, payload["token"])
+    assert (await own.data("{ learners { edges { node { id } } } }"))["learners"] == {"edges": []}

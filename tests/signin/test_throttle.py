@@ -1,0 +1,148 @@
+"""The sign-in throttle (issue 11, part 4): per email, per client address, shared by every server process.
+
+The expected figures are the issue's: after 5 failures an account waits, 1 minute doubling up to 15; an address
+gets at most 20 failures a minute. Time moves through the clock in the settings, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from resolvers.demo import DEMO_PASSWORD
+from tests.signin.conftest import login
+
+TEACHER = "professeur@demo.pfmp.test"
+WRONG = "not-the-password"
+
+
+def throttled(payload: dict) -> bool:
+    return [e["code"] for e in payload["errors"]] == ["THROTTLED"] and payload["token"] is None
+
+
+async def fail(api, email: str, times: int = 1, **kwargs) -> None:
+    for _ in range(times):
+        payload, _ = await login(api, email, WRONG, **kwargs)
+        assert [e["code"] for e in payload["errors"]] == ["INVALID"], payload
+
+
+async def test_five_failures_lock_the_account_for_a_minute_with_the_time_to_retry(anonymous, clock):
+    # given five wrong passwords for the teacher's email
+    await fail(anonymous, TEACHER, 5)
+    # when the right password comes right after
+    payload, response = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    # then it is refused without a token, saying when to retry, in the payload and the Retry-After header
+    assert throttled(payload)
+    assert payload["retryAfter"] == 60
+    assert response.headers["retry-after"] == "60"
+    assert "60 seconds" in payload["errors"][0]["message"]
+    # and 30 seconds later, 30 are left
+    clock.advance(30)
+    payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert throttled(payload) and payload["retryAfter"] == 30
+    # once the minute is over, the right password signs in
+    clock.advance(30)
+    payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert payload["errors"] == [] and payload["token"]
+
+
+async def test_four_failures_do_not_lock(anonymous):
+    await fail(anonymous, TEACHER, 4)
+    payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert payload["errors"] == [] and payload["token"]
+
+
+async def test_the_wait_doubles_at_each_further_failure_up_to_fifteen_minutes(anonymous, clock):
+    await fail(anonymous, TEACHER, 5)
+    waits = []
+    for _ in range(6):
+        payload, _ = await login(anonymous, TEACHER, WRONG)
+        assert throttled(payload)
+        waits.append(payload["retryAfter"])
+        # the lock over, one more wrong password
+        clock.advance(payload["retryAfter"])
+        await fail(anonymous, TEACHER)
+    assert waits == [60, 120, 240, 480, 900, 900]
+
+
+async def test_a_success_forgets_the_failures_of_the_account(anonymous):
+    await fail(anonymous, TEACHER, 4)
+    assert (await login(anonymous, TEACHER, DEMO_PASSWORD))[0]["token"]
+    await fail(anonymous, TEACHER, 4)
+    payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert payload["errors"] == [] and payload["token"]
+
+
+async def test_a_locked_account_answers_exactly_as_a_locked_unknown_email(anonymous):
+    # given the teacher's email and an email no account has, each locked by five failures
+    unknown = "nobody-here@demo.pfmp.test"
+    await fail(anonymous, TEACHER, 5)
+    await fail(anonymous, unknown, 5)
+    # when both are tried, the teacher's with the right password
+    known_payload, known_response = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    unknown_payload, unknown_response = await login(anonymous, unknown, DEMO_PASSWORD)
+    # then the answers are the same, byte for byte, headers included
+    assert throttled(known_payload)
+    assert known_response.content == unknown_response.content
+    assert known_response.headers.get("retry-after") == unknown_response.headers.get("retry-after") == "60"
+
+
+async def test_an_address_gets_at_most_twenty_failures_a_minute(peers, clock):
+    # given twenty failures from one address, each on a different email (no account lock involved)
+    school = peers.at("198.51.100.7")
+    for n in range(20):
+        await fail(school, f"guess{n}@demo.pfmp.test")
+        clock.advance(1)
+    # then the next attempt from that address is refused, even the right password, until the first one is a minute old
+    payload, response = await login(school, TEACHER, DEMO_PASSWORD)
+    assert throttled(payload)
+    assert payload["retryAfter"] == 40 and response.headers["retry-after"] == "40"
+    # while another address signs in
+    payload, _ = await login(peers.at("198.51.100.8"), TEACHER, DEMO_PASSWORD)
+    assert payload["token"]
+    # and a minute after its first failure, the address may try again (one more: the window slides)
+    clock.advance(40)
+    payload, _ = await login(school, TEACHER, DEMO_PASSWORD)
+    assert payload["token"]
+
+
+async def test_successes_do_not_count_against_an_address(peers):
+    # a classroom behind one school address: thirty learners sign in within the minute
+    school = peers.at("198.51.100.9")
+    for _ in range(30):
+        payload, _ = await login(school, TEACHER, DEMO_PASSWORD)
+        assert payload["token"]
+
+
+async def test_x_forwarded_for_is_ignored_from_a_peer_that_is_not_a_trusted_proxy(peers):
+    # given a client that claims a different address at each attempt
+    client = peers.at("203.0.113.50")
+    for n in range(20):
+        await fail(client, f"guess{n}@demo.pfmp.test", headers={"X-Forwarded-For": f"192.0.2.{n + 1}"})
+    # then the failures all counted against its socket address
+    payload, _ = await login(client, TEACHER, DEMO_PASSWORD, headers={"X-Forwarded-For": "192.0.2.200"})
+    assert throttled(payload)
+
+
+@pytest.mark.parametrize("trusted_proxies", [(ipaddress.ip_network("10.0.0.0/8"),)])
+async def test_x_forwarded_for_is_honoured_from_a_trusted_proxy(peers, trusted_proxies):
+    # given a reverse proxy at 10.1.2.3 (trusted) forwarding the failures of one client
+    proxy = peers.at("10.1.2.3")
+    for n in range(20):
+        await fail(proxy, f"guess{n}@demo.pfmp.test", headers={"X-Forwarded-For": "192.0.2.10, 10.9.9.9"})
+    # then that client is refused, other clients behind the same proxy are not
+    payload, _ = await login(proxy, TEACHER, DEMO_PASSWORD, headers={"X-Forwarded-For": "192.0.2.10"})
+    assert throttled(payload)
+    payload, _ = await login(proxy, TEACHER, DEMO_PASSWORD, headers={"X-Forwarded-For": "192.0.2.11"})
+    assert payload["token"]
+    # and a forged left-most entry does not escape: the proxy appends the real address on the right
+    payload, _ = await login(proxy, TEACHER, DEMO_PASSWORD, headers={"X-Forwarded-For": "192.0.2.99, 192.0.2.10"})
+    assert throttled(payload)
+
+
+@pytest.mark.parametrize("signin_throttle", [False])
+async def test_with_the_throttle_off_nothing_is_refused(anonymous, signin_throttle):
+    await fail(anonymous, TEACHER, 8)
+    payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert payload["token"]
