@@ -40,7 +40,8 @@ class User(TimestampedModel):
     token_version = fields.IntField(default=1)
     # Set when staff create the account with a temporary password: nothing but `me` and passwordChange works
     # until the person chooses their own (graph/context.py).
-    password_change_required = fields.BooleanField(default=False)
+    # db_default: the column is added to tables that already hold accounts (migration 0005).
+    password_change_required = fields.BooleanField(default=False, db_default=False)
     # Learners only.
     birth_date = fields.DateField(null=True)
     learner_status = fields.CharEnumField(LearnerStatus, max_length=10, null=True)

@@ -25,6 +25,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='password_change_required',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]
