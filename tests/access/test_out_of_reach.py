@@ -33,7 +33,7 @@ from models.users import LearnerStatus, Role, User
 from permissions.table import ACCESS_TABLE
 from resolvers.framework_import import BUILTIN_DIR
 from resolvers.portfolio_rules import open_portfolio
-from tests.access.registry import _mutate, _read
+from tests.access.registry import _mutate, _read, agreed
 from tests.access.spec_matrix import ROLES, may
 
 PAST = dt.date(2020, 6, 30)
@@ -114,10 +114,6 @@ async def _download(api, path: str) -> str:
     return {200: "allowed", 403: "refused", 404: "NOT_FOUND"}.get(response.status_code, f"status {response.status_code}")
 
 
-def _same(*answers: str) -> str:
-    return answers[0] if len(set(answers)) == 1 else "/".join(answers)
-
-
 async def _completed(bilan: CompanyBilan) -> CompanyBilan:
     await CompanyBilan.filter(id=bilan.id).update(status=BilanStatus.COMPLETED, meeting_date=PAST,
                                                   completed_at=dt.datetime.now(dt.timezone.utc))
@@ -126,7 +122,7 @@ async def _completed(bilan: CompanyBilan) -> CompanyBilan:
 
 async def _fiche_mutations(api, o: Outside) -> str:
     fiche = _id("ActivityFiche", o.fiche)
-    return _same(
+    return agreed(
         await _mutate(api, "mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: \"Sonde\"}) "
                            "{ errors { code } } }", "activityFicheCreate", p=_id("Portfolio", o.portfolio)),
         await _mutate(api, "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
@@ -138,7 +134,7 @@ async def _fiche_mutations(api, o: Outside) -> str:
 
 async def _period_mutations(api, o: Outside) -> str:
     level = _id("Level", o.level)
-    return _same(
+    return agreed(
         await _mutate(api, "mutation($l: ID!) { periodCreate(levelId: $l, input: {name: \"Sonde\", "
                            "startDate: \"2026-03-02\", endDate: \"2026-03-13\"}) { errors { code } } }",
                       "periodCreate", l=level),
@@ -147,14 +143,16 @@ async def _period_mutations(api, o: Outside) -> str:
         await _mutate(api, "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }", "periodDelete",
                       id=_id("Period", o.period)),
         await _mutate(api, "mutation($l: ID!) { periodTemplateCreate(input: {levelId: $l, name: \"Sonde\"}) "
-                           "{ errors { code } } }", "periodTemplateCreate", l=level))
+                           "{ errors { code } } }", "periodTemplateCreate", l=level),
+        await _mutate(api, "mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: \"3\") { errors { code } } }",
+                      "portfolioDaysDoneSet", id=_id("Portfolio", o.portfolio)))
 
 
 async def _assign(api, o: Outside, trainer: User) -> str:
     """Assigning a trainer the role reaches (or the outside one) to the outside portfolio, and removing them."""
     ids = dict(p=_id("Portfolio", o.portfolio), t=_id("Tutor" if trainer.role is Role.TUTOR else
                                                      "ApprenticeshipMaster", trainer))
-    return _same(
+    return agreed(
         await _mutate(api, "mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) "
                            "{ errors { code } } }", "portfolioTrainerAssign", **ids),
         await _mutate(api, "mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(portfolioId: $p, trainerId: $t) "
@@ -179,8 +177,16 @@ def _simple(call):
     return probe
 
 
+async def _liaison_plan(api, o: Outside) -> str:
+    return agreed(
+        await _mutate(api, _LIAISON_PLAN, "liaisonFichePlanUpdate", id=_id("LiaisonFiche", o.liaison),
+                      v=o.liaison.version),
+        await _mutate(api, "mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) { errors { code } } }",
+                      "liaisonFicheReset", id=_id("LiaisonFiche", o.liaison)))
+
+
 async def _annex_write(api, o: Outside) -> str:
-    return _same(
+    return agreed(
         await _mutate(api, "mutation($f: ID!) { annexAddUrl(ficheId: $f, url: \"https://example.org\") "
                            "{ errors { code } } }", "annexAddUrl", f=_id("ActivityFiche", o.fiche)),
         await _mutate(api, "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }", "annexDelete",
@@ -194,24 +200,27 @@ async def _bilan_completed_read(api, o: Outside) -> str:
 
 async def _bilan_write(api, o: Outside) -> str:
     bilan = _id("CompanyBilan", o.bilan)
-    return _same(
+    return agreed(
         await _mutate(api, "mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v, "
                            "input: {engagement: 3}) { errors { code } } }", "bilanUpdate", id=bilan, v=o.bilan.version),
         await _mutate(api, "mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) { errors { code } } }",
-                      "bilanComplete", id=bilan, v=o.bilan.version))
+                      "bilanComplete", id=bilan, v=o.bilan.version),
+        await _mutate(api, "mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v, reason: \"Erreur\") "
+                           "{ errors { code } } }", "bilanReopen", id=bilan,
+                      v=(await _completed(o.bilan)).version))
 
 
 async def _pre_convention(api, o: Outside) -> str:
-    return _same(await _download(api, "/exports/pre-convention/portfolio/" + _id("Portfolio", o.portfolio)),
+    return agreed(await _download(api, "/exports/pre-convention/portfolio/" + _id("Portfolio", o.portfolio)),
                  await _download(api, "/exports/pre-convention/period/" + _id("Period", o.period)))
 
 
 async def _structure_read(api, o: Outside) -> str:
-    return _same(await _node(api, o.level, "Level", "name"), await _node(api, o.classroom, "Classroom", "name"))
+    return agreed(await _node(api, o.level, "Level", "name"), await _node(api, o.classroom, "Classroom", "name"))
 
 
 async def _trainer_change(api, o: Outside) -> str:
-    return _same(
+    return agreed(
         await _mutate(api, "mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: \"0622222222\"}) "
                            "{ errors { code } } }", "trainerUpdate", id=_id("Tutor", o.tutor)),
         await _mutate(api, "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
@@ -219,11 +228,13 @@ async def _trainer_change(api, o: Outside) -> str:
 
 
 async def _account_manage(api, o: Outside) -> str:
-    return _same(
+    return agreed(
         await _mutate(api, "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
                       "userRevokeTokens", id=_id("Teacher", o.teacher)),
         await _mutate(api, "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }",
-                      "userDeactivate", id=_id("Learner", o.learner)))
+                      "userDeactivate", id=_id("Learner", o.learner)),
+        await _mutate(api, "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) "
+                           "{ errors { code } } }", "teacherClassroomsSet", id=_id("Teacher", o.teacher), c=[]))
 
 
 # rule → how to try it on rows out of reach (a read answers "refused" when the row reads null)
@@ -244,8 +255,7 @@ PROBES = {
     "liaison.workplace.write": _simple(lambda api, o: _mutate(
         api, _LIAISON_WORKPLACE, "liaisonFicheWorkplaceUpdate", id=_id("LiaisonFiche", o.liaison),
         v=o.liaison.version)),
-    "liaison.plan.write": _simple(lambda api, o: _mutate(
-        api, _LIAISON_PLAN, "liaisonFichePlanUpdate", id=_id("LiaisonFiche", o.liaison), v=o.liaison.version)),
+    "liaison.plan.write": _liaison_plan,
     "fiche.read": _simple(lambda api, o: _node(api, o.fiche, "ActivityFiche", "title description")),
     "fiche.staff.read": _simple(lambda api, o: _node(api, o.fiche, "ActivityFiche", "readState deletedAt")),
     "fiche.write": _fiche_mutations,
