@@ -2,8 +2,8 @@
 # Mutation testing of the access rules (permissions/) and the business-rule modules
 # (resolvers/period_rules.py, fiche_rules.py, bilan_grid.py, portfolio_rules.py) with mutmut 3.
 #
-#   bench/mutation.sh                         # every module, one after the other (about an hour on 2 cores)
-#   bench/mutation.sh permissions.table       # one module (dotted name, as mutmut names mutants)
+#   bench/mutation.sh                         # every module (resumes an interrupted run; rm -rf mutants to start over)
+#   bench/mutation.sh permissions.table       # one module again (dotted name, as mutmut names mutants)
 #   MUTATION_JOBS=1 bench/mutation.sh         # fewer parallel workers (default: the machine's cores)
 #
 # Needs the mutation extra (pip install -e '.[mutation,test]'); VENV=… names the virtual environment
@@ -24,8 +24,19 @@ if [ ${#MODULES[@]} -eq 0 ]; then
            permissions.identities permissions.remote permissions.cas permissions.oidc
            resolvers.portfolio_rules resolvers.period_rules resolvers.fiche_rules resolvers.bilan_grid)
 fi
-for module in "${MODULES[@]}"; do
-  echo "== mutants of $module =="
-  nice -n 10 "$MUTMUT" run --max-children "$JOBS" "$module.*" || echo "mutmut stopped on $module (status $?)"
-done
+# one migrated demo database for every pytest session mutmut starts (tests/conftest.py copies it per test)
+mkdir -p mutants
+export PFMP_TEST_BASELINE="$PWD/mutants/baseline.sqlite3"
+rm -f "$PFMP_TEST_BASELINE"
+if [ $# -eq 0 ]; then
+  # every module in one run: mutmut resumes an interrupted run where it stopped (rm -rf mutants to start over)
+  nice -n 10 "$MUTMUT" run --max-children "$JOBS" || echo "mutmut stopped (status $?)"
+else
+  for module in "${MODULES[@]}"; do
+    nice -n 10 "$MUTMUT" run --max-children "$JOBS" "$module.*" || echo "mutmut stopped on $module (status $?)"
+  done
+fi
+# functions run at import time are invisible to mutmut's forked runs: run their survivors in fresh processes
+cp -r tests/. mutants/tests/
+nice -n 10 "$VENV/bin/python" bench/mutation_import_time.py
 "$VENV/bin/python" bench/mutation_score.py "${MODULES[@]}"
