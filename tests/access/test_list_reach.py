@@ -15,7 +15,7 @@ import pytest
 
 from graph.types.common import encode_id
 from models.frameworks import Framework
-from models.periods import Period
+from models.periods import Period, PeriodTemplate
 from models.schools import Classroom, Level
 from models.users import LearnerStatus, Role, User
 from resolvers.portfolio_rules import open_portfolio
@@ -151,3 +151,21 @@ async def test_framework_lists_are_the_built_in_ones_and_the_schools_own(clients
     for role in (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER):
         codes = {f["code"] for f in (await clients[role].data("{ frameworks { code } }"))["frameworks"]}
         assert {"CAP-ELEC", "CAP-PROPRE"} <= codes, role
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER],
+                         ids=lambda r: r.value)
+async def test_period_templates_are_those_of_the_levels_in_reach(role, clients, outside_the_demo_accounts):
+    # given a template on each level: the second year is taught by no demo teacher and followed by no demo trainer
+    school_id = (await User.get(role=Role.TEACHER)).school_id
+    templates = {name: await PeriodTemplate.create(school_id=school_id, level=await Level.get(name=level),
+                                                   name=name, objectives="")
+                 for name, level in (("Annexe première année", FIRST_YEAR), ("Annexe deuxième année", SECOND_YEAR))}
+    seen = set()
+    for name, row in templates.items():
+        data = await clients[role].data("query($id: ID!) { node(id: $id) { ... on PeriodTemplate { name } } }",
+                                        id=encode_id("PeriodTemplate", row.id))
+        if data["node"]:
+            seen.add(data["node"]["name"])
+    assert seen == ({"Annexe première année", "Annexe deuxième année"} if role is Role.ADMIN
+                    else {"Annexe première année"})
