@@ -36,7 +36,8 @@ else
     nice -n 10 "$MUTMUT" run --max-children "$JOBS" "$module.*" || echo "mutmut stopped on $module (status $?)"
   done
 fi
-# functions run at import time are invisible to mutmut's forked runs: run their survivors in fresh processes
+# survivors again, each in a fresh interpreter with the current tests: functions run at import time are
+# invisible to mutmut's forked runs, and tests added during a run are not in its stats
 cp -r tests/. mutants/tests/
-nice -n 10 "$VENV/bin/python" bench/mutation_import_time.py
+nice -n 10 "$VENV/bin/python" bench/mutation_recheck.py "$@"
 "$VENV/bin/python" bench/mutation_score.py "${MODULES[@]}"

@@ -1,7 +1,7 @@
 """Kill score of each mutated module, from mutmut's results in mutants/ (run by bench/mutation.sh).
 
-Mutants of functions that run at import time take the verdict of the second pass
-(bench/mutation_import_time.py). A mutant counts as killed when a test failed on it (or it timed out: the mutation made the code loop);
+Survivors take the verdict of the second pass (bench/mutation_recheck.py), which runs each in a fresh
+interpreter against the current tests. A mutant counts as killed when a test failed on it (or it timed out: the mutation made the code loop);
 the score is killed / (every mutant that was run, plus those no test executes). Survivors are listed
 by name: `mutmut show NAME` prints the change.
 """
@@ -21,15 +21,15 @@ UNCOUNTED = {"not checked", "skipped", "check was interrupted by user"}
 
 def main(modules: list[str]) -> int:
     total_killed = total_counted = 0
-    second_pass = Path("mutants/import-time.json")
-    import_time = json.loads(second_pass.read_text()) if second_pass.exists() else {}
+    second_pass = Path("mutants/recheck.json")
+    rechecked = json.loads(second_pass.read_text()) if second_pass.exists() else {}
     for module in modules:
         meta = Path("mutants") / (module.replace(".", "/") + ".py.meta")
         if not meta.exists():
             print(f"{module}: no results")
             continue
         codes = json.loads(meta.read_text())["exit_code_by_key"] | {
-            name: code for name, code in import_time.items() if name.startswith(module + ".")}
+            name: code for name, code in rechecked.items() if name.startswith(module + ".")}
         statuses = Counter(status_by_exit_code[code] for code in codes.values())
         counted = sum(n for status, n in statuses.items() if status not in UNCOUNTED)
         killed = sum(n for status, n in statuses.items() if status in KILLED)
