@@ -63,3 +63,10 @@ def test_a_failure_says_whether_to_retry(code, error, message):
     with pytest.raises(error) as caught:
         parse_answer(body.encode())
     assert type(caught.value) is error and str(caught.value) == message
+
+
+def test_a_person_without_account_is_told_whom_to_ask():
+    from permissions.identities import no_account_message
+
+    assert no_account_message("ent") == ("You are signed in at 'ent', but no account of this server is linked to "
+                                         "that identity. Ask your school's administrator to link it.")
