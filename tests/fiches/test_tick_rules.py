@@ -1,6 +1,6 @@
 """R14, the learner's ticks and the teacher's checks on one fiche never touch another fiche's tasks."""
 
-from tests.fiches.conftest import CREATE, TASKS_SET, fiche, mutate
+from tests.fiches.conftest import CREATE, TARGETS_SET, TASKS_SET, fiche, mutate
 
 
 def _tasks(node) -> list[tuple[str, bool, bool]]:
@@ -27,3 +27,19 @@ async def test_ticks_and_checks_change_only_the_fiche_they_name(teacher, learner
     # and the other fiches are as they were
     assert _tasks(await fiche(learner, demo.fiche2)) == [("TA 1-1", True, False)]
     assert _tasks(await fiche(learner, third)) == [("TA 2-2", False, True)]
+
+
+async def test_removing_a_task_from_one_fiche_keeps_it_and_its_targets_on_the_others(teacher, learner, demo):
+    t = demo.tasks
+    # given the second fiche ticked TA 1-1 and TA 1-2, with C01 to evaluate under TA 1-1
+    await mutate(learner, TASKS_SET, "activityFicheTasksSet", id=demo.fiche2, t=[t["TA 1-1"], t["TA 1-2"]])
+    targets = await mutate(teacher, TARGETS_SET, "activityFicheTargetsSet", id=demo.fiche2,
+                           t=[{"taskId": t["TA 1-1"], "competenceId": demo.competences["C01"]}])
+    assert targets["errors"] == []
+    # when the teacher drops TA 1-1 from the first fiche
+    payload = await mutate(teacher, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[t["TA 1-2"]])
+    assert _tasks(payload["activityFiche"]) == [("TA 1-2", True, True)]
+    # then the second fiche keeps both tasks and its target
+    second = await fiche(teacher, demo.fiche2)
+    assert _tasks(second) == [("TA 1-1", True, False), ("TA 1-2", True, False)]
+    assert [(x["task"]["code"], x["competence"]["code"]) for x in second["evaluationTargets"]] == [("TA 1-1", "C01")]
