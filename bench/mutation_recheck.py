@@ -22,8 +22,7 @@ from mutmut.stats import status_by_exit_code
 
 # module → the in-process tests that exercise it (the same selection as [tool.mutmut], narrowed)
 TESTS = {
-    "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py",
-                          "tests/access/test_access_table.py"],
+    "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py"],
     "permissions.scopes": ["tests/access"],
     "permissions.viewer": ["tests/access"],
     "permissions.tokens": ["tests/foundation/test_auth.py"],
@@ -34,9 +33,9 @@ TESTS = {
     "permissions.cas": ["tests/identity/test_cas_answers.py", "tests/identity/test_cas.py"],
     "permissions.oidc": ["tests/identity/test_oidc.py"],
     "resolvers.portfolio_rules": ["tests/periods"],
-    "resolvers.period_rules": ["tests/periods"],
-    "resolvers.fiche_rules": ["tests/fiches"],
-    "resolvers.bilan_grid": ["tests/bilans"],
+    "resolvers.period_rules": ["tests/periods/test_empty_period_deletion.py", "tests/periods"],
+    "resolvers.fiche_rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
+    "resolvers.bilan_grid": ["tests/bilans/test_grid.py", "tests/bilans"],
 }
 
 
