@@ -33,7 +33,8 @@ TESTS = {
     "permissions.cas": ["tests/identity/test_cas_answers.py", "tests/identity/test_cas.py"],
     "permissions.oidc": ["tests/identity/test_oidc.py"],
     "resolvers.portfolio_rules": ["tests/periods"],
-    "resolvers.period_rules": ["tests/periods/test_empty_period_deletion.py", "tests/periods"],
+    "resolvers.period_rules": ["tests/periods/test_period_dates.py", "tests/periods/test_empty_period_deletion.py",
+                               "tests/periods"],
     "resolvers.fiche_rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
     "resolvers.bilan_grid": ["tests/bilans/test_grid.py", "tests/bilans"],
 }
