@@ -70,3 +70,24 @@ def test_a_person_without_account_is_told_whom_to_ask():
 
     assert no_account_message("ent") == ("You are signed in at 'ent', but no account of this server is linked to "
                                          "that identity. Ask your school's administrator to link it.")
+
+
+def test_the_service_url_may_carry_a_return_path_after_its_own_query_string():
+    from permissions.cas import service_allowed
+
+    assert service_allowed("https://pfmp.test/cas?ent=lille", "https://pfmp.test/cas?ent=lille&next=%2Fa")
+    assert not service_allowed("https://pfmp.test/cas?ent=lille", "https://pfmp.test/cas?ent=lille?next=%2Fa")
+    assert service_allowed("https://pfmp.test/cas", "https://pfmp.test/cas?next=%2Fa")
+    assert not service_allowed("https://pfmp.test/cas", "https://pfmp.test/cas&next=%2Fa")
+
+
+async def test_an_identity_names_an_account_only_at_the_provider_that_gave_it(app):
+    from models.users import ExternalIdentity, User
+    from permissions.identities import find_user
+
+    teacher = await User.get(email="professeur@demo.pfmp.test")
+    longest = "s" * 254
+    await ExternalIdentity.create(user=teacher, provider="ent-cas", subject=longest)
+    assert (await find_user("ent-cas", "subject", longest)).id == teacher.id
+    assert await find_user("ent-oidc", "subject", longest) is None
+    assert await find_user("ent-cas", "subject", "") is None
