@@ -23,7 +23,7 @@ from mutmut.stats import status_by_exit_code
 # module → the in-process tests that exercise it (the same selection as [tool.mutmut], narrowed)
 TESTS = {
     "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py"],
-    "permissions.scopes": ["tests/access"],
+    "permissions.scopes": ["tests/access/test_list_reach.py", "tests/access/test_out_of_reach.py"],
     "permissions.viewer": ["tests/access"],
     "permissions.tokens": ["tests/foundation/test_auth.py"],
     "permissions.passwords": ["tests/foundation/test_auth.py", "tests/accounts"],
@@ -34,15 +34,17 @@ TESTS = {
     "permissions.oidc": ["tests/identity/test_oidc.py"],
     "resolvers.portfolio_rules": ["tests/periods"],
     "resolvers.period_rules": ["tests/periods/test_period_dates.py", "tests/periods/test_empty_period_deletion.py",
-                               "tests/periods"],
+                               "tests/periods/test_lifecycle.py"],
     "resolvers.fiche_rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
-    "resolvers.bilan_grid": ["tests/bilans/test_grid.py", "tests/bilans"],
+    "resolvers.bilan_grid": ["tests/bilans/test_grid.py"],
 }
 
 
 def main(modules: list[str]) -> int:
     mutants = Path("mutants")
     verdicts: dict[str, int] = {}
+    if (mutants / "recheck.json").exists():
+        verdicts = json.loads((mutants / "recheck.json").read_text())
     for module in modules or list(TESTS):
         meta = mutants / (module.replace(".", "/") + ".py.meta")
         if not meta.exists():
@@ -55,7 +57,7 @@ def main(modules: list[str]) -> int:
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             verdicts[name] = run.returncode
             print(f"{status_by_exit_code[run.returncode]}: {name}", flush=True)
-    (mutants / "recheck.json").write_text(json.dumps(verdicts, indent=1))
+            (mutants / "recheck.json").write_text(json.dumps(verdicts, indent=1))  # each verdict kept at once
     return 0
 
 
