@@ -83,6 +83,12 @@ async def _pg_admin(server: str, *statements: str) -> None:
 async def baseline(backend, server_url, tmp_path_factory) -> str:
     """URL of the database every test copies: migrated, frameworks and demo data loaded."""
     tmp = tmp_path_factory.mktemp("baseline")
+    shared = os.environ.get("PFMP_TEST_BASELINE")
+    if shared and backend == "sqlite":
+        # bench/mutation.sh starts thousands of short pytest sessions: they share one baseline file
+        if not Path(shared).exists():
+            await prepare_database(_settings(tmp, f"sqlite://{shared}"), demo=True)
+        return f"sqlite://{shared}"
     if backend == "postgres":
         await _pg_admin(server_url, "DROP DATABASE IF EXISTS pfmp_baseline", "CREATE DATABASE pfmp_baseline")
         url = _with_database(server_url, "pfmp_baseline")

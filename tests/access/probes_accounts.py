@@ -2,7 +2,8 @@
 
 from graph.types.common import encode_id
 from models.users import Role, User
-from tests.access.registry import _global_id, _mutate, _reachable_learner, probe
+from models.schools import Classroom, Level
+from tests.access.registry import _global_id, _mutate, _reachable_learner, agreed, probe
 
 
 async def _learner_id(role: Role) -> str:
@@ -11,20 +12,42 @@ async def _learner_id(role: Role) -> str:
 
 @probe("school.structure.write")
 async def _(api, role):
-    return await _mutate(api, """mutation { levelCreate(input: {name: "Troisième prépa-métiers"}) {
-        errors { code } } }""", "levelCreate")
+    level = encode_id("Level", (await Level.get(name="Première année de CAP")).id)
+    return agreed(
+        await _mutate(api, """mutation { levelCreate(input: {name: "Troisième prépa-métiers"}) {
+            errors { code } } }""", "levelCreate"),
+        await _mutate(api, """mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "CAP 1 BIS"}) {
+            errors { code } } }""", "classroomCreate", l=level))
 
 
 @probe("account.manage")
 async def _(api, role):
-    return await _mutate(api, "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
-                         "userRevokeTokens", id=await _global_id("Teacher", "professeur@demo.pfmp.test"))
+    teacher = await User.get(email="professeur@demo.pfmp.test")
+    leaving = await User.create(school_id=teacher.school_id, role=Role.TEACHER, email="depart@demo.pfmp.test",
+                                first_name="Jo", last_name="DÉPART")
+    classrooms = [encode_id("Classroom", c.id) for c in await Classroom.filter(school_id=teacher.school_id)]
+    return agreed(
+        await _mutate(api, "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
+                      "userRevokeTokens", id=encode_id("Teacher", teacher.id)),
+        await _mutate(api, """mutation($c: [ID!]!) { teacherCreate(input: {email: "nouvelle.prof@demo.pfmp.test",
+            firstName: "Ana", lastName: "NOUVELLE", classroomIds: $c}) { errors { code } } }""", "teacherCreate",
+                      c=classrooms),
+        await _mutate(api, "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) "
+                           "{ errors { code } } }", "teacherClassroomsSet", id=encode_id("Teacher", teacher.id),
+                      c=classrooms),
+        await _mutate(api, "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }", "userDeactivate",
+                      id=encode_id("Teacher", leaving.id)))
 
 
 @probe("learner.identity.write")
 async def _(api, role):
-    return await _mutate(api, """mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: "Angie"}) {
-        errors { code } } }""", "learnerUpdate", id=await _learner_id(role))
+    classroom = encode_id("Classroom", (await Classroom.get(name="CAPELECT")).id)
+    return agreed(
+        await _mutate(api, """mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: "Angie"}) {
+            errors { code } } }""", "learnerUpdate", id=await _learner_id(role)),
+        await _mutate(api, """mutation($c: ID!) { learnerCreate(input: {firstName: "Noa", lastName: "NOUVEAU",
+            classroomId: $c, email: "noa.nouveau@demo.pfmp.test", status: SCHOOL}) { errors { code } } }""",
+                      "learnerCreate", c=classroom))
 
 
 @probe("learner.personal.write")

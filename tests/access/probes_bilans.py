@@ -5,7 +5,7 @@ import datetime as dt
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.users import Role, User
-from tests.access.registry import _mutate, _read, _reachable_learner, probe
+from tests.access.registry import _mutate, _read, _reachable_learner, agreed, probe
 
 PORTFOLIO_BILAN = "query($id: ID!) { node(id: $id) { ... on Portfolio { bilan { id status } } } }"
 LEARNER = "query($id: ID!) { node(id: $id) { ... on Learner { %s } } }"
@@ -48,10 +48,16 @@ async def _(api, role):
 
 @probe("bilan.write")
 async def _(api, role):
+    """Save a draft; then, completed, reopen it (completing needs a full grid: tests/bilans cover it)."""
     bilan = await _bilan(role, completed=False)
-    return await _mutate(api, """mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v,
+    saved = await _mutate(api, """mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v,
         input: {engagement: 3, comment: "Bon stage"}) { errors { code } } }""", "bilanUpdate",
-                         id=encode_id("CompanyBilan", bilan.id), v=bilan.version)
+                          id=encode_id("CompanyBilan", bilan.id), v=bilan.version)
+    bilan = await _bilan(role, completed=True)
+    reopened = await _mutate(api, """mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v,
+        reason: "Erreur de saisie") { errors { code } } }""", "bilanReopen",
+                             id=encode_id("CompanyBilan", bilan.id), v=bilan.version)
+    return agreed(saved, reopened)
 
 
 @probe("review.create")

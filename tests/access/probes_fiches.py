@@ -6,7 +6,7 @@ from graph.types.common import encode_id
 from models.fiches import ActivityFiche, Annex, AnnexKind, FicheEvaluationTarget, FicheTask
 from models.frameworks import Competence, Task
 from models.users import Role
-from tests.access.registry import _read, probe
+from tests.access.registry import _read, agreed, probe
 
 FICHE = "query($id: ID!) { node(id: $id) { ... on ActivityFiche { %s } } }"
 
@@ -52,9 +52,17 @@ async def _(api, role):
 
 @probe("fiche.write")
 async def _(api, role):
-    _, portfolio, _ = await _ids(role)
-    return await _mutate(api, "mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: \"Sonde\"}) "
-                              "{ activityFiche { id } errors { code } } }", "activityFicheCreate", p=portfolio)
+    fiche, portfolio, row = await _ids(role)
+    spare = await ActivityFiche.create(school_id=row.school_id, learner_id=row.learner_id,
+                                       portfolio_id=row.portfolio_id, title="Fiche en trop")
+    return agreed(
+        await _mutate(api, "mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: \"Sonde\"}) "
+                           "{ activityFiche { id } errors { code } } }", "activityFicheCreate", p=portfolio),
+        await _mutate(api, "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
+                           "input: {analysis: \"Relue\"}) { errors { code } } }", "activityFicheUpdate",
+                      id=fiche, v=row.version),
+        await _mutate(api, "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }",
+                      "activityFicheDelete", id=encode_id("ActivityFiche", spare.id)))
 
 
 @probe("fiche.tasks.write")
@@ -105,6 +113,10 @@ async def _(api, role):
 
 @probe("annex.write")
 async def _(api, role):
-    fiche, _, _ = await _ids(role)
-    return await _mutate(api, "mutation($f: ID!) { annexAddUrl(ficheId: $f, url: \"https://example.org\") "
-                              "{ errors { code } } }", "annexAddUrl", f=fiche)
+    fiche, _, row = await _ids(role)
+    annex = await Annex.create(fiche_id=row.id, kind=AnnexKind.URL, title="Ancien lien", url="https://example.org/a")
+    return agreed(
+        await _mutate(api, "mutation($f: ID!) { annexAddUrl(ficheId: $f, url: \"https://example.org\") "
+                           "{ errors { code } } }", "annexAddUrl", f=fiche),
+        await _mutate(api, "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }", "annexDelete",
+                      id=encode_id("Annex", annex.id)))

@@ -4,7 +4,9 @@ from graph.types.common import encode_id
 from models.periods import Period
 from models.portfolios import LiaisonFiche
 from models.users import Role
-from tests.access.registry import _global_id, _mutate, _read, _reachable_learner, probe
+from models.portfolios import Portfolio
+from models.users import User
+from tests.access.registry import _global_id, _mutate, _read, _reachable_learner, agreed, probe
 
 
 
@@ -23,10 +25,32 @@ async def _(api, role):
 
 @probe("period.write")
 async def _(api, role):
+    """R4–R8 through every operation: create, create a template, edit, delete (each on a row in reach)."""
+    import datetime as dt
+
+    from models.schools import Level
+
     period = await Period.get(name="Stage de découverte")
-    return await _mutate(api, """mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v,
-        input: {name: "Stage renommé"}) { errors { code } } }""", "periodUpdate",
-                         id=encode_id("Period", period.id), v=period.version)
+    level = await Level.get(name="Première année de CAP")
+    empty = await Period.create(school_id=level.school_id, level=level, name="Stage à supprimer",
+                                start_date=dt.date(2026, 5, 4), end_date=dt.date(2026, 5, 15), school_year=2025,
+                                certifying=True, objectives="")
+    answers = [
+        await _mutate(api, """mutation($l: ID!) { periodCreate(levelId: $l, input: {name: "Stage de printemps",
+            startDate: "2026-03-02", endDate: "2026-03-13"}) { errors { code } } }""", "periodCreate",
+                      l=encode_id("Level", level.id)),
+        await _mutate(api, """mutation($l: ID!) { periodTemplateCreate(input: {levelId: $l, name: "Annexe"}) {
+            errors { code } } }""", "periodTemplateCreate", l=encode_id("Level", level.id)),
+        await _mutate(api, """mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v,
+            input: {name: "Stage renommé"}) { errors { code } } }""", "periodUpdate",
+                      id=encode_id("Period", period.id), v=period.version),
+        await _mutate(api, "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }", "periodDelete",
+                      id=encode_id("Period", empty.id)),
+        await _mutate(api, "mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: \"9.5\") { errors { code } } }",
+                      "portfolioDaysDoneSet", id=encode_id("Portfolio", (await Portfolio.get(
+                          period_id=period.id, learner__last_name=_reachable_learner(role))).id)),
+    ]
+    return answers[0] if len(set(answers)) == 1 else "/".join(answers)
 
 
 @probe("liaison.read")
@@ -46,24 +70,50 @@ async def _(api, role):
 @probe("liaison.plan.write")
 async def _(api, role):
     fiche = await LiaisonFiche.get(portfolio__learner__last_name=_reachable_learner(role))
-    return await _mutate(api, """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v,
-        input: {objectives: "Objectifs individualisés"}) { errors { code } } }""",
-                         "liaisonFichePlanUpdate", id=encode_id("LiaisonFiche", fiche.id), v=fiche.version)
+    return agreed(
+        await _mutate(api, """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v,
+            input: {objectives: "Objectifs individualisés"}) { errors { code } } }""",
+                      "liaisonFichePlanUpdate", id=encode_id("LiaisonFiche", fiche.id), v=fiche.version),
+        await _mutate(api, """mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) {
+            errors { code } } }""", "liaisonFicheReset", id=encode_id("LiaisonFiche", fiche.id)))
 
 
 CREATE_TRAINER = """mutation($input: TrainerInput!) { %s(input: $input) { errors { code } } }"""
 
 
+ASSIGN = """mutation($p: ID!, $t: ID!) { %s(portfolioId: $p, trainerId: $t) { errors { code } } }"""
+
+
+async def _trainer_operations(api, role, create: str, kind: str, email: str, learner: str) -> str:
+    """Create a trainer; unassign and reassign the demo one on the portfolio they follow; deactivate them.
+
+    Trainers act on their own account (the only trainer they reach), the learner on their own tutor and
+    portfolio, staff on the demo trainer and the portfolio they follow."""
+    if role in (Role.TUTOR, Role.LEARNER):
+        kind, email, learner = "Tutor", "eude.toutcourt@demo.pfmp.test", "DUPIRE"
+    elif role is Role.MASTER:
+        kind, email, learner = "ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test", "HÔT"
+    trainer = await _global_id(kind, email)
+    portfolio = encode_id("Portfolio", (await Portfolio.get(learner__last_name=learner)).id)
+    return agreed(
+        await _mutate(api, CREATE_TRAINER % create, create,
+                      input={"email": f"nouveau.{create}@x.test", "firstName": "Nou", "lastName": "VEAU"}),
+        await _mutate(api, ASSIGN % "portfolioTrainerUnassign", "portfolioTrainerUnassign", p=portfolio, t=trainer),
+        await _mutate(api, ASSIGN % "portfolioTrainerAssign", "portfolioTrainerAssign", p=portfolio, t=trainer),
+        await _mutate(api, "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+                      "trainerDeactivate", id=trainer))
+
+
 @probe("tutor.manage")
 async def _(api, role):
-    return await _mutate(api, CREATE_TRAINER % "tutorCreate", "tutorCreate",
-                         input={"email": "nouveau.tuteur@x.test", "firstName": "Nou", "lastName": "VEAU"})
+    return await _trainer_operations(api, role, "tutorCreate", "Tutor", "eude.toutcourt@demo.pfmp.test",
+                                     _reachable_learner(role))
 
 
 @probe("master.manage")
 async def _(api, role):
-    return await _mutate(api, CREATE_TRAINER % "masterCreate", "masterCreate",
-                         input={"email": "nouveau.maitre@x.test", "firstName": "Nou", "lastName": "VEAU"})
+    return await _trainer_operations(api, role, "masterCreate", "ApprenticeshipMaster",
+                                     "sylvie.ampere@demo.pfmp.test", "HÔT")
 
 
 @probe("trainer.contact.write")

@@ -68,3 +68,8 @@ async def _mutate(api: Api, query: str, name: str, **variables) -> str:
 def _reachable_learner(role: Role | None) -> str:
     """A learner whose portfolio the role reaches: the master follows Lydie, the others reach Angélique."""
     return "HÔT" if role is Role.MASTER else "DUPIRE"
+
+
+def agreed(*answers: str) -> str:
+    """One answer when every operation of a rule answered the same, else all of them (the probe fails)."""
+    return answers[0] if len(set(answers)) == 1 else "/".join(answers)

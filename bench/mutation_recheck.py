@@ -1,0 +1,65 @@
+"""Second pass of bench/mutation.sh: each survivor run again in a fresh interpreter.
+
+Two kinds of survivor are worth a second look:
+- mutants of functions that run while modules are imported (`table._rule`, which builds the access
+  table, and `table.describe`, which writes the schema's field descriptions): mutmut forks each test
+  run from a process that has already imported the code, so they ran unmutated;
+- survivors of a run whose stats predate tests added since (mutmut learns which test covers which
+  function once, at the start of a run).
+A fresh interpreter imports the mutated module and runs the module's tests below. Exit codes go to
+mutants/recheck.json, which bench/mutation_score.py takes over mutmut's verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mutmut.stats import status_by_exit_code
+
+# module → the in-process tests that exercise it (the same selection as [tool.mutmut], narrowed)
+TESTS = {
+    "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py"],
+    "permissions.scopes": ["tests/access/test_list_reach.py", "tests/access/test_out_of_reach.py"],
+    "permissions.viewer": ["tests/access"],
+    "permissions.tokens": ["tests/foundation/test_auth.py"],
+    "permissions.passwords": ["tests/foundation/test_auth.py", "tests/accounts"],
+    "permissions.identities": ["tests/identity/test_cas_answers.py", "tests/identity/test_oidc.py",
+                               "tests/identity/test_cas.py"],
+    "permissions.remote": ["tests/identity/test_oidc.py", "tests/identity/test_cas.py"],
+    "permissions.cas": ["tests/identity/test_cas_answers.py", "tests/identity/test_cas.py"],
+    "permissions.oidc": ["tests/identity/test_oidc.py"],
+    "resolvers.portfolio_rules": ["tests/periods"],
+    "resolvers.period_rules": ["tests/periods/test_period_dates.py", "tests/periods/test_empty_period_deletion.py",
+                               "tests/periods/test_lifecycle.py"],
+    "resolvers.fiche_rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
+    "resolvers.bilan_grid": ["tests/bilans/test_grid.py"],
+}
+
+
+def main(modules: list[str]) -> int:
+    mutants = Path("mutants")
+    verdicts: dict[str, int] = {}
+    if (mutants / "recheck.json").exists():
+        verdicts = json.loads((mutants / "recheck.json").read_text())
+    for module in modules or list(TESTS):
+        meta = mutants / (module.replace(".", "/") + ".py.meta")
+        if not meta.exists():
+            continue
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if status_by_exit_code[code] != "survived":
+                continue
+            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                                  *TESTS[module]], cwd=mutants, env={**os.environ, "MUTANT_UNDER_TEST": name},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            verdicts[name] = run.returncode
+            print(f"{status_by_exit_code[run.returncode]}: {name}", flush=True)
+            (mutants / "recheck.json").write_text(json.dumps(verdicts, indent=1))  # each verdict kept at once
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,93 @@
+"""Reading a CAS server's validation answer (protocol 2 and 3): what it says, and what is refused."""
+
+import pytest
+
+from permissions.cas import CasRefused, CasUnavailable, parse_answer
+
+NS = 'xmlns:cas="http://www.yale.edu/tp/cas"'
+
+
+def _success(inner: str, prolog: str = "") -> bytes:
+    return (f"{prolog}<cas:serviceResponse {NS}><cas:authenticationSuccess><cas:user>cmartin</cas:user>"
+            f"{inner}</cas:authenticationSuccess></cas:serviceResponse>").encode()
+
+
+def test_attributes_as_elements_and_as_name_value_pairs():
+    person = parse_answer(_success(
+        "<cas:attributes><cas:mail> c.martin@ent.test </cas:mail><cas:groupe>A</cas:groupe><cas:groupe>B</cas:groupe>"
+        '<cas:attribute name="ENTPersonJointure" value="AC-LILLE$123"/><cas:attribute name="vide"/>'
+        "<cas:attribute>sans nom</cas:attribute><cas:empty/></cas:attributes>"))
+    assert person.user == "cmartin"
+    assert person.attributes == {"mail": ["c.martin@ent.test"], "groupe": ["A", "B"],
+                                 "ENTPersonJointure": ["AC-LILLE$123"], "vide": [""], "attribute": ["sans nom"],
+                                 "empty": [""]}
+    assert person.identifier("ENTPersonJointure") == "AC-LILLE$123"
+    assert person.identifier(None) == "cmartin"
+    assert person.identifier("absent") is None
+
+
+def test_an_answer_without_attributes_has_none():
+    assert parse_answer(_success("")).attributes == {}
+
+
+def test_an_answer_without_namespace_is_read_too():
+    body = b"<serviceResponse><authenticationSuccess><user>cmartin</user></authenticationSuccess></serviceResponse>"
+    assert parse_answer(body).user == "cmartin"
+
+
+@pytest.mark.parametrize("body", [
+    _success("", prolog="<!DOCTYPE cas:serviceResponse>"),  # no DTD at all, even a harmless one
+    b"\x00\xff not xml",
+    b"<html>Service unavailable</html>",
+    f"<cas:serviceResponse {NS}/>".encode(),
+], ids=["dtd", "garbage", "html", "empty"])
+def test_an_answer_that_cannot_be_read_says_so(body):
+    with pytest.raises(CasUnavailable) as caught:
+        parse_answer(body)
+    assert str(caught.value) == "The CAS server's answer cannot be read."
+
+
+def test_an_answer_naming_nobody_is_unusable():
+    with pytest.raises(CasUnavailable, match="^The CAS server's answer names nobody.$"):
+        parse_answer(_success("").replace(b"cmartin", b"  "))
+
+
+@pytest.mark.parametrize("code, error, message", [
+    ("INTERNAL_ERROR", CasUnavailable, "The CAS server reported an internal error; try again later."),
+    ("INVALID_SERVICE", CasRefused, "The CAS ticket was not issued for this service."),
+    ("INVALID_TICKET", CasRefused, "The CAS ticket is unknown, expired or already used: sign in at the ENT again."),
+])
+def test_a_failure_says_whether_to_retry(code, error, message):
+    body = f'<cas:serviceResponse {NS}><cas:authenticationFailure code="{code}">x</cas:authenticationFailure>' \
+           f"</cas:serviceResponse>"
+    with pytest.raises(error) as caught:
+        parse_answer(body.encode())
+    assert type(caught.value) is error and str(caught.value) == message
+
+
+def test_a_person_without_account_is_told_whom_to_ask():
+    from permissions.identities import no_account_message
+
+    assert no_account_message("ent") == ("You are signed in at 'ent', but no account of this server is linked to "
+                                         "that identity. Ask your school's administrator to link it.")
+
+
+def test_the_service_url_may_carry_a_return_path_after_its_own_query_string():
+    from permissions.cas import service_allowed
+
+    assert service_allowed("https://pfmp.test/cas?ent=lille", "https://pfmp.test/cas?ent=lille&next=%2Fa")
+    assert not service_allowed("https://pfmp.test/cas?ent=lille", "https://pfmp.test/cas?ent=lille?next=%2Fa")
+    assert service_allowed("https://pfmp.test/cas", "https://pfmp.test/cas?next=%2Fa")
+    assert not service_allowed("https://pfmp.test/cas", "https://pfmp.test/cas&next=%2Fa")
+
+
+async def test_an_identity_names_an_account_only_at_the_provider_that_gave_it(app):
+    from models.users import ExternalIdentity, User
+    from permissions.identities import find_user
+
+    teacher = await User.get(email="professeur@demo.pfmp.test")
+    longest = "s" * 254
+    await ExternalIdentity.create(user=teacher, provider="ent-cas", subject=longest)
+    assert (await find_user("ent-cas", "subject", longest)).id == teacher.id
+    assert await find_user("ent-oidc", "subject", longest) is None
+    assert await find_user("ent-cas", "subject", "") is None
