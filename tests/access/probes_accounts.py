@@ -3,7 +3,7 @@
 from graph.types.common import encode_id
 from models.users import Role, User
 from models.schools import Classroom, Level
-from tests.access.registry import _global_id, _mutate, _reachable_learner, agreed, probe
+from tests.access.registry import _mutate, _reachable_learner, agreed, probe
 
 
 async def _learner_id(role: Role) -> str:

@@ -5,7 +5,6 @@ from models.periods import Period
 from models.portfolios import LiaisonFiche
 from models.users import Role
 from models.portfolios import Portfolio
-from models.users import User
 from tests.access.registry import _global_id, _mutate, _read, _reachable_learner, agreed, probe
 
 

@@ -12,6 +12,7 @@ it, among the rows it reaches (access.md, "Reach"):
 - ALLOWED: any row it reaches;
 - OWN: its own row only (a learner's own record, portfolio, fiche…; a trainer's own account);
 - ASSIGNED: rows of a portfolio the trainer is assigned to;
+- TAUGHT_OR_CREATED: trainers who follow learners of the classrooms the teacher teaches, or whom they created;
 - REFUSED: none ("—").
 A plain "R" of a learner on a row that hangs off learners is OWN, and of a
 tutor or master ASSIGNED: those roles reach nothing else (access.md, "Reach").
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from models.users import Role
 
 ALLOWED, OWN, ASSIGNED, REFUSED = "allowed", "own", "assigned", "refused"
+TAUGHT_OR_CREATED = "trainers of learners they teach, or created by them"
 ROLES = (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER)
 
 
@@ -94,9 +96,7 @@ MATRIX: tuple[SpecRow, ...] = (
     _row("Export", "learner synthesis (R24)", "read", Y, Y, OWN, N, N, rule="export.learner_synthesis"),
     _row("Export", "level synthesis (R24)", "read", Y, Y, N, N, N, rule="export.level_synthesis"),
     # access.md, "More rows"
-    _row("Trainer", "edit names, deactivate", "write", Y, "trainers of learners they teach, or created by them",
-         N, N, N, pending="teacher-scoped trainer management (today tutor.manage and master.manage guard "
-                          "trainerUpdate and trainerDeactivate)"),
+    _row("Trainer", "edit names, deactivate", "write", Y, TAUGHT_OR_CREATED, N, N, N, rule="trainer.manage"),
     _row("Trainer link", "issue, list, revoke (one portfolio)", "write", "tutors and masters", "tutors", N, N, N,
          pending="trainer links"),
     _row("Trainer link", "use", "write", N, N, N, "as the assigned trainer of that one portfolio",
@@ -136,8 +136,6 @@ assert len(BY_RULE) == sum(1 for row in MATRIX if row.rule is not None), "a rule
 PENDING_CAPABILITIES = frozenset({
     "trainer links", "paper path", "seen state", "allowance", "attestation", "archive", "erasure", "audit",
     "referent teacher", "subscriptions",
-    "teacher-scoped trainer management (today tutor.manage and master.manage guard "
-    "trainerUpdate and trainerDeactivate)",
 })
 
 

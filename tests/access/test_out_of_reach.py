@@ -17,7 +17,6 @@ row exists.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, replace
 
 import pytest
@@ -31,7 +30,6 @@ from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
 from permissions.table import ACCESS_TABLE
-from resolvers.framework_import import BUILTIN_DIR
 from resolvers.portfolio_rules import open_portfolio
 from tests.access.registry import _mutate, _read, agreed
 from tests.access.spec_matrix import ROLES, may
@@ -227,6 +225,14 @@ async def _trainer_change(api, o: Outside) -> str:
                       "trainerDeactivate", id=_id("Tutor", o.tutor)))
 
 
+async def _trainer_manage(api, o: Outside) -> str:
+    return agreed(
+        await _mutate(api, "mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: \"Eudes\"}) "
+                           "{ errors { code } } }", "trainerUpdate", id=_id("Tutor", o.tutor)),
+        await _mutate(api, "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+                      "trainerDeactivate", id=_id("Tutor", o.tutor)))
+
+
 async def _account_manage(api, o: Outside) -> str:
     return agreed(
         await _mutate(api, "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
@@ -285,6 +291,7 @@ PROBES = {
     "master.manage": _simple(lambda api, o: _assign(api, o, o.master)),
     "trainer.contact.read": _simple(lambda api, o: _node(api, o.tutor, "Tutor", "email phone")),
     "trainer.contact.write": _trainer_change,
+    "trainer.manage": _trainer_manage,
     "trainer.identity.read": _simple(lambda api, o: _node(api, o.tutor, "Tutor", "fullName companyName")),
     "export.meeting_sheet": _export("/exports/meeting-sheet/%s", lambda o: ("Portfolio", o.portfolio.id)),
     "export.pre_convention": _pre_convention,

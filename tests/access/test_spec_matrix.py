@@ -4,9 +4,10 @@ import pytest
 
 from permissions.table import ACCESS_TABLE, Grant
 from tests.access.spec_matrix import (ALLOWED, ASSIGNED, BY_RULE, MATRIX, OWN, PENDING_CAPABILITIES, REFUSED, ROLES,
-                                      expected)
+                                      TAUGHT_OR_CREATED, expected)
 
-AS_CELL = {Grant.ALL: ALLOWED, Grant.OWN: OWN, Grant.ASSIGNED: ASSIGNED, None: REFUSED}
+AS_CELL = {Grant.ALL: ALLOWED, Grant.OWN: OWN, Grant.ASSIGNED: ASSIGNED, Grant.TAUGHT_OR_CREATED: TAUGHT_OR_CREATED,
+           None: REFUSED}
 
 
 def test_every_rule_of_the_table_is_a_row_of_the_spec():
@@ -32,7 +33,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
     pending = [row for row in MATRIX if row.rule is None]
     assert {row.pending for row in pending} == PENDING_CAPABILITIES
     assert {(row.object, row.subject) for row in pending} == {
-        ("Trainer", "edit names, deactivate"),
         ("Trainer link", "issue, list, revoke (one portfolio)"),
         ("Trainer link", "use"),
         ("CompanyBilan", "paper scan upload, complete as signed on paper"),
