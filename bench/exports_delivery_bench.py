@@ -133,10 +133,18 @@ def _download(client: httpx.Client, pid: int, path: str) -> dict:
     probe.stop.set()
     probe.join()
     document = docx.Document(io.BytesIO(content))
-    return {"seconds": seconds, "bytes": len(content), "peak_growth_mb": (peak - rss_before) / 1024,
-            "rss_before_mb": rss_before / 1024, "peak_reset": reset, "sections": len(document.sections),
-            "paragraphs": len(document.paragraphs), "tables": len(document.tables),
-            "health_slowest_ms": probe.slowest * 1000, "health_answers": probe.answers}
+    return {
+        "seconds": seconds,
+        "bytes": len(content),
+        "peak_growth_mb": (peak - rss_before) / 1024,
+        "rss_before_mb": rss_before / 1024,
+        "peak_reset": reset,
+        "sections": len(document.sections),
+        "paragraphs": len(document.paragraphs),
+        "tables": len(document.tables),
+        "health_slowest_ms": probe.slowest * 1000,
+        "health_answers": probe.answers,
+    }
 
 
 def run(workdir: Path, repeat: int, database_url: str | None) -> dict[str, list[dict]]:
@@ -148,12 +156,22 @@ def run(workdir: Path, repeat: int, database_url: str | None) -> dict[str, list[
     print(f"database filled in {time.perf_counter() - started:.1f} s ({database_url.split('://')[0]})")
 
     port = _free_port()
-    env = {**os.environ, "PFMP_DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-           "PFMP_TOKEN_SECRET": "bench-" + "s" * 40, "TMPDIR": str(workdir)}
+    env = {
+        **os.environ,
+        "PFMP_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "PFMP_TOKEN_SECRET": "bench-" + "s" * 40,
+        "TMPDIR": str(workdir),
+    }
     log = workdir / "server.log"
     with open(log, "wb") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "graph.cli", "serve", "--port", str(port)], cwd=ROOT,
-                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "graph.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, server, log)
@@ -187,13 +205,19 @@ def main() -> None:
     for name, runs in results.items():
         last = runs[-1]
         times = [r["seconds"] for r in runs]
-        print(f"{name}: {last['bytes'] / 1024:.0f} KiB, {last['sections']} section(s), {last['tables']} tables, "
-              f"{last['paragraphs']} paragraphs")
+        print(
+            f"{name}: {last['bytes'] / 1024:.0f} KiB, {last['sections']} section(s), {last['tables']} tables, "
+            f"{last['paragraphs']} paragraphs"
+        )
         print(f"  time over HTTP: best {min(times):.2f} s, median {statistics.median(times):.2f} s ({len(runs)} runs)")
-        print(f"  server peak memory growth: max {max(r['peak_growth_mb'] for r in runs):.1f} MB "
-              f"(RSS before {last['rss_before_mb']:.0f} MB, peak reset: {last['peak_reset']})")
-        print(f"  /healthz meanwhile: slowest {max(r['health_slowest_ms'] for r in runs):.0f} ms over "
-              f"{sum(r['health_answers'] for r in runs)} answers")
+        print(
+            f"  server peak memory growth: max {max(r['peak_growth_mb'] for r in runs):.1f} MB "
+            f"(RSS before {last['rss_before_mb']:.0f} MB, peak reset: {last['peak_reset']})"
+        )
+        print(
+            f"  /healthz meanwhile: slowest {max(r['health_slowest_ms'] for r in runs):.0f} ms over "
+            f"{sum(r['health_answers'] for r in runs)} answers"
+        )
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ LOGIN = """mutation($email: String!, $password: String!) {
 
 # ---- the flooding process ---------------------------------------------------------------------------------
 
+
 async def hammer(base: str, clients: int, duration: float, emails: list[str]) -> dict:
     codes: dict[str, int] = {}
     latencies: list[float] = []
@@ -57,6 +58,7 @@ async def hammer(base: str, clients: int, duration: float, emails: list[str]) ->
     cpu = time.process_time()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+
         async def one(n: int) -> None:
             chooser = random.Random(n)
             while time.perf_counter() < deadline:
@@ -74,11 +76,16 @@ async def hammer(base: str, clients: int, duration: float, emails: list[str]) ->
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(clients)))
         elapsed = time.perf_counter() - started
-    return {"codes": codes, "rate": sum(codes.values()) / elapsed,
-            "p50": _percentile(latencies, .5) if latencies else 0, "cpu": (time.process_time() - cpu) / elapsed}
+    return {
+        "codes": codes,
+        "rate": sum(codes.values()) / elapsed,
+        "p50": _percentile(latencies, 0.5) if latencies else 0,
+        "cpu": (time.process_time() - cpu) / elapsed,
+    }
 
 
 # ---- the measuring process --------------------------------------------------------------------------------
+
 
 async def probe(client: httpx.AsyncClient, token: str, targets: ops.Targets, duration: float) -> dict:
     """/healthz for `duration` seconds, then the period view for as long, each one request after the other.
@@ -111,16 +118,29 @@ async def probe(client: httpx.AsyncClient, token: str, targets: ops.Targets, dur
 
 
 def _figures(times: list[float]) -> dict:
-    return {"n": len(times), "p50": _percentile(times, .5), "p95": _percentile(times, .95)}
+    return {"n": len(times), "p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95)}
 
 
 async def scenario(base: str, token: str, targets: ops.Targets, clients: int, args, emails_file: Path) -> dict:
     flood = None
     if clients:
         flood = subprocess.Popen(
-            [sys.executable, __file__, "--hammer", base, "--clients", str(clients),
-             "--duration", str(2 * args.duration + args.warmup + 1), "--emails", str(emails_file)],
-            cwd=ROOT, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            [
+                sys.executable,
+                __file__,
+                "--hammer",
+                base,
+                "--clients",
+                str(clients),
+                "--duration",
+                str(2 * args.duration + args.warmup + 1),
+                "--emails",
+                str(emails_file),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         await asyncio.sleep(args.warmup)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
@@ -130,8 +150,12 @@ async def scenario(base: str, token: str, targets: ops.Targets, clients: int, ar
         if flood is not None:
             out, _ = flood.communicate(timeout=2 * args.duration + 120)
             flood_result = json.loads(out.decode().strip().splitlines()[-1])
-    return {"clients": clients, "healthz": _figures(result["healthz"]), "view": _figures(result["view"]),
-            "flood": flood_result}
+    return {
+        "clients": clients,
+        "healthz": _figures(result["healthz"]),
+        "view": _figures(result["view"]),
+        "flood": flood_result,
+    }
 
 
 async def measure(args, url: str, data_dir: Path) -> list[dict]:
@@ -140,10 +164,21 @@ async def measure(args, url: str, data_dir: Path) -> list[dict]:
     rows = []
     async with app.router.lifespan_context(app):
         targets = await ops.find_targets()
-        token = issue_token(secret=TOKEN_SECRET, issuer="pfmp", lifetime=6 * 3600, user_id=targets.viewer.id,
-                            role=targets.viewer.role.value, school_id=targets.viewer.school_id, token_version=1)[0]
-        real = await User.filter(school_id=targets.viewer.school_id).order_by("id").limit(200).values_list(
-            "email", flat=True)
+        token = issue_token(
+            secret=TOKEN_SECRET,
+            issuer="pfmp",
+            lifetime=6 * 3600,
+            user_id=targets.viewer.id,
+            role=targets.viewer.role.value,
+            school_id=targets.viewer.school_id,
+            token_version=1,
+        )[0]
+        real = (
+            await User.filter(school_id=targets.viewer.school_id)
+            .order_by("id")
+            .limit(200)
+            .values_list("email", flat=True)
+        )
         emails = [*real, *(f"nobody{n}@bench.pfmp.test" for n in range(len(real)))]
         emails_file = data_dir / "emails.json"
         emails_file.write_text(json.dumps(emails))
@@ -158,10 +193,13 @@ async def measure(args, url: str, data_dir: Path) -> list[dict]:
                     row["throttle"] = throttle
                     rows.append(row)
                     flood = row["flood"] or {}
-                    print(f"throttle {throttle}, {clients:2} flooding clients: healthz p50/p95 "
-                          f"{row['healthz']['p50']:.1f}/{row['healthz']['p95']:.1f} ms, period view p50/p95 "
-                          f"{row['view']['p50']:.0f}/{row['view']['p95']:.0f} ms"
-                          + (f"; flood {flood['rate']:.0f} logins/s {flood['codes']}" if flood else ""), flush=True)
+                    print(
+                        f"throttle {throttle}, {clients:2} flooding clients: healthz p50/p95 "
+                        f"{row['healthz']['p50']:.1f}/{row['healthz']['p95']:.1f} ms, period view p50/p95 "
+                        f"{row['view']['p50']:.0f}/{row['view']['p95']:.0f} ms"
+                        + (f"; flood {flood['rate']:.0f} logins/s {flood['codes']}" if flood else ""),
+                        flush=True,
+                    )
             finally:
                 server.stop()
         await SigninThrottle.all().delete()
@@ -169,12 +207,16 @@ async def measure(args, url: str, data_dir: Path) -> list[dict]:
 
 
 def report(args, db: str, rows: list[dict]) -> str:
-    lines = [f"### {db}, {args.workers} worker(s) — {dt.date.today()}", "",
-             f"Probes in turn, one request after the other for {args.duration:.0f} s each (after "
-             f"{args.warmup:.0f} s of flood); the flood's own process sends `login` with wrong passwords as fast as answers come.", "",
-             "| throttle | flooding clients | /healthz p50 / p95 ms | period view p50 / p95 ms | period view p95 vs "
-             "unloaded | logins answered/s | answers | flood client CPU |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {db}, {args.workers} worker(s) — {dt.date.today()}",
+        "",
+        f"Probes in turn, one request after the other for {args.duration:.0f} s each (after "
+        f"{args.warmup:.0f} s of flood); the flood's own process sends `login` with wrong passwords as fast as answers come.",
+        "",
+        "| throttle | flooding clients | /healthz p50 / p95 ms | period view p50 / p95 ms | period view p95 vs "
+        "unloaded | logins answered/s | answers | flood client CPU |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     unloaded = {}
     for row in rows:
         if row["clients"] == 0:
@@ -185,11 +227,16 @@ def report(args, db: str, rows: list[dict]) -> str:
         lines.append(
             f"| {row['throttle']} | {row['clients'] or 'none'} | {row['healthz']['p50']:.1f} / "
             f"{row['healthz']['p95']:.1f} | {row['view']['p50']:.0f} / {row['view']['p95']:.0f} | {ratio:.2f}× | "
-            f"{flood['rate']:.1f} | {codes} | {flood['cpu'] * 100:.0f} % |" if flood else
-            f"| {row['throttle']} | none | {row['healthz']['p50']:.1f} / {row['healthz']['p95']:.1f} | "
-            f"{row['view']['p50']:.0f} / {row['view']['p95']:.0f} | 1× | — | — | — |")
-    lines += ["", f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, flood, probes and server on the "
-              "same machine. Targets: /healthz p95 < 50 ms, period view p95 ≤ 1.5× unloaded."]
+            f"{flood['rate']:.1f} | {codes} | {flood['cpu'] * 100:.0f} % |"
+            if flood
+            else f"| {row['throttle']} | none | {row['healthz']['p50']:.1f} / {row['healthz']['p95']:.1f} | "
+            f"{row['view']['p50']:.0f} / {row['view']['p95']:.0f} | 1× | — | — | — |"
+        )
+    lines += [
+        "",
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, flood, probes and server on the "
+        "same machine. Targets: /healthz p95 < 50 ms, period view p95 ≤ 1.5× unloaded.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -89,15 +89,23 @@ class _PostgresWriter:
                 if "id" in columns:
                     await self.connection.execute(
                         f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                        f"COALESCE((SELECT max(id) FROM \"{table}\"), 1))")
+                        f'COALESCE((SELECT max(id) FROM "{table}"), 1))'
+                    )
             await self.connection.execute("ANALYZE")
         finally:
             await self._acquired.__aexit__(exc_type, exc, tb)
 
 
-async def generate(database_url: str, scale: str = "school", *, learners_per_classroom: int = 30,
-                   seed: int = 2026, school_year: int | None = None, schools: int | None = None,
-                   report=print) -> Counter:
+async def generate(
+    database_url: str,
+    scale: str = "school",
+    *,
+    learners_per_classroom: int = 30,
+    seed: int = 2026,
+    school_year: int | None = None,
+    schools: int | None = None,
+    report=print,
+) -> Counter:
     """Fill the database; answers the number of rows written per table."""
     url = normalize_database_url(database_url)
     sqlite = url.startswith("sqlite://")
@@ -121,7 +129,7 @@ async def generate(database_url: str, scale: str = "school", *, learners_per_cla
         ids, password = Ids(), hash_password(DEMO_PASSWORD)
         scale_spec = Scale(learners_per_classroom=learners_per_classroom)
         building = writing = 0.0
-        async with (_SqliteWriter() if sqlite else _PostgresWriter()) as writer:
+        async with _SqliteWriter() if sqlite else _PostgresWriter() as writer:
             for index in range(count):
                 mark = time.perf_counter()
                 tables = SchoolRows(index, seed, ids, shapes, year, password, scale_spec).build()
@@ -139,14 +147,18 @@ async def generate(database_url: str, scale: str = "school", *, learners_per_cla
             _, review.record = await review_record(review.learner_id, review.review_date)
             await review.save(update_fields=["record"])
         finished = time.perf_counter()
-    report(f"{count} school(s), school year {year}-{year + 1}, seed {seed}, "
-           f"{learners_per_classroom} learners per classroom")
+    report(
+        f"{count} school(s), school year {year}-{year + 1}, seed {seed}, "
+        f"{learners_per_classroom} learners per classroom"
+    )
     for table in COLUMNS:
         report(f"  {table:30} {written[table]:>10,}")
     report(f"  {'total':30} {sum(written.values()):>10,}")
-    report(f"time: {finished - started:.1f} s (migrations and frameworks {prepared - started:.1f} s, "
-           f"building rows {building:.1f} s, writing {writing:.1f} s, commit/sequences/analyse "
-           f"{finished - prepared - building - writing:.1f} s)")
+    report(
+        f"time: {finished - started:.1f} s (migrations and frameworks {prepared - started:.1f} s, "
+        f"building rows {building:.1f} s, writing {writing:.1f} s, commit/sequences/analyse "
+        f"{finished - prepared - building - writing:.1f} s)"
+    )
     return written
 
 
@@ -156,16 +168,27 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="sqlite://PATH or postgres://… of an empty database")
     parser.add_argument("--learners-per-classroom", type=int, default=30)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--school-year", type=int, default=None,
-                        help="first calendar year of the periods' school year (default: the last complete one)")
+    parser.add_argument(
+        "--school-year",
+        type=int,
+        default=None,
+        help="first calendar year of the periods' school year (default: the last complete one)",
+    )
     parser.add_argument("--schools", type=int, default=None, help="override the number of schools of the scale")
     arguments = parser.parse_args()
     if arguments.learners_per_classroom < 1:
         parser.error("--learners-per-classroom must be at least 1")
     try:
-        asyncio.run(generate(arguments.database_url, arguments.scale,
-                             learners_per_classroom=arguments.learners_per_classroom, seed=arguments.seed,
-                             school_year=arguments.school_year, schools=arguments.schools))
+        asyncio.run(
+            generate(
+                arguments.database_url,
+                arguments.scale,
+                learners_per_classroom=arguments.learners_per_classroom,
+                seed=arguments.seed,
+                school_year=arguments.school_year,
+                schools=arguments.schools,
+            )
+        )
     except GenerationError as exc:
         sys.exit(f"generate: {exc}")
 

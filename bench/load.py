@@ -51,9 +51,19 @@ NAMES = ("period view", "learner view", "visit screen", "batch save", "level das
 
 
 def _settings(data_dir: Path, url: str) -> Settings:
-    return Settings(environment="development", data_dir=data_dir, database_url=url, annex_dir=data_dir / "annexes",
-                    token_secret=TOKEN_SECRET, token_lifetime=6 * 3600, token_issuer="pfmp",
-                    upload_limit=1024 * 1024, request_body_limit=2 * 1024 * 1024, cors_origins=(), graphiql=False)
+    return Settings(
+        environment="development",
+        data_dir=data_dir,
+        database_url=url,
+        annex_dir=data_dir / "annexes",
+        token_secret=TOKEN_SECRET,
+        token_lifetime=6 * 3600,
+        token_issuer="pfmp",
+        upload_limit=1024 * 1024,
+        request_body_limit=2 * 1024 * 1024,
+        cors_origins=(),
+        graphiql=False,
+    )
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -106,8 +116,9 @@ class Requester:
             document = ops.SAVE
         else:
             pk, variables, document = None, ops.read_variables(name, self.targets), ops.READS[name]
-        response = await self.client.post("/graphql", json={"query": document, "variables": variables},
-                                          headers=self.headers)
+        response = await self.client.post(
+            "/graphql", json={"query": document, "variables": variables}, headers=self.headers
+        )
         response.raise_for_status()
         body = response.json()
         if body.get("errors"):
@@ -155,10 +166,14 @@ async def _concurrent(make_call, clients: int, duration: float, max_requests: in
     started = time.perf_counter()
     await asyncio.gather(*(client(n) for n in range(clients)))
     elapsed = time.perf_counter() - started
-    return {"rps": done / elapsed, "errors": errors, "answers": done,
-            "p50": _percentile(latencies, 0.5) if latencies else 0.0,
-            "p95": _percentile(latencies, 0.95) if latencies else 0.0,
-            "client_cpu": (time.process_time() - cpu) / elapsed}
+    return {
+        "rps": done / elapsed,
+        "errors": errors,
+        "answers": done,
+        "p50": _percentile(latencies, 0.5) if latencies else 0.0,
+        "p95": _percentile(latencies, 0.95) if latencies else 0.0,
+        "client_cpu": (time.process_time() - cpu) / elapsed,
+    }
 
 
 async def count_statements(app, token: str, targets: ops.Targets) -> dict[str, int]:
@@ -187,12 +202,24 @@ class Server:
 
     def __init__(self, url: str, workers: int, data_dir: Path, extra_env: dict[str, str] | None = None):
         self.port, self.workers = _free_port(), workers
-        env = {**os.environ, "DATABASE_URL": url, "PFMP_DATA_DIR": str(data_dir), "PFMP_TOKEN_SECRET": TOKEN_SECRET,
-               "PFMP_ENV": "development", "PFMP_GRAPHIQL": "0", "PYTHONPATH": str(ROOT), **(extra_env or {})}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PFMP_DATA_DIR": str(data_dir),
+            "PFMP_TOKEN_SECRET": TOKEN_SECRET,
+            "PFMP_ENV": "development",
+            "PFMP_GRAPHIQL": "0",
+            "PYTHONPATH": str(ROOT),
+            **(extra_env or {}),
+        }
         self.log = open(data_dir / "server.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "graph.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.base = f"http://127.0.0.1:{self.port}"
 
     async def wait(self, timeout: float = 60) -> None:
@@ -229,8 +256,15 @@ async def measure(args, url: str, data_dir: Path) -> dict:
         if not await School.exists():
             raise SystemExit("load: the database holds no school: fill it with bench/generate.py first")
         targets = await ops.find_targets()
-        token = issue_token(secret=TOKEN_SECRET, issuer="pfmp", lifetime=6 * 3600, user_id=targets.viewer.id,
-                            role=targets.viewer.role.value, school_id=targets.viewer.school_id, token_version=1)[0]
+        token = issue_token(
+            secret=TOKEN_SECRET,
+            issuer="pfmp",
+            lifetime=6 * 3600,
+            user_id=targets.viewer.id,
+            role=targets.viewer.role.value,
+            school_id=targets.viewer.school_id,
+            token_version=1,
+        )[0]
         schools = await School.all().count()
         counts = await count_statements(app, token, targets)
         print(f"statements: {counts}")
@@ -265,9 +299,9 @@ async def _one_run(args, client, token, targets, run: int) -> dict:
 
         many = await _concurrent(make_call, args.clients, args.duration, args.max_requests)
         results[name] = {"load": load, "size": requester.size, "one": one, "floor": floor, "many": many}
-        line = f"run {run + 1} {name:16} one client p50 {_percentile(one, .5):7.1f} ms"
+        line = f"run {run + 1} {name:16} one client p50 {_percentile(one, 0.5):7.1f} ms"
         if floor:
-            line += f", floor p50 {_percentile(floor, .5):6.1f} ms"
+            line += f", floor p50 {_percentile(floor, 0.5):6.1f} ms"
         print(f"{line}, {args.clients} clients {many['rps']:6.1f}/s ({many['errors']} errors), load {load:.1f}")
     return results
 
@@ -278,33 +312,46 @@ def _median(runs: list[dict], name: str, pick) -> float:
 
 def report(args, db: str, result: dict) -> str:
     runs, targets = result["runs"], result["targets"]
-    lines = [f"### {db}, {result['schools']} school(s), {args.workers} worker(s) — {dt.date.today()}", "",
-             f"Median of {len(runs)} run(s); {args.requests} sequential requests per operation (one client), "
-             f"{args.clients} concurrent clients for {args.duration:.0f} s. Teacher {targets.teacher_name} "
-             f"(4 classrooms); the period view lists {targets.period_portfolios} portfolios.", "",
-             "| operation | SQL statements | one client p50 / p95 ms | ORM floor p50 / p95 ms | ratio (p50) "
-             f"| {args.clients} clients answers/s | p50 / p95 under load ms | client CPU | answer KiB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {db}, {result['schools']} school(s), {args.workers} worker(s) — {dt.date.today()}",
+        "",
+        f"Median of {len(runs)} run(s); {args.requests} sequential requests per operation (one client), "
+        f"{args.clients} concurrent clients for {args.duration:.0f} s. Teacher {targets.teacher_name} "
+        f"(4 classrooms); the period view lists {targets.period_portfolios} portfolios.",
+        "",
+        "| operation | SQL statements | one client p50 / p95 ms | ORM floor p50 / p95 ms | ratio (p50) "
+        f"| {args.clients} clients answers/s | p50 / p95 under load ms | client CPU | answer KiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name in args.operations:
-        one_p50 = _median(runs, name, lambda r: _percentile(r["one"], .5))
-        one_p95 = _median(runs, name, lambda r: _percentile(r["one"], .95))
+        one_p50 = _median(runs, name, lambda r: _percentile(r["one"], 0.5))
+        one_p95 = _median(runs, name, lambda r: _percentile(r["one"], 0.95))
         floor, ratio = "—", "—"
         if runs[0][name]["floor"]:
-            f50 = _median(runs, name, lambda r: _percentile(r["floor"], .5))
-            f95 = _median(runs, name, lambda r: _percentile(r["floor"], .95))
+            f50 = _median(runs, name, lambda r: _percentile(r["floor"], 0.5))
+            f95 = _median(runs, name, lambda r: _percentile(r["floor"], 0.95))
             floor, ratio = f"{f50:.1f} / {f95:.1f}", f"{one_p50 / f50:.1f}×"
         many = lambda key: _median(runs, name, lambda r: r["many"][key])  # noqa: E731
         errors = sum(r[name]["many"]["errors"] for r in runs)
-        lines.append(f"| {name} | {result['counts'][name]} | {one_p50:.1f} / {one_p95:.1f} | {floor} | {ratio} | "
-                     f"{many('rps'):.1f}{f' ({errors} errors)' if errors else ''} | "
-                     f"{many('p50'):.0f} / {many('p95'):.0f} | {many('client_cpu') * 100:.0f} % | "
-                     f"{runs[-1][name]['size'] / 1024:.1f} |")
-    lines += ["", f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, client and server on the same machine. "
-              "Per run: one client p50 ms / answers per second (sequential requests made, load average at the "
-              "start):", ""]
+        lines.append(
+            f"| {name} | {result['counts'][name]} | {one_p50:.1f} / {one_p95:.1f} | {floor} | {ratio} | "
+            f"{many('rps'):.1f}{f' ({errors} errors)' if errors else ''} | "
+            f"{many('p50'):.0f} / {many('p95'):.0f} | {many('client_cpu') * 100:.0f} % | "
+            f"{runs[-1][name]['size'] / 1024:.1f} |"
+        )
+    lines += [
+        "",
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, client and server on the same machine. "
+        "Per run: one client p50 ms / answers per second (sequential requests made, load average at the "
+        "start):",
+        "",
+    ]
     for name in args.operations:
-        cells = [f"{_percentile(r[name]['one'], .5):.1f} / {r[name]['many']['rps']:.1f} "
-                 f"({len(r[name]['one'])} sequential, load {r[name]['load']:.1f})" for r in runs]
+        cells = [
+            f"{_percentile(r[name]['one'], 0.5):.1f} / {r[name]['many']['rps']:.1f} "
+            f"({len(r[name]['one'])} sequential, load {r[name]['load']:.1f})"
+            for r in runs
+        ]
         lines.append(f"- {name}: " + "; ".join(cells))
     return "\n".join(lines) + "\n"
 

@@ -27,14 +27,20 @@ TESTS = {
     "permissions.viewer": ["tests/access"],
     "permissions.tokens": ["tests/foundation/test_auth.py"],
     "permissions.passwords": ["tests/foundation/test_auth.py", "tests/accounts"],
-    "permissions.identities": ["tests/identity/test_cas_answers.py", "tests/identity/test_oidc.py",
-                               "tests/identity/test_cas.py"],
+    "permissions.identities": [
+        "tests/identity/test_cas_answers.py",
+        "tests/identity/test_oidc.py",
+        "tests/identity/test_cas.py",
+    ],
     "permissions.remote": ["tests/identity/test_oidc.py", "tests/identity/test_cas.py"],
     "permissions.cas": ["tests/identity/test_cas_answers.py", "tests/identity/test_cas.py"],
     "permissions.oidc": ["tests/identity/test_oidc.py"],
     "resolvers.portfolio_rules": ["tests/periods"],
-    "resolvers.period_rules": ["tests/periods/test_period_dates.py", "tests/periods/test_empty_period_deletion.py",
-                               "tests/periods/test_lifecycle.py"],
+    "resolvers.period_rules": [
+        "tests/periods/test_period_dates.py",
+        "tests/periods/test_empty_period_deletion.py",
+        "tests/periods/test_lifecycle.py",
+    ],
     "resolvers.fiche_rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
     "resolvers.bilan_grid": ["tests/bilans/test_grid.py"],
 }
@@ -52,9 +58,13 @@ def main(modules: list[str]) -> int:
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             if status_by_exit_code[code] != "survived":
                 continue
-            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                  *TESTS[module]], cwd=mutants, env={**os.environ, "MUTANT_UNDER_TEST": name},
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            run = subprocess.run(
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS[module]],
+                cwd=mutants,
+                env={**os.environ, "MUTANT_UNDER_TEST": name},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             verdicts[name] = run.returncode
             print(f"{status_by_exit_code[run.returncode]}: {name}", flush=True)
             (mutants / "recheck.json").write_text(json.dumps(verdicts, indent=1))  # each verdict kept at once

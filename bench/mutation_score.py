@@ -30,7 +30,8 @@ def main(modules: list[str]) -> int:
             print(f"{module}: no results")
             continue
         codes = json.loads(meta.read_text())["exit_code_by_key"] | {
-            name: 1 if code == 2 else code for name, code in rechecked.items() if name.startswith(module + ".")}
+            name: 1 if code == 2 else code for name, code in rechecked.items() if name.startswith(module + ".")
+        }
         statuses = Counter(status_by_exit_code[code] for code in codes.values())
         counted = sum(n for status, n in statuses.items() if status not in UNCOUNTED)
         killed = sum(n for status, n in statuses.items() if status in KILLED)

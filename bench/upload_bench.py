@@ -36,8 +36,10 @@ LEARNER = ("angelique.dupire@demo.pfmp.test", "demo-pfmp-2026")
 CHUNK = 1024 * 1024
 MEMORY_BUDGET_MB = 50
 
-UPLOAD = ("mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) "
-          "{ annex { size contentType downloadUrl } errors { code message } } }")
+UPLOAD = (
+    "mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) "
+    "{ annex { size contentType downloadUrl } errors { code message } } }"
+)
 
 
 def _free_port() -> int:
@@ -76,10 +78,12 @@ def _multipart(path: Path, fiche_id: str) -> tuple[str, int, object]:
     """(content type, length, body iterator) of a GraphQL multipart request reading the file as it goes."""
     boundary = uuid.uuid4().hex
     operations = json.dumps({"query": UPLOAD, "variables": {"f": fiche_id, "file": None}})
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.file\"]}}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"{path.name}\"\r\n"
-            f"Content-Type: application/pdf\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{operations}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.file"]}}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="{path.name}"\r\n'
+        f"Content-Type: application/pdf\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
 
     def body():
@@ -126,21 +130,35 @@ def run(size_mb: int, workdir: Path) -> dict:
     (workdir / "copy.pdf").unlink()
 
     port = _free_port()
-    env = {**os.environ, "PFMP_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite://{data_dir / 'bench.sqlite3'}",
-           "PFMP_UPLOAD_LIMIT": str(size + 16 * 1024 * 1024), "PFMP_TOKEN_SECRET": "bench-" + "s" * 40,
-           "TMPDIR": str(workdir)}
+    env = {
+        **os.environ,
+        "PFMP_DATA_DIR": str(data_dir),
+        "DATABASE_URL": f"sqlite://{data_dir / 'bench.sqlite3'}",
+        "PFMP_UPLOAD_LIMIT": str(size + 16 * 1024 * 1024),
+        "PFMP_TOKEN_SECRET": "bench-" + "s" * 40,
+        "TMPDIR": str(workdir),
+    }
     pfmp = Path(sys.executable).parent / "pfmp"
     command = [str(pfmp)] if pfmp.exists() else [sys.executable, "-c", "from graph.cli import main; main()"]
     log = workdir / "server.log"
     with open(log, "wb") as log_file:
-        server = subprocess.Popen([*command, "serve", "--demo", "--port", str(port)], cwd=ROOT, env=env,
-                                  stdout=log_file, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [*command, "serve", "--demo", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, server, log)
         with httpx.Client(base_url=base, timeout=600) as client:
-            token = _graphql(client, "mutation($e: String!, $p: String!) { login(email: $e, password: $p) "
-                                     "{ token errors { code } } }", e=LEARNER[0], p=LEARNER[1])["login"]["token"]
+            token = _graphql(
+                client,
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }",
+                e=LEARNER[0],
+                p=LEARNER[1],
+            )["login"]["token"]
             client.headers["Authorization"] = f"Bearer {token}"
             fiches = _graphql(client, "{ me { ... on Learner { portfolios { activityFiches { id title } } } } }")
             fiche_id = fiches["me"]["portfolios"][0]["activityFiches"][0]["id"]
@@ -150,8 +168,9 @@ def run(size_mb: int, workdir: Path) -> dict:
             rss_before = _status_kb(server.pid, "VmRSS")
             reset = _reset_peak(server.pid)
             started = time.perf_counter()
-            response = client.post("/graphql", content=body,
-                                   headers={"Content-Type": content_type, "Content-Length": str(length)})
+            response = client.post(
+                "/graphql", content=body, headers={"Content-Type": content_type, "Content-Length": str(length)}
+            )
             upload_seconds = time.perf_counter() - started
             upload_peak = _status_kb(server.pid, "VmHWM")
             payload = response.json()["data"]["annexUpload"]
@@ -202,12 +221,18 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"file: {result['size_mb']} MB (peak reset through clear_refs: {result['peak_reset']})")
     print(f"server RSS before upload: {result['rss_before_upload_mb']:.1f} MB")
-    print(f"upload:   peak memory growth {result['upload_peak_growth_mb']:.1f} MB, "
-          f"{result['upload_mb_s']:.0f} MB/s ({result['upload_seconds']:.2f} s)")
-    print(f"download: peak memory growth {result['download_peak_growth_mb']:.1f} MB, "
-          f"{result['download_mb_s']:.0f} MB/s, bytes identical: {result['bytes_identical']}")
-    print(f"plain copy on the same disk: {result['plain_copy_mb_s']:.0f} MB/s ({result['plain_copy_seconds']:.2f} s); "
-          f"upload at {result['upload_mb_s'] / result['plain_copy_mb_s']:.0%} of it")
+    print(
+        f"upload:   peak memory growth {result['upload_peak_growth_mb']:.1f} MB, "
+        f"{result['upload_mb_s']:.0f} MB/s ({result['upload_seconds']:.2f} s)"
+    )
+    print(
+        f"download: peak memory growth {result['download_peak_growth_mb']:.1f} MB, "
+        f"{result['download_mb_s']:.0f} MB/s, bytes identical: {result['bytes_identical']}"
+    )
+    print(
+        f"plain copy on the same disk: {result['plain_copy_mb_s']:.0f} MB/s ({result['plain_copy_seconds']:.2f} s); "
+        f"upload at {result['upload_mb_s'] / result['plain_copy_mb_s']:.0%} of it"
+    )
     within = result["upload_peak_growth_mb"] < MEMORY_BUDGET_MB and result["download_peak_growth_mb"] < MEMORY_BUDGET_MB
     print(f"memory budget {MEMORY_BUDGET_MB} MB: {'kept' if within else 'EXCEEDED'}")
     if not within or not result["bytes_identical"]:

@@ -298,7 +298,7 @@ def workplace_lines(workplace: Workplace | None, trainer_title: str = "Tuteur") 
 
 
 def workplace_summary(workplace: Workplace | None, trainer_title: str = "tuteur") -> str:
-    """"Tout élec (Entreprise générale d'électricité) — tuteur : Eude Toutcourt, électricien"."""
+    """ "Tout élec (Entreprise générale d'électricité) — tuteur : Eude Toutcourt, électricien"."""
     if workplace is None or not workplace.company_name:
         return "Non renseigné"
     text = workplace.company_name

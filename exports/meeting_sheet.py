@@ -64,7 +64,7 @@ def build_meeting_sheet(data: MeetingSheetData) -> bytes:
 
 
 def _fiche_list(fiches: tuple[tuple[int, str], ...]) -> str:
-    """"[1] Fiche 1 : Découverte de l'entreprise - [2] …", as the online bilan shows it."""
+    """ "[1] Fiche 1 : Découverte de l'entreprise - [2] …", as the online bilan shows it."""
     if not fiches:
         return "aucune fiche activités sur cette période"
     return " - ".join(f"[{number}] {title}" for number, title in fiches)
@@ -187,7 +187,9 @@ def _closing(document: DocxDocument, data: MeetingSheetData) -> None:
     trainer = data.workplace.tutor_name if data.workplace else None
     half = usable_width_cm(document) / 2
     table = Table(document, (half, half))
-    table.row(["Le professeur référent", f"Le formateur en entreprise ({data.learner.trainer_title.lower()})"], header=True)
+    table.row(
+        ["Le professeur référent", f"Le formateur en entreprise ({data.learner.trainer_title.lower()})"], header=True
+    )
     table.row(
         [
             Cell([f"Nom : {or_blank(data.teacher_name)}", "Signature :"], top=True),

@@ -14,8 +14,8 @@ from docx.enum.section import WD_SECTION_START
 
 from exports.common import (
     blank_lines,
-    heading,
     facts_table,
+    heading,
     new_document,
     paragraph,
     period_dates,

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TypeGuard
 from dataclasses import dataclass
+from typing import TypeGuard
 from xml.sax.saxutils import escape
 
 from docx.document import Document as DocxDocument

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from typing import Any, cast
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
@@ -18,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.http.parse_content_type import parse_content_type
 from tortoise import connections
@@ -30,9 +30,16 @@ from graph.headers import SecurityHeadersMiddleware
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
-from graph.well_formed import (GRAPHQL_RESPONSE, JSON_TOO_DEEP, CodedRefusalMiddleware, gate_multipart,
-                               http_error_response, refuse_deep_variables, refuse_json_that_is_not_an_object,
-                               wants_graphql_response)
+from graph.well_formed import (
+    GRAPHQL_RESPONSE,
+    JSON_TOO_DEEP,
+    CodedRefusalMiddleware,
+    gate_multipart,
+    http_error_response,
+    refuse_deep_variables,
+    refuse_json_that_is_not_an_object,
+    wants_graphql_response,
+)
 from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
@@ -61,15 +68,20 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
         claims = decode_token(token.strip(), secret=settings.token_secret, issuer=settings.token_issuer)
     except InvalidToken as exc:
         return None, str(exc)
-    row = await User.filter(id=claims["sub"]).values("id", "role", "school_id", "token_version", "is_active",
-                                                     "password_change_required")
+    row = await User.filter(id=claims["sub"]).values(
+        "id", "role", "school_id", "token_version", "is_active", "password_change_required"
+    )
     if not row:
         return None, REVOKED
     user = row[0]
     if not user["is_active"] or user["token_version"] != claims["ver"]:
         return None, REVOKED
-    return Viewer(id=user["id"], role=user["role"], school_id=user["school_id"],
-                  password_change_required=user["password_change_required"]), None
+    return Viewer(
+        id=user["id"],
+        role=user["role"],
+        school_id=user["school_id"],
+        password_change_required=user["password_change_required"],
+    ), None
 
 
 class PortfolioGraphQL(GraphQL[Context, None]):
@@ -126,8 +138,13 @@ class PortfolioGraphQL(GraphQL[Context, None]):
                 syntax = error.get("message", "").startswith("Syntax Error")
                 extensions["code"] = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
         errors = cast("list[dict[str, Any]]", response.get("errors") or [])
-        if errors and result.data is None and all("path" not in e for e in errors) \
-                and isinstance(request, Request) and wants_graphql_response(request.headers.get("accept", "")):
+        if (
+            errors
+            and result.data is None
+            and all("path" not in e for e in errors)
+            and isinstance(request, Request)
+            and wants_graphql_response(request.headers.get("accept", ""))
+        ):
             # Parse, validation, coercion and cost refusals: the operation never ran, so there is no data entry.
             response.pop("data", None)
             request.state.request_error = True
@@ -136,8 +153,11 @@ class PortfolioGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         viewer, problem = await authenticate(self.settings, request.headers.get("authorization"))
         # The view asks for the context before it reads the body: a file upload nobody may send is refused unread.
-        if isinstance(request, Request) and request.method == "POST" and \
-                parse_content_type(request.headers.get("content-type", ""))[0] == "multipart/form-data":
+        if (
+            isinstance(request, Request)
+            and request.method == "POST"
+            and parse_content_type(request.headers.get("content-type", ""))[0] == "multipart/form-data"
+        ):
             gate_multipart(viewer, problem)
         return Context(
             request=request if isinstance(request, Request) else None,
@@ -172,17 +192,22 @@ def create_app(settings: Settings) -> Starlette:
 
     # The body cap is Starlette's, placed inside ours (its `max_body_size=` sits outside every user middleware):
     # its 413 then gets the JSON shape and the headers of every other answer.
-    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(CodedRefusalMiddleware),
-                  Middleware(RequestBodyLimitMiddleware, max_body_size=settings.request_body_limit),
-                  Middleware(DatabaseUnavailableMiddleware)]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(CodedRefusalMiddleware),
+        Middleware(RequestBodyLimitMiddleware, max_body_size=settings.request_body_limit),
+        Middleware(DatabaseUnavailableMiddleware),
+    ]
     if settings.cors_origins:
-        middleware.append(Middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type"],
-            max_age=600,
-        ))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -64,8 +64,16 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     # Our protocol class sets TCP_NODELAY, which uvicorn's own leaves off with several workers (graph/serving.py).
     # uvicorn's proxy headers stay off: it would believe X-Forwarded-For from 127.0.0.1 whatever the settings;
     # the sign-in throttle reads it only from PFMP_TRUSTED_PROXIES (permissions/throttle.py).
-    uvicorn.run("graph.asgi:app", host=host, port=port, workers=workers, factory=False,
-                log_level="info", proxy_headers=False, http="graph.serving:NoDelayHTTPProtocol")
+    uvicorn.run(
+        "graph.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        factory=False,
+        log_level="info",
+        proxy_headers=False,
+        http="graph.serving:NoDelayHTTPProtocol",
+    )
 
 
 @main.command()
@@ -122,14 +130,23 @@ def import_framework_command(file: Path, uai: str | None) -> None:
 
 @main.command("import-roster")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["xml", "csv"], case_sensitive=False), default=None,
-              help="Default: from the file name's extension.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xml", "csv"], case_sensitive=False),
+    default=None,
+    help="Default: from the file name's extension.",
+)
 @click.option("--school", "uai", default=None, help="UAI of the school; needed when the database holds several.")
 @click.option("--level", default=None, help="Level of the classrooms the file creates (the CSV column niveau wins).")
-@click.option("--provider", default=None, help="Record each learner's identifier as their identity at this "
-                                               "configured identity provider.")
-def import_roster_command(file: Path, fmt: str | None, uai: str | None, level: str | None,
-                          provider: str | None) -> None:
+@click.option(
+    "--provider",
+    default=None,
+    help="Record each learner's identifier as their identity at this configured identity provider.",
+)
+def import_roster_command(
+    file: Path, fmt: str | None, uai: str | None, level: str | None, provider: str | None
+) -> None:
     """Import classrooms and learners from a school-administration export (XML) or a CSV."""
     from tortoise.transactions import in_transaction
 
@@ -160,12 +177,14 @@ def import_roster_command(file: Path, fmt: str | None, uai: str | None, level: s
         async with orm(settings.database_url):
             schools = await School.filter(uai=uai.strip().upper()) if uai else await School.all().limit(2)
             if len(schools) != 1:
-                raise click.ClickException(f"no school with UAI {uai}" if uai else
-                                           "several schools (or none): give --school UAI")
+                raise click.ClickException(
+                    f"no school with UAI {uai}" if uai else "several schools (or none): give --school UAI"
+                )
             with click.progressbar(length=len(roster.learners), label="learners", file=sys.stderr) as bar:
                 async with in_transaction():
-                    return await apply_roster(roster, school_id=schools[0].id, level_name=level,
-                                              provider=provider, progress=bar.update)
+                    return await apply_roster(
+                        roster, school_id=schools[0].id, level_name=level, provider=provider, progress=bar.update
+                    )
 
     try:
         result = _run(run())
@@ -173,10 +192,14 @@ def import_roster_command(file: Path, fmt: str | None, uai: str | None, level: s
         raise refuse(exc.problems) from None
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"learners: {len(result.created)} created, {len(result.updated)} updated, "
-               f"{len(result.unchanged)} unchanged, {len(result.missing)} missing")
-    click.echo(f"classrooms: {len(result.classrooms_created)} created, {len(result.classrooms_updated)} updated, "
-               f"{len(result.classrooms_unchanged)} unchanged")
+    click.echo(
+        f"learners: {len(result.created)} created, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged, {len(result.missing)} missing"
+    )
+    click.echo(
+        f"classrooms: {len(result.classrooms_created)} created, {len(result.classrooms_updated)} updated, "
+        f"{len(result.classrooms_unchanged)} unchanged"
+    )
     for user in result.missing:
         click.echo(f"missing (kept, not in the file): {user.last_name} {user.first_name}")
 
@@ -188,8 +211,9 @@ def import_roster_command(file: Path, fmt: str | None, uai: str | None, level: s
 @click.option("--school-uai", required=True, help="UAI of the school; created if new (give --school-name).")
 @click.option("--school-name", default=None)
 @click.option("--password", default=None, help="Read from the terminal when not given.")
-def create_admin(email: str, first_name: str, last_name: str, school_uai: str, school_name: str | None,
-                 password: str | None) -> None:
+def create_admin(
+    email: str, first_name: str, last_name: str, school_uai: str, school_name: str | None, password: str | None
+) -> None:
     """Create an administrator account (and its school if new)."""
     from tortoise.transactions import in_transaction
 
@@ -219,8 +243,14 @@ def create_admin(email: str, first_name: str, last_name: str, school_uai: str, s
                     school = await School.create(uai=uai, name=school_name)
                 if await User.exists(email=email.strip().lower()):
                     raise click.ClickException(f"an account with email {email} already exists")
-                await User.create(school=school, role=Role.ADMIN, email=email.strip().lower(),
-                                  password_hash=hash_password(password), first_name=first_name, last_name=last_name)
+                await User.create(
+                    school=school,
+                    role=Role.ADMIN,
+                    email=email.strip().lower(),
+                    password_hash=hash_password(password),
+                    first_name=first_name,
+                    last_name=last_name,
+                )
 
     _run(run())
     click.echo(f"administrator {email} created")

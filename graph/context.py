@@ -36,7 +36,9 @@ class Context:
         """The signed-in viewer. Someone still on a temporary password gets only what says
         `temporary_password_ok` (me, passwordChange): PASSWORD_CHANGE_REQUIRED everywhere else."""
         if self.viewer is None:
-            raise Unauthenticated(self.auth_problem or "Sign in first: send an access token as 'Authorization: Bearer <token>'.")
+            raise Unauthenticated(
+                self.auth_problem or "Sign in first: send an access token as 'Authorization: Bearer <token>'."
+            )
         if self.viewer.password_change_required and not temporary_password_ok:
             raise PasswordChangeRequired()
         return self.viewer
@@ -49,8 +51,11 @@ class Context:
         return viewer
 
     def can(self, rule_key: str, *, owned: bool | None = None) -> bool:
-        return self.viewer is not None and not self.viewer.password_change_required \
+        return (
+            self.viewer is not None
+            and not self.viewer.password_change_required
             and allows(rule_key, self.viewer.role, owned=owned)
+        )
 
 
 Info = _Info[Context, None]

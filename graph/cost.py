@@ -20,8 +20,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import (FieldNode, FragmentSpreadNode, GraphQLError, GraphQLObjectType, InlineFragmentNode,
-                     ListValueNode, VariableNode, get_named_type, is_composite_type)
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    ListValueNode,
+    VariableNode,
+    get_named_type,
+    is_composite_type,
+)
 from graphql.utilities import get_operation_ast, value_from_ast_untyped
 from strawberry.extensions import SchemaExtension
 
@@ -105,8 +114,11 @@ def operation_cost(schema, document, operation_name: str | None, variables: dict
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return 0
-    root: GraphQLObjectType | None = {"query": schema.query_type, "mutation": schema.mutation_type,
-                                      "subscription": schema.subscription_type}[operation.operation.value]
+    root: GraphQLObjectType | None = {
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
+        "subscription": schema.subscription_type,
+    }[operation.operation.value]
     if root is None:  # an operation type the schema does not define: validation refuses it, nothing runs
         return 0
     fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
@@ -119,11 +131,15 @@ class QueryCost(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if not context.pre_execution_errors and context.graphql_document is not None:
-            cost = operation_cost(context.schema._schema, context.graphql_document, context.operation_name,
-                                  context.variables)
+            cost = operation_cost(
+                context.schema._schema, context.graphql_document, context.operation_name, context.variables
+            )
             if cost > MAX_COST:
-                context.pre_execution_errors = [GraphQLError(
-                    f"This query would cost {cost}, more than the {MAX_COST} a request may: ask for fewer "
-                    "dashboards, aliases or rows at once.",
-                    extensions={"code": CODE, "cost": cost, "maxCost": MAX_COST})]
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        f"This query would cost {cost}, more than the {MAX_COST} a request may: ask for fewer "
+                        "dashboards, aliases or rows at once.",
+                        extensions={"code": CODE, "cost": cost, "maxCost": MAX_COST},
+                    )
+                ]
         yield

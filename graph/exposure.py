@@ -30,13 +30,20 @@ class IntrospectionPolicy(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if (not context.pre_execution_errors and context.graphql_document is not None
-                and INTROSPECTION_FIELD.search(context.query or "") and not introspection_allowed(context)):
+        if (
+            not context.pre_execution_errors
+            and context.graphql_document is not None
+            and INTROSPECTION_FIELD.search(context.query or "")
+            and not introspection_allowed(context)
+        ):
             # The text search only spares the walk to ordinary queries; the rule decides (a string could match).
             errors = validate(context.schema._schema, context.graphql_document, [NoSchemaIntrospectionCustomRule])
             if errors:
-                context.pre_execution_errors = [GraphQLError(INTROSPECTION_OFF, nodes=errors[0].nodes,
-                                                             extensions={"code": "GRAPHQL_VALIDATION_FAILED"})]
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        INTROSPECTION_OFF, nodes=errors[0].nodes, extensions={"code": "GRAPHQL_VALIDATION_FAILED"}
+                    )
+                ]
         yield
 
 

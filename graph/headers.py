@@ -22,20 +22,24 @@ INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S 
 
 
 def content_security_policy(html: bytes) -> str:
-    hashes = " ".join("'sha256-%s'" % base64.b64encode(hashlib.sha256(script).digest()).decode()
-                      for script in INLINE_SCRIPT.findall(html))
-    return "; ".join([
-        "default-src 'none'",
-        f"script-src {IDE_CDN} {hashes}".strip(),
-        # React sets style attributes: inline styles are allowed, inline scripts only by hash.
-        f"style-src {IDE_CDN} 'unsafe-inline'",
-        f"font-src {IDE_CDN} data:",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'none'",
-    ])
+    hashes = " ".join(
+        "'sha256-%s'" % base64.b64encode(hashlib.sha256(script).digest()).decode()
+        for script in INLINE_SCRIPT.findall(html)
+    )
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {IDE_CDN} {hashes}".strip(),
+            # React sets style attributes: inline styles are allowed, inline scripts only by hash.
+            f"style-src {IDE_CDN} 'unsafe-inline'",
+            f"font-src {IDE_CDN} data:",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
 
 
 class SecurityHeadersMiddleware:

@@ -28,8 +28,11 @@ def redact(message: str) -> str:
 
 def log_graphql_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
-        where = ".".join(str(p) for p in error.path) if error.path else \
-            ",".join(f"{loc.line}:{loc.column}" for loc in error.locations or ()) or "-"
+        where = (
+            ".".join(str(p) for p in error.path)
+            if error.path
+            else ",".join(f"{loc.line}:{loc.column}" for loc in error.locations or ()) or "-"
+        )
         # Unexpected exceptions are logged with their traceback by ErrorPolicy (graph/errors.py).
         log.info("graphql error at %s: %s", where, redact(error.message))
 

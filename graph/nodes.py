@@ -70,7 +70,9 @@ NODE_TYPES: dict[str, NodeEntry] = {
     "Framework": NodeEntry(frameworks.Framework, scopes.frameworks, _plain(Framework)),
     "FrameworkActivity": NodeEntry(frameworks.FrameworkActivity, scopes.framework_parts, _activity),
     "Task": NodeEntry(frameworks.Task, scopes.framework_parts, _plain(Task)),
-    "Competence": NodeEntry(frameworks.Competence, scopes.framework_parts, lambda row, viewer: Competence.from_row(row, {})),
+    "Competence": NodeEntry(
+        frameworks.Competence, scopes.framework_parts, lambda row, viewer: Competence.from_row(row, {})
+    ),
     "Criterion": NodeEntry(frameworks.Criterion, scopes.criteria, _plain(Criterion)),
     "PeriodTemplate": NodeEntry(periods.PeriodTemplate, scopes.period_templates, _plain(PeriodTemplate)),
     "Period": NodeEntry(periods.Period, scopes.periods, _plain(Period)),

@@ -21,9 +21,9 @@ from graph.nodes import unregistered
 from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.accounts import AccountMutation
+from resolvers.annexes import AnnexMutation
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.bilans import BilanMutation
-from resolvers.annexes import AnnexMutation
 from resolvers.fiches import FicheMutation
 from resolvers.frameworks import FrameworkMutation, FrameworkQuery
 from resolvers.identity import IdentityMutation, IdentityQuery, RosterMutation
@@ -31,8 +31,8 @@ from resolvers.liaison import LiaisonMutation
 from resolvers.node import NodeQuery
 from resolvers.periods import PeriodMutation, PeriodQuery
 from resolvers.reviews import InterimReviewMutation
-from resolvers.trainers import TrainerMutation, TrainerQuery
 from resolvers.schools import SchoolQuery
+from resolvers.trainers import TrainerMutation, TrainerQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -45,15 +45,31 @@ class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, Trai
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutation, AccountMutation, FrameworkMutation, PeriodMutation, LiaisonMutation, TrainerMutation, IdentityMutation, RosterMutation, FicheMutation, AnnexMutation, BilanMutation, InterimReviewMutation):
+class Mutation(
+    AuthMutation,
+    AccountMutation,
+    FrameworkMutation,
+    PeriodMutation,
+    LiaisonMutation,
+    TrainerMutation,
+    IdentityMutation,
+    RosterMutation,
+    FicheMutation,
+    AnnexMutation,
+    BilanMutation,
+    InterimReviewMutation,
+):
     pass
 
 
 # The limiters' rule classes, built once. QueryDepthLimiter and MaxAliasesLimiter define a new rule class in each
 # instance, and ValidationCache keys its cache on the rules: built per request, they made every request miss it
 # and validate its document again.
-LIMIT_RULES = (*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+LIMIT_RULES = (
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+)
+
 
 class PortfolioSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:

@@ -60,7 +60,7 @@ def normalize_database_url(url: str) -> str:
     """Tortoise names the asyncpg backend `postgres://`; accept the usual spellings."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "asyncpg://"):
         if url.startswith(prefix):
-            return "postgres://" + url[len(prefix):]
+            return "postgres://" + url[len(prefix) :]
     return url
 
 
@@ -188,9 +188,13 @@ def _oidc_providers(own_issuer: str, production: bool) -> tuple[OidcProvider, ..
         unknown = set(entry) - known
         missing = {"name", "issuer", "audience", "jwks_url"} - set(entry)
         if unknown or missing:
-            raise ConfigError(f"{where}: " + "; ".join(
-                ([f"unknown key(s) {', '.join(sorted(unknown))}"] if unknown else [])
-                + ([f"missing key(s) {', '.join(sorted(missing))}"] if missing else [])))
+            raise ConfigError(
+                f"{where}: "
+                + "; ".join(
+                    ([f"unknown key(s) {', '.join(sorted(unknown))}"] if unknown else [])
+                    + ([f"missing key(s) {', '.join(sorted(missing))}"] if missing else [])
+                )
+            )
         values = dict(entry)
         for key in ("name", "issuer", "audience", "jwks_url", "claim", "match"):
             if key in values and (not isinstance(values[key], str) or not values[key].strip()):
@@ -243,7 +247,10 @@ def _cas_settings(oidc: tuple[OidcProvider, ...], production: bool) -> dict:
         cas_server_url=_http_url("PFMP_CAS_SERVER_URL", server, production),
         cas_service_url=_http_url("PFMP_CAS_SERVICE_URL", service, production),
         cas_attribute=os.environ.get("PFMP_CAS_ATTRIBUTE", "").strip() or None,
-        cas_match=match, cas_provider=name, cas_protocol=protocol, cas_timeout=timeout,
+        cas_match=match,
+        cas_provider=name,
+        cas_protocol=protocol,
+        cas_timeout=timeout,
     )
 
 
@@ -285,16 +292,10 @@ def load_settings() -> Settings:
     if environment not in ("development", "production"):
         raise ConfigError(f"PFMP_ENV must be 'development' or 'production', got {environment!r}")
     data_dir = _writable_dir("PFMP_DATA_DIR", Path(os.environ.get("PFMP_DATA_DIR") or "data"))
-    annex_dir = _writable_dir(
-        "PFMP_ANNEX_DIR", Path(os.environ.get("PFMP_ANNEX_DIR") or data_dir / "annexes")
-    )
-    database_url = normalize_database_url(
-        os.environ.get("DATABASE_URL") or f"sqlite://{data_dir / 'pfmp.sqlite3'}"
-    )
+    annex_dir = _writable_dir("PFMP_ANNEX_DIR", Path(os.environ.get("PFMP_ANNEX_DIR") or data_dir / "annexes"))
+    database_url = normalize_database_url(os.environ.get("DATABASE_URL") or f"sqlite://{data_dir / 'pfmp.sqlite3'}")
     if not database_url.startswith(("sqlite://", "postgres://")):
-        raise ConfigError(
-            "DATABASE_URL must start with sqlite:// or postgres:// (postgresql:// is accepted)"
-        )
+        raise ConfigError("DATABASE_URL must start with sqlite:// or postgres:// (postgresql:// is accepted)")
     upload_limit = _int_env("PFMP_UPLOAD_LIMIT", 20 * 1024 * 1024)
     origins = tuple(o.strip() for o in os.environ.get("PFMP_CORS_ORIGINS", "").split(",") if o.strip())
     graphiql_raw = os.environ.get("PFMP_GRAPHIQL", "")
@@ -339,6 +340,4 @@ def tortoise_config(database_url: str) -> dict:
 
 
 # Read by Tortoise's own CLI (`tortoise makemigrations`, see [tool.tortoise]).
-TORTOISE_ORM = tortoise_config(
-    normalize_database_url(os.environ.get("DATABASE_URL") or "sqlite://data/pfmp.sqlite3")
-)
+TORTOISE_ORM = tortoise_config(normalize_database_url(os.environ.get("DATABASE_URL") or "sqlite://data/pfmp.sqlite3"))

@@ -62,6 +62,7 @@ class RefuseUnstorableText(SchemaExtension):
             where = "a string in the query" if finder.found else None
         if where is not None:
             # A result set before execution makes Strawberry skip it.
-            context.result = ExecutionResult(data=None, errors=[
-                GraphQLError(MESSAGE.format(where=where), extensions={"code": "BAD_USER_INPUT"})])
+            context.result = ExecutionResult(
+                data=None, errors=[GraphQLError(MESSAGE.format(where=where), extensions={"code": "BAD_USER_INPUT"})]
+            )
         yield

@@ -22,8 +22,13 @@ MESSAGE = "The database is unavailable at the moment: try again shortly."
 RETRY_AFTER = "5"
 
 # asyncpg's own: the connection failed or was closed, or the server is starting up or shutting down.
-_DRIVER_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
-                  asyncpg.CrashShutdownError, asyncpg.exceptions.ConnectionDoesNotExistError)
+_DRIVER_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
 # SQLite: another process holds the write lock (a CLI import, another worker).
 _SQLITE_BUSY = ("database is locked", "database table is locked")
 
@@ -82,10 +87,19 @@ class DatabaseUnavailableMiddleware:
         except Exception as exc:
             if started or not database_unavailable(exc):
                 raise
-            log.warning("database unavailable (%s) for %s %s", type(exc).__name__, scope.get("method"),
-                        scope.get("path"))
+            log.warning(
+                "database unavailable (%s) for %s %s", type(exc).__name__, scope.get("method"), scope.get("path")
+            )
             body = json.dumps(unavailable_body()).encode()
-            await send({"type": "http.response.start", "status": 503, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"retry-after", RETRY_AFTER.encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", RETRY_AFTER.encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})

@@ -22,8 +22,15 @@ from permissions.table import allows
 from permissions.viewer import Viewer
 
 # Codes of the refusals that happen before GraphQL sees the request, by HTTP status.
-CODE_FOR_STATUS = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-                   405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+CODE_FOR_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 # No input of this schema nests deeper than a handful of levels; this is far beyond any honest request.
 MAX_VARIABLE_DEPTH = 32
 # The rules whose operations take a file (multipart requests); a role granted none of them has nothing to upload.
@@ -41,8 +48,11 @@ NO_UPLOAD = "You are not allowed to upload files."
 def http_error_response(exc: HTTPException) -> JSONResponse:
     code = CODE_FOR_STATUS.get(exc.status_code, "BAD_REQUEST")
     headers = {"www-authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
-                        status_code=exc.status_code, headers=headers)
+    return JSONResponse(
+        {"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
+        status_code=exc.status_code,
+        headers=headers,
+    )
 
 
 def wants_graphql_response(accept: str) -> bool:

@@ -13,5 +13,6 @@ class TimestampedModel(Model):
     class Meta:
         abstract = True
 
+
 # Model docstrings become table comments in the migrations, and Tortoise's
 # SQLite schema editor splits statements on ";": keep semicolons out of them.

@@ -38,7 +38,9 @@ class BilanEventKind(str, Enum):
 
 class CompanyBilan(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    portfolio: fields.OneToOneRelation["Portfolio"] = fields.OneToOneField("models.Portfolio", related_name="bilan", on_delete=fields.CASCADE)
+    portfolio: fields.OneToOneRelation["Portfolio"] = fields.OneToOneField(
+        "models.Portfolio", related_name="bilan", on_delete=fields.CASCADE
+    )
     portfolio_id: int
     status = fields.CharEnumField(BilanStatus, max_length=10, default=BilanStatus.DRAFT)
     # 1 to 4 stars; null while not yet set.
@@ -58,9 +60,13 @@ class CompanyBilan(TimestampedModel):
 class BilanCompetenceMode(Model):
     id = fields.IntField(primary_key=True)
     # RESTRICT here and in the result log: a framework entry is retired, never deleted under a bilan.
-    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="modes", on_delete=fields.CASCADE)
+    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField(
+        "models.CompanyBilan", related_name="modes", on_delete=fields.CASCADE
+    )
     bilan_id: int
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="bilan_modes", on_delete=fields.RESTRICT)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField(
+        "models.Competence", related_name="bilan_modes", on_delete=fields.RESTRICT
+    )
     competence_id: int
     mode = fields.CharEnumField(EvaluationMode, max_length=10)
 
@@ -73,9 +79,13 @@ class BilanResultEntry(Model):
     """One change of one result, never updated nor deleted."""
 
     id = fields.BigIntField(primary_key=True)
-    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="result_entries", on_delete=fields.CASCADE)
+    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField(
+        "models.CompanyBilan", related_name="result_entries", on_delete=fields.CASCADE
+    )
     bilan_id: int
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="result_entries", on_delete=fields.RESTRICT)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField(
+        "models.Competence", related_name="result_entries", on_delete=fields.RESTRICT
+    )
     competence_id: int
     criterion: fields.ForeignKeyNullableRelation["Criterion"] = fields.ForeignKeyField(
         "models.Criterion", related_name="result_entries", null=True, on_delete=fields.RESTRICT
@@ -83,7 +93,9 @@ class BilanResultEntry(Model):
     criterion_id: int | None
     level = fields.CharEnumField(AchievementLevel, max_length=20)
     previous_level = fields.CharEnumField(AchievementLevel, max_length=20, null=True)
-    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="result_entries", null=True, on_delete=fields.SET_NULL)
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="result_entries", null=True, on_delete=fields.SET_NULL
+    )
     author_id: int | None
     recorded_at = fields.DatetimeField(auto_now_add=True)
 
@@ -96,10 +108,14 @@ class BilanEvent(Model):
     """Completion, reopening (logged, R21) and paper signature of a bilan."""
 
     id = fields.BigIntField(primary_key=True)
-    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField("models.CompanyBilan", related_name="events", on_delete=fields.CASCADE)
+    bilan: fields.ForeignKeyRelation["CompanyBilan"] = fields.ForeignKeyField(
+        "models.CompanyBilan", related_name="events", on_delete=fields.CASCADE
+    )
     bilan_id: int
     kind = fields.CharEnumField(BilanEventKind, max_length=20)
-    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="bilan_events", null=True, on_delete=fields.SET_NULL)
+    author: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="bilan_events", null=True, on_delete=fields.SET_NULL
+    )
     author_id: int | None
     note = fields.TextField(default="")
     recorded_at = fields.DatetimeField(auto_now_add=True)
@@ -114,15 +130,23 @@ class InterimReview(TimestampedModel):
     """Bilan intermédiaire de compétences: consolidates completed bilans up to a date (R25)."""
 
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="interim_reviews", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="interim_reviews", on_delete=fields.CASCADE
+    )
     school_id: int
-    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="interim_reviews", on_delete=fields.CASCADE)
+    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="interim_reviews", on_delete=fields.CASCADE
+    )
     learner_id: int
     review_date = fields.DateField()
-    created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="created_reviews", null=True, on_delete=fields.SET_NULL)
+    created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="created_reviews", null=True, on_delete=fields.SET_NULL
+    )
     created_by_id: int | None
     # The bilans it consolidated while they exist: R7 locks their periods, and a consolidated bilan cannot be reopened.
-    bilans: fields.ManyToManyRelation["CompanyBilan"] = fields.ManyToManyField("models.CompanyBilan", related_name="interim_reviews", through="interim_review_bilan")
+    bilans: fields.ManyToManyRelation["CompanyBilan"] = fields.ManyToManyField(
+        "models.CompanyBilan", related_name="interim_reviews", through="interim_review_bilan"
+    )
     # What it consolidated, written once at creation and never changed (resolvers/review_record.py): the review
     # and the learner's history read it, so deleting a period afterwards (R8) changes neither.
     record: fields.JSONField[dict | None] = fields.JSONField(null=True)

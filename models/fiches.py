@@ -22,9 +22,13 @@ class Autonomy(str, Enum):
 
 class ActivityFiche(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="activity_fiches", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="activity_fiches", on_delete=fields.CASCADE
+    )
     school_id: int
-    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="activity_fiches", on_delete=fields.CASCADE)
+    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="activity_fiches", on_delete=fields.CASCADE
+    )
     learner_id: int
     # Null once the period is deleted: the fiche then sits in the learner's free fiches (R8).
     portfolio: fields.ForeignKeyNullableRelation["Portfolio"] = fields.ForeignKeyField(
@@ -76,9 +80,13 @@ class FicheTask(Model):
 
     id = fields.IntField(primary_key=True)
     # RESTRICT here and below: a framework entry is retired, never deleted under a fiche (nothing cascades).
-    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="task_links", on_delete=fields.CASCADE)
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField(
+        "models.ActivityFiche", related_name="task_links", on_delete=fields.CASCADE
+    )
     fiche_id: int
-    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="fiche_links", on_delete=fields.RESTRICT)
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField(
+        "models.Task", related_name="fiche_links", on_delete=fields.RESTRICT
+    )
     task_id: int
     ticked_by_learner = fields.BooleanField(default=False)
     checked_by_teacher = fields.BooleanField(default=False)
@@ -92,11 +100,17 @@ class FicheEvaluationTarget(Model):
     """What the teacher plans to evaluate for a task of a fiche: a competence globally, or one criterion."""
 
     id = fields.IntField(primary_key=True)
-    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="evaluation_targets", on_delete=fields.CASCADE)
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField(
+        "models.ActivityFiche", related_name="evaluation_targets", on_delete=fields.CASCADE
+    )
     fiche_id: int
-    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="evaluation_targets", on_delete=fields.RESTRICT)
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField(
+        "models.Task", related_name="evaluation_targets", on_delete=fields.RESTRICT
+    )
     task_id: int
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="evaluation_targets", on_delete=fields.RESTRICT)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField(
+        "models.Competence", related_name="evaluation_targets", on_delete=fields.RESTRICT
+    )
     competence_id: int
     criterion: fields.ForeignKeyNullableRelation["Criterion"] = fields.ForeignKeyField(
         "models.Criterion", related_name="evaluation_targets", null=True, on_delete=fields.RESTRICT
@@ -112,9 +126,13 @@ class FicheRead(Model):
     """When a teacher last read a fiche (R13)."""
 
     id = fields.IntField(primary_key=True)
-    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="reads", on_delete=fields.CASCADE)
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField(
+        "models.ActivityFiche", related_name="reads", on_delete=fields.CASCADE
+    )
     fiche_id: int
-    teacher: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="fiche_reads", on_delete=fields.CASCADE)
+    teacher: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="fiche_reads", on_delete=fields.CASCADE
+    )
     teacher_id: int
     read_at = fields.DatetimeField()
 
@@ -130,7 +148,9 @@ class AnnexKind(str, Enum):
 
 class Annex(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField("models.ActivityFiche", related_name="annexes", on_delete=fields.CASCADE)
+    fiche: fields.ForeignKeyRelation["ActivityFiche"] = fields.ForeignKeyField(
+        "models.ActivityFiche", related_name="annexes", on_delete=fields.CASCADE
+    )
     fiche_id: int
     kind = fields.CharEnumField(AnnexKind, max_length=4)
     title = fields.CharField(max_length=300, default="")

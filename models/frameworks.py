@@ -34,7 +34,9 @@ class Framework(TimestampedModel):
     """A diploma's framework. `school` is null for the built-in, national ones."""
 
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyNullableRelation["School"] = fields.ForeignKeyField("models.School", related_name="frameworks", null=True, on_delete=fields.CASCADE)
+    school: fields.ForeignKeyNullableRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="frameworks", null=True, on_delete=fields.CASCADE
+    )
     school_id: int | None
     code = fields.CharField(max_length=50)
     name = fields.CharField(max_length=300)
@@ -50,7 +52,9 @@ class Framework(TimestampedModel):
 
 class ScaleLevel(Model):
     id = fields.IntField(primary_key=True)
-    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="scale_levels", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField(
+        "models.Framework", related_name="scale_levels", on_delete=fields.CASCADE
+    )
     framework_id: int
     value = fields.CharEnumField(AchievementLevel, max_length=20)
     label = fields.CharField(max_length=100)
@@ -66,7 +70,9 @@ class Unit(Model):
     """Unité de certification, grouping competences."""
 
     id = fields.IntField(primary_key=True)
-    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="units", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField(
+        "models.Framework", related_name="units", on_delete=fields.CASCADE
+    )
     framework_id: int
     code = fields.CharField(max_length=20)
     label = fields.CharField(max_length=300)
@@ -79,7 +85,9 @@ class Unit(Model):
 
 class FrameworkActivity(Model):
     id = fields.IntField(primary_key=True)
-    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="activities", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField(
+        "models.Framework", related_name="activities", on_delete=fields.CASCADE
+    )
     framework_id: int
     code = fields.CharField(max_length=20)
     label = fields.CharField(max_length=300)
@@ -94,9 +102,13 @@ class FrameworkActivity(Model):
 
 class Task(Model):
     id = fields.IntField(primary_key=True)
-    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="tasks", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField(
+        "models.Framework", related_name="tasks", on_delete=fields.CASCADE
+    )
     framework_id: int
-    activity: fields.ForeignKeyRelation["FrameworkActivity"] = fields.ForeignKeyField("models.FrameworkActivity", related_name="tasks", on_delete=fields.CASCADE)
+    activity: fields.ForeignKeyRelation["FrameworkActivity"] = fields.ForeignKeyField(
+        "models.FrameworkActivity", related_name="tasks", on_delete=fields.CASCADE
+    )
     activity_id: int
     code = fields.CharField(max_length=20)
     label = fields.TextField()
@@ -114,9 +126,13 @@ class Task(Model):
 
 class Competence(Model):
     id = fields.IntField(primary_key=True)
-    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="competences", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField(
+        "models.Framework", related_name="competences", on_delete=fields.CASCADE
+    )
     framework_id: int
-    unit: fields.ForeignKeyNullableRelation["Unit"] = fields.ForeignKeyField("models.Unit", related_name="competences", null=True, on_delete=fields.SET_NULL)
+    unit: fields.ForeignKeyNullableRelation["Unit"] = fields.ForeignKeyField(
+        "models.Unit", related_name="competences", null=True, on_delete=fields.SET_NULL
+    )
     unit_id: int | None
     code = fields.CharField(max_length=20)
     label = fields.TextField()
@@ -131,7 +147,9 @@ class Competence(Model):
 
 class Criterion(Model):
     id = fields.IntField(primary_key=True)
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="criteria", on_delete=fields.CASCADE)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField(
+        "models.Competence", related_name="criteria", on_delete=fields.CASCADE
+    )
     competence_id: int
     # Stable code from the file (e.g. C01.1), unique within the framework; null for criteria imported from a
     # file without codes, which are matched by position.
@@ -151,9 +169,13 @@ class TaskCompetence(Model):
     """A task mobilises a competence (weight 2 = main, 1 = secondary)."""
 
     id = fields.IntField(primary_key=True)
-    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField("models.Task", related_name="competence_links", on_delete=fields.CASCADE)
+    task: fields.ForeignKeyRelation["Task"] = fields.ForeignKeyField(
+        "models.Task", related_name="competence_links", on_delete=fields.CASCADE
+    )
     task_id: int
-    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField("models.Competence", related_name="task_links", on_delete=fields.CASCADE)
+    competence: fields.ForeignKeyRelation["Competence"] = fields.ForeignKeyField(
+        "models.Competence", related_name="task_links", on_delete=fields.CASCADE
+    )
     competence_id: int
     weight = fields.SmallIntField(default=2)
 
@@ -164,7 +186,9 @@ class TaskCompetence(Model):
 
 class ProfessionalAttitude(Model):
     id = fields.IntField(primary_key=True)
-    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField("models.Framework", related_name="attitudes", on_delete=fields.CASCADE)
+    framework: fields.ForeignKeyRelation["Framework"] = fields.ForeignKeyField(
+        "models.Framework", related_name="attitudes", on_delete=fields.CASCADE
+    )
     framework_id: int
     code = fields.CharField(max_length=20)
     label = fields.CharField(max_length=300)

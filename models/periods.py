@@ -16,14 +16,20 @@ class PeriodTemplate(TimestampedModel):
     """The model a period is created from. Editing a period never changes it (R4)."""
 
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="period_templates", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="period_templates", on_delete=fields.CASCADE
+    )
     school_id: int
-    level: fields.ForeignKeyRelation["Level"] = fields.ForeignKeyField("models.Level", related_name="period_templates", on_delete=fields.CASCADE)
+    level: fields.ForeignKeyRelation["Level"] = fields.ForeignKeyField(
+        "models.Level", related_name="period_templates", on_delete=fields.CASCADE
+    )
     level_id: int
     name = fields.CharField(max_length=200)
     duration_days = fields.IntField(null=True)
     objectives = fields.TextField(default="")
-    tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField("models.Task", related_name="period_templates", through="period_template_task")
+    tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField(
+        "models.Task", related_name="period_templates", through="period_template_task"
+    )
 
     class Meta:
         table = "period_template"
@@ -31,9 +37,13 @@ class PeriodTemplate(TimestampedModel):
 
 class Period(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="periods", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="periods", on_delete=fields.CASCADE
+    )
     school_id: int
-    level: fields.ForeignKeyRelation["Level"] = fields.ForeignKeyField("models.Level", related_name="periods", on_delete=fields.RESTRICT)
+    level: fields.ForeignKeyRelation["Level"] = fields.ForeignKeyField(
+        "models.Level", related_name="periods", on_delete=fields.RESTRICT
+    )
     level_id: int
     template: fields.ForeignKeyNullableRelation["PeriodTemplate"] = fields.ForeignKeyField(
         "models.PeriodTemplate", related_name="periods", null=True, on_delete=fields.SET_NULL
@@ -47,8 +57,12 @@ class Period(TimestampedModel):
     # Counts for the diploma (since 2024 the last weeks of Terminale may not).
     certifying = fields.BooleanField(default=True)
     objectives = fields.TextField(default="")
-    tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField("models.Task", related_name="periods", through="period_task")
-    created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField("models.User", related_name="created_periods", null=True, on_delete=fields.SET_NULL)
+    tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField(
+        "models.Task", related_name="periods", through="period_task"
+    )
+    created_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="created_periods", null=True, on_delete=fields.SET_NULL
+    )
     created_by_id: int | None
     # Optimistic concurrency: an edit based on a stale version is refused.
     version = fields.IntField(default=1)

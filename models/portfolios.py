@@ -15,11 +15,17 @@ if TYPE_CHECKING:
 
 class Portfolio(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="portfolios", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="portfolios", on_delete=fields.CASCADE
+    )
     school_id: int
-    period: fields.ForeignKeyRelation["Period"] = fields.ForeignKeyField("models.Period", related_name="portfolios", on_delete=fields.CASCADE)
+    period: fields.ForeignKeyRelation["Period"] = fields.ForeignKeyField(
+        "models.Period", related_name="portfolios", on_delete=fields.CASCADE
+    )
     period_id: int
-    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="portfolios", on_delete=fields.CASCADE)
+    learner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="portfolios", on_delete=fields.CASCADE
+    )
     learner_id: int
     # Days the learner actually worked in the company (absences deducted), for the attestation.
     days_done = fields.DecimalField(max_digits=5, decimal_places=1, null=True)
@@ -38,7 +44,9 @@ class LiaisonFiche(TimestampedModel):
     """Fiche de liaison entreprise: workplace, objectives and activities of one portfolio."""
 
     id = fields.IntField(primary_key=True)
-    portfolio: fields.OneToOneRelation["Portfolio"] = fields.OneToOneField("models.Portfolio", related_name="liaison_fiche", on_delete=fields.CASCADE)
+    portfolio: fields.OneToOneRelation["Portfolio"] = fields.OneToOneField(
+        "models.Portfolio", related_name="liaison_fiche", on_delete=fields.CASCADE
+    )
     portfolio_id: int
     # Workplace (lieu de réalisation): filled in by the learner.
     company_name = fields.CharField(max_length=200, null=True)
@@ -47,7 +55,9 @@ class LiaisonFiche(TimestampedModel):
     tutor_name = fields.CharField(max_length=200, null=True)
     tutor_role = fields.CharField(max_length=200, null=True)
     objectives = fields.TextField(default="")
-    tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField("models.Task", related_name="liaison_fiches", through="liaison_fiche_task")
+    tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField(
+        "models.Task", related_name="liaison_fiches", through="liaison_fiche_task"
+    )
     # An individualized part keeps its own value when the period is edited (R6).
     objectives_individualized = fields.BooleanField(default=False)
     tasks_individualized = fields.BooleanField(default=False)

@@ -25,7 +25,9 @@ class Level(TimestampedModel):
     """Niveau de classe, e.g. "Première année de CAP": groups classrooms and periods."""
 
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="levels", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="levels", on_delete=fields.CASCADE
+    )
     school_id: int
     name = fields.CharField(max_length=200)
     position = fields.IntField(default=0)
@@ -43,9 +45,13 @@ class Classroom(TimestampedModel):
     """Classe, e.g. "CAP 1 ELEC"."""
 
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="classrooms", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="classrooms", on_delete=fields.CASCADE
+    )
     school_id: int
-    level: fields.ForeignKeyRelation["Level"] = fields.ForeignKeyField("models.Level", related_name="classrooms", on_delete=fields.RESTRICT)
+    level: fields.ForeignKeyRelation["Level"] = fields.ForeignKeyField(
+        "models.Level", related_name="classrooms", on_delete=fields.RESTRICT
+    )
     level_id: int
     name = fields.CharField(max_length=100)
     # Code of the classroom in the school-administration exports (roster import).

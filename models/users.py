@@ -26,7 +26,9 @@ class LearnerStatus(str, Enum):
 
 class User(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField("models.School", related_name="users", on_delete=fields.CASCADE)
+    school: fields.ForeignKeyRelation["School"] = fields.ForeignKeyField(
+        "models.School", related_name="users", on_delete=fields.CASCADE
+    )
     school_id: int
     role = fields.CharEnumField(Role, max_length=10)
     # Stored lower-cased; sign-in looks it up across schools, so it is unique.
@@ -76,7 +78,9 @@ class ExternalIdentity(TimestampedModel):
     """The identifier a configured identity provider (ENT, CAS, OIDC) gives this user."""
 
     id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField("models.User", related_name="external_identities", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="external_identities", on_delete=fields.CASCADE
+    )
     user_id: int
     provider = fields.CharField(max_length=100)
     subject = fields.CharField(max_length=254)

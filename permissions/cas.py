@@ -70,7 +70,7 @@ def _child(element: Element, name: str) -> Element | None:
 def _attributes(success: Element) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     holder = _child(success, "attributes")
-    for item in (holder if holder is not None else []):
+    for item in holder if holder is not None else []:
         if _local(item) == "attribute" and item.get("name"):  # the name/value variant of some servers
             name, value = item.get("name", ""), item.get("value") or ""
         else:

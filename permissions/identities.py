@@ -13,8 +13,10 @@ MAX_SUBJECT = 254
 
 
 def no_account_message(provider: str) -> str:
-    return (f"You are signed in at '{provider}', but no account of this server is linked to that identity. "
-            "Ask your school's administrator to link it.")
+    return (
+        f"You are signed in at '{provider}', but no account of this server is linked to that identity. "
+        "Ask your school's administrator to link it."
+    )
 
 
 async def find_user(provider: str, match: str, value: str) -> User | None:

@@ -146,7 +146,11 @@ async def verify(provider: OidcProvider, token: str) -> dict:
             key = jwt.PyJWK(jwk, None if jwk.get("alg") else algorithm)
             key_set.prepared[(kid, algorithm)] = key
         return jwt.decode(
-            token, key, algorithms=list(provider.algorithms), audience=provider.audience, issuer=provider.issuer,
+            token,
+            key,
+            algorithms=list(provider.algorithms),
+            audience=provider.audience,
+            issuer=provider.issuer,
             leeway=provider.leeway,
             options={"require": ["exp", "iat", "iss", "aud"], "enforce_minimum_key_length": True},
         )

@@ -35,8 +35,9 @@ def _lower_priority() -> None:
 
 
 # Half the cores (at least one) hash; argon2-cffi releases the GIL while it works.
-_pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="argon2",
-                           initializer=_lower_priority)
+_pool = ThreadPoolExecutor(
+    max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="argon2", initializer=_lower_priority
+)
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -92,8 +93,7 @@ def password_weakness(password: str, *, email: str, first_name: str, last_name: 
         return f"The password may have at most {MAX_LENGTH} characters."
     folded, words = _folded(password), _words(_folded(password))
     local_part = _folded(email).partition("@")[0]
-    own = [_folded(email), local_part, *_words(local_part), *_words(_folded(first_name)),
-           *_words(_folded(last_name))]
+    own = [_folded(email), local_part, *_words(local_part), *_words(_folded(first_name)), *_words(_folded(last_name))]
     for part in own:
         if len(part) >= _SHORT_NAME and part in folded or len(part) > _INITIALS and part in words:
             return "The password must not contain your email or your name."
@@ -106,5 +106,4 @@ def password_weakness(password: str, *, email: str, first_name: str, last_name: 
 
 async def check_new_password(password: str, *, email: str, first_name: str, last_name: str) -> str | None:
     """password_weakness off the event loop: zxcvbn takes milliseconds, more on long inputs."""
-    return await asyncio.to_thread(password_weakness, password, email=email, first_name=first_name,
-                                   last_name=last_name)
+    return await asyncio.to_thread(password_weakness, password, email=email, first_name=first_name, last_name=last_name)

@@ -77,9 +77,7 @@ def classrooms(viewer: Viewer) -> Q:
         case Role.LEARNER:
             return base & Q(id__in=Subquery(User.filter(id=viewer.id).values("classroom_id")))
         case Role.TUTOR | Role.MASTER:
-            return base & Q(
-                id__in=Subquery(User.filter(id__in=_assigned_learner_ids(viewer)).values("classroom_id"))
-            )
+            return base & Q(id__in=Subquery(User.filter(id__in=_assigned_learner_ids(viewer)).values("classroom_id")))
     return NOTHING
 
 
@@ -139,16 +137,13 @@ def trainers(viewer: Viewer) -> Q:
         case Role.ADMIN | Role.TEACHER:
             return base
         case Role.LEARNER:
-            return base & Q(
-                id__in=Subquery(Portfolio.filter(learner_id=viewer.id).values("trainers__id"))
-            )
+            return base & Q(id__in=Subquery(Portfolio.filter(learner_id=viewer.id).values("trainers__id")))
         case Role.TUTOR | Role.MASTER:
             # Themself too, even before any assignment: their own `me.id` must refetch.
-            return base & (Q(id=viewer.id) | Q(
-                id__in=Subquery(
-                    Portfolio.filter(id__in=_assigned_portfolio_ids(viewer)).values("trainers__id")
-                )
-            ))
+            return base & (
+                Q(id=viewer.id)
+                | Q(id__in=Subquery(Portfolio.filter(id__in=_assigned_portfolio_ids(viewer)).values("trainers__id")))
+            )
     return NOTHING
 
 
@@ -159,7 +154,8 @@ def managed_trainers(viewer: Viewer) -> Q:
             return trainers(viewer)
         case Grant.TAUGHT_OR_CREATED:
             following_taught = Subquery(
-                Portfolio.filter(learner__classroom_id__in=_taught_classroom_ids(viewer)).values("trainers__id"))
+                Portfolio.filter(learner__classroom_id__in=_taught_classroom_ids(viewer)).values("trainers__id")
+            )
             return trainers(viewer) & (Q(id__in=following_taught) | Q(created_by_id=viewer.id))
     return NOTHING
 

@@ -65,8 +65,13 @@ RULES: tuple[Rule, ...] = (
     # Liaison fiches
     _rule("liaison.read", "LiaisonFiche", "read", "read", _EVERYONE),
     _rule("liaison.workplace.write", "LiaisonFiche", "workplace", "write", _STAFF_AND_OWNER),
-    _rule("liaison.plan.write", "LiaisonFiche", "objectives, activities", "write",
-          {ADMIN: ALL, TEACHER: ALL, MASTER: ASSIGNED}),
+    _rule(
+        "liaison.plan.write",
+        "LiaisonFiche",
+        "objectives, activities",
+        "write",
+        {ADMIN: ALL, TEACHER: ALL, MASTER: ASSIGNED},
+    ),
     # Activity fiches
     _rule("fiche.read", "ActivityFiche", "read (not deleted)", "read", _EVERYONE),
     _rule("fiche.staff.read", "ActivityFiche", "deleted ones, read state", "read", _STAFF),
@@ -79,41 +84,72 @@ RULES: tuple[Rule, ...] = (
     _rule("annex.read", "Annex", "read, download", "read", _EVERYONE),
     _rule("annex.write", "Annex", "upload, add URL, delete", "write", {LEARNER: OWN}),
     # Company bilans
-    _rule("bilan.draft.read", "CompanyBilan", "read while draft", "read",
-          {ADMIN: ALL, TEACHER: ALL, TUTOR: ASSIGNED, MASTER: ASSIGNED}),
+    _rule(
+        "bilan.draft.read",
+        "CompanyBilan",
+        "read while draft",
+        "read",
+        {ADMIN: ALL, TEACHER: ALL, TUTOR: ASSIGNED, MASTER: ASSIGNED},
+    ),
     _rule("bilan.completed.read", "CompanyBilan", "read once completed", "read", _EVERYONE),
     _rule("bilan.write", "CompanyBilan", "results, engagement, date, comment, complete", "write", {TEACHER: ALL}),
     # Interim reviews
     _rule("review.create", "InterimReview", "create", "write", {TEACHER: ALL}),
     _rule("review.read", "InterimReview", "read", "read", _STAFF_AND_OWNER),
     # Frameworks
-    _rule("framework.read", "Framework", "read", "read",
-          {ADMIN: ALL, TEACHER: ALL, LEARNER: ALL, TUTOR: ALL, MASTER: ALL}),
+    _rule(
+        "framework.read", "Framework", "read", "read", {ADMIN: ALL, TEACHER: ALL, LEARNER: ALL, TUTOR: ALL, MASTER: ALL}
+    ),
     _rule("framework.write", "Framework", "import, edit", "write", {ADMIN: ALL}),
     # Company trainers
     _rule("tutor.manage", "Tutor account", "create, assign to a portfolio", "write", _STAFF),
     _rule("master.manage", "Master account", "create, assign to an apprentice's portfolio", "write", {ADMIN: ALL}),
-    _rule("trainer.contact.read", "Trainer", "email, phone", "read",
-          {ADMIN: ALL, TEACHER: ALL, TUTOR: OWN, MASTER: OWN}),
+    _rule(
+        "trainer.contact.read", "Trainer", "email, phone", "read", {ADMIN: ALL, TEACHER: ALL, TUTOR: OWN, MASTER: OWN}
+    ),
     _rule("trainer.contact.write", "Trainer", "email, phone", "write", {ADMIN: ALL}),
-    _rule("trainer.manage", "Trainer", "edit names, deactivate", "write",
-          {ADMIN: ALL, TEACHER: Grant.TAUGHT_OR_CREATED}),
+    _rule(
+        "trainer.manage", "Trainer", "edit names, deactivate", "write", {ADMIN: ALL, TEACHER: Grant.TAUGHT_OR_CREATED}
+    ),
     # Exports
-    _rule("export.meeting_sheet", "Export", "meeting sheet (R22)", "read",
-          {ADMIN: ALL, TEACHER: ALL, TUTOR: ASSIGNED, MASTER: ASSIGNED}),
+    _rule(
+        "export.meeting_sheet",
+        "Export",
+        "meeting sheet (R22)",
+        "read",
+        {ADMIN: ALL, TEACHER: ALL, TUTOR: ASSIGNED, MASTER: ASSIGNED},
+    ),
     _rule("export.pre_convention", "Export", "pre-convention (R23)", "read", _EVERYONE),
     _rule("export.learner_synthesis", "Export", "learner synthesis (R24)", "read", _STAFF_AND_OWNER),
     _rule("export.level_synthesis", "Export", "level synthesis (R24)", "read", _STAFF),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
-    _rule("school.structure.read", "Level, Classroom", "read", "read",
-          {ADMIN: ALL, TEACHER: ALL, LEARNER: OWN, TUTOR: ASSIGNED, MASTER: ASSIGNED}, documented_here=True),
+    _rule(
+        "school.structure.read",
+        "Level, Classroom",
+        "read",
+        "read",
+        {ADMIN: ALL, TEACHER: ALL, LEARNER: OWN, TUTOR: ASSIGNED, MASTER: ASSIGNED},
+        documented_here=True,
+    ),
     _rule("school.structure.write", "Level, Classroom", "create, edit", "write", {ADMIN: ALL}, documented_here=True),
-    _rule("teacher.identity.read", "Teacher", "names", "read",
-          {ADMIN: ALL, TEACHER: ALL, LEARNER: ALL, TUTOR: ALL, MASTER: ALL}, documented_here=True),
+    _rule(
+        "teacher.identity.read",
+        "Teacher",
+        "names",
+        "read",
+        {ADMIN: ALL, TEACHER: ALL, LEARNER: ALL, TUTOR: ALL, MASTER: ALL},
+        documented_here=True,
+    ),
     _rule("teacher.contact.read", "Teacher", "email, phone", "read", {ADMIN: ALL, TEACHER: ALL}, documented_here=True),
     _rule("trainer.identity.read", "Trainer", "names, company, job title", "read", _EVERYONE, documented_here=True),
-    _rule("account.manage", "Account", "create admins, teachers and learners; deactivate; revoke tokens", "write",
-          {ADMIN: ALL}, documented_here=True),
+    _rule(
+        "account.manage",
+        "Account",
+        "create admins, teachers and learners; deactivate; revoke tokens",
+        "write",
+        {ADMIN: ALL},
+        documented_here=True,
+    ),
 )
 
 ACCESS_TABLE: dict[str, Rule] = {rule.key: rule for rule in RULES}

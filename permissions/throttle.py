@@ -88,7 +88,7 @@ def account_key(email: str) -> str:
 
 
 def _moment(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
 def _address_block(recent: list[float], limits: Limits) -> dt.datetime | None:
@@ -110,14 +110,17 @@ async def begin(settings: Settings, email: str, address: str, limits: Limits = L
     attempt = Attempt(account_key(email), ("address:" + address)[:100], now)
     keys = sorted((attempt.account_key, attempt.address_key))
     # A flood is mostly refused attempts: they only read, so they never queue for the write lock.
-    blocked = cast("list[dt.datetime]", await SigninThrottle.filter(key__in=keys, blocked_until__gt=moment)
-                   .values_list("blocked_until", flat=True))
+    blocked = cast(
+        "list[dt.datetime]",
+        await SigninThrottle.filter(key__in=keys, blocked_until__gt=moment).values_list("blocked_until", flat=True),
+    )
     if blocked:
         return _refused(attempt, max(blocked), moment)
     async with in_transaction():
         # A write first: on SQLite it takes the write lock at once, so two processes never both read then write.
-        await SigninThrottle.bulk_create([SigninThrottle(key=key, last_attempt_at=moment) for key in keys],
-                                         ignore_conflicts=True)
+        await SigninThrottle.bulk_create(
+            [SigninThrottle(key=key, last_attempt_at=moment) for key in keys], ignore_conflicts=True
+        )
         rows = {row.key: row for row in await SigninThrottle.filter(key__in=keys).order_by("key").select_for_update()}
         blocked = [row.blocked_until for row in rows.values() if row.blocked_until and row.blocked_until > moment]
         if blocked:  # blocked meanwhile, by a concurrent attempt
@@ -131,14 +134,15 @@ async def begin(settings: Settings, email: str, address: str, limits: Limits = L
             account.blocked_until = _moment(now + wait)
         account.last_attempt_at = moment
         recent = [t for t in source.recent if t > now - limits.address_window] + [now]
-        source.recent = recent[-limits.address_failures:]
+        source.recent = recent[-limits.address_failures :]
         source.blocked_until = _address_block(source.recent, limits)
         source.last_attempt_at = moment
         for row in (account, source):
             await row.save(update_fields=["failures", "recent", "blocked_until", "last_attempt_at"])
         cutoff = _moment(now - limits.forget_after)
-        await SigninThrottle.filter(Q(blocked_until=None) | Q(blocked_until__lt=moment),
-                                    last_attempt_at__lt=cutoff).delete()
+        await SigninThrottle.filter(
+            Q(blocked_until=None) | Q(blocked_until__lt=moment), last_attempt_at__lt=cutoff
+        ).delete()
     return attempt
 
 

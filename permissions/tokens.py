@@ -18,8 +18,17 @@ class InvalidToken(Exception):
     """The token cannot be trusted; the message is safe to show."""
 
 
-def issue_token(*, secret: str, issuer: str, lifetime: int, user_id: int, role: str, school_id: int,
-                token_version: int, now: int | None = None) -> tuple[str, int]:
+def issue_token(
+    *,
+    secret: str,
+    issuer: str,
+    lifetime: int,
+    user_id: int,
+    role: str,
+    school_id: int,
+    token_version: int,
+    now: int | None = None,
+) -> tuple[str, int]:
     issued = int(now if now is not None else time.time())
     expires = issued + lifetime
     claims = {

@@ -19,8 +19,15 @@ from models.users import Role, User
 from permissions import scopes
 from permissions.passwords import check_new_password, hash_password_off_loop, temporary_password, verify_password
 from permissions.table import describe
-from resolvers.inputs import (check_date, email_address, fetch_in_reach, fetch_many_in_reach, fits_column,
-                              optional_text, required_text)
+from resolvers.inputs import (
+    check_date,
+    email_address,
+    fetch_in_reach,
+    fetch_many_in_reach,
+    fits_column,
+    optional_text,
+    required_text,
+)
 from resolvers.mutations import run_mutation
 
 
@@ -73,7 +80,8 @@ class ClassroomPayload:
 class AccountCreatePayload:
     user: Person | None = strawberry.field(default=None, description="The new account.")
     temporary_password: str | None = strawberry.field(
-        default=None, description="Hand it to the person, who changes it with passwordChange.")
+        default=None, description="Hand it to the person, who changes it with passwordChange."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
@@ -85,8 +93,9 @@ class AccountPayload:
 
 @strawberry.type(description="Result of passwordChange.")
 class PasswordChangePayload:
-    changed: bool = strawberry.field(default=False, description="True when the password was changed; every "
-                                                                "previous token is then revoked.")
+    changed: bool = strawberry.field(
+        default=False, description="True when the password was changed; every previous token is then revoked."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
@@ -103,8 +112,11 @@ async def _framework_id(code: str | None, school_id: int) -> int | None:
     if code is None:
         return None
     # The school's own version of a framework wins over the built-in one, as in Query.framework.
-    rows = await Framework.filter(Q(school_id=school_id) | Q(school_id=None), code=code) \
-        if fits_column(Framework, "code", code) else []
+    rows = (
+        await Framework.filter(Q(school_id=school_id) | Q(school_id=None), code=code)
+        if fits_column(Framework, "code", code)
+        else []
+    )
     if not rows:
         raise problem("input.frameworkCode", ErrorCode.NOT_FOUND, f"No framework with code {code!r}.")
     rows.sort(key=lambda row: row.school_id is None)
@@ -121,8 +133,12 @@ class AccountMutation:
             name = required_text(input.name, "input.name", "The name", max_length=200)
             if await school_models.Level.exists(school_id=viewer.school_id, name=name):
                 raise problem("input.name", ErrorCode.UNIQUE, "The school already has a level with this name.")
-            row = await school_models.Level.create(school_id=viewer.school_id, name=name, position=input.position,
-                                                   framework_id=await _framework_id(input.framework_code, viewer.school_id))
+            row = await school_models.Level.create(
+                school_id=viewer.school_id,
+                name=name,
+                position=input.position,
+                framework_id=await _framework_id(input.framework_code, viewer.school_id),
+            )
             return LevelPayload(level=Level.from_row(row))
 
         return await run_mutation(LevelPayload, body)
@@ -132,8 +148,9 @@ class AccountMutation:
         viewer = info.context.require("school.structure.write")
 
         async def body() -> ClassroomPayload:
-            level = await fetch_in_reach(school_models.Level, scopes.levels, viewer, input.level_id, "Level",
-                                         "input.levelId", "level")
+            level = await fetch_in_reach(
+                school_models.Level, scopes.levels, viewer, input.level_id, "Level", "input.levelId", "level"
+            )
             name = required_text(input.name, "input.name", "The name", max_length=100)
             if await school_models.Classroom.exists(school_id=viewer.school_id, name=name):
                 raise problem("input.name", ErrorCode.UNIQUE, "The school already has a classroom with this name.")
@@ -151,13 +168,25 @@ class AccountMutation:
 
         async def body() -> AccountCreatePayload:
             email = await _unique_email(email_address(input.email, "input.email"), "input.email")
-            classrooms = await fetch_many_in_reach(school_models.Classroom, scopes.classrooms, viewer,
-                                                   input.classroom_ids, "Classroom", "input.classroomIds", "classroom")
+            classrooms = await fetch_many_in_reach(
+                school_models.Classroom,
+                scopes.classrooms,
+                viewer,
+                input.classroom_ids,
+                "Classroom",
+                "input.classroomIds",
+                "classroom",
+            )
             row = await User.create(
-                school_id=viewer.school_id, role=Role.TEACHER, email=email, password_hash=password_hash,
+                school_id=viewer.school_id,
+                role=Role.TEACHER,
+                email=email,
+                password_hash=password_hash,
                 first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
                 last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
-                phone=optional_text(input.phone, "input.phone", "The phone", max_length=30), created_by_id=viewer.id)
+                phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
+                created_by_id=viewer.id,
+            )
             if classrooms:
                 await row.taught_classrooms.add(*classrooms)
             return AccountCreatePayload(user=Teacher.from_row(row, viewer), temporary_password=password)
@@ -165,14 +194,22 @@ class AccountMutation:
         return await run_mutation(AccountCreatePayload, body)
 
     @strawberry.mutation(description="Set the classrooms a teacher teaches. " + describe("account.manage"))
-    async def teacher_classrooms_set(self, info: Info, id: strawberry.ID,
-                                     classroom_ids: list[strawberry.ID]) -> AccountPayload:
+    async def teacher_classrooms_set(
+        self, info: Info, id: strawberry.ID, classroom_ids: list[strawberry.ID]
+    ) -> AccountPayload:
         viewer = info.context.require("account.manage")
 
         async def body() -> AccountPayload:
             teacher = await fetch_in_reach(User, scopes.teachers, viewer, id, "Teacher", "id", "teacher")
-            classrooms = await fetch_many_in_reach(school_models.Classroom, scopes.classrooms, viewer, classroom_ids,
-                                                   "Classroom", "classroomIds", "classroom")
+            classrooms = await fetch_many_in_reach(
+                school_models.Classroom,
+                scopes.classrooms,
+                viewer,
+                classroom_ids,
+                "Classroom",
+                "classroomIds",
+                "classroom",
+            )
             await teacher.taught_classrooms.clear()
             if classrooms:
                 await teacher.taught_classrooms.add(*classrooms)
@@ -190,46 +227,76 @@ class AccountMutation:
         async def body() -> AccountCreatePayload:
             if input.classroom_id is None:
                 raise problem("input.classroomId", ErrorCode.REQUIRED, "The classroom is required.")
-            classroom = await fetch_in_reach(school_models.Classroom, scopes.classrooms, viewer, input.classroom_id,
-                                             "Classroom", "input.classroomId", "classroom")
+            classroom = await fetch_in_reach(
+                school_models.Classroom,
+                scopes.classrooms,
+                viewer,
+                input.classroom_id,
+                "Classroom",
+                "input.classroomId",
+                "classroom",
+            )
             email = await _unique_email(email_address(input.email or "", "input.email"), "input.email")
             row = await User.create(
-                school_id=viewer.school_id, role=Role.LEARNER, email=email, password_hash=password_hash,
+                school_id=viewer.school_id,
+                role=Role.LEARNER,
+                email=email,
+                password_hash=password_hash,
                 first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
                 last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
-                learner_status=input.status or LearnerStatusEnum.SCHOOL, classroom=classroom,
+                learner_status=input.status or LearnerStatusEnum.SCHOOL,
+                classroom=classroom,
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
                 birth_date=check_date(input.birth_date, "input.birthDate") if input.birth_date else None,
-                created_by_id=viewer.id)
+                created_by_id=viewer.id,
+            )
             return AccountCreatePayload(user=Learner.from_row(row, viewer), temporary_password=password)
 
         return await run_mutation(AccountCreatePayload, body)
 
-    @strawberry.mutation(description="Edit a learner: names, classroom, status (" + describe("learner.identity.write")
-                                     + ") and email, phone, birth date (" + describe("learner.personal.write") + ")")
+    @strawberry.mutation(
+        description="Edit a learner: names, classroom, status ("
+        + describe("learner.identity.write")
+        + ") and email, phone, birth date ("
+        + describe("learner.personal.write")
+        + ")"
+    )
     async def learner_update(self, info: Info, id: strawberry.ID, input: LearnerInput) -> AccountPayload:
         viewer = info.context.require_viewer()
         identity = any(v is not None for v in (input.first_name, input.last_name, input.status, input.classroom_id))
         personal = any(v is not None for v in (input.email, input.phone, input.birth_date))
-        if (identity and not info.context.can("learner.identity.write")) or \
-                (personal and not info.context.can("learner.personal.write")) or not (identity or personal):
+        if (
+            (identity and not info.context.can("learner.identity.write"))
+            or (personal and not info.context.can("learner.personal.write"))
+            or not (identity or personal)
+        ):
             raise Forbidden() if identity or personal else Forbidden("Nothing to change.")
 
         async def body() -> AccountPayload:
             learner = await fetch_in_reach(User, scopes.learners, viewer, id, "Learner", "id", "learner")
             if input.first_name is not None:
-                learner.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
+                learner.first_name = required_text(
+                    input.first_name, "input.firstName", "The first name", max_length=100
+                )
             if input.last_name is not None:
                 learner.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
             if input.status is not None:
                 learner.learner_status = input.status
             if input.classroom_id is not None:
-                classroom = await fetch_in_reach(school_models.Classroom, scopes.classrooms, viewer,
-                                                 input.classroom_id, "Classroom", "input.classroomId", "classroom")
+                classroom = await fetch_in_reach(
+                    school_models.Classroom,
+                    scopes.classrooms,
+                    viewer,
+                    input.classroom_id,
+                    "Classroom",
+                    "input.classroomId",
+                    "classroom",
+                )
                 learner.classroom_id = classroom.id
             if input.email is not None:
-                learner.email = await _unique_email(email_address(input.email, "input.email"), "input.email",
-                                                    except_id=learner.id)
+                learner.email = await _unique_email(
+                    email_address(input.email, "input.email"), "input.email", except_id=learner.id
+                )
             if input.phone is not None:
                 learner.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
             if input.birth_date is not None:
@@ -239,19 +306,24 @@ class AccountMutation:
 
         return await run_mutation(AccountPayload, body)
 
-    @strawberry.mutation(description="Deactivate an account of the school: it can no longer sign in and every "
-                                     "token it holds stops working. " + describe("account.manage"))
+    @strawberry.mutation(
+        description="Deactivate an account of the school: it can no longer sign in and every "
+        "token it holds stops working. " + describe("account.manage")
+    )
     async def user_deactivate(self, info: Info, id: strawberry.ID) -> AccountPayload:
         return await _bump(info, id, deactivate=True)
 
-    @strawberry.mutation(description="Revoke every token of an account of the school (e.g. a lost phone). "
-                                     + describe("account.manage"))
+    @strawberry.mutation(
+        description="Revoke every token of an account of the school (e.g. a lost phone). " + describe("account.manage")
+    )
     async def user_revoke_tokens(self, info: Info, id: strawberry.ID) -> AccountPayload:
         return await _bump(info, id, deactivate=False)
 
-    @strawberry.mutation(description="Change your own password; every token issued before is revoked. The new "
-                                     "one must be hard to guess (zxcvbn score 3 of 4, 10 to 128 characters) and "
-                                     "must not contain your email or your name. Works with a temporary password.")
+    @strawberry.mutation(
+        description="Change your own password; every token issued before is revoked. The new "
+        "one must be hard to guess (zxcvbn score 3 of 4, 10 to 128 characters) and "
+        "must not contain your email or your name. Works with a temporary password."
+    )
     async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
         viewer = info.context.require_viewer(temporary_password_ok=True)
         # Checking and hashing run before the transaction and off the event loop (permissions/passwords.py);
@@ -259,15 +331,17 @@ class AccountMutation:
         user = await User.get(id=viewer.id)
         if not await verify_password(user.password_hash, current_password):
             return _password_refused("currentPassword", ErrorCode.INVALID, "The current password is wrong.")
-        weakness = await check_new_password(new_password, email=user.email, first_name=user.first_name,
-                                            last_name=user.last_name)
+        weakness = await check_new_password(
+            new_password, email=user.email, first_name=user.first_name, last_name=user.last_name
+        )
         if weakness:
             return _password_refused("newPassword", ErrorCode.INVALID, weakness)
         new_hash = await hash_password_off_loop(new_password)
 
         async def body() -> PasswordChangePayload:
             changed = await User.filter(id=user.id, password_hash=user.password_hash).update(
-                password_hash=new_hash, token_version=F("token_version") + 1, password_change_required=False)
+                password_hash=new_hash, token_version=F("token_version") + 1, password_change_required=False
+            )
             if not changed:
                 raise problem("currentPassword", ErrorCode.CONFLICT, "The password changed meanwhile: try again.")
             return PasswordChangePayload(changed=True)

@@ -66,8 +66,11 @@ def client_filename(raw: str | None) -> str:
 
 
 def _too_large(limit: int):
-    return problem("file", ErrorCode.TOO_LARGE, f"The file is larger than the limit of {limit // (1024 * 1024)} MB"
-                                                f" ({limit} bytes).")
+    return problem(
+        "file",
+        ErrorCode.TOO_LARGE,
+        f"The file is larger than the limit of {limit // (1024 * 1024)} MB ({limit} bytes).",
+    )
 
 
 async def store_upload(upload, folder: Path, limit: int) -> StoredFile:
@@ -132,7 +135,7 @@ async def remove_files(paths: list[Path]) -> None:
 def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback and the exact name as RFC 5987 `filename*`."""
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r'[^A-Za-z0-9 ._()+,;=@!#$&\'~-]', "_", ascii_name).strip() or "annexe"
+    ascii_name = re.sub(r"[^A-Za-z0-9 ._()+,;=@!#$&\'~-]", "_", ascii_name).strip() or "annexe"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
@@ -147,8 +150,11 @@ async def download_annex(request: Request) -> Response:
     settings = request.app.state.settings
     viewer, reason = await authenticate(settings, request.headers.get("authorization"))
     if viewer is None:
-        return _refusal(401, reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
-                        {"WWW-Authenticate": 'Bearer realm="pfmp"'})
+        return _refusal(
+            401,
+            reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
+            {"WWW-Authenticate": 'Bearer realm="pfmp"'},
+        )
     if viewer.password_change_required:
         return _refusal(403, PasswordChangeRequired().args[0])
     missing = _refusal(404, "No annex file with this id.")
@@ -167,10 +173,14 @@ async def download_annex(request: Request) -> Response:
     except (ValueError, OSError):
         log.error("annex %s has no file on disk", annex.id)
         return missing
-    return FileResponse(path, media_type=annex.content_type or "application/octet-stream", stat_result=stat,
-                        headers={
-                            "content-disposition": content_disposition(annex.original_filename or "annexe"),
-                            "x-content-type-options": "nosniff",
-                            "content-security-policy": "default-src 'none'; sandbox",
-                            "cache-control": "private, no-cache",
-                        })
+    return FileResponse(
+        path,
+        media_type=annex.content_type or "application/octet-stream",
+        stat_result=stat,
+        headers={
+            "content-disposition": content_disposition(annex.original_filename or "annexe"),
+            "x-content-type-options": "nosniff",
+            "content-security-policy": "default-src 'none'; sandbox",
+            "cache-control": "private, no-cache",
+        },
+    )

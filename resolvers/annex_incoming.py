@@ -101,8 +101,13 @@ async def recover_incoming(annex_dir: Path) -> tuple[int, int]:
         try:
             files = [p for p in folder.iterdir() if p.is_file()]
             names = [p.name for p in files if STORED_NAME.match(p.name)]
-            committed = set(await Annex.filter(stored_name__in=names, kind=AnnexKind.FILE)
-                            .values_list("stored_name", flat=True)) if names else set()
+            committed = (
+                set(
+                    await Annex.filter(stored_name__in=names, kind=AnnexKind.FILE).values_list("stored_name", flat=True)
+                )
+                if names
+                else set()
+            )
             for path in files:
                 if path.name in committed and not annex_path(annex_dir, path.name).exists():
                     move_into_place(path, annex_dir)

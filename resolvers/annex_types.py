@@ -20,8 +20,18 @@ HEAD_SIZE = 8192
 
 ALLOWED_MAGIC = {
     "application/pdf",
-    "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/avif", "image/bmp", "image/tiff",
-    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint", "application/rtf",
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/heic",
+    "image/avif",
+    "image/bmp",
+    "image/tiff",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/rtf",
 }
 ODF_TYPES = {
     "application/vnd.oasis.opendocument.text",
@@ -30,12 +40,21 @@ ODF_TYPES = {
 }
 # (main part, content type it must be declared with, MIME type of the document)
 OOXML_TYPES = (
-    ("word/document.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
-     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ("xl/workbook.xml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ("ppt/presentation.xml", "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
-     "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    (
+        "word/document.xml",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    (
+        "xl/workbook.xml",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    (
+        "ppt/presentation.xml",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
 )
 MAX_ZIP_ENTRIES = 20000
 MAX_CONTENT_TYPES = 1024 * 1024
@@ -116,8 +135,9 @@ def office_zip_type(path: Path) -> str:
             if len(entries) > MAX_ZIP_ENTRIES:
                 raise Refused("This archive holds too many entries to be an office document.")
             names = {entry.filename for entry in entries}
-            if any(name.lower().rsplit("/", 1)[-1] in ("vbaproject.bin", "vbadata.xml") for name in names) \
-                    or any(name.lower().startswith("basic/") for name in names):
+            if any(name.lower().rsplit("/", 1)[-1] in ("vbaproject.bin", "vbadata.xml") for name in names) or any(
+                name.lower().startswith("basic/") for name in names
+            ):
                 raise Refused("Office documents with macros are not accepted.")
             if entries and entries[0].filename == "mimetype":
                 with archive.open(entries[0]) as handle:

@@ -100,22 +100,27 @@ def check_url(value: str) -> str:
 
 @strawberry.type
 class AnnexMutation:
-    @strawberry.mutation(description="Attach a file to one of your fiches (GraphQL multipart request). Refused "
-                                     "with TOO_LARGE over the size limit, INVALID when empty or not a PDF, image, "
-                                     "office document or text (judged from the content), CONFLICT when the fiche "
-                                     "cannot change. " + describe("annex.write"))
-    async def annex_upload(self, info: Info, fiche_id: strawberry.ID, file: Upload,
-                           title: str | None = None) -> AnnexUploadPayload:
+    @strawberry.mutation(
+        description="Attach a file to one of your fiches (GraphQL multipart request). Refused "
+        "with TOO_LARGE over the size limit, INVALID when empty or not a PDF, image, "
+        "office document or text (judged from the content), CONFLICT when the fiche "
+        "cannot change. " + describe("annex.write")
+    )
+    async def annex_upload(
+        self, info: Info, fiche_id: strawberry.ID, file: Upload, title: str | None = None
+    ) -> AnnexUploadPayload:
         try:
             return await _upload(info, fiche_id, file, title)
         finally:
             if isinstance(file, UploadFile):
                 await file.close()
 
-    @strawberry.mutation(description="Attach a web link (http or https only) to one of your fiches. "
-                                     + describe("annex.write"))
-    async def annex_add_url(self, info: Info, fiche_id: strawberry.ID, url: str,
-                            title: str | None = None) -> AnnexAddUrlPayload:
+    @strawberry.mutation(
+        description="Attach a web link (http or https only) to one of your fiches. " + describe("annex.write")
+    )
+    async def annex_add_url(
+        self, info: Info, fiche_id: strawberry.ID, url: str, title: str | None = None
+    ) -> AnnexAddUrlPayload:
         info.context.require("annex.write")
 
         async def body() -> AnnexAddUrlPayload:
@@ -127,15 +132,18 @@ class AnnexMutation:
 
         return await run_mutation(AnnexAddUrlPayload, body)
 
-    @strawberry.mutation(description="Remove an annex of one of your fiches; its file is deleted once the change "
-                                     "is saved. " + describe("annex.write"))
+    @strawberry.mutation(
+        description="Remove an annex of one of your fiches; its file is deleted once the change "
+        "is saved. " + describe("annex.write")
+    )
     async def annex_delete(self, info: Info, id: strawberry.ID) -> AnnexDeletePayload:
         viewer = info.context.require("annex.write")
         doomed: list[Path] = []
 
         async def body() -> AnnexDeletePayload:
-            annex = await fetch_in_reach(m.Annex, rules.visible_annexes, viewer, id, "Annex", "id", "annex",
-                                         for_update=True)
+            annex = await fetch_in_reach(
+                m.Annex, rules.visible_annexes, viewer, id, "Annex", "id", "annex", for_update=True
+            )
             fiche = await m.ActivityFiche.filter(id=annex.fiche_id).select_for_update().first()
             assert fiche is not None  # the annex's foreign key holds its fiche, and deleting a fiche cascades
             info.context.require("annex.write", owned=fiche.learner_id == viewer.id)
@@ -167,9 +175,15 @@ async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUp
 
     async def body() -> AnnexUploadPayload:
         fiche = await _editable_fiche(info, fiche_id, for_update=True)
-        annex = await _attach(fiche, kind=m.AnnexKind.FILE, title=label or stored.filename,
-                              original_filename=stored.filename, stored_name=stored.stored_name,
-                              content_type=stored.content_type, size=stored.size)
+        annex = await _attach(
+            fiche,
+            kind=m.AnnexKind.FILE,
+            title=label or stored.filename,
+            original_filename=stored.filename,
+            stored_name=stored.stored_name,
+            content_type=stored.content_type,
+            size=stored.size,
+        )
         return AnnexUploadPayload(annex=Annex.from_row(annex))
 
     result = None

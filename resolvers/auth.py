@@ -25,15 +25,21 @@ WRONG_CREDENTIALS = "Wrong email or password."
 
 @strawberry.type(description="Result of login.")
 class LoginPayload:
-    token: str | None = strawberry.field(default=None, description="Access token: send it as 'Authorization: Bearer <token>'.")
+    token: str | None = strawberry.field(
+        default=None, description="Access token: send it as 'Authorization: Bearer <token>'."
+    )
     expires_at: dt.datetime | None = strawberry.field(default=None, description="When the token stops working.")
     user: Person | None = strawberry.field(default=None, description="The signed-in person.")
     password_change_required: bool = strawberry.field(
-        default=False, description="True when the password is a temporary one: until passwordChange, the token "
-                                   "opens nothing else than me and passwordChange (PASSWORD_CHANGE_REQUIRED).")
+        default=False,
+        description="True when the password is a temporary one: until passwordChange, the token "
+        "opens nothing else than me and passwordChange (PASSWORD_CHANGE_REQUIRED).",
+    )
     retry_after: int | None = strawberry.field(
-        default=None, description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
-                                  "the Retry-After header).")
+        default=None,
+        description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
+        "the Retry-After header).",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
@@ -54,10 +60,12 @@ class AuthQuery:
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(description="Sign in with email and password; answers an access token. "
-                                     "A wrong email and a wrong password get the same answer. After 5 failures "
-                                     "in a row an email waits (1 minute, doubling up to 15), and an address gets "
-                                     "at most 20 failures a minute: THROTTLED, with retryAfter.")
+    @strawberry.mutation(
+        description="Sign in with email and password; answers an access token. "
+        "A wrong email and a wrong password get the same answer. After 5 failures "
+        "in a row an email waits (1 minute, doubling up to 15), and an address gets "
+        "at most 20 failures a minute: THROTTLED, with retryAfter."
+    )
     async def login(self, info: Info, email: str, password: str) -> LoginPayload:
         # No transaction here: argon2 must not hold the database (SQLite's lock, a pooled connection) while it
         # works. The only writes are the throttle's, each in its own short transaction.
@@ -65,15 +73,23 @@ class AuthMutation:
         address = email.strip().lower()
         attempt = None
         if settings.signin_throttle:
-            attempt = await throttle.begin(settings, address,
-                                           throttle.client_address(info.context.request, settings.trusted_proxies))
+            attempt = await throttle.begin(
+                settings, address, throttle.client_address(info.context.request, settings.trusted_proxies)
+            )
             if attempt.retry_after is not None:
                 await asyncio.sleep(settings.signin_refusal_delay)
                 if info.context.response is not None:
                     info.context.response.headers["retry-after"] = str(attempt.retry_after)
-                return LoginPayload(retry_after=attempt.retry_after, errors=[UserError(
-                    field=None, code=ErrorCode.THROTTLED,
-                    message=f"Too many failed sign-ins: try again in {attempt.retry_after} seconds.")])
+                return LoginPayload(
+                    retry_after=attempt.retry_after,
+                    errors=[
+                        UserError(
+                            field=None,
+                            code=ErrorCode.THROTTLED,
+                            message=f"Too many failed sign-ins: try again in {attempt.retry_after} seconds.",
+                        )
+                    ],
+                )
         user = await User.get_or_none(email=address) if fits_column(User, "email", address) else None
         valid = await verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
@@ -81,12 +97,17 @@ class AuthMutation:
         if attempt is not None:
             await throttle.succeeded(attempt)
         token, expires = issue_token(
-            secret=settings.token_secret, issuer=settings.token_issuer, lifetime=settings.token_lifetime,
-            user_id=user.id, role=user.role.value, school_id=user.school_id, token_version=user.token_version,
+            secret=settings.token_secret,
+            issuer=settings.token_issuer,
+            lifetime=settings.token_lifetime,
+            user_id=user.id,
+            role=user.role.value,
+            school_id=user.school_id,
+            token_version=user.token_version,
         )
         return LoginPayload(
             token=token,
-            expires_at=dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc),
+            expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
             user=person_from_row(user, Viewer(id=user.id, role=user.role, school_id=user.school_id)),
             password_change_required=user.password_change_required,
         )

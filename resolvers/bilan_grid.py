@@ -140,7 +140,7 @@ class Marks:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Marks":
+    def from_json(cls, data: dict) -> Marks:
         return cls(
             fiches=[FicheRef(ref, fiche, title) for ref, fiche, title in data.get("fiches", [])],
             tasks={task: tuple(refs) for task, refs in data.get("tasks", [])},
@@ -190,8 +190,12 @@ def derived_mode(shape: FrameworkShape | None, marks: Marks, competence_id: int)
     return EvaluationMode.GLOBAL
 
 
-def effective_modes(shape: FrameworkShape | None, marks: Marks, stored: dict[int, EvaluationMode],
-                    frozen: dict[int, EvaluationMode] | None = None) -> dict[int, tuple[EvaluationMode, bool]]:
+def effective_modes(
+    shape: FrameworkShape | None,
+    marks: Marks,
+    stored: dict[int, EvaluationMode],
+    frozen: dict[int, EvaluationMode] | None = None,
+) -> dict[int, tuple[EvaluationMode, bool]]:
     """(mode, chosen by a teacher) per competence of the framework."""
     if shape is None:
         return {}
@@ -206,14 +210,18 @@ def effective_modes(shape: FrameworkShape | None, marks: Marks, stored: dict[int
     return modes
 
 
-def retained_level(mode: EvaluationMode, competence_id: int,
-                   results: dict[tuple[int, int | None], AchievementLevel]) -> AchievementLevel:
+def retained_level(
+    mode: EvaluationMode, competence_id: int, results: dict[tuple[int, int | None], AchievementLevel]
+) -> AchievementLevel:
     """The competence's level in a bilan: its own result in GLOBAL mode; in CRITERIA mode the lower
     median of its evaluated criteria (NOT_EVALUATED when none is)."""
     if mode is EvaluationMode.GLOBAL:
         return results.get((competence_id, None), NOT_EVALUATED)
-    levels = sorted(ACHIEVEMENT_ORDER.index(level) for (comp, crit), level in results.items()
-                    if comp == competence_id and crit is not None and level is not NOT_EVALUATED)
+    levels = sorted(
+        ACHIEVEMENT_ORDER.index(level)
+        for (comp, crit), level in results.items()
+        if comp == competence_id and crit is not None and level is not NOT_EVALUATED
+    )
     if not levels:
         return NOT_EVALUATED
     return ACHIEVEMENT_ORDER[levels[(len(levels) - 1) // 2]]
@@ -248,31 +256,50 @@ class BilanView:
         mode, or a criterion shown (`criteria`, items with `marked` and `level`)."""
         if competence.retired_at is None or refs or self.modes.get(competence.id, (None, False))[1]:
             return True
-        return (any(key[0] == competence.id for key in self.results)
-                or any(c.marked or c.level is not NOT_EVALUATED for c in criteria))
+        return any(key[0] == competence.id for key in self.results) or any(
+            c.marked or c.level is not NOT_EVALUATED for c in criteria
+        )
 
     def shows_criterion(self, competence: Competence, criterion: Criterion, refs: Refs | None) -> bool:
         """A retired criterion stays where marked or evaluated; under a retired competence all stay with it (the
         grid drops the competence itself when nothing names it)."""
-        return (criterion.retired_at is None or competence.retired_at is not None or bool(refs)
-                or (competence.id, criterion.id) in self.results)
+        return (
+            criterion.retired_at is None
+            or competence.retired_at is not None
+            or bool(refs)
+            or (competence.id, criterion.id) in self.results
+        )
 
     def retained(self, competence_id: int) -> AchievementLevel:
         return retained_level(self.mode(competence_id), competence_id, self.results)
 
     def frozen_grid(self) -> dict:
         """What completion stores: the marks as they stand, the modes in force, the framework used."""
-        return {**self.marks.to_json(), "framework_id": self.shape.id if self.shape else None,
-                "modes": [[comp, mode.value] for comp, (mode, _) in self.modes.items()]}
+        return {
+            **self.marks.to_json(),
+            "framework_id": self.shape.id if self.shape else None,
+            "modes": [[comp, mode.value] for comp, (mode, _) in self.modes.items()],
+        }
 
 
-def frozen_header(*, period_start: dt.date, period_end: dt.date, meeting_date: dt.date | None,
-                  workplace: dict | None, trainers: Sequence[str]) -> dict:
+def frozen_header(
+    *,
+    period_start: dt.date,
+    period_end: dt.date,
+    meeting_date: dt.date | None,
+    workplace: dict | None,
+    trainers: Sequence[str],
+) -> dict:
     """The header a completed bilan keeps (R21): the period's dates, the workplace (the liaison fiche's fields)
     and the trainers' names as they stood, and whether the meeting date was the period's last day by default
     (completion stores the effective date itself, so a later edit of the period cannot move it)."""
-    return {"periodStart": period_start.isoformat(), "periodEnd": period_end.isoformat(),
-            "meetingDateIsDefault": meeting_date is None, "workplace": workplace, "trainers": list(trainers)}
+    return {
+        "periodStart": period_start.isoformat(),
+        "periodEnd": period_end.isoformat(),
+        "meetingDateIsDefault": meeting_date is None,
+        "workplace": workplace,
+        "trainers": list(trainers),
+    }
 
 
 WORKPLACE_FIELDS = ("company_name", "activity_domain", "service", "tutor_name", "tutor_role")
@@ -290,9 +317,15 @@ async def current_results(bilan_ids: Sequence[int]) -> dict[int, dict[tuple[int,
     found: dict[int, dict] = {i: {} for i in bilan_ids}
     if not bilan_ids:
         return found
-    latest = Subquery(BilanResultEntry.filter(bilan_id__in=list(bilan_ids)).annotate(last=Max("id"))
-                      .group_by("bilan_id", "competence_id", "criterion_id").values("last"))
-    for row in await BilanResultEntry.filter(id__in=latest).values("bilan_id", "competence_id", "criterion_id", "level"):
+    latest = Subquery(
+        BilanResultEntry.filter(bilan_id__in=list(bilan_ids))
+        .annotate(last=Max("id"))
+        .group_by("bilan_id", "competence_id", "criterion_id")
+        .values("last")
+    )
+    for row in await BilanResultEntry.filter(id__in=latest).values(
+        "bilan_id", "competence_id", "criterion_id", "level"
+    ):
         found[row["bilan_id"]][(row["competence_id"], row["criterion_id"])] = AchievementLevel(row["level"])
     return found
 
@@ -300,7 +333,9 @@ async def current_results(bilan_ids: Sequence[int]) -> dict[int, dict[tuple[int,
 async def stored_modes(bilan_ids: Sequence[int]) -> dict[int, dict[int, EvaluationMode]]:
     found: dict[int, dict[int, EvaluationMode]] = {i: {} for i in bilan_ids}
     if bilan_ids:
-        for row in await BilanCompetenceMode.filter(bilan_id__in=list(bilan_ids)).values("bilan_id", "competence_id", "mode"):
+        for row in await BilanCompetenceMode.filter(bilan_id__in=list(bilan_ids)).values(
+            "bilan_id", "competence_id", "mode"
+        ):
             found[row["bilan_id"]][row["competence_id"]] = EvaluationMode(row["mode"])
     return found
 
@@ -310,11 +345,15 @@ async def live_marks(portfolio_ids: Sequence[int]) -> dict[int, Marks]:
     if not portfolio_ids:
         return {}
     ids = list(portfolio_ids)
-    fiches = await (ActivityFiche.filter(portfolio_id__in=ids, deleted_at=None).order_by("reference", "id")
-                    .values("id", "portfolio_id", "title", "reference"))
+    fiches = await (
+        ActivityFiche.filter(portfolio_id__in=ids, deleted_at=None)
+        .order_by("reference", "id")
+        .values("id", "portfolio_id", "title", "reference")
+    )
     links = await FicheTask.filter(fiche__portfolio_id__in=ids, fiche__deleted_at=None).values("fiche_id", "task_id")
     targets = await FicheEvaluationTarget.filter(fiche__portfolio_id__in=ids, fiche__deleted_at=None).values(
-        "fiche_id", "task_id", "competence_id", "criterion_id")
+        "fiche_id", "task_id", "competence_id", "criterion_id"
+    )
     owner = {row["id"]: row["portfolio_id"] for row in fiches}
     by_portfolio: dict[int, tuple[list, list, list]] = {i: ([], [], []) for i in ids}
     for row in fiches:
@@ -338,8 +377,12 @@ async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -
     """BilanView of each bilan, in a fixed number of statements."""
     if not bilans:
         return {}
-    portfolios = {row["id"]: row for row in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(
-        "id", "learner_id", "period_id", "period__start_date", "period__end_date", "period__level__framework_id")}
+    portfolios = {
+        row["id"]: row
+        for row in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(
+            "id", "learner_id", "period_id", "period__start_date", "period__end_date", "period__level__framework_id"
+        )
+    }
     frozen = {b.id: b.frozen_grid for b in bilans if b.status is BilanStatus.COMPLETED and b.frozen_grid}
 
     def framework_of(bilan: CompanyBilan) -> int | None:
@@ -363,15 +406,22 @@ async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -
         if header is not None:
             start, end = dt.date.fromisoformat(header["periodStart"]), dt.date.fromisoformat(header["periodEnd"])
         views[bilan.id] = BilanView(
-            bilan=bilan, learner_id=portfolio["learner_id"], period_id=portfolio["period_id"],
-            period_start=start, period_end=end, shape=shape,
-            marks=marks, modes=effective_modes(shape, marks, modes[bilan.id], frozen_modes(bilan)),
-            results=current[bilan.id])
+            bilan=bilan,
+            learner_id=portfolio["learner_id"],
+            period_id=portfolio["period_id"],
+            period_start=start,
+            period_end=end,
+            shape=shape,
+            marks=marks,
+            modes=effective_modes(shape, marks, modes[bilan.id], frozen_modes(bilan)),
+            results=current[bilan.id],
+        )
     return views
 
 
 def bilan_views(info):
     """The request's loader of BilanView by bilan id (callers have checked reach and access)."""
+
     async def load(ids: Sequence[int]) -> list[BilanView | None]:
         views = await build_views(await CompanyBilan.filter(id__in=list(ids)))
         return [views.get(i) for i in ids]

@@ -32,20 +32,26 @@ from permissions.table import describe
 from resolvers.bilan_grid import (
     NOT_EVALUATED,
     WORKPLACE_FIELDS,
-    frozen_header,
-    header_of,
     build_views,
     current_results,
     effective_modes,
+    frozen_header,
+    header_of,
     live_marks,
     load_framework_shapes,
     stored_modes,
 )
 from resolvers.framework_rules import retired_problem
-from resolvers.inputs import (check_date, check_version, fetch_in_reach, input_id, not_found_out_of_reach,
-                             optional_text, required_text)
+from resolvers.inputs import (
+    check_date,
+    check_version,
+    fetch_in_reach,
+    input_id,
+    not_found_out_of_reach,
+    optional_text,
+    required_text,
+)
 from resolvers.mutations import run_mutation
-
 
 MAX_RESULTS = 1000
 MAX_COMMENT = 10000
@@ -62,22 +68,28 @@ class BilanModeInput:
 class BilanResultInput:
     competence_id: strawberry.ID = strawberry.field(description="A competence of the bilan's framework.")
     criterion_id: strawberry.ID | None = strawberry.field(
-        default=None, description="One of the competence's criteria, when it is evaluated criterion by criterion.")
+        default=None, description="One of the competence's criteria, when it is evaluated criterion by criterion."
+    )
     level: AchievementLevel = strawberry.field(
-        description="A level of the framework's scale; NOT_EVALUATED sets the item back to not evaluated.")
+        description="A level of the framework's scale; NOT_EVALUATED sets the item back to not evaluated."
+    )
 
 
 @strawberry.input(description="Changes to a draft bilan; a field left out is unchanged.")
 class BilanInput:
     engagement: int | None = strawberry.field(
-        default=strawberry.UNSET, description="1 to 4 stars; null sets it back to not yet set.")
+        default=strawberry.UNSET, description="1 to 4 stars; null sets it back to not yet set."
+    )
     meeting_date: dt.date | None = strawberry.field(
-        default=strawberry.UNSET, description="Date of the meeting; null sets it back to the period's last day.")
+        default=strawberry.UNSET, description="Date of the meeting; null sets it back to the period's last day."
+    )
     comment: str | None = strawberry.field(default=strawberry.UNSET, description="Comment to the learner.")
     modes: list[BilanModeInput] | None = strawberry.field(
-        default=None, description="Evaluation modes to set; results below are checked against the new modes.")
+        default=None, description="Evaluation modes to set; results below are checked against the new modes."
+    )
     results: list[BilanResultInput] | None = strawberry.field(
-        default=None, description="Results to record, for marked and unmarked items alike.")
+        default=None, description="Results to record, for marked and unmarked items alike."
+    )
 
 
 @strawberry.type(description="Result of bilanUpdate.")
@@ -99,7 +111,7 @@ class BilanReopenPayload:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 async def _writable(info: Info, id: strawberry.ID, version: int, status: m.BilanStatus):
@@ -115,10 +127,14 @@ async def _writable(info: Info, id: strawberry.ID, version: int, status: m.Bilan
 async def _write(bilan: m.CompanyBilan, version: int, expected: m.BilanStatus, **changes) -> m.CompanyBilan:
     """The conditional update every write goes through: exactly one of two writers from one version wins."""
     done = await m.CompanyBilan.filter(id=bilan.id, version=version, status=expected).update(
-        version=F("version") + 1, updated_at=_now(), **changes)
+        version=F("version") + 1, updated_at=_now(), **changes
+    )
     if not done:
-        raise problem("version", ErrorCode.CONFLICT,
-                      "This bilan was changed by someone else meanwhile: reload it and enter your changes again.")
+        raise problem(
+            "version",
+            ErrorCode.CONFLICT,
+            "This bilan was changed by someone else meanwhile: reload it and enter your changes again.",
+        )
     return await m.CompanyBilan.get(id=bilan.id)
 
 
@@ -126,8 +142,9 @@ def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, en
     changes: dict = {}
     if input.engagement is not strawberry.UNSET:
         if input.engagement is not None and not 1 <= input.engagement <= 4:
-            raise problem("input.engagement", ErrorCode.INVALID,
-                          "'engagement' is 1 to 4 stars, or null while not yet set.")
+            raise problem(
+                "input.engagement", ErrorCode.INVALID, "'engagement' is 1 to 4 stars, or null while not yet set."
+            )
         changes["engagement"] = input.engagement
     if input.meeting_date is not strawberry.UNSET:
         day = input.meeting_date
@@ -135,8 +152,11 @@ def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, en
             check_date(day, "input.meetingDate")
             latest = end + dt.timedelta(days=MEETING_DAYS_AFTER_PERIOD)
             if not start <= day <= latest:
-                raise problem("input.meetingDate", ErrorCode.INVALID,
-                              f"The meeting date must fall between the period's first day ({start}) and {latest}.")
+                raise problem(
+                    "input.meetingDate",
+                    ErrorCode.INVALID,
+                    f"The meeting date must fall between the period's first day ({start}) and {latest}.",
+                )
         changes["meeting_date"] = day
     if input.comment is not strawberry.UNSET:
         changes["comment"] = optional_text(input.comment, "input.comment", "The comment", max_length=MAX_COMMENT) or ""
@@ -175,9 +195,12 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         mode, or a fiche's mark); it is refused anywhere else, as any new link to it."""
         if criterion_id is not None:
             return (competence_id, criterion_id) in current or bool(marks.criterion_refs(criterion_id))
-        return (competence_id in stored or any(key[0] == competence_id for key in current)
-                or bool(marks.competence_refs(competence_id))
-                or any(marks.criterion_refs(c.id) for c in shape.criteria_by_competence.get(competence_id, [])))
+        return (
+            competence_id in stored
+            or any(key[0] == competence_id for key in current)
+            or bool(marks.competence_refs(competence_id))
+            or any(marks.criterion_refs(c.id) for c in shape.criteria_by_competence.get(competence_id, []))
+        )
 
     new_modes: dict[int, m.EvaluationMode] = {}
     for i, item in enumerate(modes_in):
@@ -187,11 +210,13 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             continue
         if pk not in competences:
             outside[len(problems)] = (Competence, scopes.framework_parts, pk, "competence")
-            problems.append(FieldProblem(field.split("."), ErrorCode.INVALID,
-                                         "This is not a competence of the bilan's framework."))
+            problems.append(
+                FieldProblem(field.split("."), ErrorCode.INVALID, "This is not a competence of the bilan's framework.")
+            )
         elif pk in new_modes:
-            problems.append(FieldProblem(field.split("."), ErrorCode.INVALID,
-                                         f"'input.modes' lists {competences[pk].code} twice."))
+            problems.append(
+                FieldProblem(field.split("."), ErrorCode.INVALID, f"'input.modes' lists {competences[pk].code} twice.")
+            )
         elif competences[pk].retired_at is not None and not named(pk):
             problems.append(retired_problem(field.split("."), "competence"))
         else:
@@ -214,8 +239,13 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         competence = competences.get(competence_id)
         if competence is None:
             outside[len(problems)] = (Competence, scopes.framework_parts, competence_id, "competence")
-            problems.append(FieldProblem(f"{where}.competenceId".split("."), ErrorCode.INVALID,
-                                         "This is not a competence of the bilan's framework."))
+            problems.append(
+                FieldProblem(
+                    f"{where}.competenceId".split("."),
+                    ErrorCode.INVALID,
+                    "This is not a competence of the bilan's framework.",
+                )
+            )
             continue
         if competence.retired_at is not None and not named(competence_id):
             problems.append(retired_problem(f"{where}.competenceId".split("."), "competence"))
@@ -225,37 +255,62 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             criterion = criteria.get(criterion_id)
             if criterion is None or criterion.competence_id != competence_id:
                 outside[len(problems)] = (Criterion, scopes.criteria, criterion_id, "criterion")
-                problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.INVALID,
-                                             f"This is not a criterion of {competence.code}."))
+                problems.append(
+                    FieldProblem(
+                        f"{where}.criterionId".split("."),
+                        ErrorCode.INVALID,
+                        f"This is not a criterion of {competence.code}.",
+                    )
+                )
                 continue
             if criterion.retired_at is not None and not named(competence_id, criterion_id):
                 problems.append(retired_problem(f"{where}.criterionId".split("."), "criterion"))
                 continue
             if modes[competence_id] is m.EvaluationMode.GLOBAL:
-                problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.INVALID,
-                                             f"{competence.code} is evaluated globally: set its mode to CRITERIA "
-                                             "to enter results per criterion."))
+                problems.append(
+                    FieldProblem(
+                        f"{where}.criterionId".split("."),
+                        ErrorCode.INVALID,
+                        f"{competence.code} is evaluated globally: set its mode to CRITERIA "
+                        "to enter results per criterion.",
+                    )
+                )
                 continue
         elif modes[competence_id] is m.EvaluationMode.CRITERIA:
-            problems.append(FieldProblem(f"{where}.criterionId".split("."), ErrorCode.REQUIRED,
-                                         f"{competence.code} is evaluated criterion by criterion: name the criterion "
-                                         "(or set its mode to GLOBAL)."))
+            problems.append(
+                FieldProblem(
+                    f"{where}.criterionId".split("."),
+                    ErrorCode.REQUIRED,
+                    f"{competence.code} is evaluated criterion by criterion: name the criterion "
+                    "(or set its mode to GLOBAL).",
+                )
+            )
             continue
         if level not in allowed:
-            problems.append(FieldProblem(f"{where}.level".split("."), ErrorCode.INVALID,
-                                         f"{level.value} is not on the scale of the bilan's framework."))
+            problems.append(
+                FieldProblem(
+                    f"{where}.level".split("."),
+                    ErrorCode.INVALID,
+                    f"{level.value} is not on the scale of the bilan's framework.",
+                )
+            )
             continue
         key = (competence_id, criterion_id)
         if key in seen:
-            problems.append(FieldProblem(where.split("."), ErrorCode.INVALID,
-                                         "'input.results' names this item twice."))
+            problems.append(FieldProblem(where.split("."), ErrorCode.INVALID, "'input.results' names this item twice."))
             continue
         seen.add(key)
         previous = current.get(key)
         if (previous or NOT_EVALUATED) is not level:
-            entries[key] = m.BilanResultEntry(bilan_id=bilan.id, competence_id=competence_id,
-                                              criterion_id=criterion_id, level=level, previous_level=previous,
-                                              author_id=viewer.id, recorded_at=_now())
+            entries[key] = m.BilanResultEntry(
+                bilan_id=bilan.id,
+                competence_id=competence_id,
+                criterion_id=criterion_id,
+                level=level,
+                previous_level=previous,
+                author_id=viewer.id,
+                recorded_at=_now(),
+            )
     if problems:
         raise UserInputError(await not_found_out_of_reach(problems, viewer, outside))
     # A result pins the mode it was entered under (see bilan_grid); a mode set to its stored value is no change.
@@ -268,16 +323,21 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
 
 @strawberry.type
 class BilanMutation:
-    @strawberry.mutation(description="Save a batch of changes to a draft bilan: engagement, meeting date, comment, "
-                                     "evaluation modes and results (R19–R20), in one transaction. "
-                                     + describe("bilan.write"))
+    @strawberry.mutation(
+        description="Save a batch of changes to a draft bilan: engagement, meeting date, comment, "
+        "evaluation modes and results (R19–R20), in one transaction. " + describe("bilan.write")
+    )
     async def bilan_update(self, info: Info, id: strawberry.ID, version: int, input: BilanInput) -> BilanUpdatePayload:
         async def body() -> BilanUpdatePayload:
             viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
             period = await Portfolio.filter(id=bilan.portfolio_id).values(
-                "period__start_date", "period__end_date", "period__level__framework_id")
-            start, end, framework_id = (period[0]["period__start_date"], period[0]["period__end_date"],
-                                        period[0]["period__level__framework_id"])
+                "period__start_date", "period__end_date", "period__level__framework_id"
+            )
+            start, end, framework_id = (
+                period[0]["period__start_date"],
+                period[0]["period__end_date"],
+                period[0]["period__level__framework_id"],
+            )
             changes = _scalar_changes(bilan, input, start, end)
             modes, entries = await _evaluation_changes(bilan, framework_id, input, viewer)
             if not changes and not modes and not entries:
@@ -285,57 +345,93 @@ class BilanMutation:
             row = await _write(bilan, version, m.BilanStatus.DRAFT, **changes)
             if modes:
                 await m.BilanCompetenceMode.filter(bilan_id=bilan.id, competence_id__in=list(modes)).delete()
-                await m.BilanCompetenceMode.bulk_create([
-                    m.BilanCompetenceMode(bilan_id=bilan.id, competence_id=pk, mode=mode) for pk, mode in modes.items()])
+                await m.BilanCompetenceMode.bulk_create(
+                    [
+                        m.BilanCompetenceMode(bilan_id=bilan.id, competence_id=pk, mode=mode)
+                        for pk, mode in modes.items()
+                    ]
+                )
             if entries:
                 await m.BilanResultEntry.bulk_create(entries)
             return BilanUpdatePayload(bilan=CompanyBilan.from_row(row))
 
         return await run_mutation(BilanUpdatePayload, body)
 
-    @strawberry.mutation(description="Complete a draft bilan (R21): its grid, marks and modes are frozen as they "
-                                     "stand and it feeds the learner's dashboard. Refused before the period's first "
-                                     "day. " + describe("bilan.write"))
+    @strawberry.mutation(
+        description="Complete a draft bilan (R21): its grid, marks and modes are frozen as they "
+        "stand and it feeds the learner's dashboard. Refused before the period's first "
+        "day. " + describe("bilan.write")
+    )
     async def bilan_complete(self, info: Info, id: strawberry.ID, version: int) -> BilanCompletePayload:
         async def body() -> BilanCompletePayload:
             viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
             view = (await build_views([bilan], results=False))[bilan.id]
             if dt.date.today() < view.period_start:
-                raise problem("id", ErrorCode.CONFLICT,
-                              f"The period starts on {view.period_start}: its bilan can be completed from then on.")
+                raise problem(
+                    "id",
+                    ErrorCode.CONFLICT,
+                    f"The period starts on {view.period_start}: its bilan can be completed from then on.",
+                )
             now = _now()
             # Frozen whole (R21): the header as it stands and the effective meeting date, stored on the bilan.
             liaison = await LiaisonFiche.filter(portfolio_id=bilan.portfolio_id).first().values(*WORKPLACE_FIELDS)
-            trainers = await User.filter(trained_portfolios__id=bilan.portfolio_id).order_by(
-                "last_name", "first_name", "id").values_list("first_name", "last_name")
-            header = frozen_header(period_start=view.period_start, period_end=view.period_end,
-                                   meeting_date=bilan.meeting_date, workplace=liaison,
-                                   trainers=[f"{first} {last}" for first, last in trainers])
-            row = await _write(bilan, version, m.BilanStatus.DRAFT, status=m.BilanStatus.COMPLETED,
-                               completed_at=now, meeting_date=view.meeting_date,
-                               frozen_grid={**view.frozen_grid(), "header": header})
-            await m.BilanEvent.create(bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id,
-                                      recorded_at=now)
+            trainers = (
+                await User.filter(trained_portfolios__id=bilan.portfolio_id)
+                .order_by("last_name", "first_name", "id")
+                .values_list("first_name", "last_name")
+            )
+            header = frozen_header(
+                period_start=view.period_start,
+                period_end=view.period_end,
+                meeting_date=bilan.meeting_date,
+                workplace=liaison,
+                trainers=[f"{first} {last}" for first, last in trainers],
+            )
+            row = await _write(
+                bilan,
+                version,
+                m.BilanStatus.DRAFT,
+                status=m.BilanStatus.COMPLETED,
+                completed_at=now,
+                meeting_date=view.meeting_date,
+                frozen_grid={**view.frozen_grid(), "header": header},
+            )
+            await m.BilanEvent.create(
+                bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id, recorded_at=now
+            )
             return BilanCompletePayload(bilan=CompanyBilan.from_row(row))
 
         return await run_mutation(BilanCompletePayload, body)
 
-    @strawberry.mutation(description="Reopen a completed bilan as a draft, saying why; the reopening is logged (R21). "
-                                     "Refused once an interim review consolidated it (R7). " + describe("bilan.write"))
+    @strawberry.mutation(
+        description="Reopen a completed bilan as a draft, saying why; the reopening is logged (R21). "
+        "Refused once an interim review consolidated it (R7). " + describe("bilan.write")
+    )
     async def bilan_reopen(self, info: Info, id: strawberry.ID, version: int, reason: str) -> BilanReopenPayload:
         async def body() -> BilanReopenPayload:
             viewer, bilan = await _writable(info, id, version, m.BilanStatus.COMPLETED)
             note = required_text(reason, "reason", "The reason", max_length=2000)
             if await m.InterimReview.filter(bilans__id=bilan.id).exists():
-                raise problem("id", ErrorCode.CONFLICT,
-                              "An interim review consolidated this bilan: it can no longer be reopened (R7).")
+                raise problem(
+                    "id",
+                    ErrorCode.CONFLICT,
+                    "An interim review consolidated this bilan: it can no longer be reopened (R7).",
+                )
             # Unfrozen: the grid follows the fiches again, and a meeting date that was the default follows the period.
             header = header_of(bilan) or {}
             meeting_date = None if header.get("meetingDateIsDefault") else bilan.meeting_date
-            row = await _write(bilan, version, m.BilanStatus.COMPLETED, status=m.BilanStatus.DRAFT,
-                               completed_at=None, frozen_grid=None, meeting_date=meeting_date)
-            await m.BilanEvent.create(bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id,
-                                      note=note, recorded_at=_now())
+            row = await _write(
+                bilan,
+                version,
+                m.BilanStatus.COMPLETED,
+                status=m.BilanStatus.DRAFT,
+                completed_at=None,
+                frozen_grid=None,
+                meeting_date=meeting_date,
+            )
+            await m.BilanEvent.create(
+                bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id, note=note, recorded_at=_now()
+            )
             return BilanReopenPayload(bilan=CompanyBilan.from_row(row))
 
         return await run_mutation(BilanReopenPayload, body)

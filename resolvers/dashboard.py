@@ -18,12 +18,11 @@ sent are fixed: about ten for a level's dashboard, three for reviews.
 
 from __future__ import annotations
 
-from typing import cast
-
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -36,8 +35,8 @@ from models.portfolios import Portfolio
 from models.schools import Classroom
 from models.users import User
 from permissions import scopes
-from permissions.viewer import Viewer
 from permissions.table import allows
+from permissions.viewer import Viewer
 from resolvers.bilan_grid import NOT_EVALUATED, current_results, frozen_modes
 from resolvers.review_record import (
     BilanFacts,
@@ -101,8 +100,15 @@ async def _competences(framework_ids: Iterable[int | None]) -> dict[int | None, 
     units = {row["id"]: row["code"] for row in await Unit.filter(framework_id__in=ids).values("id", "code")}
     for row in await Competence.filter(framework_id__in=ids).order_by("position", "id"):
         by_framework[row.framework_id].append(
-            CompetenceFacts(row.id, row.framework_id, row.code, row.label, units.get(row.unit_id),
-                            retired=row.retired_at is not None))
+            CompetenceFacts(
+                row.id,
+                row.framework_id,
+                row.code,
+                row.label,
+                units.get(row.unit_id),
+                retired=row.retired_at is not None,
+            )
+        )
     return by_framework
 
 
@@ -115,8 +121,17 @@ def _progress(entries: Sequence[dict], competences: Sequence[CompetenceFacts]) -
 
 
 def _facts(bilan: CompanyBilan, period: Period, framework_id: int | None, results: dict) -> BilanFacts:
-    return BilanFacts(bilan.id, period.id, period.name, bilan.meeting_date or period.end_date, bilan.completed_at,
-                      bilan.engagement, framework_id, frozen_modes(bilan) or {}, results)
+    return BilanFacts(
+        bilan.id,
+        period.id,
+        period.name,
+        bilan.meeting_date or period.end_date,
+        bilan.completed_at,
+        bilan.engagement,
+        framework_id,
+        frozen_modes(bilan) or {},
+        results,
+    )
 
 
 def _framework_of(bilan: CompanyBilan, level_framework_id: int | None) -> int | None:
@@ -133,9 +148,12 @@ async def _fiche_counts(portfolio_ids: Sequence[int]) -> tuple[dict[int, int], d
     if not portfolio_ids:
         return {}, {}
     # One statement for both counts: it pays for the reading of the interim reviews' records.
-    rows = await (ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
-                  .annotate(n=Count("id"), done=Count("id", _filter=~Q(description=""))).group_by("portfolio_id")
-                  .values("portfolio_id", "n", "done"))
+    rows = await (
+        ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
+        .annotate(n=Count("id"), done=Count("id", _filter=~Q(description="")))
+        .group_by("portfolio_id")
+        .values("portfolio_id", "n", "done")
+    )
     return ({r["portfolio_id"]: r["n"] for r in rows}, {r["portfolio_id"]: r["done"] for r in rows})
 
 
@@ -145,8 +163,11 @@ async def _recorded(viewer: Viewer, learner_ids: Sequence[int]) -> dict[int, dic
     found: dict[int, dict[int, dict]] = defaultdict(dict)
     if not allows("review.read", viewer.role):
         return found
-    rows = await InterimReview.filter(learner_id__in=list(learner_ids)).order_by("review_date", "id").values(
-        "learner_id", "record")
+    rows = (
+        await InterimReview.filter(learner_id__in=list(learner_ids))
+        .order_by("review_date", "id")
+        .values("learner_id", "record")
+    )
     for row in rows:
         for entry in (row["record"] or {}).get("bilans", []):
             found[row["learner_id"]].setdefault(entry["bilan"], entry)
@@ -160,10 +181,14 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
         return {}
     learner_ids = [row.id for row in learners]
     classroom_ids = list({row.classroom_id for row in learners if row.classroom_id})
-    classroom_framework = dict(await Classroom.filter(id__in=classroom_ids).values_list(
-        "id", "level__framework_id")) if classroom_ids else {}
+    classroom_framework = (
+        dict(await Classroom.filter(id__in=classroom_ids).values_list("id", "level__framework_id"))
+        if classroom_ids
+        else {}
+    )
     portfolios = await Portfolio.filter(scopes.portfolios(viewer), learner_id__in=learner_ids).values(
-        "id", "learner_id", "period_id", "period__level__framework_id")
+        "id", "learner_id", "period_id", "period__level__framework_id"
+    )
     periods = await _periods(p["period_id"] for p in portfolios)
     bilans = {b.portfolio_id: b for b in await CompanyBilan.filter(portfolio_id__in=[p["id"] for p in portfolios])}
     counts, done = await _fiche_counts([p["id"] for p in portfolios])
@@ -191,9 +216,11 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
     for row in learners:
         listed = [c for framework in frameworks_of[row.id] for c in competences.get(framework, [])]
         entries = list(recorded[row.id].values()) + [
-            record_entry(_facts(bilan, period, framework, results[bilan.id]),
-                         [c.id for c in competences.get(framework, [])])
-            for bilan, period, framework in live[row.id]]
+            record_entry(
+                _facts(bilan, period, framework, results[bilan.id]), [c.id for c in competences.get(framework, [])]
+            )
+            for bilan, period, framework in live[row.id]
+        ]
         periods_of = sorted(lines[row.id], key=lambda line: (line.period.start_date, line.period.id))
         dashboards[row.id] = DashboardData(row, _progress(entries, listed), periods_of, periods, bilan_rows)
     return dashboards
@@ -202,7 +229,8 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
 async def level_learners(viewer: Viewer, level_id: int) -> list[User]:
     """The level's learners the viewer reaches, by name."""
     return await User.filter(scopes.learners(viewer), classroom__level_id=level_id).order_by(
-        "last_name", "first_name", "id")
+        "last_name", "first_name", "id"
+    )
 
 
 async def review_data(review_ids: Sequence[int]) -> dict[int, ReviewData]:
@@ -210,8 +238,10 @@ async def review_data(review_ids: Sequence[int]) -> dict[int, ReviewData]:
     still exist."""
     if not review_ids:
         return {}
-    records = {row["id"]: row["record"] or {} for row in
-               await InterimReview.filter(id__in=list(review_ids)).values("id", "record")}
+    records = {
+        row["id"]: row["record"] or {}
+        for row in await InterimReview.filter(id__in=list(review_ids)).values("id", "record")
+    }
     entries = [entry for record in records.values() for entry in record.get("bilans", [])]
     periods = await _periods(entry["period"] for entry in entries)
     bilan_ids = list({entry["bilan"] for entry in entries})
@@ -219,10 +249,13 @@ async def review_data(review_ids: Sequence[int]) -> dict[int, ReviewData]:
     data = {}
     for review_id in review_ids:
         record = records.get(review_id, {})
-        competences = [CompetenceFacts(c["id"], c["frameworkId"], c["code"], c["label"], c["unit"])
-                       for c in record.get("competences", [])]
-        data[review_id] = ReviewData(record.get("bilans", []), _progress(record.get("bilans", []), competences),
-                                     periods, bilans)
+        competences = [
+            CompetenceFacts(c["id"], c["frameworkId"], c["code"], c["label"], c["unit"])
+            for c in record.get("competences", [])
+        ]
+        data[review_id] = ReviewData(
+            record.get("bilans", []), _progress(record.get("bilans", []), competences), periods, bilans
+        )
     return data
 
 
@@ -230,21 +263,40 @@ async def review_record(learner_id: int, day: dt.date) -> tuple[list[CompanyBila
     """(the completed bilans a review of the learner at `day` consolidates, its record); the record also carries
     over what the learner's other reviews recorded up to that day of bilans deleted since."""
     bilans = await consolidable_bilans(learner_id, day)
-    earlier = [{"bilans": [e for e in (record or {}).get("bilans", []) if e["date"] <= day.isoformat()],
-                "competences": (record or {}).get("competences", [])}
-               for record in cast("list[dict | None]", await InterimReview.filter(learner_id=learner_id)
-                                                  .values_list("record", flat=True))]
+    earlier = [
+        {
+            "bilans": [e for e in (record or {}).get("bilans", []) if e["date"] <= day.isoformat()],
+            "competences": (record or {}).get("competences", []),
+        }
+        for record in cast(
+            "list[dict | None]", await InterimReview.filter(learner_id=learner_id).values_list("record", flat=True)
+        )
+    ]
     if not bilans and not any(r["bilans"] for r in earlier):
         return [], {}
-    portfolios = {p["id"]: p for p in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(
-        "id", "period_id", "period__level__framework_id")} if bilans else {}
+    portfolios = (
+        {
+            p["id"]: p
+            for p in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(
+                "id", "period_id", "period__level__framework_id"
+            )
+        }
+        if bilans
+        else {}
+    )
     periods = await _periods(p["period_id"] for p in portfolios.values())
     results = await current_results([b.id for b in bilans])
     facts = []
     for bilan in bilans:
         p = portfolios[bilan.portfolio_id]
-        facts.append(_facts(bilan, periods[p["period_id"]], _framework_of(bilan, p["period__level__framework_id"]),
-                            results[bilan.id]))
+        facts.append(
+            _facts(
+                bilan,
+                periods[p["period_id"]],
+                _framework_of(bilan, p["period__level__framework_id"]),
+                results[bilan.id],
+            )
+        )
     competences = await _competences(f.framework_id for f in facts)
     return bilans, build_record(facts, competences, earlier)
 
@@ -252,11 +304,11 @@ async def review_record(learner_id: int, day: dt.date) -> tuple[list[CompanyBila
 async def consolidable_bilans(learner_id: int, day: dt.date) -> list[CompanyBilan]:
     """R25: the learner's completed bilans dated up to `day` (a bilan's date is its effective meeting date)."""
     rows = await CompanyBilan.filter(portfolio__learner_id=learner_id, status=BilanStatus.COMPLETED).values(
-        "id", "meeting_date", "portfolio__period__end_date")
+        "id", "meeting_date", "portfolio__period__end_date"
+    )
     ids = [r["id"] for r in rows if (r["meeting_date"] or r["portfolio__period__end_date"]) <= day]
     return list(await CompanyBilan.filter(id__in=ids)) if ids else []
 
 
 # The reviews in reach (permissions/scopes.py), under the name this domain uses.
 reviews_scope = scopes.interim_reviews
-

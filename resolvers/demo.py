@@ -71,8 +71,15 @@ async def load_demo_data(today: dt.date | None = None) -> bool:
             if role is Role.LEARNER:
                 continue
             accounts[role] = await User.create(
-                school=school, role=role, email=email, password_hash=password, first_name=first, last_name=last,
-                company_name="Tout élec" if role is Role.TUTOR else ("Ampère Services" if role is Role.MASTER else None),
+                school=school,
+                role=role,
+                email=email,
+                password_hash=password,
+                first_name=first,
+                last_name=last,
+                company_name="Tout élec"
+                if role is Role.TUTOR
+                else ("Ampère Services" if role is Role.MASTER else None),
                 job_title="électricien" if role is Role.TUTOR else ("cheffe d'équipe" if role is Role.MASTER else None),
             )
         await accounts[Role.TEACHER].taught_classrooms.add(*classrooms.values())
@@ -80,18 +87,29 @@ async def load_demo_data(today: dt.date | None = None) -> bool:
         for first, last, classroom, status in DEMO_LEARNERS:
             email = "angelique.dupire@demo.pfmp.test" if last == "DUPIRE" else _email(first, last)
             learners[last] = await User.create(
-                school=school, role=Role.LEARNER, email=email, password_hash=password, first_name=first,
-                last_name=last, learner_status=status, classroom=classrooms[classroom],
+                school=school,
+                role=Role.LEARNER,
+                email=email,
+                password_hash=password,
+                first_name=first,
+                last_name=last,
+                learner_status=status,
+                classroom=classrooms[classroom],
                 birth_date=dt.date(year - 16, 3, 14),
             )
 
         tasks = await Task.filter(framework=cap, code__in=["TA 1-1", "TA 1-2"]).order_by("position")
         period = await Period.create(
-            school=school, level=first_year, name="Stage de découverte",
-            start_date=dt.date(year, 11, 16), end_date=dt.date(year, 11, 27), school_year=year,
-            certifying=False, created_by=accounts[Role.TEACHER],
+            school=school,
+            level=first_year,
+            name="Stage de découverte",
+            start_date=dt.date(year, 11, 16),
+            end_date=dt.date(year, 11, 27),
+            school_year=year,
+            certifying=False,
+            created_by=accounts[Role.TEACHER],
             objectives="Découvrir l'entreprise, ses métiers et ses règles de sécurité ; "
-                       "observer puis participer à la préparation d'une intervention.",
+            "observer puis participer à la préparation d'une intervention.",
         )
         await period.tasks.add(*tasks)
         portfolios = {}
@@ -100,8 +118,10 @@ async def load_demo_data(today: dt.date | None = None) -> bool:
 
         dupire = portfolios["DUPIRE"]
         await LiaisonFiche.filter(portfolio=dupire).update(
-            company_name="Tout élec", activity_domain="Entreprise générale d'électricité (particuliers)",
-            tutor_name="Eude Toutcourt", tutor_role="électricien",
+            company_name="Tout élec",
+            activity_domain="Entreprise générale d'électricité (particuliers)",
+            tutor_name="Eude Toutcourt",
+            tutor_role="électricien",
         )
         await dupire.trainers.add(accounts[Role.TUTOR])
         await portfolios["HÔT"].trainers.add(accounts[Role.MASTER])
@@ -109,13 +129,14 @@ async def load_demo_data(today: dt.date | None = None) -> bool:
         first_fiche.title = "Fiche 1 : Découverte de l'entreprise"
         first_fiche.autonomy = Autonomy.ACCOMPANIED
         first_fiche.workplace = "Tout élec"
-        first_fiche.description = ("J'ai découvert l'entreprise et son organisation, puis j'ai pris connaissance du "
-                                   "dossier d'une rénovation de tableau électrique chez un particulier.")
-        first_fiche.analysis = ("J'ai compris l'importance de vérifier la liste du matériel avant de partir "
-                                "sur le chantier.")
+        first_fiche.description = (
+            "J'ai découvert l'entreprise et son organisation, puis j'ai pris connaissance du "
+            "dossier d'une rénovation de tableau électrique chez un particulier."
+        )
+        first_fiche.analysis = (
+            "J'ai compris l'importance de vérifier la liste du matériel avant de partir sur le chantier."
+        )
         await first_fiche.save()
-        await FicheTask.bulk_create([
-            FicheTask(fiche=first_fiche, task=task, ticked_by_learner=True) for task in tasks
-        ])
+        await FicheTask.bulk_create([FicheTask(fiche=first_fiche, task=task, ticked_by_learner=True) for task in tasks])
         await ActivityFiche.create(school=school, learner=learners["DUPIRE"], portfolio=dupire, title="À compléter")
     return True

@@ -65,11 +65,16 @@ from resolvers.bilan_grid import (
 )
 
 # The domain's default scale (domain.md), for a level whose framework is unknown.
-DEFAULT_SCALE = Scale((
-    ScaleLevel("NOT_EVALUATED", "Non évalué"), ScaleLevel("NOT_ACQUIRED", "Non acquis"),
-    ScaleLevel("BEGINNING", "Début d'acquisition"), ScaleLevel("PARTIAL", "Partiellement acquis"),
-    ScaleLevel("ACQUIRED", "Acquis", is_threshold=True), ScaleLevel("MASTERED", "Maîtrisé"),
-))
+DEFAULT_SCALE = Scale(
+    (
+        ScaleLevel("NOT_EVALUATED", "Non évalué"),
+        ScaleLevel("NOT_ACQUIRED", "Non acquis"),
+        ScaleLevel("BEGINNING", "Début d'acquisition"),
+        ScaleLevel("PARTIAL", "Partiellement acquis"),
+        ScaleLevel("ACQUIRED", "Acquis", is_threshold=True),
+        ScaleLevel("MASTERED", "Maîtrisé"),
+    )
+)
 
 PERIOD_FIELDS = ("name", "start_date", "end_date", "certifying", "school_year", "template__duration_days")
 LEARNER_FIELDS = ("id", "first_name", "last_name", "learner_status", "classroom__name")
@@ -93,18 +98,28 @@ class Target:
 
 def portfolio_reach(viewer: Viewer) -> Q:
     """On `Portfolio`: reached, and so are its period and its learner (the GraphQL views show no less)."""
-    return (scopes.portfolios(viewer)
-            & Q(period_id__in=Subquery(Period.filter(scopes.periods(viewer)).values("id")))
-            & Q(learner_id__in=Subquery(User.filter(scopes.learners(viewer)).values("id"))))
+    return (
+        scopes.portfolios(viewer)
+        & Q(period_id__in=Subquery(Period.filter(scopes.periods(viewer)).values("id")))
+        & Q(learner_id__in=Subquery(User.filter(scopes.learners(viewer)).values("id")))
+    )
 
 
 async def find_portfolio(viewer: Viewer, pk: int) -> Target | None:
-    row = await Portfolio.filter(portfolio_reach(viewer), id=pk).first().values(
-        "id", "learner_id", "period_id", "learner__last_name", "period__name")
+    row = (
+        await Portfolio.filter(portfolio_reach(viewer), id=pk)
+        .first()
+        .values("id", "learner_id", "period_id", "learner__last_name", "period__name")
+    )
     if row is None:
         return None
-    return Target(row["id"], row["learner_id"] == viewer.id, (row["learner__last_name"], row["period__name"]),
-                  learner_id=row["learner_id"], period_id=row["period_id"])
+    return Target(
+        row["id"],
+        row["learner_id"] == viewer.id,
+        (row["learner__last_name"], row["period__name"]),
+        learner_id=row["learner_id"],
+        period_id=row["period_id"],
+    )
 
 
 async def find_period(viewer: Viewer, pk: int) -> Target | None:
@@ -133,13 +148,17 @@ async def school_info(viewer: Viewer) -> SchoolInfo:
 
 
 def period_info(row: dict, prefix: str = "") -> PeriodInfo:
-    return PeriodInfo(name=row[f"{prefix}name"], start_date=row[f"{prefix}start_date"],
-                      end_date=row[f"{prefix}end_date"], certifying=row[f"{prefix}certifying"],
-                      duration_days=row[f"{prefix}template__duration_days"])
+    return PeriodInfo(
+        name=row[f"{prefix}name"],
+        start_date=row[f"{prefix}start_date"],
+        end_date=row[f"{prefix}end_date"],
+        certifying=row[f"{prefix}certifying"],
+        duration_days=row[f"{prefix}template__duration_days"],
+    )
 
 
 def school_year_label(years: Iterable[int]) -> str:
-    """"2026-2027" when every period given is of one school year, else empty."""
+    """ "2026-2027" when every period given is of one school year, else empty."""
     distinct = set(years)
     if len(distinct) != 1:
         return ""
@@ -148,8 +167,12 @@ def school_year_label(years: Iterable[int]) -> str:
 
 
 def learner_info(row: dict) -> LearnerInfo:
-    return LearnerInfo(row["first_name"], row["last_name"], row["classroom__name"] or "",
-                       apprentice=row["learner_status"] == LearnerStatus.APPRENTICE)
+    return LearnerInfo(
+        row["first_name"],
+        row["last_name"],
+        row["classroom__name"] or "",
+        apprentice=row["learner_status"] == LearnerStatus.APPRENTICE,
+    )
 
 
 async def learners_by_id(viewer: Viewer, ids: Sequence[int], *extra: str) -> dict[int, dict]:
@@ -167,8 +190,13 @@ def workplace_of(liaison: dict | None) -> Workplace | None:
     """The liaison fiche's workplace; None while nothing of it is known."""
     if liaison is None:
         return None
-    workplace = Workplace(liaison["company_name"], liaison["activity_domain"], liaison["service"],
-                          liaison["tutor_name"], liaison["tutor_role"])
+    workplace = Workplace(
+        liaison["company_name"],
+        liaison["activity_domain"],
+        liaison["service"],
+        liaison["tutor_name"],
+        liaison["tutor_role"],
+    )
     return workplace if any(vars(workplace).values()) else None
 
 
@@ -177,7 +205,8 @@ async def liaisons_of(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int,
     if not portfolio_ids:
         return {}
     rows = await LiaisonFiche.filter(scopes.liaison_fiches(viewer), portfolio_id__in=list(portfolio_ids)).values(
-        "id", "portfolio_id", "company_name", "activity_domain", "service", "tutor_name", "tutor_role", "objectives")
+        "id", "portfolio_id", "company_name", "activity_domain", "service", "tutor_name", "tutor_role", "objectives"
+    )
     return {row["portfolio_id"]: row for row in rows}
 
 
@@ -186,8 +215,11 @@ async def liaison_tasks(liaison_ids: Sequence[int]) -> dict[int, tuple[TaskRef, 
     if not liaison_ids:
         return {}
     found: dict[int, list[TaskRef]] = defaultdict(list)
-    rows = await Task.filter(liaison_fiches__id__in=list(liaison_ids)).order_by("position", "id").values(
-        "code", "label", "liaison_fiches__id")
+    rows = (
+        await Task.filter(liaison_fiches__id__in=list(liaison_ids))
+        .order_by("position", "id")
+        .values("code", "label", "liaison_fiches__id")
+    )
     for row in rows:
         found[row["liaison_fiches__id"]].append(TaskRef(row["code"], row["label"]))
     return {key: tuple(value) for key, value in found.items()}
@@ -204,8 +236,9 @@ def scale_from(rows: Sequence[ScaleRow]) -> Scale:
     return Scale(tuple(ScaleLevel(getattr(r.value, "value", r.value), r.label, r.is_threshold) for r in rows))
 
 
-async def readable_views(viewer: Viewer, portfolio_ids: Sequence[int]) -> tuple[dict[int, CompanyBilan],
-                                                                               dict[int, BilanView]]:
+async def readable_views(
+    viewer: Viewer, portfolio_ids: Sequence[int]
+) -> tuple[dict[int, CompanyBilan], dict[int, BilanView]]:
     """(bilan by portfolio id, view by bilan id): views only of the bilans the viewer may read as they stand."""
     if not portfolio_ids:
         return {}, {}
@@ -231,12 +264,14 @@ async def pre_convention(viewer: Viewer, period_id: int, portfolio_id: int | Non
     entries = []
     for portfolio in sorted(portfolios, key=lambda p: learner_order(learners[p["learner_id"]])):
         liaison = liaisons.get(portfolio["id"])
-        entries.append(PreConventionLearner(
-            learner=learner_info(learners[portfolio["learner_id"]]),
-            workplace=workplace_of(liaison),
-            objectives=liaison["objectives"] if liaison else "",
-            tasks=tasks.get(liaison["id"], ()) if liaison else (),
-        ))
+        entries.append(
+            PreConventionLearner(
+                learner=learner_info(learners[portfolio["learner_id"]]),
+                workplace=workplace_of(liaison),
+                objectives=liaison["objectives"] if liaison else "",
+                tasks=tasks.get(liaison["id"], ()) if liaison else (),
+            )
+        )
     return PreConventionData(school, period_info(period), tuple(entries))
 
 
@@ -265,19 +300,27 @@ def grid(shape: FrameworkShape | None, marks: Marks, mode_of) -> tuple[GridActiv
             linked = []
             for link in shape.links_by_task.get(task.id, []):
                 competence = competences[link.competence_id]
-                criteria = tuple(GridCriterion(c.label, marks.criteria.get((task.id, c.id), ()))
-                                 for c in shape.criteria_by_competence.get(competence.id, [])
-                                 if c.retired_at is None or competence.retired_at is not None
-                                 or marks.criteria.get((task.id, c.id)))
+                criteria = tuple(
+                    GridCriterion(c.label, marks.criteria.get((task.id, c.id), ()))
+                    for c in shape.criteria_by_competence.get(competence.id, [])
+                    if c.retired_at is None or competence.retired_at is not None or marks.criteria.get((task.id, c.id))
+                )
                 refs = marks.competences.get((task.id, competence.id), ())
                 if competence.retired_at is not None and not (refs or any(c.fiche_refs for c in criteria)):
                     continue
-                linked.append(GridCompetence(
-                    competence.code, competence.label, by_criteria=mode_of(competence.id) is EvaluationMode.CRITERIA,
-                    fiche_refs=refs, criteria=criteria))
+                linked.append(
+                    GridCompetence(
+                        competence.code,
+                        competence.label,
+                        by_criteria=mode_of(competence.id) is EvaluationMode.CRITERIA,
+                        fiche_refs=refs,
+                        criteria=criteria,
+                    )
+                )
             refs = marks.tasks.get(task.id, ())
-            if task.retired_at is not None and not (refs or any(
-                    c.fiche_refs or any(k.fiche_refs for k in c.criteria) for c in linked)):
+            if task.retired_at is not None and not (
+                refs or any(c.fiche_refs or any(k.fiche_refs for k in c.criteria) for c in linked)
+            ):
                 continue
             tasks.append(GridTask(task.code, task.label, refs, tuple(linked)))
         if activity.retired_at is not None and not tasks:
@@ -290,8 +333,11 @@ async def teacher_name(viewer: Viewer, classroom_id: int | None) -> str | None:
     """The referent teacher: the teacher printing it, else the teachers of the learner's classroom."""
     if classroom_id is None:
         return None
-    rows = await User.filter(scopes.teachers(viewer), taught_classrooms__id=classroom_id).order_by(
-        "last_name", "first_name").values("id", "first_name", "last_name")
+    rows = (
+        await User.filter(scopes.teachers(viewer), taught_classrooms__id=classroom_id)
+        .order_by("last_name", "first_name")
+        .values("id", "first_name", "last_name")
+    )
     own = [row for row in rows if row["id"] == viewer.id and viewer.role is Role.TEACHER]
     return ", ".join(f"{row['first_name']} {row['last_name']}" for row in (own or rows)) or None
 
@@ -299,8 +345,11 @@ async def teacher_name(viewer: Viewer, classroom_id: int | None) -> str | None:
 async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
     assert target.learner_id is not None  # a portfolio's target (find_portfolio) names its learner
     school = await school_info(viewer)
-    period = await Period.filter(scopes.periods(viewer), id=target.period_id).first().values(
-        *PERIOD_FIELDS, "level__framework_id")
+    period = (
+        await Period.filter(scopes.periods(viewer), id=target.period_id)
+        .first()
+        .values(*PERIOD_FIELDS, "level__framework_id")
+    )
     learner = (await learners_by_id(viewer, [target.learner_id], "classroom_id"))[target.learner_id]
     liaison = (await liaisons_of(viewer, [target.pk])).get(target.pk)
     bilans, views = await readable_views(viewer, [target.pk])

@@ -65,16 +65,46 @@ class Export:
 
 
 EXPORTS: dict[str, Export] = {
-    "meeting-sheet": Export("export.meeting_sheet", "Portfolio", data.find_portfolio, data.meeting_sheet,
-                            build_meeting_sheet, "Préparer-la-rencontre"),
-    "pre-convention/portfolio": Export("export.pre_convention", "Portfolio", data.find_portfolio,
-                                       data.portfolio_pre_convention, build_pre_convention, "Pré-convention"),
-    "pre-convention/period": Export("export.pre_convention", "Period", data.find_period, data.period_pre_convention,
-                                    build_pre_convention, "Pré-conventions"),
-    "learner-synthesis": Export("export.learner_synthesis", "Learner", data.find_learner,
-                                syntheses.learner_synthesis, build_learner_synthesis, "Synthèse"),
-    "level-synthesis": Export("export.level_synthesis", "Level", data.find_level, syntheses.level_synthesis,
-                              build_level_synthesis, "Synthèse-niveau"),
+    "meeting-sheet": Export(
+        "export.meeting_sheet",
+        "Portfolio",
+        data.find_portfolio,
+        data.meeting_sheet,
+        build_meeting_sheet,
+        "Préparer-la-rencontre",
+    ),
+    "pre-convention/portfolio": Export(
+        "export.pre_convention",
+        "Portfolio",
+        data.find_portfolio,
+        data.portfolio_pre_convention,
+        build_pre_convention,
+        "Pré-convention",
+    ),
+    "pre-convention/period": Export(
+        "export.pre_convention",
+        "Period",
+        data.find_period,
+        data.period_pre_convention,
+        build_pre_convention,
+        "Pré-conventions",
+    ),
+    "learner-synthesis": Export(
+        "export.learner_synthesis",
+        "Learner",
+        data.find_learner,
+        syntheses.learner_synthesis,
+        build_learner_synthesis,
+        "Synthèse",
+    ),
+    "level-synthesis": Export(
+        "export.level_synthesis",
+        "Level",
+        data.find_level,
+        syntheses.level_synthesis,
+        build_level_synthesis,
+        "Synthèse-niveau",
+    ),
 }
 
 NOT_FOUND = {"code": "NOT_FOUND", "message": "No such document, or it is out of your reach."}
@@ -88,7 +118,7 @@ def _file_part(text: str) -> str:
 
 
 def filename(first: str, names: tuple[str, ...]) -> str:
-    """"Préparer-la-rencontre_DUPIRE_Stage-de-découverte.docx"."""
+    """ "Préparer-la-rencontre_DUPIRE_Stage-de-découverte.docx"."""
     return "_".join(_file_part(part) for part in (first, *names)) + ".docx"
 
 
@@ -114,7 +144,7 @@ def _builds(request: Request) -> asyncio.Semaphore:
 
 async def _chunks(content: bytes) -> AsyncIterator[bytes]:
     for start in range(0, len(content), CHUNK):
-        yield content[start:start + CHUNK]
+        yield content[start : start + CHUNK]
 
 
 async def _answer(request: Request, key: str) -> Response:
@@ -123,9 +153,14 @@ async def _answer(request: Request, key: str) -> Response:
     export = EXPORTS[key]
     viewer, reason = await authenticate(request.app.state.settings, request.headers.get("authorization"))
     if viewer is None:
-        return _refusal(401, {"code": "UNAUTHENTICATED", "message": reason or "Sign in first: send an access token "
-                                                                              "as 'Authorization: Bearer <token>'."},
-                        {"www-authenticate": 'Bearer realm="pfmp"'})
+        return _refusal(
+            401,
+            {
+                "code": "UNAUTHENTICATED",
+                "message": reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
+            },
+            {"www-authenticate": 'Bearer realm="pfmp"'},
+        )
     if viewer.password_change_required:
         refusal = PasswordChangeRequired()
         return _refusal(403, {"code": refusal.code, "message": refusal.args[0]})
@@ -143,14 +178,25 @@ async def _answer(request: Request, key: str) -> Response:
     gathered = time.perf_counter()
     async with _builds(request):
         document = await asyncio.to_thread(export.build, content)
-    log.info("export %s of %s %s: %d bytes, data %.2f s, build %.2f s", key, export.type_name, target.pk,
-             len(document), gathered - started, time.perf_counter() - gathered)
-    return StreamingResponse(_chunks(document), media_type=DOCX, headers={
-        "content-disposition": content_disposition(filename(export.filename, target.names)),
-        "content-length": str(len(document)),
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-    })
+    log.info(
+        "export %s of %s %s: %d bytes, data %.2f s, build %.2f s",
+        key,
+        export.type_name,
+        target.pk,
+        len(document),
+        gathered - started,
+        time.perf_counter() - gathered,
+    )
+    return StreamingResponse(
+        _chunks(document),
+        media_type=DOCX,
+        headers={
+            "content-disposition": content_disposition(filename(export.filename, target.names)),
+            "content-length": str(len(document)),
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
 
 
 def _endpoint(key: str) -> Callable[[Request], Awaitable[Response]]:

@@ -69,12 +69,14 @@ def bilan_summary(bilan: CompanyBilan | None, view: BilanView | None) -> BilanSu
     if view.shape is not None:
         levels = [(c, view.retained(c.id)) for c in view.shape.competences]
         # A retired competence is printed only where the bilan evaluated it.
-        levels = [(c, level) for c, level in levels
-                  if c.retired_at is None or level is not AchievementLevel.NOT_EVALUATED]
+        levels = [
+            (c, level) for c, level in levels if c.retired_at is None or level is not AchievementLevel.NOT_EVALUATED
+        ]
         if any(level is not AchievementLevel.NOT_EVALUATED for _, level in levels):
             results = tuple(
                 CompetenceResult(c.code, c.label, None if level is AchievementLevel.NOT_EVALUATED else level.value)
-                for c, level in levels)
+                for c, level in levels
+            )
     return BilanSummary(
         completed=completed,
         # A completed bilan is dated (its effective meeting date, R20); a draft only once a date is entered.
@@ -85,18 +87,21 @@ def bilan_summary(bilan: CompanyBilan | None, view: BilanView | None) -> BilanSu
     )
 
 
-async def period_records(viewer: Viewer, learner_ids: Sequence[int]) -> tuple[dict[int, list[PeriodRecord]],
-                                                                               set[int]]:
+async def period_records(viewer: Viewer, learner_ids: Sequence[int]) -> tuple[dict[int, list[PeriodRecord]], set[int]]:
     """(each learner's periods, oldest first; the school years met)."""
     if not learner_ids:
         return {}, set()
     portfolios = await Portfolio.filter(portfolio_reach(viewer), learner_id__in=list(learner_ids)).values(
-        "id", "learner_id", "days_done", *(f"period__{name}" for name in PERIOD_FIELDS), "period_id")
+        "id", "learner_id", "days_done", *(f"period__{name}" for name in PERIOD_FIELDS), "period_id"
+    )
     ids = [p["id"] for p in portfolios]
     fiches: dict[int, list[FicheSummary]] = defaultdict(list)
     if ids:
-        rows = await (ActivityFiche.filter(visible_fiches(viewer), portfolio_id__in=ids, deleted_at=None)
-                      .order_by("created_at", "id").values("portfolio_id", "title", "description"))
+        rows = await (
+            ActivityFiche.filter(visible_fiches(viewer), portfolio_id__in=ids, deleted_at=None)
+            .order_by("created_at", "id")
+            .values("portfolio_id", "title", "description")
+        )
         for row in rows:
             fiches[row["portfolio_id"]].append(FicheSummary(row["title"], completed=row["description"] != ""))
     liaisons = await liaisons_of(viewer, ids)
@@ -118,13 +123,16 @@ async def period_records(viewer: Viewer, learner_ids: Sequence[int]) -> tuple[di
         order = (p["period__start_date"], p["period__end_date"], p["period_id"])
         records[p["learner_id"]].append((order, record))
     years = {p["period__school_year"] for p in portfolios}
-    return {learner: [r for _, r in sorted(items, key=lambda item: item[0])] for learner, items in records.items()}, years
+    return {
+        learner: [r for _, r in sorted(items, key=lambda item: item[0])] for learner, items in records.items()
+    }, years
 
 
 async def learner_synthesis(viewer: Viewer, target: Target) -> LearnerSynthesisData:
     school = await school_info(viewer)
-    learner = (await learners_by_id(viewer, [target.pk], "classroom__level__name",
-                                    "classroom__level__framework_id"))[target.pk]
+    learner = (await learners_by_id(viewer, [target.pk], "classroom__level__name", "classroom__level__framework_id"))[
+        target.pk
+    ]
     records, years = await period_records(viewer, [target.pk])
     return LearnerSynthesisData(
         school=school,
@@ -139,8 +147,10 @@ async def learner_synthesis(viewer: Viewer, target: Target) -> LearnerSynthesisD
 async def level_synthesis(viewer: Viewer, target: Target) -> LevelSynthesisData:
     school = await school_info(viewer)
     level = await Level.filter(scopes.levels(viewer), id=target.pk).first().values("name", "framework_id")
-    learners = sorted(await User.filter(scopes.learners(viewer), classroom__level_id=target.pk).values(*LEARNER_FIELDS),
-                      key=learner_order)
+    learners = sorted(
+        await User.filter(scopes.learners(viewer), classroom__level_id=target.pk).values(*LEARNER_FIELDS),
+        key=learner_order,
+    )
     records, years = await period_records(viewer, [row["id"] for row in learners])
     return LevelSynthesisData(
         school=school,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from graph.context import Info
 from models.fiches import Annex, FicheEvaluationTarget, FicheRead, FicheTask
-from models.frameworks import (Competence, Criterion, FrameworkActivity, Task, TaskCompetence, Unit)
+from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence, Unit
 from models.portfolios import Portfolio
 
 
@@ -17,7 +17,8 @@ def read_times(info: Info):
 
     async def load(fiche_ids: Sequence[int]) -> list:
         rows = await FicheRead.filter(teacher_id=viewer.id, fiche_id__in=list(fiche_ids)).values_list(
-            "fiche_id", "read_at")
+            "fiche_id", "read_at"
+        )
         found = dict(rows)
         return [found.get(i) for i in fiche_ids]
 
@@ -26,9 +27,13 @@ def read_times(info: Info):
 
 def activity_types(info: Info):
     """Framework activities a fiche is referenced under, in framework order."""
+
     async def load(fiche_ids: Sequence[int]) -> list[list[FrameworkActivity]]:
-        rows = await (FrameworkActivity.filter(activity_fiches__id__in=list(fiche_ids)).order_by("position")
-                      .values("id", "code", "label", "position", "framework_id", "retired_at", "activity_fiches__id"))
+        rows = await (
+            FrameworkActivity.filter(activity_fiches__id__in=list(fiche_ids))
+            .order_by("position")
+            .values("id", "code", "label", "position", "framework_id", "retired_at", "activity_fiches__id")
+        )
         grouped: dict[int, list[FrameworkActivity]] = defaultdict(list)
         for row in rows:
             owner = row.pop("activity_fiches__id")
@@ -40,6 +45,7 @@ def activity_types(info: Info):
 
 def framework_of_portfolio(info: Info):
     """The framework id of each portfolio's level (None when the level has none)."""
+
     async def load(portfolio_ids: Sequence[int]) -> list[int | None]:
         rows = await Portfolio.filter(id__in=list(portfolio_ids)).values_list("id", "period__level__framework_id")
         found = dict(rows)
@@ -50,6 +56,7 @@ def framework_of_portfolio(info: Info):
 
 # The rows below hang off a fiche the viewer already reaches, or are framework
 # contents every signed-in role reads: no scope of their own (loaders.py).
+
 
 def task_links(info: Info):
     return info.context.loaders.by_parent(FicheTask, "fiche_id", None)

@@ -22,15 +22,15 @@ from permissions.viewer import Viewer
 from resolvers.inputs import fetch_in_reach
 from resolvers.period_rules import is_locked
 
-
 # The fiches and annexes in reach (permissions/scopes.py), under the names this domain uses.
 visible_fiches = scopes.visible_fiches
 visible_annexes = scopes.annexes
 
 
 async def fetch_fiche(viewer: Viewer, value: str, field: str, *, for_update: bool = False) -> ActivityFiche:
-    return await fetch_in_reach(ActivityFiche, visible_fiches, viewer, value, "ActivityFiche", field,
-                                "activity fiche", for_update=for_update)
+    return await fetch_in_reach(
+        ActivityFiche, visible_fiches, viewer, value, "ActivityFiche", field, "activity fiche", for_update=for_update
+    )
 
 
 async def check_editable(fiche: ActivityFiche, field: str | None, *, free_allowed: bool = False) -> None:
@@ -41,13 +41,21 @@ async def check_editable(fiche: ActivityFiche, field: str | None, *, free_allowe
     if fiche.portfolio_id is None:
         if free_allowed:
             return
-        raise problem(field, ErrorCode.CONFLICT, "This fiche is a free fiche (its period was deleted): "
-                                                 "it can be read or deleted, not changed.")
+        raise problem(
+            field,
+            ErrorCode.CONFLICT,
+            "This fiche is a free fiche (its period was deleted): it can be read or deleted, not changed.",
+        )
     # cast: Tortoise types values_list as tuples even with flat=True, which answers the bare value.
-    period_id = cast("int | None", await Portfolio.filter(id=fiche.portfolio_id).first().values_list("period_id", flat=True))
+    period_id = cast(
+        "int | None", await Portfolio.filter(id=fiche.portfolio_id).first().values_list("period_id", flat=True)
+    )
     if period_id is not None and await is_locked(period_id):
-        raise problem(field, ErrorCode.CONFLICT, "The period of this fiche is locked by an interim review (R7): "
-                                                 "its fiches are read-only.")
+        raise problem(
+            field,
+            ErrorCode.CONFLICT,
+            "The period of this fiche is locked by an interim review (R7): its fiches are read-only.",
+        )
 
 
 def touch_by_learner(fiche: ActivityFiche, now: dt.datetime | None = None) -> None:
@@ -65,9 +73,15 @@ async def framework_id_of_portfolio(portfolio_id: int | None) -> int | None:
 
 def check_in_framework(rows: Sequence, framework_id: int | None, field: str, what: str) -> None:
     """INVALID for each row (task, framework activity) outside the fiche's framework, naming its index."""
-    wrong = [FieldProblem([*field.split("."), str(i)], ErrorCode.INVALID,
-                          f"{what} {row.code} is not in the framework of this fiche's level.")
-             for i, row in enumerate(rows) if row.framework_id != framework_id]
+    wrong = [
+        FieldProblem(
+            [*field.split("."), str(i)],
+            ErrorCode.INVALID,
+            f"{what} {row.code} is not in the framework of this fiche's level.",
+        )
+        for i, row in enumerate(rows)
+        if row.framework_id != framework_id
+    ]
     if wrong:
         raise UserInputError(wrong)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-
 from typing import cast
 
 import strawberry
 from strawberry import UNSET
+from tortoise import timezone
 
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
@@ -20,37 +20,49 @@ from permissions import scopes
 from permissions.table import describe
 from resolvers import fiche_rules as rules
 from resolvers.framework_rules import check_not_retired, retired_problem
-from resolvers.inputs import (check_version, fetch_in_reach, fetch_many_in_reach, input_id,
-                              not_found_out_of_reach, optional_text, required_text)
+from resolvers.inputs import (
+    check_version,
+    fetch_in_reach,
+    fetch_many_in_reach,
+    input_id,
+    not_found_out_of_reach,
+    optional_text,
+    required_text,
+)
 from resolvers.mutations import run_mutation
 from resolvers.period_rules import is_locked
-from tortoise import timezone
-
 
 MAX_TEXT = 20000
 MAX_TARGETS = 500
 
 
-@strawberry.input(description="The learner's part of a fiche (R12). On update a field left out (or null) is "
-                              "unchanged; `autonomy` and `workplace` may be set to null explicitly.")
+@strawberry.input(
+    description="The learner's part of a fiche (R12). On update a field left out (or null) is "
+    "unchanged; `autonomy` and `workplace` may be set to null explicitly."
+)
 class ActivityFicheInput:
     title: str | None = strawberry.field(default=None, description="Title (required on creation).")
     autonomy: Autonomy | None = strawberry.field(default=UNSET, description="Autonomous or accompanied.")
     workplace: str | None = strawberry.field(
-        default=UNSET, description="Where it took place; left out on creation, or null, takes the liaison fiche's.")
+        default=UNSET, description="Where it took place; left out on creation, or null, takes the liaison fiche's."
+    )
     description: str | None = strawberry.field(default=None, description="What the learner did.")
     analysis: str | None = strawberry.field(default=None, description="The learner's reflective analysis.")
     activity_type_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Framework activities the fiche is referenced under (the whole list).")
+        default=None, description="Framework activities the fiche is referenced under (the whole list)."
+    )
 
 
-@strawberry.input(description="One thing to evaluate for a task of the fiche: a competence linked to the task, "
-                              "globally (no criterion) or through one of its criteria.")
+@strawberry.input(
+    description="One thing to evaluate for a task of the fiche: a competence linked to the task, "
+    "globally (no criterion) or through one of its criteria."
+)
 class EvaluationTargetInput:
     task_id: strawberry.ID = strawberry.field(description="A task linked to the fiche.")
     competence_id: strawberry.ID = strawberry.field(description="A competence linked to that task.")
     criterion_id: strawberry.ID | None = strawberry.field(
-        default=None, description="A criterion of that competence; leave out to evaluate the competence globally.")
+        default=None, description="A criterion of that competence; leave out to evaluate the competence globally."
+    )
 
 
 @strawberry.type(description="Result of activityFicheCreate.")
@@ -86,7 +98,8 @@ class ActivityFicheMarkReadPayload:
 @strawberry.type(description="Result of activityFicheDelete.")
 class ActivityFicheDeletePayload:
     deleted_activity_fiche_id: strawberry.ID | None = strawberry.field(
-        default=None, description="ID of the deleted fiche (teachers still see it, marked DELETED).")
+        default=None, description="ID of the deleted fiche (teachers still see it, marked DELETED)."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
@@ -100,22 +113,33 @@ async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput) -> Non
         if fiche.workplace is None and fiche.portfolio_id is not None:
             fiche.workplace = rules.workplace_label(await LiaisonFiche.get_or_none(portfolio_id=fiche.portfolio_id))
     if input.description is not None:
-        fiche.description = optional_text(input.description, "input.description", "The description",
-                                          max_length=MAX_TEXT) or ""
+        fiche.description = (
+            optional_text(input.description, "input.description", "The description", max_length=MAX_TEXT) or ""
+        )
     if input.analysis is not None:
         fiche.analysis = optional_text(input.analysis, "input.analysis", "The analysis", max_length=MAX_TEXT) or ""
 
 
-async def _activity_types(input: ActivityFicheInput, framework_id: int | None, viewer,
-                          fiche_id: int | None = None) -> list[FrameworkActivity] | None:
+async def _activity_types(
+    input: ActivityFicheInput, framework_id: int | None, viewer, fiche_id: int | None = None
+) -> list[FrameworkActivity] | None:
     if input.activity_type_ids is None:
         return None
-    rows = await fetch_many_in_reach(FrameworkActivity, scopes.framework_parts, viewer, input.activity_type_ids,
-                                     "FrameworkActivity", "input.activityTypeIds", "framework activity")
+    rows = await fetch_many_in_reach(
+        FrameworkActivity,
+        scopes.framework_parts,
+        viewer,
+        input.activity_type_ids,
+        "FrameworkActivity",
+        "input.activityTypeIds",
+        "framework activity",
+    )
     rules.check_in_framework(rows, framework_id, "input.activityTypeIds", "Activity")
     kept: set[int] = set()
     if fiche_id is not None:
-        kept = set(cast("list[int]", await FrameworkActivity.filter(activity_fiches__id=fiche_id).values_list("id", flat=True)))
+        kept = set(
+            cast("list[int]", await FrameworkActivity.filter(activity_fiches__id=fiche_id).values_list("id", flat=True))
+        )
     check_not_retired(rows, "input.activityTypeIds", "framework activity", kept=kept)
     return rows
 
@@ -139,38 +163,68 @@ async def _own_fiche(info: Info, rule: str, id: strawberry.ID, *, free_allowed: 
 def _targets(targets: list[EvaluationTargetInput]) -> list[tuple[int, int, int | None]]:
     if len(targets) > MAX_TARGETS:
         raise problem("targets", ErrorCode.INVALID, f"At most {MAX_TARGETS} targets per fiche.")
-    wanted = [(input_id(t.task_id, "Task", f"targets.{i}.taskId"),
-               input_id(t.competence_id, "Competence", f"targets.{i}.competenceId"),
-               input_id(t.criterion_id, "Criterion", f"targets.{i}.criterionId") if t.criterion_id else None)
-              for i, t in enumerate(targets)]
+    wanted = [
+        (
+            input_id(t.task_id, "Task", f"targets.{i}.taskId"),
+            input_id(t.competence_id, "Competence", f"targets.{i}.competenceId"),
+            input_id(t.criterion_id, "Criterion", f"targets.{i}.criterionId") if t.criterion_id else None,
+        )
+        for i, t in enumerate(targets)
+    ]
     if len(set(wanted)) != len(wanted):
         raise problem("targets", ErrorCode.INVALID, "'targets' lists the same target twice.")
     modes = defaultdict(set)
     for task, competence, criterion in wanted:
         modes[(task, competence)].add(criterion is None)
     if any(len(kinds) > 1 for kinds in modes.values()):
-        raise problem("targets", ErrorCode.INVALID, "A competence of a task is evaluated either globally or "
-                                                    "criterion by criterion, not both.")
+        raise problem(
+            "targets",
+            ErrorCode.INVALID,
+            "A competence of a task is evaluated either globally or criterion by criterion, not both.",
+        )
     return wanted
 
 
 async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]], viewer) -> None:
     linked = set(await m.FicheTask.filter(fiche_id=fiche_id).values_list("task_id", flat=True))
     competences = {c for _, c, _ in wanted}
-    known = dict(await Competence.filter(scopes.framework_parts(viewer), id__in=list(competences)).values_list("id", "retired_at")) \
-        if competences else {}
-    pairs = set(await TaskCompetence.filter(task_id__in=list(linked), competence_id__in=list(competences))
-                .values_list("task_id", "competence_id")) if competences and linked else set()
+    known = (
+        dict(
+            await Competence.filter(scopes.framework_parts(viewer), id__in=list(competences)).values_list(
+                "id", "retired_at"
+            )
+        )
+        if competences
+        else {}
+    )
+    pairs = (
+        set(
+            await TaskCompetence.filter(task_id__in=list(linked), competence_id__in=list(competences)).values_list(
+                "task_id", "competence_id"
+            )
+        )
+        if competences and linked
+        else set()
+    )
     criteria = [k for _, _, k in wanted if k]
     owner, criterion_retired = {}, {}
-    for pk, competence_id, retired_at in (await Criterion.filter(scopes.criteria(viewer), id__in=criteria).values_list(
-            "id", "competence_id", "retired_at") if criteria else []):
+    for pk, competence_id, retired_at in (
+        await Criterion.filter(scopes.criteria(viewer), id__in=criteria).values_list(
+            "id", "competence_id", "retired_at"
+        )
+        if criteria
+        else []
+    ):
         owner[pk], criterion_retired[pk] = competence_id, retired_at is not None
     # A target the fiche already holds stays even when what it names is retired; a new one may not name it.
-    held = set(await m.FicheEvaluationTarget.filter(fiche_id=fiche_id).values_list(
-        "task_id", "competence_id", "criterion_id"))
-    retired_tasks = set(await Task.filter(id__in=list(linked), retired_at__isnull=False).values_list("id", flat=True)) \
-        if linked else set()
+    held = set(
+        await m.FicheEvaluationTarget.filter(fiche_id=fiche_id).values_list("task_id", "competence_id", "criterion_id")
+    )
+    retired_tasks = (
+        set(await Task.filter(id__in=list(linked), retired_at__isnull=False).values_list("id", flat=True))
+        if linked
+        else set()
+    )
     found: list[FieldProblem] = []
     unlinked: dict[int, tuple] = {}
     for i, (task, competence, criterion) in enumerate(wanted):
@@ -186,42 +240,74 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
                 continue
         if task not in linked:
             unlinked[len(found)] = (Task, scopes.framework_parts, task, "task")
-            found.append(FieldProblem(["targets", str(i), "taskId"], ErrorCode.INVALID,
-                                      "The task is not linked to this fiche: add it to the fiche's tasks first."))
+            found.append(
+                FieldProblem(
+                    ["targets", str(i), "taskId"],
+                    ErrorCode.INVALID,
+                    "The task is not linked to this fiche: add it to the fiche's tasks first.",
+                )
+            )
         elif competence not in known:
-            found.append(FieldProblem(["targets", str(i), "competenceId"], ErrorCode.NOT_FOUND,
-                                      "No competence with this id."))
+            found.append(
+                FieldProblem(["targets", str(i), "competenceId"], ErrorCode.NOT_FOUND, "No competence with this id.")
+            )
         elif (task, competence) not in pairs:
-            found.append(FieldProblem(["targets", str(i), "competenceId"], ErrorCode.INVALID,
-                                      "The competence is not linked to this task in the framework."))
+            found.append(
+                FieldProblem(
+                    ["targets", str(i), "competenceId"],
+                    ErrorCode.INVALID,
+                    "The competence is not linked to this task in the framework.",
+                )
+            )
         elif criterion is not None and criterion not in owner:
-            found.append(FieldProblem(["targets", str(i), "criterionId"], ErrorCode.NOT_FOUND,
-                                      "No criterion with this id."))
+            found.append(
+                FieldProblem(["targets", str(i), "criterionId"], ErrorCode.NOT_FOUND, "No criterion with this id.")
+            )
         elif criterion is not None and owner[criterion] != competence:
-            found.append(FieldProblem(["targets", str(i), "criterionId"], ErrorCode.INVALID,
-                                      "The criterion belongs to another competence."))
+            found.append(
+                FieldProblem(
+                    ["targets", str(i), "criterionId"],
+                    ErrorCode.INVALID,
+                    "The criterion belongs to another competence.",
+                )
+            )
     if found:
         raise UserInputError(await not_found_out_of_reach(found, viewer, unlinked))
 
 
 @strawberry.type
 class FicheMutation:
-    @strawberry.mutation(description="Write a new activity fiche in one of your portfolios (R12); its workplace "
-                                     "comes from the liaison fiche unless given. " + describe("fiche.write"))
-    async def activity_fiche_create(self, info: Info, portfolio_id: strawberry.ID,
-                                    input: ActivityFicheInput) -> ActivityFicheCreatePayload:
+    @strawberry.mutation(
+        description="Write a new activity fiche in one of your portfolios (R12); its workplace "
+        "comes from the liaison fiche unless given. " + describe("fiche.write")
+    )
+    async def activity_fiche_create(
+        self, info: Info, portfolio_id: strawberry.ID, input: ActivityFicheInput
+    ) -> ActivityFicheCreatePayload:
         viewer = info.context.require("fiche.write")
 
         async def body() -> ActivityFicheCreatePayload:
-            portfolio = await fetch_in_reach(Portfolio, scopes.portfolios, viewer, portfolio_id, "Portfolio",
-                                             "portfolioId", "portfolio", for_update=True)
+            portfolio = await fetch_in_reach(
+                Portfolio,
+                scopes.portfolios,
+                viewer,
+                portfolio_id,
+                "Portfolio",
+                "portfolioId",
+                "portfolio",
+                for_update=True,
+            )
             info.context.require("fiche.write", owned=portfolio.learner_id == viewer.id)
             if await is_locked(portfolio.period_id):
-                raise problem("portfolioId", ErrorCode.CONFLICT, "The period is locked by an interim review (R7): "
-                                                                 "its fiches are read-only.")
+                raise problem(
+                    "portfolioId",
+                    ErrorCode.CONFLICT,
+                    "The period is locked by an interim review (R7): its fiches are read-only.",
+                )
             framework_id = await rules.framework_id_of_portfolio(portfolio.id)
-            fiche = m.ActivityFiche(school_id=portfolio.school_id, learner_id=portfolio.learner_id,
-                                    portfolio_id=portfolio.id, title="")
+            fiche = m.ActivityFiche(
+                school_id=portfolio.school_id, learner_id=portfolio.learner_id, portfolio_id=portfolio.id, title=""
+            )
             fiche.title = required_text(input.title, "input.title", "The title", max_length=300)
             await _apply_input(fiche, input)
             if input.workplace is UNSET:
@@ -234,10 +320,13 @@ class FicheMutation:
 
         return await run_mutation(ActivityFicheCreatePayload, body)
 
-    @strawberry.mutation(description="Edit one of your fiches (R12). CONFLICT when `version` is stale, when the "
-                                     "fiche is a free fiche or its period is locked (R7). " + describe("fiche.write"))
-    async def activity_fiche_update(self, info: Info, id: strawberry.ID, version: int,
-                                    input: ActivityFicheInput) -> ActivityFicheUpdatePayload:
+    @strawberry.mutation(
+        description="Edit one of your fiches (R12). CONFLICT when `version` is stale, when the "
+        "fiche is a free fiche or its period is locked (R7). " + describe("fiche.write")
+    )
+    async def activity_fiche_update(
+        self, info: Info, id: strawberry.ID, version: int, input: ActivityFicheInput
+    ) -> ActivityFicheUpdatePayload:
         async def body() -> ActivityFicheUpdatePayload:
             fiche = await _own_fiche(info, "fiche.write", id)
             check_version(fiche.version, version)
@@ -253,9 +342,10 @@ class FicheMutation:
         info.context.require("fiche.write")
         return await run_mutation(ActivityFicheUpdatePayload, body)
 
-    @strawberry.mutation(description="Delete one of your fiches: it stays listed for teachers, marked DELETED "
-                                     "(R13). Free fiches may be deleted; fiches of a locked period may not. "
-                                     + describe("fiche.write"))
+    @strawberry.mutation(
+        description="Delete one of your fiches: it stays listed for teachers, marked DELETED "
+        "(R13). Free fiches may be deleted; fiches of a locked period may not. " + describe("fiche.write")
+    )
     async def activity_fiche_delete(self, info: Info, id: strawberry.ID) -> ActivityFicheDeletePayload:
         async def body() -> ActivityFicheDeletePayload:
             fiche = await _own_fiche(info, "fiche.write", id, free_allowed=True)
@@ -268,12 +358,15 @@ class FicheMutation:
         info.context.require("fiche.write")
         return await run_mutation(ActivityFicheDeletePayload, body)
 
-    @strawberry.mutation(description="Set the tasks of a fiche (R14). The fiche's learner ticks tasks: their ticks "
-                                     "become exactly this list. A teacher's list replaces the fiche's tasks: those "
-                                     "kept or added are checked, the others leave the fiche with their evaluation "
-                                     "targets. " + describe("fiche.tasks.write"))
-    async def activity_fiche_tasks_set(self, info: Info, id: strawberry.ID,
-                                       task_ids: list[strawberry.ID]) -> ActivityFicheTasksSetPayload:
+    @strawberry.mutation(
+        description="Set the tasks of a fiche (R14). The fiche's learner ticks tasks: their ticks "
+        "become exactly this list. A teacher's list replaces the fiche's tasks: those "
+        "kept or added are checked, the others leave the fiche with their evaluation "
+        "targets. " + describe("fiche.tasks.write")
+    )
+    async def activity_fiche_tasks_set(
+        self, info: Info, id: strawberry.ID, task_ids: list[strawberry.ID]
+    ) -> ActivityFicheTasksSetPayload:
         async def body() -> ActivityFicheTasksSetPayload:
             viewer = info.context.require_viewer()
             fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
@@ -281,10 +374,17 @@ class FicheMutation:
             info.context.require("fiche.tasks.write", owned=author)
             await rules.check_editable(fiche, "id")
             tasks = await fetch_many_in_reach(Task, scopes.framework_parts, viewer, task_ids, "Task", "taskIds", "task")
-            rules.check_in_framework(tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id),
-                                     "taskIds", "Task")
-            check_not_retired(tasks, "taskIds", "task",
-                              kept=set(cast("list[int]", await m.FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True))))
+            rules.check_in_framework(
+                tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id), "taskIds", "Task"
+            )
+            check_not_retired(
+                tasks,
+                "taskIds",
+                "task",
+                kept=set(
+                    cast("list[int]", await m.FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True))
+                ),
+            )
             if author:
                 await rules.learner_ticks(fiche, tasks)
                 rules.touch_by_learner(fiche)
@@ -296,11 +396,14 @@ class FicheMutation:
         info.context.require("fiche.tasks.write")
         return await run_mutation(ActivityFicheTasksSetPayload, body)
 
-    @strawberry.mutation(description="Choose, per task of the fiche, the competences to evaluate globally or the "
-                                     "criteria to evaluate in detail (R14); the list replaces the previous choice. "
-                                     + describe("fiche.targets.write"))
-    async def activity_fiche_targets_set(self, info: Info, id: strawberry.ID,
-                                         targets: list[EvaluationTargetInput]) -> ActivityFicheTargetsSetPayload:
+    @strawberry.mutation(
+        description="Choose, per task of the fiche, the competences to evaluate globally or the "
+        "criteria to evaluate in detail (R14); the list replaces the previous choice. "
+        + describe("fiche.targets.write")
+    )
+    async def activity_fiche_targets_set(
+        self, info: Info, id: strawberry.ID, targets: list[EvaluationTargetInput]
+    ) -> ActivityFicheTargetsSetPayload:
         viewer = info.context.require("fiche.targets.write")
 
         async def body() -> ActivityFicheTargetsSetPayload:
@@ -310,15 +413,20 @@ class FicheMutation:
             await _check_targets(fiche.id, wanted, viewer)
             await m.FicheEvaluationTarget.filter(fiche_id=fiche.id).delete()
             if wanted:
-                await m.FicheEvaluationTarget.bulk_create([
-                    m.FicheEvaluationTarget(fiche_id=fiche.id, task_id=t, competence_id=c, criterion_id=k)
-                    for t, c, k in wanted])
+                await m.FicheEvaluationTarget.bulk_create(
+                    [
+                        m.FicheEvaluationTarget(fiche_id=fiche.id, task_id=t, competence_id=c, criterion_id=k)
+                        for t, c, k in wanted
+                    ]
+                )
             return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche))
 
         return await run_mutation(ActivityFicheTargetsSetPayload, body)
 
-    @strawberry.mutation(description="Mark a fiche read for you (R13): READ until the learner changes it again. "
-                                     + describe("fiche.mark_read"))
+    @strawberry.mutation(
+        description="Mark a fiche read for you (R13): READ until the learner changes it again. "
+        + describe("fiche.mark_read")
+    )
     async def activity_fiche_mark_read(self, info: Info, id: strawberry.ID) -> ActivityFicheMarkReadPayload:
         viewer = info.context.require("fiche.mark_read")
 

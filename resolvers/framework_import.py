@@ -142,7 +142,9 @@ def parse_framework(text: str) -> dict:
         if not isinstance(competence, dict):
             check.fail(where, "must be an object")
             continue
-        check.unique(competence_codes, check.text(competence, "code", where, max_length=20), f"{where}.code", "competence")
+        check.unique(
+            competence_codes, check.text(competence, "code", where, max_length=20), f"{where}.code", "competence"
+        )
         check.text(competence, "label", where)
         unit = competence.get("unit")
         if unit is not None and unit not in unit_codes:
@@ -151,8 +153,12 @@ def parse_framework(text: str) -> dict:
             criterion_where = f"{where}.criteria[{j}]"
             if isinstance(criterion, dict):
                 coded.append(criterion_where)
-                check.unique(criterion_codes, check.text(criterion, "code", criterion_where, max_length=30),
-                             f"{criterion_where}.code", "criterion")
+                check.unique(
+                    criterion_codes,
+                    check.text(criterion, "code", criterion_where, max_length=30),
+                    f"{criterion_where}.code",
+                    "criterion",
+                )
                 check.text(criterion, "label", criterion_where)
             elif isinstance(criterion, str) and criterion.strip():
                 plain.append(criterion_where)
@@ -160,8 +166,9 @@ def parse_framework(text: str) -> dict:
                 check.fail(criterion_where, "must be a non-empty string or an object with 'code' and 'label'")
     if coded and plain:
         # Criteria are matched by code or by position, never both within one import.
-        check.fail(plain[0], "has no code while other criteria of the file have one: give every criterion a code, "
-                             "or none")
+        check.fail(
+            plain[0], "has no code while other criteria of the file have one: give every criterion a code, or none"
+        )
 
     activity_codes: set = set()
     task_codes: set = set()
@@ -242,8 +249,9 @@ async def _sync_retiring(model, existing: dict, wanted: dict, parent: dict, now:
         if key not in wanted and row.retired_at is None:
             row.retired_at = now
             await row.save(update_fields=["retired_at"])
-    return await _upsert(model, existing, {key: {**values, "retired_at": None} for key, values in wanted.items()},
-                         parent)
+    return await _upsert(
+        model, existing, {key: {**values, "retired_at": None} for key, values in wanted.items()}, parent
+    )
 
 
 def _criteria_of(competence: dict) -> list[tuple[str | None, str]]:
@@ -257,8 +265,9 @@ def _criteria_of(competence: dict) -> list[tuple[str | None, str]]:
     return found
 
 
-async def _sync_criteria(competence_id: int, rows: list[m.Criterion], items: list[tuple[str | None, str]],
-                         now: dt.datetime) -> None:
+async def _sync_criteria(
+    competence_id: int, rows: list[m.Criterion], items: list[tuple[str | None, str]], now: dt.datetime
+) -> None:
     """Match the file's criteria to the competence's rows, by code when the file gives codes (a code-less row at
     the same position adopts the code: files that gain codes keep their criteria), else by position. Matched and
     new criteria take positions 1..n in file order; the others are retired and follow them in their old order."""
@@ -309,8 +318,12 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
         if framework is not None and framework.content_hash == digest:
             return ImportResult(framework, created=False, changed=False)
         created = framework is None
-        header = {"name": doc["name"], "source": doc.get("source") or "", "notes": doc.get("notes") or [],
-                  "content_hash": digest}
+        header = {
+            "name": doc["name"],
+            "source": doc.get("source") or "",
+            "notes": doc.get("notes") or [],
+            "content_hash": digest,
+        }
         if framework is None:
             framework = await m.Framework.create(school_id=school_id, code=doc["code"], **header)
         else:
@@ -319,20 +332,44 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
         owner = {"framework_id": framework.id}
 
         scale = doc["scale"]
-        await _sync(m.ScaleLevel, {r.value.value: r for r in await m.ScaleLevel.filter(**owner)}, {
-            level["value"]: {"value": m.AchievementLevel(level["value"]), "label": level["label"].strip(),
-                             "position": i, "is_threshold": level["value"] == scale["threshold"]}
-            for i, level in enumerate(scale["levels"])
-        }, owner)
-        units = await _sync(m.Unit, {r.code: r for r in await m.Unit.filter(**owner)}, {
-            unit["code"].strip(): {"label": unit["label"].strip(), "position": i, "code": unit["code"].strip()}
-            for i, unit in enumerate(doc.get("units") or [])
-        }, owner)
-        competences = await _sync_retiring(m.Competence, {r.code: r for r in await m.Competence.filter(**owner)}, {
-            c["code"].strip(): {"code": c["code"].strip(), "label": c["label"].strip(), "position": i,
-                                "unit_id": units[c["unit"]].id if c.get("unit") else None}
-            for i, c in enumerate(doc["competences"])
-        }, owner, now)
+        await _sync(
+            m.ScaleLevel,
+            {r.value.value: r for r in await m.ScaleLevel.filter(**owner)},
+            {
+                level["value"]: {
+                    "value": m.AchievementLevel(level["value"]),
+                    "label": level["label"].strip(),
+                    "position": i,
+                    "is_threshold": level["value"] == scale["threshold"],
+                }
+                for i, level in enumerate(scale["levels"])
+            },
+            owner,
+        )
+        units = await _sync(
+            m.Unit,
+            {r.code: r for r in await m.Unit.filter(**owner)},
+            {
+                unit["code"].strip(): {"label": unit["label"].strip(), "position": i, "code": unit["code"].strip()}
+                for i, unit in enumerate(doc.get("units") or [])
+            },
+            owner,
+        )
+        competences = await _sync_retiring(
+            m.Competence,
+            {r.code: r for r in await m.Competence.filter(**owner)},
+            {
+                c["code"].strip(): {
+                    "code": c["code"].strip(),
+                    "label": c["label"].strip(),
+                    "position": i,
+                    "unit_id": units[c["unit"]].id if c.get("unit") else None,
+                }
+                for i, c in enumerate(doc["competences"])
+            },
+            owner,
+            now,
+        )
         listed = {c["code"].strip() for c in doc["competences"]}
         criteria: dict[int, list[m.Criterion]] = {c.id: [] for c in competences.values()}
         for row in await m.Criterion.filter(competence__framework_id=framework.id):
@@ -347,21 +384,30 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
             competence = competences[c["code"].strip()]
             await _sync_criteria(competence.id, criteria[competence.id], _criteria_of(c), now)
         activities = await _sync_retiring(
-            m.FrameworkActivity, {r.code: r for r in await m.FrameworkActivity.filter(**owner)}, {
+            m.FrameworkActivity,
+            {r.code: r for r in await m.FrameworkActivity.filter(**owner)},
+            {
                 a["code"].strip(): {"code": a["code"].strip(), "label": a["label"].strip(), "position": i}
                 for i, a in enumerate(doc["activities"])
-            }, owner, now)
+            },
+            owner,
+            now,
+        )
         wanted_tasks = {}
         position = 0
         for a in doc["activities"]:
             for t in a["tasks"]:
                 wanted_tasks[t["code"].strip()] = {
-                    "code": t["code"].strip(), "label": t["label"].strip(), "position": position,
-                    "activity_id": activities[a["code"].strip()].id, "provisional": bool(t.get("provisional", False)),
+                    "code": t["code"].strip(),
+                    "label": t["label"].strip(),
+                    "position": position,
+                    "activity_id": activities[a["code"].strip()].id,
+                    "provisional": bool(t.get("provisional", False)),
                 }
                 position += 1
-        tasks = await _sync_retiring(m.Task, {r.code: r for r in await m.Task.filter(**owner)}, wanted_tasks,
-                                     owner, now)
+        tasks = await _sync_retiring(
+            m.Task, {r.code: r for r in await m.Task.filter(**owner)}, wanted_tasks, owner, now
+        )
         existing_links = {
             (link.task_id, link.competence_id): link
             for link in await m.TaskCompetence.filter(task__framework_id=framework.id)
@@ -373,17 +419,28 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
                 for link in t.get("competences") or []:
                     competence = competences[link["code"]]
                     wanted_links[(task.id, competence.id)] = {
-                        "task_id": task.id, "competence_id": competence.id, "weight": link.get("weight", 2)}
+                        "task_id": task.id,
+                        "competence_id": competence.id,
+                        "weight": link.get("weight", 2),
+                    }
         # The links of a retired task or competence stay as they were: fiches and bilans that name them still
         # show them under their task.
         retired = {row.id for row in [*tasks.values(), *competences.values()] if row.retired_at is not None}
-        existing_links = {key: link for key, link in existing_links.items()
-                          if key in wanted_links or not ({link.task_id, link.competence_id} & retired)}
+        existing_links = {
+            key: link
+            for key, link in existing_links.items()
+            if key in wanted_links or not ({link.task_id, link.competence_id} & retired)
+        }
         await _sync(m.TaskCompetence, existing_links, wanted_links, {})
-        await _sync(m.ProfessionalAttitude, {r.code: r for r in await m.ProfessionalAttitude.filter(**owner)}, {
-            p["code"].strip(): {"code": p["code"].strip(), "label": p["label"].strip(), "position": i}
-            for i, p in enumerate(doc.get("attitudes") or [])
-        }, owner)
+        await _sync(
+            m.ProfessionalAttitude,
+            {r.code: r for r in await m.ProfessionalAttitude.filter(**owner)},
+            {
+                p["code"].strip(): {"code": p["code"].strip(), "label": p["label"].strip(), "position": i}
+                for i, p in enumerate(doc.get("attitudes") or [])
+            },
+            owner,
+        )
     return ImportResult(framework, created=created, changed=True)
 
 

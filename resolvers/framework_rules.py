@@ -15,13 +15,17 @@ from graph.errors import ErrorCode, FieldProblem, UserInputError
 
 
 def retired_problem(path: list[str], what: str) -> FieldProblem:
-    return FieldProblem(path, ErrorCode.INVALID,
-                        f"This {what} is retired from the framework: it can no longer be linked.")
+    return FieldProblem(
+        path, ErrorCode.INVALID, f"This {what} is retired from the framework: it can no longer be linked."
+    )
 
 
 def check_not_retired(rows: Sequence, field: str, what: str, *, kept: Collection[int] = ()) -> None:
     """INVALID for each retired row not already in `kept` (ids the set of links holds), naming its index."""
-    wrong = [retired_problem([*field.split("."), str(i)], what)
-             for i, row in enumerate(rows) if row.retired_at is not None and row.id not in kept]
+    wrong = [
+        retired_problem([*field.split("."), str(i)], what)
+        for i, row in enumerate(rows)
+        if row.retired_at is not None and row.id not in kept
+    ]
     if wrong:
         raise UserInputError(wrong)

@@ -28,8 +28,9 @@ class FrameworkImportPayload:
 
 @strawberry.type
 class FrameworkQuery:
-    @strawberry.field(description="Frameworks: the built-in ones and those of your school, by name. "
-                                  + describe("framework.read"))
+    @strawberry.field(
+        description="Frameworks: the built-in ones and those of your school, by name. " + describe("framework.read")
+    )
     async def frameworks(self, info: Info) -> list[Framework]:
         viewer = info.context.require("framework.read")
         rows = await m.Framework.filter(scopes.frameworks(viewer)).order_by("name", "id")
@@ -47,9 +48,10 @@ class FrameworkQuery:
 
 @strawberry.type
 class FrameworkMutation:
-    @strawberry.mutation(description="Import a framework file (format pfmp-framework/1, see the README) into your "
-                                     "school; importing the same content twice changes nothing. "
-                                     + describe("framework.write"))
+    @strawberry.mutation(
+        description="Import a framework file (format pfmp-framework/1, see the README) into your "
+        "school; importing the same content twice changes nothing. " + describe("framework.write")
+    )
     async def framework_import(self, info: Info, content: str) -> FrameworkImportPayload:
         viewer = info.context.require("framework.write")
 
@@ -63,7 +65,8 @@ class FrameworkMutation:
                     FieldProblem(["content"], ErrorCode.INVALID, f"{where}: {what}") for where, what in exc.problems
                 ) from None
             result = await import_framework(doc, school_id=viewer.school_id)
-            return FrameworkImportPayload(framework=Framework.from_row(result.framework),
-                                          created=result.created, changed=result.changed)
+            return FrameworkImportPayload(
+                framework=Framework.from_row(result.framework), created=result.created, changed=result.changed
+            )
 
         return await run_mutation(FrameworkImportPayload, body)

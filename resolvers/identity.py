@@ -29,13 +29,21 @@ from resolvers.roster import RosterFileError, RosterFormat, parse_roster
 from resolvers.roster_write import apply_roster
 
 MAX_ROSTER_FILE = 10 * 1024 * 1024
-PERSON_TYPES = {"Learner": Role.LEARNER, "Teacher": Role.TEACHER, "Tutor": Role.TUTOR,
-                "ApprenticeshipMaster": Role.MASTER, "Administrator": Role.ADMIN}
+PERSON_TYPES = {
+    "Learner": Role.LEARNER,
+    "Teacher": Role.TEACHER,
+    "Tutor": Role.TUTOR,
+    "ApprenticeshipMaster": Role.MASTER,
+    "Administrator": Role.ADMIN,
+}
 
-RosterFormatEnum = Annotated[RosterFormat, strawberry.enum(
-    name="RosterFormat",
-    description="XML: the learners export of the school-administration system (SIECLE); CSV: see docs.",
-)]
+RosterFormatEnum = Annotated[
+    RosterFormat,
+    strawberry.enum(
+        name="RosterFormat",
+        description="XML: the learners export of the school-administration system (SIECLE); CSV: see docs.",
+    ),
+]
 
 
 @strawberry.type(description="The identifier an identity provider (ENT, CAS, OpenID Connect) gives a person.")
@@ -46,7 +54,9 @@ class ExternalIdentity:
 
 @strawberry.type(description="Result of casLogin.")
 class CasLoginPayload:
-    token: str | None = strawberry.field(default=None, description="Access token: send it as 'Authorization: Bearer <token>'.")
+    token: str | None = strawberry.field(
+        default=None, description="Access token: send it as 'Authorization: Bearer <token>'."
+    )
     expires_at: dt.datetime | None = strawberry.field(default=None, description="When the token stops working.")
     user: Person | None = strawberry.field(default=None, description="The signed-in person.")
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
@@ -56,23 +66,30 @@ class CasLoginPayload:
 class UserExternalIdentitySetPayload:
     user: Person | None = strawberry.field(default=None, description="The account.")
     external_identity: ExternalIdentity | None = strawberry.field(
-        default=None, description="The link now recorded; null when it was removed.")
+        default=None, description="The link now recorded; null when it was removed."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
-@strawberry.type(description="Result of rosterImport. Nobody is deleted: learners absent from the file are listed "
-                             "in learnersMissing.")
+@strawberry.type(
+    description="Result of rosterImport. Nobody is deleted: learners absent from the file are listed "
+    "in learnersMissing."
+)
 class RosterImportPayload:
     learners_created: list[Learner] = strawberry.field(default_factory=list, description="Learners added.")
     learners_updated: list[Learner] = strawberry.field(
-        default_factory=list, description="Learners whose names, birth date, classroom or identity changed.")
+        default_factory=list, description="Learners whose names, birth date, classroom or identity changed."
+    )
     learners_unchanged: int = strawberry.field(default=0, description="Number of learners already up to date.")
     learners_missing: list[Learner] = strawberry.field(
-        default_factory=list, description="Learners of a classroom the file covers who are not in the file: "
-                                          "kept, with their portfolios; deactivate them by hand if they left.")
+        default_factory=list,
+        description="Learners of a classroom the file covers who are not in the file: "
+        "kept, with their portfolios; deactivate them by hand if they left.",
+    )
     classrooms_created: list[Classroom] = strawberry.field(default_factory=list, description="Classrooms added.")
     classrooms_updated: list[Classroom] = strawberry.field(
-        default_factory=list, description="Existing classrooms now linked to their code in the export.")
+        default_factory=list, description="Existing classrooms now linked to their code in the export."
+    )
     classrooms_unchanged: int = strawberry.field(default=0, description="Number of classrooms already up to date.")
     levels_created: list[Level] = strawberry.field(default_factory=list, description="Levels added for new classrooms.")
     warnings: list[str] = strawberry.field(default_factory=list, description="What was skipped, and why.")
@@ -114,8 +131,11 @@ async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
         raise AppError(str(exc), code="SERVICE_UNAVAILABLE") from None
     value = person.identifier(settings.cas_attribute)
     if not value:
-        raise problem(["ticket"], ErrorCode.INVALID,
-                      f"The CAS server did not send the attribute {settings.cas_attribute!r} this server needs.")
+        raise problem(
+            ["ticket"],
+            ErrorCode.INVALID,
+            f"The CAS server did not send the attribute {settings.cas_attribute!r} this server needs.",
+        )
     user = await find_user(settings.cas_provider, settings.cas_match, value)
     if user is None:
         raise problem(["ticket"], ErrorCode.NOT_FOUND, no_account_message(settings.cas_provider))
@@ -124,8 +144,10 @@ async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
 
 @strawberry.type
 class IdentityQuery:
-    @strawberry.field(description="The identity-provider links of an account of your school; null when out of "
-                                  "reach. " + describe("account.manage"))
+    @strawberry.field(
+        description="The identity-provider links of an account of your school; null when out of "
+        "reach. " + describe("account.manage")
+    )
     async def external_identities(self, info: Info, user_id: strawberry.ID) -> list[ExternalIdentity] | None:
         viewer = info.context.require("account.manage")
         type_name, pk = decode_id(user_id, expected=tuple(PERSON_TYPES), field="userId")
@@ -137,8 +159,10 @@ class IdentityQuery:
 
 @strawberry.type
 class IdentityMutation:
-    @strawberry.mutation(description="Sign in with a CAS service ticket from the school's ENT; answers an access "
-                                     "token. `service` defaults to this server's configured service URL.")
+    @strawberry.mutation(
+        description="Sign in with a CAS service ticket from the school's ENT; answers an access "
+        "token. `service` defaults to this server's configured service URL."
+    )
     async def cas_login(self, info: Info, ticket: str, service: str | None = None) -> CasLoginPayload:
         settings = info.context.settings
         try:
@@ -149,21 +173,29 @@ class IdentityMutation:
 
         async def body() -> CasLoginPayload:
             token, expires = issue_token(
-                secret=settings.token_secret, issuer=settings.token_issuer, lifetime=settings.token_lifetime,
-                user_id=user.id, role=user.role.value, school_id=user.school_id, token_version=user.token_version,
+                secret=settings.token_secret,
+                issuer=settings.token_issuer,
+                lifetime=settings.token_lifetime,
+                user_id=user.id,
+                role=user.role.value,
+                school_id=user.school_id,
+                token_version=user.token_version,
             )
             return CasLoginPayload(
-                token=token, expires_at=dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc),
+                token=token,
+                expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
                 user=person_from_row(user, Viewer(id=user.id, role=user.role, school_id=user.school_id)),
             )
 
         return await run_mutation(CasLoginPayload, body)
 
-    @strawberry.mutation(description="Link an account of your school to its identifier at a configured identity "
-                                     "provider; an empty or null subject removes the link. "
-                                     + describe("account.manage"))
-    async def user_external_identity_set(self, info: Info, user_id: strawberry.ID, provider: str,
-                                         subject: str | None = None) -> UserExternalIdentitySetPayload:
+    @strawberry.mutation(
+        description="Link an account of your school to its identifier at a configured identity "
+        "provider; an empty or null subject removes the link. " + describe("account.manage")
+    )
+    async def user_external_identity_set(
+        self, info: Info, user_id: strawberry.ID, provider: str, subject: str | None = None
+    ) -> UserExternalIdentitySetPayload:
         viewer = info.context.require("account.manage")
         type_name, pk = decode_id(user_id, expected=tuple(PERSON_TYPES), field="userId")
 
@@ -181,28 +213,40 @@ class IdentityMutation:
                     await link.delete()
                 return UserExternalIdentitySetPayload(user=person_from_row(user, viewer))
             if await ExternalIdentityRow.filter(provider=provider, subject=value).exclude(user=user).exists():
-                raise problem(["subject"], ErrorCode.CONFLICT,
-                              f"Another account is already linked to this identity at {provider!r}.")
+                raise problem(
+                    ["subject"],
+                    ErrorCode.CONFLICT,
+                    f"Another account is already linked to this identity at {provider!r}.",
+                )
             if link is None:
                 await ExternalIdentityRow.create(user=user, provider=provider, subject=value)
             elif link.subject != value:
                 link.subject = value
                 await link.save(update_fields=["subject", "updated_at"])
-            return UserExternalIdentitySetPayload(user=person_from_row(user, viewer),
-                                                  external_identity=ExternalIdentity(provider=provider, subject=value))
+            return UserExternalIdentitySetPayload(
+                user=person_from_row(user, viewer), external_identity=ExternalIdentity(provider=provider, subject=value)
+            )
 
         return await run_mutation(UserExternalIdentitySetPayload, body)
 
 
 @strawberry.type
 class RosterMutation:
-    @strawberry.mutation(description="Import classrooms and learners from a school-administration export (XML) or "
-                                     "a CSV (columns in docs/identity.md), whole or not at all. Importing the same "
-                                     "file twice changes nothing; nobody is deleted. `level` names the level of "
-                                     "classrooms the file creates; `identityProvider` records each learner's "
-                                     "identifier as their identity at that provider. " + describe("account.manage"))
-    async def roster_import(self, info: Info, content: str, format: RosterFormatEnum, level: str | None = None,
-                            identity_provider: str | None = None) -> RosterImportPayload:
+    @strawberry.mutation(
+        description="Import classrooms and learners from a school-administration export (XML) or "
+        "a CSV (columns in docs/identity.md), whole or not at all. Importing the same "
+        "file twice changes nothing; nobody is deleted. `level` names the level of "
+        "classrooms the file creates; `identityProvider` records each learner's "
+        "identifier as their identity at that provider. " + describe("account.manage")
+    )
+    async def roster_import(
+        self,
+        info: Info,
+        content: str,
+        format: RosterFormatEnum,
+        level: str | None = None,
+        identity_provider: str | None = None,
+    ) -> RosterImportPayload:
         viewer = info.context.require("account.manage")
         info.context.require("school.structure.write")
         try:
@@ -222,8 +266,9 @@ class RosterMutation:
 
         async def body() -> RosterImportPayload:
             try:
-                result = await apply_roster(roster, school_id=viewer.school_id, level_name=level_name,
-                                            provider=identity_provider or None)
+                result = await apply_roster(
+                    roster, school_id=viewer.school_id, level_name=level_name, provider=identity_provider or None
+                )
             except RosterFileError as exc:
                 raise _file_problems(exc) from None
             return RosterImportPayload(

@@ -9,9 +9,8 @@ from tortoise.expressions import Q
 from tortoise.fields import CharField
 from tortoise.models import Model
 
-from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.errors import BadUserInput, ErrorCode, FieldProblem, UserInputError, problem
 from graph.types.common import decode_id
-from graph.errors import BadUserInput
 from permissions.viewer import Viewer
 
 EARLIEST = dt.date(2000, 1, 1)
@@ -25,9 +24,18 @@ def input_id(value: str, type_name: str | tuple[str, ...], field: str) -> int:
         raise problem(field, ErrorCode.INVALID, str(exc)) from None
 
 
-async def fetch_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewer: Viewer, value: str,
-                         type_name: str | tuple[str, ...], field: str, what: str, *, extra: Q | None = None,
-                         for_update: bool = False):
+async def fetch_in_reach(
+    model: type[Model],
+    scope: Callable[[Viewer], Q],
+    viewer: Viewer,
+    value: str,
+    type_name: str | tuple[str, ...],
+    field: str,
+    what: str,
+    *,
+    extra: Q | None = None,
+    for_update: bool = False,
+):
     """The row named by an input ID if the viewer reaches it, else NOT_FOUND naming the field."""
     pk = input_id(value, type_name, field)
     query = model.filter(scope(viewer), extra or Q(), id=pk)
@@ -39,25 +47,36 @@ async def fetch_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewe
     return row
 
 
-async def fetch_many_in_reach(model: type[Model], scope: Callable[[Viewer], Q], viewer: Viewer,
-                              values: Sequence[str], type_name: str, field: str, what: str,
-                              *, extra: Q | None = None) -> list:
+async def fetch_many_in_reach(
+    model: type[Model],
+    scope: Callable[[Viewer], Q],
+    viewer: Viewer,
+    values: Sequence[str],
+    type_name: str,
+    field: str,
+    what: str,
+    *,
+    extra: Q | None = None,
+) -> list:
     """Rows named by a list of input IDs, in input order; each missing one is a NOT_FOUND naming its index."""
     ids = [input_id(value, type_name, f"{field}.{i}") for i, value in enumerate(values)]
     if len(set(ids)) != len(ids):
         raise problem(field, ErrorCode.INVALID, f"'{field}' lists the same {what} twice.")
     condition = scope(viewer) & (extra or Q())
     rows = {row.pk: row for row in await model.filter(condition, id__in=ids)} if ids else {}
-    missing = [FieldProblem([*field.split("."), str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
-               for i, pk in enumerate(ids) if pk not in rows]
+    missing = [
+        FieldProblem([*field.split("."), str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
+        for i, pk in enumerate(ids)
+        if pk not in rows
+    ]
     if missing:
         raise UserInputError(missing)
     return [rows[pk] for pk in ids]
 
 
-async def not_found_out_of_reach(problems: list[FieldProblem], viewer: Viewer,
-                                 named: dict[int, tuple[type[Model], Callable[[Viewer], Q], int, str]]
-                                 ) -> list[FieldProblem]:
+async def not_found_out_of_reach(
+    problems: list[FieldProblem], viewer: Viewer, named: dict[int, tuple[type[Model], Callable[[Viewer], Q], int, str]]
+) -> list[FieldProblem]:
     """`problems` where a refusal of an ID that names no row in the viewer's reach becomes NOT_FOUND.
 
     `named` maps the index of a problem to (model, scope, primary key, what). A row out of reach does not exist
@@ -66,11 +85,16 @@ async def not_found_out_of_reach(problems: list[FieldProblem], viewer: Viewer,
     wanted: dict[tuple, set[int]] = {}
     for model, scope, pk, _ in named.values():
         wanted.setdefault((model, scope), set()).add(pk)
-    reached = {key: set(await key[0].filter(key[1](viewer), id__in=list(ids)).values_list("id", flat=True))
-               for key, ids in wanted.items()}
-    return [FieldProblem(found.field, ErrorCode.NOT_FOUND, f"No {named[i][3]} with this id.")
-            if i in named and named[i][2] not in reached[named[i][:2]] else found
-            for i, found in enumerate(problems)]
+    reached = {
+        key: set(await key[0].filter(key[1](viewer), id__in=list(ids)).values_list("id", flat=True))
+        for key, ids in wanted.items()
+    }
+    return [
+        FieldProblem(found.field, ErrorCode.NOT_FOUND, f"No {named[i][3]} with this id.")
+        if i in named and named[i][2] not in reached[named[i][:2]]
+        else found
+        for i, found in enumerate(problems)
+    ]
 
 
 def fits_column(model: type[Model], field: str, value: str) -> bool:
@@ -105,8 +129,11 @@ def check_date(value: dt.date, field: str) -> dt.date:
 
 def check_version(current: int, given: int) -> None:
     if current != given:
-        raise problem("version", ErrorCode.CONFLICT,
-                      f"This was changed by someone else meanwhile (version {current}, yours {given}): reload it.")
+        raise problem(
+            "version",
+            ErrorCode.CONFLICT,
+            f"This was changed by someone else meanwhile (version {current}, yours {given}): reload it.",
+        )
 
 
 def email_address(value: str, field: str) -> str:

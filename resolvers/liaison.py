@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-
 from typing import cast
 
 import strawberry
@@ -58,10 +57,13 @@ class PortfolioPayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
-async def _editable_fiche(info: Info, rule: str, id: strawberry.ID, version: int | None) -> tuple[m.LiaisonFiche, Period]:
+async def _editable_fiche(
+    info: Info, rule: str, id: strawberry.ID, version: int | None
+) -> tuple[m.LiaisonFiche, Period]:
     viewer = info.context.require(rule)
-    fiche = await fetch_in_reach(m.LiaisonFiche, scopes.liaison_fiches, viewer, id, "LiaisonFiche", "id",
-                                 "liaison fiche", for_update=True)
+    fiche = await fetch_in_reach(
+        m.LiaisonFiche, scopes.liaison_fiches, viewer, id, "LiaisonFiche", "id", "liaison fiche", for_update=True
+    )
     if version is not None:
         check_version(fiche.version, version)
     period = await Period.get(portfolios__id=fiche.portfolio_id)
@@ -79,13 +81,17 @@ async def _save(fiche: m.LiaisonFiche) -> LiaisonFichePayload:
 @strawberry.type
 class LiaisonMutation:
     @strawberry.mutation(description="Fill in the workplace of a liaison fiche. " + describe("liaison.workplace.write"))
-    async def liaison_fiche_workplace_update(self, info: Info, id: strawberry.ID, version: int,
-                                             input: WorkplaceInput) -> LiaisonFichePayload:
+    async def liaison_fiche_workplace_update(
+        self, info: Info, id: strawberry.ID, version: int, input: WorkplaceInput
+    ) -> LiaisonFichePayload:
         async def body() -> LiaisonFichePayload:
             fiche, _ = await _editable_fiche(info, "liaison.workplace.write", id, version)
-            fiche.company_name = required_text(input.company_name, "input.companyName", "The company name", max_length=200)
-            fiche.activity_domain = required_text(input.activity_domain, "input.activityDomain", "The activity domain",
-                                                  max_length=300)
+            fiche.company_name = required_text(
+                input.company_name, "input.companyName", "The company name", max_length=200
+            )
+            fiche.activity_domain = required_text(
+                input.activity_domain, "input.activityDomain", "The activity domain", max_length=300
+            )
             fiche.tutor_name = required_text(input.tutor_name, "input.tutorName", "The tutor's name", max_length=200)
             fiche.service = optional_text(input.service, "input.service", "The service", max_length=200)
             fiche.tutor_role = optional_text(input.tutor_role, "input.tutorRole", "The tutor's job", max_length=200)
@@ -93,23 +99,38 @@ class LiaisonMutation:
 
         return await run_mutation(LiaisonFichePayload, body)
 
-    @strawberry.mutation(description="Individualize the objectives and activities of one learner (R10): the parts "
-                                     "given stop following the period. " + describe("liaison.plan.write"))
-    async def liaison_fiche_plan_update(self, info: Info, id: strawberry.ID, version: int,
-                                        input: LiaisonPlanInput) -> LiaisonFichePayload:
+    @strawberry.mutation(
+        description="Individualize the objectives and activities of one learner (R10): the parts "
+        "given stop following the period. " + describe("liaison.plan.write")
+    )
+    async def liaison_fiche_plan_update(
+        self, info: Info, id: strawberry.ID, version: int, input: LiaisonPlanInput
+    ) -> LiaisonFichePayload:
         async def body() -> LiaisonFichePayload:
             fiche, period = await _editable_fiche(info, "liaison.plan.write", id, version)
             if input.objectives is not None:
-                fiche.objectives = optional_text(input.objectives, "input.objectives", "The objectives",
-                                                 max_length=20000) or ""
+                fiche.objectives = (
+                    optional_text(input.objectives, "input.objectives", "The objectives", max_length=20000) or ""
+                )
                 fiche.objectives_individualized = True
             if input.task_ids is not None:
                 level = await Level.get(id=period.level_id)
-                tasks = await fetch_many_in_reach(Task, scopes.framework_parts, info.context.require_viewer(),
-                                                  input.task_ids, "Task", "input.taskIds", "task")
+                tasks = await fetch_many_in_reach(
+                    Task,
+                    scopes.framework_parts,
+                    info.context.require_viewer(),
+                    input.task_ids,
+                    "Task",
+                    "input.taskIds",
+                    "task",
+                )
                 rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
-                check_not_retired(tasks, "input.taskIds", "task",
-                                  kept=set(cast("list[int]", await fiche.tasks.all().values_list("id", flat=True))))
+                check_not_retired(
+                    tasks,
+                    "input.taskIds",
+                    "task",
+                    kept=set(cast("list[int]", await fiche.tasks.all().values_list("id", flat=True))),
+                )
                 await fiche.tasks.clear()
                 if tasks:
                     await fiche.tasks.add(*tasks)
@@ -118,10 +139,12 @@ class LiaisonMutation:
 
         return await run_mutation(LiaisonFichePayload, body)
 
-    @strawberry.mutation(description="Make individualized parts follow the period again (R6). "
-                                     + describe("liaison.plan.write"))
-    async def liaison_fiche_reset(self, info: Info, id: strawberry.ID,
-                                  parts: list[LiaisonFichePart]) -> LiaisonFichePayload:
+    @strawberry.mutation(
+        description="Make individualized parts follow the period again (R6). " + describe("liaison.plan.write")
+    )
+    async def liaison_fiche_reset(
+        self, info: Info, id: strawberry.ID, parts: list[LiaisonFichePart]
+    ) -> LiaisonFichePayload:
         async def body() -> LiaisonFichePayload:
             fiche, period = await _editable_fiche(info, "liaison.plan.write", id, None)
             if LiaisonFichePart.OBJECTIVES in parts:
@@ -137,9 +160,13 @@ class LiaisonMutation:
 
         return await run_mutation(LiaisonFichePayload, body)
 
-    @strawberry.mutation(description="Record the days the learner actually worked in the company (absences "
-                                     "deducted), or null to clear it. " + describe("period.write"))
-    async def portfolio_days_done_set(self, info: Info, id: strawberry.ID, days_done: Decimal | None) -> PortfolioPayload:
+    @strawberry.mutation(
+        description="Record the days the learner actually worked in the company (absences "
+        "deducted), or null to clear it. " + describe("period.write")
+    )
+    async def portfolio_days_done_set(
+        self, info: Info, id: strawberry.ID, days_done: Decimal | None
+    ) -> PortfolioPayload:
         viewer = info.context.require("period.write")
 
         async def body() -> PortfolioPayload:
@@ -149,8 +176,11 @@ class LiaisonMutation:
             if value is not None:
                 duration = (period.end_date - period.start_date).days + 1
                 if not value.is_finite() or value < 0 or value > duration or value * 2 != int(value * 2):
-                    raise problem("daysDone", ErrorCode.INVALID,
-                                  f"'daysDone' must be a whole or half number of days between 0 and {duration}.")
+                    raise problem(
+                        "daysDone",
+                        ErrorCode.INVALID,
+                        f"'daysDone' must be a whole or half number of days between 0 and {duration}.",
+                    )
             portfolio.days_done = value
             await portfolio.save()
             return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))

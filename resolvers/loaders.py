@@ -49,8 +49,15 @@ class Loaders:
             loader = self._loaders[key] = DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
         return loader
 
-    def by_parent(self, model: type[Model], parent_field: str, scope: Scope, *,
-                  order_by: Sequence[str] = ("id",), extra: Q | None = None) -> DataLoader[int, list[Any]]:
+    def by_parent(
+        self,
+        model: type[Model],
+        parent_field: str,
+        scope: Scope,
+        *,
+        order_by: Sequence[str] = ("id",),
+        extra: Q | None = None,
+    ) -> DataLoader[int, list[Any]]:
         key = ("parent", model, parent_field, scope, tuple(order_by), repr(extra))
         loader = self._loaders.get(key)
         if loader is None:

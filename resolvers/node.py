@@ -34,7 +34,9 @@ class NodeQuery:
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field(description="Several objects by their opaque IDs, in the same order; null for each one out of reach.")
+    @strawberry.field(
+        description="Several objects by their opaque IDs, in the same order; null for each one out of reach."
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         if len(ids) > 100:
             from graph.errors import BadUserInput

@@ -19,10 +19,15 @@ from permissions import scopes
 
 def completed_fiche_counts(info: Info):
     """R2: fiches not deleted whose description is filled in, per portfolio."""
+
     async def load(portfolio_ids: Sequence[int]) -> list[int]:
-        rows = await (ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
-                      .exclude(description="").annotate(n=Count("id")).group_by("portfolio_id")
-                      .values("portfolio_id", "n"))
+        rows = await (
+            ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
+            .exclude(description="")
+            .annotate(n=Count("id"))
+            .group_by("portfolio_id")
+            .values("portfolio_id", "n")
+        )
         counts = {row["portfolio_id"]: row["n"] for row in rows}
         return [counts.get(i, 0) for i in portfolio_ids]
 
@@ -31,10 +36,23 @@ def completed_fiche_counts(info: Info):
 
 def tasks_of(info: Info, through: str):
     """Tasks linked through an M2M table (`periods`, `liaison_fiches`, `period_templates`), in framework order."""
+
     async def load(owner_ids: Sequence[int]) -> list[list[Task]]:
-        rows = await (Task.filter(**{f"{through}__id__in": list(owner_ids)})
-                      .order_by("position").values("id", "code", "label", "position", "provisional",
-                                                    "framework_id", "activity_id", "retired_at", f"{through}__id"))
+        rows = await (
+            Task.filter(**{f"{through}__id__in": list(owner_ids)})
+            .order_by("position")
+            .values(
+                "id",
+                "code",
+                "label",
+                "position",
+                "provisional",
+                "framework_id",
+                "activity_id",
+                "retired_at",
+                f"{through}__id",
+            )
+        )
         grouped: dict[int, list[Task]] = defaultdict(list)
         for row in rows:
             owner = row.pop(f"{through}__id")
@@ -49,10 +67,22 @@ def trainers_of(info: Info):
     viewer = info.context.require_viewer()
 
     async def load(portfolio_ids: Sequence[int]) -> list[list[User]]:
-        rows = await (User.filter(scopes.trainers(viewer), trained_portfolios__id__in=list(portfolio_ids))
-                      .order_by("last_name", "first_name")
-                      .values("id", "role", "first_name", "last_name", "email", "phone", "company_name",
-                              "job_title", "school_id", "trained_portfolios__id"))
+        rows = await (
+            User.filter(scopes.trainers(viewer), trained_portfolios__id__in=list(portfolio_ids))
+            .order_by("last_name", "first_name")
+            .values(
+                "id",
+                "role",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "company_name",
+                "job_title",
+                "school_id",
+                "trained_portfolios__id",
+            )
+        )
         grouped: dict[int, list[User]] = defaultdict(list)
         for row in rows:
             owner = row.pop("trained_portfolios__id")
@@ -84,9 +114,13 @@ def period_by_id(info: Info):
 
 def locked_periods(info: Info):
     """R7: a period is locked once any of its bilans is in an interim review."""
+
     async def load(period_ids: Sequence[int]) -> list[bool]:
-        rows = await (CompanyBilan.filter(portfolio__period_id__in=list(period_ids), interim_reviews__id__isnull=False)
-                      .distinct().values_list("portfolio__period_id", flat=True))
+        rows = await (
+            CompanyBilan.filter(portfolio__period_id__in=list(period_ids), interim_reviews__id__isnull=False)
+            .distinct()
+            .values_list("portfolio__period_id", flat=True)
+        )
         locked = set(rows)
         return [i in locked for i in period_ids]
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
@@ -37,18 +36,29 @@ def check_period_dates(start: dt.date, end: dt.date) -> None:
 
 
 def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int, int], level: Level) -> None:
-    wrong = [FieldProblem(["learnerIds", str(i)], ErrorCode.INVALID,
-                          f"{learner.full_name} is not a learner of the level « {level.name} ».")
-             for i, learner in enumerate(learners)
-             if learner.classroom_id is None or classroom_levels.get(learner.classroom_id) != level.id]
+    wrong = [
+        FieldProblem(
+            ["learnerIds", str(i)],
+            ErrorCode.INVALID,
+            f"{learner.full_name} is not a learner of the level « {level.name} ».",
+        )
+        for i, learner in enumerate(learners)
+        if learner.classroom_id is None or classroom_levels.get(learner.classroom_id) != level.id
+    ]
     if wrong:
         raise UserInputError(wrong)
 
 
 def check_tasks_of_framework(tasks: Sequence[Task], level: Level, field: str = "taskIds") -> None:
-    wrong = [FieldProblem([*field.split("."), str(i)], ErrorCode.INVALID,
-                          f"Task {task.code} is not in the framework of the level « {level.name} ».")
-             for i, task in enumerate(tasks) if task.framework_id != level.framework_id]
+    wrong = [
+        FieldProblem(
+            [*field.split("."), str(i)],
+            ErrorCode.INVALID,
+            f"Task {task.code} is not in the framework of the level « {level.name} ».",
+        )
+        for i, task in enumerate(tasks)
+        if task.framework_id != level.framework_id
+    ]
     if wrong:
         raise UserInputError(wrong)
 
@@ -70,19 +80,28 @@ async def deletion_blockers(period: Period, portfolios: Sequence[Portfolio]) -> 
     (even dated earlier) is in no record, and deleting it would take its results off the learner's history."""
     ids = [p.id for p in portfolios]
     completed = await CompanyBilan.filter(portfolio_id__in=ids, status=BilanStatus.COMPLETED).values(
-        "id", "portfolio_id")
+        "id", "portfolio_id"
+    )
     if not completed:
         return []
     by_portfolio = {p.id: p for p in portfolios}
     learner_ids = list({by_portfolio[row["portfolio_id"]].learner_id for row in completed})
-    held = {entry["bilan"]
-            for record in cast("list[dict | None]", await InterimReview.filter(learner_id__in=learner_ids)
-                               .values_list("record", flat=True))
-            for entry in (record or {}).get("bilans", [])}
+    held = {
+        entry["bilan"]
+        for record in cast(
+            "list[dict | None]", await InterimReview.filter(learner_id__in=learner_ids).values_list("record", flat=True)
+        )
+        for entry in (record or {}).get("bilans", [])
+    }
     names = {u.id: u.full_name for u in await User.filter(id__in=learner_ids)}
-    return [Blocker(names[by_portfolio[row["portfolio_id"]].learner_id],
-                    "their company bilan is completed and no interim review has consolidated it yet")
-            for row in completed if row["id"] not in held]
+    return [
+        Blocker(
+            names[by_portfolio[row["portfolio_id"]].learner_id],
+            "their company bilan is completed and no interim review has consolidated it yet",
+        )
+        for row in completed
+        if row["id"] not in held
+    ]
 
 
 async def remove_portfolios(period: Period, portfolios: Sequence[Portfolio]) -> int:
@@ -100,8 +119,9 @@ async def assign_learners(period: Period, learners: Sequence[User], tasks: Seque
         await open_portfolio(period, learner, tasks)
 
 
-async def propagate_to_liaison_fiches(period: Period, *, objectives: str | None,
-                                      tasks: Sequence[Task] | None) -> list[LiaisonFiche]:
+async def propagate_to_liaison_fiches(
+    period: Period, *, objectives: str | None, tasks: Sequence[Task] | None
+) -> list[LiaisonFiche]:
     """R6: pass the period's new objectives and tasks on to every liaison fiche of the period,
     except the parts individualized for one learner. Answers the fiches that kept a part of their own."""
     fiches = await LiaisonFiche.filter(portfolio__period_id=period.id)

@@ -26,17 +26,22 @@ from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach,
 from resolvers.mutations import run_mutation
 
 
-@strawberry.input(description="A period's parameters. On creation from a template, name, objectives and tasks "
-                              "left out are taken from the template.")
+@strawberry.input(
+    description="A period's parameters. On creation from a template, name, objectives and tasks "
+    "left out are taken from the template."
+)
 class PeriodInput:
     name: str | None = strawberry.field(default=None, description="Name, e.g. « Stage de découverte ».")
     start_date: dt.date | None = strawberry.field(default=None, description="First day (required on creation).")
     end_date: dt.date | None = strawberry.field(default=None, description="Last day (required on creation).")
     certifying: bool | None = strawberry.field(default=None, description="Counts for the diploma (default true).")
     objectives: str | None = strawberry.field(default=None, description="Training objectives.")
-    task_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Tasks to entrust, from the level's framework.")
+    task_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Tasks to entrust, from the level's framework."
+    )
     learner_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="The assigned learners (the whole list: learners left out are removed, R8).")
+        default=None, description="The assigned learners (the whole list: learners left out are removed, R8)."
+    )
 
 
 @strawberry.type(description="Result of periodCreate.")
@@ -49,15 +54,20 @@ class PeriodCreatePayload:
 class PeriodUpdatePayload:
     period: Period | None = strawberry.field(default=None, description="The period as it is now.")
     kept_individualized: list[LiaisonFiche] = strawberry.field(
-        default_factory=list, description="Liaison fiches that kept their own objectives or activities (R6).")
-    moved_fiche_count: int = strawberry.field(default=0, description="Fiches moved to free fiches by removing learners.")
+        default_factory=list, description="Liaison fiches that kept their own objectives or activities (R6)."
+    )
+    moved_fiche_count: int = strawberry.field(
+        default=0, description="Fiches moved to free fiches by removing learners."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of periodDelete.")
 class PeriodDeletePayload:
     deleted_period_id: strawberry.ID | None = strawberry.field(default=None, description="ID of the deleted period.")
-    moved_fiche_count: int = strawberry.field(default=0, description="Activity fiches moved to the learners' free fiches.")
+    moved_fiche_count: int = strawberry.field(
+        default=0, description="Activity fiches moved to the learners' free fiches."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
@@ -78,8 +88,11 @@ class PeriodTemplateCreatePayload:
 
 async def _learners_of_level(viewer, level: Level, ids: Sequence[str]) -> list[User]:
     learners = await fetch_many_in_reach(User, scopes.learners, viewer, ids, "Learner", "learnerIds", "learner")
-    levels = dict(await Classroom.filter(id__in=[l.classroom_id for l in learners if l.classroom_id])
-                  .values_list("id", "level_id"))
+    levels = dict(
+        await Classroom.filter(
+            id__in=[learner.classroom_id for learner in learners if learner.classroom_id]
+        ).values_list("id", "level_id")
+    )
     rules.check_learners_of_level(learners, levels, level)
     return learners
 
@@ -94,13 +107,17 @@ async def _tasks_of_level(viewer, level: Level, ids: Sequence[str], kept: Collec
 
 @strawberry.type
 class PeriodQuery:
-    @strawberry.field(description="Vue par périodes (R1): the level's periods of a school year (default: the "
-                                  "current one) in creation order. " + describe("period.read"))
+    @strawberry.field(
+        description="Vue par périodes (R1): the level's periods of a school year (default: the "
+        "current one) in creation order. " + describe("period.read")
+    )
     async def periods(self, info: Info, level_id: strawberry.ID, school_year: int | None = None) -> list[Period]:
         viewer = info.context.require("period.read")
         level = decode_id(level_id, expected="Level", field="levelId")[1]
         year = school_year if school_year is not None else current_school_year(dt.date.today())
-        rows = await m.Period.filter(scopes.periods(viewer), level_id=level, school_year=year).order_by("created_at", "id")
+        rows = await m.Period.filter(scopes.periods(viewer), level_id=level, school_year=year).order_by(
+            "created_at", "id"
+        )
         return [Period.from_row(r) for r in rows]
 
     @strawberry.field(description="Period templates of a level, by name.")
@@ -113,24 +130,39 @@ class PeriodQuery:
 
 @strawberry.type
 class PeriodMutation:
-    @strawberry.mutation(description="Create a period (R4) from a template or from scratch; each assigned learner "
-                                     "gets a portfolio, a first fiche and a liaison fiche (R5). " + describe("period.write"))
-    async def period_create(self, info: Info, level_id: strawberry.ID, input: PeriodInput,
-                            template_id: strawberry.ID | None = None) -> PeriodCreatePayload:
+    @strawberry.mutation(
+        description="Create a period (R4) from a template or from scratch; each assigned learner "
+        "gets a portfolio, a first fiche and a liaison fiche (R5). " + describe("period.write")
+    )
+    async def period_create(
+        self, info: Info, level_id: strawberry.ID, input: PeriodInput, template_id: strawberry.ID | None = None
+    ) -> PeriodCreatePayload:
         viewer = info.context.require("period.write")
 
         async def body() -> PeriodCreatePayload:
             level = await fetch_in_reach(Level, scopes.levels, viewer, level_id, "Level", "levelId", "level")
             template = None
             if template_id is not None:
-                template = await fetch_in_reach(m.PeriodTemplate, scopes.period_templates, viewer, template_id,
-                                                "PeriodTemplate", "templateId", "period template")
+                template = await fetch_in_reach(
+                    m.PeriodTemplate,
+                    scopes.period_templates,
+                    viewer,
+                    template_id,
+                    "PeriodTemplate",
+                    "templateId",
+                    "period template",
+                )
                 if template.level_id != level.id:
                     raise problem("templateId", ErrorCode.INVALID, "The template belongs to another level.")
-            name = required_text(input.name or (template.name if template else None), "name", "The name", max_length=200)
+            name = required_text(
+                input.name or (template.name if template else None), "name", "The name", max_length=200
+            )
             if input.start_date is None or input.end_date is None:
-                raise problem("startDate" if input.start_date is None else "endDate", ErrorCode.REQUIRED,
-                              "The first and last days are required.")
+                raise problem(
+                    "startDate" if input.start_date is None else "endDate",
+                    ErrorCode.REQUIRED,
+                    "The first and last days are required.",
+                )
             rules.check_period_dates(input.start_date, input.end_date)
             objectives = input.objectives if input.objectives is not None else (template.objectives if template else "")
             if input.task_ids is not None:
@@ -142,8 +174,13 @@ class PeriodMutation:
                 tasks = []
             learners = await _learners_of_level(viewer, level, input.learner_ids or [])
             period = await m.Period.create(
-                school_id=viewer.school_id, level=level, template=template, name=name,
-                start_date=input.start_date, end_date=input.end_date, school_year=rules.school_year_of(input.start_date),
+                school_id=viewer.school_id,
+                level=level,
+                template=template,
+                name=name,
+                start_date=input.start_date,
+                end_date=input.end_date,
+                school_year=rules.school_year_of(input.start_date),
                 certifying=True if input.certifying is None else input.certifying,
                 objectives=optional_text(objectives, "objectives", "The objectives", max_length=20000) or "",
                 created_by_id=viewer.id,
@@ -155,21 +192,27 @@ class PeriodMutation:
 
         return await run_mutation(PeriodCreatePayload, body)
 
-    @strawberry.mutation(description="Edit a period (R6): the change passes on to every liaison fiche except the "
-                                     "parts individualized for one learner, which the payload lists. Refused with "
-                                     "CONFLICT once the period is locked (R7) or when `version` is stale. "
-                                     + describe("period.write"))
-    async def period_update(self, info: Info, id: strawberry.ID, version: int,
-                            input: PeriodInput) -> PeriodUpdatePayload:
+    @strawberry.mutation(
+        description="Edit a period (R6): the change passes on to every liaison fiche except the "
+        "parts individualized for one learner, which the payload lists. Refused with "
+        "CONFLICT once the period is locked (R7) or when `version` is stale. " + describe("period.write")
+    )
+    async def period_update(
+        self, info: Info, id: strawberry.ID, version: int, input: PeriodInput
+    ) -> PeriodUpdatePayload:
         viewer = info.context.require("period.write")
 
         async def body() -> PeriodUpdatePayload:
-            period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period",
-                                          for_update=True)
+            period = await fetch_in_reach(
+                m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True
+            )
             check_version(period.version, version)
             if await rules.is_locked(period.id):
-                raise problem(None, ErrorCode.CONFLICT, "A bilan of this period is in an interim review: "
-                                                        "its parameters are locked.")
+                raise problem(
+                    None,
+                    ErrorCode.CONFLICT,
+                    "A bilan of this period is in an interim review: its parameters are locked.",
+                )
             level = await Level.get(id=period.level_id)
             if input.name is not None:
                 period.name = required_text(input.name, "name", "The name", max_length=200)
@@ -194,47 +237,62 @@ class PeriodMutation:
             if input.learner_ids is not None:
                 wanted = await _learners_of_level(viewer, level, input.learner_ids)
                 current = await Portfolio.filter(period_id=period.id)
-                wanted_ids = {l.id for l in wanted}
+                wanted_ids = {learner.id for learner in wanted}
                 leaving = [p for p in current if p.learner_id not in wanted_ids]
                 blockers = await rules.deletion_blockers(period, leaving)
                 if blockers:
-                    raise problem("learnerIds", ErrorCode.CONFLICT, "Cannot remove " + "; ".join(
-                        f"{b.learner}: {b.reason}" for b in blockers) + ".")
+                    raise problem(
+                        "learnerIds",
+                        ErrorCode.CONFLICT,
+                        "Cannot remove " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
+                    )
                 moved = await rules.remove_portfolios(period, leaving)
                 present = {p.learner_id for p in current}
                 period_tasks = tasks if tasks is not None else list(await period.tasks.all().order_by("position"))
-                await rules.assign_learners(period, [l for l in wanted if l.id not in present], period_tasks)
+                await rules.assign_learners(
+                    period, [learner for learner in wanted if learner.id not in present], period_tasks
+                )
             kept = await rules.propagate_to_liaison_fiches(period, objectives=objectives, tasks=tasks)
             period.version += 1
             await period.save()
-            return PeriodUpdatePayload(period=Period.from_row(period), moved_fiche_count=moved,
-                                       kept_individualized=[LiaisonFiche.from_row(f) for f in kept])
+            return PeriodUpdatePayload(
+                period=Period.from_row(period),
+                moved_fiche_count=moved,
+                kept_individualized=[LiaisonFiche.from_row(f) for f in kept],
+            )
 
         return await run_mutation(PeriodUpdatePayload, body)
 
-    @strawberry.mutation(description="Delete a period for all its learners (R8): refused with CONFLICT and the "
-                                     "reason unless no bilan is completed, or every completed one is held in the "
-                                     "record of one of its learner's interim reviews. Activity fiches move to free fiches. "
-                                     + describe("period.write"))
+    @strawberry.mutation(
+        description="Delete a period for all its learners (R8): refused with CONFLICT and the "
+        "reason unless no bilan is completed, or every completed one is held in the "
+        "record of one of its learner's interim reviews. Activity fiches move to free fiches. "
+        + describe("period.write")
+    )
     async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
         viewer = info.context.require("period.write")
 
         async def body() -> PeriodDeletePayload:
-            period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period",
-                                          for_update=True)
+            period = await fetch_in_reach(
+                m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True
+            )
             portfolios = await Portfolio.filter(period_id=period.id)
             blockers = await rules.deletion_blockers(period, portfolios)
             if blockers:
-                raise problem("id", ErrorCode.CONFLICT, "The period cannot be deleted: " + "; ".join(
-                    f"{b.learner}: {b.reason}" for b in blockers) + ".")
+                raise problem(
+                    "id",
+                    ErrorCode.CONFLICT,
+                    "The period cannot be deleted: " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
+                )
             moved = await rules.remove_portfolios(period, portfolios)
             await period.delete()
             return PeriodDeletePayload(deleted_period_id=id, moved_fiche_count=moved)
 
         return await run_mutation(PeriodDeletePayload, body)
 
-    @strawberry.mutation(description="Create a period template (annexe pédagogique) for a level. "
-                                     + describe("period.write"))
+    @strawberry.mutation(
+        description="Create a period template (annexe pédagogique) for a level. " + describe("period.write")
+    )
     async def period_template_create(self, info: Info, input: PeriodTemplateInput) -> PeriodTemplateCreatePayload:
         viewer = info.context.require("period.write")
 
@@ -245,8 +303,12 @@ class PeriodMutation:
                 raise problem("durationDays", ErrorCode.INVALID, "The duration must be between 1 and 366 days.")
             tasks = await _tasks_of_level(viewer, level, input.task_ids)
             template = await m.PeriodTemplate.create(
-                school_id=viewer.school_id, level=level, name=name, duration_days=input.duration_days,
-                objectives=optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or "")
+                school_id=viewer.school_id,
+                level=level,
+                name=name,
+                duration_days=input.duration_days,
+                objectives=optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or "",
+            )
             if tasks:
                 await template.tasks.add(*tasks)
             return PeriodTemplateCreatePayload(period_template=PeriodTemplate.from_row(template))

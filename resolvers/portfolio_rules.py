@@ -21,7 +21,8 @@ async def open_portfolio(period: Period, learner: User, tasks: Sequence[Task]) -
     liaison = await LiaisonFiche.create(portfolio=portfolio, objectives=period.objectives)
     if tasks:
         await liaison.tasks.add(*tasks)
-    await ActivityFiche.create(school_id=period.school_id, learner=learner, portfolio=portfolio,
-                               title=FIRST_FICHE_TITLE)
+    await ActivityFiche.create(
+        school_id=period.school_id, learner=learner, portfolio=portfolio, title=FIRST_FICHE_TITLE
+    )
     await CompanyBilan.create(portfolio=portfolio)
     return portfolio

@@ -32,7 +32,7 @@ from models.frameworks import AchievementLevel
 from resolvers.bilan_grid import NOT_EVALUATED, retained_level
 
 RECORD_FORMAT = 1
-_EARLIEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 @dataclass
@@ -68,10 +68,16 @@ def record_entry(bilan: BilanFacts, competence_ids: Iterable[int]) -> dict:
         level = retained_level(mode, competence_id, bilan.results)
         if level is not NOT_EVALUATED:
             levels[str(competence_id)] = [level.value, mode.value]
-    return {"bilan": bilan.bilan_id, "period": bilan.period_id, "periodName": bilan.period_name,
-            "date": bilan.date.isoformat(),
-            "completedAt": bilan.completed_at.isoformat() if bilan.completed_at else None,
-            "engagement": bilan.engagement, "frameworkId": bilan.framework_id, "levels": levels}
+    return {
+        "bilan": bilan.bilan_id,
+        "period": bilan.period_id,
+        "periodName": bilan.period_name,
+        "date": bilan.date.isoformat(),
+        "completedAt": bilan.completed_at.isoformat() if bilan.completed_at else None,
+        "engagement": bilan.engagement,
+        "frameworkId": bilan.framework_id,
+        "levels": levels,
+    }
 
 
 def _order(entry: dict) -> tuple:
@@ -79,16 +85,19 @@ def _order(entry: dict) -> tuple:
     return entry["date"], completed, entry["bilan"]
 
 
-def build_record(bilans: Sequence[BilanFacts], competences: dict[int | None, list[CompetenceFacts]],
-                 earlier: Sequence[dict] = ()) -> dict:
+def build_record(
+    bilans: Sequence[BilanFacts], competences: dict[int | None, list[CompetenceFacts]], earlier: Sequence[dict] = ()
+) -> dict:
     """The record of a review consolidating `bilans` (their frameworks' competences in `competences`, in order).
     `earlier` are the records of the learner's earlier reviews: the bilans they hold and that `bilans` no longer
     has (their period was deleted since) are carried over as those reviews recorded them."""
     entries = {b.bilan_id: record_entry(b, [c.id for c in competences.get(b.framework_id, [])]) for b in bilans}
     listed: dict[int | None, list[dict]] = {
-        framework: [{"id": c.id, "frameworkId": c.framework_id, "code": c.code, "label": c.label, "unit": c.unit}
-                    for c in rows]
-        for framework, rows in competences.items()}
+        framework: [
+            {"id": c.id, "frameworkId": c.framework_id, "code": c.code, "label": c.label, "unit": c.unit} for c in rows
+        ]
+        for framework, rows in competences.items()
+    }
     for record in earlier:
         for entry in record.get("bilans", []):
             entries.setdefault(entry["bilan"], entry)
@@ -98,8 +107,11 @@ def build_record(bilans: Sequence[BilanFacts], competences: dict[int | None, lis
                 rows.append(competence)
     ordered = sorted(entries.values(), key=_order)
     frameworks = dict.fromkeys(e["frameworkId"] for e in ordered if e["frameworkId"] is not None)
-    return {"format": RECORD_FORMAT, "bilans": ordered,
-            "competences": [c for framework in frameworks for c in listed.get(framework, [])]}
+    return {
+        "format": RECORD_FORMAT,
+        "bilans": ordered,
+        "competences": [c for framework in frameworks for c in listed.get(framework, [])],
+    }
 
 
 @dataclass
@@ -121,9 +133,16 @@ def recorded_history(entries: Iterable[dict], competence_id: int) -> list[Record
     for entry in entries:
         value = entry["levels"].get(key)
         if value is not None:
-            found.append(RecordedResult(AchievementLevel(value[0]), dt.date.fromisoformat(entry["date"]),
-                                        EvaluationMode(value[1]), entry["bilan"], entry["period"],
-                                        entry["periodName"]))
+            found.append(
+                RecordedResult(
+                    AchievementLevel(value[0]),
+                    dt.date.fromisoformat(entry["date"]),
+                    EvaluationMode(value[1]),
+                    entry["bilan"],
+                    entry["period"],
+                    entry["periodName"],
+                )
+            )
     return found
 
 

@@ -33,13 +33,30 @@ MAX_LEARNERS = 20_000
 MAX_PROBLEMS = 50
 REQUIRED_COLUMNS = ("identifiant", "nom", "prenom", "date_naissance", "classe")
 OPTIONAL_COLUMNS = ("email", "statut", "niveau", "identifiant_ent")
-STATUSES = {"eleve": LearnerStatus.SCHOOL, "scolaire": LearnerStatus.SCHOOL, "school": LearnerStatus.SCHOOL,
-            "apprenti": LearnerStatus.APPRENTICE, "apprentice": LearnerStatus.APPRENTICE}
+STATUSES = {
+    "eleve": LearnerStatus.SCHOOL,
+    "scolaire": LearnerStatus.SCHOOL,
+    "school": LearnerStatus.SCHOOL,
+    "apprenti": LearnerStatus.APPRENTICE,
+    "apprentice": LearnerStatus.APPRENTICE,
+}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-XML_NAMES = {"identifiant": "ELEVE_ID", "nom": "NOM_DE_FAMILLE", "prenom": "PRENOM", "date_naissance": "DATE_NAISS",
-             "classe": "CODE_STRUCTURE"}
-LIMITS = {"identifiant": 40, "nom": 100, "prenom": 100, "classe": 100, "email": 254, "niveau": 200,
-          "identifiant_ent": 254}
+XML_NAMES = {
+    "identifiant": "ELEVE_ID",
+    "nom": "NOM_DE_FAMILLE",
+    "prenom": "PRENOM",
+    "date_naissance": "DATE_NAISS",
+    "classe": "CODE_STRUCTURE",
+}
+LIMITS = {
+    "identifiant": 40,
+    "nom": 100,
+    "prenom": 100,
+    "classe": 100,
+    "email": 254,
+    "niveau": 200,
+    "identifiant_ent": 254,
+}
 
 
 class RosterFormat(str, Enum):
@@ -100,8 +117,9 @@ def _date(value: str) -> dt.date | None:
     return None
 
 
-def _checked(problems: _Problems, where: str, values: dict[str, str], seen: set[str],
-             labels: dict[str, str] | None = None) -> LearnerRow | None:
+def _checked(
+    problems: _Problems, where: str, values: dict[str, str], seen: set[str], labels: dict[str, str] | None = None
+) -> LearnerRow | None:
     """One learner's values (keys as the CSV columns) checked; None and problems noted when bad."""
     before = len(problems.items)
     name = (labels or {}).get
@@ -130,9 +148,16 @@ def _checked(problems: _Problems, where: str, values: dict[str, str], seen: set[
         return None
     assert birth_date is not None  # a missing or unreadable date is a problem noted above
     return LearnerRow(
-        where=where, identifier=identifier, last_name=values["nom"], first_name=values["prenom"],
-        birth_date=birth_date, classroom=values["classe"], email=email, status=status,
-        level=values.get("niveau") or None, ent_id=values.get("identifiant_ent") or None,
+        where=where,
+        identifier=identifier,
+        last_name=values["nom"],
+        first_name=values["prenom"],
+        birth_date=birth_date,
+        classroom=values["classe"],
+        email=email,
+        status=status,
+        level=values.get("niveau") or None,
+        ent_id=values.get("identifiant_ent") or None,
     )
 
 
@@ -160,8 +185,7 @@ def parse_csv(text: str) -> Roster:
         header = [_plain(name) for name in next(reader, [])]
         missing = [name for name in REQUIRED_COLUMNS if name not in header]
         if missing:
-            problems.add("line 1", f"missing column(s): {', '.join(missing)} "
-                                   f"(required: {', '.join(REQUIRED_COLUMNS)})")
+            problems.add("line 1", f"missing column(s): {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})")
             problems.raise_any()
         doubled = sorted({name for name in header if name and header.count(name) > 1})
         if doubled:
@@ -218,8 +242,12 @@ def parse_xml(data: bytes | str) -> Roster:
     try:
         root = SafeXML.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
-        raise RosterFileError(["document: declares a DTD or entities, refused (entity expansion attacks); "
-                               "the school-administration exports declare none"]) from None
+        raise RosterFileError(
+            [
+                "document: declares a DTD or entities, refused (entity expansion attacks); "
+                "the school-administration exports declare none"
+            ]
+        ) from None
     except ParseError as exc:
         line, column = exc.position
         reason = str(exc).split(":")[0]
@@ -251,8 +279,11 @@ def parse_xml(data: bytes | str) -> Roster:
             roster.warnings.append(f"{where}: in no classroom (no STRUCTURES_ELEVE division), not imported")
             continue
         values = {
-            "identifiant": identifier, "nom": _text(eleve, "NOM_USAGE", "NOM_DE_FAMILLE", "NOM"),
-            "prenom": _text(eleve, "PRENOM"), "date_naissance": _text(eleve, "DATE_NAISS"), "classe": classroom,
+            "identifiant": identifier,
+            "nom": _text(eleve, "NOM_USAGE", "NOM_DE_FAMILLE", "NOM"),
+            "prenom": _text(eleve, "PRENOM"),
+            "date_naissance": _text(eleve, "DATE_NAISS"),
+            "classe": classroom,
         }
         row = _checked(problems, where, values, seen, XML_NAMES)
         if row:

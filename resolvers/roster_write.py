@@ -71,16 +71,22 @@ class _Plan:
             if row.classroom in self.classrooms:
                 level = self.new_levels.get(row.classroom)
                 if row.level and level and row.level.casefold() != level.casefold():
-                    self.problems.append(f"{row.where}: classroom {row.classroom!r} is given the level "
-                                         f"{row.level!r} here and {level!r} above")
+                    self.problems.append(
+                        f"{row.where}: classroom {row.classroom!r} is given the level "
+                        f"{row.level!r} here and {level!r} above"
+                    )
                 continue
             found = by_code.get(row.classroom) or by_name.get(row.classroom.casefold())
             if found is not None and found.external_code not in (None, row.classroom):
-                self.problems.append(f"{row.where}: classroom {found.name!r} already has the code "
-                                     f"{found.external_code!r}, not {row.classroom!r}")
+                self.problems.append(
+                    f"{row.where}: classroom {found.name!r} already has the code "
+                    f"{found.external_code!r}, not {row.classroom!r}"
+                )
             elif found is None and not (row.level or self.level_name):
-                self.problems.append(f"{row.where}: classroom {row.classroom!r} is new; give its level "
-                                     "(CSV column niveau, or the level option)")
+                self.problems.append(
+                    f"{row.where}: classroom {row.classroom!r} is new; give its level "
+                    "(CSV column niveau, or the level option)"
+                )
             self.classrooms[row.classroom] = found
             if found is None:
                 self.new_levels[row.classroom] = row.level or self.level_name or ""
@@ -91,7 +97,9 @@ class _Plan:
         by_person: dict[tuple, list[User]] = {}
         for learner in learners:
             if not learner.national_id:
-                by_person.setdefault(_key(learner.first_name, learner.last_name, learner.birth_date), []).append(learner)
+                by_person.setdefault(_key(learner.first_name, learner.last_name, learner.birth_date), []).append(
+                    learner
+                )
         for row in self.roster.learners:
             user = by_id.get(row.identifier)
             if user is None:
@@ -100,8 +108,7 @@ class _Plan:
             self.matches[row.identifier] = user
         matched = {u.id for u in self.matches.values() if u is not None}
         covered = {c.id for c in self.classrooms.values() if c is not None}
-        self.missing = [u for u in learners
-                        if u.is_active and u.classroom_id in covered and u.id not in matched]
+        self.missing = [u for u in learners if u.is_active and u.classroom_id in covered and u.id not in matched]
 
     async def _emails(self) -> None:
         wanted: dict[str, LearnerRow] = {}
@@ -129,8 +136,9 @@ class _Plan:
             row = subjects[link.subject]
             user = self.matches[row.identifier]
             if user is None or user.id != link.user_id:
-                self.problems.append(f"{row.where}: {link.subject!r} at {self.provider!r} "
-                                     "is already linked to another account")
+                self.problems.append(
+                    f"{row.where}: {link.subject!r} at {self.provider!r} is already linked to another account"
+                )
 
 
 async def _make_classrooms(plan: _Plan, result: RosterResult) -> dict[str, Classroom]:
@@ -173,17 +181,27 @@ async def _link(user: User, provider: str, subject: str) -> bool:
 
 async def _create(row: LearnerRow, school: School, classrooms: dict[str, Classroom]) -> User:
     return await User.create(
-        school=school, role=Role.LEARNER, email=row.email or placeholder_email(row, school.uai),
-        first_name=row.first_name, last_name=row.last_name, birth_date=row.birth_date,
-        learner_status=row.status or LearnerStatus.SCHOOL, classroom=classrooms[row.classroom],
+        school=school,
+        role=Role.LEARNER,
+        email=row.email or placeholder_email(row, school.uai),
+        first_name=row.first_name,
+        last_name=row.last_name,
+        birth_date=row.birth_date,
+        learner_status=row.status or LearnerStatus.SCHOOL,
+        classroom=classrooms[row.classroom],
         national_id=row.identifier,
     )
 
 
 async def _update(user: User, row: LearnerRow, classrooms: dict[str, Classroom]) -> bool:
     """Names, birth date, classroom, identifier (and status, email when the file gives them); True if changed."""
-    wanted = {"first_name": row.first_name, "last_name": row.last_name, "birth_date": row.birth_date,
-              "classroom_id": classrooms[row.classroom].id, "national_id": row.identifier}
+    wanted = {
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "birth_date": row.birth_date,
+        "classroom_id": classrooms[row.classroom].id,
+        "national_id": row.identifier,
+    }
     if row.status:
         wanted["learner_status"] = row.status
     if row.email:
@@ -196,8 +214,14 @@ async def _update(user: User, row: LearnerRow, classrooms: dict[str, Classroom])
     return bool(changed)
 
 
-async def apply_roster(roster: Roster, *, school_id: int, level_name: str | None = None,
-                       provider: str | None = None, progress: Callable[[int], None] | None = None) -> RosterResult:
+async def apply_roster(
+    roster: Roster,
+    *,
+    school_id: int,
+    level_name: str | None = None,
+    provider: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RosterResult:
     """Write `roster` into the school; RosterFileError (and nothing written) when it cannot be applied whole.
 
     Call it inside a transaction: a problem found while writing raises, and the rollback undoes the rest.

@@ -33,8 +33,10 @@ class SchoolQuery:
         rows = await m.Classroom.filter(scopes.classrooms(viewer)).order_by("name")
         return [Classroom.from_row(r) for r in rows]
 
-    @strawberry.field(description="Learners the viewer reaches, by last then first name (the « vue par apprenants »). "
-                                  "Filter by level or classroom; `first` at most 100.")
+    @strawberry.field(
+        description="Learners the viewer reaches, by last then first name (the « vue par apprenants »). "
+        "Filter by level or classroom; `first` at most 100."
+    )
     async def learners(
         self,
         info: Info,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import strawberry
 from tortoise.expressions import F
 
@@ -37,8 +36,10 @@ class TrainerInput:
     phone: str | None = strawberry.field(default=None, description="Phone number.")
 
 
-@strawberry.input(description="Changes to a trainer's account; a field left out is unchanged. Email and phone "
-                              "are the admin's to change (" + describe("trainer.contact.write") + ")")
+@strawberry.input(
+    description="Changes to a trainer's account; a field left out is unchanged. Email and phone "
+    "are the admin's to change (" + describe("trainer.contact.write") + ")"
+)
 class TrainerUpdateInput:
     first_name: str | None = strawberry.field(default=None, description="First name.")
     last_name: str | None = strawberry.field(default=None, description="Last name.")
@@ -52,7 +53,8 @@ class TrainerUpdateInput:
 class TrainerCreatePayload:
     trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The new account.")
     temporary_password: str | None = strawberry.field(
-        default=None, description="Shown once: hand it to the trainer, who changes it at first sign-in.")
+        default=None, description="Shown once: hand it to the trainer, who changes it at first sign-in."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
@@ -77,13 +79,17 @@ async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreateP
             raise problem("input.email", ErrorCode.UNIQUE, EMAIL_TAKEN)
         password = temporary_password()
         row = await User.create(
-            school_id=viewer.school_id, role=role, email=email, password_hash=hash_password(password),
+            school_id=viewer.school_id,
+            role=role,
+            email=email,
+            password_hash=hash_password(password),
             first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
             last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
             company_name=optional_text(input.company_name, "input.companyName", "The company", max_length=200),
             job_title=optional_text(input.job_title, "input.jobTitle", "The job", max_length=200),
             phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
-            created_by_id=viewer.id, password_change_required=True,
+            created_by_id=viewer.id,
+            password_change_required=True,
         )
         return TrainerCreatePayload(trainer=WorkplaceTrainer.from_row(row, viewer), temporary_password=password)
 
@@ -92,20 +98,28 @@ async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreateP
 
 async def _trainer_for_change(info: Info, id: strawberry.ID) -> User:
     viewer = info.context.require_viewer()
-    trainer = await fetch_in_reach(User, scopes.trainers, viewer, id, ("Tutor", "ApprenticeshipMaster"), "id",
-                                   "trainer", for_update=True)
+    trainer = await fetch_in_reach(
+        User, scopes.trainers, viewer, id, ("Tutor", "ApprenticeshipMaster"), "id", "trainer", for_update=True
+    )
     # Reached but not theirs to manage: a master for a teacher, or a tutor of learners they do not teach.
-    if not info.context.can(RULE_FOR[trainer.role]) or not info.context.can("trainer.manage") or \
-            not await User.filter(scopes.managed_trainers(viewer), id=trainer.id).exists():
+    if (
+        not info.context.can(RULE_FOR[trainer.role])
+        or not info.context.can("trainer.manage")
+        or not await User.filter(scopes.managed_trainers(viewer), id=trainer.id).exists()
+    ):
         raise Forbidden()
     return trainer
 
 
 @strawberry.type
 class TrainerQuery:
-    @strawberry.field(description="Gestion des tuteurs: the company trainers of the school the viewer reaches, "
-                                  "by name; inactive accounts on request.")
-    async def trainers(self, info: Info, role: Role | None = None, include_inactive: bool = False) -> list[WorkplaceTrainer]:
+    @strawberry.field(
+        description="Gestion des tuteurs: the company trainers of the school the viewer reaches, "
+        "by name; inactive accounts on request."
+    )
+    async def trainers(
+        self, info: Info, role: Role | None = None, include_inactive: bool = False
+    ) -> list[WorkplaceTrainer]:
         viewer = info.context.require("trainer.identity.read")
         query = User.filter(scopes.trainers(viewer))
         if role is not None:
@@ -125,19 +139,25 @@ class TrainerMutation:
     async def master_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
         return await _create(info, Role.MASTER, input)
 
-    @strawberry.mutation(description="Edit a trainer's account: tutors by staff, masters by admins; email and "
-                                     "phone by admins only. " + describe("trainer.manage"))
+    @strawberry.mutation(
+        description="Edit a trainer's account: tutors by staff, masters by admins; email and "
+        "phone by admins only. " + describe("trainer.manage")
+    )
     async def trainer_update(self, info: Info, id: strawberry.ID, input: TrainerUpdateInput) -> TrainerPayload:
         async def body() -> TrainerPayload:
             trainer = await _trainer_for_change(info, id)
             if (input.email is not None or input.phone is not None) and not info.context.can("trainer.contact.write"):
                 raise Forbidden("Only an administrator changes a trainer's email or phone.")
             if input.first_name is not None:
-                trainer.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
+                trainer.first_name = required_text(
+                    input.first_name, "input.firstName", "The first name", max_length=100
+                )
             if input.last_name is not None:
                 trainer.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
             if input.company_name is not None:
-                trainer.company_name = optional_text(input.company_name, "input.companyName", "The company", max_length=200)
+                trainer.company_name = optional_text(
+                    input.company_name, "input.companyName", "The company", max_length=200
+                )
             if input.job_title is not None:
                 trainer.job_title = optional_text(input.job_title, "input.jobTitle", "The job", max_length=200)
             if input.email is not None:
@@ -152,8 +172,10 @@ class TrainerMutation:
 
         return await run_mutation(TrainerPayload, body)
 
-    @strawberry.mutation(description="Deactivate a trainer's account: it can no longer sign in and its tokens stop "
-                                     "working; its assignments stay for the record. " + describe("trainer.manage"))
+    @strawberry.mutation(
+        description="Deactivate a trainer's account: it can no longer sign in and its tokens stop "
+        "working; its assignments stay for the record. " + describe("trainer.manage")
+    )
     async def trainer_deactivate(self, info: Info, id: strawberry.ID) -> TrainerPayload:
         async def body() -> TrainerPayload:
             trainer = await _trainer_for_change(info, id)
@@ -163,16 +185,19 @@ class TrainerMutation:
 
         return await run_mutation(TrainerPayload, body)
 
-    @strawberry.mutation(description="Assign a trainer to a portfolio: a tutor to a school-status learner's "
-                                     "(" + describe("tutor.manage") + "), a master to an apprentice's ("
-                                     + describe("master.manage") + ")")
-    async def portfolio_trainer_assign(self, info: Info, portfolio_id: strawberry.ID,
-                                       trainer_id: strawberry.ID) -> PortfolioTrainerPayload:
+    @strawberry.mutation(
+        description="Assign a trainer to a portfolio: a tutor to a school-status learner's "
+        "(" + describe("tutor.manage") + "), a master to an apprentice's (" + describe("master.manage") + ")"
+    )
+    async def portfolio_trainer_assign(
+        self, info: Info, portfolio_id: strawberry.ID, trainer_id: strawberry.ID
+    ) -> PortfolioTrainerPayload:
         return await _assignment(info, portfolio_id, trainer_id, assign=True)
 
     @strawberry.mutation(description="Remove a trainer from a portfolio; same rights as portfolioTrainerAssign.")
-    async def portfolio_trainer_unassign(self, info: Info, portfolio_id: strawberry.ID,
-                                         trainer_id: strawberry.ID) -> PortfolioTrainerPayload:
+    async def portfolio_trainer_unassign(
+        self, info: Info, portfolio_id: strawberry.ID, trainer_id: strawberry.ID
+    ) -> PortfolioTrainerPayload:
         return await _assignment(info, portfolio_id, trainer_id, assign=False)
 
 
@@ -182,18 +207,24 @@ async def _assignment(info: Info, portfolio_id, trainer_id, *, assign: bool) -> 
         raise Forbidden()
 
     async def body() -> PortfolioTrainerPayload:
-        portfolio = await fetch_in_reach(PortfolioRow, scopes.portfolios, viewer, portfolio_id, "Portfolio",
-                                         "portfolioId", "portfolio")
-        trainer = await fetch_in_reach(User, scopes.trainers, viewer, trainer_id, ("Tutor", "ApprenticeshipMaster"),
-                                       "trainerId", "trainer")
+        portfolio = await fetch_in_reach(
+            PortfolioRow, scopes.portfolios, viewer, portfolio_id, "Portfolio", "portfolioId", "portfolio"
+        )
+        trainer = await fetch_in_reach(
+            User, scopes.trainers, viewer, trainer_id, ("Tutor", "ApprenticeshipMaster"), "trainerId", "trainer"
+        )
         if not info.context.can(RULE_FOR[trainer.role]):
             raise Forbidden()
         learner = await User.get(id=portfolio.learner_id)
         if assign:
             if learner.learner_status is not STATUS_FOR[trainer.role]:
                 kind = "a tutor" if trainer.role is Role.TUTOR else "an apprenticeship master"
-                status = "an apprentice" if learner.learner_status is LearnerStatus.APPRENTICE else "a school-status learner"
-                raise problem("trainerId", ErrorCode.INVALID, f"{learner.full_name} is {status}: {kind} cannot follow them.")
+                status = (
+                    "an apprentice" if learner.learner_status is LearnerStatus.APPRENTICE else "a school-status learner"
+                )
+                raise problem(
+                    "trainerId", ErrorCode.INVALID, f"{learner.full_name} is {status}: {kind} cannot follow them."
+                )
             if not trainer.is_active:
                 raise problem("trainerId", ErrorCode.INVALID, "This trainer's account is deactivated.")
             await portfolio.trainers.add(trainer)

@@ -34,9 +34,16 @@ _counter = itertools.count()
 
 def _settings(tmp: Path, database_url: str, **overrides) -> Settings:
     values = dict(
-        environment="development", data_dir=tmp, database_url=database_url, annex_dir=tmp / "annexes",
-        token_secret=TOKEN_SECRET, token_lifetime=3600, token_issuer="pfmp", upload_limit=2 * 1024 * 1024,
-        request_body_limit=2 * 1024 * 1024 + 256 * 1024, cors_origins=("https://front.example.test",),
+        environment="development",
+        data_dir=tmp,
+        database_url=database_url,
+        annex_dir=tmp / "annexes",
+        token_secret=TOKEN_SECRET,
+        token_lifetime=3600,
+        token_issuer="pfmp",
+        upload_limit=2 * 1024 * 1024,
+        request_body_limit=2 * 1024 * 1024 + 256 * 1024,
+        cors_origins=("https://front.example.test",),
         graphiql=True,
     )
     values.update(overrides)
@@ -138,8 +145,12 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def post(self, query: str, variables: dict | None = None, **kwargs) -> httpx.Response:
-        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}},
-                                    headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+        return await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={**self.headers, **kwargs.pop("headers", {})},
+            **kwargs,
+        )
 
     async def execute(self, query: str, **variables) -> dict:
         """The whole JSON answer (data and errors)."""
@@ -167,8 +178,15 @@ async def http(app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def token_for(user: User, settings: Settings, **overrides) -> str:
-    values = dict(secret=settings.token_secret, issuer=settings.token_issuer, lifetime=settings.token_lifetime,
-                  user_id=user.id, role=user.role.value, school_id=user.school_id, token_version=user.token_version)
+    values = dict(
+        secret=settings.token_secret,
+        issuer=settings.token_issuer,
+        lifetime=settings.token_lifetime,
+        user_id=user.id,
+        role=user.role.value,
+        school_id=user.school_id,
+        token_version=user.token_version,
+    )
     values.update(overrides)
     return issue_token(**values)[0]
 
@@ -213,8 +231,14 @@ async def anonymous(http) -> Api:
 
 @pytest.fixture
 async def clients(admin, teacher, learner, tutor, master, anonymous) -> dict[str | None, Api]:
-    return {Role.ADMIN: admin, Role.TEACHER: teacher, Role.LEARNER: learner, Role.TUTOR: tutor,
-            Role.MASTER: master, None: anonymous}
+    return {
+        Role.ADMIN: admin,
+        Role.TEACHER: teacher,
+        Role.LEARNER: learner,
+        Role.TUTOR: tutor,
+        Role.MASTER: master,
+        None: anonymous,
+    }
 
 
 class SqlCounter(logging.Handler):

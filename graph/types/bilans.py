@@ -33,16 +33,23 @@ from permissions.viewer import Viewer
 from resolvers import period_loaders
 from resolvers.bilan_grid import BilanView, bilan_views, header_of
 
-EvaluationMode = Annotated[m.EvaluationMode, strawberry.enum(
-    description="How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
-                "per criterion.")]
-BilanEventKind = Annotated[m.BilanEventKind, strawberry.enum(description="What happened to a bilan, as its history logs it.")]
+EvaluationMode = Annotated[
+    m.EvaluationMode,
+    strawberry.enum(
+        description="How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
+        "per criterion."
+    ),
+]
+BilanEventKind = Annotated[
+    m.BilanEventKind, strawberry.enum(description="What happened to a bilan, as its history logs it.")
+]
 
 
 @strawberry.type(description="An activity fiche of the period with its reference number in the bilan.")
 class BilanFiche:
     reference: int = strawberry.field(
-        description="Reference number [n], given to the fiche at creation and never changed (R18).")
+        description="Reference number [n], given to the fiche at creation and never changed (R18)."
+    )
     title: str = strawberry.field(description="Title of the fiche (as it stood at completion, once completed).")
     fiche_id: strawberry.Private[int]
 
@@ -67,9 +74,11 @@ class BilanGridCompetence:
     competence: Competence = strawberry.field(description="The competence.")
     weight: int = strawberry.field(description="2 for a main competence of the task, 1 for a secondary one.")
     marked: bool = strawberry.field(
-        description="True when a fiche targets the competence, or one of its criteria, for this task.")
+        description="True when a fiche targets the competence, or one of its criteria, for this task."
+    )
     fiche_refs: list[int] = strawberry.field(
-        description="Reference numbers of the fiches that target the competence as a whole for this task.")
+        description="Reference numbers of the fiches that target the competence as a whole for this task."
+    )
     mode: EvaluationMode = strawberry.field(description="How the competence is evaluated in this bilan.")
     level: AchievementLevel = strawberry.field(description="Current global result of the competence in this bilan.")
     criteria: list[BilanGridCriterion] = strawberry.field(description="The competence's criteria, in order.")
@@ -81,7 +90,8 @@ class BilanGridTask:
     marked: bool = strawberry.field(description="True when a fiche of the period is linked to the task.")
     fiche_refs: list[int] = strawberry.field(description="Reference numbers of the fiches that selected the task.")
     competences: list[BilanGridCompetence] = strawberry.field(
-        description="Competences the task mobilises, in framework order.")
+        description="Competences the task mobilises, in framework order."
+    )
 
 
 @strawberry.type(description="A framework activity of the grid with its tasks.")
@@ -104,13 +114,15 @@ class BilanCompetenceResult:
     mode: EvaluationMode = strawberry.field(description="How it is evaluated.")
     mode_chosen: bool = strawberry.field(
         description="True when a teacher chose the mode (or a result pinned it); false while it follows the "
-                    "fiches: CRITERIA when they target only criteria of the competence, else GLOBAL.")
+        "fiches: CRITERIA when they target only criteria of the competence, else GLOBAL."
+    )
     marked: bool = strawberry.field(description="True when a fiche targets the competence or one of its criteria.")
     fiche_refs: list[int] = strawberry.field(description="Reference numbers of the fiches that do.")
     level: AchievementLevel = strawberry.field(description="Current global result; NOT_EVALUATED when none.")
     retained_level: AchievementLevel = strawberry.field(
         description="The level the dashboard retains: the global result in GLOBAL mode; in CRITERIA mode the lower "
-                    "median of the criteria evaluated.")
+        "median of the criteria evaluated."
+    )
     criteria: list[BilanCriterionResult] = strawberry.field(description="Results of its criteria, in order.")
 
 
@@ -184,27 +196,44 @@ def grid_of(view: BilanView) -> list[BilanGridActivity]:
             for link in shape.links_by_task.get(task.id, []):
                 competence = competences[link.competence_id]
                 criteria = [
-                    BilanGridCriterion(criterion=Criterion.from_row(c), marked=bool(refs), fiche_refs=_refs(refs),
-                                       level=view.level(competence.id, c.id))
+                    BilanGridCriterion(
+                        criterion=Criterion.from_row(c),
+                        marked=bool(refs),
+                        fiche_refs=_refs(refs),
+                        level=view.level(competence.id, c.id),
+                    )
                     for c in shape.criteria_by_competence.get(competence.id, [])
                     for refs in [view.marks.criteria.get((task.id, c.id))]
-                    if view.shows_criterion(competence, c, refs)]
+                    if view.shows_criterion(competence, c, refs)
+                ]
                 refs = view.marks.competences.get((task.id, competence.id))
                 if not view.shows_competence(competence, refs, criteria):
                     continue
-                items.append(BilanGridCompetence(
-                    competence=Competence.from_row(competence, shape.unit_codes), weight=link.weight,
-                    marked=bool(refs) or any(c.marked for c in criteria), fiche_refs=_refs(refs),
-                    mode=view.mode(competence.id), level=view.level(competence.id), criteria=criteria))
+                items.append(
+                    BilanGridCompetence(
+                        competence=Competence.from_row(competence, shape.unit_codes),
+                        weight=link.weight,
+                        marked=bool(refs) or any(c.marked for c in criteria),
+                        fiche_refs=_refs(refs),
+                        mode=view.mode(competence.id),
+                        level=view.level(competence.id),
+                        criteria=criteria,
+                    )
+                )
             refs = view.marks.tasks.get(task.id)
             if task.retired_at is not None and not (refs or any(c.marked for c in items)):
                 continue
-            tasks.append(BilanGridTask(task=Task.from_row(task), marked=bool(refs) or any(c.marked for c in items),
-                                       fiche_refs=_refs(refs), competences=items))
+            tasks.append(
+                BilanGridTask(
+                    task=Task.from_row(task),
+                    marked=bool(refs) or any(c.marked for c in items),
+                    fiche_refs=_refs(refs),
+                    competences=items,
+                )
+            )
         if activity.retired_at is not None and not tasks:
             continue
-        activities.append(BilanGridActivity(
-            activity=FrameworkActivity.from_row(activity), tasks=tasks))
+        activities.append(BilanGridActivity(activity=FrameworkActivity.from_row(activity), tasks=tasks))
     return activities
 
 
@@ -214,20 +243,33 @@ def results_of(view: BilanView) -> list[BilanCompetenceResult]:
         return []
     found = []
     for competence in shape.competences:
-        criteria = [BilanCriterionResult(criterion=Criterion.from_row(c), marked=bool(refs), fiche_refs=list(refs),
-                                         level=view.level(competence.id, c.id))
-                    for c in shape.criteria_by_competence.get(competence.id, [])
-                    for refs in [view.marks.criterion_refs(c.id)]
-                    if view.shows_criterion(competence, c, refs)]
+        criteria = [
+            BilanCriterionResult(
+                criterion=Criterion.from_row(c),
+                marked=bool(refs),
+                fiche_refs=list(refs),
+                level=view.level(competence.id, c.id),
+            )
+            for c in shape.criteria_by_competence.get(competence.id, [])
+            for refs in [view.marks.criterion_refs(c.id)]
+            if view.shows_criterion(competence, c, refs)
+        ]
         refs = view.marks.competence_refs(competence.id)
         if not view.shows_competence(competence, refs, criteria):
             continue
         mode, chosen = view.modes.get(competence.id, (m.EvaluationMode.GLOBAL, False))
-        found.append(BilanCompetenceResult(
-            competence=Competence.from_row(competence, shape.unit_codes), mode=mode, mode_chosen=chosen,
-            marked=bool(refs) or any(c.marked for c in criteria),
-            fiche_refs=sorted(set(refs).union(*(c.fiche_refs for c in criteria))),
-            level=view.level(competence.id), retained_level=view.retained(competence.id), criteria=criteria))
+        found.append(
+            BilanCompetenceResult(
+                competence=Competence.from_row(competence, shape.unit_codes),
+                mode=mode,
+                mode_chosen=chosen,
+                marked=bool(refs) or any(c.marked for c in criteria),
+                fiche_refs=sorted(set(refs).union(*(c.fiche_refs for c in criteria))),
+                level=view.level(competence.id),
+                retained_level=view.retained(competence.id),
+                criteria=criteria,
+            )
+        )
     return found
 
 
@@ -239,17 +281,24 @@ def may_read_bilan(row: m.CompanyBilan, viewer: Viewer | None) -> bool:
     return allows(rule, viewer.role)
 
 
-@strawberry.type(description="Bilan entreprise: the joint evaluation at the end of a period (R17–R21); null to "
-                             "whoever may not read it in its current state. While draft: "
-                             + describe("bilan.draft.read") + " Once completed: " + describe("bilan.completed.read"))
+@strawberry.type(
+    description="Bilan entreprise: the joint evaluation at the end of a period (R17–R21); null to "
+    "whoever may not read it in its current state. While draft: "
+    + describe("bilan.draft.read")
+    + " Once completed: "
+    + describe("bilan.completed.read")
+)
 class CompanyBilan(relay.Node):
     id: relay.NodeID[int]
     status: BilanStatus = strawberry.field(description="DRAFT while being entered, COMPLETED once frozen.")
-    version: int = strawberry.field(description="Changes at every edit: pass it back with bilanUpdate, bilanComplete "
-                                                "and bilanReopen; a stale one gets CONFLICT.")
+    version: int = strawberry.field(
+        description="Changes at every edit: pass it back with bilanUpdate, bilanComplete "
+        "and bilanReopen; a stale one gets CONFLICT."
+    )
     engagement: int | None = strawberry.field(description="Engagement of the learner, 1 to 4 stars; null until set.")
     meeting_date_is_default: bool = strawberry.field(
-        description="True while the meeting date is the period's last day by default.")
+        description="True while the meeting date is the period's last day by default."
+    )
     comment: str = strawberry.field(description="Comment to the learner on the period as a whole.")
     completed_at: dt.datetime | None = strawberry.field(description="When it was completed; null while draft.")
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
@@ -259,19 +308,30 @@ class CompanyBilan(relay.Node):
     header: strawberry.Private[dict | None]
 
     @classmethod
-    def from_row(cls, row: m.CompanyBilan) -> "CompanyBilan":
+    def from_row(cls, row: m.CompanyBilan) -> CompanyBilan:
         header = header_of(row)
         default = header["meetingDateIsDefault"] if header is not None else row.meeting_date is None
-        return cls(id=row.id, status=row.status, version=row.version, engagement=row.engagement,
-                   meeting_date_is_default=default,
-                   comment=row.comment, completed_at=row.completed_at, updated_at=row.updated_at,
-                   portfolio_id=row.portfolio_id, stored_meeting_date=row.meeting_date, header=header)
+        return cls(
+            id=row.id,
+            status=row.status,
+            version=row.version,
+            engagement=row.engagement,
+            meeting_date_is_default=default,
+            comment=row.comment,
+            completed_at=row.completed_at,
+            updated_at=row.updated_at,
+            portfolio_id=row.portfolio_id,
+            stored_meeting_date=row.meeting_date,
+            header=header,
+        )
 
     async def _view(self, info: Info) -> BilanView:
         return await bilan_views(info).load(self.id)
 
-    @strawberry.field(description="Date of the meeting with the company trainer: the period's last day unless "
-                                  "changed (R20). It is the bilan's date for interim reviews (R25) and R8.")
+    @strawberry.field(
+        description="Date of the meeting with the company trainer: the period's last day unless "
+        "changed (R20). It is the bilan's date for interim reviews (R25) and R8."
+    )
     async def meeting_date(self, info: Info) -> dt.date:
         if self.stored_meeting_date is not None:
             return self.stored_meeting_date
@@ -289,8 +349,10 @@ class CompanyBilan(relay.Node):
             return dt.date.fromisoformat(self.header["periodEnd"])
         return (await period_dates_of_portfolio(info).load(self.portfolio_id))[1]
 
-    @strawberry.field(description="Header: the names of the company trainers assigned to the portfolio; once "
-                                  "completed, as they stood then (R21).")
+    @strawberry.field(
+        description="Header: the names of the company trainers assigned to the portfolio; once "
+        "completed, as they stood then (R21)."
+    )
     async def trainer_names(self, info: Info) -> list[str]:
         if self.header is not None:
             return list(self.header.get("trainers", []))
@@ -301,8 +363,10 @@ class CompanyBilan(relay.Node):
         row = await info.context.loaders.by_id(pm.Portfolio, scopes.portfolios).load(self.portfolio_id)
         return Portfolio.from_row(row) if row else None
 
-    @strawberry.field(description="The period, as it is now (its dates as the bilan recalls them: `periodStartDate`, "
-                                  "`periodEndDate`).")
+    @strawberry.field(
+        description="The period, as it is now (its dates as the bilan recalls them: `periodStartDate`, "
+        "`periodEndDate`)."
+    )
     async def period(self, info: Info) -> Period | None:
         portfolio = await info.context.loaders.by_id(pm.Portfolio, scopes.portfolios).load(self.portfolio_id)
         row = await period_loaders.period_by_id(info).load(portfolio.period_id) if portfolio else None
@@ -314,8 +378,9 @@ class CompanyBilan(relay.Node):
         row = await info.context.loaders.by_id(User, scopes.learners).load(portfolio.learner_id) if portfolio else None
         return Learner.from_row(row, info.context.viewer) if row else None
 
-    @strawberry.field(description="Header: the workplace, from the liaison fiche (R17); once completed, as it stood "
-                                  "then (R21).")
+    @strawberry.field(
+        description="Header: the workplace, from the liaison fiche (R17); once completed, as it stood then (R21)."
+    )
     async def workplace(self, info: Info) -> Workplace | None:
         if self.header is not None:
             fields = self.header.get("workplace")
@@ -328,8 +393,10 @@ class CompanyBilan(relay.Node):
         view = await self._view(info)
         return [BilanFiche(reference=f.reference, title=f.title, fiche_id=f.fiche_id) for f in view.marks.fiches]
 
-    @strawberry.field(description="The grid (R18): every task of the framework by activity, with its competences "
-                                  "and criteria, marked where a fiche selected them, and their current results.")
+    @strawberry.field(
+        description="The grid (R18): every task of the framework by activity, with its competences "
+        "and criteria, marked where a fiche selected them, and their current results."
+    )
     async def activities(self, info: Info) -> list[BilanGridActivity]:
         return grid_of(await self._view(info))
 
@@ -341,40 +408,56 @@ class CompanyBilan(relay.Node):
     async def scale(self, info: Info) -> list[ScaleLevel]:
         view = await self._view(info)
         rows = view.shape.scale if view.shape else []
-        return [ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold)
-                for r in rows]
+        return [
+            ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold) for r in rows
+        ]
 
-    @strawberry.field(description="Every change of a result, newest first (the append-only log): it shows what was "
-                                  "entered while draft, so it follows the draft rule. " + describe("bilan.draft.read"))
-    async def result_log(self, info: Info, first: int | None = None,
-                         after: str | None = None) -> relay.ListConnection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
+    @strawberry.field(
+        description="Every change of a result, newest first (the append-only log): it shows what was "
+        "entered while draft, so it follows the draft rule. " + describe("bilan.draft.read")
+    )
+    async def result_log(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.ListConnection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
         if not info.context.can("bilan.draft.read"):
             return None
         query = m.BilanResultEntry.filter(bilan_id=self.id).order_by("-id")
         return await paginate(query, _change, first=first, after=after)
 
-    @strawberry.field(description="Completions and reopenings, oldest first; follows the draft rule. "
-                                  + describe("bilan.draft.read"))
+    @strawberry.field(
+        description="Completions and reopenings, oldest first; follows the draft rule. " + describe("bilan.draft.read")
+    )
     async def events(self, info: Info) -> list[BilanEventEntry] | None:
         if not info.context.can("bilan.draft.read"):
             return None
         rows = await info.context.loaders.by_parent(m.BilanEvent, "bilan_id", None).load(self.id)
-        return [BilanEventEntry(kind=r.kind, note=r.note, recorded_at=r.recorded_at, author_id=r.author_id)
-                for r in rows]
+        return [
+            BilanEventEntry(kind=r.kind, note=r.note, recorded_at=r.recorded_at, author_id=r.author_id) for r in rows
+        ]
 
 
 def _change(row: m.BilanResultEntry) -> BilanResultChange:
-    return BilanResultChange(level=row.level, previous_level=row.previous_level or fw.AchievementLevel.NOT_EVALUATED,
-                             recorded_at=row.recorded_at, competence_id=row.competence_id,
-                             criterion_id=row.criterion_id, author_id=row.author_id)
+    return BilanResultChange(
+        level=row.level,
+        previous_level=row.previous_level or fw.AchievementLevel.NOT_EVALUATED,
+        recorded_at=row.recorded_at,
+        competence_id=row.competence_id,
+        criterion_id=row.criterion_id,
+        author_id=row.author_id,
+    )
 
 
 def period_dates_of_portfolio(info: Info):
     """The first and last days of each portfolio's period (the last is the default meeting date), for portfolios
     already reached."""
+
     async def load(ids):
-        dates = {row[0]: (row[1], row[2]) for row in await pm.Portfolio.filter(id__in=list(ids)).values_list(
-            "id", "period__start_date", "period__end_date")}
+        dates = {
+            row[0]: (row[1], row[2])
+            for row in await pm.Portfolio.filter(id__in=list(ids)).values_list(
+                "id", "period__start_date", "period__end_date"
+            )
+        }
         return [dates.get(i) for i in ids]
 
     return info.context.loaders.custom(("period_dates_of_portfolio",), load)

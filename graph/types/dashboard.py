@@ -9,22 +9,24 @@ from strawberry import relay
 
 from graph.context import Info
 from graph.types.bilans import CompanyBilan, EvaluationMode, author_of
+from graph.types.common import encode_id
 from graph.types.frameworks import AchievementLevel, Competence
 from graph.types.periods import Period
 from graph.types.portfolios import BilanStatus
 from graph.types.users import Learner, Person
 from models import bilans as m
+from models.periods import Period as PeriodRow
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from graph.types.common import encode_id
-from models.periods import Period as PeriodRow
 from resolvers.dashboard import DashboardData, Progress, learner_dashboards, review_data
 from resolvers.review_record import CompetenceFacts
 
 
-@strawberry.type(description="One result of a competence: its retained level in one completed bilan, as the "
-                             "interim review recorded it (or the bilan holds it, until a review consolidates it).")
+@strawberry.type(
+    description="One result of a competence: its retained level in one completed bilan, as the "
+    "interim review recorded it (or the bilan holds it, until a review consolidates it)."
+)
 class CompetenceResult:
     level: AchievementLevel = strawberry.field(description="The level retained in that bilan.")
     date: dt.date = strawberry.field(description="The bilan's date (its meeting date).")
@@ -48,7 +50,8 @@ class CompetenceResult:
 class CompetenceProgress:
     competence: Competence = strawberry.field(description="The competence (as recorded, in an interim review).")
     current_level: AchievementLevel = strawberry.field(
-        description="The latest result; NOT_EVALUATED while the competence has none.")
+        description="The latest result; NOT_EVALUATED while the competence has none."
+    )
     history: list[CompetenceResult] = strawberry.field(description="Every result, by bilan date.")
 
 
@@ -77,53 +80,78 @@ class DashboardPeriod:
     period: Period = strawberry.field(description="The period.")
     bilan_status: BilanStatus | None = strawberry.field(description="Status of its company bilan.")
     engagement: int | None = strawberry.field(
-        description="Engagement (1 to 4 stars) from the completed bilan; null while not completed or not set.")
+        description="Engagement (1 to 4 stars) from the completed bilan; null while not completed or not set."
+    )
     fiche_count: int = strawberry.field(description="Activity fiches of the period, not deleted.")
     completed_fiche_count: int = strawberry.field(description="Those with their description filled in (R2).")
 
 
-@strawberry.type(description="Tableau de bord de l'apprenant (R26): competences over time, engagement and fiches "
-                             "per period, fed by completed bilans only.")
+@strawberry.type(
+    description="Tableau de bord de l'apprenant (R26): competences over time, engagement and fiches "
+    "per period, fed by completed bilans only."
+)
 class Dashboard:
     learner: Learner = strawberry.field(description="The learner.")
     competences: list[CompetenceProgress] = strawberry.field(
-        description="Every competence of the learner's framework(s), in framework order.")
+        description="Every competence of the learner's framework(s), in framework order."
+    )
     periods: list[DashboardPeriod] = strawberry.field(description="The learner's periods, by first day.")
 
 
 @strawberry.type(description="The dashboards of a level's learners, side by side.")
 class LevelDashboard:
-    competences: list[Competence] = strawberry.field(description="The competences of the level's framework: the "
-                                                                 "columns of the table.")
+    competences: list[Competence] = strawberry.field(
+        description="The competences of the level's framework: the columns of the table."
+    )
     learners: list[Dashboard] = strawberry.field(description="One dashboard per learner in reach, by name.")
 
 
 def _competence(facts: CompetenceFacts) -> Competence:
-    return Competence(id=facts.id, code=facts.code, label=facts.label, unit_code=facts.unit, row_unit_id=None,
-                      retired=facts.retired)
+    return Competence(
+        id=facts.id, code=facts.code, label=facts.label, unit_code=facts.unit, row_unit_id=None, retired=facts.retired
+    )
 
 
-def _progress(items: list[Progress], periods: dict[int, PeriodRow],
-              bilans: dict[int, m.CompanyBilan]) -> list[CompetenceProgress]:
+def _progress(
+    items: list[Progress], periods: dict[int, PeriodRow], bilans: dict[int, m.CompanyBilan]
+) -> list[CompetenceProgress]:
     return [
         CompetenceProgress(
-            competence=_competence(p.competence), current_level=p.current,
-            history=[CompetenceResult(level=h.level, date=h.date, mode=h.mode, period_name=h.period_name,
-                                      period_id=encode_id("Period", h.period_id),
-                                      bilan_id=encode_id("CompanyBilan", h.bilan_id),
-                                      period_row=periods.get(h.period_id), bilan_row=bilans.get(h.bilan_id))
-                     for h in p.history])
-        for p in items]
+            competence=_competence(p.competence),
+            current_level=p.current,
+            history=[
+                CompetenceResult(
+                    level=h.level,
+                    date=h.date,
+                    mode=h.mode,
+                    period_name=h.period_name,
+                    period_id=encode_id("Period", h.period_id),
+                    bilan_id=encode_id("CompanyBilan", h.bilan_id),
+                    period_row=periods.get(h.period_id),
+                    bilan_row=bilans.get(h.bilan_id),
+                )
+                for h in p.history
+            ],
+        )
+        for p in items
+    ]
 
 
 def dashboard_from(data: DashboardData, viewer) -> Dashboard:
     return Dashboard(
         learner=Learner.from_row(data.learner, viewer),
         competences=_progress(data.competences, data.period_rows, data.bilan_rows),
-        periods=[DashboardPeriod(period=Period.from_row(line.period),
-                                 bilan_status=line.bilan.status if line.bilan else None,
-                                 engagement=line.engagement, fiche_count=line.fiche_count,
-                                 completed_fiche_count=line.completed_fiche_count) for line in data.periods])
+        periods=[
+            DashboardPeriod(
+                period=Period.from_row(line.period),
+                bilan_status=line.bilan.status if line.bilan else None,
+                engagement=line.engagement,
+                fiche_count=line.fiche_count,
+                completed_fiche_count=line.completed_fiche_count,
+            )
+            for line in data.periods
+        ],
+    )
 
 
 def dashboards_of(info: Info):
@@ -146,7 +174,8 @@ async def level_dashboard(info: Info, level_id: int, framework_id: int | None) -
     data = await learner_dashboards(viewer, learners)
     columns: list[Competence] = []
     if framework_id is not None:
-        from models.frameworks import Competence as CompetenceRow, Unit
+        from models.frameworks import Competence as CompetenceRow
+        from models.frameworks import Unit
 
         units = dict(await Unit.filter(framework_id=framework_id).values_list("id", "code"))
         rows = await CompetenceRow.filter(framework_id=framework_id).order_by("position", "id")
@@ -154,9 +183,10 @@ async def level_dashboard(info: Info, level_id: int, framework_id: int | None) -
     return LevelDashboard(competences=columns, learners=[dashboard_from(data[r.id], viewer) for r in learners])
 
 
-@strawberry.type(description="Bilan intermédiaire de compétences (R25): consolidates a learner's completed bilans up "
-                             "to a date; the periods of those bilans are locked from then on (R7). "
-                             + describe("review.read"))
+@strawberry.type(
+    description="Bilan intermédiaire de compétences (R25): consolidates a learner's completed bilans up "
+    "to a date; the periods of those bilans are locked from then on (R7). " + describe("review.read")
+)
 class InterimReview(relay.Node):
     id: relay.NodeID[int]
     date: dt.date = strawberry.field(description="The date of the review: bilans dated up to it are consolidated.")
@@ -165,9 +195,14 @@ class InterimReview(relay.Node):
     created_by_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: m.InterimReview) -> "InterimReview":
-        return cls(id=row.id, date=row.review_date, created_at=row.created_at, learner_id=row.learner_id,
-                   created_by_id=row.created_by_id)
+    def from_row(cls, row: m.InterimReview) -> InterimReview:
+        return cls(
+            id=row.id,
+            date=row.review_date,
+            created_at=row.created_at,
+            learner_id=row.learner_id,
+            created_by_id=row.created_by_id,
+        )
 
     @strawberry.field(description="The learner.")
     async def learner(self, info: Info) -> Learner | None:
@@ -181,15 +216,24 @@ class InterimReview(relay.Node):
     @strawberry.field(description="The completed bilans it consolidated, by date, as it recorded them.")
     async def bilans(self, info: Info) -> list[ConsolidatedBilan]:
         data = await _reviews(info).load(self.id)
-        return [ConsolidatedBilan(
-            bilan_id=encode_id("CompanyBilan", e["bilan"]), period_id=encode_id("Period", e["period"]),
-            period_name=e["periodName"], date=dt.date.fromisoformat(e["date"]),
-            completed_at=dt.datetime.fromisoformat(e["completedAt"]) if e.get("completedAt") else None,
-            engagement=e.get("engagement"), period_row=data.period_rows.get(e["period"]),
-            bilan_row=data.bilan_rows.get(e["bilan"])) for e in data.bilans]
+        return [
+            ConsolidatedBilan(
+                bilan_id=encode_id("CompanyBilan", e["bilan"]),
+                period_id=encode_id("Period", e["period"]),
+                period_name=e["periodName"],
+                date=dt.date.fromisoformat(e["date"]),
+                completed_at=dt.datetime.fromisoformat(e["completedAt"]) if e.get("completedAt") else None,
+                engagement=e.get("engagement"),
+                period_row=data.period_rows.get(e["period"]),
+                bilan_row=data.bilan_rows.get(e["bilan"]),
+            )
+            for e in data.bilans
+        ]
 
-    @strawberry.field(description="Per competence, every result of those bilans with its date and period, and the "
-                                  "latest as the current level, as recorded when the review was made.")
+    @strawberry.field(
+        description="Per competence, every result of those bilans with its date and period, and the "
+        "latest as the current level, as recorded when the review was made."
+    )
     async def competences(self, info: Info) -> list[CompetenceProgress]:
         data = await _reviews(info).load(self.id)
         return _progress(data.competences, data.period_rows, data.bilan_rows)
@@ -206,6 +250,7 @@ def _reviews(info: Info):
 async def reviews_of_learner(info: Info, learner_id: int) -> list[InterimReview]:
     from resolvers.dashboard import reviews_scope
 
-    rows = await info.context.loaders.by_parent(m.InterimReview, "learner_id", reviews_scope,
-                                                order_by=("review_date", "id")).load(learner_id)
+    rows = await info.context.loaders.by_parent(
+        m.InterimReview, "learner_id", reviews_scope, order_by=("review_date", "id")
+    ).load(learner_id)
     return [InterimReview.from_row(r) for r in rows]

@@ -35,8 +35,9 @@ class FicheReadState(Enum):
     DELETED = "DELETED"
 
 
-@strawberry.type(description="Annexe: a file or a web link the learner attached to an activity fiche. "
-                             + describe("annex.read"))
+@strawberry.type(
+    description="Annexe: a file or a web link the learner attached to an activity fiche. " + describe("annex.read")
+)
 class Annex(relay.Node):
     id: relay.NodeID[int]
     kind: AnnexKind = strawberry.field(description="FILE or URL.")
@@ -49,12 +50,23 @@ class Annex(relay.Node):
     fiche_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: m.Annex) -> "Annex":
-        return cls(id=row.id, kind=row.kind, title=row.title, url=row.url, filename=row.original_filename,
-                   content_type=row.content_type, size=row.size, created_at=row.created_at, fiche_id=row.fiche_id)
+    def from_row(cls, row: m.Annex) -> Annex:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            title=row.title,
+            url=row.url,
+            filename=row.original_filename,
+            content_type=row.content_type,
+            size=row.size,
+            created_at=row.created_at,
+            fiche_id=row.fiche_id,
+        )
 
-    @strawberry.field(description="Where to download the file (GET, with the same bearer token; answers Range "
-                                  "requests); null for a link.")
+    @strawberry.field(
+        description="Where to download the file (GET, with the same bearer token; answers Range "
+        "requests); null for a link."
+    )
     def download_url(self) -> str | None:
         return f"/annexes/{encode_id('Annex', self.id)}" if self.kind is m.AnnexKind.FILE else None
 
@@ -66,13 +78,16 @@ class FicheTaskLink:
     checked_by_teacher: bool = strawberry.field(description="The teacher checked or added it.")
 
 
-@strawberry.type(description="What the teacher plans to evaluate for a task of the fiche: a competence globally "
-                             "(criterion null) or one criterion in detail.")
+@strawberry.type(
+    description="What the teacher plans to evaluate for a task of the fiche: a competence globally "
+    "(criterion null) or one criterion in detail."
+)
 class EvaluationTarget:
     task: Task = strawberry.field(description="The task of the fiche.")
     competence: Competence = strawberry.field(description="A competence linked to the task.")
     criterion: Criterion | None = strawberry.field(
-        description="The criterion evaluated in detail; null when the competence is evaluated globally.")
+        description="The criterion evaluated in detail; null when the competence is evaluated globally."
+    )
 
 
 @strawberry.type(description="A criterion of the linking grid, and whether it is to be evaluated in detail.")
@@ -104,8 +119,10 @@ class LinkingActivity:
     tasks: list[LinkingTask] = strawberry.field(description="Its tasks, in order.")
 
 
-@strawberry.type(description="Fiche activité: what the learner did in the company and what they make of it. "
-                             + describe("fiche.read"))
+@strawberry.type(
+    description="Fiche activité: what the learner did in the company and what they make of it. "
+    + describe("fiche.read")
+)
 class ActivityFiche(relay.Node):
     id: relay.NodeID[int]
     title: str = strawberry.field(description="Title of the fiche.")
@@ -114,46 +131,65 @@ class ActivityFiche(relay.Node):
     description: str = strawberry.field(description="What the learner did.")
     analysis: str = strawberry.field(description="The learner's reflective analysis.")
     former_period_name: str | None = strawberry.field(
-        description="For a free fiche: the name of the period it came from.")
+        description="For a free fiche: the name of the period it came from."
+    )
     version: int = strawberry.field(description="Changes at every edit of the fiche: pass it back with an update.")
     created_at: dt.datetime = strawberry.field(description="When the fiche was created.")
     updated_at: dt.datetime = strawberry.field(description="When the fiche last changed.")
-    deleted_at: dt.datetime | None = guarded("When the learner deleted the fiche; null while it exists.",
-                                             "fiche.staff.read")
+    deleted_at: dt.datetime | None = guarded(
+        "When the learner deleted the fiche; null while it exists.", "fiche.staff.read"
+    )
     portfolio_id: strawberry.Private[int | None]
     learner_id: strawberry.Private[int]
     learner_changed_at: strawberry.Private[dt.datetime]
     reference: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: m.ActivityFiche) -> "ActivityFiche":
-        return cls(id=row.id, title=row.title, autonomy=row.autonomy, workplace=row.workplace,
-                   description=row.description, analysis=row.analysis, former_period_name=row.former_period_name,
-                   version=row.version, created_at=row.created_at, updated_at=row.updated_at,
-                   deleted_at=row.deleted_at, portfolio_id=row.portfolio_id, learner_id=row.learner_id,
-                   learner_changed_at=row.learner_changed_at, reference=row.reference)
+    def from_row(cls, row: m.ActivityFiche) -> ActivityFiche:
+        return cls(
+            id=row.id,
+            title=row.title,
+            autonomy=row.autonomy,
+            workplace=row.workplace,
+            description=row.description,
+            analysis=row.analysis,
+            former_period_name=row.former_period_name,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            deleted_at=row.deleted_at,
+            portfolio_id=row.portfolio_id,
+            learner_id=row.learner_id,
+            learner_changed_at=row.learner_changed_at,
+            reference=row.reference,
+        )
 
     @strawberry.field(description="True when the description is filled in and the fiche is not deleted (R2).")
     def completed(self) -> bool:
         return bool(self.description.strip()) and self.deleted_at is None
 
-    @strawberry.field(description="Reference number in its period ([1], [2]…), given once in creation order and "
-                                  "never changed: a deleted fiche keeps its number and the others keep theirs (R18). "
-                                  "Null for a free fiche.")
+    @strawberry.field(
+        description="Reference number in its period ([1], [2]…), given once in creation order and "
+        "never changed: a deleted fiche keeps its number and the others keep theirs (R18). "
+        "Null for a free fiche."
+    )
     def number(self) -> int | None:
         return self.reference if self.portfolio_id is not None else None
 
-    @strawberry.field(description="For the teacher asking: READ, UNREAD (created or changed by the learner since "
-                                  "they last marked it read) or DELETED (R13). Marking read is a mutation, never "
-                                  "a side effect of reading. " + describe("fiche.staff.read"))
+    @strawberry.field(
+        description="For the teacher asking: READ, UNREAD (created or changed by the learner since "
+        "they last marked it read) or DELETED (R13). Marking read is a mutation, never "
+        "a side effect of reading. " + describe("fiche.staff.read")
+    )
     async def read_state(self, info: Info) -> FicheReadState | None:
         if not info.context.can("fiche.staff.read"):
             return None
         if self.deleted_at is not None:
             return FicheReadState.DELETED
         read_at = await loaders.read_times(info).load(self.id)
-        return FicheReadState.READ if read_at is not None and read_at >= self.learner_changed_at \
-            else FicheReadState.UNREAD
+        return (
+            FicheReadState.READ if read_at is not None and read_at >= self.learner_changed_at else FicheReadState.UNREAD
+        )
 
     @strawberry.field(description="Framework activity types the fiche is referenced under, in framework order.")
     async def activity_types(self, info: Info) -> list[FrameworkActivity]:
@@ -165,11 +201,19 @@ class ActivityFiche(relay.Node):
         links = await loaders.task_links(info).load(self.id)
         tasks = await loaders.tasks(info).load_many([link.task_id for link in links])
         pairs = sorted(zip(links, tasks), key=lambda pair: pair[1].position)
-        return [FicheTaskLink(task=Task.from_row(t), ticked_by_learner=link.ticked_by_learner,
-                              checked_by_teacher=link.checked_by_teacher) for link, t in pairs]
+        return [
+            FicheTaskLink(
+                task=Task.from_row(t),
+                ticked_by_learner=link.ticked_by_learner,
+                checked_by_teacher=link.checked_by_teacher,
+            )
+            for link, t in pairs
+        ]
 
-    @strawberry.field(description="Competences and criteria the teacher plans to evaluate, per task (R14). "
-                                  + describe("fiche.targets.read"))
+    @strawberry.field(
+        description="Competences and criteria the teacher plans to evaluate, per task (R14). "
+        + describe("fiche.targets.read")
+    )
     async def evaluation_targets(self, info: Info) -> list[EvaluationTarget] | None:
         if not info.context.can("fiche.targets.read"):
             return None
@@ -177,18 +221,32 @@ class ActivityFiche(relay.Node):
         tasks, competences, criteria = await asyncio.gather(
             loaders.tasks(info).load_many([r.task_id for r in rows]),
             loaders.competences(info).load_many([r.competence_id for r in rows]),
-            loaders.criteria(info).load_many([r.criterion_id for r in rows if r.criterion_id]))
+            loaders.criteria(info).load_many([r.criterion_id for r in rows if r.criterion_id]),
+        )
         by_criterion = {c.id: c for c in criteria}
         units = await _units(info, {c.framework_id for c in competences})
-        items = sorted(zip(rows, tasks, competences), key=lambda item: (
-            item[1].position, item[2].position, by_criterion[item[0].criterion_id].position if item[0].criterion_id else 0))
-        return [EvaluationTarget(task=Task.from_row(t), competence=Competence.from_row(c, units[c.framework_id]),
-                                 criterion=Criterion.from_row(by_criterion[r.criterion_id]) if r.criterion_id else None)
-                for r, t, c in items]
+        items = sorted(
+            zip(rows, tasks, competences),
+            key=lambda item: (
+                item[1].position,
+                item[2].position,
+                by_criterion[item[0].criterion_id].position if item[0].criterion_id else 0,
+            ),
+        )
+        return [
+            EvaluationTarget(
+                task=Task.from_row(t),
+                competence=Competence.from_row(c, units[c.framework_id]),
+                criterion=Criterion.from_row(by_criterion[r.criterion_id]) if r.criterion_id else None,
+            )
+            for r, t, c in items
+        ]
 
-    @strawberry.field(description="« Relier au référentiel »: the framework's tasks grouped by activity, each with "
-                                  "its competences and criteria, and what the fiche holds and evaluates; null for a "
-                                  "free fiche. " + describe("fiche.targets.read"))
+    @strawberry.field(
+        description="« Relier au référentiel »: the framework's tasks grouped by activity, each with "
+        "its competences and criteria, and what the fiche holds and evaluates; null for a "
+        "free fiche. " + describe("fiche.targets.read")
+    )
     async def linking_grid(self, info: Info) -> list[LinkingActivity] | None:
         if self.portfolio_id is None or not info.context.can("fiche.targets.read"):
             return None
@@ -210,7 +268,7 @@ class ActivityFiche(relay.Node):
         return len(await loaders.annexes(info).load(self.id))
 
     @strawberry.field(description="The portfolio (learner and period) the fiche belongs to; null for a free fiche.")
-    async def portfolio(self, info: Info) -> Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")] | None:
+    async def portfolio(self, info: Info) -> Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")] | None:
         from graph.types.portfolios import Portfolio
         from models.portfolios import Portfolio as PortfolioRow
 
@@ -220,7 +278,7 @@ class ActivityFiche(relay.Node):
         return Portfolio.from_row(row) if row else None
 
     @strawberry.field(description="The learner who wrote the fiche.")
-    async def learner(self, info: Info) -> Annotated["Learner", strawberry.lazy("graph.types.users")] | None:
+    async def learner(self, info: Info) -> Annotated[Learner, strawberry.lazy("graph.types.users")] | None:
         from graph.types.users import Learner
 
         row = await info.context.loaders.by_id(User, scopes.learners).load(self.learner_id)
@@ -235,13 +293,18 @@ async def _units(info: Info, framework_ids: set[int]) -> dict[int, dict[int, str
 
 async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingActivity]:
     activities, tasks, links, targets, units = await asyncio.gather(
-        loaders.activities_of_framework(info).load(framework_id), loaders.tasks_of_framework(info).load(framework_id),
-        loaders.task_links(info).load(fiche_id), loaders.targets(info).load(fiche_id),
-        loaders.unit_codes(info, framework_id))
+        loaders.activities_of_framework(info).load(framework_id),
+        loaders.tasks_of_framework(info).load(framework_id),
+        loaders.task_links(info).load(fiche_id),
+        loaders.targets(info).load(fiche_id),
+        loaders.unit_codes(info, framework_id),
+    )
     per_task = await loaders.competence_links(info).load_many([t.id for t in tasks])
     competence_ids = sorted({link.competence_id for group in per_task for link in group})
-    competences, criteria = await asyncio.gather(loaders.competences(info).load_many(competence_ids),
-                                                 loaders.criteria_of_competence(info).load_many(competence_ids))
+    competences, criteria = await asyncio.gather(
+        loaders.competences(info).load_many(competence_ids),
+        loaders.criteria_of_competence(info).load_many(competence_ids),
+    )
     competence_of = dict(zip(competence_ids, competences))
     criteria_of = dict(zip(competence_ids, criteria))
     fiche_links = {link.task_id: link for link in links}
@@ -258,26 +321,41 @@ async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingAct
             competence = competence_of[tc.competence_id]
             if competence.retired_at is not None and (task.id, competence.id) not in targeted:
                 continue
-            items.append(LinkingCompetence(
-                competence=Competence.from_row(competence, units), weight=tc.weight,
-                evaluated_globally=(task.id, competence.id, None) in chosen,
-                criteria=[LinkingCriterion(criterion=Criterion.from_row(c),
-                                           selected=(task.id, competence.id, c.id) in chosen)
-                          for c in criteria_of[competence.id]
-                          if c.retired_at is None or (task.id, competence.id, c.id) in chosen]))
-        grid_tasks.setdefault(task.activity_id, []).append(LinkingTask(
-            task=Task.from_row(task), linked=link is not None,
-            ticked_by_learner=bool(link and link.ticked_by_learner),
-            checked_by_teacher=bool(link and link.checked_by_teacher), competences=items))
-    return [LinkingActivity(activity=FrameworkActivity.from_row(a),
-                            tasks=grid_tasks.get(a.id, [])) for a in activities
-            if a.retired_at is None or grid_tasks.get(a.id)]
+            items.append(
+                LinkingCompetence(
+                    competence=Competence.from_row(competence, units),
+                    weight=tc.weight,
+                    evaluated_globally=(task.id, competence.id, None) in chosen,
+                    criteria=[
+                        LinkingCriterion(
+                            criterion=Criterion.from_row(c), selected=(task.id, competence.id, c.id) in chosen
+                        )
+                        for c in criteria_of[competence.id]
+                        if c.retired_at is None or (task.id, competence.id, c.id) in chosen
+                    ],
+                )
+            )
+        grid_tasks.setdefault(task.activity_id, []).append(
+            LinkingTask(
+                task=Task.from_row(task),
+                linked=link is not None,
+                ticked_by_learner=bool(link and link.ticked_by_learner),
+                checked_by_teacher=bool(link and link.checked_by_teacher),
+                competences=items,
+            )
+        )
+    return [
+        LinkingActivity(activity=FrameworkActivity.from_row(a), tasks=grid_tasks.get(a.id, []))
+        for a in activities
+        if a.retired_at is None or grid_tasks.get(a.id)
+    ]
 
 
 async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFiche]:
     """Fiches of a portfolio in creation order; deleted ones only for the roles that may see them (R13)."""
     rows = await info.context.loaders.by_parent(
-        m.ActivityFiche, "portfolio_id", visible_fiches, order_by=("created_at", "id")).load(portfolio_id)
+        m.ActivityFiche, "portfolio_id", visible_fiches, order_by=("created_at", "id")
+    ).load(portfolio_id)
     return [ActivityFiche.from_row(r) for r in rows]
 
 
@@ -286,6 +364,6 @@ async def free_fiches_of(info: Info, learner_id: int) -> list[ActivityFiche]:
     from tortoise.expressions import Q
 
     rows = await info.context.loaders.by_parent(
-        m.ActivityFiche, "learner_id", visible_fiches, order_by=("created_at", "id"),
-        extra=Q(portfolio_id=None)).load(learner_id)
+        m.ActivityFiche, "learner_id", visible_fiches, order_by=("created_at", "id"), extra=Q(portfolio_id=None)
+    ).load(learner_id)
     return [ActivityFiche.from_row(r) for r in rows]

@@ -10,15 +10,22 @@ from strawberry import relay
 from graph.context import Info
 from models import frameworks as m
 
-AchievementLevel = Annotated[m.AchievementLevel, strawberry.enum(
-    description="One of the six ordered levels of the achievement scale (the « réglette »)."
-)]
+AchievementLevel = Annotated[
+    m.AchievementLevel,
+    strawberry.enum(description="One of the six ordered levels of the achievement scale (the « réglette »)."),
+]
 
 
-RETIRED = ("True when a framework re-import no longer lists it: kept, with its links and results, for the fiches, "
-           "liaison fiches, periods and bilans that name it, and refused for new links.")
-IncludeRetired = Annotated[bool, strawberry.argument(
-    description="Also list retired entries (marked `retired`); by default only those offered for new links.")]
+RETIRED = (
+    "True when a framework re-import no longer lists it: kept, with its links and results, for the fiches, "
+    "liaison fiches, periods and bilans that name it, and refused for new links."
+)
+IncludeRetired = Annotated[
+    bool,
+    strawberry.argument(
+        description="Also list retired entries (marked `retired`); by default only those offered for new links."
+    ),
+]
 
 
 @strawberry.type(description="One level of a framework's achievement scale, with the label the school uses.")
@@ -33,17 +40,25 @@ class ScaleLevel:
 class Criterion(relay.Node):
     id: relay.NodeID[int]
     code: str | None = strawberry.field(
-        description="Stable code from the framework file, e.g. C01.1; null when the file gave none.")
+        description="Stable code from the framework file, e.g. C01.1; null when the file gave none."
+    )
     label: str = strawberry.field(description="The criterion, as a sentence.")
-    position: int = strawberry.field(description="Order within the competence, from 1; retired criteria follow "
-                                                 "the others.")
+    position: int = strawberry.field(
+        description="Order within the competence, from 1; retired criteria follow the others."
+    )
     retired: bool = strawberry.field(description=RETIRED)
     competence_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: m.Criterion) -> "Criterion":
-        return cls(id=row.id, code=row.code, label=row.label, position=row.position,
-                   retired=row.retired_at is not None, competence_id=row.competence_id)
+    def from_row(cls, row: m.Criterion) -> Criterion:
+        return cls(
+            id=row.id,
+            code=row.code,
+            label=row.label,
+            position=row.position,
+            retired=row.retired_at is not None,
+            competence_id=row.competence_id,
+        )
 
 
 @strawberry.type(description="Unité de certification: groups competences.")
@@ -62,14 +77,21 @@ class Competence(relay.Node):
     row_unit_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: m.Competence, unit_codes: dict[int, str]) -> "Competence":
-        return cls(id=row.id, code=row.code, label=row.label, row_unit_id=row.unit_id,
-                   unit_code=unit_codes.get(row.unit_id) if row.unit_id else None,
-                   retired=row.retired_at is not None)
+    def from_row(cls, row: m.Competence, unit_codes: dict[int, str]) -> Competence:
+        return cls(
+            id=row.id,
+            code=row.code,
+            label=row.label,
+            row_unit_id=row.unit_id,
+            unit_code=unit_codes.get(row.unit_id) if row.unit_id else None,
+            retired=row.retired_at is not None,
+        )
 
     @strawberry.field(description="Criteria of the competence, in order.")
     async def criteria(self, info: Info, include_retired: IncludeRetired = False) -> list[Criterion]:
-        rows = await info.context.loaders.by_parent(m.Criterion, "competence_id", None, order_by=("position",)).load(self.id)
+        rows = await info.context.loaders.by_parent(m.Criterion, "competence_id", None, order_by=("position",)).load(
+            self.id
+        )
         return [Criterion.from_row(r) for r in rows if include_retired or r.retired_at is None]
 
 
@@ -91,9 +113,15 @@ class Task(relay.Node):
     framework_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: m.Task) -> "Task":
-        return cls(id=row.id, code=row.code, label=row.label, provisional=row.provisional,
-                   retired=row.retired_at is not None, framework_id=row.framework_id)
+    def from_row(cls, row: m.Task) -> Task:
+        return cls(
+            id=row.id,
+            code=row.code,
+            label=row.label,
+            provisional=row.provisional,
+            retired=row.retired_at is not None,
+            framework_id=row.framework_id,
+        )
 
     @strawberry.field(description="Competences the task mobilises, in framework order.")
     async def competences(self, info: Info, include_retired: IncludeRetired = False) -> list[TaskCompetenceLink]:
@@ -102,8 +130,11 @@ class Task(relay.Node):
         competences = await loaders.by_id(m.Competence, None).load_many([link.competence_id for link in links])
         units = await _unit_codes(info, self.framework_id)
         pairs = sorted(zip(links, competences), key=lambda pair: pair[1].position)
-        return [TaskCompetenceLink(competence=Competence.from_row(c, units), weight=link.weight) for link, c in pairs
-                if include_retired or c.retired_at is None]
+        return [
+            TaskCompetenceLink(competence=Competence.from_row(c, units), weight=link.weight)
+            for link, c in pairs
+            if include_retired or c.retired_at is None
+        ]
 
 
 async def _unit_codes(info: Info, framework_id: int) -> dict[int, str]:
@@ -119,7 +150,7 @@ class FrameworkActivity(relay.Node):
     retired: bool = strawberry.field(default=False, description=RETIRED)
 
     @classmethod
-    def from_row(cls, row: m.FrameworkActivity) -> "FrameworkActivity":
+    def from_row(cls, row: m.FrameworkActivity) -> FrameworkActivity:
         return cls(id=row.id, code=row.code, label=row.label, retired=row.retired_at is not None)
 
     @strawberry.field(description="Tasks of the activity, in order.")
@@ -144,23 +175,37 @@ class Framework(relay.Node):
     built_in: bool = strawberry.field(description="True for the frameworks shipped with the product.")
 
     @classmethod
-    def from_row(cls, row: m.Framework) -> "Framework":
-        return cls(id=row.id, code=row.code, name=row.name, source=row.source, notes=list(row.notes or []),
-                   built_in=row.school_id is None)
+    def from_row(cls, row: m.Framework) -> Framework:
+        return cls(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            source=row.source,
+            notes=list(row.notes or []),
+            built_in=row.school_id is None,
+        )
 
     @strawberry.field(description="The achievement scale, in order.")
     async def scale(self, info: Info) -> list[ScaleLevel]:
-        rows = await info.context.loaders.by_parent(m.ScaleLevel, "framework_id", None, order_by=("position",)).load(self.id)
-        return [ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold) for r in rows]
+        rows = await info.context.loaders.by_parent(m.ScaleLevel, "framework_id", None, order_by=("position",)).load(
+            self.id
+        )
+        return [
+            ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold) for r in rows
+        ]
 
     @strawberry.field(description="Activities with their tasks, in order.")
     async def activities(self, info: Info, include_retired: IncludeRetired = False) -> list[FrameworkActivity]:
-        rows = await info.context.loaders.by_parent(m.FrameworkActivity, "framework_id", None, order_by=("position",)).load(self.id)
+        rows = await info.context.loaders.by_parent(
+            m.FrameworkActivity, "framework_id", None, order_by=("position",)
+        ).load(self.id)
         return [FrameworkActivity.from_row(r) for r in rows if include_retired or r.retired_at is None]
 
     @strawberry.field(description="Competences with their criteria, in order.")
     async def competences(self, info: Info, include_retired: IncludeRetired = False) -> list[Competence]:
-        rows = await info.context.loaders.by_parent(m.Competence, "framework_id", None, order_by=("position",)).load(self.id)
+        rows = await info.context.loaders.by_parent(m.Competence, "framework_id", None, order_by=("position",)).load(
+            self.id
+        )
         units = await _unit_codes(info, self.id)
         return [Competence.from_row(r, units) for r in rows if include_retired or r.retired_at is None]
 
@@ -171,5 +216,7 @@ class Framework(relay.Node):
 
     @strawberry.field(description="Professional attitudes, in order (may be empty).")
     async def attitudes(self, info: Info) -> list[ProfessionalAttitude]:
-        rows = await info.context.loaders.by_parent(m.ProfessionalAttitude, "framework_id", None, order_by=("position",)).load(self.id)
+        rows = await info.context.loaders.by_parent(
+            m.ProfessionalAttitude, "framework_id", None, order_by=("position",)
+        ).load(self.id)
         return [ProfessionalAttitude(code=r.code, label=r.label) for r in rows]

@@ -29,9 +29,10 @@ class PeriodTemplate(relay.Node):
     level_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: m.PeriodTemplate) -> "PeriodTemplate":
-        return cls(id=row.id, name=row.name, duration_days=row.duration_days, objectives=row.objectives,
-                   level_id=row.level_id)
+    def from_row(cls, row: m.PeriodTemplate) -> PeriodTemplate:
+        return cls(
+            id=row.id, name=row.name, duration_days=row.duration_days, objectives=row.objectives, level_id=row.level_id
+        )
 
     @strawberry.field(description="Tasks to entrust, in framework order.")
     async def tasks(self, info: Info) -> list[Task]:
@@ -53,11 +54,20 @@ class Period(relay.Node):
     template_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: m.Period) -> "Period":
-        return cls(id=row.id, name=row.name, start_date=row.start_date, end_date=row.end_date,
-                   school_year=row.school_year, certifying=row.certifying, objectives=row.objectives,
-                   version=row.version, created_at=row.created_at, level_id=row.level_id,
-                   template_id=row.template_id)
+    def from_row(cls, row: m.Period) -> Period:
+        return cls(
+            id=row.id,
+            name=row.name,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            school_year=row.school_year,
+            certifying=row.certifying,
+            objectives=row.objectives,
+            version=row.version,
+            created_at=row.created_at,
+            level_id=row.level_id,
+            template_id=row.template_id,
+        )
 
     @strawberry.field(description="Length in calendar days, first and last day included.")
     def duration_days(self) -> int:
@@ -79,12 +89,14 @@ class Period(relay.Node):
     async def tasks(self, info: Info) -> list[Task]:
         return [Task.from_row(t) for t in await loaders.tasks_of(info, "periods").load(self.id)]
 
-    @strawberry.field(description="True once a bilan of the period is in an interim review: its parameters are locked (R7).")
+    @strawberry.field(
+        description="True once a bilan of the period is in an interim review: its parameters are locked (R7)."
+    )
     async def locked(self, info: Info) -> bool:
         return await loaders.locked_periods(info).load(self.id)
 
     @strawberry.field(description="One portfolio per assigned learner the viewer reaches, by learner name (R2).")
-    async def portfolios(self, info: Info) -> list[Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")]]:
+    async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
         from graph.types.portfolios import portfolios_sorted
 
         return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(self.id))

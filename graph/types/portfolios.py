@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from graph.types.fiches import ActivityFiche
     from graph.types.periods import Period
 
-BilanStatus = Annotated[BilanStatusEnum, strawberry.enum(description="DRAFT while being entered, COMPLETED once frozen (R21).")]
+BilanStatus = Annotated[
+    BilanStatusEnum, strawberry.enum(description="DRAFT while being entered, COMPLETED once frozen (R21).")
+]
 
 
 @strawberry.type(description="Lieu de réalisation: where the learner works during the period.")
@@ -36,26 +38,39 @@ class Workplace:
     tutor_role: str | None = strawberry.field(description="Job of the tutor, optional.")
 
 
-@strawberry.type(description="Fiche de liaison entreprise: workplace, objectives and activities of one portfolio. "
-                             + describe("liaison.read"))
+@strawberry.type(
+    description="Fiche de liaison entreprise: workplace, objectives and activities of one portfolio. "
+    + describe("liaison.read")
+)
 class LiaisonFiche(relay.Node):
     id: relay.NodeID[int]
     workplace: Workplace = strawberry.field(description="Where the learner works; filled in by the learner.")
     objectives: str = strawberry.field(description="Training objectives for this learner.")
     objectives_individualized: bool = strawberry.field(
-        description="True when the objectives were individualized: editing the period no longer changes them.")
+        description="True when the objectives were individualized: editing the period no longer changes them."
+    )
     tasks_individualized: bool = strawberry.field(
-        description="True when the activities were individualized: editing the period no longer changes them.")
+        description="True when the activities were individualized: editing the period no longer changes them."
+    )
     version: int = strawberry.field(description="Changes at every edit: pass it back with an update.")
     portfolio_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: m.LiaisonFiche) -> "LiaisonFiche":
+    def from_row(cls, row: m.LiaisonFiche) -> LiaisonFiche:
         return cls(
-            id=row.id, objectives=row.objectives, objectives_individualized=row.objectives_individualized,
-            tasks_individualized=row.tasks_individualized, version=row.version, portfolio_id=row.portfolio_id,
-            workplace=Workplace(company_name=row.company_name, activity_domain=row.activity_domain,
-                                service=row.service, tutor_name=row.tutor_name, tutor_role=row.tutor_role),
+            id=row.id,
+            objectives=row.objectives,
+            objectives_individualized=row.objectives_individualized,
+            tasks_individualized=row.tasks_individualized,
+            version=row.version,
+            portfolio_id=row.portfolio_id,
+            workplace=Workplace(
+                company_name=row.company_name,
+                activity_domain=row.activity_domain,
+                service=row.service,
+                tutor_name=row.tutor_name,
+                tutor_role=row.tutor_role,
+            ),
         )
 
     @strawberry.field(description="Activities (tasks) the company will entrust, in framework order.")
@@ -63,7 +78,7 @@ class LiaisonFiche(relay.Node):
         return [Task.from_row(t) for t in await loaders.tasks_of(info, "liaison_fiches").load(self.id)]
 
     @strawberry.field(description="The portfolio this liaison fiche belongs to.")
-    async def portfolio(self, info: Info) -> Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")] | None:
+    async def portfolio(self, info: Info) -> Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")] | None:
         row = await info.context.loaders.by_id(m.Portfolio, scopes.portfolios).load(self.portfolio_id)
         return Portfolio.from_row(row) if row else None
 
@@ -72,18 +87,24 @@ class LiaisonFiche(relay.Node):
 class Portfolio(relay.Node):
     id: relay.NodeID[int]
     days_done: Decimal | None = strawberry.field(
-        description="Days the learner actually worked in the company (absences deducted); null until recorded.")
+        description="Days the learner actually worked in the company (absences deducted); null until recorded."
+    )
     created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
     period_id: strawberry.Private[int]
     learner_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: m.Portfolio) -> "Portfolio":
-        return cls(id=row.id, days_done=row.days_done, created_at=row.created_at, period_id=row.period_id,
-                   learner_id=row.learner_id)
+    def from_row(cls, row: m.Portfolio) -> Portfolio:
+        return cls(
+            id=row.id,
+            days_done=row.days_done,
+            created_at=row.created_at,
+            period_id=row.period_id,
+            learner_id=row.learner_id,
+        )
 
     @strawberry.field(description="The period.")
-    async def period(self, info: Info) -> Annotated["Period", strawberry.lazy("graph.types.periods")] | None:
+    async def period(self, info: Info) -> Annotated[Period, strawberry.lazy("graph.types.periods")] | None:
         from graph.types.periods import Period
 
         row = await loaders.period_by_id(info).load(self.period_id)
@@ -108,10 +129,11 @@ class Portfolio(relay.Node):
         rows = await loaders.bilan_by_portfolio(info).load(self.id)
         return rows[0].status if rows else None
 
-    @strawberry.field(description="The company bilan (R17–R21); null while a draft for those who may read it only "
-                                  "once completed. Draft: " + describe("bilan.draft.read") + " Completed: "
-                                  + describe("bilan.completed.read"))
-    async def bilan(self, info: Info) -> Annotated["CompanyBilan", strawberry.lazy("graph.types.bilans")] | None:
+    @strawberry.field(
+        description="The company bilan (R17–R21); null while a draft for those who may read it only "
+        "once completed. Draft: " + describe("bilan.draft.read") + " Completed: " + describe("bilan.completed.read")
+    )
+    async def bilan(self, info: Info) -> Annotated[CompanyBilan, strawberry.lazy("graph.types.bilans")] | None:
         from graph.types.bilans import bilan_of_portfolio
 
         return await bilan_of_portfolio(info, self.id)
@@ -122,7 +144,9 @@ class Portfolio(relay.Node):
         return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
 
     @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
-    async def activity_fiches(self, info: Info) -> list[Annotated["ActivityFiche", strawberry.lazy("graph.types.fiches")]]:
+    async def activity_fiches(
+        self, info: Info
+    ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]]:
         from graph.types.fiches import fiches_of_portfolio
 
         return await fiches_of_portfolio(info, self.id)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
+from tortoise.expressions import Q
 
 from graph.context import Info
 from models import schools as m
@@ -14,12 +15,10 @@ from models.users import User
 from permissions import scopes
 from permissions.table import describe
 
-from tortoise.expressions import Q
-
 if TYPE_CHECKING:
     from graph.types.dashboard import LevelDashboard
-    from graph.types.periods import Period
     from graph.types.frameworks import Framework
+    from graph.types.periods import Period
     from graph.types.users import Learner
 
 
@@ -30,7 +29,7 @@ class School(relay.Node):
     name: str = strawberry.field(description="Name of the school.")
 
     @classmethod
-    def from_row(cls, row: m.School) -> "School":
+    def from_row(cls, row: m.School) -> School:
         return cls(id=row.id, uai=row.uai, name=row.name)
 
 
@@ -41,18 +40,18 @@ class Level(relay.Node):
     framework_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: m.Level) -> "Level":
+    def from_row(cls, row: m.Level) -> Level:
         return cls(id=row.id, name=row.name, framework_id=row.framework_id)
 
     @strawberry.field(description="Classrooms of this level the viewer reaches, by name.")
-    async def classrooms(self, info: Info) -> list["Classroom"]:
+    async def classrooms(self, info: Info) -> list[Classroom]:
         rows = await info.context.loaders.by_parent(
             m.Classroom, "level_id", scopes.classrooms, order_by=("name",)
         ).load(self.id)
         return [Classroom.from_row(r) for r in rows]
 
     @strawberry.field(description="The competency framework this level prepares for.")
-    async def framework(self, info: Info) -> Annotated["Framework", strawberry.lazy("graph.types.frameworks")] | None:
+    async def framework(self, info: Info) -> Annotated[Framework, strawberry.lazy("graph.types.frameworks")] | None:
         from graph.types.frameworks import Framework
 
         if self.framework_id is None:
@@ -60,10 +59,13 @@ class Level(relay.Node):
         row = await info.context.loaders.by_id(FrameworkRow, scopes.frameworks).load(self.framework_id)
         return Framework.from_row(row) if row else None
 
-
-    @strawberry.field(description="Vue par périodes (R1): the level's periods of a school year (default: the "
-                                  "current one) in creation order.")
-    async def periods(self, info: Info, school_year: int | None = None) -> list[Annotated["Period", strawberry.lazy("graph.types.periods")]]:
+    @strawberry.field(
+        description="Vue par périodes (R1): the level's periods of a school year (default: the "
+        "current one) in creation order."
+    )
+    async def periods(
+        self, info: Info, school_year: int | None = None
+    ) -> list[Annotated[Period, strawberry.lazy("graph.types.periods")]]:
         import datetime as dt
 
         from graph.types.periods import Period
@@ -77,9 +79,11 @@ class Level(relay.Node):
         ).load(self.id)
         return [Period.from_row(r) for r in rows]
 
-    @strawberry.field(description="The dashboards (R26) of the level's learners in reach, side by side, computed "
-                                  "for all of them at once. " + describe("learner.dashboard.read"))
-    async def dashboard(self, info: Info) -> Annotated["LevelDashboard", strawberry.lazy("graph.types.dashboard")] | None:
+    @strawberry.field(
+        description="The dashboards (R26) of the level's learners in reach, side by side, computed "
+        "for all of them at once. " + describe("learner.dashboard.read")
+    )
+    async def dashboard(self, info: Info) -> Annotated[LevelDashboard, strawberry.lazy("graph.types.dashboard")] | None:
         from graph.types.dashboard import level_dashboard
 
         if not info.context.can("learner.dashboard.read"):
@@ -94,7 +98,7 @@ class Classroom(relay.Node):
     level_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: m.Classroom) -> "Classroom":
+    def from_row(cls, row: m.Classroom) -> Classroom:
         return cls(id=row.id, name=row.name, level_id=row.level_id)
 
     @strawberry.field(description="The level of this classroom.")
@@ -103,7 +107,7 @@ class Classroom(relay.Node):
         return Level.from_row(row) if row else None
 
     @strawberry.field(description="Learners of this classroom the viewer reaches, by last then first name.")
-    async def learners(self, info: Info) -> list[Annotated["Learner", strawberry.lazy("graph.types.users")]]:
+    async def learners(self, info: Info) -> list[Annotated[Learner, strawberry.lazy("graph.types.users")]]:
         from graph.types.users import Learner
 
         rows = await info.context.loaders.by_parent(

@@ -25,9 +25,12 @@ if TYPE_CHECKING:
     from graph.types.portfolios import Portfolio
 
 Role = Annotated[RoleEnum, strawberry.enum(description="What a person is to the product.")]
-LearnerStatus = Annotated[LearnerStatusEnum, strawberry.enum(
-    description="SCHOOL: élève, followed by a tutor; APPRENTICE: apprenti, followed by an apprenticeship master.",
-)]
+LearnerStatus = Annotated[
+    LearnerStatusEnum,
+    strawberry.enum(
+        description="SCHOOL: élève, followed by a tutor; APPRENTICE: apprenti, followed by an apprenticeship master.",
+    ),
+]
 
 
 @strawberry.interface(description="Anyone with an account.")
@@ -51,7 +54,7 @@ class Learner(Person):
     classroom_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: User, viewer: Viewer | None) -> "Learner":
+    def from_row(cls, row: User, viewer: Viewer | None) -> Learner:
         personal = viewer is not None and allows("learner.personal.read", viewer.role, owned=viewer.id == row.id)
         return cls(
             id=row.id,
@@ -72,18 +75,23 @@ class Learner(Person):
         row = await info.context.loaders.by_id(school_models.Classroom, scopes.classrooms).load(self.classroom_id)
         return Classroom.from_row(row) if row else None
 
-
-    @strawberry.field(description="Vue par apprenants (R3): every period the learner is assigned to, "
-                                  "by period start, with its portfolio.")
-    async def portfolios(self, info: Info) -> list[Annotated["Portfolio", strawberry.lazy("graph.types.portfolios")]]:
+    @strawberry.field(
+        description="Vue par apprenants (R3): every period the learner is assigned to, "
+        "by period start, with its portfolio."
+    )
+    async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
         from graph.types.portfolios import portfolios_by_start
         from resolvers.period_loaders import portfolios_of_learner
 
         return await portfolios_by_start(info, await portfolios_of_learner(info).load(self.id))
 
-    @strawberry.field(description="Fiches libres: the learner's fiches that belong to no period any more (R8). "
-                                  + describe("learner.dashboard.read"))
-    async def free_fiches(self, info: Info) -> list[Annotated["ActivityFiche", strawberry.lazy("graph.types.fiches")]] | None:
+    @strawberry.field(
+        description="Fiches libres: the learner's fiches that belong to no period any more (R8). "
+        + describe("learner.dashboard.read")
+    )
+    async def free_fiches(
+        self, info: Info
+    ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]] | None:
         from graph.types.fiches import free_fiches_of
 
         viewer = info.context.viewer
@@ -91,10 +99,11 @@ class Learner(Person):
             return None
         return await free_fiches_of(info, self.id)
 
-    @strawberry.field(description="Tableau de bord (R26): per competence the current level and its history, "
-                                  "engagement and fiche counts per period, from completed bilans. "
-                                  + describe("learner.dashboard.read"))
-    async def dashboard(self, info: Info) -> Annotated["Dashboard", strawberry.lazy("graph.types.dashboard")] | None:
+    @strawberry.field(
+        description="Tableau de bord (R26): per competence the current level and its history, "
+        "engagement and fiche counts per period, from completed bilans. " + describe("learner.dashboard.read")
+    )
+    async def dashboard(self, info: Info) -> Annotated[Dashboard, strawberry.lazy("graph.types.dashboard")] | None:
         from graph.types.dashboard import dashboards_of
 
         viewer = info.context.viewer
@@ -103,7 +112,9 @@ class Learner(Person):
         return await dashboards_of(info).load(self.id)
 
     @strawberry.field(description="Interim reviews of the learner (R25), by date. " + describe("review.read"))
-    async def interim_reviews(self, info: Info) -> list[Annotated["InterimReview", strawberry.lazy("graph.types.dashboard")]] | None:
+    async def interim_reviews(
+        self, info: Info
+    ) -> list[Annotated[InterimReview, strawberry.lazy("graph.types.dashboard")]] | None:
         from graph.types.dashboard import reviews_of_learner
 
         viewer = info.context.viewer
@@ -118,11 +129,15 @@ class Teacher(Person):
     phone: str | None = guarded("Phone number.", "teacher.contact.read")
 
     @classmethod
-    def from_row(cls, row: User, viewer: Viewer | None) -> "Teacher":
+    def from_row(cls, row: User, viewer: Viewer | None) -> Teacher:
         contact = viewer is not None and allows("teacher.contact.read", viewer.role, owned=viewer.id == row.id)
         return cls(
-            id=row.id, first_name=row.first_name, last_name=row.last_name, role=RoleEnum.TEACHER,
-            email=row.email if contact else None, phone=row.phone if contact else None,
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            role=RoleEnum.TEACHER,
+            email=row.email if contact else None,
+            phone=row.phone if contact else None,
         )
 
     @strawberry.field(description="Classrooms this teacher teaches, among those the viewer reaches.")
@@ -135,13 +150,16 @@ def _load_taught_classrooms(info: Info):
     viewer = info.context.require_viewer()
 
     async def load(teacher_ids):
-        pairs = await school_models.Classroom.filter(
-            scopes.classrooms(viewer), teachers__id__in=list(teacher_ids)
-        ).order_by("name").values("id", "name", "level_id", "teachers__id")
+        pairs = (
+            await school_models.Classroom.filter(scopes.classrooms(viewer), teachers__id__in=list(teacher_ids))
+            .order_by("name")
+            .values("id", "name", "level_id", "teachers__id")
+        )
         by_teacher: dict[int, list] = {i: [] for i in teacher_ids}
         for pair in pairs:
             by_teacher[pair["teachers__id"]].append(
-                school_models.Classroom(id=pair["id"], name=pair["name"], level_id=pair["level_id"]))
+                school_models.Classroom(id=pair["id"], name=pair["name"], level_id=pair["level_id"])
+            )
         return [by_teacher[i] for i in teacher_ids]
 
     return load
@@ -159,9 +177,14 @@ class WorkplaceTrainer(Person):
         kind = Tutor if row.role is RoleEnum.TUTOR else ApprenticeshipMaster
         contact = viewer is not None and allows("trainer.contact.read", viewer.role, owned=viewer.id == row.id)
         return kind(
-            id=row.id, first_name=row.first_name, last_name=row.last_name, role=row.role,
-            company_name=row.company_name, job_title=row.job_title,
-            email=row.email if contact else None, phone=row.phone if contact else None,
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            role=row.role,
+            company_name=row.company_name,
+            job_title=row.job_title,
+            email=row.email if contact else None,
+            phone=row.phone if contact else None,
         )
 
 
@@ -180,9 +203,8 @@ class Administrator(Person):
     email: str = strawberry.field(description="Email address. Only the administrator sees this type.")
 
     @classmethod
-    def from_row(cls, row: User, viewer: Viewer | None = None) -> "Administrator":
-        return cls(id=row.id, first_name=row.first_name, last_name=row.last_name, role=RoleEnum.ADMIN,
-                   email=row.email)
+    def from_row(cls, row: User, viewer: Viewer | None = None) -> Administrator:
+        return cls(id=row.id, first_name=row.first_name, last_name=row.last_name, role=RoleEnum.ADMIN, email=row.email)
 
 
 def person_from_row(row: User, viewer: Viewer | None) -> Person:

@@ -1,8 +1,8 @@
 """Probes of the administrator's rules: levels and classrooms, learners, accounts."""
 
 from graph.types.common import encode_id
-from models.users import Role, User
 from models.schools import Classroom, Level
+from models.users import Role, User
 from tests.access.registry import _mutate, _reachable_learner, agreed, probe
 
 
@@ -14,43 +14,90 @@ async def _learner_id(role: Role) -> str:
 async def _(api, role):
     level = encode_id("Level", (await Level.get(name="Première année de CAP")).id)
     return agreed(
-        await _mutate(api, """mutation { levelCreate(input: {name: "Troisième prépa-métiers"}) {
-            errors { code } } }""", "levelCreate"),
-        await _mutate(api, """mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "CAP 1 BIS"}) {
-            errors { code } } }""", "classroomCreate", l=level))
+        await _mutate(
+            api,
+            """mutation { levelCreate(input: {name: "Troisième prépa-métiers"}) {
+            errors { code } } }""",
+            "levelCreate",
+        ),
+        await _mutate(
+            api,
+            """mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "CAP 1 BIS"}) {
+            errors { code } } }""",
+            "classroomCreate",
+            l=level,
+        ),
+    )
 
 
 @probe("account.manage")
 async def _(api, role):
     teacher = await User.get(email="professeur@demo.pfmp.test")
-    leaving = await User.create(school_id=teacher.school_id, role=Role.TEACHER, email="depart@demo.pfmp.test",
-                                first_name="Jo", last_name="DÉPART")
+    leaving = await User.create(
+        school_id=teacher.school_id,
+        role=Role.TEACHER,
+        email="depart@demo.pfmp.test",
+        first_name="Jo",
+        last_name="DÉPART",
+    )
     classrooms = [encode_id("Classroom", c.id) for c in await Classroom.filter(school_id=teacher.school_id)]
     return agreed(
-        await _mutate(api, "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
-                      "userRevokeTokens", id=encode_id("Teacher", teacher.id)),
-        await _mutate(api, """mutation($c: [ID!]!) { teacherCreate(input: {email: "nouvelle.prof@demo.pfmp.test",
-            firstName: "Ana", lastName: "NOUVELLE", classroomIds: $c}) { errors { code } } }""", "teacherCreate",
-                      c=classrooms),
-        await _mutate(api, "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) "
-                           "{ errors { code } } }", "teacherClassroomsSet", id=encode_id("Teacher", teacher.id),
-                      c=classrooms),
-        await _mutate(api, "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }", "userDeactivate",
-                      id=encode_id("Teacher", leaving.id)))
+        await _mutate(
+            api,
+            "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
+            "userRevokeTokens",
+            id=encode_id("Teacher", teacher.id),
+        ),
+        await _mutate(
+            api,
+            """mutation($c: [ID!]!) { teacherCreate(input: {email: "nouvelle.prof@demo.pfmp.test",
+            firstName: "Ana", lastName: "NOUVELLE", classroomIds: $c}) { errors { code } } }""",
+            "teacherCreate",
+            c=classrooms,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) { errors { code } } }",
+            "teacherClassroomsSet",
+            id=encode_id("Teacher", teacher.id),
+            c=classrooms,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }",
+            "userDeactivate",
+            id=encode_id("Teacher", leaving.id),
+        ),
+    )
 
 
 @probe("learner.identity.write")
 async def _(api, role):
     classroom = encode_id("Classroom", (await Classroom.get(name="CAPELECT")).id)
     return agreed(
-        await _mutate(api, """mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: "Angie"}) {
-            errors { code } } }""", "learnerUpdate", id=await _learner_id(role)),
-        await _mutate(api, """mutation($c: ID!) { learnerCreate(input: {firstName: "Noa", lastName: "NOUVEAU",
+        await _mutate(
+            api,
+            """mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: "Angie"}) {
+            errors { code } } }""",
+            "learnerUpdate",
+            id=await _learner_id(role),
+        ),
+        await _mutate(
+            api,
+            """mutation($c: ID!) { learnerCreate(input: {firstName: "Noa", lastName: "NOUVEAU",
             classroomId: $c, email: "noa.nouveau@demo.pfmp.test", status: SCHOOL}) { errors { code } } }""",
-                      "learnerCreate", c=classroom))
+            "learnerCreate",
+            c=classroom,
+        ),
+    )
 
 
 @probe("learner.personal.write")
 async def _(api, role):
-    return await _mutate(api, """mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: "0600000001"}) {
-        errors { code } } }""", "learnerUpdate", id=await _learner_id(role))
+    return await _mutate(
+        api,
+        """mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: "0600000001"}) {
+        errors { code } } }""",
+        "learnerUpdate",
+        id=await _learner_id(role),
+    )

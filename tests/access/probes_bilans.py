@@ -5,21 +5,20 @@ import datetime as dt
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.users import Role, User
-from tests.access.registry import _mutate, _read, _reachable_learner, agreed, probe
+from tests.access.registry import _mutate, _reachable_learner, _read, agreed, probe
 
 PORTFOLIO_BILAN = "query($id: ID!) { node(id: $id) { ... on Portfolio { bilan { id status } } } }"
 LEARNER = "query($id: ID!) { node(id: $id) { ... on Learner { %s } } }"
 PAST = dt.date(2020, 6, 30)
 
 
-
-
 async def _bilan(role: Role, *, completed: bool) -> CompanyBilan:
     """The reachable learner's bilan, completed (dated in the past) or left a draft."""
     bilan = await CompanyBilan.get(portfolio__learner__last_name=_reachable_learner(role))
     if completed:
-        await CompanyBilan.filter(id=bilan.id).update(status=BilanStatus.COMPLETED, meeting_date=PAST,
-                                                      completed_at=dt.datetime.now(dt.timezone.utc))
+        await CompanyBilan.filter(id=bilan.id).update(
+            status=BilanStatus.COMPLETED, meeting_date=PAST, completed_at=dt.datetime.now(dt.UTC)
+        )
         bilan = await CompanyBilan.get(id=bilan.id)
     return bilan
 
@@ -32,17 +31,23 @@ async def _learner_id(role: Role) -> tuple[User, str]:
 @probe("bilan.draft.read")
 async def _(api, role):
     bilan = await _bilan(role, completed=False)
-    return await _read(api, PORTFOLIO_BILAN, lambda d: (d["node"] or {}).get("bilan"),
-                       id=encode_id("Portfolio", bilan.portfolio_id))
+    return await _read(
+        api, PORTFOLIO_BILAN, lambda d: (d["node"] or {}).get("bilan"), id=encode_id("Portfolio", bilan.portfolio_id)
+    )
 
 
 @probe("bilan.completed.read")
 async def _(api, role):
     bilan = await _bilan(role, completed=True)
-    by_portfolio = await _read(api, PORTFOLIO_BILAN, lambda d: (d["node"] or {}).get("bilan"),
-                               id=encode_id("Portfolio", bilan.portfolio_id))
-    by_id = await _read(api, "query($id: ID!) { node(id: $id) { ... on CompanyBilan { status } } }",
-                        lambda d: d["node"], id=encode_id("CompanyBilan", bilan.id))
+    by_portfolio = await _read(
+        api, PORTFOLIO_BILAN, lambda d: (d["node"] or {}).get("bilan"), id=encode_id("Portfolio", bilan.portfolio_id)
+    )
+    by_id = await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on CompanyBilan { status } } }",
+        lambda d: d["node"],
+        id=encode_id("CompanyBilan", bilan.id),
+    )
     return by_portfolio if by_portfolio == by_id else f"{by_portfolio}/{by_id}"
 
 
@@ -50,13 +55,23 @@ async def _(api, role):
 async def _(api, role):
     """Save a draft; then, completed, reopen it (completing needs a full grid: tests/bilans cover it)."""
     bilan = await _bilan(role, completed=False)
-    saved = await _mutate(api, """mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v,
-        input: {engagement: 3, comment: "Bon stage"}) { errors { code } } }""", "bilanUpdate",
-                          id=encode_id("CompanyBilan", bilan.id), v=bilan.version)
+    saved = await _mutate(
+        api,
+        """mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v,
+        input: {engagement: 3, comment: "Bon stage"}) { errors { code } } }""",
+        "bilanUpdate",
+        id=encode_id("CompanyBilan", bilan.id),
+        v=bilan.version,
+    )
     bilan = await _bilan(role, completed=True)
-    reopened = await _mutate(api, """mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v,
-        reason: "Erreur de saisie") { errors { code } } }""", "bilanReopen",
-                             id=encode_id("CompanyBilan", bilan.id), v=bilan.version)
+    reopened = await _mutate(
+        api,
+        """mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v,
+        reason: "Erreur de saisie") { errors { code } } }""",
+        "bilanReopen",
+        id=encode_id("CompanyBilan", bilan.id),
+        v=bilan.version,
+    )
     return agreed(saved, reopened)
 
 
@@ -64,8 +79,14 @@ async def _(api, role):
 async def _(api, role):
     await _bilan(role, completed=True)
     _, learner = await _learner_id(role)
-    return await _mutate(api, """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
-        errors { code } } }""", "interimReviewCreate", l=learner, d=PAST.isoformat())
+    return await _mutate(
+        api,
+        """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
+        errors { code } } }""",
+        "interimReviewCreate",
+        l=learner,
+        d=PAST.isoformat(),
+    )
 
 
 @probe("review.read")
@@ -74,18 +95,31 @@ async def _(api, role):
     learner, learner_id = await _learner_id(role)
     review = await InterimReview.create(school_id=learner.school_id, learner=learner, review_date=PAST)
     await review.bilans.add(bilan)
-    listed = await _read(api, LEARNER % "interimReviews { id date }", lambda d: (d["node"] or {}).get("interimReviews"),
-                         id=learner_id)
-    by_id = await _read(api, "query($id: ID!) { node(id: $id) { ... on InterimReview { date } } }",
-                        lambda d: d["node"], id=encode_id("InterimReview", review.id))
+    listed = await _read(
+        api, LEARNER % "interimReviews { id date }", lambda d: (d["node"] or {}).get("interimReviews"), id=learner_id
+    )
+    by_id = await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on InterimReview { date } } }",
+        lambda d: d["node"],
+        id=encode_id("InterimReview", review.id),
+    )
     return listed if listed == by_id else f"{listed}/{by_id}"
 
 
 @probe("learner.dashboard.read")
 async def _(api, role):
     _, learner_id = await _learner_id(role)
-    dashboard = await _read(api, LEARNER % "dashboard { competences { currentLevel } periods { ficheCount } }",
-                            lambda d: (d["node"] or {}).get("dashboard"), id=learner_id)
-    free = await _read(api, LEARNER % "freeFiches { id }",
-                       lambda d: None if (d["node"] or {}).get("freeFiches") is None else "listed", id=learner_id)
+    dashboard = await _read(
+        api,
+        LEARNER % "dashboard { competences { currentLevel } periods { ficheCount } }",
+        lambda d: (d["node"] or {}).get("dashboard"),
+        id=learner_id,
+    )
+    free = await _read(
+        api,
+        LEARNER % "freeFiches { id }",
+        lambda d: None if (d["node"] or {}).get("freeFiches") is None else "listed",
+        id=learner_id,
+    )
     return dashboard if dashboard == free else f"{dashboard}/{free}"

@@ -18,7 +18,7 @@ from tests.exports.reading import open_docx
 
 
 async def _download(api: Api, path: str) -> str:
-    """"allowed" for a DOCX that opens, "refused" on 403, the code on 401, else what came back."""
+    """ "allowed" for a DOCX that opens, "refused" on 403, the code on 401, else what came back."""
     response = await api.http.get(path, headers=api.headers)
     if response.status_code == 200 and response.headers["content-type"] == DOCX:
         open_docx(response.content)

@@ -53,24 +53,45 @@ async def _(api, role):
 @probe("fiche.write")
 async def _(api, role):
     fiche, portfolio, row = await _ids(role)
-    spare = await ActivityFiche.create(school_id=row.school_id, learner_id=row.learner_id,
-                                       portfolio_id=row.portfolio_id, title="Fiche en trop")
+    spare = await ActivityFiche.create(
+        school_id=row.school_id, learner_id=row.learner_id, portfolio_id=row.portfolio_id, title="Fiche en trop"
+    )
     return agreed(
-        await _mutate(api, "mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: \"Sonde\"}) "
-                           "{ activityFiche { id } errors { code } } }", "activityFicheCreate", p=portfolio),
-        await _mutate(api, "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
-                           "input: {analysis: \"Relue\"}) { errors { code } } }", "activityFicheUpdate",
-                      id=fiche, v=row.version),
-        await _mutate(api, "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }",
-                      "activityFicheDelete", id=encode_id("ActivityFiche", spare.id)))
+        await _mutate(
+            api,
+            'mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: "Sonde"}) '
+            "{ activityFiche { id } errors { code } } }",
+            "activityFicheCreate",
+            p=portfolio,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
+            'input: {analysis: "Relue"}) { errors { code } } }',
+            "activityFicheUpdate",
+            id=fiche,
+            v=row.version,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }",
+            "activityFicheDelete",
+            id=encode_id("ActivityFiche", spare.id),
+        ),
+    )
 
 
 @probe("fiche.tasks.write")
 async def _(api, role):
     fiche, _, _ = await _ids(role)
     task = encode_id("Task", (await _task("TA 1-1")).id)
-    return await _mutate(api, "mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) "
-                              "{ errors { code } } }", "activityFicheTasksSet", id=fiche, t=[task])
+    return await _mutate(
+        api,
+        "mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) { errors { code } } }",
+        "activityFicheTasksSet",
+        id=fiche,
+        t=[task],
+    )
 
 
 @probe("fiche.targets.read")
@@ -80,8 +101,12 @@ async def _(api, role):
     await FicheTask.get_or_create(fiche_id=row.id, task_id=task.id)
     competence = await Competence.get(code="C01", framework_id=task.framework_id)
     await FicheEvaluationTarget.create(fiche_id=row.id, task_id=task.id, competence_id=competence.id)
-    return await _read(api, FICHE % "evaluationTargets { competence { code } }",
-                       lambda d: (d["node"] or {}).get("evaluationTargets"), id=fiche)
+    return await _read(
+        api,
+        FICHE % "evaluationTargets { competence { code } }",
+        lambda d: (d["node"] or {}).get("evaluationTargets"),
+        id=fiche,
+    )
 
 
 @probe("fiche.targets.write")
@@ -91,24 +116,32 @@ async def _(api, role):
     await FicheTask.get_or_create(fiche_id=row.id, task_id=task.id)
     competence = await Competence.get(code="C01", framework_id=task.framework_id)
     targets = [{"taskId": encode_id("Task", task.id), "competenceId": encode_id("Competence", competence.id)}]
-    return await _mutate(api, "mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet("
-                              "id: $id, targets: $t) { errors { code } } }", "activityFicheTargetsSet",
-                         id=fiche, t=targets)
+    return await _mutate(
+        api,
+        "mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet("
+        "id: $id, targets: $t) { errors { code } } }",
+        "activityFicheTargetsSet",
+        id=fiche,
+        t=targets,
+    )
 
 
 @probe("fiche.mark_read")
 async def _(api, role):
     fiche, _, _ = await _ids(role)
-    return await _mutate(api, "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
-                         "activityFicheMarkRead", id=fiche)
+    return await _mutate(
+        api,
+        "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
+        "activityFicheMarkRead",
+        id=fiche,
+    )
 
 
 @probe("annex.read")
 async def _(api, role):
     fiche, _, row = await _ids(role)
     await Annex.create(fiche_id=row.id, kind=AnnexKind.URL, title="Photos", url="https://example.org/photos")
-    return await _read(api, FICHE % "annexCount annexes { url }", lambda d: (d["node"] or {}).get("annexes"),
-                       id=fiche)
+    return await _read(api, FICHE % "annexCount annexes { url }", lambda d: (d["node"] or {}).get("annexes"), id=fiche)
 
 
 @probe("annex.write")
@@ -116,7 +149,16 @@ async def _(api, role):
     fiche, _, row = await _ids(role)
     annex = await Annex.create(fiche_id=row.id, kind=AnnexKind.URL, title="Ancien lien", url="https://example.org/a")
     return agreed(
-        await _mutate(api, "mutation($f: ID!) { annexAddUrl(ficheId: $f, url: \"https://example.org\") "
-                           "{ errors { code } } }", "annexAddUrl", f=fiche),
-        await _mutate(api, "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }", "annexDelete",
-                      id=encode_id("Annex", annex.id)))
+        await _mutate(
+            api,
+            'mutation($f: ID!) { annexAddUrl(ficheId: $f, url: "https://example.org") { errors { code } } }',
+            "annexAddUrl",
+            f=fiche,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }",
+            "annexDelete",
+            id=encode_id("Annex", annex.id),
+        ),
+    )

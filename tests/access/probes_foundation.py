@@ -6,16 +6,23 @@ from models.users import Role
 from resolvers.framework_import import BUILTIN_DIR
 from tests.access.registry import _global_id, _read, _write, probe
 
+
 @probe("learner.identity.read")
 async def _(api, role):
-    return await _read(api, "{ learners { edges { node { fullName status } } } }",
-                       lambda d: [e for e in d["learners"]["edges"] if e["node"]["status"]])
+    return await _read(
+        api,
+        "{ learners { edges { node { fullName status } } } }",
+        lambda d: [e for e in d["learners"]["edges"] if e["node"]["status"]],
+    )
 
 
 @probe("learner.personal.read")
 async def _(api, role):
-    return await _read(api, "{ learners { edges { node { email birthDate } } } }",
-                       lambda d: [e for e in d["learners"]["edges"] if e["node"]["email"] and e["node"]["birthDate"]])
+    return await _read(
+        api,
+        "{ learners { edges { node { email birthDate } } } }",
+        lambda d: [e for e in d["learners"]["edges"] if e["node"]["email"] and e["node"]["birthDate"]],
+    )
 
 
 @probe("framework.read")
@@ -26,8 +33,9 @@ async def _(api, role):
 @probe("framework.write")
 async def _(api, role):
     doc = json.loads((BUILTIN_DIR / "cap-electricien.json").read_text("utf-8")) | {"code": "CAP-WALK"}
-    return await _write(api, "mutation($c: String!) { frameworkImport(content: $c) { errors { code } } }",
-                        c=json.dumps(doc))
+    return await _write(
+        api, "mutation($c: String!) { frameworkImport(content: $c) { errors { code } } }", c=json.dumps(doc)
+    )
 
 
 @probe("school.structure.read")
@@ -38,15 +46,20 @@ async def _(api, role):
 @probe("teacher.identity.read")
 async def _(api, role):
     teacher = await _global_id("Teacher", "professeur@demo.pfmp.test")
-    return await _read(api, "query($id: ID!) { node(id: $id) { ... on Teacher { fullName } } }",
-                       lambda d: d["node"], id=teacher)
+    return await _read(
+        api, "query($id: ID!) { node(id: $id) { ... on Teacher { fullName } } }", lambda d: d["node"], id=teacher
+    )
 
 
 @probe("teacher.contact.read")
 async def _(api, role):
     teacher = await _global_id("Teacher", "professeur@demo.pfmp.test")
-    return await _read(api, "query($id: ID!) { node(id: $id) { ... on Teacher { email } } }",
-                       lambda d: (d["node"] or {}).get("email"), id=teacher)
+    return await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on Teacher { email } } }",
+        lambda d: (d["node"] or {}).get("email"),
+        id=teacher,
+    )
 
 
 def _reachable_trainer(role: Role) -> tuple[str, str]:
@@ -59,14 +72,20 @@ def _reachable_trainer(role: Role) -> tuple[str, str]:
 @probe("trainer.identity.read")
 async def _(api, role):
     trainer = await _global_id(*_reachable_trainer(role))
-    return await _read(api, "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { companyName } } }",
-                       lambda d: (d["node"] or {}).get("companyName"), id=trainer)
+    return await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { companyName } } }",
+        lambda d: (d["node"] or {}).get("companyName"),
+        id=trainer,
+    )
 
 
 @probe("trainer.contact.read")
 async def _(api, role):
     trainer = await _global_id(*_reachable_trainer(role))
-    return await _read(api, "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { email phone } } }",
-                       lambda d: (d["node"] or {}).get("email"), id=trainer)
-
-
+    return await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { email phone } } }",
+        lambda d: (d["node"] or {}).get("email"),
+        id=trainer,
+    )

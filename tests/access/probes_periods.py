@@ -2,12 +2,9 @@
 
 from graph.types.common import encode_id
 from models.periods import Period
-from models.portfolios import LiaisonFiche
+from models.portfolios import LiaisonFiche, Portfolio
 from models.users import Role
-from models.portfolios import Portfolio
-from tests.access.registry import _global_id, _mutate, _read, _reachable_learner, agreed, probe
-
-
+from tests.access.registry import _global_id, _mutate, _reachable_learner, _read, agreed, probe
 
 
 async def _liaison_id(role: Role) -> str:
@@ -18,8 +15,12 @@ async def _liaison_id(role: Role) -> str:
 @probe("period.read")
 async def _(api, role):
     period = await Period.get(name="Stage de découverte")
-    return await _read(api, "query($id: ID!) { node(id: $id) { ... on Period { name } } }",
-                       lambda d: d["node"], id=encode_id("Period", period.id))
+    return await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on Period { name } } }",
+        lambda d: d["node"],
+        id=encode_id("Period", period.id),
+    )
 
 
 @probe("period.write")
@@ -31,50 +32,100 @@ async def _(api, role):
 
     period = await Period.get(name="Stage de découverte")
     level = await Level.get(name="Première année de CAP")
-    empty = await Period.create(school_id=level.school_id, level=level, name="Stage à supprimer",
-                                start_date=dt.date(2026, 5, 4), end_date=dt.date(2026, 5, 15), school_year=2025,
-                                certifying=True, objectives="")
+    empty = await Period.create(
+        school_id=level.school_id,
+        level=level,
+        name="Stage à supprimer",
+        start_date=dt.date(2026, 5, 4),
+        end_date=dt.date(2026, 5, 15),
+        school_year=2025,
+        certifying=True,
+        objectives="",
+    )
     answers = [
-        await _mutate(api, """mutation($l: ID!) { periodCreate(levelId: $l, input: {name: "Stage de printemps",
-            startDate: "2026-03-02", endDate: "2026-03-13"}) { errors { code } } }""", "periodCreate",
-                      l=encode_id("Level", level.id)),
-        await _mutate(api, """mutation($l: ID!) { periodTemplateCreate(input: {levelId: $l, name: "Annexe"}) {
-            errors { code } } }""", "periodTemplateCreate", l=encode_id("Level", level.id)),
-        await _mutate(api, """mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v,
-            input: {name: "Stage renommé"}) { errors { code } } }""", "periodUpdate",
-                      id=encode_id("Period", period.id), v=period.version),
-        await _mutate(api, "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }", "periodDelete",
-                      id=encode_id("Period", empty.id)),
-        await _mutate(api, "mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: \"9.5\") { errors { code } } }",
-                      "portfolioDaysDoneSet", id=encode_id("Portfolio", (await Portfolio.get(
-                          period_id=period.id, learner__last_name=_reachable_learner(role))).id)),
+        await _mutate(
+            api,
+            """mutation($l: ID!) { periodCreate(levelId: $l, input: {name: "Stage de printemps",
+            startDate: "2026-03-02", endDate: "2026-03-13"}) { errors { code } } }""",
+            "periodCreate",
+            l=encode_id("Level", level.id),
+        ),
+        await _mutate(
+            api,
+            """mutation($l: ID!) { periodTemplateCreate(input: {levelId: $l, name: "Annexe"}) {
+            errors { code } } }""",
+            "periodTemplateCreate",
+            l=encode_id("Level", level.id),
+        ),
+        await _mutate(
+            api,
+            """mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v,
+            input: {name: "Stage renommé"}) { errors { code } } }""",
+            "periodUpdate",
+            id=encode_id("Period", period.id),
+            v=period.version,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }",
+            "periodDelete",
+            id=encode_id("Period", empty.id),
+        ),
+        await _mutate(
+            api,
+            'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "9.5") { errors { code } } }',
+            "portfolioDaysDoneSet",
+            id=encode_id(
+                "Portfolio", (await Portfolio.get(period_id=period.id, learner__last_name=_reachable_learner(role))).id
+            ),
+        ),
     ]
     return answers[0] if len(set(answers)) == 1 else "/".join(answers)
 
 
 @probe("liaison.read")
 async def _(api, role):
-    return await _read(api, "query($id: ID!) { node(id: $id) { ... on LiaisonFiche { objectives } } }",
-                       lambda d: d["node"], id=await _liaison_id(role))
+    return await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on LiaisonFiche { objectives } } }",
+        lambda d: d["node"],
+        id=await _liaison_id(role),
+    )
 
 
 @probe("liaison.workplace.write")
 async def _(api, role):
     fiche = await LiaisonFiche.get(portfolio__learner__last_name=_reachable_learner(role))
-    return await _mutate(api, """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(id: $id, version: $v,
+    return await _mutate(
+        api,
+        """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(id: $id, version: $v,
         input: {companyName: "Volt SA", activityDomain: "Tertiaire", tutorName: "Jo Volt"}) { errors { code } } }""",
-                         "liaisonFicheWorkplaceUpdate", id=encode_id("LiaisonFiche", fiche.id), v=fiche.version)
+        "liaisonFicheWorkplaceUpdate",
+        id=encode_id("LiaisonFiche", fiche.id),
+        v=fiche.version,
+    )
 
 
 @probe("liaison.plan.write")
 async def _(api, role):
     fiche = await LiaisonFiche.get(portfolio__learner__last_name=_reachable_learner(role))
     return agreed(
-        await _mutate(api, """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v,
+        await _mutate(
+            api,
+            """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v,
             input: {objectives: "Objectifs individualisés"}) { errors { code } } }""",
-                      "liaisonFichePlanUpdate", id=encode_id("LiaisonFiche", fiche.id), v=fiche.version),
-        await _mutate(api, """mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) {
-            errors { code } } }""", "liaisonFicheReset", id=encode_id("LiaisonFiche", fiche.id)))
+            "liaisonFichePlanUpdate",
+            id=encode_id("LiaisonFiche", fiche.id),
+            v=fiche.version,
+        ),
+        await _mutate(
+            api,
+            """mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) {
+            errors { code } } }""",
+            "liaisonFicheReset",
+            id=encode_id("LiaisonFiche", fiche.id),
+        ),
+    )
 
 
 CREATE_TRAINER = """mutation($input: TrainerInput!) { %s(input: $input) { errors { code } } }"""
@@ -95,39 +146,66 @@ async def _trainer_operations(api, role, create: str, kind: str, email: str, lea
     trainer = await _global_id(kind, email)
     portfolio = encode_id("Portfolio", (await Portfolio.get(learner__last_name=learner)).id)
     return agreed(
-        await _mutate(api, CREATE_TRAINER % create, create,
-                      input={"email": f"nouveau.{create}@x.test", "firstName": "Nou", "lastName": "VEAU"}),
+        await _mutate(
+            api,
+            CREATE_TRAINER % create,
+            create,
+            input={"email": f"nouveau.{create}@x.test", "firstName": "Nou", "lastName": "VEAU"},
+        ),
         await _mutate(api, ASSIGN % "portfolioTrainerUnassign", "portfolioTrainerUnassign", p=portfolio, t=trainer),
         await _mutate(api, ASSIGN % "portfolioTrainerAssign", "portfolioTrainerAssign", p=portfolio, t=trainer),
-        await _mutate(api, "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
-                      "trainerDeactivate", id=trainer))
+        await _mutate(
+            api,
+            "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+            "trainerDeactivate",
+            id=trainer,
+        ),
+    )
 
 
 @probe("tutor.manage")
 async def _(api, role):
-    return await _trainer_operations(api, role, "tutorCreate", "Tutor", "eude.toutcourt@demo.pfmp.test",
-                                     _reachable_learner(role))
+    return await _trainer_operations(
+        api, role, "tutorCreate", "Tutor", "eude.toutcourt@demo.pfmp.test", _reachable_learner(role)
+    )
 
 
 @probe("master.manage")
 async def _(api, role):
-    return await _trainer_operations(api, role, "masterCreate", "ApprenticeshipMaster",
-                                     "sylvie.ampere@demo.pfmp.test", "HÔT")
+    return await _trainer_operations(
+        api, role, "masterCreate", "ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test", "HÔT"
+    )
 
 
 @probe("trainer.contact.write")
 async def _(api, role):
     # a trainer row the role reaches: themselves for trainers, the demo tutor for the others
-    kind, email = (("ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test") if role is Role.MASTER
-                   else ("Tutor", "eude.toutcourt@demo.pfmp.test"))
-    return await _mutate(api, """mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: "0600000000"}) {
-        errors { code } } }""", "trainerUpdate", id=await _global_id(kind, email))
+    kind, email = (
+        ("ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test")
+        if role is Role.MASTER
+        else ("Tutor", "eude.toutcourt@demo.pfmp.test")
+    )
+    return await _mutate(
+        api,
+        """mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: "0600000000"}) {
+        errors { code } } }""",
+        "trainerUpdate",
+        id=await _global_id(kind, email),
+    )
 
 
 @probe("trainer.manage")
 async def _(api, role):
     # the demo tutor follows Angélique, whose classroom the demo teacher teaches; a master edits themself
-    kind, email = (("ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test") if role is Role.MASTER
-                   else ("Tutor", "eude.toutcourt@demo.pfmp.test"))
-    return await _mutate(api, """mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: "Eudes"}) {
-        errors { code } } }""", "trainerUpdate", id=await _global_id(kind, email))
+    kind, email = (
+        ("ApprenticeshipMaster", "sylvie.ampere@demo.pfmp.test")
+        if role is Role.MASTER
+        else ("Tutor", "eude.toutcourt@demo.pfmp.test")
+    )
+    return await _mutate(
+        api,
+        """mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: "Eudes"}) {
+        errors { code } } }""",
+        "trainerUpdate",
+        id=await _global_id(kind, email),
+    )

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-
 from models.users import Role, User
 from permissions.table import ACCESS_TABLE
 from tests.conftest import Api
-
 
 Probe = Callable[[Api, Role], Awaitable[str]]
 PROBES: dict[str, Probe] = {}
 
 # Rules whose operations do not exist yet, with the capability that brings them.
-PENDING: dict[str, str] = {
-}
+PENDING: dict[str, str] = {}
 
 
 def probe(rule_key: str):
@@ -28,6 +25,7 @@ def probe(rule_key: str):
         assert rule_key in ACCESS_TABLE, rule_key
         PROBES[rule_key] = function
         return function
+
     return register
 
 
@@ -53,10 +51,8 @@ async def _global_id(type_name: str, email: str) -> str:
     return encode_id(type_name, (await User.get(email=email)).id)
 
 
-
-
 async def _mutate(api: Api, query: str, name: str, **variables) -> str:
-    """"allowed" when the mutation went through, "refused" on FORBIDDEN, else the code met."""
+    """ "allowed" when the mutation went through, "refused" on FORBIDDEN, else the code met."""
     body = await api.execute(query, **variables)
     if body.get("errors"):
         code = body["errors"][0]["extensions"]["code"]

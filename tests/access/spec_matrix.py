@@ -48,8 +48,9 @@ class SpecRow:
         return self.cells[ROLES.index(role)]
 
 
-def _row(obj, subject, action, admin, teacher, learner, tutor, master, *, rule=None, pending=None,
-         source="access.md") -> SpecRow:
+def _row(
+    obj, subject, action, admin, teacher, learner, tutor, master, *, rule=None, pending=None, source="access.md"
+) -> SpecRow:
     assert (rule is None) != (pending is None), f"{obj} · {subject}: a rule or a pending capability"
     return SpecRow(obj, subject, action, (admin, teacher, learner, tutor, master), rule, pending, source)
 
@@ -73,8 +74,17 @@ MATRIX: tuple[SpecRow, ...] = (
     _row("ActivityFiche", "create, edit, delete", "write", N, N, OWN, N, N, rule="fiche.write"),
     _row("ActivityFiche", "tasks", "write", N, Y, OWN, N, N, rule="fiche.tasks.write"),
     # The teacher's cell is "W": the teacher chooses the targets, and so reads them.
-    _row("ActivityFiche", "competences and criteria to evaluate", "read", Y, Y, OWN, ASSIGNED, ASSIGNED,
-         rule="fiche.targets.read"),
+    _row(
+        "ActivityFiche",
+        "competences and criteria to evaluate",
+        "read",
+        Y,
+        Y,
+        OWN,
+        ASSIGNED,
+        ASSIGNED,
+        rule="fiche.targets.read",
+    ),
     _row("ActivityFiche", "competences and criteria to evaluate", "write", N, Y, N, N, N, rule="fiche.targets.write"),
     _row("ActivityFiche", "mark read", "write", N, Y, N, N, N, rule="fiche.mark_read"),
     _row("Annex", "read, download", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="annex.read"),
@@ -87,8 +97,7 @@ MATRIX: tuple[SpecRow, ...] = (
     _row("Framework", "read", "read", Y, Y, Y, Y, Y, rule="framework.read"),
     _row("Framework", "import, edit", "write", Y, N, N, N, N, rule="framework.write"),
     _row("Tutor account", "create, assign to a portfolio", "write", Y, Y, N, N, N, rule="tutor.manage"),
-    _row("Master account", "create, assign to an apprentice's portfolio", "write", Y, N, N, N, N,
-         rule="master.manage"),
+    _row("Master account", "create, assign to an apprentice's portfolio", "write", Y, N, N, N, N, rule="master.manage"),
     _row("Trainer", "email, phone", "read", Y, Y, N, OWN, OWN, rule="trainer.contact.read"),
     _row("Trainer", "email, phone", "write", Y, N, N, N, N, rule="trainer.contact.write"),
     _row("Export", "meeting sheet (R22)", "read", Y, Y, N, ASSIGNED, ASSIGNED, rule="export.meeting_sheet"),
@@ -97,46 +106,106 @@ MATRIX: tuple[SpecRow, ...] = (
     _row("Export", "level synthesis (R24)", "read", Y, Y, N, N, N, rule="export.level_synthesis"),
     # access.md, "More rows"
     _row("Trainer", "edit names, deactivate", "write", Y, TAUGHT_OR_CREATED, N, N, N, rule="trainer.manage"),
-    _row("Trainer link", "issue, list, revoke (one portfolio)", "write", "tutors and masters", "tutors", N, N, N,
-         pending="trainer links"),
-    _row("Trainer link", "use", "write", N, N, N, "as the assigned trainer of that one portfolio",
-         "as the assigned trainer of that one portfolio", pending="trainer links"),
-    _row("CompanyBilan", "paper scan upload, complete as signed on paper", "write", N, Y, N, N, N,
-         pending="paper path"),
-    _row("CompanyBilan", "paper scan download", "read", Y, Y, "own, once completed", ASSIGNED, ASSIGNED,
-         pending="paper path"),
+    _row(
+        "Trainer link",
+        "issue, list, revoke (one portfolio)",
+        "write",
+        "tutors and masters",
+        "tutors",
+        N,
+        N,
+        N,
+        pending="trainer links",
+    ),
+    _row(
+        "Trainer link",
+        "use",
+        "write",
+        N,
+        N,
+        N,
+        "as the assigned trainer of that one portfolio",
+        "as the assigned trainer of that one portfolio",
+        pending="trainer links",
+    ),
+    _row(
+        "CompanyBilan", "paper scan upload, complete as signed on paper", "write", N, Y, N, N, N, pending="paper path"
+    ),
+    _row(
+        "CompanyBilan",
+        "paper scan download",
+        "read",
+        Y,
+        Y,
+        "own, once completed",
+        ASSIGNED,
+        ASSIGNED,
+        pending="paper path",
+    ),
     _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, pending="paper path"),
     _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, pending="seen state"),
     _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, pending="attestation"),
     _row("Allowance rates", "edit; period statement · validate", "write", Y, N, N, N, N, pending="allowance"),
     _row("Allowance statement", "read", "read", Y, Y, "own (their amount)", N, N, pending="allowance"),
-    _row("Subscription events", "receive", "read", *["as the row they concern is readable"] * 5,
-         pending="subscriptions"),
+    _row(
+        "Subscription events", "receive", "read", *["as the row they concern is readable"] * 5, pending="subscriptions"
+    ),
     _row("Learner data archive (access request)", "read", "read", Y, N, OWN, N, N, pending="archive"),
     _row("Learner erasure, retention purge", "erase, purge", "write", Y, N, N, N, N, pending="erasure"),
     _row("Audit log", "read", "read", Y, N, N, N, N, pending="audit"),
     _row("Portfolio", "referent teacher", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, pending="referent teacher"),
     _row("Portfolio", "referent teacher", "write", Y, Y, N, N, N, pending="referent teacher"),
     # README, "Access rows decided here" (access.md is silent; narrow on purpose)
-    _row("Level, Classroom", "read", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="school.structure.read",
-         source="README"),
+    _row(
+        "Level, Classroom", "read", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="school.structure.read", source="README"
+    ),
     _row("Level, Classroom", "create, edit", "write", Y, N, N, N, N, rule="school.structure.write", source="README"),
     _row("Teacher", "names", "read", Y, Y, Y, Y, Y, rule="teacher.identity.read", source="README"),
     _row("Teacher", "email, phone", "read", Y, Y, N, N, N, rule="teacher.contact.read", source="README"),
-    _row("Trainer", "names, company, job title", "read", Y, Y, OWN, ASSIGNED, ASSIGNED,
-         rule="trainer.identity.read", source="README"),
-    _row("Account", "create admins, teachers and learners; deactivate; revoke tokens", "write", Y, N, N, N, N,
-         rule="account.manage", source="README"),
+    _row(
+        "Trainer",
+        "names, company, job title",
+        "read",
+        Y,
+        Y,
+        OWN,
+        ASSIGNED,
+        ASSIGNED,
+        rule="trainer.identity.read",
+        source="README",
+    ),
+    _row(
+        "Account",
+        "create admins, teachers and learners; deactivate; revoke tokens",
+        "write",
+        Y,
+        N,
+        N,
+        N,
+        N,
+        rule="account.manage",
+        source="README",
+    ),
 )
 
 BY_RULE: dict[str, SpecRow] = {row.rule: row for row in MATRIX if row.rule is not None}
 assert len(BY_RULE) == sum(1 for row in MATRIX if row.rule is not None), "a rule named twice in the matrix"
 
 # The capabilities whose operations do not exist yet (issue text): every pending row names one of them.
-PENDING_CAPABILITIES = frozenset({
-    "trainer links", "paper path", "seen state", "allowance", "attestation", "archive", "erasure", "audit",
-    "referent teacher", "subscriptions",
-})
+PENDING_CAPABILITIES = frozenset(
+    {
+        "trainer links",
+        "paper path",
+        "seen state",
+        "allowance",
+        "attestation",
+        "archive",
+        "erasure",
+        "audit",
+        "referent teacher",
+        "subscriptions",
+    }
+)
 
 
 def expected(rule_key: str, role: Role) -> str:

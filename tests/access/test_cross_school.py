@@ -114,10 +114,12 @@ def _id_paths(type_, path: tuple[str, ...]):
 
 def schema_id_arguments(root) -> list[tuple[str, str]]:
     """(field, argument path) of every ID the root's fields take, directly or inside an input object."""
-    return [(operation, ".".join(path))
-            for operation, field in root.fields.items()
-            for name, argument in field.args.items()
-            for path in _id_paths(argument.type, (name,))]
+    return [
+        (operation, ".".join(path))
+        for operation, field in root.fields.items()
+        for name, argument in field.args.items()
+        for path in _id_paths(argument.type, (name,))
+    ]
 
 
 @pytest.fixture
@@ -177,8 +179,15 @@ async def test_every_id_the_api_emits_for_oneself_refetches_with_node(role, clie
     activity = framework["activities"][0]
     task = activity["tasks"][0]
     competence = task["competences"][0]["competence"]
-    ids = [data["me"]["id"], data["school"]["id"], framework["id"], activity["id"], task["id"], competence["id"],
-           competence["criteria"][0]["id"]]
+    ids = [
+        data["me"]["id"],
+        data["school"]["id"],
+        framework["id"],
+        activity["id"],
+        task["id"],
+        competence["id"],
+        competence["criteria"][0]["id"],
+    ]
     # when they are refetched
     refetched = (await clients[role].data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=ids))["nodes"]
     # then each answers itself
@@ -200,9 +209,14 @@ async def test_a_trainer_assigned_to_no_portfolio_yet_refetches_their_own_id(rol
 
 
 # Optional in the schema, required by the business rules (e.g. on creation): given so the call gets to its IDs.
-OPTIONAL_BUT_NEEDED = {"name": "Essai", "title": "Essai", "firstName": "Essai", "lastName": "Essai",
-                       "startDate": dt.date.today().isoformat(),
-                       "endDate": (dt.date.today() + dt.timedelta(days=10)).isoformat()}
+OPTIONAL_BUT_NEEDED = {
+    "name": "Essai",
+    "title": "Essai",
+    "firstName": "Essai",
+    "lastName": "Essai",
+    "startDate": dt.date.today().isoformat(),
+    "endDate": (dt.date.today() + dt.timedelta(days=10)).isoformat(),
+}
 
 
 class Call:
@@ -217,7 +231,7 @@ class Call:
         self.uploads = False
 
     def _touches(self, path: tuple[str, ...]) -> bool:
-        return self.tested[:len(path)] == path
+        return self.tested[: len(path)] == path
 
     def _value(self, type_, path: tuple[str, ...]):
         nullable = not is_non_null_type(type_)
@@ -271,9 +285,12 @@ class Call:
         if not self.uploads:
             return await api.post(document, variables)
         operations = {"query": document, "variables": variables}
-        return await api.http.post("/graphql", headers=api.headers, data={
-            "operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
-            files={"0": ("notes.txt", b"Quelques notes.", "text/plain")})
+        return await api.http.post(
+            "/graphql",
+            headers=api.headers,
+            data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+            files={"0": ("notes.txt", b"Quelques notes.", "text/plain")},
+        )
 
 
 def _ids(type_) -> str:
@@ -282,8 +299,11 @@ def _ids(type_) -> str:
     fields = getattr(named, "fields", None)
     if fields is None:
         return ""
-    parts = ["__typename", *(["id"] if "id" in fields else []),
-             *(["edges { node { id } }"] if "edges" in fields else [])]
+    parts = [
+        "__typename",
+        *(["id"] if "id" in fields else []),
+        *(["edges { node { id } }"] if "edges" in fields else []),
+    ]
     return "{ " + " ".join(parts) + " }"
 
 
@@ -291,7 +311,7 @@ def _names(field: list[str] | None, path: tuple[str, ...]) -> bool:
     """Whether an error's field (list indices aside) is the argument path, or its end (some mutations name the
     fields of their `input` without the `input.` prefix)."""
     bare = tuple(part for part in field or () if not part.isdigit())
-    return bool(bare) and path[-len(bare):] == bare
+    return bool(bare) and path[-len(bare) :] == bare
 
 
 @pytest.mark.parametrize("mutation, path", sorted(ID_ARGUMENTS), ids=lambda value: value)
@@ -307,14 +327,20 @@ async def test_no_mutation_reaches_another_schools_row(mutation, path, clients, 
             body = response.json()
             if response.status_code in (401, 403):
                 # an upload refused before its body is read (no token, or a role that may upload nothing)
-                assert {e["extensions"]["code"] for e in body["errors"]} <= {"FORBIDDEN", "UNAUTHENTICATED"}, \
-                    (role, type_name, body)
+                assert {e["extensions"]["code"] for e in body["errors"]} <= {"FORBIDDEN", "UNAUTHENTICATED"}, (
+                    role,
+                    type_name,
+                    body,
+                )
                 continue
             assert response.status_code == 200, response.text
             if body.get("errors"):
                 assert body["data"] is None, (role, type_name, body)
-                assert {e["extensions"]["code"] for e in body["errors"]} <= {"FORBIDDEN", "UNAUTHENTICATED"}, \
-                    (role, type_name, body)
+                assert {e["extensions"]["code"] for e in body["errors"]} <= {"FORBIDDEN", "UNAUTHENTICATED"}, (
+                    role,
+                    type_name,
+                    body,
+                )
                 continue
             errors = body["data"][mutation]["errors"]
             assert errors, f"{mutation} went through for {role} with another school's {type_name}"
@@ -338,11 +364,17 @@ async def test_no_query_answers_with_another_schools_rows(query, path, clients, 
             assert not any(i in response.text for i in every_foreign_id), (role, type_name, response.text)
             body = response.json()
             if body.get("errors"):
-                assert {e["extensions"]["code"] for e in body["errors"]} <= {"FORBIDDEN", "UNAUTHENTICATED"}, \
-                    (role, type_name, body)
+                assert {e["extensions"]["code"] for e in body["errors"]} <= {"FORBIDDEN", "UNAUTHENTICATED"}, (
+                    role,
+                    type_name,
+                    body,
+                )
             else:
-                assert body["data"][query] in (None, [], {"__typename": "LearnerConnection", "edges": []}), \
-                    (role, type_name, body)
+                assert body["data"][query] in (None, [], {"__typename": "LearnerConnection", "edges": []}), (
+                    role,
+                    type_name,
+                    body,
+                )
 
 
 async def test_no_download_or_export_serves_another_schools_row(clients, other, http, settings):

@@ -28,10 +28,16 @@ NOT_IN_THE_WALK = {
 }
 # These create rows in the viewer's own school from names and files only: no row to be out of reach of.
 NO_ROW_TO_MISS = {
-    "levelCreate", "teacherCreate", "learnerCreate", "tutorCreate", "masterCreate", "frameworkImport",
+    "levelCreate",
+    "teacherCreate",
+    "learnerCreate",
+    "tutorCreate",
+    "masterCreate",
+    "frameworkImport",
     "rosterImport",
     # named rows, tried out of reach elsewhere: tests/fiches/test_annex_upload.py, tests/identity
-    "annexUpload", "userExternalIdentitySet",
+    "annexUpload",
+    "userExternalIdentitySet",
 }
 
 

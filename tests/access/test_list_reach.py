@@ -41,14 +41,34 @@ async def outside_the_demo_accounts(app) -> Period:
     school_id = (await User.get(role=Role.TEACHER)).school_id
     second_year = await Level.get(name=SECOND_YEAR)
     classroom = await Classroom.create(school_id=school_id, level=second_year, name="CAP 2 ELEC")
-    zoe = await User.create(school_id=school_id, role=Role.LEARNER, email="zoe.hors@demo.pfmp.test",
-                            first_name="Zoé", last_name="HORS", learner_status=LearnerStatus.SCHOOL,
-                            classroom=classroom)
-    tutor = await User.create(school_id=school_id, role=Role.TUTOR, email="paul.ailleurs@x.test",
-                              first_name="Paul", last_name="AILLEURS", company_name="Ailleurs SARL")
-    period = await Period.create(school_id=school_id, level=second_year, name="Stage de deuxième année",
-                                 start_date=dt.date(2026, 1, 5), end_date=dt.date(2026, 1, 30), school_year=2025,
-                                 certifying=True, objectives="", created_by_id=tutor.id)
+    zoe = await User.create(
+        school_id=school_id,
+        role=Role.LEARNER,
+        email="zoe.hors@demo.pfmp.test",
+        first_name="Zoé",
+        last_name="HORS",
+        learner_status=LearnerStatus.SCHOOL,
+        classroom=classroom,
+    )
+    tutor = await User.create(
+        school_id=school_id,
+        role=Role.TUTOR,
+        email="paul.ailleurs@x.test",
+        first_name="Paul",
+        last_name="AILLEURS",
+        company_name="Ailleurs SARL",
+    )
+    period = await Period.create(
+        school_id=school_id,
+        level=second_year,
+        name="Stage de deuxième année",
+        start_date=dt.date(2026, 1, 5),
+        end_date=dt.date(2026, 1, 30),
+        school_year=2025,
+        certifying=True,
+        objectives="",
+        created_by_id=tutor.id,
+    )
     portfolio = await open_portfolio(period, zoe, [])
     await portfolio.trainers.add(tutor)
     return period
@@ -60,17 +80,22 @@ def _names(rows, key="fullName") -> set[str]:
 
 async def _everything(api, second: Period) -> dict:
     discovery = await Period.get(name="Stage de découverte")
-    return await api.data(EVERYTHING, discovery=encode_id("Period", discovery.id), second=encode_id("Period", second.id))
+    return await api.data(
+        EVERYTHING, discovery=encode_id("Period", discovery.id), second=encode_id("Period", second.id)
+    )
 
 
 def _fiches_by_learner(data) -> dict[str, list[str]]:
-    return {e["node"]["fullName"]: [f["title"] for p in e["node"]["portfolios"] for f in p["activityFiches"]]
-            for e in data["learners"]["edges"]}
+    return {
+        e["node"]["fullName"]: [f["title"] for p in e["node"]["portfolios"] for f in p["activityFiches"]]
+        for e in data["learners"]["edges"]
+    }
 
 
 def _discovery_portfolios(data) -> dict[str, list[str]]:
-    return {p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]]
-            for p in data["discovery"]["portfolios"]}
+    return {
+        p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]] for p in data["discovery"]["portfolios"]
+    }
 
 
 async def test_the_admin_lists_every_row_of_the_school(admin, outside_the_demo_accounts):
@@ -84,12 +109,14 @@ async def test_the_admin_lists_every_row_of_the_school(admin, outside_the_demo_a
 
 
 async def test_a_teacher_lists_only_the_classrooms_they_teach_and_what_hangs_off_them(
-        teacher, outside_the_demo_accounts):
+    teacher, outside_the_demo_accounts
+):
     data = await _everything(teacher, outside_the_demo_accounts)
     assert _names(data["levels"], "name") == {FIRST_YEAR}
     assert {c["name"]: _names(c["learners"]) for c in data["classrooms"]} == {
         "CAP 1 ELEC": {"Matis CARLIER", "Jean LECAM"},
-        "CAPELECT": {"Angélique DUPIRE", "Marine FABROWSKI", "Lydie HÔT"}}
+        "CAPELECT": {"Angélique DUPIRE", "Marine FABROWSKI", "Lydie HÔT"},
+    }
     fiches = _fiches_by_learner(data)
     assert set(fiches) == EVERY_DEMO_LEARNER
     assert fiches["Angélique DUPIRE"] == DUPIRE_FICHES
@@ -98,7 +125,8 @@ async def test_a_teacher_lists_only_the_classrooms_they_teach_and_what_hangs_off
 
 
 async def test_a_teacher_who_stops_teaching_a_classroom_no_longer_lists_its_learners_portfolios_or_fiches(
-        teacher, outside_the_demo_accounts):
+    teacher, outside_the_demo_accounts
+):
     await teacher.user.taught_classrooms.remove(await Classroom.get(name="CAPELECT"))
     data = await _everything(teacher, outside_the_demo_accounts)
     assert _names(data["classrooms"], "name") == {"CAP 1 ELEC"}
@@ -116,12 +144,17 @@ async def test_a_learner_lists_only_their_own_rows(learner, outside_the_demo_acc
     assert _names(data["trainers"]) == {"Eude Toutcourt"}
 
 
-@pytest.mark.parametrize("role, followed, fiches, trainer", [
-    (Role.TUTOR, "Angélique DUPIRE", DUPIRE_FICHES, "Eude Toutcourt"),
-    (Role.MASTER, "Lydie HÔT", ["À compléter"], "Sylvie Ampère"),
-], ids=["TUTOR", "MASTER"])
+@pytest.mark.parametrize(
+    "role, followed, fiches, trainer",
+    [
+        (Role.TUTOR, "Angélique DUPIRE", DUPIRE_FICHES, "Eude Toutcourt"),
+        (Role.MASTER, "Lydie HÔT", ["À compléter"], "Sylvie Ampère"),
+    ],
+    ids=["TUTOR", "MASTER"],
+)
 async def test_a_trainer_lists_only_the_portfolios_they_are_assigned_to(
-        role, followed, fiches, trainer, clients, outside_the_demo_accounts):
+    role, followed, fiches, trainer, clients, outside_the_demo_accounts
+):
     data = await _everything(clients[role], outside_the_demo_accounts)
     assert _names(data["levels"], "name") == {FIRST_YEAR}
     assert [(c["name"], _names(c["learners"])) for c in data["classrooms"]] == [("CAPELECT", {followed})]
@@ -133,7 +166,8 @@ async def test_a_trainer_lists_only_the_portfolios_they_are_assigned_to(
 
 
 async def test_assigning_a_trainer_to_one_more_portfolio_widens_their_lists_by_exactly_that_portfolio(
-        tutor, outside_the_demo_accounts):
+    tutor, outside_the_demo_accounts
+):
     # given the tutor now also follows FABROWSKI
     fabrowski = await User.get(last_name="FABROWSKI")
     portfolio = await fabrowski.portfolios.all().first()
@@ -146,26 +180,32 @@ async def test_assigning_a_trainer_to_one_more_portfolio_widens_their_lists_by_e
 async def test_framework_lists_are_the_built_in_ones_and_the_schools_own(clients, outside_the_demo_accounts):
     # a framework private to the school is listed to everyone of the school
     school_id = (await User.get(role=Role.TEACHER)).school_id
-    await Framework.create(school_id=school_id, code="CAP-PROPRE", name="Référentiel de l'école",
-                           content_hash="0" * 64)
+    await Framework.create(school_id=school_id, code="CAP-PROPRE", name="Référentiel de l'école", content_hash="0" * 64)
     for role in (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER):
         codes = {f["code"] for f in (await clients[role].data("{ frameworks { code } }"))["frameworks"]}
         assert {"CAP-ELEC", "CAP-PROPRE"} <= codes, role
 
 
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER],
-                         ids=lambda r: r.value)
+@pytest.mark.parametrize(
+    "role", [Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER], ids=lambda r: r.value
+)
 async def test_period_templates_are_those_of_the_levels_in_reach(role, clients, outside_the_demo_accounts):
     # given a template on each level: the second year is taught by no demo teacher and followed by no demo trainer
     school_id = (await User.get(role=Role.TEACHER)).school_id
-    templates = {name: await PeriodTemplate.create(school_id=school_id, level=await Level.get(name=level),
-                                                   name=name, objectives="")
-                 for name, level in (("Annexe première année", FIRST_YEAR), ("Annexe deuxième année", SECOND_YEAR))}
+    templates = {
+        name: await PeriodTemplate.create(
+            school_id=school_id, level=await Level.get(name=level), name=name, objectives=""
+        )
+        for name, level in (("Annexe première année", FIRST_YEAR), ("Annexe deuxième année", SECOND_YEAR))
+    }
     seen = set()
-    for name, row in templates.items():
-        data = await clients[role].data("query($id: ID!) { node(id: $id) { ... on PeriodTemplate { name } } }",
-                                        id=encode_id("PeriodTemplate", row.id))
+    for row in templates.values():
+        data = await clients[role].data(
+            "query($id: ID!) { node(id: $id) { ... on PeriodTemplate { name } } }",
+            id=encode_id("PeriodTemplate", row.id),
+        )
         if data["node"]:
             seen.add(data["node"]["name"])
-    assert seen == ({"Annexe première année", "Annexe deuxième année"} if role is Role.ADMIN
-                    else {"Annexe première année"})
+    assert seen == (
+        {"Annexe première année", "Annexe deuxième année"} if role is Role.ADMIN else {"Annexe première année"}
+    )

@@ -40,6 +40,7 @@ PAST = dt.date(2020, 6, 30)
 @dataclass
 class Outside:
     """Rows out of one role's reach."""
+
     school: School
     level: Level
     classroom: Classroom
@@ -60,15 +61,45 @@ class Outside:
 async def _world(school: School, tag: str, *, teacher: User, framework: Framework) -> Outside:
     level = await Level.create(school=school, name=f"Niveau {tag}", position=9)
     classroom = await Classroom.create(school=school, level=level, name=f"Classe {tag}")
-    learner = await User.create(school=school, role=Role.LEARNER, email=f"zoe.hors.{tag}@x.test", first_name="Zoé",
-                                last_name="HORS", learner_status=LearnerStatus.SCHOOL, classroom=classroom,
-                                birth_date=dt.date(2010, 1, 1), phone="0600000009")
-    tutor = await User.create(school=school, role=Role.TUTOR, email=f"paul.{tag}@x.test", first_name="Paul",
-                              last_name="AILLEURS", company_name="Ailleurs SARL", phone="0600000008")
-    master = await User.create(school=school, role=Role.MASTER, email=f"mia.{tag}@x.test", first_name="Mia",
-                               last_name="AILLEURS", company_name="Ailleurs SARL", phone="0600000007")
-    period = await Period.create(school=school, level=level, name=f"Stage {tag}", start_date=dt.date(2026, 1, 5),
-                                 end_date=dt.date(2026, 1, 30), school_year=2025, certifying=True, objectives="")
+    learner = await User.create(
+        school=school,
+        role=Role.LEARNER,
+        email=f"zoe.hors.{tag}@x.test",
+        first_name="Zoé",
+        last_name="HORS",
+        learner_status=LearnerStatus.SCHOOL,
+        classroom=classroom,
+        birth_date=dt.date(2010, 1, 1),
+        phone="0600000009",
+    )
+    tutor = await User.create(
+        school=school,
+        role=Role.TUTOR,
+        email=f"paul.{tag}@x.test",
+        first_name="Paul",
+        last_name="AILLEURS",
+        company_name="Ailleurs SARL",
+        phone="0600000008",
+    )
+    master = await User.create(
+        school=school,
+        role=Role.MASTER,
+        email=f"mia.{tag}@x.test",
+        first_name="Mia",
+        last_name="AILLEURS",
+        company_name="Ailleurs SARL",
+        phone="0600000007",
+    )
+    period = await Period.create(
+        school=school,
+        level=level,
+        name=f"Stage {tag}",
+        start_date=dt.date(2026, 1, 5),
+        end_date=dt.date(2026, 1, 30),
+        school_year=2025,
+        certifying=True,
+        objectives="",
+    )
     portfolio = await open_portfolio(period, learner, [])
     await portfolio.trainers.add(tutor)
     fiche = await ActivityFiche.get(portfolio=portfolio)
@@ -77,18 +108,40 @@ async def _world(school: School, tag: str, *, teacher: User, framework: Framewor
     bilan = await CompanyBilan.get(portfolio=portfolio)
     review = await InterimReview.create(school=school, learner=learner, review_date=PAST)
     annex = await Annex.create(fiche=fiche, kind=AnnexKind.URL, title="Photos", url="https://example.org/hors")
-    return Outside(school, level, classroom, learner, period, portfolio, await LiaisonFiche.get(portfolio=portfolio),
-                   fiche, bilan, review, annex, tutor, master, teacher, framework)
+    return Outside(
+        school,
+        level,
+        classroom,
+        learner,
+        period,
+        portfolio,
+        await LiaisonFiche.get(portfolio=portfolio),
+        fiche,
+        bilan,
+        review,
+        annex,
+        tutor,
+        master,
+        teacher,
+        framework,
+    )
 
 
 @pytest.fixture
 async def outside(app) -> dict[Role, Outside]:
     """For each role, rows it does not reach."""
     other = await School.create(uai="0590002C", name="Autre lycée")
-    other_teacher = await User.create(school=other, role=Role.TEACHER, email="prof.ailleurs@x.test",
-                                      first_name="Paul", last_name="AILLEURS", phone="0600000006")
-    other_framework = await Framework.create(school=other, code="CAP-AILLEURS", name="Référentiel d'ailleurs",
-                                             content_hash="0" * 64)
+    other_teacher = await User.create(
+        school=other,
+        role=Role.TEACHER,
+        email="prof.ailleurs@x.test",
+        first_name="Paul",
+        last_name="AILLEURS",
+        phone="0600000006",
+    )
+    other_framework = await Framework.create(
+        school=other, code="CAP-AILLEURS", name="Référentiel d'ailleurs", content_hash="0" * 64
+    )
     demo_school = await School.get(uai="0599999Z")
     elsewhere = await _world(other, "ailleurs", teacher=other_teacher, framework=other_framework)
     same_school = await _world(demo_school, "hors", teacher=other_teacher, framework=other_framework)
@@ -103,63 +156,120 @@ def _id(type_name: str, row) -> str:
 
 
 async def _node(api, row, type_name: str, selection: str, pick=lambda node: node) -> str:
-    return await _read(api, "query($id: ID!) { node(id: $id) { ... on %s { %s } } }" % (type_name, selection),
-                       lambda d: d["node"] and pick(d["node"]), id=_id(type_name, row))
+    return await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on %s { %s } } }" % (type_name, selection),
+        lambda d: d["node"] and pick(d["node"]),
+        id=_id(type_name, row),
+    )
 
 
 async def _download(api, path: str) -> str:
     response = await api.http.get(path, headers=api.headers)
-    return {200: "allowed", 403: "refused", 404: "NOT_FOUND"}.get(response.status_code, f"status {response.status_code}")
+    return {200: "allowed", 403: "refused", 404: "NOT_FOUND"}.get(
+        response.status_code, f"status {response.status_code}"
+    )
 
 
 async def _completed(bilan: CompanyBilan) -> CompanyBilan:
-    await CompanyBilan.filter(id=bilan.id).update(status=BilanStatus.COMPLETED, meeting_date=PAST,
-                                                  completed_at=dt.datetime.now(dt.timezone.utc))
+    await CompanyBilan.filter(id=bilan.id).update(
+        status=BilanStatus.COMPLETED, meeting_date=PAST, completed_at=dt.datetime.now(dt.UTC)
+    )
     return await CompanyBilan.get(id=bilan.id)
 
 
 async def _fiche_mutations(api, o: Outside) -> str:
     fiche = _id("ActivityFiche", o.fiche)
     return agreed(
-        await _mutate(api, "mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: \"Sonde\"}) "
-                           "{ errors { code } } }", "activityFicheCreate", p=_id("Portfolio", o.portfolio)),
-        await _mutate(api, "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
-                           "input: {title: \"Sonde\"}) { errors { code } } }", "activityFicheUpdate", id=fiche,
-                      v=o.fiche.version),
-        await _mutate(api, "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }",
-                      "activityFicheDelete", id=fiche))
+        await _mutate(
+            api,
+            'mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: "Sonde"}) { errors { code } } }',
+            "activityFicheCreate",
+            p=_id("Portfolio", o.portfolio),
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
+            'input: {title: "Sonde"}) { errors { code } } }',
+            "activityFicheUpdate",
+            id=fiche,
+            v=o.fiche.version,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }",
+            "activityFicheDelete",
+            id=fiche,
+        ),
+    )
 
 
 async def _period_mutations(api, o: Outside) -> str:
     level = _id("Level", o.level)
     return agreed(
-        await _mutate(api, "mutation($l: ID!) { periodCreate(levelId: $l, input: {name: \"Sonde\", "
-                           "startDate: \"2026-03-02\", endDate: \"2026-03-13\"}) { errors { code } } }",
-                      "periodCreate", l=level),
-        await _mutate(api, "mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v, input: {name: \"X\"}) "
-                           "{ errors { code } } }", "periodUpdate", id=_id("Period", o.period), v=o.period.version),
-        await _mutate(api, "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }", "periodDelete",
-                      id=_id("Period", o.period)),
-        await _mutate(api, "mutation($l: ID!) { periodTemplateCreate(input: {levelId: $l, name: \"Sonde\"}) "
-                           "{ errors { code } } }", "periodTemplateCreate", l=level),
-        await _mutate(api, "mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: \"3\") { errors { code } } }",
-                      "portfolioDaysDoneSet", id=_id("Portfolio", o.portfolio)))
+        await _mutate(
+            api,
+            'mutation($l: ID!) { periodCreate(levelId: $l, input: {name: "Sonde", '
+            'startDate: "2026-03-02", endDate: "2026-03-13"}) { errors { code } } }',
+            "periodCreate",
+            l=level,
+        ),
+        await _mutate(
+            api,
+            'mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v, input: {name: "X"}) '
+            "{ errors { code } } }",
+            "periodUpdate",
+            id=_id("Period", o.period),
+            v=o.period.version,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }",
+            "periodDelete",
+            id=_id("Period", o.period),
+        ),
+        await _mutate(
+            api,
+            'mutation($l: ID!) { periodTemplateCreate(input: {levelId: $l, name: "Sonde"}) { errors { code } } }',
+            "periodTemplateCreate",
+            l=level,
+        ),
+        await _mutate(
+            api,
+            'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "3") { errors { code } } }',
+            "portfolioDaysDoneSet",
+            id=_id("Portfolio", o.portfolio),
+        ),
+    )
 
 
 async def _assign(api, o: Outside, trainer: User) -> str:
     """Assigning a trainer the role reaches (or the outside one) to the outside portfolio, and removing them."""
-    ids = dict(p=_id("Portfolio", o.portfolio), t=_id("Tutor" if trainer.role is Role.TUTOR else
-                                                     "ApprenticeshipMaster", trainer))
+    ids = dict(
+        p=_id("Portfolio", o.portfolio),
+        t=_id("Tutor" if trainer.role is Role.TUTOR else "ApprenticeshipMaster", trainer),
+    )
     return agreed(
-        await _mutate(api, "mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) "
-                           "{ errors { code } } }", "portfolioTrainerAssign", **ids),
-        await _mutate(api, "mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(portfolioId: $p, trainerId: $t) "
-                           "{ errors { code } } }", "portfolioTrainerUnassign", **ids))
+        await _mutate(
+            api,
+            "mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) { errors { code } } }",
+            "portfolioTrainerAssign",
+            **ids,
+        ),
+        await _mutate(
+            api,
+            "mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(portfolioId: $p, trainerId: $t) "
+            "{ errors { code } } }",
+            "portfolioTrainerUnassign",
+            **ids,
+        ),
+    )
 
 
 def _export(path: str, row_of):  # noqa: D401
     async def probe(api, o: Outside) -> str:
         return await _download(api, path % encode_id(*row_of(o)))
+
     return probe
 
 
@@ -172,23 +282,39 @@ _LIAISON_PLAN = """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id
 def _simple(call):
     async def probe(api, o: Outside) -> str:
         return await call(api, o)
+
     return probe
 
 
 async def _liaison_plan(api, o: Outside) -> str:
     return agreed(
-        await _mutate(api, _LIAISON_PLAN, "liaisonFichePlanUpdate", id=_id("LiaisonFiche", o.liaison),
-                      v=o.liaison.version),
-        await _mutate(api, "mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) { errors { code } } }",
-                      "liaisonFicheReset", id=_id("LiaisonFiche", o.liaison)))
+        await _mutate(
+            api, _LIAISON_PLAN, "liaisonFichePlanUpdate", id=_id("LiaisonFiche", o.liaison), v=o.liaison.version
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) { errors { code } } }",
+            "liaisonFicheReset",
+            id=_id("LiaisonFiche", o.liaison),
+        ),
+    )
 
 
 async def _annex_write(api, o: Outside) -> str:
     return agreed(
-        await _mutate(api, "mutation($f: ID!) { annexAddUrl(ficheId: $f, url: \"https://example.org\") "
-                           "{ errors { code } } }", "annexAddUrl", f=_id("ActivityFiche", o.fiche)),
-        await _mutate(api, "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }", "annexDelete",
-                      id=_id("Annex", o.annex)))
+        await _mutate(
+            api,
+            'mutation($f: ID!) { annexAddUrl(ficheId: $f, url: "https://example.org") { errors { code } } }',
+            "annexAddUrl",
+            f=_id("ActivityFiche", o.fiche),
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }",
+            "annexDelete",
+            id=_id("Annex", o.annex),
+        ),
+    )
 
 
 async def _bilan_completed_read(api, o: Outside) -> str:
@@ -199,18 +325,36 @@ async def _bilan_completed_read(api, o: Outside) -> str:
 async def _bilan_write(api, o: Outside) -> str:
     bilan = _id("CompanyBilan", o.bilan)
     return agreed(
-        await _mutate(api, "mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v, "
-                           "input: {engagement: 3}) { errors { code } } }", "bilanUpdate", id=bilan, v=o.bilan.version),
-        await _mutate(api, "mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) { errors { code } } }",
-                      "bilanComplete", id=bilan, v=o.bilan.version),
-        await _mutate(api, "mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v, reason: \"Erreur\") "
-                           "{ errors { code } } }", "bilanReopen", id=bilan,
-                      v=(await _completed(o.bilan)).version))
+        await _mutate(
+            api,
+            "mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v, "
+            "input: {engagement: 3}) { errors { code } } }",
+            "bilanUpdate",
+            id=bilan,
+            v=o.bilan.version,
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) { errors { code } } }",
+            "bilanComplete",
+            id=bilan,
+            v=o.bilan.version,
+        ),
+        await _mutate(
+            api,
+            'mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v, reason: "Erreur") { errors { code } } }',
+            "bilanReopen",
+            id=bilan,
+            v=(await _completed(o.bilan)).version,
+        ),
+    )
 
 
 async def _pre_convention(api, o: Outside) -> str:
-    return agreed(await _download(api, "/exports/pre-convention/portfolio/" + _id("Portfolio", o.portfolio)),
-                 await _download(api, "/exports/pre-convention/period/" + _id("Period", o.period)))
+    return agreed(
+        await _download(api, "/exports/pre-convention/portfolio/" + _id("Portfolio", o.portfolio)),
+        await _download(api, "/exports/pre-convention/period/" + _id("Period", o.period)),
+    )
 
 
 async def _structure_read(api, o: Outside) -> str:
@@ -219,74 +363,148 @@ async def _structure_read(api, o: Outside) -> str:
 
 async def _trainer_change(api, o: Outside) -> str:
     return agreed(
-        await _mutate(api, "mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: \"0622222222\"}) "
-                           "{ errors { code } } }", "trainerUpdate", id=_id("Tutor", o.tutor)),
-        await _mutate(api, "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
-                      "trainerDeactivate", id=_id("Tutor", o.tutor)))
+        await _mutate(
+            api,
+            'mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: "0622222222"}) { errors { code } } }',
+            "trainerUpdate",
+            id=_id("Tutor", o.tutor),
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+            "trainerDeactivate",
+            id=_id("Tutor", o.tutor),
+        ),
+    )
 
 
 async def _trainer_manage(api, o: Outside) -> str:
     return agreed(
-        await _mutate(api, "mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: \"Eudes\"}) "
-                           "{ errors { code } } }", "trainerUpdate", id=_id("Tutor", o.tutor)),
-        await _mutate(api, "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
-                      "trainerDeactivate", id=_id("Tutor", o.tutor)))
+        await _mutate(
+            api,
+            'mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: "Eudes"}) { errors { code } } }',
+            "trainerUpdate",
+            id=_id("Tutor", o.tutor),
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+            "trainerDeactivate",
+            id=_id("Tutor", o.tutor),
+        ),
+    )
 
 
 async def _account_manage(api, o: Outside) -> str:
     return agreed(
-        await _mutate(api, "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
-                      "userRevokeTokens", id=_id("Teacher", o.teacher)),
-        await _mutate(api, "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }",
-                      "userDeactivate", id=_id("Learner", o.learner)),
-        await _mutate(api, "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) "
-                           "{ errors { code } } }", "teacherClassroomsSet", id=_id("Teacher", o.teacher), c=[]))
+        await _mutate(
+            api,
+            "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
+            "userRevokeTokens",
+            id=_id("Teacher", o.teacher),
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }",
+            "userDeactivate",
+            id=_id("Learner", o.learner),
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) { errors { code } } }",
+            "teacherClassroomsSet",
+            id=_id("Teacher", o.teacher),
+            c=[],
+        ),
+    )
 
 
 # rule → how to try it on rows out of reach (a read answers "refused" when the row reads null)
 PROBES = {
     "learner.identity.read": _simple(lambda api, o: _node(api, o.learner, "Learner", "fullName status")),
     "learner.personal.read": _simple(lambda api, o: _node(api, o.learner, "Learner", "email birthDate phone")),
-    "learner.dashboard.read": _simple(lambda api, o: _node(
-        api, o.learner, "Learner", "dashboard { competences { currentLevel } } freeFiches { id }")),
-    "learner.identity.write": _simple(lambda api, o: _mutate(
-        api, "mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: \"Zo\"}) { errors { code } } }",
-        "learnerUpdate", id=_id("Learner", o.learner))),
-    "learner.personal.write": _simple(lambda api, o: _mutate(
-        api, "mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: \"0611111111\"}) { errors { code } } }",
-        "learnerUpdate", id=_id("Learner", o.learner))),
+    "learner.dashboard.read": _simple(
+        lambda api, o: _node(api, o.learner, "Learner", "dashboard { competences { currentLevel } } freeFiches { id }")
+    ),
+    "learner.identity.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            'mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: "Zo"}) { errors { code } } }',
+            "learnerUpdate",
+            id=_id("Learner", o.learner),
+        )
+    ),
+    "learner.personal.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            'mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: "0611111111"}) { errors { code } } }',
+            "learnerUpdate",
+            id=_id("Learner", o.learner),
+        )
+    ),
     "period.read": _simple(lambda api, o: _node(api, o.period, "Period", "name portfolios { id }")),
     "period.write": _period_mutations,
     "liaison.read": _simple(lambda api, o: _node(api, o.liaison, "LiaisonFiche", "objectives")),
-    "liaison.workplace.write": _simple(lambda api, o: _mutate(
-        api, _LIAISON_WORKPLACE, "liaisonFicheWorkplaceUpdate", id=_id("LiaisonFiche", o.liaison),
-        v=o.liaison.version)),
+    "liaison.workplace.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            _LIAISON_WORKPLACE,
+            "liaisonFicheWorkplaceUpdate",
+            id=_id("LiaisonFiche", o.liaison),
+            v=o.liaison.version,
+        )
+    ),
     "liaison.plan.write": _liaison_plan,
     "fiche.read": _simple(lambda api, o: _node(api, o.fiche, "ActivityFiche", "title description")),
     "fiche.staff.read": _simple(lambda api, o: _node(api, o.fiche, "ActivityFiche", "readState deletedAt")),
     "fiche.write": _fiche_mutations,
-    "fiche.tasks.write": _simple(lambda api, o: _mutate(
-        api, "mutation($id: ID!) { activityFicheTasksSet(id: $id, taskIds: []) { errors { code } } }",
-        "activityFicheTasksSet", id=_id("ActivityFiche", o.fiche))),
-    "fiche.targets.read": _simple(lambda api, o: _node(api, o.fiche, "ActivityFiche",
-                                                       "evaluationTargets { competence { code } }")),
-    "fiche.targets.write": _simple(lambda api, o: _mutate(
-        api, "mutation($id: ID!) { activityFicheTargetsSet(id: $id, targets: []) { errors { code } } }",
-        "activityFicheTargetsSet", id=_id("ActivityFiche", o.fiche))),
-    "fiche.mark_read": _simple(lambda api, o: _mutate(
-        api, "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }", "activityFicheMarkRead",
-        id=_id("ActivityFiche", o.fiche))),
+    "fiche.tasks.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($id: ID!) { activityFicheTasksSet(id: $id, taskIds: []) { errors { code } } }",
+            "activityFicheTasksSet",
+            id=_id("ActivityFiche", o.fiche),
+        )
+    ),
+    "fiche.targets.read": _simple(
+        lambda api, o: _node(api, o.fiche, "ActivityFiche", "evaluationTargets { competence { code } }")
+    ),
+    "fiche.targets.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($id: ID!) { activityFicheTargetsSet(id: $id, targets: []) { errors { code } } }",
+            "activityFicheTargetsSet",
+            id=_id("ActivityFiche", o.fiche),
+        )
+    ),
+    "fiche.mark_read": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
+            "activityFicheMarkRead",
+            id=_id("ActivityFiche", o.fiche),
+        )
+    ),
     "annex.read": _simple(lambda api, o: _node(api, o.annex, "Annex", "title")),
     "annex.write": _annex_write,
     "bilan.draft.read": _simple(lambda api, o: _node(api, o.bilan, "CompanyBilan", "status")),
     "bilan.completed.read": _bilan_completed_read,
     "bilan.write": _bilan_write,
-    "review.create": _simple(lambda api, o: _mutate(
-        api, "mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) { errors { code } } }",
-        "interimReviewCreate", l=_id("Learner", o.learner), d=PAST.isoformat())),
+    "review.create": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) { errors { code } } }",
+            "interimReviewCreate",
+            l=_id("Learner", o.learner),
+            d=PAST.isoformat(),
+        )
+    ),
     "review.read": _simple(lambda api, o: _node(api, o.review, "InterimReview", "date")),
-    "framework.read": _simple(lambda api, o: _read(api, "query($c: String!) { framework(code: $c) { code } }",
-                                                   lambda d: d["framework"], c=o.framework.code)),
+    "framework.read": _simple(
+        lambda api, o: _read(
+            api, "query($c: String!) { framework(code: $c) { code } }", lambda d: d["framework"], c=o.framework.code
+        )
+    ),
     "tutor.manage": _simple(lambda api, o: _assign(api, o, o.tutor)),
     "master.manage": _simple(lambda api, o: _assign(api, o, o.master)),
     "trainer.contact.read": _simple(lambda api, o: _node(api, o.tutor, "Tutor", "email phone")),
@@ -298,9 +516,14 @@ PROBES = {
     "export.learner_synthesis": _export("/exports/learner-synthesis/%s", lambda o: ("Learner", o.learner.id)),
     "export.level_synthesis": _export("/exports/level-synthesis/%s", lambda o: ("Level", o.level.id)),
     "school.structure.read": _structure_read,
-    "school.structure.write": _simple(lambda api, o: _mutate(
-        api, "mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: \"Sonde\"}) { errors { code } } }",
-        "classroomCreate", l=_id("Level", o.level))),
+    "school.structure.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            'mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "Sonde"}) { errors { code } } }',
+            "classroomCreate",
+            l=_id("Level", o.level),
+        )
+    ),
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),
     "teacher.contact.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "email phone")),
     "account.manage": _account_manage,

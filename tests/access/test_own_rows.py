@@ -14,9 +14,15 @@ TRAINER = "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { fullName 
 
 async def test_a_tutor_reads_a_co_trainers_name_but_not_their_contact_details(tutor, app):
     # given a second tutor following the demo tutor's learner too
-    colleague = await User.create(school_id=tutor.user.school_id, role=Role.TUTOR, email="co.tuteur@x.test",
-                                  first_name="Cléo", last_name="COTUTEUR", company_name="Tout élec",
-                                  phone="0600000005")
+    colleague = await User.create(
+        school_id=tutor.user.school_id,
+        role=Role.TUTOR,
+        email="co.tuteur@x.test",
+        first_name="Cléo",
+        last_name="COTUTEUR",
+        company_name="Tout élec",
+        phone="0600000005",
+    )
     portfolio = await Portfolio.get(learner__last_name="DUPIRE")
     await portfolio.trainers.add(colleague)
     # when the demo tutor reads them both

@@ -23,8 +23,15 @@ async def other_school_learner(app) -> User:
     school = await School.create(uai="0590001B", name="Autre lycée")
     level = await Level.create(school=school, name="Première année de CAP")
     classroom = await Classroom.create(school=school, level=level, name="CAP 1 AUTRE")
-    return await User.create(school=school, role=Role.LEARNER, email="ailleurs@other.test", first_name="Léa",
-                             last_name="AILLEURS", learner_status=LearnerStatus.SCHOOL, classroom=classroom)
+    return await User.create(
+        school=school,
+        role=Role.LEARNER,
+        email="ailleurs@other.test",
+        first_name="Léa",
+        last_name="AILLEURS",
+        learner_status=LearnerStatus.SCHOOL,
+        classroom=classroom,
+    )
 
 
 @pytest.mark.parametrize("role", list(EXPECTED_LEARNERS), ids=lambda r: r.value)
@@ -63,14 +70,18 @@ async def test_an_id_of_one_type_cannot_name_a_row_of_another(admin):
 
 
 async def test_learner_list_pages_with_cursors(admin):
-    first = await admin.data("{ learners(first: 2) { edges { node { fullName } } pageInfo { hasNextPage endCursor } } }")
+    first = await admin.data(
+        "{ learners(first: 2) { edges { node { fullName } } pageInfo { hasNextPage endCursor } } }"
+    )
     page = first["learners"]
     assert [e["node"]["fullName"] for e in page["edges"]] == ["Matis CARLIER", "Angélique DUPIRE"]
     assert page["pageInfo"]["hasNextPage"] is True
-    rest = await admin.data("query($a: String) { learners(first: 10, after: $a) { edges { node { fullName } } "
-                            "pageInfo { hasNextPage hasPreviousPage } } }", a=page["pageInfo"]["endCursor"])
-    assert [e["node"]["fullName"] for e in rest["learners"]["edges"]] == [
-        "Marine FABROWSKI", "Lydie HÔT", "Jean LECAM"]
+    rest = await admin.data(
+        "query($a: String) { learners(first: 10, after: $a) { edges { node { fullName } } "
+        "pageInfo { hasNextPage hasPreviousPage } } }",
+        a=page["pageInfo"]["endCursor"],
+    )
+    assert [e["node"]["fullName"] for e in rest["learners"]["edges"]] == ["Marine FABROWSKI", "Lydie HÔT", "Jean LECAM"]
     assert rest["learners"]["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True}
 
 
@@ -81,10 +92,20 @@ async def test_listing_learners_runs_a_constant_number_of_statements(admin, sql_
     sql_counter.reset()
     await admin.data(query)
     few = sql_counter.count
-    await User.bulk_create([
-        User(school_id=classroom.school_id, role=Role.LEARNER, email=f"l{i}@demo.pfmp.test", first_name="L",
-             last_name=f"N{i:03d}", learner_status=LearnerStatus.SCHOOL, classroom_id=classroom.id)
-        for i in range(60)])
+    await User.bulk_create(
+        [
+            User(
+                school_id=classroom.school_id,
+                role=Role.LEARNER,
+                email=f"l{i}@demo.pfmp.test",
+                first_name="L",
+                last_name=f"N{i:03d}",
+                learner_status=LearnerStatus.SCHOOL,
+                classroom_id=classroom.id,
+            )
+            for i in range(60)
+        ]
+    )
     # when the list is read again
     sql_counter.reset()
     data = await admin.data(query)

@@ -3,11 +3,26 @@
 import pytest
 
 from permissions.table import ACCESS_TABLE, Grant
-from tests.access.spec_matrix import (ALLOWED, ASSIGNED, BY_RULE, MATRIX, OWN, PENDING_CAPABILITIES, REFUSED, ROLES,
-                                      TAUGHT_OR_CREATED, expected)
+from tests.access.spec_matrix import (
+    ALLOWED,
+    ASSIGNED,
+    BY_RULE,
+    MATRIX,
+    OWN,
+    PENDING_CAPABILITIES,
+    REFUSED,
+    ROLES,
+    TAUGHT_OR_CREATED,
+    expected,
+)
 
-AS_CELL = {Grant.ALL: ALLOWED, Grant.OWN: OWN, Grant.ASSIGNED: ASSIGNED, Grant.TAUGHT_OR_CREATED: TAUGHT_OR_CREATED,
-           None: REFUSED}
+AS_CELL = {
+    Grant.ALL: ALLOWED,
+    Grant.OWN: OWN,
+    Grant.ASSIGNED: ASSIGNED,
+    Grant.TAUGHT_OR_CREATED: TAUGHT_OR_CREATED,
+    None: REFUSED,
+}
 
 
 def test_every_rule_of_the_table_is_a_row_of_the_spec():

@@ -14,19 +14,40 @@ LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
 
 async def test_an_admin_builds_the_school_and_a_new_teacher_reaches_their_learners(admin, anonymous, http):
     # given a new level with MELEC and a classroom in it
-    level = (await admin.data("""mutation { levelCreate(input: {name: "Seconde MELEC", frameworkCode: "BACPRO-MELEC"}) {
-        level { id name framework { code } } errors { code } } }"""))["levelCreate"]["level"]
+    level = (
+        await admin.data("""mutation { levelCreate(input: {name: "Seconde MELEC", frameworkCode: "BACPRO-MELEC"}) {
+        level { id name framework { code } } errors { code } } }""")
+    )["levelCreate"]["level"]
     assert level["framework"] == {"code": "BACPRO-MELEC"}
-    classroom = (await admin.data("""mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "2 MELEC A"}) {
-        classroom { id name } errors { code } } }""", l=level["id"]))["classroomCreate"]["classroom"]
+    classroom = (
+        await admin.data(
+            """mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "2 MELEC A"}) {
+        classroom { id name } errors { code } } }""",
+            l=level["id"],
+        )
+    )["classroomCreate"]["classroom"]
     # and a learner in it, and a teacher of it
-    learner = (await admin.data(CREATE_LEARNER, input={
-        "firstName": "Inès", "lastName": "VOLTA", "email": "ines.volta@demo.pfmp.test",
-        "classroomId": classroom["id"], "status": "APPRENTICE", "birthDate": "2010-05-04"}))["learnerCreate"]
+    learner = (
+        await admin.data(
+            CREATE_LEARNER,
+            input={
+                "firstName": "Inès",
+                "lastName": "VOLTA",
+                "email": "ines.volta@demo.pfmp.test",
+                "classroomId": classroom["id"],
+                "status": "APPRENTICE",
+                "birthDate": "2010-05-04",
+            },
+        )
+    )["learnerCreate"]
     assert learner["errors"] == [] and learner["user"]["status"] == "APPRENTICE"
-    teacher = (await admin.data("""mutation($c: ID!) { teacherCreate(input: {email: "t2@demo.pfmp.test",
+    teacher = (
+        await admin.data(
+            """mutation($c: ID!) { teacherCreate(input: {email: "t2@demo.pfmp.test",
         firstName: "Tom", lastName: "WATT", classroomIds: [$c]}) { temporaryPassword errors { code } } }""",
-                                c=classroom["id"]))["teacherCreate"]
+            c=classroom["id"],
+        )
+    )["teacherCreate"]
     # when the teacher signs in with the temporary password
     token = (await anonymous.data(LOGIN, e="t2@demo.pfmp.test", p=teacher["temporaryPassword"]))["login"]["token"]
     # then they reach exactly the new learner
@@ -37,20 +58,31 @@ async def test_an_admin_builds_the_school_and_a_new_teacher_reaches_their_learne
 async def test_learner_update_and_the_split_between_identity_and_personal_fields(admin, teacher):
     dupire = encode_id("Learner", (await User.get(last_name="DUPIRE")).id)
     capelect = encode_id("Classroom", (await Classroom.get(name="CAP 1 ELEC")).id)
-    data = await admin.data("""mutation($id: ID!, $c: ID!) { learnerUpdate(id: $id, input: {classroomId: $c,
+    data = await admin.data(
+        """mutation($id: ID!, $c: ID!) { learnerUpdate(id: $id, input: {classroomId: $c,
         phone: "0612345678"}) { user { ... on Learner { classroom { name } phone } } errors { code } } }""",
-                            id=dupire, c=capelect)
+        id=dupire,
+        c=capelect,
+    )
     assert data["learnerUpdate"]["user"] == {"classroom": {"name": "CAP 1 ELEC"}, "phone": "0612345678"}
-    assert await teacher.error_code("""mutation($id: ID!) { learnerUpdate(id: $id, input: {lastName: "X"}) {
-        errors { code } } }""", id=dupire) == "FORBIDDEN"
+    assert (
+        await teacher.error_code(
+            """mutation($id: ID!) { learnerUpdate(id: $id, input: {lastName: "X"}) {
+        errors { code } } }""",
+            id=dupire,
+        )
+        == "FORBIDDEN"
+    )
 
 
 async def test_bad_account_input_names_the_field(admin):
     classroom = encode_id("Classroom", (await Classroom.get(name="CAPELECT")).id)
-    for overrides, field, code in (({"email": "nope"}, ["input", "email"], "INVALID"),
-                                   ({"email": "professeur@demo.pfmp.test"}, ["input", "email"], "UNIQUE"),
-                                   ({"firstName": ""}, ["input", "firstName"], "REQUIRED"),
-                                   ({"birthDate": "1800-01-01"}, ["input", "birthDate"], "INVALID")):
+    for overrides, field, code in (
+        ({"email": "nope"}, ["input", "email"], "INVALID"),
+        ({"email": "professeur@demo.pfmp.test"}, ["input", "email"], "UNIQUE"),
+        ({"firstName": ""}, ["input", "firstName"], "REQUIRED"),
+        ({"birthDate": "1800-01-01"}, ["input", "birthDate"], "INVALID"),
+    ):
         values = {"firstName": "A", "lastName": "B", "email": "a.b@demo.pfmp.test", "classroomId": classroom}
         data = await admin.data(CREATE_LEARNER, input=values | overrides)
         error = data["learnerCreate"]["errors"][0]
@@ -65,8 +97,10 @@ async def test_deactivating_and_revoking(admin, teacher):
     assert await teacher.error_code("{ me { id } }") == "UNAUTHENTICATED"
     await admin.data("mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }", id=teacher_id)
     assert not (await User.get(id=teacher.user.id)).is_active
-    own = await admin.data("mutation($id: ID!) { userDeactivate(id: $id) { errors { field code } } }",
-                           id=encode_id("Administrator", admin.user.id))
+    own = await admin.data(
+        "mutation($id: ID!) { userDeactivate(id: $id) { errors { field code } } }",
+        id=encode_id("Administrator", admin.user.id),
+    )
     assert own["userDeactivate"]["errors"] == [{"field": ["id"], "code": "INVALID"}]
 
 

@@ -32,8 +32,9 @@ async def empty_url(backend, server_url, tmp_path):
 
 
 async def _post(http, token, document, variables) -> dict:
-    response = await http.post("/graphql", json={"query": document, "variables": variables},
-                               headers={"Authorization": f"Bearer {token}"})
+    response = await http.post(
+        "/graphql", json={"query": document, "variables": variables}, headers={"Authorization": f"Bearer {token}"}
+    )
     body = response.json()
     assert response.status_code == 200 and not body.get("errors"), body
     return body["data"]
@@ -60,16 +61,20 @@ async def test_a_generated_school_reads_back_through_the_api(empty_url, tmp_path
             assert len(period["portfolios"]) == len(rows) == 4 * LEARNERS_PER_CLASSROOM
             for line in period["portfolios"]:
                 pk = next(r.id for r in rows if encode_id("Portfolio", r.id) == line["id"])
-                assert line["completedFicheCount"] == await ActivityFiche.filter(
-                    portfolio_id=pk, deleted_at=None).exclude(description="").count()
+                assert (
+                    line["completedFicheCount"]
+                    == await ActivityFiche.filter(portfolio_id=pk, deleted_at=None).exclude(description="").count()
+                )
                 assert line["bilanStatus"] == "COMPLETED"
                 assert line["learner"]["classroom"]["name"].startswith("2 MELEC")
                 assert line["liaisonFiche"]["workplace"]["companyName"] and len(line["trainers"]) == 1
             # and the other operations of the benchmark answer consistently
             bilan = (await _post(http, token, ops.VISIT, ops.read_variables("visit screen", targets)))["node"]
             assert bilan["status"] == "DRAFT"
-            assert len(bilan["fiches"]) == await ActivityFiche.filter(
-                portfolio__bilan__id=targets.visit_bilan_id, deleted_at=None).count()
+            assert (
+                len(bilan["fiches"])
+                == await ActivityFiche.filter(portfolio__bilan__id=targets.visit_bilan_id, deleted_at=None).count()
+            )
             learner = (await _post(http, token, ops.LEARNER_VIEW, ops.read_variables("learner view", targets)))["node"]
             assert [len(p["activityFiches"]) for p in learner["portfolios"]] == [6] * 4
             board = (await _post(http, token, ops.DASHBOARD, ops.read_variables("level dashboard", targets)))["node"]

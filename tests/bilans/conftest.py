@@ -91,8 +91,11 @@ class Demo:
         """What the fiche mutations write when a teacher picks a target (R14)."""
         await FicheTask.get_or_create(fiche=fiche, task=self.tasks[task], defaults={"checked_by_teacher": True})
         await FicheEvaluationTarget.create(
-            fiche=fiche, task=self.tasks[task], competence=self.competences[competence],
-            criterion=self.criteria[(competence, criterion)] if criterion else None)
+            fiche=fiche,
+            task=self.tasks[task],
+            competence=self.competences[competence],
+            criterion=self.criteria[(competence, criterion)] if criterion else None,
+        )
 
 
 async def framework_rows(code: str) -> tuple[dict, dict, dict]:
@@ -100,7 +103,9 @@ async def framework_rows(code: str) -> tuple[dict, dict, dict]:
     tasks = {t.code: t for t in await Task.filter(framework=framework)}
     competences = {c.code: c for c in await Competence.filter(framework=framework)}
     by_id = {c.id: c.code for c in competences.values()}
-    criteria = {(by_id[k.competence_id], k.position): k for k in await Criterion.filter(competence__framework=framework)}
+    criteria = {
+        (by_id[k.competence_id], k.position): k for k in await Criterion.filter(competence__framework=framework)
+    }
     return tasks, competences, criteria
 
 
@@ -120,9 +125,14 @@ async def demo(app) -> Demo:
 
 async def another_period(demo: Demo, name: str, start: dt.date, days: int = 12) -> Portfolio:
     """A second period of the demo level with Angélique in it, through the ORM."""
-    period = await Period.create(school_id=demo.period.school_id, level_id=demo.period.level_id, name=name,
-                                 start_date=start, end_date=start + dt.timedelta(days=days - 1),
-                                 school_year=demo.period.school_year)
+    period = await Period.create(
+        school_id=demo.period.school_id,
+        level_id=demo.period.level_id,
+        name=name,
+        start_date=start,
+        end_date=start + dt.timedelta(days=days - 1),
+        school_year=demo.period.school_year,
+    )
     return await open_portfolio(period, demo.learner, [])
 
 
@@ -151,8 +161,14 @@ async def melec_level(teacher: User, learner_count: int, *, name: str = "Seconde
     classroom = await Classroom.create(school_id=school_id, level=level, name=f"{name} A")
     await teacher.taught_classrooms.add(classroom)
     today = dt.date.today()
-    period = await Period.create(school_id=school_id, level=level, name="PFMP 1", start_date=today - dt.timedelta(days=60),
-                                 end_date=today - dt.timedelta(days=32), school_year=today.year)
+    period = await Period.create(
+        school_id=school_id,
+        level=level,
+        name="PFMP 1",
+        start_date=today - dt.timedelta(days=60),
+        end_date=today - dt.timedelta(days=32),
+        school_year=today.year,
+    )
     melec = Melec(level, classroom, period, [], [], tasks, competences, criteria)
     await add_melec_learners(melec, learner_count)
     return melec
@@ -161,10 +177,14 @@ async def melec_level(teacher: User, learner_count: int, *, name: str = "Seconde
 async def add_melec_learners(melec: Melec, count: int) -> None:
     start = len(melec.learners)
     for i in range(start, start + count):
-        learner = await User.create(school_id=melec.level.school_id, role=Role.LEARNER,
-                                    email=f"melec{melec.level.id}-{i}@demo.pfmp.test", first_name="Élève",
-                                    last_name=f"MELEC{i:03d}", learner_status=LearnerStatus.SCHOOL,
-                                    classroom=melec.classroom)
+        learner = await User.create(
+            school_id=melec.level.school_id,
+            role=Role.LEARNER,
+            email=f"melec{melec.level.id}-{i}@demo.pfmp.test",
+            first_name="Élève",
+            last_name=f"MELEC{i:03d}",
+            learner_status=LearnerStatus.SCHOOL,
+            classroom=melec.classroom,
+        )
         melec.learners.append(learner)
         melec.portfolios.append(await open_portfolio(melec.period, learner, []))
-

@@ -12,7 +12,9 @@ NODE = "query($id: ID!) { node(id: $id) { ... on CompanyBilan { status engagemen
 READERS_OF_DRAFTS = {Role.ADMIN, Role.TEACHER, Role.TUTOR}
 
 
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER], ids=lambda r: r.value)
+@pytest.mark.parametrize(
+    "role", [Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER], ids=lambda r: r.value
+)
 async def test_a_draft_is_read_by_staff_and_the_assigned_tutor_never_by_the_learner(clients, demo, role):
     api = clients[role]
     by_id = (await api.data(NODE, id=demo.bilan_id))["node"]
@@ -43,8 +45,12 @@ async def test_a_completed_bilan_is_read_by_its_learner_too(clients, teacher, de
 
 
 async def test_the_learner_does_not_see_the_log_of_what_was_entered_while_draft(learner, teacher, demo):
-    await teacher.data(UPDATE, id=demo.bilan_id, v=1,
-                       input={"results": [{"competenceId": demo.competence_id("C07"), "level": "BEGINNING"}]})
+    await teacher.data(
+        UPDATE,
+        id=demo.bilan_id,
+        v=1,
+        input={"results": [{"competenceId": demo.competence_id("C07"), "level": "BEGINNING"}]},
+    )
     await teacher.data(COMPLETE, id=demo.bilan_id, v=2)
     log = (await learner.data(LOG, id=demo.bilan_id))["node"]
     assert log == {"resultLog": None, "events": None}
@@ -54,8 +60,17 @@ async def test_the_learner_does_not_see_the_log_of_what_was_entered_while_draft(
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.LEARNER, Role.TUTOR, Role.MASTER], ids=lambda r: r.value)
 async def test_only_teachers_write_others_are_forbidden_and_nothing_is_written(clients, demo, role):
     for query, variables in [
-        (UPDATE, {"id": demo.bilan_id, "v": 1, "input": {
-            "engagement": 1, "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}]}}),
+        (
+            UPDATE,
+            {
+                "id": demo.bilan_id,
+                "v": 1,
+                "input": {
+                    "engagement": 1,
+                    "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}],
+                },
+            },
+        ),
         (COMPLETE, {"id": demo.bilan_id, "v": 1}),
         (REOPEN, {"id": demo.bilan_id, "v": 1, "r": "erreur de saisie"}),
     ]:

@@ -16,8 +16,11 @@ DASHBOARD = """
   periods { period { name } bilanStatus engagement ficheCount completedFicheCount }
 """
 LEARNER_DASHBOARD = "query($id: ID!) { node(id: $id) { ... on Learner { dashboard { %s } } } }" % DASHBOARD
-LEVEL_DASHBOARD = """query($id: ID!) { node(id: $id) { ... on Level { dashboard {
-  competences { code } learners { %s } } } } }""" % DASHBOARD
+LEVEL_DASHBOARD = (
+    """query($id: ID!) { node(id: $id) { ... on Level { dashboard {
+  competences { code } learners { %s } } } } }"""
+    % DASHBOARD
+)
 
 
 @pytest.fixture
@@ -27,21 +30,38 @@ async def history(teacher, demo):
     second = await another_period(demo, "PFMP 2", today - dt.timedelta(days=25))
     third = await another_period(demo, "PFMP 3", today - dt.timedelta(days=5))
     c01, c07 = demo.competence_id("C01"), demo.competence_id("C07")
-    await _evaluate_and_complete(teacher, demo.bilan_id, [
-        {"competenceId": c07, "level": "ACQUIRED"}], 3)
+    await _evaluate_and_complete(teacher, demo.bilan_id, [{"competenceId": c07, "level": "ACQUIRED"}], 3)
     second_bilan = await CompanyBilan.get(portfolio=second)
     version = second_bilan.version
-    modes = (await teacher.data(UPDATE, id=encode_id("CompanyBilan", second_bilan.id), v=version,
-                                input={"modes": [{"competenceId": c01, "mode": "CRITERIA"}]}))["bilanUpdate"]
+    modes = (
+        await teacher.data(
+            UPDATE,
+            id=encode_id("CompanyBilan", second_bilan.id),
+            v=version,
+            input={"modes": [{"competenceId": c01, "mode": "CRITERIA"}]},
+        )
+    )["bilanUpdate"]
     assert modes["errors"] == []
-    await _evaluate_and_complete(teacher, encode_id("CompanyBilan", second_bilan.id), [
-        {"competenceId": c07, "level": "MASTERED"},
-        {"competenceId": c01, "criterionId": demo.criterion_id("C01", 1), "level": "NOT_ACQUIRED"},
-        {"competenceId": c01, "criterionId": demo.criterion_id("C01", 2), "level": "ACQUIRED"},
-        {"competenceId": c01, "criterionId": demo.criterion_id("C01", 3), "level": "MASTERED"}], 4)
+    await _evaluate_and_complete(
+        teacher,
+        encode_id("CompanyBilan", second_bilan.id),
+        [
+            {"competenceId": c07, "level": "MASTERED"},
+            {"competenceId": c01, "criterionId": demo.criterion_id("C01", 1), "level": "NOT_ACQUIRED"},
+            {"competenceId": c01, "criterionId": demo.criterion_id("C01", 2), "level": "ACQUIRED"},
+            {"competenceId": c01, "criterionId": demo.criterion_id("C01", 3), "level": "MASTERED"},
+        ],
+        4,
+    )
     third_bilan = await CompanyBilan.get(portfolio=third)
-    draft = (await teacher.data(UPDATE, id=encode_id("CompanyBilan", third_bilan.id), v=1, input={
-        "engagement": 1, "results": [{"competenceId": c07, "level": "NOT_ACQUIRED"}]}))["bilanUpdate"]
+    draft = (
+        await teacher.data(
+            UPDATE,
+            id=encode_id("CompanyBilan", third_bilan.id),
+            v=1,
+            input={"engagement": 1, "results": [{"competenceId": c07, "level": "NOT_ACQUIRED"}]},
+        )
+    )["bilanUpdate"]
     assert draft["errors"] == []
     return second, third
 
@@ -55,8 +75,10 @@ def _check_angelique(dashboard: dict, demo) -> None:
     assert [c["competence"]["code"] for c in dashboard["competences"]] == [f"C0{i}" for i in range(1, 10)]
     c07 = _line(dashboard, "C07")
     assert c07["currentLevel"] == "MASTERED"
-    assert [(h["level"], h["period"]["name"]) for h in c07["history"]] == [("ACQUIRED", "Stage de découverte"),
-                                                                           ("MASTERED", "PFMP 2")]
+    assert [(h["level"], h["period"]["name"]) for h in c07["history"]] == [
+        ("ACQUIRED", "Stage de découverte"),
+        ("MASTERED", "PFMP 2"),
+    ]
     assert c07["history"][0]["date"] == demo.period.end_date.isoformat()
     # C01 by criteria: NOT_ACQUIRED, ACQUIRED, MASTERED → the lower median, ACQUIRED
     c01 = _line(dashboard, "C01")
@@ -64,12 +86,27 @@ def _check_angelique(dashboard: dict, demo) -> None:
     assert _line(dashboard, "C02") == {"competence": {"code": "C02"}, "currentLevel": "NOT_EVALUATED", "history": []}
     # engagement per period from completed bilans only: the draft's stays hidden
     assert dashboard["periods"] == [
-        {"period": {"name": "Stage de découverte"}, "bilanStatus": "COMPLETED", "engagement": 3, "ficheCount": 2,
-         "completedFicheCount": 1},
-        {"period": {"name": "PFMP 2"}, "bilanStatus": "COMPLETED", "engagement": 4, "ficheCount": 1,
-         "completedFicheCount": 0},
-        {"period": {"name": "PFMP 3"}, "bilanStatus": "DRAFT", "engagement": None, "ficheCount": 1,
-         "completedFicheCount": 0},
+        {
+            "period": {"name": "Stage de découverte"},
+            "bilanStatus": "COMPLETED",
+            "engagement": 3,
+            "ficheCount": 2,
+            "completedFicheCount": 1,
+        },
+        {
+            "period": {"name": "PFMP 2"},
+            "bilanStatus": "COMPLETED",
+            "engagement": 4,
+            "ficheCount": 1,
+            "completedFicheCount": 0,
+        },
+        {
+            "period": {"name": "PFMP 3"},
+            "bilanStatus": "DRAFT",
+            "engagement": None,
+            "ficheCount": 1,
+            "completedFicheCount": 0,
+        },
     ]
 
 
@@ -89,12 +126,24 @@ async def test_the_level_dashboard_lists_every_learner_in_reach(teacher, learner
     data = (await teacher.data(LEVEL_DASHBOARD, id=level_id))["node"]["dashboard"]
     assert [c["code"] for c in data["competences"]] == [f"C0{i}" for i in range(1, 10)]
     assert [d["learner"]["fullName"] for d in data["learners"]] == [
-        "Matis CARLIER", "Angélique DUPIRE", "Marine FABROWSKI", "Lydie HÔT", "Jean LECAM"]
+        "Matis CARLIER",
+        "Angélique DUPIRE",
+        "Marine FABROWSKI",
+        "Lydie HÔT",
+        "Jean LECAM",
+    ]
     _check_angelique(data["learners"][1], demo)
     carlier = data["learners"][0]
     assert all(c["currentLevel"] == "NOT_EVALUATED" for c in carlier["competences"])
-    assert carlier["periods"] == [{"period": {"name": "Stage de découverte"}, "bilanStatus": "DRAFT",
-                                   "engagement": None, "ficheCount": 1, "completedFicheCount": 0}]
+    assert carlier["periods"] == [
+        {
+            "period": {"name": "Stage de découverte"},
+            "bilanStatus": "DRAFT",
+            "engagement": None,
+            "ficheCount": 1,
+            "completedFicheCount": 0,
+        }
+    ]
     # a learner sees only their own row; a tutor no dashboard at all
     own = (await learner.data(LEVEL_DASHBOARD, id=level_id))["node"]["dashboard"]
     assert [d["learner"]["fullName"] for d in own["learners"]] == ["Angélique DUPIRE"]

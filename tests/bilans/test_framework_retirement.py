@@ -106,7 +106,7 @@ class Local:
         self.competences: dict[str, int] = {}
         self.criteria: dict[str, int] = {}
 
-    async def load(self, framework_id: int) -> "Local":
+    async def load(self, framework_id: int) -> Local:
         self.tasks = {t.code: t.id for t in await fw.Task.filter(framework_id=framework_id)}
         self.competences = {c.code: c.id for c in await fw.Competence.filter(framework_id=framework_id)}
         self.criteria = {k.code: k.id for k in await fw.Criterion.filter(competence__framework_id=framework_id)}
@@ -134,55 +134,101 @@ async def _link_everything(teacher, demo: Demo, local: Local) -> tuple[str, str]
     """The teacher links the demo fiche, plans the liaison fiche and enters results, all naming the entries."""
     fiche = encode_id("ActivityFiche", demo.fiches[0].id)
     await ok(teacher, TASKS_SET, "activityFicheTasksSet", id=fiche, t=[local.task("TA 1-1"), local.task("TA 2-1")])
-    await ok(teacher, TARGETS_SET, "activityFicheTargetsSet", id=fiche, t=[
-        {"taskId": local.task("TA 1-1"), "competenceId": local.competence("C01"),
-         "criterionId": local.criterion("C01.5")},
-        {"taskId": local.task("TA 1-1"), "competenceId": local.competence("C01"),
-         "criterionId": local.criterion("C01.1")},
-        {"taskId": local.task("TA 2-1"), "competenceId": local.competence("C02")}])
+    await ok(
+        teacher,
+        TARGETS_SET,
+        "activityFicheTargetsSet",
+        id=fiche,
+        t=[
+            {
+                "taskId": local.task("TA 1-1"),
+                "competenceId": local.competence("C01"),
+                "criterionId": local.criterion("C01.5"),
+            },
+            {
+                "taskId": local.task("TA 1-1"),
+                "competenceId": local.competence("C01"),
+                "criterionId": local.criterion("C01.1"),
+            },
+            {"taskId": local.task("TA 2-1"), "competenceId": local.competence("C02")},
+        ],
+    )
     portfolio = encode_id("Portfolio", demo.portfolio.id)
     liaison = (await teacher.data(LIAISON, id=portfolio))["node"]["liaisonFiche"]
-    await ok(teacher, PLAN, "liaisonFichePlanUpdate", id=liaison["id"], v=liaison["version"],
-             input={"taskIds": [local.task("TA 1-1"), local.task("TA 2-1")]})
-    await ok(teacher, UPDATE, "bilanUpdate", id=demo.bilan_id, v=await demo.version(), input={
-        "modes": [{"competenceId": local.competence("C01"), "mode": "CRITERIA"}],
-        "results": [{"competenceId": local.competence("C01"), "criterionId": local.criterion("C01.5"),
-                     "level": "ACQUIRED"},
-                    {"competenceId": local.competence("C01"), "criterionId": local.criterion("C01.1"),
-                     "level": "PARTIAL"},
-                    {"competenceId": local.competence("C02"), "level": "MASTERED"}]})
+    await ok(
+        teacher,
+        PLAN,
+        "liaisonFichePlanUpdate",
+        id=liaison["id"],
+        v=liaison["version"],
+        input={"taskIds": [local.task("TA 1-1"), local.task("TA 2-1")]},
+    )
+    await ok(
+        teacher,
+        UPDATE,
+        "bilanUpdate",
+        id=demo.bilan_id,
+        v=await demo.version(),
+        input={
+            "modes": [{"competenceId": local.competence("C01"), "mode": "CRITERIA"}],
+            "results": [
+                {"competenceId": local.competence("C01"), "criterionId": local.criterion("C01.5"), "level": "ACQUIRED"},
+                {"competenceId": local.competence("C01"), "criterionId": local.criterion("C01.1"), "level": "PARTIAL"},
+                {"competenceId": local.competence("C02"), "level": "MASTERED"},
+            ],
+        },
+    )
     return fiche, portfolio
 
 
 async def _what_they_show(teacher, demo: Demo, fiche: str, portfolio: str) -> dict:
-    return {"fiche": (await teacher.data(FICHE, id=fiche))["node"],
-            "liaison": (await teacher.data(LIAISON, id=portfolio))["node"]["liaisonFiche"],
-            "bilan": (await teacher.data(BILAN, id=demo.bilan_id))["node"]}
+    return {
+        "fiche": (await teacher.data(FICHE, id=fiche))["node"],
+        "liaison": (await teacher.data(LIAISON, id=portfolio))["node"]["liaisonFiche"],
+        "bilan": (await teacher.data(BILAN, id=demo.bilan_id))["node"],
+    }
 
 
 async def _stored_rows(demo: Demo) -> dict:
     """The rows behind them, for the audit: nothing deleted, nothing rewritten."""
     return {
-        "results": await BilanResultEntry.filter(bilan_id=demo.bilan.id).order_by("id").values(
-            "id", "competence_id", "criterion_id", "level", "previous_level", "recorded_at"),
-        "modes": await BilanCompetenceMode.filter(bilan_id=demo.bilan.id).order_by("id").values(
-            "competence_id", "mode"),
-        "fiche_tasks": await FicheTask.filter(fiche_id=demo.fiches[0].id).order_by("id").values(
-            "task_id", "ticked_by_learner", "checked_by_teacher"),
-        "targets": await FicheEvaluationTarget.filter(fiche_id=demo.fiches[0].id).order_by("id").values(
-            "task_id", "competence_id", "criterion_id"),
-        "liaison_tasks": sorted(await fw.Task.filter(
-            liaison_fiches__portfolio_id=demo.portfolio.id).values_list("id", flat=True)),
+        "results": await BilanResultEntry.filter(bilan_id=demo.bilan.id)
+        .order_by("id")
+        .values("id", "competence_id", "criterion_id", "level", "previous_level", "recorded_at"),
+        "modes": await BilanCompetenceMode.filter(bilan_id=demo.bilan.id)
+        .order_by("id")
+        .values("competence_id", "mode"),
+        "fiche_tasks": await FicheTask.filter(fiche_id=demo.fiches[0].id)
+        .order_by("id")
+        .values("task_id", "ticked_by_learner", "checked_by_teacher"),
+        "targets": await FicheEvaluationTarget.filter(fiche_id=demo.fiches[0].id)
+        .order_by("id")
+        .values("task_id", "competence_id", "criterion_id"),
+        "liaison_tasks": sorted(
+            await fw.Task.filter(liaison_fiches__portfolio_id=demo.portfolio.id).values_list("id", flat=True)
+        ),
     }
 
 
 def _held(grid: list[dict]) -> list[dict]:
     """The linked tasks of a linking grid, with what the fiche chose under them."""
-    return [{"task": t["task"], "competences": [
-        {"competence": c["competence"], "evaluatedGlobally": c["evaluatedGlobally"],
-         "criteria": [k for k in c["criteria"] if k["selected"]]}
-        for c in t["competences"] if c["evaluatedGlobally"] or any(k["selected"] for k in c["criteria"])]}
-        for a in grid for t in a["tasks"] if t["linked"]]
+    return [
+        {
+            "task": t["task"],
+            "competences": [
+                {
+                    "competence": c["competence"],
+                    "evaluatedGlobally": c["evaluatedGlobally"],
+                    "criteria": [k for k in c["criteria"] if k["selected"]],
+                }
+                for c in t["competences"]
+                if c["evaluatedGlobally"] or any(k["selected"] for k in c["criteria"])
+            ],
+        }
+        for a in grid
+        for t in a["tasks"]
+        if t["linked"]
+    ]
 
 
 def _retired_codes(shown: dict) -> set[str]:
@@ -197,6 +243,7 @@ def _retired_codes(shown: dict) -> set[str]:
         elif isinstance(value, list):
             for v in value:
                 walk(v)
+
     walk(shown)
     return found
 
@@ -246,7 +293,7 @@ async def test_a_retired_entry_is_refused_for_new_links_and_kept_where_it_is(adm
     other_fiche = encode_id("ActivityFiche", (await ActivityFiche.filter(portfolio_id=other.id).first()).id)
 
     # a fiche that does not hold TA 2-1 may not add it
-    payload = (await teacher.data(TASKS_SET, id=other_fiche, t=[local.task("TA 1-1"), local.task("TA 2-1")]))
+    payload = await teacher.data(TASKS_SET, id=other_fiche, t=[local.task("TA 1-1"), local.task("TA 2-1")])
     assert errors(payload["activityFicheTasksSet"]) == [(["taskIds", "1"], "INVALID")]
     assert not await FicheTask.filter(fiche__portfolio_id=other.id, task_id=local.tasks["TA 2-1"]).exists()
     # the fiche that holds it keeps it when its list is set again
@@ -254,17 +301,38 @@ async def test_a_retired_entry_is_refused_for_new_links_and_kept_where_it_is(adm
 
     # a new target may not name a retired criterion or competence; the targets held stay
     await ok(teacher, TASKS_SET, "activityFicheTasksSet", id=other_fiche, t=[local.task("TA 1-1")])
-    payload = await teacher.data(TARGETS_SET, id=other_fiche, t=[
-        {"taskId": local.task("TA 1-1"), "competenceId": local.competence("C01"),
-         "criterionId": local.criterion("C01.5")}])
+    payload = await teacher.data(
+        TARGETS_SET,
+        id=other_fiche,
+        t=[
+            {
+                "taskId": local.task("TA 1-1"),
+                "competenceId": local.competence("C01"),
+                "criterionId": local.criterion("C01.5"),
+            }
+        ],
+    )
     assert errors(payload["activityFicheTargetsSet"]) == [(["targets", "0", "criterionId"], "INVALID")]
     held = await FicheEvaluationTarget.filter(fiche_id=demo.fiches[0].id).count()
-    await ok(teacher, TARGETS_SET, "activityFicheTargetsSet", id=fiche, t=[
-        {"taskId": local.task("TA 1-1"), "competenceId": local.competence("C01"),
-         "criterionId": local.criterion("C01.5")},
-        {"taskId": local.task("TA 1-1"), "competenceId": local.competence("C01"),
-         "criterionId": local.criterion("C01.1")},
-        {"taskId": local.task("TA 2-1"), "competenceId": local.competence("C02")}])
+    await ok(
+        teacher,
+        TARGETS_SET,
+        "activityFicheTargetsSet",
+        id=fiche,
+        t=[
+            {
+                "taskId": local.task("TA 1-1"),
+                "competenceId": local.competence("C01"),
+                "criterionId": local.criterion("C01.5"),
+            },
+            {
+                "taskId": local.task("TA 1-1"),
+                "competenceId": local.competence("C01"),
+                "criterionId": local.criterion("C01.1"),
+            },
+            {"taskId": local.task("TA 2-1"), "competenceId": local.competence("C02")},
+        ],
+    )
     assert await FicheEvaluationTarget.filter(fiche_id=demo.fiches[0].id).count() == held
 
     # the linking grid of a fiche that holds none of them does not offer them
@@ -273,28 +341,48 @@ async def test_a_retired_entry_is_refused_for_new_links_and_kept_where_it_is(adm
     assert "TA 2-1" not in offered and "TA 1-1" in offered
     codes = {c["competence"]["code"] for a in grid for t in a["tasks"] for c in t["competences"]}
     assert "C02" not in codes
-    assert all(k["criterion"]["code"] != "C01.5" for a in grid for t in a["tasks"] for c in t["competences"]
-               for k in c["criteria"])
+    assert all(
+        k["criterion"]["code"] != "C01.5"
+        for a in grid
+        for t in a["tasks"]
+        for c in t["competences"]
+        for k in c["criteria"]
+    )
 
     # a liaison fiche that does not hold it may not add it
     liaison = (await teacher.data(LIAISON, id=encode_id("Portfolio", other.id)))["node"]["liaisonFiche"]
-    payload = await teacher.data(PLAN, id=liaison["id"], v=liaison["version"],
-                                 input={"taskIds": [local.task("TA 2-1")]})
+    payload = await teacher.data(
+        PLAN, id=liaison["id"], v=liaison["version"], input={"taskIds": [local.task("TA 2-1")]}
+    )
     assert errors(payload["liaisonFichePlanUpdate"]) == [(["input", "taskIds", "0"], "INVALID")]
     # nor a new period
-    payload = await teacher.data(PERIOD_CREATE, l=encode_id("Level", demo.period.level_id), input={
-        "name": "PFMP 2", "startDate": "2027-01-04", "endDate": "2027-01-15", "taskIds": [local.task("TA 2-1")]})
+    payload = await teacher.data(
+        PERIOD_CREATE,
+        l=encode_id("Level", demo.period.level_id),
+        input={"name": "PFMP 2", "startDate": "2027-01-04", "endDate": "2027-01-15", "taskIds": [local.task("TA 2-1")]},
+    )
     assert errors(payload["periodCreate"]) == [(["taskIds", "0"], "INVALID")]
 
     # a bilan that never named C02 may not evaluate it; the one that did still may
     other_bilan = encode_id("CompanyBilan", (await other.bilan).id)
-    version = (await teacher.data("query($id: ID!) { node(id: $id) { ... on CompanyBilan { version } } }",
-                                  id=other_bilan))["node"]["version"]
-    payload = await teacher.data(UPDATE, id=other_bilan, v=version, input={
-        "results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}]})
+    version = (
+        await teacher.data("query($id: ID!) { node(id: $id) { ... on CompanyBilan { version } } }", id=other_bilan)
+    )["node"]["version"]
+    payload = await teacher.data(
+        UPDATE,
+        id=other_bilan,
+        v=version,
+        input={"results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}]},
+    )
     assert errors(payload["bilanUpdate"]) == [(["input", "results", "0", "competenceId"], "INVALID")]
-    await ok(teacher, UPDATE, "bilanUpdate", id=demo.bilan_id, v=await demo.version(), input={
-        "results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}]})
+    await ok(
+        teacher,
+        UPDATE,
+        "bilanUpdate",
+        id=demo.bilan_id,
+        v=await demo.version(),
+        input={"results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}]},
+    )
 
 
 async def test_a_file_listing_them_again_unretires_the_same_entries(admin, teacher, demo, local):
@@ -307,8 +395,9 @@ async def test_a_file_listing_them_again_unretires_the_same_entries(admin, teach
     reloaded = await Local().load(await _local_framework_id())
     assert (reloaded.tasks, reloaded.competences, reloaded.criteria) == (local.tasks, local.competences, local.criteria)
     assert not await fw.Task.filter(framework_id=await _local_framework_id(), retired_at__isnull=False).exists()
-    assert not await fw.Criterion.filter(competence__framework_id=await _local_framework_id(),
-                                         retired_at__isnull=False).exists()
+    assert not await fw.Criterion.filter(
+        competence__framework_id=await _local_framework_id(), retired_at__isnull=False
+    ).exists()
     assert await _what_they_show(teacher, demo, fiche, portfolio) == before
     # and new links to them are accepted again
     other = await Portfolio.get(learner__last_name="CARLIER")
@@ -323,8 +412,11 @@ async def _local_framework_id() -> int:
 async def test_nothing_cascades_from_a_framework_entry_into_what_names_it(teacher, demo, local):
     await _link_everything(teacher, demo, local)
     # the database itself refuses to delete an entry a fiche, a liaison fiche or a result names
-    for model, pk in ((fw.Task, local.tasks["TA 2-1"]), (fw.Competence, local.competences["C02"]),
-                      (fw.Criterion, local.criteria["C01.5"])):
+    for model, pk in (
+        (fw.Task, local.tasks["TA 2-1"]),
+        (fw.Competence, local.competences["C02"]),
+        (fw.Criterion, local.criteria["C01.5"]),
+    ):
         with pytest.raises((IntegrityError, OperationalError)):
             await model.filter(id=pk).delete()
     assert await BilanResultEntry.filter(bilan_id=demo.bilan.id).count() == 3
@@ -345,18 +437,28 @@ async def test_a_retired_activity_stays_on_the_fiche_that_names_it_and_no_other(
     activity = encode_id("FrameworkActivity", (await fw.FrameworkActivity.get(framework_id=framework_id, code="5")).id)
     fiche = demo.fiches[0]
     fiche_id = encode_id("ActivityFiche", fiche.id)
-    payload = await ok(learner, FICHE_UPDATE, "activityFicheUpdate", id=fiche_id, v=fiche.version,
-                       input={"activityTypeIds": [activity]})
+    payload = await ok(
+        learner,
+        FICHE_UPDATE,
+        "activityFicheUpdate",
+        id=fiche_id,
+        v=fiche.version,
+        input={"activityTypeIds": [activity]},
+    )
     version = payload["activityFiche"]["version"]
     # when a file without activity 5 is imported
     smaller = cap_file()
     smaller["activities"] = [a for a in smaller["activities"] if a["code"] != "5"]
     await import_file(admin, smaller)
     # then the fiche keeps it, marked retired, and may keep it on the next save
-    payload = await ok(learner, FICHE_UPDATE, "activityFicheUpdate", id=fiche_id, v=version,
-                       input={"activityTypeIds": [activity]})
+    payload = await ok(
+        learner, FICHE_UPDATE, "activityFicheUpdate", id=fiche_id, v=version, input={"activityTypeIds": [activity]}
+    )
     assert payload["activityFiche"]["activityTypes"] == [{"code": "5", "retired": True}]
     # but a new fiche may not name it
-    payload = await learner.data(FICHE_CREATE, p=encode_id("Portfolio", demo.portfolio.id),
-                                 input={"title": "Dépannage", "activityTypeIds": [activity]})
+    payload = await learner.data(
+        FICHE_CREATE,
+        p=encode_id("Portfolio", demo.portfolio.id),
+        input={"title": "Dépannage", "activityTypeIds": [activity]},
+    )
     assert errors(payload["activityFicheCreate"]) == [(["input", "activityTypeIds", "0"], "INVALID")]

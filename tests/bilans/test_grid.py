@@ -21,28 +21,48 @@ def _competence(bilan: dict, code: str) -> dict:
 async def test_the_header_recalls_the_period_the_learner_and_the_workplace(teacher, demo):
     bilan = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
     assert bilan["status"] == "DRAFT"
-    assert bilan["period"] == {"name": "Stage de découverte", "startDate": demo.period.start_date.isoformat(),
-                               "endDate": demo.period.end_date.isoformat()}
+    assert bilan["period"] == {
+        "name": "Stage de découverte",
+        "startDate": demo.period.start_date.isoformat(),
+        "endDate": demo.period.end_date.isoformat(),
+    }
     assert bilan["learner"] == {"fullName": "Angélique DUPIRE", "classroom": {"name": "CAPELECT"}}
-    assert bilan["workplace"] == {"companyName": "Tout élec", "tutorName": "Eude Toutcourt", "tutorRole": "électricien",
-                                  "activityDomain": "Entreprise générale d'électricité (particuliers)"}
+    assert bilan["workplace"] == {
+        "companyName": "Tout élec",
+        "tutorName": "Eude Toutcourt",
+        "tutorRole": "électricien",
+        "activityDomain": "Entreprise générale d'électricité (particuliers)",
+    }
     # R20: the meeting date defaults to the period's last day
     assert bilan["meetingDate"] == demo.period.end_date.isoformat() and bilan["meetingDateIsDefault"] is True
     assert bilan["engagement"] is None and bilan["comment"] == ""
-    assert [s["value"] for s in bilan["scale"]] == ["NOT_EVALUATED", "NOT_ACQUIRED", "BEGINNING", "PARTIAL",
-                                                    "ACQUIRED", "MASTERED"]
+    assert [s["value"] for s in bilan["scale"]] == [
+        "NOT_EVALUATED",
+        "NOT_ACQUIRED",
+        "BEGINNING",
+        "PARTIAL",
+        "ACQUIRED",
+        "MASTERED",
+    ]
 
 
 async def test_the_grid_lists_every_task_by_activity_and_marks_those_the_fiches_selected(teacher, demo):
     bilan = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
     # every task of the framework, grouped by activity, in order
     assert [a["activity"]["label"] for a in bilan["activities"]] == [
-        "Préparation", "Réalisation", "Mise en service", "Maintenance", "Communication"]
+        "Préparation",
+        "Réalisation",
+        "Mise en service",
+        "Maintenance",
+        "Communication",
+    ]
     codes = [t["task"]["code"] for a in bilan["activities"] for t in a["tasks"]]
     assert codes == ["TA 1-1", "TA 1-2", "TA 2-1", "TA 2-2", "TA 2-3", "TA 2-4", "TA 3-1", "TA 3-2", "TA 4-1", "TA 5-1"]
     # the fiches with their reference numbers, as the seed shows them
-    assert bilan["fiches"] == [{"reference": 1, "title": "Fiche 1 : Découverte de l'entreprise"},
-                               {"reference": 2, "title": "À compléter"}]
+    assert bilan["fiches"] == [
+        {"reference": 1, "title": "Fiche 1 : Découverte de l'entreprise"},
+        {"reference": 2, "title": "À compléter"},
+    ]
     # TA 1-1 and TA 1-2 were ticked on fiche [1]; nothing else
     marked = {code: _task(bilan, code)["ficheRefs"] for code in codes if _task(bilan, code)["marked"]}
     assert marked == {"TA 1-1": [1], "TA 1-2": [1]}
@@ -67,7 +87,10 @@ async def test_targets_mark_competences_and_criteria_with_the_fiches_that_chose_
     assert _under(bilan, "TA 1-2", "C01")["marked"] is False
     c07 = _under(bilan, "TA 1-2", "C07")
     assert (c07["marked"], c07["ficheRefs"]) == (True, [])
-    assert [(k["criterion"]["position"], k["ficheRefs"]) for k in c07["criteria"] if k["marked"]] == [(1, [1, 2]), (3, [2])]
+    assert [(k["criterion"]["position"], k["ficheRefs"]) for k in c07["criteria"] if k["marked"]] == [
+        (1, [1, 2]),
+        (3, [2]),
+    ]
     assert _task(bilan, "TA 1-2")["ficheRefs"] == [1, 2]
     # and the modes follow the fiches: criteria only → CRITERIA, the competence itself → GLOBAL
     assert (_competence(bilan, "C01")["mode"], _competence(bilan, "C01")["modeChosen"]) == ("GLOBAL", False)
@@ -81,8 +104,12 @@ async def test_a_fiche_added_or_changed_later_marks_more_while_draft(teacher, de
     before = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
     assert _task(before, "TA 2-1")["marked"] is False
     # when the learner writes a third fiche linked to TA 2-1, and fiche [2] gets TA 3-1
-    third = await ActivityFiche.create(school_id=demo.learner.school_id, learner=demo.learner,
-                                       portfolio=demo.portfolio, title="Fiche 3 : pose de goulottes")
+    third = await ActivityFiche.create(
+        school_id=demo.learner.school_id,
+        learner=demo.learner,
+        portfolio=demo.portfolio,
+        title="Fiche 3 : pose de goulottes",
+    )
     await FicheTask.create(fiche=third, task=demo.tasks["TA 2-1"], ticked_by_learner=True)
     await FicheTask.create(fiche=demo.fiches[1], task=demo.tasks["TA 3-1"], ticked_by_learner=True)
     # then the draft bilan follows
@@ -94,7 +121,7 @@ async def test_a_fiche_added_or_changed_later_marks_more_while_draft(teacher, de
 
 async def test_deleted_fiches_and_other_portfolios_fiches_do_not_mark(teacher, demo):
     # given fiche [1] is deleted by the learner, and another learner's fiche selects TA 4-1
-    await ActivityFiche.filter(id=demo.fiches[0].id).update(deleted_at=dt.datetime.now(dt.timezone.utc))
+    await ActivityFiche.filter(id=demo.fiches[0].id).update(deleted_at=dt.datetime.now(dt.UTC))
     other = await ActivityFiche.filter(title="À compléter").exclude(portfolio_id=demo.portfolio.id).first()
     await FicheTask.create(fiche=other, task=demo.tasks["TA 4-1"], ticked_by_learner=True)
     bilan = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
@@ -110,8 +137,9 @@ async def test_a_completed_bilan_keeps_its_grid_whatever_the_fiches_do(teacher, 
     done = await teacher.data(COMPLETE, id=demo.bilan_id, v=frozen["version"])
     assert done["bilanComplete"]["errors"] == []
     # when the fiches change afterwards: a new fiche, a renamed one, a new target
-    extra = await ActivityFiche.create(school_id=demo.learner.school_id, learner=demo.learner,
-                                       portfolio=demo.portfolio, title="Fiche tardive")
+    extra = await ActivityFiche.create(
+        school_id=demo.learner.school_id, learner=demo.learner, portfolio=demo.portfolio, title="Fiche tardive"
+    )
     await FicheTask.create(fiche=extra, task=demo.tasks["TA 5-1"], ticked_by_learner=True)
     await ActivityFiche.filter(id=demo.fiches[0].id).update(title="Renommée")
     await demo.target(demo.fiches[1], "TA 1-2", "C02")

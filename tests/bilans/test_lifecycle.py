@@ -64,8 +64,10 @@ async def test_a_teacher_reopens_a_completed_bilan_saying_why_and_it_follows_the
     assert payload["errors"] == []
     assert payload["bilan"] == {"id": demo.bilan_id, "version": 3, "status": "DRAFT", "completedAt": None}
     log = (await teacher.data(LOG, id=demo.bilan_id))["node"]
-    assert [(e["kind"], e["note"]) for e in log["events"]] == [("COMPLETED", ""),
-                                                               ("REOPENED", "Résultat de C07 à corriger")]
+    assert [(e["kind"], e["note"]) for e in log["events"]] == [
+        ("COMPLETED", ""),
+        ("REOPENED", "Résultat de C07 à corriger"),
+    ]
     bilan = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
     c08 = next(c for c in bilan["competences"] if c["competence"]["code"] == "C08")
     assert c08["marked"] is True
@@ -86,11 +88,18 @@ async def test_reopening_needs_a_reason_a_completed_bilan_and_the_current_versio
 async def test_two_saves_from_the_same_version_at_once_one_wins_the_other_gets_conflict(teacher, demo):
     # given two people entering results from version 1 at the same moment
     first = {"engagement": 2, "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}]}
-    second = {"engagement": 4, "results": [{"competenceId": demo.competence_id("C07"), "level": "BEGINNING"},
-                                           {"competenceId": demo.competence_id("C08"), "level": "PARTIAL"}]}
+    second = {
+        "engagement": 4,
+        "results": [
+            {"competenceId": demo.competence_id("C07"), "level": "BEGINNING"},
+            {"competenceId": demo.competence_id("C08"), "level": "PARTIAL"},
+        ],
+    }
     # when both saves reach the server together
-    answers = await asyncio.gather(teacher.data(UPDATE, id=demo.bilan_id, v=1, input=first),
-                                   teacher.data(UPDATE, id=demo.bilan_id, v=1, input=second))
+    answers = await asyncio.gather(
+        teacher.data(UPDATE, id=demo.bilan_id, v=1, input=first),
+        teacher.data(UPDATE, id=demo.bilan_id, v=1, input=second),
+    )
     payloads = [a["bilanUpdate"] for a in answers]
     # then exactly one wins; the other gets CONFLICT and wrote nothing
     winners = [p for p in payloads if not p["errors"]]
@@ -106,7 +115,8 @@ async def test_two_saves_from_the_same_version_at_once_one_wins_the_other_gets_c
 async def test_a_save_and_a_completion_from_the_same_version_at_once_do_not_both_pass(teacher, demo):
     answers = await asyncio.gather(
         teacher.data(UPDATE, id=demo.bilan_id, v=1, input={"engagement": 3}),
-        teacher.data(COMPLETE, id=demo.bilan_id, v=1))
+        teacher.data(COMPLETE, id=demo.bilan_id, v=1),
+    )
     update, complete = answers[0]["bilanUpdate"], answers[1]["bilanComplete"]
     assert sorted([bool(update["errors"]), bool(complete["errors"])]) == [False, True]
     row = await CompanyBilan.get(id=demo.bilan.id)
@@ -119,8 +129,9 @@ async def test_a_save_and_a_completion_from_the_same_version_at_once_do_not_both
 
 async def test_the_write_itself_checks_the_version_when_another_save_lands_after_the_read(teacher, demo, monkeypatch):
     # given another save commits between this save's read and its write (simulated inside the transaction)
-    import resolvers.bilans as bilans
     from tortoise.expressions import F
+
+    import resolvers.bilans as bilans
 
     checked = bilans._evaluation_changes
 
@@ -131,8 +142,14 @@ async def test_the_write_itself_checks_the_version_when_another_save_lands_after
 
     monkeypatch.setattr(bilans, "_evaluation_changes", with_a_rival)
     # when the save writes
-    payload = (await teacher.data(UPDATE, id=demo.bilan_id, v=1, input={
-        "engagement": 2, "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}]}))["bilanUpdate"]
+    payload = (
+        await teacher.data(
+            UPDATE,
+            id=demo.bilan_id,
+            v=1,
+            input={"engagement": 2, "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}]},
+        )
+    )["bilanUpdate"]
     # then the conditional update matched no row: CONFLICT, and the whole transaction rolled back
     assert errors(payload) == [(["version"], "CONFLICT")]
     assert "meanwhile" in payload["errors"][0]["message"]

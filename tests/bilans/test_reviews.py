@@ -16,8 +16,9 @@ REVIEWS = """query($id: ID!) { node(id: $id) { ... on Learner { interimReviews {
 
 async def _evaluate_and_complete(teacher, bilan_id: str, results: list[dict], engagement: int | None = None) -> None:
     version = (await CompanyBilan.get(id=int(_pk(bilan_id)))).version
-    saved = (await teacher.data(UPDATE, id=bilan_id, v=version,
-                                input={"results": results, "engagement": engagement}))["bilanUpdate"]
+    saved = (await teacher.data(UPDATE, id=bilan_id, v=version, input={"results": results, "engagement": engagement}))[
+        "bilanUpdate"
+    ]
     assert saved["errors"] == []
     done = (await teacher.data(COMPLETE, id=bilan_id, v=saved["bilan"]["version"]))["bilanComplete"]
     assert done["errors"] == []
@@ -36,9 +37,12 @@ async def two_periods(teacher, demo):
     later_bilan = await CompanyBilan.get(portfolio=later)
     c07 = demo.competence_id("C07")
     await _evaluate_and_complete(teacher, demo.bilan_id, [{"competenceId": c07, "level": "ACQUIRED"}], 3)
-    await _evaluate_and_complete(teacher, encode_id("CompanyBilan", later_bilan.id),
-                                 [{"competenceId": c07, "level": "MASTERED"},
-                                  {"competenceId": demo.competence_id("C02"), "level": "BEGINNING"}], 4)
+    await _evaluate_and_complete(
+        teacher,
+        encode_id("CompanyBilan", later_bilan.id),
+        [{"competenceId": c07, "level": "MASTERED"}, {"competenceId": demo.competence_id("C02"), "level": "BEGINNING"}],
+        4,
+    )
     return later, later_bilan
 
 
@@ -52,18 +56,31 @@ async def test_a_review_consolidates_the_completed_bilans_up_to_its_date(teacher
     assert first["errors"] == []
     review = first["interimReview"]
     assert (review["date"], review["learner"]["fullName"], review["createdBy"]["fullName"]) == (
-        first_day.isoformat(), "Angélique DUPIRE", "Claire MARTIN")
-    assert review["bilans"] == [{"bilanId": demo.bilan_id, "date": demo.period.end_date.isoformat(),
-                                 "periodName": "Stage de découverte"}]
+        first_day.isoformat(),
+        "Angélique DUPIRE",
+        "Claire MARTIN",
+    )
+    assert review["bilans"] == [
+        {"bilanId": demo.bilan_id, "date": demo.period.end_date.isoformat(), "periodName": "Stage de découverte"}
+    ]
     c07 = next(c for c in review["competences"] if c["competence"]["code"] == "C07")
     assert c07["currentLevel"] == "ACQUIRED"
-    assert c07["history"] == [{"level": "ACQUIRED", "date": demo.period.end_date.isoformat(), "mode": "GLOBAL",
-                               "period": {"name": "Stage de découverte"}, "bilan": {"id": demo.bilan_id}}]
+    assert c07["history"] == [
+        {
+            "level": "ACQUIRED",
+            "date": demo.period.end_date.isoformat(),
+            "mode": "GLOBAL",
+            "period": {"name": "Stage de découverte"},
+            "bilan": {"id": demo.bilan_id},
+        }
+    ]
     # when a second review is made today, it takes both, every result with its date and period
     second = (await teacher.data(REVIEW_CREATE, l=learner_id, d=dt.date.today().isoformat()))["interimReviewCreate"]
     c07 = next(c for c in second["interimReview"]["competences"] if c["competence"]["code"] == "C07")
-    assert [(h["level"], h["period"]["name"]) for h in c07["history"]] == [("ACQUIRED", "Stage de découverte"),
-                                                                           ("MASTERED", "PFMP 2")]
+    assert [(h["level"], h["period"]["name"]) for h in c07["history"]] == [
+        ("ACQUIRED", "Stage de découverte"),
+        ("MASTERED", "PFMP 2"),
+    ]
     assert c07["currentLevel"] == "MASTERED"
     c02 = next(c for c in second["interimReview"]["competences"] if c["competence"]["code"] == "C02")
     assert (c02["currentLevel"], len(c02["history"])) == ("BEGINNING", 1)
@@ -79,7 +96,9 @@ async def test_a_review_locks_the_periods_it_used_and_allows_their_deletion(teac
     period_id, later_id = encode_id("Period", demo.period.id), encode_id("Period", later.period_id)
     delete = "mutation($id: ID!) { periodDelete(id: $id) { errors { field code } } }"
     # before any review, the period with a completed bilan cannot be deleted (R8)
-    assert (await teacher.data(delete, id=period_id))["periodDelete"]["errors"] == [{"field": ["id"], "code": "CONFLICT"}]
+    assert (await teacher.data(delete, id=period_id))["periodDelete"]["errors"] == [
+        {"field": ["id"], "code": "CONFLICT"}
+    ]
     # when a review is made after the first period
     day = demo.period.end_date + dt.timedelta(days=1)
     await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=day.isoformat())
@@ -93,14 +112,18 @@ async def test_a_review_locks_the_periods_it_used_and_allows_their_deletion(teac
     assert (await teacher.data(delete, id=period_id))["periodDelete"]["errors"] == []
 
 
-@pytest.mark.parametrize("case, date, field, code", [
-    ("in the future", dt.date.today() + dt.timedelta(days=1), ["date"], "INVALID"),
-    ("before any completed bilan", dt.date(2020, 1, 1), ["date"], "INVALID"),
-    ("outside any sane range", dt.date(1901, 1, 1), ["date"], "INVALID"),
-])
+@pytest.mark.parametrize(
+    "case, date, field, code",
+    [
+        ("in the future", dt.date.today() + dt.timedelta(days=1), ["date"], "INVALID"),
+        ("before any completed bilan", dt.date(2020, 1, 1), ["date"], "INVALID"),
+        ("outside any sane range", dt.date(1901, 1, 1), ["date"], "INVALID"),
+    ],
+)
 async def test_bad_dates_are_refused_naming_the_field(teacher, demo, two_periods, case, date, field, code):
-    payload = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id),
-                                  d=date.isoformat()))["interimReviewCreate"]
+    payload = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=date.isoformat()))[
+        "interimReviewCreate"
+    ]
     assert errors(payload) == [(field, code)]
     assert await InterimReview.all().count() == 0
 
@@ -113,8 +136,9 @@ async def test_a_second_review_at_the_same_date_is_a_conflict(teacher, demo, two
 
 
 async def test_drafts_are_never_consolidated(teacher, demo):
-    payload = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id),
-                                  d=dt.date.today().isoformat()))["interimReviewCreate"]
+    payload = (
+        await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=dt.date.today().isoformat())
+    )["interimReviewCreate"]
     assert errors(payload) == [(["date"], "INVALID")]
 
 
@@ -122,27 +146,36 @@ async def test_a_learner_out_of_reach_is_not_found(teacher, demo, two_periods):
     from models.schools import Classroom
 
     await teacher.user.taught_classrooms.remove(await Classroom.get(name="CAPELECT"))
-    payload = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id),
-                                  d=dt.date.today().isoformat()))["interimReviewCreate"]
+    payload = (
+        await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=dt.date.today().isoformat())
+    )["interimReviewCreate"]
     assert errors(payload) == [(["learnerId"], "NOT_FOUND")]
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.LEARNER, Role.TUTOR, Role.MASTER], ids=lambda r: r.value)
 async def test_only_teachers_create_reviews(clients, demo, two_periods, role):
-    code = await clients[role].error_code(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id),
-                                          d=dt.date.today().isoformat())
+    code = await clients[role].error_code(
+        REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=dt.date.today().isoformat()
+    )
     assert code == "FORBIDDEN"
     assert await InterimReview.all().count() == 0
 
 
-@pytest.mark.parametrize("role, sees", [(Role.ADMIN, True), (Role.TEACHER, True), (Role.LEARNER, True),
-                                        (Role.TUTOR, False)], ids=lambda v: getattr(v, "value", str(v)))
+@pytest.mark.parametrize(
+    "role, sees",
+    [(Role.ADMIN, True), (Role.TEACHER, True), (Role.LEARNER, True), (Role.TUTOR, False)],
+    ids=lambda v: getattr(v, "value", str(v)),
+)
 async def test_reviews_are_read_by_staff_and_their_learner(clients, teacher, demo, two_periods, role, sees):
-    created = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id),
-                                  d=dt.date.today().isoformat()))["interimReviewCreate"]["interimReview"]
+    created = (
+        await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=dt.date.today().isoformat())
+    )["interimReviewCreate"]["interimReview"]
     listed = (await clients[role].data(REVIEWS, id=encode_id("Learner", demo.learner.id)))["node"]["interimReviews"]
-    node = (await clients[role].data("query($id: ID!) { node(id: $id) { ... on InterimReview { date } } }",
-                                      id=created["id"]))["node"]
+    node = (
+        await clients[role].data(
+            "query($id: ID!) { node(id: $id) { ... on InterimReview { date } } }", id=created["id"]
+        )
+    )["node"]
     if sees:
         assert [r["id"] for r in listed] == [created["id"]] and node is not None
     else:

@@ -26,9 +26,14 @@ async def _fill_fiches(melec, portfolio, learner, count: int) -> None:
     """`count` fiches, each linked to a few tasks with competences and criteria targeted."""
     tasks = list(melec.tasks.values())
     for n in range(count):
-        fiche = await ActivityFiche.create(school_id=learner.school_id, learner=learner, portfolio=portfolio,
-                                           title=f"Fiche {n + 2}", description="Fait.")
-        chosen = tasks[n % len(tasks):] [:3] or tasks[:3]
+        fiche = await ActivityFiche.create(
+            school_id=learner.school_id,
+            learner=learner,
+            portfolio=portfolio,
+            title=f"Fiche {n + 2}",
+            description="Fait.",
+        )
+        chosen = tasks[n % len(tasks) :][:3] or tasks[:3]
         await FicheTask.bulk_create([FicheTask(fiche=fiche, task=t, ticked_by_learner=True) for t in chosen])
         targets = []
         for task in chosen:
@@ -36,8 +41,9 @@ async def _fill_fiches(melec, portfolio, learner, count: int) -> None:
                 targets.append(FicheEvaluationTarget(fiche=fiche, task=task, competence=competence))
                 criterion = melec.criteria.get((code, 1 + n % 3))
                 if criterion:
-                    targets.append(FicheEvaluationTarget(fiche=fiche, task=task, competence=competence,
-                                                         criterion=criterion))
+                    targets.append(
+                        FicheEvaluationTarget(fiche=fiche, task=task, competence=competence, criterion=criterion)
+                    )
         await FicheEvaluationTarget.bulk_create(targets)
 
 
@@ -49,8 +55,11 @@ def _everything(melec) -> dict:
         by_criteria = i % 2 == 0
         modes.append({"competenceId": cid, "mode": "CRITERIA" if by_criteria else "GLOBAL"})
         if by_criteria:
-            results += [{"competenceId": cid, "criterionId": encode_id("Criterion", k.id), "level": "ACQUIRED"}
-                        for (c, _), k in melec.criteria.items() if c == code]
+            results += [
+                {"competenceId": cid, "criterionId": encode_id("Criterion", k.id), "level": "ACQUIRED"}
+                for (c, _), k in melec.criteria.items()
+                if c == code
+            ]
         else:
             results.append({"competenceId": cid, "level": "PARTIAL"})
     return {"engagement": 3, "comment": "Tout", "modes": modes, "results": results}
@@ -84,8 +93,11 @@ async def test_the_batch_save_does_not_grow_with_the_number_of_results(teacher, 
     await _fill_fiches(melec, melec.portfolios[0], melec.learners[0], 3)
     await _fill_fiches(melec, melec.portfolios[1], melec.learners[1], 3)
     first = next(iter(melec.competences.values()))
-    one = {"engagement": 2, "modes": [{"competenceId": encode_id("Competence", first.id), "mode": "GLOBAL"}],
-           "results": [{"competenceId": encode_id("Competence", first.id), "level": "ACQUIRED"}]}
+    one = {
+        "engagement": 2,
+        "modes": [{"competenceId": encode_id("Competence", first.id), "mode": "GLOBAL"}],
+        "results": [{"competenceId": encode_id("Competence", first.id), "level": "ACQUIRED"}],
+    }
     everything = _everything(melec)
     assert len(everything["results"]) > 40
     # when one saves a single result and the other every item
@@ -97,8 +109,9 @@ async def test_the_batch_save_does_not_grow_with_the_number_of_results(teacher, 
     batch = sql_counter.count
     # then both took the same statements, and each item got exactly one log entry
     assert batch == single, (single, batch)
-    assert await BilanResultEntry.filter(bilan_id=(await CompanyBilan.get(portfolio=melec.portfolios[1])).id).count() \
-        == len(everything["results"])
+    assert await BilanResultEntry.filter(
+        bilan_id=(await CompanyBilan.get(portfolio=melec.portfolios[1])).id
+    ).count() == len(everything["results"])
     print(f"\nbatch save: {batch} statements")
 
 
@@ -109,8 +122,11 @@ async def _complete_all(melec, start: int) -> None:
     entries = [BilanResultEntry(bilan=b, competence=c, level="ACQUIRED") for b in bilans for c in competences]
     await BilanResultEntry.bulk_create(entries)
     await CompanyBilan.filter(id__in=[b.id for b in bilans]).update(
-        status=BilanStatus.COMPLETED, engagement=3, completed_at=dt.datetime.now(dt.timezone.utc),
-        frozen_grid={"framework_id": competences[0].framework_id, "modes": [[c.id, "GLOBAL"] for c in competences]})
+        status=BilanStatus.COMPLETED,
+        engagement=3,
+        completed_at=dt.datetime.now(dt.UTC),
+        frozen_grid={"framework_id": competences[0].framework_id, "modes": [[c.id, "GLOBAL"] for c in competences]},
+    )
 
 
 async def test_the_level_dashboard_does_not_grow_from_5_to_60_learners(teacher, sql_counter, app):
@@ -130,4 +146,3 @@ async def test_the_level_dashboard_does_not_grow_from_5_to_60_learners(teacher, 
     assert all(c["currentLevel"] == "ACQUIRED" for d in learners for c in d["competences"])
     assert sixty == five, (five, sixty)
     print(f"\nlevel dashboard: {sixty} statements")
-

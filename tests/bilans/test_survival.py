@@ -23,14 +23,20 @@ from tests.bilans.test_reviews import _evaluate_and_complete
 from tests.exports.delivery import docx_of, fetch
 
 RESULT = "level date mode periodName periodId bilanId"
-REVIEW = """query($id: ID!) { node(id: $id) { ... on InterimReview { id date createdAt learner { fullName }
+REVIEW = (
+    """query($id: ID!) { node(id: $id) { ... on InterimReview { id date createdAt learner { fullName }
   createdBy { fullName } bilans { bilanId periodId periodName date completedAt engagement }
-  competences { competence { id code label unitCode } currentLevel history { %s } } } } }""" % RESULT
+  competences { competence { id code label unitCode } currentLevel history { %s } } } } }"""
+    % RESULT
+)
 REVIEW_LINKS = """query($id: ID!) { node(id: $id) { ... on InterimReview {
   bilans { bilan { id } period { name } } competences { competence { code } history { bilan { id } period { name } } }
 } } }"""
-HISTORY = """query($id: ID!) { node(id: $id) { ... on Learner { interimReviews { id date }
-  dashboard { competences { competence { id code } currentLevel history { %s } } } } } }""" % RESULT
+HISTORY = (
+    """query($id: ID!) { node(id: $id) { ... on Learner { interimReviews { id date }
+  dashboard { competences { competence { id code } currentLevel history { %s } } } } } }"""
+    % RESULT
+)
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code message } } }"
 PERIOD_UPDATE = """mutation($id: ID!, $v: Int!, $input: PeriodInput!) { periodUpdate(id: $id, version: $v, input: $input) {
   errors { field code message } } }"""
@@ -62,25 +68,32 @@ async def consolidated(teacher, demo):
     later_bilan = await CompanyBilan.get(portfolio=later)
     c07 = demo.competence_id("C07")
     await _evaluate_and_complete(teacher, demo.bilan_id, [{"competenceId": c07, "level": "ACQUIRED"}], 3)
-    await _evaluate_and_complete(teacher, encode_id("CompanyBilan", later_bilan.id),
-                                 [{"competenceId": c07, "level": "MASTERED"},
-                                  {"competenceId": demo.competence_id("C02"), "level": "BEGINNING"}], 4)
-    created = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id),
-                                  d=dt.date.today().isoformat()))["interimReviewCreate"]
+    await _evaluate_and_complete(
+        teacher,
+        encode_id("CompanyBilan", later_bilan.id),
+        [{"competenceId": c07, "level": "MASTERED"}, {"competenceId": demo.competence_id("C02"), "level": "BEGINNING"}],
+        4,
+    )
+    created = (
+        await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=dt.date.today().isoformat())
+    )["interimReviewCreate"]
     assert created["errors"] == []
     return created["interimReview"]["id"], later, later_bilan
 
 
 async def test_deleting_a_consolidated_period_changes_neither_the_review_nor_the_history(
-        clients, teacher, demo, consolidated):
+    clients, teacher, demo, consolidated
+):
     review_id, later, later_bilan = consolidated
     readers = [Role.ADMIN, Role.TEACHER, Role.LEARNER]
     # given the review and the learner's history as each reader sees them
     review_before = (await teacher.data(REVIEW, id=review_id))["node"]
     history_before = {role: await _dashboard(clients[role], demo) for role in readers}
     c07 = _line(review_before["competences"], "C07")
-    assert [(h["level"], h["periodName"]) for h in c07["history"]] == [("ACQUIRED", "Stage de découverte"),
-                                                                       ("MASTERED", "PFMP 2")]
+    assert [(h["level"], h["periodName"]) for h in c07["history"]] == [
+        ("ACQUIRED", "Stage de découverte"),
+        ("MASTERED", "PFMP 2"),
+    ]
     # when the teacher deletes the first period, which R8 allows since the review holds its bilan
     period_id = encode_id("Period", demo.period.id)
     deleted = (await teacher.data(PERIOD_DELETE, id=period_id))["periodDelete"]
@@ -97,26 +110,30 @@ async def test_deleting_a_consolidated_period_changes_neither_the_review_nor_the
         assert await _dashboard(clients[role], demo) == history_before[role], role
     # only the links to the deleted rows are gone; those of PFMP 2 remain
     links = (await teacher.data(REVIEW_LINKS, id=review_id))["node"]
-    assert links["bilans"] == [{"bilan": None, "period": None},
-                               {"bilan": {"id": encode_id("CompanyBilan", later_bilan.id)}, "period": {"name": "PFMP 2"}}]
+    assert links["bilans"] == [
+        {"bilan": None, "period": None},
+        {"bilan": {"id": encode_id("CompanyBilan", later_bilan.id)}, "period": {"name": "PFMP 2"}},
+    ]
     assert [h["period"] for h in _line(links["competences"], "C07")["history"]] == [None, {"name": "PFMP 2"}]
 
 
-async def test_a_later_review_still_holds_what_an_earlier_one_recorded_of_a_deleted_period(
-        teacher, demo, consolidated):
+async def test_a_later_review_still_holds_what_an_earlier_one_recorded_of_a_deleted_period(teacher, demo, consolidated):
     # given the first period deleted after the review
     assert (await teacher.data(PERIOD_DELETE, id=encode_id("Period", demo.period.id)))["periodDelete"]["errors"] == []
     # when another review is made, dated yesterday (today's exists)
     yesterday = dt.date.today() - dt.timedelta(days=1)
-    created = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id),
-                                  d=yesterday.isoformat()))["interimReviewCreate"]
+    created = (await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=yesterday.isoformat()))[
+        "interimReviewCreate"
+    ]
     # then it consolidates PFMP 2's bilan and carries the deleted period's result as the earlier review recorded it
     assert created["errors"] == []
     review = created["interimReview"]
     assert [b["periodName"] for b in review["bilans"]] == ["Stage de découverte", "PFMP 2"]
     c07 = _line(review["competences"], "C07")
     assert [(h["level"], h["date"]) for h in c07["history"]] == [
-        ("ACQUIRED", demo.period.end_date.isoformat()), ("MASTERED", (dt.date.today() - dt.timedelta(days=9)).isoformat())]
+        ("ACQUIRED", demo.period.end_date.isoformat()),
+        ("MASTERED", (dt.date.today() - dt.timedelta(days=9)).isoformat()),
+    ]
 
 
 async def test_a_bilan_completed_after_the_latest_review_blocks_the_deletion_until_a_review_holds_it(teacher, demo):
@@ -139,11 +156,12 @@ async def test_a_bilan_completed_after_the_latest_review_blocks_the_deletion_unt
     assert errors(refused) == [(["id"], "CONFLICT")] and "Angélique DUPIRE" in refused["errors"][0]["message"]
     assert await Portfolio.filter(period_id=demo.period.id).count() == 5
     # and so is removing the learner from the period, on learnerIds
-    others = [encode_id("Learner", p.learner_id)
-              for p in await Portfolio.filter(period_id=demo.period.id).exclude(learner_id=demo.learner.id)]
+    others = [
+        encode_id("Learner", p.learner_id)
+        for p in await Portfolio.filter(period_id=demo.period.id).exclude(learner_id=demo.learner.id)
+    ]
     version = (await Period.get(id=demo.period.id)).version
-    removed = (await teacher.data(PERIOD_UPDATE, id=period_id, v=version,
-                                  input={"learnerIds": others}))["periodUpdate"]
+    removed = (await teacher.data(PERIOD_UPDATE, id=period_id, v=version, input={"learnerIds": others}))["periodUpdate"]
     assert errors(removed) == [(["learnerIds"], "CONFLICT")]
     assert await Portfolio.exists(period_id=demo.period.id, learner_id=demo.learner.id)
     assert await _dashboard(teacher, demo) == history
@@ -155,7 +173,9 @@ async def test_a_bilan_completed_after_the_latest_review_blocks_the_deletion_unt
     after = await _dashboard(teacher, demo)
     assert after["dashboard"] == history["dashboard"]
     assert [(h["level"], h["periodName"]) for h in _line(after["dashboard"]["competences"], "C07")["history"]] == [
-        ("ACQUIRED", "Stage de découverte"), ("MASTERED", "PFMP 2")]
+        ("ACQUIRED", "Stage de découverte"),
+        ("MASTERED", "PFMP 2"),
+    ]
 
 
 async def _header(api, demo) -> dict:
@@ -170,47 +190,74 @@ async def test_a_completed_bilan_is_frozen_whole_and_reopening_unfreezes_it(teac
     start, end = demo.period.start_date, demo.period.end_date
     liaison = await LiaisonFiche.get(portfolio_id=demo.portfolio.id)
     assert header == {
-        "status": "COMPLETED", "meetingDate": end.isoformat(), "meetingDateIsDefault": True,
-        "periodStartDate": start.isoformat(), "periodEndDate": end.isoformat(), "trainerNames": ["Eude Toutcourt"],
-        "workplace": {"companyName": "Tout élec", "activityDomain": liaison.activity_domain, "service": liaison.service,
-                      "tutorName": liaison.tutor_name, "tutorRole": liaison.tutor_role}}
+        "status": "COMPLETED",
+        "meetingDate": end.isoformat(),
+        "meetingDateIsDefault": True,
+        "periodStartDate": start.isoformat(),
+        "periodEndDate": end.isoformat(),
+        "trainerNames": ["Eude Toutcourt"],
+        "workplace": {
+            "companyName": "Tout élec",
+            "activityDomain": liaison.activity_domain,
+            "service": liaison.service,
+            "tutorName": liaison.tutor_name,
+            "tutorRole": liaison.tutor_role,
+        },
+    }
     whole = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
     # when the period's dates, the workplace and the trainers change afterwards
     new_start, new_end = start - dt.timedelta(days=2), end + dt.timedelta(days=3)
     period = await Period.get(id=demo.period.id)
-    moved = (await teacher.data(PERIOD_UPDATE, id=encode_id("Period", period.id), v=period.version, input={
-        "startDate": new_start.isoformat(), "endDate": new_end.isoformat()}))["periodUpdate"]
+    moved = (
+        await teacher.data(
+            PERIOD_UPDATE,
+            id=encode_id("Period", period.id),
+            v=period.version,
+            input={"startDate": new_start.isoformat(), "endDate": new_end.isoformat()},
+        )
+    )["periodUpdate"]
     assert moved["errors"] == []
     workplace = {"companyName": "Autre élec", "activityDomain": "Tertiaire", "tutorName": "Anne Autre"}
-    changed = (await teacher.data(WORKPLACE, id=encode_id("LiaisonFiche", liaison.id), v=liaison.version,
-                                  input=workplace))["liaisonFicheWorkplaceUpdate"]
+    changed = (
+        await teacher.data(WORKPLACE, id=encode_id("LiaisonFiche", liaison.id), v=liaison.version, input=workplace)
+    )["liaisonFicheWorkplaceUpdate"]
     assert changed["errors"] == []
     tutor = await User.get(email="eude.toutcourt@demo.pfmp.test")
-    unassigned = (await teacher.data(UNASSIGN, p=encode_id("Portfolio", demo.portfolio.id),
-                                     t=encode_id("Tutor", tutor.id)))["portfolioTrainerUnassign"]
+    unassigned = (
+        await teacher.data(UNASSIGN, p=encode_id("Portfolio", demo.portfolio.id), t=encode_id("Tutor", tutor.id))
+    )["portfolioTrainerUnassign"]
     assert unassigned["errors"] == []
     # then the completed bilan still recalls what it was completed with: header, meeting date, grid and results
     assert await _header(teacher, demo) == header
     after = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
     assert {k: v for k, v in after.items() if k != "period"} == {k: v for k, v in whole.items() if k != "period"}
-    assert after["period"] == {"name": "Stage de découverte", "startDate": new_start.isoformat(),
-                               "endDate": new_end.isoformat()}
+    assert after["period"] == {
+        "name": "Stage de découverte",
+        "startDate": new_start.isoformat(),
+        "endDate": new_end.isoformat(),
+    }
     # when a teacher reopens it
     reopened = (await teacher.data(REOPEN, id=demo.bilan_id, v=after["version"], r="Dates corrigées"))["bilanReopen"]
     assert reopened["errors"] == []
     # then it follows the period and the liaison fiche again, its default meeting date included
     assert await _header(teacher, demo) == {
-        "status": "DRAFT", "meetingDate": new_end.isoformat(), "meetingDateIsDefault": True,
-        "periodStartDate": new_start.isoformat(), "periodEndDate": new_end.isoformat(), "trainerNames": [],
-        "workplace": {**workplace, "service": None, "tutorRole": None}}
+        "status": "DRAFT",
+        "meetingDate": new_end.isoformat(),
+        "meetingDateIsDefault": True,
+        "periodStartDate": new_start.isoformat(),
+        "periodEndDate": new_end.isoformat(),
+        "trainerNames": [],
+        "workplace": {**workplace, "service": None, "tutorRole": None},
+    }
 
 
 async def test_a_meeting_date_chosen_before_completion_stays_after_reopening(teacher, demo):
     from tests.bilans.conftest import UPDATE
 
     chosen = demo.period.end_date + dt.timedelta(days=5)
-    saved = (await teacher.data(UPDATE, id=demo.bilan_id, v=await demo.version(),
-                                input={"meetingDate": chosen.isoformat()}))["bilanUpdate"]
+    saved = (
+        await teacher.data(UPDATE, id=demo.bilan_id, v=await demo.version(), input={"meetingDate": chosen.isoformat()})
+    )["bilanUpdate"]
     assert saved["errors"] == []
     done = (await teacher.data(COMPLETE, id=demo.bilan_id, v=saved["bilan"]["version"]))["bilanComplete"]
     reopened = (await teacher.data(REOPEN, id=demo.bilan_id, v=done["bilan"]["version"], r="x"))["bilanReopen"]
@@ -222,12 +269,16 @@ async def test_a_meeting_date_chosen_before_completion_stays_after_reopening(tea
 async def test_a_fiche_number_never_changes_when_another_fiche_is_deleted(learner, teacher, demo):
     # given Angélique's fiches [1] and [2], and a third she writes, targeted by her teacher for TA 1-1
     portfolio = encode_id("Portfolio", demo.portfolio.id)
-    created = (await learner.data(FICHE_CREATE, p=portfolio, input={"title": "Fiche 3 : Tableau"}))["activityFicheCreate"]
+    created = (await learner.data(FICHE_CREATE, p=portfolio, input={"title": "Fiche 3 : Tableau"}))[
+        "activityFicheCreate"
+    ]
     assert created["errors"] == [] and created["activityFiche"]["number"] == 3
     third = await ActivityFiche.get(portfolio_id=demo.portfolio.id, title="Fiche 3 : Tableau")
     await demo.target(third, "TA 1-1", "C01")
     # when she deletes fiche [1]
-    deleted = (await learner.data(FICHE_DELETE, id=encode_id("ActivityFiche", demo.fiches[0].id)))["activityFicheDelete"]
+    deleted = (await learner.data(FICHE_DELETE, id=encode_id("ActivityFiche", demo.fiches[0].id)))[
+        "activityFicheDelete"
+    ]
     assert deleted["errors"] == []
     # then the others keep their numbers: in her portfolio, in the bilan's grid and on the printed meeting sheet
     listed = (await learner.data(FICHE_NUMBERS, id=portfolio))["node"]["activityFiches"]

@@ -33,8 +33,9 @@ async def row_lock(database_url: str, table: str, pk: int):
         await conn.close()
 
 
-async def killed_in_the_middle(backend: str, database_url: str, server, request_factory, *, table: str, pk: int,
-                               statement: str) -> None:
+async def killed_in_the_middle(
+    backend: str, database_url: str, server, request_factory, *, table: str, pk: int, statement: str
+) -> None:
     """Send a request and kill the server (SIGKILL) in the middle of the transaction it starts.
 
     PostgreSQL: the test locks the row `pk` of `table`, which the operation needs after its first writes, and
@@ -64,8 +65,10 @@ async def server_waits_on_row(database_url: str, statement: str, request: asynci
     conn = await asyncpg.connect(pg_dsn(database_url))
     try:
         while time.monotonic() < deadline:
-            waiting = await conn.fetch("SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() "
-                                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+            waiting = await conn.fetch(
+                "SELECT pid, query FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
             for row in waiting:
                 if statement in row["query"]:
                     return row["pid"]
@@ -90,18 +93,25 @@ async def session_ended(database_url: str, pid: int) -> None:
         await conn.close()
 
 
-async def post_graphql(base: str, token: str | None, query: str, variables: dict | None = None,
-                       timeout: float = 60) -> httpx.Response:
+async def post_graphql(
+    base: str, token: str | None, query: str, variables: dict | None = None, timeout: float = 60
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient(timeout=timeout) as client:
-        return await client.post(f"{base}/graphql", json={"query": query, "variables": variables or {}},
-                                 headers=headers)
+        return await client.post(
+            f"{base}/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
 
 
 def sign_in(base: str, email: str, password: str) -> str:
-    answer = httpx.post(f"{base}/graphql", timeout=30, json={
-        "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
-        "variables": {"e": email, "p": password}}).json()
+    answer = httpx.post(
+        f"{base}/graphql",
+        timeout=30,
+        json={
+            "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            "variables": {"e": email, "p": password},
+        },
+    ).json()
     return answer["data"]["login"]["token"]
 
 
@@ -133,8 +143,9 @@ class StoppableCluster(ThrowawayCluster):
         self._pg_ctl("-m", "fast", "-w", "stop")
 
     def resume(self) -> None:
-        self._pg_ctl("-l", str(self.folder / "log"), "-w", "start", "-o",
-                     f"-p {self.port} -k {self.folder} {self.OPTIONS}")
+        self._pg_ctl(
+            "-l", str(self.folder / "log"), "-w", "start", "-o", f"-p {self.port} -k {self.folder} {self.OPTIONS}"
+        )
 
 
 def files_under(folder: Path) -> list[Path]:

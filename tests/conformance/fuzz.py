@@ -47,31 +47,58 @@ class RoleRun:
     @property
     def server_defects(self) -> list[str]:
         """The server's own record of defects (masked errors, exceptions out of the app), whatever the checks saw."""
-        return [line for line in self.server_log.splitlines()
-                if "pfmp.errors unexpected error" in line or "Exception in ASGI application" in line]
+        return [
+            line
+            for line in self.server_log.splitlines()
+            if "pfmp.errors unexpected error" in line or "Exception in ASGI application" in line
+        ]
 
     @property
     def clean(self) -> bool:
         return self.returncode == 0 and not self.server_defects
 
 
-def fuzz_role(base: str, role: str, *, examples: int, seconds: int, report_dir: Path,
-              seed: int | None = None) -> RoleRun:
+def fuzz_role(
+    base: str, role: str, *, examples: int, seconds: int, report_dir: Path, seed: int | None = None
+) -> RoleRun:
     """One schemathesis run over the whole schema, signed in as the role's demo account (fuzz_hooks)."""
-    command = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{base}/graphql",
-               "--max-examples", str(examples), "--max-time", str(seconds), "--exclude-checks", EXCLUDED_CHECKS,
-               "--request-timeout", "20", "--no-color", "--report", "ndjson", "--report-dir", str(report_dir / role),
-               "--generation-database", "none", "--suppress-health-check", "all"]
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{base}/graphql",
+        "--max-examples",
+        str(examples),
+        "--max-time",
+        str(seconds),
+        "--exclude-checks",
+        EXCLUDED_CHECKS,
+        "--request-timeout",
+        "20",
+        "--no-color",
+        "--report",
+        "ndjson",
+        "--report-dir",
+        str(report_dir / role),
+        "--generation-database",
+        "none",
+        "--suppress-health-check",
+        "all",
+    ]
     if seed is not None:
         command += ["--seed", str(seed)]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.conformance.fuzz_hooks",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "PFMP_FUZZ_URL": f"{base}/graphql", "PFMP_FUZZ_EMAIL": EMAILS.get(role, ""),
-           "PFMP_FUZZ_PASSWORD": DEMO_PASSWORD}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.conformance.fuzz_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PFMP_FUZZ_URL": f"{base}/graphql",
+        "PFMP_FUZZ_EMAIL": EMAILS.get(role, ""),
+        "PFMP_FUZZ_PASSWORD": DEMO_PASSWORD,
+    }
     # Run from the report folder: schemathesis leaves a .schemathesis cache in its working directory.
     (report_dir / role).mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(command, cwd=report_dir / role, env=env, capture_output=True, text=True,
-                            timeout=seconds + 300)
+    result = subprocess.run(
+        command, cwd=report_dir / role, env=env, capture_output=True, text=True, timeout=seconds + 300
+    )
     return RoleRun(role, result.returncode, result.stdout + result.stderr)
 
 
@@ -91,20 +118,21 @@ def fresh_postgres_database(server_url: str, name: str) -> str:
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
 
 
-def fuzz_live_servers(folder: Path, *, examples: int, seconds: int, roles=ROLES, seed: int | None = None,
-                      postgres_url: str | None = None) -> list[RoleRun]:
+def fuzz_live_servers(
+    folder: Path, *, examples: int, seconds: int, roles=ROLES, seed: int | None = None, postgres_url: str | None = None
+) -> list[RoleRun]:
     """Each role fuzzes its own fresh server and database (what one role's mutations did cannot blind the
     next): SQLite in the role's folder, or a new database pfmp_fuzz_<role> on the PostgreSQL server."""
     runs = []
     for role in roles:
         data_dir = folder / role
-        extra_env = {"DATABASE_URL": fresh_postgres_database(postgres_url, f"pfmp_fuzz_{role}")} \
-            if postgres_url else None
+        extra_env = (
+            {"DATABASE_URL": fresh_postgres_database(postgres_url, f"pfmp_fuzz_{role}")} if postgres_url else None
+        )
         server = ServerProcess(data_dir, extra_env=extra_env)
         try:
             base = server.start()
-            run = fuzz_role(base, role, examples=examples, seconds=seconds, report_dir=folder / "reports",
-                            seed=seed)
+            run = fuzz_role(base, role, examples=examples, seconds=seconds, report_dir=folder / "reports", seed=seed)
         finally:
             server.stop()
         run.server_log = server.log()
@@ -120,9 +148,11 @@ def summary(run: RoleRun) -> str:
 
 
 def report(runs: list[RoleRun]) -> str:
-    return "\n".join(f"== {run.role}: {'clean' if run.clean else 'FINDINGS'} ==\n"
-                     + (summary(run) if run.clean else run.output + "\n".join(run.server_defects))
-                     for run in runs)
+    return "\n".join(
+        f"== {run.role}: {'clean' if run.clean else 'FINDINGS'} ==\n"
+        + (summary(run) if run.clean else run.output + "\n".join(run.server_defects))
+        for run in runs
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,12 +167,27 @@ def main(argv: list[str] | None = None) -> int:
     roles = args.role or ROLES
     folder = args.output or Path(tempfile.mkdtemp(prefix="pfmp-fuzz-"))
     if args.base_url:
-        runs = [fuzz_role(args.base_url.rstrip("/"), role, examples=args.examples, seconds=args.seconds,
-                          report_dir=folder / "reports", seed=args.seed) for role in roles]
+        runs = [
+            fuzz_role(
+                args.base_url.rstrip("/"),
+                role,
+                examples=args.examples,
+                seconds=args.seconds,
+                report_dir=folder / "reports",
+                seed=args.seed,
+            )
+            for role in roles
+        ]
     else:
         postgres = os.environ.get("DATABASE_URL", "").replace("postgresql://", "postgres://", 1)
-        runs = fuzz_live_servers(folder, examples=args.examples, seconds=args.seconds, roles=roles, seed=args.seed,
-                                 postgres_url=postgres if postgres.startswith("postgres://") else None)
+        runs = fuzz_live_servers(
+            folder,
+            examples=args.examples,
+            seconds=args.seconds,
+            roles=roles,
+            seed=args.seed,
+            postgres_url=postgres if postgres.startswith("postgres://") else None,
+        )
     print(report(runs))
     clean = all(run.clean for run in runs)
     if clean and args.output is None:

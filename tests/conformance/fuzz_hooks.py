@@ -30,9 +30,29 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
-NODE_TYPES = ["ActivityFiche", "Administrator", "Annex", "ApprenticeshipMaster", "Classroom", "CompanyBilan",
-              "Competence", "Criterion", "Framework", "FrameworkActivity", "InterimReview", "Learner", "Level",
-              "LiaisonFiche", "Period", "PeriodTemplate", "Portfolio", "School", "Task", "Teacher", "Tutor"]
+NODE_TYPES = [
+    "ActivityFiche",
+    "Administrator",
+    "Annex",
+    "ApprenticeshipMaster",
+    "Classroom",
+    "CompanyBilan",
+    "Competence",
+    "Criterion",
+    "Framework",
+    "FrameworkActivity",
+    "InterimReview",
+    "Learner",
+    "Level",
+    "LiaisonFiche",
+    "Period",
+    "PeriodTemplate",
+    "Portfolio",
+    "School",
+    "Task",
+    "Teacher",
+    "Tutor",
+]
 
 
 def _global_id(type_name: str, key: int | str) -> str:
@@ -41,18 +61,34 @@ def _global_id(type_name: str, key: int | str) -> str:
 
 _ids = st.one_of(
     st.builds(_global_id, st.sampled_from(NODE_TYPES), st.integers(1, 40)),
-    st.builds(_global_id, st.sampled_from(NODE_TYPES),
-              st.sampled_from([0, -1, 2**31, 2**63, 2**70, "1e3", " 1", "١"])),
+    st.builds(_global_id, st.sampled_from(NODE_TYPES), st.sampled_from([0, -1, 2**31, 2**63, 2**70, "1e3", " 1", "١"])),
     st.text(max_size=20),
 )
-_cursors = st.builds(lambda n: base64.b64encode(f"arrayconnection:{n}".encode()).decode(),
-                     st.one_of(st.integers(-3, 200), st.integers(-2**70, 2**70)))
+_cursors = st.builds(
+    lambda n: base64.b64encode(f"arrayconnection:{n}".encode()).decode(),
+    st.one_of(st.integers(-3, 200), st.integers(-(2**70), 2**70)),
+)
 _long = st.builds(lambda char, size: char * size, st.sampled_from(["a", "é", " ", "0", "@"]), st.integers(51, 4000))
 _strings = st.one_of(
     st.text(max_size=40),
     _long,
-    st.sampled_from(["", " ", "\x00", "a\x00b", "0", "null", "' OR 1=1 --", "../../etc/passwd", "http://x",
-                     "https://example.org/a b", "2026-02-30", "a@b.fr", "CAP-ELEC"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "a\x00b",
+            "0",
+            "null",
+            "' OR 1=1 --",
+            "../../etc/passwd",
+            "http://x",
+            "https://example.org/a b",
+            "2026-02-30",
+            "a@b.fr",
+            "CAP-ELEC",
+        ]
+    ),
     st.emails(),
     _cursors,
 )
@@ -61,10 +97,13 @@ schemathesis.graphql.scalar("ID", _ids.map(nodes.String))
 schemathesis.graphql.scalar("String", _strings.map(nodes.String))
 # An inline Upload literal is never a file part: the server must refuse it cleanly, whatever it holds.
 schemathesis.graphql.scalar("Upload", st.one_of(st.text(max_size=20), st.just("0")).map(nodes.String))
-schemathesis.graphql.scalar("Decimal", st.one_of(
-    st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str),
-    st.text(max_size=12),
-).map(nodes.String))
+schemathesis.graphql.scalar(
+    "Decimal",
+    st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str),
+        st.text(max_size=12),
+    ).map(nodes.String),
+)
 
 LEAKS = ("Unexpected error", "Traceback", "SELECT ", "sqlite", "asyncpg", "/work/", "site-packages")
 DEFECT_CODES = {"INTERNAL_SERVER_ERROR"}
@@ -116,8 +155,9 @@ class _Session:
             return None
         with self.lock:
             if self.token is None:
-                answer = httpx.post(self.url, json={"query": self.LOGIN,
-                                                    "variables": {"e": self.email, "p": self.password}}, timeout=30)
+                answer = httpx.post(
+                    self.url, json={"query": self.LOGIN, "variables": {"e": self.email, "p": self.password}}, timeout=30
+                )
                 self.token = answer.json()["data"]["login"]["token"]
             return f"Bearer {self.token}" if self.token else None
 

@@ -30,8 +30,14 @@ def free_port() -> int:
 class ServerProcess:
     """One `pfmp serve` process that a test can start, kill (SIGKILL) and start again on the same data."""
 
-    def __init__(self, data_dir: Path, *, extra_env: dict | None = None, args: tuple[str, ...] = ("--demo",),
-                 port: int | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        extra_env: dict | None = None,
+        args: tuple[str, ...] = ("--demo",),
+        port: int | None = None,
+    ):
         self.data_dir = data_dir
         self.port = port or free_port()
         self.args = args
@@ -48,7 +54,11 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "graph.cli", "serve", "--port", str(self.port), *self.args],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while True:
             try:

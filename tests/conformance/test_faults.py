@@ -31,8 +31,16 @@ from resolvers.annex_files import annex_path
 from resolvers.annex_incoming import recover_incoming
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.conformance.fault_tools import (
-    StoppableCluster, files_under, in_flight, killed_in_the_middle, outcome, post_graphql, row_lock,
-    server_waits_on_row, session_ended, sign_in,
+    StoppableCluster,
+    files_under,
+    in_flight,
+    killed_in_the_middle,
+    outcome,
+    post_graphql,
+    row_lock,
+    server_waits_on_row,
+    session_ended,
+    sign_in,
 )
 from tests.conformance.server import ServerProcess
 
@@ -49,6 +57,7 @@ BIG_PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * (16 * 65536) + b"\n%%EOF\n"
 
 # ---- a period deletion (R8): the fiches move to free fiches, then the portfolios and the period go ----
 
+
 async def period_state(period_id: int, portfolio_ids: list[int], fiche_ids: list[int]) -> str:
     """'untouched' or 'deleted'; anything in between fails the test."""
     period = await Period.exists(id=period_id)
@@ -62,8 +71,10 @@ async def period_state(period_id: int, portfolio_ids: list[int], fiche_ids: list
     if not period and portfolios == 0 and attached == 0:
         assert all(f.former_period_name == "Stage de découverte" for f in fiches.values())
         return "deleted"
-    raise AssertionError(f"half a deletion: period {period}, {portfolios}/{len(portfolio_ids)} portfolios, "
-                         f"{attached}/{len(fiche_ids)} fiches still in the period")
+    raise AssertionError(
+        f"half a deletion: period {period}, {portfolios}/{len(portfolio_ids)} portfolios, "
+        f"{attached}/{len(fiche_ids)} fiches still in the period"
+    )
 
 
 async def test_a_period_deletion_killed_midway_is_undone_whole(app, backend, database_url, fault_server):
@@ -75,10 +86,15 @@ async def test_a_period_deletion_killed_midway_is_undone_whole(app, backend, dat
     variables = {"id": encode_id("Period", period.id)}
     # when the server is killed in the middle of the deletion (on PostgreSQL: every fiche moved out of the
     # period, waiting to delete a portfolio the test holds)
-    await killed_in_the_middle(backend, database_url, fault_server,
-                               lambda: post_graphql(base, token, PERIOD_DELETE, variables),
-                               table=Portfolio._meta.db_table, pk=portfolio_ids[-1],
-                               statement='DELETE FROM "portfolio"')
+    await killed_in_the_middle(
+        backend,
+        database_url,
+        fault_server,
+        lambda: post_graphql(base, token, PERIOD_DELETE, variables),
+        table=Portfolio._meta.db_table,
+        pk=portfolio_ids[-1],
+        statement='DELETE FROM "portfolio"',
+    )
     # then a new server finds the period whole, or gone whole
     base = fault_server.start()
     state = await period_state(period.id, portfolio_ids, fiche_ids)
@@ -93,25 +109,36 @@ async def test_a_period_deletion_killed_midway_is_undone_whole(app, backend, dat
 
 # ---- a bilan batch save (R19–R20): version bumped, modes replaced, results appended to the log ----
 
-async def test_a_bilan_save_killed_midway_leaves_version_and_result_log_agreeing(app, backend, database_url,
-                                                                                 fault_server):
+
+async def test_a_bilan_save_killed_midway_leaves_version_and_result_log_agreeing(
+    app, backend, database_url, fault_server
+):
     learner = await User.get(email=EMAIL[Role.LEARNER])
     bilan = await CompanyBilan.get(portfolio__learner=learner)
     teacher = await User.get(email=EMAIL[Role.TEACHER])
     framework = await Framework.get(school_id=None, code="CAP-ELEC")
-    competences = [encode_id("Competence", pk) for pk in
-                   await Competence.filter(framework=framework).order_by("id").values_list("id", flat=True)]
-    batch = {"modes": [{"competenceId": c, "mode": "GLOBAL"} for c in competences],
-             "results": [{"competenceId": c, "level": "ACQUIRED"} for c in competences]}
+    competences = [
+        encode_id("Competence", pk)
+        for pk in await Competence.filter(framework=framework).order_by("id").values_list("id", flat=True)
+    ]
+    batch = {
+        "modes": [{"competenceId": c, "mode": "GLOBAL"} for c in competences],
+        "results": [{"competenceId": c, "level": "ACQUIRED"} for c in competences],
+    }
     variables = {"id": encode_id("CompanyBilan", bilan.id), "v": bilan.version, "input": batch}
     base = fault_server.start()
     token = sign_in(base, EMAIL[Role.TEACHER], DEMO_PASSWORD)
     # when the server is killed in the middle of the save (on PostgreSQL: version bumped and modes written,
     # waiting to append results whose author row the test holds)
-    await killed_in_the_middle(backend, database_url, fault_server,
-                               lambda: post_graphql(base, token, BILAN_UPDATE, variables),
-                               table=User._meta.db_table, pk=teacher.id,
-                               statement=f'INSERT INTO "{BilanResultEntry._meta.db_table}"')
+    await killed_in_the_middle(
+        backend,
+        database_url,
+        fault_server,
+        lambda: post_graphql(base, token, BILAN_UPDATE, variables),
+        table=User._meta.db_table,
+        pk=teacher.id,
+        statement=f'INSERT INTO "{BilanResultEntry._meta.db_table}"',
+    )
     base = fault_server.start()
     # then the version, the modes and the result log agree: all as before, or all saved
     state = await bilan_state(bilan, len(competences))
@@ -132,23 +159,29 @@ async def bilan_state(before: CompanyBilan, items: int) -> str:
         return "untouched"
     if (version, entries, modes) == (before.version + 1, items, items):
         return "saved"
-    raise AssertionError(f"half a save: version {before.version} → {version}, {entries}/{items} results, "
-                         f"{modes}/{items} modes")
+    raise AssertionError(
+        f"half a save: version {before.version} → {version}, {entries}/{items} results, {modes}/{items} modes"
+    )
 
 
 # ---- an upload: the body arriving, then the copy done and the row not yet written ----
+
 
 def multipart(fiche_id: str, content: bytes) -> tuple[dict[str, str], bytes, bytes]:
     """(headers, everything before the file's bytes, everything after) of a GraphQL multipart request."""
     boundary = "pfmp-fault-boundary"
     operations = json.dumps({"query": UPLOAD, "variables": {"f": fiche_id, "file": None}})
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.file\"]}}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"rapport.pdf\"\r\n"
-            "Content-Type: application/pdf\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{operations}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.file"]}}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="rapport.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
-    headers = {"content-type": f"multipart/form-data; boundary={boundary}",
-               "content-length": str(len(head) + len(content) + len(tail))}
+    headers = {
+        "content-type": f"multipart/form-data; boundary={boundary}",
+        "content-length": str(len(head) + len(content) + len(tail)),
+    }
     return headers, head, tail
 
 
@@ -178,12 +211,13 @@ async def test_an_upload_killed_while_its_body_arrives_leaves_no_file(app, setti
         yield PDF[: len(PDF) // 2]
         half_sent.set()
         await server_dead.wait()  # the rest comes too late, to a closed connection
-        yield PDF[len(PDF) // 2:] + tail
+        yield PDF[len(PDF) // 2 :] + tail
 
     async def send():
         async with httpx.AsyncClient(timeout=60) as client:
-            return await client.post(f"{base}/graphql", content=slow_body(),
-                                     headers={**headers, "Authorization": f"Bearer {token}"})
+            return await client.post(
+                f"{base}/graphql", content=slow_body(), headers={**headers, "Authorization": f"Bearer {token}"}
+            )
 
     # given an upload whose body stops halfway through the file
     request = await in_flight(send())
@@ -209,8 +243,9 @@ async def test_an_upload_killed_after_its_copy_leaves_no_file(app, backend, data
 
     async def send():
         async with httpx.AsyncClient(timeout=60) as client:
-            return await client.post(f"{base}/graphql", content=body,
-                                     headers={**headers, "Authorization": f"Bearer {token}"})
+            return await client.post(
+                f"{base}/graphql", content=body, headers={**headers, "Authorization": f"Bearer {token}"}
+            )
 
     if backend == "postgres":
         # given the test holding the fiche, which the upload locks once the file is copied
@@ -236,8 +271,9 @@ async def test_an_upload_killed_after_its_copy_leaves_no_file(app, backend, data
     assert await annexes_consistent(settings.annex_dir) == 0
     # and the same upload now goes through, and downloads whole
     async with httpx.AsyncClient(timeout=60) as client:
-        response = await client.post(f"{base}/graphql", content=body,
-                                     headers={**headers, "Authorization": f"Bearer {token}"})
+        response = await client.post(
+            f"{base}/graphql", content=body, headers={**headers, "Authorization": f"Bearer {token}"}
+        )
     annex = response.json()["data"]["annexUpload"]["annex"]
     assert annex["size"] == len(BIG_PDF)
     assert await annexes_consistent(settings.annex_dir) == 1
@@ -268,8 +304,15 @@ async def test_start_up_recovery_finishes_committed_uploads_and_leaves_live_fold
     (dead / partial).write_bytes(PDF[:100])
     (live / in_flight_name).write_bytes(PDF)
     fiche_pk, _ = await demo_fiche_id()
-    await Annex.create(fiche_id=fiche_pk, kind="FILE", title="rapport", original_filename="rapport.pdf",
-                       stored_name=committed, content_type="application/pdf", size=len(PDF))
+    await Annex.create(
+        fiche_id=fiche_pk,
+        kind="FILE",
+        title="rapport",
+        original_filename="rapport.pdf",
+        stored_name=committed,
+        content_type="application/pdf",
+        size=len(PDF),
+    )
     holder = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
@@ -284,6 +327,7 @@ async def test_start_up_recovery_finishes_committed_uploads_and_leaves_live_fold
 
 
 # ---- the database going away ----
+
 
 def test_the_database_going_away_answers_cleanly_and_the_server_recovers(backend, tmp_path):
     if backend != "postgres":
@@ -302,8 +346,11 @@ def test_the_database_going_away_answers_cleanly_and_the_server_recovers(backend
         # then the health check says so, and GraphQL requests get a clean error
         health = httpx.get(f"{base}/healthz", timeout=30)
         assert health.status_code == 503 and health.json()["database"] == "down"
-        for request in (dict(json=me, headers=auth), dict(json={"query": "{ frameworks { code } }"}, headers=auth),
-                        dict(json={"query": 'mutation { login(email: "a@b.fr", password: "x") { token } }'})):
+        for request in (
+            dict(json=me, headers=auth),
+            dict(json={"query": "{ frameworks { code } }"}, headers=auth),
+            dict(json={"query": 'mutation { login(email: "a@b.fr", password: "x") { token } }'}),
+        ):
             response = httpx.post(f"{base}/graphql", timeout=30, **request)
             assert_clean_unavailable(response)
         # when it is back, the same server answers again, without a restart
@@ -340,8 +387,15 @@ async def test_a_sqlite_database_locked_by_another_process_answers_cleanly(backe
 
 def assert_clean_unavailable(response: httpx.Response) -> None:
     text = response.text
-    for leak in ("Traceback", "SELECT ", "asyncpg", "/work/", "site-packages", "Internal Server Error",
-                 "Unexpected error"):
+    for leak in (
+        "Traceback",
+        "SELECT ",
+        "asyncpg",
+        "/work/",
+        "site-packages",
+        "Internal Server Error",
+        "Unexpected error",
+    ):
         assert leak not in text, text
     assert response.status_code == 503, text
     assert response.headers["content-type"].startswith("application/json")

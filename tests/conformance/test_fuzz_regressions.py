@@ -28,8 +28,11 @@ def cursor(position: int | str) -> str:
 
 async def execute_ascii(api, query: str, **variables) -> dict:
     """Like Api.execute, with the body as ASCII JSON: the only way to send an unpaired surrogate (as an escape)."""
-    response = await api.http.post("/graphql", content=json.dumps({"query": query, "variables": variables}),
-                                   headers={**api.headers, "content-type": "application/json"})
+    response = await api.http.post(
+        "/graphql",
+        content=json.dumps({"query": query, "variables": variables}),
+        headers={**api.headers, "content-type": "application/json"},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -39,6 +42,7 @@ def raw_id(type_name: str, key: int) -> str:
 
 
 # Keys beyond the 32-bit primary keys: OverflowError on SQLite, DataError on PostgreSQL.
+
 
 @pytest.mark.parametrize("key", [2**31, 2**40, 2**70], ids=["2^31", "2^40", "2^70"])
 async def test_an_id_beyond_any_key_is_bad_input(admin, key):
@@ -53,6 +57,7 @@ async def test_the_largest_key_is_a_valid_id_of_no_row(admin):
 
 # Page cursors naming a negative or huge position: a negative OFFSET, or one no driver converts.
 
+
 @pytest.mark.parametrize("position", [-5, -1, 2**31, 10**30, "1e3"])
 async def test_a_cursor_this_server_cannot_have_issued_is_bad_input(admin, position):
     assert await admin.error_code(LEARNERS, after=cursor(position)) == "BAD_USER_INPUT"
@@ -65,6 +70,7 @@ async def test_the_cursors_this_server_issues_still_page(admin):
 
 
 # Tortoise validates a filter's value against the column (ValidationError) instead of finding no row.
+
 
 async def test_signing_in_with_an_email_longer_than_any_account_is_wrong_credentials(anonymous):
     data = await anonymous.data(LOGIN, e="a" * 300 + "@demo.pfmp.test", p="demo-pfmp-2026")
@@ -80,11 +86,13 @@ async def test_a_framework_code_longer_than_any_code_is_no_framework(teacher):
 async def test_a_level_with_a_framework_code_longer_than_any_code_is_not_found(admin):
     data = await admin.data(LEVEL_CREATE, input={"name": "Troisième année", "frameworkCode": "X" * 300})
     assert data["levelCreate"]["level"] is None
-    assert [(e["field"], e["code"]) for e in data["levelCreate"]["errors"]] == [(["input", "frameworkCode"],
-                                                                                "NOT_FOUND")]
+    assert [(e["field"], e["code"]) for e in data["levelCreate"]["errors"]] == [
+        (["input", "frameworkCode"], "NOT_FOUND")
+    ]
 
 
 # Text no column can hold: NUL (PostgreSQL refuses it) and unpaired surrogates (no UTF-8 encoder takes them).
+
 
 @pytest.mark.parametrize("text", ["CAP\x00ELEC", "CAP\ud800", "\udfff"], ids=["nul", "high-surrogate", "low"])
 async def test_unstorable_text_in_a_variable_is_bad_input_naming_it(teacher, text):

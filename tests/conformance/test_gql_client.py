@@ -10,8 +10,8 @@ import pytest
 from gql import Client, FileVar, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXTransport
 
-from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from models.users import Role
+from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.conformance.server import live_server
 
 LEARNER_EMAIL = next(email for role, email, *_ in DEMO_ACCOUNTS if role is Role.LEARNER)
@@ -30,8 +30,9 @@ UPLOAD = gql("""mutation($fiche: ID!, $file: Upload!, $title: String) {
 
 def client(base: str, token: str | None = None) -> Client:
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    return Client(transport=HTTPXTransport(url=f"{base}/graphql", headers=headers, timeout=30),
-                  fetch_schema_from_transport=True)
+    return Client(
+        transport=HTTPXTransport(url=f"{base}/graphql", headers=headers, timeout=30), fetch_schema_from_transport=True
+    )
 
 
 def execute(session, request: GraphQLRequest, *, upload_files: bool = False, **variables):
@@ -64,21 +65,27 @@ def test_a_file_uploaded_with_gql_filevar_downloads_byte_for_byte(base, learner_
     with client(base, learner_token) as session:
         # given a fiche of the demo learner's portfolio, created through gql
         portfolio = execute(session, MY_PORTFOLIOS)["me"]["portfolios"][0]
-        created = execute(session, CREATE_FICHE, portfolio=portfolio["id"],
-                          input={"title": "Fiche envoyée par gql", "description": "Pose d'un disjoncteur."})
+        created = execute(
+            session,
+            CREATE_FICHE,
+            portfolio=portfolio["id"],
+            input={"title": "Fiche envoyée par gql", "description": "Pose d'un disjoncteur."},
+        )
         assert created["activityFicheCreate"]["errors"] == []
         fiche_id = created["activityFicheCreate"]["activityFiche"]["id"]
 
         # when gql sends a file with FileVar (a multipart request: operations, map, then the file part)
         file = FileVar(io.BytesIO(PDF), filename="schéma unifilaire.pdf", content_type="application/pdf")
-        uploaded = execute(session, UPLOAD, upload_files=True, fiche=fiche_id, title="Schéma",
-                           file=file)["annexUpload"]
+        uploaded = execute(session, UPLOAD, upload_files=True, fiche=fiche_id, title="Schéma", file=file)["annexUpload"]
 
     # then the annex is recorded with the client's file name, the type judged from the content, and the size
     assert uploaded["errors"] == []
     annex = uploaded["annex"]
-    assert (annex["filename"], annex["contentType"], annex["size"]) == ("schéma unifilaire.pdf", "application/pdf",
-                                                                        len(PDF))
+    assert (annex["filename"], annex["contentType"], annex["size"]) == (
+        "schéma unifilaire.pdf",
+        "application/pdf",
+        len(PDF),
+    )
     # and its downloadUrl answers exactly the bytes sent, to the same bearer token only
     response = httpx.get(base + annex["downloadUrl"], headers={"Authorization": f"Bearer {learner_token}"})
     assert response.status_code == 200 and response.content == PDF
@@ -88,7 +95,13 @@ def test_a_file_uploaded_with_gql_filevar_downloads_byte_for_byte(base, learner_
 
 def test_gql_uploads_to_a_fiche_out_of_reach_get_a_payload_error_not_an_exception(base, learner_token):
     with client(base, learner_token) as session:
-        answer = execute(session, UPLOAD, upload_files=True, fiche="QWN0aXZpdHlGaWNoZTo5OTk5", title=None,
-                         file=FileVar(io.BytesIO(PDF), filename="a.pdf"))["annexUpload"]
+        answer = execute(
+            session,
+            UPLOAD,
+            upload_files=True,
+            fiche="QWN0aXZpdHlGaWNoZTo5OTk5",
+            title=None,
+            file=FileVar(io.BytesIO(PDF), filename="a.pdf"),
+        )["annexUpload"]
     assert answer["annex"] is None
     assert [(e["field"], e["code"]) for e in answer["errors"]] == [(["ficheId"], "NOT_FOUND")]

@@ -15,15 +15,23 @@ def test_the_server_log_holds_no_password_nor_token(tmp_path, database_url):
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             # a failed login with its password inline: a validation error, then a syntax error
-            client.post("/graphql", json={"query": 'mutation { login(email: "a@b.test", password: "%s") { nope } }'
-                                          % SECRET})
+            client.post(
+                "/graphql", json={"query": 'mutation { login(email: "a@b.test", password: "%s") { nope } }' % SECRET}
+            )
             client.post("/graphql", json={"query": 'mutation { login(email: "a@b.test", password: "%s") {' % SECRET})
             # the same over GET, where the query string is the request's path in the access log
-            client.get("/graphql", params={"query": '{ me { id } } # password: "%s"' % SECRET,
-                                           "extensions": '{"token": "%s"}' % TOKEN_LOOKALIKE},
-                       headers={"accept": "application/json", "authorization": f"Bearer {TOKEN_LOOKALIKE}"})
+            client.get(
+                "/graphql",
+                params={
+                    "query": '{ me { id } } # password: "%s"' % SECRET,
+                    "extensions": '{"token": "%s"}' % TOKEN_LOOKALIKE,
+                },
+                headers={"accept": "application/json", "authorization": f"Bearer {TOKEN_LOOKALIKE}"},
+            )
             # a bad token is refused, and only the reason is logged
-            client.post("/graphql", json={"query": "{ me { id } }"}, headers={"authorization": f"Bearer {TOKEN_LOOKALIKE}"})
+            client.post(
+                "/graphql", json={"query": "{ me { id } }"}, headers={"authorization": f"Bearer {TOKEN_LOOKALIKE}"}
+            )
     finally:
         server.stop()
     log = server.log()

@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import httpx
-from tortoise.transactions import in_transaction
 from docx.document import Document as DocxDocument
+from tortoise.transactions import in_transaction
 
 from graph.types.common import encode_id
 from models.bilans import BilanCompetenceMode, BilanResultEntry, BilanStatus, CompanyBilan, EvaluationMode
@@ -43,7 +43,7 @@ def docx_of(response: httpx.Response) -> tuple[DocxDocument, str]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == DOCX
     assert response.headers["cache-control"] == "no-store"
-    assert response.headers["content-disposition"].startswith("attachment; filename=\"")
+    assert response.headers["content-disposition"].startswith('attachment; filename="')
     assert response.headers["content-length"] == str(len(response.content))
     document = open_docx(response.content)
     return document, body_text(document)
@@ -94,11 +94,14 @@ async def complete(bilan_ids: list[int], meeting: dt.date | None = None) -> None
     """Complete bilans as bilanComplete does: the grid, marks and modes frozen from their views."""
     bilans = await CompanyBilan.filter(id__in=bilan_ids)
     views = await build_views(bilans)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for bilan in bilans:
-        await CompanyBilan.filter(id=bilan.id).update(status=BilanStatus.COMPLETED, completed_at=now,
-                                                      frozen_grid=views[bilan.id].frozen_grid(),
-                                                      meeting_date=meeting or bilan.meeting_date)
+        await CompanyBilan.filter(id=bilan.id).update(
+            status=BilanStatus.COMPLETED,
+            completed_at=now,
+            frozen_grid=views[bilan.id].frozen_grid(),
+            meeting_date=meeting or bilan.meeting_date,
+        )
 
 
 @dataclass
@@ -111,8 +114,15 @@ class MelecLevel:
 MELEC_LEVELS = ("NOT_ACQUIRED", "BEGINNING", "PARTIAL", "ACQUIRED", "MASTERED")
 
 
-async def melec_level(teacher: User, learners: int, periods: int = 1, *, name: str = "Première MELEC",
-                      completed: bool = True, start: dt.date | None = None) -> MelecLevel:
+async def melec_level(
+    teacher: User,
+    learners: int,
+    periods: int = 1,
+    *,
+    name: str = "Première MELEC",
+    completed: bool = True,
+    start: dt.date | None = None,
+) -> MelecLevel:
     """A Bac Pro MELEC level taught by `teacher`: `learners` learners in one classroom, each in `periods`
     past periods with a liaison fiche filled in, two fiches and a bilan (completed unless told otherwise):
     even competences entered globally, odd ones criterion by criterion."""
@@ -121,8 +131,9 @@ async def melec_level(teacher: User, learners: int, periods: int = 1, *, name: s
         return await _melec_level(teacher, learners, periods, name, completed, start)
 
 
-async def _melec_level(teacher: User, learners: int, periods: int, name: str, completed: bool,
-                       start: dt.date | None) -> MelecLevel:
+async def _melec_level(
+    teacher: User, learners: int, periods: int, name: str, completed: bool, start: dt.date | None
+) -> MelecLevel:
     framework = await Framework.get(school_id=None, code="BACPRO-MELEC")
     school_id = teacher.school_id
     level = await Level.create(school_id=school_id, name=name, position=5, framework=framework)
@@ -135,39 +146,62 @@ async def _melec_level(teacher: User, learners: int, periods: int, name: str, co
     made = MelecLevel(level, [])
     for n in range(periods):
         begin = start + dt.timedelta(days=30 * n)
-        period = await Period.create(school_id=school_id, level=level, name=f"PFMP {n + 1}", start_date=begin,
-                                     end_date=begin + dt.timedelta(days=18), school_year=begin.year - (begin.month < 8),
-                                     objectives=f"Objectifs de la PFMP {n + 1}.")
-        await period.tasks.add(*tasks[3 * n:3 * n + 3])
+        period = await Period.create(
+            school_id=school_id,
+            level=level,
+            name=f"PFMP {n + 1}",
+            start_date=begin,
+            end_date=begin + dt.timedelta(days=18),
+            school_year=begin.year - (begin.month < 8),
+            objectives=f"Objectifs de la PFMP {n + 1}.",
+        )
+        await period.tasks.add(*tasks[3 * n : 3 * n + 3])
         made.periods.append(period)
     portfolios = []
     for i in range(learners):
-        learner = await User.create(school_id=school_id, role=Role.LEARNER, email=f"melec{level.id}-{i}@demo.pfmp.test",
-                                    first_name=f"Élève{i:03d}", last_name=f"MELEC{i:03d}", classroom=classroom,
-                                    learner_status=LearnerStatus.APPRENTICE if i % 7 == 0 else LearnerStatus.SCHOOL)
+        learner = await User.create(
+            school_id=school_id,
+            role=Role.LEARNER,
+            email=f"melec{level.id}-{i}@demo.pfmp.test",
+            first_name=f"Élève{i:03d}",
+            last_name=f"MELEC{i:03d}",
+            classroom=classroom,
+            learner_status=LearnerStatus.APPRENTICE if i % 7 == 0 else LearnerStatus.SCHOOL,
+        )
         made.learners.append(learner)
         for n, period in enumerate(made.periods):
-            portfolio = await open_portfolio(period, learner, tasks[3 * n:3 * n + 3])
+            portfolio = await open_portfolio(period, learner, tasks[3 * n : 3 * n + 3])
             portfolio.days_done = 11 + i % 3
             await portfolio.save()
             portfolios.append(portfolio)
             await LiaisonFiche.filter(portfolio=portfolio).update(
-                company_name=f"Électricité {i:03d}", activity_domain="Tertiaire et industrie",
-                tutor_name=f"Tuteur {i:03d}", tutor_role="Chef de chantier")
-            await _fiches(school_id, learner, portfolio, tasks[3 * n:3 * n + 3], competences, criteria)
+                company_name=f"Électricité {i:03d}",
+                activity_domain="Tertiaire et industrie",
+                tutor_name=f"Tuteur {i:03d}",
+                tutor_role="Chef de chantier",
+            )
+            await _fiches(school_id, learner, portfolio, tasks[3 * n : 3 * n + 3], competences, criteria)
     bilans = await CompanyBilan.filter(portfolio_id__in=[p.id for p in portfolios])
     entries, modes = [], []
     for b, bilan in enumerate(bilans):
         for c, competence in enumerate(competences):
             # Saving a result pins the mode it was entered under (docs/bilans.md).
-            modes.append(BilanCompetenceMode(bilan=bilan, competence=competence,
-                                             mode=EvaluationMode.GLOBAL if c % 2 == 0 else EvaluationMode.CRITERIA))
+            modes.append(
+                BilanCompetenceMode(
+                    bilan=bilan,
+                    competence=competence,
+                    mode=EvaluationMode.GLOBAL if c % 2 == 0 else EvaluationMode.CRITERIA,
+                )
+            )
             level_value = MELEC_LEVELS[(b + c) % len(MELEC_LEVELS)]
             if c % 2 == 0:
                 entries.append(BilanResultEntry(bilan=bilan, competence=competence, level=level_value))
             else:
-                entries += [BilanResultEntry(bilan=bilan, competence=competence, criterion=k, level=level_value)
-                            for k in criteria if k.competence_id == competence.id]
+                entries += [
+                    BilanResultEntry(bilan=bilan, competence=competence, criterion=k, level=level_value)
+                    for k in criteria
+                    if k.competence_id == competence.id
+                ]
     await BilanCompetenceMode.bulk_create(modes, batch_size=500)
     await BilanResultEntry.bulk_create(entries, batch_size=500)
     await CompanyBilan.filter(id__in=[b.id for b in bilans]).update(engagement=3, comment="Bonne période.")

@@ -30,9 +30,7 @@ def count(document: DocxDocument, glyph: str) -> int:
 
 def table_rows(table) -> list[list[str]]:
     """Cell texts row by row; a cell spanning columns appears once."""
-    return [
-        ["\n".join(p.text for p in cell.paragraphs) for cell in _unique_cells(row)] for row in table.rows
-    ]
+    return [["\n".join(p.text for p in cell.paragraphs) for cell in _unique_cells(row)] for row in table.rows]
 
 
 def _unique_cells(row):

@@ -70,8 +70,10 @@ def scale_of(name: str) -> Scale:
 
 def competence_labels(name: str) -> dict[str, tuple[str, list[str]]]:
     """code -> (label, criteria) of every competence of a framework."""
-    return {item["code"]: (item["label"], [k["label"] if isinstance(k, dict) else k for k in item["criteria"]])
-            for item in framework(name)["competences"]}
+    return {
+        item["code"]: (item["label"], [k["label"] if isinstance(k, dict) else k for k in item["criteria"]])
+        for item in framework(name)["competences"]
+    }
 
 
 def task_refs(name: str, codes: tuple[str, ...]) -> tuple[TaskRef, ...]:

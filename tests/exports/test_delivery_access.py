@@ -60,11 +60,20 @@ async def test_each_role_gets_exactly_the_exports_of_its_rows(route, role, clien
 
 
 # role -> sections of the period's pre-conventions: staff get every learner, the others their own portfolios
-PERIOD_SECTIONS = {A: ["CARLIER", "DUPIRE", "FABROWSKI", "HÔT", "LECAM"],
-                   T: ["CARLIER", "DUPIRE", "FABROWSKI", "HÔT", "LECAM"],
-                   L: ["DUPIRE"], TU: ["DUPIRE"], M: ["HÔT"]}
-FULL_NAMES = {"CARLIER": "Matis CARLIER", "DUPIRE": "Angélique DUPIRE", "FABROWSKI": "Marine FABROWSKI",
-              "HÔT": "Lydie HÔT", "LECAM": "Jean LECAM"}
+PERIOD_SECTIONS = {
+    A: ["CARLIER", "DUPIRE", "FABROWSKI", "HÔT", "LECAM"],
+    T: ["CARLIER", "DUPIRE", "FABROWSKI", "HÔT", "LECAM"],
+    L: ["DUPIRE"],
+    TU: ["DUPIRE"],
+    M: ["HÔT"],
+}
+FULL_NAMES = {
+    "CARLIER": "Matis CARLIER",
+    "DUPIRE": "Angélique DUPIRE",
+    "FABROWSKI": "Marine FABROWSKI",
+    "HÔT": "Lydie HÔT",
+    "LECAM": "Jean LECAM",
+}
 
 
 @pytest.mark.parametrize("role", [A, T, L, TU, M], ids=lambda r: r.value)
@@ -82,9 +91,14 @@ async def test_the_pre_conventions_of_a_period_hold_the_portfolios_the_role_reac
 async def test_a_period_without_a_portfolio_of_theirs_is_out_of_reach_for_learners_and_trainers(clients):
     # given a period of the same level where none of the signed-in learner's or trainers' learners are
     first = await Period.get(name="Stage de découverte")
-    other = await Period.create(school_id=first.school_id, level_id=first.level_id, name="PFMP 2",
-                                start_date=dt.date(2027, 3, 1), end_date=dt.date(2027, 3, 26),
-                                school_year=first.school_year)
+    other = await Period.create(
+        school_id=first.school_id,
+        level_id=first.level_id,
+        name="PFMP 2",
+        start_date=dt.date(2027, 3, 1),
+        end_date=dt.date(2027, 3, 26),
+        school_year=first.school_year,
+    )
     path = f"/exports/pre-convention/period/{encode_id('Period', other.id)}"
     # then staff get a document saying it is empty, the others a 404
     for role in (A, T):
@@ -109,16 +123,26 @@ async def test_the_level_synthesis_is_for_staff_of_that_level(clients):
 async def test_another_schools_rows_are_out_of_reach_even_for_its_admin(admin):
     school = await School.create(uai="0590001A", name="Autre lycée")
     level = await Level.create(school=school, name="Première année de CAP")
-    period = await Period.create(school=school, level=level, name="Stage", start_date=dt.date(2026, 11, 16),
-                                 end_date=dt.date(2026, 11, 27), school_year=2026)
-    for path in (f"/exports/level-synthesis/{encode_id('Level', level.id)}",
-                 f"/exports/pre-convention/period/{encode_id('Period', period.id)}"):
+    period = await Period.create(
+        school=school,
+        level=level,
+        name="Stage",
+        start_date=dt.date(2026, 11, 16),
+        end_date=dt.date(2026, 11, 27),
+        school_year=2026,
+    )
+    for path in (
+        f"/exports/level-synthesis/{encode_id('Level', level.id)}",
+        f"/exports/pre-convention/period/{encode_id('Period', period.id)}",
+    ):
         response = await fetch(admin, path)
         assert refusal(response) == (404, "NOT_FOUND") and response.json() == NOT_FOUND
 
 
-@pytest.mark.parametrize("route", ["meeting-sheet", "pre-convention/portfolio", "pre-convention/period",
-                                   "learner-synthesis", "level-synthesis"])
+@pytest.mark.parametrize(
+    "route",
+    ["meeting-sheet", "pre-convention/portfolio", "pre-convention/period", "learner-synthesis", "level-synthesis"],
+)
 async def test_without_a_valid_token_every_export_answers_401(route, anonymous, http):
     path = f"/exports/{route}/{await period_id() if route.endswith('period') else await portfolio_id('DUPIRE')}"
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic YWRtaW46eA=="}):
@@ -129,8 +153,14 @@ async def test_without_a_valid_token_every_export_answers_401(route, anonymous, 
 
 async def test_unknown_malformed_and_mistyped_ids_answer_the_same_404(teacher):
     # given ids that name nothing a teacher may export: unknown, malformed, or of another type
-    ids = [encode_id("Portfolio", 999999), "not-an-id", "UG9ydGZvbGlvOmFiYw==", encode_id("Learner", 1),
-           await learner_id("DUPIRE"), "%20"]
+    ids = [
+        encode_id("Portfolio", 999999),
+        "not-an-id",
+        "UG9ydGZvbGlvOmFiYw==",
+        encode_id("Learner", 1),
+        await learner_id("DUPIRE"),
+        "%20",
+    ]
     for value in ids:
         response = await fetch(teacher, f"/exports/meeting-sheet/{value}")
         # then the answer is the same whatever the cause
@@ -140,27 +170,38 @@ async def test_unknown_malformed_and_mistyped_ids_answer_the_same_404(teacher):
 
 async def test_the_download_is_named_for_its_contents(teacher):
     expected = {
-        f"/exports/meeting-sheet/{await portfolio_id('DUPIRE')}":
-            ("Preparer-la-rencontre_DUPIRE_Stage-de-decouverte.docx",
-             "Pr%C3%A9parer-la-rencontre_DUPIRE_Stage-de-d%C3%A9couverte.docx"),
-        f"/exports/pre-convention/portfolio/{await portfolio_id('HÔT')}":
-            ("Pre-convention_HOT_Stage-de-decouverte.docx", "Pr%C3%A9-convention_H%C3%94T_Stage-de-d%C3%A9couverte.docx"),
-        f"/exports/pre-convention/period/{await period_id()}":
-            ("Pre-conventions_Stage-de-decouverte.docx", "Pr%C3%A9-conventions_Stage-de-d%C3%A9couverte.docx"),
-        f"/exports/learner-synthesis/{await learner_id('DUPIRE')}":
-            ("Synthese_DUPIRE_Angelique.docx", "Synth%C3%A8se_DUPIRE_Ang%C3%A9lique.docx"),
-        f"/exports/level-synthesis/{await level_id()}":
-            ("Synthese-niveau_Premiere-annee-de-CAP.docx", "Synth%C3%A8se-niveau_Premi%C3%A8re-ann%C3%A9e-de-CAP.docx"),
+        f"/exports/meeting-sheet/{await portfolio_id('DUPIRE')}": (
+            "Preparer-la-rencontre_DUPIRE_Stage-de-decouverte.docx",
+            "Pr%C3%A9parer-la-rencontre_DUPIRE_Stage-de-d%C3%A9couverte.docx",
+        ),
+        f"/exports/pre-convention/portfolio/{await portfolio_id('HÔT')}": (
+            "Pre-convention_HOT_Stage-de-decouverte.docx",
+            "Pr%C3%A9-convention_H%C3%94T_Stage-de-d%C3%A9couverte.docx",
+        ),
+        f"/exports/pre-convention/period/{await period_id()}": (
+            "Pre-conventions_Stage-de-decouverte.docx",
+            "Pr%C3%A9-conventions_Stage-de-d%C3%A9couverte.docx",
+        ),
+        f"/exports/learner-synthesis/{await learner_id('DUPIRE')}": (
+            "Synthese_DUPIRE_Angelique.docx",
+            "Synth%C3%A8se_DUPIRE_Ang%C3%A9lique.docx",
+        ),
+        f"/exports/level-synthesis/{await level_id()}": (
+            "Synthese-niveau_Premiere-annee-de-CAP.docx",
+            "Synth%C3%A8se-niveau_Premi%C3%A8re-ann%C3%A9e-de-CAP.docx",
+        ),
     }
     for path, (ascii_name, utf8_name) in expected.items():
         response = await fetch(teacher, path)
         docx_of(response)
         assert response.headers["content-disposition"] == (
-            f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{utf8_name}")
+            f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{utf8_name}"
+        )
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_only_get_is_answered(teacher):
-    response = await teacher.http.post(f"/exports/meeting-sheet/{await portfolio_id('DUPIRE')}",
-                                       headers=teacher.headers)
+    response = await teacher.http.post(
+        f"/exports/meeting-sheet/{await portfolio_id('DUPIRE')}", headers=teacher.headers
+    )
     assert response.status_code == 405

@@ -14,8 +14,9 @@ from tests.exports.delivery import docx_of, fetch, melec_level
 
 async def _reopen(period) -> None:
     """The period's bilans back to drafts: the syntheses then read live grids as well as frozen ones."""
-    await CompanyBilan.filter(portfolio__period_id=period.id).update(status=BilanStatus.DRAFT, frozen_grid=None,
-                                                                    completed_at=None)
+    await CompanyBilan.filter(portfolio__period_id=period.id).update(
+        status=BilanStatus.DRAFT, frozen_grid=None, completed_at=None
+    )
 
 
 async def _statements(sql_counter, api, path: str):
@@ -35,10 +36,12 @@ async def test_statements_do_not_grow_from_5_to_40_learners(teacher, sql_counter
     for name, level in (("small", small), ("large", large)):
         # when the first period's pre-conventions and the level's synthesis are downloaded
         pre, (document, _) = await _statements(
-            sql_counter, teacher, f"/exports/pre-convention/period/{encode_id('Period', level.periods[0].id)}")
+            sql_counter, teacher, f"/exports/pre-convention/period/{encode_id('Period', level.periods[0].id)}"
+        )
         assert len(document.sections) == len(level.learners)
         synthesis, (_, text) = await _statements(
-            sql_counter, teacher, f"/exports/level-synthesis/{encode_id('Level', level.level.id)}")
+            sql_counter, teacher, f"/exports/level-synthesis/{encode_id('Level', level.level.id)}"
+        )
         assert text.count("PFMP 2\nDates") == len(level.learners)
         assert text.count("Complété, rencontre du") == len(level.learners)
         assert text.count("En cours (brouillon)") == len(level.learners)

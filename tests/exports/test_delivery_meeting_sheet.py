@@ -68,7 +68,9 @@ async def test_the_sheet_has_the_header_the_grid_and_the_closing(teacher):
     assert [row[0] for row in grid if row[0].startswith(("☑ TA", "TA"))][:3] == [
         "☑ TA 1-1 : Prendre connaissance du dossier relatif aux opérations à réaliser dans leur environnement",
         "☑ TA 1-2 : Vérifier et compléter si besoin la liste des matériels, équipements et outillages nécessaires "
-        "aux opérations", "TA 2-1 : Organiser le poste de travail"]
+        "aux opérations",
+        "TA 2-1 : Organiser le poste de travail",
+    ]
     assert sum(1 for row in grid if row[0].lstrip("☑ ").startswith("TA ")) == 10
     assert count(document, "☐") == GLOBAL_BOXES
     # the closing: stars to tick, the meeting date (the period's last day), comment and signatures
@@ -77,8 +79,10 @@ async def test_the_sheet_has_the_header_the_grid_and_the_closing(teacher):
     assert "Commentaire (appréciation ou conseil destiné à l'apprenant) :" in text
     signatures = table_rows(document.tables[-1])
     assert signatures[0] == ["Le professeur référent", "Le formateur en entreprise (tuteur de stage)"]
-    assert signatures[1] == ["Nom : Claire MARTIN\nSignature :",
-                             "Nom : Eude Toutcourt\nSignature et cachet de l'entreprise :"]
+    assert signatures[1] == [
+        "Nom : Claire MARTIN\nSignature :",
+        "Nom : Eude Toutcourt\nSignature et cachet de l'entreprise :",
+    ]
 
 
 async def test_marks_references_and_criteria_mode_follow_the_fiches(teacher, tutor):
@@ -98,8 +102,13 @@ async def test_marks_references_and_criteria_mode_follow_the_fiches(teacher, tut
         assert grid["☑ Les contraintes techniques et d'exécution sont repérées"] == ["[1]", *["☐"] * 6]
         assert grid["Les risques professionnels sont évalués"] == ["", *["☐"] * 6]
         assert grid["☑ C07 Exploiter les outils numériques dans le contexte professionnel"] == ["[1]", *["☐"] * 6]
-        assert grid["☑ TA 1-2 : Vérifier et compléter si besoin la liste des matériels, équipements et outillages "
-                    "nécessaires aux opérations"][0] == "[1] [2]"
+        assert (
+            grid[
+                "☑ TA 1-2 : Vérifier et compléter si besoin la liste des matériels, équipements et outillages "
+                "nécessaires aux opérations"
+            ][0]
+            == "[1] [2]"
+        )
         assert grid["☑ C02 Organiser l'opération dans son contexte"] == ["[2]", *["☐"] * 6]
         # C01's five criteria take the place of its own six boxes
         assert count(document, "☐") == GLOBAL_BOXES - 6 + 5 * 6
@@ -111,15 +120,23 @@ async def test_a_completed_bilan_prints_its_frozen_grid_date_and_comment(teacher
     bilan_id = encode_id("CompanyBilan", bilan.id)
     period = await Period.get(name="Stage de découverte")
     meeting = period.end_date + dt.timedelta(days=1)
-    saved = await teacher.data(UPDATE, id=bilan_id, v=bilan.version, input={
-        "meetingDate": meeting.isoformat(), "comment": "Très bon accueil.\nContinue ainsi.", "engagement": 3})
+    saved = await teacher.data(
+        UPDATE,
+        id=bilan_id,
+        v=bilan.version,
+        input={"meetingDate": meeting.isoformat(), "comment": "Très bon accueil.\nContinue ainsi.", "engagement": 3},
+    )
     assert saved["bilanUpdate"]["errors"] == []
     completed = await teacher.data(COMPLETE, id=bilan_id, v=saved["bilanUpdate"]["bilan"]["version"])
     assert completed["bilanComplete"]["errors"] == []
     # when a fiche is added afterwards
     first = (await _fiches())[0]
-    late = await ActivityFiche.create(school_id=first.school_id, learner_id=first.learner_id,
-                                      portfolio_id=first.portfolio_id, title="Fiche 3 : Après la visite")
+    late = await ActivityFiche.create(
+        school_id=first.school_id,
+        learner_id=first.learner_id,
+        portfolio_id=first.portfolio_id,
+        title="Fiche 3 : Après la visite",
+    )
     await _target(late, "TA 2-1", "C02")
     document, text = await _sheet(teacher)
     # then the sheet still shows the grid as completed, with its date and comment

@@ -12,11 +12,12 @@ from models.portfolios import LiaisonFiche
 from tests.exports.delivery import docx_of, fetch, period_id, portfolio_id, portfolio_of
 from tests.exports.reading import table_rows
 
-OBJECTIVES = ("Découvrir l'entreprise, ses métiers et ses règles de sécurité ; "
-              "observer puis participer à la préparation d'une intervention.")
+OBJECTIVES = (
+    "Découvrir l'entreprise, ses métiers et ses règles de sécurité ; "
+    "observer puis participer à la préparation d'une intervention."
+)
 TA_1_1 = "Prendre connaissance du dossier relatif aux opérations à réaliser dans leur environnement"
-TA_1_2 = ("Vérifier et compléter si besoin la liste des matériels, équipements et outillages nécessaires "
-          "aux opérations")
+TA_1_2 = "Vérifier et compléter si besoin la liste des matériels, équipements et outillages nécessaires aux opérations"
 
 
 def facts(table) -> dict[str, str]:
@@ -46,8 +47,15 @@ async def test_a_learner_gets_their_pre_convention_with_the_liaison_fiche(learne
     assert table_rows(document.tables[2]) == [["Code", "Tâche"], ["TA 1-1", TA_1_1], ["TA 1-2", TA_1_2]]
     timetable = table_rows(document.tables[3])
     assert timetable[0] == ["Jour", "Matin début", "Matin fin", "Après-midi début", "Après-midi fin", "Total heures"]
-    assert [row[0] for row in timetable[1:]] == ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi",
-                                                 "Total de la semaine"]
+    assert [row[0] for row in timetable[1:]] == [
+        "Lundi",
+        "Mardi",
+        "Mercredi",
+        "Jeudi",
+        "Vendredi",
+        "Samedi",
+        "Total de la semaine",
+    ]
 
 
 async def test_the_period_gives_every_learner_a_section_on_a_new_page(teacher):
@@ -78,11 +86,18 @@ async def test_the_period_gives_every_learner_a_section_on_a_new_page(teacher):
 async def test_an_empty_period_gives_a_document_that_says_so(admin):
     # given a period of the demo level with no learner assigned, made from a template of 20 days
     first = await Period.get(name="Stage de découverte")
-    template = await PeriodTemplate.create(school_id=first.school_id, level_id=first.level_id, name="PFMP longue",
-                                           duration_days=20)
-    empty = await Period.create(school_id=first.school_id, level_id=first.level_id, template=template,
-                                name="PFMP de printemps", start_date=dt.date(2027, 3, 1),
-                                end_date=dt.date(2027, 3, 26), school_year=first.school_year)
+    template = await PeriodTemplate.create(
+        school_id=first.school_id, level_id=first.level_id, name="PFMP longue", duration_days=20
+    )
+    empty = await Period.create(
+        school_id=first.school_id,
+        level_id=first.level_id,
+        template=template,
+        name="PFMP de printemps",
+        start_date=dt.date(2027, 3, 1),
+        end_date=dt.date(2027, 3, 26),
+        school_year=first.school_year,
+    )
     # when it is exported
     document, text = docx_of(await fetch(admin, f"/exports/pre-convention/period/{encode_id('Period', empty.id)}"))
     # then one page names the period and says nobody is assigned

@@ -37,16 +37,34 @@ async def _enter_dupire_bilan(teacher, *, complete: bool) -> Period:
     c01 = await Competence.get(code="C01", framework__code="CAP-ELEC", framework__school_id=None)
     c07 = await Competence.get(code="C07", framework__code="CAP-ELEC", framework__school_id=None)
     criteria = {k.position: k for k in await Criterion.filter(competence=c01)}
-    results = [{"competenceId": gid("Competence", c01.id), "criterionId": gid("Criterion", criteria[position].id),
-                "level": level} for position, level in ((1, "NOT_ACQUIRED"), (2, "ACQUIRED"), (3, "MASTERED"))]
+    results = [
+        {
+            "competenceId": gid("Competence", c01.id),
+            "criterionId": gid("Criterion", criteria[position].id),
+            "level": level,
+        }
+        for position, level in ((1, "NOT_ACQUIRED"), (2, "ACQUIRED"), (3, "MASTERED"))
+    ]
     results.append({"competenceId": gid("Competence", c07.id), "level": "PARTIAL"})
-    saved = await teacher.data(UPDATE, id=gid("CompanyBilan", bilan.id), v=bilan.version, input={
-        "engagement": 3, "comment": "Bon début, continue ainsi.", "results": results,
-        "modes": [{"competenceId": gid("Competence", c01.id), "mode": "CRITERIA"},
-                  {"competenceId": gid("Competence", c07.id), "mode": "GLOBAL"}]})
+    saved = await teacher.data(
+        UPDATE,
+        id=gid("CompanyBilan", bilan.id),
+        v=bilan.version,
+        input={
+            "engagement": 3,
+            "comment": "Bon début, continue ainsi.",
+            "results": results,
+            "modes": [
+                {"competenceId": gid("Competence", c01.id), "mode": "CRITERIA"},
+                {"competenceId": gid("Competence", c07.id), "mode": "GLOBAL"},
+            ],
+        },
+    )
     assert saved["bilanUpdate"]["errors"] == [], saved
     if complete:
-        done = await teacher.data(COMPLETE, id=gid("CompanyBilan", bilan.id), v=saved["bilanUpdate"]["bilan"]["version"])
+        done = await teacher.data(
+            COMPLETE, id=gid("CompanyBilan", bilan.id), v=saved["bilanUpdate"]["bilan"]["version"]
+        )
         assert done["bilanComplete"]["errors"] == []
     return await Period.get(id=portfolio.period_id)
 
@@ -54,9 +72,14 @@ async def _enter_dupire_bilan(teacher, *, complete: bool) -> Period:
 async def _earlier_period(discovery: Period) -> Period:
     """A certifying period before the discovery one, with DUPIRE in it."""
     start = discovery.start_date - dt.timedelta(days=56)
-    earlier = await Period.create(school_id=discovery.school_id, level_id=discovery.level_id, name="Rentrée en atelier",
-                                  start_date=start, end_date=start + dt.timedelta(days=11),
-                                  school_year=discovery.school_year)
+    earlier = await Period.create(
+        school_id=discovery.school_id,
+        level_id=discovery.level_id,
+        name="Rentrée en atelier",
+        start_date=start,
+        end_date=start + dt.timedelta(days=11),
+        school_year=discovery.school_year,
+    )
     await open_portfolio(earlier, await User.get(last_name="DUPIRE"), [])
     return earlier
 
@@ -89,11 +112,15 @@ async def test_the_learner_synthesis_gives_every_period_and_the_retained_levels(
         assert text.index("Rentrée en atelier") < text.index("Stage de découverte\nDates")
         later = dict(table_rows(document.tables[2]))
         assert later["Dates"] == f"du {discovery.start_date:%d/%m/%Y} au {discovery.end_date:%d/%m/%Y}"
-        assert later["Lieu de réalisation"] == ("Tout élec (Entreprise générale d'électricité (particuliers)) — "
-                                                "tuteur de stage : Eude Toutcourt, électricien")
+        assert later["Lieu de réalisation"] == (
+            "Tout élec (Entreprise générale d'électricité (particuliers)) — "
+            "tuteur de stage : Eude Toutcourt, électricien"
+        )
         assert later["Jours effectués"] == "9,5 sur 10 jours prévus"
-        assert later["Fiches activités"] == "2 fiches dont 1 complétée(s)\n• Fiche 1 : Découverte de l'entreprise" \
-                                            "\n• À compléter"
+        assert (
+            later["Fiches activités"] == "2 fiches dont 1 complétée(s)\n• Fiche 1 : Découverte de l'entreprise"
+            "\n• À compléter"
+        )
         assert later["Bilan entreprise"] == f"Complété, rencontre du {discovery.end_date:%d/%m/%Y}"
         assert later["Engagement"] == "★★★☆"
         first = dict(table_rows(document.tables[1]))
@@ -132,13 +159,23 @@ async def test_the_level_synthesis_has_a_summary_and_a_page_per_learner(teacher,
         assert "Synthèse des formations en entreprise pour tous les apprenants de ce niveau" in text
         summary = table_rows(document.tables[0])
         assert summary[0][-1] == "Compétences « Acquis » ou plus / évaluées"
-        assert [row[0] for row in summary[1:]] == ["Matis CARLIER", "Angélique DUPIRE", "Marine FABROWSKI",
-                                                   "Lydie HÔT", "Jean LECAM"]
+        assert [row[0] for row in summary[1:]] == [
+            "Matis CARLIER",
+            "Angélique DUPIRE",
+            "Marine FABROWSKI",
+            "Lydie HÔT",
+            "Jean LECAM",
+        ]
         dupire = summary[2]
         assert dupire == ["Angélique DUPIRE", "CAPELECT", "1", "9,5 / 10", "2", "1 / 2"]
         headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading 1")]
-        assert headings == ["Matis CARLIER (CAP 1 ELEC)", "Angélique DUPIRE (CAPELECT)", "Marine FABROWSKI (CAPELECT)",
-                            "Lydie HÔT (CAPELECT)", "Jean LECAM (CAP 1 ELEC)"]
+        assert headings == [
+            "Matis CARLIER (CAP 1 ELEC)",
+            "Angélique DUPIRE (CAPELECT)",
+            "Marine FABROWSKI (CAPELECT)",
+            "Lydie HÔT (CAPELECT)",
+            "Jean LECAM (CAP 1 ELEC)",
+        ]
         assert sum(1 for _ in document.element.body.iter(qn("w:pageBreakBefore"))) == 5
         assert _results(document)[C01] == "Acquis"
         assert text.count("Stage de découverte\nDates") == 5

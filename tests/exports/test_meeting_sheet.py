@@ -53,9 +53,7 @@ def test_header_recalls_school_period_learner_and_workplace():
 def test_fiche_list_gives_each_fiche_its_reference_number():
     document = open_docx(build_meeting_sheet(seed_meeting_sheet()))
 
-    assert (
-        f"Liste des fiches : [1] {DISCOVERY_FICHE} - [2] Fiche 2 : Préparation d'un chantier" in body_text(document)
-    )
+    assert f"Liste des fiches : [1] {DISCOVERY_FICHE} - [2] Fiche 2 : Préparation d'un chantier" in body_text(document)
 
 
 def test_grid_columns_are_the_scale_labels_and_the_header_repeats_on_each_page():
@@ -124,7 +122,9 @@ def test_whole_cap_framework_gives_one_row_of_boxes_per_competence():
 def test_large_melec_grid_by_criteria_boxes_every_criterion_once():
     competences = competence_labels("bac-pro-melec")
     activities = grid("bac-pro-melec", by_criteria=frozenset(competences))
-    document = open_docx(build_meeting_sheet(seed_meeting_sheet(scale=scale_of("bac-pro-melec"), activities=activities)))
+    document = open_docx(
+        build_meeting_sheet(seed_meeting_sheet(scale=scale_of("bac-pro-melec"), activities=activities))
+    )
 
     criteria = sum(len(criteria) for _, criteria in competences.values())
     assert (len(competences), criteria) == (13, 78)
@@ -159,7 +159,10 @@ def test_engagement_meeting_date_comment_and_signatures():
     assert "Bonne implication.\nRevoir la sécurité." in text
     signatures = table_rows(document.tables[-1])
     assert signatures[0] == ["Le professeur référent", "Le formateur en entreprise (tuteur de stage)"]
-    assert signatures[1] == ["Nom : Claire MARTIN\nSignature :", "Nom : Eude Toutcourt\nSignature et cachet de l'entreprise :"]
+    assert signatures[1] == [
+        "Nom : Claire MARTIN\nSignature :",
+        "Nom : Eude Toutcourt\nSignature et cachet de l'entreprise :",
+    ]
 
 
 def test_meeting_date_set_on_the_bilan_is_printed():

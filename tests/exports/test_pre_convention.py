@@ -65,7 +65,12 @@ def test_one_learner_gets_school_period_workplace_objectives_and_activities():
     assert ["Période", "Stage de découverte", "Dates", "du 16/11/2026 au 04/12/2026"] in facts
     assert ["Durée", "15 jours", "Certifiante", "Oui"] in facts
     workplace = table_rows(document.tables[1])
-    assert workplace[0] == ["Entreprise", "Tout élec", "Domaine d'activité", "Entreprise générale d'électricité (particuliers)"]
+    assert workplace[0] == [
+        "Entreprise",
+        "Tout élec",
+        "Domaine d'activité",
+        "Entreprise générale d'électricité (particuliers)",
+    ]
     assert workplace[1] == ["Service", "", "Tuteur de stage", "Eude Toutcourt"]
     assert workplace[2][:2] == ["Fonction", "électricien"]
     for line in OBJECTIVES.splitlines():
@@ -82,7 +87,15 @@ def test_timetable_has_a_row_per_day_from_monday_to_saturday_for_the_company():
     rows = table_rows(timetable)
     assert rows[0] == TIMETABLE_HEADER
     assert header_row_repeats(timetable)
-    assert [row[0] for row in rows[1:]] == ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Total de la semaine"]
+    assert [row[0] for row in rows[1:]] == [
+        "Lundi",
+        "Mardi",
+        "Mercredi",
+        "Jeudi",
+        "Vendredi",
+        "Samedi",
+        "Total de la semaine",
+    ]
     assert all(cell == "" for row in rows[1:7] for cell in row[1:])
     assert "Horaires journaliers (à compléter par l'entreprise)" in body_text(document)
 
@@ -132,9 +145,7 @@ def test_period_without_learner_gives_a_document_that_says_so():
 
 
 def test_apprentice_template_duration_and_non_certifying_period():
-    period = PeriodInfo(
-        "PFMP de fin de cycle", date(2027, 5, 3), date(2027, 5, 21), certifying=False, duration_days=12
-    )
+    period = PeriodInfo("PFMP de fin de cycle", date(2027, 5, 3), date(2027, 5, 21), certifying=False, duration_days=12)
     apprentice = LearnerInfo("Lydie", "HÔT", "CAPELECT", apprentice=True)
     workplace = Workplace(company_name="Tout élec", tutor_name="Eude Toutcourt")
     entry = PreConventionLearner(apprentice, workplace, OBJECTIVES, PLANNED)

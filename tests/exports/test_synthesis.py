@@ -168,9 +168,7 @@ def test_tally_keeps_the_latest_completed_result_of_each_competence():
 
 def test_level_synthesis_summary_table_then_one_page_per_learner():
     # given the demo learners; Jean has no period yet
-    learners = tuple(
-        LearnerPeriods(learner, () if learner is JEAN else two_periods()) for learner in LEARNERS
-    )
+    learners = tuple(LearnerPeriods(learner, () if learner is JEAN else two_periods()) for learner in LEARNERS)
     data = LevelSynthesisData(SCHOOL, CAP, "Deuxième année de CAP", learners, "2026-2027")
 
     # when

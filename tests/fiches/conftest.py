@@ -31,14 +31,22 @@ NODE = "query($id: ID!) { node(id: $id) { ... on ActivityFiche { %s } } }" % FIC
 PORTFOLIO_FICHES = """query($id: ID!) { node(id: $id) { ... on Portfolio {
   activityFiches { id title number readState deletedAt } } } }"""
 
-CREATE = """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
-  activityFiche { %s } errors { field code message } } }""" % FICHE_FIELDS
+CREATE = (
+    """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
+  activityFiche { %s } errors { field code message } } }"""
+    % FICHE_FIELDS
+)
 
-UPDATE = """mutation($id: ID!, $v: Int!, $input: ActivityFicheInput!) {
+UPDATE = (
+    """mutation($id: ID!, $v: Int!, $input: ActivityFicheInput!) {
   activityFicheUpdate(id: $id, version: $v, input: $input) {
-  activityFiche { %s } errors { field code message } } }""" % FICHE_FIELDS
+  activityFiche { %s } errors { field code message } } }"""
+    % FICHE_FIELDS
+)
 
-DELETE = """mutation($id: ID!) { activityFicheDelete(id: $id) { deletedActivityFicheId errors { field code message } } }"""
+DELETE = (
+    """mutation($id: ID!) { activityFicheDelete(id: $id) { deletedActivityFicheId errors { field code message } } }"""
+)
 
 TASKS_SET = """mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) {
   activityFiche { tasks { task { code } tickedByLearner checkedByTeacher }
@@ -91,7 +99,10 @@ async def _portfolio_of(last_name: str) -> Portfolio:
 async def demo(app) -> Demo:
     dupire, hot, carlier = [await _portfolio_of(n) for n in ("DUPIRE", "HÔT", "CARLIER")]
     fiches = await ActivityFiche.filter(portfolio_id=dupire.id).order_by("id")
-    tasks = {t.code: encode_id("Task", t.id) for t in await Task.filter(framework__code="CAP-ELEC", framework__school_id=None)}
+    tasks = {
+        t.code: encode_id("Task", t.id)
+        for t in await Task.filter(framework__code="CAP-ELEC", framework__school_id=None)
+    }
     competences = {}
     criteria = {}
     for c in await Competence.filter(framework__code="CAP-ELEC", framework__school_id=None):
@@ -99,12 +110,16 @@ async def demo(app) -> Demo:
         for k in await Criterion.filter(competence_id=c.id):
             criteria[(c.code, k.position)] = encode_id("Criterion", k.id)
     return Demo(
-        dupire_portfolio=encode_id("Portfolio", dupire.id), hot_portfolio=encode_id("Portfolio", hot.id),
+        dupire_portfolio=encode_id("Portfolio", dupire.id),
+        hot_portfolio=encode_id("Portfolio", hot.id),
         carlier_portfolio=encode_id("Portfolio", carlier.id),
-        fiche1=encode_id("ActivityFiche", fiches[0].id), fiche2=encode_id("ActivityFiche", fiches[1].id),
+        fiche1=encode_id("ActivityFiche", fiches[0].id),
+        fiche2=encode_id("ActivityFiche", fiches[1].id),
         hot_fiche=encode_id("ActivityFiche", (await ActivityFiche.get(portfolio_id=hot.id)).id),
         carlier_fiche=encode_id("ActivityFiche", (await ActivityFiche.get(portfolio_id=carlier.id)).id),
-        tasks=tasks, competences=competences, criteria=criteria,
+        tasks=tasks,
+        competences=competences,
+        criteria=criteria,
     )
 
 
@@ -121,8 +136,9 @@ async def lock_period_of(portfolio_global_id: str) -> None:
 
 async def make_free(fiche_global_id: str) -> None:
     """As deleting the period would (R8): the fiche leaves its portfolio for the free fiches."""
-    await ActivityFiche.filter(id=Demo.pk(fiche_global_id)).update(portfolio_id=None,
-                                                                   former_period_name="Stage de découverte")
+    await ActivityFiche.filter(id=Demo.pk(fiche_global_id)).update(
+        portfolio_id=None, former_period_name="Stage de découverte"
+    )
 
 
 async def fiche(api: Api, fiche_id: str) -> dict | None:
@@ -134,8 +150,13 @@ async def mutate(api: Api, document: str, name: str, **variables) -> dict:
     return (await api.data(document, **variables))[name]
 
 
-def multipart(operation: str, variables: dict, content: bytes | None = None, filename: str = "notes.txt",
-              content_type: str = "application/octet-stream") -> dict:
+def multipart(
+    operation: str,
+    variables: dict,
+    content: bytes | None = None,
+    filename: str = "notes.txt",
+    content_type: str = "application/octet-stream",
+) -> dict:
     """httpx arguments for the GraphQL multipart request spec: operations, map, then the file part."""
     operations = {"query": operation, "variables": {**variables, "file": None}}
     return dict(
@@ -144,14 +165,24 @@ def multipart(operation: str, variables: dict, content: bytes | None = None, fil
     )
 
 
-async def upload(api: Api, fiche_id: str, content: bytes, filename: str = "notes.txt", title: str | None = None,
-                 content_type: str = "application/octet-stream") -> httpx.Response:
-    return await api.http.post("/graphql", headers=api.headers,
-                               **multipart(UPLOAD, {"f": fiche_id, "t": title}, content, filename, content_type))
+async def upload(
+    api: Api,
+    fiche_id: str,
+    content: bytes,
+    filename: str = "notes.txt",
+    title: str | None = None,
+    content_type: str = "application/octet-stream",
+) -> httpx.Response:
+    return await api.http.post(
+        "/graphql",
+        headers=api.headers,
+        **multipart(UPLOAD, {"f": fiche_id, "t": title}, content, filename, content_type),
+    )
 
 
-async def upload_payload(api: Api, fiche_id: str, content: bytes, filename: str = "notes.txt",
-                         title: str | None = None) -> dict:
+async def upload_payload(
+    api: Api, fiche_id: str, content: bytes, filename: str = "notes.txt", title: str | None = None
+) -> dict:
     response = await upload(api, fiche_id, content, filename, title)
     assert response.status_code == 200, response.text
     body = response.json()

@@ -35,28 +35,43 @@ def docx() -> bytes:
     return buffer.getvalue()
 
 
-_XLSX_TYPES = (b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-               b'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-               b'spreadsheetml.sheet.main+xml"/></Types>')
+_XLSX_TYPES = (
+    b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    b'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+    b'spreadsheetml.sheet.main+xml"/></Types>'
+)
 
 
 def xlsx_libreoffice_order() -> bytes:
     """An OOXML file whose first entries are not the ones filetype looks for."""
-    return _zip([("docProps/app.xml", b"<x/>" * 2000), ("docProps/core.xml", b"<x/>" * 2000),
-                 ("xl/_rels/workbook.xml.rels", b"<x/>"), ("xl/workbook.xml", b"<workbook/>"),
-                 ("[Content_Types].xml", _XLSX_TYPES)])
+    return _zip(
+        [
+            ("docProps/app.xml", b"<x/>" * 2000),
+            ("docProps/core.xml", b"<x/>" * 2000),
+            ("xl/_rels/workbook.xml.rels", b"<x/>"),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("[Content_Types].xml", _XLSX_TYPES),
+        ]
+    )
 
 
 def docm() -> bytes:
     """A Word file with macros."""
     types = _XLSX_TYPES.replace(b"/xl/workbook.xml", b"/word/document.xml").replace(
-        b"spreadsheetml.sheet.main+xml", b"wordprocessingml.document.main+xml")
+        b"spreadsheetml.sheet.main+xml", b"wordprocessingml.document.main+xml"
+    )
     return _zip([("[Content_Types].xml", types), ("word/document.xml", b"<w/>"), ("word/vbaProject.bin", b"\x00" * 10)])
 
 
 def odt() -> bytes:
-    return _zip([("mimetype", b"application/vnd.oasis.opendocument.text"), ("content.xml", b"<office/>"),
-                 ("META-INF/manifest.xml", b"<manifest/>")], stored_first=True)
+    return _zip(
+        [
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", b"<office/>"),
+            ("META-INF/manifest.xml", b"<manifest/>"),
+        ],
+        stored_first=True,
+    )
 
 
 def plain_zip() -> bytes:

@@ -7,8 +7,17 @@ from models.fiches import Annex, AnnexKind
 from models.users import Role
 from resolvers.annex_files import annex_path
 from tests.fiches import samples
-from tests.fiches.conftest import (ADD_URL, ANNEX_DELETE, DELETE, Demo, fiche, lock_period_of, mutate, stored_files,
-                                   upload_payload)
+from tests.fiches.conftest import (
+    ADD_URL,
+    ANNEX_DELETE,
+    DELETE,
+    Demo,
+    fiche,
+    lock_period_of,
+    mutate,
+    stored_files,
+    upload_payload,
+)
 
 CONTENT = samples.PDF + b"0123456789" * 100
 
@@ -21,9 +30,15 @@ async def dupire_annex(learner, demo) -> dict:
 @pytest.fixture
 async def hot_annex(demo, settings) -> dict:
     """An annex on HÔT's fiche, whose only trainer is the apprenticeship master."""
-    row = await Annex.create(fiche_id=Demo.pk(demo.hot_fiche), kind=AnnexKind.FILE, title="plan",
-                             original_filename="plan.pdf", stored_name="ab" * 16, content_type="application/pdf",
-                             size=len(CONTENT))
+    row = await Annex.create(
+        fiche_id=Demo.pk(demo.hot_fiche),
+        kind=AnnexKind.FILE,
+        title="plan",
+        original_filename="plan.pdf",
+        stored_name="ab" * 16,
+        content_type="application/pdf",
+        size=len(CONTENT),
+    )
     path = annex_path(settings.annex_dir, row.stored_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(CONTENT)
@@ -31,8 +46,13 @@ async def hot_annex(demo, settings) -> dict:
 
 
 # Which annex each role may download: (DUPIRE's, HÔT's)
-DOWNLOADS = {Role.ADMIN: (200, 200), Role.TEACHER: (200, 200), Role.LEARNER: (200, 404),
-             Role.TUTOR: (200, 404), Role.MASTER: (404, 200)}
+DOWNLOADS = {
+    Role.ADMIN: (200, 200),
+    Role.TEACHER: (200, 200),
+    Role.LEARNER: (200, 404),
+    Role.TUTOR: (200, 404),
+    Role.MASTER: (404, 200),
+}
 
 
 @pytest.mark.parametrize("role", list(DOWNLOADS), ids=lambda r: r.value)
@@ -60,8 +80,7 @@ async def test_the_download_is_named_and_safe_to_open(learner, dupire_annex):
 
 
 async def test_a_range_is_answered_with_206(teacher, dupire_annex):
-    response = await teacher.http.get(dupire_annex["downloadUrl"],
-                                      headers={**teacher.headers, "Range": "bytes=10-19"})
+    response = await teacher.http.get(dupire_annex["downloadUrl"], headers={**teacher.headers, "Range": "bytes=10-19"})
     assert response.status_code == 206
     assert response.content == CONTENT[10:20]
     assert response.headers["content-range"] == f"bytes 10-19/{len(CONTENT)}"
@@ -101,8 +120,12 @@ async def test_a_file_missing_on_disk_answers_404(learner, dupire_annex, setting
 
 async def test_deleting_an_annex_removes_its_file(learner, teacher, demo, dupire_annex, settings):
     # given the teacher read the fiche
-    await mutate(teacher, "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
-                 "activityFicheMarkRead", id=demo.fiche1)
+    await mutate(
+        teacher,
+        "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
+        "activityFicheMarkRead",
+        id=demo.fiche1,
+    )
     # when the learner deletes the annex
     payload = await mutate(learner, ANNEX_DELETE, "annexDelete", id=dupire_annex["id"])
     # then the row and the file are gone, and the fiche is unread again
@@ -136,12 +159,20 @@ async def test_http_and_https_links_are_added(url, learner, tutor, demo):
     assert [(a["kind"], a["url"]) for a in seen["annexes"]] == [("URL", url)] and seen["annexCount"] == 1
 
 
-@pytest.mark.parametrize("url, code", [
-    ("javascript:alert(document.cookie)", "INVALID"), ("JavaScript://example.org/%0Aalert(1)", "INVALID"),
-    ("data:text/html,<script>alert(1)</script>", "INVALID"), ("ftp://example.org/file", "INVALID"),
-    ("https://", "INVALID"), ("https://user:secret@example.org/", "INVALID"),
-    ("https://exa mple.org/", "INVALID"), ("https://example.org:99999/", "INVALID"), ("   ", "REQUIRED"),
-])
+@pytest.mark.parametrize(
+    "url, code",
+    [
+        ("javascript:alert(document.cookie)", "INVALID"),
+        ("JavaScript://example.org/%0Aalert(1)", "INVALID"),
+        ("data:text/html,<script>alert(1)</script>", "INVALID"),
+        ("ftp://example.org/file", "INVALID"),
+        ("https://", "INVALID"),
+        ("https://user:secret@example.org/", "INVALID"),
+        ("https://exa mple.org/", "INVALID"),
+        ("https://example.org:99999/", "INVALID"),
+        ("   ", "REQUIRED"),
+    ],
+)
 async def test_other_links_are_refused(url, code, learner, demo):
     payload = await mutate(learner, ADD_URL, "annexAddUrl", f=demo.fiche1, u=url, t=None)
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["url"], code)]

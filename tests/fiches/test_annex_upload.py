@@ -1,34 +1,52 @@
 """R16: uploads through the GraphQL multipart request spec, checked by size and content, leaving nothing on refusal."""
 
-
 import httpx
 import pytest
 
 from models.fiches import ActivityFiche, Annex
 from models.users import Role
 from tests.fiches import samples
-from tests.fiches.conftest import (UPLOAD, Demo, fiche, lock_period_of, make_free, multipart, stored_files, upload,
-                                   upload_payload)
+from tests.fiches.conftest import (
+    UPLOAD,
+    Demo,
+    fiche,
+    lock_period_of,
+    make_free,
+    multipart,
+    stored_files,
+    upload,
+    upload_payload,
+)
 
 
 async def _download(api, annex: dict) -> httpx.Response:
     return await api.http.get(annex["downloadUrl"], headers=api.headers)
 
 
-@pytest.mark.parametrize("content, filename, content_type", [
-    (samples.PDF, "rapport.pdf", "application/pdf"),
-    (samples.PNG, "photo.png", "image/png"),
-    (samples.JPEG, "IMG_0001.JPG", "image/jpeg"),
-    (samples.TEXT_UTF8, "notes.txt", "text/plain; charset=utf-8"),
-    (samples.TEXT_CP1252, "ancien.txt", "text/plain; charset=windows-1252"),
-    (samples.docx(), "compte-rendu.docx",
-     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    (samples.xlsx_libreoffice_order(), "mesures.xlsx",
-     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    (samples.odt(), "rapport.odt", "application/vnd.oasis.opendocument.text"),
-    (samples.PDF, "sans-extension", "application/pdf"),
-    (samples.PNG, "trompeur.pdf", "image/png"),
-], ids=lambda v: v if isinstance(v, str) and "/" not in v else None)
+@pytest.mark.parametrize(
+    "content, filename, content_type",
+    [
+        (samples.PDF, "rapport.pdf", "application/pdf"),
+        (samples.PNG, "photo.png", "image/png"),
+        (samples.JPEG, "IMG_0001.JPG", "image/jpeg"),
+        (samples.TEXT_UTF8, "notes.txt", "text/plain; charset=utf-8"),
+        (samples.TEXT_CP1252, "ancien.txt", "text/plain; charset=windows-1252"),
+        (
+            samples.docx(),
+            "compte-rendu.docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (
+            samples.xlsx_libreoffice_order(),
+            "mesures.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        (samples.odt(), "rapport.odt", "application/vnd.oasis.opendocument.text"),
+        (samples.PDF, "sans-extension", "application/pdf"),
+        (samples.PNG, "trompeur.pdf", "image/png"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and "/" not in v else None,
+)
 async def test_accepted_types_are_stored_and_read_back(content, filename, content_type, learner, demo, settings):
     # when the learner uploads the file
     payload = await upload_payload(learner, demo.fiche1, content, filename)
@@ -46,16 +64,19 @@ async def test_accepted_types_are_stored_and_read_back(content, filename, conten
     assert (await fiche(learner, demo.fiche1))["annexCount"] == 1
 
 
-@pytest.mark.parametrize("content, words", [
-    (samples.EXE, "not accepted"),
-    (samples.HTML, "HTML"),
-    (samples.SVG, "HTML"),
-    (samples.BINARY, "neither text"),
-    (samples.plain_zip(), "ZIP archives"),
-    (samples.docm(), "macros"),
-    (b"PK\x03\x04 broken archive" + b"\x00" * 100, "cannot be read"),
-    (samples.TEXT_UTF8 * 10 + b"\x00", "neither text"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (samples.EXE, "not accepted"),
+        (samples.HTML, "HTML"),
+        (samples.SVG, "HTML"),
+        (samples.BINARY, "neither text"),
+        (samples.plain_zip(), "ZIP archives"),
+        (samples.docm(), "macros"),
+        (b"PK\x03\x04 broken archive" + b"\x00" * 100, "cannot be read"),
+        (samples.TEXT_UTF8 * 10 + b"\x00", "neither text"),
+    ],
+)
 async def test_refused_types_leave_nothing(content, words, learner, demo, settings):
     payload = await upload_payload(learner, demo.fiche1, content, "document.pdf")
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["file"], "INVALID")]
@@ -68,7 +89,8 @@ async def test_refused_types_leave_nothing(content, words, learner, demo, settin
 async def test_an_empty_file_is_refused(learner, demo, settings):
     payload = await upload_payload(learner, demo.fiche1, b"", "vide.txt")
     assert [(e["field"], e["code"], e["message"]) for e in payload["errors"]] == [
-        (["file"], "INVALID", "The file is empty.")]
+        (["file"], "INVALID", "The file is empty.")
+    ]
     assert await Annex.all().count() == 0 and stored_files(settings) == []
 
 
@@ -86,14 +108,15 @@ async def test_a_file_over_the_limit_is_refused_without_a_trace(learner, demo, s
 
 
 async def test_a_file_exactly_at_the_limit_is_accepted(learner, demo, settings):
-    content = (samples.TEXT_UTF8 * (settings.upload_limit // len(samples.TEXT_UTF8) + 1))[:settings.upload_limit]
+    content = (samples.TEXT_UTF8 * (settings.upload_limit // len(samples.TEXT_UTF8) + 1))[: settings.upload_limit]
     payload = await upload_payload(learner, demo.fiche1, content, "juste.txt")
     assert payload["errors"] == [] and payload["annex"]["size"] == settings.upload_limit
 
 
 async def test_the_client_path_is_never_used(learner, demo, settings):
-    payload = await upload_payload(learner, demo.fiche1, samples.PDF, "../../etc/C:\\Windows\\rapport final.pdf",
-                                   title="Rapport de stage")
+    payload = await upload_payload(
+        learner, demo.fiche1, samples.PDF, "../../etc/C:\\Windows\\rapport final.pdf", title="Rapport de stage"
+    )
     assert payload["annex"]["filename"] == "rapport final.pdf"
     assert payload["annex"]["title"] == "Rapport de stage"
     [path] = stored_files(settings)
@@ -146,8 +169,12 @@ async def test_a_failure_after_the_copy_removes_the_file(learner, demo, settings
 
 async def test_an_upload_cut_off_leaves_nothing(app, learner, demo, settings):
     # given a multipart request whose connection drops halfway through the file
-    request = httpx.Request("POST", "http://testserver/graphql", headers=learner.headers,
-                            **multipart(UPLOAD, {"f": demo.fiche1, "t": None}, samples.PDF * 2000, "a.pdf"))
+    request = httpx.Request(
+        "POST",
+        "http://testserver/graphql",
+        headers=learner.headers,
+        **multipart(UPLOAD, {"f": demo.fiche1, "t": None}, samples.PDF * 2000, "a.pdf"),
+    )
     body = request.read()
     sent = []
 
@@ -160,10 +187,21 @@ async def test_an_upload_cut_off_leaves_nothing(app, learner, demo, settings):
     async def send(message):
         pass
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": "/graphql", "raw_path": b"/graphql", "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in request.headers.items()],
-             "client": ("127.0.0.1", 5000), "server": ("testserver", 80), "extensions": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in request.headers.items()],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "extensions": {},
+    }
     # when the app handles it
     try:
         await app(scope, receive, send)

@@ -4,8 +4,17 @@ import pytest
 
 from models.fiches import ActivityFiche
 from models.users import Role
-from tests.fiches.conftest import (CREATE, DELETE, PORTFOLIO_FICHES, UPDATE, Demo, fiche, lock_period_of, make_free,
-                                   mutate)
+from tests.fiches.conftest import (
+    CREATE,
+    DELETE,
+    PORTFOLIO_FICHES,
+    UPDATE,
+    Demo,
+    fiche,
+    lock_period_of,
+    make_free,
+    mutate,
+)
 
 
 async def _fiche_count() -> int:
@@ -14,13 +23,25 @@ async def _fiche_count() -> int:
 
 async def test_a_learner_creates_a_fiche_with_its_context(learner, demo):
     # given the framework activity « Préparation » (code 1) of the CAP framework
-    grid = await learner.data("query($id: ID!) { node(id: $id) { ... on ActivityFiche { linkingGrid { activity { id code } } } } }",
-                              id=demo.fiche1)
+    grid = await learner.data(
+        "query($id: ID!) { node(id: $id) { ... on ActivityFiche { linkingGrid { activity { id code } } } } }",
+        id=demo.fiche1,
+    )
     preparation = next(a["activity"]["id"] for a in grid["node"]["linkingGrid"] if a["activity"]["code"] == "1")
     # when the learner writes a new fiche
-    payload = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={
-        "title": "Fiche 3 : Pose d'un tableau", "autonomy": "AUTONOMOUS", "description": "J'ai posé un tableau.",
-        "analysis": "Je dois mieux mesurer.", "activityTypeIds": [preparation]})
+    payload = await mutate(
+        learner,
+        CREATE,
+        "activityFicheCreate",
+        p=demo.dupire_portfolio,
+        input={
+            "title": "Fiche 3 : Pose d'un tableau",
+            "autonomy": "AUTONOMOUS",
+            "description": "J'ai posé un tableau.",
+            "analysis": "Je dois mieux mesurer.",
+            "activityTypeIds": [preparation],
+        },
+    )
     # then it is saved with the liaison fiche's workplace, numbered after the two demo fiches
     assert payload["errors"] == []
     created = payload["activityFiche"]
@@ -36,8 +57,14 @@ async def test_a_learner_creates_a_fiche_with_its_context(learner, demo):
 
 async def test_a_learner_edits_a_fiche_and_the_version_moves_on(learner, demo):
     # when the learner edits only the analysis and clears the autonomy
-    payload = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1,
-                           input={"analysis": "Nouvelle analyse.", "autonomy": None})
+    payload = await mutate(
+        learner,
+        UPDATE,
+        "activityFicheUpdate",
+        id=demo.fiche1,
+        v=1,
+        input={"analysis": "Nouvelle analyse.", "autonomy": None},
+    )
     # then the rest is unchanged
     assert payload["errors"] == []
     edited = payload["activityFiche"]
@@ -55,11 +82,21 @@ async def test_bad_input_is_refused_naming_the_field(learner, demo):
     before = await _fiche_count()
     no_title = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"description": "x"})
     assert [(e["field"], e["code"]) for e in no_title["errors"]] == [(["input", "title"], "REQUIRED")]
-    too_long = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio,
-                            input={"title": "t", "description": "x" * 20001})
+    too_long = await mutate(
+        learner,
+        CREATE,
+        "activityFicheCreate",
+        p=demo.dupire_portfolio,
+        input={"title": "t", "description": "x" * 20001},
+    )
     assert [(e["field"], e["code"]) for e in too_long["errors"]] == [(["input", "description"], "INVALID")]
-    foreign_task = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio,
-                                input={"title": "t", "activityTypeIds": [demo.tasks["TA 1-1"]]})
+    foreign_task = await mutate(
+        learner,
+        CREATE,
+        "activityFicheCreate",
+        p=demo.dupire_portfolio,
+        input={"title": "t", "activityTypeIds": [demo.tasks["TA 1-1"]]},
+    )
     assert foreign_task["errors"][0]["code"] == "INVALID"
     assert await _fiche_count() == before
 
@@ -74,8 +111,9 @@ async def test_deleting_keeps_every_number_and_the_fiche_for_teachers(learner, t
     assert [(f["title"], f["number"]) for f in mine["node"]["activityFiches"]] == [("À compléter", 2)]
     # while the teacher still lists it, marked DELETED, with its number
     theirs = await teacher.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
-    states = [(f["title"], f["number"], f["readState"], f["deletedAt"] is not None)
-              for f in theirs["node"]["activityFiches"]]
+    states = [
+        (f["title"], f["number"], f["readState"], f["deletedAt"] is not None) for f in theirs["node"]["activityFiches"]
+    ]
     assert states == [("Fiche 1 : Découverte de l'entreprise", 1, "DELETED", True), ("À compléter", 2, "UNREAD", False)]
     # and a fiche created afterwards takes the next number, never the deleted one's
     created = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "Fiche 3"})
@@ -122,7 +160,8 @@ async def test_a_free_fiche_is_read_and_deleted_but_not_edited(learner, teacher,
     for api in (learner, teacher):
         listed = await api.data(free, id=encode_id("Learner", learner_id))
         assert listed["node"]["freeFiches"] == [
-            {"title": "Fiche 1 : Découverte de l'entreprise", "number": None, "formerPeriodName": "Stage de découverte"}]
+            {"title": "Fiche 1 : Découverte de l'entreprise", "number": None, "formerPeriodName": "Stage de découverte"}
+        ]
     # when the learner edits it: refused; when they delete it: done
     update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Non"})
     assert [e["code"] for e in update["errors"]] == ["CONFLICT"]

@@ -16,14 +16,17 @@ def _tasks(payload) -> list[tuple[str, bool, bool]]:
 
 
 def _targets(payload) -> list[tuple]:
-    return [(t["task"]["code"], t["competence"]["code"], (t["criterion"] or {}).get("position"))
-            for t in payload["activityFiche"]["evaluationTargets"]]
+    return [
+        (t["task"]["code"], t["competence"]["code"], (t["criterion"] or {}).get("position"))
+        for t in payload["activityFiche"]["evaluationTargets"]
+    ]
 
 
 async def test_the_learner_ticks_tasks_only(learner, demo):
     # when the learner ticks TA 1-2 and TA 2-1 instead of TA 1-1 and TA 1-2
-    payload = await mutate(learner, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1,
-                           t=[demo.tasks["TA 2-1"], demo.tasks["TA 1-2"]])
+    payload = await mutate(
+        learner, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[demo.tasks["TA 2-1"], demo.tasks["TA 1-2"]]
+    )
     # then their ticks are exactly those, in framework order
     assert payload["errors"] == []
     assert _tasks(payload) == [("TA 1-2", True, False), ("TA 2-1", True, False)]
@@ -32,8 +35,9 @@ async def test_the_learner_ticks_tasks_only(learner, demo):
 async def test_the_teacher_checks_removes_and_adds_tasks(teacher, learner, demo):
     # given the learner ticked TA 1-1 and TA 1-2 (demo data)
     # when the teacher keeps TA 1-1, drops TA 1-2 and adds TA 2-2
-    payload = await mutate(teacher, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1,
-                           t=[demo.tasks["TA 1-1"], demo.tasks["TA 2-2"]])
+    payload = await mutate(
+        teacher, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[demo.tasks["TA 1-1"], demo.tasks["TA 2-2"]]
+    )
     # then the set is the teacher's, the learner's tick still shown on TA 1-1
     assert payload["errors"] == []
     assert _tasks(payload) == [("TA 1-1", True, True), ("TA 2-2", False, True)]
@@ -44,18 +48,34 @@ async def test_the_teacher_checks_removes_and_adds_tasks(teacher, learner, demo)
 
 async def test_the_teacher_picks_competences_globally_or_criteria_in_detail(teacher, learner, demo):
     # when the teacher evaluates C01 globally on TA 1-1 and two criteria of C07 on TA 1-2
-    payload = await mutate(teacher, TARGETS_SET, "activityFicheTargetsSet", id=demo.fiche1, t=[
-        {"taskId": demo.tasks["TA 1-2"], "competenceId": demo.competences["C07"], "criterionId": demo.criteria[("C07", 2)]},
-        {"taskId": demo.tasks["TA 1-1"], "competenceId": demo.competences["C01"]},
-        {"taskId": demo.tasks["TA 1-2"], "competenceId": demo.competences["C07"], "criterionId": demo.criteria[("C07", 1)]},
-    ])
+    payload = await mutate(
+        teacher,
+        TARGETS_SET,
+        "activityFicheTargetsSet",
+        id=demo.fiche1,
+        t=[
+            {
+                "taskId": demo.tasks["TA 1-2"],
+                "competenceId": demo.competences["C07"],
+                "criterionId": demo.criteria[("C07", 2)],
+            },
+            {"taskId": demo.tasks["TA 1-1"], "competenceId": demo.competences["C01"]},
+            {
+                "taskId": demo.tasks["TA 1-2"],
+                "competenceId": demo.competences["C07"],
+                "criterionId": demo.criteria[("C07", 1)],
+            },
+        ],
+    )
     # then the fiche holds them in framework order, for the learner to read too
     assert payload["errors"] == []
     expected = [("TA 1-1", "C01", None), ("TA 1-2", "C07", 1), ("TA 1-2", "C07", 2)]
     assert _targets(payload) == expected
     seen = await fiche(learner, demo.fiche1)
-    assert [(t["task"]["code"], t["competence"]["code"], (t["criterion"] or {}).get("position"))
-            for t in seen["evaluationTargets"]] == expected
+    assert [
+        (t["task"]["code"], t["competence"]["code"], (t["criterion"] or {}).get("position"))
+        for t in seen["evaluationTargets"]
+    ] == expected
     # and the grid shows the choice
     grid = (await teacher.data(GRID, id=demo.fiche1))["node"]["linkingGrid"]
     ta11 = grid[0]["tasks"][0]
@@ -82,11 +102,14 @@ async def test_the_grid_lists_the_framework_by_activity_with_its_links(teacher, 
     assert grid[1]["tasks"][0]["linked"] is False
 
 
-@pytest.mark.parametrize("target, field, code", [
-    ({"taskId": "TA 2-1", "competenceId": "C02"}, "taskId", "INVALID"),  # task not on the fiche
-    ({"taskId": "TA 1-1", "competenceId": "C02"}, "competenceId", "INVALID"),  # C02 not linked to TA 1-1
-    ({"taskId": "TA 1-1", "competenceId": "C01", "criterionId": ("C07", 1)}, "criterionId", "INVALID"),
-])
+@pytest.mark.parametrize(
+    "target, field, code",
+    [
+        ({"taskId": "TA 2-1", "competenceId": "C02"}, "taskId", "INVALID"),  # task not on the fiche
+        ({"taskId": "TA 1-1", "competenceId": "C02"}, "competenceId", "INVALID"),  # C02 not linked to TA 1-1
+        ({"taskId": "TA 1-1", "competenceId": "C01", "criterionId": ("C07", 1)}, "criterionId", "INVALID"),
+    ],
+)
 async def test_targets_must_follow_the_framework(target, field, code, teacher, demo):
     given = {"taskId": demo.tasks[target["taskId"]], "competenceId": demo.competences[target["competenceId"]]}
     if "criterionId" in target:
@@ -98,9 +121,14 @@ async def test_targets_must_follow_the_framework(target, field, code, teacher, d
 
 
 async def test_a_competence_is_evaluated_globally_or_by_criteria_not_both(teacher, demo):
-    both = [{"taskId": demo.tasks["TA 1-1"], "competenceId": demo.competences["C01"]},
-            {"taskId": demo.tasks["TA 1-1"], "competenceId": demo.competences["C01"],
-             "criterionId": demo.criteria[("C01", 1)]}]
+    both = [
+        {"taskId": demo.tasks["TA 1-1"], "competenceId": demo.competences["C01"]},
+        {
+            "taskId": demo.tasks["TA 1-1"],
+            "competenceId": demo.competences["C01"],
+            "criterionId": demo.criteria[("C01", 1)],
+        },
+    ]
     payload = await mutate(teacher, TARGETS_SET, "activityFicheTargetsSet", id=demo.fiche1, t=both)
     assert [e["code"] for e in payload["errors"]] == ["INVALID"]
     twice = [both[0], both[0]]
@@ -124,9 +152,10 @@ async def test_locked_and_free_fiches_keep_their_tasks_and_targets(teacher, lear
     await lock_period_of(demo.dupire_portfolio)
     target = [{"taskId": demo.tasks["TA 1-1"], "competenceId": demo.competences["C01"]}]
     for api, document, name, variables in (
-            (learner, TASKS_SET, "activityFicheTasksSet", {"t": []}),
-            (teacher, TASKS_SET, "activityFicheTasksSet", {"t": []}),
-            (teacher, TARGETS_SET, "activityFicheTargetsSet", {"t": target})):
+        (learner, TASKS_SET, "activityFicheTasksSet", {"t": []}),
+        (teacher, TASKS_SET, "activityFicheTasksSet", {"t": []}),
+        (teacher, TARGETS_SET, "activityFicheTargetsSet", {"t": target}),
+    ):
         payload = await mutate(api, document, name, id=demo.fiche1, **variables)
         assert [e["code"] for e in payload["errors"]] == ["CONFLICT"]
     await make_free(demo.fiche2)

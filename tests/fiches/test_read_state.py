@@ -6,8 +6,18 @@ from models.fiches import FicheRead
 from models.schools import Classroom
 from models.users import Role, User
 from tests.conftest import Api, token_for
-from tests.fiches.conftest import (ADD_URL, DELETE, MARK_READ, NODE, TASKS_SET, UPDATE, Demo, fiche, lock_period_of,
-                                   mutate)
+from tests.fiches.conftest import (
+    ADD_URL,
+    DELETE,
+    MARK_READ,
+    NODE,
+    TASKS_SET,
+    UPDATE,
+    Demo,
+    fiche,
+    lock_period_of,
+    mutate,
+)
 
 
 async def _state(api, fiche_id: str) -> str | None:
@@ -18,8 +28,9 @@ async def _state(api, fiche_id: str) -> str | None:
 async def second_teacher(http, settings, app) -> Api:
     """Another teacher of CAPELECT: read states are per teacher."""
     school_id = (await User.get(role=Role.TEACHER)).school_id
-    user = await User.create(school_id=school_id, role=Role.TEACHER, email="autre.prof@demo.pfmp.test",
-                             first_name="Paul", last_name="NOEL")
+    user = await User.create(
+        school_id=school_id, role=Role.TEACHER, email="autre.prof@demo.pfmp.test", first_name="Paul", last_name="NOEL"
+    )
     await user.taught_classrooms.add(await Classroom.get(name="CAPELECT"))
     return Api(http, token_for(user, settings), user)
 

@@ -2,10 +2,10 @@
 
 import pytest
 
+from graph.types.common import encode_id
 from models.fiches import ActivityFiche, Annex, AnnexKind, FicheTask
 from models.frameworks import Task
 from models.portfolios import Portfolio
-from graph.types.common import encode_id
 from models.users import Role
 from tests.fiches.conftest import PORTFOLIO_FICHES, Demo, fiche
 
@@ -34,8 +34,12 @@ async def test_trainers_read_fiches_but_never_deleted_ones_nor_read_states(role,
     if role is Role.MASTER:
         portfolio, deleted = demo.hot_portfolio, demo.hot_fiche
         row = await ActivityFiche.get(id=Demo.pk(deleted))
-        kept = await ActivityFiche.create(school_id=row.school_id, learner_id=row.learner_id,
-                                          portfolio_id=row.portfolio_id, title="Fiche 2 : Chantier")
+        kept = await ActivityFiche.create(
+            school_id=row.school_id,
+            learner_id=row.learner_id,
+            portfolio_id=row.portfolio_id,
+            title="Fiche 2 : Chantier",
+        )
     else:
         portfolio, deleted = demo.dupire_portfolio, demo.fiche2
         kept = await ActivityFiche.get(id=Demo.pk(demo.fiche1))
@@ -46,7 +50,8 @@ async def test_trainers_read_fiches_but_never_deleted_ones_nor_read_states(role,
     # then only the kept fiche exists for them, with its own number (the deleted one keeps [1] too), without read state
     number = 2 if role is Role.MASTER else 1
     assert [(f["title"], f["number"], f["readState"], f["deletedAt"]) for f in listed] == [
-        (kept.title, number, None, None)]
+        (kept.title, number, None, None)
+    ]
     assert await fiche(api, deleted) is None
     seen = await fiche(api, encode_id("ActivityFiche", kept.id))
     assert seen["readState"] is None and seen["evaluationTargets"] == [] and seen["annexes"] == []
@@ -63,8 +68,13 @@ async def _grow(portfolio_id: int, extra: int) -> None:
     base = await ActivityFiche.get(portfolio_id=portfolio_id, title="À compléter")
     tasks = await Task.filter(framework__code="CAP-ELEC").order_by("position").limit(2)
     for i in range(extra):
-        row = await ActivityFiche.create(school_id=base.school_id, learner_id=base.learner_id,
-                                         portfolio_id=portfolio_id, title=f"Fiche {i + 3}", description="x")
+        row = await ActivityFiche.create(
+            school_id=base.school_id,
+            learner_id=base.learner_id,
+            portfolio_id=portfolio_id,
+            title=f"Fiche {i + 3}",
+            description="x",
+        )
         await FicheTask.bulk_create([FicheTask(fiche=row, task=t, ticked_by_learner=True) for t in tasks])
         await Annex.create(fiche=row, kind=AnnexKind.URL, title="lien", url="https://example.org")
 

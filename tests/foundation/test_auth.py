@@ -88,16 +88,31 @@ async def test_a_token_signed_with_another_secret_is_unauthenticated(http, setti
 async def test_an_unsigned_token_is_unauthenticated(http):
     user = await User.get(email="admin@demo.pfmp.test")
     now = int(time.time())
-    claims = {"sub": str(user.id), "role": "ADMIN", "school": user.school_id, "ver": 1, "iat": now,
-              "exp": now + 600, "iss": "pfmp", "aud": "pfmp-api"}
+    claims = {
+        "sub": str(user.id),
+        "role": "ADMIN",
+        "school": user.school_id,
+        "ver": 1,
+        "iat": now,
+        "exp": now + 600,
+        "iss": "pfmp",
+        "aud": "pfmp-api",
+    }
     token = jwt.encode(claims, key=None, algorithm="none")
     assert await Api(http, token).error_code(ME) == "UNAUTHENTICATED"
 
 
 async def test_a_token_without_exp_is_unauthenticated(http):
     user = await User.get(email="admin@demo.pfmp.test")
-    claims = {"sub": str(user.id), "role": "ADMIN", "school": user.school_id, "ver": 1,
-              "iat": int(time.time()), "iss": "pfmp", "aud": "pfmp-api"}
+    claims = {
+        "sub": str(user.id),
+        "role": "ADMIN",
+        "school": user.school_id,
+        "ver": 1,
+        "iat": int(time.time()),
+        "iss": "pfmp",
+        "aud": "pfmp-api",
+    }
     token = jwt.encode(claims, TOKEN_SECRET, algorithm="HS256")
     assert await Api(http, token).error_code(ME) == "UNAUTHENTICATED"
 

@@ -17,8 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def pfmp(*args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PFMP_", "DATABASE_URL"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "graph.cli", *args], cwd=ROOT, env=full_env, input=input,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "graph.cli", *args],
+        cwd=ROOT,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_export_schema_prints_the_sdl(tmp_path):
@@ -87,11 +94,36 @@ def test_import_framework_twice_reports_unchanged(tmp_path):
 
 @pytest.mark.parametrize("password, ok", [("short", False), ("a-long-enough-password", True)])
 def test_create_admin(tmp_path, password, ok):
-    result = pfmp("create-admin", "--email", "Chef@School.test", "--first-name", "Ana", "--last-name", "LOPEZ",
-                  "--school-uai", "0591234A", "--school-name", "LP Test", "--password", password,
-                  env={"PFMP_DATA_DIR": str(tmp_path)})
+    result = pfmp(
+        "create-admin",
+        "--email",
+        "Chef@School.test",
+        "--first-name",
+        "Ana",
+        "--last-name",
+        "LOPEZ",
+        "--school-uai",
+        "0591234A",
+        "--school-name",
+        "LP Test",
+        "--password",
+        password,
+        env={"PFMP_DATA_DIR": str(tmp_path)},
+    )
     assert (result.returncode == 0) is ok, result.stderr
     if ok:
-        again = pfmp("create-admin", "--email", "chef@school.test", "--first-name", "A", "--last-name", "B",
-                     "--school-uai", "0591234A", "--password", password, env={"PFMP_DATA_DIR": str(tmp_path)})
+        again = pfmp(
+            "create-admin",
+            "--email",
+            "chef@school.test",
+            "--first-name",
+            "A",
+            "--last-name",
+            "B",
+            "--school-uai",
+            "0591234A",
+            "--password",
+            password,
+            env={"PFMP_DATA_DIR": str(tmp_path)},
+        )
         assert again.returncode != 0 and "already exists" in again.stderr

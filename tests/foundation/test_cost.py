@@ -20,8 +20,11 @@ DASHBOARD = "dashboard { learners { learner { fullName } competences { currentLe
 
 
 def _aliased_dashboards(count: int) -> str:
-    return "query($id: ID!) { " + " ".join(
-        f"d{n}: node(id: $id) {{ ... on Level {{ {DASHBOARD} }} }}" for n in range(count)) + " }"
+    return (
+        "query($id: ID!) { "
+        + " ".join(f"d{n}: node(id: $id) {{ ... on Level {{ {DASHBOARD} }} }}" for n in range(count))
+        + " }"
+    )
 
 
 async def _level_id() -> str:
@@ -53,14 +56,22 @@ async def test_many_dashboards_through_nodes_are_refused(teacher):
     level_id = await _level_id()
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Level { %s } } }" % DASHBOARD
     _assert_too_costly(await teacher.execute(query, ids=[level_id] * 25))
-    literal = "{ nodes(ids: [%s]) { ... on Level { %s } } }" % (", ".join(f'"{level_id}"' for _ in range(25)), DASHBOARD)
+    literal = "{ nodes(ids: [%s]) { ... on Level { %s } } }" % (
+        ", ".join(f'"{level_id}"' for _ in range(25)),
+        DASHBOARD,
+    )
     _assert_too_costly(await teacher.execute(literal))
 
 
 async def test_dashboards_through_fragments_are_counted(teacher):
     level_id = await _level_id()
-    query = ("query($id: ID!) { " + " ".join(f"d{n}: node(id: $id) {{ ...Board }}" for n in range(25))
-             + " } fragment Board on Level { " + DASHBOARD + " }")
+    query = (
+        "query($id: ID!) { "
+        + " ".join(f"d{n}: node(id: $id) {{ ...Board }}" for n in range(25))
+        + " } fragment Board on Level { "
+        + DASHBOARD
+        + " }"
+    )
     _assert_too_costly(await teacher.execute(query, id=level_id))
 
 
@@ -84,6 +95,7 @@ async def test_the_ordinary_screens_stay_well_under_the_limit(teacher):
     for name, (document, variables) in screens.items():
         # then each costs at most a quarter of the limit, and answers
         from graphql import parse
+
         cost = operation_cost(schema._schema, parse(document), None, variables)
         assert cost <= MAX_COST // 4, (name, cost)
         body = await teacher.execute(document, **variables)

@@ -5,17 +5,20 @@ import pytest
 from graph.schema import MAX_ALIASES, MAX_DEPTH
 
 
-@pytest.mark.parametrize("query, code", [
-    ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
-    ("{ me { id }", "GRAPHQL_PARSE_FAILED"),
-    ('{ learners(first: "ten") { edges { cursor } } }', "GRAPHQL_VALIDATION_FAILED"),
-    ('{ node(id: "%%%") { id } }', "BAD_USER_INPUT"),
-    ('{ node(id: "TGVhcm5lcg==") { id } }', "BAD_USER_INPUT"),  # "Learner" without a key
-    ("{ learners(first: 101) { edges { cursor } } }", "BAD_USER_INPUT"),
-    ("{ learners(first: -1) { edges { cursor } } }", "BAD_USER_INPUT"),
-    ('{ learners(after: "garbage") { edges { cursor } } }', "BAD_USER_INPUT"),
-    ('{ learners(levelId: "TGV2ZWw6MQ==", classroomId: "TGV2ZWw6MQ==") { edges { cursor } } }', "BAD_USER_INPUT"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ me { id }", "GRAPHQL_PARSE_FAILED"),
+        ('{ learners(first: "ten") { edges { cursor } } }', "GRAPHQL_VALIDATION_FAILED"),
+        ('{ node(id: "%%%") { id } }', "BAD_USER_INPUT"),
+        ('{ node(id: "TGVhcm5lcg==") { id } }', "BAD_USER_INPUT"),  # "Learner" without a key
+        ("{ learners(first: 101) { edges { cursor } } }", "BAD_USER_INPUT"),
+        ("{ learners(first: -1) { edges { cursor } } }", "BAD_USER_INPUT"),
+        ('{ learners(after: "garbage") { edges { cursor } } }', "BAD_USER_INPUT"),
+        ('{ learners(levelId: "TGV2ZWw6MQ==", classroomId: "TGV2ZWw6MQ==") { edges { cursor } } }', "BAD_USER_INPUT"),
+    ],
+)
 async def test_bad_requests_answer_an_error_with_a_code(teacher, query, code):
     response = await teacher.post(query)
     assert response.status_code in (200, 400)
@@ -44,14 +47,18 @@ async def test_too_many_aliases_are_refused(teacher):
 
 
 async def test_a_request_body_over_the_limit_gets_413(http, settings):
-    response = await http.post("/graphql", content=b"{" + b" " * settings.request_body_limit + b"}",
-                               headers={"content-type": "application/json"})
+    response = await http.post(
+        "/graphql",
+        content=b"{" + b" " * settings.request_body_limit + b"}",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 413
 
 
 async def test_a_mutation_over_get_is_refused(http, teacher):
-    response = await http.get("/graphql", params={"query": "mutation { signOutEverywhere { revoked } }"},
-                              headers=teacher.headers)
+    response = await http.get(
+        "/graphql", params={"query": "mutation { signOutEverywhere { revoked } }"}, headers=teacher.headers
+    )
     assert response.status_code in (400, 405)
 
 

@@ -15,14 +15,18 @@ import pytest
 from graph.app import create_app
 from graph.settings import load_settings
 
-INTROSPECTION = ["{ __schema { queryType { name } } }", '{ __type(name: "Level") { name } }',
-                 "query { levels { name } ...F } fragment F on Query { __schema { types { name } } }"]
+INTROSPECTION = [
+    "{ __schema { queryType { name } } }",
+    '{ __type(name: "Level") { name } }',
+    "query { levels { name } ...F } fragment F on Query { __schema { types { name } } }",
+]
 TYPO = "{ levels { nme } }"  # graphql-core answers: Cannot query field 'nme' on type 'Level'. Did you mean 'name'?
 
 
 @pytest.fixture
 async def production(settings):
     """A client of the app configured as in production, with the token secret of the tests."""
+
     async def client_for(**overrides):
         values = dict(environment="production", graphiql=False, introspection=False)
         values.update(overrides)
@@ -56,7 +60,8 @@ async def test_introspection_is_refused_in_production(production, teacher, query
 async def test_typename_still_answers_in_production(production, teacher):
     client = await production()
     assert await _post(client, "{ __typename levels { __typename } }", teacher.headers) == {
-        "data": {"__typename": "Query", "levels": [{"__typename": "Level"}]}}
+        "data": {"__typename": "Query", "levels": [{"__typename": "Level"}]}
+    }
 
 
 @pytest.mark.parametrize("query", INTROSPECTION[:2])
@@ -68,7 +73,7 @@ async def test_introspection_answers_in_production_when_the_setting_enables_it(p
 
 @pytest.mark.parametrize("query", INTROSPECTION[:2])
 async def test_introspection_answers_in_development(teacher, query):
-    assert (await teacher.data(query))
+    assert await teacher.data(query)
 
 
 async def test_did_you_mean_is_cut_in_production(production, teacher):
@@ -84,10 +89,15 @@ async def test_did_you_mean_is_kept_in_development(teacher):
     assert "Did you mean 'name'?" in body["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("environment, raw, expected", [
-    ("production", None, False), ("production", "1", True), ("development", None, True),
-    ("development", "0", False),
-])
+@pytest.mark.parametrize(
+    "environment, raw, expected",
+    [
+        ("production", None, False),
+        ("production", "1", True),
+        ("development", None, True),
+        ("development", "0", False),
+    ],
+)
 def test_the_introspection_setting(monkeypatch, tmp_path, environment, raw, expected):
     monkeypatch.setenv("PFMP_ENV", environment)
     monkeypatch.setenv("PFMP_DATA_DIR", str(tmp_path))
@@ -108,8 +118,10 @@ LEAKY_REQUESTS = [
     # a literal of the wrong type
     {"query": 'mutation { login(email: "a@b.test", password: ["%s"]) { token } }' % SECRET},
     # a variable of the wrong type: graphql-core repeats its value in the message
-    {"query": "mutation($p: String!) { login(email: \"a@b.test\", password: $p) { token } }",
-     "variables": {"p": {"password": SECRET}}},
+    {
+        "query": 'mutation($p: String!) { login(email: "a@b.test", password: $p) { token } }',
+        "variables": {"p": {"password": SECRET}},
+    },
     # an enum given a secret-looking value
     {"query": "query($r: Role) { trainers(role: $r) { id } }", "variables": {"r": SECRET}},
 ]
@@ -129,17 +141,21 @@ async def test_no_password_reaches_a_log_line(http, teacher, caplog, request_bod
 
 
 async def test_post_answers_are_not_stored(http, teacher):
-    answers = [await teacher.post("{ me { id } }"), await teacher.post("{ nope }"),
-               await http.post("/graphql", content=b"null", headers={"content-type": "application/json"}),
-               await http.post("/graphql", json={"query": "{ me { id } }"})]
+    answers = [
+        await teacher.post("{ me { id } }"),
+        await teacher.post("{ nope }"),
+        await http.post("/graphql", content=b"null", headers={"content-type": "application/json"}),
+        await http.post("/graphql", json={"query": "{ me { id } }"}),
+    ]
     for response in answers:
         assert response.headers["cache-control"] == "no-store", response.text
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_get_answers_are_private_and_revalidated(http, teacher):
-    response = await http.get("/graphql", params={"query": "{ me { id } }"},
-                              headers={**teacher.headers, "accept": "application/json"})
+    response = await http.get(
+        "/graphql", params={"query": "{ me { id } }"}, headers={**teacher.headers, "accept": "application/json"}
+    )
     assert response.status_code == 200 and response.json()["data"]["me"]["id"]
     assert response.headers["cache-control"] == "private, no-cache"
 
@@ -148,8 +164,10 @@ async def test_the_graphiql_page_carries_a_content_security_policy(http):
     # when a browser opens GraphiQL
     response = await http.get("/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200 and "text/html" in response.headers["content-type"]
-    policy = {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else ""
-              for d in (part.strip() for part in response.headers["content-security-policy"].split(";"))}
+    policy = {
+        d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else ""
+        for d in (part.strip() for part in response.headers["content-security-policy"].split(";"))
+    }
     # then nothing loads by default, the page cannot be framed, and each inline script is allowed by its hash only
     assert policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "'none'"

@@ -36,7 +36,13 @@ async def test_both_builtin_frameworks_are_loaded_with_their_whole_shape(teacher
     assert c01["criteria"][0]["label"] == "Les informations nécessaires sont recueillies"
     assert len(c01["criteria"]) == 5 and c01["unitCode"] == "UP1"
     assert [s["label"] for s in cap["scale"]] == [
-        "Non évalué", "Non acquis", "Début d'acquisition", "Partiellement acquis", "Acquis", "Maîtrisé"]
+        "Non évalué",
+        "Non acquis",
+        "Début d'acquisition",
+        "Partiellement acquis",
+        "Acquis",
+        "Maîtrisé",
+    ]
     assert [s["value"] for s in cap["scale"] if s["isThreshold"]] == ["ACQUIRED"]
     assert len(cap["attitudes"]) == 5 and all(f["builtIn"] for f in data["frameworks"])
 
@@ -46,7 +52,11 @@ async def test_melec_task_links_carry_their_weights(teacher):
         competences { weight competence { code } } } } } }""")
     tasks = {t["code"]: t for a in data["framework"]["activities"] for t in a["tasks"]}
     assert [(c["competence"]["code"], c["weight"]) for c in tasks["T1-3"]["competences"]] == [
-        ("C2", 2), ("C10", 1), ("C11", 2), ("C12", 1)]
+        ("C2", 2),
+        ("C10", 1),
+        ("C11", 2),
+        ("C12", 1),
+    ]
 
 
 async def test_importing_the_same_file_twice_changes_nothing(admin):
@@ -70,8 +80,9 @@ async def test_a_changed_file_updates_in_place_keeping_ids(admin):
     # when a label changes and a criterion is added
     changed = copy.deepcopy(doc)
     changed["activities"][0]["tasks"][0]["label"] = "Prendre connaissance du dossier (libellé corrigé)"
-    changed["competences"][0]["criteria"].append({"code": "C01.6",
-                                                  "label": "Les contraintes environnementales sont recensées"})
+    changed["competences"][0]["criteria"].append(
+        {"code": "C01.6", "label": "Les contraintes environnementales sont recensées"}
+    )
     payload = (await admin.data(IMPORT, content=json.dumps(changed)))["frameworkImport"]
     assert payload["errors"] == [] and payload["changed"] and not payload["created"]
     task = await m.Task.get(framework__code="CAP-ELEC-LOCAL", code="TA 1-1")
@@ -79,24 +90,35 @@ async def test_a_changed_file_updates_in_place_keeping_ids(admin):
     assert await m.Criterion.filter(competence__framework__code="CAP-ELEC-LOCAL", competence__code="C01").count() == 6
 
 
-@pytest.mark.parametrize("mutate, location", [
-    (lambda d: d["activities"][1]["tasks"][0]["competences"].append({"code": "C99", "weight": 2}),
-     "activities[1].tasks[0].competences[1].code: unknown competence 'C99'"),
-    (lambda d: d["competences"][2].update(unit="UP9"), "competences[2].unit: unknown unit 'UP9'"),
-    (lambda d: d["activities"][0]["tasks"].append(dict(d["activities"][0]["tasks"][0])),
-     "activities[0].tasks[2].code: duplicate task code 'TA 1-1'"),
-    (lambda d: d["activities"][0]["tasks"][0]["competences"][0].update(weight=3),
-     "activities[0].tasks[0].competences[0].weight: must be 1 (secondary) or 2 (main)"),
-    (lambda d: d["scale"]["levels"].pop(), "scale.levels: must list the six levels"),
-    (lambda d: d.pop("name"), "name: is required"),
-])
+@pytest.mark.parametrize(
+    "mutate, location",
+    [
+        (
+            lambda d: d["activities"][1]["tasks"][0]["competences"].append({"code": "C99", "weight": 2}),
+            "activities[1].tasks[0].competences[1].code: unknown competence 'C99'",
+        ),
+        (lambda d: d["competences"][2].update(unit="UP9"), "competences[2].unit: unknown unit 'UP9'"),
+        (
+            lambda d: d["activities"][0]["tasks"].append(dict(d["activities"][0]["tasks"][0])),
+            "activities[0].tasks[2].code: duplicate task code 'TA 1-1'",
+        ),
+        (
+            lambda d: d["activities"][0]["tasks"][0]["competences"][0].update(weight=3),
+            "activities[0].tasks[0].competences[0].weight: must be 1 (secondary) or 2 (main)",
+        ),
+        (lambda d: d["scale"]["levels"].pop(), "scale.levels: must list the six levels"),
+        (lambda d: d.pop("name"), "name: is required"),
+    ],
+)
 async def test_a_bad_file_is_refused_whole_naming_the_entry(admin, mutate, location):
     doc = builtin("cap-electricien.json") | {"code": "CAP-ELEC-LOCAL"}
     mutate(doc)
     payload = (await admin.data(IMPORT, content=json.dumps(doc)))["frameworkImport"]
     assert payload["framework"] is None
-    assert any(e["message"].startswith(location) and e["field"] == ["content"] and e["code"] == "INVALID"
-               for e in payload["errors"]), payload["errors"]
+    assert any(
+        e["message"].startswith(location) and e["field"] == ["content"] and e["code"] == "INVALID"
+        for e in payload["errors"]
+    ), payload["errors"]
     assert not await m.Framework.exists(code="CAP-ELEC-LOCAL")
 
 
@@ -138,7 +160,8 @@ def test_the_builtin_criteria_carry_codes_competence_code_dot_position():
     for name in ("cap-electricien.json", "bac-pro-melec.json"):
         for competence in builtin(name)["competences"]:
             assert [k["code"] for k in competence["criteria"]] == [
-                f"{competence['code']}.{j}" for j in range(1, len(competence["criteria"]) + 1)]
+                f"{competence['code']}.{j}" for j in range(1, len(competence["criteria"]) + 1)
+            ]
 
 
 async def test_criteria_are_matched_by_code_across_a_reorder(admin):
@@ -155,7 +178,9 @@ async def test_criteria_are_matched_by_code_across_a_reorder(admin):
     after = await criteria_of(admin, "C01")
     assert [(k["code"], k["position"]) for k in after] == [(f"C01.{5 - i}", i + 1) for i in range(5)]
     assert {k["code"]: k["id"] for k in after} == ids
-    assert after[0]["label"] == "Les habilitations nécessaires sont identifiées" and not any(k["retired"] for k in after)
+    assert after[0]["label"] == "Les habilitations nécessaires sont identifiées" and not any(
+        k["retired"] for k in after
+    )
 
 
 async def test_a_file_without_criterion_codes_matches_by_position(admin):
@@ -195,7 +220,8 @@ async def test_a_file_that_gains_criterion_codes_keeps_its_criteria(admin):
     # then each criterion takes the code of its position
     after = await criteria_of(admin, "C01")
     assert [(k["id"], k["code"], k["retired"]) for k in after] == [
-        (k["id"], f"C01.{k['position']}", False) for k in before]
+        (k["id"], f"C01.{k['position']}", False) for k in before
+    ]
 
 
 async def test_an_entry_nothing_names_is_retired_too_and_comes_back(admin):
@@ -216,20 +242,32 @@ async def test_an_entry_nothing_names_is_retired_too_and_comes_back(admin):
     assert not activity["retired"] and not activity["tasks"][0]["retired"]
 
 
-@pytest.mark.parametrize("mutate, location", [
-    (lambda d: d["competences"][1]["criteria"].append("Un critère sans code"),
-     "competences[1].criteria[11]: has no code while other criteria of the file have one"),
-    (lambda d: d["competences"][1]["criteria"].append({"code": "C01.1", "label": "Un autre critère"}),
-     "competences[1].criteria[11].code: duplicate criterion code 'C01.1'"),
-    (lambda d: d["competences"][0]["criteria"].append({"label": "Sans code"}),
-     "competences[0].criteria[5].code: is required"),
-    (lambda d: d["competences"][0]["criteria"].append(3),
-     "competences[0].criteria[5]: must be a non-empty string or an object with 'code' and 'label'"),
-])
+@pytest.mark.parametrize(
+    "mutate, location",
+    [
+        (
+            lambda d: d["competences"][1]["criteria"].append("Un critère sans code"),
+            "competences[1].criteria[11]: has no code while other criteria of the file have one",
+        ),
+        (
+            lambda d: d["competences"][1]["criteria"].append({"code": "C01.1", "label": "Un autre critère"}),
+            "competences[1].criteria[11].code: duplicate criterion code 'C01.1'",
+        ),
+        (
+            lambda d: d["competences"][0]["criteria"].append({"label": "Sans code"}),
+            "competences[0].criteria[5].code: is required",
+        ),
+        (
+            lambda d: d["competences"][0]["criteria"].append(3),
+            "competences[0].criteria[5]: must be a non-empty string or an object with 'code' and 'label'",
+        ),
+    ],
+)
 async def test_a_bad_criterion_is_refused_naming_it(admin, mutate, location):
     doc = local_cap()
     mutate(doc)
     payload = (await admin.data(IMPORT, content=json.dumps(doc)))["frameworkImport"]
-    assert any(e["message"].startswith(location) and e["code"] == "INVALID" for e in payload["errors"]), \
-        payload["errors"]
+    assert any(e["message"].startswith(location) and e["code"] == "INVALID" for e in payload["errors"]), payload[
+        "errors"
+    ]
     assert not await m.Framework.exists(code="CAP-ELEC-LOCAL")

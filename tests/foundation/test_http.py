@@ -46,11 +46,17 @@ async def test_graphiql_is_off_in_production(settings):
 
 
 async def test_cors_allows_the_configured_origin_only(http):
-    allowed = await http.options("/graphql", headers={
-        "Origin": "https://front.example.test", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    allowed = await http.options(
+        "/graphql",
+        headers={
+            "Origin": "https://front.example.test",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://front.example.test"
-    refused = await http.options("/graphql", headers={
-        "Origin": "https://evil.example.test", "Access-Control-Request-Method": "POST"})
+    refused = await http.options(
+        "/graphql", headers={"Origin": "https://evil.example.test", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in refused.headers

@@ -7,14 +7,24 @@ from tortoise import connections
 
 # (table, column): the row-reach filters of permissions/scopes.py and the loaders' parent keys.
 LOOKUPS = [
-    ("portfolio", "period_id"), ("portfolio", "learner_id"),
-    ("portfolio_trainer", "portfolio_id"), ("portfolio_trainer", "user_id"),
-    ("liaison_fiche", "portfolio_id"), ("company_bilan", "portfolio_id"),
-    ("activity_fiche", "portfolio_id"), ("activity_fiche", "learner_id"),
-    ("activity_fiche_task", "fiche_id"), ("activity_fiche_target", "fiche_id"), ("activity_fiche_read", "fiche_id"),
+    ("portfolio", "period_id"),
+    ("portfolio", "learner_id"),
+    ("portfolio_trainer", "portfolio_id"),
+    ("portfolio_trainer", "user_id"),
+    ("liaison_fiche", "portfolio_id"),
+    ("company_bilan", "portfolio_id"),
+    ("activity_fiche", "portfolio_id"),
+    ("activity_fiche", "learner_id"),
+    ("activity_fiche_task", "fiche_id"),
+    ("activity_fiche_target", "fiche_id"),
+    ("activity_fiche_read", "fiche_id"),
     ("annex", "fiche_id"),
-    ("company_bilan_mode", "bilan_id"), ("company_bilan_result", "bilan_id"), ("company_bilan_event", "bilan_id"),
-    ("interim_review", "learner_id"), ("teacher_classroom", "app_user_id"), ("period", "level_id"),
+    ("company_bilan_mode", "bilan_id"),
+    ("company_bilan_result", "bilan_id"),
+    ("company_bilan_event", "bilan_id"),
+    ("interim_review", "learner_id"),
+    ("teacher_classroom", "app_user_id"),
+    ("period", "level_id"),
 ]
 
 
@@ -23,7 +33,9 @@ async def _leading_columns(backend: str, table: str) -> set[str]:
     if backend == "postgres":
         rows = await connection.execute_query_dict(
             "SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a "
-            "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = $1::regclass", [table])
+            "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = $1::regclass",
+            [table],
+        )
         return {row["name"] for row in rows}
     found = set()
     for index in await connection.execute_query_dict(f'PRAGMA index_list("{table}")'):

@@ -80,16 +80,28 @@ async def test_0003_fills_numbers_headers_and_records_from_the_rows_as_they_stan
         # the completed bilan keeps its effective meeting date and its header as they stand
         assert str(bilans[0]["meeting_date"])[:10] == "2026-01-20"
         assert _json(bilans[0]["frozen_grid"])["header"] == {
-            "periodStart": "2026-01-05", "periodEnd": "2026-01-20", "meetingDateIsDefault": True,
+            "periodStart": "2026-01-05",
+            "periodEnd": "2026-01-20",
+            "meetingDateIsDefault": True,
             "trainers": ["Eude Toutcourt"],
-            "workplace": {"company_name": "Tout élec", "activity_domain": "Électricité", "service": None,
-                          "tutor_name": "Eude Toutcourt", "tutor_role": "électricien"}}
+            "workplace": {
+                "company_name": "Tout élec",
+                "activity_domain": "Électricité",
+                "service": None,
+                "tutor_name": "Eude Toutcourt",
+                "tutor_role": "électricien",
+            },
+        }
         # and the review records what it consolidated: the latest result, its date, period and bilan
         record = _json(reviews[0]["record"])
-        assert [(e["bilan"], e["period"], e["periodName"], e["date"], e["engagement"], e["levels"])
-                for e in record["bilans"]] == [(31, 1, "PFMP 1", "2026-01-20", 3, {"11": ["ACQUIRED", "GLOBAL"]})]
-        assert [(c["id"], c["code"], c["unit"]) for c in record["competences"]] == [(11, "C01", "UP1"),
-                                                                                   (12, "C02", "UP1")]
+        assert [
+            (e["bilan"], e["period"], e["periodName"], e["date"], e["engagement"], e["levels"])
+            for e in record["bilans"]
+        ] == [(31, 1, "PFMP 1", "2026-01-20", 3, {"11": ["ACQUIRED", "GLOBAL"]})]
+        assert [(c["id"], c["code"], c["unit"]) for c in record["competences"]] == [
+            (11, "C01", "UP1"),
+            (12, "C02", "UP1"),
+        ]
     finally:
         await Tortoise.close_connections()
         if backend == "postgres":

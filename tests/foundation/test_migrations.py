@@ -11,12 +11,39 @@ from graph.settings import tortoise_config
 from tests.conftest import _pg_admin, _with_database
 
 EXPECTED_TABLES = {
-    "school", "level", "classroom", "app_user", "teacher_classroom", "external_identity", "framework",
-    "framework_task", "framework_competence", "framework_criterion", "framework_task_competence",
-    "scale_level", "framework_unit", "framework_activity", "framework_attitude", "period_template", "period",
-    "period_task", "portfolio", "portfolio_trainer", "liaison_fiche", "liaison_fiche_task", "activity_fiche",
-    "activity_fiche_task", "activity_fiche_target", "activity_fiche_read", "annex", "company_bilan",
-    "company_bilan_mode", "company_bilan_result", "company_bilan_event", "interim_review", "interim_review_bilan",
+    "school",
+    "level",
+    "classroom",
+    "app_user",
+    "teacher_classroom",
+    "external_identity",
+    "framework",
+    "framework_task",
+    "framework_competence",
+    "framework_criterion",
+    "framework_task_competence",
+    "scale_level",
+    "framework_unit",
+    "framework_activity",
+    "framework_attitude",
+    "period_template",
+    "period",
+    "period_task",
+    "portfolio",
+    "portfolio_trainer",
+    "liaison_fiche",
+    "liaison_fiche_task",
+    "activity_fiche",
+    "activity_fiche_task",
+    "activity_fiche_target",
+    "activity_fiche_read",
+    "annex",
+    "company_bilan",
+    "company_bilan_mode",
+    "company_bilan_result",
+    "company_bilan_event",
+    "interim_review",
+    "interim_review_bilan",
 }
 
 
@@ -28,7 +55,8 @@ async def _tables(url: str) -> set[str]:
             _, rows = await connection.execute_query("SELECT name FROM sqlite_master WHERE type = 'table'")
         else:
             _, rows = await connection.execute_query(
-                "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'")
+                "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
         return {row["name"] for row in rows}
     finally:
         await Tortoise.close_connections()
@@ -89,8 +117,15 @@ ROWS_BEFORE_0004 = [
     f"INSERT INTO company_bilan_result (id, level, recorded_at, bilan_id, competence_id, criterion_id) "
     f"VALUES (1, 'ACQUIRED', {T}, 1, 1, 1)",
 ]
-REBUILT = ["activity_fiche_task", "activity_fiche_target", "company_bilan_mode", "company_bilan_result",
-           "liaison_fiche_task", "period_task", "period_template_task"]
+REBUILT = [
+    "activity_fiche_task",
+    "activity_fiche_target",
+    "company_bilan_mode",
+    "company_bilan_result",
+    "liaison_fiche_task",
+    "period_task",
+    "period_template_task",
+]
 
 
 async def _rows(url: str, statements: list[str] | None = None) -> dict[str, list]:
@@ -141,11 +176,15 @@ async def test_0004_keeps_every_link_and_makes_framework_entries_undeletable_und
         for table in ("framework_criterion", "framework_competence", "framework_task"):
             assert await _refused(url, f"DELETE FROM {table} WHERE id = 1"), table
         # and the rebuilt tables kept their unique constraints
-        assert await _refused(url, "INSERT INTO activity_fiche_task (id, ticked_by_learner, checked_by_teacher, "
-                                   "fiche_id, task_id) VALUES (2, TRUE, FALSE, 1, 1)")
+        assert await _refused(
+            url,
+            "INSERT INTO activity_fiche_task (id, ticked_by_learner, checked_by_teacher, "
+            "fiche_id, task_id) VALUES (2, TRUE, FALSE, 1, 1)",
+        )
         assert await _refused(url, "INSERT INTO liaison_fiche_task (liaison_fiche_id, task_id) VALUES (1, 1)")
-        assert await _refused(url, "INSERT INTO company_bilan_mode (id, mode, bilan_id, competence_id) "
-                                   "VALUES (2, 'GLOBAL', 1, 1)")
+        assert await _refused(
+            url, "INSERT INTO company_bilan_mode (id, mode, bilan_id, competence_id) VALUES (2, 'GLOBAL', 1, 1)"
+        )
         # while deleting what holds the links still takes them along
         assert not await _refused(url, "DELETE FROM period WHERE id = 1")
         after = await _rows(url)

@@ -10,7 +10,8 @@ SDL_FILE = Path(__file__).resolve().parents[2] / "graph" / "schema.graphql"
 def test_committed_sdl_matches_the_code():
     committed = SDL_FILE.read_text("utf-8")
     assert committed.strip() == schema.as_str().strip(), (
-        "graph/schema.graphql is stale: regenerate it with `pfmp export-schema > graph/schema.graphql`")
+        "graph/schema.graphql is stale: regenerate it with `pfmp export-schema > graph/schema.graphql`"
+    )
 
 
 def test_every_type_and_field_has_a_description():

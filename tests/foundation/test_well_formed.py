@@ -26,12 +26,27 @@ def _assert_coded_4xx(response: httpx.Response, code: str = "BAD_REQUEST") -> No
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize("body", [
-    b"null", b"1", b'"x"', b"true", b"[]", b"[{}]", b"", b"{", b"\xff\xfe",
-    b'{"query": 1}', b'{"query": ["{ me { id } }"]}',
-    b'{"query": "{ __typename }", "variables": "x"}', b'{"query": "{ __typename }", "variables": []}',
-    b'{"query": "{ __typename }", "variables": 3}', b'{"query": "{ __typename }", "extensions": "x"}',
-], ids=repr)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"null",
+        b"1",
+        b'"x"',
+        b"true",
+        b"[]",
+        b"[{}]",
+        b"",
+        b"{",
+        b"\xff\xfe",
+        b'{"query": 1}',
+        b'{"query": ["{ me { id } }"]}',
+        b'{"query": "{ __typename }", "variables": "x"}',
+        b'{"query": "{ __typename }", "variables": []}',
+        b'{"query": "{ __typename }", "variables": 3}',
+        b'{"query": "{ __typename }", "extensions": "x"}',
+    ],
+    ids=repr,
+)
 async def test_a_json_body_that_is_not_a_graphql_request_is_a_coded_400(http, body):
     response = await http.post("/graphql", content=body, headers=JSON)
     _assert_coded_4xx(response)
@@ -49,8 +64,9 @@ async def test_variables_nested_deep_are_a_coded_400(http, open_, close, depth):
 
 
 async def test_variables_nested_deep_over_get_are_a_coded_400(http):
-    response = await http.get("/graphql", params={"query": "{ __typename }", "variables": _nested(40)},
-                              headers={"accept": "application/json"})
+    response = await http.get(
+        "/graphql", params={"query": "{ __typename }", "variables": _nested(40)}, headers={"accept": "application/json"}
+    )
     _assert_coded_4xx(response)
 
 
@@ -61,8 +77,9 @@ async def test_shallow_variables_still_work(teacher):
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"])
 async def test_an_unsupported_content_type_is_a_coded_4xx(http, content_type):
-    response = await http.post("/graphql", content=b'{"query": "{ __typename }"}',
-                               headers={"content-type": content_type})
+    response = await http.post(
+        "/graphql", content=b'{"query": "{ __typename }"}', headers={"content-type": content_type}
+    )
     _assert_coded_4xx(response)
 
 
@@ -77,9 +94,12 @@ async def test_other_methods_are_refused_with_a_4xx(http):
         assert response.status_code == 405
 
 
-UPLOAD_OPERATIONS = json.dumps({
-    "query": "mutation($f: Upload!) { annexUpload(ficheId: \"QWN0aXZpdHlGaWNoZTox\", file: $f) { errors { code } } }",
-    "variables": {"f": None}}).encode()
+UPLOAD_OPERATIONS = json.dumps(
+    {
+        "query": 'mutation($f: Upload!) { annexUpload(ficheId: "QWN0aXZpdHlGaWNoZTox", file: $f) { errors { code } } }',
+        "variables": {"f": None},
+    }
+).encode()
 CHUNK = 1024 * 1024
 
 
@@ -92,10 +112,13 @@ class CountingBody:
 
     async def __aiter__(self):
         self.pulled += 1
-        yield (b'--b\r\nContent-Disposition: form-data; name="operations"\r\n\r\n' + UPLOAD_OPERATIONS
-               + b'\r\n--b\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0": ["variables.f"]}\r\n'
-               b'--b\r\nContent-Disposition: form-data; name="0"; filename="big.pdf"\r\n'
-               b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n")
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+            + UPLOAD_OPERATIONS
+            + b'\r\n--b\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0": ["variables.f"]}\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="0"; filename="big.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+        )
         for _ in range(self.megabytes):
             self.pulled += 1
             yield b"x" * CHUNK
@@ -113,13 +136,18 @@ async def roomy_http(settings):
             yield client
 
 
-@pytest.mark.parametrize("authorization, status, code", [
-    (None, 401, "UNAUTHENTICATED"),
-    ("Bearer not-a-token", 401, "UNAUTHENTICATED"),
-    ("Basic dXNlcjpwYXNz", 401, "UNAUTHENTICATED"),
-], ids=["anonymous", "bad token", "not bearer"])
-async def test_an_anonymous_upload_is_refused_before_its_body_is_read(roomy_http, settings, authorization, status,
-                                                                      code):
+@pytest.mark.parametrize(
+    "authorization, status, code",
+    [
+        (None, 401, "UNAUTHENTICATED"),
+        ("Bearer not-a-token", 401, "UNAUTHENTICATED"),
+        ("Basic dXNlcjpwYXNz", 401, "UNAUTHENTICATED"),
+    ],
+    ids=["anonymous", "bad token", "not bearer"],
+)
+async def test_an_anonymous_upload_is_refused_before_its_body_is_read(
+    roomy_http, settings, authorization, status, code
+):
     # given a 20 MiB upload without a valid token
     body = CountingBody(20)
     headers = {"content-type": "multipart/form-data; boundary=b"}
@@ -137,8 +165,9 @@ async def test_an_anonymous_upload_is_refused_before_its_body_is_read(roomy_http
 async def test_an_upload_from_a_role_that_may_upload_nothing_is_refused_unread(roomy_http, teacher):
     # access.md: Annex · upload is the learner's own only; a teacher has no file to send
     body = CountingBody(20)
-    response = await roomy_http.post("/graphql", content=body, headers={
-        "content-type": "multipart/form-data; boundary=b", **teacher.headers})
+    response = await roomy_http.post(
+        "/graphql", content=body, headers={"content-type": "multipart/form-data; boundary=b", **teacher.headers}
+    )
     _assert_coded_4xx(response, "FORBIDDEN")
     assert response.status_code == 403
     assert body.pulled == 0
@@ -147,8 +176,9 @@ async def test_an_upload_from_a_role_that_may_upload_nothing_is_refused_unread(r
 async def test_a_learner_upload_is_still_read(roomy_http, learner):
     # the learner may upload: the body is read (here to its end) and the mutation answers in its payload
     body = CountingBody(1)
-    response = await roomy_http.post("/graphql", content=body, headers={
-        "content-type": "multipart/form-data; boundary=b", **learner.headers})
+    response = await roomy_http.post(
+        "/graphql", content=body, headers={"content-type": "multipart/form-data; boundary=b", **learner.headers}
+    )
     assert response.status_code == 200, response.text
     assert body.pulled == 3
     assert "errors" in response.json()["data"]["annexUpload"]
@@ -175,11 +205,14 @@ async def test_a_body_over_the_cap_is_a_coded_413(http, settings):
 GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json, application/json;q=0.9"}
 
 
-@pytest.mark.parametrize("query, code", [
-    ("{ me { id }", "GRAPHQL_PARSE_FAILED"),
-    ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
-    ("query($n: Int!) { learners(first: $n) { edges { cursor } } }", None),  # $n missing: a coercion failure
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("{ me { id }", "GRAPHQL_PARSE_FAILED"),
+        ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
+        ("query($n: Int!) { learners(first: $n) { edges { cursor } } }", None),  # $n missing: a coercion failure
+    ],
+)
 async def test_in_the_graphql_response_media_type_a_request_error_is_a_400_without_data(teacher, query, code):
     # GraphQL over HTTP: with application/graphql-response+json, a request that never executes is a 400
     response = await teacher.post(query, headers=GRAPHQL_RESPONSE)

@@ -41,8 +41,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "identity_settings(**fields): Settings fields for this test")
 
 
-PERSON_TYPES = {"ADMIN": "Administrator", "TEACHER": "Teacher", "LEARNER": "Learner", "TUTOR": "Tutor",
-                "MASTER": "ApprenticeshipMaster"}
+PERSON_TYPES = {
+    "ADMIN": "Administrator",
+    "TEACHER": "Teacher",
+    "LEARNER": "Learner",
+    "TUTOR": "Tutor",
+    "MASTER": "ApprenticeshipMaster",
+}
 
 
 def gid(type_name: str, pk: int) -> str:
@@ -71,8 +76,16 @@ class FakeIdentityProvider:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # --- tokens -------------------------------------------------------------------------------------------------
-    def token(self, *, key=None, kid: str | None = "rsa-1", alg: str = "RS256", headers: dict | None = None,
-              drop: tuple[str, ...] = (), **claims) -> str:
+    def token(
+        self,
+        *,
+        key=None,
+        kid: str | None = "rsa-1",
+        alg: str = "RS256",
+        headers: dict | None = None,
+        drop: tuple[str, ...] = (),
+        **claims,
+    ) -> str:
         now = int(time.time())
         body = {"iss": ENT_ISSUER, "aud": AUDIENCE, "sub": "ent-person", "iat": now, "exp": now + 600}
         body.update(claims)
@@ -111,11 +124,15 @@ class FakeIdentityProvider:
         else:
             _, user, attributes = granted
             attrs = "".join(f"<cas:{k}>{escape(v)}</cas:{k}>" for k, vs in attributes.items() for v in vs)
-            return (f"<cas:serviceResponse {ns}><cas:authenticationSuccess><cas:user>{escape(user)}</cas:user>"
-                    f"<cas:attributes>{attrs}</cas:attributes></cas:authenticationSuccess>"
-                    "</cas:serviceResponse>").encode()
-        return (f'<cas:serviceResponse {ns}><cas:authenticationFailure code="{code}">{escape(text)}'
-                "</cas:authenticationFailure></cas:serviceResponse>").encode()
+            return (
+                f"<cas:serviceResponse {ns}><cas:authenticationSuccess><cas:user>{escape(user)}</cas:user>"
+                f"<cas:attributes>{attrs}</cas:attributes></cas:authenticationSuccess>"
+                "</cas:serviceResponse>"
+            ).encode()
+        return (
+            f'<cas:serviceResponse {ns}><cas:authenticationFailure code="{code}">{escape(text)}'
+            "</cas:authenticationFailure></cas:serviceResponse>"
+        ).encode()
 
     # --- the HTTP server ----------------------------------------------------------------------------------------
     def _handler(self):
@@ -151,7 +168,7 @@ class FakeIdentityProvider:
 
         return Handler
 
-    def start(self) -> "FakeIdentityProvider":
+    def start(self) -> FakeIdentityProvider:
         self.thread.start()
         return self
 
@@ -174,15 +191,34 @@ def idp():
 @pytest.fixture
 def settings(request, tmp_path, database_url, idp):
     providers = (
-        OidcProvider(name="ent", issuer=ENT_ISSUER, audience=AUDIENCE, jwks_url=f"{idp.base}/ent/jwks",
-                     algorithms=("RS256",), jwks_min_refresh_seconds=0, timeout=2.0),
-        OidcProvider(name="academie", issuer=ACADEMIE_ISSUER, audience=AUDIENCE, jwks_url=f"{idp.base}/academie/jwks",
-                     algorithms=("ES256",), claim="email", match="email", timeout=2.0),
-        OidcProvider(name="down", issuer="https://down.example.test", audience=AUDIENCE,
-                     jwks_url=f"http://127.0.0.1:{_free_port()}/jwks", timeout=1.0),
+        OidcProvider(
+            name="ent",
+            issuer=ENT_ISSUER,
+            audience=AUDIENCE,
+            jwks_url=f"{idp.base}/ent/jwks",
+            algorithms=("RS256",),
+            jwks_min_refresh_seconds=0,
+            timeout=2.0,
+        ),
+        OidcProvider(
+            name="academie",
+            issuer=ACADEMIE_ISSUER,
+            audience=AUDIENCE,
+            jwks_url=f"{idp.base}/academie/jwks",
+            algorithms=("ES256",),
+            claim="email",
+            match="email",
+            timeout=2.0,
+        ),
+        OidcProvider(
+            name="down",
+            issuer="https://down.example.test",
+            audience=AUDIENCE,
+            jwks_url=f"http://127.0.0.1:{_free_port()}/jwks",
+            timeout=1.0,
+        ),
     )
-    values = dict(oidc_providers=providers, cas_server_url=f"{idp.base}/cas", cas_service_url=SERVICE,
-                  cas_timeout=2.0)
+    values = dict(oidc_providers=providers, cas_server_url=f"{idp.base}/cas", cas_service_url=SERVICE, cas_timeout=2.0)
     marker = request.node.get_closest_marker("identity_settings")
     if marker:
         values.update(marker.kwargs)

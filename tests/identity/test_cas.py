@@ -41,8 +41,13 @@ async def test_a_ticket_works_once(anonymous, linked_teacher, idp):
     assert (await cas_login(anonymous, ticket))["token"]
     again = await cas_login(anonymous, ticket)
     assert again["token"] is None
-    assert again["errors"] == [{"field": ["ticket"], "code": "INVALID",
-                                "message": "The CAS ticket is unknown, expired or already used: sign in at the ENT again."}]
+    assert again["errors"] == [
+        {
+            "field": ["ticket"],
+            "code": "INVALID",
+            "message": "The CAS ticket is unknown, expired or already used: sign in at the ENT again.",
+        }
+    ]
 
 
 async def test_an_unknown_ticket_is_refused(anonymous, linked_teacher, idp):
@@ -113,8 +118,9 @@ async def test_the_person_can_be_matched_by_email(anonymous, learner, idp):
 @pytest.mark.identity_settings(cas_server_url=None, cas_service_url=None)
 async def test_cas_sign_in_is_off_unless_configured(anonymous, idp):
     payload = await cas_login(anonymous, "ST-123")
-    assert payload["errors"] == [{"field": None, "code": "INVALID",
-                                  "message": "Sign-in through CAS is not configured on this server."}]
+    assert payload["errors"] == [
+        {"field": None, "code": "INVALID", "message": "Sign-in through CAS is not configured on this server."}
+    ]
 
 
 @pytest.mark.identity_settings(cas_timeout=0.5)
@@ -161,8 +167,15 @@ BOMB = b"""<?xml version="1.0"?>
 <cas:user>&lol4;</cas:user></cas:authenticationSuccess></cas:serviceResponse>"""
 
 
-@pytest.mark.parametrize("answer", [BOMB, b"<html>Service unavailable</html>", b"\x00\xff not xml",
-                                    b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"/>'])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        BOMB,
+        b"<html>Service unavailable</html>",
+        b"\x00\xff not xml",
+        b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"/>',
+    ],
+)
 async def test_a_garbled_or_hostile_cas_answer_is_refused(anonymous, linked_teacher, idp, answer):
     idp.cas_raw_answer = answer
     body = await anonymous.execute(CAS_LOGIN, ticket=idp.ticket("cmartin"))

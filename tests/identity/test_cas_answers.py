@@ -8,19 +8,29 @@ NS = 'xmlns:cas="http://www.yale.edu/tp/cas"'
 
 
 def _success(inner: str, prolog: str = "") -> bytes:
-    return (f"{prolog}<cas:serviceResponse {NS}><cas:authenticationSuccess><cas:user>cmartin</cas:user>"
-            f"{inner}</cas:authenticationSuccess></cas:serviceResponse>").encode()
+    return (
+        f"{prolog}<cas:serviceResponse {NS}><cas:authenticationSuccess><cas:user>cmartin</cas:user>"
+        f"{inner}</cas:authenticationSuccess></cas:serviceResponse>"
+    ).encode()
 
 
 def test_attributes_as_elements_and_as_name_value_pairs():
-    person = parse_answer(_success(
-        "<cas:attributes><cas:mail> c.martin@ent.test </cas:mail><cas:groupe>A</cas:groupe><cas:groupe>B</cas:groupe>"
-        '<cas:attribute name="ENTPersonJointure" value="AC-LILLE$123"/><cas:attribute name="vide"/>'
-        "<cas:attribute>sans nom</cas:attribute><cas:empty/></cas:attributes>"))
+    person = parse_answer(
+        _success(
+            "<cas:attributes><cas:mail> c.martin@ent.test </cas:mail><cas:groupe>A</cas:groupe><cas:groupe>B</cas:groupe>"
+            '<cas:attribute name="ENTPersonJointure" value="AC-LILLE$123"/><cas:attribute name="vide"/>'
+            "<cas:attribute>sans nom</cas:attribute><cas:empty/></cas:attributes>"
+        )
+    )
     assert person.user == "cmartin"
-    assert person.attributes == {"mail": ["c.martin@ent.test"], "groupe": ["A", "B"],
-                                 "ENTPersonJointure": ["AC-LILLE$123"], "vide": [""], "attribute": ["sans nom"],
-                                 "empty": [""]}
+    assert person.attributes == {
+        "mail": ["c.martin@ent.test"],
+        "groupe": ["A", "B"],
+        "ENTPersonJointure": ["AC-LILLE$123"],
+        "vide": [""],
+        "attribute": ["sans nom"],
+        "empty": [""],
+    }
     assert person.identifier("ENTPersonJointure") == "AC-LILLE$123"
     assert person.identifier(None) == "cmartin"
     assert person.identifier("absent") is None
@@ -35,12 +45,16 @@ def test_an_answer_without_namespace_is_read_too():
     assert parse_answer(body).user == "cmartin"
 
 
-@pytest.mark.parametrize("body", [
-    _success("", prolog="<!DOCTYPE cas:serviceResponse>"),  # no DTD at all, even a harmless one
-    b"\x00\xff not xml",
-    b"<html>Service unavailable</html>",
-    f"<cas:serviceResponse {NS}/>".encode(),
-], ids=["dtd", "garbage", "html", "empty"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        _success("", prolog="<!DOCTYPE cas:serviceResponse>"),  # no DTD at all, even a harmless one
+        b"\x00\xff not xml",
+        b"<html>Service unavailable</html>",
+        f"<cas:serviceResponse {NS}/>".encode(),
+    ],
+    ids=["dtd", "garbage", "html", "empty"],
+)
 def test_an_answer_that_cannot_be_read_says_so(body):
     with pytest.raises(CasUnavailable) as caught:
         parse_answer(body)
@@ -52,14 +66,19 @@ def test_an_answer_naming_nobody_is_unusable():
         parse_answer(_success("").replace(b"cmartin", b"  "))
 
 
-@pytest.mark.parametrize("code, error, message", [
-    ("INTERNAL_ERROR", CasUnavailable, "The CAS server reported an internal error; try again later."),
-    ("INVALID_SERVICE", CasRefused, "The CAS ticket was not issued for this service."),
-    ("INVALID_TICKET", CasRefused, "The CAS ticket is unknown, expired or already used: sign in at the ENT again."),
-])
+@pytest.mark.parametrize(
+    "code, error, message",
+    [
+        ("INTERNAL_ERROR", CasUnavailable, "The CAS server reported an internal error; try again later."),
+        ("INVALID_SERVICE", CasRefused, "The CAS ticket was not issued for this service."),
+        ("INVALID_TICKET", CasRefused, "The CAS ticket is unknown, expired or already used: sign in at the ENT again."),
+    ],
+)
 def test_a_failure_says_whether_to_retry(code, error, message):
-    body = f'<cas:serviceResponse {NS}><cas:authenticationFailure code="{code}">x</cas:authenticationFailure>' \
-           f"</cas:serviceResponse>"
+    body = (
+        f'<cas:serviceResponse {NS}><cas:authenticationFailure code="{code}">x</cas:authenticationFailure>'
+        f"</cas:serviceResponse>"
+    )
     with pytest.raises(error) as caught:
         parse_answer(body.encode())
     assert type(caught.value) is error and str(caught.value) == message
@@ -68,8 +87,10 @@ def test_a_failure_says_whether_to_retry(code, error, message):
 def test_a_person_without_account_is_told_whom_to_ask():
     from permissions.identities import no_account_message
 
-    assert no_account_message("ent") == ("You are signed in at 'ent', but no account of this server is linked to "
-                                         "that identity. Ask your school's administrator to link it.")
+    assert no_account_message("ent") == (
+        "You are signed in at 'ent', but no account of this server is linked to "
+        "that identity. Ask your school's administrator to link it."
+    )
 
 
 def test_the_service_url_may_carry_a_return_path_after_its_own_query_string():

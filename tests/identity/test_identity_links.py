@@ -20,15 +20,21 @@ async def test_the_admin_links_replaces_and_removes_an_identity(admin, learner):
     learner_id = person_id(learner.user)
     # when / then: set
     payload = await set_link(admin, learner_id, "ent", "AC-LILLE$1234567")
-    assert payload == {"user": {"__typename": "Learner", "fullName": "Angélique DUPIRE"},
-                       "externalIdentity": {"provider": "ent", "subject": "AC-LILLE$1234567"}, "errors": []}
+    assert payload == {
+        "user": {"__typename": "Learner", "fullName": "Angélique DUPIRE"},
+        "externalIdentity": {"provider": "ent", "subject": "AC-LILLE$1234567"},
+        "errors": [],
+    }
     await set_link(admin, learner_id, "cas", "adupire")
     assert (await admin.data(READ, u=learner_id))["externalIdentities"] == [
-        {"provider": "cas", "subject": "adupire"}, {"provider": "ent", "subject": "AC-LILLE$1234567"}]
+        {"provider": "cas", "subject": "adupire"},
+        {"provider": "ent", "subject": "AC-LILLE$1234567"},
+    ]
     # replace
     await set_link(admin, learner_id, "ent", "AC-LILLE$7654321")
-    assert await ExternalIdentity.filter(user_id=learner.user.id, provider="ent").values_list("subject", flat=True) \
-        == ["AC-LILLE$7654321"]
+    assert await ExternalIdentity.filter(user_id=learner.user.id, provider="ent").values_list("subject", flat=True) == [
+        "AC-LILLE$7654321"
+    ]
     # remove
     payload = await set_link(admin, learner_id, "ent", None)
     assert payload["externalIdentity"] is None and payload["errors"] == []
@@ -38,8 +44,13 @@ async def test_the_admin_links_replaces_and_removes_an_identity(admin, learner):
 async def test_an_identity_already_linked_to_another_account_is_a_conflict(admin, learner, teacher):
     await set_link(admin, person_id(teacher.user), "ent", "shared-id")
     payload = await set_link(admin, person_id(learner.user), "ent", "shared-id")
-    assert payload["errors"] == [{"field": ["subject"], "code": "CONFLICT",
-                                  "message": "Another account is already linked to this identity at 'ent'."}]
+    assert payload["errors"] == [
+        {
+            "field": ["subject"],
+            "code": "CONFLICT",
+            "message": "Another account is already linked to this identity at 'ent'.",
+        }
+    ]
     assert not await ExternalIdentity.exists(user_id=learner.user.id)
 
 

@@ -21,7 +21,11 @@ ME = "{ me { __typename fullName role } }"
 async def link(admin: Api, user: User, subject: str, provider: str = "ent") -> None:
     data = await admin.data(
         """mutation($u: ID!, $p: String!, $s: String) { userExternalIdentitySet(userId: $u, provider: $p, subject: $s)
-        { errors { code message } } }""", u=person_id(user), p=provider, s=subject)
+        { errors { code message } } }""",
+        u=person_id(user),
+        p=provider,
+        s=subject,
+    )
     assert data["userExternalIdentitySet"]["errors"] == []
 
 
@@ -120,8 +124,13 @@ async def test_a_token_signed_by_an_unknown_key_is_refused(http, admin, teacher,
     await link(admin, teacher.user, "jean.ent.42")
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     # then
-    assert await refused(http, idp.token(key=stranger, kid="rsa-unknown", sub="jean.ent.42")) == "The access token is not valid."
-    assert await refused(http, idp.token(key=stranger, kid="rsa-1", sub="jean.ent.42")) == "The access token is not valid."
+    assert (
+        await refused(http, idp.token(key=stranger, kid="rsa-unknown", sub="jean.ent.42"))
+        == "The access token is not valid."
+    )
+    assert (
+        await refused(http, idp.token(key=stranger, kid="rsa-1", sub="jean.ent.42")) == "The access token is not valid."
+    )
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
@@ -135,11 +144,14 @@ async def test_alg_none_is_refused(http, admin, teacher, idp, alg):
 async def test_hs256_signed_with_the_public_key_is_refused(http, admin, teacher, idp, settings):
     # given: the classic confusion, HMAC keyed with the provider's public key, or with the server's own secret
     await link(admin, teacher.user, "jean.ent.42")
-    public_pem = idp.rsa.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = idp.rsa.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     header = {"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}
-    forged = [hand_made(header, claims_for("jean.ent.42"), public_pem),
-              hand_made(header, claims_for("jean.ent.42"), settings.token_secret.encode())]
+    forged = [
+        hand_made(header, claims_for("jean.ent.42"), public_pem),
+        hand_made(header, claims_for("jean.ent.42"), settings.token_secret.encode()),
+    ]
     # then
     for token in forged:
         await refused(http, token)
@@ -170,8 +182,13 @@ async def test_made_up_key_ids_do_not_make_the_server_hammer_the_provider(http, 
     await Api(http, idp.academie_token(email="angelique.dupire@demo.pfmp.test")).data(ME)
     stranger = ec.generate_private_key(ec.SECP256R1())
     for index in range(5):
-        token = idp.token(key=stranger, kid=f"made-up-{index}", alg="ES256", iss=ACADEMIE_ISSUER,
-                          email="angelique.dupire@demo.pfmp.test")
+        token = idp.token(
+            key=stranger,
+            kid=f"made-up-{index}",
+            alg="ES256",
+            iss=ACADEMIE_ISSUER,
+            email="angelique.dupire@demo.pfmp.test",
+        )
         await refused(http, token)
     assert idp.jwks_fetches == {"/academie/jwks": 1}
 
@@ -196,8 +213,9 @@ async def test_a_slow_jwks_does_not_block_other_requests(http, admin, teacher, i
         await asyncio.sleep(0.1)
         await admin.data(ME)
 
-    await asyncio.gather(timed("provider", Api(http, idp.token(sub="jean.ent.42")).data(ME)),
-                         timed("own", own_token_request()))
+    await asyncio.gather(
+        timed("provider", Api(http, idp.token(sub="jean.ent.42")).data(ME)), timed("own", own_token_request())
+    )
     # then: the own-token request did not wait for the key fetch
     assert finished["own"] < finished["provider"] - 0.5
 

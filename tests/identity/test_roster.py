@@ -34,8 +34,9 @@ def csv(name: str) -> str:
     return (FILES / name).read_text("utf-8-sig")
 
 
-async def roster_import(admin: Api, content: str, format: str = "XML", level: str | None = None,
-                        provider: str | None = None) -> dict:
+async def roster_import(
+    admin: Api, content: str, format: str = "XML", level: str | None = None, provider: str | None = None
+) -> dict:
     return (await admin.data(IMPORT, content=content, format=format, level=level, provider=provider))["rosterImport"]
 
 
@@ -59,7 +60,11 @@ async def test_a_siecle_export_creates_classrooms_and_learners(admin):
     assert result["errors"] == []
     assert names(result["learnersCreated"]) == ["Bao NGUYEN", "Léa LEFÈVRE", "Noël ŒUVRARD", "Yanis BENALI"]
     assert {p["fullName"]: p["classroom"]["name"] for p in result["learnersCreated"]} == {
-        "Léa LEFÈVRE": "CAP 1 ELEC", "Bao NGUYEN": "CAP 1 ELEC", "Noël ŒUVRARD": "1CAP B", "Yanis BENALI": "1CAP B"}
+        "Léa LEFÈVRE": "CAP 1 ELEC",
+        "Bao NGUYEN": "CAP 1 ELEC",
+        "Noël ŒUVRARD": "1CAP B",
+        "Yanis BENALI": "1CAP B",
+    }
     assert result["classroomsCreated"] == [{"name": "1CAP B", "level": {"name": "Première année de CAP"}}]
     assert result["classroomsUpdated"] == [{"name": "CAP 1 ELEC"}]  # existing one, now linked to its code
     assert result["levelsCreated"] == []
@@ -69,8 +74,11 @@ async def test_a_siecle_export_creates_classrooms_and_learners(admin):
     assert any("ELEVE_ID 4005" in w and "left the school" in w for w in result["warnings"])
     assert any("ELEVE_ID 4006" in w and "in no classroom" in w for w in result["warnings"])
     lea = await User.get(national_id="4001")
-    assert (lea.role, lea.birth_date.isoformat(), lea.learner_status) == (Role.LEARNER, "2010-05-02",
-                                                                         LearnerStatus.SCHOOL)
+    assert (lea.role, lea.birth_date.isoformat(), lea.learner_status) == (
+        Role.LEARNER,
+        "2010-05-02",
+        LearnerStatus.SCHOOL,
+    )
     assert lea.email == "4001.0599999z@roster.invalid" and lea.password_hash is None
 
 
@@ -97,7 +105,9 @@ async def test_a_changed_file_updates_names_and_classrooms_and_reports_who_is_mi
     assert result["errors"] == []
     assert names(result["learnersCreated"]) == ["Lucas GARCIA"]
     assert {p["fullName"]: p["classroom"]["name"] for p in result["learnersUpdated"]} == {
-        "Léa LEFÈVRE-ROUX": "CAP 1 ELEC", "Yanis BENALI": "CAP 1 ELEC"}
+        "Léa LEFÈVRE-ROUX": "CAP 1 ELEC",
+        "Yanis BENALI": "CAP 1 ELEC",
+    }
     assert result["learnersUnchanged"] == 1
     assert names(result["learnersMissing"]) == ["Bao NGUYEN", "Jean LECAM", "Matis CARLIER"]
     assert await User.filter(id=nguyen.id, is_active=True).exists()
@@ -108,8 +118,10 @@ async def test_a_csv_moves_an_existing_learner_without_losing_her_portfolios(adm
     dupire = await User.get(last_name="DUPIRE")
     portfolios = await Portfolio.filter(learner=dupire).values_list("id", flat=True)
     assert portfolios
-    content = ("identifiant;nom;prenom;date_naissance;classe;niveau\n"
-               f"7001;DUPIRE;Angélique;{dupire.birth_date:%d/%m/%Y};TMELEC;Terminale Bac pro MELEC\n")
+    content = (
+        "identifiant;nom;prenom;date_naissance;classe;niveau\n"
+        f"7001;DUPIRE;Angélique;{dupire.birth_date:%d/%m/%Y};TMELEC;Terminale Bac pro MELEC\n"
+    )
     # when
     result = await roster_import(admin, content, "CSV")
     # then
@@ -125,10 +137,11 @@ async def test_a_csv_with_levels_statuses_and_quoted_fields(admin):
     result = await roster_import(admin, csv("classes.csv"), "CSV")
     assert result["errors"] == []
     assert {p["fullName"]: p["classroom"]["level"]["name"] for p in result["learnersCreated"]} == {
-        "Hugo DURAND": "Terminale Bac pro MELEC", "Aïssata N'DIAYE": "Terminale Bac pro MELEC",
-        "Jean DE LA FONTAINE; dit Jean": "Première Bac pro MELEC"}
-    assert sorted(lv["name"] for lv in result["levelsCreated"]) == ["Première Bac pro MELEC",
-                                                                   "Terminale Bac pro MELEC"]
+        "Hugo DURAND": "Terminale Bac pro MELEC",
+        "Aïssata N'DIAYE": "Terminale Bac pro MELEC",
+        "Jean DE LA FONTAINE; dit Jean": "Première Bac pro MELEC",
+    }
+    assert sorted(lv["name"] for lv in result["levelsCreated"]) == ["Première Bac pro MELEC", "Terminale Bac pro MELEC"]
     aissata = await User.get(national_id="5002")
     assert (aissata.email, aissata.learner_status) == ("aissata.ndiaye@example.test", LearnerStatus.APPRENTICE)
 
@@ -143,22 +156,51 @@ async def test_an_identity_provider_link_lets_imported_learners_sign_in(admin, h
     assert body["me"] == {"fullName": "Noël ŒUVRARD", "role": "LEARNER"}
 
 
-@pytest.mark.parametrize("file, format, expected", [
-    ("classes-sans-classe.csv", "CSV",
-     ["line 1: missing column(s): classe (required: identifiant, nom, prenom, date_naissance, classe)"]),
-    ("classes-date-fausse.csv", "CSV",
-     ["line 3: date_naissance '30/13/2009' is not a past date (DD/MM/YYYY)", "line 4: prenom is missing or empty"]),
-    ("eleves-bad.xml", "XML",
-     ["ELEVE #1 (ELEVE_ID 4101): DATE_NAISS '31/02/2009' is not a past date (DD/MM/YYYY)",
-      "ELEVE #2 (ELEVE_ID 4102): NOM_DE_FAMILLE is missing or empty",
-      "ELEVE #3 (ELEVE_ID 4101): ELEVE_ID '4101' appears twice in the file"]),
-    ("truncated.xml", "XML", ["line 4, column 21: XML error, mismatched tag"]),
-    ("bomb.xml", "XML", ["document: declares a DTD or entities, refused (entity expansion attacks); "
-                         "the school-administration exports declare none"]),
-    ("xxe.xml", "XML", ["document: declares a DTD or entities, refused (entity expansion attacks); "
-                        "the school-administration exports declare none"]),
-    ("classes.csv", "XML", ["line 1, column 12: XML error, not well-formed (invalid token)"]),
-])
+@pytest.mark.parametrize(
+    "file, format, expected",
+    [
+        (
+            "classes-sans-classe.csv",
+            "CSV",
+            ["line 1: missing column(s): classe (required: identifiant, nom, prenom, date_naissance, classe)"],
+        ),
+        (
+            "classes-date-fausse.csv",
+            "CSV",
+            [
+                "line 3: date_naissance '30/13/2009' is not a past date (DD/MM/YYYY)",
+                "line 4: prenom is missing or empty",
+            ],
+        ),
+        (
+            "eleves-bad.xml",
+            "XML",
+            [
+                "ELEVE #1 (ELEVE_ID 4101): DATE_NAISS '31/02/2009' is not a past date (DD/MM/YYYY)",
+                "ELEVE #2 (ELEVE_ID 4102): NOM_DE_FAMILLE is missing or empty",
+                "ELEVE #3 (ELEVE_ID 4101): ELEVE_ID '4101' appears twice in the file",
+            ],
+        ),
+        ("truncated.xml", "XML", ["line 4, column 21: XML error, mismatched tag"]),
+        (
+            "bomb.xml",
+            "XML",
+            [
+                "document: declares a DTD or entities, refused (entity expansion attacks); "
+                "the school-administration exports declare none"
+            ],
+        ),
+        (
+            "xxe.xml",
+            "XML",
+            [
+                "document: declares a DTD or entities, refused (entity expansion attacks); "
+                "the school-administration exports declare none"
+            ],
+        ),
+        ("classes.csv", "XML", ["line 1, column 12: XML error, not well-formed (invalid token)"]),
+    ],
+)
 async def test_a_bad_file_is_refused_whole_naming_the_line_or_element(admin, file, format, expected):
     # given
     before = await snapshot()
@@ -174,22 +216,26 @@ async def test_a_bad_file_is_refused_whole_naming_the_line_or_element(admin, fil
 async def test_a_new_classroom_without_a_level_is_refused(admin):
     before = await snapshot()
     result = await roster_import(admin, xml("eleves-2026.xml"))
-    assert result["errors"][0]["message"] == ("ELEVE #3 (ELEVE_ID 4003): classroom '1CAP B' is new; give its level "
-                                              "(CSV column niveau, or the level option)")
+    assert result["errors"][0]["message"] == (
+        "ELEVE #3 (ELEVE_ID 4003): classroom '1CAP B' is new; give its level (CSV column niveau, or the level option)"
+    )
     assert await snapshot() == before
 
 
 async def test_an_email_already_used_refuses_the_whole_file(admin):
     # given: the second line's email belongs to the teacher
-    content = ("identifiant;nom;prenom;date_naissance;classe;niveau;email\n"
-               "8001;ALPHA;Ana;01/01/2009;TMELEC;Terminale;\n"
-               "8002;BETA;Ben;01/01/2009;TMELEC;Terminale;professeur@demo.pfmp.test\n")
+    content = (
+        "identifiant;nom;prenom;date_naissance;classe;niveau;email\n"
+        "8001;ALPHA;Ana;01/01/2009;TMELEC;Terminale;\n"
+        "8002;BETA;Ben;01/01/2009;TMELEC;Terminale;professeur@demo.pfmp.test\n"
+    )
     before = await snapshot()
     # when
     result = await roster_import(admin, content, "CSV")
     # then
     assert [e["message"] for e in result["errors"]] == [
-        "line 3: email 'professeur@demo.pfmp.test' is already another account's"]
+        "line 3: email 'professeur@demo.pfmp.test' is already another account's"
+    ]
     assert await snapshot() == before
 
 
@@ -198,7 +244,8 @@ async def test_an_identity_already_linked_to_someone_else_refuses_the_whole_file
     before = await snapshot()
     result = await roster_import(admin, xml("eleves-2026.xml"), level="Première année de CAP", provider="ent")
     assert [e["message"] for e in result["errors"]] == [
-        "ELEVE #4 (ELEVE_ID 4004): '4004' at 'ent' is already linked to another account"]
+        "ELEVE #4 (ELEVE_ID 4004): '4004' at 'ent' is already linked to another account"
+    ]
     assert await snapshot() == before
 
 

@@ -14,43 +14,65 @@ FILES = Path(__file__).parent / "files"
 def pfmp(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PFMP_", "DATABASE_URL"))}
     env["PFMP_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-m", "graph.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "graph.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
 def data_dir(tmp_path):
-    created = pfmp("create-admin", "--email", "chef@lp.test", "--first-name", "Ana", "--last-name", "LOPEZ",
-                   "--school-uai", "0591234A", "--school-name", "LP Test", "--password", "a-long-enough-password",
-                   data_dir=tmp_path)
+    created = pfmp(
+        "create-admin",
+        "--email",
+        "chef@lp.test",
+        "--first-name",
+        "Ana",
+        "--last-name",
+        "LOPEZ",
+        "--school-uai",
+        "0591234A",
+        "--school-name",
+        "LP Test",
+        "--password",
+        "a-long-enough-password",
+        data_dir=tmp_path,
+    )
     assert created.returncode == 0, created.stderr
     return tmp_path
 
 
 def test_an_export_imported_twice_then_changed(data_dir):
     # when
-    first = pfmp("import-roster", str(FILES / "eleves-2026.xml"), "--level", "Première année de CAP",
-                 data_dir=data_dir)
+    first = pfmp("import-roster", str(FILES / "eleves-2026.xml"), "--level", "Première année de CAP", data_dir=data_dir)
     again = pfmp("import-roster", str(FILES / "eleves-2026.xml"), data_dir=data_dir)
     changed = pfmp("import-roster", str(FILES / "eleves-2026-octobre.xml"), "--level", "CAP 1", data_dir=data_dir)
     # then
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines() == ["learners: 4 created, 0 updated, 0 unchanged, 0 missing",
-                                         "classrooms: 2 created, 0 updated, 0 unchanged"]
+    assert first.stdout.splitlines() == [
+        "learners: 4 created, 0 updated, 0 unchanged, 0 missing",
+        "classrooms: 2 created, 0 updated, 0 unchanged",
+    ]
     assert "learners" in first.stderr  # the progress bar's label
     assert "warning: ELEVE #5 (ELEVE_ID 4005): left the school on 30/06/2024, not imported" in first.stderr
-    assert again.stdout.splitlines() == ["learners: 0 created, 0 updated, 4 unchanged, 0 missing",
-                                         "classrooms: 0 created, 0 updated, 2 unchanged"]
-    assert changed.stdout.splitlines() == ["learners: 1 created, 2 updated, 1 unchanged, 1 missing",
-                                           "classrooms: 0 created, 0 updated, 2 unchanged",
-                                           "missing (kept, not in the file): NGUYEN Bao"]
+    assert again.stdout.splitlines() == [
+        "learners: 0 created, 0 updated, 4 unchanged, 0 missing",
+        "classrooms: 0 created, 0 updated, 2 unchanged",
+    ]
+    assert changed.stdout.splitlines() == [
+        "learners: 1 created, 2 updated, 1 unchanged, 1 missing",
+        "classrooms: 0 created, 0 updated, 2 unchanged",
+        "missing (kept, not in the file): NGUYEN Bao",
+    ]
 
 
-@pytest.mark.parametrize("file, problem", [
-    ("bomb.xml", "bomb.xml: document: declares a DTD or entities, refused"),
-    ("classes-sans-classe.csv", "classes-sans-classe.csv: line 1: missing column(s): classe"),
-    ("classes-date-fausse.csv", "classes-date-fausse.csv: line 3: date_naissance '30/13/2009' is not a past date"),
-])
+@pytest.mark.parametrize(
+    "file, problem",
+    [
+        ("bomb.xml", "bomb.xml: document: declares a DTD or entities, refused"),
+        ("classes-sans-classe.csv", "classes-sans-classe.csv: line 1: missing column(s): classe"),
+        ("classes-date-fausse.csv", "classes-date-fausse.csv: line 3: date_naissance '30/13/2009' is not a past date"),
+    ],
+)
 def test_a_bad_file_is_refused_whole(data_dir, file, problem):
     result = pfmp("import-roster", str(FILES / file), data_dir=data_dir)
     assert result.returncode != 0

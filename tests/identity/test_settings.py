@@ -7,8 +7,12 @@ import pytest
 
 from graph.settings import ConfigError, load_settings
 
-PROVIDER = {"name": "ent", "issuer": "https://ent.example.test/oidc", "audience": "pfmp-api",
-            "jwks_url": "https://ent.example.test/jwks"}
+PROVIDER = {
+    "name": "ent",
+    "issuer": "https://ent.example.test/oidc",
+    "audience": "pfmp-api",
+    "jwks_url": "https://ent.example.test/jwks",
+}
 
 
 @pytest.fixture
@@ -27,8 +31,9 @@ def test_everything_is_off_by_default(env):
 
 
 def test_providers_and_cas_are_read(env):
-    env.setenv("PFMP_OIDC_PROVIDERS", json.dumps([PROVIDER | {"algorithms": ["ES256"], "claim": "email",
-                                                              "match": "email"}]))
+    env.setenv(
+        "PFMP_OIDC_PROVIDERS", json.dumps([PROVIDER | {"algorithms": ["ES256"], "claim": "email", "match": "email"}])
+    )
     env.setenv("PFMP_CAS_SERVER_URL", "https://cas.example.test/cas/")
     env.setenv("PFMP_CAS_SERVICE_URL", "https://pfmp.example.test/cas")
     env.setenv("PFMP_CAS_ATTRIBUTE", "ENTPersonJointure")
@@ -41,25 +46,47 @@ def test_providers_and_cas_are_read(env):
     assert settings.identity_providers == ("ent", "cas")
 
 
-@pytest.mark.parametrize("variables, message", [
-    ({"PFMP_OIDC_PROVIDERS": "[{"}, "PFMP_OIDC_PROVIDERS is not valid JSON"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps(PROVIDER)}, "must be a JSON list"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([{"name": "ent"}])}, "missing key(s) audience, issuer, jwks_url"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["HS256"]}])}, "algorithms must list some of"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["none"]}])}, "algorithms must list some of"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"match": "name"}])}, "match must be one of"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"secret": "x"}])}, "unknown key(s) secret"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"issuer": "pfmp"}])}, "must differ from PFMP_TOKEN_ISSUER"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER, PROVIDER])}, "must differ from the other providers'"),
-    ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"jwks_url": "file:///etc/keys"}])}, "must be an http(s) URL"),
-    ({"PFMP_CAS_SERVER_URL": "https://cas.example.test"}, "PFMP_CAS_SERVICE_URL is required"),
-    ({"PFMP_CAS_SERVER_URL": "https://cas.example.test", "PFMP_CAS_SERVICE_URL": "https://s.test",
-      "PFMP_CAS_TIMEOUT": "soon"}, "PFMP_CAS_TIMEOUT must be a number of seconds"),
-    ({"PFMP_CAS_SERVER_URL": "https://cas.example.test", "PFMP_CAS_SERVICE_URL": "https://s.test",
-      "PFMP_CAS_PROTOCOL": "1"}, "PFMP_CAS_PROTOCOL must be 2 or 3"),
-    ({"PFMP_ENV": "production", "PFMP_TOKEN_SECRET": "s" * 40, "PFMP_CAS_SERVER_URL": "http://cas.example.test",
-      "PFMP_CAS_SERVICE_URL": "https://s.test"}, "PFMP_CAS_SERVER_URL must be an https:// URL"),
-])
+@pytest.mark.parametrize(
+    "variables, message",
+    [
+        ({"PFMP_OIDC_PROVIDERS": "[{"}, "PFMP_OIDC_PROVIDERS is not valid JSON"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps(PROVIDER)}, "must be a JSON list"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([{"name": "ent"}])}, "missing key(s) audience, issuer, jwks_url"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["HS256"]}])}, "algorithms must list some of"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["none"]}])}, "algorithms must list some of"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"match": "name"}])}, "match must be one of"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"secret": "x"}])}, "unknown key(s) secret"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"issuer": "pfmp"}])}, "must differ from PFMP_TOKEN_ISSUER"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER, PROVIDER])}, "must differ from the other providers'"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"jwks_url": "file:///etc/keys"}])}, "must be an http(s) URL"),
+        ({"PFMP_CAS_SERVER_URL": "https://cas.example.test"}, "PFMP_CAS_SERVICE_URL is required"),
+        (
+            {
+                "PFMP_CAS_SERVER_URL": "https://cas.example.test",
+                "PFMP_CAS_SERVICE_URL": "https://s.test",
+                "PFMP_CAS_TIMEOUT": "soon",
+            },
+            "PFMP_CAS_TIMEOUT must be a number of seconds",
+        ),
+        (
+            {
+                "PFMP_CAS_SERVER_URL": "https://cas.example.test",
+                "PFMP_CAS_SERVICE_URL": "https://s.test",
+                "PFMP_CAS_PROTOCOL": "1",
+            },
+            "PFMP_CAS_PROTOCOL must be 2 or 3",
+        ),
+        (
+            {
+                "PFMP_ENV": "production",
+                "PFMP_TOKEN_SECRET": "s" * 40,
+                "PFMP_CAS_SERVER_URL": "http://cas.example.test",
+                "PFMP_CAS_SERVICE_URL": "https://s.test",
+            },
+            "PFMP_CAS_SERVER_URL must be an https:// URL",
+        ),
+    ],
+)
 def test_a_setting_that_cannot_work_stops_the_server(env, variables, message):
     for name, value in variables.items():
         env.setenv(name, value)

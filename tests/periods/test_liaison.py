@@ -16,8 +16,13 @@ PLAN = """mutation($id: ID!, $v: Int!, $input: LiaisonPlanInput!) {
     liaisonFiche { objectives objectivesIndividualized tasksIndividualized tasks { code } }
     errors { field code message } } }"""
 
-FULL = {"companyName": "Volt SA", "activityDomain": "Électricité tertiaire", "tutorName": "Jo Volt",
-        "service": "Chantiers", "tutorRole": "chef d'équipe"}
+FULL = {
+    "companyName": "Volt SA",
+    "activityDomain": "Électricité tertiaire",
+    "tutorName": "Jo Volt",
+    "service": "Chantiers",
+    "tutorRole": "chef d'équipe",
+}
 
 
 async def test_the_learner_fills_in_their_workplace(learner):
@@ -29,12 +34,14 @@ async def test_the_learner_fills_in_their_workplace(learner):
     assert payload["liaisonFiche"]["version"] == fiche.version + 1
 
 
-@pytest.mark.parametrize("missing, field", [("companyName", "companyName"), ("activityDomain", "activityDomain"),
-                                            ("tutorName", "tutorName")])
+@pytest.mark.parametrize(
+    "missing, field", [("companyName", "companyName"), ("activityDomain", "activityDomain"), ("tutorName", "tutorName")]
+)
 async def test_the_required_workplace_fields(learner, missing, field):
     fiche = await liaison_of("DUPIRE")
-    data = await learner.data(WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version,
-                              input=FULL | {missing: " "})
+    data = await learner.data(
+        WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL | {missing: " "}
+    )
     assert data["liaisonFicheWorkplaceUpdate"]["errors"][0]["field"] == ["input", field]
     assert data["liaisonFicheWorkplaceUpdate"]["errors"][0]["code"] == "REQUIRED"
     assert (await liaison_of("DUPIRE")).company_name == "Tout élec"
@@ -50,32 +57,54 @@ async def test_a_learner_cannot_reach_another_learners_liaison_fiche(learner):
 
 async def test_a_tutor_reads_but_edits_nothing(tutor):
     fiche = await liaison_of("DUPIRE")
-    read = await tutor.data("query($id: ID!) { node(id: $id) { ... on LiaisonFiche { workplace { tutorName } } } }",
-                            id=encode_id("LiaisonFiche", fiche.id))
+    read = await tutor.data(
+        "query($id: ID!) { node(id: $id) { ... on LiaisonFiche { workplace { tutorName } } } }",
+        id=encode_id("LiaisonFiche", fiche.id),
+    )
     assert read["node"]["workplace"]["tutorName"] == "Eude Toutcourt"
-    assert await tutor.error_code(WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version,
-                                  input=FULL) == "FORBIDDEN"
-    assert await tutor.error_code(PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version,
-                                  input={"objectives": "x"}) == "FORBIDDEN"
+    assert (
+        await tutor.error_code(WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL)
+        == "FORBIDDEN"
+    )
+    assert (
+        await tutor.error_code(PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input={"objectives": "x"})
+        == "FORBIDDEN"
+    )
 
 
 async def test_a_master_individualizes_the_plan_of_their_apprentice(master):
     fiche = await liaison_of("HÔT")
-    data = await master.data(PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version,
-                             input={"objectives": "Tirer des câbles en autonomie", "taskIds": await task_ids("TA 2-3")})
-    assert data["liaisonFichePlanUpdate"] == {"errors": [], "liaisonFiche": {
-        "objectives": "Tirer des câbles en autonomie", "objectivesIndividualized": True,
-        "tasksIndividualized": True, "tasks": [{"code": "TA 2-3"}]}}
+    data = await master.data(
+        PLAN,
+        id=encode_id("LiaisonFiche", fiche.id),
+        v=fiche.version,
+        input={"objectives": "Tirer des câbles en autonomie", "taskIds": await task_ids("TA 2-3")},
+    )
+    assert data["liaisonFichePlanUpdate"] == {
+        "errors": [],
+        "liaisonFiche": {
+            "objectives": "Tirer des câbles en autonomie",
+            "objectivesIndividualized": True,
+            "tasksIndividualized": True,
+            "tasks": [{"code": "TA 2-3"}],
+        },
+    }
     # and not a portfolio they are not assigned to
     other = await liaison_of("DUPIRE")
-    refused = await master.data(PLAN, id=encode_id("LiaisonFiche", other.id), v=other.version, input={"objectives": "x"})
+    refused = await master.data(
+        PLAN, id=encode_id("LiaisonFiche", other.id), v=other.version, input={"objectives": "x"}
+    )
     assert refused["liaisonFichePlanUpdate"]["errors"][0]["code"] == "NOT_FOUND"
 
 
 async def test_a_task_of_another_framework_is_refused(teacher):
     fiche = await liaison_of("DUPIRE")
-    data = await teacher.data(PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version,
-                              input={"taskIds": await task_ids("T1-1", framework="BACPRO-MELEC")})
+    data = await teacher.data(
+        PLAN,
+        id=encode_id("LiaisonFiche", fiche.id),
+        v=fiche.version,
+        input={"taskIds": await task_ids("T1-1", framework="BACPRO-MELEC")},
+    )
     error = data["liaisonFichePlanUpdate"]["errors"][0]
     assert (error["field"], error["code"]) == (["input", "taskIds", "0"], "INVALID")
     assert not (await LiaisonFiche.get(id=fiche.id)).tasks_individualized
@@ -84,8 +113,9 @@ async def test_a_task_of_another_framework_is_refused(teacher):
 async def test_two_edits_from_the_same_version_one_wins(learner, teacher):
     fiche = await liaison_of("DUPIRE")
     first = await learner.data(WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL)
-    second = await teacher.data(PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version,
-                                input={"objectives": "perdu"})
+    second = await teacher.data(
+        PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input={"objectives": "perdu"}
+    )
     assert first["liaisonFicheWorkplaceUpdate"]["errors"] == []
     assert second["liaisonFichePlanUpdate"]["errors"][0]["code"] == "CONFLICT"
     assert (await liaison_of("DUPIRE")).objectives != "perdu"

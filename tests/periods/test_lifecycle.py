@@ -33,12 +33,18 @@ UPDATE = """mutation($id: ID!, $version: Int!, $input: PeriodInput!) {
   }
 }"""
 
-DELETE = """mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { field code message } } }"""
+DELETE = (
+    """mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { field code message } } }"""
+)
 
 
 def new_period(**overrides) -> dict:
-    values = {"name": "PFMP 1", "startDate": f"{YEAR + 1}-01-11", "endDate": f"{YEAR + 1}-02-05",
-              "objectives": "Réaliser une installation simple."}
+    values = {
+        "name": "PFMP 1",
+        "startDate": f"{YEAR + 1}-01-11",
+        "endDate": f"{YEAR + 1}-02-05",
+        "objectives": "Réaliser une installation simple.",
+    }
     values.update(overrides)
     return values
 
@@ -58,28 +64,51 @@ async def test_creating_a_period_opens_a_portfolio_per_learner(teacher):
     for portfolio in period["portfolios"]:
         assert portfolio["activityFiches"] == [{"title": "À compléter"}]
         assert portfolio["completedFicheCount"] == 0 and portfolio["bilanStatus"] == "DRAFT"
-        assert portfolio["liaisonFiche"] == {"objectives": "Réaliser une installation simple.",
-                                             "tasks": [{"code": "TA 2-1"}, {"code": "TA 2-2"}]}
+        assert portfolio["liaisonFiche"] == {
+            "objectives": "Réaliser une installation simple.",
+            "tasks": [{"code": "TA 2-1"}, {"code": "TA 2-2"}],
+        }
     assert (await Period.get(name="PFMP 1")).school_year == YEAR
 
 
 async def test_a_period_from_a_template_takes_its_parameters_and_never_changes_it(teacher):
     # given a template of the level
-    data = await teacher.data("""mutation($input: PeriodTemplateInput!) { periodTemplateCreate(input: $input) {
-        periodTemplate { id name } errors { message } } }""", input={
-        "levelId": await level_id(), "name": "Annexe PFMP 2", "objectives": "Câbler un tableau.",
-        "taskIds": await task_ids("TA 2-3")})
+    data = await teacher.data(
+        """mutation($input: PeriodTemplateInput!) { periodTemplateCreate(input: $input) {
+        periodTemplate { id name } errors { message } } }""",
+        input={
+            "levelId": await level_id(),
+            "name": "Annexe PFMP 2",
+            "objectives": "Câbler un tableau.",
+            "taskIds": await task_ids("TA 2-3"),
+        },
+    )
     template = data["periodTemplateCreate"]["periodTemplate"]
     # when a period is created from it, then edited
-    created = (await teacher.data(CREATE, level=await level_id(), template=template["id"],
-                                  input={"startDate": f"{YEAR + 1}-03-01", "endDate": f"{YEAR + 1}-03-26",
-                                         "learnerIds": [await learner_id("LECAM")]}))["periodCreate"]
+    created = (
+        await teacher.data(
+            CREATE,
+            level=await level_id(),
+            template=template["id"],
+            input={
+                "startDate": f"{YEAR + 1}-03-01",
+                "endDate": f"{YEAR + 1}-03-26",
+                "learnerIds": [await learner_id("LECAM")],
+            },
+        )
+    )["periodCreate"]
     assert created["errors"] == []
     assert created["period"]["name"] == "Annexe PFMP 2"
     assert created["period"]["objectives"] == "Câbler un tableau."
     assert created["period"]["tasks"] == [{"code": "TA 2-3"}]
-    edited = (await teacher.data(UPDATE, id=created["period"]["id"], version=created["period"]["version"],
-                                 input={"objectives": "Autre chose.", "taskIds": []}))["periodUpdate"]
+    edited = (
+        await teacher.data(
+            UPDATE,
+            id=created["period"]["id"],
+            version=created["period"]["version"],
+            input={"objectives": "Autre chose.", "taskIds": []},
+        )
+    )["periodUpdate"]
     assert edited["errors"] == []
     # then the template is as it was (R4)
     row = await PeriodTemplate.get(name="Annexe PFMP 2").prefetch_related("tasks")
@@ -92,13 +121,18 @@ async def test_editing_passes_on_except_individualized_parts_which_are_reported(
     await LiaisonFiche.filter(id=dupire.id).update(objectives="Objectifs d'Angélique", objectives_individualized=True)
     period = await demo_period()
     # when the period's objectives and tasks change
-    data = await teacher.data(UPDATE, id=await period_id(period), version=period.version,
-                              input={"objectives": "Nouveaux objectifs", "taskIds": await task_ids("TA 1-1", "TA 5-1")})
+    data = await teacher.data(
+        UPDATE,
+        id=await period_id(period),
+        version=period.version,
+        input={"objectives": "Nouveaux objectifs", "taskIds": await task_ids("TA 1-1", "TA 5-1")},
+    )
     payload = data["periodUpdate"]
     # then every other liaison fiche follows, and Angélique's kept objectives are reported (R6)
     assert payload["errors"] == []
     assert payload["keptIndividualized"] == [
-        {"objectives": "Objectifs d'Angélique", "portfolio": {"learner": {"fullName": "Angélique DUPIRE"}}}]
+        {"objectives": "Objectifs d'Angélique", "portfolio": {"learner": {"fullName": "Angélique DUPIRE"}}}
+    ]
     assert (await liaison_of("CARLIER")).objectives == "Nouveaux objectifs"
     carlier = await liaison_of("CARLIER")
     assert sorted(t.code for t in await carlier.tasks.all()) == ["TA 1-1", "TA 5-1"]
@@ -109,12 +143,16 @@ async def test_editing_passes_on_except_individualized_parts_which_are_reported(
 async def test_a_reset_part_follows_the_period_again(teacher):
     dupire = await liaison_of("DUPIRE")
     await LiaisonFiche.filter(id=dupire.id).update(objectives="À part", objectives_individualized=True)
-    data = await teacher.data("""mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) {
+    data = await teacher.data(
+        """mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) {
         liaisonFiche { objectives objectivesIndividualized } errors { message } } }""",
-                              id=encode_id("LiaisonFiche", dupire.id))
+        id=encode_id("LiaisonFiche", dupire.id),
+    )
     period = await demo_period()
-    assert data["liaisonFicheReset"]["liaisonFiche"] == {"objectives": period.objectives,
-                                                          "objectivesIndividualized": False}
+    assert data["liaisonFicheReset"]["liaisonFiche"] == {
+        "objectives": period.objectives,
+        "objectivesIndividualized": False,
+    }
     await teacher.data(UPDATE, id=await period_id(period), version=period.version, input={"objectives": "Suite"})
     assert (await liaison_of("DUPIRE")).objectives == "Suite"
 
@@ -124,8 +162,9 @@ async def test_adding_and_removing_learners(teacher):
     period = await demo_period()
     everyone = [await learner_id(n) for n in ("CARLIER", "LECAM", "DUPIRE", "FABROWSKI", "HÔT")]
     # when Matis is removed and nobody else changes
-    data = await teacher.data(UPDATE, id=await period_id(period), version=period.version,
-                              input={"learnerIds": everyone[1:]})
+    data = await teacher.data(
+        UPDATE, id=await period_id(period), version=period.version, input={"learnerIds": everyone[1:]}
+    )
     payload = data["periodUpdate"]
     # then his portfolio is gone and his fiche is in his free fiches (R8 for that learner)
     assert payload["errors"] == [] and payload["movedFicheCount"] == 1
@@ -133,16 +172,18 @@ async def test_adding_and_removing_learners(teacher):
     free = await ActivityFiche.get(learner__last_name="CARLIER")
     assert free.portfolio_id is None and free.former_period_name == "Stage de découverte"
     # and adding him back opens a fresh portfolio
-    again = await teacher.data(UPDATE, id=await period_id(period), version=period.version + 1,
-                               input={"learnerIds": everyone})
+    again = await teacher.data(
+        UPDATE, id=await period_id(period), version=period.version + 1, input={"learnerIds": everyone}
+    )
     assert again["periodUpdate"]["errors"] == []
     assert await ActivityFiche.filter(learner__last_name="CARLIER").count() == 2
 
 
 async def test_a_stale_version_is_a_conflict_and_writes_nothing(teacher):
     period = await demo_period()
-    data = await teacher.data(UPDATE, id=await period_id(period), version=period.version - 1 + 5,
-                              input={"objectives": "jamais écrit"})
+    data = await teacher.data(
+        UPDATE, id=await period_id(period), version=period.version - 1 + 5, input={"objectives": "jamais écrit"}
+    )
     assert data["periodUpdate"]["errors"][0]["code"] == "CONFLICT"
     assert data["periodUpdate"]["errors"][0]["field"] == ["version"]
     assert (await demo_period()).objectives == period.objectives
@@ -153,8 +194,9 @@ async def _complete_and_review(last_name: str, *, review_date: dt.date | None, m
     bilan = await CompanyBilan.get(portfolio_id=portfolio.id)
     await CompanyBilan.filter(id=bilan.id).update(status=BilanStatus.COMPLETED, meeting_date=meeting)
     if review_date is not None:
-        review = await InterimReview.create(school_id=portfolio.school_id, learner_id=portfolio.learner_id,
-                                            review_date=review_date)
+        review = await InterimReview.create(
+            school_id=portfolio.school_id, learner_id=portfolio.learner_id, review_date=review_date
+        )
         await review.bilans.add(bilan)
 
 
@@ -168,8 +210,9 @@ async def test_a_locked_period_cannot_be_edited(teacher):
     assert data["periodUpdate"]["errors"][0]["code"] == "CONFLICT"
     assert "locked" in data["periodUpdate"]["errors"][0]["message"]
     assert (await demo_period()).name == "Stage de découverte"
-    assert (await teacher.data("query($id: ID!) { node(id: $id) { ... on Period { locked } } }",
-                               id=await period_id(period)))["node"]["locked"] is True
+    assert (
+        await teacher.data("query($id: ID!) { node(id: $id) { ... on Period { locked } } }", id=await period_id(period))
+    )["node"]["locked"] is True
 
 
 async def test_deleting_a_period_moves_every_fiche_to_free_fiches(teacher):
@@ -182,9 +225,10 @@ async def test_deleting_a_period_moves_every_fiche_to_free_fiches(teacher):
     assert await ActivityFiche.filter(portfolio_id=None).count() == 6
     dupire = await learner_id("DUPIRE")
     learner = await User.get(last_name="DUPIRE")
-    titles = await teacher.data("query($id: ID!) { node(id: $id) { ... on Learner { freeFiches { title } } } }", id=dupire)
-    assert [f["title"] for f in titles["node"]["freeFiches"]] == [
-        "Fiche 1 : Découverte de l'entreprise", "À compléter"]
+    titles = await teacher.data(
+        "query($id: ID!) { node(id: $id) { ... on Learner { freeFiches { title } } } }", id=dupire
+    )
+    assert [f["title"] for f in titles["node"]["freeFiches"]] == ["Fiche 1 : Découverte de l'entreprise", "À compléter"]
     assert learner.id
 
 
@@ -207,8 +251,12 @@ async def test_a_later_review_that_does_not_hold_the_bilan_does_not_allow_the_de
     period = await demo_period()
     await _complete_and_review("DUPIRE", review_date=None, meeting=period.end_date)
     portfolio = await portfolio_of("DUPIRE")
-    await InterimReview.create(school_id=portfolio.school_id, learner_id=portfolio.learner_id,
-                               review_date=period.end_date + dt.timedelta(days=30), record={"bilans": []})
+    await InterimReview.create(
+        school_id=portfolio.school_id,
+        learner_id=portfolio.learner_id,
+        review_date=period.end_date + dt.timedelta(days=30),
+        record={"bilans": []},
+    )
     # when the teacher deletes the period
     data = await teacher.data(DELETE, id=await period_id(period))
     # then it is refused on the period's id, and nothing moved
@@ -216,21 +264,25 @@ async def test_a_later_review_that_does_not_hold_the_bilan_does_not_allow_the_de
     assert await Portfolio.filter(period_id=period.id).count() == 5
 
 
-@pytest.mark.parametrize("overrides, field, code", [
-    ({"startDate": f"{YEAR + 1}-02-05", "endDate": f"{YEAR + 1}-01-11"}, ["endDate"], "INVALID"),
-    ({"startDate": "1899-01-01"}, ["startDate"], "INVALID"),
-    ({"name": "  "}, ["name"], "REQUIRED"),
-    ({"endDate": None}, ["endDate"], "REQUIRED"),
-    ({"learnerIds": ["TGVhcm5lcjo5OTk5"]}, ["learnerIds", "0"], "NOT_FOUND"),
-    ({"learnerIds": ["bm9wZQ=="]}, ["learnerIds", "0"], "INVALID"),
-    ({"taskIds": "MELEC"}, ["taskIds", "0"], "INVALID"),
-])
+@pytest.mark.parametrize(
+    "overrides, field, code",
+    [
+        ({"startDate": f"{YEAR + 1}-02-05", "endDate": f"{YEAR + 1}-01-11"}, ["endDate"], "INVALID"),
+        ({"startDate": "1899-01-01"}, ["startDate"], "INVALID"),
+        ({"name": "  "}, ["name"], "REQUIRED"),
+        ({"endDate": None}, ["endDate"], "REQUIRED"),
+        ({"learnerIds": ["TGVhcm5lcjo5OTk5"]}, ["learnerIds", "0"], "NOT_FOUND"),
+        ({"learnerIds": ["bm9wZQ=="]}, ["learnerIds", "0"], "INVALID"),
+        ({"taskIds": "MELEC"}, ["taskIds", "0"], "INVALID"),
+    ],
+)
 async def test_bad_input_names_the_field_and_writes_nothing(teacher, overrides, field, code):
     if overrides.get("taskIds") == "MELEC":
         overrides["taskIds"] = await task_ids("T1-1", framework="BACPRO-MELEC")
     before = await Period.all().count(), await Portfolio.all().count()
-    data = await teacher.data(CREATE, level=await level_id(), input=new_period(
-        **({"learnerIds": [await learner_id("CARLIER")]} | overrides)))
+    data = await teacher.data(
+        CREATE, level=await level_id(), input=new_period(**({"learnerIds": [await learner_id("CARLIER")]} | overrides))
+    )
     error = data["periodCreate"]["errors"][0]
     assert (error["field"], error["code"]) == (field, code), error
     assert data["periodCreate"]["period"] is None

@@ -15,25 +15,32 @@ async def _create(teacher, start: str, end: str) -> dict:
     return (await teacher.data(CREATE, l=encode_id("Level", level.id), s=start, e=end))["periodCreate"]
 
 
-@pytest.mark.parametrize("start, end, school_year, days", [
-    ("2026-09-01", "2026-09-01", 2026, 1),      # one day; September opens the school year
-    ("2026-08-31", "2026-08-31", 2025, 1),      # August closes the one before
-    ("2026-10-05", "2026-10-16", 2026, 12),
-    ("2027-01-04", "2027-01-29", 2026, 26),
-    ("2026-09-01", "2027-09-01", 2026, 366),    # the longest
-])
+@pytest.mark.parametrize(
+    "start, end, school_year, days",
+    [
+        ("2026-09-01", "2026-09-01", 2026, 1),  # one day; September opens the school year
+        ("2026-08-31", "2026-08-31", 2025, 1),  # August closes the one before
+        ("2026-10-05", "2026-10-16", 2026, 12),
+        ("2027-01-04", "2027-01-29", 2026, 26),
+        ("2026-09-01", "2027-09-01", 2026, 366),  # the longest
+    ],
+)
 async def test_a_period_of_one_to_366_days_belongs_to_the_school_year_of_its_first_day(
-        teacher, start, end, school_year, days):
+    teacher, start, end, school_year, days
+):
     payload = await _create(teacher, start, end)
     assert payload["errors"] == []
     assert payload["period"] == {"schoolYear": school_year, "durationDays": days}
 
 
-@pytest.mark.parametrize("start, end, message", [
-    ("2026-09-02", "2026-09-01", "The last day comes before the first day."),
-    ("2026-09-01", "2027-09-02", "A period lasts at most 366 days."),
-    ("2026-09-01", "2999-01-01", "'endDate' must be between 2000-01-01 and 2100-12-31."),
-])
+@pytest.mark.parametrize(
+    "start, end, message",
+    [
+        ("2026-09-02", "2026-09-01", "The last day comes before the first day."),
+        ("2026-09-01", "2027-09-02", "A period lasts at most 366 days."),
+        ("2026-09-01", "2999-01-01", "'endDate' must be between 2000-01-01 and 2100-12-31."),
+    ],
+)
 async def test_a_refused_period_names_its_last_day(teacher, start, end, message):
     payload = await _create(teacher, start, end)
     assert payload["period"] is None

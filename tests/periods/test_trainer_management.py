@@ -50,7 +50,8 @@ async def test_a_teacher_manages_a_trainer_they_created(teacher):
 
 
 async def test_a_teacher_may_not_manage_a_trainer_created_by_someone_else_following_none_of_their_learners(
-        teacher, admin):
+    teacher, admin
+):
     # given a tutor the administrator created, who follows nobody yet
     tutor = await _created_by(admin, 2)
     # then the teacher sees the tutor, but may neither rename nor deactivate them, and nothing changes
@@ -68,8 +69,12 @@ async def test_a_teacher_may_not_manage_a_trainer_created_by_someone_else_follow
 async def test_a_teacher_no_longer_manages_the_trainer_of_a_classroom_they_stopped_teaching(teacher, admin):
     # given the demo teacher now teaches CAP 1 ELEC only, not Angélique's CAPELECT
     cap1 = await Classroom.get(name="CAP 1 ELEC")
-    payload = (await admin.data("""mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) {
-        errors { code } } }""", id=encode_id("Teacher", teacher.user.id), c=[encode_id("Classroom", cap1.id)]))
+    payload = await admin.data(
+        """mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) {
+        errors { code } } }""",
+        id=encode_id("Teacher", teacher.user.id),
+        c=[encode_id("Classroom", cap1.id)],
+    )
     assert payload["teacherClassroomsSet"]["errors"] == []
     # then the tutor who follows only Angélique is no longer theirs to rename (the admin still may)
     tutor = encode_id("Tutor", (await User.get(email=DEMO_TUTOR)).id)
@@ -86,8 +91,9 @@ async def test_an_admin_manages_every_trainer_of_the_school(teacher, admin):
 @pytest.fixture
 async def other_school_account() -> str:
     school = await School.create(uai="0590001C", name="Lycée Volta")
-    await User.create(school=school, role=Role.TUTOR, email="marc.volta@volta.test", first_name="Marc",
-                      last_name="VOLTA")
+    await User.create(
+        school=school, role=Role.TUTOR, email="marc.volta@volta.test", first_name="Marc", last_name="VOLTA"
+    )
     return "marc.volta@volta.test"
 
 

@@ -17,8 +17,13 @@ PASSWORD_CHANGE = """mutation($c: String!, $n: String!) { passwordChange(current
   errors { code } } }"""
 OWN_PASSWORD = "Seven quiet relays in Roubaix"
 
-NEW_TUTOR = {"email": "paul.ohm@ohm.test", "firstName": "Paul", "lastName": "OHM", "companyName": "Ohm & fils",
-             "jobTitle": "électricien"}
+NEW_TUTOR = {
+    "email": "paul.ohm@ohm.test",
+    "firstName": "Paul",
+    "lastName": "OHM",
+    "companyName": "Ohm & fils",
+    "jobTitle": "électricien",
+}
 
 
 async def test_a_teacher_creates_assigns_and_the_tutor_then_reaches_exactly_that_portfolio(teacher, anonymous, http):
@@ -43,15 +48,22 @@ async def test_trainer_management_lists_edits_and_deactivates(teacher):
     created = (await teacher.data(CREATE % "tutorCreate", input=NEW_TUTOR))["tutorCreate"]["trainer"]
     listed = await teacher.data("{ trainers(role: TUTOR) { fullName } }")
     assert [t["fullName"] for t in listed["trainers"]] == ["Paul OHM", "Eude Toutcourt"]
-    edited = await teacher.data("""mutation($id: ID!) { trainerUpdate(id: $id, input: {jobTitle: "chef de chantier"}) {
-        trainer { jobTitle } errors { message } } }""", id=created["id"])
+    edited = await teacher.data(
+        """mutation($id: ID!) { trainerUpdate(id: $id, input: {jobTitle: "chef de chantier"}) {
+        trainer { jobTitle } errors { message } } }""",
+        id=created["id"],
+    )
     assert edited["trainerUpdate"] == {"trainer": {"jobTitle": "chef de chantier"}, "errors": []}
-    email_change = await teacher.execute("""mutation($id: ID!) { trainerUpdate(id: $id, input: {email: "a@b.test"}) {
-        errors { message } } }""", id=created["id"])
+    email_change = await teacher.execute(
+        """mutation($id: ID!) { trainerUpdate(id: $id, input: {email: "a@b.test"}) {
+        errors { message } } }""",
+        id=created["id"],
+    )
     assert email_change["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     await teacher.data("mutation($id: ID!) { trainerDeactivate(id: $id) { errors { message } } }", id=created["id"])
     assert [t["fullName"] for t in (await teacher.data("{ trainers(role: TUTOR) { fullName } }"))["trainers"]] == [
-        "Eude Toutcourt"]
+        "Eude Toutcourt"
+    ]
     assert not (await User.get(email="paul.ohm@ohm.test")).is_active
 
 

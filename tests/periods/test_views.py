@@ -32,8 +32,14 @@ async def test_by_periods_lists_the_current_year_in_creation_order(teacher):
     # given two more periods this year and one last year
     period = await demo_period()
     for name, year in (("PFMP 2", YEAR), ("PFMP 3", YEAR), ("Ancienne", YEAR - 1)):
-        await Period.create(school_id=period.school_id, level_id=period.level_id, name=name, school_year=year,
-                            start_date=dt.date(year + 1, 3, 1), end_date=dt.date(year + 1, 3, 20))
+        await Period.create(
+            school_id=period.school_id,
+            level_id=period.level_id,
+            name=name,
+            school_year=year,
+            start_date=dt.date(year + 1, 3, 1),
+            end_date=dt.date(year + 1, 3, 20),
+        )
     query = "query($l: ID!, $y: Int) { periods(levelId: $l, schoolYear: $y) { name } }"
     data = await teacher.data(query, l=await level_id())
     assert [p["name"] for p in data["periods"]] == ["Stage de découverte", "PFMP 2", "PFMP 3"]
@@ -45,11 +51,18 @@ async def test_by_periods_lists_the_current_year_in_creation_order(teacher):
 
 async def test_a_period_lists_one_portfolio_per_learner_with_classroom_and_completed_fiches(teacher):
     data = await teacher.data(PERIOD_VIEW, id=encode_id("Period", (await demo_period()).id))
-    rows = [(p["learner"]["fullName"], p["learner"]["classroom"]["name"], p["completedFicheCount"])
-            for p in data["node"]["portfolios"]]
+    rows = [
+        (p["learner"]["fullName"], p["learner"]["classroom"]["name"], p["completedFicheCount"])
+        for p in data["node"]["portfolios"]
+    ]
     # the seed's own screen: Angélique has one fiche completed (and one to complete)
-    assert rows == [("Matis CARLIER", "CAP 1 ELEC", 0), ("Angélique DUPIRE", "CAPELECT", 1),
-                    ("Marine FABROWSKI", "CAPELECT", 0), ("Lydie HÔT", "CAPELECT", 0), ("Jean LECAM", "CAP 1 ELEC", 0)]
+    assert rows == [
+        ("Matis CARLIER", "CAP 1 ELEC", 0),
+        ("Angélique DUPIRE", "CAPELECT", 1),
+        ("Marine FABROWSKI", "CAPELECT", 0),
+        ("Lydie HÔT", "CAPELECT", 0),
+        ("Jean LECAM", "CAP 1 ELEC", 0),
+    ]
     dupire = data["node"]["portfolios"][1]
     assert dupire["trainers"] == [{"fullName": "Eude Toutcourt", "companyName": "Tout élec"}]
     assert dupire["liaisonFiche"]["workplace"]["companyName"] == "Tout élec"
@@ -57,17 +70,21 @@ async def test_a_period_lists_one_portfolio_per_learner_with_classroom_and_compl
 
 async def test_a_deleted_fiche_or_an_empty_description_does_not_count_as_completed(teacher):
     fiche = await ActivityFiche.get(title="Fiche 1 : Découverte de l'entreprise")
-    await ActivityFiche.filter(id=fiche.id).update(deleted_at=dt.datetime.now(dt.timezone.utc))
+    await ActivityFiche.filter(id=fiche.id).update(deleted_at=dt.datetime.now(dt.UTC))
     data = await teacher.data(PERIOD_VIEW, id=encode_id("Period", (await demo_period()).id))
     assert [p["completedFicheCount"] for p in data["node"]["portfolios"]] == [0, 0, 0, 0, 0]
 
 
 async def test_by_learners_gives_every_period_and_the_free_fiches(learner):
     data = await learner.data(LEARNER_VIEW, id=await learner_id("DUPIRE"))
-    assert data["node"]["portfolios"] == [{
-        "period": {"name": "Stage de découverte", "startDate": f"{YEAR}-11-16"}, "completedFicheCount": 1,
-        "liaisonFiche": {"workplace": {"companyName": "Tout élec"}},
-        "activityFiches": [{"title": "Fiche 1 : Découverte de l'entreprise"}, {"title": "À compléter"}]}]
+    assert data["node"]["portfolios"] == [
+        {
+            "period": {"name": "Stage de découverte", "startDate": f"{YEAR}-11-16"},
+            "completedFicheCount": 1,
+            "liaisonFiche": {"workplace": {"companyName": "Tout élec"}},
+            "activityFiches": [{"title": "Fiche 1 : Découverte de l'entreprise"}, {"title": "À compléter"}],
+        }
+    ]
     assert data["node"]["freeFiches"] == []
 
 
@@ -78,13 +95,20 @@ async def _more_learners(count: int) -> None:
     tasks = await Task.filter(framework__code="CAP-ELEC", code__in=["TA 1-1"])
     tutor = await User.get(role=Role.TUTOR)
     for i in range(count):
-        learner = await User.create(school_id=period.school_id, role=Role.LEARNER, email=f"n{i}@x.test",
-                                    first_name="N", last_name=f"ZZ{i:03d}", learner_status=LearnerStatus.SCHOOL,
-                                    classroom_id=classroom.id)
+        learner = await User.create(
+            school_id=period.school_id,
+            role=Role.LEARNER,
+            email=f"n{i}@x.test",
+            first_name="N",
+            last_name=f"ZZ{i:03d}",
+            learner_status=LearnerStatus.SCHOOL,
+            classroom_id=classroom.id,
+        )
         portfolio = await open_portfolio(period, learner, tasks)
         await portfolio.trainers.add(tutor)
-        await ActivityFiche.create(school_id=period.school_id, learner=learner, portfolio=portfolio,
-                                   title="Fiche", description="fait")
+        await ActivityFiche.create(
+            school_id=period.school_id, learner=learner, portfolio=portfolio, title="Fiche", description="fait"
+        )
 
 
 async def test_the_period_view_costs_the_same_for_5_and_for_60_learners(teacher, sql_counter):
@@ -106,8 +130,14 @@ async def test_the_learner_view_costs_the_same_for_one_and_for_many_periods(teac
     with_one = sql_counter.count
     level = await Level.get(name="Première année de CAP")
     for i in range(6):
-        period = await Period.create(school_id=level.school_id, level=level, name=f"P{i}", school_year=YEAR,
-                                     start_date=dt.date(YEAR + 1, 1, 1 + i), end_date=dt.date(YEAR + 1, 2, 1))
+        period = await Period.create(
+            school_id=level.school_id,
+            level=level,
+            name=f"P{i}",
+            school_year=YEAR,
+            start_date=dt.date(YEAR + 1, 1, 1 + i),
+            end_date=dt.date(YEAR + 1, 2, 1),
+        )
         await open_portfolio(period, learner, [])
     sql_counter.reset()
     data = await teacher.data(LEARNER_VIEW, id=encode_id("Learner", learner.id))
@@ -116,9 +146,12 @@ async def test_the_learner_view_costs_the_same_for_one_and_for_many_periods(teac
 
 
 async def test_the_learners_of_a_level(teacher):
-    data = await teacher.data("query($l: ID!) { learners(levelId: $l) { edges { node { fullName } } } }",
-                              l=await level_id())
+    data = await teacher.data(
+        "query($l: ID!) { learners(levelId: $l) { edges { node { fullName } } } }", l=await level_id()
+    )
     assert len(data["learners"]["edges"]) == 5
-    empty = await teacher.data("query($l: ID!) { learners(levelId: $l) { edges { node { fullName } } } }",
-                               l=await level_id("Deuxième année de CAP"))
+    empty = await teacher.data(
+        "query($l: ID!) { learners(levelId: $l) { edges { node { fullName } } } }",
+        l=await level_id("Deuxième année de CAP"),
+    )
     assert empty["learners"]["edges"] == []

@@ -48,8 +48,14 @@ def signin_throttle() -> bool:
 @pytest.fixture
 def settings(tmp_path, database_url, clock, trusted_proxies, signin_throttle):
     # Refusals answer at once here: the delay is measured by bench/flood.py, not waited for by every test.
-    return _settings(tmp_path, database_url, clock=clock, trusted_proxies=trusted_proxies,
-                     signin_throttle=signin_throttle, signin_refusal_delay=0)
+    return _settings(
+        tmp_path,
+        database_url,
+        clock=clock,
+        trusted_proxies=trusted_proxies,
+        signin_throttle=signin_throttle,
+        signin_refusal_delay=0,
+    )
 
 
 class Peer:

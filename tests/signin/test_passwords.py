@@ -13,18 +13,23 @@ from tests.signin.conftest import login
 
 CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
   changed errors { field code message } } }"""
-CREATE = """mutation($input: TrainerInput!) { %s(input: $input) { trainer { id } temporaryPassword errors { code } } }"""
+CREATE = (
+    """mutation($input: TrainerInput!) { %s(input: $input) { trainer { id } temporaryPassword errors { code } } }"""
+)
 STRONG = "Twelve orange kites over Lille"
 
 
 # The demo learner is Angélique DUPIRE, angelique.dupire@demo.pfmp.test.
-@pytest.mark.parametrize("password", [
-    "angelique.dupire@demo.pfmp.test",  # the email itself
-    "angelique.dupire-2026",  # its local part
-    "Angélique*Rivière*77",  # the first name, accents and case aside
-    "ANGELIQUE forever 2026",
-    "dupire-pfmp-aout-2026",  # the last name
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "angelique.dupire@demo.pfmp.test",  # the email itself
+        "angelique.dupire-2026",  # its local part
+        "Angélique*Rivière*77",  # the first name, accents and case aside
+        "ANGELIQUE forever 2026",
+        "dupire-pfmp-aout-2026",  # the last name
+    ],
+)
 async def test_a_new_password_may_not_contain_ones_email_or_name(learner, password):
     data = await learner.data(CHANGE, c=DEMO_PASSWORD, n=password)
     assert data["passwordChange"]["changed"] is False
@@ -48,16 +53,24 @@ async def test_a_hard_to_guess_password_is_taken(learner, anonymous):
     assert payload["token"]
 
 
-@pytest.mark.parametrize("creator, mutation, email", [
-    (Role.TEACHER, "tutorCreate", "paul.ohm@ohm.test"),
-    (Role.ADMIN, "masterCreate", "anne.volt@volt.test"),
-])
+@pytest.mark.parametrize(
+    "creator, mutation, email",
+    [
+        (Role.TEACHER, "tutorCreate", "paul.ohm@ohm.test"),
+        (Role.ADMIN, "masterCreate", "anne.volt@volt.test"),
+    ],
+)
 async def test_a_trainer_on_a_temporary_password_must_change_it_before_anything_else(
-        clients, http, anonymous, creator, mutation, email):
+    clients, http, anonymous, creator, mutation, email
+):
     # given a trainer account created by staff, with a temporary password
     staff = clients[creator]
-    created = (await staff.data(CREATE % mutation, input={
-        "email": email, "firstName": "Paul", "lastName": "OHM", "companyName": "Ohm & fils"}))[mutation]
+    created = (
+        await staff.data(
+            CREATE % mutation,
+            input={"email": email, "firstName": "Paul", "lastName": "OHM", "companyName": "Ohm & fils"},
+        )
+    )[mutation]
     assert created["errors"] == []
     temporary = created["temporaryPassword"]
     # when the trainer signs in with it
@@ -66,9 +79,11 @@ async def test_a_trainer_on_a_temporary_password_must_change_it_before_anything_
     trainer = Api(http, payload["token"])
     # then `me` answers, and every other operation is refused with PASSWORD_CHANGE_REQUIRED
     assert (await trainer.data("{ me { fullName } }"))["me"] == {"fullName": "Paul OHM"}
-    for operation in ("{ learners { edges { node { id } } } }",
-                      "{ node(id: \"%s\") { id } }" % created["trainer"]["id"],
-                      "mutation { signOutEverywhere { revoked } }"):
+    for operation in (
+        "{ learners { edges { node { id } } } }",
+        '{ node(id: "%s") { id } }' % created["trainer"]["id"],
+        "mutation { signOutEverywhere { revoked } }",
+    ):
         assert await trainer.error_code(operation) == "PASSWORD_CHANGE_REQUIRED", operation
     portfolio = encode_id("Portfolio", 1)
     download = await http.get(f"/exports/meeting-sheet/{portfolio}", headers=trainer.headers)

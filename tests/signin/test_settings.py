@@ -27,12 +27,21 @@ def test_the_throttle_can_be_turned_off_and_proxies_trusted(env):
     env.setenv("PFMP_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.4,2001:db8::/32")
     settings = load_settings()
     assert settings.signin_throttle is False
-    assert settings.trusted_proxies == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.0.2.4/32"),
-                                        ipaddress.ip_network("2001:db8::/32"))
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("192.0.2.4/32"),
+        ipaddress.ip_network("2001:db8::/32"),
+    )
 
 
-@pytest.mark.parametrize("name, value", [("PFMP_SIGNIN_THROTTLE", "maybe"), ("PFMP_TRUSTED_PROXIES", "proxy.local"),
-                                         ("PFMP_TRUSTED_PROXIES", "10.0.0.0/33")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("PFMP_SIGNIN_THROTTLE", "maybe"),
+        ("PFMP_TRUSTED_PROXIES", "proxy.local"),
+        ("PFMP_TRUSTED_PROXIES", "10.0.0.0/33"),
+    ],
+)
 def test_a_wrong_value_stops_the_start_with_one_line(env, name, value):
     env.setenv(name, value)
     with pytest.raises(ConfigError) as refused:

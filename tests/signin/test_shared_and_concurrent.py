@@ -23,9 +23,11 @@ async def test_two_server_processes_on_one_database_share_the_throttle(anonymous
     base = await asyncio.to_thread(server.start)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as other:
+
             async def other_login(password: str) -> dict:
-                response = await other.post("/graphql", json={"query": LOGIN,
-                                                              "variables": {"email": TEACHER, "password": password}})
+                response = await other.post(
+                    "/graphql", json={"query": LOGIN, "variables": {"email": TEACHER, "password": password}}
+                )
                 return response.json()["data"]["login"]
 
             # when three wrong passwords go to this process and two to the other
@@ -72,9 +74,12 @@ async def test_healthz_answers_while_a_password_change_hashes(learner, http):
     finished: list[str] = []
 
     async def change() -> None:
-        data = await learner.data("""mutation($c: String!, $n: String!) {
+        data = await learner.data(
+            """mutation($c: String!, $n: String!) {
             passwordChange(currentPassword: $c, newPassword: $n) { changed errors { code } } }""",
-                                  c=DEMO_PASSWORD, n="Twelve orange kites over Lille")
+            c=DEMO_PASSWORD,
+            n="Twelve orange kites over Lille",
+        )
         assert data["passwordChange"]["changed"]
         finished.append("passwordChange")
 
