@@ -13,7 +13,7 @@ from graph.types.users import WorkplaceTrainer
 from models.portfolios import Portfolio as PortfolioRow
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
-from permissions.passwords import hash_password, temporary_password
+from permissions.passwords import hash_password_off_loop, temporary_password
 from permissions.table import describe
 from resolvers.inputs import email_address, fetch_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
@@ -72,17 +72,19 @@ class PortfolioTrainerPayload:
 
 async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreatePayload:
     viewer = info.context.require(RULE_FOR[role])
+    # Hashed before the transaction, off the event loop: argon2 holds neither the loop nor a connection.
+    password = temporary_password()
+    password_hash = await hash_password_off_loop(password)
 
     async def body() -> TrainerCreatePayload:
         email = email_address(input.email, "input.email")
         if await User.exists(email=email):
             raise problem("input.email", ErrorCode.UNIQUE, EMAIL_TAKEN)
-        password = temporary_password()
         row = await User.create(
             school_id=viewer.school_id,
             role=role,
             email=email,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             first_name=required_text(input.first_name, "input.firstName", "The first name", max_length=100),
             last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
             company_name=optional_text(input.company_name, "input.companyName", "The company", max_length=200),
