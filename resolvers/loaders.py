@@ -86,7 +86,7 @@ class Loaders:
         order_by: Sequence[str] = ("id",),
         extra: Q | None = None,
     ) -> DataLoader[int, list[Any]]:
-        key = ("parent", model, parent_field, scope, tuple(order_by), filter_key(extra))
+        key = self.parent_key(model, parent_field, scope, order_by=order_by, extra=extra)
         loader = self._loaders.get(key)
         if loader is None:
             condition = self._filter(scope) & (extra or Q())
@@ -100,6 +100,22 @@ class Loaders:
 
             loader = self._loaders[key] = DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
         return loader
+
+    @staticmethod
+    def parent_key(
+        model: type[Model],
+        parent_field: str,
+        scope: Scope,
+        *,
+        order_by: Sequence[str] = ("id",),
+        extra: Q | None = None,
+    ) -> tuple:
+        """The key under which `by_parent` caches the loader of these arguments."""
+        return ("parent", model, parent_field, scope, tuple(order_by), filter_key(extra))
+
+    def existing(self, key: tuple) -> DataLoader | None:
+        """The loader this request already made under `key`, if any (to reuse rows it loads anyway)."""
+        return self._loaders.get(key)
 
     def custom(self, key: tuple, load_fn) -> DataLoader:
         """A loader of a domain's own (e.g. counts); cached for the request like the others."""
