@@ -23,6 +23,34 @@ Scope = Callable[[Viewer], Q] | None
 MAX_BATCH = 500
 
 
+def filter_key(condition: Q | None) -> tuple:
+    """A hashable key equal for equal conditions, so one loader serves every row of a request.
+
+    A `Q` has neither `__eq__` nor a `__repr__` of its own: keyed by identity, each row built a fresh
+    loader and sent its own statement (N+1).
+    """
+    if condition is None:
+        return ()
+    return (
+        condition.join_type,
+        condition._is_negated,
+        tuple(sorted((name, _frozen(value)) for name, value in condition.filters.items())),
+        tuple(filter_key(child) for child in condition.children),
+    )
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    # scalars compare by value; other objects (subqueries, expressions) by identity, which the key keeps alive
+    hash(value)
+    return value
+
+
 class Loaders:
     def __init__(self, viewer: Viewer | None):
         self.viewer = viewer
@@ -36,7 +64,7 @@ class Loaders:
         return scope(self.viewer)
 
     def by_id(self, model: type[Model], scope: Scope, *, extra: Q | None = None) -> DataLoader[int, Any]:
-        key = ("id", model, scope, repr(extra))
+        key = ("id", model, scope, filter_key(extra))
         loader = self._loaders.get(key)
         if loader is None:
             condition = self._filter(scope) & (extra or Q())
@@ -58,7 +86,7 @@ class Loaders:
         order_by: Sequence[str] = ("id",),
         extra: Q | None = None,
     ) -> DataLoader[int, list[Any]]:
-        key = ("parent", model, parent_field, scope, tuple(order_by), repr(extra))
+        key = self.parent_key(model, parent_field, scope, order_by=order_by, extra=extra)
         loader = self._loaders.get(key)
         if loader is None:
             condition = self._filter(scope) & (extra or Q())
@@ -72,6 +100,22 @@ class Loaders:
 
             loader = self._loaders[key] = DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
         return loader
+
+    @staticmethod
+    def parent_key(
+        model: type[Model],
+        parent_field: str,
+        scope: Scope,
+        *,
+        order_by: Sequence[str] = ("id",),
+        extra: Q | None = None,
+    ) -> tuple:
+        """The key under which `by_parent` caches the loader of these arguments."""
+        return ("parent", model, parent_field, scope, tuple(order_by), filter_key(extra))
+
+    def existing(self, key: tuple) -> DataLoader | None:
+        """The loader this request already made under `key`, if any (to reuse rows it loads anyway)."""
+        return self._loaders.get(key)
 
     def custom(self, key: tuple, load_fn) -> DataLoader:
         """A loader of a domain's own (e.g. counts); cached for the request like the others."""

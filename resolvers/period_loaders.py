@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from tortoise.functions import Count
 
 from graph.context import Info
-from models.bilans import CompanyBilan
+from models.bilans import BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche
 from models.frameworks import Task
 from models.periods import Period
@@ -98,6 +98,27 @@ def liaison_by_portfolio(info: Info):
 
 def bilan_by_portfolio(info: Info):
     return info.context.loaders.by_parent(CompanyBilan, "portfolio_id", None)
+
+
+def bilan_status_by_portfolio(info: Info):
+    """The status of each portfolio's bilan (a portfolio has at most one), or None.
+
+    Reads two columns, not whole rows: a completed bilan carries its frozen grid, tens of KiB of
+    JSON to decode for nothing. When the same request loads whole bilans anyway (`Portfolio.bilan`),
+    the statuses come from those rows instead, so asking both costs no second statement.
+    """
+    loaders = info.context.loaders
+
+    async def load(portfolio_ids: Sequence[int]) -> list[BilanStatus | None]:
+        whole = loaders.existing(loaders.parent_key(CompanyBilan, "portfolio_id", None))
+        if whole is not None:
+            bilans = await whole.load_many(portfolio_ids)
+            return [rows[0].status if rows else None for rows in bilans]
+        rows = await CompanyBilan.filter(portfolio_id__in=list(portfolio_ids)).values("portfolio_id", "status")
+        statuses = {row["portfolio_id"]: BilanStatus(row["status"]) for row in rows}
+        return [statuses.get(i) for i in portfolio_ids]
+
+    return loaders.custom(("bilan_status_by_portfolio",), load)
 
 
 def portfolios_of_period(info: Info):

@@ -126,8 +126,7 @@ class Portfolio(relay.Node):
 
     @strawberry.field(description="Status of the company bilan (readable by whoever reaches the portfolio).")
     async def bilan_status(self, info: Info) -> BilanStatus | None:
-        rows = await loaders.bilan_by_portfolio(info).load(self.id)
-        return rows[0].status if rows else None
+        return await loaders.bilan_status_by_portfolio(info).load(self.id)
 
     @strawberry.field(
         description="The company bilan (R17–R21); null while a draft for those who may read it only "

@@ -146,3 +146,28 @@ async def test_the_level_dashboard_does_not_grow_from_5_to_60_learners(teacher, 
     assert all(c["currentLevel"] == "ACQUIRED" for d in learners for c in d["competences"])
     assert sixty == five, (five, sixty)
     print(f"\nlevel dashboard: {sixty} statements")
+
+
+STATUSES = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { learner { email } %s } } } }"
+
+
+async def test_a_bilan_status_is_read_without_its_frozen_grid_and_asking_both_costs_no_more(demo, teacher, sql_counter):
+    # given the demo period with Angélique's bilan completed, its grid frozen, and the others' bilans drafts
+    await CompanyBilan.filter(id=demo.bilan.id).update(
+        status=BilanStatus.COMPLETED, frozen_grid={"modes": [], "header": None, "padding": "x" * 4096}
+    )
+    period = encode_id("Period", demo.period.id)
+    # when the teacher reads only the statuses
+    sql_counter.reset()
+    data = await teacher.data(STATUSES % "bilanStatus", id=period)
+    # then the answer is the bilans' statuses, and no statement reads a frozen grid
+    statuses = {p["learner"]["email"]: p["bilanStatus"] for p in data["node"]["portfolios"]}
+    assert statuses.pop("angelique.dupire@demo.pfmp.test") == "COMPLETED"
+    assert statuses and set(statuses.values()) == {"DRAFT"}
+    assert not [s for s in sql_counter.statements if "frozen_grid" in s], sql_counter.statements
+    # and asking the status next to the whole bilan, in either order, costs what the bilan alone costs
+    bilans_alone, _ = await _count(sql_counter, teacher, STATUSES % "bilan { status }", id=period)
+    for fields in ("bilanStatus bilan { status }", "bilan { status } bilanStatus"):
+        count, data = await _count(sql_counter, teacher, STATUSES % fields, id=period)
+        assert count == bilans_alone, (fields, sql_counter.statements)
+        assert all(p["bilanStatus"] == p["bilan"]["status"] for p in data["node"]["portfolios"])

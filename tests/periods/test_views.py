@@ -155,3 +155,24 @@ async def test_the_learners_of_a_level(teacher):
         l=await level_id("Deuxième année de CAP"),
     )
     assert empty["learners"]["edges"] == []
+
+
+LEARNERS_WITH_FREE_FICHES_AND_PERIODS = """query($l: ID!) { learners(levelId: $l, first: 100) { edges { node {
+  fullName freeFiches { title } classroom { level { name periods { name } } } } } } }"""
+
+
+async def test_free_fiches_and_level_periods_cost_the_same_for_5_and_for_45_learners(teacher, sql_counter):
+    level = await level_id()
+    sql_counter.reset()
+    data = await teacher.data(LEARNERS_WITH_FREE_FICHES_AND_PERIODS, l=level)
+    with_five = sql_counter.count
+    learners = [edge["node"] for edge in data["learners"]["edges"]]
+    assert len(learners) == 5
+    assert all(learner["freeFiches"] == [] for learner in learners)
+    assert all(learner["classroom"]["level"]["periods"] for learner in learners)
+    await _more_learners(40)
+    sql_counter.reset()
+    data = await teacher.data(LEARNERS_WITH_FREE_FICHES_AND_PERIODS, l=level)
+    assert len(data["learners"]["edges"]) == 45
+    assert sql_counter.count == with_five, sql_counter.statements
+    print(f"\nlearners with free fiches and level periods: {with_five} statements")
