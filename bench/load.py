@@ -198,10 +198,22 @@ async def count_statements(app, token: str, targets: ops.Targets) -> dict[str, i
 
 
 class Server:
-    """`python -m graph.cli serve` on a free loopback port, stopped by its own process id."""
+    """`python -m graph.cli serve` on a free loopback port, stopped by its own process id. Another server
+    (bench/readpath.py's peers) is `command(port)`, ready once a GET of `ready` (a path) answers one of
+    `ready_status`."""
 
-    def __init__(self, url: str, workers: int, data_dir: Path, extra_env: dict[str, str] | None = None):
-        self.port, self.workers = _free_port(), workers
+    def __init__(
+        self,
+        url: str,
+        workers: int,
+        data_dir: Path,
+        extra_env: dict[str, str] | None = None,
+        command=None,
+        name: str = "server",
+        ready: str = "/healthz",
+        ready_status: tuple[int, ...] = (200,),
+    ):
+        self.port, self.workers, self.ready, self.ready_status = _free_port(), workers, ready, ready_status
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -212,14 +224,13 @@ class Server:
             "PYTHONPATH": str(ROOT),
             **(extra_env or {}),
         }
-        self.log = open(data_dir / "server.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "graph.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+        self.log = open(data_dir / f"{name}.log", "wb")
+        line = (
+            command(self.port)
+            if command
+            else [sys.executable, "-m", "graph.cli", "serve", "--port", str(self.port), "--workers", str(workers)]
         )
+        self.process = subprocess.Popen(line, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
 
     async def wait(self, timeout: float = 60) -> None:
@@ -229,7 +240,7 @@ class Server:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"the server stopped (exit {self.process.returncode}), see {self.log.name}")
                 try:
-                    if (await client.get(f"{self.base}/healthz")).status_code == 200:
+                    if (await client.get(f"{self.base}{self.ready}")).status_code in self.ready_status:
                         return
                 except httpx.HTTPError:
                     pass

@@ -123,6 +123,9 @@ class Settings:
     # Seconds a refused sign-in waits before its answer, costing nothing but an open connection: a client that
     # waits for answers cannot then turn the refusals into a flood of cheap requests.
     signin_refusal_delay: float = field(default=1.0)
+    # Garbage collector tuned for a long-running server once started (graph/app.py). The served process turns it
+    # on unless PFMP_GC_TUNING=0 (load_settings); apps built in-process (tests, bench) leave the collector alone.
+    gc_tuning: bool = field(default=False)
 
     @property
     def identity_providers(self) -> tuple[str, ...]:
@@ -320,6 +323,7 @@ def load_settings() -> Settings:
         oidc_providers=oidc_providers,
         signin_throttle=_switch("PFMP_SIGNIN_THROTTLE", True),
         trusted_proxies=_trusted_proxies(),
+        gc_tuning=_switch("PFMP_GC_TUNING", True),
         **_cas_settings(oidc_providers, environment == "production"),
     )
 

@@ -1,0 +1,404 @@
+"""The read path side by side, in one run: the teacher's period view and the learner view through the server,
+the ORM floor and (PostgreSQL) PostGraphile, without and with row-level security.
+
+    .venv/bin/python bench/readpath.py --database-url postgres://postgres@127.0.0.1:5432/school \\
+        --database-url postgres://postgres@127.0.0.1:5432/small
+    .venv/bin/python bench/readpath.py --database-url sqlite:///tmp/school.sqlite3 --database-url sqlite:///tmp/small.sqlite3
+
+Each `--database-url` is a database filled by bench/generate.py (`--scale school`, and e.g.
+`--learners-per-classroom 3` for a second, smaller size: the teacher of four classrooms then follows 12
+portfolios a period instead of 120); with two sizes the report gives each peer's cost per portfolio.
+
+The peers, each its own process on a free loopback port, started once per database and all stopped at the end
+(bench/load.py's Server):
+- project: `pfmp serve` (one worker) with the garbage collector as CPython leaves it (PFMP_GC_TUNING=0);
+- project, gc tuned: the same with the start-up tuning of graph/app.py (PFMP_GC_TUNING=1, the default);
+- floor: bench/floor_app.py, the same rows read with Tortoise (bench/operations.py's floor queries, `.values()`
+  and plain rows), dumped to JSON behind the same uvicorn, Starlette and bearer-token check;
+- PostGraphile / PostGraphile with RLS (PostgreSQL only): 4.14 on Node, installed with npm into a temporary
+  folder (bench/postgraphile_peer.py says how the teacher's reach becomes row-level-security policies).
+
+Per peer and view, `--repeat` times (the order of the peers turning from one run to the next): a warm-up, then
+`--clients` concurrent clients for `--duration` seconds (at most `--max-requests` answers): answers per second,
+p50/p95 latency, and the server process's CPU seconds (user + system, from /proc/<pid>/stat) per answer. Every
+answer is checked (the number of portfolios the teacher reaches). The tables give the median of the runs; a
+Markdown report goes to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tortoise import connections  # noqa: E402
+
+from bench import operations as ops  # noqa: E402
+from bench import postgraphile_peer as peer  # noqa: E402
+from bench.load import TOKEN_SECRET, Server, _concurrent  # noqa: E402
+from graph.database import apply_migrations, orm  # noqa: E402
+from graph.settings import normalize_database_url  # noqa: E402
+from models.schools import School  # noqa: E402
+from permissions.tokens import issue_token  # noqa: E402
+
+VIEWS = ("period view", "learner view")
+PROJECT, TUNED, FLOOR, POSTGRAPHILE, POSTGRAPHILE_RLS = (
+    "project (cold)",
+    "project, gc tuned",
+    "ORM floor",
+    "PostGraphile",
+    "PostGraphile with RLS",
+)
+FLOOR_PATHS = {"period view": "/floor/period-view", "learner view": "/floor/learner-view"}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+@dataclass
+class Peer:
+    name: str
+    server: Server
+    headers: dict[str, str]
+    # view -> (path, JSON body); `check(view, body)` raises on a wrong answer.
+    requests: dict[str, tuple[str, dict]]
+    check: object
+    results: dict[str, list[dict]] = field(default_factory=dict)
+
+    async def send(self, client: httpx.AsyncClient, view: str) -> None:
+        path, body = self.requests[view]
+        response = await client.post(self.server.base + path, json=body, headers=self.headers)
+        response.raise_for_status()
+        self.check(view, response.json())
+
+
+def _graphql_check(targets: ops.Targets):
+    def check(view: str, body: dict) -> None:
+        if body.get("errors"):
+            raise AssertionError(body["errors"][0])
+        ops.check_read(view, targets, body["data"])
+
+    return check
+
+
+def _floor_check(targets: ops.Targets):
+    def check(view: str, body: dict) -> None:
+        if view == "period view":
+            assert len(body["portfolios"]) == targets.period_portfolios, len(body["portfolios"])
+        else:
+            assert body["portfolios"] and all(p["fiches"] for p in body["portfolios"]), "no fiches"
+
+    return check
+
+
+def _postgraphile_check(targets: ops.Targets):
+    def check(view: str, body: dict) -> None:
+        if body.get("errors"):
+            raise AssertionError(body["errors"][0])
+        if view == "period view":
+            peer.check_period_view(body["data"], targets.period_portfolios)
+        else:
+            peer.check_learner_view(body["data"])
+
+    return check
+
+
+def start_peers(url: str, data_dir: Path, targets: ops.Targets, cli: Path | None) -> list[Peer]:
+    token = issue_token(
+        secret=TOKEN_SECRET,
+        issuer="pfmp",
+        lifetime=6 * 3600,
+        user_id=targets.viewer.id,
+        role=targets.viewer.role.value,
+        school_id=targets.viewer.school_id,
+        token_version=1,
+    )[0]
+    bearer = {"Authorization": f"Bearer {token}"}
+    graphql = {
+        view: ("/graphql", {"query": ops.READS[view], "variables": ops.read_variables(view, targets)}) for view in VIEWS
+    }
+    peers = [
+        Peer(
+            PROJECT,
+            Server(url, 1, data_dir, {"PFMP_GC_TUNING": "0"}, name="project"),
+            bearer,
+            graphql,
+            _graphql_check(targets),
+        ),
+        Peer(
+            TUNED,
+            Server(url, 1, data_dir, {"PFMP_GC_TUNING": "1"}, name="tuned"),
+            bearer,
+            graphql,
+            _graphql_check(targets),
+        ),
+        Peer(
+            FLOOR,
+            Server(
+                url,
+                1,
+                data_dir,
+                {"PFMP_GC_TUNING": "0"},
+                name="floor",
+                command=lambda port: [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.floor_app:app_from_environment",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-proxy-headers",
+                    "--http",
+                    "graph.serving:NoDelayHTTPProtocol",
+                ],
+            ),
+            bearer,
+            {view: (FLOOR_PATHS[view], {}) for view in VIEWS},
+            _floor_check(targets),
+        ),
+    ]
+    if cli is not None:
+        requests = {
+            "period view": ("/graphql", {"query": peer.PERIOD_VIEW, "variables": {"id": targets.period_id}}),
+            "learner view": (
+                "/graphql",
+                {"query": peer.LEARNER_VIEW, "variables": {"id": targets.learner_id, "teacher": targets.viewer.id}},
+            ),
+        }
+        node_env = {"NODE_ENV": "production"}
+        # PostGraphile answers a GET of /graphql with 405 once its schema is built.
+        ready = {"ready": "/graphql", "ready_status": (405,)}
+        peers.append(
+            Peer(
+                POSTGRAPHILE,
+                Server(
+                    url,
+                    1,
+                    data_dir,
+                    node_env,
+                    name="postgraphile",
+                    **ready,
+                    command=lambda port: peer.command(cli, url, port, None),
+                ),
+                {},
+                requests,
+                _postgraphile_check(targets),
+            )
+        )
+        peers.append(
+            Peer(
+                POSTGRAPHILE_RLS,
+                Server(
+                    url,
+                    1,
+                    data_dir,
+                    node_env,
+                    name="postgraphile-rls",
+                    **ready,
+                    command=lambda port: peer.command(cli, url, port, TOKEN_SECRET),
+                ),
+                {"Authorization": f"Bearer {peer.token(TOKEN_SECRET, targets.viewer.id)}"},
+                requests,
+                _postgraphile_check(targets),
+            )
+        )
+    return peers
+
+
+async def measure_one(args, client: httpx.AsyncClient, one: Peer, view: str) -> dict:
+    for _ in range(args.warmup):
+        await one.send(client, view)
+    pid = one.server.process.pid
+    load = os.getloadavg()[0]
+    before = cpu_seconds(pid)
+    many = await _concurrent(
+        lambda share: lambda: one.send(client, view), args.clients, args.duration, args.max_requests
+    )
+    spent = cpu_seconds(pid) - before
+    many.update(load=load, cpu_per_answer=spent / max(1, many["answers"]), server_cpu=spent)
+    return many
+
+
+async def measure_database(args, url: str, data_dir: Path, cli: Path | None) -> dict:
+    await apply_migrations(url)
+    postgres = url.startswith("postgres://")
+    async with orm(url):
+        if not await School.exists():
+            raise SystemExit("readpath: the database holds no school: fill it with bench/generate.py first")
+        targets = await ops.find_targets()
+        if postgres and cli is not None:
+            await connections.get("default").execute_script(peer.REMOVE + peer.PREPARE)
+    peers: list[Peer] = []
+    try:
+        peers = start_peers(url, data_dir, targets, cli if postgres else None)
+        for one in peers:
+            await one.server.wait(timeout=180)
+        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+        async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+            for run in range(args.repeat):
+                turn = run % len(peers)
+                for one in peers[turn:] + peers[:turn]:
+                    for view in VIEWS:
+                        result = await measure_one(args, client, one, view)
+                        one.results.setdefault(view, []).append(result)
+                        print(
+                            f"run {run + 1} {one.name:22} {view:13} {result['rps']:7.1f}/s "
+                            f"p50 {result['p50']:6.1f} ms p95 {result['p95']:6.1f} ms "
+                            f"CPU {result['cpu_per_answer'] * 1000:6.2f} ms/answer "
+                            f"({result['errors']} errors, load {result['load']:.1f})",
+                            flush=True,
+                        )
+    finally:
+        for one in peers:
+            one.server.stop()
+        if postgres and cli is not None:
+            async with orm(url):
+                await connections.get("default").execute_script(peer.REMOVE)
+    return {
+        "url": url,
+        "portfolios": targets.period_portfolios,
+        "teacher": targets.teacher_name,
+        "peers": {one.name: one.results for one in peers},
+    }
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def report(args, db: str, measured: list[dict]) -> str:
+    lines = [
+        f"### {db} — {dt.date.today()}",
+        "",
+        f"Median of {args.repeat} run(s); {args.clients} concurrent clients for {args.duration:.0f} s per peer "
+        f"and view, on one machine of {os.cpu_count()} cores shared with other work (client, servers and "
+        "database on the same cores). CPU is the serving process's own (user + system), not the "
+        "database's.",
+        "",
+    ]
+    for result in measured:
+        lines += [
+            f"Period view of {result['portfolios']} portfolios (teacher {result['teacher']}):",
+            "",
+            "| peer | period view answers/s | p50 / p95 ms | CPU ms/answer | learner view answers/s "
+            "| p50 / p95 ms | CPU ms/answer |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, views in result["peers"].items():
+            cells = []
+            for view in VIEWS:
+                runs = views[view]
+                errors = sum(run["errors"] for run in runs)
+                cells += [
+                    f"{_median(runs, 'rps'):.1f}" + (f" ({errors} errors)" if errors else ""),
+                    f"{_median(runs, 'p50'):.1f} / {_median(runs, 'p95'):.1f}",
+                    f"{_median(runs, 'cpu_per_answer') * 1000:.2f}",
+                ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if len(measured) >= 2:
+        small, large = sorted(measured, key=lambda r: r["portfolios"])[:: len(measured) - 1]
+        extra = large["portfolios"] - small["portfolios"]
+        lines += [
+            f"Period view, growth from {small['portfolios']} to {large['portfolios']} portfolios "
+            "(server CPU per answer):",
+            "",
+            f"| peer | CPU ms/answer at {small['portfolios']} | at {large['portfolios']} "
+            "| CPU ms per extra portfolio | × floor's |",
+            "|---|---|---|---|---|",
+        ]
+        per_row = {}
+        for name in large["peers"]:
+            low = _median(small["peers"][name]["period view"], "cpu_per_answer") * 1000
+            high = _median(large["peers"][name]["period view"], "cpu_per_answer") * 1000
+            per_row[name] = (high - low) / extra if extra else 0.0
+        for name, value in per_row.items():
+            low = _median(small["peers"][name]["period view"], "cpu_per_answer") * 1000
+            high = _median(large["peers"][name]["period view"], "cpu_per_answer") * 1000
+            ratio = value / per_row[FLOOR] if per_row.get(FLOOR) else float("nan")
+            lines.append(f"| {name} | {low:.2f} | {high:.2f} | {value:.3f} | {ratio:.1f}× |")
+        lines.append("")
+    lines.append(
+        "Per run, answers/s of the period view: "
+        + "; ".join(
+            f"{name} " + ", ".join(f"{run['rps']:.0f}" for run in views["period view"])
+            for name, views in measured[-1]["peers"].items()
+        )
+    )
+    return "\n".join(lines) + "\n"
+
+
+async def run(args, urls: list[str]) -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="pfmp-readpath-") as folder:
+        data_dir = Path(folder)
+        (data_dir / "annexes").mkdir()
+        cli = None
+        if any(url.startswith("postgres://") for url in urls) and not args.without_postgraphile:
+            started = time.perf_counter()
+            cli = peer.install(Path(args.npm_folder) if args.npm_folder else data_dir / "postgraphile")
+            print(f"PostGraphile {peer.VERSION} installed with npm in {time.perf_counter() - started:.0f} s")
+        return [await measure_database(args, url, data_dir, cli) for url in urls]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        required=True,
+        help="a generated database; twice for two sizes (same kind of database)",
+    )
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=10, help="seconds of concurrent load per peer and view")
+    parser.add_argument("--max-requests", type=int, default=20000, help="answers at most per measurement")
+    parser.add_argument("--warmup", type=int, default=10, help="sequential requests before each measurement")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--npm-folder", default=None, help="install PostGraphile here (kept) instead of a temporary folder"
+    )
+    parser.add_argument("--without-postgraphile", action="store_true")
+    args = parser.parse_args()
+    urls = [normalize_database_url(url) for url in args.database_url]
+    kinds = {url.split("://")[0] for url in urls}
+    if len(kinds) != 1:
+        parser.error("give databases of one kind (all SQLite or all PostgreSQL)")
+    db = "SQLite" if kinds == {"sqlite"} else "PostgreSQL"
+    # Stopped from outside, still stop the servers it started (Server.stop runs as the tasks unwind).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("readpath: stopped"))
+    measured = asyncio.run(run(args, urls))
+    text = report(args, db, measured)
+    print()
+    print(text)
+    out = ROOT / "bench" / "results" / f"{dt.date.today()}-readpath-{db.lower()}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
