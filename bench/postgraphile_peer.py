@@ -56,8 +56,10 @@ DO $$ BEGIN CREATE ROLE {ANONYMOUS} NOLOGIN; EXCEPTION WHEN duplicate_object THE
 GRANT USAGE ON SCHEMA public TO {ROLE};
 GRANT SELECT ON {", ".join((*POLICIES, *OPEN_TABLES))} TO {ROLE};
 
+-- Security definer: its argument is a portfolio row the caller already reaches, so its fiches need no second
+-- check (as the invoker, each call ran the fiches' policy again: 150 ms instead of 2 for 120 portfolios).
 CREATE OR REPLACE FUNCTION portfolio_completed_fiche_count(p portfolio) RETURNS integer
-  LANGUAGE sql STABLE AS $$
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
   SELECT count(*)::integer FROM activity_fiche f
   WHERE f.portfolio_id = p.id AND f.deleted_at IS NULL AND f.description <> '' $$;
 CREATE OR REPLACE FUNCTION activity_fiche_completed(f activity_fiche) RETURNS boolean

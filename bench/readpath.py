@@ -3,7 +3,8 @@ the ORM floor and (PostgreSQL) PostGraphile, without and with row-level security
 
     .venv/bin/python bench/readpath.py --database-url postgres://postgres@127.0.0.1:5432/school \\
         --database-url postgres://postgres@127.0.0.1:5432/small
-    .venv/bin/python bench/readpath.py --database-url sqlite:///tmp/school.sqlite3 --database-url sqlite:///tmp/small.sqlite3
+    .venv/bin/python bench/readpath.py --database-url sqlite:///tmp/school.sqlite3 \\
+        --database-url sqlite:///tmp/small.sqlite3
 
 Each `--database-url` is a database filled by bench/generate.py (`--scale school`, and e.g.
 `--learners-per-classroom 3` for a second, smaller size: the teacher of four classrooms then follows 12
@@ -344,7 +345,7 @@ def report(args, db: str, measured: list[dict]) -> str:
             lines.append(f"| {name} | {low:.2f} | {high:.2f} | {value:.3f} | {ratio:.1f}× |")
         lines.append("")
     lines.append(
-        "Per run, answers/s of the period view: "
+        f"Per run, answers/s of the period view of {measured[-1]['portfolios']} portfolios: "
         + "; ".join(
             f"{name} " + ", ".join(f"{run['rps']:.0f}" for run in views["period view"])
             for name, views in measured[-1]["peers"].items()

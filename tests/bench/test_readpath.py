@@ -9,9 +9,12 @@ import asyncpg
 import httpx
 import pytest
 
+from bench import operations as ops
 from bench import postgraphile_peer as peer
 from bench.floor_app import create_floor_app
 from bench.generate import generate
+from bench.load import Server
+from graph.database import orm
 from models.users import User
 from tests.bench.test_generator import QUIET, empty_url  # noqa: F401  (the fixture)
 from tests.conftest import _settings, token_for
@@ -25,8 +28,6 @@ async def test_the_floor_answers_the_teachers_rows_behind_the_token_check(empty_
     settings = _settings(tmp_path, empty_url)
     app = create_floor_app(settings)
     async with app.router.lifespan_context(app):
-        from bench import operations as ops
-
         targets = await ops.find_targets()
         token = token_for(await User.get(id=targets.viewer.id), settings)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
@@ -109,10 +110,6 @@ async def test_postgraphile_answers_the_period_view_with_the_teachers_reach(back
     reason = _npm_reaches_postgraphile()
     if reason:
         pytest.skip(reason)
-    from bench import operations as ops
-    from bench.load import Server
-    from graph.database import orm
-
     await generate(empty_url, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
     async with orm(empty_url):
         targets = await ops.find_targets()
