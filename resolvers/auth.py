@@ -10,6 +10,7 @@ from tortoise.expressions import F
 
 from graph.context import Info
 from graph.errors import ErrorCode
+from graph.settings import Settings
 from graph.types.common import UserError
 from graph.types.users import Person, person_from_row
 from models.users import User
@@ -19,6 +20,22 @@ from permissions.tokens import issue_token
 from permissions.viewer import Viewer
 from resolvers.inputs import fits_column
 from resolvers.mutations import run_mutation
+
+
+def signed_in(settings: Settings, user: User) -> tuple[str, dt.datetime, Person]:
+    """What every sign-in answers once the person is known: an access token, when it expires, and the person."""
+    token, expires = issue_token(
+        secret=settings.token_secret,
+        issuer=settings.token_issuer,
+        lifetime=settings.token_lifetime,
+        user_id=user.id,
+        role=user.role.value,
+        school_id=user.school_id,
+        token_version=user.token_version,
+    )
+    viewer = Viewer(id=user.id, role=user.role, school_id=user.school_id)
+    return token, dt.datetime.fromtimestamp(expires, tz=dt.UTC), person_from_row(user, viewer)
+
 
 WRONG_CREDENTIALS = "Wrong email or password."
 
@@ -96,20 +113,9 @@ class AuthMutation:
             return LoginPayload(errors=[UserError(field=None, code=ErrorCode.INVALID, message=WRONG_CREDENTIALS)])
         if attempt is not None:
             await throttle.succeeded(attempt)
-        token, expires = issue_token(
-            secret=settings.token_secret,
-            issuer=settings.token_issuer,
-            lifetime=settings.token_lifetime,
-            user_id=user.id,
-            role=user.role.value,
-            school_id=user.school_id,
-            token_version=user.token_version,
-        )
+        token, expires_at, person = signed_in(settings, user)
         return LoginPayload(
-            token=token,
-            expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
-            user=person_from_row(user, Viewer(id=user.id, role=user.role, school_id=user.school_id)),
-            password_change_required=user.password_change_required,
+            token=token, expires_at=expires_at, user=person, password_change_required=user.password_change_required
         )
 
     @strawberry.mutation(description="Revoke every access token of the signed-in account (this one included).")

@@ -22,8 +22,7 @@ from models.users import Role, User
 from permissions import cas
 from permissions.identities import MAX_SUBJECT, find_user, no_account_message
 from permissions.table import describe
-from permissions.tokens import issue_token
-from permissions.viewer import Viewer
+from resolvers.auth import signed_in
 from resolvers.mutations import run_mutation
 from resolvers.roster import RosterFileError, RosterFormat, parse_roster
 from resolvers.roster_write import apply_roster
@@ -172,20 +171,8 @@ class IdentityMutation:
             return CasLoginPayload(errors=_user_errors(exc))
 
         async def body() -> CasLoginPayload:
-            token, expires = issue_token(
-                secret=settings.token_secret,
-                issuer=settings.token_issuer,
-                lifetime=settings.token_lifetime,
-                user_id=user.id,
-                role=user.role.value,
-                school_id=user.school_id,
-                token_version=user.token_version,
-            )
-            return CasLoginPayload(
-                token=token,
-                expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
-                user=person_from_row(user, Viewer(id=user.id, role=user.role, school_id=user.school_id)),
-            )
+            token, expires_at, person = signed_in(settings, user)
+            return CasLoginPayload(token=token, expires_at=expires_at, user=person)
 
         return await run_mutation(CasLoginPayload, body)
 
