@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from models.bilans import EvaluationMode
-from resolvers.bilan_grid import FrameworkShape, derived_mode, effective_modes, marks_from_fiches
+from resolvers.bilans.grid import FrameworkShape, derived_mode, effective_modes, marks_from_fiches
 
 # The columns written per table, in the order of the tuples below (FK order: parents first).
 COLUMNS: dict[str, tuple[str, ...]] = {

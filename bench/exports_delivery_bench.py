@@ -70,7 +70,7 @@ async def _fill(database_url: str) -> dict[str, str]:
     from graph.types.common import encode_id
     from models.users import User
     from resolvers.demo import load_demo_data
-    from resolvers.framework_import import load_builtin_frameworks
+    from resolvers.frameworks.importing import load_builtin_frameworks
     from tests.exports.delivery import melec_level
 
     await apply_migrations(database_url)

@@ -36,10 +36,10 @@ from models.bilans import InterimReview  # noqa: E402
 from models.frameworks import Framework  # noqa: E402
 from models.schools import School  # noqa: E402
 from permissions.passwords import hash_password  # noqa: E402
-from resolvers.bilan_grid import load_framework_shapes  # noqa: E402
-from resolvers.dashboard import review_record  # noqa: E402
+from resolvers.bilans.dashboard import review_record  # noqa: E402
+from resolvers.bilans.grid import load_framework_shapes  # noqa: E402
 from resolvers.demo import DEMO_PASSWORD, current_school_year  # noqa: E402
-from resolvers.framework_import import load_builtin_frameworks  # noqa: E402
+from resolvers.frameworks.importing import load_builtin_frameworks  # noqa: E402
 
 SCHOOLS = {"school": 1, "academy": 50}
 

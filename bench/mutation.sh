@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the access rules (permissions/) and the business-rule modules
-# (resolvers/period_rules.py, fiche_rules.py, bilan_grid.py, portfolio_rules.py) with mutmut 3.
+# (resolvers/periods/rules.py, periods/portfolio_rules.py, fiches/rules.py, bilans/grid.py) with mutmut 3.
 #
 #   bench/mutation.sh                         # every module (resumes an interrupted run; rm -rf mutants to start over)
 #   bench/mutation.sh permissions.table       # one module again (dotted name, as mutmut names mutants)
@@ -22,7 +22,7 @@ MODULES=("$@")
 if [ ${#MODULES[@]} -eq 0 ]; then
   MODULES=(permissions.table permissions.scopes permissions.viewer permissions.tokens permissions.passwords
            permissions.identities permissions.remote permissions.cas permissions.oidc
-           resolvers.portfolio_rules resolvers.period_rules resolvers.fiche_rules resolvers.bilan_grid)
+           resolvers.periods.portfolio_rules resolvers.periods.rules resolvers.fiches.rules resolvers.bilans.grid)
 fi
 # one migrated demo database for every pytest session mutmut starts (tests/conftest.py copies it per test)
 mkdir -p mutants

@@ -35,14 +35,14 @@ TESTS = {
     "permissions.remote": ["tests/identity/test_oidc.py", "tests/identity/test_cas.py"],
     "permissions.cas": ["tests/identity/test_cas_answers.py", "tests/identity/test_cas.py"],
     "permissions.oidc": ["tests/identity/test_oidc.py"],
-    "resolvers.portfolio_rules": ["tests/periods"],
-    "resolvers.period_rules": [
+    "resolvers.periods.portfolio_rules": ["tests/periods"],
+    "resolvers.periods.rules": [
         "tests/periods/test_period_dates.py",
         "tests/periods/test_empty_period_deletion.py",
         "tests/periods/test_lifecycle.py",
     ],
-    "resolvers.fiche_rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
-    "resolvers.bilan_grid": ["tests/bilans/test_grid.py"],
+    "resolvers.fiches.rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
+    "resolvers.bilans.grid": ["tests/bilans/test_grid.py"],
 }
 
 

@@ -27,7 +27,7 @@ from models.schools import Classroom, Level, School
 from models.users import Role, User
 from permissions import scopes
 from permissions.viewer import Viewer
-from resolvers.fiche_rules import visible_fiches
+from resolvers.fiches.rules import visible_fiches
 
 PERIOD_VIEW = """query PeriodView($id: ID!) { node(id: $id) { ... on Period { id name startDate endDate locked
   portfolios { id completedFicheCount bilanStatus

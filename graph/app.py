@@ -28,6 +28,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from graph.context import Context
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
+from graph.routes import export_routes
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
@@ -45,9 +46,8 @@ from models.users import User
 from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
-from resolvers.annex_files import download_annex
-from resolvers.annex_incoming import recover_incoming, release_incoming
-from resolvers.export_routes import export_routes
+from resolvers.fiches.annex_files import download_annex
+from resolvers.fiches.annex_incoming import recover_incoming, release_incoming
 
 log = logging.getLogger("pfmp.app")
 

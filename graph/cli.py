@@ -100,7 +100,7 @@ def import_framework_command(file: Path, uai: str | None) -> None:
     """Import a framework file (format pfmp-framework/1)."""
     from graph.database import apply_migrations, orm
     from models.schools import School
-    from resolvers.framework_import import FrameworkFileError, import_framework, parse_framework
+    from resolvers.frameworks.importing import FrameworkFileError, import_framework, parse_framework
 
     settings = _settings()
     try:
@@ -152,8 +152,8 @@ def import_roster_command(
 
     from graph.database import apply_migrations, orm
     from models.schools import School
-    from resolvers.roster import RosterFileError, RosterFormat, parse_roster
-    from resolvers.roster_write import apply_roster
+    from resolvers.people.roster import RosterFileError, RosterFormat, parse_roster
+    from resolvers.people.roster_write import apply_roster
 
     settings = _settings()
     fmt = (fmt or file.suffix.lstrip(".")).upper()

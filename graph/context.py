@@ -10,10 +10,10 @@ from starlette.responses import Response
 from strawberry.types import Info as _Info
 
 from graph.errors import Forbidden, PasswordChangeRequired, Unauthenticated
+from graph.loaders import Loaders
 from graph.settings import Settings
 from permissions.table import allows
 from permissions.viewer import Viewer
-from resolvers.loaders import Loaders
 
 
 @dataclass

@@ -28,7 +28,7 @@ async def orm(database_url: str):
 async def prepare_database(settings: Settings, *, demo: bool = False) -> dict:
     """Migrate, load the built-in frameworks, and fill an empty database with the demo data if asked."""
     from resolvers.demo import load_demo_data
-    from resolvers.framework_import import load_builtin_frameworks
+    from resolvers.frameworks.importing import load_builtin_frameworks
 
     await apply_migrations(settings.database_url)
     report = {}

@@ -20,19 +20,19 @@ from graph.logs import log_graphql_errors
 from graph.nodes import unregistered
 from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
-from resolvers.accounts import AccountMutation
-from resolvers.annexes import AnnexMutation
-from resolvers.auth import AuthMutation, AuthQuery
-from resolvers.bilans import BilanMutation
-from resolvers.fiches import FicheMutation
-from resolvers.frameworks import FrameworkMutation, FrameworkQuery
-from resolvers.identity import IdentityMutation, IdentityQuery, RosterMutation
-from resolvers.liaison import LiaisonMutation
+from resolvers.bilans.bilans import BilanMutation
+from resolvers.bilans.reviews import InterimReviewMutation
+from resolvers.fiches.annexes import AnnexMutation
+from resolvers.fiches.fiches import FicheMutation
+from resolvers.frameworks.frameworks import FrameworkMutation, FrameworkQuery
 from resolvers.node import NodeQuery
-from resolvers.periods import PeriodMutation, PeriodQuery
-from resolvers.reviews import InterimReviewMutation
-from resolvers.schools import SchoolQuery
-from resolvers.trainers import TrainerMutation, TrainerQuery
+from resolvers.people.accounts import AccountMutation
+from resolvers.people.auth import AuthMutation, AuthQuery
+from resolvers.people.identity import IdentityMutation, IdentityQuery, RosterMutation
+from resolvers.people.schools import SchoolQuery
+from resolvers.people.trainers import TrainerMutation, TrainerQuery
+from resolvers.periods.liaison import LiaisonMutation
+from resolvers.periods.periods import PeriodMutation, PeriodQuery
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30

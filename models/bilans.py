@@ -147,7 +147,7 @@ class InterimReview(TimestampedModel):
     bilans: fields.ManyToManyRelation["CompanyBilan"] = fields.ManyToManyField(
         "models.CompanyBilan", related_name="interim_reviews", through="interim_review_bilan"
     )
-    # What it consolidated, written once at creation and never changed (resolvers/review_record.py): the review
+    # What it consolidated, written once at creation and never changed (resolvers/bilans/review_record.py): the review
     # and the learner's history read it, so deleting a period afterwards (R8) changes neither.
     record: fields.JSONField[dict | None] = fields.JSONField(null=True)
 

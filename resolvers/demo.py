@@ -13,7 +13,7 @@ from models.portfolios import LiaisonFiche
 from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
 from permissions.passwords import hash_password
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.periods.portfolio_rules import open_portfolio
 
 DEMO_PASSWORD = "demo-pfmp-2026"
 DEMO_UAI = "0599999Z"

@@ -30,8 +30,8 @@ from models.users import User
 from permissions import scopes
 from permissions.table import allows, describe
 from permissions.viewer import Viewer
-from resolvers import period_loaders
-from resolvers.bilan_grid import BilanView, bilan_views, header_of
+from resolvers.bilans.grid import BilanView, bilan_views, header_of
+from resolvers.periods import loaders as period_loaders
 
 EvaluationMode = Annotated[
     m.EvaluationMode,
@@ -55,7 +55,7 @@ class BilanFiche:
 
     @strawberry.field(description="The fiche itself; null once deleted (for those who may not see deleted fiches).")
     async def fiche(self, info: Info) -> ActivityFiche | None:
-        from resolvers.fiche_rules import visible_fiches
+        from resolvers.fiches.rules import visible_fiches
 
         row = await info.context.loaders.by_id(fiche_models.ActivityFiche, visible_fiches).load(self.fiche_id)
         return ActivityFiche.from_row(row) if row else None

@@ -19,8 +19,8 @@ from models.periods import Period as PeriodRow
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers.dashboard import DashboardData, Progress, learner_dashboards, review_data
-from resolvers.review_record import CompetenceFacts
+from resolvers.bilans.dashboard import DashboardData, Progress, learner_dashboards, review_data
+from resolvers.bilans.review_record import CompetenceFacts
 
 
 @strawberry.type(
@@ -167,7 +167,7 @@ def dashboards_of(info: Info):
 
 
 async def level_dashboard(info: Info, level_id: int, framework_id: int | None) -> LevelDashboard:
-    from resolvers.dashboard import level_learners
+    from resolvers.bilans.dashboard import level_learners
 
     viewer = info.context.require_viewer()
     learners = await level_learners(viewer, level_id)
@@ -248,7 +248,7 @@ def _reviews(info: Info):
 
 
 async def reviews_of_learner(info: Info, learner_id: int) -> list[InterimReview]:
-    from resolvers.dashboard import reviews_scope
+    from resolvers.bilans.dashboard import reviews_scope
 
     rows = await info.context.loaders.by_parent(
         m.InterimReview, "learner_id", reviews_scope, order_by=("review_date", "id")

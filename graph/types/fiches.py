@@ -17,8 +17,8 @@ from models import fiches as m
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers import fiche_loaders as loaders
-from resolvers.fiche_rules import visible_fiches
+from resolvers.fiches import loaders
+from resolvers.fiches.rules import visible_fiches
 
 if TYPE_CHECKING:
     from graph.types.portfolios import Portfolio

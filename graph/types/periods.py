@@ -14,7 +14,7 @@ from graph.types.schools import Level
 from models import periods as m
 from models.schools import Level as LevelRow
 from permissions import scopes
-from resolvers import period_loaders as loaders
+from resolvers.periods import loaders
 
 if TYPE_CHECKING:
     from graph.types.portfolios import Portfolio

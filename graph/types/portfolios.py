@@ -17,7 +17,7 @@ from models.bilans import BilanStatus as BilanStatusEnum
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers import period_loaders as loaders
+from resolvers.periods import loaders
 
 if TYPE_CHECKING:
     from graph.types.bilans import CompanyBilan

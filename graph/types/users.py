@@ -81,7 +81,7 @@ class Learner(Person):
     )
     async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
         from graph.types.portfolios import portfolios_by_start
-        from resolvers.period_loaders import portfolios_of_learner
+        from resolvers.periods.loaders import portfolios_of_learner
 
         return await portfolios_by_start(info, await portfolios_of_learner(info).load(self.id))
 

@@ -90,7 +90,7 @@ async def _number_fiches(sql: _Sql) -> None:
 
 
 async def _freeze_completed_bilans(sql: _Sql) -> None:
-    from resolvers.bilan_grid import frozen_header
+    from resolvers.bilans.grid import frozen_header
 
     bilans = await sql.rows(
         """SELECT b.id, b.portfolio_id, b.meeting_date, b.frozen_grid, p.start_date, p.end_date,
@@ -124,7 +124,7 @@ async def _freeze_completed_bilans(sql: _Sql) -> None:
 async def _record_reviews(sql: _Sql) -> None:
     from models.bilans import EvaluationMode
     from models.frameworks import AchievementLevel
-    from resolvers.review_record import BilanFacts, CompetenceFacts, build_record
+    from resolvers.bilans.review_record import BilanFacts, CompetenceFacts, build_record
 
     reviews = await sql.rows("SELECT id FROM interim_review WHERE record IS NULL")
     if not reviews:

@@ -19,10 +19,10 @@ from models.periods import Period, PeriodTemplate
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
-from resolvers.annex_files import annex_path
 from resolvers.demo import current_school_year
-from resolvers.framework_import import import_framework, parse_framework
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.fiches.annex_files import annex_path
+from resolvers.frameworks.importing import import_framework, parse_framework
+from resolvers.periods.portfolio_rules import open_portfolio
 
 MARK = "ZORGLUB"
 

@@ -6,12 +6,12 @@ never a 404 for a row out of reach (tests/exports/test_delivery_access.py
 covers those).
 """
 
+from graph.routes import DOCX
 from graph.types.common import encode_id
 from models.periods import Period
 from models.portfolios import Portfolio
 from models.schools import Level
 from models.users import Role, User
-from resolvers.export_routes import DOCX
 from tests.access.registry import _reachable_learner, probe
 from tests.conftest import Api
 from tests.exports.reading import open_docx

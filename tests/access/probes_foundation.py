@@ -3,7 +3,7 @@
 import json
 
 from models.users import Role
-from resolvers.framework_import import BUILTIN_DIR
+from resolvers.frameworks.importing import BUILTIN_DIR
 from tests.access.registry import _global_id, _read, _write, probe
 
 

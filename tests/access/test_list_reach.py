@@ -18,7 +18,7 @@ from models.frameworks import Framework
 from models.periods import Period, PeriodTemplate
 from models.schools import Classroom, Level
 from models.users import LearnerStatus, Role, User
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.periods.portfolio_rules import open_portfolio
 
 FIRST_YEAR, SECOND_YEAR = "Première année de CAP", "Deuxième année de CAP"
 EVERY_DEMO_LEARNER = {"Matis CARLIER", "Jean LECAM", "Angélique DUPIRE", "Marine FABROWSKI", "Lydie HÔT"}

@@ -30,7 +30,7 @@ from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
 from permissions.table import ACCESS_TABLE
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.periods.portfolio_rules import open_portfolio
 from tests.access.registry import _mutate, _read, agreed
 from tests.access.spec_matrix import ROLES, may
 

@@ -15,7 +15,7 @@ from models.periods import Period
 from models.portfolios import Portfolio
 from models.schools import Classroom, Level
 from models.users import LearnerStatus, Role, User
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.periods.portfolio_rules import open_portfolio
 
 ANGELIQUE = "angelique.dupire@demo.pfmp.test"
 

@@ -21,7 +21,7 @@ from models.bilans import BilanCompetenceMode, BilanResultEntry
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Level
-from resolvers.framework_import import BUILTIN_DIR
+from resolvers.frameworks.importing import BUILTIN_DIR
 from tests.bilans.conftest import UPDATE, Demo, errors
 
 IMPORT = """mutation($content: String!) { frameworkImport(content: $content) {

@@ -131,7 +131,7 @@ async def test_the_write_itself_checks_the_version_when_another_save_lands_after
     # given another save commits between this save's read and its write (simulated inside the transaction)
     from tortoise.expressions import F
 
-    import resolvers.bilans as bilans
+    import resolvers.bilans.bilans as bilans
 
     checked = bilans._evaluation_changes
 

@@ -27,9 +27,9 @@ from models.frameworks import Competence, Framework
 from models.periods import Period
 from models.portfolios import Portfolio
 from models.users import Role, User
-from resolvers.annex_files import annex_path
-from resolvers.annex_incoming import recover_incoming
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from resolvers.fiches.annex_files import annex_path
+from resolvers.fiches.annex_incoming import recover_incoming
 from tests.conformance.fault_tools import (
     StoppableCluster,
     files_under,

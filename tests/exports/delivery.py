@@ -16,6 +16,7 @@ import httpx
 from docx.document import Document as DocxDocument
 from tortoise.transactions import in_transaction
 
+from graph.routes import DOCX
 from graph.types.common import encode_id
 from models.bilans import BilanCompetenceMode, BilanResultEntry, BilanStatus, CompanyBilan, EvaluationMode
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
@@ -24,9 +25,8 @@ from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level
 from models.users import LearnerStatus, Role, User
-from resolvers.bilan_grid import build_views
-from resolvers.export_routes import DOCX
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.bilans.grid import build_views
+from resolvers.periods.portfolio_rules import open_portfolio
 from tests.conftest import Api
 from tests.exports.reading import body_text, open_docx
 

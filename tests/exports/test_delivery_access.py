@@ -10,11 +10,11 @@ import datetime as dt
 
 import pytest
 
+from graph.routes import NOT_FOUND
 from graph.types.common import encode_id
 from models.periods import Period
 from models.schools import Level, School
 from models.users import Role
-from resolvers.export_routes import NOT_FOUND
 from tests.exports.delivery import (
     docx_of,
     fetch,

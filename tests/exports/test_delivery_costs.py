@@ -6,9 +6,9 @@ import threading
 import time
 from dataclasses import replace
 
+from graph.routes import EXPORTS
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan
-from resolvers.export_routes import EXPORTS
 from tests.exports.delivery import docx_of, fetch, melec_level
 
 

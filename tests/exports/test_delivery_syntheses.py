@@ -12,7 +12,7 @@ from models.bilans import CompanyBilan
 from models.frameworks import Competence, Criterion
 from models.periods import Period
 from models.users import User
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.periods.portfolio_rules import open_portfolio
 from tests.exports.delivery import docx_of, fetch, learner_id, level_id, portfolio_of
 from tests.exports.reading import table_rows
 

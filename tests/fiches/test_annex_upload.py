@@ -155,7 +155,7 @@ async def test_a_file_variable_that_is_not_a_file_part_is_refused(learner, demo)
 
 async def test_a_failure_after_the_copy_removes_the_file(learner, demo, settings, monkeypatch):
     # given the database refusing the annex row once the file is on disk
-    from resolvers import annexes
+    from resolvers.fiches import annexes
 
     async def broken(*args, **kwargs):
         raise RuntimeError("database went away")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from graph.schema import schema
-from resolvers.framework_import import BUILTIN_DIR
+from resolvers.frameworks.importing import BUILTIN_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import pytest
 
 from models import frameworks as m
 from models.users import Role
-from resolvers.framework_import import BUILTIN_DIR, FrameworkFileError, parse_framework
+from resolvers.frameworks.importing import BUILTIN_DIR, FrameworkFileError, parse_framework
 
 IMPORT = """mutation($content: String!) {
   frameworkImport(content: $content) {

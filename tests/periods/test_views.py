@@ -9,7 +9,7 @@ from models.periods import Period
 from models.schools import Classroom, Level
 from models.users import LearnerStatus, Role, User
 from resolvers.demo import current_school_year
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.periods.portfolio_rules import open_portfolio
 from tests.periods.helpers import demo_period, learner_id, level_id
 
 YEAR = current_school_year(dt.date.today())

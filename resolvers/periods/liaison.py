@@ -18,10 +18,10 @@ from models.periods import Period
 from models.schools import Level
 from permissions import scopes
 from permissions.table import describe
-from resolvers import period_rules as rules
-from resolvers.framework_rules import check_not_retired
+from resolvers.frameworks.rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
+from resolvers.periods import rules
 
 
 @strawberry.enum(description="A part of the liaison fiche that can be individualized.")

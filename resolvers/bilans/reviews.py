@@ -14,7 +14,7 @@ from models import bilans as m
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers.dashboard import review_record
+from resolvers.bilans.dashboard import review_record
 from resolvers.inputs import check_date, fetch_in_reach
 from resolvers.mutations import run_mutation
 

@@ -12,7 +12,7 @@ Checks in the order access.md implies, as the annex download does: no or a
 bad token is 401; a row out of reach, unknown, or an id that is malformed or
 names another type is 404 with one body whatever the cause (nobody learns a
 row exists by being refused it); a row reached but not granted is 403. Only
-then is the data gathered (resolvers/export_data.py) and the document built
+then is the data gathered (resolvers/documents/data.py) and the document built
 in a worker thread (python-docx is CPU-bound: the event loop keeps serving
 meanwhile), at most `BUILDS_AT_ONCE` at a time per process so that a burst of
 large exports cannot pile their documents up in memory. The bytes are then
@@ -40,8 +40,8 @@ from graph.errors import BadUserInput, PasswordChangeRequired
 from graph.types.common import decode_id
 from permissions.table import allows
 from permissions.viewer import Viewer
-from resolvers import export_data as data
-from resolvers import export_synthesis_data as syntheses
+from resolvers.documents import data
+from resolvers.documents import synthesis_data as syntheses
 
 log = logging.getLogger("pfmp.exports")
 

@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 
 from models.fiches import Annex, AnnexKind
-from resolvers.annex_files import STORED_NAME, annex_path
+from resolvers.fiches.annex_files import STORED_NAME, annex_path
 
 log = logging.getLogger("pfmp.annexes")
 

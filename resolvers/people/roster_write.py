@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from models.schools import Classroom, Level, School
 from models.users import ExternalIdentity, LearnerStatus, Role, User
-from resolvers.roster import MAX_PROBLEMS, LearnerRow, Roster, RosterFileError
+from resolvers.people.roster import MAX_PROBLEMS, LearnerRow, Roster, RosterFileError
 
 
 @dataclass

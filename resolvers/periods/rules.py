@@ -16,7 +16,7 @@ from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Level
 from models.users import User
 from resolvers.inputs import check_date
-from resolvers.portfolio_rules import open_portfolio
+from resolvers.periods.portfolio_rules import open_portfolio
 
 MAX_PERIOD_DAYS = 366
 

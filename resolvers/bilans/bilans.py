@@ -29,7 +29,7 @@ from models.portfolios import LiaisonFiche, Portfolio
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers.bilan_grid import (
+from resolvers.bilans.grid import (
     NOT_EVALUATED,
     WORKPLACE_FIELDS,
     build_views,
@@ -41,7 +41,7 @@ from resolvers.bilan_grid import (
     load_framework_shapes,
     stored_modes,
 )
-from resolvers.framework_rules import retired_problem
+from resolvers.frameworks.rules import retired_problem
 from resolvers.inputs import (
     check_date,
     check_version,

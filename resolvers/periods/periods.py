@@ -19,11 +19,11 @@ from models.schools import Classroom, Level
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers import period_rules as rules
 from resolvers.demo import current_school_year
-from resolvers.framework_rules import check_not_retired
+from resolvers.frameworks.rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
+from resolvers.periods import rules
 
 
 @strawberry.input(

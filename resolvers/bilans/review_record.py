@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from models.bilans import EvaluationMode
 from models.frameworks import AchievementLevel
-from resolvers.bilan_grid import NOT_EVALUATED, retained_level
+from resolvers.bilans.grid import NOT_EVALUATED, retained_level
 
 RECORD_FORMAT = 1
 _EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)

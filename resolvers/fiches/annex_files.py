@@ -30,8 +30,8 @@ from graph.errors import BadUserInput, ErrorCode, PasswordChangeRequired, proble
 from graph.types.common import decode_id
 from models.fiches import Annex, AnnexKind
 from permissions.table import allows
-from resolvers.annex_types import HEAD_SIZE, ContentCheck, Refused
-from resolvers.fiche_rules import visible_annexes
+from resolvers.fiches.annex_types import HEAD_SIZE, ContentCheck, Refused
+from resolvers.fiches.rules import visible_annexes
 
 log = logging.getLogger("pfmp.annexes")
 

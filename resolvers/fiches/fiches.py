@@ -18,8 +18,8 @@ from models.frameworks import Competence, Criterion, FrameworkActivity, Task, Ta
 from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
 from permissions.table import describe
-from resolvers import fiche_rules as rules
-from resolvers.framework_rules import check_not_retired, retired_problem
+from resolvers.fiches import rules
+from resolvers.frameworks.rules import check_not_retired, retired_problem
 from resolvers.inputs import (
     check_version,
     fetch_in_reach,
@@ -30,7 +30,7 @@ from resolvers.inputs import (
     required_text,
 )
 from resolvers.mutations import run_mutation
-from resolvers.period_rules import is_locked
+from resolvers.periods.rules import is_locked
 
 MAX_TEXT = 20000
 MAX_TARGETS = 500

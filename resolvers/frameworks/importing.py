@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from models import frameworks as m
 
 FORMAT = "pfmp-framework/1"
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "models" / "builtin_frameworks"
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "models" / "builtin_frameworks"
 LEVEL_VALUES = [level.value for level in m.AchievementLevel]
 
 

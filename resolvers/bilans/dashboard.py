@@ -37,8 +37,8 @@ from models.users import User
 from permissions import scopes
 from permissions.table import allows
 from permissions.viewer import Viewer
-from resolvers.bilan_grid import NOT_EVALUATED, current_results, frozen_modes
-from resolvers.review_record import (
+from resolvers.bilans.grid import NOT_EVALUATED, current_results, frozen_modes
+from resolvers.bilans.review_record import (
     BilanFacts,
     CompetenceFacts,
     RecordedResult,

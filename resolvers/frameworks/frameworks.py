@@ -11,7 +11,7 @@ from graph.types.frameworks import Framework
 from models import frameworks as m
 from permissions import scopes
 from permissions.table import describe
-from resolvers.framework_import import FrameworkFileError, import_framework, parse_framework
+from resolvers.frameworks.importing import FrameworkFileError, import_framework, parse_framework
 from resolvers.inputs import fits_column
 from resolvers.mutations import run_mutation
 

@@ -36,8 +36,8 @@ from models.schools import Level
 from models.users import User
 from permissions import scopes
 from permissions.viewer import Viewer
-from resolvers.bilan_grid import BilanView
-from resolvers.export_data import (
+from resolvers.bilans.grid import BilanView
+from resolvers.documents.data import (
     LEARNER_FIELDS,
     PERIOD_FIELDS,
     Target,
@@ -53,7 +53,7 @@ from resolvers.export_data import (
     school_year_label,
     workplace_of,
 )
-from resolvers.fiche_rules import visible_fiches
+from resolvers.fiches.rules import visible_fiches
 
 YIELD_EVERY = 50
 

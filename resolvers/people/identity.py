@@ -22,10 +22,10 @@ from models.users import Role, User
 from permissions import cas
 from permissions.identities import MAX_SUBJECT, find_user, no_account_message
 from permissions.table import describe
-from resolvers.auth import signed_in
 from resolvers.mutations import run_mutation
-from resolvers.roster import RosterFileError, RosterFormat, parse_roster
-from resolvers.roster_write import apply_roster
+from resolvers.people.auth import signed_in
+from resolvers.people.roster import RosterFileError, RosterFormat, parse_roster
+from resolvers.people.roster_write import apply_roster
 
 MAX_ROSTER_FILE = 10 * 1024 * 1024
 PERSON_TYPES = {

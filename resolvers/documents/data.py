@@ -54,7 +54,7 @@ from models.schools import Level, School
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.viewer import Viewer
-from resolvers.bilan_grid import (
+from resolvers.bilans.grid import (
     WORKPLACE_FIELDS,
     BilanView,
     FrameworkShape,

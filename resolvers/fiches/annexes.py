@@ -26,9 +26,9 @@ from graph.types.common import UserError
 from graph.types.fiches import Annex
 from models import fiches as m
 from permissions.table import describe
-from resolvers import fiche_rules as rules
-from resolvers.annex_files import annex_path, remove_files, store_upload
-from resolvers.annex_incoming import incoming_folder, move_into_place
+from resolvers.fiches import rules
+from resolvers.fiches.annex_files import annex_path, remove_files, store_upload
+from resolvers.fiches.annex_incoming import incoming_folder, move_into_place
 from resolvers.inputs import fetch_in_reach, optional_text
 from resolvers.mutations import run_mutation
 

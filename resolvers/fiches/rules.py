@@ -20,7 +20,7 @@ from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
 from permissions.viewer import Viewer
 from resolvers.inputs import fetch_in_reach
-from resolvers.period_rules import is_locked
+from resolvers.periods.rules import is_locked
 
 # The fiches and annexes in reach (permissions/scopes.py), under the names this domain uses.
 visible_fiches = scopes.visible_fiches

@@ -1,0 +1,1 @@
+"""Resolvers of the company bilans, their grid, the interim reviews and the dashboards."""

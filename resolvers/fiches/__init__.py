@@ -1,0 +1,1 @@
+"""Resolvers of the activity fiches and their annexes."""

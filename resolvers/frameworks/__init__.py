@@ -1,0 +1,1 @@
+"""Resolvers of the frameworks (référentiels): reading, importing, retiring."""

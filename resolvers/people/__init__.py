@@ -1,0 +1,1 @@
+"""Resolvers of the people: accounts, sign-in, identities, rosters, trainers, schools."""

@@ -1,0 +1,1 @@
+"""Resolvers of the periods: their templates, the periods and portfolios, the liaison fiche."""
