@@ -19,8 +19,9 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from bench import operations as ops
-from graph.app import authenticate, tune_garbage_collector
+from graph.app import tune_garbage_collector
 from graph.settings import load_settings, tortoise_config
+from permissions.authentication import authenticate
 
 ROUTES = {"period-view": "period view", "learner-view": "learner view"}
 

@@ -1,4 +1,4 @@
-"""The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz,
+"""The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz, and the routes of graph/routes/:
 /annexes/{id} (annex downloads) and /exports/… (DOCX documents, docs/exports.md).
 
 No WebSocket route yet: the schema has no subscription to serve over it.
@@ -28,7 +28,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 from graph.context import Context
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
-from graph.routes import export_routes
+from graph.routes.annexes import download_annex
+from graph.routes.exports import export_routes
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.unavailable import DatabaseUnavailableMiddleware
@@ -42,16 +43,10 @@ from graph.well_formed import (
     refuse_json_that_is_not_an_object,
     wants_graphql_response,
 )
-from models.users import User
-from permissions import oidc
-from permissions.tokens import InvalidToken, decode_token
-from permissions.viewer import Viewer
-from resolvers.fiches.annex_files import download_annex
+from permissions.authentication import authenticate
 from resolvers.fiches.annex_incoming import recover_incoming, release_incoming
 
 log = logging.getLogger("pfmp.app")
-
-REVOKED = "The access token was revoked or the account is inactive."
 
 # Generation-0 threshold of a tuned server (CPython's default: 700). A GraphQL answer allocates tens of thousands
 # of short-lived containers; at 700 the collector runs many times per request and walks the same survivors
@@ -67,37 +62,6 @@ def tune_garbage_collector(enabled: bool) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
-
-
-async def authenticate(settings: Settings, authorization: str | None) -> tuple[Viewer | None, str | None]:
-    """(viewer, None) for a valid bearer token; (None, reason) for a bad one; (None, None) for none."""
-    if not authorization:
-        return None, None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None, "The Authorization header must be 'Bearer <token>'."
-    try:
-        # Tokens of the configured OpenID Connect providers (docs/identity.md); else the server's own.
-        provider = oidc.select_provider(settings, token.strip())
-        if provider is not None:
-            return await oidc.authenticate(provider, token.strip()), None
-        claims = decode_token(token.strip(), secret=settings.token_secret, issuer=settings.token_issuer)
-    except InvalidToken as exc:
-        return None, str(exc)
-    row = await User.filter(id=claims["sub"]).values(
-        "id", "role", "school_id", "token_version", "is_active", "password_change_required"
-    )
-    if not row:
-        return None, REVOKED
-    user = row[0]
-    if not user["is_active"] or user["token_version"] != claims["ver"]:
-        return None, REVOKED
-    return Viewer(
-        id=user["id"],
-        role=user["role"],
-        school_id=user["school_id"],
-        password_change_required=user["password_change_required"],
-    ), None
 
 
 class PortfolioGraphQL(GraphQL[Context, None]):

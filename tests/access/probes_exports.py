@@ -6,7 +6,7 @@ never a 404 for a row out of reach (tests/exports/test_delivery_access.py
 covers those).
 """
 
-from graph.routes import DOCX
+from graph.routes.exports import DOCX
 from graph.types.common import encode_id
 from models.periods import Period
 from models.portfolios import Portfolio

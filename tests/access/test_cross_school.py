@@ -378,7 +378,7 @@ async def test_no_query_answers_with_another_schools_rows(query, path, clients, 
 
 
 async def test_no_download_or_export_serves_another_schools_row(clients, other, http, settings):
-    from graph.routes import EXPORTS
+    from graph.routes.exports import EXPORTS
 
     paths = [f"/exports/{key}/{other.first(export.type_name)}" for key, export in EXPORTS.items()]
     paths.append(f"/annexes/{other.first('Annex')}")

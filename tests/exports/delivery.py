@@ -16,7 +16,7 @@ import httpx
 from docx.document import Document as DocxDocument
 from tortoise.transactions import in_transaction
 
-from graph.routes import DOCX
+from graph.routes.exports import DOCX
 from graph.types.common import encode_id
 from models.bilans import BilanCompetenceMode, BilanResultEntry, BilanStatus, CompanyBilan, EvaluationMode
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask

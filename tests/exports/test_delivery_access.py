@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from graph.routes import NOT_FOUND
+from graph.routes.exports import NOT_FOUND
 from graph.types.common import encode_id
 from models.periods import Period
 from models.schools import Level, School

@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import replace
 
-from graph.routes import EXPORTS
+from graph.routes.exports import EXPORTS
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan
 from tests.exports.delivery import docx_of, fetch, melec_level

@@ -38,6 +38,7 @@ from starlette.routing import Route
 from exports import build_learner_synthesis, build_level_synthesis, build_meeting_sheet, build_pre_convention
 from graph.errors import BadUserInput, PasswordChangeRequired
 from graph.types.common import decode_id
+from permissions.authentication import authenticate
 from permissions.table import allows
 from permissions.viewer import Viewer
 from resolvers.documents import data
@@ -148,8 +149,6 @@ async def _chunks(content: bytes) -> AsyncIterator[bytes]:
 
 
 async def _answer(request: Request, key: str) -> Response:
-    from graph.app import authenticate  # graph.app imports this module for its routes
-
     export = EXPORTS[key]
     viewer, reason = await authenticate(request.app.state.settings, request.headers.get("authorization"))
     if viewer is None:

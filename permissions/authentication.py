@@ -1,0 +1,45 @@
+"""Who is asking: the bearer token of a request, checked against its signature, its expiry and the account.
+
+Every entry point asks here: the GraphQL view (graph/app.py) and the HTTP routes (graph/routes/).
+"""
+
+from __future__ import annotations
+
+from graph.settings import Settings
+from models.users import User
+from permissions import oidc
+from permissions.tokens import InvalidToken, decode_token
+from permissions.viewer import Viewer
+
+REVOKED = "The access token was revoked or the account is inactive."
+
+
+async def authenticate(settings: Settings, authorization: str | None) -> tuple[Viewer | None, str | None]:
+    """(viewer, None) for a valid bearer token; (None, reason) for a bad one; (None, None) for none."""
+    if not authorization:
+        return None, None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None, "The Authorization header must be 'Bearer <token>'."
+    try:
+        # Tokens of the configured OpenID Connect providers (docs/identity.md); else the server's own.
+        provider = oidc.select_provider(settings, token.strip())
+        if provider is not None:
+            return await oidc.authenticate(provider, token.strip()), None
+        claims = decode_token(token.strip(), secret=settings.token_secret, issuer=settings.token_issuer)
+    except InvalidToken as exc:
+        return None, str(exc)
+    row = await User.filter(id=claims["sub"]).values(
+        "id", "role", "school_id", "token_version", "is_active", "password_change_required"
+    )
+    if not row:
+        return None, REVOKED
+    user = row[0]
+    if not user["is_active"] or user["token_version"] != claims["ver"]:
+        return None, REVOKED
+    return Viewer(
+        id=user["id"],
+        role=user["role"],
+        school_id=user["school_id"],
+        password_change_required=user["password_change_required"],
+    ), None
