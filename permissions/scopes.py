@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from tortoise.expressions import Q, Subquery
 
+from models.bilans import BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche
 from models.frameworks import Competence, Framework
+from models.periods import Period
 from models.portfolios import Portfolio
-from models.schools import Classroom
+from models.schools import Classroom, Level
 from models.users import Role, User
 from permissions.table import Grant, allows, grant_of
 from permissions.viewer import Viewer
@@ -183,8 +185,6 @@ def criteria(viewer: Viewer) -> Q:
 
 def period_templates(viewer: Viewer) -> Q:
     """Templates of the levels the viewer reaches."""
-    from models.schools import Level
-
     return Q(school_id=viewer.school_id) & Q(level_id__in=Subquery(Level.filter(levels(viewer)).values("id")))
 
 
@@ -216,3 +216,21 @@ def annexes(viewer: Viewer) -> Q:
 def interim_reviews(viewer: Viewer) -> Q:
     """On `InterimReview`: the reviews of the learners the viewer reaches."""
     return Q(school_id=viewer.school_id) & Q(learner_id__in=Subquery(User.filter(learners(viewer)).values("id")))
+
+
+def portfolio_reach(viewer: Viewer) -> Q:
+    """On `Portfolio`, for the exports: reached, and so are its period and its learner (the GraphQL views show no
+    less)."""
+    return (
+        portfolios(viewer)
+        & Q(period_id__in=Subquery(Period.filter(periods(viewer)).values("id")))
+        & Q(learner_id__in=Subquery(User.filter(learners(viewer)).values("id")))
+    )
+
+
+def may_read_bilan(row: CompanyBilan, viewer: Viewer | None) -> bool:
+    """A draft is read by staff and the portfolio's trainers; a completed bilan also by its learner (R21)."""
+    if viewer is None:
+        return False
+    rule = "bilan.completed.read" if row.status is BilanStatus.COMPLETED else "bilan.draft.read"
+    return allows(rule, viewer.role)

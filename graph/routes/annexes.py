@@ -16,10 +16,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from graph.errors import BadUserInput, PasswordChangeRequired
 from graph.types.common import decode_id
 from models.fiches import Annex, AnnexKind
+from permissions import scopes
 from permissions.authentication import authenticate
 from permissions.table import allows
 from resolvers.fiches.annex_files import annex_path
-from resolvers.fiches.rules import visible_annexes
 
 log = logging.getLogger("pfmp.annexes")
 
@@ -52,7 +52,7 @@ async def download_annex(request: Request) -> Response:
         _, pk = decode_id(request.path_params["id"], expected="Annex")
     except BadUserInput:
         return missing
-    annex = await Annex.filter(visible_annexes(viewer), id=pk, kind=AnnexKind.FILE).first()
+    annex = await Annex.filter(scopes.annexes(viewer), id=pk, kind=AnnexKind.FILE).first()
     if annex is None:
         return missing
     if not allows("annex.read", viewer.role):

@@ -28,7 +28,8 @@ from models import frameworks as fw
 from models import portfolios as pm
 from models.users import User
 from permissions import scopes
-from permissions.table import allows, describe
+from permissions.scopes import may_read_bilan
+from permissions.table import describe
 from permissions.viewer import Viewer
 from resolvers.bilans.grid import BilanView, bilan_views, header_of
 from resolvers.periods import loaders as period_loaders
@@ -55,9 +56,7 @@ class BilanFiche:
 
     @strawberry.field(description="The fiche itself; null once deleted (for those who may not see deleted fiches).")
     async def fiche(self, info: Info) -> ActivityFiche | None:
-        from resolvers.fiches.rules import visible_fiches
-
-        row = await info.context.loaders.by_id(fiche_models.ActivityFiche, visible_fiches).load(self.fiche_id)
+        row = await info.context.loaders.by_id(fiche_models.ActivityFiche, scopes.visible_fiches).load(self.fiche_id)
         return ActivityFiche.from_row(row) if row else None
 
 
@@ -271,14 +270,6 @@ def results_of(view: BilanView) -> list[BilanCompetenceResult]:
             )
         )
     return found
-
-
-def may_read_bilan(row: m.CompanyBilan, viewer: Viewer | None) -> bool:
-    """A draft is read by staff and the portfolio's trainers; a completed bilan also by its learner (R21)."""
-    if viewer is None:
-        return False
-    rule = "bilan.completed.read" if row.status is m.BilanStatus.COMPLETED else "bilan.draft.read"
-    return allows(rule, viewer.role)
 
 
 @strawberry.type(

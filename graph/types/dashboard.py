@@ -248,9 +248,7 @@ def _reviews(info: Info):
 
 
 async def reviews_of_learner(info: Info, learner_id: int) -> list[InterimReview]:
-    from resolvers.bilans.dashboard import reviews_scope
-
     rows = await info.context.loaders.by_parent(
-        m.InterimReview, "learner_id", reviews_scope, order_by=("review_date", "id")
+        m.InterimReview, "learner_id", scopes.interim_reviews, order_by=("review_date", "id")
     ).load(learner_id)
     return [InterimReview.from_row(r) for r in rows]

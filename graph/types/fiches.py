@@ -18,7 +18,6 @@ from models.users import User
 from permissions import scopes
 from permissions.table import describe
 from resolvers.fiches import loaders
-from resolvers.fiches.rules import visible_fiches
 
 if TYPE_CHECKING:
     from graph.types.portfolios import Portfolio
@@ -354,7 +353,7 @@ async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingAct
 async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFiche]:
     """Fiches of a portfolio in creation order; deleted ones only for the roles that may see them (R13)."""
     rows = await info.context.loaders.by_parent(
-        m.ActivityFiche, "portfolio_id", visible_fiches, order_by=("created_at", "id")
+        m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
     ).load(portfolio_id)
     return [ActivityFiche.from_row(r) for r in rows]
 
@@ -364,6 +363,6 @@ async def free_fiches_of(info: Info, learner_id: int) -> list[ActivityFiche]:
     from tortoise.expressions import Q
 
     rows = await info.context.loaders.by_parent(
-        m.ActivityFiche, "learner_id", visible_fiches, order_by=("created_at", "id"), extra=Q(portfolio_id=None)
+        m.ActivityFiche, "learner_id", scopes.visible_fiches, order_by=("created_at", "id"), extra=Q(portfolio_id=None)
     ).load(learner_id)
     return [ActivityFiche.from_row(r) for r in rows]

@@ -311,4 +311,3 @@ async def consolidable_bilans(learner_id: int, day: dt.date) -> list[CompanyBila
 
 
 # The reviews in reach (permissions/scopes.py), under the name this domain uses.
-reviews_scope = scopes.interim_reviews

@@ -26,8 +26,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tortoise.expressions import Q, Subquery
-
 from exports.data import (
     GridActivity,
     GridCompetence,
@@ -44,7 +42,6 @@ from exports.data import (
     TaskRef,
     Workplace,
 )
-from graph.types.bilans import may_read_bilan
 from models.bilans import CompanyBilan, EvaluationMode
 from models.frameworks import ScaleLevel as ScaleRow
 from models.frameworks import Task
@@ -53,6 +50,7 @@ from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Level, School
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
+from permissions.scopes import may_read_bilan, portfolio_reach
 from permissions.viewer import Viewer
 from resolvers.bilans.grid import (
     WORKPLACE_FIELDS,
@@ -91,18 +89,6 @@ class Target:
     names: tuple[str, ...]
     learner_id: int | None = None
     period_id: int | None = None
-
-
-# --- reach -------------------------------------------------------------------
-
-
-def portfolio_reach(viewer: Viewer) -> Q:
-    """On `Portfolio`: reached, and so are its period and its learner (the GraphQL views show no less)."""
-    return (
-        scopes.portfolios(viewer)
-        & Q(period_id__in=Subquery(Period.filter(scopes.periods(viewer)).values("id")))
-        & Q(learner_id__in=Subquery(User.filter(scopes.learners(viewer)).values("id")))
-    )
 
 
 async def find_portfolio(viewer: Viewer, pk: int) -> Target | None:
