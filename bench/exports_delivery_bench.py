@@ -39,6 +39,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from graph.database import apply_migrations, orm  # noqa: E402
+from graph.types.common import encode_id  # noqa: E402
+from models.users import User  # noqa: E402
+from resolvers.demo import load_demo_data  # noqa: E402
+from resolvers.frameworks.importing import load_builtin_frameworks  # noqa: E402
+from tests.exports.delivery import melec_level  # noqa: E402
+
 TEACHER = ("professeur@demo.pfmp.test", "demo-pfmp-2026")
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"
 
@@ -66,13 +73,6 @@ def _reset_peak(pid: int) -> bool:
 
 async def _fill(database_url: str) -> dict[str, str]:
     """The demo data and the two MELEC levels; answers the export paths."""
-    from graph.database import apply_migrations, orm
-    from graph.types.common import encode_id
-    from models.users import User
-    from resolvers.demo import load_demo_data
-    from resolvers.frameworks.importing import load_builtin_frameworks
-    from tests.exports.delivery import melec_level
-
     await apply_migrations(database_url)
     async with orm(database_url):
         await load_builtin_frameworks()

@@ -8,6 +8,8 @@ from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate as migrate_api
 
 from graph.settings import Settings, tortoise_config
+from resolvers.demo import load_demo_data
+from resolvers.frameworks.importing import load_builtin_frameworks
 
 
 async def apply_migrations(database_url: str) -> None:
@@ -27,9 +29,6 @@ async def orm(database_url: str):
 
 async def prepare_database(settings: Settings, *, demo: bool = False) -> dict:
     """Migrate, load the built-in frameworks, and fill an empty database with the demo data if asked."""
-    from resolvers.demo import load_demo_data
-    from resolvers.frameworks.importing import load_builtin_frameworks
-
     await apply_migrations(settings.database_url)
     report = {}
     async with orm(settings.database_url):

@@ -4,6 +4,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, cast
 
 from tortoise import fields
+from tortoise.functions import Max
 from tortoise.models import Model
 
 from models.base import TimestampedModel
@@ -69,8 +70,6 @@ class ActivityFiche(TimestampedModel):
 
 async def next_reference(portfolio_id: int) -> int:
     """The number the next fiche of the portfolio gets: one more than any given, deleted fiches included."""
-    from tortoise.functions import Max
-
     rows = await ActivityFiche.filter(portfolio_id=portfolio_id).annotate(top=Max("reference")).values("top")
     return (rows[0]["top"] or 0) + 1 if rows else 1
 

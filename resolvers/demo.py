@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from tortoise.transactions import in_transaction
 
@@ -44,8 +45,6 @@ def current_school_year(today: dt.date) -> int:
 
 
 def _email(first: str, last: str) -> str:
-    import unicodedata
-
     plain = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode().lower()
     return f"{plain}@demo.pfmp.test"
 

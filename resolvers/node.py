@@ -14,6 +14,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.errors import BadUserInput
 from graph.nodes import NODE_TYPES
 from graph.types.common import decode_id
 
@@ -39,7 +40,5 @@ class NodeQuery:
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         if len(ids) > 100:
-            from graph.errors import BadUserInput
-
             raise BadUserInput("'ids' may list at most 100 IDs.")
         return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

@@ -31,7 +31,7 @@ from permissions import scopes
 from permissions.scopes import may_read_bilan
 from permissions.table import describe
 from permissions.viewer import Viewer
-from resolvers.bilans.grid import BilanView, bilan_views, header_of
+from resolvers.bilans.grid import BilanView, bilan_views, header_of, result_log_of
 from resolvers.periods import loaders as period_loaders
 
 EvaluationMode = Annotated[
@@ -326,19 +326,19 @@ class CompanyBilan(relay.Node):
     async def meeting_date(self, info: Info) -> dt.date:
         if self.stored_meeting_date is not None:
             return self.stored_meeting_date
-        return (await period_dates_of_portfolio(info).load(self.portfolio_id))[1]
+        return (await period_loaders.period_dates_of_portfolio(info).load(self.portfolio_id))[1]
 
     @strawberry.field(description="Header: the period's first day (R17); once completed, as it stood then (R21).")
     async def period_start_date(self, info: Info) -> dt.date:
         if self.header is not None:
             return dt.date.fromisoformat(self.header["periodStart"])
-        return (await period_dates_of_portfolio(info).load(self.portfolio_id))[0]
+        return (await period_loaders.period_dates_of_portfolio(info).load(self.portfolio_id))[0]
 
     @strawberry.field(description="Header: the period's last day (R17); once completed, as it stood then (R21).")
     async def period_end_date(self, info: Info) -> dt.date:
         if self.header is not None:
             return dt.date.fromisoformat(self.header["periodEnd"])
-        return (await period_dates_of_portfolio(info).load(self.portfolio_id))[1]
+        return (await period_loaders.period_dates_of_portfolio(info).load(self.portfolio_id))[1]
 
     @strawberry.field(
         description="Header: the names of the company trainers assigned to the portfolio; once "
@@ -412,8 +412,7 @@ class CompanyBilan(relay.Node):
     ) -> relay.ListConnection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
         if not info.context.can("bilan.draft.read"):
             return None
-        query = m.BilanResultEntry.filter(bilan_id=self.id).order_by("-id")
-        return await paginate(query, _change, first=first, after=after)
+        return await paginate(result_log_of(self.id), _change, first=first, after=after)
 
     @strawberry.field(
         description="Completions and reopenings, oldest first; follows the draft rule. " + describe("bilan.draft.read")
@@ -436,22 +435,6 @@ def _change(row: m.BilanResultEntry) -> BilanResultChange:
         criterion_id=row.criterion_id,
         author_id=row.author_id,
     )
-
-
-def period_dates_of_portfolio(info: Info):
-    """The first and last days of each portfolio's period (the last is the default meeting date), for portfolios
-    already reached."""
-
-    async def load(ids):
-        dates = {
-            row[0]: (row[1], row[2])
-            for row in await pm.Portfolio.filter(id__in=list(ids)).values_list(
-                "id", "period__start_date", "period__end_date"
-            )
-        }
-        return [dates.get(i) for i in ids]
-
-    return info.context.loaders.custom(("period_dates_of_portfolio",), load)
 
 
 def readable_bilan(row: m.CompanyBilan | None, viewer: Viewer | None) -> CompanyBilan | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import importlib
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -18,6 +20,15 @@ MAX_PAGE = 100
 # Primary keys are 32-bit integers: an ID naming a larger key names no row, and the drivers refuse to
 # compare one with the column (OverflowError on SQLite, DataError on PostgreSQL) instead of answering none.
 MAX_KEY = 2**31 - 1
+
+
+@functools.cache
+def later(module: str, name: str) -> Any:
+    """`name` of the types module `module`, looked up on first use. Types refer to each other both ways (a
+    portfolio has a period, a period lists its portfolios): one way is an import, the other resolves here at run
+    time, as the schema resolves the `strawberry.lazy` annotations of the same fields."""
+    return getattr(importlib.import_module(module), name)
+
 
 ErrorCodeEnum = Annotated[ErrorCode, strawberry.enum(name="UserErrorCode", description="What is wrong with the input.")]
 

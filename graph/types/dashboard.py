@@ -19,7 +19,15 @@ from models.periods import Period as PeriodRow
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers.bilans.dashboard import DashboardData, Progress, learner_dashboards, review_data
+from resolvers.bilans.dashboard import (
+    DashboardData,
+    Progress,
+    dashboards_of_learners,
+    framework_columns,
+    learner_dashboards,
+    level_learners,
+    review_data,
+)
 from resolvers.bilans.review_record import CompetenceFacts
 
 
@@ -159,26 +167,19 @@ def dashboards_of(info: Info):
     viewer = info.context.require_viewer()
 
     async def load(ids):
-        rows = await User.filter(scopes.learners(viewer), id__in=list(ids))
-        data = await learner_dashboards(viewer, rows)
+        data = await dashboards_of_learners(viewer, ids)
         return [dashboard_from(data[i], viewer) if i in data else None for i in ids]
 
     return info.context.loaders.custom(("dashboards",), load)
 
 
 async def level_dashboard(info: Info, level_id: int, framework_id: int | None) -> LevelDashboard:
-    from resolvers.bilans.dashboard import level_learners
-
     viewer = info.context.require_viewer()
     learners = await level_learners(viewer, level_id)
     data = await learner_dashboards(viewer, learners)
     columns: list[Competence] = []
     if framework_id is not None:
-        from models.frameworks import Competence as CompetenceRow
-        from models.frameworks import Unit
-
-        units = dict(await Unit.filter(framework_id=framework_id).values_list("id", "code"))
-        rows = await CompetenceRow.filter(framework_id=framework_id).order_by("position", "id")
+        units, rows = await framework_columns(framework_id)
         columns = [Competence.from_row(r, units) for r in rows]
     return LevelDashboard(competences=columns, learners=[dashboard_from(data[r.id], viewer) for r in learners])
 

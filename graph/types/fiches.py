@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
+from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import encode_id, guarded
+from graph.types.common import encode_id, guarded, later
 from graph.types.frameworks import Competence, Criterion, FrameworkActivity, Task
+from graph.types.users import Learner
 from models import fiches as m
+from models.portfolios import Portfolio as PortfolioRow
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
@@ -21,7 +24,6 @@ from resolvers.fiches import loaders
 
 if TYPE_CHECKING:
     from graph.types.portfolios import Portfolio
-    from graph.types.users import Learner
 
 Autonomy = Annotated[m.Autonomy, strawberry.enum(description="Whether the learner worked on their own or accompanied.")]
 AnnexKind = Annotated[m.AnnexKind, strawberry.enum(description="FILE: an uploaded file; URL: a web link.")]
@@ -268,18 +270,13 @@ class ActivityFiche(relay.Node):
 
     @strawberry.field(description="The portfolio (learner and period) the fiche belongs to; null for a free fiche.")
     async def portfolio(self, info: Info) -> Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")] | None:
-        from graph.types.portfolios import Portfolio
-        from models.portfolios import Portfolio as PortfolioRow
-
         if self.portfolio_id is None:
             return None
         row = await info.context.loaders.by_id(PortfolioRow, scopes.portfolios).load(self.portfolio_id)
-        return Portfolio.from_row(row) if row else None
+        return later("graph.types.portfolios", "Portfolio").from_row(row) if row else None
 
     @strawberry.field(description="The learner who wrote the fiche.")
     async def learner(self, info: Info) -> Annotated[Learner, strawberry.lazy("graph.types.users")] | None:
-        from graph.types.users import Learner
-
         row = await info.context.loaders.by_id(User, scopes.learners).load(self.learner_id)
         return Learner.from_row(row, info.context.viewer) if row else None
 
@@ -360,8 +357,6 @@ async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFic
 
 async def free_fiches_of(info: Info, learner_id: int) -> list[ActivityFiche]:
     """A learner's fiches whose period was deleted, oldest first; deleted ones only for staff."""
-    from tortoise.expressions import Q
-
     rows = await info.context.loaders.by_parent(
         m.ActivityFiche, "learner_id", scopes.visible_fiches, order_by=("created_at", "id"), extra=Q(portfolio_id=None)
     ).load(learner_id)

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from graph.context import Info
 from graph.types.frameworks import Task
+from graph.types.portfolios import Portfolio, portfolios_sorted
 from graph.types.schools import Level
 from models import periods as m
 from models.schools import Level as LevelRow
 from permissions import scopes
 from resolvers.periods import loaders
-
-if TYPE_CHECKING:
-    from graph.types.portfolios import Portfolio
 
 
 @strawberry.type(description="Annexe pédagogique: the model a period is created from.")
@@ -97,6 +95,4 @@ class Period(relay.Node):
 
     @strawberry.field(description="One portfolio per assigned learner the viewer reaches, by learner name (R2).")
     async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
-        from graph.types.portfolios import portfolios_sorted
-
         return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(self.id))

@@ -10,6 +10,8 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.types.common import later
+from graph.types.fiches import ActivityFiche, fiches_of_portfolio
 from graph.types.frameworks import Task
 from graph.types.users import Learner, WorkplaceTrainer
 from models import portfolios as m
@@ -21,7 +23,6 @@ from resolvers.periods import loaders
 
 if TYPE_CHECKING:
     from graph.types.bilans import CompanyBilan
-    from graph.types.fiches import ActivityFiche
     from graph.types.periods import Period
 
 BilanStatus = Annotated[
@@ -105,10 +106,8 @@ class Portfolio(relay.Node):
 
     @strawberry.field(description="The period.")
     async def period(self, info: Info) -> Annotated[Period, strawberry.lazy("graph.types.periods")] | None:
-        from graph.types.periods import Period
-
         row = await loaders.period_by_id(info).load(self.period_id)
-        return Period.from_row(row) if row else None
+        return later("graph.types.periods", "Period").from_row(row) if row else None
 
     @strawberry.field(description="The learner.")
     async def learner(self, info: Info) -> Learner | None:
@@ -133,9 +132,7 @@ class Portfolio(relay.Node):
         "once completed. Draft: " + describe("bilan.draft.read") + " Completed: " + describe("bilan.completed.read")
     )
     async def bilan(self, info: Info) -> Annotated[CompanyBilan, strawberry.lazy("graph.types.bilans")] | None:
-        from graph.types.bilans import bilan_of_portfolio
-
-        return await bilan_of_portfolio(info, self.id)
+        return await later("graph.types.bilans", "bilan_of_portfolio")(info, self.id)
 
     @strawberry.field(description="Company trainers (tutors or masters) assigned to the portfolio.")
     async def trainers(self, info: Info) -> list[WorkplaceTrainer]:
@@ -146,8 +143,6 @@ class Portfolio(relay.Node):
     async def activity_fiches(
         self, info: Info
     ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]]:
-        from graph.types.fiches import fiches_of_portfolio
-
         return await fiches_of_portfolio(info, self.id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -9,15 +10,18 @@ from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
+from graph.types.common import later
+from graph.types.frameworks import Framework
 from models import schools as m
 from models.frameworks import Framework as FrameworkRow
+from models.periods import Period as PeriodRow
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
+from resolvers.demo import current_school_year
 
 if TYPE_CHECKING:
     from graph.types.dashboard import LevelDashboard
-    from graph.types.frameworks import Framework
     from graph.types.periods import Period
     from graph.types.users import Learner
 
@@ -52,8 +56,6 @@ class Level(relay.Node):
 
     @strawberry.field(description="The competency framework this level prepares for.")
     async def framework(self, info: Info) -> Annotated[Framework, strawberry.lazy("graph.types.frameworks")] | None:
-        from graph.types.frameworks import Framework
-
         if self.framework_id is None:
             return None
         row = await info.context.loaders.by_id(FrameworkRow, scopes.frameworks).load(self.framework_id)
@@ -66,29 +68,21 @@ class Level(relay.Node):
     async def periods(
         self, info: Info, school_year: int | None = None
     ) -> list[Annotated[Period, strawberry.lazy("graph.types.periods")]]:
-        import datetime as dt
-
-        from graph.types.periods import Period
-        from models.periods import Period as PeriodRow
-        from resolvers.demo import current_school_year
-
         info.context.require("period.read")
         year = school_year if school_year is not None else current_school_year(dt.date.today())
         rows = await info.context.loaders.by_parent(
             PeriodRow, "level_id", scopes.periods, order_by=("created_at", "id"), extra=Q(school_year=year)
         ).load(self.id)
-        return [Period.from_row(r) for r in rows]
+        return [later("graph.types.periods", "Period").from_row(r) for r in rows]
 
     @strawberry.field(
         description="The dashboards (R26) of the level's learners in reach, side by side, computed "
         "for all of them at once. " + describe("learner.dashboard.read")
     )
     async def dashboard(self, info: Info) -> Annotated[LevelDashboard, strawberry.lazy("graph.types.dashboard")] | None:
-        from graph.types.dashboard import level_dashboard
-
         if not info.context.can("learner.dashboard.read"):
             return None
-        return await level_dashboard(info, self.id, self.framework_id)
+        return await later("graph.types.dashboard", "level_dashboard")(info, self.id, self.framework_id)
 
 
 @strawberry.type(description="Classe, e.g. « CAP 1 ELEC ».")
@@ -108,9 +102,7 @@ class Classroom(relay.Node):
 
     @strawberry.field(description="Learners of this classroom the viewer reaches, by last then first name.")
     async def learners(self, info: Info) -> list[Annotated[Learner, strawberry.lazy("graph.types.users")]]:
-        from graph.types.users import Learner
-
         rows = await info.context.loaders.by_parent(
             User, "classroom_id", scopes.learners, order_by=("last_name", "first_name", "id")
         ).load(self.id)
-        return [Learner.from_row(r, info.context.viewer) for r in rows]
+        return [later("graph.types.users", "Learner").from_row(r, info.context.viewer) for r in rows]

@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import guarded
+from graph.types.common import guarded, later
 from graph.types.schools import Classroom
 from models import schools as school_models
 from models.users import LearnerStatus as LearnerStatusEnum
@@ -18,6 +18,8 @@ from models.users import User
 from permissions import scopes
 from permissions.table import allows, describe
 from permissions.viewer import Viewer
+from resolvers.people.loaders import taught_classrooms
+from resolvers.periods.loaders import portfolios_of_learner
 
 if TYPE_CHECKING:
     from graph.types.dashboard import Dashboard, InterimReview
@@ -80,10 +82,8 @@ class Learner(Person):
         "by period start, with its portfolio."
     )
     async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
-        from graph.types.portfolios import portfolios_by_start
-        from resolvers.periods.loaders import portfolios_of_learner
-
-        return await portfolios_by_start(info, await portfolios_of_learner(info).load(self.id))
+        rows = await portfolios_of_learner(info).load(self.id)
+        return await later("graph.types.portfolios", "portfolios_by_start")(info, rows)
 
     @strawberry.field(
         description="Fiches libres: the learner's fiches that belong to no period any more (R8). "
@@ -92,35 +92,29 @@ class Learner(Person):
     async def free_fiches(
         self, info: Info
     ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]] | None:
-        from graph.types.fiches import free_fiches_of
-
         viewer = info.context.viewer
         if viewer is None or not info.context.can("learner.dashboard.read", owned=viewer.id == self.id):
             return None
-        return await free_fiches_of(info, self.id)
+        return await later("graph.types.fiches", "free_fiches_of")(info, self.id)
 
     @strawberry.field(
         description="Tableau de bord (R26): per competence the current level and its history, "
         "engagement and fiche counts per period, from completed bilans. " + describe("learner.dashboard.read")
     )
     async def dashboard(self, info: Info) -> Annotated[Dashboard, strawberry.lazy("graph.types.dashboard")] | None:
-        from graph.types.dashboard import dashboards_of
-
         viewer = info.context.viewer
         if viewer is None or not info.context.can("learner.dashboard.read", owned=viewer.id == self.id):
             return None
-        return await dashboards_of(info).load(self.id)
+        return await later("graph.types.dashboard", "dashboards_of")(info).load(self.id)
 
     @strawberry.field(description="Interim reviews of the learner (R25), by date. " + describe("review.read"))
     async def interim_reviews(
         self, info: Info
     ) -> list[Annotated[InterimReview, strawberry.lazy("graph.types.dashboard")]] | None:
-        from graph.types.dashboard import reviews_of_learner
-
         viewer = info.context.viewer
         if viewer is None or not info.context.can("review.read", owned=viewer.id == self.id):
             return None
-        return await reviews_of_learner(info, self.id)
+        return await later("graph.types.dashboard", "reviews_of_learner")(info, self.id)
 
 
 @strawberry.type(description="Enseignant: follows the learners of the classrooms they teach.")
@@ -142,27 +136,8 @@ class Teacher(Person):
 
     @strawberry.field(description="Classrooms this teacher teaches, among those the viewer reaches.")
     async def classrooms(self, info: Info) -> list[Classroom]:
-        rows = await info.context.loaders.custom(("taught_classrooms",), _load_taught_classrooms(info)).load(self.id)
+        rows = await taught_classrooms(info).load(self.id)
         return [Classroom.from_row(r) for r in rows]
-
-
-def _load_taught_classrooms(info: Info):
-    viewer = info.context.require_viewer()
-
-    async def load(teacher_ids):
-        pairs = (
-            await school_models.Classroom.filter(scopes.classrooms(viewer), teachers__id__in=list(teacher_ids))
-            .order_by("name")
-            .values("id", "name", "level_id", "teachers__id")
-        )
-        by_teacher: dict[int, list] = {i: [] for i in teacher_ids}
-        for pair in pairs:
-            by_teacher[pair["teachers__id"]].append(
-                school_models.Classroom(id=pair["id"], name=pair["name"], level_id=pair["level_id"])
-            )
-        return [by_teacher[i] for i in teacher_ids]
-
-    return load
 
 
 @strawberry.interface(description="Formateur en entreprise: a tutor or an apprenticeship master.")

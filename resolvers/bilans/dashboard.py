@@ -233,6 +233,17 @@ async def level_learners(viewer: Viewer, level_id: int) -> list[User]:
     )
 
 
+async def dashboards_of_learners(viewer: Viewer, learner_ids: Sequence[int]) -> dict[int, DashboardData]:
+    """The dashboards of the learners among `learner_ids` the viewer reaches, computed for all at once."""
+    return await learner_dashboards(viewer, await User.filter(scopes.learners(viewer), id__in=list(learner_ids)))
+
+
+async def framework_columns(framework_id: int) -> tuple[dict[int, str], list[Competence]]:
+    """The competences of a framework in its order, with the codes of its units (the level dashboard's columns)."""
+    units = dict(await Unit.filter(framework_id=framework_id).values_list("id", "code"))
+    return units, await Competence.filter(framework_id=framework_id).order_by("position", "id")
+
+
 async def review_data(review_ids: Sequence[int]) -> dict[int, ReviewData]:
     """What each interim review consolidated, from its record; with the rows of its bilans and periods that
     still exist."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from tortoise.expressions import Subquery
 from tortoise.functions import Max
+from tortoise.queryset import QuerySet
 
 from models.bilans import BilanCompetenceMode, BilanResultEntry, BilanStatus, CompanyBilan, EvaluationMode
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
@@ -427,3 +428,8 @@ def bilan_views(info):
         return [views.get(i) for i in ids]
 
     return info.context.loaders.custom(("bilan_views",), load)
+
+
+def result_log_of(bilan_id: int) -> QuerySet[BilanResultEntry]:
+    """The bilan's changes of results, newest first (the append-only log), to be paged."""
+    return BilanResultEntry.filter(bilan_id=bilan_id).order_by("-id")

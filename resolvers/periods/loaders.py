@@ -146,3 +146,19 @@ def locked_periods(info: Info):
         return [i in locked for i in period_ids]
 
     return info.context.loaders.custom(("locked_periods",), load)
+
+
+def period_dates_of_portfolio(info: Info):
+    """The first and last days of each portfolio's period (the last is the default meeting date), for portfolios
+    already reached."""
+
+    async def load(ids):
+        dates = {
+            row[0]: (row[1], row[2])
+            for row in await Portfolio.filter(id__in=list(ids)).values_list(
+                "id", "period__start_date", "period__end_date"
+            )
+        }
+        return [dates.get(i) for i in ids]
+
+    return info.context.loaders.custom(("period_dates_of_portfolio",), load)

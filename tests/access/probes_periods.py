@@ -1,8 +1,11 @@
 """Probes of periods, liaison fiches and company-trainer rules."""
 
+import datetime as dt
+
 from graph.types.common import encode_id
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
+from models.schools import Level
 from models.users import Role
 from tests.access.registry import _global_id, _mutate, _reachable_learner, _read, agreed, probe
 
@@ -26,9 +29,6 @@ async def _(api, role):
 @probe("period.write")
 async def _(api, role):
     """R4–R8 through every operation: create, create a template, edit, delete (each on a row in reach)."""
-    import datetime as dt
-
-    from models.schools import Level
 
     period = await Period.get(name="Stage de découverte")
     level = await Level.get(name="Première année de CAP")

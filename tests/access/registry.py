@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from graph.types.common import encode_id
 from models.users import Role, User
 from permissions.table import ACCESS_TABLE
 from tests.conftest import Api
@@ -46,7 +47,6 @@ async def _write(api: Api, query: str, **variables) -> str:
 
 
 async def _global_id(type_name: str, email: str) -> str:
-    from graph.types.common import encode_id
 
     return encode_id(type_name, (await User.get(email=email)).id)
 

@@ -23,6 +23,7 @@ import pytest
 from graphql import get_named_type, is_input_object_type, is_list_type, is_non_null_type
 
 from graph.nodes import NODE_TYPES
+from graph.routes.exports import EXPORTS
 from graph.schema import node_type_names, schema
 from graph.types.common import decode_id
 from models.users import Role
@@ -378,7 +379,6 @@ async def test_no_query_answers_with_another_schools_rows(query, path, clients, 
 
 
 async def test_no_download_or_export_serves_another_schools_row(clients, other, http, settings):
-    from graph.routes.exports import EXPORTS
 
     paths = [f"/exports/{key}/{other.first(export.type_name)}" for key, export in EXPORTS.items()]
     paths.append(f"/annexes/{other.first('Annex')}")

@@ -3,6 +3,9 @@
 import asyncio
 import datetime as dt
 
+from tortoise.expressions import F
+
+import resolvers.bilans.bilans as bilans
 from models.bilans import BilanEvent, BilanResultEntry, CompanyBilan
 from models.periods import Period
 from tests.bilans.conftest import BILAN, COMPLETE, LOG, REOPEN, UPDATE, errors
@@ -129,9 +132,6 @@ async def test_a_save_and_a_completion_from_the_same_version_at_once_do_not_both
 
 async def test_the_write_itself_checks_the_version_when_another_save_lands_after_the_read(teacher, demo, monkeypatch):
     # given another save commits between this save's read and its write (simulated inside the transaction)
-    from tortoise.expressions import F
-
-    import resolvers.bilans.bilans as bilans
 
     checked = bilans._evaluation_changes
 

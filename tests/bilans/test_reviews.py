@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
-from graph.types.common import encode_id
+from graph.types.common import decode_id, encode_id
 from models.bilans import CompanyBilan, InterimReview
+from models.schools import Classroom
 from models.users import Role
 from tests.bilans.conftest import COMPLETE, REOPEN, REVIEW_CREATE, UPDATE, another_period, errors
 
@@ -25,7 +26,6 @@ async def _evaluate_and_complete(teacher, bilan_id: str, results: list[dict], en
 
 
 def _pk(global_id: str) -> int:
-    from graph.types.common import decode_id
 
     return decode_id(global_id)[1]
 
@@ -143,7 +143,6 @@ async def test_drafts_are_never_consolidated(teacher, demo):
 
 
 async def test_a_learner_out_of_reach_is_not_found(teacher, demo, two_periods):
-    from models.schools import Classroom
 
     await teacher.user.taught_classrooms.remove(await Classroom.get(name="CAPELECT"))
     payload = (

@@ -18,7 +18,7 @@ from models.fiches import ActivityFiche
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.users import Role, User
-from tests.bilans.conftest import BILAN, COMPLETE, REOPEN, REVIEW_CREATE, another_period, errors
+from tests.bilans.conftest import BILAN, COMPLETE, REOPEN, REVIEW_CREATE, UPDATE, another_period, errors
 from tests.bilans.test_reviews import _evaluate_and_complete
 from tests.exports.delivery import docx_of, fetch
 
@@ -252,7 +252,6 @@ async def test_a_completed_bilan_is_frozen_whole_and_reopening_unfreezes_it(teac
 
 
 async def test_a_meeting_date_chosen_before_completion_stays_after_reopening(teacher, demo):
-    from tests.bilans.conftest import UPDATE
 
     chosen = demo.period.end_date + dt.timedelta(days=5)
     saved = (

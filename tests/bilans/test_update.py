@@ -6,6 +6,7 @@ import pytest
 
 from models.bilans import BilanCompetenceMode, BilanResultEntry, CompanyBilan
 from models.frameworks import ScaleLevel
+from models.schools import Classroom
 from tests.bilans.conftest import BILAN, LOG, UPDATE, errors, framework_rows, gid
 
 
@@ -301,7 +302,6 @@ async def test_a_stale_version_gets_conflict_and_changes_nothing(teacher, demo):
 
 async def test_a_bilan_out_of_reach_is_not_found(teacher, demo):
     # given the teacher no longer teaches Angélique's classroom
-    from models.schools import Classroom
 
     await teacher.user.taught_classrooms.remove(await Classroom.get(name="CAPELECT"))
     payload = await _save(teacher, demo, version=1, engagement=2)

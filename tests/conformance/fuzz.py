@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
+
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from tests.conformance.server import ROOT, ServerProcess
 
@@ -104,7 +106,6 @@ def fuzz_role(
 
 def fresh_postgres_database(server_url: str, name: str) -> str:
     """An empty database `name` on the PostgreSQL server (dropped first if it exists); its URL."""
-    import asyncpg
 
     async def create() -> None:
         conn = await asyncpg.connect(server_url.replace("postgres://", "postgresql://", 1))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from graph.types.common import encode_id
+from graph.types.common import decode_id, encode_id
 from models.bilans import CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
 from models.frameworks import Competence, Criterion, Task
@@ -86,7 +86,6 @@ class Demo:
 
     @staticmethod
     def pk(global_id: str) -> int:
-        from graph.types.common import decode_id
 
         return decode_id(global_id)[1]
 
@@ -125,7 +124,6 @@ async def demo(app) -> Demo:
 
 async def lock_period_of(portfolio_global_id: str) -> None:
     """R7: put the portfolio's bilan in an interim review, which locks its period."""
-    from graph.types.common import decode_id
 
     portfolio = await Portfolio.get(id=decode_id(portfolio_global_id)[1])
     bilan = await CompanyBilan.get(portfolio_id=portfolio.id)

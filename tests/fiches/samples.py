@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+import docx as python_docx
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489") + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
@@ -26,7 +28,6 @@ def _zip(entries: list[tuple[str, bytes]], *, stored_first: bool = False) -> byt
 
 
 def docx() -> bytes:
-    import docx as python_docx
 
     document = python_docx.Document()
     document.add_paragraph("Schéma du tableau électrique")

@@ -5,6 +5,7 @@ import pytest
 
 from models.fiches import ActivityFiche, Annex
 from models.users import Role
+from resolvers.fiches import annexes
 from tests.fiches import samples
 from tests.fiches.conftest import (
     UPLOAD,
@@ -155,7 +156,6 @@ async def test_a_file_variable_that_is_not_a_file_part_is_refused(learner, demo)
 
 async def test_a_failure_after_the_copy_removes_the_file(learner, demo, settings, monkeypatch):
     # given the database refusing the annex row once the file is on disk
-    from resolvers.fiches import annexes
 
     async def broken(*args, **kwargs):
         raise RuntimeError("database went away")

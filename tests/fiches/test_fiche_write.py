@@ -2,6 +2,7 @@
 
 import pytest
 
+from graph.types.common import encode_id
 from models.fiches import ActivityFiche
 from models.users import Role
 from tests.fiches.conftest import (
@@ -154,7 +155,6 @@ async def test_a_free_fiche_is_read_and_deleted_but_not_edited(learner, teacher,
     # given the fiche moved to the free fiches, as deleting its period does (R8)
     await make_free(demo.fiche1)
     learner_id = (await ActivityFiche.get(id=Demo.pk(demo.fiche1))).learner_id
-    from graph.types.common import encode_id
 
     free = "query($id: ID!) { node(id: $id) { ... on Learner { freeFiches { title number formerPeriodName } } } }"
     for api in (learner, teacher):

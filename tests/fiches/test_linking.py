@@ -2,7 +2,9 @@
 
 import pytest
 
+from graph.types.common import encode_id
 from models.fiches import FicheEvaluationTarget, FicheTask
+from models.frameworks import Task
 from models.users import Role
 from tests.fiches.conftest import TARGETS_SET, TASKS_SET, Demo, fiche, lock_period_of, make_free, mutate
 
@@ -139,8 +141,6 @@ async def test_a_competence_is_evaluated_globally_or_by_criteria_not_both(teache
 
 async def test_tasks_must_be_of_the_fiches_framework(learner, demo, app):
     # given a task of another framework (Bac Pro MELEC)
-    from graph.types.common import encode_id
-    from models.frameworks import Task
 
     other = await Task.filter(framework__code__not="CAP-ELEC").first()
     payload = await mutate(learner, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[encode_id("Task", other.id)])

@@ -1,6 +1,7 @@
 """R15 and row reach: who reads which fiches, through lists and node(id:), at a constant SQL cost."""
 
 import pytest
+from tortoise import timezone
 
 from graph.types.common import encode_id
 from models.fiches import ActivityFiche, Annex, AnnexKind, FicheTask
@@ -29,7 +30,6 @@ async def test_each_role_reads_exactly_the_fiches_it_reaches(role, clients, demo
 @pytest.mark.parametrize("role", [Role.TUTOR, Role.MASTER], ids=lambda r: r.value)
 async def test_trainers_read_fiches_but_never_deleted_ones_nor_read_states(role, clients, demo):
     # given, in the portfolio the trainer follows, one fiche deleted by the learner and one kept
-    from tortoise import timezone
 
     if role is Role.MASTER:
         portfolio, deleted = demo.hot_portfolio, demo.hot_fiche

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from graphql import parse
 
 from bench import operations
 from graph.cost import FIELD_COST, FIELD_ROWS, MAX_COST, operation_cost
@@ -94,7 +95,6 @@ async def test_the_ordinary_screens_stay_well_under_the_limit(teacher):
         screens["visit screen"] = (operations.VISIT, {"id": encode_id("CompanyBilan", bilan.id)})
     for name, (document, variables) in screens.items():
         # then each costs at most a quarter of the limit, and answers
-        from graphql import parse
 
         cost = operation_cost(schema._schema, parse(document), None, variables)
         assert cost <= MAX_COST // 4, (name, cost)

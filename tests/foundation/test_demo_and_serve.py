@@ -2,6 +2,8 @@
 
 import httpx
 
+from models.fiches import ActivityFiche
+from models.portfolios import LiaisonFiche
 from resolvers.demo import DEMO_PASSWORD
 from tests.conformance.server import live_server
 
@@ -20,8 +22,6 @@ async def test_demo_data_reproduces_the_seed_example(teacher):
 
 
 async def test_demo_liaison_fiche_and_first_fiche(app):
-    from models.fiches import ActivityFiche
-    from models.portfolios import LiaisonFiche
 
     liaison = await LiaisonFiche.get(portfolio__learner__last_name="DUPIRE").prefetch_related("tasks")
     assert (liaison.company_name, liaison.activity_domain, liaison.tutor_name, liaison.tutor_role) == (

@@ -3,6 +3,7 @@
 import pytest
 
 from graph.schema import MAX_ALIASES, MAX_DEPTH
+from models.schools import Level
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,6 @@ async def test_a_mutation_over_get_is_refused(http, teacher):
 
 async def test_an_unexpected_failure_is_masked_and_coded(teacher, monkeypatch):
     # given a resolver whose database access fails in an unforeseen way
-    from models.schools import Level
 
     def broken(*args, **kwargs):
         raise RuntimeError("SELECT * FROM secret_table at /srv/pfmp/models.py")

@@ -1,5 +1,10 @@
 """The HTTP surface: health check, GraphiQL, CORS."""
 
+import dataclasses
+
+import httpx
+from tortoise import connections
+
 from graph.app import create_app
 
 
@@ -10,7 +15,6 @@ async def test_healthz_checks_the_database(http):
 
 
 async def test_healthz_answers_503_when_the_database_is_gone(http, app):
-    from tortoise import connections
 
     connection = connections.get("default")
 
@@ -34,9 +38,6 @@ async def test_graphiql_answers_a_browser_on_get(http):
 
 
 async def test_graphiql_is_off_in_production(settings):
-    import dataclasses
-
-    import httpx
 
     production = create_app(dataclasses.replace(settings, environment="production", graphiql=False))
     async with production.router.lifespan_context(production):

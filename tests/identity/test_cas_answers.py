@@ -2,7 +2,9 @@
 
 import pytest
 
-from permissions.cas import CasRefused, CasUnavailable, parse_answer
+from models.users import ExternalIdentity, User
+from permissions.cas import CasRefused, CasUnavailable, parse_answer, service_allowed
+from permissions.identities import find_user, no_account_message
 
 NS = 'xmlns:cas="http://www.yale.edu/tp/cas"'
 
@@ -85,7 +87,6 @@ def test_a_failure_says_whether_to_retry(code, error, message):
 
 
 def test_a_person_without_account_is_told_whom_to_ask():
-    from permissions.identities import no_account_message
 
     assert no_account_message("ent") == (
         "You are signed in at 'ent', but no account of this server is linked to "
@@ -94,7 +95,6 @@ def test_a_person_without_account_is_told_whom_to_ask():
 
 
 def test_the_service_url_may_carry_a_return_path_after_its_own_query_string():
-    from permissions.cas import service_allowed
 
     assert service_allowed("https://pfmp.test/cas?ent=lille", "https://pfmp.test/cas?ent=lille&next=%2Fa")
     assert not service_allowed("https://pfmp.test/cas?ent=lille", "https://pfmp.test/cas?ent=lille?next=%2Fa")
@@ -103,8 +103,6 @@ def test_the_service_url_may_carry_a_return_path_after_its_own_query_string():
 
 
 async def test_an_identity_names_an_account_only_at_the_provider_that_gave_it(app):
-    from models.users import ExternalIdentity, User
-    from permissions.identities import find_user
 
     teacher = await User.get(email="professeur@demo.pfmp.test")
     longest = "s" * 254

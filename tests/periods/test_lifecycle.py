@@ -9,6 +9,7 @@ from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
 from models.periods import Period, PeriodTemplate
 from models.portfolios import LiaisonFiche, Portfolio
+from models.schools import Classroom, Level
 from models.users import User
 from resolvers.demo import current_school_year
 from tests.periods.helpers import demo_period, learner_id, level_id, liaison_of, period_id, portfolio_of, task_ids
@@ -290,7 +291,6 @@ async def test_bad_input_names_the_field_and_writes_nothing(teacher, overrides, 
 
 
 async def test_a_learner_of_another_level_is_refused(teacher, app):
-    from models.schools import Classroom, Level
 
     second = await Level.get(name="Deuxième année de CAP")
     other = await Classroom.create(school_id=second.school_id, level=second, name="CAP 2 ELEC")
