@@ -15,6 +15,7 @@ from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
 from permissions.passwords import hash_password
 from resolvers.periods.portfolio_rules import open_portfolio
+from resolvers.periods.rules import current_school_year
 
 DEMO_PASSWORD = "demo-pfmp-2026"
 DEMO_UAI = "0599999Z"
@@ -37,11 +38,6 @@ DEMO_LEARNERS = [
     # An apprentice, so the apprenticeship-master account has someone to follow.
     ("Lydie", "HÔT", "CAPELECT", LearnerStatus.APPRENTICE),
 ]
-
-
-def current_school_year(today: dt.date) -> int:
-    """French school years start in September: Nov 2026 → 2026 (2026-2027)."""
-    return today.year if today.month >= 8 else today.year - 1
 
 
 def _email(first: str, last: str) -> str:

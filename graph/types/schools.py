@@ -18,7 +18,7 @@ from models.periods import Period as PeriodRow
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers.demo import current_school_year
+from resolvers.periods.rules import current_school_year
 
 if TYPE_CHECKING:
     from graph.types.dashboard import LevelDashboard

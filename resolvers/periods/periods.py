@@ -19,7 +19,6 @@ from models.schools import Classroom, Level
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
-from resolvers.demo import current_school_year
 from resolvers.frameworks.rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
@@ -114,7 +113,7 @@ class PeriodQuery:
     async def periods(self, info: Info, level_id: strawberry.ID, school_year: int | None = None) -> list[Period]:
         viewer = info.context.require("period.read")
         level = decode_id(level_id, expected="Level", field="levelId")[1]
-        year = school_year if school_year is not None else current_school_year(dt.date.today())
+        year = school_year if school_year is not None else rules.current_school_year(dt.date.today())
         rows = await m.Period.filter(scopes.periods(viewer), level_id=level, school_year=year).order_by(
             "created_at", "id"
         )

@@ -26,6 +26,12 @@ def school_year_of(day: dt.date) -> int:
     return day.year if day.month >= 9 else day.year - 1
 
 
+def current_school_year(today: dt.date) -> int:
+    """The school year shown by default (the periods views, the demo data): from August on, the one starting;
+    Nov 2026 → 2026 (2026-2027)."""
+    return today.year if today.month >= 8 else today.year - 1
+
+
 def check_period_dates(start: dt.date, end: dt.date) -> None:
     check_date(start, "startDate")
     check_date(end, "endDate")
