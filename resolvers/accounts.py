@@ -20,8 +20,8 @@ from permissions import scopes
 from permissions.passwords import check_new_password, hash_password_off_loop, temporary_password, verify_password
 from permissions.table import describe
 from resolvers.inputs import (
+    available_email,
     check_date,
-    email_address,
     fetch_in_reach,
     fetch_many_in_reach,
     fits_column,
@@ -99,15 +99,6 @@ class PasswordChangePayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
-async def _unique_email(email: str, field: str, *, except_id: int | None = None) -> str:
-    query = User.filter(email=email)
-    if except_id is not None:
-        query = query.exclude(id=except_id)
-    if await query.exists():
-        raise problem(field, ErrorCode.UNIQUE, "An account with this email already exists.")
-    return email
-
-
 async def _framework_id(code: str | None, school_id: int) -> int | None:
     if code is None:
         return None
@@ -167,7 +158,7 @@ class AccountMutation:
         password_hash = await hash_password_off_loop(password)
 
         async def body() -> AccountCreatePayload:
-            email = await _unique_email(email_address(input.email, "input.email"), "input.email")
+            email = await available_email(input.email, "input.email")
             classrooms = await fetch_many_in_reach(
                 school_models.Classroom,
                 scopes.classrooms,
@@ -236,7 +227,7 @@ class AccountMutation:
                 "input.classroomId",
                 "classroom",
             )
-            email = await _unique_email(email_address(input.email or "", "input.email"), "input.email")
+            email = await available_email(input.email or "", "input.email")
             row = await User.create(
                 school_id=viewer.school_id,
                 role=Role.LEARNER,
@@ -294,9 +285,7 @@ class AccountMutation:
                 )
                 learner.classroom_id = classroom.id
             if input.email is not None:
-                learner.email = await _unique_email(
-                    email_address(input.email, "input.email"), "input.email", except_id=learner.id
-                )
+                learner.email = await available_email(input.email, "input.email", except_id=learner.id)
             if input.phone is not None:
                 learner.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
             if input.birth_date is not None:
