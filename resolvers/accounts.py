@@ -16,9 +16,10 @@ from models import schools as school_models
 from models.frameworks import Framework
 from models.users import LearnerStatus as LearnerStatusEnum
 from models.users import Role, User
-from permissions import scopes
+from permissions import scopes, throttle
 from permissions.passwords import check_new_password, hash_password_off_loop, temporary_password, verify_password
 from permissions.table import describe
+from resolvers.auth import begin_attempt, throttled
 from resolvers.inputs import (
     available_email,
     check_date,
@@ -95,6 +96,11 @@ class AccountPayload:
 class PasswordChangePayload:
     changed: bool = strawberry.field(
         default=False, description="True when the password was changed; every previous token is then revoked."
+    )
+    retry_after: int | None = strawberry.field(
+        default=None,
+        description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
+        "the Retry-After header).",
     )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
@@ -311,15 +317,24 @@ class AccountMutation:
     @strawberry.mutation(
         description="Change your own password; every token issued before is revoked. The new "
         "one must be hard to guess (zxcvbn score 3 of 4, 10 to 128 characters) and "
-        "must not contain your email or your name. Works with a temporary password."
+        "must not contain your email or your name. Works with a temporary password. A wrong "
+        "current password counts as a failed sign-in of the account, in the same throttle as "
+        "login: THROTTLED, with retryAfter."
     )
     async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
         viewer = info.context.require_viewer(temporary_password_ok=True)
         # Checking and hashing run before the transaction and off the event loop (permissions/passwords.py);
         # the write then applies only if the password is still the one that was checked.
         user = await User.get(id=viewer.id)
+        # A wrong current password counts as a failed sign-in of the account, from this address: a stolen token
+        # does not open unlimited guesses, and a locked account is locked here too.
+        attempt = await begin_attempt(info, user.email)
+        if attempt is not None and attempt.retry_after is not None:
+            return PasswordChangePayload(retry_after=attempt.retry_after, errors=[await throttled(info, attempt)])
         if not await verify_password(user.password_hash, current_password):
             return _password_refused("currentPassword", ErrorCode.INVALID, "The current password is wrong.")
+        if attempt is not None:
+            await throttle.succeeded(attempt)
         weakness = await check_new_password(
             new_password, email=user.email, first_name=user.first_name, last_name=user.last_name
         )
