@@ -108,7 +108,12 @@ class LevelDashboard:
 
 def _competence(facts: CompetenceFacts) -> Competence:
     return Competence(
-        id=facts.id, code=facts.code, label=facts.label, unit_code=facts.unit, row_unit_id=None, retired=facts.retired
+        id=facts.id,
+        code=facts.code,
+        label=facts.label,
+        known_unit_code=facts.unit,
+        row_unit_id=None,
+        retired=facts.retired,
     )
 
 
