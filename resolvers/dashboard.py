@@ -208,7 +208,7 @@ async def recorded_of(viewer: Viewer, learner_ids: Sequence[int]) -> Recorded:
 
 async def deleted_entries(recorded: Recorded, live_bilan_ids: Iterable[int]) -> dict[int, list[dict]]:
     """Per learner, the recorded entries of bilans that no longer exist: their period was deleted after a review
-    (R8 allows it exactly then), or the learner taken out of it. A bilan that exists but is not among
+    (R8 allows it exactly then). A bilan that exists but is not among
     `live_bilan_ids` (out of the viewer's reach) is not one. One statement, none when every recorded bilan is
     live."""
     live = set(live_bilan_ids)

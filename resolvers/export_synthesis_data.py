@@ -13,8 +13,7 @@ order, at the level its view retains (see export_data); a bilan with no
 competence evaluated yet prints no results table.
 
 A period deleted after an interim review held its bilan (R8 allows it exactly
-then), or a portfolio the learner was taken out of then, stays in the
-synthesis as the review recorded it (`review_record`), for those who may read
+then) stays in the synthesis as the review recorded it (`review_record`), for those who may read
 the reviews, as on the dashboard: its name and dates, the bilan's date,
 engagement and results. Two more statements at most, whatever the number of
 learners: the records, and which of their bilans still exist.

@@ -78,7 +78,7 @@ class ConsolidatedBilan:
 @strawberry.type(description="One period of a learner on their dashboard.")
 class DashboardPeriod:
     period: Period | None = strawberry.field(
-        description="The period; null once it is deleted (R8 allows it after an interim review holds its bilan): "
+        description="The period; null once it is deleted (R8 allows it once an interim review holds its bilan): "
         "the line then comes from the review's record."
     )
     period_id: strawberry.ID = strawberry.field(description="The ID of the period, kept once it is deleted.")
