@@ -11,6 +11,7 @@ from tortoise.models import Model
 
 from graph.errors import BadUserInput, ErrorCode, FieldProblem, UserInputError, problem
 from graph.types.common import decode_id
+from models.users import User
 from permissions.viewer import Viewer
 
 EARLIEST = dt.date(2000, 1, 1)
@@ -142,4 +143,21 @@ def email_address(value: str, field: str) -> str:
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email or domain.startswith(".") or domain.endswith("."):
         raise problem(field, ErrorCode.INVALID, "The email is not a valid address.")
+    return email
+
+
+# Emails are unique across the deployment (sign-in looks them up across schools): one answer for an email taken
+# in this school or in another, so that creating an account or changing an email tells nothing about other
+# schools' people.
+EMAIL_TAKEN = "This email cannot be used for a new account: choose another one."
+
+
+async def available_email(value: str, field: str, *, except_id: int | None = None) -> str:
+    """`email_address`, or UNIQUE naming the field, in the same words wherever the email is taken."""
+    email = email_address(value, field)
+    query = User.filter(email=email)
+    if except_id is not None:
+        query = query.exclude(id=except_id)
+    if await query.exists():
+        raise problem(field, ErrorCode.UNIQUE, EMAIL_TAKEN)
     return email

@@ -21,6 +21,7 @@ from permissions import scopes
 from permissions.table import describe
 from resolvers.bilans.dashboard import (
     DashboardData,
+    PeriodLine,
     Progress,
     dashboards_of_learners,
     framework_columns,
@@ -85,12 +86,21 @@ class ConsolidatedBilan:
 
 @strawberry.type(description="One period of a learner on their dashboard.")
 class DashboardPeriod:
-    period: Period = strawberry.field(description="The period.")
-    bilan_status: BilanStatus | None = strawberry.field(description="Status of its company bilan.")
+    period: Period | None = strawberry.field(
+        description="The period; null once it is deleted (R8 allows it once an interim review holds its bilan): "
+        "the line then comes from the review's record."
+    )
+    period_id: strawberry.ID = strawberry.field(description="The ID of the period, kept once it is deleted.")
+    period_name: str = strawberry.field(description="The name of the period (as recorded, once it is deleted).")
+    bilan_status: BilanStatus | None = strawberry.field(
+        description="Status of its company bilan (COMPLETED for a deleted period: only those are recorded)."
+    )
     engagement: int | None = strawberry.field(
         description="Engagement (1 to 4 stars) from the completed bilan; null while not completed or not set."
     )
-    fiche_count: int = strawberry.field(description="Activity fiches of the period, not deleted.")
+    fiche_count: int = strawberry.field(
+        description="Activity fiches of the period, not deleted (0 once the period is deleted: they went with it)."
+    )
     completed_fiche_count: int = strawberry.field(description="Those with their description filled in (R2).")
 
 
@@ -116,7 +126,12 @@ class LevelDashboard:
 
 def _competence(facts: CompetenceFacts) -> Competence:
     return Competence(
-        id=facts.id, code=facts.code, label=facts.label, unit_code=facts.unit, row_unit_id=None, retired=facts.retired
+        id=facts.id,
+        code=facts.code,
+        label=facts.label,
+        known_unit_code=facts.unit,
+        row_unit_id=None,
+        retired=facts.retired,
     )
 
 
@@ -149,16 +164,30 @@ def dashboard_from(data: DashboardData, viewer) -> Dashboard:
     return Dashboard(
         learner=Learner.from_row(data.learner, viewer),
         competences=_progress(data.competences, data.period_rows, data.bilan_rows),
-        periods=[
-            DashboardPeriod(
-                period=Period.from_row(line.period),
-                bilan_status=line.bilan.status if line.bilan else None,
-                engagement=line.engagement,
-                fiche_count=line.fiche_count,
-                completed_fiche_count=line.completed_fiche_count,
-            )
-            for line in data.periods
-        ],
+        periods=[_period_line(line) for line in data.periods],
+    )
+
+
+def _period_line(line: PeriodLine) -> DashboardPeriod:
+    if line.period is None:
+        assert line.recorded is not None
+        return DashboardPeriod(
+            period=None,
+            period_id=encode_id("Period", line.recorded["period"]),
+            period_name=line.recorded["periodName"],
+            bilan_status=m.BilanStatus.COMPLETED,
+            engagement=line.engagement,
+            fiche_count=0,
+            completed_fiche_count=0,
+        )
+    return DashboardPeriod(
+        period=Period.from_row(line.period),
+        period_id=encode_id("Period", line.period.id),
+        period_name=line.period.name,
+        bilan_status=line.bilan.status if line.bilan else None,
+        engagement=line.engagement,
+        fiche_count=line.fiche_count,
+        completed_fiche_count=line.completed_fiche_count,
     )
 
 

@@ -72,9 +72,11 @@ class Competence(relay.Node):
     id: relay.NodeID[int]
     code: str = strawberry.field(description="Code, e.g. C01.")
     label: str = strawberry.field(description="Label of the competence.")
-    unit_code: str | None = strawberry.field(description="Code of the certification unit it belongs to.")
     retired: bool = strawberry.field(description=RETIRED)
     row_unit_id: strawberry.Private[int | None]
+    # The unit's code when the caller had it at hand (its framework's units, a review record); when it did not
+    # (`node`, `nodes`), `unitCode` looks the unit up through a loader: one statement for every competence asked.
+    known_unit_code: strawberry.Private[str | None]
 
     @classmethod
     def from_row(cls, row: m.Competence, unit_codes: dict[int, str]) -> Competence:
@@ -83,9 +85,16 @@ class Competence(relay.Node):
             code=row.code,
             label=row.label,
             row_unit_id=row.unit_id,
-            unit_code=unit_codes.get(row.unit_id) if row.unit_id else None,
+            known_unit_code=unit_codes.get(row.unit_id) if row.unit_id else None,
             retired=row.retired_at is not None,
         )
+
+    @strawberry.field(description="Code of the certification unit it belongs to.")
+    async def unit_code(self, info: Info) -> str | None:
+        if self.known_unit_code is not None or self.row_unit_id is None:
+            return self.known_unit_code
+        unit = await info.context.loaders.by_id(m.Unit, None).load(self.row_unit_id)
+        return unit.code if unit is not None else None
 
     @strawberry.field(description="Criteria of the competence, in order.")
     async def criteria(self, info: Info, include_retired: IncludeRetired = False) -> list[Criterion]:

@@ -10,7 +10,8 @@ and the latest is the current level.
 An interim review reads its own record (`review_record`), never the live
 bilans; the dashboard reads the records of the learner's reviews plus the
 completed bilans no review holds yet, so a period deleted after a review (R8)
-takes nothing from the learner's history.
+takes nothing from the learner's history; its `periods` list, and the
+syntheses (export_synthesis_data), show such a period from the record too.
 
 Whatever the number of learners or reviews asked at once, the statements
 sent are fixed: about ten for a level's dashboard, three for reviews.
@@ -44,6 +45,7 @@ from resolvers.bilans.review_record import (
     RecordedResult,
     build_record,
     entry_order,
+    entry_period,
     record_entry,
     recorded_history,
 )
@@ -61,16 +63,37 @@ class Progress:
 
 @dataclass
 class PeriodLine:
-    period: Period
+    # None once the period (or the learner's portfolio in it) is deleted: `recorded` then stands for it.
+    period: Period | None
     bilan: CompanyBilan | None
     fiche_count: int
     completed_fiche_count: int
+    # The review record's entry of the period's bilan, for a deleted period.
+    recorded: dict | None = None
 
     @property
     def engagement(self) -> int | None:
+        if self.recorded is not None:
+            return self.recorded["engagement"]
         if self.bilan is None or self.bilan.status is not BilanStatus.COMPLETED:
             return None
         return self.bilan.engagement
+
+    @property
+    def order(self) -> tuple:
+        if self.period is not None:
+            return self.period.start_date, self.period.id
+        assert self.recorded is not None
+        return entry_period(self.recorded)[0], self.recorded["period"]
+
+
+@dataclass
+class Recorded:
+    """What the interim reviews of some learners recorded: per learner, the entries by bilan id (the earliest
+    review's, as later ones carry them over unchanged); per framework, the competences, in order."""
+
+    entries: dict[int, dict[int, dict]] = field(default_factory=lambda: defaultdict(dict))
+    competences: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))
 
 
 @dataclass
@@ -131,6 +154,9 @@ def _facts(bilan: CompanyBilan, period: Period, framework_id: int | None, result
         framework_id,
         frozen_modes(bilan) or {},
         results,
+        period.start_date,
+        period.end_date,
+        period.certifying,
     )
 
 
@@ -157,21 +183,45 @@ async def _fiche_counts(portfolio_ids: Sequence[int]) -> tuple[dict[int, int], d
     return ({r["portfolio_id"]: r["n"] for r in rows}, {r["portfolio_id"]: r["done"] for r in rows})
 
 
-async def _recorded(viewer: Viewer, learner_ids: Sequence[int]) -> dict[int, dict[int, dict]]:
-    """Per learner, the bilans their interim reviews recorded (by bilan id), for those who may read the reviews:
-    the same results the reviews show them. Others see the completed bilans of the portfolios they reach only."""
-    found: dict[int, dict[int, dict]] = defaultdict(dict)
-    if not allows("review.read", viewer.role):
+async def recorded_of(viewer: Viewer, learner_ids: Sequence[int]) -> Recorded:
+    """What the learners' interim reviews recorded, for those who may read the reviews: the same results the
+    reviews show them. Others see the completed bilans of the portfolios they reach only. One statement."""
+    found = Recorded()
+    if not allows("review.read", viewer.role) or not learner_ids:
         return found
     rows = (
         await InterimReview.filter(learner_id__in=list(learner_ids))
         .order_by("review_date", "id")
         .values("learner_id", "record")
     )
+    seen: set[int] = set()
     for row in rows:
-        for entry in (row["record"] or {}).get("bilans", []):
-            found[row["learner_id"]].setdefault(entry["bilan"], entry)
+        record = row["record"] or {}
+        for entry in record.get("bilans", []):
+            found.entries[row["learner_id"]].setdefault(entry["bilan"], entry)
+        for competence in record.get("competences", []):
+            if competence["id"] not in seen:
+                seen.add(competence["id"])
+                found.competences[competence["frameworkId"]].append(competence)
     return found
+
+
+async def deleted_entries(recorded: Recorded, live_bilan_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Per learner, the recorded entries of bilans that no longer exist: their period was deleted after a review
+    (R8 allows it exactly then). A bilan that exists but is not among
+    `live_bilan_ids` (out of the viewer's reach) is not one. One statement, none when every recorded bilan is
+    live."""
+    live = set(live_bilan_ids)
+    unseen = {bilan for entries in recorded.entries.values() for bilan in entries} - live
+    existing = (
+        set(cast("list[int]", await CompanyBilan.filter(id__in=list(unseen)).values_list("id", flat=True)))
+        if unseen
+        else set()
+    )
+    return {
+        learner: [entry for bilan, entry in entries.items() if bilan in unseen and bilan not in existing]
+        for learner, entries in recorded.entries.items()
+    }
 
 
 async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[int, DashboardData]:
@@ -192,7 +242,8 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
     periods = await _periods(p["period_id"] for p in portfolios)
     bilans = {b.portfolio_id: b for b in await CompanyBilan.filter(portfolio_id__in=[p["id"] for p in portfolios])}
     counts, done = await _fiche_counts([p["id"] for p in portfolios])
-    recorded = await _recorded(viewer, learner_ids)
+    recorded = await recorded_of(viewer, learner_ids)
+    deleted = await deleted_entries(recorded, (b.id for b in bilans.values()))
 
     live: dict[int, list[tuple[CompanyBilan, Period, int | None]]] = defaultdict(list)
     lines: dict[int, list[PeriodLine]] = defaultdict(list)
@@ -200,14 +251,18 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
         bilan = bilans.get(p["id"])
         period = periods[p["period_id"]]
         lines[p["learner_id"]].append(PeriodLine(period, bilan, counts.get(p["id"], 0), done.get(p["id"], 0)))
-        if bilan is not None and bilan.status is BilanStatus.COMPLETED and bilan.id not in recorded[p["learner_id"]]:
+        if (
+            bilan is not None
+            and bilan.status is BilanStatus.COMPLETED
+            and bilan.id not in recorded.entries[p["learner_id"]]
+        ):
             live[p["learner_id"]].append((bilan, period, _framework_of(bilan, p["period__level__framework_id"])))
     results = await current_results([bilan.id for items in live.values() for bilan, _, _ in items])
 
     frameworks_of: dict[int, list[int]] = {}
     for row in learners:
         ids = [classroom_framework.get(row.classroom_id)] + [f for _, _, f in live[row.id]]
-        ids += [entry["frameworkId"] for entry in recorded[row.id].values()]
+        ids += [entry["frameworkId"] for entry in recorded.entries[row.id].values()]
         frameworks_of[row.id] = list(dict.fromkeys(i for i in ids if i is not None))
     competences = await _competences(i for ids in frameworks_of.values() for i in ids)
 
@@ -215,13 +270,14 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
     bilan_rows = {b.id: b for b in bilans.values()}
     for row in learners:
         listed = [c for framework in frameworks_of[row.id] for c in competences.get(framework, [])]
-        entries = list(recorded[row.id].values()) + [
+        entries = list(recorded.entries[row.id].values()) + [
             record_entry(
                 _facts(bilan, period, framework, results[bilan.id]), [c.id for c in competences.get(framework, [])]
             )
             for bilan, period, framework in live[row.id]
         ]
-        periods_of = sorted(lines[row.id], key=lambda line: (line.period.start_date, line.period.id))
+        gone = [PeriodLine(None, None, 0, 0, recorded=entry) for entry in deleted.get(row.id, [])]
+        periods_of = sorted(lines[row.id] + gone, key=lambda line: line.order)
         dashboards[row.id] = DashboardData(row, _progress(entries, listed), periods_of, periods, bilan_rows)
     return dashboards
 

@@ -9,13 +9,18 @@ the period's bilans, so no cascade reaches it.
     {"format": 1,
      "bilans": [{"bilan": 12, "period": 3, "periodName": "PFMP 1", "date": "2026-01-30",
                  "completedAt": "2026-02-02T10:00:00+00:00", "engagement": 3, "frameworkId": 1,
-                 "levels": {"41": ["ACQUIRED", "GLOBAL"], …}}, …],          # by date, then completion
+                 "levels": {"41": ["ACQUIRED", "GLOBAL"], …},
+                 "periodStart": "2026-01-05", "periodEnd": "2026-01-30", "certifying": true}, …],
+                                                                             # by date, then completion
      "competences": [{"id": 41, "frameworkId": 1, "code": "C01", "label": "…", "unit": "UP1"}, …]}
 
 `levels` holds, per competence evaluated in that bilan, its retained level
 (`bilan_grid.retained_level`) and the mode it was evaluated under.
 `competences` lists every competence of the frameworks of those bilans, in
-framework order, evaluated or not.
+framework order, evaluated or not. `periodStart`, `periodEnd` and `certifying`
+(the period as it stood) are in the records of reviews made since the syntheses
+and the dashboard's periods read records too; older records lack them, and
+their readers fall back on the bilan's date.
 
 The builder is pure, so the migration that gave existing reviews their record
 uses it as well.
@@ -48,6 +53,10 @@ class BilanFacts:
     framework_id: int | None
     modes: dict[int, EvaluationMode]
     results: dict[tuple[int, int | None], AchievementLevel]
+    # The period as it stood, so that a record can stand for it once deleted (None: not known, not recorded).
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    certifying: bool | None = None
 
 
 @dataclass
@@ -68,7 +77,7 @@ def record_entry(bilan: BilanFacts, competence_ids: Iterable[int]) -> dict:
         level = retained_level(mode, competence_id, bilan.results)
         if level is not NOT_EVALUATED:
             levels[str(competence_id)] = [level.value, mode.value]
-    return {
+    entry = {
         "bilan": bilan.bilan_id,
         "period": bilan.period_id,
         "periodName": bilan.period_name,
@@ -78,6 +87,20 @@ def record_entry(bilan: BilanFacts, competence_ids: Iterable[int]) -> dict:
         "frameworkId": bilan.framework_id,
         "levels": levels,
     }
+    if bilan.period_start is not None and bilan.period_end is not None:
+        entry |= {"periodStart": bilan.period_start.isoformat(), "periodEnd": bilan.period_end.isoformat()}
+    if bilan.certifying is not None:
+        entry["certifying"] = bilan.certifying
+    return entry
+
+
+def entry_period(entry: dict) -> tuple[dt.date, dt.date, bool]:
+    """(first day, last day, certifying) of a recorded bilan's period; the bilan's date for both days and
+    certifying when the record predates their recording."""
+    day = dt.date.fromisoformat(entry["date"])
+    start = dt.date.fromisoformat(entry["periodStart"]) if entry.get("periodStart") else day
+    end = dt.date.fromisoformat(entry["periodEnd"]) if entry.get("periodEnd") else day
+    return start, end, entry.get("certifying", True)
 
 
 def _order(entry: dict) -> tuple:

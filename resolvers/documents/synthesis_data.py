@@ -11,11 +11,18 @@ bilans' views in one batch (`bilan_grid.build_views`).
 A bilan's results list every competence of its framework, in framework
 order, at the level its view retains (see export_data); a bilan with no
 competence evaluated yet prints no results table.
+
+A period deleted after an interim review held its bilan (R8 allows it exactly
+then) stays in the synthesis as the review recorded it (`review_record`), for those who may read
+the reviews, as on the dashboard: its name and dates, the bilan's date,
+engagement and results. Two more statements at most, whatever the number of
+learners: the records, and which of their bilans still exist.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -26,6 +33,7 @@ from exports.data import (
     LearnerPeriods,
     LearnerSynthesisData,
     LevelSynthesisData,
+    PeriodInfo,
     PeriodRecord,
 )
 from models.bilans import BilanStatus, CompanyBilan
@@ -36,7 +44,9 @@ from models.schools import Level
 from models.users import User
 from permissions import scopes
 from permissions.viewer import Viewer
+from resolvers.bilans.dashboard import deleted_entries, recorded_of
 from resolvers.bilans.grid import BilanView
+from resolvers.bilans.review_record import entry_period
 from resolvers.documents.data import (
     LEARNER_FIELDS,
     PERIOD_FIELDS,
@@ -54,6 +64,7 @@ from resolvers.documents.data import (
     workplace_of,
 )
 from resolvers.fiches.rules import visible_fiches
+from resolvers.periods.rules import school_year_of
 
 YIELD_EVERY = 50
 
@@ -87,6 +98,29 @@ def bilan_summary(bilan: CompanyBilan | None, view: BilanView | None) -> BilanSu
     )
 
 
+def recorded_period(entry: dict, competences: Sequence[dict]) -> PeriodRecord:
+    """A period deleted after an interim review (R8), as the review recorded it: its name and dates, the bilan's
+    date, engagement and the level retained for each competence of its framework. The workplace, days and
+    fiches went with the period: the record does not hold them."""
+    start, end, certifying = entry_period(entry)
+    levels = entry["levels"]
+    results: tuple[CompetenceResult, ...] = ()
+    if levels:
+        results = tuple(
+            CompetenceResult(c["code"], c["label"], levels[str(c["id"])][0] if str(c["id"]) in levels else None)
+            for c in competences
+        )
+    return PeriodRecord(
+        period=PeriodInfo(name=entry["periodName"], start_date=start, end_date=end, certifying=certifying),
+        bilan=BilanSummary(
+            completed=True,
+            meeting_date=dt.date.fromisoformat(entry["date"]),
+            engagement=entry["engagement"],
+            results=results,
+        ),
+    )
+
+
 async def period_records(viewer: Viewer, learner_ids: Sequence[int]) -> tuple[dict[int, list[PeriodRecord]], set[int]]:
     """(each learner's periods, oldest first; the school years met)."""
     if not learner_ids:
@@ -106,6 +140,8 @@ async def period_records(viewer: Viewer, learner_ids: Sequence[int]) -> tuple[di
             fiches[row["portfolio_id"]].append(FicheSummary(row["title"], completed=row["description"] != ""))
     liaisons = await liaisons_of(viewer, ids)
     bilans, views = await readable_views(viewer, ids)
+    recorded = await recorded_of(viewer, learner_ids)
+    deleted = await deleted_entries(recorded, (b.id for b in bilans.values()))
 
     records: dict[int, list[tuple[tuple, PeriodRecord]]] = defaultdict(list)
     for index, p in enumerate(portfolios):
@@ -123,6 +159,13 @@ async def period_records(viewer: Viewer, learner_ids: Sequence[int]) -> tuple[di
         order = (p["period__start_date"], p["period__end_date"], p["period_id"])
         records[p["learner_id"]].append((order, record))
     years = {p["period__school_year"] for p in portfolios}
+    for learner, entries in deleted.items():
+        for entry in entries:
+            start, end, certifying = entry_period(entry)
+            record = recorded_period(entry, recorded.competences.get(entry["frameworkId"], []))
+            records[learner].append(((start, end, entry["period"]), record))
+            if entry.get("periodStart"):
+                years.add(school_year_of(start))
     return {
         learner: [r for _, r in sorted(items, key=lambda item: item[0])] for learner, items in records.items()
     }, years

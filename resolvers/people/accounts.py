@@ -16,12 +16,12 @@ from models import schools as school_models
 from models.frameworks import Framework
 from models.users import LearnerStatus as LearnerStatusEnum
 from models.users import Role, User
-from permissions import scopes
+from permissions import scopes, throttle
 from permissions.passwords import check_new_password, hash_password_off_loop, temporary_password, verify_password
 from permissions.table import describe
 from resolvers.inputs import (
+    available_email,
     check_date,
-    email_address,
     fetch_in_reach,
     fetch_many_in_reach,
     fits_column,
@@ -29,6 +29,7 @@ from resolvers.inputs import (
     required_text,
 )
 from resolvers.mutations import run_mutation
+from resolvers.people.auth import begin_attempt, throttled
 
 
 @strawberry.input(description="A level (niveau de classe).")
@@ -96,16 +97,12 @@ class PasswordChangePayload:
     changed: bool = strawberry.field(
         default=False, description="True when the password was changed; every previous token is then revoked."
     )
+    retry_after: int | None = strawberry.field(
+        default=None,
+        description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
+        "the Retry-After header).",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
-
-
-async def _unique_email(email: str, field: str, *, except_id: int | None = None) -> str:
-    query = User.filter(email=email)
-    if except_id is not None:
-        query = query.exclude(id=except_id)
-    if await query.exists():
-        raise problem(field, ErrorCode.UNIQUE, "An account with this email already exists.")
-    return email
 
 
 async def _framework_id(code: str | None, school_id: int) -> int | None:
@@ -167,7 +164,7 @@ class AccountMutation:
         password_hash = await hash_password_off_loop(password)
 
         async def body() -> AccountCreatePayload:
-            email = await _unique_email(email_address(input.email, "input.email"), "input.email")
+            email = await available_email(input.email, "input.email")
             classrooms = await fetch_many_in_reach(
                 school_models.Classroom,
                 scopes.classrooms,
@@ -236,7 +233,7 @@ class AccountMutation:
                 "input.classroomId",
                 "classroom",
             )
-            email = await _unique_email(email_address(input.email or "", "input.email"), "input.email")
+            email = await available_email(input.email or "", "input.email")
             row = await User.create(
                 school_id=viewer.school_id,
                 role=Role.LEARNER,
@@ -294,9 +291,7 @@ class AccountMutation:
                 )
                 learner.classroom_id = classroom.id
             if input.email is not None:
-                learner.email = await _unique_email(
-                    email_address(input.email, "input.email"), "input.email", except_id=learner.id
-                )
+                learner.email = await available_email(input.email, "input.email", except_id=learner.id)
             if input.phone is not None:
                 learner.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
             if input.birth_date is not None:
@@ -322,15 +317,24 @@ class AccountMutation:
     @strawberry.mutation(
         description="Change your own password; every token issued before is revoked. The new "
         "one must be hard to guess (zxcvbn score 3 of 4, 10 to 128 characters) and "
-        "must not contain your email or your name. Works with a temporary password."
+        "must not contain your email or your name. Works with a temporary password. A wrong "
+        "current password counts as a failed sign-in of the account, in the same throttle as "
+        "login: THROTTLED, with retryAfter."
     )
     async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
         viewer = info.context.require_viewer(temporary_password_ok=True)
         # Checking and hashing run before the transaction and off the event loop (permissions/passwords.py);
         # the write then applies only if the password is still the one that was checked.
         user = await User.get(id=viewer.id)
+        # A wrong current password counts as a failed sign-in of the account, from this address: a stolen token
+        # does not open unlimited guesses, and a locked account is locked here too.
+        attempt = await begin_attempt(info, user.email)
+        if attempt is not None and attempt.retry_after is not None:
+            return PasswordChangePayload(retry_after=attempt.retry_after, errors=[await throttled(info, attempt)])
         if not await verify_password(user.password_hash, current_password):
             return _password_refused("currentPassword", ErrorCode.INVALID, "The current password is wrong.")
+        if attempt is not None:
+            await throttle.succeeded(attempt)
         weakness = await check_new_password(
             new_password, email=user.email, first_name=user.first_name, last_name=user.last_name
         )

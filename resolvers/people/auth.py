@@ -40,6 +40,30 @@ def signed_in(settings: Settings, user: User) -> tuple[str, dt.datetime, Person]
 WRONG_CREDENTIALS = "Wrong email or password."
 
 
+async def begin_attempt(info: Info, email: str) -> throttle.Attempt | None:
+    """Count a password check in the sign-in throttle, keyed by the email and the client's address (None when the
+    throttle is off); the caller answers `throttled` when it is refused, and calls `throttle.succeeded` when the
+    password was right."""
+    settings = info.context.settings
+    if not settings.signin_throttle:
+        return None
+    return await throttle.begin(
+        settings, email, throttle.client_address(info.context.request, settings.trusted_proxies)
+    )
+
+
+async def throttled(info: Info, attempt: throttle.Attempt) -> UserError:
+    """The refusal of a throttled attempt, after the refusal delay, with the Retry-After header."""
+    await asyncio.sleep(info.context.settings.signin_refusal_delay)
+    if info.context.response is not None:
+        info.context.response.headers["retry-after"] = str(attempt.retry_after)
+    return UserError(
+        field=None,
+        code=ErrorCode.THROTTLED,
+        message=f"Too many failed sign-ins: try again in {attempt.retry_after} seconds.",
+    )
+
+
 @strawberry.type(description="Result of login.")
 class LoginPayload:
     token: str | None = strawberry.field(
@@ -88,25 +112,10 @@ class AuthMutation:
         # works. The only writes are the throttle's, each in its own short transaction.
         settings = info.context.settings
         address = email.strip().lower()
-        attempt = None
-        if settings.signin_throttle:
-            attempt = await throttle.begin(
-                settings, address, throttle.client_address(info.context.request, settings.trusted_proxies)
-            )
+        attempt = await begin_attempt(info, address)
+        if attempt is not None:
             if attempt.retry_after is not None:
-                await asyncio.sleep(settings.signin_refusal_delay)
-                if info.context.response is not None:
-                    info.context.response.headers["retry-after"] = str(attempt.retry_after)
-                return LoginPayload(
-                    retry_after=attempt.retry_after,
-                    errors=[
-                        UserError(
-                            field=None,
-                            code=ErrorCode.THROTTLED,
-                            message=f"Too many failed sign-ins: try again in {attempt.retry_after} seconds.",
-                        )
-                    ],
-                )
+                return LoginPayload(retry_after=attempt.retry_after, errors=[await throttled(info, attempt)])
         user = await User.get_or_none(email=address) if fits_column(User, "email", address) else None
         valid = await verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:

@@ -15,13 +15,10 @@ from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.passwords import hash_password_off_loop, temporary_password
 from permissions.table import describe
-from resolvers.inputs import email_address, fetch_in_reach, optional_text, required_text
+from resolvers.inputs import available_email, fetch_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
 
 RULE_FOR = {Role.TUTOR: "tutor.manage", Role.MASTER: "master.manage"}
-# Emails are unique across the deployment (sign-in looks them up across schools): one answer for an email taken
-# in this school or in another, so that creating an account tells nothing about other schools' people.
-EMAIL_TAKEN = "This email cannot be used for a new account: choose another one."
 # A tutor follows school-status learners, a master apprentices (R11).
 STATUS_FOR = {Role.TUTOR: LearnerStatus.SCHOOL, Role.MASTER: LearnerStatus.APPRENTICE}
 
@@ -77,9 +74,7 @@ async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreateP
     password_hash = await hash_password_off_loop(password)
 
     async def body() -> TrainerCreatePayload:
-        email = email_address(input.email, "input.email")
-        if await User.exists(email=email):
-            raise problem("input.email", ErrorCode.UNIQUE, EMAIL_TAKEN)
+        email = await available_email(input.email, "input.email")
         row = await User.create(
             school_id=viewer.school_id,
             role=role,
@@ -163,10 +158,7 @@ class TrainerMutation:
             if input.job_title is not None:
                 trainer.job_title = optional_text(input.job_title, "input.jobTitle", "The job", max_length=200)
             if input.email is not None:
-                email = email_address(input.email, "input.email")
-                if await User.filter(email=email).exclude(id=trainer.id).exists():
-                    raise problem("input.email", ErrorCode.UNIQUE, EMAIL_TAKEN)
-                trainer.email = email
+                trainer.email = await available_email(input.email, "input.email", except_id=trainer.id)
             if input.phone is not None:
                 trainer.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
             await trainer.save()

@@ -1,8 +1,10 @@
 """The administrator's work on levels, classrooms and accounts, and a person's own password."""
 
+import pytest
+
 from graph.types.common import encode_id
-from models.schools import Classroom
-from models.users import User
+from models.schools import Classroom, School
+from models.users import Role, User
 from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import Api
 
@@ -116,3 +118,60 @@ async def test_changing_ones_password_revokes_previous_tokens(learner, anonymous
     assert await learner.error_code("{ me { id } }") == "UNAUTHENTICATED"
     login = await anonymous.data(LOGIN, e="angelique.dupire@demo.pfmp.test", p="a-new-long-password")
     assert login["login"]["token"]
+
+
+CREATE_TEACHER = """mutation($input: TeacherInput!) { teacherCreate(input: $input) {
+  user { id } temporaryPassword errors { field code message } } }"""
+CREATE_LEARNER_FULL = """mutation($input: LearnerInput!) { learnerCreate(input: $input) {
+  user { id } temporaryPassword errors { field code message } } }"""
+UPDATE_LEARNER_EMAIL = """mutation($id: ID!, $e: String!) { learnerUpdate(id: $id, input: {email: $e}) {
+  user { id } errors { field code message } } }"""
+OWN_SCHOOL_EMAIL = "professeur@demo.pfmp.test"
+
+
+@pytest.fixture
+async def other_school_email() -> str:
+    school = await School.create(uai="0590001C", name="Lycée Volta")
+    await User.create(
+        school=school, role=Role.TEACHER, email="marc.volta@volta.test", first_name="Marc", last_name="VOLTA"
+    )
+    return "marc.volta@volta.test"
+
+
+def _reveals_nothing(payload: dict) -> None:
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["input", "email"], "UNIQUE")]
+    assert not any(word in str(payload) for word in ("Volta", "VOLTA", "Marc", "0590001C", "exist"))
+
+
+async def test_a_teacher_created_with_an_email_of_another_school_answers_as_with_one_of_this_school(
+    admin, other_school_email
+):
+    # given an email taken in this school and one taken in another school
+    values = {"firstName": "Tom", "lastName": "WATT", "email": OWN_SCHOOL_EMAIL}
+    own = (await admin.data(CREATE_TEACHER, input=values))["teacherCreate"]
+    other = (await admin.data(CREATE_TEACHER, input=values | {"email": other_school_email}))["teacherCreate"]
+    # then both answers are the same, word for word, and say nothing of the other school or its person
+    assert other == own
+    _reveals_nothing(other)
+    assert other["user"] is None and other["temporaryPassword"] is None
+    assert not await User.exists(last_name="WATT")
+
+
+async def test_a_learner_created_or_edited_with_an_email_of_another_school_answers_as_with_one_of_this_school(
+    admin, other_school_email
+):
+    classroom = encode_id("Classroom", (await Classroom.get(name="CAPELECT")).id)
+    values = {"firstName": "Inès", "lastName": "AMPÈRE", "email": OWN_SCHOOL_EMAIL, "classroomId": classroom}
+    own = (await admin.data(CREATE_LEARNER_FULL, input=values))["learnerCreate"]
+    other = (await admin.data(CREATE_LEARNER_FULL, input=values | {"email": other_school_email}))["learnerCreate"]
+    assert other == own
+    _reveals_nothing(other)
+    assert not await User.exists(last_name="AMPÈRE")
+    # and changing a learner's email to one of another school answers as to one of this school
+    dupire = await User.get(last_name="DUPIRE")
+    learner_id = encode_id("Learner", dupire.id)
+    own = (await admin.data(UPDATE_LEARNER_EMAIL, id=learner_id, e=OWN_SCHOOL_EMAIL))["learnerUpdate"]
+    other = (await admin.data(UPDATE_LEARNER_EMAIL, id=learner_id, e=other_school_email))["learnerUpdate"]
+    assert other == own
+    _reveals_nothing(other)
+    assert (await User.get(id=dupire.id)).email == dupire.email

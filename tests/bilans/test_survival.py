@@ -21,6 +21,7 @@ from models.users import Role, User
 from tests.bilans.conftest import BILAN, COMPLETE, REOPEN, REVIEW_CREATE, UPDATE, another_period, errors
 from tests.bilans.test_reviews import _evaluate_and_complete
 from tests.exports.delivery import docx_of, fetch
+from tests.exports.reading import table_rows
 
 RESULT = "level date mode periodName periodId bilanId"
 REVIEW = (
@@ -291,3 +292,68 @@ async def test_a_fiche_number_never_changes_when_another_fiche_is_deleted(learne
     # and a fiche written afterwards takes the next number
     fourth = (await learner.data(FICHE_CREATE, p=portfolio, input={"title": "Fiche 4"}))["activityFicheCreate"]
     assert fourth["activityFiche"]["number"] == 4
+
+
+DASHBOARD_PERIODS = """query($id: ID!) { node(id: $id) { ... on Learner { dashboard { periods {
+  periodId periodName bilanStatus engagement period { name } } } } } }"""
+
+
+def _completed_sections(document) -> list[tuple[dict, dict]]:
+    """Per period of a synthesis whose bilan is completed: (what the review records of it, its results table).
+    The workplace, days done and fiches are left out: they go with a deleted period, and no record holds them."""
+    sections: list[tuple[dict, dict]] = []
+    for table in document.tables:
+        rows = table_rows(table)
+        if rows and rows[0][0] == "Dates":
+            info = dict(rows)
+            kept = {k: info[k] for k in ("Dates", "Prise en compte pour le diplôme", "Bilan entreprise", "Engagement")}
+            sections.append((kept, {}))
+        elif rows and rows[0] == ["Compétence", "Niveau de réussite"] and sections:
+            sections[-1][1].update({row[0]: row[1] for row in rows[1:]})
+    return [section for section in sections if section[0]["Bilan entreprise"].startswith("Complété")]
+
+
+async def test_a_period_deleted_after_a_review_keeps_its_results_in_the_syntheses_and_the_dashboard_periods(
+    clients, teacher, demo, consolidated
+):
+    _, later, _ = consolidated
+    learner = encode_id("Learner", demo.learner.id)
+    level = encode_id("Level", demo.period.level_id)
+    readers = [Role.ADMIN, Role.TEACHER, Role.LEARNER]
+    # given each reader's learner synthesis, the level synthesis and the dashboard's periods
+    synthesis_before = {
+        role: _completed_sections(docx_of(await fetch(clients[role], f"/exports/learner-synthesis/{learner}"))[0])
+        for role in readers
+    }
+    level_before = _completed_sections(docx_of(await fetch(teacher, f"/exports/level-synthesis/{level}"))[0])
+    periods_before = {
+        role: (await clients[role].data(DASHBOARD_PERIODS, id=learner))["node"]["dashboard"]["periods"]
+        for role in readers
+    }
+    discovery = encode_id("Period", demo.period.id)
+    assert [(p["periodId"], p["bilanStatus"], p["engagement"]) for p in periods_before[Role.LEARNER]] == [
+        (discovery, "COMPLETED", 3),
+        (encode_id("Period", later.period_id), "COMPLETED", 4),
+    ]
+    first = synthesis_before[Role.TEACHER][0]
+    assert (
+        first[0]["Engagement"] == "★★★☆"
+        and first[1]["C07 Exploiter les outils numériques dans le contexte professionnel"] == "Acquis"
+    )
+    # when the teacher deletes the first period, which R8 allows since the review holds its bilan
+    assert (await teacher.data(PERIOD_DELETE, id=discovery))["periodDelete"]["errors"] == []
+    assert not await Period.exists(id=demo.period.id)
+    # then each reader's synthesis prints both periods as before: dates, bilan, engagement, results
+    for role in readers:
+        document, text = docx_of(await fetch(clients[role], f"/exports/learner-synthesis/{learner}"))
+        assert _completed_sections(document) == synthesis_before[role], role
+        assert "Stage de découverte" in text
+        assert dict(table_rows(document.tables[0]))["Périodes"].startswith("2 dont")
+    # and so does the level synthesis
+    after = _completed_sections(docx_of(await fetch(teacher, f"/exports/level-synthesis/{level}"))[0])
+    assert after == level_before
+    # and the dashboard still lists the deleted period, from the record, with no link to the period
+    for role in readers:
+        periods = (await clients[role].data(DASHBOARD_PERIODS, id=learner))["node"]["dashboard"]["periods"]
+        gone = {**periods_before[role][0], "period": None}
+        assert periods == [gone, periods_before[role][1]], role

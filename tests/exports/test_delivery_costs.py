@@ -2,6 +2,7 @@
 leaves the event loop free (Bac Pro MELEC levels filled through the ORM, tests/exports/delivery.py)."""
 
 import asyncio
+import datetime as dt
 import threading
 import time
 from dataclasses import replace
@@ -87,3 +88,47 @@ async def test_the_server_answers_other_requests_while_a_large_synthesis_is_buil
     assert moments["health"] < moments["built"]
     _, text = docx_of(exported)
     assert text.count("PFMP 3\nDates") == 40
+
+
+REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
+  errors { code message } } }"""
+PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { errors { code message } } }"
+LEVEL_PERIODS = """query($id: ID!) { node(id: $id) { ... on Level { dashboard { learners {
+  competences { competence { code } currentLevel history { level date periodName } }
+  periods { periodName period { name } bilanStatus engagement ficheCount } } } } } }"""
+
+
+async def test_statements_do_not_grow_with_the_learners_once_a_reviewed_period_is_deleted(teacher, sql_counter):
+    # given two MELEC levels of 5 and 40 learners, two periods each, the second one's bilans still drafts
+    small = await melec_level(teacher.user, 5, 2, name="Première MELEC")
+    large = await melec_level(teacher.user, 40, 2, name="Terminale MELEC")
+    counts = {}
+    for name, level in (("small", small), ("large", large)):
+        await _reopen(level.periods[1])
+        # and every learner's interim review holding the first period's bilan, then that period deleted (R8)
+        for learner in level.learners:
+            created = await teacher.data(
+                REVIEW_CREATE, l=encode_id("Learner", learner.id), d=dt.date.today().isoformat()
+            )
+            assert created["interimReviewCreate"]["errors"] == []
+        deleted = await teacher.data(PERIOD_DELETE, id=encode_id("Period", level.periods[0].id))
+        assert deleted["periodDelete"]["errors"] == []
+        # when the level's synthesis and its dashboard are asked
+        level_id = encode_id("Level", level.level.id)
+        synthesis, (_, text) = await _statements(sql_counter, teacher, f"/exports/level-synthesis/{level_id}")
+        sql_counter.reset()
+        dashboard = (await teacher.data(LEVEL_PERIODS, id=level_id))["node"]["dashboard"]
+        counts[name] = (synthesis, sql_counter.count)
+        # then the deleted period is still there for every learner, from the records: in the synthesis
+        assert text.count("PFMP 1\nDates") == text.count("PFMP 2\nDates") == len(level.learners)
+        assert text.count("Complété, rencontre du") == len(level.learners)
+        # and on the dashboard
+        for learner in dashboard["learners"]:
+            assert [(p["periodName"], p["period"], p["bilanStatus"]) for p in learner["periods"]] == [
+                ("PFMP 1", None, "COMPLETED"),
+                ("PFMP 2", {"name": "PFMP 2"}, "DRAFT"),
+            ]
+            assert any(h["periodName"] == "PFMP 1" for c in learner["competences"] for h in c["history"])
+    # and each sends as many statements for 40 learners as for 5
+    assert counts["large"] == counts["small"], counts
+    print(f"\nstatements after a reviewed period is deleted (level synthesis, level dashboard): {counts['large']}")

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from graph.types.common import encode_id
 from models import frameworks as m
 from models.users import Role
 from resolvers.frameworks.importing import BUILTIN_DIR, FrameworkFileError, parse_framework
@@ -271,3 +272,39 @@ async def test_a_bad_criterion_is_refused_naming_it(admin, mutate, location):
         "errors"
     ]
     assert not await m.Framework.exists(code="CAP-ELEC-LOCAL")
+
+
+NODE_UNIT = """query($id: ID!) { node(id: $id) { ... on Competence { code unitCode } } }"""
+NODES_UNIT = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Competence { code unitCode } } }"""
+
+
+async def _competence_ids_and_units() -> tuple[list[str], dict[str, str]]:
+    """Global IDs of both built-in frameworks' competences, and the unit each file gives them, by « FW/code »."""
+    units = {}
+    for name in ("cap-electricien.json", "bac-pro-melec.json"):
+        data = builtin(name)
+        units |= {f"{data['code']}/{c['code']}": c["unit"] for c in data["competences"]}
+    rows = await m.Competence.filter(framework__school_id=None).prefetch_related("framework").order_by("id")
+    return [encode_id("Competence", row.id) for row in rows], {
+        encode_id("Competence", row.id): units[f"{row.framework.code}/{row.code}"] for row in rows
+    }
+
+
+async def test_a_competence_fetched_by_node_or_nodes_answers_its_unit_code(teacher, sql_counter):
+    ids, units = await _competence_ids_and_units()
+    assert len(ids) == len(units) > 20 and all(units.values())
+    # when one competence is fetched through node
+    one = (await teacher.data(NODE_UNIT, id=ids[0]))["node"]
+    # then it answers the unit its framework file gives it
+    assert one["unitCode"] == units[ids[0]]
+    # and so does every competence fetched through nodes
+    sql_counter.reset()
+    two = (await teacher.data(NODES_UNIT, ids=ids[:2]))["nodes"]
+    few = sql_counter.count
+    sql_counter.reset()
+    every = (await teacher.data(NODES_UNIT, ids=ids))["nodes"]
+    many = sql_counter.count
+    assert [c["unitCode"] for c in every] == [units[i] for i in ids]
+    assert [c["unitCode"] for c in two] == [units[i] for i in ids[:2]]
+    # with as many statements for all of them as for two
+    assert many == few, (few, many, sql_counter.statements)
