@@ -313,7 +313,7 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             )
     if problems:
         raise UserInputError(await not_found_out_of_reach(problems, viewer, outside))
-    # A result pins the mode it was entered under (see bilan_grid); a mode set to its stored value is no change.
+    # A result pins the mode it was entered under (see bilans/grid.py); a mode set to its stored value is no change.
     to_store = {pk: mode for pk, mode in new_modes.items() if stored.get(pk) is not mode}
     for competence_id, _ in entries:
         if competence_id not in stored and competence_id not in to_store:

@@ -2,7 +2,7 @@
 
 Only completed bilans feed them (R21): a draft never shows, so a learner
 reading their own dashboard learns nothing of a bilan being entered. A
-competence's result in a bilan is its retained level (`bilan_grid.retained_level`)
+competence's result in a bilan is its retained level (`grid.retained_level`)
 under the mode frozen at completion; NOT_EVALUATED is no result. The history
 of a competence lists its results by bilan date (the effective meeting date),
 and the latest is the current level.
@@ -11,7 +11,7 @@ An interim review reads its own record (`review_record`), never the live
 bilans; the dashboard reads the records of the learner's reviews plus the
 completed bilans no review holds yet, so a period deleted after a review (R8)
 takes nothing from the learner's history; its `periods` list, and the
-syntheses (export_synthesis_data), show such a period from the record too.
+syntheses (documents/synthesis_data.py), show such a period from the record too.
 
 Whatever the number of learners or reviews asked at once, the statements
 sent are fixed: about ten for a level's dashboard, three for reviews.

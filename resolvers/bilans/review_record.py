@@ -15,7 +15,7 @@ the period's bilans, so no cascade reaches it.
      "competences": [{"id": 41, "frameworkId": 1, "code": "C01", "label": "…", "unit": "UP1"}, …]}
 
 `levels` holds, per competence evaluated in that bilan, its retained level
-(`bilan_grid.retained_level`) and the mode it was evaluated under.
+(`grid.retained_level`) and the mode it was evaluated under.
 `competences` lists every competence of the frameworks of those bilans, in
 framework order, evaluated or not. `periodStart`, `periodEnd` and `certifying`
 (the period as it stood) are in the records of reviews made since the syntheses

@@ -8,7 +8,7 @@ fiches (tests/exports/test_delivery_costs.py): the lists are fetched once
 each, then assembled in Python.
 
 Choices, listed in docs/exports.md:
-- the grid and the competence levels come from `bilan_grid.build_views`, the
+- the grid and the competence levels come from `bilans.grid.build_views`, the
   view the visit screen shows: a completed bilan prints its frozen grid and
   modes; a competence evaluated criterion by criterion prints the level the
   bilan retains for it (`BilanView.retained`, the lower median of its

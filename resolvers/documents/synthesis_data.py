@@ -1,15 +1,15 @@
 """The syntheses' data (R24): every period of one learner, or of every learner of a level.
 
 A learner's periods are all their portfolios the viewer reaches (with their
-period and learner, `export_data.portfolio_reach`), oldest first, whatever
+period and learner, `scopes.portfolio_reach`), oldest first, whatever
 level the period belongs to: a second-year learner's synthesis still shows
 their first-year periods. Rows come through the scopes and the statements are
 fixed whatever the number of learners and periods: the portfolios, fiches,
 liaison fiches and bilans of every learner asked are read at once, then the
-bilans' views in one batch (`bilan_grid.build_views`).
+bilans' views in one batch (`bilans.grid.build_views`).
 
 A bilan's results list every competence of its framework, in framework
-order, at the level its view retains (see export_data); a bilan with no
+order, at the level its view retains (see documents/data.py); a bilan with no
 competence evaluated yet prints no results table.
 
 A period deleted after an interim review held its bilan (R8 allows it exactly
