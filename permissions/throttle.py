@@ -103,19 +103,42 @@ def _refused(attempt: Attempt, until: dt.datetime, moment: dt.datetime) -> Attem
     return Attempt(attempt.account_key, attempt.address_key, attempt.stamp, retry_after=wait)
 
 
-async def begin(settings: Settings, email: str, address: str, limits: Limits = LIMITS) -> Attempt:
-    """Refuse the attempt (retry_after set) or count it as a failure until `succeeded` says otherwise."""
-    now = settings.clock()
-    moment = _moment(now)
-    attempt = Attempt(account_key(email), ("address:" + address)[:100], now)
-    keys = sorted((attempt.account_key, attempt.address_key))
-    # A flood is mostly refused attempts: they only read, so they never queue for the write lock.
+def address_key(address: str) -> str:
+    return ("address:" + address)[:100]
+
+
+def refusal_message(retry_after: int) -> str:
+    return f"Too many failed sign-ins: try again in {retry_after} seconds."
+
+
+async def _blocked_until(keys: list[str], moment: dt.datetime) -> dt.datetime | None:
+    # One indexed read: a flood is mostly refused attempts, which never queue for the write lock.
     blocked = cast(
         "list[dt.datetime]",
         await SigninThrottle.filter(key__in=keys, blocked_until__gt=moment).values_list("blocked_until", flat=True),
     )
-    if blocked:
-        return _refused(attempt, max(blocked), moment)
+    return max(blocked) if blocked else None
+
+
+async def refused(settings: Settings, email: str, address: str) -> int | None:
+    """Seconds to wait when the email or the address is blocked now, else None; reads only (graph/signin_gate.py
+    asks before the GraphQL layer, `begin` decides again)."""
+    now = settings.clock()
+    moment = _moment(now)
+    attempt = Attempt(account_key(email), address_key(address), now)
+    until = await _blocked_until(sorted((attempt.account_key, attempt.address_key)), moment)
+    return None if until is None else _refused(attempt, until, moment).retry_after
+
+
+async def begin(settings: Settings, email: str, address: str, limits: Limits = LIMITS) -> Attempt:
+    """Refuse the attempt (retry_after set) or count it as a failure until `succeeded` says otherwise."""
+    now = settings.clock()
+    moment = _moment(now)
+    attempt = Attempt(account_key(email), address_key(address), now)
+    keys = sorted((attempt.account_key, attempt.address_key))
+    until = await _blocked_until(keys, moment)
+    if until is not None:
+        return _refused(attempt, until, moment)
     async with in_transaction():
         # A write first: on SQLite it takes the write lock at once, so two processes never both read then write.
         await SigninThrottle.bulk_create(

@@ -103,7 +103,7 @@ class AuthMutation:
                         UserError(
                             field=None,
                             code=ErrorCode.THROTTLED,
-                            message=f"Too many failed sign-ins: try again in {attempt.retry_after} seconds.",
+                            message=throttle.refusal_message(attempt.retry_after),
                         )
                     ],
                 )
