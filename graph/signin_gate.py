@@ -22,6 +22,7 @@ bytes `login` is handed on after one substring search.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
@@ -180,10 +181,53 @@ def _sign_in(body: bytes) -> tuple[LoginShape, str] | None:
     return shape, email
 
 
+class Blocks:
+    """The throttle blocks this process has read, by throttle key: when each ends and when it was read.
+
+    The database stays the truth: an entry is used only until its block ends and for at most `RECHECK` seconds
+    after it was read, then the rows are read again (a block lifted meanwhile, by a success or by hand, is seen
+    within that time). Only blocks are kept, never "not blocked": an attempt that may be let through always reads.
+    """
+
+    RECHECK = 2.0
+    LARGEST = 4096
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[dt.datetime, float]] = {}
+
+    def until(self, key: str, now: float, moment: dt.datetime) -> dt.datetime | None:
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        until, read_at = entry
+        if until <= moment or not read_at <= now < read_at + self.RECHECK:
+            del self.entries[key]
+            return None
+        return until
+
+    def keep(self, found: dict[str, dt.datetime], now: float) -> None:
+        if len(self.entries) + len(found) > self.LARGEST:
+            self.entries.clear()  # a flood from thousands of addresses: they are read again, nothing else
+        for key, until in found.items():
+            self.entries[key] = (until, now)
+
+    async def wait(self, settings: Settings, email: str, address: str) -> int | None:
+        """Seconds to wait when the email or the address is blocked now (retryAfter), else None."""
+        now = settings.clock()
+        moment = throttle.moment_of(now)
+        keys = [throttle.account_key(email), throttle.address_key(address)]
+        found = {key: until for key in keys if (until := self.until(key, now, moment)) is not None}
+        if not found:
+            found = await throttle.blocked(keys, moment)
+            self.keep(found, now)
+        return throttle.wait_seconds(max(found.values()), moment) if found else None
+
+
 class SigninGate:
     def __init__(self, app, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        self.blocks = Blocks()
 
     async def __call__(self, scope, receive, send) -> None:
         if not self.settings.signin_throttle or scope["type"] != "http" or scope["method"] != "POST":
@@ -191,7 +235,8 @@ class SigninGate:
             return
         request = Request(scope)
         headers = request.headers
-        if parse_content_type(headers.get("content-type", ""))[0] != "application/json" or "authorization" in headers:
+        # A token changes nothing to `login`'s answer (a bad one is only remembered, never refused): not looked at.
+        if parse_content_type(headers.get("content-type", ""))[0] != "application/json":
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -207,7 +252,7 @@ class SigninGate:
         if b"login" in body and (found := _sign_in(body)) is not None:
             shape, email = found
             address = throttle.client_address(request, self.settings.trusted_proxies)
-            retry_after = await throttle.refused(self.settings, email.strip().lower(), address)
+            retry_after = await self.blocks.wait(self.settings, email.strip().lower(), address)
             if retry_after is not None:
                 log.debug("sign-in refused before the GraphQL layer (throttled for %d s)", retry_after)
                 await asyncio.sleep(self.settings.signin_refusal_delay)

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from graph.app import PortfolioGraphQL
+from graph.signin_gate import Blocks
+from models.signin import SigninThrottle
 from resolvers.demo import DEMO_PASSWORD
 from tests.conformance.server import ServerProcess
 from tests.signin.conftest import LOGIN, login
@@ -48,21 +50,21 @@ def gate_log(caplog):
 
 
 @pytest.mark.parametrize(
-    ("document", "variables", "accept"),
+    ("document", "variables", "headers"),
     [
-        (LOGIN, {"email": TEACHER, "password": DEMO_PASSWORD}, None),
-        (ALIASED, {"password": DEMO_PASSWORD}, "application/graphql-response+json"),
+        (LOGIN, {"email": TEACHER, "password": DEMO_PASSWORD}, {}),
+        (ALIASED, {"password": DEMO_PASSWORD}, {"Accept": "application/graphql-response+json"}),
+        (LOGIN, {"email": TEACHER, "password": DEMO_PASSWORD}, {"Authorization": "Bearer not-a-token"}),
     ],
-    ids=["login", "aliased-literal-graphql-response"],
+    ids=["login", "aliased-literal-graphql-response", "with-a-bad-token"],
 )
 async def test_a_throttled_address_is_refused_before_graphql_with_the_answer_graphql_gives(
-    peers, settings, gate_log, document, variables, accept
+    peers, settings, gate_log, document, variables, headers
 ):
     # given an address that failed twenty times within the minute
     school = peers.at("198.51.100.7")
     await block_address(school)
     assert gate_refusals(gate_log) == 0  # failures are not refusals: they went through GraphQL
-    headers = {"Accept": accept} if accept else {}
     body = {"query": document, "variables": variables}
     # when it signs in again, with the right password
     refused = await school.http.post("/graphql", json=body, headers=headers)
@@ -148,3 +150,28 @@ async def test_the_gate_reads_the_throttle_another_server_process_wrote(peers, d
             assert payload["token"]
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_a_block_this_process_read_is_kept_a_moment_and_the_database_stays_the_truth(
+    peers, gate_log, sql_counter, clock
+):
+    # given a blocked address, refused once at the gate (which read the block)
+    school = peers.at("198.51.100.7")
+    await block_address(school)
+    assert throttled_code(await login(school, TEACHER, DEMO_PASSWORD))
+    # when it tries again a second later, the gate answers from what it read: no statement at all
+    clock.advance(1)
+    sql_counter.reset()
+    payload, response = await login(school, TEACHER, DEMO_PASSWORD)
+    assert sql_counter.count == 0
+    assert payload["retryAfter"] == 59 and response.headers["retry-after"] == "59"
+    assert gate_refusals(gate_log) == 2
+    # and when the block is lifted in the database (by hand here), the gate sees it within two seconds
+    await SigninThrottle.filter(key="address:198.51.100.7").delete()
+    clock.advance(Blocks.RECHECK)
+    payload, _ = await login(school, TEACHER, DEMO_PASSWORD)
+    assert payload["token"] and payload["errors"] == []
+
+
+def throttled_code(answer: tuple[dict, object]) -> bool:
+    return [e["code"] for e in answer[0]["errors"]] == ["THROTTLED"]
