@@ -166,7 +166,8 @@ def _sign_in(body: bytes) -> tuple[LoginShape, str] | None:
         return None
     if not isinstance(data, dict) or not isinstance(query := data.get("query"), str):
         return None
-    variables, operation_name = data.get("variables") or {}, data.get("operationName")
+    variables, operation_name = data.get("variables"), data.get("operationName")
+    variables = {} if variables is None else variables
     if not isinstance(variables, dict) or not (operation_name is None or isinstance(operation_name, str)):
         return None
     shape = login_shape(query, operation_name)
