@@ -60,7 +60,7 @@ async def throttled(info: Info, attempt: throttle.Attempt) -> UserError:
     return UserError(
         field=None,
         code=ErrorCode.THROTTLED,
-        message=f"Too many failed sign-ins: try again in {attempt.retry_after} seconds.",
+        message=throttle.refusal_message(attempt.retry_after),
     )
 
 
