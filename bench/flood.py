@@ -182,7 +182,7 @@ async def measure(args, url: str, data_dir: Path) -> list[dict]:
         emails = [*real, *(f"nobody{n}@bench.pfmp.test" for n in range(len(real)))]
         emails_file = data_dir / "emails.json"
         emails_file.write_text(json.dumps(emails))
-        for throttle in ("off", "on"):
+        for throttle in args.throttle:
             # Each pass starts from no throttle state (a previous run's locks would still hold).
             await SigninThrottle.all().delete()
             server = Server(url, args.workers, data_dir, {"PFMP_SIGNIN_THROTTLE": "1" if throttle == "on" else "0"})
@@ -246,6 +246,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--duration", type=float, default=15, help="seconds each probe runs")
+    parser.add_argument(
+        "--throttle", nargs="+", choices=("off", "on"), default=["off", "on"], help="which passes to run"
+    )
     parser.add_argument("--warmup", type=float, default=2, help="seconds of flood before the probes start")
     parser.add_argument("--hammer", help=argparse.SUPPRESS)
     parser.add_argument("--emails", help=argparse.SUPPRESS)

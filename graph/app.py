@@ -32,6 +32,7 @@ from graph.routes.annexes import download_annex
 from graph.routes.exports import export_routes
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
+from graph.signin_gate import SigninGate
 from graph.unavailable import DatabaseUnavailableMiddleware
 from graph.well_formed import (
     GRAPHQL_RESPONSE,
@@ -191,7 +192,8 @@ def create_app(settings: Settings) -> Starlette:
         )
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Throttled sign-ins are refused before the GraphQL layer (graph/signin_gate.py).
+            Route("/graphql", SigninGate(graphql, settings), methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
             *export_routes(),

@@ -87,7 +87,7 @@ def account_key(email: str) -> str:
     return "account:" + hashlib.sha256(email.encode()).hexdigest()
 
 
-def _moment(seconds: float) -> dt.datetime:
+def moment_of(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
@@ -95,43 +95,61 @@ def _address_block(recent: list[float], limits: Limits) -> dt.datetime | None:
     """The address may try again when the oldest of its last `address_failures` failures leaves the window."""
     if len(recent) < limits.address_failures:
         return None
-    return _moment(recent[-limits.address_failures] + limits.address_window)
+    return moment_of(recent[-limits.address_failures] + limits.address_window)
 
 
 def _refused(attempt: Attempt, until: dt.datetime, moment: dt.datetime) -> Attempt:
-    wait = max(1, math.ceil((until - moment).total_seconds()))
+    wait = wait_seconds(until, moment)
     return Attempt(attempt.account_key, attempt.address_key, attempt.stamp, retry_after=wait)
+
+
+def address_key(address: str) -> str:
+    return ("address:" + address)[:100]
+
+
+def refusal_message(retry_after: int) -> str:
+    return f"Too many failed sign-ins: try again in {retry_after} seconds."
+
+
+def wait_seconds(until: dt.datetime, moment: dt.datetime) -> int:
+    """The retryAfter of a refusal: whole seconds, at least one."""
+    return max(1, math.ceil((until - moment).total_seconds()))
+
+
+async def blocked(keys: list[str], moment: dt.datetime) -> dict[str, dt.datetime]:
+    """The keys blocked at `moment`, each with the end of its block: one indexed read. A flood is mostly refused
+    attempts, which only read and never queue for the write lock (graph/signin_gate.py asks it too)."""
+    rows = cast(
+        "list[tuple[str, dt.datetime]]",
+        await SigninThrottle.filter(key__in=sorted(keys), blocked_until__gt=moment).values_list("key", "blocked_until"),
+    )
+    return dict(rows)
 
 
 async def begin(settings: Settings, email: str, address: str, limits: Limits = LIMITS) -> Attempt:
     """Refuse the attempt (retry_after set) or count it as a failure until `succeeded` says otherwise."""
     now = settings.clock()
-    moment = _moment(now)
-    attempt = Attempt(account_key(email), ("address:" + address)[:100], now)
+    moment = moment_of(now)
+    attempt = Attempt(account_key(email), address_key(address), now)
     keys = sorted((attempt.account_key, attempt.address_key))
-    # A flood is mostly refused attempts: they only read, so they never queue for the write lock.
-    blocked = cast(
-        "list[dt.datetime]",
-        await SigninThrottle.filter(key__in=keys, blocked_until__gt=moment).values_list("blocked_until", flat=True),
-    )
-    if blocked:
-        return _refused(attempt, max(blocked), moment)
+    if found := await blocked(keys, moment):
+        return _refused(attempt, max(found.values()), moment)
     async with in_transaction():
         # A write first: on SQLite it takes the write lock at once, so two processes never both read then write.
         await SigninThrottle.bulk_create(
             [SigninThrottle(key=key, last_attempt_at=moment) for key in keys], ignore_conflicts=True
         )
         rows = {row.key: row for row in await SigninThrottle.filter(key__in=keys).order_by("key").select_for_update()}
-        blocked = [row.blocked_until for row in rows.values() if row.blocked_until and row.blocked_until > moment]
-        if blocked:  # blocked meanwhile, by a concurrent attempt
-            return _refused(attempt, max(blocked), moment)
+        ends = [row.blocked_until for row in rows.values() if row.blocked_until and row.blocked_until > moment]
+        if ends:  # blocked meanwhile, by a concurrent attempt
+            return _refused(attempt, max(ends), moment)
         account, source = rows[attempt.account_key], rows[attempt.address_key]
         quiet = (moment - account.last_attempt_at).total_seconds() > limits.forget_after
         account.failures = (0 if quiet else account.failures) + 1
         if account.failures >= limits.account_failures:
             doublings = account.failures - limits.account_failures
             wait = min(limits.account_first_wait * 2 ** min(doublings, 32), limits.account_longest_wait)
-            account.blocked_until = _moment(now + wait)
+            account.blocked_until = moment_of(now + wait)
         account.last_attempt_at = moment
         recent = [t for t in source.recent if t > now - limits.address_window] + [now]
         source.recent = recent[-limits.address_failures :]
@@ -139,7 +157,7 @@ async def begin(settings: Settings, email: str, address: str, limits: Limits = L
         source.last_attempt_at = moment
         for row in (account, source):
             await row.save(update_fields=["failures", "recent", "blocked_until", "last_attempt_at"])
-        cutoff = _moment(now - limits.forget_after)
+        cutoff = moment_of(now - limits.forget_after)
         await SigninThrottle.filter(
             Q(blocked_until=None) | Q(blocked_until__lt=moment), last_attempt_at__lt=cutoff
         ).delete()

@@ -54,13 +54,14 @@ async def begin_attempt(info: Info, email: str) -> throttle.Attempt | None:
 
 async def throttled(info: Info, attempt: throttle.Attempt) -> UserError:
     """The refusal of a throttled attempt, after the refusal delay, with the Retry-After header."""
+    retry_after = attempt.retry_after or 1
     await asyncio.sleep(info.context.settings.signin_refusal_delay)
     if info.context.response is not None:
-        info.context.response.headers["retry-after"] = str(attempt.retry_after)
+        info.context.response.headers["retry-after"] = str(retry_after)
     return UserError(
         field=None,
         code=ErrorCode.THROTTLED,
-        message=f"Too many failed sign-ins: try again in {attempt.retry_after} seconds.",
+        message=throttle.refusal_message(retry_after),
     )
 
 
