@@ -97,6 +97,24 @@ async def test_targets_mark_competences_and_criteria_with_the_fiches_that_chose_
     assert _competence(bilan, "C07")["mode"] == "CRITERIA"
     assert _competence(bilan, "C07")["ficheRefs"] == [1, 2]
     assert _competence(bilan, "C08")["marked"] is False
+    # when the bilan is completed (R21: frozen whole) and fiche [2] then selects C01 for TA 1-1 too
+    done = (await teacher.data(COMPLETE, id=demo.bilan_id, v=await demo.version()))["bilanComplete"]
+    assert done["errors"] == []
+    await demo.target(fiche2, "TA 1-1", "C01")
+    # then the completed bilan reads back the fiches, marks and references it was completed with
+    frozen = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
+    assert frozen["status"] == "COMPLETED"
+    assert (
+        frozen["fiches"]
+        == bilan["fiches"]
+        == [
+            {"reference": 1, "title": fiche1.title},
+            {"reference": 2, "title": fiche2.title},
+        ]
+    )
+    assert (_under(frozen, "TA 1-1", "C01")["marked"], _under(frozen, "TA 1-1", "C01")["ficheRefs"]) == (True, [1])
+    assert frozen["activities"] == bilan["activities"]
+    assert frozen["competences"] == bilan["competences"]
 
 
 async def test_a_fiche_added_or_changed_later_marks_more_while_draft(teacher, demo):
