@@ -113,6 +113,14 @@ async def test_targets_mark_competences_and_criteria_with_the_fiches_that_chose_
         ]
     )
     assert (_under(frozen, "TA 1-1", "C01")["marked"], _under(frozen, "TA 1-1", "C01")["ficheRefs"]) == (True, [1])
+    links = await teacher.data(
+        "query($id: ID!) { node(id: $id) { ... on CompanyBilan { fiches { reference fiche { id } } } } }",
+        id=demo.bilan_id,
+    )
+    assert links["node"]["fiches"] == [
+        {"reference": 1, "fiche": {"id": gid("ActivityFiche", fiche1.id)}},
+        {"reference": 2, "fiche": {"id": gid("ActivityFiche", fiche2.id)}},
+    ]
     assert frozen["activities"] == bilan["activities"]
     assert frozen["competences"] == bilan["competences"]
 
