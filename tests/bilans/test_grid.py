@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from models.bilans import CompanyBilan
 from models.fiches import ActivityFiche, FicheTask
 from tests.bilans.conftest import BILAN, COMPLETE, gid
 
@@ -123,6 +124,11 @@ async def test_targets_mark_competences_and_criteria_with_the_fiches_that_chose_
     ]
     assert frozen["activities"] == bilan["activities"]
     assert frozen["competences"] == bilan["competences"]
+    # and a bilan completed before grids were frozen holds its header alone (migration 0003): it reads, unmarked
+    stored = await CompanyBilan.get(id=demo.bilan.id)
+    await CompanyBilan.filter(id=demo.bilan.id).update(frozen_grid={"header": stored.frozen_grid["header"]})
+    bare = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
+    assert bare["fiches"] == [] and not any(t["marked"] for a in bare["activities"] for t in a["tasks"])
 
 
 async def test_a_fiche_added_or_changed_later_marks_more_while_draft(teacher, demo):
