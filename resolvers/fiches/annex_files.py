@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -81,6 +82,7 @@ class LandedFile:
         self._head_checked = False
         self._buffer = bytearray()
         self._pending: asyncio.Future[None] | None = None
+        self._lock = threading.Lock()
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
 
     def add(self, data: bytes) -> None:
@@ -124,12 +126,12 @@ class LandedFile:
             except Refused as exc:
                 self.refusal = problem("file", ErrorCode.INVALID, str(exc))
                 return
-        fd = self._fd
-        if fd is None:
-            return
-        view = memoryview(batch)
-        while view:
-            view = view[os.write(fd, view) :]
+        with self._lock:  # the descriptor stays open, and its number ours, while the batch is written
+            if self._fd is None:
+                return
+            view = memoryview(batch)
+            while view:
+                view = view[os.write(self._fd, view) :]
 
     async def complete(self) -> None:
         """At the end of its part: everything written and the file closed (or refused and removed)."""
@@ -140,9 +142,7 @@ class LandedFile:
         if self.refusal is not None:
             self.discard()
             return
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self._close()
 
     def refuse(self, refusal: UserInputError) -> None:
         self.refusal = refusal
@@ -151,15 +151,14 @@ class LandedFile:
 
     def discard(self) -> None:
         """Remove the file (synchronous on purpose: it must run even while the task is being cancelled); a
-        write still in flight finishes on the unlinked file, whose descriptor is closed after it."""
+        batch being written when the task was cancelled ends on the unlinked file, one queued is dropped."""
         _discard(self.path)
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        pending = self._pending
-        if pending is not None and not pending.done():
-            pending.add_done_callback(lambda _: os.close(fd))
-        else:
+        self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
             os.close(fd)
 
 
