@@ -12,6 +12,7 @@ import logging
 from typing import Any, cast
 
 from cross_web import HTTPException
+from cross_web.request import AsyncHTTPRequestAdapter, StarletteRequestAdapter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http.parse_content_type import parse_content_type
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -28,6 +30,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from graph.context import Context
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
+from graph.multipart import receive_multipart
 from graph.routes.annexes import download_annex
 from graph.routes.exports import export_routes
 from graph.schema import schema
@@ -45,7 +48,8 @@ from graph.well_formed import (
     wants_graphql_response,
 )
 from permissions.authentication import authenticate
-from resolvers.fiches.annex_incoming import recover_incoming, release_incoming
+from resolvers.fiches.annex_files import LandedFile
+from resolvers.fiches.annex_incoming import incoming_folder, recover_incoming, release_incoming
 
 log = logging.getLogger("pfmp.app")
 
@@ -85,6 +89,11 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as exc:
             response = http_error_response(exc)
+        finally:
+            # The file parts no resolver stored (refused, cut short, unused): nothing of them stays.
+            for file in getattr(request.state, "landed", ()):
+                if not file.claimed:
+                    file.discard()
         if wants_graphql_response(request.headers.get("accept", "")):
             # GraphQL over HTTP: in this media type, a request error (no data at all) is a 400.
             response.headers["content-type"] = GRAPHQL_RESPONSE
@@ -105,6 +114,24 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         for one in data if isinstance(data, list) else [data]:
             refuse_deep_variables(one.variables)
         return data
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, Any]:
+        # The file parts land in this process's incoming folder as the body arrives (graph/multipart.py), and reach
+        # the resolvers as LandedFile (the Upload scalar passes them through).
+        assert isinstance(request, StarletteRequestAdapter)
+        starlette_request: Request = request._request
+        landed: list[LandedFile] = []
+        starlette_request.state.landed = landed
+        folder = incoming_folder(self.settings.annex_dir)
+        fields, files = await receive_multipart(starlette_request, folder, self.settings.upload_limit, landed)
+        operations = self.parse_json(fields.get("operations", "{}"))
+        files_map = self.parse_json(fields.get("map", "{}"))
+        if not isinstance(operations, dict) or not isinstance(files_map, dict):
+            raise HTTPException(400, "The multipart fields 'operations' and 'map' must be JSON objects.")
+        try:
+            return replace_placeholders_with_files(operations, files_map, files)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            raise HTTPException(400, "File(s) missing in form data") from None
 
     async def process_result(self, request, result):
         # Parse errors leave the operation before extensions see the result, so

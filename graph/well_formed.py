@@ -8,7 +8,8 @@ RecursionError (500 again). Here:
 - JSON nested deeper than the interpreter can decode, and variables nested deeper than `MAX_VARIABLE_DEPTH`,
   are refused with BAD_REQUEST;
 - a multipart body (file upload) is refused before it is read when the token is missing or bad (401) or when the
-  role may upload nothing (403): Starlette would otherwise spool up to the upload limit to disk first.
+  role may upload nothing (403): its file parts would otherwise be written to disk up to the upload limit first
+  (graph/multipart.py).
 """
 
 from __future__ import annotations

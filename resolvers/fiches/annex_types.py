@@ -96,7 +96,7 @@ class ContentCheck:
         self.kind = "text"
         self.feed(head)
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | bytearray) -> None:
         if self.kind != "text":
             return
         if len(chunk.translate(None, _CONTROL)) != len(chunk):

@@ -1,7 +1,8 @@
 """Annexes of activity fiches (R12, R16): files uploaded through the GraphQL multipart request spec, and links.
 
-An upload is checked (reach, fiche editable, size, type) and copied to the
-process's incoming folder before its transaction opens, so no database lock is
+An upload is written to the process's incoming folder as its body arrives
+(graph/multipart.py) and checked (reach, fiche editable, size, type) before
+its transaction opens, so no database lock is
 held while bytes flow; the transaction then checks the fiche again and writes
 the row, and the file joins the stored annexes once the row is committed.
 Whatever fails after the copy removes the file, and a crash leaves it in the
@@ -17,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import strawberry
-from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from graph.context import Info
@@ -27,8 +27,8 @@ from graph.types.fiches import Annex
 from models import fiches as m
 from permissions.table import describe
 from resolvers.fiches import rules
-from resolvers.fiches.annex_files import annex_path, remove_files, store_upload
-from resolvers.fiches.annex_incoming import incoming_folder, move_into_place
+from resolvers.fiches.annex_files import LandedFile, annex_path, remove_files, store_upload
+from resolvers.fiches.annex_incoming import move_into_place
 from resolvers.inputs import fetch_in_reach, optional_text
 from resolvers.mutations import run_mutation
 
@@ -109,11 +109,7 @@ class AnnexMutation:
     async def annex_upload(
         self, info: Info, fiche_id: strawberry.ID, file: Upload, title: str | None = None
     ) -> AnnexUploadPayload:
-        try:
-            return await _upload(info, fiche_id, file, title)
-        finally:
-            if isinstance(file, UploadFile):
-                await file.close()
+        return await _upload(info, fiche_id, file, title)
 
     @strawberry.mutation(
         description="Attach a web link (http or https only) to one of your fiches. " + describe("annex.write")
@@ -167,9 +163,9 @@ async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUp
     try:
         await _editable_fiche(info, fiche_id, for_update=False)
         label = optional_text(title, "title", "The title", max_length=300)
-        if not isinstance(file, UploadFile):
+        if not isinstance(file, LandedFile):
             raise problem("file", ErrorCode.INVALID, "'file' must be a file part of a multipart request.")
-        stored = await store_upload(file, incoming_folder(settings.annex_dir), settings.upload_limit)
+        stored = await store_upload(file)
     except UserInputError as exc:
         return AnnexUploadPayload(errors=_errors(exc))
 
