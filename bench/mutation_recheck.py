@@ -41,7 +41,11 @@ TESTS = {
         "tests/periods/test_empty_period_deletion.py",
         "tests/periods/test_lifecycle.py",
     ],
-    "resolvers.fiches.rules": ["tests/fiches/test_tick_rules.py", "tests/fiches/test_linking.py"],
+    "resolvers.fiches.rules": [
+        "tests/fiches/test_tick_rules.py",
+        "tests/fiches/test_linking.py",
+        "tests/fiches/test_fiche_write.py",
+    ],
     "resolvers.bilans.grid": ["tests/bilans/test_grid.py"],
 }
 

@@ -1,8 +1,9 @@
 """Kill score of each mutated module, from mutmut's results in mutants/ (run by bench/mutation.sh).
 
 Survivors take the verdict of the second pass (bench/mutation_recheck.py), which runs each in a fresh
-interpreter against the current tests; pytest's status 2 there (the tests cannot even be collected,
-because the mutated module fails while it is imported) is a kill. A mutant counts as killed when a test failed on it (or it timed out: the mutation made the code loop);
+interpreter against the current tests; pytest's status 2 or 4 there (the tests cannot even be collected,
+or tests/conftest.py cannot be imported, because the mutated module fails while it is imported: the
+server would not start) is a kill. A mutant counts as killed when a test failed on it (or it timed out: the mutation made the code loop);
 the score is killed / (every mutant that was run, plus those no test executes). Survivors are listed
 by name: `mutmut show NAME` prints the change.
 """
@@ -30,7 +31,7 @@ def main(modules: list[str]) -> int:
             print(f"{module}: no results")
             continue
         codes = json.loads(meta.read_text())["exit_code_by_key"] | {
-            name: 1 if code == 2 else code for name, code in rechecked.items() if name.startswith(module + ".")
+            name: 1 if code in (2, 4) else code for name, code in rechecked.items() if name.startswith(module + ".")
         }
         statuses = Counter(status_by_exit_code[code] for code in codes.values())
         counted = sum(n for status, n in statuses.items() if status not in UNCOUNTED)

@@ -14,6 +14,3 @@ class Viewer:
     school_id: int
     # The account still has the temporary password staff gave it (graph/context.py lets little through).
     password_change_required: bool = False
-
-    def is_self(self, user_id: int | None) -> bool:
-        return user_id == self.id

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from models.bilans import CompanyBilan
 from models.fiches import ActivityFiche, FicheTask
 from tests.bilans.conftest import BILAN, COMPLETE, gid
 
@@ -97,6 +98,37 @@ async def test_targets_mark_competences_and_criteria_with_the_fiches_that_chose_
     assert _competence(bilan, "C07")["mode"] == "CRITERIA"
     assert _competence(bilan, "C07")["ficheRefs"] == [1, 2]
     assert _competence(bilan, "C08")["marked"] is False
+    # when the bilan is completed (R21: frozen whole) and fiche [2] then selects C01 for TA 1-1 too
+    done = (await teacher.data(COMPLETE, id=demo.bilan_id, v=await demo.version()))["bilanComplete"]
+    assert done["errors"] == []
+    await demo.target(fiche2, "TA 1-1", "C01")
+    # then the completed bilan reads back the fiches, marks and references it was completed with
+    frozen = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
+    assert frozen["status"] == "COMPLETED"
+    assert (
+        frozen["fiches"]
+        == bilan["fiches"]
+        == [
+            {"reference": 1, "title": fiche1.title},
+            {"reference": 2, "title": fiche2.title},
+        ]
+    )
+    assert (_under(frozen, "TA 1-1", "C01")["marked"], _under(frozen, "TA 1-1", "C01")["ficheRefs"]) == (True, [1])
+    links = await teacher.data(
+        "query($id: ID!) { node(id: $id) { ... on CompanyBilan { fiches { reference fiche { id } } } } }",
+        id=demo.bilan_id,
+    )
+    assert links["node"]["fiches"] == [
+        {"reference": 1, "fiche": {"id": gid("ActivityFiche", fiche1.id)}},
+        {"reference": 2, "fiche": {"id": gid("ActivityFiche", fiche2.id)}},
+    ]
+    assert frozen["activities"] == bilan["activities"]
+    assert frozen["competences"] == bilan["competences"]
+    # and a bilan completed before grids were frozen holds its header alone (migration 0003): it reads, unmarked
+    stored = await CompanyBilan.get(id=demo.bilan.id)
+    await CompanyBilan.filter(id=demo.bilan.id).update(frozen_grid={"header": stored.frozen_grid["header"]})
+    bare = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
+    assert bare["fiches"] == [] and not any(t["marked"] for a in bare["activities"] for t in a["tasks"])
 
 
 async def test_a_fiche_added_or_changed_later_marks_more_while_draft(teacher, demo):

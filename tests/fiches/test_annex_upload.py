@@ -24,6 +24,11 @@ async def _download(api, annex: dict) -> httpx.Response:
     return await api.http.get(annex["downloadUrl"], headers=api.headers)
 
 
+def _case_id(value) -> str:
+    """Test ids without the file's bytes or slashes: mutmut passes node ids back to pytest, which cannot find those."""
+    return value.replace("/", "_") if isinstance(value, str) else "file"
+
+
 @pytest.mark.parametrize(
     "content, filename, content_type",
     [
@@ -46,7 +51,7 @@ async def _download(api, annex: dict) -> httpx.Response:
         (samples.PDF, "sans-extension", "application/pdf"),
         (samples.PNG, "trompeur.pdf", "image/png"),
     ],
-    ids=lambda v: v if isinstance(v, str) and "/" not in v else None,
+    ids=_case_id,
 )
 async def test_accepted_types_are_stored_and_read_back(content, filename, content_type, learner, demo, settings):
     # when the learner uploads the file
@@ -77,6 +82,7 @@ async def test_accepted_types_are_stored_and_read_back(content, filename, conten
         (b"PK\x03\x04 broken archive" + b"\x00" * 100, "cannot be read"),
         (samples.TEXT_UTF8 * 10 + b"\x00", "neither text"),
     ],
+    ids=_case_id,
 )
 async def test_refused_types_leave_nothing(content, words, learner, demo, settings):
     payload = await upload_payload(learner, demo.fiche1, content, "document.pdf")

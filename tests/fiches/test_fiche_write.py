@@ -4,6 +4,8 @@ import pytest
 
 from graph.types.common import encode_id
 from models.fiches import ActivityFiche
+from models.frameworks import FrameworkActivity
+from models.portfolios import LiaisonFiche
 from models.users import Role
 from tests.fiches.conftest import (
     CREATE,
@@ -54,6 +56,31 @@ async def test_a_learner_creates_a_fiche_with_its_context(learner, demo):
     assert created["annexCount"] == 0 and created["tasks"] == []
     listed = await learner.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
     assert [f["number"] for f in listed["node"]["activityFiches"]] == [1, 2, 3]
+
+
+async def test_the_default_workplace_and_activity_types_of_another_framework(learner, demo):
+    # given the liaison fiche names the service too (a workplace: company, activity domain, service…)
+    portfolio = Demo.pk(demo.dupire_portfolio)
+    await LiaisonFiche.filter(portfolio_id=portfolio).update(service="Atelier câblage")
+    # then a fiche written without a workplace takes the company and the service
+    payload = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "t"})
+    assert payload["activityFiche"]["workplace"] == "Tout élec — Atelier câblage"
+    # and none while the liaison fiche names no company yet
+    await LiaisonFiche.filter(portfolio_id=portfolio).update(company_name="")
+    payload = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "t"})
+    assert payload["activityFiche"]["workplace"] is None
+    # an activity type of another framework (Bac Pro MELEC) is refused, naming its index in the input
+    other = await FrameworkActivity.filter(framework__code="BACPRO-MELEC").first()
+    before = await _fiche_count()
+    refused = await mutate(
+        learner,
+        CREATE,
+        "activityFicheCreate",
+        p=demo.dupire_portfolio,
+        input={"title": "t", "activityTypeIds": [encode_id("FrameworkActivity", other.id)]},
+    )
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [(["input", "activityTypeIds", "0"], "INVALID")]
+    assert await _fiche_count() == before
 
 
 async def test_a_learner_edits_a_fiche_and_the_version_moves_on(learner, demo):

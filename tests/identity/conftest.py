@@ -67,6 +67,7 @@ class FakeIdentityProvider:
         self.published = [(self.rsa_kid, self.rsa), (self.ec_kid, self.ec)]
         self.jwks_fetches: dict[str, int] = {}
         self.jwks_delay = 0.0
+        self.jwks_body: bytes | None = None  # served instead of the published keys when set
         self.cas_delay = 0.0
         self.cas_raw_answer: bytes | None = None
         self.cas_calls: list[dict] = []
@@ -147,7 +148,8 @@ class FakeIdentityProvider:
                 if url.path in ("/ent/jwks", "/academie/jwks"):
                     provider.jwks_fetches[url.path] = provider.jwks_fetches.get(url.path, 0) + 1
                     time.sleep(provider.jwks_delay)
-                    self._send(json.dumps(provider.jwks()).encode(), "application/json")
+                    body = provider.jwks_body or json.dumps(provider.jwks()).encode()
+                    self._send(body, "application/json")
                 elif url.path in ("/cas/serviceValidate", "/cas/p3/serviceValidate"):
                     query = {k: v[0] for k, v in parse_qs(url.query).items()}
                     provider.cas_calls.append({"path": url.path, **query})

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from models.users import ExternalIdentity, User
+from permissions import oidc
 from tests.conftest import Api
 from tests.identity.conftest import ACADEMIE_ISSUER, ENT_ISSUER, person_id
 
@@ -223,3 +224,42 @@ async def test_a_slow_jwks_does_not_block_other_requests(http, admin, teacher, i
 async def test_garbage_bearer_tokens_are_refused(http):
     for token in ["not-a-jwt", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30.", "x" * 5000]:
         await refused(http, token)
+
+
+async def test_the_key_set_is_read_as_rfc_7517_defines_it(http, admin, teacher, idp):
+    # RFC 7517: a JWK set is a JSON object whose "keys" member is an array of JWKs; "use" (sig or enc) and "kid"
+    # are optional. "ent" refetches on any unknown key id and keeps a key set for an hour.
+    await link(admin, teacher.user, "jean.ent.42")
+    rsa_jwk = next(k for k in idp.jwks()["keys"] if k["kid"] == "rsa-1")
+    unusable = "The identity provider's signing keys cannot be fetched right now; try again later."
+
+    def serve(*entries) -> None:
+        idp.jwks_body = json.dumps({"keys": list(entries)}).encode()
+
+    # an answer that is not a key set is no key set at all
+    for body in [b"<html>down</html>", b"\xc3\x28", b'[{"kty": "RSA"}]', b'{"keys": {"rsa-1": {}}}', b"{}"]:
+        idp.jwks_body = body
+        assert await refused(http, idp.token(sub="jean.ent.42")) == unusable, body
+    # a key published for encryption does not verify signatures
+    serve({**rsa_jwk, "use": "enc"})
+    assert await refused(http, idp.token(sub="jean.ent.42")) == "The access token is not valid."
+    # two keys and a token naming none: which one is meant is unknown
+    idp.jwks_body = None
+    assert await refused(http, idp.token(kid=None, sub="jean.ent.42")) == "The access token is not valid."
+    # entries that are not objects or not signature keys are skipped; a key without "use" signs
+    without_use = {k: v for k, v in rsa_jwk.items() if k != "use"}
+    serve("rsa-3", {"kty": "oct", "kid": "oct-1", "k": "c2VjcmV0"}, {**without_use, "kid": "rsa-3"})
+    assert (await Api(http, idp.token(kid="rsa-3", sub="jean.ent.42")).data(ME))["me"]
+    # the one key of the set serves a token naming no key id, not a token naming another id
+    assert (await Api(http, idp.token(kid=None, sub="jean.ent.42")).data(ME))["me"]
+    assert await refused(http, idp.token(kid="rsa-4", sub="jean.ent.42")) == "The access token is not valid."
+    # a known key id is served from the cache for an hour, then fetched again
+    fetches = idp.jwks_fetches["/ent/jwks"]
+    assert (await Api(http, idp.token(kid="rsa-3", sub="jean.ent.42")).data(ME))["me"]
+    assert idp.jwks_fetches["/ent/jwks"] == fetches
+    key_set = next(s for (issuer, _), s in oidc._key_sets.items() if issuer == ENT_ISSUER)
+    assert key_set.fetched_at is not None and key_set.attempted_at is not None
+    key_set.fetched_at -= 3601
+    key_set.attempted_at -= 3601
+    assert (await Api(http, idp.token(kid="rsa-3", sub="jean.ent.42")).data(ME))["me"]
+    assert idp.jwks_fetches["/ent/jwks"] == fetches + 1

@@ -7,6 +7,7 @@ import pytest
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
+from models.frameworks import Task
 from models.periods import Period, PeriodTemplate
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level
@@ -141,6 +142,44 @@ async def test_editing_passes_on_except_individualized_parts_which_are_reported(
     assert payload["period"]["version"] == period.version + 1
 
 
+async def test_each_edit_passes_on_only_what_it_changes(teacher):
+    # given Angélique's objectives and Matis's tasks were individualized (R6)
+    dupire, carlier = await liaison_of("DUPIRE"), await liaison_of("CARLIER")
+    await LiaisonFiche.filter(id=dupire.id).update(objectives="Objectifs d'Angélique", objectives_individualized=True)
+    await LiaisonFiche.filter(id=carlier.id).update(tasks_individualized=True)
+    await carlier.tasks.clear()
+    await carlier.tasks.add(await Task.get(code="TA 3-1", framework__code="CAP-ELEC"))
+    lecam_tasks = sorted(t.code for t in await (await liaison_of("LECAM")).tasks.all())
+    period = await demo_period()
+    # when only the objectives change
+    data = await teacher.data(
+        UPDATE, id=await period_id(period), version=period.version, input={"objectives": "Nouveaux objectifs"}
+    )
+    payload = data["periodUpdate"]
+    # then Angélique keeps hers and is reported, the tasks of every liaison fiche are untouched
+    assert payload["errors"] == []
+    assert payload["keptIndividualized"] == [
+        {"objectives": "Objectifs d'Angélique", "portfolio": {"learner": {"fullName": "Angélique DUPIRE"}}}
+    ]
+    assert (await liaison_of("DUPIRE")).objectives == "Objectifs d'Angélique"
+    assert (await liaison_of("LECAM")).objectives == "Nouveaux objectifs"
+    assert sorted(t.code for t in await (await liaison_of("LECAM")).tasks.all()) == lecam_tasks
+    # when only the tasks change
+    data = await teacher.data(
+        UPDATE, id=await period_id(period), version=period.version + 1, input={"taskIds": await task_ids("TA 5-1")}
+    )
+    payload = data["periodUpdate"]
+    # then Matis keeps his and is reported, and nobody's objectives change
+    assert payload["errors"] == []
+    assert payload["keptIndividualized"] == [
+        {"objectives": "Nouveaux objectifs", "portfolio": {"learner": {"fullName": "Matis CARLIER"}}}
+    ]
+    assert [t.code for t in await (await liaison_of("CARLIER")).tasks.all()] == ["TA 3-1"]
+    assert [t.code for t in await (await liaison_of("LECAM")).tasks.all()] == ["TA 5-1"]
+    assert (await liaison_of("LECAM")).objectives == "Nouveaux objectifs"
+    assert (await liaison_of("DUPIRE")).objectives == "Objectifs d'Angélique"
+
+
 async def test_a_reset_part_follows_the_period_again(teacher):
     dupire = await liaison_of("DUPIRE")
     await LiaisonFiche.filter(id=dupire.id).update(objectives="À part", objectives_individualized=True)
@@ -242,6 +281,7 @@ async def test_deletion_is_refused_while_a_completed_bilan_is_not_before_the_lat
     # then it is refused, saying why, and nothing moved
     error = data["periodDelete"]["errors"][0]
     assert error["code"] == "CONFLICT" and "Angélique DUPIRE" in error["message"]
+    assert "completed" in error["message"] and "interim review" in error["message"]
     assert await Portfolio.filter(period_id=period.id).count() == 5
     assert await ActivityFiche.filter(portfolio_id=None).count() == 0
 
@@ -252,17 +292,27 @@ async def test_a_later_review_that_does_not_hold_the_bilan_does_not_allow_the_de
     period = await demo_period()
     await _complete_and_review("DUPIRE", review_date=None, meeting=period.end_date)
     portfolio = await portfolio_of("DUPIRE")
-    await InterimReview.create(
+    review = await InterimReview.create(
         school_id=portfolio.school_id,
         learner_id=portfolio.learner_id,
         review_date=period.end_date + dt.timedelta(days=30),
         record={"bilans": []},
+    )
+    # and an earlier review with no record at all
+    await InterimReview.create(
+        school_id=portfolio.school_id, learner_id=portfolio.learner_id, review_date=period.end_date, record=None
     )
     # when the teacher deletes the period
     data = await teacher.data(DELETE, id=await period_id(period))
     # then it is refused on the period's id, and nothing moved
     assert [(e["field"], e["code"]) for e in data["periodDelete"]["errors"]] == [(["id"], "CONFLICT")]
     assert await Portfolio.filter(period_id=period.id).count() == 5
+    # when the review's record holds the bilan, the period goes
+    bilan = await CompanyBilan.get(portfolio_id=portfolio.id)
+    await InterimReview.filter(id=review.id).update(record={"bilans": [{"bilan": bilan.id}]})
+    data = await teacher.data(DELETE, id=await period_id(period))
+    assert data["periodDelete"]["errors"] == []
+    assert not await Period.exists(id=period.id)
 
 
 @pytest.mark.parametrize(
