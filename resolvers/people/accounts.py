@@ -183,6 +183,7 @@ class AccountMutation:
                 last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
                 created_by_id=viewer.id,
+                password_change_required=True,
             )
             if classrooms:
                 await row.taught_classrooms.add(*classrooms)
@@ -246,6 +247,7 @@ class AccountMutation:
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
                 birth_date=check_date(input.birth_date, "input.birthDate") if input.birth_date else None,
                 created_by_id=viewer.id,
+                password_change_required=True,
             )
             return AccountCreatePayload(user=Learner.from_row(row, viewer), temporary_password=password)
 
