@@ -25,6 +25,7 @@ from graph.types.frameworks import AchievementLevel
 from models import bilans as m
 from models.frameworks import AchievementLevel as Level
 from models.frameworks import Competence, Criterion
+from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.users import User
 from permissions import scopes
@@ -136,6 +137,20 @@ async def _write(bilan: m.CompanyBilan, version: int, expected: m.BilanStatus, *
             "This bilan was changed by someone else meanwhile: reload it and enter your changes again.",
         )
     return await m.CompanyBilan.get(id=bilan.id)
+
+
+async def _lock_period_of(bilan: m.CompanyBilan) -> None:
+    """Hold the bilan's period row until the completion commits.
+
+    periodDelete locks the period's row before it checks R8, so the two are taken one after the other: a
+    deletion that comes second sees this bilan completed and is refused; a completion that comes second finds
+    the period (and the bilan with it) gone and answers NOT_FOUND. Without it, a deletion that had checked the
+    bilan while it was a draft would delete it just after it was completed.
+    """
+    period_id = await Portfolio.filter(id=bilan.portfolio_id).first().values_list("period_id", flat=True)
+    period = await Period.filter(id=period_id).select_for_update().first() if period_id is not None else None
+    if period is None:
+        raise problem("id", ErrorCode.NOT_FOUND, "No company bilan with this id.")
 
 
 def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, end: dt.date) -> dict:
@@ -365,6 +380,7 @@ class BilanMutation:
     async def bilan_complete(self, info: Info, id: strawberry.ID, version: int) -> BilanCompletePayload:
         async def body() -> BilanCompletePayload:
             viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
+            await _lock_period_of(bilan)
             view = (await build_views([bilan], results=False))[bilan.id]
             if dt.date.today() < view.period_start:
                 raise problem(
