@@ -2,7 +2,8 @@
 graph/static/graphiql/ (their origin, versions and digests: its README.md and files.json).
 
 `GET /graphiql/static/<package>@<version>/<path>` answers only the files of files.json (a fixed name → file map,
-nothing of the request's path reaches the file system), with the long-lived caching a versioned path allows.
+nothing of the request's path reaches the file system), with the long-lived caching a versioned path allows, and a
+304 to a browser that revalidates with the file's ETag.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Asset:
     path: Path
     content_type: str
     integrity: str
+    # from the recorded sha256: the same on every host and process (Starlette's own is from the file's mtime)
+    etag: str
 
 
 @functools.cache
@@ -40,7 +43,9 @@ def assets() -> dict[str, Asset]:
         for file in package["files"]:
             path = STATIC / spec / file["path"]
             key = f"{package['name']}/{file['path']}"
-            found[f"{spec}/{file['path']}"] = Asset(key, path, CONTENT_TYPES[path.suffix], file["sha384"])
+            found[f"{spec}/{file['path']}"] = Asset(
+                key, path, CONTENT_TYPES[path.suffix], file["sha384"], f'"{file["sha256"][:32]}"'
+            )
     return found
 
 
@@ -61,4 +66,7 @@ async def graphiql_file(request: Request) -> Response:
     asset = assets().get(request.path_params["name"])
     if asset is None:
         return JSONResponse({"error": "Not found."}, status_code=404)
-    return FileResponse(asset.path, media_type=asset.content_type, headers={"cache-control": IMMUTABLE})
+    headers = {"cache-control": IMMUTABLE, "etag": asset.etag}
+    if asset.etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(asset.path, media_type=asset.content_type, headers=headers)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -90,6 +91,26 @@ async def test_every_file_the_page_loads_is_served_here_as_recorded(http):
         assert integrity == "sha384-" + base64.b64encode(hashlib.sha384(response.content).digest()).decode()
         served.add(name)
     assert served == set(record)
+
+
+def test_the_shipped_files_match_their_record():
+    # files.json (the page's integrity) and the README's table agree with the bytes on disk, and each licence is there
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "graphiql_assets.py"), "check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stdout + result.stderr
+
+
+async def test_head_answers_the_headers_of_a_static_file(http):
+    name, digest = next(iter(recorded_sha256().items()))
+    full = await http.get(f"/graphiql/static/{name}")
+    head = await http.head(f"/graphiql/static/{name}")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == full.headers["content-length"] == str(len(full.content))
+    assert head.headers["etag"] == full.headers["etag"]
+    # a browser revalidating with the ETag gets a 304
+    again = await http.get(f"/graphiql/static/{name}", headers={"if-none-match": full.headers["etag"]})
+    assert again.status_code == 304 and hashlib.sha256(full.content).hexdigest() == digest
 
 
 async def test_no_other_host_in_the_page_nor_in_its_policy(http):
