@@ -1,5 +1,6 @@
 """The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz, and the routes of graph/routes/:
-/annexes/{id} (annex downloads) and /exports/… (DOCX documents, docs/exports.md).
+/annexes/{id} (annex downloads), /exports/… (DOCX documents, docs/exports.md) and, with GraphiQL,
+/graphiql/static/… (its scripts and styles, served here: no CDN).
 
 No WebSocket route yet: the schema has no subscription to serve over it.
 """
@@ -18,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -33,6 +34,7 @@ from graph.headers import SecurityHeadersMiddleware
 from graph.multipart import receive_multipart
 from graph.routes.annexes import download_annex
 from graph.routes.exports import export_routes
+from graph.routes.graphiql import graphiql_file, page
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.signin_gate import SigninGate
@@ -100,6 +102,10 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             if getattr(request.state, "request_error", False) and response.status_code == 200:
                 response.status_code = 400
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request) -> Response:
+        # Our own page: GraphiQL's files from this server (graph/routes/graphiql.py), not from unpkg.com.
+        return HTMLResponse(page())
 
     def parse_json(self, data):
         try:
@@ -224,6 +230,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
             *export_routes(),
+            *(
+                [Route("/graphiql/static/{name:path}", graphiql_file, methods=["GET", "HEAD"])]
+                if settings.graphiql
+                else []
+            ),
         ],
         middleware=middleware,
         lifespan=lifespan,
