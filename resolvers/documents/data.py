@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from exports.data import (
@@ -91,6 +91,9 @@ class Target:
     names: tuple[str, ...]
     learner_id: int | None = None
     period_id: int | None = None
+    # A bilan's target: its portfolio, and whether it is still a draft (its own rule then applies).
+    portfolio_id: int | None = None
+    draft: bool = False
 
 
 async def find_portfolio(viewer: Viewer, pk: int) -> Target | None:
@@ -107,6 +110,33 @@ async def find_portfolio(viewer: Viewer, pk: int) -> Target | None:
         (row["learner__last_name"], row["period__name"]),
         learner_id=row["learner_id"],
         period_id=row["period_id"],
+    )
+
+
+async def find_bilan(viewer: Viewer, pk: int) -> Target | None:
+    row = (
+        await CompanyBilan.filter(scopes.bilans(viewer), id=pk)
+        .first()
+        .values(
+            "id",
+            "status",
+            "portfolio_id",
+            "portfolio__learner_id",
+            "portfolio__period_id",
+            "portfolio__learner__last_name",
+            "portfolio__period__name",
+        )
+    )
+    if row is None:
+        return None
+    return Target(
+        row["id"],
+        row["portfolio__learner_id"] == viewer.id,
+        (row["portfolio__learner__last_name"], row["portfolio__period__name"]),
+        learner_id=row["portfolio__learner_id"],
+        period_id=row["portfolio__period_id"],
+        portfolio_id=row["portfolio_id"],
+        draft=row["status"] != BilanStatus.COMPLETED,
     )
 
 
@@ -389,6 +419,12 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         bilan=await sheet_bilan(view.bilan) if view else None,
         minor=is_minor(learner["birth_date"], meeting_date or period["end_date"]),
     )
+
+
+async def bilan_document(viewer: Viewer, target: Target) -> MeetingSheetData:
+    """The bilan as a document: its portfolio's sheet, which prints the bilan in its state."""
+    assert target.portfolio_id is not None  # a bilan's target (find_bilan) names its portfolio
+    return await meeting_sheet(viewer, replace(target, pk=target.portfolio_id))
 
 
 def is_minor(birth_date: date | None, on: date) -> bool | None:

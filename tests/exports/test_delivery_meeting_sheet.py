@@ -206,9 +206,17 @@ async def test_the_completed_bilan_prints_its_results_engagement_and_who_complet
         assert sum(1 for row in grid if "☒" in row) == 2
         assert "Engagement de l'apprenant dans l'activité : ★★★☆" in text
         assert "Sérieuse et curieuse." in text
-    # the learner may read her completed bilan (bilan.completed.read) but the meeting sheet is not hers to print
+    # the meeting sheet is not the learner's to print, but her completed bilan is, by its id, with the same results
     response = await fetch(learner, f"/exports/meeting-sheet/{await portfolio_id('DUPIRE')}")
     assert response.status_code == 403
+    document, text = docx_of(await fetch(learner, f"/exports/bilan/{bilan_id}"))
+    assert text.startswith("Bilan entreprise\n")
+    grid = table_rows(document.tables[1])
+    assert {row[0]: LEVELS[row[2:].index("☒")] for row in grid if "☒" in row[2:]} == {
+        "☑ C02 Organiser l'opération dans son contexte": "Acquis",
+        "C07 Exploiter les outils numériques dans le contexte professionnel": "Partiellement acquis",
+    }
+    assert "Sérieuse et curieuse." in text and "Engagement de l'apprenant dans l'activité : ★★★☆" in text
 
 
 async def test_the_master_prints_the_apprentice_sheet(master):
