@@ -43,14 +43,16 @@ from exports.common import (
     usable_width_cm,
 )
 from exports.data import GridActivity, GridCompetence, GridTask, MeetingSheetData, Scale
-from exports.wordml import Cell, Run, Table
+from exports.wordml import Cell, Run, Table, add_paragraph
 
 DOCUMENT_TITLE = "Préparer la rencontre"
 DRAFT_TITLE = "Préparer la rencontre — bilan en brouillon"
 COMPLETED_TITLE = "Bilan entreprise"
 # A ticked level box (the bilan's recorded level).
 TICKED = "☒"
-LABEL_WIDTH_CM = 11.5
+TICKED_FILL = "BDD7EE"
+# Level columns of 2.3 cm on A4 landscape: « Partiellement acquis » wraps between its words, not inside one.
+LABEL_WIDTH_CM = 10.0
 REFS_WIDTH_CM = 2.2
 COMMENT_LINES = 4
 
@@ -172,7 +174,9 @@ def _grid(document: DocxDocument, data: MeetingSheetData) -> None:
 def _boxes(scale: Scale, level: str | None) -> list[Cell]:
     """One box per level of the scale, the recorded level ticked."""
     return [
-        Cell(Run(TICKED, bold=True), center=True) if level == scale_level.value else Cell(EMPTY_BOX, center=True)
+        Cell(Run(TICKED, bold=True), center=True, fill=TICKED_FILL)
+        if level == scale_level.value
+        else Cell(EMPTY_BOX, center=True)
         for scale_level in scale.levels
     ]
 
@@ -248,8 +252,15 @@ def _closing(document: DocxDocument, data: MeetingSheetData) -> None:
     )
     if completed:
         choices = stars(engagement) if engagement else "non renseigné"
-    paragraph(document, [Run("Engagement de l'apprenant dans l'activité : ", bold=True), Run(choices)])
-    paragraph(document, [Run("Date de la rencontre : ", bold=True), Run(format_date(data.effective_meeting_date))])
+    # The closing stays one block with the signatures: nobody signs a page that holds only boxes.
+    paragraph(
+        document, [Run("Engagement de l'apprenant dans l'activité : ", bold=True), Run(choices)], keep_with_next=True
+    )
+    paragraph(
+        document,
+        [Run("Date de la rencontre : ", bold=True), Run(format_date(data.effective_meeting_date))],
+        keep_with_next=True,
+    )
     paragraph(
         document, Run("Commentaire (appréciation ou conseil destiné à l'apprenant) :", bold=True), keep_with_next=True
     )
@@ -259,10 +270,10 @@ def _closing(document: DocxDocument, data: MeetingSheetData) -> None:
     if completed:
         if not lines:
             paragraph(document, "Aucun commentaire.", italic=True, keep_with_next=True)
-        paragraph(document, f"Bilan {_completion(data)}.", italic=True)
+        paragraph(document, f"Bilan {_completion(data)}.", italic=True, keep_with_next=True)
     else:
         blank_lines(document, COMMENT_LINES)
-    spacer(document)
+    add_paragraph(document, space_after_pt=2, line_pt=6, keep_with_next=True)
     _signatures(document, data)
 
 
