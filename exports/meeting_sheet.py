@@ -51,9 +51,11 @@ COMPLETED_TITLE = "Bilan entreprise"
 # A ticked level box (the bilan's recorded level).
 TICKED = "☒"
 TICKED_FILL = "BDD7EE"
-# Level columns of 2.3 cm on A4 landscape: « Partiellement acquis » wraps between its words, not inside one.
-LABEL_WIDTH_CM = 10.0
-REFS_WIDTH_CM = 2.2
+# Six level columns of 2.58 cm on A4 landscape, their labels at 8 pt: « Partiellement acquis » wraps between its
+# words, not inside one, even in a wider fallback font (DejaVu Sans where Calibri is missing).
+LABEL_WIDTH_CM = 9.0
+REFS_WIDTH_CM = 1.6
+LEVEL_LABEL_PT = 8
 COMMENT_LINES = 4
 
 # What carries level boxes: a competence evaluated as a whole, or one criterion of a competence by criteria.
@@ -161,7 +163,14 @@ def _grid(document: DocxDocument, data: MeetingSheetData) -> None:
     levels = data.scale.levels
     level_width = max(1.6, (usable_width_cm(document) - LABEL_WIDTH_CM - REFS_WIDTH_CM) / max(len(levels), 1))
     table = Table(document, (LABEL_WIDTH_CM, REFS_WIDTH_CM, *([level_width] * len(levels))))
-    table.row(["Tâches, compétences et critères", "Fiches", *(level.label for level in levels)], header=True)
+    table.row(
+        [
+            "Tâches, compétences et critères",
+            "Fiches",
+            *(Cell(Run(level.label, bold=True, size_pt=LEVEL_LABEL_PT), center=True) for level in levels),
+        ],
+        header=True,
+    )
     total_span = 2 + len(levels)
     plan = box_plan(activities)
     for activity in activities:
