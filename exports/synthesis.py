@@ -160,15 +160,17 @@ def _levels_by_learner(document: DocxDocument, scale: Scale, learners: Sequence[
                 *(Cell(Run(learners[i].learner.full_name, bold=True, size_pt=SMALL_PT), center=True) for i in chunk),
             ],
             header=True,
+            keep_with_next=True,
         )
-        for code, label in competences:
+        # each table kept whole on a page: a learner's column is read top to bottom without turning over
+        for index, (code, label) in enumerate(competences):
             cells = [Cell([[Run(f"{code} ", bold=True, size_pt=SMALL_PT), Run(label, size_pt=SMALL_PT)]])]
             for i in chunk:
                 level = levels[i].get(code)
                 reached = scale.reaches_threshold(level)
                 text = scale.label(level) if level else "—"
                 cells.append(Cell(Run(text, bold=reached, size_pt=SMALL_PT), center=True))
-            table.row(cells)
+            table.row(cells, keep_with_next=index < len(competences) - 1)
         spacer(document)
     paragraph(
         document,

@@ -192,6 +192,9 @@ def test_level_synthesis_summary_table_then_one_page_per_learner():
         [C08, *["—"] * 5],
     ]
     assert header_row_repeats(document.tables[0])
+    # kept whole on one page: every row but the last keeps with the next
+    kept = [bool(row._tr.xpath("./w:tc/w:p/w:pPr/w:keepNext")) for row in document.tables[0].rows]
+    assert kept == [True] * (len(levels) - 1) + [False]
     summary = document.tables[_first_summary(document)]
     assert header_row_repeats(summary)
     rows = table_rows(summary)
