@@ -17,6 +17,9 @@ ticked levels, engagement, meeting date, comment, who completed it and when.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
 from docx.document import Document as DocxDocument
 
 from exports.common import (
@@ -51,6 +54,8 @@ COMPLETED_TITLE = "Bilan entreprise"
 # A ticked level box (the bilan's recorded level).
 TICKED = "☒"
 TICKED_FILL = "BDD7EE"
+# Schools of this server are in metropolitan France.
+SCHOOL_TIME = ZoneInfo("Europe/Paris")
 # Six level columns of 2.58 cm on A4 landscape, their labels at 8 pt: « Partiellement acquis » wraps between its
 # words, not inside one, even in a wider fallback font (DejaVu Sans where Calibri is missing).
 LABEL_WIDTH_CM = 9.0
@@ -100,12 +105,18 @@ def _subtitle(data: MeetingSheetData) -> str:
     return "Bilan entreprise — grille d'évaluation à compléter lors de la visite"
 
 
+def local_date(moment: datetime) -> date:
+    """The day in France of a stored instant (UTC, `use_tz`): what a French reader expects on paper."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(SCHOOL_TIME).date()
+
+
 def _completion(data: MeetingSheetData) -> str:
     """ "complété le 05/12/2026 par Claire MARTIN", with what is known of it."""
     bilan = data.bilan
     text = "complété"
     if bilan and bilan.completed_at:
-        text += f" le {format_date(bilan.completed_at.date())}"
+        text += f" le {format_date(local_date(bilan.completed_at))}"
     if bilan and bilan.completed_by:
         text += f" par {bilan.completed_by}"
     return text

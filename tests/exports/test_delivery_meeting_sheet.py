@@ -2,6 +2,7 @@
 the level boxes of each competence or criterion in its current mode, engagement, date, comment, signatures."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from graph.types.common import encode_id
 from models.bilans import CompanyBilan
@@ -191,7 +192,10 @@ async def test_the_completed_bilan_prints_its_results_engagement_and_who_complet
     assert saved["bilanUpdate"]["errors"] == [], saved
     completed = await teacher.data(COMPLETE, id=bilan_id, v=saved["bilanUpdate"]["bilan"]["version"])
     assert completed["bilanComplete"]["errors"] == []
-    today = dt.date.today()
+    # the day of completion in France (the server stores UTC)
+    stored = (await CompanyBilan.get(id=bilan.id)).completed_at
+    assert stored is not None
+    today = stored.astimezone(ZoneInfo("Europe/Paris")).date()
     for api in (teacher, tutor):
         # when the teacher or the tutor downloads the sheet
         document, text = await _sheet(api)

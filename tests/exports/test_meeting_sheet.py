@@ -240,7 +240,11 @@ def test_a_completed_bilan_is_titled_as_the_bilan_and_ticks_its_levels():
         )
         for activity in activities
     )
-    bilan = SheetBilan(True, 3, datetime(2026, 12, 5, 9, 30, tzinfo=UTC), "Claire MARTIN")
+    bilan = SheetBilan(True, 3, datetime(2026, 12, 5, 22, 30, tzinfo=UTC), "Claire MARTIN")
+    late = SheetBilan(True, 3, datetime(2026, 12, 5, 23, 30, tzinfo=UTC), "Claire MARTIN")
+    late_text = body_text(open_docx(build_meeting_sheet(seed_meeting_sheet(bilan=late))))
+    # the day printed is the day in France: 00:30 on 6 December there
+    assert "complété le 06/12/2026 par Claire MARTIN" in late_text
     data = seed_meeting_sheet(activities=activities, bilan=bilan, comment="Très bien.", minor=False)
     document = open_docx(build_meeting_sheet(data))
 
