@@ -75,6 +75,14 @@ def fiche_refs(refs: Iterable[int]) -> str:
     return " ".join(f"[{ref}]" for ref in refs)
 
 
+NBSP = "\u00a0"
+
+
+def quoted(text: str) -> str:
+    """ "« Partiellement acquis »" with non-breaking spaces inside the guillemets: a line never breaks in it."""
+    return f"«{NBSP}{text.strip().replace(' ', NBSP)}{NBSP}»"
+
+
 def or_blank(value: str | None) -> str:
     return value if value and value.strip() else BLANK
 

@@ -350,7 +350,7 @@ async def test_a_period_deleted_after_a_review_keeps_its_results_in_the_synthese
         document, text = docx_of(await fetch(clients[role], f"/exports/learner-synthesis/{learner}"))
         assert _completed_sections(document) == synthesis_before[role], role
         assert "Stage de découverte" in text
-        assert dict(table_rows(document.tables[0]))["Périodes"].startswith("2 dont")
+        assert dict(table_rows(document.tables[0]))["Périodes"].startswith("2 périodes dont")
     # and so does the level synthesis
     after = _completed_sections(docx_of(await fetch(teacher, f"/exports/level-synthesis/{level}"))[0])
     assert after == level_before
