@@ -78,7 +78,7 @@ NODE_TYPES: dict[str, NodeEntry] = {
     "Period": NodeEntry(periods.Period, scopes.periods, _plain(Period)),
     "Portfolio": NodeEntry(portfolios.Portfolio, scopes.portfolios, _plain(Portfolio)),
     "LiaisonFiche": NodeEntry(portfolios.LiaisonFiche, scopes.liaison_fiches, _plain(LiaisonFiche)),
-    "ActivityFiche": NodeEntry(fiches.ActivityFiche, scopes.visible_fiches, _plain(ActivityFiche)),
+    "ActivityFiche": NodeEntry(fiches.ActivityFiche, scopes.visible_fiches, ActivityFiche.from_row),
     "Annex": NodeEntry(fiches.Annex, scopes.annexes, _plain(Annex)),
     "CompanyBilan": NodeEntry(bilans.CompanyBilan, scopes.bilans, readable_bilan),
     "InterimReview": NodeEntry(bilans.InterimReview, scopes.interim_reviews, _readable_review),

@@ -316,7 +316,7 @@ class FicheMutation:
             rules.touch_by_learner(fiche)
             await fiche.save()
             await _set_activity_types(fiche, types)
-            return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(fiche))
+            return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
         return await run_mutation(ActivityFicheCreatePayload, body)
 
@@ -337,7 +337,7 @@ class FicheMutation:
             rules.touch_by_learner(fiche)
             await fiche.save()
             await _set_activity_types(fiche, types)
-            return ActivityFicheUpdatePayload(activity_fiche=ActivityFiche.from_row(fiche))
+            return ActivityFicheUpdatePayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
         info.context.require("fiche.write")
         return await run_mutation(ActivityFicheUpdatePayload, body)
@@ -391,7 +391,7 @@ class FicheMutation:
                 await fiche.save()
             else:
                 await rules.teacher_checks(fiche, tasks)
-            return ActivityFicheTasksSetPayload(activity_fiche=ActivityFiche.from_row(fiche))
+            return ActivityFicheTasksSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
         info.context.require("fiche.tasks.write")
         return await run_mutation(ActivityFicheTasksSetPayload, body)
@@ -419,7 +419,7 @@ class FicheMutation:
                         for t, c, k in wanted
                     ]
                 )
-            return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche))
+            return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
         return await run_mutation(ActivityFicheTargetsSetPayload, body)
 
@@ -436,6 +436,6 @@ class FicheMutation:
             updated = await m.FicheRead.filter(fiche_id=fiche.id, teacher_id=viewer.id).update(read_at=now)
             if not updated:
                 await m.FicheRead.create(fiche_id=fiche.id, teacher_id=viewer.id, read_at=now)
-            return ActivityFicheMarkReadPayload(activity_fiche=ActivityFiche.from_row(fiche))
+            return ActivityFicheMarkReadPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
         return await run_mutation(ActivityFicheMarkReadPayload, body)
