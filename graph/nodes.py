@@ -47,7 +47,9 @@ class NodeEntry:
 
 
 def _readable_review(row: bilans.InterimReview, viewer: Viewer) -> InterimReview | None:
-    return InterimReview.from_row(row) if allows("review.read", viewer.role) else None
+    return (
+        InterimReview.from_row(row) if allows("review.read", viewer.role, owned=row.learner_id == viewer.id) else None
+    )
 
 
 def _plain(kind) -> Callable[[Any, Viewer], Any]:

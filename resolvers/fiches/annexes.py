@@ -117,7 +117,7 @@ class AnnexMutation:
     async def annex_add_url(
         self, info: Info, fiche_id: strawberry.ID, url: str, title: str | None = None
     ) -> AnnexAddUrlPayload:
-        info.context.require("annex.write")
+        info.context.require_granted("annex.write")
 
         async def body() -> AnnexAddUrlPayload:
             fiche = await _editable_fiche(info, fiche_id, for_update=True)
@@ -133,7 +133,7 @@ class AnnexMutation:
         "is saved. " + describe("annex.write")
     )
     async def annex_delete(self, info: Info, id: strawberry.ID) -> AnnexDeletePayload:
-        viewer = info.context.require("annex.write")
+        viewer = info.context.require_granted("annex.write")
         doomed: list[Path] = []
 
         async def body() -> AnnexDeletePayload:
@@ -158,7 +158,7 @@ class AnnexMutation:
 
 
 async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUploadPayload:
-    info.context.require("annex.write")
+    info.context.require_granted("annex.write")
     settings = info.context.settings
     try:
         await _editable_fiche(info, fiche_id, for_update=False)

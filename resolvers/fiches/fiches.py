@@ -153,7 +153,7 @@ async def _set_activity_types(fiche: m.ActivityFiche, rows: list[FrameworkActivi
 
 
 async def _own_fiche(info: Info, rule: str, id: strawberry.ID, *, free_allowed: bool = False) -> m.ActivityFiche:
-    viewer = info.context.require(rule)
+    viewer = info.context.require_granted(rule)
     fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
     info.context.require(rule, owned=fiche.learner_id == viewer.id)
     await rules.check_editable(fiche, "id", free_allowed=free_allowed)
@@ -284,7 +284,7 @@ class FicheMutation:
     async def activity_fiche_create(
         self, info: Info, portfolio_id: strawberry.ID, input: ActivityFicheInput
     ) -> ActivityFicheCreatePayload:
-        viewer = info.context.require("fiche.write")
+        viewer = info.context.require_granted("fiche.write")
 
         async def body() -> ActivityFicheCreatePayload:
             portfolio = await fetch_in_reach(
@@ -339,7 +339,7 @@ class FicheMutation:
             await _set_activity_types(fiche, types)
             return ActivityFicheUpdatePayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
-        info.context.require("fiche.write")
+        info.context.require_granted("fiche.write")
         return await run_mutation(ActivityFicheUpdatePayload, body)
 
     @strawberry.mutation(
@@ -355,7 +355,7 @@ class FicheMutation:
             await fiche.save()
             return ActivityFicheDeletePayload(deleted_activity_fiche_id=id)
 
-        info.context.require("fiche.write")
+        info.context.require_granted("fiche.write")
         return await run_mutation(ActivityFicheDeletePayload, body)
 
     @strawberry.mutation(
@@ -393,7 +393,7 @@ class FicheMutation:
                 await rules.teacher_checks(fiche, tasks)
             return ActivityFicheTasksSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
-        info.context.require("fiche.tasks.write")
+        info.context.require_granted("fiche.tasks.write")
         return await run_mutation(ActivityFicheTasksSetPayload, body)
 
     @strawberry.mutation(

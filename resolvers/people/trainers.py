@@ -14,7 +14,7 @@ from models.portfolios import Portfolio as PortfolioRow
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.passwords import hash_password_off_loop, temporary_password
-from permissions.table import describe
+from permissions.table import OWN_BY_REACH, describe
 from resolvers.inputs import available_email, fetch_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
 
@@ -117,7 +117,7 @@ class TrainerQuery:
     async def trainers(
         self, info: Info, role: Role | None = None, include_inactive: bool = False
     ) -> list[WorkplaceTrainer]:
-        viewer = info.context.require("trainer.identity.read")
+        viewer = info.context.require("trainer.identity.read", owned=OWN_BY_REACH)
         query = User.filter(scopes.trainers(viewer))
         if role is not None:
             query = query.filter(role=role)

@@ -17,7 +17,7 @@ from models.frameworks import Task
 from models.periods import Period
 from models.schools import Level
 from permissions import scopes
-from permissions.table import describe
+from permissions.table import OWN_BY_REACH, describe
 from resolvers.frameworks.rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
@@ -60,7 +60,8 @@ class PortfolioPayload:
 async def _editable_fiche(
     info: Info, rule: str, id: strawberry.ID, version: int | None
 ) -> tuple[m.LiaisonFiche, Period]:
-    viewer = info.context.require(rule)
+    # A learner reaches their own liaison fiches only (the fiche is then looked up in reach).
+    viewer = info.context.require(rule, owned=OWN_BY_REACH)
     fiche = await fetch_in_reach(
         m.LiaisonFiche, scopes.liaison_fiches, viewer, id, "LiaisonFiche", "id", "liaison fiche", for_update=True
     )

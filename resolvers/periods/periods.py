@@ -18,7 +18,7 @@ from models.portfolios import Portfolio
 from models.schools import Classroom, Level
 from models.users import User
 from permissions import scopes
-from permissions.table import describe
+from permissions.table import OWN_BY_REACH, describe
 from resolvers.frameworks.rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
 from resolvers.mutations import run_mutation
@@ -111,7 +111,7 @@ class PeriodQuery:
         "current one) in creation order. " + describe("period.read")
     )
     async def periods(self, info: Info, level_id: strawberry.ID, school_year: int | None = None) -> list[Period]:
-        viewer = info.context.require("period.read")
+        viewer = info.context.require("period.read", owned=OWN_BY_REACH)
         level = decode_id(level_id, expected="Level", field="levelId")[1]
         year = school_year if school_year is not None else rules.current_school_year(dt.date.today())
         rows = await m.Period.filter(scopes.periods(viewer), level_id=level, school_year=year).order_by(
@@ -121,7 +121,7 @@ class PeriodQuery:
 
     @strawberry.field(description="Period templates of a level, by name.")
     async def period_templates(self, info: Info, level_id: strawberry.ID) -> list[PeriodTemplate]:
-        viewer = info.context.require("school.structure.read")
+        viewer = info.context.require("school.structure.read", owned=OWN_BY_REACH)
         level = decode_id(level_id, expected="Level", field="levelId")[1]
         rows = await m.PeriodTemplate.filter(scopes.period_templates(viewer), level_id=level).order_by("name", "id")
         return [PeriodTemplate.from_row(r) for r in rows]
