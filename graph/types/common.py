@@ -49,6 +49,14 @@ class UserError:
     message: str = strawberry.field(description="Human-readable explanation, safe to show.")
 
 
+@strawberry.type(description="What every mutation answers: its own fields, and the problems with its input.")
+class Payload:
+    """The base of every mutation's payload (conventions.md, rule 5): `errors`, empty on success; a payload
+    carrying errors comes with nothing written (`resolvers.mutations`)."""
+
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
 @dataclasses.dataclass(frozen=True)
 class Owner:
     """How a guarded field says whether its row is the viewer's own, for a rule granting some role its own rows.

@@ -20,7 +20,7 @@ from tortoise.expressions import F
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
 from graph.types.bilans import CompanyBilan, EvaluationMode
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
 from models.frameworks import AchievementLevel as Level
@@ -93,21 +93,18 @@ class BilanInput:
 
 
 @strawberry.type(description="Result of bilanUpdate.")
-class BilanUpdatePayload:
+class BilanUpdatePayload(Payload):
     bilan: CompanyBilan | None = strawberry.field(default=None, description="The bilan as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of bilanComplete.")
-class BilanCompletePayload:
+class BilanCompletePayload(Payload):
     bilan: CompanyBilan | None = strawberry.field(default=None, description="The completed bilan.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of bilanReopen.")
-class BilanReopenPayload:
+class BilanReopenPayload(Payload):
     bilan: CompanyBilan | None = strawberry.field(default=None, description="The bilan, a draft again.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 def _now() -> dt.datetime:

@@ -8,7 +8,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.dashboard import InterimReview
 from models import bilans as m
 from models.users import User
@@ -20,9 +20,8 @@ from resolvers.mutations import run_mutation
 
 
 @strawberry.type(description="Result of interimReviewCreate.")
-class InterimReviewCreatePayload:
+class InterimReviewCreatePayload(Payload):
     interim_review: InterimReview | None = strawberry.field(default=None, description="The new interim review.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type

@@ -22,7 +22,7 @@ from strawberry.file_uploads import Upload
 
 from graph.context import Info
 from graph.errors import ErrorCode, UserInputError, problem
-from graph.types.common import UserError
+from graph.types.common import Payload, UserError
 from graph.types.fiches import Annex
 from models import fiches as m
 from permissions.table import describe
@@ -39,21 +39,18 @@ MAX_URL = 2000
 
 
 @strawberry.type(description="Result of annexUpload.")
-class AnnexUploadPayload:
+class AnnexUploadPayload(Payload):
     annex: Annex | None = strawberry.field(default=None, description="The new annex.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of annexAddUrl.")
-class AnnexAddUrlPayload:
+class AnnexAddUrlPayload(Payload):
     annex: Annex | None = strawberry.field(default=None, description="The new annex.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of annexDelete.")
-class AnnexDeletePayload:
+class AnnexDeletePayload(Payload):
     deleted_annex_id: strawberry.ID | None = strawberry.field(default=None, description="ID of the deleted annex.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 def _errors(exc: UserInputError) -> list[UserError]:

@@ -11,7 +11,7 @@ from tortoise import timezone
 
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.fiches import ActivityFiche, Autonomy
 from models import fiches as m
 from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence
@@ -66,41 +66,35 @@ class EvaluationTargetInput:
 
 
 @strawberry.type(description="Result of activityFicheCreate.")
-class ActivityFicheCreatePayload:
+class ActivityFicheCreatePayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheUpdate.")
-class ActivityFicheUpdatePayload:
+class ActivityFicheUpdatePayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheTasksSet.")
-class ActivityFicheTasksSetPayload:
+class ActivityFicheTasksSetPayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheTargetsSet.")
-class ActivityFicheTargetsSetPayload:
+class ActivityFicheTargetsSetPayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheMarkRead.")
-class ActivityFicheMarkReadPayload:
+class ActivityFicheMarkReadPayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheDelete.")
-class ActivityFicheDeletePayload:
+class ActivityFicheDeletePayload(Payload):
     deleted_activity_fiche_id: strawberry.ID | None = strawberry.field(
         default=None, description="ID of the deleted fiche (teachers still see it, marked DELETED)."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput) -> None:

@@ -6,7 +6,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.frameworks import Framework
 from models import frameworks as m
 from permissions import scopes
@@ -19,11 +19,10 @@ MAX_FRAMEWORK_FILE = 2 * 1024 * 1024
 
 
 @strawberry.type(description="Result of frameworkImport.")
-class FrameworkImportPayload:
+class FrameworkImportPayload(Payload):
     framework: Framework | None = strawberry.field(default=None, description="The imported framework.")
     created: bool = strawberry.field(default=False, description="True when the framework did not exist before.")
     changed: bool = strawberry.field(default=False, description="False when the same content was already imported.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type

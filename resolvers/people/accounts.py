@@ -9,7 +9,7 @@ from tortoise.expressions import F, Q
 
 from graph.context import Info
 from graph.errors import ErrorCode, Forbidden, problem
-from graph.types.common import UserError
+from graph.types.common import Payload, UserError
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, LearnerStatus, Person, Teacher, person_from_row
 from models import schools as school_models
@@ -66,34 +66,30 @@ class LearnerInput:
 
 
 @strawberry.type(description="Result of levelCreate.")
-class LevelPayload:
+class LevelPayload(Payload):
     level: Level | None = strawberry.field(default=None, description="The level.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of classroomCreate.")
-class ClassroomPayload:
+class ClassroomPayload(Payload):
     classroom: Classroom | None = strawberry.field(default=None, description="The classroom.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of an account creation: the temporary password is shown once.")
-class AccountCreatePayload:
+class AccountCreatePayload(Payload):
     user: Person | None = strawberry.field(default=None, description="The new account.")
     temporary_password: str | None = strawberry.field(
         default=None, description="Hand it to the person, who changes it with passwordChange."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of learnerUpdate, teacherClassroomsSet, userDeactivate and userRevokeTokens.")
-class AccountPayload:
+class AccountPayload(Payload):
     user: Person | None = strawberry.field(default=None, description="The account as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of passwordChange.")
-class PasswordChangePayload:
+class PasswordChangePayload(Payload):
     changed: bool = strawberry.field(
         default=False, description="True when the password was changed; every previous token is then revoked."
     )
@@ -102,7 +98,6 @@ class PasswordChangePayload:
         description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
         "the Retry-After header).",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _framework_id(code: str | None, school_id: int) -> int | None:

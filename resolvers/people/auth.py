@@ -11,7 +11,7 @@ from tortoise.expressions import F
 from graph.context import Info
 from graph.errors import ErrorCode
 from graph.settings import Settings
-from graph.types.common import UserError
+from graph.types.common import Payload, UserError
 from graph.types.users import Person, person_from_row
 from models.users import User
 from permissions import throttle
@@ -66,7 +66,7 @@ async def throttled(info: Info, attempt: throttle.Attempt) -> UserError:
 
 
 @strawberry.type(description="Result of login.")
-class LoginPayload:
+class LoginPayload(Payload):
     token: str | None = strawberry.field(
         default=None, description="Access token: send it as 'Authorization: Bearer <token>'."
     )
@@ -82,13 +82,11 @@ class LoginPayload:
         description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
         "the Retry-After header).",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of signOutEverywhere.")
-class SignOutEverywherePayload:
+class SignOutEverywherePayload(Payload):
     revoked: bool = strawberry.field(default=False, description="True when every token of the account was revoked.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type

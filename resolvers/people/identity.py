@@ -14,7 +14,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import AppError, ErrorCode, FieldProblem, UserInputError, not_found, problem
-from graph.types.common import UserError, decode_id
+from graph.types.common import Payload, UserError, decode_id
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
 from models.users import ExternalIdentity as ExternalIdentityRow
@@ -52,29 +52,27 @@ class ExternalIdentity:
 
 
 @strawberry.type(description="Result of casLogin.")
-class CasLoginPayload:
+class CasLoginPayload(Payload):
     token: str | None = strawberry.field(
         default=None, description="Access token: send it as 'Authorization: Bearer <token>'."
     )
     expires_at: dt.datetime | None = strawberry.field(default=None, description="When the token stops working.")
     user: Person | None = strawberry.field(default=None, description="The signed-in person.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of userExternalIdentitySet.")
-class UserExternalIdentitySetPayload:
+class UserExternalIdentitySetPayload(Payload):
     user: Person | None = strawberry.field(default=None, description="The account.")
     external_identity: ExternalIdentity | None = strawberry.field(
         default=None, description="The link now recorded; null when it was removed."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(
     description="Result of rosterImport. Nobody is deleted: learners absent from the file are listed "
     "in learnersMissing."
 )
-class RosterImportPayload:
+class RosterImportPayload(Payload):
     learners_created: list[Learner] = strawberry.field(default_factory=list, description="Learners added.")
     learners_updated: list[Learner] = strawberry.field(
         default_factory=list, description="Learners whose names, birth date, classroom or identity changed."
@@ -92,7 +90,6 @@ class RosterImportPayload:
     classrooms_unchanged: int = strawberry.field(default=0, description="Number of classrooms already up to date.")
     levels_created: list[Level] = strawberry.field(default_factory=list, description="Levels added for new classrooms.")
     warnings: list[str] = strawberry.field(default_factory=list, description="What was skipped, and why.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 def _user_errors(exc: UserInputError) -> list[UserError]:

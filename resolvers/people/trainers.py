@@ -7,7 +7,7 @@ from tortoise.expressions import F
 
 from graph.context import Info
 from graph.errors import ErrorCode, Forbidden, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.portfolios import Portfolio
 from graph.types.users import WorkplaceTrainer
 from models.portfolios import Portfolio as PortfolioRow
@@ -47,24 +47,21 @@ class TrainerUpdateInput:
 
 
 @strawberry.type(description="Result of tutorCreate and masterCreate.")
-class TrainerCreatePayload:
+class TrainerCreatePayload(Payload):
     trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The new account.")
     temporary_password: str | None = strawberry.field(
         default=None, description="Shown once: hand it to the trainer, who changes it at first sign-in."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of trainerUpdate and trainerDeactivate.")
-class TrainerPayload:
+class TrainerPayload(Payload):
     trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The account as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of portfolioTrainerAssign and portfolioTrainerUnassign.")
-class PortfolioTrainerPayload:
+class PortfolioTrainerPayload(Payload):
     portfolio: Portfolio | None = strawberry.field(default=None, description="The portfolio as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreatePayload:

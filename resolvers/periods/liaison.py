@@ -10,7 +10,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from models import portfolios as m
 from models.frameworks import Task
@@ -46,15 +46,13 @@ class LiaisonPlanInput:
 
 
 @strawberry.type(description="Result of a liaison fiche mutation.")
-class LiaisonFichePayload:
+class LiaisonFichePayload(Payload):
     liaison_fiche: LiaisonFiche | None = strawberry.field(default=None, description="The liaison fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of portfolioDaysDoneSet.")
-class PortfolioPayload:
+class PortfolioPayload(Payload):
     portfolio: Portfolio | None = strawberry.field(default=None, description="The portfolio as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _editable_fiche(

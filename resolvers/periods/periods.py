@@ -9,7 +9,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, problem
-from graph.types.common import UserError, decode_id
+from graph.types.common import Payload, decode_id
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche
 from models import periods as m
@@ -44,13 +44,12 @@ class PeriodInput:
 
 
 @strawberry.type(description="Result of periodCreate.")
-class PeriodCreatePayload:
+class PeriodCreatePayload(Payload):
     period: Period | None = strawberry.field(default=None, description="The new period.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of periodUpdate.")
-class PeriodUpdatePayload:
+class PeriodUpdatePayload(Payload):
     period: Period | None = strawberry.field(default=None, description="The period as it is now.")
     kept_individualized: list[LiaisonFiche] = strawberry.field(
         default_factory=list, description="Liaison fiches that kept their own objectives or activities (R6)."
@@ -58,16 +57,14 @@ class PeriodUpdatePayload:
     moved_fiche_count: int = strawberry.field(
         default=0, description="Fiches moved to free fiches by removing learners."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of periodDelete.")
-class PeriodDeletePayload:
+class PeriodDeletePayload(Payload):
     deleted_period_id: strawberry.ID | None = strawberry.field(default=None, description="ID of the deleted period.")
     moved_fiche_count: int = strawberry.field(
         default=0, description="Activity fiches moved to the learners' free fiches."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.input(description="A period template (annexe pédagogique).")
@@ -80,9 +77,8 @@ class PeriodTemplateInput:
 
 
 @strawberry.type(description="Result of periodTemplateCreate.")
-class PeriodTemplateCreatePayload:
+class PeriodTemplateCreatePayload(Payload):
     period_template: PeriodTemplate | None = strawberry.field(default=None, description="The new template.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _learners_of_level(viewer, level: Level, ids: Sequence[str]) -> list[User]:
