@@ -41,11 +41,17 @@ def _payload_type(resolver: Callable[..., Any]) -> type[Payload]:
     return kind
 
 
-def mutation(description: str, *, rule: str | None = None, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+def mutation(
+    description: str, *, rule: str | None = None, transaction: bool = True, **kwargs: Any
+) -> Callable[[Callable[..., Any]], Any]:
     """A mutation field: its description ends with who may run it (from the access table, when `rule` is given),
     a role holding no grant of `rule` is refused with FORBIDDEN before the resolver runs, and the resolver runs in
     one transaction whose UserInputErrors become the payload's `errors` (the payload class is the resolver's
-    return annotation). `rule=None` for the mutations open to anyone (signing in) or to every signed-in viewer."""
+    return annotation). `rule=None` for the mutations open to anyone (signing in) or to every signed-in viewer.
+
+    `transaction=False` for a mutation with work on files around its transaction (an upload written before, a
+    file removed once the deletion is committed): it calls `run_mutation` itself for the part that writes rows.
+    """
 
     def declare(resolver: Callable[..., Awaitable[Any]]) -> Any:
         payload = _payload_type(resolver)
@@ -54,6 +60,8 @@ def mutation(description: str, *, rule: str | None = None, **kwargs: Any) -> Cal
         async def run(self: Any, info: Any, *args: Any, **arguments: Any) -> Any:
             if rule is not None:
                 info.context.require_granted(rule)
+            if not transaction:
+                return await resolver(self, info, *args, **arguments)
             return await run_mutation(payload, lambda: resolver(self, info, *args, **arguments))
 
         text = f"{description.rstrip()} {describe(rule)}" if rule is not None else description
