@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import strawberry
@@ -30,6 +31,17 @@ async def run_mutation(payload: Callable[..., P], body: Callable[[], Awaitable[P
             return await body()
     except UserInputError as exc:
         return payload(errors=[UserError(field=p.field, code=p.code, message=p.message) for p in exc.problems])
+
+
+DECLARED = "pfmp.mutation"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What `@mutation` recorded on a resolver: its rule and whether it runs in the decorator's transaction."""
+
+    rule: str | None
+    transaction: bool
 
 
 def _payload_type(resolver: Callable[..., Any]) -> type[Payload]:
@@ -64,6 +76,7 @@ def mutation(
                 return await resolver(self, info, *args, **arguments)
             return await run_mutation(payload, lambda: resolver(self, info, *args, **arguments))
 
+        run.__dict__[DECLARED] = Declared(rule, transaction)
         text = f"{description.rstrip()} {describe(rule)}" if rule is not None else description
         return strawberry.mutation(description=text, **kwargs)(run)
 
