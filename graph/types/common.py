@@ -7,7 +7,6 @@ import binascii
 import dataclasses
 import functools
 import importlib
-import inspect
 from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -116,25 +115,18 @@ class Guard:
 
 
 def _enforced(resolver: Callable[..., Any], guard: Guard) -> Callable[..., Any]:
-    """The resolver, run only when the guard lets the viewer read the field; else null or the refusal's error."""
-    if inspect.iscoroutinefunction(resolver):
+    """The resolver, run only when the guard lets the viewer read the field; else null or the refusal's error.
 
-        @functools.wraps(resolver)
-        async def checked_async(self: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
-            if not guard.check(info.context, self):
-                return None
-            return await resolver(self, info, *args, **kwargs)
+    A plain function either way: for a coroutine resolver it returns the resolver's coroutine, which
+    graphql-core awaits as it awaits any async resolver, so the guard adds no coroutine of its own, and a refused
+    field answers null without creating one."""
 
-        checked: Callable[..., Any] = checked_async
-    else:
+    @functools.wraps(resolver)
+    def checked(self: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        if not guard.check(info.context, self):
+            return None
+        return resolver(self, info, *args, **kwargs)
 
-        @functools.wraps(resolver)
-        def checked_sync(self: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
-            if not guard.check(info.context, self):
-                return None
-            return resolver(self, info, *args, **kwargs)
-
-        checked = checked_sync
     checked.__dict__[GUARD] = guard
     return checked
 
