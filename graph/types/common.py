@@ -163,10 +163,6 @@ def guarded(
     )
 
 
-def guard_of(field: StrawberryField) -> Guard | None:
-    return field.metadata.get(GUARD)
-
-
 _DATA_GUARDS: dict[type, tuple[tuple[str, Guard], ...]] = {}
 
 
