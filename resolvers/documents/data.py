@@ -53,6 +53,7 @@ from models.schools import Level, School
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.scopes import may_read_bilan, portfolio_reach
+from permissions.table import OWN_BY_REACH
 from permissions.viewer import Viewer
 from resolvers.bilans.grid import (
     WORKPLACE_FIELDS,
@@ -142,7 +143,8 @@ async def find_bilan(viewer: Viewer, pk: int) -> Target | None:
 
 async def find_period(viewer: Viewer, pk: int) -> Target | None:
     row = await Period.filter(scopes.periods(viewer), id=pk).first().values("id", "name")
-    return Target(row["id"], None, (row["name"],), period_id=row["id"]) if row else None
+    # A learner reaches the periods of their own portfolios, and a period's export gathers those only.
+    return Target(row["id"], OWN_BY_REACH, (row["name"],), period_id=row["id"]) if row else None
 
 
 async def find_learner(viewer: Viewer, pk: int) -> Target | None:
