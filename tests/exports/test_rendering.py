@@ -207,5 +207,5 @@ async def test_the_documents_declare_calibri_and_render_in_its_metric_twin_carli
     # and LibreOffice, without Calibri, set it in Carlito (same widths, so the same line and page breaks),
     # embedded, and in no other font
     used = fonts(pdf)
-    assert {font.name.split("-")[0] for font in used} == {"Carlito"}, used
+    assert {font.name.split("-")[0] for font in used} == {"Carlito"}, f"{used}: apt-get install fonts-crosextra-carlito"
     assert all(font.embedded for font in used)
