@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from tortoise.transactions import in_transaction
 
 from graph.app import create_app
 from graph.response_cache import ENTRY_OVERHEAD, ResponseCache
@@ -22,6 +23,9 @@ from models.schools import Classroom, School
 from models.stamps import DataStamp
 from models.users import Role, User
 from resolvers.demo import DEMO_PASSWORD
+from resolvers.frameworks.importing import BUILTIN_DIR, import_framework, load_builtin_frameworks, parse_framework
+from resolvers.people.roster import RosterFormat, parse_roster
+from resolvers.people.roster_write import apply_roster
 from tests.conftest import DEMO_EMAIL, Api, _settings, token_for
 from tests.periods.helpers import demo_period, portfolio_of
 
@@ -290,3 +294,39 @@ def test_the_cache_keeps_at_most_its_bytes_evicting_the_least_recently_used():
     assert cache.size <= cache.max_bytes
     cache.put("huge", b"x" * cache.max_bytes)
     assert cache.get("huge") is None
+
+
+async def test_the_writers_besides_graphql_bump_the_stamp_of_what_they_write(http_a, cached_settings):
+    # given a cached list of frameworks and a cached period view
+    teacher = await _api(http_a, cached_settings, Role.TEACHER)
+    frameworks = "{ frameworks { code name } }"
+    await teacher.post(frameworks)
+    await _period_view(teacher)
+    school_id = teacher.user.school_id
+    before = await _stamps()
+    # when the built-in frameworks are loaded again unchanged (each start does it)
+    await load_builtin_frameworks()
+    # then nothing moved and both reads are still hits
+    assert await _stamps() == before
+    assert (await teacher.post(frameworks)).headers["x-cache"] == "hit"
+    # when a built-in framework changes (pfmp import-framework without --school)
+    path = sorted(BUILTIN_DIR.glob("*.json"))[0]
+    doc = parse_framework(path.read_text("utf-8"))
+    doc["name"] = doc["name"] + " (révisé)"
+    await import_framework(doc, school_id=None)
+    # then the global stamp moved, and the next read of the frameworks shows the new name
+    assert (await _stamps())["global"] == before["global"] + 1
+    fresh = await teacher.post(frameworks)
+    assert fresh.headers["x-cache"] == "miss"
+    assert doc["name"] in {f["name"] for f in fresh.json()["data"]["frameworks"]}
+    # when a roster is imported into the school (pfmp import-roster writes it in one transaction)
+    roster = parse_roster(
+        "identifiant,nom,prenom,date_naissance,classe\nX1,NOUVEAU,Léa,01/02/2008,CAP 1 ELEC\n".encode(),
+        RosterFormat.CSV,
+    )
+    middle = await _stamps()
+    async with in_transaction():
+        await apply_roster(roster, school_id=school_id)
+    # then the school's stamp moved, and the period view is computed again
+    assert (await _stamps())[f"school:{school_id}"] == middle[f"school:{school_id}"] + 1
+    assert (await _period_view(teacher)).headers["x-cache"] == "miss"
