@@ -26,6 +26,7 @@ from resolvers.demo import DEMO_PASSWORD
 from resolvers.frameworks.importing import BUILTIN_DIR, import_framework, load_builtin_frameworks, parse_framework
 from resolvers.people.roster import RosterFormat, parse_roster
 from resolvers.people.roster_write import apply_roster
+from tests.conformance.server import ServerProcess
 from tests.conftest import DEMO_EMAIL, Api, _settings, token_for
 from tests.periods.helpers import demo_period, portfolio_of
 
@@ -330,3 +331,43 @@ async def test_the_writers_besides_graphql_bump_the_stamp_of_what_they_write(htt
     # then the school's stamp moved, and the period view is computed again
     assert (await _stamps())[f"school:{school_id}"] == middle[f"school:{school_id}"] + 1
     assert (await _period_view(teacher)).headers["x-cache"] == "miss"
+
+
+async def test_two_server_processes_on_one_database_never_serve_what_the_other_changed(
+    tmp_path, database_url, cached_settings, cached_app
+):
+    # given two `pfmp serve` processes (their own caches, their own connections) on the same database
+    env = {"DATABASE_URL": database_url, "PFMP_TOKEN_SECRET": cached_settings.token_secret}
+    hosts = [ServerProcess(tmp_path / f"host{n}", extra_env=env, args=()) for n in (1, 2)]
+    teacher = await User.get(email=DEMO_EMAIL[Role.TEACHER])
+    headers = {"Authorization": f"Bearer {token_for(teacher, cached_settings)}"}
+    read = {"query": PERIOD_VIEW, "variables": {"id": encode_id("Period", (await demo_period()).id)}}
+    portfolio = encode_id("Portfolio", (await portfolio_of("FABROWSKI")).id)
+    try:
+        one, two = (httpx.AsyncClient(base_url=host.start(), headers=headers) for host in hosts)
+
+        def fabrowski(response: httpx.Response) -> list:
+            rows = response.json()["data"]["node"]["portfolios"]
+            return [p["daysDone"] for p in rows if p["learner"]["fullName"] == "Marine FABROWSKI"]
+
+        async with one, two:
+            # and the teacher's period view cached by both
+            for client in (one, two):
+                await client.post("/graphql", json=read)
+                assert (await client.post("/graphql", json=read)).headers["x-cache"] == "hit"
+            # when the second records the days a learner did
+            write = {"query": DAYS_DONE, "variables": {"id": portfolio, "days": "5"}}
+            assert (await two.post("/graphql", json=write)).json()["data"]["portfolioDaysDoneSet"]["errors"] == []
+            # then the first answers the next read afresh, then from its cache again
+            fresh = await one.post("/graphql", json=read)
+            assert fresh.headers["x-cache"] == "miss"
+            assert [float(d) for d in fabrowski(fresh)] == [5]
+            assert (await one.post("/graphql", json=read)).headers["x-cache"] == "hit"
+            # and an ETag given by one process is honoured by the other
+            params = {"query": read["query"], "variables": json.dumps(read["variables"])}
+            tagged = await one.get("/graphql", params=params)
+            again = await two.get("/graphql", params=params, headers={"If-None-Match": tagged.headers["etag"]})
+            assert again.status_code == 304
+    finally:
+        for host in hosts:
+            host.stop()
