@@ -6,6 +6,10 @@ A `UserInputError` raised anywhere in it rolls everything back and becomes the p
 `AppError` (UNAUTHENTICATED, FORBIDDEN) also rolls back and propagates. So a payload that carries an error never
 comes with a write. A rule granting some role its own rows only is asked again, with the row's ownership, once
 the resolver has the row (`Context.require(rule, owned=...)`).
+
+A body that returns bumps the data version stamp of the request's writer (its viewer's school, or the global stamp
+when there is none: models/stamps.py) as the last statement of the same transaction: the write and the bump commit
+together or not at all, and a rolled-back mutation bumps nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tortoise.transactions import in_transaction
 
 from graph.errors import UserInputError
 from graph.types.common import Payload, UserError
+from models import stamps
 from permissions.table import describe
 
 P = TypeVar("P")
@@ -28,7 +33,9 @@ P = TypeVar("P")
 async def run_mutation(payload: Callable[..., P], body: Callable[[], Awaitable[P]]) -> P:
     try:
         async with in_transaction():
-            return await body()
+            result = await body()
+            await stamps.bump_writer()
+            return result
     except UserInputError as exc:
         return payload(errors=[UserError(field=p.field, code=p.code, message=p.message) for p in exc.problems])
 
