@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry import relay
 from strawberry.types.field import StrawberryField
+from strawberry.types.nodes import SelectedField, Selection
 
 from graph.context import Context
 from graph.errors import BadUserInput, ErrorCode
@@ -34,6 +35,59 @@ def later(module: str, name: str) -> Any:
     portfolio has a period, a period lists its portfolios): one way is an import, the other resolves here at run
     time, as the schema resolves the `strawberry.lazy` annotations of the same fields."""
     return getattr(importlib.import_module(module), name)
+
+
+class _Missing:
+    """The value of a prefetched slot nobody filled: the field resolves through its loader."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def prefetched(slot: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A resolver answering the object's Private `slot` when the list that built the object filled it (one query
+    per kind of data for the whole list), and running as before (its loader) otherwise.
+
+    A plain function either way: the prefetched value is answered synchronously, with no coroutine nor future;
+    otherwise it returns the resolver's coroutine, which graphql-core awaits as it awaits any async resolver."""
+
+    def decorate(resolver: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(resolver)
+        def resolve(self: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+            value = getattr(self, slot)
+            if value is not MISSING:
+                return value
+            return resolver(self, info, *args, **kwargs)
+
+        return resolve
+
+    return decorate
+
+
+def selections(info: Any) -> dict[str, list[Selection]]:
+    """The sub-fields asked of the field being resolved, by schema name, fragments merged (each name's own
+    sub-selections merged too): what a list may prefetch for its rows."""
+    found: dict[str, list[Selection]] = {}
+    for field in info.selected_fields:
+        _merge(found, field.selections)
+    return found
+
+
+def sub_selections(selected: list[Selection]) -> dict[str, list[Selection]]:
+    found: dict[str, list[Selection]] = {}
+    _merge(found, selected)
+    return found
+
+
+def _merge(found: dict[str, list[Selection]], selected: list[Selection]) -> None:
+    for item in selected:
+        if isinstance(item, SelectedField):
+            found.setdefault(item.name, []).extend(item.selections)
+        else:
+            _merge(found, item.selections)
 
 
 ErrorCodeEnum = Annotated[ErrorCode, strawberry.enum(name="UserErrorCode", description="What is wrong with the input.")]

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import later
+from graph.types.common import MISSING, later, prefetched, selections, sub_selections
 from graph.types.fiches import ActivityFiche, fiches_of_portfolio
 from graph.types.frameworks import Task
+from graph.types.schools import Classroom
 from graph.types.users import Learner, WorkplaceTrainer
 from models import portfolios as m
 from models.bilans import BilanStatus as BilanStatusEnum
@@ -57,6 +60,25 @@ class LiaisonFiche(relay.Node):
     portfolio_id: strawberry.Private[int]
 
     @classmethod
+    def from_values(cls, row: dict[str, Any]) -> LiaisonFiche:
+        """From the columns `resolvers.periods.loaders.liaison_values` reads."""
+        return cls(
+            id=row["id"],
+            objectives=row["objectives"],
+            objectives_individualized=row["objectives_individualized"],
+            tasks_individualized=row["tasks_individualized"],
+            version=row["version"],
+            portfolio_id=row["portfolio_id"],
+            workplace=Workplace(
+                company_name=row["company_name"],
+                activity_domain=row["activity_domain"],
+                service=row["service"],
+                tutor_name=row["tutor_name"],
+                tutor_role=row["tutor_role"],
+            ),
+        )
+
+    @classmethod
     def from_row(cls, row: m.LiaisonFiche) -> LiaisonFiche:
         return cls(
             id=row.id,
@@ -93,6 +115,13 @@ class Portfolio(relay.Node):
     created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
     period_id: strawberry.Private[int]
     learner_id: strawberry.Private[int]
+    # Filled by a list that read each kind of data for all its portfolios at once (`portfolios_of_period`);
+    # MISSING: the field goes through its loader, as for a portfolio reached alone.
+    prefetched_learner: strawberry.Private[Any] = MISSING
+    prefetched_count: strawberry.Private[Any] = MISSING
+    prefetched_status: strawberry.Private[Any] = MISSING
+    prefetched_liaison: strawberry.Private[Any] = MISSING
+    prefetched_trainers: strawberry.Private[Any] = MISSING
 
     @classmethod
     def from_row(cls, row: m.Portfolio) -> Portfolio:
@@ -110,20 +139,24 @@ class Portfolio(relay.Node):
         return later("graph.types.periods", "Period").from_row(row) if row else None
 
     @strawberry.field(description="The learner.")
+    @prefetched("prefetched_learner")
     async def learner(self, info: Info) -> Learner | None:
         row = await info.context.loaders.by_id(User, scopes.learners).load(self.learner_id)
         return Learner.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="Number of completed activity fiches: not deleted, description filled in (R2).")
+    @prefetched("prefetched_count")
     async def completed_fiche_count(self, info: Info) -> int:
         return await loaders.completed_fiche_counts(info).load(self.id)
 
     @strawberry.field(description="The liaison fiche of the portfolio.")
+    @prefetched("prefetched_liaison")
     async def liaison_fiche(self, info: Info) -> LiaisonFiche | None:
         rows = await loaders.liaison_by_portfolio(info).load(self.id)
         return LiaisonFiche.from_row(rows[0]) if rows else None
 
     @strawberry.field(description="Status of the company bilan (readable by whoever reaches the portfolio).")
+    @prefetched("prefetched_status")
     async def bilan_status(self, info: Info) -> BilanStatus | None:
         return await loaders.bilan_status_by_portfolio(info).load(self.id)
 
@@ -135,6 +168,7 @@ class Portfolio(relay.Node):
         return await later("graph.types.bilans", "bilan_of_portfolio")(info, self.id)
 
     @strawberry.field(description="Company trainers (tutors or masters) assigned to the portfolio.")
+    @prefetched("prefetched_trainers")
     async def trainers(self, info: Info) -> list[WorkplaceTrainer]:
         rows = await loaders.trainers_of(info).load(self.id)
         return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
@@ -160,3 +194,84 @@ async def portfolios_by_start(info: Info, rows: list[m.Portfolio]) -> list[Portf
     pairs = [(period, row) for period, row in zip(periods, rows) if period is not None]
     pairs.sort(key=lambda pair: (pair[0].start_date, pair[0].id))
     return [Portfolio.from_row(row) for _, row in pairs]
+
+
+class _Plan(NamedTuple):
+    """What a list of portfolios reads for all its rows at once, from the sub-fields asked."""
+
+    classroom: bool
+    fiche_count: bool
+    status: bool
+    liaison: bool
+    trainers: bool
+
+
+def _plan(info: Info) -> _Plan:
+    asked = selections(info)
+    learner = sub_selections(asked.get("learner", []))
+    return _Plan(
+        classroom="classroom" in learner,
+        fiche_count="completedFicheCount" in asked,
+        # With `bilan` asked too, the status comes from the whole rows that field loads (no second statement).
+        status="bilanStatus" in asked and "bilan" not in asked,
+        liaison="liaisonFiche" in asked,
+        trainers="trainers" in asked,
+    )
+
+
+async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
+    """A period's portfolios the viewer reaches, by learner name, built for the whole list at once: one query per
+    kind of data the sub-fields ask (learners, their classrooms, completed-fiche counts, bilan statuses, liaison
+    fiches, trainers), for the portfolios of every period the request lists, so each asked field answers its
+    value without a loader, a future or a model instance per portfolio."""
+    viewer = info.context.viewer
+    if viewer is None:
+        return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
+    plan = _plan(info)
+
+    async def load(period_ids: Sequence[int]) -> list[list[Portfolio]]:
+        rows = await loaders.portfolio_values_of_periods(viewer, period_ids)
+        learners = await loaders.learner_values(viewer, list({row["learner_id"] for row in rows}))
+        rows = [row for row in rows if row["learner_id"] in learners]
+        ids = [row["id"] for row in rows]
+        classrooms: dict[int, Classroom] = {}
+        if plan.classroom:
+            wanted = {learner["classroom_id"] for learner in learners.values()} - {None}
+            classrooms = {
+                pk: Classroom(id=pk, name=row["name"], level_id=row["level_id"])
+                for pk, row in (await loaders.classroom_values(viewer, list(wanted))).items()
+            }
+        counts = await loaders.completed_counts(ids) if plan.fiche_count else {}
+        statuses = await loaders.bilan_statuses(ids) if plan.status else {}
+        liaisons = await loaders.liaison_values(ids) if plan.liaison else {}
+        trainers = await loaders.trainer_values(viewer, ids) if plan.trainers else {}
+        built: dict[int, list[tuple[tuple, Portfolio]]] = defaultdict(list)
+        for row in rows:
+            values = learners[row["learner_id"]]
+            classroom = MISSING
+            if plan.classroom:
+                classroom_id = values["classroom_id"]
+                classroom = None if classroom_id is None else classrooms.get(classroom_id)
+            pk = row["id"]
+            liaison = liaisons.get(pk) if plan.liaison else MISSING
+            portfolio = Portfolio(
+                **row,
+                prefetched_learner=Learner.from_values(values, viewer, classroom),
+                prefetched_count=counts.get(pk, 0) if plan.fiche_count else MISSING,
+                prefetched_status=statuses.get(pk) if plan.status else MISSING,
+                prefetched_liaison=MISSING if liaison is MISSING else liaison and LiaisonFiche.from_values(liaison),
+                prefetched_trainers=(
+                    [WorkplaceTrainer.from_values(t, viewer) for t in trainers.get(pk, ())]
+                    if plan.trainers
+                    else MISSING
+                ),
+            )
+            built[row["period_id"]].append(((values["last_name"], values["first_name"], values["id"]), portfolio))
+        found = []
+        for period_id in period_ids:
+            pairs = built.get(period_id, [])
+            pairs.sort(key=lambda pair: pair[0])
+            found.append([portfolio for _, portfolio in pairs])
+        return found
+
+    return await info.context.loaders.custom(("portfolios_of_period", plan), load).load(period_id)

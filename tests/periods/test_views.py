@@ -176,3 +176,27 @@ async def test_free_fiches_and_level_periods_cost_the_same_for_5_and_for_45_lear
     assert len(data["learners"]["edges"]) == 45
     assert sql_counter.count == with_five, sql_counter.statements
     print(f"\nlearners with free fiches and level periods: {with_five} statements")
+
+
+PORTFOLIO_FIELDS = """id daysDone createdAt completedFicheCount bilanStatus
+  learner { id fullName status email phone birthDate classroom { id name } }
+  liaisonFiche { id version objectives workplace { companyName activityDomain service tutorName tutorRole } }
+  trainers { id fullName role companyName jobTitle email phone }"""
+
+
+async def test_a_portfolio_answers_the_same_in_its_period_list_as_reached_alone_for_every_role(clients):
+    # The list builds its portfolios for all its rows at once; a portfolio reached alone goes field by field.
+    # Both must answer the same values, and the same nulls where access.md refuses a field to the role.
+    period_id = encode_id("Period", (await demo_period()).id)
+    listed_query = f"query($id: ID!) {{ node(id: $id) {{ ... on Period {{ portfolios {{ {PORTFOLIO_FIELDS} }} }} }} }}"
+    alone_query = f"query($id: ID!) {{ node(id: $id) {{ ... on Portfolio {{ {PORTFOLIO_FIELDS} }} }} }}"
+    compared = 0
+    for role in (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER):
+        api = clients[role]
+        listed = (await api.data(listed_query, id=period_id))["node"]
+        for portfolio in listed["portfolios"] if listed else []:
+            alone = (await api.data(alone_query, id=portfolio["id"]))["node"]
+            assert alone == portfolio, role
+            compared += 1
+    # the teacher reaches every portfolio of the demo period, the learner their own
+    assert compared >= 6
