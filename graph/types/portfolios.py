@@ -13,7 +13,7 @@ from strawberry import relay
 
 from graph.context import Info
 from graph.types.common import MISSING, later, prefetched, selections, sub_selections
-from graph.types.fiches import ActivityFiche, fiches_of_portfolio
+from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
 from graph.types.schools import Classroom
 from graph.types.users import Learner, WorkplaceTrainer
@@ -122,6 +122,8 @@ class Portfolio(relay.Node):
     prefetched_status: strawberry.Private[Any] = MISSING
     prefetched_liaison: strawberry.Private[Any] = MISSING
     prefetched_trainers: strawberry.Private[Any] = MISSING
+    prefetched_period: strawberry.Private[Any] = MISSING
+    prefetched_fiches: strawberry.Private[Any] = MISSING
 
     @classmethod
     def from_row(cls, row: m.Portfolio) -> Portfolio:
@@ -134,6 +136,7 @@ class Portfolio(relay.Node):
         )
 
     @strawberry.field(description="The period.")
+    @prefetched("prefetched_period")
     async def period(self, info: Info) -> Annotated[Period, strawberry.lazy("graph.types.periods")] | None:
         row = await loaders.period_by_id(info).load(self.period_id)
         return later("graph.types.periods", "Period").from_row(row) if row else None
@@ -174,6 +177,7 @@ class Portfolio(relay.Node):
         return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
 
     @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
+    @prefetched("prefetched_fiches")
     async def activity_fiches(
         self, info: Info
     ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]]:
@@ -185,14 +189,6 @@ async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[Portfol
     learners = await info.context.loaders.by_id(User, scopes.learners).load_many([r.learner_id for r in rows])
     pairs = [(learner, row) for learner, row in zip(learners, rows) if learner is not None]
     pairs.sort(key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].id))
-    return [Portfolio.from_row(row) for _, row in pairs]
-
-
-async def portfolios_by_start(info: Info, rows: list[m.Portfolio]) -> list[Portfolio]:
-    """A learner's portfolios ordered by their period's first day."""
-    periods = await loaders.period_by_id(info).load_many([r.period_id for r in rows])
-    pairs = [(period, row) for period, row in zip(periods, rows) if period is not None]
-    pairs.sort(key=lambda pair: (pair[0].start_date, pair[0].id))
     return [Portfolio.from_row(row) for _, row in pairs]
 
 
@@ -275,3 +271,56 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
         return found
 
     return await info.context.loaders.custom(("portfolios_of_period", plan), load).load(period_id)
+
+
+async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
+    """A learner's portfolios the viewer reaches, by their period's first day, built for the whole list at once
+    (the portfolios of every learner the request lists): their periods, bilan statuses, liaison fiches and
+    activity fiches (with the fiches' tasks, read states and annex counts when asked), one query per kind."""
+    asked = selections(info)
+    status = "bilanStatus" in asked and "bilan" not in asked
+    liaison = "liaisonFiche" in asked
+    fiches = "activityFiches" in asked
+    fiche_fields = asked.get("activityFiches", [])
+
+    async def load(learner_ids: Sequence[int]) -> list[list[Portfolio]]:
+        groups = await loaders.portfolios_of_learner(info).load_many(learner_ids)
+        rows = [row for group in groups for row in group]
+        periods = await loaders.period_by_id(info).load_many([row.period_id for row in rows])
+        period_of = {row.id: period for row, period in zip(rows, periods)}
+        ids = [row.id for row in rows if period_of[row.id] is not None]
+        statuses = await loaders.bilan_statuses(ids) if status else {}
+        liaisons = await loaders.liaison_values(ids) if liaison else {}
+        fiche_lists = dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields))) if fiches else {}
+        period_type = later("graph.types.periods", "Period")
+        found = []
+        for group in groups:
+            built = []
+            for row in group:
+                period = period_of[row.id]
+                if period is None:
+                    continue
+                pk = row.id
+                values = liaisons.get(pk) if liaison else MISSING
+                portfolio = Portfolio(
+                    id=pk,
+                    days_done=row.days_done,
+                    created_at=row.created_at,
+                    period_id=row.period_id,
+                    learner_id=row.learner_id,
+                    prefetched_period=period_type.from_row(period),
+                    prefetched_status=statuses.get(pk) if status else MISSING,
+                    prefetched_liaison=MISSING if values is MISSING else values and LiaisonFiche.from_values(values),
+                    prefetched_fiches=fiche_lists[pk] if fiches else MISSING,
+                )
+                built.append(((period.start_date, period.id), portfolio))
+            built.sort(key=lambda pair: pair[0])
+            found.append([portfolio for _, portfolio in built])
+        return found
+
+    key = ("portfolios_of_learner", status, liaison, fiches, _fields_key(fiche_fields))
+    return await info.context.loaders.custom(key, load).load(learner_id)
+
+
+def _fields_key(selected: list) -> frozenset[str]:
+    return frozenset(sub_selections(selected))

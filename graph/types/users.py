@@ -18,7 +18,6 @@ from models.users import User
 from permissions import scopes
 from permissions.viewer import Viewer
 from resolvers.people.loaders import taught_classrooms
-from resolvers.periods.loaders import portfolios_of_learner
 
 if TYPE_CHECKING:
     from graph.types.dashboard import Dashboard, InterimReview
@@ -102,8 +101,7 @@ class Learner(GuardedFields, Person):
         "by period start, with its portfolio."
     )
     async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
-        rows = await portfolios_of_learner(info).load(self.id)
-        return await later("graph.types.portfolios", "portfolios_by_start")(info, rows)
+        return await later("graph.types.portfolios", "portfolios_of_learner")(info, self.id)
 
     @guarded(
         "Fiches libres: the learner's fiches that belong to no period any more (R8).",
