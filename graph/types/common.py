@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import GraphQLObjectType
 from strawberry import relay
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField, Selection
@@ -62,9 +63,44 @@ def prefetched(slot: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 return value
             return resolver(self, info, *args, **kwargs)
 
+        resolve.__dict__[PREFETCHED] = slot
         return resolve
 
     return decorate
+
+
+PREFETCHED = "pfmp.prefetched"
+
+
+def answer_prefetched_directly(graphql_schema: Any) -> int:
+    """Gives each `@prefetched` field of the built schema a graphql-core resolver that answers a filled slot
+    itself and hands anything else to Strawberry's resolver: a prefetched value then costs an attribute read,
+    without Strawberry's per-field wrapping (an Info object, arguments, extension chain), which costs several
+    times the read. The answer is the same (Strawberry's resolver would return the slot's value as it is).
+    Guarded fields keep Strawberry's resolver, so their guard stays in front. Returns how many fields."""
+    count = 0
+    for graphql_type in graphql_schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for graphql_field in graphql_type.fields.values():
+            field = (graphql_field.extensions or {}).get("strawberry-definition")
+            function = getattr(getattr(field, "base_resolver", None), "wrapped_func", None)
+            marks = getattr(function, "__dict__", {})
+            if field is None or PREFETCHED not in marks or GUARD in marks or field.arguments:
+                continue
+            graphql_field.resolve = _direct(marks[PREFETCHED], graphql_field.resolve)
+            count += 1
+    return count
+
+
+def _direct(slot: str, strawberry_resolve: Callable[..., Any]) -> Callable[..., Any]:
+    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        value = getattr(source, slot, MISSING)
+        if value is not MISSING:
+            return value
+        return strawberry_resolve(source, info, **kwargs)
+
+    return resolve
 
 
 def selections(info: Any) -> dict[str, list[Selection]]:
