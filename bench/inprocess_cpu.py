@@ -6,6 +6,11 @@ process): a quick comparison of two versions of the code on one generated databa
     # another version of the code (e.g. `git archive <commit> | tar -x -C /tmp/base`), the same virtualenv:
     cd /tmp/base && PYTHONPATH=/tmp/base /path/to/.venv/bin/python bench/inprocess_cpu.py sqlite:///tmp/school.sqlite3
 
+The ORM floor the same way (`bench/floor_app.py`: the same rows read with Tortoise `.values()` and plain rows,
+dumped to JSON behind the same Starlette app and token check), for the ratio of CPU per answer:
+
+    .venv/bin/python bench/inprocess_cpu.py --floor sqlite:///tmp/school.sqlite3
+
 Per view: 3 warm-up requests, then 5 rounds of `--requests` requests; the median round's process CPU time per
 answer (the client's share included: the same for both versions).
 """
@@ -26,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import load  # noqa: E402
 from bench import operations as ops  # noqa: E402
+from bench.floor_app import ROUTES, create_floor_app  # noqa: E402
 from graph.app import create_app  # noqa: E402
 from graph.database import apply_migrations  # noqa: E402
 from permissions.tokens import issue_token  # noqa: E402
@@ -33,9 +39,26 @@ from permissions.tokens import issue_token  # noqa: E402
 VIEWS = ("period view", "learner view")
 
 
-async def measure(url: str, requests: int) -> dict[str, float]:
+class FloorRequester:
+    """Asks the floor app for a view's rows and checks the answer names as many portfolios as the view's."""
+
+    PATHS = {name: f"/floor/{route}" for route, name in ROUTES.items()}
+
+    def __init__(self, client: httpx.AsyncClient, token: str, targets: ops.Targets):
+        self.client, self.headers, self.targets = client, {"Authorization": f"Bearer {token}"}, targets
+
+    async def send(self, name: str) -> None:
+        response = await self.client.post(self.PATHS[name], headers=self.headers)
+        response.raise_for_status()
+        if name == "period view":
+            count = len(response.json()["portfolios"])
+            assert count == self.targets.period_portfolios, count
+
+
+async def measure(url: str, requests: int, floor: bool = False) -> dict[str, float]:
     await apply_migrations(url)
-    app = create_app(load._settings(Path(tempfile.mkdtemp()), url))
+    settings = load._settings(Path(tempfile.mkdtemp()), url)
+    app = create_floor_app(settings) if floor else create_app(settings)
     async with app.router.lifespan_context(app):
         targets = await ops.find_targets()
         viewer = targets.viewer
@@ -49,7 +72,7 @@ async def measure(url: str, requests: int) -> dict[str, float]:
             token_version=1,
         )[0]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-            requester = load.Requester(client, token, targets)
+            requester = FloorRequester(client, token, targets) if floor else load.Requester(client, token, targets)
             found = {}
             for name in VIEWS:
                 for _ in range(3):
@@ -68,8 +91,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database_url")
     parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--floor", action="store_true", help="measure the ORM floor (bench/floor_app.py) instead")
     args = parser.parse_args()
-    found = asyncio.run(measure(args.database_url, args.requests))
+    found = asyncio.run(measure(args.database_url, args.requests, args.floor))
     print(", ".join(f"{name}: {ms:.1f} ms CPU per answer" for name, ms in found.items()))
 
 

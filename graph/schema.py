@@ -20,6 +20,7 @@ from graph.logs import log_graphql_errors
 from graph.nodes import unregistered
 from graph.response_cache import CacheableQuery
 from graph.text_guard import RefuseUnstorableText
+from graph.types.common import answer_prefetched_directly
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.bilans.bilans import BilanMutation
 from resolvers.bilans.reviews import InterimReviewMutation
@@ -97,6 +98,10 @@ schema = PortfolioSchema(
         CacheableQuery,
     ],
 )
+
+
+# The fields a list fills for all its rows at once answer their value without Strawberry's per-field wrapping.
+answer_prefetched_directly(schema._schema)
 
 
 def node_type_names(built: strawberry.Schema) -> set[str]:

@@ -5,14 +5,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import GuardedFields, Owner, encode_id, guarded, later
+from graph.types.common import (
+    GUARD,
+    MISSING,
+    GuardedFields,
+    Owner,
+    Selection,
+    encode_id,
+    guarded,
+    later,
+    prefetched,
+    sub_selections,
+)
 from graph.types.frameworks import Competence, Criterion, FrameworkActivity, Task
 from graph.types.users import Learner
 from models import fiches as m
@@ -150,6 +161,10 @@ class ActivityFiche(GuardedFields, relay.Node):
     learner_changed_at: strawberry.Private[dt.datetime]
     reference: strawberry.Private[int | None]
     viewer: strawberry.Private[Viewer | None]
+    # Filled by a list that read them for all its fiches at once (`prefetch_fiche_fields`); MISSING: the loader.
+    prefetched_read_state: strawberry.Private[Any] = MISSING
+    prefetched_annex_count: strawberry.Private[Any] = MISSING
+    prefetched_tasks: strawberry.Private[Any] = MISSING
 
     @classmethod
     def from_row(cls, row: m.ActivityFiche, viewer: Viewer | None) -> ActivityFiche:
@@ -190,6 +205,7 @@ class ActivityFiche(GuardedFields, relay.Node):
         "a side effect of reading.",
         "fiche.staff.read",
     )
+    @prefetched("prefetched_read_state")
     async def read_state(self, info: Info) -> FicheReadState | None:
         if self.deleted_at is not None:
             return FicheReadState.DELETED
@@ -204,6 +220,7 @@ class ActivityFiche(GuardedFields, relay.Node):
         return [FrameworkActivity.from_row(r) for r in rows]
 
     @strawberry.field(description="Tasks linked to the fiche, in framework order (R14).")
+    @prefetched("prefetched_tasks")
     async def tasks(self, info: Info) -> list[FicheTaskLink]:
         links = await loaders.task_links(info).load(self.id)
         tasks = await loaders.tasks(info).load_many([link.task_id for link in links])
@@ -266,6 +283,7 @@ class ActivityFiche(GuardedFields, relay.Node):
         return [Annex.from_row(r) for r in await loaders.annexes(info).load(self.id)]
 
     @guarded("Number of annexes (the counter shown beside « Annexes »).", "annex.read", owner=LEARNER)
+    @prefetched("prefetched_annex_count")
     async def annex_count(self, info: Info) -> int | None:
         return len(await loaders.annexes(info).load(self.id))
 
@@ -354,6 +372,84 @@ async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFic
         m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
     ).load(portfolio_id)
     return [ActivityFiche.from_row(r, info.context.viewer) for r in rows]
+
+
+async def fiches_of_portfolios(
+    info: Info, portfolio_ids: list[int], asked: list[Selection]
+) -> list[list[ActivityFiche]]:
+    """The fiches of each portfolio, as `fiches_of_portfolio` lists them, with the asked fields that need a
+    query (tasks, read state, annex count) read for all of them at once."""
+    groups = await info.context.loaders.by_parent(
+        m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
+    ).load_many(portfolio_ids)
+    viewer = info.context.viewer
+    found = [[ActivityFiche.from_row(r, viewer) for r in rows] for rows in groups]
+    await prefetch_fiche_fields(info, [fiche for fiches in found for fiche in fiches], sub_selections(asked))
+    return found
+
+
+def _guard_of(name: str) -> Any:
+    field = ActivityFiche.__strawberry_definition__.get_field(name)  # type: ignore[attr-defined]
+    return field.metadata[GUARD]
+
+
+async def prefetch_fiche_fields(info: Info, fiches: list[ActivityFiche], asked: dict[str, list[Selection]]) -> None:
+    """Fills the fiches' prefetched fields that `asked` names, one query per kind for all of them. A guarded
+    field is read only for the fiches its guard lets the viewer read (its resolver refuses the others first),
+    so a viewer refused everywhere costs no statement, as with the loaders."""
+    if not fiches:
+        return
+    if "tasks" in asked:
+        links, tasks = await loaders.task_link_values([f.id for f in fiches])
+        grouped: dict[int, list[dict]] = {}
+        for link in links:
+            grouped.setdefault(link["fiche_id"], []).append(link)
+        built = {
+            pk: Task(
+                id=pk,
+                code=row["code"],
+                label=row["label"],
+                provisional=row["provisional"],
+                retired=row["retired_at"] is not None,
+                framework_id=row["framework_id"],
+            )
+            for pk, row in tasks.items()
+        }
+        for fiche in fiches:
+            pairs = sorted(grouped.get(fiche.id, ()), key=lambda link: tasks[link["task_id"]]["position"])
+            fiche.prefetched_tasks = [
+                FicheTaskLink(
+                    task=built[link["task_id"]],
+                    ticked_by_learner=link["ticked_by_learner"],
+                    checked_by_teacher=link["checked_by_teacher"],
+                )
+                for link in pairs
+            ]
+    context = info.context
+    if "readState" in asked and context.viewer is not None:
+        guard = _guard_of("read_state")
+        readable = [f for f in fiches if guard.check(context, f)]
+        for fiche in readable:
+            if fiche.deleted_at is not None:
+                fiche.prefetched_read_state = FicheReadState.DELETED
+        unread = [f for f in readable if f.deleted_at is None]
+        if unread:
+            times = await loaders.read_time_values(context.viewer.id, [f.id for f in unread])
+            for fiche in unread:
+                read_at = times.get(fiche.id)
+                fiche.prefetched_read_state = (
+                    FicheReadState.READ
+                    if read_at is not None and read_at >= fiche.learner_changed_at  # type: ignore[operator]
+                    else FicheReadState.UNREAD
+                )
+    # With `annexes` asked too, the count comes from the rows that field loads (no second statement).
+    if "annexCount" in asked and "annexes" not in asked and context.viewer is not None:
+        guard = _guard_of("annex_count")
+        readable = [f for f in fiches if guard.check(context, f)]
+        if readable:
+            counts = await loaders.annex_counts([f.id for f in readable])
+            for fiche in readable:
+                fiche.prefetched_annex_count = counts.get(fiche.id, 0)
 
 
 async def free_fiches_of(info: Info, learner_id: int) -> list[ActivityFiche]:

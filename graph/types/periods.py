@@ -10,7 +10,7 @@ from strawberry import relay
 
 from graph.context import Info
 from graph.types.frameworks import Task
-from graph.types.portfolios import Portfolio, portfolios_sorted
+from graph.types.portfolios import Portfolio, portfolios_of_period
 from graph.types.schools import Level
 from models import periods as m
 from models.schools import Level as LevelRow
@@ -95,4 +95,4 @@ class Period(relay.Node):
 
     @strawberry.field(description="One portfolio per assigned learner the viewer reaches, by learner name (R2).")
     async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
-        return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(self.id))
+        return await portfolios_of_period(info, self.id)

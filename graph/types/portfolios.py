@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import later
-from graph.types.fiches import ActivityFiche, fiches_of_portfolio
+from graph.types.common import MISSING, later, prefetched, selections, sub_selections
+from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
+from graph.types.schools import Classroom
 from graph.types.users import Learner, WorkplaceTrainer
 from models import portfolios as m
 from models.bilans import BilanStatus as BilanStatusEnum
@@ -57,6 +60,25 @@ class LiaisonFiche(relay.Node):
     portfolio_id: strawberry.Private[int]
 
     @classmethod
+    def from_values(cls, row: dict[str, Any]) -> LiaisonFiche:
+        """From the columns `resolvers.periods.loaders.liaison_values` reads."""
+        return cls(
+            id=row["id"],
+            objectives=row["objectives"],
+            objectives_individualized=row["objectives_individualized"],
+            tasks_individualized=row["tasks_individualized"],
+            version=row["version"],
+            portfolio_id=row["portfolio_id"],
+            workplace=Workplace(
+                company_name=row["company_name"],
+                activity_domain=row["activity_domain"],
+                service=row["service"],
+                tutor_name=row["tutor_name"],
+                tutor_role=row["tutor_role"],
+            ),
+        )
+
+    @classmethod
     def from_row(cls, row: m.LiaisonFiche) -> LiaisonFiche:
         return cls(
             id=row.id,
@@ -93,6 +115,15 @@ class Portfolio(relay.Node):
     created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
     period_id: strawberry.Private[int]
     learner_id: strawberry.Private[int]
+    # Filled by a list that read each kind of data for all its portfolios at once (`portfolios_of_period`);
+    # MISSING: the field goes through its loader, as for a portfolio reached alone.
+    prefetched_learner: strawberry.Private[Any] = MISSING
+    prefetched_count: strawberry.Private[Any] = MISSING
+    prefetched_status: strawberry.Private[Any] = MISSING
+    prefetched_liaison: strawberry.Private[Any] = MISSING
+    prefetched_trainers: strawberry.Private[Any] = MISSING
+    prefetched_period: strawberry.Private[Any] = MISSING
+    prefetched_fiches: strawberry.Private[Any] = MISSING
 
     @classmethod
     def from_row(cls, row: m.Portfolio) -> Portfolio:
@@ -105,25 +136,30 @@ class Portfolio(relay.Node):
         )
 
     @strawberry.field(description="The period.")
+    @prefetched("prefetched_period")
     async def period(self, info: Info) -> Annotated[Period, strawberry.lazy("graph.types.periods")] | None:
         row = await loaders.period_by_id(info).load(self.period_id)
         return later("graph.types.periods", "Period").from_row(row) if row else None
 
     @strawberry.field(description="The learner.")
+    @prefetched("prefetched_learner")
     async def learner(self, info: Info) -> Learner | None:
         row = await info.context.loaders.by_id(User, scopes.learners).load(self.learner_id)
         return Learner.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="Number of completed activity fiches: not deleted, description filled in (R2).")
+    @prefetched("prefetched_count")
     async def completed_fiche_count(self, info: Info) -> int:
         return await loaders.completed_fiche_counts(info).load(self.id)
 
     @strawberry.field(description="The liaison fiche of the portfolio.")
+    @prefetched("prefetched_liaison")
     async def liaison_fiche(self, info: Info) -> LiaisonFiche | None:
         rows = await loaders.liaison_by_portfolio(info).load(self.id)
         return LiaisonFiche.from_row(rows[0]) if rows else None
 
     @strawberry.field(description="Status of the company bilan (readable by whoever reaches the portfolio).")
+    @prefetched("prefetched_status")
     async def bilan_status(self, info: Info) -> BilanStatus | None:
         return await loaders.bilan_status_by_portfolio(info).load(self.id)
 
@@ -135,11 +171,13 @@ class Portfolio(relay.Node):
         return await later("graph.types.bilans", "bilan_of_portfolio")(info, self.id)
 
     @strawberry.field(description="Company trainers (tutors or masters) assigned to the portfolio.")
+    @prefetched("prefetched_trainers")
     async def trainers(self, info: Info) -> list[WorkplaceTrainer]:
         rows = await loaders.trainers_of(info).load(self.id)
         return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
 
     @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
+    @prefetched("prefetched_fiches")
     async def activity_fiches(
         self, info: Info
     ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]]:
@@ -154,9 +192,135 @@ async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[Portfol
     return [Portfolio.from_row(row) for _, row in pairs]
 
 
-async def portfolios_by_start(info: Info, rows: list[m.Portfolio]) -> list[Portfolio]:
-    """A learner's portfolios ordered by their period's first day."""
-    periods = await loaders.period_by_id(info).load_many([r.period_id for r in rows])
-    pairs = [(period, row) for period, row in zip(periods, rows) if period is not None]
-    pairs.sort(key=lambda pair: (pair[0].start_date, pair[0].id))
-    return [Portfolio.from_row(row) for _, row in pairs]
+class _Plan(NamedTuple):
+    """What a list of portfolios reads for all its rows at once, from the sub-fields asked."""
+
+    classroom: bool
+    fiche_count: bool
+    status: bool
+    liaison: bool
+    trainers: bool
+
+
+def _plan(info: Info) -> _Plan:
+    asked = selections(info)
+    learner = sub_selections(asked.get("learner", []))
+    return _Plan(
+        classroom="classroom" in learner,
+        fiche_count="completedFicheCount" in asked,
+        # With `bilan` asked too, the status comes from the whole rows that field loads (no second statement).
+        status="bilanStatus" in asked and "bilan" not in asked,
+        liaison="liaisonFiche" in asked,
+        trainers="trainers" in asked,
+    )
+
+
+async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
+    """A period's portfolios the viewer reaches, by learner name, built for the whole list at once: one query per
+    kind of data the sub-fields ask (learners, their classrooms, completed-fiche counts, bilan statuses, liaison
+    fiches, trainers), for the portfolios of every period the request lists, so each asked field answers its
+    value without a loader, a future or a model instance per portfolio."""
+    viewer = info.context.viewer
+    if viewer is None:
+        return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
+    plan = _plan(info)
+
+    async def load(period_ids: Sequence[int]) -> list[list[Portfolio]]:
+        rows = await loaders.portfolio_values_of_periods(viewer, period_ids)
+        learners = await loaders.learner_values(viewer, list({row["learner_id"] for row in rows}))
+        rows = [row for row in rows if row["learner_id"] in learners]
+        ids = [row["id"] for row in rows]
+        classrooms: dict[int, Classroom] = {}
+        if plan.classroom:
+            wanted = {learner["classroom_id"] for learner in learners.values()} - {None}
+            classrooms = {
+                pk: Classroom(id=pk, name=row["name"], level_id=row["level_id"])
+                for pk, row in (await loaders.classroom_values(viewer, list(wanted))).items()
+            }
+        counts = await loaders.completed_counts(ids) if plan.fiche_count else {}
+        statuses = await loaders.bilan_statuses(ids) if plan.status else {}
+        liaisons = await loaders.liaison_values(ids) if plan.liaison else {}
+        trainers = await loaders.trainer_values(viewer, ids) if plan.trainers else {}
+        built: dict[int, list[tuple[tuple, Portfolio]]] = defaultdict(list)
+        for row in rows:
+            values = learners[row["learner_id"]]
+            classroom = MISSING
+            if plan.classroom:
+                classroom_id = values["classroom_id"]
+                classroom = None if classroom_id is None else classrooms.get(classroom_id)
+            pk = row["id"]
+            liaison = liaisons.get(pk) if plan.liaison else MISSING
+            portfolio = Portfolio(
+                **row,
+                prefetched_learner=Learner.from_values(values, viewer, classroom),
+                prefetched_count=counts.get(pk, 0) if plan.fiche_count else MISSING,
+                prefetched_status=statuses.get(pk) if plan.status else MISSING,
+                prefetched_liaison=MISSING if liaison is MISSING else liaison and LiaisonFiche.from_values(liaison),
+                prefetched_trainers=(
+                    [WorkplaceTrainer.from_values(t, viewer) for t in trainers.get(pk, ())]
+                    if plan.trainers
+                    else MISSING
+                ),
+            )
+            built[row["period_id"]].append(((values["last_name"], values["first_name"], values["id"]), portfolio))
+        found = []
+        for period_id in period_ids:
+            pairs = built.get(period_id, [])
+            pairs.sort(key=lambda pair: pair[0])
+            found.append([portfolio for _, portfolio in pairs])
+        return found
+
+    return await info.context.loaders.custom(("portfolios_of_period", plan), load).load(period_id)
+
+
+async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
+    """A learner's portfolios the viewer reaches, by their period's first day, built for the whole list at once
+    (the portfolios of every learner the request lists): their periods, bilan statuses, liaison fiches and
+    activity fiches (with the fiches' tasks, read states and annex counts when asked), one query per kind."""
+    asked = selections(info)
+    status = "bilanStatus" in asked and "bilan" not in asked
+    liaison = "liaisonFiche" in asked
+    fiches = "activityFiches" in asked
+    fiche_fields = asked.get("activityFiches", [])
+
+    async def load(learner_ids: Sequence[int]) -> list[list[Portfolio]]:
+        groups = await loaders.portfolios_of_learner(info).load_many(learner_ids)
+        rows = [row for group in groups for row in group]
+        periods = await loaders.period_by_id(info).load_many([row.period_id for row in rows])
+        period_of = {row.id: period for row, period in zip(rows, periods)}
+        ids = [row.id for row in rows if period_of[row.id] is not None]
+        statuses = await loaders.bilan_statuses(ids) if status else {}
+        liaisons = await loaders.liaison_values(ids) if liaison else {}
+        fiche_lists = dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields))) if fiches else {}
+        period_type = later("graph.types.periods", "Period")
+        found = []
+        for group in groups:
+            built = []
+            for row in group:
+                period = period_of[row.id]
+                if period is None:
+                    continue
+                pk = row.id
+                values = liaisons.get(pk) if liaison else MISSING
+                portfolio = Portfolio(
+                    id=pk,
+                    days_done=row.days_done,
+                    created_at=row.created_at,
+                    period_id=row.period_id,
+                    learner_id=row.learner_id,
+                    prefetched_period=period_type.from_row(period),
+                    prefetched_status=statuses.get(pk) if status else MISSING,
+                    prefetched_liaison=MISSING if values is MISSING else values and LiaisonFiche.from_values(values),
+                    prefetched_fiches=fiche_lists[pk] if fiches else MISSING,
+                )
+                built.append(((period.start_date, period.id), portfolio))
+            built.sort(key=lambda pair: pair[0])
+            found.append([portfolio for _, portfolio in built])
+        return found
+
+    key = ("portfolios_of_learner", status, liaison, fiches, _fields_key(fiche_fields))
+    return await info.context.loaders.custom(key, load).load(learner_id)
+
+
+def _fields_key(selected: list) -> frozenset[str]:
+    return frozenset(sub_selections(selected))

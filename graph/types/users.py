@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import IN_REACH, SELF, GuardedFields, guarded, later
+from graph.types.common import IN_REACH, MISSING, SELF, GuardedFields, guarded, later, prefetched
 from graph.types.schools import Classroom
 from models import schools as school_models
 from models.users import LearnerStatus as LearnerStatusEnum
@@ -18,7 +18,6 @@ from models.users import User
 from permissions import scopes
 from permissions.viewer import Viewer
 from resolvers.people.loaders import taught_classrooms
-from resolvers.periods.loaders import portfolios_of_learner
 
 if TYPE_CHECKING:
     from graph.types.dashboard import Dashboard, InterimReview
@@ -54,6 +53,8 @@ class Learner(GuardedFields, Person):
     birth_date: dt.date | None = guarded("Date of birth.", "learner.personal.read", owner=SELF)
     classroom_id: strawberry.Private[int | None]
     viewer: strawberry.Private[Viewer | None]
+    # Filled by a list that read every learner's classroom at once (MISSING: through the loader).
+    prefetched_classroom: strawberry.Private[Any] = MISSING
 
     @classmethod
     def from_row(cls, row: User, viewer: Viewer | None) -> Learner:
@@ -70,7 +71,25 @@ class Learner(GuardedFields, Person):
             viewer=viewer,
         )
 
+    @classmethod
+    def from_values(cls, row: dict[str, Any], viewer: Viewer | None, classroom: Any = MISSING) -> Learner:
+        """From the columns `resolvers.periods.loaders.learner_values` reads, guarded as `from_row` is."""
+        return cls(
+            id=row["id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            role=RoleEnum.LEARNER,
+            status=row["learner_status"],
+            email=row["email"],
+            phone=row["phone"],
+            birth_date=row["birth_date"],
+            classroom_id=row["classroom_id"],
+            viewer=viewer,
+            prefetched_classroom=classroom,
+        )
+
     @strawberry.field(description="The learner's classroom. Readable with the learner's names.")
+    @prefetched("prefetched_classroom")
     async def classroom(self, info: Info) -> Classroom | None:
         if self.classroom_id is None:
             return None
@@ -82,8 +101,7 @@ class Learner(GuardedFields, Person):
         "by period start, with its portfolio."
     )
     async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
-        rows = await portfolios_of_learner(info).load(self.id)
-        return await later("graph.types.portfolios", "portfolios_by_start")(info, rows)
+        return await later("graph.types.portfolios", "portfolios_of_learner")(info, self.id)
 
     @guarded(
         "Fiches libres: the learner's fiches that belong to no period any more (R8).",
@@ -157,6 +175,22 @@ class WorkplaceTrainer(GuardedFields, Person):
             job_title=row.job_title,
             email=row.email,
             phone=row.phone,
+            viewer=viewer,
+        )
+
+    @classmethod
+    def from_values(cls, row: dict[str, Any], viewer: Viewer | None):
+        """From the columns `resolvers.periods.loaders.trainer_values` reads, guarded as `from_row` is."""
+        kind = Tutor if row["role"] is RoleEnum.TUTOR else ApprenticeshipMaster
+        return kind(
+            id=row["id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            role=row["role"],
+            company_name=row["company_name"],
+            job_title=row["job_title"],
+            email=row["email"],
+            phone=row["phone"],
             viewer=viewer,
         )
 

@@ -11,6 +11,34 @@ from models.frameworks import Competence, Criterion, FrameworkActivity, Task, Ta
 from models.portfolios import Portfolio
 
 
+async def read_time_values(viewer_id: int, fiche_ids: Sequence[int]) -> dict[int, object]:
+    """When the viewer last marked each fiche read (absent: never)."""
+    return dict(
+        await FicheRead.filter(teacher_id=viewer_id, fiche_id__in=list(fiche_ids)).values_list("fiche_id", "read_at")
+    )
+
+
+async def annex_counts(fiche_ids: Sequence[int]) -> dict[int, int]:
+    """The number of annexes of each fiche (absent: none), one column read."""
+    counts: dict[int, int] = defaultdict(int)
+    for fiche_id in await Annex.filter(fiche_id__in=list(fiche_ids)).values_list("fiche_id", flat=True):
+        counts[fiche_id] += 1  # type: ignore[index]
+    return counts
+
+
+async def task_link_values(fiche_ids: Sequence[int]) -> tuple[list[dict], dict[int, dict]]:
+    """The task links of these fiches (by id) and the columns of their tasks (by id)."""
+    links = await (
+        FicheTask.filter(fiche_id__in=list(fiche_ids))
+        .order_by("id")
+        .values("fiche_id", "task_id", "ticked_by_learner", "checked_by_teacher")
+    )
+    tasks = await Task.filter(id__in=list({link["task_id"] for link in links})).values(
+        "id", "code", "label", "position", "provisional", "retired_at", "framework_id"
+    )
+    return links, {task["id"]: task for task in tasks}
+
+
 def read_times(info: Info):
     """Per fiche, when the viewer last marked it read (None if never)."""
     viewer = info.context.require_viewer()

@@ -13,22 +13,29 @@ from models.fiches import ActivityFiche
 from models.frameworks import Task
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
+from models.schools import Classroom
 from models.users import User
 from permissions import scopes
+from permissions.viewer import Viewer
+
+
+async def completed_counts(portfolio_ids: Sequence[int]) -> dict[int, int]:
+    """R2: fiches not deleted whose description is filled in, per portfolio (absent: none)."""
+    rows = await (
+        ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
+        .exclude(description="")
+        .annotate(n=Count("id"))
+        .group_by("portfolio_id")
+        .values("portfolio_id", "n")
+    )
+    return {row["portfolio_id"]: row["n"] for row in rows}
 
 
 def completed_fiche_counts(info: Info):
     """R2: fiches not deleted whose description is filled in, per portfolio."""
 
     async def load(portfolio_ids: Sequence[int]) -> list[int]:
-        rows = await (
-            ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
-            .exclude(description="")
-            .annotate(n=Count("id"))
-            .group_by("portfolio_id")
-            .values("portfolio_id", "n")
-        )
-        counts = {row["portfolio_id"]: row["n"] for row in rows}
+        counts = await completed_counts(portfolio_ids)
         return [counts.get(i, 0) for i in portfolio_ids]
 
     return info.context.loaders.custom(("completed_fiche_counts",), load)
@@ -62,32 +69,37 @@ def tasks_of(info: Info, through: str):
     return info.context.loaders.custom(("tasks_of", through), load)
 
 
+async def trainer_values(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """The columns of the trainers assigned to each portfolio, within the viewer's reach of trainers, by name."""
+    rows = await (
+        User.filter(scopes.trainers(viewer), trained_portfolios__id__in=list(portfolio_ids))
+        .order_by("last_name", "first_name")
+        .values(
+            "id",
+            "role",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "company_name",
+            "job_title",
+            "school_id",
+            "trained_portfolios__id",
+        )
+    )
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row.pop("trained_portfolios__id")].append(row)
+    return grouped
+
+
 def trainers_of(info: Info):
     """Trainers assigned to each portfolio, within the viewer's reach of trainers."""
     viewer = info.context.require_viewer()
 
     async def load(portfolio_ids: Sequence[int]) -> list[list[User]]:
-        rows = await (
-            User.filter(scopes.trainers(viewer), trained_portfolios__id__in=list(portfolio_ids))
-            .order_by("last_name", "first_name")
-            .values(
-                "id",
-                "role",
-                "first_name",
-                "last_name",
-                "email",
-                "phone",
-                "company_name",
-                "job_title",
-                "school_id",
-                "trained_portfolios__id",
-            )
-        )
-        grouped: dict[int, list[User]] = defaultdict(list)
-        for row in rows:
-            owner = row.pop("trained_portfolios__id")
-            grouped[owner].append(User(**row))
-        return [grouped.get(i, []) for i in portfolio_ids]
+        grouped = await trainer_values(viewer, portfolio_ids)
+        return [[User(**row) for row in grouped.get(i, [])] for i in portfolio_ids]
 
     return info.context.loaders.custom(("trainers_of",), load)
 
@@ -114,11 +126,64 @@ def bilan_status_by_portfolio(info: Info):
         if whole is not None:
             bilans = await whole.load_many(portfolio_ids)
             return [rows[0].status if rows else None for rows in bilans]
-        rows = await CompanyBilan.filter(portfolio_id__in=list(portfolio_ids)).values("portfolio_id", "status")
-        statuses = {row["portfolio_id"]: BilanStatus(row["status"]) for row in rows}
+        statuses = await bilan_statuses(portfolio_ids)
         return [statuses.get(i) for i in portfolio_ids]
 
     return loaders.custom(("bilan_status_by_portfolio",), load)
+
+
+async def bilan_statuses(portfolio_ids: Sequence[int]) -> dict[int, BilanStatus]:
+    """The status of each portfolio's bilan, two columns read (no frozen grid); absent: no bilan."""
+    rows = await CompanyBilan.filter(portfolio_id__in=list(portfolio_ids)).values("portfolio_id", "status")
+    return {row["portfolio_id"]: BilanStatus(row["status"]) for row in rows}
+
+
+PORTFOLIO_COLUMNS = ("id", "days_done", "created_at", "period_id", "learner_id")
+LEARNER_COLUMNS = ("id", "first_name", "last_name", "learner_status", "email", "phone", "birth_date", "classroom_id")
+LIAISON_COLUMNS = (
+    "id",
+    "portfolio_id",
+    "objectives",
+    "objectives_individualized",
+    "tasks_individualized",
+    "version",
+    "company_name",
+    "activity_domain",
+    "service",
+    "tutor_name",
+    "tutor_role",
+)
+
+
+async def portfolio_values_of_periods(viewer: Viewer, period_ids: Sequence[int]) -> list[dict]:
+    """The columns of the portfolios of these periods the viewer reaches, by id."""
+    return await (
+        Portfolio.filter(scopes.portfolios(viewer), period_id__in=list(period_ids))
+        .order_by("id")
+        .values(*PORTFOLIO_COLUMNS)
+    )
+
+
+async def learner_values(viewer: Viewer, learner_ids: Sequence[int]) -> dict[int, dict]:
+    """The columns of these learners the viewer reaches, by id."""
+    rows = await User.filter(scopes.learners(viewer), id__in=list(learner_ids)).values(*LEARNER_COLUMNS)
+    return {row["id"]: row for row in rows}
+
+
+async def classroom_values(viewer: Viewer, classroom_ids: Sequence[int]) -> dict[int, dict]:
+    """The columns of these classrooms the viewer reaches, by id."""
+    rows = await Classroom.filter(scopes.classrooms(viewer), id__in=list(classroom_ids)).values(
+        "id", "name", "level_id"
+    )
+    return {row["id"]: row for row in rows}
+
+
+async def liaison_values(portfolio_ids: Sequence[int]) -> dict[int, dict]:
+    """The columns of each portfolio's liaison fiche (its first by id, as `liaison_by_portfolio` answers)."""
+    found: dict[int, dict] = {}
+    for row in await LiaisonFiche.filter(portfolio_id__in=list(portfolio_ids)).order_by("id").values(*LIAISON_COLUMNS):
+        found.setdefault(row["portfolio_id"], row)
+    return found
 
 
 def portfolios_of_period(info: Info):

@@ -3,7 +3,7 @@
 import datetime as dt
 
 from graph.types.common import encode_id
-from models.fiches import ActivityFiche
+from models.fiches import ActivityFiche, Annex, AnnexKind, FicheRead
 from models.frameworks import Task
 from models.periods import Period
 from models.schools import Classroom, Level
@@ -176,3 +176,63 @@ async def test_free_fiches_and_level_periods_cost_the_same_for_5_and_for_45_lear
     assert len(data["learners"]["edges"]) == 45
     assert sql_counter.count == with_five, sql_counter.statements
     print(f"\nlearners with free fiches and level periods: {with_five} statements")
+
+
+PORTFOLIO_FIELDS = """id daysDone createdAt completedFicheCount bilanStatus
+  learner { id fullName status email phone birthDate classroom { id name } }
+  liaisonFiche { id version objectives workplace { companyName activityDomain service tutorName tutorRole } }
+  trainers { id fullName role companyName jobTitle email phone }"""
+
+
+async def test_a_portfolio_answers_the_same_in_its_period_list_as_reached_alone_for_every_role(clients):
+    # The list builds its portfolios for all its rows at once; a portfolio reached alone goes field by field.
+    # Both must answer the same values, and the same nulls where access.md refuses a field to the role.
+    period_id = encode_id("Period", (await demo_period()).id)
+    listed_query = f"query($id: ID!) {{ node(id: $id) {{ ... on Period {{ portfolios {{ {PORTFOLIO_FIELDS} }} }} }} }}"
+    alone_query = f"query($id: ID!) {{ node(id: $id) {{ ... on Portfolio {{ {PORTFOLIO_FIELDS} }} }} }}"
+    compared = 0
+    for role in (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER):
+        api = clients[role]
+        listed = (await api.data(listed_query, id=period_id))["node"]
+        for portfolio in listed["portfolios"] if listed else []:
+            alone = (await api.data(alone_query, id=portfolio["id"]))["node"]
+            assert alone == portfolio, role
+            compared += 1
+    # the teacher reaches every portfolio of the demo period, the learner their own
+    assert compared >= 6
+
+
+FICHE_FIELDS = "id number title completed readState annexCount deletedAt tasks { task { id code } tickedByLearner checkedByTeacher }"
+
+
+async def test_a_learners_portfolios_and_fiches_answer_the_same_listed_as_reached_alone_for_every_role(clients):
+    # Given fiches in each state the list reads at once: one read by the teacher, one changed since, one
+    # deleted, one with an annex (the demo's own fiches have tasks).
+    teacher = await User.filter(role=Role.TEACHER).order_by("id").first()
+    fiches = await ActivityFiche.filter(portfolio_id__not_isnull=True).order_by("id")
+    assert len(fiches) >= 2
+    await FicheRead.create(fiche_id=fiches[0].id, teacher_id=teacher.id, read_at=dt.datetime.now(dt.UTC))
+    await Annex.create(fiche_id=fiches[0].id, kind=AnnexKind.URL, title="Photos", url="https://example.org/p")
+    await ActivityFiche.filter(id=fiches[1].id).update(deleted_at=dt.datetime.now(dt.UTC))
+    listed_query = f"""query($id: ID!) {{ node(id: $id) {{ ... on Learner {{ portfolios {{ id bilanStatus
+      period {{ id name startDate }} liaisonFiche {{ id workplace {{ companyName }} }}
+      activityFiches {{ {FICHE_FIELDS} }} }} }} }} }}"""
+    alone_query = """query($id: ID!) { node(id: $id) { ... on Portfolio { id bilanStatus
+      period { id name startDate } liaisonFiche { id workplace { companyName } }
+      activityFiches { id } } } }"""
+    fiche_query = f"query($id: ID!) {{ node(id: $id) {{ ... on ActivityFiche {{ {FICHE_FIELDS} }} }} }}"
+    learners = {row.learner_id for row in fiches}
+    compared = 0
+    for role in (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER):
+        api = clients[role]
+        for pk in learners:
+            listed = (await api.data(listed_query, id=encode_id("Learner", pk)))["node"]
+            for portfolio in listed["portfolios"] if listed else []:
+                alone = (await api.data(alone_query, id=portfolio["id"]))["node"]
+                assert {**alone, "activityFiches": None} == {**portfolio, "activityFiches": None}, role
+                assert [f["id"] for f in alone["activityFiches"]] == [f["id"] for f in portfolio["activityFiches"]]
+                for fiche in portfolio["activityFiches"]:
+                    assert (await api.data(fiche_query, id=fiche["id"]))["node"] == fiche, role
+                    compared += 1
+    # the teacher sees the read, the deleted and the annexed fiche as such
+    assert compared >= 4
