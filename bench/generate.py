@@ -32,6 +32,7 @@ from tortoise.transactions import in_transaction  # noqa: E402
 from bench.dataset import COLUMNS, Ids, Scale, SchoolRows  # noqa: E402
 from graph.database import apply_migrations, orm  # noqa: E402
 from graph.settings import normalize_database_url  # noqa: E402
+from models import stamps  # noqa: E402
 from models.bilans import InterimReview  # noqa: E402
 from models.frameworks import Framework  # noqa: E402
 from models.schools import School  # noqa: E402
@@ -146,6 +147,8 @@ async def generate(
         for review in await InterimReview.filter(record__isnull=True):
             _, review.record = await review_record(review.learner_id, review.review_date)
             await review.save(update_fields=["record"])
+        # Every reader's cached answers start afresh (models/stamps.py): the global stamp is in every key.
+        await stamps.bump(stamps.GLOBAL)
         finished = time.perf_counter()
     report(
         f"{count} school(s), school year {year}-{year + 1}, seed {seed}, "

@@ -221,6 +221,8 @@ class Server:
             "PFMP_TOKEN_SECRET": TOKEN_SECRET,
             "PFMP_ENV": "development",
             "PFMP_GRAPHIQL": "0",
+            # The benches measure the work of an answer: the response cache stays off unless a peer turns it on.
+            "PFMP_RESPONSE_CACHE_MB": "0",
             "PYTHONPATH": str(ROOT),
             **(extra_env or {}),
         }

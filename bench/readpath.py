@@ -14,6 +14,12 @@ The peers, each its own process on a free loopback port, started once per databa
 (bench/load.py's Server):
 - project: `pfmp serve` (one worker) with the garbage collector as CPython leaves it (PFMP_GC_TUNING=0);
 - project, gc tuned: the same with the start-up tuning of graph/app.py (PFMP_GC_TUNING=1, the default);
+  both with the response cache off (PFMP_RESPONSE_CACHE_MB=0): every answer is computed;
+- project, repeat: the same, tuned, with the response cache on (PFMP_RESPONSE_CACHE_MB=64, the served default):
+  the same read sent again and again on unchanged data, answered from the cache after the first (one statement
+  for the token, one for the data version stamps);
+- project, revalidate (304): the same server, the read sent by GET with the ETag of the last answer in
+  If-None-Match, as a browser or an HTTP cache would: 304 without a body while the data is unchanged;
 - floor: bench/floor_app.py, the same rows read with Tortoise (bench/operations.py's floor queries, `.values()`
   and plain rows), dumped to JSON behind the same uvicorn, Starlette and bearer-token check;
 - PostGraphile / PostGraphile with RLS (PostgreSQL only): 4.14 on Node, installed with npm into a temporary
@@ -31,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import statistics
@@ -56,9 +63,11 @@ from models.schools import School  # noqa: E402
 from permissions.tokens import issue_token  # noqa: E402
 
 VIEWS = ("period view", "learner view")
-PROJECT, TUNED, FLOOR, POSTGRAPHILE, POSTGRAPHILE_RLS = (
+PROJECT, TUNED, REPEAT, REVALIDATE, FLOOR, POSTGRAPHILE, POSTGRAPHILE_RLS = (
     "project (cold)",
     "project, gc tuned",
+    "project, repeat (cache)",
+    "project, revalidate (304)",
     "ORM floor",
     "PostGraphile",
     "PostGraphile with RLS",
@@ -87,11 +96,25 @@ class Peer:
     requests: dict[str, tuple[str, dict]]
     check: object
     results: dict[str, list[dict]] = field(default_factory=dict)
+    # The revalidating peer: the ETag of the last full answer, per view.
+    etags: dict[str, str] = field(default_factory=dict)
 
     async def send(self, client: httpx.AsyncClient, view: str) -> None:
         path, body = self.requests[view]
+        if self.name == REVALIDATE:
+            params = {"query": body["query"], "variables": json.dumps(body["variables"])}
+            headers = {**self.headers, **({"If-None-Match": self.etags[view]} if view in self.etags else {})}
+            response = await client.get(self.server.base + path, params=params, headers=headers)
+            if response.status_code == 304:
+                return
+            response.raise_for_status()
+            self.etags[view] = response.headers["etag"]
+            self.check(view, response.json())
+            return
         response = await client.post(self.server.base + path, json=body, headers=self.headers)
         response.raise_for_status()
+        if self.name == REPEAT and response.headers.get("x-cache") not in ("hit", "miss"):
+            raise AssertionError("the response cache is off")
         self.check(view, response.json())
 
 
@@ -151,6 +174,20 @@ def start_peers(url: str, data_dir: Path, targets: ops.Targets, cli: Path | None
         Peer(
             TUNED,
             Server(url, 1, data_dir, {"PFMP_GC_TUNING": "1"}, name="tuned"),
+            bearer,
+            graphql,
+            _graphql_check(targets),
+        ),
+        Peer(
+            REPEAT,
+            Server(url, 1, data_dir, {"PFMP_GC_TUNING": "1", "PFMP_RESPONSE_CACHE_MB": "64"}, name="repeat"),
+            bearer,
+            graphql,
+            _graphql_check(targets),
+        ),
+        Peer(
+            REVALIDATE,
+            Server(url, 1, data_dir, {"PFMP_GC_TUNING": "1", "PFMP_RESPONSE_CACHE_MB": "64"}, name="revalidate"),
             bearer,
             graphql,
             _graphql_check(targets),
@@ -257,6 +294,11 @@ async def measure_database(args, url: str, data_dir: Path, cli: Path | None) -> 
     peers: list[Peer] = []
     try:
         peers = start_peers(url, data_dir, targets, cli if postgres else None)
+        if args.peers:
+            for one in peers:
+                if one.name not in args.peers:
+                    one.server.stop()
+            peers = [one for one in peers if one.name in args.peers]
         for one in peers:
             await one.server.wait(timeout=180)
         limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
@@ -302,6 +344,14 @@ def report(args, db: str, measured: list[dict]) -> str:
         "database's.",
         "",
     ]
+    loads = [
+        run["load"] for result in measured for views in result["peers"].values() for r in views.values() for run in r
+    ]
+    if loads:
+        lines += [
+            f"Load average (1 min) of the machine when each measurement began: {min(loads):.1f}–{max(loads):.1f}.",
+            "",
+        ]
     for result in measured:
         lines += [
             f"Period view of {result['portfolios']} portfolios (teacher {result['teacher']}):",
@@ -383,6 +433,13 @@ def main() -> None:
         "--npm-folder", default=None, help="install PostGraphile here (kept) instead of a temporary folder"
     )
     parser.add_argument("--without-postgraphile", action="store_true")
+    parser.add_argument(
+        "--peer",
+        dest="peers",
+        action="append",
+        choices=[PROJECT, TUNED, REPEAT, REVALIDATE, FLOOR, POSTGRAPHILE, POSTGRAPHILE_RLS],
+        help="measure only this peer (repeatable); default: all",
+    )
     args = parser.parse_args()
     urls = [normalize_database_url(url) for url in args.database_url]
     kinds = {url.split("://")[0] for url in urls}

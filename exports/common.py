@@ -27,6 +27,7 @@ MARKED = "☑"
 FULL_STAR, EMPTY_STAR = "★", "☆"
 STAR_COUNT = 4
 BLANK = "_" * 30
+FONT = "Calibri"
 
 GROUP_FILL = "EDEDED"
 MARKED_FILL = "FFF2CC"
@@ -73,6 +74,14 @@ def stars(count: int | None) -> str:
 
 def fiche_refs(refs: Iterable[int]) -> str:
     return " ".join(f"[{ref}]" for ref in refs)
+
+
+NBSP = "\u00a0"
+
+
+def quoted(text: str) -> str:
+    """ "« Partiellement acquis »" with non-breaking spaces inside the guillemets: a line never breaks in it."""
+    return f"«{NBSP}{text.strip().replace(' ', NBSP)}{NBSP}»"
 
 
 def or_blank(value: str | None) -> str:
@@ -151,6 +160,21 @@ def _set_properties(document: DocxDocument, school: SchoolInfo, title: str) -> N
             package.rels.pop(key)
 
 
+_THEME_FONTS = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
+
+
+def _declare_font(styles) -> None:
+    """Calibri by name everywhere, the defaults included: the template's theme fonts (Cambria for body text)
+    would take precedence over a name in Word. Where Calibri is missing, LibreOffice and fontconfig set it in
+    Carlito, whose glyphs have Calibri's widths, so lines and pages break at the same places."""
+    for fonts in styles.iter(qn("w:rFonts")):
+        for attribute in _THEME_FONTS:
+            fonts.attrib.pop(qn(attribute), None)
+        if fonts.get(qn("w:ascii")) is None:
+            for attribute in ("w:ascii", "w:hAnsi", "w:cs"):
+                fonts.set(qn(attribute), FONT)
+
+
 def _set_styles(document: DocxDocument) -> None:
     styles = document.styles
     defaults = styles.element.find(qn("w:docDefaults"))
@@ -161,16 +185,17 @@ def _set_styles(document: DocxDocument) -> None:
         language.set(qn("w:eastAsia"), "fr-FR")
 
     normal = styles["Normal"]
-    normal.font.name, normal.font.size = "Calibri", Pt(10)
+    normal.font.name, normal.font.size = FONT, Pt(10)
     normal.paragraph_format.space_after = Pt(4)
     normal.paragraph_format.line_spacing = 1.1
 
     for name, size in (("Title", 18), ("Heading 1", 14), ("Heading 2", 12), ("Heading 3", 11)):
         style = styles[name]
-        style.font.name, style.font.size, style.font.color.rgb = "Calibri", Pt(size), ACCENT
+        style.font.name, style.font.size, style.font.color.rgb = FONT, Pt(size), ACCENT
         style.paragraph_format.space_before = Pt(8 if name != "Title" else 0)
         style.paragraph_format.space_after = Pt(4)
         style.paragraph_format.keep_with_next = True
+    _declare_font(styles.element)
 
     cell = styles.add_style(CELL_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     cell.base_style = normal

@@ -13,7 +13,7 @@ given with the data, so a school's own labels end up on paper.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 # The scale value that means "no result yet": such a result does not count as evaluated.
@@ -141,6 +141,8 @@ class GridCriterion:
 
     label: str
     fiche_refs: tuple[int, ...] = ()
+    # The level the bilan records for the criterion (a scale value); None when nothing is recorded.
+    level: str | None = None
 
     @property
     def marked(self) -> bool:
@@ -161,6 +163,8 @@ class GridCompetence:
     by_criteria: bool = False
     fiche_refs: tuple[int, ...] = ()
     criteria: tuple[GridCriterion, ...] = ()
+    # The level the bilan records for the competence, or retains for it when evaluated by criteria; None: nothing.
+    level: str | None = None
 
     @property
     def all_fiche_refs(self) -> tuple[int, ...]:
@@ -199,14 +203,27 @@ class GridActivity:
 
 
 @dataclass(frozen=True)
+class SheetBilan:
+    """The `CompanyBilan` a meeting sheet prints: its state and what was recorded (R19–R21)."""
+
+    completed: bool = False
+    # 1 to 4 stars; None while not set.
+    engagement: int | None = None
+    completed_at: datetime | None = None
+    # The name of whoever completed it (the last COMPLETED or SIGNED_ON_PAPER event's author).
+    completed_by: str | None = None
+
+
+@dataclass(frozen=True)
 class MeetingSheetData:
-    """Everything "Préparer la rencontre" prints for one portfolio.
+    """Everything "Préparer la rencontre" prints for one portfolio, and the completed bilan as a document.
 
     `activities` holds every task of the level's framework (R18), grouped by
     activity, in `position` order, each with its linked competences; for a
     completed bilan, the grid as it was frozen (`CompanyBilan.frozen_grid`).
-    A competence linked to several tasks gets its level boxes once, at its
-    first appearance.
+    A competence (or, by criteria, a criterion) linked to several tasks gets
+    its level boxes on every row where a fiche selected it, and at its first
+    appearance when no fiche selected it anywhere.
     """
 
     school: SchoolInfo
@@ -224,6 +241,10 @@ class MeetingSheetData:
     comment: str = ""
     # The referent teacher, printed under their signature box.
     teacher_name: str | None = None
+    # The bilan (None: a bare grid); its levels travel in the grid items' `level`.
+    bilan: SheetBilan | None = None
+    # Whether the learner is under 18 on the meeting date (a legal guardian signs); None: birth date unknown.
+    minor: bool | None = None
 
     @property
     def effective_meeting_date(self) -> date:

@@ -134,8 +134,13 @@ def _timetable(document: DocxDocument) -> None:
 
 def _signatures(document: DocxDocument, trainer_title: str) -> None:
     heading(document, "Signatures", 2)
-    paragraph(document, "Fait à ______________________, le ____ / ____ / ________")
+    # The heading, the « Fait à » line and the table's header hold on to the boxes: they turn the page together.
+    paragraph(document, "Fait à ______________________, le ____ / ____ / ________", keep_with_next=True)
     third = usable_width_cm(document) / 3
     table = Table(document, (third, third, third))
-    table.row(["L'apprenant", "Le professeur référent", f"L'entreprise ({trainer_title.lower()})"], header=True)
+    table.row(
+        ["L'apprenant", "Le professeur référent", f"L'entreprise ({trainer_title.lower()})"],
+        header=True,
+        keep_with_next=True,
+    )
     table.row(["", "", Cell("Cachet de l'entreprise :", italic=True, top=True)], height_cm=2.2)

@@ -2,8 +2,9 @@
 
 Per period: dates, certifying or not, workplace, days done, fiches, the
 bilan's status, results (the scale's labels) and engagement. The level
-synthesis opens with one summary table and then gives each learner a page
-of their own.
+synthesis opens with the competences × learners table (each learner's
+current level of each competence, in the scale's words), then the summary
+table, then gives each learner a page of their own.
 
 The summary counts competences on the latest result of each competence in
 completed bilans (R25 treats the latest result as the current level); a
@@ -29,12 +30,12 @@ from exports.common import (
     paragraph,
     period_dates,
     plural,
+    quoted,
     spacer,
     stars,
     title,
     to_bytes,
     usable_width_cm,
-    workplace_summary,
 )
 from exports.data import (
     BilanSummary,
@@ -44,12 +45,18 @@ from exports.data import (
     LevelSynthesisData,
     PeriodRecord,
     Scale,
+    Workplace,
 )
 from exports.wordml import Cell, Run, Table
 
 DOCUMENT_TITLE = "Synthèse des formations en entreprise"
 NO_PERIOD = "Aucune période en entreprise n'est enregistrée pour cet apprenant."
 NO_LEARNER = "Aucun apprenant n'est inscrit dans ce niveau."
+NO_LEVEL_YET = "Aucun bilan entreprise complété : pas encore de niveau à reporter."
+# Learners per competences × learners table: five level columns of 2.4 cm fit a portrait page.
+LEARNERS_PER_TABLE = 5
+COMPETENCE_WIDTH_CM = 5.4
+SMALL_PT = 8
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,8 @@ class LearnerTally:
     competences_evaluated: int
 
 
-def tally(scale: Scale, periods: Sequence[PeriodRecord]) -> LearnerTally:
-    """Totals over a learner's periods; competences counted on their latest completed result."""
+def current_levels(periods: Sequence[PeriodRecord]) -> dict[str, str]:
+    """Each competence's current level: its latest evaluated result in a completed bilan (R25), by code."""
     latest: dict[str, str] = {}
     for record in sorted(periods, key=lambda record: record.period.end_date):
         if record.bilan is None or not record.bilan.completed:
@@ -76,6 +83,12 @@ def tally(scale: Scale, periods: Sequence[PeriodRecord]) -> LearnerTally:
             if result.evaluated:
                 assert result.level is not None  # an evaluated result has a level
                 latest[result.code] = result.level
+    return latest
+
+
+def tally(scale: Scale, periods: Sequence[PeriodRecord]) -> LearnerTally:
+    """Totals over a learner's periods; competences counted on their latest completed result."""
+    latest = current_levels(periods)
     known_days = [Decimal(str(record.days_done)) for record in periods if record.days_done is not None]
     return LearnerTally(
         periods=len(periods),
@@ -105,6 +118,7 @@ def build_level_synthesis(data: LevelSynthesisData) -> bytes:
     if not data.learners:
         paragraph(document, NO_LEARNER, italic=True)
         return to_bytes(document)
+    _levels_by_learner(document, data.scale, data.learners)
     _summary(document, data.scale, data.learners)
     for entry in data.learners:
         heading(document, learner_line(entry.learner), 1, page_break=True)
@@ -114,7 +128,56 @@ def build_level_synthesis(data: LevelSynthesisData) -> bytes:
 
 def _threshold_words(scale: Scale) -> str:
     rank = scale.threshold_rank
-    return f"« {scale.levels[rank].label} » ou plus" if rank is not None else "au seuil"
+    return f"{quoted(scale.levels[rank].label)} ou plus" if rank is not None else "au seuil"
+
+
+def competences_of(learners: Sequence[LearnerPeriods]) -> list[tuple[str, str]]:
+    """(code, label) of every competence a completed bilan of these learners names, in the order met."""
+    found: dict[str, str] = {}
+    for entry in learners:
+        for record in entry.periods:
+            if record.bilan is not None and record.bilan.completed:
+                for result in record.bilan.results:
+                    found.setdefault(result.code, result.label)
+    return list(found.items())
+
+
+def _levels_by_learner(document: DocxDocument, scale: Scale, learners: Sequence[LearnerPeriods]) -> None:
+    """Competences as rows, learners as columns (five a table): each cell the current level's label."""
+    heading(document, "Niveaux actuels par compétence", 2)
+    competences = competences_of(learners)
+    if not competences:
+        paragraph(document, NO_LEVEL_YET, italic=True)
+        return
+    levels = [current_levels(entry.periods) for entry in learners]
+    column = (usable_width_cm(document) - COMPETENCE_WIDTH_CM) / LEARNERS_PER_TABLE
+    for start in range(0, len(learners), LEARNERS_PER_TABLE):
+        chunk = range(start, min(start + LEARNERS_PER_TABLE, len(learners)))
+        table = Table(document, (COMPETENCE_WIDTH_CM, *([column] * len(chunk))))
+        table.row(
+            [
+                "Compétence",
+                *(Cell(Run(learners[i].learner.full_name, bold=True, size_pt=SMALL_PT), center=True) for i in chunk),
+            ],
+            header=True,
+            keep_with_next=True,
+        )
+        # each table kept whole on a page: a learner's column is read top to bottom without turning over
+        for index, (code, label) in enumerate(competences):
+            cells = [Cell([[Run(f"{code} ", bold=True, size_pt=SMALL_PT), Run(label, size_pt=SMALL_PT)]])]
+            for i in chunk:
+                level = levels[i].get(code)
+                reached = scale.reaches_threshold(level)
+                text = scale.label(level) if level else "—"
+                cells.append(Cell(Run(text, bold=reached, size_pt=SMALL_PT), center=True))
+            table.row(cells, keep_with_next=index < len(competences) - 1)
+        spacer(document)
+    paragraph(
+        document,
+        f"Niveau actuel : dernier résultat de chaque compétence dans les bilans entreprise complétés ; "
+        f"en gras, {_threshold_words(scale)} ; — : pas encore évaluée.",
+        italic=True,
+    )
 
 
 def _summary(document: DocxDocument, scale: Scale, learners: Sequence[LearnerPeriods]) -> None:
@@ -169,12 +232,12 @@ def _learner(
     if year:
         facts.append(("Année scolaire", year))
     facts += [
-        ("Périodes", f"{counts.periods} dont {counts.certifying_periods} certifiante(s)"),
+        ("Périodes", _periods(counts.periods, counts.certifying_periods)),
         ("Jours effectués", _days(counts.days_done, counts.planned_days)),
-        ("Fiches activités", f"{counts.fiches} dont {counts.completed_fiches} complétée(s)"),
+        ("Fiches activités", _fiches(counts.fiches, counts.completed_fiches)),
         (
             f"Compétences {_threshold_words(scale)}",
-            f"{counts.competences_reached} sur {counts.competences_evaluated} évaluée(s)",
+            f"{counts.competences_reached} sur {plural(counts.competences_evaluated, 'évaluée')}",
         ),
     ]
     identity_table(document, facts)
@@ -189,7 +252,7 @@ def _period(document: DocxDocument, scale: Scale, record: PeriodRecord, trainer_
     period = record.period
     heading(document, period.name, 2)
     completed = sum(1 for fiche in record.fiches if fiche.completed)
-    fiche_lines: list = [f"{plural(len(record.fiches), 'fiche')} dont {completed} complétée(s)"]
+    fiche_lines: list = [_fiches(len(record.fiches), completed)]
     fiche_lines += [f"• {fiche.title}" for fiche in record.fiches]
     bilan = record.bilan
     identity_table(
@@ -197,7 +260,7 @@ def _period(document: DocxDocument, scale: Scale, record: PeriodRecord, trainer_
         [
             ("Dates", period_dates(period)),
             ("Prise en compte pour le diplôme", "Oui" if period.certifying else "Non (parcours non certifiant)"),
-            ("Lieu de réalisation", workplace_summary(record.workplace, trainer_title)),
+            ("Lieu de réalisation", _workplace_lines(record.workplace, trainer_title)),
             ("Jours effectués", _days(record.days_done, period.planned_days)),
             ("Fiches activités", fiche_lines),
             ("Bilan entreprise", _bilan_status(bilan)),
@@ -220,6 +283,46 @@ def _period(document: DocxDocument, scale: Scale, record: PeriodRecord, trainer_
         spacer(document)
     if bilan.comment.strip():
         paragraph(document, [Run("Commentaire : ", bold=True), Run(bilan.comment.strip())])
+
+
+def _periods(count: int, certifying: int) -> str:
+    """ "2 périodes dont 1 certifiante", "1 période, non certifiante"."""
+    if count == 0:
+        return "Aucune période"
+    if count == 1:
+        return "1 période, " + ("certifiante" if certifying else "non certifiante")
+    if certifying == count:
+        return f"{count} périodes, toutes certifiantes"
+    return (
+        f"{count} périodes dont {plural(certifying, 'certifiante')}"
+        if certifying
+        else f"{count} périodes, aucune certifiante"
+    )
+
+
+def _fiches(count: int, completed: int) -> str:
+    """ "3 fiches dont 1 complétée", "1 fiche, complétée", "Aucune fiche"."""
+    if count == 0:
+        return "Aucune fiche"
+    if count == 1:
+        return "1 fiche, " + ("complétée" if completed else "non complétée")
+    if completed == count:
+        return f"{count} fiches, toutes complétées"
+    return f"{count} fiches dont {plural(completed, 'complétée')}" if completed else f"{count} fiches, aucune complétée"
+
+
+def _workplace_lines(workplace: Workplace | None, trainer_title: str) -> str:
+    """The company, then its domain and service, then the trainer: one line each, no nested parentheses."""
+    if workplace is None or not workplace.company_name:
+        return "Non renseigné"
+    lines = [workplace.company_name]
+    domain = ", service ".join(part for part in (workplace.activity_domain, workplace.service) if part)
+    if domain:
+        lines.append(domain)
+    if workplace.tutor_name:
+        role = f", {workplace.tutor_role}" if workplace.tutor_role else ""
+        lines.append(f"{trainer_title[:1].upper()}{trainer_title[1:]} : {workplace.tutor_name}{role}")
+    return "\n".join(lines)
 
 
 def _days(done: Decimal | float | int | None, planned: int) -> str:

@@ -196,8 +196,10 @@ class Table:
         header: bool = False,
         fill: str | None = None,
         height_cm: float | None = None,
+        keep_with_next: bool = False,
     ) -> None:
-        """Append a row; a header row is bold, shaded and repeated at the top of each page."""
+        """Append a row; a header row is bold, shaded and repeated at the top of each page. `keep_with_next`
+        keeps the row on the page of the next one (set it on every row but the last to keep a table whole)."""
         parts = [f"<w:tr {_NAMESPACE}><w:trPr><w:cantSplit/>"]
         if height_cm:
             parts.append(f'<w:trHeight w:val="{round(height_cm * TWIPS_PER_CM)}" w:hRule="atLeast"/>')
@@ -210,12 +212,21 @@ class Table:
                 cell = Cell(cell)
             width = sum(self.widths[column : column + cell.span])
             column += cell.span
-            _cell(parts, cell, width, header=header, fill=cell.fill or fill or (HEADER_FILL if header else None))
+            _cell(
+                parts,
+                cell,
+                width,
+                header=header,
+                fill=cell.fill or fill or (HEADER_FILL if header else None),
+                keep_with_next=keep_with_next,
+            )
         parts.append("</w:tr>")
         self.element.append(fromstring("".join(parts)))
 
 
-def _cell(parts: list[str], cell: Cell, width: int, *, header: bool, fill: str | None) -> None:
+def _cell(
+    parts: list[str], cell: Cell, width: int, *, header: bool, fill: str | None, keep_with_next: bool = False
+) -> None:
     parts.append(f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>')
     if cell.span > 1:
         parts.append(f'<w:gridSpan w:val="{cell.span}"/>')
@@ -223,6 +234,8 @@ def _cell(parts: list[str], cell: Cell, width: int, *, header: bool, fill: str |
         parts.append(f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>')
     parts.append(f'<w:vAlign w:val="{"top" if cell.top else "center"}"/></w:tcPr>')
     paragraph_properties = f'<w:pPr><w:pStyle w:val="{CELL_STYLE_ID}"/>'
+    if keep_with_next:
+        paragraph_properties += "<w:keepNext/>"
     if cell.indent_cm:
         paragraph_properties += f'<w:ind w:left="{round(cell.indent_cm * TWIPS_PER_CM)}"/>'
     if cell.center or header:

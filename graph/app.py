@@ -1,5 +1,6 @@
 """The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz, and the routes of graph/routes/:
-/annexes/{id} (annex downloads) and /exports/… (DOCX documents, docs/exports.md).
+/annexes/{id} (annex downloads), /exports/… (DOCX documents, docs/exports.md) and, with GraphiQL,
+/graphiql/static/… (its scripts and styles, served here: no CDN).
 
 No WebSocket route yet: the schema has no subscription to serve over it.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import logging
 from typing import Any, cast
 
@@ -18,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -31,8 +33,10 @@ from graph.context import Context
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
 from graph.multipart import receive_multipart
+from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, store
 from graph.routes.annexes import download_annex
 from graph.routes.exports import export_routes
+from graph.routes.graphiql import graphiql_file, page
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.signin_gate import SigninGate
@@ -47,6 +51,7 @@ from graph.well_formed import (
     refuse_json_that_is_not_an_object,
     wants_graphql_response,
 )
+from models import stamps
 from permissions.authentication import authenticate
 from resolvers.fiches.annex_files import LandedFile
 from resolvers.fiches.annex_incoming import incoming_folder, recover_incoming, release_incoming
@@ -78,6 +83,11 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             allowed_origins=settings.cors_origins,
         )
         self.settings = settings
+        self.cache = (
+            ResponseCache(settings.response_cache_bytes, settings.token_secret, schema_digest())
+            if settings.response_cache_bytes
+            else None
+        )
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -85,11 +95,20 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             return
         # The view's own refusals are plain text: every one answers JSON with a code here (graph/well_formed.py).
         request = Request(scope=scope, receive=receive)
+        # Which school's data stamp a mutation of this request bumps: set by get_context, dropped after the request.
+        writer = stamps.writer_school.set(None)
         try:
-            response = await self.run(request)
+            lookup = await self.look_up(request) if self.cache is not None else None
+            if lookup is not None and lookup.response is not None:
+                response = lookup.response
+            else:
+                response = await self.run(request)
+                if lookup is not None and self.cache is not None:
+                    store(self.cache, request, lookup, response)
         except HTTPException as exc:
             response = http_error_response(exc)
         finally:
+            stamps.writer_school.reset(writer)
             # The file parts no resolver stored (refused, cut short, unused): nothing of them stays.
             for file in getattr(request.state, "landed", ()):
                 if not file.claimed:
@@ -100,6 +119,31 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             if getattr(request.state, "request_error", False) and response.status_code == 200:
                 response.status_code = 400
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request) -> Response:
+        # Our own page: GraphiQL's files from this server (graph/routes/graphiql.py), not from unpkg.com.
+        return HTMLResponse(page())
+
+    async def look_up(self, request: Request) -> Lookup | None:
+        """The response cache's key of a signed-in viewer's GET or JSON POST, and its answer when it has one
+        (graph/response_cache.py); None for a request it does not keep (anonymous, upload, anything else)."""
+        assert self.cache is not None
+        body = None
+        if request.method == "POST":
+            if parse_content_type(request.headers.get("content-type", ""))[0] != "application/json":
+                return None
+            body = await request.body()
+            # One operation, not a list of them.
+            if not body.lstrip().startswith(b"{"):
+                return None
+        raw = raw_request(request, body)
+        if raw is None:
+            return None
+        viewer, problem = await authenticate(self.settings, request.headers.get("authorization"))
+        request.state.auth = (viewer, problem)
+        if viewer is None:
+            return None
+        return await look_up(self.cache, request, viewer, raw)
 
     def parse_json(self, data):
         try:
@@ -137,6 +181,8 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         # Parse errors leave the operation before extensions see the result, so
         # the codes ErrorPolicy gives are completed here, where every result passes.
         response = await super().process_result(request, result)
+        if isinstance(request, Request):
+            request.state.clean_result = not result.errors and result.data is not None
         # cast: Strawberry types them as objects; they are formatted errors, dicts.
         for error in cast("list[dict[str, Any]]", response.get("errors") or []):
             if not self.settings.introspection:
@@ -159,7 +205,12 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        viewer, problem = await authenticate(self.settings, request.headers.get("authorization"))
+        # Already asked by the response cache's look-up, when it ran for this request.
+        known = getattr(request.state, "auth", None) if isinstance(request, Request) else None
+        viewer, problem = (
+            known if known is not None else await authenticate(self.settings, request.headers.get("authorization"))
+        )
+        stamps.writer_school.set(viewer.school_id if viewer is not None else None)
         # The view asks for the context before it reads the body: a file upload nobody may send is refused unread.
         if (
             isinstance(request, Request)
@@ -174,6 +225,11 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             viewer=viewer,
             auth_problem=problem,
         )
+
+
+def schema_digest() -> str:
+    """The schema's SDL, hashed: part of every response-cache key and ETag."""
+    return hashlib.sha256(schema.as_str().encode()).hexdigest()
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -224,6 +280,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
             *export_routes(),
+            *(
+                [Route("/graphiql/static/{name:path}", graphiql_file, methods=["GET", "HEAD"])]
+                if settings.graphiql
+                else []
+            ),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -218,6 +218,7 @@ def create_admin(
     from tortoise.transactions import in_transaction
 
     from graph.database import apply_migrations, orm
+    from models import stamps
     from models.schools import School
     from models.users import Role, User
     from permissions.passwords import hash_password, password_weakness
@@ -251,6 +252,8 @@ def create_admin(
                     first_name=first_name,
                     last_name=last_name,
                 )
+                # The school's readers see its administrators (models/stamps.py).
+                await stamps.bump(stamps.school_scope(school.id))
 
     _run(run())
     click.echo(f"administrator {email} created")

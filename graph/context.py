@@ -12,7 +12,7 @@ from strawberry.types import Info as _Info
 from graph.errors import Forbidden, PasswordChangeRequired, Unauthenticated
 from graph.loaders import Loaders
 from graph.settings import Settings
-from permissions.table import allows
+from permissions.table import allows, granted
 from permissions.viewer import Viewer
 
 
@@ -44,9 +44,18 @@ class Context:
         return self.viewer
 
     def require(self, rule_key: str, *, owned: bool | None = None) -> Viewer:
-        """The viewer, if the access table grants them `rule_key`; else FORBIDDEN."""
+        """The viewer, if the access table grants them `rule_key` on a row they own or not (`owned`, which a rule
+        granting the viewer's role its own rows needs: see `permissions.table.allows`); else FORBIDDEN."""
         viewer = self.require_viewer()
         if not allows(rule_key, viewer.role, owned=owned):
+            raise Forbidden()
+        return viewer
+
+    def require_granted(self, rule_key: str) -> Viewer:
+        """The viewer, if their role holds some grant of `rule_key`; else FORBIDDEN. A first gate, before the
+        row is known: `require` with the row's ownership follows once it is."""
+        viewer = self.require_viewer()
+        if not granted(rule_key, viewer.role):
             raise Forbidden()
         return viewer
 

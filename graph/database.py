@@ -8,6 +8,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate as migrate_api
 
 from graph.settings import Settings, tortoise_config
+from models import stamps
 from resolvers.demo import load_demo_data
 from resolvers.frameworks.importing import load_builtin_frameworks
 
@@ -28,10 +29,14 @@ async def orm(database_url: str):
 
 
 async def prepare_database(settings: Settings, *, demo: bool = False) -> dict:
-    """Migrate, load the built-in frameworks, and fill an empty database with the demo data if asked."""
+    """Migrate, load the built-in frameworks, and fill an empty database with the demo data if asked.
+
+    Bumps the global data stamp (models/stamps.py): a release may change what a read answers (a migration that
+    changes rows, new code), so no answer cached or tagged before it is served again."""
     await apply_migrations(settings.database_url)
     report = {}
     async with orm(settings.database_url):
+        await stamps.bump(stamps.GLOBAL)
         results = await load_builtin_frameworks()
         report["frameworks_changed"] = sum(1 for r in results if r.changed)
         if demo:

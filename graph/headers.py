@@ -4,7 +4,8 @@
 - `/graphql`: answers to POST are never stored by a cache (`Cache-Control: no-store`: they hold personal data and
   depend on the token); answers to GET may be kept by the browser but revalidated (`private, no-cache`).
 - HTML pages (GraphiQL): a Content-Security-Policy that allows the page's own inline scripts by their hash and
-  GraphiQL's files from its CDN only, no framing (`frame-ancestors 'none'`, and `X-Frame-Options: DENY` for older
+  scripts, styles and fonts from this server only (GraphiQL's files are served here, graph/routes/graphiql.py; its
+  fonts are `data:` URLs in its CSS), no framing (`frame-ancestors 'none'`, and `X-Frame-Options: DENY` for older
   browsers).
 """
 
@@ -16,8 +17,6 @@ import re
 
 from starlette.datastructures import MutableHeaders
 
-# GraphiQL's scripts and styles come from this CDN, with subresource integrity (strawberry/static/graphiql.html).
-IDE_CDN = "https://unpkg.com"
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
@@ -29,10 +28,10 @@ def content_security_policy(html: bytes) -> str:
     return "; ".join(
         [
             "default-src 'none'",
-            f"script-src {IDE_CDN} {hashes}".strip(),
+            f"script-src 'self' {hashes}".strip(),
             # React sets style attributes: inline styles are allowed, inline scripts only by hash.
-            f"style-src {IDE_CDN} 'unsafe-inline'",
-            f"font-src {IDE_CDN} data:",
+            "style-src 'self' 'unsafe-inline'",
+            "font-src 'self' data:",
             "img-src 'self' data:",
             "connect-src 'self'",
             "frame-ancestors 'none'",

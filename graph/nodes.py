@@ -47,7 +47,9 @@ class NodeEntry:
 
 
 def _readable_review(row: bilans.InterimReview, viewer: Viewer) -> InterimReview | None:
-    return InterimReview.from_row(row) if allows("review.read", viewer.role) else None
+    return (
+        InterimReview.from_row(row) if allows("review.read", viewer.role, owned=row.learner_id == viewer.id) else None
+    )
 
 
 def _plain(kind) -> Callable[[Any, Viewer], Any]:
@@ -78,7 +80,7 @@ NODE_TYPES: dict[str, NodeEntry] = {
     "Period": NodeEntry(periods.Period, scopes.periods, _plain(Period)),
     "Portfolio": NodeEntry(portfolios.Portfolio, scopes.portfolios, _plain(Portfolio)),
     "LiaisonFiche": NodeEntry(portfolios.LiaisonFiche, scopes.liaison_fiches, _plain(LiaisonFiche)),
-    "ActivityFiche": NodeEntry(fiches.ActivityFiche, scopes.visible_fiches, _plain(ActivityFiche)),
+    "ActivityFiche": NodeEntry(fiches.ActivityFiche, scopes.visible_fiches, ActivityFiche.from_row),
     "Annex": NodeEntry(fiches.Annex, scopes.annexes, _plain(Annex)),
     "CompanyBilan": NodeEntry(bilans.CompanyBilan, scopes.bilans, readable_bilan),
     "InterimReview": NodeEntry(bilans.InterimReview, scopes.interim_reviews, _readable_review),

@@ -18,6 +18,7 @@ from graph.errors import ErrorPolicy
 from graph.exposure import IntrospectionPolicy
 from graph.logs import log_graphql_errors
 from graph.nodes import unregistered
+from graph.response_cache import CacheableQuery
 from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.bilans.bilans import BilanMutation
@@ -92,6 +93,8 @@ schema = PortfolioSchema(
         # After the cache: they add their refusal to a document the other rules let through.
         IntrospectionPolicy,
         QueryCost,
+        # Marks the answers of queries, the only ones the response cache may keep (graph/response_cache.py).
+        CacheableQuery,
     ],
 )
 

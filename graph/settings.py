@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "models.fiches",
     "models.bilans",
     "models.signin",
+    "models.stamps",
 ]
 
 
@@ -126,6 +127,9 @@ class Settings:
     # Garbage collector tuned for a long-running server once started (graph/app.py). The served process turns it
     # on unless PFMP_GC_TUNING=0 (load_settings); apps built in-process (tests, bench) leave the collector alone.
     gc_tuning: bool = field(default=False)
+    # Bytes of answers the response cache of the process keeps (graph/response_cache.py); 0 turns it off. The served
+    # process keeps PFMP_RESPONSE_CACHE_MB (64 by default); apps built in-process (tests, bench) have it off.
+    response_cache_bytes: int = field(default=0)
 
     @property
     def identity_providers(self) -> tuple[str, ...]:
@@ -324,6 +328,7 @@ def load_settings() -> Settings:
         signin_throttle=_switch("PFMP_SIGNIN_THROTTLE", True),
         trusted_proxies=_trusted_proxies(),
         gc_tuning=_switch("PFMP_GC_TUNING", True),
+        response_cache_bytes=_int_env("PFMP_RESPONSE_CACHE_MB", 64, minimum=0) * 1024 * 1024,
         **_cas_settings(oidc_providers, environment == "production"),
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 
-from permissions.table import allows
+from permissions.table import granted
 from permissions.viewer import Viewer
 
 # Codes of the refusals that happen before GraphQL sees the request, by HTTP status.
@@ -106,7 +106,7 @@ def gate_multipart(viewer: Viewer | None, problem: str | None) -> None:
     """Before a multipart body is read: only a signed-in role that may upload something gets it read."""
     if viewer is None:
         raise HTTPException(401, problem or SIGN_IN_FIRST)
-    if not any(allows(rule, viewer.role) for rule in UPLOAD_RULES):
+    if not any(granted(rule, viewer.role) for rule in UPLOAD_RULES):
         raise HTTPException(403, NO_UPLOAD)
 
 

@@ -42,4 +42,5 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
         role=user["role"],
         school_id=user["school_id"],
         password_change_required=user["password_change_required"],
+        token_version=user["token_version"],
     ), None

@@ -171,4 +171,4 @@ async def authenticate(provider: OidcProvider, token: str) -> Viewer:
     user = await find_user(provider.name, provider.match, str(value))
     if user is None:
         raise InvalidToken(no_account_message(provider.name))
-    return Viewer(id=user.id, role=user.role, school_id=user.school_id)
+    return Viewer(id=user.id, role=user.role, school_id=user.school_id, token_version=user.token_version)

@@ -19,7 +19,7 @@ from models.periods import Period
 from models.portfolios import Portfolio
 from models.schools import Classroom, Level
 from models.users import Role, User
-from permissions.table import Grant, allows, grant_of
+from permissions.table import OWN_BY_REACH, Grant, allows, grant_of
 from permissions.viewer import Viewer
 
 NOTHING = Q(id__in=[])
@@ -233,4 +233,5 @@ def may_read_bilan(row: CompanyBilan, viewer: Viewer | None) -> bool:
     if viewer is None:
         return False
     rule = "bilan.completed.read" if row.status is BilanStatus.COMPLETED else "bilan.draft.read"
-    return allows(rule, viewer.role)
+    # A learner reaches the bilans of their own portfolios only.
+    return allows(rule, viewer.role, owned=OWN_BY_REACH)

@@ -120,6 +120,7 @@ RULES: tuple[Rule, ...] = (
         {ADMIN: ALL, TEACHER: ALL, TUTOR: ASSIGNED, MASTER: ASSIGNED},
     ),
     _rule("export.pre_convention", "Export", "pre-convention (R23)", "read", _EVERYONE),
+    _rule("export.completed_bilan", "Export", "completed bilan document", "read", _EVERYONE),
     _rule("export.learner_synthesis", "Export", "learner synthesis (R24)", "read", _STAFF_AND_OWNER),
     _rule("export.level_synthesis", "Export", "level synthesis (R24)", "read", _STAFF),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
@@ -160,20 +161,37 @@ def grant_of(rule_key: str, role: Role) -> Grant | None:
     return ACCESS_TABLE[rule_key].grants.get(role)
 
 
+# `owned=OWN_BY_REACH`: the caller answers only rows of the viewer's row scope, and that scope gives the roles
+# granted their OWN rows of the rule nothing but their own rows (a learner reaches themself and what hangs off
+# them), so a row it answers is the viewer's own. Not so for a trainer's contact details: a trainer reaches the
+# other trainers of the portfolios they follow.
+OWN_BY_REACH = True
+
+
 def allows(rule_key: str, role: Role, *, owned: bool | None = None) -> bool:
     """Whether `role` may do `rule_key` on a row it already reaches.
 
-    `owned` says whether the row is the user's own; it matters only for an OWN
-    grant given to a role whose reach is wider than its own rows (a trainer's
-    contact details, read by another trainer of the same portfolio). ASSIGNED
-    holds on any reached row: the trainers' row reach is their assignments.
+    `owned` says whether the row is the user's own: the caller must say it
+    (True, False, or `OWN_BY_REACH`) whenever the rule grants `role` its own
+    rows only, or this raises a TypeError, a defect of the caller, never an
+    allow. ASSIGNED holds on any reached row: the trainers' row reach is their
+    assignments.
     """
     grant = ACCESS_TABLE[rule_key].grants.get(role)
     if grant is None:
         return False
-    if grant is Grant.OWN and owned is False:
-        return False
+    if grant is Grant.OWN:
+        if owned is None:
+            raise TypeError(f"'{rule_key}' grants {role.value} its own rows only: say whether the row is owned")
+        return owned
     return True
+
+
+def granted(rule_key: str, role: Role) -> bool:
+    """Whether `role` holds any grant of `rule_key`, whichever rows: a first gate before the row is known (a
+    mutation refusing a role with FORBIDDEN before it looks its input up); the caller asks `allows` with the
+    row's ownership once it has the row."""
+    return role in ACCESS_TABLE[rule_key].grants
 
 
 _ROLE_ORDER = (ADMIN, TEACHER, LEARNER, TUTOR, MASTER)

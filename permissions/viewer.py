@@ -14,3 +14,5 @@ class Viewer:
     school_id: int
     # The account still has the temporary password staff gave it (graph/context.py lets little through).
     password_change_required: bool = False
+    # The account's token version when the token was checked (bumped to revoke every token of the account).
+    token_version: int = 0

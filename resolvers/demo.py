@@ -7,6 +7,7 @@ import unicodedata
 
 from tortoise.transactions import in_transaction
 
+from models import stamps
 from models.fiches import ActivityFiche, Autonomy, FicheTask
 from models.frameworks import Framework, Task
 from models.periods import Period
@@ -134,4 +135,5 @@ async def load_demo_data(today: dt.date | None = None) -> bool:
         await first_fiche.save()
         await FicheTask.bulk_create([FicheTask(fiche=first_fiche, task=task, ticked_by_learner=True) for task in tasks])
         await ActivityFiche.create(school=school, learner=learners["DUPIRE"], portfolio=dupire, title="À compléter")
+        await stamps.bump(stamps.school_scope(school.id))
     return True

@@ -18,7 +18,7 @@ from graph.types.common import decode_id
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
 from permissions.authentication import authenticate
-from permissions.table import allows
+from permissions.table import OWN_BY_REACH, allows
 from resolvers.fiches.annex_files import annex_path
 
 log = logging.getLogger("pfmp.annexes")
@@ -55,7 +55,7 @@ async def download_annex(request: Request) -> Response:
     annex = await Annex.filter(scopes.annexes(viewer), id=pk, kind=AnnexKind.FILE).first()
     if annex is None:
         return missing
-    if not allows("annex.read", viewer.role):
+    if not allows("annex.read", viewer.role, owned=OWN_BY_REACH):
         return _refusal(403, "You are not allowed to do this.")
     try:
         path = annex_path(settings.annex_dir, annex.stored_name or "")

@@ -3,6 +3,7 @@
 | route | rule (permissions/table.py) | id of a |
 |---|---|---|
 | /exports/meeting-sheet/{id} | export.meeting_sheet | Portfolio |
+| /exports/bilan/{id} | export.completed_bilan; while draft, bilan.draft.read | CompanyBilan |
 | /exports/pre-convention/portfolio/{id} | export.pre_convention | Portfolio |
 | /exports/pre-convention/period/{id} | export.pre_convention | Period |
 | /exports/learner-synthesis/{id} | export.learner_synthesis | Learner |
@@ -63,6 +64,8 @@ class Export:
     build: Callable[[Any], bytes]
     # The file name's first word; the target's names follow it.
     filename: str
+    # The rule for a target that is still a draft (a bilan), when it differs from `rule`.
+    draft_rule: str | None = None
 
 
 EXPORTS: dict[str, Export] = {
@@ -73,6 +76,15 @@ EXPORTS: dict[str, Export] = {
         data.meeting_sheet,
         build_meeting_sheet,
         "Préparer-la-rencontre",
+    ),
+    "bilan": Export(
+        "export.completed_bilan",
+        "CompanyBilan",
+        data.find_bilan,
+        data.bilan_document,
+        build_meeting_sheet,
+        "Bilan-entreprise",
+        draft_rule="bilan.draft.read",
     ),
     "pre-convention/portfolio": Export(
         "export.pre_convention",
@@ -170,7 +182,8 @@ async def _answer(request: Request, key: str) -> Response:
     target = await export.find(viewer, pk)
     if target is None:
         return _refusal(404, NOT_FOUND)
-    if not allows(export.rule, viewer.role, owned=target.owned):
+    rule = export.draft_rule if target.draft and export.draft_rule else export.rule
+    if not allows(rule, viewer.role, owned=target.owned):
         return _refusal(403, FORBIDDEN)
     started = time.perf_counter()
     content = await export.gather(viewer, target)

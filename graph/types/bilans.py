@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import paginate
+from graph.types.common import guarded, paginate
 from graph.types.fiches import ActivityFiche
 from graph.types.frameworks import (
     AchievementLevel,
@@ -57,7 +57,7 @@ class BilanFiche:
     @strawberry.field(description="The fiche itself; null once deleted (for those who may not see deleted fiches).")
     async def fiche(self, info: Info) -> ActivityFiche | None:
         row = await info.context.loaders.by_id(fiche_models.ActivityFiche, scopes.visible_fiches).load(self.fiche_id)
-        return ActivityFiche.from_row(row) if row else None
+        return ActivityFiche.from_row(row, info.context.viewer) if row else None
 
 
 @strawberry.type(description="A criterion of a competence under one task of the grid.")
@@ -403,23 +403,18 @@ class CompanyBilan(relay.Node):
             ScaleLevel(value=r.value, label=r.label, position=r.position, is_threshold=r.is_threshold) for r in rows
         ]
 
-    @strawberry.field(
-        description="Every change of a result, newest first (the append-only log): it shows what was "
-        "entered while draft, so it follows the draft rule. " + describe("bilan.draft.read")
+    @guarded(
+        "Every change of a result, newest first (the append-only log): it shows what was "
+        "entered while draft, so it follows the draft rule.",
+        "bilan.draft.read",
     )
     async def result_log(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.ListConnection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
-        if not info.context.can("bilan.draft.read"):
-            return None
         return await paginate(result_log_of(self.id), _change, first=first, after=after)
 
-    @strawberry.field(
-        description="Completions and reopenings, oldest first; follows the draft rule. " + describe("bilan.draft.read")
-    )
+    @guarded("Completions and reopenings, oldest first; follows the draft rule.", "bilan.draft.read")
     async def events(self, info: Info) -> list[BilanEventEntry] | None:
-        if not info.context.can("bilan.draft.read"):
-            return None
         rows = await info.context.loaders.by_parent(m.BilanEvent, "bilan_id", None).load(self.id)
         return [
             BilanEventEntry(kind=r.kind, note=r.note, recorded_at=r.recorded_at, author_id=r.author_id) for r in rows

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import functools
 import importlib
+from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.types.field import StrawberryField
 
+from graph.context import Context
 from graph.errors import BadUserInput, ErrorCode
-from permissions.table import describe
+from permissions.table import ACCESS_TABLE, Grant, allows, describe
+from permissions.viewer import Viewer
 
 T = TypeVar("T")
 
@@ -42,13 +48,148 @@ class UserError:
     message: str = strawberry.field(description="Human-readable explanation, safe to show.")
 
 
-def guarded(description: str, rule_key: str, **kwargs: Any) -> Any:
-    """A field whose description ends with who may see it, taken from the access table.
+@strawberry.type(description="What every mutation answers: its own fields, and the problems with its input.")
+class Payload:
+    """The base of every mutation's payload (conventions.md, rule 5): `errors`, empty on success; a payload
+    carrying errors comes with nothing written (`resolvers.mutations`)."""
 
-    The value itself is decided once per object when the type is built from
-    its row (see each type's `from_row`), so no per-field check runs.
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Owner:
+    """How a guarded field says whether its row is the viewer's own, for a rule granting some role its own rows.
+
+    `attribute` names the object's attribute holding the id of the user who owns the row (`id` for a person, the
+    person themself). None: the rows this field is read on come through a row scope that gives every role with
+    an OWN grant of the rule only its own rows (a learner reaches themself and what hangs off them), so any row
+    the viewer reaches is their own.
     """
-    return strawberry.field(description=f"{description} {describe(rule_key)}", **kwargs)
+
+    attribute: str | None
+
+    def owned(self, obj: Any, viewer: Viewer) -> bool:
+        return True if self.attribute is None else getattr(obj, self.attribute) == viewer.id
+
+
+SELF = Owner("id")
+IN_REACH = Owner(None)
+
+
+class Refusal(Enum):
+    NULL = "null"  # the field answers null
+    ERROR = "error"  # the field answers a top-level error (UNAUTHENTICATED, FORBIDDEN, …), as `Context.require`
+
+
+GUARD = "pfmp.guard"
+
+
+@dataclasses.dataclass(frozen=True)
+class Guard:
+    """The rule a field is guarded by, how ownership of its row is decided, and how it answers a refusal."""
+
+    rule_key: str
+    owner: Owner | None
+    refusal: Refusal
+
+    def __post_init__(self) -> None:
+        rule = ACCESS_TABLE[self.rule_key]
+        if self.owner is None and Grant.OWN in rule.grants.values():
+            raise TypeError(f"'{self.rule_key}' grants some role its own rows: say how the field's row is owned")
+
+    def owned(self, obj: Any, viewer: Viewer) -> bool | None:
+        return None if self.owner is None else self.owner.owned(obj, viewer)
+
+    def lets(self, viewer: Viewer | None, obj: Any) -> bool:
+        """Whether the viewer may read the field of `obj` (a data field: decided when the object is built)."""
+        return viewer is not None and allows(self.rule_key, viewer.role, owned=self.owned(obj, viewer))
+
+    def check(self, context: Context, obj: Any) -> bool:
+        """Whether the resolver may run: True, False (answer null), or a top-level error raised."""
+        viewer = context.viewer
+        owned = self.owned(obj, viewer) if viewer is not None else None
+        if self.refusal is Refusal.ERROR:
+            context.require(self.rule_key, owned=owned)
+            return True
+        return viewer is not None and context.can(self.rule_key, owned=owned)
+
+
+def _enforced(resolver: Callable[..., Any], guard: Guard) -> Callable[..., Any]:
+    """The resolver, run only when the guard lets the viewer read the field; else null or the refusal's error.
+
+    A plain function either way: for a coroutine resolver it returns the resolver's coroutine, which
+    graphql-core awaits as it awaits any async resolver, so the guard adds no coroutine of its own, and a refused
+    field answers null without creating one."""
+
+    @functools.wraps(resolver)
+    def checked(self: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        if not guard.check(info.context, self):
+            return None
+        return resolver(self, info, *args, **kwargs)
+
+    checked.__dict__[GUARD] = guard
+    return checked
+
+
+class GuardedField(StrawberryField):
+    """A field guarded by a rule of the access table: as a decorator, its resolver runs only when the rule lets
+    the viewer read it; as a plain attribute, the type's `GuardedFields.__post_init__` nulls it."""
+
+    def __call__(self, resolver: Any) -> Any:
+        return super().__call__(_enforced(resolver, self.metadata[GUARD]))
+
+
+def guarded(
+    description: str, rule_key: str, *, owner: Owner | None = None, refusal: Refusal = Refusal.NULL, **kwargs: Any
+) -> Any:
+    """A field guarded by `rule_key` of the access table: its description ends with who may see it, and the field
+    answers null (or the refusal's error) to anyone the rule refuses.
+
+    As a plain attribute of a type (which must mix in `GuardedFields`): the value is nulled once, when the object
+    is built for its viewer. On a resolver (`@guarded(...)` as a decorator): checked before the resolver runs.
+    `owner` says how the row is known to be the viewer's own: required when the rule grants some role its own
+    rows only (else a TypeError at import).
+    """
+    guard = Guard(rule_key, owner, refusal)
+    return GuardedField(
+        python_name=None,
+        graphql_name=kwargs.pop("name", None),
+        type_annotation=None,
+        description=f"{description} {describe(rule_key)}",
+        metadata={GUARD: guard},
+        permission_classes=[],
+        extensions=[],
+        **kwargs,
+    )
+
+
+_DATA_GUARDS: dict[type, tuple[tuple[str, Guard], ...]] = {}
+
+
+def data_guards(cls: type) -> tuple[tuple[str, Guard], ...]:
+    """The guarded data fields of a type (inherited ones included), with their guards: looked up once per type."""
+    found = _DATA_GUARDS.get(cls)
+    if found is None:
+        found = _DATA_GUARDS[cls] = tuple(
+            (f.name, f.metadata[GUARD])
+            for f in dataclasses.fields(cls)
+            if GUARD in f.metadata and getattr(f, "base_resolver", None) is None
+        )
+    return found
+
+
+class GuardedFields:
+    """Mixed into a type with guarded data fields: the type has a `viewer` (a Private field, so nobody builds one
+    without saying for whom), and building it nulls every guarded field the access table refuses that viewer.
+    Once per object, with no per-field resolver: lists of hundreds of rows stay plain attribute reads."""
+
+    viewer: Viewer | None
+
+    def __post_init__(self) -> None:
+        viewer = self.viewer
+        for name, guard in data_guards(type(self)):
+            if not guard.lets(viewer, self):
+                setattr(self, name, None)
 
 
 def encode_id(type_name: str, pk: int) -> strawberry.ID:

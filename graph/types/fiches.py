@@ -12,7 +12,7 @@ from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import encode_id, guarded, later
+from graph.types.common import GuardedFields, Owner, encode_id, guarded, later
 from graph.types.frameworks import Competence, Criterion, FrameworkActivity, Task
 from graph.types.users import Learner
 from models import fiches as m
@@ -20,6 +20,7 @@ from models.portfolios import Portfolio as PortfolioRow
 from models.users import User
 from permissions import scopes
 from permissions.table import describe
+from permissions.viewer import Viewer
 from resolvers.fiches import loaders
 
 if TYPE_CHECKING:
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 
 Autonomy = Annotated[m.Autonomy, strawberry.enum(description="Whether the learner worked on their own or accompanied.")]
 AnnexKind = Annotated[m.AnnexKind, strawberry.enum(description="FILE: an uploaded file; URL: a web link.")]
+
+
+# The fiche's learner owns it (and its annexes, targets and grid).
+LEARNER = Owner("learner_id")
 
 
 @strawberry.enum(description="Where a fiche stands for the teacher asking (R13).")
@@ -124,7 +129,7 @@ class LinkingActivity:
     description="Fiche activité: what the learner did in the company and what they make of it. "
     + describe("fiche.read")
 )
-class ActivityFiche(relay.Node):
+class ActivityFiche(GuardedFields, relay.Node):
     id: relay.NodeID[int]
     title: str = strawberry.field(description="Title of the fiche.")
     autonomy: Autonomy | None = strawberry.field(description="Autonomous or accompanied; null until set.")
@@ -144,9 +149,10 @@ class ActivityFiche(relay.Node):
     learner_id: strawberry.Private[int]
     learner_changed_at: strawberry.Private[dt.datetime]
     reference: strawberry.Private[int | None]
+    viewer: strawberry.Private[Viewer | None]
 
     @classmethod
-    def from_row(cls, row: m.ActivityFiche) -> ActivityFiche:
+    def from_row(cls, row: m.ActivityFiche, viewer: Viewer | None) -> ActivityFiche:
         return cls(
             id=row.id,
             title=row.title,
@@ -163,6 +169,7 @@ class ActivityFiche(relay.Node):
             learner_id=row.learner_id,
             learner_changed_at=row.learner_changed_at,
             reference=row.reference,
+            viewer=viewer,
         )
 
     @strawberry.field(description="True when the description is filled in and the fiche is not deleted (R2).")
@@ -177,14 +184,13 @@ class ActivityFiche(relay.Node):
     def number(self) -> int | None:
         return self.reference if self.portfolio_id is not None else None
 
-    @strawberry.field(
-        description="For the teacher asking: READ, UNREAD (created or changed by the learner since "
+    @guarded(
+        "For the teacher asking: READ, UNREAD (created or changed by the learner since "
         "they last marked it read) or DELETED (R13). Marking read is a mutation, never "
-        "a side effect of reading. " + describe("fiche.staff.read")
+        "a side effect of reading.",
+        "fiche.staff.read",
     )
     async def read_state(self, info: Info) -> FicheReadState | None:
-        if not info.context.can("fiche.staff.read"):
-            return None
         if self.deleted_at is not None:
             return FicheReadState.DELETED
         read_at = await loaders.read_times(info).load(self.id)
@@ -211,13 +217,10 @@ class ActivityFiche(relay.Node):
             for link, t in pairs
         ]
 
-    @strawberry.field(
-        description="Competences and criteria the teacher plans to evaluate, per task (R14). "
-        + describe("fiche.targets.read")
+    @guarded(
+        "Competences and criteria the teacher plans to evaluate, per task (R14).", "fiche.targets.read", owner=LEARNER
     )
     async def evaluation_targets(self, info: Info) -> list[EvaluationTarget] | None:
-        if not info.context.can("fiche.targets.read"):
-            return None
         rows = await loaders.targets(info).load(self.id)
         tasks, competences, criteria = await asyncio.gather(
             loaders.tasks(info).load_many([r.task_id for r in rows]),
@@ -243,29 +246,27 @@ class ActivityFiche(relay.Node):
             for r, t, c in items
         ]
 
-    @strawberry.field(
-        description="« Relier au référentiel »: the framework's tasks grouped by activity, each with "
+    @guarded(
+        "« Relier au référentiel »: the framework's tasks grouped by activity, each with "
         "its competences and criteria, and what the fiche holds and evaluates; null for a "
-        "free fiche. " + describe("fiche.targets.read")
+        "free fiche.",
+        "fiche.targets.read",
+        owner=LEARNER,
     )
     async def linking_grid(self, info: Info) -> list[LinkingActivity] | None:
-        if self.portfolio_id is None or not info.context.can("fiche.targets.read"):
+        if self.portfolio_id is None:
             return None
         framework_id = await loaders.framework_of_portfolio(info).load(self.portfolio_id)
         if framework_id is None:
             return None
         return await _grid(info, self.id, framework_id)
 
-    @strawberry.field(description="Annexes (files and links), oldest first. " + describe("annex.read"))
+    @guarded("Annexes (files and links), oldest first.", "annex.read", owner=LEARNER)
     async def annexes(self, info: Info) -> list[Annex] | None:
-        if not info.context.can("annex.read"):
-            return None
         return [Annex.from_row(r) for r in await loaders.annexes(info).load(self.id)]
 
-    @strawberry.field(description="Number of annexes (the counter shown beside « Annexes »). " + describe("annex.read"))
+    @guarded("Number of annexes (the counter shown beside « Annexes »).", "annex.read", owner=LEARNER)
     async def annex_count(self, info: Info) -> int | None:
-        if not info.context.can("annex.read"):
-            return None
         return len(await loaders.annexes(info).load(self.id))
 
     @strawberry.field(description="The portfolio (learner and period) the fiche belongs to; null for a free fiche.")
@@ -352,7 +353,7 @@ async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFic
     rows = await info.context.loaders.by_parent(
         m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
     ).load(portfolio_id)
-    return [ActivityFiche.from_row(r) for r in rows]
+    return [ActivityFiche.from_row(r, info.context.viewer) for r in rows]
 
 
 async def free_fiches_of(info: Info, learner_id: int) -> list[ActivityFiche]:
@@ -360,4 +361,4 @@ async def free_fiches_of(info: Info, learner_id: int) -> list[ActivityFiche]:
     rows = await info.context.loaders.by_parent(
         m.ActivityFiche, "learner_id", scopes.visible_fiches, order_by=("created_at", "id"), extra=Q(portfolio_id=None)
     ).load(learner_id)
-    return [ActivityFiche.from_row(r) for r in rows]
+    return [ActivityFiche.from_row(r, info.context.viewer) for r in rows]

@@ -10,14 +10,13 @@ from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import later
+from graph.types.common import IN_REACH, Refusal, guarded, later
 from graph.types.frameworks import Framework
 from models import schools as m
 from models.frameworks import Framework as FrameworkRow
 from models.periods import Period as PeriodRow
 from models.users import User
 from permissions import scopes
-from permissions.table import describe
 from resolvers.periods.rules import current_school_year
 
 if TYPE_CHECKING:
@@ -61,27 +60,27 @@ class Level(relay.Node):
         row = await info.context.loaders.by_id(FrameworkRow, scopes.frameworks).load(self.framework_id)
         return Framework.from_row(row) if row else None
 
-    @strawberry.field(
-        description="Vue par périodes (R1): the level's periods of a school year (default: the "
-        "current one) in creation order."
+    @guarded(
+        "Vue par périodes (R1): the level's periods of a school year (default: the current one) in creation order.",
+        "period.read",
+        owner=IN_REACH,
+        refusal=Refusal.ERROR,
     )
     async def periods(
         self, info: Info, school_year: int | None = None
     ) -> list[Annotated[Period, strawberry.lazy("graph.types.periods")]]:
-        info.context.require("period.read")
         year = school_year if school_year is not None else current_school_year(dt.date.today())
         rows = await info.context.loaders.by_parent(
             PeriodRow, "level_id", scopes.periods, order_by=("created_at", "id"), extra=Q(school_year=year)
         ).load(self.id)
         return [later("graph.types.periods", "Period").from_row(r) for r in rows]
 
-    @strawberry.field(
-        description="The dashboards (R26) of the level's learners in reach, side by side, computed "
-        "for all of them at once. " + describe("learner.dashboard.read")
+    @guarded(
+        "The dashboards (R26) of the level's learners in reach, side by side, computed for all of them at once.",
+        "learner.dashboard.read",
+        owner=IN_REACH,
     )
     async def dashboard(self, info: Info) -> Annotated[LevelDashboard, strawberry.lazy("graph.types.dashboard")] | None:
-        if not info.context.can("learner.dashboard.read"):
-            return None
         return await later("graph.types.dashboard", "level_dashboard")(info, self.id, self.framework_id)
 
 

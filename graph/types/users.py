@@ -9,14 +9,13 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import guarded, later
+from graph.types.common import IN_REACH, SELF, GuardedFields, guarded, later
 from graph.types.schools import Classroom
 from models import schools as school_models
 from models.users import LearnerStatus as LearnerStatusEnum
 from models.users import Role as RoleEnum
 from models.users import User
 from permissions import scopes
-from permissions.table import allows, describe
 from permissions.viewer import Viewer
 from resolvers.people.loaders import taught_classrooms
 from resolvers.periods.loaders import portfolios_of_learner
@@ -48,26 +47,27 @@ class Person(relay.Node):
 
 
 @strawberry.type(description="Apprenant: a learner, élève (SCHOOL) or apprenti (APPRENTICE).")
-class Learner(Person):
-    status: LearnerStatus | None = guarded("Status of the learner.", "learner.identity.read")
-    email: str | None = guarded("Email address.", "learner.personal.read")
-    phone: str | None = guarded("Phone number.", "learner.personal.read")
-    birth_date: dt.date | None = guarded("Date of birth.", "learner.personal.read")
+class Learner(GuardedFields, Person):
+    status: LearnerStatus | None = guarded("Status of the learner.", "learner.identity.read", owner=SELF)
+    email: str | None = guarded("Email address.", "learner.personal.read", owner=SELF)
+    phone: str | None = guarded("Phone number.", "learner.personal.read", owner=SELF)
+    birth_date: dt.date | None = guarded("Date of birth.", "learner.personal.read", owner=SELF)
     classroom_id: strawberry.Private[int | None]
+    viewer: strawberry.Private[Viewer | None]
 
     @classmethod
     def from_row(cls, row: User, viewer: Viewer | None) -> Learner:
-        personal = viewer is not None and allows("learner.personal.read", viewer.role, owned=viewer.id == row.id)
         return cls(
             id=row.id,
             first_name=row.first_name,
             last_name=row.last_name,
             role=RoleEnum.LEARNER,
             status=row.learner_status,
-            email=row.email if personal else None,
-            phone=row.phone if personal else None,
-            birth_date=row.birth_date if personal else None,
+            email=row.email,
+            phone=row.phone,
+            birth_date=row.birth_date,
             classroom_id=row.classroom_id,
+            viewer=viewer,
         )
 
     @strawberry.field(description="The learner's classroom. Readable with the learner's names.")
@@ -85,53 +85,48 @@ class Learner(Person):
         rows = await portfolios_of_learner(info).load(self.id)
         return await later("graph.types.portfolios", "portfolios_by_start")(info, rows)
 
-    @strawberry.field(
-        description="Fiches libres: the learner's fiches that belong to no period any more (R8). "
-        + describe("learner.dashboard.read")
+    @guarded(
+        "Fiches libres: the learner's fiches that belong to no period any more (R8).",
+        "learner.dashboard.read",
+        owner=SELF,
     )
     async def free_fiches(
         self, info: Info
     ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]] | None:
-        viewer = info.context.viewer
-        if viewer is None or not info.context.can("learner.dashboard.read", owned=viewer.id == self.id):
-            return None
         return await later("graph.types.fiches", "free_fiches_of")(info, self.id)
 
-    @strawberry.field(
-        description="Tableau de bord (R26): per competence the current level and its history, "
-        "engagement and fiche counts per period, from completed bilans. " + describe("learner.dashboard.read")
+    @guarded(
+        "Tableau de bord (R26): per competence the current level and its history, "
+        "engagement and fiche counts per period, from completed bilans.",
+        "learner.dashboard.read",
+        owner=SELF,
     )
     async def dashboard(self, info: Info) -> Annotated[Dashboard, strawberry.lazy("graph.types.dashboard")] | None:
-        viewer = info.context.viewer
-        if viewer is None or not info.context.can("learner.dashboard.read", owned=viewer.id == self.id):
-            return None
         return await later("graph.types.dashboard", "dashboards_of")(info).load(self.id)
 
-    @strawberry.field(description="Interim reviews of the learner (R25), by date. " + describe("review.read"))
+    @guarded("Interim reviews of the learner (R25), by date.", "review.read", owner=SELF)
     async def interim_reviews(
         self, info: Info
     ) -> list[Annotated[InterimReview, strawberry.lazy("graph.types.dashboard")]] | None:
-        viewer = info.context.viewer
-        if viewer is None or not info.context.can("review.read", owned=viewer.id == self.id):
-            return None
         return await later("graph.types.dashboard", "reviews_of_learner")(info, self.id)
 
 
 @strawberry.type(description="Enseignant: follows the learners of the classrooms they teach.")
-class Teacher(Person):
+class Teacher(GuardedFields, Person):
     email: str | None = guarded("Email address.", "teacher.contact.read")
     phone: str | None = guarded("Phone number.", "teacher.contact.read")
+    viewer: strawberry.Private[Viewer | None]
 
     @classmethod
     def from_row(cls, row: User, viewer: Viewer | None) -> Teacher:
-        contact = viewer is not None and allows("teacher.contact.read", viewer.role, owned=viewer.id == row.id)
         return cls(
             id=row.id,
             first_name=row.first_name,
             last_name=row.last_name,
             role=RoleEnum.TEACHER,
-            email=row.email if contact else None,
-            phone=row.phone if contact else None,
+            email=row.email,
+            phone=row.phone,
+            viewer=viewer,
         )
 
     @strawberry.field(description="Classrooms this teacher teaches, among those the viewer reaches.")
@@ -141,16 +136,18 @@ class Teacher(Person):
 
 
 @strawberry.interface(description="Formateur en entreprise: a tutor or an apprenticeship master.")
-class WorkplaceTrainer(Person):
-    company_name: str | None = guarded("Company the trainer works for.", "trainer.identity.read")
-    job_title: str | None = guarded("The trainer's job in the company.", "trainer.identity.read")
-    email: str | None = guarded("Email address.", "trainer.contact.read")
-    phone: str | None = guarded("Phone number.", "trainer.contact.read")
+class WorkplaceTrainer(GuardedFields, Person):
+    # A learner reads the names of the trainers of their own portfolios: the only trainers they reach.
+    company_name: str | None = guarded("Company the trainer works for.", "trainer.identity.read", owner=IN_REACH)
+    job_title: str | None = guarded("The trainer's job in the company.", "trainer.identity.read", owner=IN_REACH)
+    # A trainer reaches the other trainers of the portfolios they follow, but reads only their own contact.
+    email: str | None = guarded("Email address.", "trainer.contact.read", owner=SELF)
+    phone: str | None = guarded("Phone number.", "trainer.contact.read", owner=SELF)
+    viewer: strawberry.Private[Viewer | None]
 
     @classmethod
     def from_row(cls, row: User, viewer: Viewer | None):
         kind = Tutor if row.role is RoleEnum.TUTOR else ApprenticeshipMaster
-        contact = viewer is not None and allows("trainer.contact.read", viewer.role, owned=viewer.id == row.id)
         return kind(
             id=row.id,
             first_name=row.first_name,
@@ -158,8 +155,9 @@ class WorkplaceTrainer(Person):
             role=row.role,
             company_name=row.company_name,
             job_title=row.job_title,
-            email=row.email if contact else None,
-            phone=row.phone if contact else None,
+            email=row.email,
+            phone=row.phone,
+            viewer=viewer,
         )
 
 

@@ -20,15 +20,15 @@ from tortoise.expressions import F
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
 from graph.types.bilans import CompanyBilan, EvaluationMode
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
 from models.frameworks import AchievementLevel as Level
 from models.frameworks import Competence, Criterion
+from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.users import User
 from permissions import scopes
-from permissions.table import describe
 from resolvers.bilans.grid import (
     NOT_EVALUATED,
     WORKPLACE_FIELDS,
@@ -51,7 +51,7 @@ from resolvers.inputs import (
     optional_text,
     required_text,
 )
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation
 
 MAX_RESULTS = 1000
 MAX_COMMENT = 10000
@@ -93,21 +93,18 @@ class BilanInput:
 
 
 @strawberry.type(description="Result of bilanUpdate.")
-class BilanUpdatePayload:
+class BilanUpdatePayload(Payload):
     bilan: CompanyBilan | None = strawberry.field(default=None, description="The bilan as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of bilanComplete.")
-class BilanCompletePayload:
+class BilanCompletePayload(Payload):
     bilan: CompanyBilan | None = strawberry.field(default=None, description="The completed bilan.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of bilanReopen.")
-class BilanReopenPayload:
+class BilanReopenPayload(Payload):
     bilan: CompanyBilan | None = strawberry.field(default=None, description="The bilan, a draft again.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 def _now() -> dt.datetime:
@@ -136,6 +133,20 @@ async def _write(bilan: m.CompanyBilan, version: int, expected: m.BilanStatus, *
             "This bilan was changed by someone else meanwhile: reload it and enter your changes again.",
         )
     return await m.CompanyBilan.get(id=bilan.id)
+
+
+async def _lock_period_of(bilan: m.CompanyBilan) -> None:
+    """Hold the bilan's period row until the completion commits.
+
+    periodDelete locks the period's row before it checks R8, so the two are taken one after the other: a
+    deletion that comes second sees this bilan completed and is refused; a completion that comes second finds
+    the period (and the bilan with it) gone and answers NOT_FOUND. Without it, a deletion that had checked the
+    bilan while it was a draft would delete it just after it was completed.
+    """
+    period_id = await Portfolio.filter(id=bilan.portfolio_id).first().values_list("period_id", flat=True)
+    period = await Period.filter(id=period_id).select_for_update().first() if period_id is not None else None
+    if period is None:
+        raise problem("id", ErrorCode.NOT_FOUND, "No company bilan with this id.")
 
 
 def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, end: dt.date) -> dict:
@@ -323,115 +334,107 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
 
 @strawberry.type
 class BilanMutation:
-    @strawberry.mutation(
-        description="Save a batch of changes to a draft bilan: engagement, meeting date, comment, "
-        "evaluation modes and results (R19–R20), in one transaction. " + describe("bilan.write")
+    @mutation(
+        "Save a batch of changes to a draft bilan: engagement, meeting date, comment, "
+        "evaluation modes and results (R19–R20), in one transaction.",
+        rule="bilan.write",
     )
     async def bilan_update(self, info: Info, id: strawberry.ID, version: int, input: BilanInput) -> BilanUpdatePayload:
-        async def body() -> BilanUpdatePayload:
-            viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
-            period = await Portfolio.filter(id=bilan.portfolio_id).values(
-                "period__start_date", "period__end_date", "period__level__framework_id"
+        viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
+        period = await Portfolio.filter(id=bilan.portfolio_id).values(
+            "period__start_date", "period__end_date", "period__level__framework_id"
+        )
+        start, end, framework_id = (
+            period[0]["period__start_date"],
+            period[0]["period__end_date"],
+            period[0]["period__level__framework_id"],
+        )
+        changes = _scalar_changes(bilan, input, start, end)
+        modes, entries = await _evaluation_changes(bilan, framework_id, input, viewer)
+        if not changes and not modes and not entries:
+            return BilanUpdatePayload(bilan=CompanyBilan.from_row(bilan))
+        row = await _write(bilan, version, m.BilanStatus.DRAFT, **changes)
+        if modes:
+            await m.BilanCompetenceMode.filter(bilan_id=bilan.id, competence_id__in=list(modes)).delete()
+            await m.BilanCompetenceMode.bulk_create(
+                [m.BilanCompetenceMode(bilan_id=bilan.id, competence_id=pk, mode=mode) for pk, mode in modes.items()]
             )
-            start, end, framework_id = (
-                period[0]["period__start_date"],
-                period[0]["period__end_date"],
-                period[0]["period__level__framework_id"],
-            )
-            changes = _scalar_changes(bilan, input, start, end)
-            modes, entries = await _evaluation_changes(bilan, framework_id, input, viewer)
-            if not changes and not modes and not entries:
-                return BilanUpdatePayload(bilan=CompanyBilan.from_row(bilan))
-            row = await _write(bilan, version, m.BilanStatus.DRAFT, **changes)
-            if modes:
-                await m.BilanCompetenceMode.filter(bilan_id=bilan.id, competence_id__in=list(modes)).delete()
-                await m.BilanCompetenceMode.bulk_create(
-                    [
-                        m.BilanCompetenceMode(bilan_id=bilan.id, competence_id=pk, mode=mode)
-                        for pk, mode in modes.items()
-                    ]
-                )
-            if entries:
-                await m.BilanResultEntry.bulk_create(entries)
-            return BilanUpdatePayload(bilan=CompanyBilan.from_row(row))
+        if entries:
+            await m.BilanResultEntry.bulk_create(entries)
+        return BilanUpdatePayload(bilan=CompanyBilan.from_row(row))
 
-        return await run_mutation(BilanUpdatePayload, body)
-
-    @strawberry.mutation(
-        description="Complete a draft bilan (R21): its grid, marks and modes are frozen as they "
+    @mutation(
+        "Complete a draft bilan (R21): its grid, marks and modes are frozen as they "
         "stand and it feeds the learner's dashboard. Refused before the period's first "
-        "day. " + describe("bilan.write")
+        "day.",
+        rule="bilan.write",
     )
     async def bilan_complete(self, info: Info, id: strawberry.ID, version: int) -> BilanCompletePayload:
-        async def body() -> BilanCompletePayload:
-            viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
-            view = (await build_views([bilan], results=False))[bilan.id]
-            if dt.date.today() < view.period_start:
-                raise problem(
-                    "id",
-                    ErrorCode.CONFLICT,
-                    f"The period starts on {view.period_start}: its bilan can be completed from then on.",
-                )
-            now = _now()
-            # Frozen whole (R21): the header as it stands and the effective meeting date, stored on the bilan.
-            liaison = await LiaisonFiche.filter(portfolio_id=bilan.portfolio_id).first().values(*WORKPLACE_FIELDS)
-            trainers = (
-                await User.filter(trained_portfolios__id=bilan.portfolio_id)
-                .order_by("last_name", "first_name", "id")
-                .values_list("first_name", "last_name")
+        viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
+        await _lock_period_of(bilan)
+        view = (await build_views([bilan], results=False))[bilan.id]
+        if dt.date.today() < view.period_start:
+            raise problem(
+                "id",
+                ErrorCode.CONFLICT,
+                f"The period starts on {view.period_start}: its bilan can be completed from then on.",
             )
-            header = frozen_header(
-                period_start=view.period_start,
-                period_end=view.period_end,
-                meeting_date=bilan.meeting_date,
-                workplace=liaison,
-                trainers=[f"{first} {last}" for first, last in trainers],
-            )
-            row = await _write(
-                bilan,
-                version,
-                m.BilanStatus.DRAFT,
-                status=m.BilanStatus.COMPLETED,
-                completed_at=now,
-                meeting_date=view.meeting_date,
-                frozen_grid={**view.frozen_grid(), "header": header},
-            )
-            await m.BilanEvent.create(
-                bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id, recorded_at=now
-            )
-            return BilanCompletePayload(bilan=CompanyBilan.from_row(row))
+        now = _now()
+        # Frozen whole (R21): the header as it stands and the effective meeting date, stored on the bilan.
+        liaison = await LiaisonFiche.filter(portfolio_id=bilan.portfolio_id).first().values(*WORKPLACE_FIELDS)
+        trainers = (
+            await User.filter(trained_portfolios__id=bilan.portfolio_id)
+            .order_by("last_name", "first_name", "id")
+            .values_list("first_name", "last_name")
+        )
+        header = frozen_header(
+            period_start=view.period_start,
+            period_end=view.period_end,
+            meeting_date=bilan.meeting_date,
+            workplace=liaison,
+            trainers=[f"{first} {last}" for first, last in trainers],
+        )
+        row = await _write(
+            bilan,
+            version,
+            m.BilanStatus.DRAFT,
+            status=m.BilanStatus.COMPLETED,
+            completed_at=now,
+            meeting_date=view.meeting_date,
+            frozen_grid={**view.frozen_grid(), "header": header},
+        )
+        await m.BilanEvent.create(
+            bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id, recorded_at=now
+        )
+        return BilanCompletePayload(bilan=CompanyBilan.from_row(row))
 
-        return await run_mutation(BilanCompletePayload, body)
-
-    @strawberry.mutation(
-        description="Reopen a completed bilan as a draft, saying why; the reopening is logged (R21). "
-        "Refused once an interim review consolidated it (R7). " + describe("bilan.write")
+    @mutation(
+        "Reopen a completed bilan as a draft, saying why; the reopening is logged (R21). "
+        "Refused once an interim review consolidated it (R7).",
+        rule="bilan.write",
     )
     async def bilan_reopen(self, info: Info, id: strawberry.ID, version: int, reason: str) -> BilanReopenPayload:
-        async def body() -> BilanReopenPayload:
-            viewer, bilan = await _writable(info, id, version, m.BilanStatus.COMPLETED)
-            note = required_text(reason, "reason", "The reason", max_length=2000)
-            if await m.InterimReview.filter(bilans__id=bilan.id).exists():
-                raise problem(
-                    "id",
-                    ErrorCode.CONFLICT,
-                    "An interim review consolidated this bilan: it can no longer be reopened (R7).",
-                )
-            # Unfrozen: the grid follows the fiches again, and a meeting date that was the default follows the period.
-            header = header_of(bilan) or {}
-            meeting_date = None if header.get("meetingDateIsDefault") else bilan.meeting_date
-            row = await _write(
-                bilan,
-                version,
-                m.BilanStatus.COMPLETED,
-                status=m.BilanStatus.DRAFT,
-                completed_at=None,
-                frozen_grid=None,
-                meeting_date=meeting_date,
+        viewer, bilan = await _writable(info, id, version, m.BilanStatus.COMPLETED)
+        note = required_text(reason, "reason", "The reason", max_length=2000)
+        if await m.InterimReview.filter(bilans__id=bilan.id).exists():
+            raise problem(
+                "id",
+                ErrorCode.CONFLICT,
+                "An interim review consolidated this bilan: it can no longer be reopened (R7).",
             )
-            await m.BilanEvent.create(
-                bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id, note=note, recorded_at=_now()
-            )
-            return BilanReopenPayload(bilan=CompanyBilan.from_row(row))
-
-        return await run_mutation(BilanReopenPayload, body)
+        # Unfrozen: the grid follows the fiches again, and a meeting date that was the default follows the period.
+        header = header_of(bilan) or {}
+        meeting_date = None if header.get("meetingDateIsDefault") else bilan.meeting_date
+        row = await _write(
+            bilan,
+            version,
+            m.BilanStatus.COMPLETED,
+            status=m.BilanStatus.DRAFT,
+            completed_at=None,
+            frozen_grid=None,
+            meeting_date=meeting_date,
+        )
+        await m.BilanEvent.create(
+            bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id, note=note, recorded_at=_now()
+        )
+        return BilanReopenPayload(bilan=CompanyBilan.from_row(row))

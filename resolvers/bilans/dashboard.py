@@ -187,7 +187,7 @@ async def recorded_of(viewer: Viewer, learner_ids: Sequence[int]) -> Recorded:
     """What the learners' interim reviews recorded, for those who may read the reviews: the same results the
     reviews show them. Others see the completed bilans of the portfolios they reach only. One statement."""
     found = Recorded()
-    if not allows("review.read", viewer.role) or not learner_ids:
+    if not learner_ids or not allows("review.read", viewer.role, owned=set(learner_ids) == {viewer.id}):
         return found
     rows = (
         await InterimReview.filter(learner_id__in=list(learner_ids))

@@ -8,58 +8,54 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.dashboard import InterimReview
 from models import bilans as m
 from models.users import User
 from permissions import scopes
-from permissions.table import describe
 from resolvers.bilans.dashboard import review_record
 from resolvers.inputs import check_date, fetch_in_reach
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation
 
 
 @strawberry.type(description="Result of interimReviewCreate.")
-class InterimReviewCreatePayload:
+class InterimReviewCreatePayload(Payload):
     interim_review: InterimReview | None = strawberry.field(default=None, description="The new interim review.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type
 class InterimReviewMutation:
-    @strawberry.mutation(
-        description="Create an interim review of a learner at a date (R25): it consolidates their "
+    @mutation(
+        "Create an interim review of a learner at a date (R25): it consolidates their "
         "completed bilans dated up to that day (none in the future) and locks the "
         "periods of those bilans (R7). It keeps its own record of what it consolidated: "
-        "deleting one of those periods afterwards (R8) changes nothing of it. " + describe("review.create")
+        "deleting one of those periods afterwards (R8) changes nothing of it.",
+        rule="review.create",
     )
     async def interim_review_create(
         self, info: Info, learner_id: strawberry.ID, date: dt.date
     ) -> InterimReviewCreatePayload:
-        async def body() -> InterimReviewCreatePayload:
-            viewer = info.context.require("review.create")
-            learner = await fetch_in_reach(User, scopes.learners, viewer, learner_id, "Learner", "learnerId", "learner")
-            check_date(date, "date")
-            if date > dt.date.today():
-                raise problem("date", ErrorCode.INVALID, "An interim review cannot be dated in the future.")
-            if await m.InterimReview.filter(learner_id=learner.id, review_date=date).exists():
-                raise problem("date", ErrorCode.CONFLICT, "This learner already has an interim review at this date.")
-            bilans, record = await review_record(learner.id, date)
-            if not record:
-                raise problem(
-                    "date",
-                    ErrorCode.INVALID,
-                    "The learner has no completed bilan dated up to this day: there is nothing to consolidate.",
-                )
-            review = await m.InterimReview.create(
-                school_id=learner.school_id,
-                learner_id=learner.id,
-                review_date=date,
-                created_by_id=viewer.id,
-                record=record,
+        viewer = info.context.require("review.create")
+        learner = await fetch_in_reach(User, scopes.learners, viewer, learner_id, "Learner", "learnerId", "learner")
+        check_date(date, "date")
+        if date > dt.date.today():
+            raise problem("date", ErrorCode.INVALID, "An interim review cannot be dated in the future.")
+        if await m.InterimReview.filter(learner_id=learner.id, review_date=date).exists():
+            raise problem("date", ErrorCode.CONFLICT, "This learner already has an interim review at this date.")
+        bilans, record = await review_record(learner.id, date)
+        if not record:
+            raise problem(
+                "date",
+                ErrorCode.INVALID,
+                "The learner has no completed bilan dated up to this day: there is nothing to consolidate.",
             )
-            if bilans:
-                await review.bilans.add(*bilans)
-            return InterimReviewCreatePayload(interim_review=InterimReview.from_row(review))
-
-        return await run_mutation(InterimReviewCreatePayload, body)
+        review = await m.InterimReview.create(
+            school_id=learner.school_id,
+            learner_id=learner.id,
+            review_date=date,
+            created_by_id=viewer.id,
+            record=record,
+        )
+        if bilans:
+            await review.bilans.add(*bilans)
+        return InterimReviewCreatePayload(interim_review=InterimReview.from_row(review))

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 from exports.data import (
     GridActivity,
@@ -39,10 +40,11 @@ from exports.data import (
     Scale,
     ScaleLevel,
     SchoolInfo,
+    SheetBilan,
     TaskRef,
     Workplace,
 )
-from models.bilans import CompanyBilan, EvaluationMode
+from models.bilans import BilanEvent, BilanEventKind, BilanStatus, CompanyBilan, EvaluationMode
 from models.frameworks import ScaleLevel as ScaleRow
 from models.frameworks import Task
 from models.periods import Period
@@ -51,6 +53,7 @@ from models.schools import Level, School
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.scopes import may_read_bilan, portfolio_reach
+from permissions.table import OWN_BY_REACH
 from permissions.viewer import Viewer
 from resolvers.bilans.grid import (
     WORKPLACE_FIELDS,
@@ -89,6 +92,9 @@ class Target:
     names: tuple[str, ...]
     learner_id: int | None = None
     period_id: int | None = None
+    # A bilan's target: its portfolio, and whether it is still a draft (its own rule then applies).
+    portfolio_id: int | None = None
+    draft: bool = False
 
 
 async def find_portfolio(viewer: Viewer, pk: int) -> Target | None:
@@ -108,9 +114,37 @@ async def find_portfolio(viewer: Viewer, pk: int) -> Target | None:
     )
 
 
+async def find_bilan(viewer: Viewer, pk: int) -> Target | None:
+    row = (
+        await CompanyBilan.filter(scopes.bilans(viewer), id=pk)
+        .first()
+        .values(
+            "id",
+            "status",
+            "portfolio_id",
+            "portfolio__learner_id",
+            "portfolio__period_id",
+            "portfolio__learner__last_name",
+            "portfolio__period__name",
+        )
+    )
+    if row is None:
+        return None
+    return Target(
+        row["id"],
+        row["portfolio__learner_id"] == viewer.id,
+        (row["portfolio__learner__last_name"], row["portfolio__period__name"]),
+        learner_id=row["portfolio__learner_id"],
+        period_id=row["portfolio__period_id"],
+        portfolio_id=row["portfolio_id"],
+        draft=row["status"] != BilanStatus.COMPLETED,
+    )
+
+
 async def find_period(viewer: Viewer, pk: int) -> Target | None:
     row = await Period.filter(scopes.periods(viewer), id=pk).first().values("id", "name")
-    return Target(row["id"], None, (row["name"],), period_id=row["id"]) if row else None
+    # A learner reaches the periods of their own portfolios, and a period's export gathers those only.
+    return Target(row["id"], OWN_BY_REACH, (row["name"],), period_id=row["id"]) if row else None
 
 
 async def find_learner(viewer: Viewer, pk: int) -> Target | None:
@@ -273,11 +307,29 @@ async def period_pre_convention(viewer: Viewer, target: Target) -> PreConvention
 # --- meeting sheet (R22) -------------------------------------------------------------
 
 
-def grid(shape: FrameworkShape | None, marks: Marks, mode_of) -> tuple[GridActivity, ...]:
-    """Every task of the framework by activity, with its competences and criteria and the fiches' marks (R18).
-    A retired entry is printed only where a fiche marks it."""
+def grid(
+    shape: FrameworkShape | None, marks: Marks, mode_of, view: BilanView | None = None
+) -> tuple[GridActivity, ...]:
+    """Every task of the framework by activity, with its competences and criteria and the fiches' marks (R18),
+    and the levels `view` records (none without one). A retired entry is printed only where a fiche marks it."""
     if shape is None:
         return ()
+    results = view.results if view is not None else {}
+
+    def recorded(competence_id: int, criterion_id: int | None = None) -> str | None:
+        level = results.get((competence_id, criterion_id))
+        return None if level is None else getattr(level, "value", level)
+
+    def retained(competence_id: int, by_criteria: bool) -> str | None:
+        if view is None:
+            return None
+        if not by_criteria:
+            return recorded(competence_id)
+        if not any(key[0] == competence_id and key[1] is not None for key in results):
+            return None
+        level = view.retained(competence_id)
+        return getattr(level, "value", level)
+
     competences = shape.competence_by_id
     activities = []
     for activity in shape.activities:
@@ -287,20 +339,22 @@ def grid(shape: FrameworkShape | None, marks: Marks, mode_of) -> tuple[GridActiv
             for link in shape.links_by_task.get(task.id, []):
                 competence = competences[link.competence_id]
                 criteria = tuple(
-                    GridCriterion(c.label, marks.criteria.get((task.id, c.id), ()))
+                    GridCriterion(c.label, marks.criteria.get((task.id, c.id), ()), recorded(competence.id, c.id))
                     for c in shape.criteria_by_competence.get(competence.id, [])
                     if c.retired_at is None or competence.retired_at is not None or marks.criteria.get((task.id, c.id))
                 )
                 refs = marks.competences.get((task.id, competence.id), ())
                 if competence.retired_at is not None and not (refs or any(c.fiche_refs for c in criteria)):
                     continue
+                by_criteria = mode_of(competence.id) is EvaluationMode.CRITERIA
                 linked.append(
                     GridCompetence(
                         competence.code,
                         competence.label,
-                        by_criteria=mode_of(competence.id) is EvaluationMode.CRITERIA,
+                        by_criteria=by_criteria,
                         fiche_refs=refs,
                         criteria=criteria,
+                        level=retained(competence.id, by_criteria),
                     )
                 )
             refs = marks.tasks.get(task.id, ())
@@ -336,7 +390,7 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         .first()
         .values(*PERIOD_FIELDS, "level__framework_id")
     )
-    learner = (await learners_by_id(viewer, [target.learner_id], "classroom_id"))[target.learner_id]
+    learner = (await learners_by_id(viewer, [target.learner_id], "classroom_id", "birth_date"))[target.learner_id]
     liaison = (await liaisons_of(viewer, [target.pk])).get(target.pk)
     bilans, views = await readable_views(viewer, [target.pk])
     bilan = bilans.get(target.pk)
@@ -352,15 +406,47 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         # A completed bilan is frozen whole (R21): its sheet recalls the dates and workplace it was completed with.
         period = {**period, "start_date": view.period_start, "end_date": view.period_end}
         liaison = {**(liaison or {}), **(header.get("workplace") or dict.fromkeys(WORKPLACE_FIELDS))}
+    meeting_date = view.bilan.meeting_date if view else None
     return MeetingSheetData(
         school=school,
         period=period_info(period),
         learner=learner_info(learner),
         scale=scale_from(shape.scale if shape else []),
-        activities=grid(shape, marks, mode_of),
+        activities=grid(shape, marks, mode_of, view),
         fiches=tuple((fiche.reference, fiche.title) for fiche in sorted(marks.fiches, key=lambda f: f.reference)),
         workplace=workplace_of(liaison),
-        meeting_date=view.bilan.meeting_date if view else None,
+        meeting_date=meeting_date,
         comment=view.bilan.comment if view else "",
         teacher_name=await teacher_name(viewer, learner["classroom_id"]),
+        bilan=await sheet_bilan(view.bilan) if view else None,
+        minor=is_minor(learner["birth_date"], meeting_date or period["end_date"]),
     )
+
+
+async def bilan_document(viewer: Viewer, target: Target) -> MeetingSheetData:
+    """The bilan as a document: its portfolio's sheet, which prints the bilan in its state."""
+    assert target.portfolio_id is not None  # a bilan's target (find_bilan) names its portfolio
+    return await meeting_sheet(viewer, replace(target, pk=target.portfolio_id))
+
+
+def is_minor(birth_date: date | None, on: date) -> bool | None:
+    """Under 18 on the day given; None when the birth date is unknown."""
+    if birth_date is None:
+        return None
+    return (on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))) < 18
+
+
+async def sheet_bilan(bilan: CompanyBilan) -> SheetBilan:
+    """The bilan's state for its document; who completed it from its last completion event (teachers' names are
+    readable by everyone, `teacher.identity.read`)."""
+    if bilan.status is not BilanStatus.COMPLETED:
+        return SheetBilan(engagement=bilan.engagement)
+    event = (
+        await BilanEvent.filter(bilan_id=bilan.id, kind__in=[BilanEventKind.COMPLETED, BilanEventKind.SIGNED_ON_PAPER])
+        .order_by("-recorded_at", "-id")
+        .first()
+        .values("author__first_name", "author__last_name")
+    )
+    names = [(event or {}).get(key) for key in ("author__first_name", "author__last_name")]
+    author = " ".join(name for name in names if name)
+    return SheetBilan(True, bilan.engagement, bilan.completed_at, author or None)

@@ -22,15 +22,14 @@ from strawberry.file_uploads import Upload
 
 from graph.context import Info
 from graph.errors import ErrorCode, UserInputError, problem
-from graph.types.common import UserError
+from graph.types.common import Payload, UserError
 from graph.types.fiches import Annex
 from models import fiches as m
-from permissions.table import describe
 from resolvers.fiches import rules
 from resolvers.fiches.annex_files import LandedFile, annex_path, remove_files, store_upload
 from resolvers.fiches.annex_incoming import move_into_place
 from resolvers.inputs import fetch_in_reach, optional_text
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation, run_mutation
 
 log = logging.getLogger("pfmp.annexes")
 
@@ -39,21 +38,18 @@ MAX_URL = 2000
 
 
 @strawberry.type(description="Result of annexUpload.")
-class AnnexUploadPayload:
+class AnnexUploadPayload(Payload):
     annex: Annex | None = strawberry.field(default=None, description="The new annex.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of annexAddUrl.")
-class AnnexAddUrlPayload:
+class AnnexAddUrlPayload(Payload):
     annex: Annex | None = strawberry.field(default=None, description="The new annex.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of annexDelete.")
-class AnnexDeletePayload:
+class AnnexDeletePayload(Payload):
     deleted_annex_id: strawberry.ID | None = strawberry.field(default=None, description="ID of the deleted annex.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 def _errors(exc: UserInputError) -> list[UserError]:
@@ -100,40 +96,36 @@ def check_url(value: str) -> str:
 
 @strawberry.type
 class AnnexMutation:
-    @strawberry.mutation(
-        description="Attach a file to one of your fiches (GraphQL multipart request). Refused "
+    @mutation(
+        "Attach a file to one of your fiches (GraphQL multipart request). Refused "
         "with TOO_LARGE over the size limit, INVALID when empty or not a PDF, image, "
         "office document or text (judged from the content), CONFLICT when the fiche "
-        "cannot change. " + describe("annex.write")
+        "cannot change.",
+        rule="annex.write",
+        transaction=False,
     )
     async def annex_upload(
         self, info: Info, fiche_id: strawberry.ID, file: Upload, title: str | None = None
     ) -> AnnexUploadPayload:
         return await _upload(info, fiche_id, file, title)
 
-    @strawberry.mutation(
-        description="Attach a web link (http or https only) to one of your fiches. " + describe("annex.write")
-    )
+    @mutation("Attach a web link (http or https only) to one of your fiches.", rule="annex.write")
     async def annex_add_url(
         self, info: Info, fiche_id: strawberry.ID, url: str, title: str | None = None
     ) -> AnnexAddUrlPayload:
-        info.context.require("annex.write")
+        fiche = await _editable_fiche(info, fiche_id, for_update=True)
+        link = check_url(url)
+        label = optional_text(title, "title", "The title", max_length=300) or urlsplit(link).hostname
+        annex = await _attach(fiche, kind=m.AnnexKind.URL, title=label, url=link)
+        return AnnexAddUrlPayload(annex=Annex.from_row(annex))
 
-        async def body() -> AnnexAddUrlPayload:
-            fiche = await _editable_fiche(info, fiche_id, for_update=True)
-            link = check_url(url)
-            label = optional_text(title, "title", "The title", max_length=300) or urlsplit(link).hostname
-            annex = await _attach(fiche, kind=m.AnnexKind.URL, title=label, url=link)
-            return AnnexAddUrlPayload(annex=Annex.from_row(annex))
-
-        return await run_mutation(AnnexAddUrlPayload, body)
-
-    @strawberry.mutation(
-        description="Remove an annex of one of your fiches; its file is deleted once the change "
-        "is saved. " + describe("annex.write")
+    @mutation(
+        "Remove an annex of one of your fiches; its file is deleted once the change is saved.",
+        rule="annex.write",
+        transaction=False,
     )
     async def annex_delete(self, info: Info, id: strawberry.ID) -> AnnexDeletePayload:
-        viewer = info.context.require("annex.write")
+        viewer = info.context.require_viewer()
         doomed: list[Path] = []
 
         async def body() -> AnnexDeletePayload:
@@ -158,7 +150,6 @@ class AnnexMutation:
 
 
 async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUploadPayload:
-    info.context.require("annex.write")
     settings = info.context.settings
     try:
         await _editable_fiche(info, fiche_id, for_update=False)

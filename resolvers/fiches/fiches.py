@@ -11,13 +11,12 @@ from tortoise import timezone
 
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.fiches import ActivityFiche, Autonomy
 from models import fiches as m
 from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence
 from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
-from permissions.table import describe
 from resolvers.fiches import rules
 from resolvers.frameworks.rules import check_not_retired, retired_problem
 from resolvers.inputs import (
@@ -29,7 +28,7 @@ from resolvers.inputs import (
     optional_text,
     required_text,
 )
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation
 from resolvers.periods.rules import is_locked
 
 MAX_TEXT = 20000
@@ -66,41 +65,35 @@ class EvaluationTargetInput:
 
 
 @strawberry.type(description="Result of activityFicheCreate.")
-class ActivityFicheCreatePayload:
+class ActivityFicheCreatePayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheUpdate.")
-class ActivityFicheUpdatePayload:
+class ActivityFicheUpdatePayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheTasksSet.")
-class ActivityFicheTasksSetPayload:
+class ActivityFicheTasksSetPayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheTargetsSet.")
-class ActivityFicheTargetsSetPayload:
+class ActivityFicheTargetsSetPayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheMarkRead.")
-class ActivityFicheMarkReadPayload:
+class ActivityFicheMarkReadPayload(Payload):
     activity_fiche: ActivityFiche | None = strawberry.field(default=None, description="The fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of activityFicheDelete.")
-class ActivityFicheDeletePayload:
+class ActivityFicheDeletePayload(Payload):
     deleted_activity_fiche_id: strawberry.ID | None = strawberry.field(
         default=None, description="ID of the deleted fiche (teachers still see it, marked DELETED)."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _apply_input(fiche: m.ActivityFiche, input: ActivityFicheInput) -> None:
@@ -153,7 +146,7 @@ async def _set_activity_types(fiche: m.ActivityFiche, rows: list[FrameworkActivi
 
 
 async def _own_fiche(info: Info, rule: str, id: strawberry.ID, *, free_allowed: bool = False) -> m.ActivityFiche:
-    viewer = info.context.require(rule)
+    viewer = info.context.require_granted(rule)
     fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
     info.context.require(rule, owned=fiche.learner_id == viewer.id)
     await rules.check_editable(fiche, "id", free_allowed=free_allowed)
@@ -277,165 +270,138 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
 
 @strawberry.type
 class FicheMutation:
-    @strawberry.mutation(
-        description="Write a new activity fiche in one of your portfolios (R12); its workplace "
-        "comes from the liaison fiche unless given. " + describe("fiche.write")
+    @mutation(
+        "Write a new activity fiche in one of your portfolios (R12); its workplace "
+        "comes from the liaison fiche unless given.",
+        rule="fiche.write",
     )
     async def activity_fiche_create(
         self, info: Info, portfolio_id: strawberry.ID, input: ActivityFicheInput
     ) -> ActivityFicheCreatePayload:
-        viewer = info.context.require("fiche.write")
-
-        async def body() -> ActivityFicheCreatePayload:
-            portfolio = await fetch_in_reach(
-                Portfolio,
-                scopes.portfolios,
-                viewer,
-                portfolio_id,
-                "Portfolio",
+        viewer = info.context.require_viewer()
+        portfolio = await fetch_in_reach(
+            Portfolio,
+            scopes.portfolios,
+            viewer,
+            portfolio_id,
+            "Portfolio",
+            "portfolioId",
+            "portfolio",
+            for_update=True,
+        )
+        info.context.require("fiche.write", owned=portfolio.learner_id == viewer.id)
+        if await is_locked(portfolio.period_id):
+            raise problem(
                 "portfolioId",
-                "portfolio",
-                for_update=True,
+                ErrorCode.CONFLICT,
+                "The period is locked by an interim review (R7): its fiches are read-only.",
             )
-            info.context.require("fiche.write", owned=portfolio.learner_id == viewer.id)
-            if await is_locked(portfolio.period_id):
-                raise problem(
-                    "portfolioId",
-                    ErrorCode.CONFLICT,
-                    "The period is locked by an interim review (R7): its fiches are read-only.",
-                )
-            framework_id = await rules.framework_id_of_portfolio(portfolio.id)
-            fiche = m.ActivityFiche(
-                school_id=portfolio.school_id, learner_id=portfolio.learner_id, portfolio_id=portfolio.id, title=""
-            )
-            fiche.title = required_text(input.title, "input.title", "The title", max_length=300)
-            await _apply_input(fiche, input)
-            if input.workplace is UNSET:
-                fiche.workplace = rules.workplace_label(await LiaisonFiche.get_or_none(portfolio_id=portfolio.id))
-            types = await _activity_types(input, framework_id, viewer)
-            rules.touch_by_learner(fiche)
-            await fiche.save()
-            await _set_activity_types(fiche, types)
-            return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(fiche))
+        framework_id = await rules.framework_id_of_portfolio(portfolio.id)
+        fiche = m.ActivityFiche(
+            school_id=portfolio.school_id, learner_id=portfolio.learner_id, portfolio_id=portfolio.id, title=""
+        )
+        fiche.title = required_text(input.title, "input.title", "The title", max_length=300)
+        await _apply_input(fiche, input)
+        if input.workplace is UNSET:
+            fiche.workplace = rules.workplace_label(await LiaisonFiche.get_or_none(portfolio_id=portfolio.id))
+        types = await _activity_types(input, framework_id, viewer)
+        rules.touch_by_learner(fiche)
+        await fiche.save()
+        await _set_activity_types(fiche, types)
+        return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
-        return await run_mutation(ActivityFicheCreatePayload, body)
-
-    @strawberry.mutation(
-        description="Edit one of your fiches (R12). CONFLICT when `version` is stale, when the "
-        "fiche is a free fiche or its period is locked (R7). " + describe("fiche.write")
+    @mutation(
+        "Edit one of your fiches (R12). CONFLICT when `version` is stale, when the "
+        "fiche is a free fiche or its period is locked (R7).",
+        rule="fiche.write",
     )
     async def activity_fiche_update(
         self, info: Info, id: strawberry.ID, version: int, input: ActivityFicheInput
     ) -> ActivityFicheUpdatePayload:
-        async def body() -> ActivityFicheUpdatePayload:
-            fiche = await _own_fiche(info, "fiche.write", id)
-            check_version(fiche.version, version)
-            framework_id = await rules.framework_id_of_portfolio(fiche.portfolio_id)
-            await _apply_input(fiche, input)
-            types = await _activity_types(input, framework_id, info.context.viewer, fiche.id)
-            fiche.version += 1
-            rules.touch_by_learner(fiche)
-            await fiche.save()
-            await _set_activity_types(fiche, types)
-            return ActivityFicheUpdatePayload(activity_fiche=ActivityFiche.from_row(fiche))
+        fiche = await _own_fiche(info, "fiche.write", id)
+        check_version(fiche.version, version)
+        framework_id = await rules.framework_id_of_portfolio(fiche.portfolio_id)
+        await _apply_input(fiche, input)
+        types = await _activity_types(input, framework_id, info.context.viewer, fiche.id)
+        fiche.version += 1
+        rules.touch_by_learner(fiche)
+        await fiche.save()
+        await _set_activity_types(fiche, types)
+        return ActivityFicheUpdatePayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
-        info.context.require("fiche.write")
-        return await run_mutation(ActivityFicheUpdatePayload, body)
-
-    @strawberry.mutation(
-        description="Delete one of your fiches: it stays listed for teachers, marked DELETED "
-        "(R13). Free fiches may be deleted; fiches of a locked period may not. " + describe("fiche.write")
+    @mutation(
+        "Delete one of your fiches: it stays listed for teachers, marked DELETED "
+        "(R13). Free fiches may be deleted; fiches of a locked period may not.",
+        rule="fiche.write",
     )
     async def activity_fiche_delete(self, info: Info, id: strawberry.ID) -> ActivityFicheDeletePayload:
-        async def body() -> ActivityFicheDeletePayload:
-            fiche = await _own_fiche(info, "fiche.write", id, free_allowed=True)
-            fiche.deleted_at = timezone.now()
-            fiche.version += 1
-            rules.touch_by_learner(fiche, fiche.deleted_at)
-            await fiche.save()
-            return ActivityFicheDeletePayload(deleted_activity_fiche_id=id)
+        fiche = await _own_fiche(info, "fiche.write", id, free_allowed=True)
+        fiche.deleted_at = timezone.now()
+        fiche.version += 1
+        rules.touch_by_learner(fiche, fiche.deleted_at)
+        await fiche.save()
+        return ActivityFicheDeletePayload(deleted_activity_fiche_id=id)
 
-        info.context.require("fiche.write")
-        return await run_mutation(ActivityFicheDeletePayload, body)
-
-    @strawberry.mutation(
-        description="Set the tasks of a fiche (R14). The fiche's learner ticks tasks: their ticks "
+    @mutation(
+        "Set the tasks of a fiche (R14). The fiche's learner ticks tasks: their ticks "
         "become exactly this list. A teacher's list replaces the fiche's tasks: those "
         "kept or added are checked, the others leave the fiche with their evaluation "
-        "targets. " + describe("fiche.tasks.write")
+        "targets.",
+        rule="fiche.tasks.write",
     )
     async def activity_fiche_tasks_set(
         self, info: Info, id: strawberry.ID, task_ids: list[strawberry.ID]
     ) -> ActivityFicheTasksSetPayload:
-        async def body() -> ActivityFicheTasksSetPayload:
-            viewer = info.context.require_viewer()
-            fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
-            author = fiche.learner_id == viewer.id
-            info.context.require("fiche.tasks.write", owned=author)
-            await rules.check_editable(fiche, "id")
-            tasks = await fetch_many_in_reach(Task, scopes.framework_parts, viewer, task_ids, "Task", "taskIds", "task")
-            rules.check_in_framework(
-                tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id), "taskIds", "Task"
-            )
-            check_not_retired(
-                tasks,
-                "taskIds",
-                "task",
-                kept=set(
-                    cast("list[int]", await m.FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True))
-                ),
-            )
-            if author:
-                await rules.learner_ticks(fiche, tasks)
-                rules.touch_by_learner(fiche)
-                await fiche.save()
-            else:
-                await rules.teacher_checks(fiche, tasks)
-            return ActivityFicheTasksSetPayload(activity_fiche=ActivityFiche.from_row(fiche))
+        viewer = info.context.require_viewer()
+        fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
+        author = fiche.learner_id == viewer.id
+        info.context.require("fiche.tasks.write", owned=author)
+        await rules.check_editable(fiche, "id")
+        tasks = await fetch_many_in_reach(Task, scopes.framework_parts, viewer, task_ids, "Task", "taskIds", "task")
+        rules.check_in_framework(tasks, await rules.framework_id_of_portfolio(fiche.portfolio_id), "taskIds", "Task")
+        check_not_retired(
+            tasks,
+            "taskIds",
+            "task",
+            kept=set(cast("list[int]", await m.FicheTask.filter(fiche_id=fiche.id).values_list("task_id", flat=True))),
+        )
+        if author:
+            await rules.learner_ticks(fiche, tasks)
+            rules.touch_by_learner(fiche)
+            await fiche.save()
+        else:
+            await rules.teacher_checks(fiche, tasks)
+        return ActivityFicheTasksSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
-        info.context.require("fiche.tasks.write")
-        return await run_mutation(ActivityFicheTasksSetPayload, body)
-
-    @strawberry.mutation(
-        description="Choose, per task of the fiche, the competences to evaluate globally or the "
-        "criteria to evaluate in detail (R14); the list replaces the previous choice. "
-        + describe("fiche.targets.write")
+    @mutation(
+        "Choose, per task of the fiche, the competences to evaluate globally or the "
+        "criteria to evaluate in detail (R14); the list replaces the previous choice.",
+        rule="fiche.targets.write",
     )
     async def activity_fiche_targets_set(
         self, info: Info, id: strawberry.ID, targets: list[EvaluationTargetInput]
     ) -> ActivityFicheTargetsSetPayload:
-        viewer = info.context.require("fiche.targets.write")
+        viewer = info.context.require_viewer()
+        fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
+        await rules.check_editable(fiche, "id")
+        wanted = _targets(targets)
+        await _check_targets(fiche.id, wanted, viewer)
+        await m.FicheEvaluationTarget.filter(fiche_id=fiche.id).delete()
+        if wanted:
+            await m.FicheEvaluationTarget.bulk_create(
+                [
+                    m.FicheEvaluationTarget(fiche_id=fiche.id, task_id=t, competence_id=c, criterion_id=k)
+                    for t, c, k in wanted
+                ]
+            )
+        return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
-        async def body() -> ActivityFicheTargetsSetPayload:
-            fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
-            await rules.check_editable(fiche, "id")
-            wanted = _targets(targets)
-            await _check_targets(fiche.id, wanted, viewer)
-            await m.FicheEvaluationTarget.filter(fiche_id=fiche.id).delete()
-            if wanted:
-                await m.FicheEvaluationTarget.bulk_create(
-                    [
-                        m.FicheEvaluationTarget(fiche_id=fiche.id, task_id=t, competence_id=c, criterion_id=k)
-                        for t, c, k in wanted
-                    ]
-                )
-            return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche))
-
-        return await run_mutation(ActivityFicheTargetsSetPayload, body)
-
-    @strawberry.mutation(
-        description="Mark a fiche read for you (R13): READ until the learner changes it again. "
-        + describe("fiche.mark_read")
-    )
+    @mutation("Mark a fiche read for you (R13): READ until the learner changes it again.", rule="fiche.mark_read")
     async def activity_fiche_mark_read(self, info: Info, id: strawberry.ID) -> ActivityFicheMarkReadPayload:
-        viewer = info.context.require("fiche.mark_read")
-
-        async def body() -> ActivityFicheMarkReadPayload:
-            fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
-            now = timezone.now()
-            updated = await m.FicheRead.filter(fiche_id=fiche.id, teacher_id=viewer.id).update(read_at=now)
-            if not updated:
-                await m.FicheRead.create(fiche_id=fiche.id, teacher_id=viewer.id, read_at=now)
-            return ActivityFicheMarkReadPayload(activity_fiche=ActivityFiche.from_row(fiche))
-
-        return await run_mutation(ActivityFicheMarkReadPayload, body)
+        viewer = info.context.require_viewer()
+        fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
+        now = timezone.now()
+        updated = await m.FicheRead.filter(fiche_id=fiche.id, teacher_id=viewer.id).update(read_at=now)
+        if not updated:
+            await m.FicheRead.create(fiche_id=fiche.id, teacher_id=viewer.id, read_at=now)
+        return ActivityFicheMarkReadPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))

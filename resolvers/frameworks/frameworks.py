@@ -6,24 +6,23 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, FieldProblem, UserInputError
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.frameworks import Framework
 from models import frameworks as m
 from permissions import scopes
 from permissions.table import describe
 from resolvers.frameworks.importing import FrameworkFileError, import_framework, parse_framework
 from resolvers.inputs import fits_column
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation
 
 MAX_FRAMEWORK_FILE = 2 * 1024 * 1024
 
 
 @strawberry.type(description="Result of frameworkImport.")
-class FrameworkImportPayload:
+class FrameworkImportPayload(Payload):
     framework: Framework | None = strawberry.field(default=None, description="The imported framework.")
     created: bool = strawberry.field(default=False, description="True when the framework did not exist before.")
     changed: bool = strawberry.field(default=False, description="False when the same content was already imported.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type
@@ -48,25 +47,22 @@ class FrameworkQuery:
 
 @strawberry.type
 class FrameworkMutation:
-    @strawberry.mutation(
-        description="Import a framework file (format pfmp-framework/1, see the README) into your "
-        "school; importing the same content twice changes nothing. " + describe("framework.write")
+    @mutation(
+        "Import a framework file (format pfmp-framework/1, see the README) into your "
+        "school; importing the same content twice changes nothing.",
+        rule="framework.write",
     )
     async def framework_import(self, info: Info, content: str) -> FrameworkImportPayload:
-        viewer = info.context.require("framework.write")
-
-        async def body() -> FrameworkImportPayload:
-            if len(content.encode()) > MAX_FRAMEWORK_FILE:
-                raise UserInputError(FieldProblem(["content"], ErrorCode.TOO_LARGE, "The file is larger than 2 MiB."))
-            try:
-                doc = parse_framework(content)
-            except FrameworkFileError as exc:
-                raise UserInputError(
-                    FieldProblem(["content"], ErrorCode.INVALID, f"{where}: {what}") for where, what in exc.problems
-                ) from None
-            result = await import_framework(doc, school_id=viewer.school_id)
-            return FrameworkImportPayload(
-                framework=Framework.from_row(result.framework), created=result.created, changed=result.changed
-            )
-
-        return await run_mutation(FrameworkImportPayload, body)
+        viewer = info.context.require_viewer()
+        if len(content.encode()) > MAX_FRAMEWORK_FILE:
+            raise UserInputError(FieldProblem(["content"], ErrorCode.TOO_LARGE, "The file is larger than 2 MiB."))
+        try:
+            doc = parse_framework(content)
+        except FrameworkFileError as exc:
+            raise UserInputError(
+                FieldProblem(["content"], ErrorCode.INVALID, f"{where}: {what}") for where, what in exc.problems
+            ) from None
+        result = await import_framework(doc, school_id=viewer.school_id)
+        return FrameworkImportPayload(
+            framework=Framework.from_row(result.framework), created=result.created, changed=result.changed
+        )

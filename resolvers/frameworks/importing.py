@@ -23,6 +23,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models import frameworks as m
+from models import stamps
 
 FORMAT = "pfmp-framework/1"
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "models" / "builtin_frameworks"
@@ -441,6 +442,8 @@ async def import_framework(doc: dict, *, school_id: int | None) -> ImportResult:
             },
             owner,
         )
+        # A school's own framework is read by that school, a built-in one (school_id None) by every school.
+        await stamps.bump(stamps.school_scope(school_id))
     return ImportResult(framework, created=created, changed=True)
 
 

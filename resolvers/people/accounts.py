@@ -9,7 +9,7 @@ from tortoise.expressions import F, Q
 
 from graph.context import Info
 from graph.errors import ErrorCode, Forbidden, problem
-from graph.types.common import UserError
+from graph.types.common import Payload, UserError
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, LearnerStatus, Person, Teacher, person_from_row
 from models import schools as school_models
@@ -28,7 +28,7 @@ from resolvers.inputs import (
     optional_text,
     required_text,
 )
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation, run_mutation
 from resolvers.people.auth import begin_attempt, throttled
 
 
@@ -66,34 +66,30 @@ class LearnerInput:
 
 
 @strawberry.type(description="Result of levelCreate.")
-class LevelPayload:
+class LevelPayload(Payload):
     level: Level | None = strawberry.field(default=None, description="The level.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of classroomCreate.")
-class ClassroomPayload:
+class ClassroomPayload(Payload):
     classroom: Classroom | None = strawberry.field(default=None, description="The classroom.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of an account creation: the temporary password is shown once.")
-class AccountCreatePayload:
+class AccountCreatePayload(Payload):
     user: Person | None = strawberry.field(default=None, description="The new account.")
     temporary_password: str | None = strawberry.field(
         default=None, description="Hand it to the person, who changes it with passwordChange."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of learnerUpdate, teacherClassroomsSet, userDeactivate and userRevokeTokens.")
-class AccountPayload:
+class AccountPayload(Payload):
     user: Person | None = strawberry.field(default=None, description="The account as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of passwordChange.")
-class PasswordChangePayload:
+class PasswordChangePayload(Payload):
     changed: bool = strawberry.field(
         default=False, description="True when the password was changed; every previous token is then revoked."
     )
@@ -102,7 +98,6 @@ class PasswordChangePayload:
         description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
         "the Retry-After header).",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _framework_id(code: str | None, school_id: int) -> int | None:
@@ -122,43 +117,35 @@ async def _framework_id(code: str | None, school_id: int) -> int | None:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Create a level. " + describe("school.structure.write"))
+    @mutation("Create a level.", rule="school.structure.write")
     async def level_create(self, info: Info, input: LevelInput) -> LevelPayload:
-        viewer = info.context.require("school.structure.write")
+        viewer = info.context.require_viewer()
+        name = required_text(input.name, "input.name", "The name", max_length=200)
+        if await school_models.Level.exists(school_id=viewer.school_id, name=name):
+            raise problem("input.name", ErrorCode.UNIQUE, "The school already has a level with this name.")
+        row = await school_models.Level.create(
+            school_id=viewer.school_id,
+            name=name,
+            position=input.position,
+            framework_id=await _framework_id(input.framework_code, viewer.school_id),
+        )
+        return LevelPayload(level=Level.from_row(row))
 
-        async def body() -> LevelPayload:
-            name = required_text(input.name, "input.name", "The name", max_length=200)
-            if await school_models.Level.exists(school_id=viewer.school_id, name=name):
-                raise problem("input.name", ErrorCode.UNIQUE, "The school already has a level with this name.")
-            row = await school_models.Level.create(
-                school_id=viewer.school_id,
-                name=name,
-                position=input.position,
-                framework_id=await _framework_id(input.framework_code, viewer.school_id),
-            )
-            return LevelPayload(level=Level.from_row(row))
-
-        return await run_mutation(LevelPayload, body)
-
-    @strawberry.mutation(description="Create a classroom. " + describe("school.structure.write"))
+    @mutation("Create a classroom.", rule="school.structure.write")
     async def classroom_create(self, info: Info, input: ClassroomInput) -> ClassroomPayload:
-        viewer = info.context.require("school.structure.write")
+        viewer = info.context.require_viewer()
+        level = await fetch_in_reach(
+            school_models.Level, scopes.levels, viewer, input.level_id, "Level", "input.levelId", "level"
+        )
+        name = required_text(input.name, "input.name", "The name", max_length=100)
+        if await school_models.Classroom.exists(school_id=viewer.school_id, name=name):
+            raise problem("input.name", ErrorCode.UNIQUE, "The school already has a classroom with this name.")
+        row = await school_models.Classroom.create(school_id=viewer.school_id, level=level, name=name)
+        return ClassroomPayload(classroom=Classroom.from_row(row))
 
-        async def body() -> ClassroomPayload:
-            level = await fetch_in_reach(
-                school_models.Level, scopes.levels, viewer, input.level_id, "Level", "input.levelId", "level"
-            )
-            name = required_text(input.name, "input.name", "The name", max_length=100)
-            if await school_models.Classroom.exists(school_id=viewer.school_id, name=name):
-                raise problem("input.name", ErrorCode.UNIQUE, "The school already has a classroom with this name.")
-            row = await school_models.Classroom.create(school_id=viewer.school_id, level=level, name=name)
-            return ClassroomPayload(classroom=Classroom.from_row(row))
-
-        return await run_mutation(ClassroomPayload, body)
-
-    @strawberry.mutation(description="Create a teacher's account. " + describe("account.manage"))
+    @mutation("Create a teacher's account.", rule="account.manage", transaction=False)
     async def teacher_create(self, info: Info, input: TeacherInput) -> AccountCreatePayload:
-        viewer = info.context.require("account.manage")
+        viewer = info.context.require_viewer()
         # Hashed before the transaction, off the event loop (permissions/passwords.py).
         password = temporary_password()
         password_hash = await hash_password_off_loop(password)
@@ -183,6 +170,7 @@ class AccountMutation:
                 last_name=required_text(input.last_name, "input.lastName", "The last name", max_length=100),
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
                 created_by_id=viewer.id,
+                password_change_required=True,
             )
             if classrooms:
                 await row.taught_classrooms.add(*classrooms)
@@ -190,33 +178,29 @@ class AccountMutation:
 
         return await run_mutation(AccountCreatePayload, body)
 
-    @strawberry.mutation(description="Set the classrooms a teacher teaches. " + describe("account.manage"))
+    @mutation("Set the classrooms a teacher teaches.", rule="account.manage")
     async def teacher_classrooms_set(
         self, info: Info, id: strawberry.ID, classroom_ids: list[strawberry.ID]
     ) -> AccountPayload:
-        viewer = info.context.require("account.manage")
+        viewer = info.context.require_viewer()
+        teacher = await fetch_in_reach(User, scopes.teachers, viewer, id, "Teacher", "id", "teacher")
+        classrooms = await fetch_many_in_reach(
+            school_models.Classroom,
+            scopes.classrooms,
+            viewer,
+            classroom_ids,
+            "Classroom",
+            "classroomIds",
+            "classroom",
+        )
+        await teacher.taught_classrooms.clear()
+        if classrooms:
+            await teacher.taught_classrooms.add(*classrooms)
+        return AccountPayload(user=Teacher.from_row(teacher, viewer))
 
-        async def body() -> AccountPayload:
-            teacher = await fetch_in_reach(User, scopes.teachers, viewer, id, "Teacher", "id", "teacher")
-            classrooms = await fetch_many_in_reach(
-                school_models.Classroom,
-                scopes.classrooms,
-                viewer,
-                classroom_ids,
-                "Classroom",
-                "classroomIds",
-                "classroom",
-            )
-            await teacher.taught_classrooms.clear()
-            if classrooms:
-                await teacher.taught_classrooms.add(*classrooms)
-            return AccountPayload(user=Teacher.from_row(teacher, viewer))
-
-        return await run_mutation(AccountPayload, body)
-
-    @strawberry.mutation(description="Create a learner's account. " + describe("learner.identity.write"))
+    @mutation("Create a learner's account.", rule="learner.identity.write", transaction=False)
     async def learner_create(self, info: Info, input: LearnerInput) -> AccountCreatePayload:
-        viewer = info.context.require("learner.identity.write")
+        viewer = info.context.require_viewer()
         info.context.require("learner.personal.write")
         password = temporary_password()
         password_hash = await hash_password_off_loop(password)
@@ -246,13 +230,14 @@ class AccountMutation:
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
                 birth_date=check_date(input.birth_date, "input.birthDate") if input.birth_date else None,
                 created_by_id=viewer.id,
+                password_change_required=True,
             )
             return AccountCreatePayload(user=Learner.from_row(row, viewer), temporary_password=password)
 
         return await run_mutation(AccountCreatePayload, body)
 
-    @strawberry.mutation(
-        description="Edit a learner: names, classroom, status ("
+    @mutation(
+        "Edit a learner: names, classroom, status ("
         + describe("learner.identity.write")
         + ") and email, phone, birth date ("
         + describe("learner.personal.write")
@@ -268,58 +253,51 @@ class AccountMutation:
             or not (identity or personal)
         ):
             raise Forbidden() if identity or personal else Forbidden("Nothing to change.")
+        learner = await fetch_in_reach(User, scopes.learners, viewer, id, "Learner", "id", "learner")
+        if input.first_name is not None:
+            learner.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
+        if input.last_name is not None:
+            learner.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
+        if input.status is not None:
+            learner.learner_status = input.status
+        if input.classroom_id is not None:
+            classroom = await fetch_in_reach(
+                school_models.Classroom,
+                scopes.classrooms,
+                viewer,
+                input.classroom_id,
+                "Classroom",
+                "input.classroomId",
+                "classroom",
+            )
+            learner.classroom_id = classroom.id
+        if input.email is not None:
+            learner.email = await available_email(input.email, "input.email", except_id=learner.id)
+        if input.phone is not None:
+            learner.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
+        if input.birth_date is not None:
+            learner.birth_date = check_date(input.birth_date, "input.birthDate")
+        await learner.save()
+        return AccountPayload(user=Learner.from_row(learner, viewer))
 
-        async def body() -> AccountPayload:
-            learner = await fetch_in_reach(User, scopes.learners, viewer, id, "Learner", "id", "learner")
-            if input.first_name is not None:
-                learner.first_name = required_text(
-                    input.first_name, "input.firstName", "The first name", max_length=100
-                )
-            if input.last_name is not None:
-                learner.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
-            if input.status is not None:
-                learner.learner_status = input.status
-            if input.classroom_id is not None:
-                classroom = await fetch_in_reach(
-                    school_models.Classroom,
-                    scopes.classrooms,
-                    viewer,
-                    input.classroom_id,
-                    "Classroom",
-                    "input.classroomId",
-                    "classroom",
-                )
-                learner.classroom_id = classroom.id
-            if input.email is not None:
-                learner.email = await available_email(input.email, "input.email", except_id=learner.id)
-            if input.phone is not None:
-                learner.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
-            if input.birth_date is not None:
-                learner.birth_date = check_date(input.birth_date, "input.birthDate")
-            await learner.save()
-            return AccountPayload(user=Learner.from_row(learner, viewer))
-
-        return await run_mutation(AccountPayload, body)
-
-    @strawberry.mutation(
-        description="Deactivate an account of the school: it can no longer sign in and every "
-        "token it holds stops working. " + describe("account.manage")
+    @mutation(
+        "Deactivate an account of the school: it can no longer sign in and every token it holds stops working.",
+        rule="account.manage",
     )
     async def user_deactivate(self, info: Info, id: strawberry.ID) -> AccountPayload:
         return await _bump(info, id, deactivate=True)
 
-    @strawberry.mutation(
-        description="Revoke every token of an account of the school (e.g. a lost phone). " + describe("account.manage")
-    )
+    @mutation("Revoke every token of an account of the school (e.g. a lost phone).", rule="account.manage")
     async def user_revoke_tokens(self, info: Info, id: strawberry.ID) -> AccountPayload:
         return await _bump(info, id, deactivate=False)
 
-    @strawberry.mutation(
-        description="Change your own password; every token issued before is revoked. The new "
+    @mutation(
+        "Change your own password; every token issued before is revoked. The new "
         "one must be hard to guess (zxcvbn score 3 of 4, 10 to 128 characters) and "
         "must not contain your email or your name. Works with a temporary password. A wrong "
         "current password counts as a failed sign-in of the account, in the same throttle as "
-        "login: THROTTLED, with retryAfter."
+        "login: THROTTLED, with retryAfter.",
+        transaction=False,
     )
     async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
         viewer = info.context.require_viewer(temporary_password_ok=True)
@@ -358,18 +336,14 @@ def _password_refused(field: str, code: ErrorCode, message: str) -> PasswordChan
 
 
 async def _bump(info: Info, id: strawberry.ID, *, deactivate: bool) -> AccountPayload:
-    viewer = info.context.require("account.manage")
-
-    async def body() -> AccountPayload:
-        types = ("Learner", "Teacher", "Tutor", "ApprenticeshipMaster", "Administrator")
-        user = await fetch_in_reach(User, scopes.school_accounts, viewer, id, types, "id", "account")
-        if user.id == viewer.id and deactivate:
-            raise problem("id", ErrorCode.INVALID, "You cannot deactivate your own account.")
-        changes: dict = {"token_version": F("token_version") + 1}
-        if deactivate:
-            changes["is_active"] = False
-        await User.filter(id=user.id).update(**changes)
-        await user.refresh_from_db()
-        return AccountPayload(user=person_from_row(user, viewer))
-
-    return await run_mutation(AccountPayload, body)
+    viewer = info.context.require_viewer()
+    types = ("Learner", "Teacher", "Tutor", "ApprenticeshipMaster", "Administrator")
+    user = await fetch_in_reach(User, scopes.school_accounts, viewer, id, types, "id", "account")
+    if user.id == viewer.id and deactivate:
+        raise problem("id", ErrorCode.INVALID, "You cannot deactivate your own account.")
+    changes: dict = {"token_version": F("token_version") + 1}
+    if deactivate:
+        changes["is_active"] = False
+    await User.filter(id=user.id).update(**changes)
+    await user.refresh_from_db()
+    return AccountPayload(user=person_from_row(user, viewer))

@@ -11,7 +11,7 @@ from tortoise.expressions import F
 from graph.context import Info
 from graph.errors import ErrorCode
 from graph.settings import Settings
-from graph.types.common import UserError
+from graph.types.common import Payload, UserError
 from graph.types.users import Person, person_from_row
 from models.users import User
 from permissions import throttle
@@ -19,7 +19,7 @@ from permissions.passwords import verify_password
 from permissions.tokens import issue_token
 from permissions.viewer import Viewer
 from resolvers.inputs import fits_column
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation
 
 
 def signed_in(settings: Settings, user: User) -> tuple[str, dt.datetime, Person]:
@@ -66,7 +66,7 @@ async def throttled(info: Info, attempt: throttle.Attempt) -> UserError:
 
 
 @strawberry.type(description="Result of login.")
-class LoginPayload:
+class LoginPayload(Payload):
     token: str | None = strawberry.field(
         default=None, description="Access token: send it as 'Authorization: Bearer <token>'."
     )
@@ -82,13 +82,11 @@ class LoginPayload:
         description="With a THROTTLED error: seconds to wait before the next attempt (also sent as "
         "the Retry-After header).",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of signOutEverywhere.")
-class SignOutEverywherePayload:
+class SignOutEverywherePayload(Payload):
     revoked: bool = strawberry.field(default=False, description="True when every token of the account was revoked.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type
@@ -102,11 +100,12 @@ class AuthQuery:
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(
-        description="Sign in with email and password; answers an access token. "
+    @mutation(
+        "Sign in with email and password; answers an access token. "
         "A wrong email and a wrong password get the same answer. After 5 failures "
         "in a row an email waits (1 minute, doubling up to 15), and an address gets "
-        "at most 20 failures a minute: THROTTLED, with retryAfter."
+        "at most 20 failures a minute: THROTTLED, with retryAfter.",
+        transaction=False,
     )
     async def login(self, info: Info, email: str, password: str) -> LoginPayload:
         # No transaction here: argon2 must not hold the database (SQLite's lock, a pooled connection) while it
@@ -128,12 +127,8 @@ class AuthMutation:
             token=token, expires_at=expires_at, user=person, password_change_required=user.password_change_required
         )
 
-    @strawberry.mutation(description="Revoke every access token of the signed-in account (this one included).")
+    @mutation("Revoke every access token of the signed-in account (this one included).")
     async def sign_out_everywhere(self, info: Info) -> SignOutEverywherePayload:
         viewer = info.context.require_viewer()
-
-        async def body() -> SignOutEverywherePayload:
-            await User.filter(id=viewer.id).update(token_version=F("token_version") + 1)
-            return SignOutEverywherePayload(revoked=True)
-
-        return await run_mutation(SignOutEverywherePayload, body)
+        await User.filter(id=viewer.id).update(token_version=F("token_version") + 1)
+        return SignOutEverywherePayload(revoked=True)

@@ -14,7 +14,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import AppError, ErrorCode, FieldProblem, UserInputError, not_found, problem
-from graph.types.common import UserError, decode_id
+from graph.types.common import Payload, UserError, decode_id
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
 from models.users import ExternalIdentity as ExternalIdentityRow
@@ -22,7 +22,7 @@ from models.users import Role, User
 from permissions import cas
 from permissions.identities import MAX_SUBJECT, find_user, no_account_message
 from permissions.table import describe
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation, run_mutation
 from resolvers.people.auth import signed_in
 from resolvers.people.roster import RosterFileError, RosterFormat, parse_roster
 from resolvers.people.roster_write import apply_roster
@@ -52,29 +52,27 @@ class ExternalIdentity:
 
 
 @strawberry.type(description="Result of casLogin.")
-class CasLoginPayload:
+class CasLoginPayload(Payload):
     token: str | None = strawberry.field(
         default=None, description="Access token: send it as 'Authorization: Bearer <token>'."
     )
     expires_at: dt.datetime | None = strawberry.field(default=None, description="When the token stops working.")
     user: Person | None = strawberry.field(default=None, description="The signed-in person.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of userExternalIdentitySet.")
-class UserExternalIdentitySetPayload:
+class UserExternalIdentitySetPayload(Payload):
     user: Person | None = strawberry.field(default=None, description="The account.")
     external_identity: ExternalIdentity | None = strawberry.field(
         default=None, description="The link now recorded; null when it was removed."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(
     description="Result of rosterImport. Nobody is deleted: learners absent from the file are listed "
     "in learnersMissing."
 )
-class RosterImportPayload:
+class RosterImportPayload(Payload):
     learners_created: list[Learner] = strawberry.field(default_factory=list, description="Learners added.")
     learners_updated: list[Learner] = strawberry.field(
         default_factory=list, description="Learners whose names, birth date, classroom or identity changed."
@@ -92,7 +90,6 @@ class RosterImportPayload:
     classrooms_unchanged: int = strawberry.field(default=0, description="Number of classrooms already up to date.")
     levels_created: list[Level] = strawberry.field(default_factory=list, description="Levels added for new classrooms.")
     warnings: list[str] = strawberry.field(default_factory=list, description="What was skipped, and why.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 def _user_errors(exc: UserInputError) -> list[UserError]:
@@ -158,9 +155,10 @@ class IdentityQuery:
 
 @strawberry.type
 class IdentityMutation:
-    @strawberry.mutation(
-        description="Sign in with a CAS service ticket from the school's ENT; answers an access "
-        "token. `service` defaults to this server's configured service URL."
+    @mutation(
+        "Sign in with a CAS service ticket from the school's ENT; answers an access "
+        "token. `service` defaults to this server's configured service URL.",
+        transaction=False,
     )
     async def cas_login(self, info: Info, ticket: str, service: str | None = None) -> CasLoginPayload:
         settings = info.context.settings
@@ -170,61 +168,58 @@ class IdentityMutation:
         except UserInputError as exc:
             return CasLoginPayload(errors=_user_errors(exc))
 
-        async def body() -> CasLoginPayload:
-            token, expires_at, person = signed_in(settings, user)
-            return CasLoginPayload(token=token, expires_at=expires_at, user=person)
+        # A sign-in writes nothing a read shows: no transaction, and no data stamp bumped (models/stamps.py).
+        token, expires_at, person = signed_in(settings, user)
+        return CasLoginPayload(token=token, expires_at=expires_at, user=person)
 
-        return await run_mutation(CasLoginPayload, body)
-
-    @strawberry.mutation(
-        description="Link an account of your school to its identifier at a configured identity "
-        "provider; an empty or null subject removes the link. " + describe("account.manage")
+    @mutation(
+        "Link an account of your school to its identifier at a configured identity "
+        "provider; an empty or null subject removes the link.",
+        rule="account.manage",
     )
     async def user_external_identity_set(
         self, info: Info, user_id: strawberry.ID, provider: str, subject: str | None = None
     ) -> UserExternalIdentitySetPayload:
-        viewer = info.context.require("account.manage")
+        viewer = info.context.require_viewer()
         type_name, pk = decode_id(user_id, expected=tuple(PERSON_TYPES), field="userId")
-
-        async def body() -> UserExternalIdentitySetPayload:
-            user = await User.get_or_none(id=pk, school_id=viewer.school_id, role=PERSON_TYPES[type_name])
-            if user is None:
-                raise not_found("userId", "account")
-            _check_provider(info, provider, "provider")
-            value = (subject or "").strip()
-            if len(value) > MAX_SUBJECT:
-                raise problem(["subject"], ErrorCode.INVALID, f"The subject is longer than {MAX_SUBJECT} characters.")
-            link = await ExternalIdentityRow.get_or_none(user=user, provider=provider)
-            if not value:
-                if link is not None:
-                    await link.delete()
-                return UserExternalIdentitySetPayload(user=person_from_row(user, viewer))
-            if await ExternalIdentityRow.filter(provider=provider, subject=value).exclude(user=user).exists():
-                raise problem(
-                    ["subject"],
-                    ErrorCode.CONFLICT,
-                    f"Another account is already linked to this identity at {provider!r}.",
-                )
-            if link is None:
-                await ExternalIdentityRow.create(user=user, provider=provider, subject=value)
-            elif link.subject != value:
-                link.subject = value
-                await link.save(update_fields=["subject", "updated_at"])
-            return UserExternalIdentitySetPayload(
-                user=person_from_row(user, viewer), external_identity=ExternalIdentity(provider=provider, subject=value)
+        user = await User.get_or_none(id=pk, school_id=viewer.school_id, role=PERSON_TYPES[type_name])
+        if user is None:
+            raise not_found("userId", "account")
+        _check_provider(info, provider, "provider")
+        value = (subject or "").strip()
+        if len(value) > MAX_SUBJECT:
+            raise problem(["subject"], ErrorCode.INVALID, f"The subject is longer than {MAX_SUBJECT} characters.")
+        link = await ExternalIdentityRow.get_or_none(user=user, provider=provider)
+        if not value:
+            if link is not None:
+                await link.delete()
+            return UserExternalIdentitySetPayload(user=person_from_row(user, viewer))
+        if await ExternalIdentityRow.filter(provider=provider, subject=value).exclude(user=user).exists():
+            raise problem(
+                ["subject"],
+                ErrorCode.CONFLICT,
+                f"Another account is already linked to this identity at {provider!r}.",
             )
-
-        return await run_mutation(UserExternalIdentitySetPayload, body)
+        if link is None:
+            await ExternalIdentityRow.create(user=user, provider=provider, subject=value)
+        elif link.subject != value:
+            link.subject = value
+            await link.save(update_fields=["subject", "updated_at"])
+        return UserExternalIdentitySetPayload(
+            user=person_from_row(user, viewer), external_identity=ExternalIdentity(provider=provider, subject=value)
+        )
 
 
 @strawberry.type
 class RosterMutation:
-    @strawberry.mutation(
-        description="Import classrooms and learners from a school-administration export (XML) or "
+    @mutation(
+        "Import classrooms and learners from a school-administration export (XML) or "
         "a CSV (columns in docs/identity.md), whole or not at all. Importing the same "
         "file twice changes nothing; nobody is deleted. `level` names the level of "
         "classrooms the file creates; `identityProvider` records each learner's "
-        "identifier as their identity at that provider. " + describe("account.manage")
+        "identifier as their identity at that provider.",
+        rule="account.manage",
+        transaction=False,
     )
     async def roster_import(
         self,
@@ -234,7 +229,7 @@ class RosterMutation:
         level: str | None = None,
         identity_provider: str | None = None,
     ) -> RosterImportPayload:
-        viewer = info.context.require("account.manage")
+        viewer = info.context.require_viewer()
         info.context.require("school.structure.write")
         try:
             # Checked and parsed before the transaction: a large file must not hold a database connection.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from models import stamps
 from models.schools import Classroom, Level, School
 from models.users import ExternalIdentity, LearnerStatus, Role, User
 from resolvers.people.roster import MAX_PROBLEMS, LearnerRow, Roster, RosterFileError
@@ -242,4 +243,6 @@ async def apply_roster(
         (result.created if existing is None else result.updated if changed else result.unchanged).append(user)
         if progress:
             progress(1)
+    # In the caller's transaction, with the rows (models/stamps.py).
+    await stamps.bump(stamps.school_scope(school_id))
     return result

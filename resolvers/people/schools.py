@@ -12,6 +12,7 @@ from graph.types.users import Learner
 from models import schools as m
 from models.users import User
 from permissions import scopes
+from permissions.table import OWN_BY_REACH
 
 
 @strawberry.type
@@ -23,13 +24,13 @@ class SchoolQuery:
 
     @strawberry.field(description="Levels the viewer reaches, in the school's order.")
     async def levels(self, info: Info) -> list[Level]:
-        viewer = info.context.require("school.structure.read")
+        viewer = info.context.require("school.structure.read", owned=OWN_BY_REACH)
         rows = await m.Level.filter(scopes.levels(viewer)).order_by("position", "name")
         return [Level.from_row(r) for r in rows]
 
     @strawberry.field(description="Classrooms the viewer reaches, by name.")
     async def classrooms(self, info: Info) -> list[Classroom]:
-        viewer = info.context.require("school.structure.read")
+        viewer = info.context.require("school.structure.read", owned=OWN_BY_REACH)
         rows = await m.Classroom.filter(scopes.classrooms(viewer)).order_by("name")
         return [Classroom.from_row(r) for r in rows]
 
@@ -45,7 +46,7 @@ class SchoolQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> relay.ListConnection[Learner]:
-        viewer = info.context.require("learner.identity.read")
+        viewer = info.context.require("learner.identity.read", owned=OWN_BY_REACH)
         query = User.filter(scopes.learners(viewer))
         if level_id is not None:
             query = query.filter(classroom__level_id=decode_id(level_id, expected="Level", field="levelId")[1])

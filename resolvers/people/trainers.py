@@ -7,16 +7,16 @@ from tortoise.expressions import F
 
 from graph.context import Info
 from graph.errors import ErrorCode, Forbidden, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.portfolios import Portfolio
 from graph.types.users import WorkplaceTrainer
 from models.portfolios import Portfolio as PortfolioRow
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.passwords import hash_password_off_loop, temporary_password
-from permissions.table import describe
+from permissions.table import OWN_BY_REACH, describe
 from resolvers.inputs import available_email, fetch_in_reach, optional_text, required_text
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation, run_mutation
 
 RULE_FOR = {Role.TUTOR: "tutor.manage", Role.MASTER: "master.manage"}
 # A tutor follows school-status learners, a master apprentices (R11).
@@ -47,28 +47,25 @@ class TrainerUpdateInput:
 
 
 @strawberry.type(description="Result of tutorCreate and masterCreate.")
-class TrainerCreatePayload:
+class TrainerCreatePayload(Payload):
     trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The new account.")
     temporary_password: str | None = strawberry.field(
         default=None, description="Shown once: hand it to the trainer, who changes it at first sign-in."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of trainerUpdate and trainerDeactivate.")
-class TrainerPayload:
+class TrainerPayload(Payload):
     trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The account as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of portfolioTrainerAssign and portfolioTrainerUnassign.")
-class PortfolioTrainerPayload:
+class PortfolioTrainerPayload(Payload):
     portfolio: Portfolio | None = strawberry.field(default=None, description="The portfolio as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreatePayload:
-    viewer = info.context.require(RULE_FOR[role])
+    viewer = info.context.require_viewer()
     # Hashed before the transaction, off the event loop: argon2 holds neither the loop nor a connection.
     password = temporary_password()
     password_hash = await hash_password_off_loop(password)
@@ -117,7 +114,7 @@ class TrainerQuery:
     async def trainers(
         self, info: Info, role: Role | None = None, include_inactive: bool = False
     ) -> list[WorkplaceTrainer]:
-        viewer = info.context.require("trainer.identity.read")
+        viewer = info.context.require("trainer.identity.read", owned=OWN_BY_REACH)
         query = User.filter(scopes.trainers(viewer))
         if role is not None:
             query = query.filter(role=role)
@@ -128,59 +125,51 @@ class TrainerQuery:
 
 @strawberry.type
 class TrainerMutation:
-    @strawberry.mutation(description="Create a tutor account (tuteur de stage). " + describe("tutor.manage"))
+    @mutation("Create a tutor account (tuteur de stage).", rule="tutor.manage", transaction=False)
     async def tutor_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
         return await _create(info, Role.TUTOR, input)
 
-    @strawberry.mutation(description="Create an apprenticeship-master account. " + describe("master.manage"))
+    @mutation("Create an apprenticeship-master account.", rule="master.manage", transaction=False)
     async def master_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
         return await _create(info, Role.MASTER, input)
 
-    @strawberry.mutation(
-        description="Edit a trainer's account: tutors by staff, masters by admins; email and "
-        "phone by admins only. " + describe("trainer.manage")
+    @mutation(
+        "Edit a trainer's account: tutors by staff, masters by admins; email and phone by admins only.",
+        rule="trainer.manage",
     )
     async def trainer_update(self, info: Info, id: strawberry.ID, input: TrainerUpdateInput) -> TrainerPayload:
-        async def body() -> TrainerPayload:
-            trainer = await _trainer_for_change(info, id)
-            if (input.email is not None or input.phone is not None) and not info.context.can("trainer.contact.write"):
-                raise Forbidden("Only an administrator changes a trainer's email or phone.")
-            if input.first_name is not None:
-                trainer.first_name = required_text(
-                    input.first_name, "input.firstName", "The first name", max_length=100
-                )
-            if input.last_name is not None:
-                trainer.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
-            if input.company_name is not None:
-                trainer.company_name = optional_text(
-                    input.company_name, "input.companyName", "The company", max_length=200
-                )
-            if input.job_title is not None:
-                trainer.job_title = optional_text(input.job_title, "input.jobTitle", "The job", max_length=200)
-            if input.email is not None:
-                trainer.email = await available_email(input.email, "input.email", except_id=trainer.id)
-            if input.phone is not None:
-                trainer.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
-            await trainer.save()
-            return TrainerPayload(trainer=WorkplaceTrainer.from_row(trainer, info.context.viewer))
+        trainer = await _trainer_for_change(info, id)
+        if (input.email is not None or input.phone is not None) and not info.context.can("trainer.contact.write"):
+            raise Forbidden("Only an administrator changes a trainer's email or phone.")
+        if input.first_name is not None:
+            trainer.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
+        if input.last_name is not None:
+            trainer.last_name = required_text(input.last_name, "input.lastName", "The last name", max_length=100)
+        if input.company_name is not None:
+            trainer.company_name = optional_text(input.company_name, "input.companyName", "The company", max_length=200)
+        if input.job_title is not None:
+            trainer.job_title = optional_text(input.job_title, "input.jobTitle", "The job", max_length=200)
+        if input.email is not None:
+            trainer.email = await available_email(input.email, "input.email", except_id=trainer.id)
+        if input.phone is not None:
+            trainer.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
+        await trainer.save()
+        return TrainerPayload(trainer=WorkplaceTrainer.from_row(trainer, info.context.viewer))
 
-        return await run_mutation(TrainerPayload, body)
-
-    @strawberry.mutation(
-        description="Deactivate a trainer's account: it can no longer sign in and its tokens stop "
-        "working; its assignments stay for the record. " + describe("trainer.manage")
+    @mutation(
+        "Deactivate a trainer's account: it can no longer sign in and its tokens stop "
+        "working; its assignments stay for the record.",
+        rule="trainer.manage",
     )
     async def trainer_deactivate(self, info: Info, id: strawberry.ID) -> TrainerPayload:
-        async def body() -> TrainerPayload:
-            trainer = await _trainer_for_change(info, id)
-            await User.filter(id=trainer.id).update(is_active=False, token_version=F("token_version") + 1)
-            await trainer.refresh_from_db()
-            return TrainerPayload(trainer=WorkplaceTrainer.from_row(trainer, info.context.viewer))
+        trainer = await _trainer_for_change(info, id)
+        await User.filter(id=trainer.id).update(is_active=False, token_version=F("token_version") + 1)
+        await trainer.refresh_from_db()
+        return TrainerPayload(trainer=WorkplaceTrainer.from_row(trainer, info.context.viewer))
 
-        return await run_mutation(TrainerPayload, body)
-
-    @strawberry.mutation(
-        description="Assign a trainer to a portfolio: a tutor to a school-status learner's "
+    # Two rules, one per kind of trainer: `_assignment` asks the one of the trainer named.
+    @mutation(
+        "Assign a trainer to a portfolio: a tutor to a school-status learner's "
         "(" + describe("tutor.manage") + "), a master to an apprentice's (" + describe("master.manage") + ")"
     )
     async def portfolio_trainer_assign(
@@ -188,7 +177,7 @@ class TrainerMutation:
     ) -> PortfolioTrainerPayload:
         return await _assignment(info, portfolio_id, trainer_id, assign=True)
 
-    @strawberry.mutation(description="Remove a trainer from a portfolio; same rights as portfolioTrainerAssign.")
+    @mutation("Remove a trainer from a portfolio; same rights as portfolioTrainerAssign.")
     async def portfolio_trainer_unassign(
         self, info: Info, portfolio_id: strawberry.ID, trainer_id: strawberry.ID
     ) -> PortfolioTrainerPayload:
@@ -199,31 +188,27 @@ async def _assignment(info: Info, portfolio_id, trainer_id, *, assign: bool) -> 
     viewer = info.context.require_viewer()
     if not (info.context.can("tutor.manage") or info.context.can("master.manage")):
         raise Forbidden()
-
-    async def body() -> PortfolioTrainerPayload:
-        portfolio = await fetch_in_reach(
-            PortfolioRow, scopes.portfolios, viewer, portfolio_id, "Portfolio", "portfolioId", "portfolio"
-        )
-        trainer = await fetch_in_reach(
-            User, scopes.trainers, viewer, trainer_id, ("Tutor", "ApprenticeshipMaster"), "trainerId", "trainer"
-        )
-        if not info.context.can(RULE_FOR[trainer.role]):
-            raise Forbidden()
-        learner = await User.get(id=portfolio.learner_id)
-        if assign:
-            if learner.learner_status is not STATUS_FOR[trainer.role]:
-                kind = "a tutor" if trainer.role is Role.TUTOR else "an apprenticeship master"
-                status = (
-                    "an apprentice" if learner.learner_status is LearnerStatus.APPRENTICE else "a school-status learner"
-                )
-                raise problem(
-                    "trainerId", ErrorCode.INVALID, f"{learner.full_name} is {status}: {kind} cannot follow them."
-                )
-            if not trainer.is_active:
-                raise problem("trainerId", ErrorCode.INVALID, "This trainer's account is deactivated.")
-            await portfolio.trainers.add(trainer)
-        else:
-            await portfolio.trainers.remove(trainer)
-        return PortfolioTrainerPayload(portfolio=Portfolio.from_row(portfolio))
-
-    return await run_mutation(PortfolioTrainerPayload, body)
+    portfolio = await fetch_in_reach(
+        PortfolioRow, scopes.portfolios, viewer, portfolio_id, "Portfolio", "portfolioId", "portfolio"
+    )
+    trainer = await fetch_in_reach(
+        User, scopes.trainers, viewer, trainer_id, ("Tutor", "ApprenticeshipMaster"), "trainerId", "trainer"
+    )
+    if not info.context.can(RULE_FOR[trainer.role]):
+        raise Forbidden()
+    learner = await User.get(id=portfolio.learner_id)
+    if assign:
+        if learner.learner_status is not STATUS_FOR[trainer.role]:
+            kind = "a tutor" if trainer.role is Role.TUTOR else "an apprenticeship master"
+            status = (
+                "an apprentice" if learner.learner_status is LearnerStatus.APPRENTICE else "a school-status learner"
+            )
+            raise problem(
+                "trainerId", ErrorCode.INVALID, f"{learner.full_name} is {status}: {kind} cannot follow them."
+            )
+        if not trainer.is_active:
+            raise problem("trainerId", ErrorCode.INVALID, "This trainer's account is deactivated.")
+        await portfolio.trainers.add(trainer)
+    else:
+        await portfolio.trainers.remove(trainer)
+    return PortfolioTrainerPayload(portfolio=Portfolio.from_row(portfolio))

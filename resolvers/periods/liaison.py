@@ -10,17 +10,17 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, problem
-from graph.types.common import UserError
+from graph.types.common import Payload
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from models import portfolios as m
 from models.frameworks import Task
 from models.periods import Period
 from models.schools import Level
 from permissions import scopes
-from permissions.table import describe
+from permissions.table import OWN_BY_REACH
 from resolvers.frameworks.rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation
 from resolvers.periods import rules
 
 
@@ -46,21 +46,20 @@ class LiaisonPlanInput:
 
 
 @strawberry.type(description="Result of a liaison fiche mutation.")
-class LiaisonFichePayload:
+class LiaisonFichePayload(Payload):
     liaison_fiche: LiaisonFiche | None = strawberry.field(default=None, description="The liaison fiche as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of portfolioDaysDoneSet.")
-class PortfolioPayload:
+class PortfolioPayload(Payload):
     portfolio: Portfolio | None = strawberry.field(default=None, description="The portfolio as it is now.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _editable_fiche(
     info: Info, rule: str, id: strawberry.ID, version: int | None
 ) -> tuple[m.LiaisonFiche, Period]:
-    viewer = info.context.require(rule)
+    # A learner reaches their own liaison fiches only (the fiche is then looked up in reach).
+    viewer = info.context.require(rule, owned=OWN_BY_REACH)
     fiche = await fetch_in_reach(
         m.LiaisonFiche, scopes.liaison_fiches, viewer, id, "LiaisonFiche", "id", "liaison fiche", for_update=True
     )
@@ -80,109 +79,92 @@ async def _save(fiche: m.LiaisonFiche) -> LiaisonFichePayload:
 
 @strawberry.type
 class LiaisonMutation:
-    @strawberry.mutation(description="Fill in the workplace of a liaison fiche. " + describe("liaison.workplace.write"))
+    @mutation("Fill in the workplace of a liaison fiche.", rule="liaison.workplace.write")
     async def liaison_fiche_workplace_update(
         self, info: Info, id: strawberry.ID, version: int, input: WorkplaceInput
     ) -> LiaisonFichePayload:
-        async def body() -> LiaisonFichePayload:
-            fiche, _ = await _editable_fiche(info, "liaison.workplace.write", id, version)
-            fiche.company_name = required_text(
-                input.company_name, "input.companyName", "The company name", max_length=200
-            )
-            fiche.activity_domain = required_text(
-                input.activity_domain, "input.activityDomain", "The activity domain", max_length=300
-            )
-            fiche.tutor_name = required_text(input.tutor_name, "input.tutorName", "The tutor's name", max_length=200)
-            fiche.service = optional_text(input.service, "input.service", "The service", max_length=200)
-            fiche.tutor_role = optional_text(input.tutor_role, "input.tutorRole", "The tutor's job", max_length=200)
-            return await _save(fiche)
+        fiche, _ = await _editable_fiche(info, "liaison.workplace.write", id, version)
+        fiche.company_name = required_text(input.company_name, "input.companyName", "The company name", max_length=200)
+        fiche.activity_domain = required_text(
+            input.activity_domain, "input.activityDomain", "The activity domain", max_length=300
+        )
+        fiche.tutor_name = required_text(input.tutor_name, "input.tutorName", "The tutor's name", max_length=200)
+        fiche.service = optional_text(input.service, "input.service", "The service", max_length=200)
+        fiche.tutor_role = optional_text(input.tutor_role, "input.tutorRole", "The tutor's job", max_length=200)
+        return await _save(fiche)
 
-        return await run_mutation(LiaisonFichePayload, body)
-
-    @strawberry.mutation(
-        description="Individualize the objectives and activities of one learner (R10): the parts "
-        "given stop following the period. " + describe("liaison.plan.write")
+    @mutation(
+        "Individualize the objectives and activities of one learner (R10): the parts given stop following the period.",
+        rule="liaison.plan.write",
     )
     async def liaison_fiche_plan_update(
         self, info: Info, id: strawberry.ID, version: int, input: LiaisonPlanInput
     ) -> LiaisonFichePayload:
-        async def body() -> LiaisonFichePayload:
-            fiche, period = await _editable_fiche(info, "liaison.plan.write", id, version)
-            if input.objectives is not None:
-                fiche.objectives = (
-                    optional_text(input.objectives, "input.objectives", "The objectives", max_length=20000) or ""
-                )
-                fiche.objectives_individualized = True
-            if input.task_ids is not None:
-                level = await Level.get(id=period.level_id)
-                tasks = await fetch_many_in_reach(
-                    Task,
-                    scopes.framework_parts,
-                    info.context.require_viewer(),
-                    input.task_ids,
-                    "Task",
-                    "input.taskIds",
-                    "task",
-                )
-                rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
-                check_not_retired(
-                    tasks,
-                    "input.taskIds",
-                    "task",
-                    kept=set(cast("list[int]", await fiche.tasks.all().values_list("id", flat=True))),
-                )
-                await fiche.tasks.clear()
-                if tasks:
-                    await fiche.tasks.add(*tasks)
-                fiche.tasks_individualized = True
-            return await _save(fiche)
+        fiche, period = await _editable_fiche(info, "liaison.plan.write", id, version)
+        if input.objectives is not None:
+            fiche.objectives = (
+                optional_text(input.objectives, "input.objectives", "The objectives", max_length=20000) or ""
+            )
+            fiche.objectives_individualized = True
+        if input.task_ids is not None:
+            level = await Level.get(id=period.level_id)
+            tasks = await fetch_many_in_reach(
+                Task,
+                scopes.framework_parts,
+                info.context.require_viewer(),
+                input.task_ids,
+                "Task",
+                "input.taskIds",
+                "task",
+            )
+            rules.check_tasks_of_framework(tasks, level, field="input.taskIds")
+            check_not_retired(
+                tasks,
+                "input.taskIds",
+                "task",
+                kept=set(cast("list[int]", await fiche.tasks.all().values_list("id", flat=True))),
+            )
+            await fiche.tasks.clear()
+            if tasks:
+                await fiche.tasks.add(*tasks)
+            fiche.tasks_individualized = True
+        return await _save(fiche)
 
-        return await run_mutation(LiaisonFichePayload, body)
-
-    @strawberry.mutation(
-        description="Make individualized parts follow the period again (R6). " + describe("liaison.plan.write")
-    )
+    @mutation("Make individualized parts follow the period again (R6).", rule="liaison.plan.write")
     async def liaison_fiche_reset(
         self, info: Info, id: strawberry.ID, parts: list[LiaisonFichePart]
     ) -> LiaisonFichePayload:
-        async def body() -> LiaisonFichePayload:
-            fiche, period = await _editable_fiche(info, "liaison.plan.write", id, None)
-            if LiaisonFichePart.OBJECTIVES in parts:
-                fiche.objectives = period.objectives
-                fiche.objectives_individualized = False
-            if LiaisonFichePart.TASKS in parts:
-                await fiche.tasks.clear()
-                tasks = await period.tasks.all()
-                if tasks:
-                    await fiche.tasks.add(*tasks)
-                fiche.tasks_individualized = False
-            return await _save(fiche)
+        fiche, period = await _editable_fiche(info, "liaison.plan.write", id, None)
+        if LiaisonFichePart.OBJECTIVES in parts:
+            fiche.objectives = period.objectives
+            fiche.objectives_individualized = False
+        if LiaisonFichePart.TASKS in parts:
+            await fiche.tasks.clear()
+            tasks = await period.tasks.all()
+            if tasks:
+                await fiche.tasks.add(*tasks)
+            fiche.tasks_individualized = False
+        return await _save(fiche)
 
-        return await run_mutation(LiaisonFichePayload, body)
-
-    @strawberry.mutation(
-        description="Record the days the learner actually worked in the company (absences "
-        "deducted), or null to clear it. " + describe("period.write")
+    @mutation(
+        "Record the days the learner actually worked in the company (absences deducted), or null to clear it.",
+        rule="period.write",
     )
     async def portfolio_days_done_set(
         self, info: Info, id: strawberry.ID, days_done: Decimal | None
     ) -> PortfolioPayload:
-        viewer = info.context.require("period.write")
-
-        async def body() -> PortfolioPayload:
-            portfolio = await fetch_in_reach(m.Portfolio, scopes.portfolios, viewer, id, "Portfolio", "id", "portfolio")
-            period = await Period.get(id=portfolio.period_id)
-            value = days_done
-            if value is not None:
-                duration = (period.end_date - period.start_date).days + 1
-                if not value.is_finite() or value < 0 or value > duration or value * 2 != int(value * 2):
-                    raise problem(
-                        "daysDone",
-                        ErrorCode.INVALID,
-                        f"'daysDone' must be a whole or half number of days between 0 and {duration}.",
-                    )
-            portfolio.days_done = value
-            await portfolio.save()
-            return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))
-
-        return await run_mutation(PortfolioPayload, body)
+        viewer = info.context.require_viewer()
+        portfolio = await fetch_in_reach(m.Portfolio, scopes.portfolios, viewer, id, "Portfolio", "id", "portfolio")
+        period = await Period.get(id=portfolio.period_id)
+        value = days_done
+        if value is not None:
+            duration = (period.end_date - period.start_date).days + 1
+            if not value.is_finite() or value < 0 or value > duration or value * 2 != int(value * 2):
+                raise problem(
+                    "daysDone",
+                    ErrorCode.INVALID,
+                    f"'daysDone' must be a whole or half number of days between 0 and {duration}.",
+                )
+        portfolio.days_done = value
+        await portfolio.save()
+        return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))

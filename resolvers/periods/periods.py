@@ -9,7 +9,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import ErrorCode, problem
-from graph.types.common import UserError, decode_id
+from graph.types.common import Payload, decode_id
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche
 from models import periods as m
@@ -18,10 +18,10 @@ from models.portfolios import Portfolio
 from models.schools import Classroom, Level
 from models.users import User
 from permissions import scopes
-from permissions.table import describe
+from permissions.table import OWN_BY_REACH, describe
 from resolvers.frameworks.rules import check_not_retired
 from resolvers.inputs import check_version, fetch_in_reach, fetch_many_in_reach, optional_text, required_text
-from resolvers.mutations import run_mutation
+from resolvers.mutations import mutation
 from resolvers.periods import rules
 
 
@@ -44,13 +44,12 @@ class PeriodInput:
 
 
 @strawberry.type(description="Result of periodCreate.")
-class PeriodCreatePayload:
+class PeriodCreatePayload(Payload):
     period: Period | None = strawberry.field(default=None, description="The new period.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of periodUpdate.")
-class PeriodUpdatePayload:
+class PeriodUpdatePayload(Payload):
     period: Period | None = strawberry.field(default=None, description="The period as it is now.")
     kept_individualized: list[LiaisonFiche] = strawberry.field(
         default_factory=list, description="Liaison fiches that kept their own objectives or activities (R6)."
@@ -58,16 +57,14 @@ class PeriodUpdatePayload:
     moved_fiche_count: int = strawberry.field(
         default=0, description="Fiches moved to free fiches by removing learners."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.type(description="Result of periodDelete.")
-class PeriodDeletePayload:
+class PeriodDeletePayload(Payload):
     deleted_period_id: strawberry.ID | None = strawberry.field(default=None, description="ID of the deleted period.")
     moved_fiche_count: int = strawberry.field(
         default=0, description="Activity fiches moved to the learners' free fiches."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 @strawberry.input(description="A period template (annexe pédagogique).")
@@ -80,9 +77,8 @@ class PeriodTemplateInput:
 
 
 @strawberry.type(description="Result of periodTemplateCreate.")
-class PeriodTemplateCreatePayload:
+class PeriodTemplateCreatePayload(Payload):
     period_template: PeriodTemplate | None = strawberry.field(default=None, description="The new template.")
-    errors: list[UserError] = strawberry.field(default_factory=list, description="Empty on success.")
 
 
 async def _learners_of_level(viewer, level: Level, ids: Sequence[str]) -> list[User]:
@@ -111,7 +107,7 @@ class PeriodQuery:
         "current one) in creation order. " + describe("period.read")
     )
     async def periods(self, info: Info, level_id: strawberry.ID, school_year: int | None = None) -> list[Period]:
-        viewer = info.context.require("period.read")
+        viewer = info.context.require("period.read", owned=OWN_BY_REACH)
         level = decode_id(level_id, expected="Level", field="levelId")[1]
         year = school_year if school_year is not None else rules.current_school_year(dt.date.today())
         rows = await m.Period.filter(scopes.periods(viewer), level_id=level, school_year=year).order_by(
@@ -121,7 +117,7 @@ class PeriodQuery:
 
     @strawberry.field(description="Period templates of a level, by name.")
     async def period_templates(self, info: Info, level_id: strawberry.ID) -> list[PeriodTemplate]:
-        viewer = info.context.require("school.structure.read")
+        viewer = info.context.require("school.structure.read", owned=OWN_BY_REACH)
         level = decode_id(level_id, expected="Level", field="levelId")[1]
         rows = await m.PeriodTemplate.filter(scopes.period_templates(viewer), level_id=level).order_by("name", "id")
         return [PeriodTemplate.from_row(r) for r in rows]
@@ -129,187 +125,165 @@ class PeriodQuery:
 
 @strawberry.type
 class PeriodMutation:
-    @strawberry.mutation(
-        description="Create a period (R4) from a template or from scratch; each assigned learner "
-        "gets a portfolio, a first fiche and a liaison fiche (R5). " + describe("period.write")
+    @mutation(
+        "Create a period (R4) from a template or from scratch; each assigned learner "
+        "gets a portfolio, a first fiche and a liaison fiche (R5).",
+        rule="period.write",
     )
     async def period_create(
         self, info: Info, level_id: strawberry.ID, input: PeriodInput, template_id: strawberry.ID | None = None
     ) -> PeriodCreatePayload:
-        viewer = info.context.require("period.write")
-
-        async def body() -> PeriodCreatePayload:
-            level = await fetch_in_reach(Level, scopes.levels, viewer, level_id, "Level", "levelId", "level")
-            template = None
-            if template_id is not None:
-                template = await fetch_in_reach(
-                    m.PeriodTemplate,
-                    scopes.period_templates,
-                    viewer,
-                    template_id,
-                    "PeriodTemplate",
-                    "templateId",
-                    "period template",
-                )
-                if template.level_id != level.id:
-                    raise problem("templateId", ErrorCode.INVALID, "The template belongs to another level.")
-            name = required_text(
-                input.name or (template.name if template else None), "name", "The name", max_length=200
+        viewer = info.context.require_viewer()
+        level = await fetch_in_reach(Level, scopes.levels, viewer, level_id, "Level", "levelId", "level")
+        template = None
+        if template_id is not None:
+            template = await fetch_in_reach(
+                m.PeriodTemplate,
+                scopes.period_templates,
+                viewer,
+                template_id,
+                "PeriodTemplate",
+                "templateId",
+                "period template",
             )
-            if input.start_date is None or input.end_date is None:
-                raise problem(
-                    "startDate" if input.start_date is None else "endDate",
-                    ErrorCode.REQUIRED,
-                    "The first and last days are required.",
-                )
-            rules.check_period_dates(input.start_date, input.end_date)
-            objectives = input.objectives if input.objectives is not None else (template.objectives if template else "")
-            if input.task_ids is not None:
-                tasks = await _tasks_of_level(viewer, level, input.task_ids)
-            elif template is not None:
-                # A template's retired tasks are not offered to a new period.
-                tasks = list(await template.tasks.filter(retired_at=None).order_by("position"))
-            else:
-                tasks = []
-            learners = await _learners_of_level(viewer, level, input.learner_ids or [])
-            period = await m.Period.create(
-                school_id=viewer.school_id,
-                level=level,
-                template=template,
-                name=name,
-                start_date=input.start_date,
-                end_date=input.end_date,
-                school_year=rules.school_year_of(input.start_date),
-                certifying=True if input.certifying is None else input.certifying,
-                objectives=optional_text(objectives, "objectives", "The objectives", max_length=20000) or "",
-                created_by_id=viewer.id,
+            if template.level_id != level.id:
+                raise problem("templateId", ErrorCode.INVALID, "The template belongs to another level.")
+        name = required_text(input.name or (template.name if template else None), "name", "The name", max_length=200)
+        if input.start_date is None or input.end_date is None:
+            raise problem(
+                "startDate" if input.start_date is None else "endDate",
+                ErrorCode.REQUIRED,
+                "The first and last days are required.",
             )
-            if tasks:
-                await period.tasks.add(*tasks)
-            await rules.assign_learners(period, learners, tasks)
-            return PeriodCreatePayload(period=Period.from_row(period))
+        rules.check_period_dates(input.start_date, input.end_date)
+        objectives = input.objectives if input.objectives is not None else (template.objectives if template else "")
+        if input.task_ids is not None:
+            tasks = await _tasks_of_level(viewer, level, input.task_ids)
+        elif template is not None:
+            # A template's retired tasks are not offered to a new period.
+            tasks = list(await template.tasks.filter(retired_at=None).order_by("position"))
+        else:
+            tasks = []
+        learners = await _learners_of_level(viewer, level, input.learner_ids or [])
+        period = await m.Period.create(
+            school_id=viewer.school_id,
+            level=level,
+            template=template,
+            name=name,
+            start_date=input.start_date,
+            end_date=input.end_date,
+            school_year=rules.school_year_of(input.start_date),
+            certifying=True if input.certifying is None else input.certifying,
+            objectives=optional_text(objectives, "objectives", "The objectives", max_length=20000) or "",
+            created_by_id=viewer.id,
+        )
+        if tasks:
+            await period.tasks.add(*tasks)
+        await rules.assign_learners(period, learners, tasks)
+        return PeriodCreatePayload(period=Period.from_row(period))
 
-        return await run_mutation(PeriodCreatePayload, body)
-
-    @strawberry.mutation(
-        description="Edit a period (R6): the change passes on to every liaison fiche except the "
+    @mutation(
+        "Edit a period (R6): the change passes on to every liaison fiche except the "
         "parts individualized for one learner, which the payload lists. Refused with "
-        "CONFLICT once the period is locked (R7) or when `version` is stale. " + describe("period.write")
+        "CONFLICT once the period is locked (R7) or when `version` is stale.",
+        rule="period.write",
     )
     async def period_update(
         self, info: Info, id: strawberry.ID, version: int, input: PeriodInput
     ) -> PeriodUpdatePayload:
-        viewer = info.context.require("period.write")
-
-        async def body() -> PeriodUpdatePayload:
-            period = await fetch_in_reach(
-                m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True
+        viewer = info.context.require_viewer()
+        period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
+        check_version(period.version, version)
+        if await rules.is_locked(period.id):
+            raise problem(
+                None,
+                ErrorCode.CONFLICT,
+                "A bilan of this period is in an interim review: its parameters are locked.",
             )
-            check_version(period.version, version)
-            if await rules.is_locked(period.id):
-                raise problem(
-                    None,
-                    ErrorCode.CONFLICT,
-                    "A bilan of this period is in an interim review: its parameters are locked.",
-                )
-            level = await Level.get(id=period.level_id)
-            if input.name is not None:
-                period.name = required_text(input.name, "name", "The name", max_length=200)
-            start = input.start_date or period.start_date
-            end = input.end_date or period.end_date
-            rules.check_period_dates(start, end)
-            period.start_date, period.end_date, period.school_year = start, end, rules.school_year_of(start)
-            if input.certifying is not None:
-                period.certifying = input.certifying
-            objectives = None
-            if input.objectives is not None:
-                objectives = optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or ""
-                period.objectives = objectives
-            tasks = None
-            if input.task_ids is not None:
-                kept = set(await period.tasks.all().values_list("id", flat=True))
-                tasks = await _tasks_of_level(viewer, level, input.task_ids, kept)
-                await period.tasks.clear()
-                if tasks:
-                    await period.tasks.add(*tasks)
-            moved = 0
-            if input.learner_ids is not None:
-                wanted = await _learners_of_level(viewer, level, input.learner_ids)
-                current = await Portfolio.filter(period_id=period.id)
-                wanted_ids = {learner.id for learner in wanted}
-                leaving = [p for p in current if p.learner_id not in wanted_ids]
-                blockers = await rules.deletion_blockers(period, leaving)
-                if blockers:
-                    raise problem(
-                        "learnerIds",
-                        ErrorCode.CONFLICT,
-                        "Cannot remove " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
-                    )
-                moved = await rules.remove_portfolios(period, leaving)
-                present = {p.learner_id for p in current}
-                period_tasks = tasks if tasks is not None else list(await period.tasks.all().order_by("position"))
-                await rules.assign_learners(
-                    period, [learner for learner in wanted if learner.id not in present], period_tasks
-                )
-            kept = await rules.propagate_to_liaison_fiches(period, objectives=objectives, tasks=tasks)
-            period.version += 1
-            await period.save()
-            return PeriodUpdatePayload(
-                period=Period.from_row(period),
-                moved_fiche_count=moved,
-                kept_individualized=[LiaisonFiche.from_row(f) for f in kept],
-            )
-
-        return await run_mutation(PeriodUpdatePayload, body)
-
-    @strawberry.mutation(
-        description="Delete a period for all its learners (R8): refused with CONFLICT and the "
-        "reason unless no bilan is completed, or every completed one is held in the "
-        "record of one of its learner's interim reviews. Activity fiches move to free fiches. "
-        + describe("period.write")
-    )
-    async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
-        viewer = info.context.require("period.write")
-
-        async def body() -> PeriodDeletePayload:
-            period = await fetch_in_reach(
-                m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True
-            )
-            portfolios = await Portfolio.filter(period_id=period.id)
-            blockers = await rules.deletion_blockers(period, portfolios)
+        level = await Level.get(id=period.level_id)
+        if input.name is not None:
+            period.name = required_text(input.name, "name", "The name", max_length=200)
+        start = input.start_date or period.start_date
+        end = input.end_date or period.end_date
+        rules.check_period_dates(start, end)
+        period.start_date, period.end_date, period.school_year = start, end, rules.school_year_of(start)
+        if input.certifying is not None:
+            period.certifying = input.certifying
+        objectives = None
+        if input.objectives is not None:
+            objectives = optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or ""
+            period.objectives = objectives
+        tasks = None
+        if input.task_ids is not None:
+            kept = set(await period.tasks.all().values_list("id", flat=True))
+            tasks = await _tasks_of_level(viewer, level, input.task_ids, kept)
+            await period.tasks.clear()
+            if tasks:
+                await period.tasks.add(*tasks)
+        moved = 0
+        if input.learner_ids is not None:
+            wanted = await _learners_of_level(viewer, level, input.learner_ids)
+            current = await Portfolio.filter(period_id=period.id)
+            wanted_ids = {learner.id for learner in wanted}
+            leaving = [p for p in current if p.learner_id not in wanted_ids]
+            blockers = await rules.deletion_blockers(period, leaving)
             if blockers:
                 raise problem(
-                    "id",
+                    "learnerIds",
                     ErrorCode.CONFLICT,
-                    "The period cannot be deleted: " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
+                    "Cannot remove " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
                 )
-            moved = await rules.remove_portfolios(period, portfolios)
-            await period.delete()
-            return PeriodDeletePayload(deleted_period_id=id, moved_fiche_count=moved)
-
-        return await run_mutation(PeriodDeletePayload, body)
-
-    @strawberry.mutation(
-        description="Create a period template (annexe pédagogique) for a level. " + describe("period.write")
-    )
-    async def period_template_create(self, info: Info, input: PeriodTemplateInput) -> PeriodTemplateCreatePayload:
-        viewer = info.context.require("period.write")
-
-        async def body() -> PeriodTemplateCreatePayload:
-            level = await fetch_in_reach(Level, scopes.levels, viewer, input.level_id, "Level", "levelId", "level")
-            name = required_text(input.name, "name", "The name", max_length=200)
-            if input.duration_days is not None and not 1 <= input.duration_days <= rules.MAX_PERIOD_DAYS:
-                raise problem("durationDays", ErrorCode.INVALID, "The duration must be between 1 and 366 days.")
-            tasks = await _tasks_of_level(viewer, level, input.task_ids)
-            template = await m.PeriodTemplate.create(
-                school_id=viewer.school_id,
-                level=level,
-                name=name,
-                duration_days=input.duration_days,
-                objectives=optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or "",
+            moved = await rules.remove_portfolios(period, leaving)
+            present = {p.learner_id for p in current}
+            period_tasks = tasks if tasks is not None else list(await period.tasks.all().order_by("position"))
+            await rules.assign_learners(
+                period, [learner for learner in wanted if learner.id not in present], period_tasks
             )
-            if tasks:
-                await template.tasks.add(*tasks)
-            return PeriodTemplateCreatePayload(period_template=PeriodTemplate.from_row(template))
+        kept = await rules.propagate_to_liaison_fiches(period, objectives=objectives, tasks=tasks)
+        period.version += 1
+        await period.save()
+        return PeriodUpdatePayload(
+            period=Period.from_row(period),
+            moved_fiche_count=moved,
+            kept_individualized=[LiaisonFiche.from_row(f) for f in kept],
+        )
 
-        return await run_mutation(PeriodTemplateCreatePayload, body)
+    @mutation(
+        "Delete a period for all its learners (R8): refused with CONFLICT and the "
+        "reason unless no bilan is completed, or every completed one is held in the "
+        "record of one of its learner's interim reviews. Activity fiches move to free fiches.",
+        rule="period.write",
+    )
+    async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
+        viewer = info.context.require_viewer()
+        period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
+        portfolios = await Portfolio.filter(period_id=period.id)
+        blockers = await rules.deletion_blockers(period, portfolios)
+        if blockers:
+            raise problem(
+                "id",
+                ErrorCode.CONFLICT,
+                "The period cannot be deleted: " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
+            )
+        moved = await rules.remove_portfolios(period, portfolios)
+        await period.delete()
+        return PeriodDeletePayload(deleted_period_id=id, moved_fiche_count=moved)
+
+    @mutation("Create a period template (annexe pédagogique) for a level.", rule="period.write")
+    async def period_template_create(self, info: Info, input: PeriodTemplateInput) -> PeriodTemplateCreatePayload:
+        viewer = info.context.require_viewer()
+        level = await fetch_in_reach(Level, scopes.levels, viewer, input.level_id, "Level", "levelId", "level")
+        name = required_text(input.name, "name", "The name", max_length=200)
+        if input.duration_days is not None and not 1 <= input.duration_days <= rules.MAX_PERIOD_DAYS:
+            raise problem("durationDays", ErrorCode.INVALID, "The duration must be between 1 and 366 days.")
+        tasks = await _tasks_of_level(viewer, level, input.task_ids)
+        template = await m.PeriodTemplate.create(
+            school_id=viewer.school_id,
+            level=level,
+            name=name,
+            duration_days=input.duration_days,
+            objectives=optional_text(input.objectives, "objectives", "The objectives", max_length=20000) or "",
+        )
+        if tasks:
+            await template.tasks.add(*tasks)
+        return PeriodTemplateCreatePayload(period_template=PeriodTemplate.from_row(template))

@@ -12,6 +12,7 @@ from models.periods import Period
 from models.portfolios import Portfolio
 from models.schools import Level
 from models.users import Role, User
+from tests.access.probes_bilans import _bilan
 from tests.access.registry import _reachable_learner, probe
 from tests.conftest import Api
 from tests.exports.reading import open_docx
@@ -38,6 +39,12 @@ async def _portfolio(role: Role | None) -> str:
 @probe("export.meeting_sheet")
 async def _(api, role):
     return await _download(api, f"/exports/meeting-sheet/{await _portfolio(role)}")
+
+
+@probe("export.completed_bilan")
+async def _(api, role):
+    bilan = await _bilan(role, completed=True)
+    return await _download(api, f"/exports/bilan/{encode_id('CompanyBilan', bilan.id)}")
 
 
 @probe("export.pre_convention")

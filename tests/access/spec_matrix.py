@@ -142,7 +142,7 @@ MATRIX: tuple[SpecRow, ...] = (
         ASSIGNED,
         pending="paper path",
     ),
-    _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, pending="paper path"),
+    _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="export.completed_bilan"),
     _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, pending="seen state"),
     _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, pending="attestation"),
     _row("Allowance rates", "edit; period statement · validate", "write", Y, N, N, N, N, pending="allowance"),

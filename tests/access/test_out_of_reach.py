@@ -317,6 +317,11 @@ async def _annex_write(api, o: Outside) -> str:
     )
 
 
+async def _export_completed_bilan(api, o: Outside) -> str:
+    await _completed(o.bilan)
+    return await _export("/exports/bilan/%s", lambda o: ("CompanyBilan", o.bilan.id))(api, o)
+
+
 async def _bilan_completed_read(api, o: Outside) -> str:
     await _completed(o.bilan)
     return await _node(api, o.bilan, "CompanyBilan", "status")
@@ -512,6 +517,7 @@ PROBES = {
     "trainer.manage": _trainer_manage,
     "trainer.identity.read": _simple(lambda api, o: _node(api, o.tutor, "Tutor", "fullName companyName")),
     "export.meeting_sheet": _export("/exports/meeting-sheet/%s", lambda o: ("Portfolio", o.portfolio.id)),
+    "export.completed_bilan": _export_completed_bilan,
     "export.pre_convention": _pre_convention,
     "export.learner_synthesis": _export("/exports/learner-synthesis/%s", lambda o: ("Learner", o.learner.id)),
     "export.level_synthesis": _export("/exports/level-synthesis/%s", lambda o: ("Level", o.level.id)),

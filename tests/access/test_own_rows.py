@@ -5,9 +5,13 @@ other trainers of the portfolios they follow (their names: README, rows
 decided here) but reads only their own contact details.
 """
 
+import pytest
+
 from graph.types.common import encode_id
 from models.portfolios import Portfolio
 from models.users import Role, User
+from permissions.table import allows, granted
+from tests.access.spec_matrix import ROLES
 
 TRAINER = "query($id: ID!) { node(id: $id) { ... on WorkplaceTrainer { fullName companyName email phone } } }"
 
@@ -37,3 +41,16 @@ async def test_a_learner_reads_their_tutor_but_not_the_tutors_contact_details(le
     tutor = await User.get(email="eude.toutcourt@demo.pfmp.test")
     node = (await learner.data(TRAINER, id=encode_id("Tutor", tutor.id)))["node"]
     assert node == {"fullName": "Eude Toutcourt", "companyName": "Tout élec", "email": None, "phone": None}
+
+
+def test_a_rule_granting_own_rows_asked_without_ownership_is_a_defect_not_an_allow():
+    # "LiaisonFiche · workplace: W own" for learners (access.md): which fiche decides it
+    with pytest.raises(TypeError):
+        allows("liaison.workplace.write", Role.LEARNER)
+    assert allows("liaison.workplace.write", Role.LEARNER, owned=True) is True
+    assert allows("liaison.workplace.write", Role.LEARNER, owned=False) is False
+    # a role granted every row it reaches needs no ownership; a role granted nothing is refused without it
+    assert allows("liaison.workplace.write", Role.TEACHER) is True
+    assert allows("liaison.workplace.write", Role.TUTOR) is False
+    # the first gate before the row is known: does the role hold any grant of the rule at all
+    assert [granted("liaison.workplace.write", role) for role in ROLES] == [True, True, True, False, False]

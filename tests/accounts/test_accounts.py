@@ -50,8 +50,15 @@ async def test_an_admin_builds_the_school_and_a_new_teacher_reaches_their_learne
             c=classroom["id"],
         )
     )["teacherCreate"]
-    # when the teacher signs in with the temporary password
+    # when the teacher signs in with the temporary password and chooses their own
     token = (await anonymous.data(LOGIN, e="t2@demo.pfmp.test", p=teacher["temporaryPassword"]))["login"]["token"]
+    changed = await Api(http, token).data(
+        "mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) { changed } }",
+        c=teacher["temporaryPassword"],
+        n="Seven blue owls near Arras",
+    )
+    assert changed["passwordChange"]["changed"] is True
+    token = (await anonymous.data(LOGIN, e="t2@demo.pfmp.test", p="Seven blue owls near Arras"))["login"]["token"]
     # then they reach exactly the new learner
     seen = await Api(http, token).data("{ learners { edges { node { fullName } } } }")
     assert [e["node"]["fullName"] for e in seen["learners"]["edges"]] == ["Inès VOLTA"]

@@ -8,8 +8,10 @@
 - A fiche's reference number never changes (R18).
 """
 
+import asyncio
 import datetime as dt
 
+import asyncpg
 import pytest
 
 from graph.types.common import encode_id
@@ -348,7 +350,7 @@ async def test_a_period_deleted_after_a_review_keeps_its_results_in_the_synthese
         document, text = docx_of(await fetch(clients[role], f"/exports/learner-synthesis/{learner}"))
         assert _completed_sections(document) == synthesis_before[role], role
         assert "Stage de découverte" in text
-        assert dict(table_rows(document.tables[0]))["Périodes"].startswith("2 dont")
+        assert dict(table_rows(document.tables[0]))["Périodes"].startswith("2 périodes dont")
     # and so does the level synthesis
     after = _completed_sections(docx_of(await fetch(teacher, f"/exports/level-synthesis/{level}"))[0])
     assert after == level_before
@@ -357,3 +359,56 @@ async def test_a_period_deleted_after_a_review_keeps_its_results_in_the_synthese
         periods = (await clients[role].data(DASHBOARD_PERIODS, id=learner))["node"]["dashboard"]["periods"]
         gone = {**periods_before[role][0], "period": None}
         assert periods == [gone, periods_before[role][1]], role
+
+
+async def _lock_waiters(conn) -> int:
+    """How many other sessions of this database wait for a lock."""
+    return await conn.fetchval(
+        """SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+        AND datname = current_database()"""
+    )
+
+
+@pytest.mark.parametrize("outcome", ["deleted", "kept"])
+async def test_a_completion_and_a_deletion_of_its_period_in_progress_are_taken_one_after_the_other(
+    backend, database_url, teacher, demo, outcome
+):
+    if backend != "postgres":
+        pytest.skip("SQLite takes one writing transaction at a time: the two cannot interleave")
+    version = (await teacher.data(BILAN, id=demo.bilan_id))["node"]["version"]
+    # given a deletion of the period in progress through another server process: it holds the period's row, as
+    # periodDelete does before it checks R8, and has seen the bilan as a draft
+    conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute('SELECT id FROM "period" WHERE id = $1 FOR UPDATE', demo.period.id)
+        assert await conn.fetchval('SELECT status FROM "company_bilan" WHERE id = $1', demo.bilan.id) == "DRAFT"
+        # when the teacher completes the bilan meanwhile
+        completing = asyncio.create_task(teacher.data(COMPLETE, id=demo.bilan_id, v=version))
+        # then the completion waits for the period's row (no wall clock: the server's session shows up waiting)
+        for _ in range(600):
+            if await _lock_waiters(conn) or completing.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not completing.done(), "the completion went on while the period's deletion was in progress"
+        if outcome == "deleted":
+            # when the deletion goes through, the draft bilan with its period (R8 allows it)
+            await conn.execute('DELETE FROM "company_bilan" WHERE id = $1', demo.bilan.id)
+            await conn.execute('DELETE FROM "period" WHERE id = $1', demo.period.id)
+            await transaction.commit()
+        else:
+            # when the deletion is given up (another learner's bilan blocked it)
+            await transaction.rollback()
+        answer = (await completing)["bilanComplete"]
+    finally:
+        await conn.close()  # rolls back a transaction a failed assertion left open, releasing the server
+    if outcome == "deleted":
+        # then the completion finds nothing to complete: no bilan is completed into a deleted period
+        assert errors(answer) == [(["id"], "NOT_FOUND")]
+        assert not await CompanyBilan.exists(id=demo.bilan.id)
+    else:
+        # then the completion goes through, and a deletion that comes now sees it completed and is refused (R8)
+        assert answer["errors"] == [] and answer["bilan"]["status"] == "COMPLETED"
+        refused = (await teacher.data(PERIOD_DELETE, id=encode_id("Period", demo.period.id)))["periodDelete"]
+        assert errors(refused) == [(["id"], "CONFLICT")]

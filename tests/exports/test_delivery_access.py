@@ -12,10 +12,12 @@ import pytest
 
 from graph.routes.exports import NOT_FOUND
 from graph.types.common import encode_id
+from models.bilans import CompanyBilan
 from models.periods import Period
 from models.schools import Level, School
 from models.users import Role
 from tests.exports.delivery import (
+    complete,
     docx_of,
     fetch,
     learner_id,
@@ -23,6 +25,7 @@ from tests.exports.delivery import (
     outcome,
     period_id,
     portfolio_id,
+    portfolio_of,
     refusal,
 )
 
@@ -53,6 +56,39 @@ async def test_each_role_gets_exactly_the_exports_of_its_rows(route, role, clien
             _, text = docx_of(response)
             other = "HÔT" if last_name == "DUPIRE" else "DUPIRE"
             assert last_name in text and other not in text
+        elif expected == 403:
+            assert refusal(response) == (403, "FORBIDDEN")
+        else:
+            assert response.json() == NOT_FOUND
+
+
+# The bilan as a document, by bilan id: once completed "Export · completed bilan document" (R R R own R assigned
+# R assigned); while a draft, "CompanyBilan · read while draft" (R R — R assigned R assigned).
+# state -> role -> (status for DUPIRE's bilan, status for HÔT's bilan)
+BILAN = {
+    "completed": {A: (200, 200), T: (200, 200), L: (200, 404), TU: (200, 404), M: (404, 200)},
+    "draft": {A: (200, 200), T: (200, 200), L: (403, 404), TU: (200, 404), M: (404, 200)},
+}
+
+
+@pytest.mark.parametrize("state", list(BILAN))
+@pytest.mark.parametrize("role", [A, T, L, TU, M], ids=lambda r: r.value)
+async def test_the_bilan_document_follows_the_bilan_read_rules(state, role, clients):
+    bilans = {name: await CompanyBilan.get(portfolio=await portfolio_of(name)) for name in ("DUPIRE", "HÔT")}
+    if state == "completed":
+        await complete([bilan.id for bilan in bilans.values()])
+    api = clients[role]
+    for (last_name, bilan), expected in zip(bilans.items(), BILAN[state][role]):
+        response = await fetch(api, f"/exports/bilan/{encode_id('CompanyBilan', bilan.id)}")
+        assert outcome(response) == expected, (last_name, response.text)
+        if expected == 200:
+            _, text = docx_of(response)
+            assert last_name in text
+            first_line = text.split("\n", 1)[0]
+            assert first_line == (
+                "Bilan entreprise" if state == "completed" else "Préparer la rencontre — bilan en brouillon"
+            )
+            assert "Bilan-entreprise_" in response.headers["content-disposition"]
         elif expected == 403:
             assert refusal(response) == (403, "FORBIDDEN")
         else:
@@ -141,7 +177,14 @@ async def test_another_schools_rows_are_out_of_reach_even_for_its_admin(admin):
 
 @pytest.mark.parametrize(
     "route",
-    ["meeting-sheet", "pre-convention/portfolio", "pre-convention/period", "learner-synthesis", "level-synthesis"],
+    [
+        "meeting-sheet",
+        "bilan",
+        "pre-convention/portfolio",
+        "pre-convention/period",
+        "learner-synthesis",
+        "level-synthesis",
+    ],
 )
 async def test_without_a_valid_token_every_export_answers_401(route, anonymous, http):
     path = f"/exports/{route}/{await period_id() if route.endswith('period') else await portfolio_id('DUPIRE')}"

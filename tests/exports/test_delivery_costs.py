@@ -10,6 +10,9 @@ from dataclasses import replace
 from graph.routes.exports import EXPORTS
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan
+from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
+from models.frameworks import Competence, Task
+from models.portfolios import Portfolio
 from tests.exports.delivery import docx_of, fetch, melec_level
 
 
@@ -132,3 +135,32 @@ async def test_statements_do_not_grow_with_the_learners_once_a_reviewed_period_i
     # and each sends as many statements for 40 learners as for 5
     assert counts["large"] == counts["small"], counts
     print(f"\nstatements after a reviewed period is deleted (level synthesis, level dashboard): {counts['large']}")
+
+
+async def test_the_meeting_sheet_and_the_bilan_cost_the_same_whatever_the_fiches_and_selected_rows(
+    teacher, sql_counter
+):
+    # given two MELEC learners' draft bilans, the second with ten more fiches each selecting competences
+    level = await melec_level(teacher.user, 2, 1, completed=False)
+    first, second = [await Portfolio.get(learner=learner, period=level.periods[0]) for learner in level.learners]
+    tasks = list(await Task.filter(framework__code="BACPRO-MELEC", framework__school_id=None).order_by("position"))
+    competences = list(await Competence.filter(framework__code="BACPRO-MELEC").order_by("position"))
+    for n in range(10):
+        fiche = await ActivityFiche.create(
+            school_id=teacher.user.school_id, learner_id=second.learner_id, portfolio=second, title=f"Fiche {n + 3}"
+        )
+        for task in tasks[:3]:
+            await FicheTask.create(fiche=fiche, task=task, checked_by_teacher=True)
+            await FicheEvaluationTarget.create(fiche=fiche, task=task, competence=competences[n % len(competences)])
+    counts = {}
+    for name, portfolio in (("two fiches", first), ("twelve fiches", second)):
+        sheet, (_, text) = await _statements(
+            sql_counter, teacher, f"/exports/meeting-sheet/{encode_id('Portfolio', portfolio.id)}"
+        )
+        assert ("Fiche 12" in text) is (name == "twelve fiches")
+        bilan = await CompanyBilan.get(portfolio=portfolio)
+        document, _ = await _statements(sql_counter, teacher, f"/exports/bilan/{encode_id('CompanyBilan', bilan.id)}")
+        counts[name] = (sheet, document)
+    # then both documents send as many statements for twelve fiches as for two
+    assert counts["twelve fiches"] == counts["two fiches"], counts
+    print(f"\nstatements (meeting sheet, bilan document): {counts['two fiches']}")

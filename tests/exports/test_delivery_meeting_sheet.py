@@ -2,6 +2,7 @@
 the level boxes of each competence or criterion in its current mode, engagement, date, comment, signatures."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from graph.types.common import encode_id
 from models.bilans import CompanyBilan
@@ -77,12 +78,22 @@ async def test_the_sheet_has_the_header_the_grid_and_the_closing(teacher):
     assert "☐ ★☆☆☆    ☐ ★★☆☆    ☐ ★★★☆    ☐ ★★★★" in text
     assert f"Date de la rencontre : {period.end_date:%d/%m/%Y}" in text
     assert "Commentaire (appréciation ou conseil destiné à l'apprenant) :" in text
+    # DUPIRE is 16 (the demo): her legal guardian signs too
     signatures = table_rows(document.tables[-1])
-    assert signatures[0] == ["Le professeur référent", "Le formateur en entreprise (tuteur de stage)"]
+    assert signatures[0] == [
+        "Le professeur référent",
+        "Le formateur en entreprise (tuteur de stage)",
+        "L'apprenant",
+        "Le représentant légal",
+    ]
     assert signatures[1] == [
         "Nom : Claire MARTIN\nSignature :",
         "Nom : Eude Toutcourt\nSignature et cachet de l'entreprise :",
+        "Nom : Angélique DUPIRE\nSignature :",
+        "Nom :\nSignature :",
     ]
+    # a draft says so in its title
+    assert text.startswith("Préparer la rencontre — bilan en brouillon\n")
 
 
 async def test_marks_references_and_criteria_mode_follow_the_fiches(teacher, tutor):
@@ -145,6 +156,71 @@ async def test_a_completed_bilan_prints_its_frozen_grid_date_and_comment(teacher
     assert "☑ TA 2-1" not in text
     assert f"Date de la rencontre : {meeting:%d/%m/%Y}" in text
     assert "Très bon accueil.\nContinue ainsi." in text
+
+
+async def test_a_competence_selected_under_two_tasks_is_boxed_on_both_rows(teacher):
+    # given fiche [1] selects C02 under TA 1-2 and fiche [2] under TA 2-1 (C02 is linked to both)
+    first, second = await _fiches()
+    await _target(first, "TA 1-2", "C02")
+    await _target(second, "TA 2-1", "C02")
+    document, _ = await _sheet(teacher)
+    rows = table_rows(document.tables[1])
+    # then each of its rows is marked, names its fiche and carries the six boxes
+    c02 = [row for row in rows if "C02 Organiser l'opération dans son contexte" in row[0]]
+    assert [row[1:] for row in c02 if row[0].startswith("☑")] == [["[1]", *["☐"] * 6], ["[2]", *["☐"] * 6]]
+    # and its rows under tasks no fiche selected it for point to the rows that carry them
+    assert {tuple(row[1:]) for row in c02 if not row[0].startswith("☑")} == {("", "évaluée avec TA 1-2, TA 2-1")}
+
+
+async def test_the_completed_bilan_prints_its_results_engagement_and_who_completed_it(teacher, tutor, learner):
+    # given the teacher recorded C02 « Acquis » and C07 « Partiellement acquis », 3 stars, and completed the bilan
+    first, _ = await _fiches()
+    await _target(first, "TA 1-2", "C02")
+    bilan = await CompanyBilan.get(portfolio=await portfolio_of("DUPIRE"))
+    bilan_id = encode_id("CompanyBilan", bilan.id)
+    c02, c07 = (
+        encode_id("Competence", (await _competence("C02")).id),
+        encode_id("Competence", (await _competence("C07")).id),
+    )
+    results = [{"competenceId": c02, "level": "ACQUIRED"}, {"competenceId": c07, "level": "PARTIAL"}]
+    saved = await teacher.data(
+        UPDATE,
+        id=bilan_id,
+        v=bilan.version,
+        input={"engagement": 3, "comment": "Sérieuse et curieuse.", "results": results},
+    )
+    assert saved["bilanUpdate"]["errors"] == [], saved
+    completed = await teacher.data(COMPLETE, id=bilan_id, v=saved["bilanUpdate"]["bilan"]["version"])
+    assert completed["bilanComplete"]["errors"] == []
+    # the day of completion in France (the server stores UTC)
+    stored = (await CompanyBilan.get(id=bilan.id)).completed_at
+    assert stored is not None
+    today = stored.astimezone(ZoneInfo("Europe/Paris")).date()
+    for api in (teacher, tutor):
+        # when the teacher or the tutor downloads the sheet
+        document, text = await _sheet(api)
+        # then it is the bilan: titled so, with who completed it and when, not a sheet to fill in
+        assert text.startswith("Bilan entreprise\nBilan de la période en entreprise — complété le ")
+        assert f"Bilan complété le {today:%d/%m/%Y} par Claire MARTIN." in text
+        assert "à compléter lors de la visite" not in text
+        grid = table_rows(document.tables[1])
+        ticked = {row[0]: LEVELS[row[2:].index("☒")] for row in grid if "☒" in row[2:]}
+        assert ticked["☑ C02 Organiser l'opération dans son contexte"] == "Acquis"
+        assert ticked["C07 Exploiter les outils numériques dans le contexte professionnel"] == "Partiellement acquis"
+        assert sum(1 for row in grid if "☒" in row) == 2
+        assert "Engagement de l'apprenant dans l'activité : ★★★☆" in text
+        assert "Sérieuse et curieuse." in text
+    # the meeting sheet is not the learner's to print, but her completed bilan is, by its id, with the same results
+    response = await fetch(learner, f"/exports/meeting-sheet/{await portfolio_id('DUPIRE')}")
+    assert response.status_code == 403
+    document, text = docx_of(await fetch(learner, f"/exports/bilan/{bilan_id}"))
+    assert text.startswith("Bilan entreprise\n")
+    grid = table_rows(document.tables[1])
+    assert {row[0]: LEVELS[row[2:].index("☒")] for row in grid if "☒" in row[2:]} == {
+        "☑ C02 Organiser l'opération dans son contexte": "Acquis",
+        "C07 Exploiter les outils numériques dans le contexte professionnel": "Partiellement acquis",
+    }
+    assert "Sérieuse et curieuse." in text and "Engagement de l'apprenant dans l'activité : ★★★☆" in text
 
 
 async def test_the_master_prints_the_apprentice_sheet(master):

@@ -106,19 +106,18 @@ async def test_the_learner_synthesis_gives_every_period_and_the_retained_levels(
         summary = dict(table_rows(document.tables[0]))
         assert summary["Niveau"] == "Première année de CAP"
         assert summary["Année scolaire"] == f"{discovery.school_year}-{discovery.school_year + 1}"
-        assert summary["Périodes"] == "2 dont 1 certifiante(s)"
-        assert summary["Fiches activités"] == "3 dont 1 complétée(s)"
+        assert summary["Périodes"] == "2 périodes dont 1 certifiante"
+        assert summary["Fiches activités"] == "3 fiches dont 1 complétée"
         # the periods oldest first, with dates, workplace, days done, fiches and the bilan
         assert text.index("Rentrée en atelier") < text.index("Stage de découverte\nDates")
         later = dict(table_rows(document.tables[2]))
         assert later["Dates"] == f"du {discovery.start_date:%d/%m/%Y} au {discovery.end_date:%d/%m/%Y}"
         assert later["Lieu de réalisation"] == (
-            "Tout élec (Entreprise générale d'électricité (particuliers)) — "
-            "tuteur de stage : Eude Toutcourt, électricien"
+            "Tout élec\nEntreprise générale d'électricité (particuliers)\nTuteur de stage : Eude Toutcourt, électricien"
         )
         assert later["Jours effectués"] == "9,5 sur 10 jours prévus"
         assert (
-            later["Fiches activités"] == "2 fiches dont 1 complétée(s)\n• Fiche 1 : Découverte de l'entreprise"
+            later["Fiches activités"] == "2 fiches dont 1 complétée\n• Fiche 1 : Découverte de l'entreprise"
             "\n• À compléter"
         )
         assert later["Bilan entreprise"] == f"Complété, rencontre du {discovery.end_date:%d/%m/%Y}"
@@ -157,8 +156,22 @@ async def test_the_level_synthesis_has_a_summary_and_a_page_per_learner(teacher,
         document, text = docx_of(await fetch(api, f"/exports/level-synthesis/{await level_id()}"))
         # then a summary table of the five learners by name, then one page each
         assert "Synthèse des formations en entreprise pour tous les apprenants de ce niveau" in text
-        summary = table_rows(document.tables[0])
-        assert summary[0][-1] == "Compétences « Acquis » ou plus / évaluées"
+        # the competences × learners table first: DUPIRE's current levels, nobody else has a completed bilan
+        levels = table_rows(document.tables[0])
+        assert levels[0] == [
+            "Compétence",
+            "Matis CARLIER",
+            "Angélique DUPIRE",
+            "Marine FABROWSKI",
+            "Lydie HÔT",
+            "Jean LECAM",
+        ]
+        by_competence = {row[0]: row[1:] for row in levels[1:]}
+        assert by_competence[C01] == ["—", "Acquis", "—", "—", "—"]
+        assert by_competence[C07] == ["—", "Partiellement acquis", "—", "—", "—"]
+        assert len(by_competence) == 9  # every competence of CAP Électricien
+        summary = table_rows(document.tables[1])
+        assert summary[0][-1] == "Compétences «\u00a0Acquis\u00a0» ou plus / évaluées"
         assert [row[0] for row in summary[1:]] == [
             "Matis CARLIER",
             "Angélique DUPIRE",

@@ -1,12 +1,13 @@
 """« Préparer la rencontre » (R22): the bilan grid on paper, for the company visit."""
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 from docx.enum.section import WD_ORIENT
 from docx.shared import Cm
 
 from exports import build_meeting_sheet
-from exports.data import LearnerInfo, Scale, ScaleLevel
+from exports.data import LearnerInfo, Scale, ScaleLevel, SheetBilan
 from tests.exports.reading import (
     body_text,
     count,
@@ -79,7 +80,8 @@ def test_grid_groups_tasks_by_activity_and_marks_what_fiches_selected():
     c01_label = competence_labels("cap-electricien")["C01"][0]
     c01 = row_starting(rows, f"C01 {c01_label}")
     assert c01[0] == f"☑ C01 {c01_label}"
-    assert c01[2] == "évaluée par critères"
+    # the criterion fiche [2] selected under TA 1-2 carries its boxes there
+    assert c01[2] == "évaluée par critères — autres critères avec TA 1-2"
 
     first = row_starting(rows, "Les informations nécessaires sont recueillies")
     assert first == ["☑ Les informations nécessaires sont recueillies", "[1] [2]", *["☐"] * 6]
@@ -92,18 +94,56 @@ def test_grid_groups_tasks_by_activity_and_marks_what_fiches_selected():
     assert not c08[0].startswith("☑") and c08[2:] == ["☐"] * 6
 
 
-def test_a_competence_shared_by_two_tasks_is_evaluated_once():
+def test_a_criterion_selected_under_another_task_gets_its_boxes_there():
     document = open_docx(build_meeting_sheet(seed_meeting_sheet()))
 
     rows = table_rows(grid_table(document))
     after_ta12 = rows[[index for index, row in enumerate(rows) if "TA 1-2 :" in row[0]][0] :]
     c01_again = row_starting(after_ta12, "C01 ")
-    # its own marks stay visible: the criterion fiche [2] selected under TA 1-2
-    assert "☑ Les contraintes techniques et d'exécution sont repérées [2]" in c01_again[0]
-    assert c01_again[1:] == ["[2]", "évaluée avec TA 1-1"]
+    assert c01_again[2] == "évaluée par critères — autres critères avec TA 1-1"
+    # the criterion fiche [2] selected under TA 1-2 is evaluated on its row there, not under TA 1-1
+    assert row_starting(after_ta12, "Les contraintes techniques") == [
+        "☑ Les contraintes techniques et d'exécution sont repérées",
+        "[2]",
+        *["☐"] * 6,
+    ]
+    before_ta12 = rows[: len(rows) - len(after_ta12)]
+    assert not [row for row in before_ta12 if "Les contraintes techniques" in row[0]]
+    # C07, selected under TA 1-1 only, points there from TA 1-2
     assert row_starting(after_ta12, "C07 ")[2] == "évaluée avec TA 1-1"
     # C01: 5 criteria, C07, C08, C02 globally; six levels each; plus the engagement choices
     assert count(document, "☐") == 6 * (5 + 1 + 1 + 1) + OTHER_BOXES
+
+
+def test_a_competence_selected_under_two_tasks_gets_its_boxes_on_both_rows():
+    # given fiche [1] selects C07 under TA 1-1 and fiche [2] under TA 1-2
+    activities = grid(
+        "cap-electricien",
+        tasks=("TA 1-1", "TA 1-2"),
+        competence_refs={("TA 1-1", "C07"): (1,), ("TA 1-2", "C07"): (2,)},
+    )
+    document = open_docx(build_meeting_sheet(seed_meeting_sheet(activities=activities)))
+
+    rows = table_rows(grid_table(document))
+    c07_rows = [row for row in rows if row[0].startswith("☑ C07 ")]
+    # then both rows are marked and carry the six boxes, each with its own fiche
+    assert [row[1:] for row in c07_rows] == [["[1]", *["☐"] * 6], ["[2]", *["☐"] * 6]]
+    # and a competence selected nowhere is boxed once, at its first task, and points there afterwards
+    c01 = [row for row in rows if row[0].startswith("C01 ")]
+    assert c01[0][1:] == ["", *["☐"] * 6] and c01[1][1:] == ["", "évaluée avec TA 1-1"]
+
+
+def test_selected_rows_are_shaded():
+    document = open_docx(build_meeting_sheet(seed_meeting_sheet()))
+
+    table = grid_table(document)
+    for row in table.rows:
+        text = row.cells[0].text
+        shading = row.cells[0]._tc.xpath("./w:tcPr/w:shd/@w:fill")
+        if text.startswith("☑"):
+            assert shading == ["FFF2CC"], text
+        elif text.startswith(("C0", "TA ", "Les ")):
+            assert shading == [], text
 
 
 def test_whole_cap_framework_gives_one_row_of_boxes_per_competence():
@@ -130,7 +170,8 @@ def test_large_melec_grid_by_criteria_boxes_every_criterion_once():
     assert (len(competences), criteria) == (13, 78)
     assert count(document, "☐") == 6 * criteria + OTHER_BOXES
     rows = table_rows(grid_table(document))
-    assert sum(1 for row in rows if "évaluée avec T1-1" in row) > 10  # C10 and others, linked to many tasks
+    # C10 and others, linked to many tasks, no fiche selecting them: boxed under T1-1, pointed to elsewhere
+    assert sum(1 for row in rows if "évaluée par critères avec T1-1" in row) > 10
 
 
 def test_level_columns_follow_the_scale_given():
@@ -150,19 +191,82 @@ def test_level_columns_follow_the_scale_given():
 
 
 def test_engagement_meeting_date_comment_and_signatures():
-    document = open_docx(build_meeting_sheet(seed_meeting_sheet(comment="Bonne implication.\nRevoir la sécurité.")))
+    document = open_docx(
+        build_meeting_sheet(seed_meeting_sheet(comment="Bonne implication.\nRevoir la sécurité.", minor=False))
+    )
 
     text = body_text(document)
     assert "Engagement de l'apprenant dans l'activité : ☐ ★☆☆☆    ☐ ★★☆☆    ☐ ★★★☆    ☐ ★★★★" in text
     # R20: the meeting date defaults to the period's last day
     assert "Date de la rencontre : 04/12/2026" in text
     assert "Bonne implication.\nRevoir la sécurité." in text
+    # an adult learner signs alone: teacher, trainer, learner
     signatures = table_rows(document.tables[-1])
-    assert signatures[0] == ["Le professeur référent", "Le formateur en entreprise (tuteur de stage)"]
+    assert signatures[0] == ["Le professeur référent", "Le formateur en entreprise (tuteur de stage)", "L'apprenant"]
     assert signatures[1] == [
         "Nom : Claire MARTIN\nSignature :",
         "Nom : Eude Toutcourt\nSignature et cachet de l'entreprise :",
+        "Nom : Angélique DUPIRE\nSignature :",
     ]
+
+
+def test_a_minor_or_a_learner_of_unknown_age_has_a_legal_guardian_line():
+    minor = table_rows(open_docx(build_meeting_sheet(seed_meeting_sheet(minor=True))).tables[-1])
+    unknown = table_rows(open_docx(build_meeting_sheet(seed_meeting_sheet(minor=None))).tables[-1])
+
+    assert minor[0][2:] == ["L'apprenant", "Le représentant légal"]
+    assert unknown[0][3] == "Le représentant légal (si l'apprenant est mineur)"
+    assert minor[1][3] == "Nom :\nSignature :"
+
+
+def test_a_completed_bilan_is_titled_as_the_bilan_and_ticks_its_levels():
+    activities = grid(
+        "cap-electricien",
+        tasks=("TA 1-1", "TA 1-2"),
+        competence_refs={("TA 1-1", "C07"): (1,), ("TA 1-2", "C07"): (2,)},
+    )
+    activities = tuple(
+        replace(
+            activity,
+            tasks=tuple(
+                replace(
+                    task,
+                    competences=tuple(
+                        replace(c, level="ACQUIRED" if c.code == "C07" else "NOT_EVALUATED") for c in task.competences
+                    ),
+                )
+                for task in activity.tasks
+            ),
+        )
+        for activity in activities
+    )
+    bilan = SheetBilan(True, 3, datetime(2026, 12, 5, 22, 30, tzinfo=UTC), "Claire MARTIN")
+    late = SheetBilan(True, 3, datetime(2026, 12, 5, 23, 30, tzinfo=UTC), "Claire MARTIN")
+    late_text = body_text(open_docx(build_meeting_sheet(seed_meeting_sheet(bilan=late))))
+    # the day printed is the day in France: 00:30 on 6 December there
+    assert "complété le 06/12/2026 par Claire MARTIN" in late_text
+    data = seed_meeting_sheet(activities=activities, bilan=bilan, comment="Très bien.", minor=False)
+    document = open_docx(build_meeting_sheet(data))
+
+    text = body_text(document)
+    assert "Bilan entreprise\nBilan de la période en entreprise — complété le 05/12/2026 par Claire MARTIN" in text
+    assert "à compléter lors de la visite" not in text and "Préparer la rencontre" not in text
+    rows = table_rows(grid_table(document))
+    # C07 selected under both tasks: "Acquis" ticked on both rows; others "Non évalué"
+    acquired = ["☐", "☐", "☐", "☐", "☒", "☐"]
+    assert [row[2:] for row in rows if row[0].startswith("☑ C07 ")] == [acquired, acquired]
+    assert row_starting(rows, "C02 ")[2:] == ["☒", *["☐"] * 5]
+    assert "Engagement de l'apprenant dans l'activité : ★★★☆" in text
+    assert "Très bien.\nBilan complété le 05/12/2026 par Claire MARTIN." in text
+
+
+def test_a_draft_bilan_says_so_in_its_title_and_ticks_what_is_recorded():
+    document = open_docx(build_meeting_sheet(seed_meeting_sheet(bilan=SheetBilan(engagement=2))))
+
+    text = body_text(document)
+    assert text.startswith("Préparer la rencontre — bilan en brouillon\n")
+    assert "Bilan entreprise non complété (brouillon)" in text
+    assert "☐ ★☆☆☆    ☒ ★★☆☆    ☐ ★★★☆    ☐ ★★★★" in text
 
 
 def test_meeting_date_set_on_the_bilan_is_printed():

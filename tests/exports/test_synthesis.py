@@ -32,6 +32,7 @@ from tests.exports.samples import (
 )
 
 CAP = scale_of("cap-electricien")
+NBSP = "\u00a0"
 SPRING = PeriodInfo("PFMP 2", date(2027, 3, 1), date(2027, 3, 26), certifying=False)
 C01, C07, C08 = (f"{code} {competence_labels('cap-electricien')[code][0]}" for code in ("C01", "C07", "C08"))
 
@@ -72,12 +73,13 @@ def test_learner_synthesis_gives_each_period_its_workplace_days_fiches_bilan_and
     discovery = facts_of(document.tables[1])
     assert discovery["Dates"] == "du 16/11/2026 au 04/12/2026"
     assert discovery["Prise en compte pour le diplôme"] == "Oui"
+    # one line each: company, domain, trainer (no parentheses inside parentheses)
     assert discovery["Lieu de réalisation"] == (
-        "Tout élec (Entreprise générale d'électricité (particuliers)) — tuteur de stage : Eude Toutcourt, électricien"
+        "Tout élec\nEntreprise générale d'électricité (particuliers)\nTuteur de stage : Eude Toutcourt, électricien"
     )
     assert discovery["Jours effectués"] == "14,5 sur 15 jours prévus"
     assert discovery["Fiches activités"] == (
-        f"2 fiches dont 2 complétée(s)\n• {DISCOVERY_FICHE}\n• Fiche 2 : Préparation d'un chantier"
+        f"2 fiches, toutes complétées\n• {DISCOVERY_FICHE}\n• Fiche 2 : Préparation d'un chantier"
     )
     assert discovery["Bilan entreprise"] == "Complété, rencontre du 04/12/2026"
     assert discovery["Engagement"] == "★★★☆"
@@ -105,11 +107,12 @@ def test_learner_synthesis_opens_with_the_learner_totals():
     totals = facts_of(document.tables[0])
     assert totals["Niveau"] == "Deuxième année de CAP"
     assert totals["Année scolaire"] == "2026-2027"
-    assert totals["Périodes"] == "2 dont 1 certifiante(s)"
+    assert totals["Périodes"] == "2 périodes dont 1 certifiante"
     assert totals["Jours effectués"] == "14,5 sur 35 jours prévus"
-    assert totals["Fiches activités"] == "3 dont 3 complétée(s)"
+    assert totals["Fiches activités"] == "3 fiches, toutes complétées"
     # C01 reached "Acquis", C07 did not, C08 has no result
-    assert totals["Compétences « Acquis » ou plus"] == "1 sur 2 évaluée(s)"
+    # the label between guillemets is held together by non-breaking spaces
+    assert totals[f"Compétences «{NBSP}Acquis{NBSP}» ou plus"] == "1 sur 2 évaluées"
 
 
 def test_level_labels_and_threshold_come_from_the_scale_given():
@@ -119,7 +122,8 @@ def test_level_labels_and_threshold_come_from_the_scale_given():
     document = open_docx(build_learner_synthesis(learner_synthesis(two_periods(), Scale(levels))))
 
     assert table_rows(document.tables[2])[1:3] == [[C01, "ACQUIS"], [C07, "PARTIELLEMENT ACQUIS"]]
-    assert facts_of(document.tables[0])["Compétences « PARTIELLEMENT ACQUIS » ou plus"] == "2 sur 2 évaluée(s)"
+    label = f"Compétences «{NBSP}PARTIELLEMENT{NBSP}ACQUIS{NBSP}» ou plus"
+    assert facts_of(document.tables[0])[label] == "2 sur 2 évaluées"
 
 
 def test_learner_without_period_gives_a_document_that_says_so():
@@ -127,7 +131,7 @@ def test_learner_without_period_gives_a_document_that_says_so():
 
     text = body_text(document)
     assert "Aucune période en entreprise n'est enregistrée pour cet apprenant." in text
-    assert facts_of(document.tables[0])["Périodes"] == "0 dont 0 certifiante(s)"
+    assert facts_of(document.tables[0])["Périodes"] == "Aucune période"
     assert footer_fields(document) == ["PAGE", "NUMPAGES"]
 
 
@@ -138,7 +142,7 @@ def test_period_without_bilan_nor_workplace():
     facts = facts_of(document.tables[1])
     assert facts["Lieu de réalisation"] == "Non renseigné"
     assert facts["Jours effectués"] == "15 sur 15 jours prévus"
-    assert facts["Fiches activités"] == "0 fiche dont 0 complétée(s)"
+    assert facts["Fiches activités"] == "Aucune fiche"
     assert facts["Bilan entreprise"] == "Non commencé"
 
 
@@ -178,7 +182,20 @@ def test_level_synthesis_summary_table_then_one_page_per_learner():
     text = body_text(document)
     assert "Synthèse des formations en entreprise pour tous les apprenants de ce niveau" in text
     assert "Deuxième année de CAP — 2026-2027" in text
-    summary = document.tables[0]
+    # it opens with the competences × learners table, five learners a table: current levels in the scale's words
+    assert text.index("Niveaux actuels par compétence") < text.index("Tableau récapitulatif")
+    levels = table_rows(document.tables[0])
+    assert levels[0] == ["Compétence", *(learner.full_name for learner in LEARNERS[:5])]
+    assert levels[1:] == [
+        [C01, *("—" if learner is JEAN else "Acquis" for learner in LEARNERS[:5])],
+        [C07, *("—" if learner is JEAN else "Partiellement acquis" for learner in LEARNERS[:5])],
+        [C08, *["—"] * 5],
+    ]
+    assert header_row_repeats(document.tables[0])
+    # kept whole on one page: every row but the last keeps with the next
+    kept = [bool(row._tr.xpath("./w:tc/w:p/w:pPr/w:keepNext")) for row in document.tables[0].rows]
+    assert kept == [True] * (len(levels) - 1) + [False]
+    summary = document.tables[_first_summary(document)]
     assert header_row_repeats(summary)
     rows = table_rows(summary)
     assert rows[0] == [
@@ -187,7 +204,7 @@ def test_level_synthesis_summary_table_then_one_page_per_learner():
         "Périodes",
         "Jours effectués",
         "Fiches",
-        "Compétences « Acquis » ou plus / évaluées",
+        f"Compétences «{NBSP}Acquis{NBSP}» ou plus / évaluées",
     ]
     assert rows[1] == ["Matis CARLIER", "CAP 1 ELEC", "2", "14,5 / 35", "3", "1 / 2"]
     assert [row[0] for row in rows[1:]] == [learner.full_name for learner in LEARNERS]
@@ -220,3 +237,26 @@ def test_level_synthesis_xml_is_well_ordered():
 
 def _page_breaks_before(document) -> int:
     return sum(1 for _ in document.element.body.iter(qn("w:pageBreakBefore")))
+
+
+def _first_summary(document) -> int:
+    return next(i for i, table in enumerate(document.tables) if table.rows[0].cells[0].text == "Apprenant")
+
+
+def test_level_synthesis_without_a_completed_bilan_says_there_is_no_level_yet():
+    learners = (LearnerPeriods(MATIS, (draft_spring(),)), LearnerPeriods(JEAN, ()))
+    document = open_docx(build_level_synthesis(LevelSynthesisData(SCHOOL, CAP, "Deuxième année de CAP", learners)))
+
+    text = body_text(document)
+    assert "Niveaux actuels par compétence\nAucun bilan entreprise complété : pas encore de niveau à reporter." in text
+    assert table_rows(document.tables[0])[0][0] == "Apprenant"
+
+
+def test_no_guillemet_of_a_synthesis_is_followed_or_preceded_by_a_breaking_space():
+    learners = (LearnerPeriods(MATIS, two_periods()), LearnerPeriods(ANGELIQUE, (completed_discovery(),)))
+    level = body_text(open_docx(build_level_synthesis(LevelSynthesisData(SCHOOL, CAP, "CAP", learners))))
+    learner = body_text(open_docx(build_learner_synthesis(learner_synthesis(two_periods()))))
+
+    for text in (level, learner):
+        assert "«" in text
+        assert "« " not in text and " »" not in text

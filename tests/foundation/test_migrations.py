@@ -44,6 +44,8 @@ EXPECTED_TABLES = {
     "company_bilan_event",
     "interim_review",
     "interim_review_bilan",
+    "signin_throttle",
+    "data_stamp",
 }
 
 

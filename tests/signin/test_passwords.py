@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from graph.types.common import encode_id
+from models.schools import Classroom
 from models.users import Role
 from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import Api
@@ -95,3 +96,40 @@ async def test_a_trainer_on_a_temporary_password_must_change_it_before_anything_
     assert payload["passwordChangeRequired"] is False
     own = Api(http, payload["token"])
     assert (await own.data("{ learners { edges { node { id } } } }"))["learners"] == {"edges": []}
+
+
+ACCOUNT_CREATE = """mutation($input: %s!) { %s(input: $input) { user { id } temporaryPassword errors { code } } }"""
+
+
+@pytest.mark.parametrize("mutation, input_type", [("teacherCreate", "TeacherInput"), ("learnerCreate", "LearnerInput")])
+async def test_a_teacher_or_learner_on_a_temporary_password_must_change_it_before_anything_else(
+    admin, http, anonymous, mutation, input_type
+):
+    # given an account the administrator creates: its password is one staff know, so it is temporary too
+    classroom = encode_id("Classroom", (await Classroom.get(name="CAPELECT")).id)
+    values = {"email": "ines.ampere@demo.pfmp.test", "firstName": "Inès", "lastName": "AMPÈRE"}
+    values |= {"classroomIds": [classroom]} if mutation == "teacherCreate" else {"classroomId": classroom}
+    created = (await admin.data(ACCOUNT_CREATE % (input_type, mutation), input=values))[mutation]
+    assert created["errors"] == []
+    temporary = created["temporaryPassword"]
+    # when the person signs in with it, they are told to change it
+    payload, _ = await login(anonymous, values["email"], temporary)
+    assert payload["token"] and payload["passwordChangeRequired"] is True
+    person = Api(http, payload["token"])
+    # and nothing but `me` works: no reads, no writes, no downloads
+    assert (await person.data("{ me { fullName } }"))["me"] == {"fullName": "Inès AMPÈRE"}
+    for operation in (
+        "{ learners { edges { node { id } } } }",
+        '{ node(id: "%s") { id } }' % created["user"]["id"],
+        "mutation { signOutEverywhere { revoked } }",
+    ):
+        assert await person.error_code(operation) == "PASSWORD_CHANGE_REQUIRED", operation
+    learner_synthesis = f"/exports/learner-synthesis/{created['user']['id']}"
+    download = await http.get(learner_synthesis, headers=person.headers)
+    assert download.status_code == 403 and download.json()["code"] == "PASSWORD_CHANGE_REQUIRED"
+    # until they choose their own
+    assert (await person.data(CHANGE, c=temporary, n=STRONG))["passwordChange"] == {"changed": True, "errors": []}
+    payload, _ = await login(anonymous, values["email"], STRONG)
+    assert payload["passwordChangeRequired"] is False
+    own = Api(http, payload["token"])
+    assert "learners" in await own.data("{ learners { edges { node { id } } } }")

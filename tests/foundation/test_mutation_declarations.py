@@ -1,0 +1,41 @@
+"""Every mutation of the schema is declared by `resolvers.mutations.mutation` and answers a `Payload`."""
+
+from graph.schema import schema
+from graph.types.common import Payload
+from resolvers.mutations import DECLARED, Declared
+from tests.access.spec_matrix import BY_RULE
+
+# The mutations that write files or call out before writing rows (or write only sign-in throttling) and so
+# run `run_mutation` themselves around the rows they write; every other one runs in the decorator's transaction.
+OWN_TRANSACTION = {
+    "login",
+    "cas_login",
+    "password_change",
+    "teacher_create",
+    "learner_create",
+    "tutor_create",
+    "master_create",
+    "roster_import",
+    "annex_upload",
+    "annex_delete",
+}
+
+
+def _mutations():
+    return schema.get_type_by_name("Mutation").fields
+
+
+def test_every_mutation_is_declared_with_its_rule_transaction_and_payload():
+    for field in _mutations():
+        declared = field.base_resolver.wrapped_func.__dict__.get(DECLARED)
+        assert isinstance(declared, Declared), f"{field.python_name} is not declared by @mutation"
+        assert declared.rule is None or declared.rule in BY_RULE, field.python_name
+        assert declared.transaction == (field.python_name not in OWN_TRANSACTION), field.python_name
+        assert issubclass(field.type, Payload), f"{field.python_name} answers {field.type}, not a Payload"
+
+
+def test_every_payload_inherits_its_errors_from_the_base_payload():
+    payloads = {field.type for field in _mutations()}
+    for payload in payloads:
+        own = payload.__dict__.get("__annotations__", {})
+        assert "errors" not in own, f"{payload.__name__} re-declares errors"
