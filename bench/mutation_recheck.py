@@ -5,7 +5,10 @@ Two kinds of survivor are worth a second look:
   table, and `table.describe`, which writes the schema's field descriptions): mutmut forks each test
   run from a process that has already imported the code, so they ran unmutated;
 - survivors of a run whose stats predate tests added since (mutmut learns which test covers which
-  function once, at the start of a run).
+  function once, at the start of a run);
+- timeouts: mutmut runs every test that executes the mutated function until one fails, so a mutant of a
+  function every request goes through (`tokens.decode_token`) can use up its CPU limit before it reaches the
+  test that would kill it. A timeout is not counted as a kill until the module's own tests below kill it.
 A fresh interpreter imports the mutated module and runs the module's tests below. Exit codes go to
 mutants/recheck.json, which bench/mutation_score.py takes over mutmut's verdicts.
 """
@@ -19,6 +22,14 @@ import sys
 from pathlib import Path
 
 from mutmut.stats import status_by_exit_code
+
+# MUTATION_RECHECK_UNCHECKED=1: the mutants mutmut's run did not reach are run here too, against the module's own
+# tests (for a module whose functions every request goes through, cheaper than mutmut's run of every test that
+# executes them)
+UNCHECKED_TOO = os.environ.get("MUTATION_RECHECK_UNCHECKED") == "1"
+
+# far more than any module's tests take unmutated (under a minute each on this machine)
+RECHECK_SECONDS = 600
 
 # module → the in-process tests that exercise it (the same selection as [tool.mutmut], narrowed)
 TESTS = {
@@ -60,17 +71,24 @@ def main(modules: list[str]) -> int:
         if not meta.exists():
             continue
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if status_by_exit_code[code] != "survived":
+            if status_by_exit_code[code] not in ("survived", "timeout") and not (
+                UNCHECKED_TOO and status_by_exit_code[code] == "not checked"
+            ):
                 continue
-            run = subprocess.run(
-                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS[module]],
-                cwd=mutants,
-                env={**os.environ, "MUTANT_UNDER_TEST": name},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            verdicts[name] = run.returncode
-            print(f"{status_by_exit_code[run.returncode]}: {name}", flush=True)
+            try:
+                run = subprocess.run(
+                    [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS[module]],
+                    cwd=mutants,
+                    env={**os.environ, "MUTANT_UNDER_TEST": name},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=RECHECK_SECONDS,
+                )
+                verdicts[name] = run.returncode
+            except subprocess.TimeoutExpired:
+                # the module's own tests, which pass in seconds, never end on it: the mutation made the code loop
+                verdicts[name] = -24
+            print(f"{status_by_exit_code[verdicts[name]]}: {name}", flush=True)
             (mutants / "recheck.json").write_text(json.dumps(verdicts, indent=1))  # each verdict kept at once
     return 0
 

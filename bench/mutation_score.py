@@ -3,7 +3,8 @@
 Survivors take the verdict of the second pass (bench/mutation_recheck.py), which runs each in a fresh
 interpreter against the current tests; pytest's status 2 or 4 there (the tests cannot even be collected,
 or tests/conftest.py cannot be imported, because the mutated module fails while it is imported: the
-server would not start) is a kill. A mutant counts as killed when a test failed on it (or it timed out: the mutation made the code loop);
+server would not start) is a kill. A mutant counts as killed when a test failed on it, or when it timed out
+in the second pass too (mutmut's own timeouts are run again there: see bench/mutation_recheck.py);
 the score is killed / (every mutant that was run, plus those no test executes). Survivors are listed
 by name: `mutmut show NAME` prints the change.
 """

@@ -141,3 +141,60 @@ async def test_passwords_are_stored_as_argon2_hashes(app):
     user = await User.get(email="professeur@demo.pfmp.test")
     assert user.password_hash.startswith("$argon2id$")
     assert DEMO_PASSWORD not in user.password_hash
+
+
+def _claims(user: User, **changes) -> dict:
+    now = int(time.time())
+    claims = {
+        "sub": str(user.id),
+        "role": user.role.value,
+        "school": user.school_id,
+        "ver": user.token_version,
+        "iat": now,
+        "exp": now + 600,
+        "iss": "pfmp",
+        "aud": "pfmp-api",
+    }
+    claims.update(changes)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"iss": "another-server"},  # signed with our secret, but issued for another deployment
+        {"aud": "another-api"},  # meant for another service
+        {"iss": None},
+        {"aud": None},
+        {"iat": None},
+        {"sub": None},
+        {"ver": None},
+        {"sub": "not-a-number"},
+        {"ver": "not-a-number"},
+        {"sub": [1]},
+    ],
+    ids=lambda changes: ",".join(f"{k}={v}" for k, v in changes.items()),
+)
+async def test_a_token_with_a_wrong_or_missing_claim_is_unauthenticated(http, settings, changes):
+    # given a token signed with the server's own secret and algorithm, every claim right but one
+    user = await User.get(email="professeur@demo.pfmp.test")
+    assert settings.token_issuer == "pfmp"
+    good = jwt.encode(_claims(user), settings.token_secret, algorithm="HS256")
+    assert (await Api(http, good).data(ME))["me"]["role"] == "TEACHER"
+    token = jwt.encode(_claims(user, **changes), settings.token_secret, algorithm="HS256")
+    # then it signs nobody in, and says so as for any bad token
+    body = await Api(http, token).execute(ME)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "The access token is not valid."
+
+
+async def test_an_expired_token_is_told_apart_from_a_forged_one(http, settings):
+    user = await User.get(email="professeur@demo.pfmp.test")
+    now = int(time.time())
+    expired = jwt.encode(_claims(user, iat=now - 7200, exp=now - 3600), settings.token_secret, algorithm="HS256")
+    body = await Api(http, expired).execute(ME)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "The access token has expired."
+    forged = jwt.encode(_claims(user), "another-secret-" + "y" * 40, algorithm="HS256")
+    assert (await Api(http, forged).execute(ME))["errors"][0]["message"] == "The access token is not valid."
