@@ -37,7 +37,7 @@ RECHECK_SECONDS = 600
 
 # module → the in-process tests that exercise it (the same selection as [tool.mutmut], narrowed)
 TESTS = {
-    "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py"],
+    "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py", "tests/access"],
     "permissions.scopes": ["tests/access/test_list_reach.py", "tests/access/test_out_of_reach.py"],
     "permissions.viewer": ["tests/access"],
     "permissions.tokens": ["tests/foundation/test_auth.py"],
@@ -62,11 +62,7 @@ TESTS = {
         "tests/periods/test_liaison.py",
         "tests/bilans/test_survival.py",
     ],
-    "resolvers.fiches.rules": [
-        "tests/fiches/test_tick_rules.py",
-        "tests/fiches/test_linking.py",
-        "tests/fiches/test_fiche_write.py",
-    ],
+    "resolvers.fiches.rules": ["tests/fiches"],
     "resolvers.bilans.grid": ["tests/bilans/test_grid.py"],
 }
 
