@@ -412,3 +412,18 @@ async def test_a_completion_and_a_deletion_of_its_period_in_progress_are_taken_o
         assert answer["errors"] == [] and answer["bilan"]["status"] == "COMPLETED"
         refused = (await teacher.data(PERIOD_DELETE, id=encode_id("Period", demo.period.id)))["periodDelete"]
         assert errors(refused) == [(["id"], "CONFLICT")]
+
+
+async def test_a_review_locks_only_the_period_whose_bilan_it_holds(teacher, demo):
+    # given PFMP 2's bilan completed and held by a review, the demo period's bilan still a draft
+    later = await another_period(demo, "PFMP 2", dt.date.today() - dt.timedelta(days=20))
+    later_id = encode_id("CompanyBilan", (await CompanyBilan.get(portfolio=later)).id)
+    await _evaluate_and_complete(teacher, later_id, [{"competenceId": demo.competence_id("C07"), "level": "MASTERED"}])
+    learner = encode_id("Learner", demo.learner.id)
+    review = await teacher.data(REVIEW_CREATE, l=learner, d=(dt.date.today() - dt.timedelta(days=1)).isoformat())
+    assert review["interimReviewCreate"]["errors"] == []
+    # then PFMP 2 is locked, and the demo period, which the review holds nothing of, is not
+    locked = "query($id: ID!) { node(id: $id) { ... on Period { locked } } }"
+    pfmp2 = await Period.get(portfolios__id=later.id)
+    assert (await teacher.data(locked, id=encode_id("Period", pfmp2.id)))["node"] == {"locked": True}
+    assert (await teacher.data(locked, id=encode_id("Period", demo.period.id)))["node"] == {"locked": False}

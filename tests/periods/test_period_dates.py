@@ -1,9 +1,12 @@
 """R4: a period's days (at least one, at most 366, last not before first) and its school year."""
 
+import datetime as dt
+
 import pytest
 
 from graph.types.common import encode_id
 from models.schools import Level
+from resolvers.periods.rules import current_school_year
 
 CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(levelId: $l,
   input: {name: "Stage", startDate: $s, endDate: $e}) { period { schoolYear durationDays }
@@ -47,3 +50,17 @@ async def test_a_refused_period_names_its_last_day(teacher, start, end, message)
     [error] = payload["errors"]
     assert (error["field"], error["code"]) == (["endDate"], "INVALID")
     assert error["message"] == message
+
+
+@pytest.mark.parametrize(
+    "today, year",
+    [
+        (dt.date(2026, 7, 31), 2025),  # still the year 2025-2026
+        (dt.date(2026, 8, 1), 2026),  # from August on, the year that starts (the views and the demo data)
+        (dt.date(2026, 9, 1), 2026),
+        (dt.date(2026, 12, 31), 2026),
+        (dt.date(2027, 1, 1), 2026),
+    ],
+)
+def test_the_school_year_shown_by_default_turns_on_the_first_of_august(today, year):
+    assert current_school_year(today) == year
