@@ -40,6 +40,9 @@ class Workplace:
     service: str | None = strawberry.field(description="Service, optional.")
     tutor_name: str | None = strawberry.field(description="Name of the tutor in the company (required to save).")
     tutor_role: str | None = strawberry.field(description="Job of the tutor, optional.")
+    # A completed bilan's frozen workplace (R21) predates these two: they default to null there.
+    company_address: str | None = strawberry.field(default=None, description="Postal address of the company.")
+    company_siret: str | None = strawberry.field(default=None, description="SIRET of the company (14 digits).")
 
 
 @strawberry.type(
@@ -75,6 +78,8 @@ class LiaisonFiche(relay.Node):
                 service=row["service"],
                 tutor_name=row["tutor_name"],
                 tutor_role=row["tutor_role"],
+                company_address=row["company_address"],
+                company_siret=row["company_siret"],
             ),
         )
 
@@ -93,6 +98,8 @@ class LiaisonFiche(relay.Node):
                 service=row.service,
                 tutor_name=row.tutor_name,
                 tutor_role=row.tutor_role,
+                company_address=row.company_address,
+                company_siret=row.company_siret,
             ),
         )
 
