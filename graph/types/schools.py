@@ -10,7 +10,7 @@ from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import IN_REACH, Refusal, guarded, later
+from graph.types.common import EXPORT_LINK, IN_REACH, Refusal, export_url, guarded, later
 from graph.types.frameworks import Framework
 from models import schools as m
 from models.frameworks import Framework as FrameworkRow
@@ -67,6 +67,10 @@ class Level(relay.Node):
             diploma_year=row.diploma_year,
             framework_id=row.framework_id,
         )
+
+    @guarded(f"Where to download the synthesis of the level's learners (R24). {EXPORT_LINK}", "export.level_synthesis")
+    def synthesis_url(self, info: Info) -> str | None:
+        return export_url("level-synthesis", "Level", self.id)
 
     @strawberry.field(description="Classrooms of this level the viewer reaches, by name.")
     async def classrooms(self, info: Info) -> list[Classroom]:
