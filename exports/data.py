@@ -25,10 +25,13 @@ NOT_EVALUATED = "NOT_EVALUATED"
 
 @dataclass(frozen=True)
 class SchoolInfo:
-    """`School`: name and national UAI code, printed at the top of every page."""
+    """`School`: name and national UAI code, printed at the top of every page; the attestation adds its address and
+    head of school."""
 
     name: str
     uai: str
+    address: str | None = None
+    head_of_school: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ class Workplace:
     service: str | None = None
     tutor_name: str | None = None
     tutor_role: str | None = None
+    # Printed on the attestation only.
+    company_address: str | None = None
+    company_siret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -273,6 +279,35 @@ class PreConventionData:
     school: SchoolInfo
     period: PeriodInfo
     learners: tuple[PreConventionLearner, ...] = ()
+
+
+# --- PFMP attestation ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttestationLearner:
+    """One portfolio's attestation: the learner, where they worked, the days done and what they did."""
+
+    learner: LearnerInfo
+    # `User.birth_date`; None prints a blank to fill in.
+    birth_date: date | None = None
+    workplace: Workplace | None = None
+    # `Portfolio.days_done`; None (not yet recorded) prints a blank to fill in.
+    days_done: Decimal | float | int | None = None
+    # The tasks the portfolio's fiches (not deleted) link, each once, in framework order.
+    activities: tuple[TaskRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttestationData:
+    """A period's attestations: one, or one per learner assigned, each on its own pages."""
+
+    school: SchoolInfo
+    period: PeriodInfo
+    # `Level.diploma_name` and `Level.diploma_year` (a `DiplomaYear` value) of the period's level.
+    diploma_name: str | None = None
+    diploma_year: str | None = None
+    learners: tuple[AttestationLearner, ...] = ()
 
 
 # --- syntheses (R24) --------------------------------------------------------

@@ -52,6 +52,9 @@ class LiaisonFiche(TimestampedModel):
     company_name = fields.CharField(max_length=200, null=True)
     activity_domain = fields.CharField(max_length=300, null=True)
     service = fields.CharField(max_length=200, null=True)
+    # The company's postal address and SIRET (14 digits), printed on the attestation.
+    company_address = fields.CharField(max_length=500, null=True)
+    company_siret = fields.CharField(max_length=14, null=True)
     tutor_name = fields.CharField(max_length=200, null=True)
     tutor_role = fields.CharField(max_length=200, null=True)
     objectives = fields.TextField(default="")

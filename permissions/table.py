@@ -121,6 +121,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("export.pre_convention", "Export", "pre-convention (R23)", "read", _EVERYONE),
     _rule("export.completed_bilan", "Export", "completed bilan document", "read", _EVERYONE),
+    _rule("export.attestation", "Export", "PFMP attestation", "read", _STAFF_AND_OWNER),
     _rule("export.learner_synthesis", "Export", "learner synthesis (R24)", "read", _STAFF_AND_OWNER),
     _rule("export.level_synthesis", "Export", "level synthesis (R24)", "read", _STAFF),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.

@@ -6,6 +6,8 @@
 | /exports/bilan/{id} | export.completed_bilan; while draft, bilan.draft.read | CompanyBilan |
 | /exports/pre-convention/portfolio/{id} | export.pre_convention | Portfolio |
 | /exports/pre-convention/period/{id} | export.pre_convention | Period |
+| /exports/attestation/{id} | export.attestation | Portfolio |
+| /exports/period-attestations/{id} | export.attestation | Period |
 | /exports/learner-synthesis/{id} | export.learner_synthesis | Learner |
 | /exports/level-synthesis/{id} | export.level_synthesis | Level |
 
@@ -36,7 +38,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from exports import build_learner_synthesis, build_level_synthesis, build_meeting_sheet, build_pre_convention
+from exports import (
+    build_attestation,
+    build_learner_synthesis,
+    build_level_synthesis,
+    build_meeting_sheet,
+    build_pre_convention,
+)
 from graph.errors import BadUserInput, PasswordChangeRequired
 from graph.types.common import decode_id
 from permissions.authentication import authenticate
@@ -101,6 +109,22 @@ EXPORTS: dict[str, Export] = {
         data.period_pre_convention,
         build_pre_convention,
         "Pré-conventions",
+    ),
+    "attestation": Export(
+        "export.attestation",
+        "Portfolio",
+        data.find_portfolio,
+        data.portfolio_attestation,
+        build_attestation,
+        "Attestation-PFMP",
+    ),
+    "period-attestations": Export(
+        "export.attestation",
+        "Period",
+        data.find_period,
+        data.period_attestation,
+        build_attestation,
+        "Attestations-PFMP",
     ),
     "learner-synthesis": Export(
         "export.learner_synthesis",

@@ -254,6 +254,16 @@ def encode_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(relay.to_base64(type_name, pk))
 
 
+# How a link to a document says where to GET it (graph/routes/exports.py), for the description of each link.
+EXPORT_LINK = "GET it with the same bearer token; answers a DOCX (docs/exports.md)."
+
+
+def export_url(route: str, type_name: str, pk: int) -> str:
+    """Where to download the export `route` of a row: `/exports/<route>/{global id}`, built from the id alone (no
+    statement), as `Annex.downloadUrl` is."""
+    return f"/exports/{route}/{encode_id(type_name, pk)}"
+
+
 def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, field: str = "id") -> tuple[str, int]:
     """(type name, primary key) of an opaque ID, or BAD_USER_INPUT naming the argument."""
     try:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.types.common import EXPORT_LINK, IN_REACH, export_url, guarded
 from graph.types.frameworks import Task
 from graph.types.portfolios import Portfolio, portfolios_of_period
 from graph.types.schools import Level
@@ -66,6 +67,24 @@ class Period(relay.Node):
             level_id=row.level_id,
             template_id=row.template_id,
         )
+
+    @guarded(
+        "Where to download the pre-conventions of the period, one section per learner (R23); a learner or a "
+        f"trainer gets the sections of their own or assigned portfolios only. {EXPORT_LINK}",
+        "export.pre_convention",
+        owner=IN_REACH,
+    )
+    def pre_conventions_url(self, info: Info) -> str | None:
+        return export_url("pre-convention/period", "Period", self.id)
+
+    @guarded(
+        "Where to download the PFMP attestations of the period, one section per learner; a learner gets their "
+        f"own only. {EXPORT_LINK}",
+        "export.attestation",
+        owner=IN_REACH,
+    )
+    def attestations_url(self, info: Info) -> str | None:
+        return export_url("period-attestations", "Period", self.id)
 
     @strawberry.field(description="Length in calendar days, first and last day included.")
     def duration_days(self) -> int:

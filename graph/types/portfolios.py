@@ -12,7 +12,17 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import MISSING, later, prefetched, selections, sub_selections
+from graph.types.common import (
+    EXPORT_LINK,
+    MISSING,
+    Owner,
+    export_url,
+    guarded,
+    later,
+    prefetched,
+    selections,
+    sub_selections,
+)
 from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
 from graph.types.schools import Classroom
@@ -40,6 +50,9 @@ class Workplace:
     service: str | None = strawberry.field(description="Service, optional.")
     tutor_name: str | None = strawberry.field(description="Name of the tutor in the company (required to save).")
     tutor_role: str | None = strawberry.field(description="Job of the tutor, optional.")
+    # A completed bilan's frozen workplace (R21) predates these two: they default to null there.
+    company_address: str | None = strawberry.field(default=None, description="Postal address of the company.")
+    company_siret: str | None = strawberry.field(default=None, description="SIRET of the company (14 digits).")
 
 
 @strawberry.type(
@@ -75,6 +88,8 @@ class LiaisonFiche(relay.Node):
                 service=row["service"],
                 tutor_name=row["tutor_name"],
                 tutor_role=row["tutor_role"],
+                company_address=row["company_address"],
+                company_siret=row["company_siret"],
             ),
         )
 
@@ -93,6 +108,8 @@ class LiaisonFiche(relay.Node):
                 service=row.service,
                 tutor_name=row.tutor_name,
                 tutor_role=row.tutor_role,
+                company_address=row.company_address,
+                company_siret=row.company_siret,
             ),
         )
 
@@ -104,6 +121,10 @@ class LiaisonFiche(relay.Node):
     async def portfolio(self, info: Info) -> Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")] | None:
         row = await info.context.loaders.by_id(m.Portfolio, scopes.portfolios).load(self.portfolio_id)
         return Portfolio.from_row(row) if row else None
+
+
+# A portfolio is its learner's own.
+LEARNER_OWNS = Owner("learner_id")
 
 
 @strawberry.type(description="Portfolio: one learner in one period, with its fiches, liaison fiche and bilan.")
@@ -175,6 +196,28 @@ class Portfolio(relay.Node):
     async def trainers(self, info: Info) -> list[WorkplaceTrainer]:
         rows = await loaders.trainers_of(info).load(self.id)
         return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
+
+    @guarded(
+        f"Where to download the meeting sheet « Préparer la rencontre » (R22). {EXPORT_LINK}", "export.meeting_sheet"
+    )
+    def meeting_sheet_url(self, info: Info) -> str | None:
+        return export_url("meeting-sheet", "Portfolio", self.id)
+
+    @guarded(
+        f"Where to download the learner's pre-convention for the period (R23). {EXPORT_LINK}",
+        "export.pre_convention",
+        owner=LEARNER_OWNS,
+    )
+    def pre_convention_url(self, info: Info) -> str | None:
+        return export_url("pre-convention/portfolio", "Portfolio", self.id)
+
+    @guarded(
+        f"Where to download the learner's PFMP attestation for the period. {EXPORT_LINK}",
+        "export.attestation",
+        owner=LEARNER_OWNS,
+    )
+    def attestation_url(self, info: Info) -> str | None:
+        return export_url("attestation", "Portfolio", self.id)
 
     @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
     @prefetched("prefetched_fiches")

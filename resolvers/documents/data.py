@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from exports.data import (
+    AttestationData,
+    AttestationLearner,
     GridActivity,
     GridCompetence,
     GridCriterion,
@@ -45,6 +47,7 @@ from exports.data import (
     Workplace,
 )
 from models.bilans import BilanEvent, BilanEventKind, BilanStatus, CompanyBilan, EvaluationMode
+from models.fiches import ActivityFiche, FicheTask
 from models.frameworks import ScaleLevel as ScaleRow
 from models.frameworks import Task
 from models.periods import Period
@@ -163,8 +166,8 @@ async def find_level(viewer: Viewer, pk: int) -> Target | None:
 
 
 async def school_info(viewer: Viewer) -> SchoolInfo:
-    row = await School.filter(id=viewer.school_id).first().values("name", "uai")
-    return SchoolInfo(row["name"], row["uai"])
+    row = await School.filter(id=viewer.school_id).first().values("name", "uai", "address", "head_of_school")
+    return SchoolInfo(row["name"], row["uai"], row["address"], row["head_of_school"])
 
 
 def period_info(row: dict, prefix: str = "") -> PeriodInfo:
@@ -216,6 +219,9 @@ def workplace_of(liaison: dict | None) -> Workplace | None:
         liaison["service"],
         liaison["tutor_name"],
         liaison["tutor_role"],
+        # A completed bilan's frozen workplace (R21) does not hold these.
+        liaison.get("company_address"),
+        liaison.get("company_siret"),
     )
     return workplace if any(vars(workplace).values()) else None
 
@@ -225,7 +231,16 @@ async def liaisons_of(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int,
     if not portfolio_ids:
         return {}
     rows = await LiaisonFiche.filter(scopes.liaison_fiches(viewer), portfolio_id__in=list(portfolio_ids)).values(
-        "id", "portfolio_id", "company_name", "activity_domain", "service", "tutor_name", "tutor_role", "objectives"
+        "id",
+        "portfolio_id",
+        "company_name",
+        "activity_domain",
+        "service",
+        "tutor_name",
+        "tutor_role",
+        "company_address",
+        "company_siret",
+        "objectives",
     )
     return {row["portfolio_id"]: row for row in rows}
 
@@ -302,6 +317,80 @@ async def portfolio_pre_convention(viewer: Viewer, target: Target) -> PreConvent
 
 async def period_pre_convention(viewer: Viewer, target: Target) -> PreConventionData:
     return await pre_convention(viewer, target.pk)
+
+
+# --- PFMP attestation -----------------------------------------------------------------
+
+
+async def fiche_activities(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int, tuple[TaskRef, ...]]:
+    """The tasks the fiches (not deleted) of each portfolio link, each once, in framework order: what the learner
+    did. Two statements whatever the number of portfolios and fiches."""
+    if not portfolio_ids:
+        return {}
+    fiches = await ActivityFiche.filter(
+        scopes.activity_fiches(viewer), portfolio_id__in=list(portfolio_ids), deleted_at=None
+    ).values_list("id", "portfolio_id")
+    portfolio_of = dict(fiches)
+    if not portfolio_of:
+        return {}
+    links = await FicheTask.filter(fiche_id__in=list(portfolio_of)).values(
+        "fiche_id", "task_id", "task__code", "task__label", "task__position"
+    )
+    found: dict[int, dict[int, tuple]] = defaultdict(dict)
+    for link in links:
+        found[portfolio_of[link["fiche_id"]]][link["task_id"]] = (
+            (link["task__position"], link["task_id"]),
+            TaskRef(link["task__code"], link["task__label"]),
+        )
+    return {pk: tuple(ref for _, ref in sorted(tasks.values(), key=lambda t: t[0])) for pk, tasks in found.items()}
+
+
+async def attestation(viewer: Viewer, period_id: int, portfolio_id: int | None = None) -> AttestationData:
+    """The attestations of a period: every portfolio of it the viewer reaches, or the one asked."""
+    school = await school_info(viewer)
+    period = (
+        await Period.filter(scopes.periods(viewer), id=period_id)
+        .first()
+        .values(*PERIOD_FIELDS, "level__diploma_name", "level__diploma_year")
+    )
+    query = Portfolio.filter(portfolio_reach(viewer), period_id=period_id)
+    if portfolio_id is not None:
+        query = query.filter(id=portfolio_id)
+    portfolios = await query.values("id", "learner_id", "days_done")
+    learners = await learners_by_id(viewer, [p["learner_id"] for p in portfolios], "birth_date")
+    portfolios = [p for p in portfolios if p["learner_id"] in learners]
+    ids = [p["id"] for p in portfolios]
+    liaisons = await liaisons_of(viewer, ids)
+    activities = await fiche_activities(viewer, ids)
+    entries = []
+    for portfolio in sorted(portfolios, key=lambda p: learner_order(learners[p["learner_id"]])):
+        learner = learners[portfolio["learner_id"]]
+        entries.append(
+            AttestationLearner(
+                learner=learner_info(learner),
+                birth_date=learner["birth_date"],
+                workplace=workplace_of(liaisons.get(portfolio["id"])),
+                days_done=portfolio["days_done"],
+                activities=activities.get(portfolio["id"], ()),
+            )
+        )
+    year = period["level__diploma_year"]
+    return AttestationData(
+        school,
+        period_info(period),
+        period["level__diploma_name"],
+        getattr(year, "value", year),
+        tuple(entries),
+    )
+
+
+async def portfolio_attestation(viewer: Viewer, target: Target) -> AttestationData:
+    assert target.period_id is not None  # a portfolio's target (find_portfolio) names its period
+    return await attestation(viewer, target.period_id, target.pk)
+
+
+async def period_attestation(viewer: Viewer, target: Target) -> AttestationData:
+    return await attestation(viewer, target.pk)
 
 
 # --- meeting sheet (R22) -------------------------------------------------------------

@@ -30,13 +30,32 @@ class LiaisonFichePart(Enum):
     TASKS = "TASKS"
 
 
-@strawberry.input(description="Lieu de réalisation. Company name, activity domain and tutor name are required.")
+@strawberry.input(
+    description="Lieu de réalisation, replaced whole: a field left out is cleared. Company name, activity domain and tutor "
+    "name are required."
+)
 class WorkplaceInput:
     company_name: str = strawberry.field(description="Raison sociale / name of the company.")
     activity_domain: str = strawberry.field(description="Activity domain of the company.")
     tutor_name: str = strawberry.field(description="Name of the tutor.")
     service: str | None = strawberry.field(default=None, description="Service, optional.")
     tutor_role: str | None = strawberry.field(default=None, description="Job of the tutor, optional.")
+    company_address: str | None = strawberry.field(
+        default=None, description="Postal address of the company, optional (printed on the PFMP attestation)."
+    )
+    company_siret: str | None = strawberry.field(
+        default=None, description="SIRET of the company: 14 digits, spaces allowed; optional."
+    )
+
+
+def siret(value: str | None, field: str) -> str | None:
+    """A SIRET as its 14 digits (spaces between groups are dropped), None when blank, else INVALID naming the field."""
+    digits = "".join((value or "").split())
+    if not digits:
+        return None
+    if len(digits) != 14 or not digits.isascii() or not digits.isdigit():
+        raise problem(field, ErrorCode.INVALID, f"'{field}' must be a SIRET: 14 digits.")
+    return digits
 
 
 @strawberry.input(description="Individualized objectives and activities of one learner; a part left out is unchanged.")
@@ -91,6 +110,10 @@ class LiaisonMutation:
         fiche.tutor_name = required_text(input.tutor_name, "input.tutorName", "The tutor's name", max_length=200)
         fiche.service = optional_text(input.service, "input.service", "The service", max_length=200)
         fiche.tutor_role = optional_text(input.tutor_role, "input.tutorRole", "The tutor's job", max_length=200)
+        fiche.company_address = optional_text(
+            input.company_address, "input.companyAddress", "The company's address", max_length=500
+        )
+        fiche.company_siret = siret(input.company_siret, "input.companySiret")
         return await _save(fiche)
 
     @mutation(

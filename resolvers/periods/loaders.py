@@ -152,6 +152,8 @@ LIAISON_COLUMNS = (
     "service",
     "tutor_name",
     "tutor_role",
+    "company_address",
+    "company_siret",
 )
 
 

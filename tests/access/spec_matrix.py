@@ -144,7 +144,7 @@ MATRIX: tuple[SpecRow, ...] = (
     ),
     _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="export.completed_bilan"),
     _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, pending="seen state"),
-    _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, pending="attestation"),
+    _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, rule="export.attestation"),
     _row("Allowance rates", "edit; period statement · validate", "write", Y, N, N, N, N, pending="allowance"),
     _row("Allowance statement", "read", "read", Y, Y, "own (their amount)", N, N, pending="allowance"),
     _row(
@@ -198,7 +198,6 @@ PENDING_CAPABILITIES = frozenset(
         "paper path",
         "seen state",
         "allowance",
-        "attestation",
         "archive",
         "erasure",
         "audit",

@@ -37,6 +37,7 @@ TRAINERS = ("Tutor", "ApprenticeshipMaster")
 # The Node type(s) each ID argument names (a list argument: the type of its items), as the schema documents them.
 ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("classroomCreate", "input.levelId"): ("Level",),
+    ("levelUpdate", "id"): ("Level",),
     ("teacherCreate", "input.classroomIds"): ("Classroom",),
     ("teacherClassroomsSet", "id"): ("Teacher",),
     ("teacherClassroomsSet", "classroomIds"): ("Classroom",),

@@ -362,6 +362,30 @@ async def _pre_convention(api, o: Outside) -> str:
     )
 
 
+async def _attestation(api, o: Outside) -> str:
+    return agreed(
+        await _download(api, "/exports/attestation/" + _id("Portfolio", o.portfolio)),
+        await _download(api, "/exports/period-attestations/" + _id("Period", o.period)),
+    )
+
+
+async def _structure_write(api, o: Outside) -> str:
+    return agreed(
+        await _mutate(
+            api,
+            'mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "Sonde"}) { errors { code } } }',
+            "classroomCreate",
+            l=_id("Level", o.level),
+        ),
+        await _mutate(
+            api,
+            'mutation($l: ID!) { levelUpdate(id: $l, input: {diplomaName: "CAP Sonde"}) { errors { code } } }',
+            "levelUpdate",
+            l=_id("Level", o.level),
+        ),
+    )
+
+
 async def _structure_read(api, o: Outside) -> str:
     return agreed(await _node(api, o.level, "Level", "name"), await _node(api, o.classroom, "Classroom", "name"))
 
@@ -519,17 +543,11 @@ PROBES = {
     "export.meeting_sheet": _export("/exports/meeting-sheet/%s", lambda o: ("Portfolio", o.portfolio.id)),
     "export.completed_bilan": _export_completed_bilan,
     "export.pre_convention": _pre_convention,
+    "export.attestation": _attestation,
     "export.learner_synthesis": _export("/exports/learner-synthesis/%s", lambda o: ("Learner", o.learner.id)),
     "export.level_synthesis": _export("/exports/level-synthesis/%s", lambda o: ("Level", o.level.id)),
     "school.structure.read": _structure_read,
-    "school.structure.write": _simple(
-        lambda api, o: _mutate(
-            api,
-            'mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "Sonde"}) { errors { code } } }',
-            "classroomCreate",
-            l=_id("Level", o.level),
-        )
-    ),
+    "school.structure.write": _structure_write,
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),
     "teacher.contact.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "email phone")),
     "account.manage": _account_manage,

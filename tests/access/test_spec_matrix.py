@@ -53,7 +53,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
         ("CompanyBilan", "paper scan upload, complete as signed on paper"),
         ("CompanyBilan", "paper scan download"),
         ("Fiche seen state (per trainer)", "read, mark seen"),
-        ("Export", "PFMP attestation"),
         ("Allowance rates", "edit; period statement · validate"),
         ("Allowance statement", "read"),
         ("Subscription events", "receive"),

@@ -141,6 +141,46 @@ async def test_the_demo_pre_convention_fits_one_page_with_its_signatures_under_t
         assert re.search(r"Stage de découverte — \S+ \S+", text)
 
 
+async def test_the_demo_attestation_fits_one_page_with_its_signatures(teacher, tmp_path, profile):
+    # given the teacher recorded DUPIRE's days done, so every fact of her attestation is filled in
+    portfolio = await portfolio_id("DUPIRE")
+    await teacher.data(
+        'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "10") { errors { code } } }', id=portfolio
+    )
+    # when the teacher prints DUPIRE's attestation and those of her period
+    rendered = await _render(
+        teacher,
+        {"learner": f"/exports/attestation/{portfolio}", "period": f"/exports/period-attestations/{await period_id()}"},
+        tmp_path,
+        profile,
+    )
+    document, pdf = rendered["learner"]
+    # then hers is one A4 portrait page, from the title down to both signature boxes
+    sizes = page_sizes(pdf)
+    assert len(sizes) == 1
+    assert not sizes[0].landscape and round(sizes[0].width_pt) == 595 and round(sizes[0].height_pt) == 842
+    text = squeeze(pages_text(pdf)[0])
+    for expected in (
+        "Attestation de période de formation en milieu professionnel",
+        "99999999900017",
+        "CAP Électricien — CAP, première année",
+        "10 jours effectués sur 10 jours prévus",
+        "TA 1-2",
+        "Le chef d'établissement, Nathalie LEPROVISEUR",
+        "Signature et cachet de l'entreprise :",
+    ):
+        assert expected in text, expected
+    # the signature heading and « Fait à » hold on to the boxes, and no row splits across pages
+    paragraphs = document.paragraphs
+    signatures = next(n for n, p in enumerate(paragraphs) if p.text == "Signatures")
+    assert _keeps_with_next(paragraphs[signatures]) and _keeps_with_next(paragraphs[signatures + 1])
+    assert all(_cant_split(row) for table in document.tables for row in table.rows)
+    # and the period's bundle gives each of its 5 learners one page of their own
+    pages = pages_text(rendered["period"][1])
+    assert len(pages) == 5
+    assert all(squeeze(page).count("Signature et cachet de l'établissement :") == 1 for page in pages)
+
+
 async def test_the_cap_meeting_sheet_fits_three_landscape_pages_with_the_boxes_on_every_selected_row(
     teacher, tmp_path, profile
 ):
