@@ -19,6 +19,7 @@ from graph.types.common import GUARD, Guard, GuardedFields, encode_id
 from graph.types.fiches import ActivityFiche as FicheType
 from models.bilans import BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche
+from models.portfolios import Portfolio
 from models.schools import Level
 from models.users import Role, User
 from permissions.viewer import Viewer
@@ -54,6 +55,7 @@ GUARDED = {
     ("ActivityFiche", "annexCount"): "annex.read",
     ("CompanyBilan", "resultLog"): "bilan.draft.read",
     ("CompanyBilan", "events"): "bilan.draft.read",
+    ("Portfolio", "referentTeacher"): "portfolio.referent.read",
 }
 # A subfield to select under each field whose type is an object.
 SELECTION = {
@@ -66,6 +68,7 @@ SELECTION = {
     "annexes": "annexes { id }",
     "resultLog": "resultLog { edges { cursor } }",
     "events": "events { kind }",
+    "referentTeacher": "referentTeacher { id }",
 }
 
 
@@ -133,6 +136,8 @@ async def _row_of(type_name: str, role: Role, api_user: User) -> str:
             row = await ActivityFiche.filter(portfolio__learner__last_name=learner).order_by("id").first()
         case "CompanyBilan":
             row = await CompanyBilan.get(portfolio__learner__last_name=learner)
+        case "Portfolio":
+            row = await Portfolio.get(learner__last_name=learner, period__name="Stage de découverte")
     return encode_id(type_name, row.id)
 
 
