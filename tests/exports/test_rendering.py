@@ -15,6 +15,7 @@ from docx.oxml.ns import qn
 
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from models.frameworks import Competence, Task
+from models.portfolios import LiaisonFiche
 from tests.exports.delivery import docx_of, fetch, period_id, portfolio_id, portfolio_of
 from tests.exports.reading import table_rows
 from tests.exports.rendering import POPPLER, SOFFICE, fonts, page_sizes, pages_text, squeeze, to_pdf
@@ -139,6 +140,41 @@ async def test_the_demo_pre_convention_fits_one_page_with_its_signatures_under_t
         assert text.count("Signatures") == 1
         assert "L'apprenant Le professeur référent L'entreprise (" in text
         assert re.search(r"Stage de découverte — \S+ \S+", text)
+
+
+async def test_a_periods_bundle_numbers_each_learners_pages_on_their_own(teacher, tmp_path, profile):
+    # given two learners of the demo period whose objectives run over a page: CARLIER and HÔT (an apprentice)
+    long_objectives = "\n".join(
+        f"Objectif {n} : préparer « pas à pas » l'intervention n° {n}, vérifier le matériel et rendre compte."
+        for n in range(1, 26)
+    )
+    for name in ("CARLIER", "HÔT"):
+        await LiaisonFiche.filter(portfolio=await portfolio_of(name)).update(
+            objectives=long_objectives, objectives_individualized=True
+        )
+    # when the teacher prints the period's pre-conventions
+    rendered = await _render(
+        teacher, {"period": f"/exports/pre-convention/period/{await period_id()}"}, tmp_path, profile
+    )
+    _, pdf = rendered["period"]
+    pages = [squeeze(page) for page in pages_text(pdf)]
+    # then each learner starts a page, and the footer counts that learner's pages only
+    footers = [re.findall(r"Pré-conventions — Page (\d+) / (\d+)", page) for page in pages]
+    starts = [re.findall(r"Stage de découverte — (\S+ \S+)", page) for page in pages]
+    assert footers == [[("1", "2")], [("2", "2")], [("1", "1")], [("1", "1")], [("1", "2")], [("2", "2")], [("1", "1")]]
+    assert starts == [
+        ["Matis CARLIER"],
+        [],
+        ["Angélique DUPIRE"],
+        ["Marine FABROWSKI"],
+        ["Lydie HÔT"],
+        [],
+        ["Jean LECAM"],
+    ]
+    # and no page holds only the signatures: the timetable shares the page of each learner's signature boxes
+    for page in pages:
+        if "Signatures" in page:
+            assert "Horaires journaliers" in page and "L'apprenant Le professeur référent L'entreprise (" in page
 
 
 async def test_the_cap_meeting_sheet_fits_three_landscape_pages_with_the_boxes_on_every_selected_row(
