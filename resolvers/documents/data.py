@@ -427,8 +427,15 @@ def grid(
     return tuple(activities)
 
 
-async def teacher_name(viewer: Viewer, classroom_id: int | None) -> str | None:
-    """The referent teacher: the teacher printing it, else the teachers of the learner's classroom."""
+async def teacher_name(viewer: Viewer, portfolio_id: int, classroom_id: int | None) -> str | None:
+    """The referent teacher of the portfolio (`Portfolio.referentTeacher`: the one named, else the period's
+    creator); when neither is a teacher, the teacher printing it, else the teachers of the learner's classroom."""
+    row = await Portfolio.filter(id=portfolio_id).first().values("referent_teacher_id", "period__created_by_id")
+    referent = (row or {}).get("referent_teacher_id") or (row or {}).get("period__created_by_id")
+    if referent is not None:
+        name = (await teacher_names(viewer, [referent])).get(referent)
+        if name is not None:
+            return name
     if classroom_id is None:
         return None
     rows = (
@@ -475,7 +482,7 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         workplace=workplace_of(liaison),
         meeting_date=meeting_date,
         comment=view.bilan.comment if view else "",
-        teacher_name=await teacher_name(viewer, learner["classroom_id"]),
+        teacher_name=await teacher_name(viewer, target.pk, learner["classroom_id"]),
         bilan=await sheet_bilan(view.bilan) if view else None,
         minor=is_minor(learner["birth_date"], meeting_date or period["end_date"]),
     )
