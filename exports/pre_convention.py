@@ -37,7 +37,7 @@ from exports.common import (
     workplace_lines,
 )
 from exports.data import PeriodInfo, PreConventionData, PreConventionLearner, SchoolInfo, Workplace
-from exports.wordml import Cell, Table
+from exports.wordml import Cell, Table, add_paragraph
 
 DOCUMENT_TITLE = "Pré-convention de stage"
 APPRENTICESHIP_TITLE = "Pré-convention — période en entreprise d'un apprenti"
@@ -169,17 +169,24 @@ def _period(document: DocxDocument, school: SchoolInfo, period: PeriodInfo) -> N
 
 
 def _timetable(document: DocxDocument) -> None:
+    # The timetable holds on to the signatures (every row, and the gap after it, keep with the next): when the
+    # learner's pages run over, the timetable and the signatures turn the page together, so no page holds the
+    # signatures alone (with a font of other widths than Calibri's, one learner takes two pages).
     heading(document, "Horaires journaliers (à compléter par l'entreprise)", 2)
     width = usable_width_cm(document)
     day_width = 3.2
     other = (width - day_width) / (len(TIMETABLE_COLUMNS) - 1)
     table = Table(document, (day_width, *([other] * (len(TIMETABLE_COLUMNS) - 1))))
-    table.row(list(TIMETABLE_COLUMNS), header=True)
+    table.row(list(TIMETABLE_COLUMNS), header=True, keep_with_next=True)
     empty = [Cell("")] * (len(TIMETABLE_COLUMNS) - 1)
     for day in WEEKDAYS:
-        table.row([Cell(day, bold=True), *empty], height_cm=0.6)
-    table.row([Cell("Total de la semaine", bold=True, span=len(TIMETABLE_COLUMNS) - 1), Cell("")], height_cm=0.6)
-    spacer(document)
+        table.row([Cell(day, bold=True), *empty], height_cm=0.6, keep_with_next=True)
+    table.row(
+        [Cell("Total de la semaine", bold=True, span=len(TIMETABLE_COLUMNS) - 1), Cell("")],
+        height_cm=0.6,
+        keep_with_next=True,
+    )
+    add_paragraph(document, space_after_pt=2, line_pt=6, keep_with_next=True)
 
 
 def _signatures(document: DocxDocument, trainer_title: str, referent_teacher: str | None = None) -> None:

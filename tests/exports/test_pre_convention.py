@@ -181,3 +181,22 @@ def test_footer_numbers_pages_and_the_xml_is_well_ordered():
         names = [node.get(qn("w:name")) for node in last_table._element.iter(qn("w:bookmarkStart"))]
         assert names == [f"fin_apprenant_{index}"]
     assert schema_order_errors(document) == []
+
+
+def test_the_timetable_holds_on_to_the_signatures():
+    document = open_docx(build_pre_convention(PreConventionData(SCHOOL, DISCOVERY, (angelique(),))))
+
+    # every row of the timetable, the gap after it, the heading « Signatures » and « Fait à » keep with the next:
+    # when the page runs out, the timetable turns the page with the signature boxes
+    timetable = table_starting(document, "Jour")
+    body = list(document.element.body)
+    after = body[body.index(timetable._element) + 1 :]
+    chain = [element for element in after[:3] if element.tag == qn("w:p")]
+    assert [p.text for p in document.paragraphs if p._p in chain][1:] == [
+        "Signatures",
+        "Fait à ______________________, le ____ / ____ / ________",
+    ]
+    for row in timetable.rows:
+        assert all(p.paragraph_format.keep_with_next for cell in row.cells for p in cell.paragraphs)
+    spacer = next(p for p in document.paragraphs if p._p is chain[0])
+    assert spacer.paragraph_format.keep_with_next and spacer.text == ""

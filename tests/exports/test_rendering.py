@@ -177,6 +177,38 @@ async def test_a_periods_bundle_numbers_each_learners_pages_on_their_own(teacher
             assert "Horaires journaliers" in page and "L'apprenant Le professeur référent L'entreprise (" in page
 
 
+NO_CARLITO = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <selectfont><rejectfont><glob>*arlito*</glob></rejectfont></selectfont>
+  <cachedir>%s</cachedir>
+</fontconfig>
+"""
+
+
+async def test_without_calibris_metrics_the_signatures_turn_the_page_with_the_timetable(teacher, tmp_path, monkeypatch):
+    # given a machine without Carlito: LibreOffice sets the text in DejaVu Sans, wider, and DUPIRE's pre-convention
+    # runs over one page
+    config = tmp_path / "fonts.conf"
+    config.write_text(NO_CARLITO % (tmp_path / "font-cache"), "utf-8")
+    monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+    # when it is rendered (a profile of its own: LibreOffice keeps the fonts it found in its profile)
+    rendered = await _render(
+        teacher,
+        {"learner": f"/exports/pre-convention/portfolio/{await portfolio_id('DUPIRE')}"},
+        tmp_path / "out",
+        tmp_path / "profile",
+    )
+    _, pdf = rendered["learner"]
+    assert "Carlito" not in {font.name for font in fonts(pdf)}
+    pages = [squeeze(page) for page in pages_text(pdf)]
+    # then the page of the signatures also holds the timetable: no page holds the signatures alone
+    assert len(pages) == 2
+    assert "Signatures" in pages[1] and "Horaires journaliers" in pages[1] and "Total de la semaine" in pages[1]
+    assert "Page 2 / 2" in pages[1]
+
+
 async def test_the_cap_meeting_sheet_fits_three_landscape_pages_with_the_boxes_on_every_selected_row(
     teacher, tmp_path, profile
 ):
