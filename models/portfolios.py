@@ -32,6 +32,11 @@ class Portfolio(TimestampedModel):
     trainers: fields.ManyToManyRelation["User"] = fields.ManyToManyField(
         "models.User", related_name="trained_portfolios", through="portfolio_trainer"
     )
+    # The professeur référent, a teacher of the school; None: the teacher who created the period.
+    referent_teacher: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="referred_portfolios", null=True, on_delete=fields.SET_NULL
+    )
+    referent_teacher_id: int | None
 
     class Meta:
         table = "portfolio"

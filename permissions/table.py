@@ -62,6 +62,9 @@ RULES: tuple[Rule, ...] = (
     # Periods
     _rule("period.read", "Period", "read", "read", _EVERYONE),
     _rule("period.write", "Period", "create, edit, delete (R4–R8)", "write", _STAFF),
+    # Portfolios
+    _rule("portfolio.referent.read", "Portfolio", "referent teacher", "read", _EVERYONE),
+    _rule("portfolio.referent.write", "Portfolio", "referent teacher", "write", _STAFF),
     # Liaison fiches
     _rule("liaison.read", "LiaisonFiche", "read", "read", _EVERYONE),
     _rule("liaison.workplace.write", "LiaisonFiche", "workplace", "write", _STAFF_AND_OWNER),

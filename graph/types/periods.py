@@ -16,7 +16,7 @@ from graph.types.schools import Level
 from models import periods as m
 from models.schools import Level as LevelRow
 from permissions import scopes
-from resolvers.periods import loaders
+from resolvers.periods import loaders, rules
 
 
 @strawberry.type(description="Annexe pédagogique: the model a period is created from.")
@@ -49,6 +49,10 @@ class Period(relay.Node):
     objectives: str = strawberry.field(description="Training objectives, passed on to every liaison fiche.")
     version: int = strawberry.field(description="Changes at every edit: pass it back to periodUpdate.")
     created_at: dt.datetime = strawberry.field(description="When the period was created.")
+    planned_days_override: int | None = strawberry.field(
+        description="The planned days the school set for this period (periodPlannedDaysSet); null: plannedDays "
+        "counts the working days between the dates."
+    )
     level_id: strawberry.Private[int]
     template_id: strawberry.Private[int | None]
 
@@ -64,6 +68,7 @@ class Period(relay.Node):
             objectives=row.objectives,
             version=row.version,
             created_at=row.created_at,
+            planned_days_override=row.planned_days_override,
             level_id=row.level_id,
             template_id=row.template_id,
         )
@@ -89,6 +94,13 @@ class Period(relay.Node):
     @strawberry.field(description="Length in calendar days, first and last day included.")
     def duration_days(self) -> int:
         return (self.end_date - self.start_date).days + 1
+
+    @strawberry.field(
+        description="Planned days, the figure every document prints: plannedDaysOverride when set, else the days "
+        "Monday to Friday from the first to the last day, public holidays of metropolitan France deducted."
+    )
+    def planned_days(self) -> int:
+        return rules.planned_days(self.start_date, self.end_date, self.planned_days_override)
 
     @strawberry.field(description="The level the period belongs to.")
     async def level(self, info: Info) -> Level | None:

@@ -26,7 +26,7 @@ from graph.types.common import (
 from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
 from graph.types.schools import Classroom
-from graph.types.users import Learner, WorkplaceTrainer
+from graph.types.users import Learner, Teacher, WorkplaceTrainer
 from models import portfolios as m
 from models.bilans import BilanStatus as BilanStatusEnum
 from models.users import User
@@ -136,6 +136,8 @@ class Portfolio(relay.Node):
     created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
     period_id: strawberry.Private[int]
     learner_id: strawberry.Private[int]
+    # The teacher named referent; None: the period's creator stands in (`referentTeacher`).
+    referent_teacher_id: strawberry.Private[int | None]
     # Filled by a list that read each kind of data for all its portfolios at once (`portfolios_of_period`);
     # MISSING: the field goes through its loader, as for a portfolio reached alone.
     prefetched_learner: strawberry.Private[Any] = MISSING
@@ -154,6 +156,7 @@ class Portfolio(relay.Node):
             created_at=row.created_at,
             period_id=row.period_id,
             learner_id=row.learner_id,
+            referent_teacher_id=row.referent_teacher_id,
         )
 
     @strawberry.field(description="The period.")
@@ -190,6 +193,22 @@ class Portfolio(relay.Node):
     )
     async def bilan(self, info: Info) -> Annotated[CompanyBilan, strawberry.lazy("graph.types.bilans")] | None:
         return await later("graph.types.bilans", "bilan_of_portfolio")(info, self.id)
+
+    @guarded(
+        "The referent teacher (professeur référent) who follows the learner in this period: the teacher named "
+        "by portfolioReferentTeacherSet, else the teacher who created the period; null when neither is a teacher.",
+        "portfolio.referent.read",
+        owner=Owner("learner_id"),
+    )
+    async def referent_teacher(self, info: Info) -> Teacher | None:
+        teacher_id = self.referent_teacher_id
+        if teacher_id is None:
+            period = await loaders.period_by_id(info).load(self.period_id)
+            teacher_id = period.created_by_id if period is not None else None
+        if teacher_id is None:
+            return None
+        row = await info.context.loaders.by_id(User, scopes.teachers).load(teacher_id)
+        return Teacher.from_row(row, info.context.viewer) if row else None
 
     @strawberry.field(description="Company trainers (tutors or masters) assigned to the portfolio.")
     @prefetched("prefetched_trainers")
@@ -351,6 +370,7 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
                     created_at=row.created_at,
                     period_id=row.period_id,
                     learner_id=row.learner_id,
+                    referent_teacher_id=row.referent_teacher_id,
                     prefetched_period=period_type.from_row(period),
                     prefetched_status=statuses.get(pk) if status else MISSING,
                     prefetched_liaison=MISSING if values is MISSING else values and LiaisonFiche.from_values(values),

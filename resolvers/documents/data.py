@@ -44,6 +44,7 @@ from exports.data import (
     SchoolInfo,
     SheetBilan,
     TaskRef,
+    TrainerInfo,
     Workplace,
 )
 from models.bilans import BilanEvent, BilanEventKind, BilanStatus, CompanyBilan, EvaluationMode
@@ -56,7 +57,7 @@ from models.schools import Level, School
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.scopes import may_read_bilan, portfolio_reach
-from permissions.table import OWN_BY_REACH
+from permissions.table import OWN_BY_REACH, allows
 from permissions.viewer import Viewer
 from resolvers.bilans.grid import (
     WORKPLACE_FIELDS,
@@ -67,6 +68,7 @@ from resolvers.bilans.grid import (
     header_of,
     load_framework_shapes,
 )
+from resolvers.periods.rules import planned_days
 
 # The domain's default scale (domain.md), for a level whose framework is unknown.
 DEFAULT_SCALE = Scale(
@@ -80,7 +82,7 @@ DEFAULT_SCALE = Scale(
     )
 )
 
-PERIOD_FIELDS = ("name", "start_date", "end_date", "certifying", "school_year", "template__duration_days")
+PERIOD_FIELDS = ("name", "start_date", "end_date", "certifying", "school_year", "planned_days_override")
 LEARNER_FIELDS = ("id", "first_name", "last_name", "learner_status", "classroom__name")
 
 
@@ -176,7 +178,9 @@ def period_info(row: dict, prefix: str = "") -> PeriodInfo:
         start_date=row[f"{prefix}start_date"],
         end_date=row[f"{prefix}end_date"],
         certifying=row[f"{prefix}certifying"],
-        duration_days=row[f"{prefix}template__duration_days"],
+        planned=planned_days(
+            row[f"{prefix}start_date"], row[f"{prefix}end_date"], row[f"{prefix}planned_days_override"]
+        ),
     )
 
 
@@ -288,26 +292,80 @@ async def readable_views(
 async def pre_convention(viewer: Viewer, period_id: int, portfolio_id: int | None = None) -> PreConventionData:
     """The pre-conventions of a period: every portfolio of it the viewer reaches, or the one asked."""
     school = await school_info(viewer)
-    period = await Period.filter(scopes.periods(viewer), id=period_id).first().values(*PERIOD_FIELDS)
+    period = await Period.filter(scopes.periods(viewer), id=period_id).first().values(*PERIOD_FIELDS, "created_by_id")
     query = Portfolio.filter(portfolio_reach(viewer), period_id=period_id)
     if portfolio_id is not None:
         query = query.filter(id=portfolio_id)
-    portfolios = await query.values("id", "learner_id")
+    portfolios = await query.values("id", "learner_id", "referent_teacher_id")
     learners = await learners_by_id(viewer, [p["learner_id"] for p in portfolios])
     liaisons = await liaisons_of(viewer, [p["id"] for p in portfolios])
     tasks = await liaison_tasks([row["id"] for row in liaisons.values()])
+    trainers = await trainers_of(viewer, [p["id"] for p in portfolios])
+    referents = await teacher_names(
+        viewer, {p["referent_teacher_id"] or period["created_by_id"] for p in portfolios} - {None}
+    )
     entries = []
     for portfolio in sorted(portfolios, key=lambda p: learner_order(learners[p["learner_id"]])):
         liaison = liaisons.get(portfolio["id"])
+        learner = learner_info(learners[portfolio["learner_id"]])
         entries.append(
             PreConventionLearner(
-                learner=learner_info(learners[portfolio["learner_id"]]),
+                learner=learner,
                 workplace=workplace_of(liaison),
                 objectives=liaison["objectives"] if liaison else "",
                 tasks=tasks.get(liaison["id"], ()) if liaison else (),
+                trainer=assigned_trainer(viewer, trainers.get(portfolio["id"], ()), learner.apprentice),
+                referent_teacher=referents.get(portfolio["referent_teacher_id"] or period["created_by_id"]),
             )
         )
     return PreConventionData(school, period_info(period), tuple(entries))
+
+
+TRAINER_FIELDS = ("id", "role", "first_name", "last_name", "company_name", "job_title", "phone", "email")
+
+
+async def trainers_of(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """The trainers assigned to each portfolio, within the viewer's reach of trainers, by name."""
+    if not portfolio_ids:
+        return {}
+    rows = (
+        await User.filter(scopes.trainers(viewer), trained_portfolios__id__in=list(portfolio_ids), is_active=True)
+        .order_by("last_name", "first_name", "id")
+        .values(*TRAINER_FIELDS, "trained_portfolios__id")
+    )
+    found: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        found[row.pop("trained_portfolios__id")].append(row)
+    return found
+
+
+def assigned_trainer(viewer: Viewer, rows: Sequence[dict], apprentice: bool) -> TrainerInfo | None:
+    """The trainer a pre-convention names: the apprenticeship master of an apprentice, the tutor of a
+    school-status learner (else whichever trainer is assigned). Their phone and email only for a reader who may
+    see them (`trainer.contact.read`: a trainer their own, never a learner)."""
+    wanted = Role.MASTER if apprentice else Role.TUTOR
+    row = next((r for r in rows if r["role"] == wanted), rows[0] if rows else None)
+    if row is None:
+        return None
+    contacts = allows("trainer.contact.read", viewer.role, owned=row["id"] == viewer.id)
+    return TrainerInfo(
+        row["first_name"],
+        row["last_name"],
+        row["company_name"],
+        row["job_title"],
+        row["phone"] if contacts else None,
+        row["email"] if contacts else None,
+    )
+
+
+async def teacher_names(viewer: Viewer, ids: Iterable[int]) -> dict[int, str]:
+    """ "Claire MARTIN" by teacher id, for the ids that are teachers of the school (names anyone may read,
+    `teacher.identity.read`)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = await User.filter(scopes.teachers(viewer), id__in=wanted).values("id", "first_name", "last_name")
+    return {row["id"]: f"{row['first_name']} {row['last_name']}" for row in rows}
 
 
 async def portfolio_pre_convention(viewer: Viewer, target: Target) -> PreConventionData:
@@ -458,8 +516,15 @@ def grid(
     return tuple(activities)
 
 
-async def teacher_name(viewer: Viewer, classroom_id: int | None) -> str | None:
-    """The referent teacher: the teacher printing it, else the teachers of the learner's classroom."""
+async def teacher_name(viewer: Viewer, portfolio_id: int, classroom_id: int | None) -> str | None:
+    """The referent teacher of the portfolio (`Portfolio.referentTeacher`: the one named, else the period's
+    creator); when neither is a teacher, the teacher printing it, else the teachers of the learner's classroom."""
+    row = await Portfolio.filter(id=portfolio_id).first().values("referent_teacher_id", "period__created_by_id")
+    referent = (row or {}).get("referent_teacher_id") or (row or {}).get("period__created_by_id")
+    if referent is not None:
+        name = (await teacher_names(viewer, [referent])).get(referent)
+        if name is not None:
+            return name
     if classroom_id is None:
         return None
     rows = (
@@ -506,7 +571,7 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         workplace=workplace_of(liaison),
         meeting_date=meeting_date,
         comment=view.bilan.comment if view else "",
-        teacher_name=await teacher_name(viewer, learner["classroom_id"]),
+        teacher_name=await teacher_name(viewer, target.pk, learner["classroom_id"]),
         bilan=await sheet_bilan(view.bilan) if view else None,
         minor=is_minor(learner["birth_date"], meeting_date or period["end_date"]),
     )

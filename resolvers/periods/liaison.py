@@ -16,6 +16,7 @@ from models import portfolios as m
 from models.frameworks import Task
 from models.periods import Period
 from models.schools import Level
+from models.users import User
 from permissions import scopes
 from permissions.table import OWN_BY_REACH
 from resolvers.frameworks.rules import check_not_retired
@@ -190,4 +191,25 @@ class LiaisonMutation:
                 )
         portfolio.days_done = value
         await portfolio.save()
+        return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))
+
+    @mutation(
+        "Name the referent teacher (professeur référent) of a portfolio: a teacher of the school, or null to go "
+        "back to the teacher who created the period. A teacher out of the school answers NOT_FOUND on teacherId.",
+        rule="portfolio.referent.write",
+    )
+    async def portfolio_referent_teacher_set(
+        self, info: Info, id: strawberry.ID, teacher_id: strawberry.ID | None
+    ) -> PortfolioPayload:
+        viewer = info.context.require_viewer()
+        portfolio = await fetch_in_reach(
+            m.Portfolio, scopes.portfolios, viewer, id, "Portfolio", "id", "portfolio", for_update=True
+        )
+        teacher = None
+        if teacher_id is not None:
+            teacher = await fetch_in_reach(User, scopes.teachers, viewer, teacher_id, "Teacher", "teacherId", "teacher")
+            if not teacher.is_active:
+                raise problem("teacherId", ErrorCode.INVALID, "This teacher's account is deactivated.")
+        portfolio.referent_teacher_id = teacher.id if teacher else None
+        await portfolio.save(update_fields=["referent_teacher_id", "updated_at"])
         return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))

@@ -206,6 +206,7 @@ class PeriodMutation:
         start = input.start_date or period.start_date
         end = input.end_date or period.end_date
         rules.check_period_dates(start, end)
+        rules.check_planned_days(period.planned_days_override, start, end, field="endDate")
         period.start_date, period.end_date, period.school_year = start, end, rules.school_year_of(start)
         if input.certifying is not None:
             period.certifying = input.certifying
@@ -247,6 +248,29 @@ class PeriodMutation:
             moved_fiche_count=moved,
             kept_individualized=[LiaisonFiche.from_row(f) for f in kept],
         )
+
+    @mutation(
+        "Set the period's planned days (a positive whole number, at most its calendar days), the figure "
+        "every document prints, or null to count the working days between its dates again. Refused with CONFLICT "
+        "once the period is locked (R7).",
+        rule="period.write",
+    )
+    async def period_planned_days_set(
+        self, info: Info, id: strawberry.ID, planned_days: int | None
+    ) -> PeriodUpdatePayload:
+        viewer = info.context.require_viewer()
+        period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
+        if await rules.is_locked(period.id):
+            raise problem(
+                None,
+                ErrorCode.CONFLICT,
+                "A bilan of this period is in an interim review: its parameters are locked.",
+            )
+        rules.check_planned_days(planned_days, period.start_date, period.end_date)
+        period.planned_days_override = planned_days
+        period.version += 1
+        await period.save()
+        return PeriodUpdatePayload(period=Period.from_row(period))
 
     @mutation(
         "Delete a period for all its learners (R8): refused with CONFLICT and the "

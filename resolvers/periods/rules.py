@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import cast
+
+import holidays
 
 from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
@@ -39,6 +42,45 @@ def check_period_dates(start: dt.date, end: dt.date) -> None:
         raise problem("endDate", ErrorCode.INVALID, "The last day comes before the first day.")
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise problem("endDate", ErrorCode.INVALID, f"A period lasts at most {MAX_PERIOD_DAYS} days.")
+
+
+@lru_cache(maxsize=64)
+def _french_holidays(year: int) -> frozenset[dt.date]:
+    """Public holidays of metropolitan France in `year` (the `holidays` package's calendar: Easter Monday,
+    Ascension, Whit Monday, 11 November…; Alsace-Moselle's two extra days are not counted)."""
+    return frozenset(holidays.country_holidays("FR", years=year))
+
+
+def working_days(start: dt.date, end: dt.date) -> int:
+    """Monday-to-Friday days from `start` to `end` included, French public holidays deducted."""
+    days = (end - start).days + 1
+    count = 0
+    for offset in range(max(days, 0)):
+        day = start + dt.timedelta(days=offset)
+        if day.weekday() < 5 and day not in _french_holidays(day.year):
+            count += 1
+    return count
+
+
+def planned_days(start: dt.date, end: dt.date, override: int | None) -> int:
+    """A period's planned days, the figure the API (`Period.plannedDays`) and every document give: the school's
+    own figure when set, else the working days between the dates."""
+    return override if override is not None else working_days(start, end)
+
+
+def check_planned_days(value: int | None, start: dt.date, end: dt.date, field: str = "plannedDays") -> None:
+    """A planned-days figure is a positive whole number of days no greater than the period's calendar days."""
+    if value is None:
+        return
+    calendar_days = (end - start).days + 1
+    if not 1 <= value <= calendar_days:
+        if field != "plannedDays":
+            message = f"The period's planned days ({value}) would exceed its {calendar_days} days: set them first."
+        else:
+            message = (
+                f"'plannedDays' must be a whole number of days between 1 and {calendar_days} (the period's length)."
+            )
+        raise problem(field, ErrorCode.INVALID, message)
 
 
 def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int, int], level: Level) -> None:

@@ -153,8 +153,8 @@ MATRIX: tuple[SpecRow, ...] = (
     _row("Learner data archive (access request)", "read", "read", Y, N, OWN, N, N, pending="archive"),
     _row("Learner erasure, retention purge", "erase, purge", "write", Y, N, N, N, N, pending="erasure"),
     _row("Audit log", "read", "read", Y, N, N, N, N, pending="audit"),
-    _row("Portfolio", "referent teacher", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, pending="referent teacher"),
-    _row("Portfolio", "referent teacher", "write", Y, Y, N, N, N, pending="referent teacher"),
+    _row("Portfolio", "referent teacher", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="portfolio.referent.read"),
+    _row("Portfolio", "referent teacher", "write", Y, Y, N, N, N, rule="portfolio.referent.write"),
     # README, "Access rows decided here" (access.md is silent; narrow on purpose)
     _row(
         "Level, Classroom", "read", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="school.structure.read", source="README"
@@ -201,7 +201,6 @@ PENDING_CAPABILITIES = frozenset(
         "archive",
         "erasure",
         "audit",
-        "referent teacher",
         "subscriptions",
     }
 )

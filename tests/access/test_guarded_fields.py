@@ -65,6 +65,7 @@ GUARDED = {
     ("CompanyBilan", "documentUrl"): "export.completed_bilan",
     ("Learner", "synthesisUrl"): "export.learner_synthesis",
     ("Level", "synthesisUrl"): "export.level_synthesis",
+    ("Portfolio", "referentTeacher"): "portfolio.referent.read",
 }
 # A subfield to select under each field whose type is an object.
 SELECTION = {
@@ -77,6 +78,7 @@ SELECTION = {
     "annexes": "annexes { id }",
     "resultLog": "resultLog { edges { cursor } }",
     "events": "events { kind }",
+    "referentTeacher": "referentTeacher { id }",
 }
 
 

@@ -240,6 +240,12 @@ async def _period_mutations(api, o: Outside) -> str:
             "portfolioDaysDoneSet",
             id=_id("Portfolio", o.portfolio),
         ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { periodPlannedDaysSet(id: $id, plannedDays: 3) { errors { code } } }",
+            "periodPlannedDaysSet",
+            id=_id("Period", o.period),
+        ),
     )
 
 
@@ -473,6 +479,16 @@ PROBES = {
     ),
     "period.read": _simple(lambda api, o: _node(api, o.period, "Period", "name portfolios { id }")),
     "period.write": _period_mutations,
+    "portfolio.referent.read": _simple(lambda api, o: _node(api, o.portfolio, "Portfolio", "referentTeacher { id }")),
+    "portfolio.referent.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) { errors { code } } }",
+            "portfolioReferentTeacherSet",
+            id=_id("Portfolio", o.portfolio),
+            t=_id("Teacher", o.teacher),
+        )
+    ),
     "liaison.read": _simple(lambda api, o: _node(api, o.liaison, "LiaisonFiche", "objectives")),
     "liaison.workplace.write": _simple(
         lambda api, o: _mutate(

@@ -59,7 +59,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
         ("Learner data archive (access request)", "read"),
         ("Learner erasure, retention purge", "erase, purge"),
         ("Audit log", "read"),
-        ("Portfolio", "referent teacher"),
     }
     # a pending row that the table now carries must name its rule instead
     carried = {(rule.object, rule.subject, rule.action) for rule in ACCESS_TABLE.values()}
