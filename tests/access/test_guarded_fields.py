@@ -65,6 +65,9 @@ GUARDED = {
     ("CompanyBilan", "documentUrl"): "export.completed_bilan",
     ("Learner", "synthesisUrl"): "export.learner_synthesis",
     ("Level", "synthesisUrl"): "export.level_synthesis",
+    # the PFMP allowance (issue 14, part 5): access.md « Allowance statement · read »
+    ("Portfolio", "allowance"): "allowance.statement.read",
+    ("Period", "allowanceStatement"): "allowance.statement.read",
 }
 # A subfield to select under each field whose type is an object.
 SELECTION = {
@@ -77,6 +80,8 @@ SELECTION = {
     "annexes": "annexes { id }",
     "resultLog": "resultLog { edges { cursor } }",
     "events": "events { kind }",
+    "allowance": "allowance { validated }",
+    "allowanceStatement": "allowanceStatement { totalCents }",
 }
 
 
