@@ -193,10 +193,10 @@ def build_allowance_statement(data: StatementData) -> bytes:
     )
     paragraph(
         document,
-        "Vu le décret n° 2023-765 du 11 août 2023 relatif à l'allocation en faveur des lycéens de la voie "
-        "professionnelle dans le cadre des périodes de formation en milieu professionnel, le chef "
-        "d'établissement décide d'attribuer aux élèves ci-dessous l'allocation correspondant aux jours de "
-        "formation en milieu professionnel effectivement réalisés.",
+        "Vu le décret n° 2023-765 du 11 août 2023 et l'arrêté du même jour fixant les montants de l'allocation "
+        "versée aux lycéens de la voie professionnelle pour les périodes de formation en milieu professionnel, "
+        "le chef d'établissement décide d'attribuer aux élèves sous statut scolaire ci-dessous l'allocation "
+        "correspondant aux jours de formation en milieu professionnel effectivement réalisés.",
     )
     if data.problem is not None:
         paragraph(document, Run(f"Montants non calculables : {PROBLEMS[data.problem]}", bold=True))

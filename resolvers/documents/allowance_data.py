@@ -26,7 +26,7 @@ from exports.allowance import (
 from models.allowance import AllowanceRate, AllowanceStatement
 from models.periods import Period
 from models.portfolios import Portfolio
-from models.users import LearnerStatus
+from models.users import LearnerStatus, Role
 from permissions import scopes
 from permissions.viewer import Viewer
 from resolvers.documents.data import Target, school_info
@@ -104,7 +104,10 @@ async def statement_of_period(viewer: Viewer, period_id: int) -> StatementData |
     )
     apprentices = sum(1 for row in portfolios if row["learner__learner_status"] == LearnerStatus.APPRENTICE)
     if frozen is not None:
-        return _frozen(base, frozen, {row["learner_id"] for row in portfolios}, apprentices)
+        # The admin reads the whole decision, even the lines of learners gone from the period since: it is the
+        # proof kept ten years. Others read the lines of the learners they reach now.
+        reached = None if viewer.role is Role.ADMIN else {row["learner_id"] for row in portfolios}
+        return _frozen(base, frozen, reached, apprentices)
 
     rate = None
     problem = None
@@ -144,7 +147,9 @@ async def statement_of_period(viewer: Viewer, period_id: int) -> StatementData |
     )
 
 
-def _frozen(base: dict[str, Any], frozen: AllowanceStatement, reached: set[int], apprentices: int) -> StatementData:
+def _frozen(
+    base: dict[str, Any], frozen: AllowanceStatement, reached: set[int] | None, apprentices: int
+) -> StatementData:
     """The statement as validated, its lines of the learners the viewer reaches (its validated figures, whatever
     their days done say now)."""
     lines = tuple(
@@ -158,7 +163,7 @@ def _frozen(base: dict[str, Any], frozen: AllowanceStatement, reached: set[int],
             amount_cents=entry["amount_cents"],
         )
         for entry in frozen.lines
-        if entry["learner_id"] in reached
+        if reached is None or entry["learner_id"] in reached
     )
     year = frozen.diploma_year
     year_value = getattr(year, "value", year)

@@ -301,6 +301,8 @@ async def test_the_accounting_csv_parses_with_exact_amounts(admin, teacher):
         assert [row[3] for row in body] == ["10", "8", "0,5", "9,5"]
 
 
+PORTFOLIOS_WITH_ALLOWANCE = """query($id: ID!) { node(id: $id) { ... on Period {
+    portfolios { learner { lastName } allowance { amountCents } } } } }"""
 STAFF_READ = """query($p: ID!) { node(id: $p) { ... on Period { allowanceStatement { lines { lastName } } } } }"""
 
 
@@ -322,6 +324,19 @@ async def test_who_reads_and_exports_the_statement(clients):
             (await fetch(api, f"/exports/allowance-statement/{period}")).status_code,
             (await fetch(api, f"/exports/allowance-statement-csv/{period}")).status_code,
         )
+    # the statement's links, where given, are the routes that answer the role
+    links = """query($p: ID!) { node(id: $p) { ... on Period { allowanceStatement { documentUrl csvUrl } } } }"""
+    for role in (Role.ADMIN, Role.TEACHER):
+        urls = (await clients[role].data(links, p=period))["node"]["allowanceStatement"]
+        assert urls == {
+            "documentUrl": f"/exports/allowance-statement/{period}",
+            "csvUrl": f"/exports/allowance-statement-csv/{period}",
+        }
+        docx_of(await fetch(clients[role], urls["documentUrl"]))
+    assert (await clients[Role.LEARNER].data(links, p=period))["node"]["allowanceStatement"] == {
+        "documentUrl": None,
+        "csvUrl": None,
+    }
     everyone = ["CARLIER", "DUPIRE", "FABROWSKI", "LECAM"]
     # access.md: « Allowance statement · read | R | R | R own (their amount) | — | — »
     assert answers == {
@@ -374,11 +389,12 @@ async def test_the_statements_do_not_grow_with_the_learners(admin, sql_counter):
     await _record_days(admin, DAYS)
     period = await period_id()
 
-    async def costs() -> tuple[int, int, int]:
+    async def costs() -> tuple[int, ...]:
         counted = []
-        sql_counter.reset()
-        await admin.data(STATEMENT, id=period)
-        counted.append(sql_counter.count)
+        for query in (STATEMENT, PORTFOLIOS_WITH_ALLOWANCE):
+            sql_counter.reset()
+            await admin.data(query, id=period)
+            counted.append(sql_counter.count)
         for route in ("allowance-statement", "allowance-statement-csv"):
             sql_counter.reset()
             assert (await fetch(admin, f"/exports/{route}/{period}")).status_code == 200
@@ -408,4 +424,38 @@ async def test_the_statements_do_not_grow_with_the_learners(admin, sql_counter):
     # then the statement lists 14 learners for as many statements
     statement = (await admin.data(STATEMENT, id=period))["node"]["allowanceStatement"]
     assert len(statement["lines"]) == 14 and statement["totalCents"] == 28000 + 10 * 3000
+    portfolios = (await admin.data(PORTFOLIOS_WITH_ALLOWANCE, id=period))["node"]["portfolios"]
+    assert [p["allowance"] and p["allowance"]["amountCents"] for p in portfolios][-3:] == [3000, 3000, 3000]
     assert await costs() == five
+
+
+async def test_a_half_day_at_a_rate_of_odd_cents_rounds_half_up_and_an_unused_rate_is_replaced(admin, teacher):
+    # given every day recorded and a school rate of 10.01 € from 1 September 2024, then corrected to 10.03 €
+    await _record_days(teacher, DAYS)
+    assert (await admin.data(ADD_RATE, y="CAP_1", f="2024-09-01", c=1001))["allowanceRateAdd"]["errors"] == []
+    corrected = await admin.data(ADD_RATE, y="CAP_1", f="2024-09-01", c=1003)
+    assert corrected["allowanceRateAdd"]["errors"] == []
+    # then no statement used it: the rate of that date is replaced, not added twice
+    rates = (await admin.data("{ allowanceRates(diplomaYear: CAP_1) { validFrom dailyRateCents } }"))["allowanceRates"]
+    assert rates == [
+        {"validFrom": "2023-09-01", "dailyRateCents": 1000},
+        {"validFrom": "2024-09-01", "dailyRateCents": 1003},
+    ]
+    # and half a day at 10.03 € is 5.015 €, paid 5.02 €; 9.5 days 95.285 €, paid 95.29 €
+    statement = await _statement(admin)
+    amounts = {line["lastName"]: line["amountCents"] for line in statement["lines"]}
+    assert amounts == {"CARLIER": 10030, "DUPIRE": 8024, "FABROWSKI": 502, "LECAM": 9529}
+    assert statement["totalCents"] == 10030 + 8024 + 502 + 9529
+
+
+async def test_a_period_whose_statement_is_validated_cannot_be_deleted(admin, teacher):
+    # given the demo period's statement validated
+    await _record_days(teacher, DAYS)
+    assert (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"] == []
+    # when staff delete the period
+    body = await admin.data(
+        "mutation($id: ID!) { periodDelete(id: $id) { errors { field code } } }", id=await period_id()
+    )
+    # then it is a CONFLICT: the decision is a proof kept ten years, and the statement is still there
+    assert body["periodDelete"]["errors"] == [{"field": ["id"], "code": "CONFLICT"}]
+    assert (await _statement(admin))["validated"] is True
