@@ -18,8 +18,10 @@ from graph.types.common import encode_id
 from models.fiches import ActivityFiche, FicheTask
 from models.frameworks import Task
 from models.periods import Period
+from models.schools import Classroom
 from models.users import Role, User
 from resolvers.periods.portfolio_rules import open_portfolio
+from tests.conftest import Api, token_for
 from tests.exports.delivery import docx_of, fetch, period_id, portfolio_id, refusal
 from tests.exports.reading import table_rows
 
@@ -459,3 +461,61 @@ async def test_a_period_whose_statement_is_validated_cannot_be_deleted(admin, te
     # then it is a CONFLICT: the decision is a proof kept ten years, and the statement is still there
     assert body["periodDelete"]["errors"] == [{"field": ["id"], "code": "CONFLICT"}]
     assert (await _statement(admin))["validated"] is True
+
+
+async def test_a_teacher_reads_and_exports_the_lines_of_the_learners_they_teach(admin, teacher, http, settings):
+    # given every day recorded, and a second teacher who teaches « CAP 1 ELEC » only (CARLIER and LECAM)
+    await _record_days(teacher, DAYS)
+    demo_teacher = await User.get(email=teacher.user.email)
+    other = await User.create(
+        school_id=demo_teacher.school_id,
+        role=Role.TEACHER,
+        email="second.teacher@demo.pfmp.test",
+        first_name="Second",
+        last_name="PROF",
+    )
+    await other.taught_classrooms.add(await Classroom.get(name="CAP 1 ELEC"))
+    api = Api(http, token_for(other, settings), other)
+    # when they read the statement and download the CSV, before and after the admin validates it
+    for validate in (False, True):
+        if validate:
+            assert (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"] == []
+        statement = await _statement(api)
+        # then the lines and total of their learners only
+        assert [line["lastName"] for line in statement["lines"]] == ["CARLIER", "LECAM"]
+        assert statement["totalCents"] == 10000 + 9500 and statement["validated"] is validate
+        response = await fetch(api, f"/exports/allowance-statement-csv/{await period_id()}")
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+        assert [row[0] for row in rows[1:]] == ["CARLIER", "LECAM"]
+    # while the admin reads all four
+    assert len((await _statement(admin))["lines"]) == 4
+
+
+async def test_a_period_without_learners_and_names_with_every_diacritic_give_valid_files(admin, teacher):
+    # given a period of the level with nobody assigned
+    demo = await _period()
+    empty = await Period.create(
+        school_id=demo.school_id,
+        level_id=demo.level_id,
+        name="Période « vide »",
+        start_date=demo.start_date,
+        end_date=demo.end_date,
+        school_year=demo.school_year,
+    )
+    empty_id = encode_id("Period", empty.id)
+    # then its decision says nobody is concerned, its CSV holds the header only, its total is 0
+    _, text = docx_of(await fetch(admin, f"/exports/allowance-statement/{empty_id}"))
+    assert "Aucun apprenant sous statut scolaire n'est affecté à cette période." in text
+    response = await fetch(admin, f"/exports/allowance-statement-csv/{empty_id}")
+    assert len(list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))) == 1
+    assert (await admin.data(STATEMENT, id=empty_id))["node"]["allowanceStatement"]["totalCents"] == 0
+    # given a learner named with every French diacritic and guillemets
+    name = "àâäçéèêëîïôöùûüÿœæ « ÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ »"
+    await User.filter(last_name="DUPIRE").update(first_name=name)
+    await _record_days(teacher, DAYS)
+    # then both files print it as given
+    _, text = docx_of(await fetch(admin, f"/exports/allowance-statement/{await period_id()}"))
+    assert name in text
+    response = await fetch(admin, f"/exports/allowance-statement-csv/{await period_id()}")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert ["DUPIRE", name] == rows[2][:2]
