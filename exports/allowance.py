@@ -237,7 +237,8 @@ def _lines_table(document, data: StatementData) -> None:
         [
             Cell("Total", bold=True, span=3),
             Cell(format_days(sum((line.days_done or Decimal(0) for line in data.lines), Decimal(0))), center=True),
-            Cell(french_euros(data.total_cents), bold=True, center=True),
+            # no total to decide while the amounts cannot be computed
+            Cell(french_euros(None if data.problem else data.total_cents), bold=True, center=True),
         ]
     )
     spacer(document)

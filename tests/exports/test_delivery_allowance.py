@@ -197,8 +197,9 @@ async def test_a_level_without_a_diploma_year_makes_the_statement_not_computable
         (["periodId"], "INVALID")
     ]
     # the DOCX says so too, and is still a valid document
-    _, text = docx_of(await fetch(admin, f"/exports/allowance-statement/{await period_id()}"))
+    document, text = docx_of(await fetch(admin, f"/exports/allowance-statement/{await period_id()}"))
     assert "Montants non calculables" in text
+    assert table_rows(document.tables[1])[-1] == ["Total", "28", "—"]
 
 
 async def test_validation_freezes_the_statement_and_twice_is_a_conflict(admin, teacher, learner):
