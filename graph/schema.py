@@ -24,6 +24,7 @@ from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.bilans.bilans import BilanMutation
 from resolvers.bilans.reviews import InterimReviewMutation
+from resolvers.documents.allowance import AllowanceMutation, AllowanceQuery
 from resolvers.fiches.annexes import AnnexMutation
 from resolvers.fiches.fiches import FicheMutation
 from resolvers.frameworks.frameworks import FrameworkMutation, FrameworkQuery
@@ -42,7 +43,9 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, TrainerQuery, IdentityQuery):
+class Query(
+    AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, TrainerQuery, IdentityQuery, AllowanceQuery
+):
     pass
 
 
@@ -60,6 +63,7 @@ class Mutation(
     AnnexMutation,
     BilanMutation,
     InterimReviewMutation,
+    AllowanceMutation,
 ):
     pass
 

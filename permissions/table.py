@@ -127,6 +127,9 @@ RULES: tuple[Rule, ...] = (
     _rule("export.attestation", "Export", "PFMP attestation", "read", _STAFF_AND_OWNER),
     _rule("export.learner_synthesis", "Export", "learner synthesis (R24)", "read", _STAFF_AND_OWNER),
     _rule("export.level_synthesis", "Export", "level synthesis (R24)", "read", _STAFF),
+    # The PFMP allowance (issue 14, part 5): a learner reads their own amount only.
+    _rule("allowance.write", "Allowance rates", "edit; period statement · validate", "write", {ADMIN: ALL}),
+    _rule("allowance.statement.read", "Allowance statement", "read", "read", _STAFF_AND_OWNER),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
     _rule(
         "school.structure.read",
@@ -137,6 +140,7 @@ RULES: tuple[Rule, ...] = (
         documented_here=True,
     ),
     _rule("school.structure.write", "Level, Classroom", "create, edit", "write", {ADMIN: ALL}, documented_here=True),
+    _rule("allowance.rates.read", "Allowance rates", "read", "read", _STAFF, documented_here=True),
     _rule(
         "teacher.identity.read",
         "Teacher",

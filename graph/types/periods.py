@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.types.allowance import AllowanceStatement, allowance_statement_of_period
 from graph.types.common import EXPORT_LINK, IN_REACH, export_url, guarded
 from graph.types.frameworks import Task
 from graph.types.portfolios import Portfolio, portfolios_of_period
@@ -90,6 +91,15 @@ class Period(relay.Node):
     )
     def attestations_url(self, info: Info) -> str | None:
         return export_url("period-attestations", "Period", self.id)
+
+    @guarded(
+        "The PFMP allowance statement of the period, over the school-status learners the viewer reaches (a learner: "
+        "their own line only).",
+        "allowance.statement.read",
+        owner=IN_REACH,
+    )
+    async def allowance_statement(self, info: Info) -> AllowanceStatement | None:
+        return await allowance_statement_of_period(info, self.id)
 
     @strawberry.field(description="Length in calendar days, first and last day included.")
     def duration_days(self) -> int:

@@ -12,6 +12,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.types.allowance import PortfolioAllowance, allowance_of_portfolio
 from graph.types.common import (
     EXPORT_LINK,
     MISSING,
@@ -237,6 +238,15 @@ class Portfolio(relay.Node):
     )
     def attestation_url(self, info: Info) -> str | None:
         return export_url("attestation", "Portfolio", self.id)
+
+    @guarded(
+        "The learner's PFMP allowance for the period: their line of the period's statement (frozen once the admin "
+        "validated it); null for an apprentice, who is not entitled.",
+        "allowance.statement.read",
+        owner=LEARNER_OWNS,
+    )
+    async def allowance(self, info: Info) -> PortfolioAllowance | None:
+        return await allowance_of_portfolio(info, self.period_id, self.learner_id)
 
     @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
     @prefetched("prefetched_fiches")

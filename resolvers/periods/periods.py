@@ -13,6 +13,7 @@ from graph.types.common import Payload, decode_id
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche
 from models import periods as m
+from models.allowance import AllowanceStatement
 from models.frameworks import Task
 from models.portfolios import Portfolio
 from models.schools import Classroom, Level
@@ -281,6 +282,11 @@ class PeriodMutation:
     async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
         viewer = info.context.require_viewer()
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
+        if await AllowanceStatement.filter(period_id=period.id).exists():
+            # the head of school's decision is a proof the school keeps ten years
+            raise problem(
+                "id", ErrorCode.CONFLICT, "The period cannot be deleted: its allowance statement is validated."
+            )
         portfolios = await Portfolio.filter(period_id=period.id)
         blockers = await rules.deletion_blockers(period, portfolios)
         if blockers:

@@ -55,6 +55,7 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("periodUpdate", "input.taskIds"): ("Task",),
     ("periodUpdate", "input.learnerIds"): ("Learner",),
     ("periodDelete", "id"): ("Period",),
+    ("allowanceStatementValidate", "periodId"): ("Period",),
     ("periodTemplateCreate", "input.levelId"): ("Level",),
     ("periodTemplateCreate", "input.taskIds"): ("Task",),
     ("liaisonFicheWorkplaceUpdate", "id"): ("LiaisonFiche",),

@@ -31,6 +31,8 @@ NO_ROW_TO_MISS = {
     "levelCreate",
     # the viewer's own school: no id to give
     "schoolUpdate",
+    # a rate of the viewer's own school, from a diploma year and a date
+    "allowanceRateAdd",
     "teacherCreate",
     "learnerCreate",
     "tutorCreate",

@@ -66,6 +66,9 @@ GUARDED = {
     ("Learner", "synthesisUrl"): "export.learner_synthesis",
     ("Level", "synthesisUrl"): "export.level_synthesis",
     ("Portfolio", "referentTeacher"): "portfolio.referent.read",
+    # the PFMP allowance (issue 14, part 5): access.md « Allowance statement · read »
+    ("Portfolio", "allowance"): "allowance.statement.read",
+    ("Period", "allowanceStatement"): "allowance.statement.read",
 }
 # A subfield to select under each field whose type is an object.
 SELECTION = {
@@ -79,6 +82,8 @@ SELECTION = {
     "resultLog": "resultLog { edges { cursor } }",
     "events": "events { kind }",
     "referentTeacher": "referentTeacher { id }",
+    "allowance": "allowance { validated }",
+    "allowanceStatement": "allowanceStatement { totalCents }",
 }
 
 

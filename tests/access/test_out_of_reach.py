@@ -375,6 +375,13 @@ async def _attestation(api, o: Outside) -> str:
     )
 
 
+async def _allowance_read(api, o: Outside) -> str:
+    return agreed(
+        await _node(api, o.period, "Period", "allowanceStatement { totalCents }", lambda n: n["allowanceStatement"]),
+        await _node(api, o.portfolio, "Portfolio", "allowance { amountCents }", lambda n: n["allowance"]),
+    )
+
+
 async def _structure_write(api, o: Outside) -> str:
     return agreed(
         await _mutate(
@@ -562,6 +569,15 @@ PROBES = {
     "export.attestation": _attestation,
     "export.learner_synthesis": _export("/exports/learner-synthesis/%s", lambda o: ("Learner", o.learner.id)),
     "export.level_synthesis": _export("/exports/level-synthesis/%s", lambda o: ("Level", o.level.id)),
+    "allowance.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($p: ID!) { allowanceStatementValidate(periodId: $p) { errors { code } } }",
+            "allowanceStatementValidate",
+            p=_id("Period", o.period),
+        )
+    ),
+    "allowance.statement.read": _allowance_read,
     "school.structure.read": _structure_read,
     "school.structure.write": _structure_write,
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),
@@ -573,6 +589,7 @@ PROBES = {
 # out of reach of: only the rule itself can refuse them (the walk checks that for every role).
 NO_ROW_TO_MISS = {
     "framework.write": "frameworkImport creates or replaces the school's own framework",
+    "allowance.rates.read": "allowanceRates answers the national rates and the viewer's own school's",
 }
 
 

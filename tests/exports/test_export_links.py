@@ -21,6 +21,9 @@ LINKS = """query($portfolio: ID!, $period: ID!, $learner: ID!, $level: ID!) {
   level: node(id: $level) { ... on Level { synthesisUrl } }
 }"""
 
+STATEMENT_LINKS = """query($period: ID!) { node(id: $period) { ... on Period {
+  allowanceStatement { documentUrl csvUrl } } } }"""
+
 # (object, field) → the file name's first word of the document it links to, and who may have it: access.md's
 # Export rows (A, T, L, Tu, M; the learner's own rows, the trainers' assigned ones).
 Y, N = True, False
@@ -89,8 +92,11 @@ async def test_every_export_route_has_a_link_in_the_schema(admin):
         "learner": encode_id("Learner", (await User.get(last_name="DUPIRE")).id),
         "level": encode_id("Level", (await Level.get(name="Première année de CAP")).id),
     }
-    links = _links(await admin.data(LINKS, **ids))
-    routes = {link.removeprefix("/exports/").rsplit("/", 1)[0] for link in links.values() if link}
+    links = list(_links(await admin.data(LINKS, **ids)).values())
+    # the allowance statement's decision and accounting file (issue 14, part 5) hang off the period's statement
+    statement = await admin.data(STATEMENT_LINKS, period=ids["period"])
+    links += [statement["node"]["allowanceStatement"][field] for field in ("documentUrl", "csvUrl")]
+    routes = {link.removeprefix("/exports/").rsplit("/", 1)[0] for link in links if link}
     assert routes == set(EXPORTS)
     assert all(f"  {field}: String" in schema.as_str() for _, field in FIELDS)
 
