@@ -60,6 +60,7 @@ TESTS = {
         "tests/periods/test_empty_period_deletion.py",
         "tests/periods/test_lifecycle.py",
         "tests/periods/test_liaison.py",
+        "tests/periods/test_planned_days.py",
         "tests/bilans/test_survival.py",
     ],
     "resolvers.fiches.rules": ["tests/fiches"],

@@ -45,6 +45,15 @@ class _Provider(BaseHTTPRequestHandler):
             self.end_headers()
             time.sleep(3)
             self.wfile.write(b"x" * 10)
+        elif self.path == "/trickle":
+            # a byte every 0.1 s: no read waits long enough for the socket's timeout, the whole takes 4 s
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +103,15 @@ async def test_a_provider_slower_than_the_timeout_did_not_answer_in_time(provide
     with pytest.raises(RemoteError) as refused:
         await fetch(f"{provider}/slow", timeout=0.3)
     assert str(refused.value) == "did not answer in time"
+
+
+async def test_a_provider_that_trickles_its_answer_is_cut_at_the_overall_deadline(provider):
+    # each byte comes in time for the socket, so only the deadline on the awaiting side (timeout + 0.5 s) stops it
+    started = time.monotonic()
+    with pytest.raises(RemoteError) as refused:
+        await fetch(f"{provider}/trickle", timeout=0.5)
+    assert str(refused.value) == "did not answer in time"
+    assert time.monotonic() - started < 1.8  # the deadline is 1.0 s
 
 
 async def test_a_provider_nobody_listens_for_cannot_be_reached():

@@ -7,7 +7,7 @@ import pytest
 
 from graph.types.common import encode_id
 from models.schools import Classroom
-from models.users import Role
+from models.users import Role, User
 from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import Api
 from tests.signin.conftest import login
@@ -18,6 +18,8 @@ CREATE = (
     """mutation($input: TrainerInput!) { %s(input: $input) { trainer { id } temporaryPassword errors { code } } }"""
 )
 STRONG = "Twelve orange kites over Lille"
+# what permissions/passwords.py hashes for its constant-time placeholder
+PLACEHOLDER_PHRASE = "no such account: constant-time placeholder"
 
 
 # The demo learner is Angélique DUPIRE, angelique.dupire@demo.pfmp.test.
@@ -133,3 +135,14 @@ async def test_a_teacher_or_learner_on_a_temporary_password_must_change_it_befor
     assert payload["passwordChangeRequired"] is False
     own = Api(http, payload["token"])
     assert "learners" in await own.data("{ learners { edges { node { id } } } }")
+
+
+async def test_an_account_without_a_password_cannot_be_signed_into_with_any(anonymous):
+    # given an account that signs in through its school's ENT only: no password of its own
+    email = "eude.toutcourt@demo.pfmp.test"
+    await User.filter(email=email).update(password_hash=None)
+    # then no password opens it: not the demo's, not the phrase the constant-time placeholder hash was made from
+    # (it is in the source, so anyone can read it)
+    for password in (DEMO_PASSWORD, PLACEHOLDER_PHRASE):
+        payload, _ = await login(anonymous, email, password)
+        assert payload["token"] is None, password
