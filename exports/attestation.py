@@ -16,12 +16,14 @@ from docx.enum.section import WD_SECTION_START
 
 from exports.common import (
     BLANK,
+    bookmark_last_paragraph,
     facts_table,
     format_date,
     format_days,
     heading,
     identity_table,
     new_document,
+    number_pages_per_section,
     paragraph,
     period_dates,
     spacer,
@@ -59,9 +61,12 @@ def build_attestation(data: AttestationData) -> bytes:
         paragraph(document, NO_LEARNER, italic=True)
         return to_bytes(document)
     for index, entry in enumerate(data.learners):
-        if index:
-            document.add_section(WD_SECTION_START.NEW_PAGE)
+        section = document.add_section(WD_SECTION_START.NEW_PAGE) if index else document.sections[0]
+        # Each learner's pages are counted on their own (page X / Y of that learner), as the pre-conventions'.
+        bookmark = f"fin_apprenant_{index + 1}"
+        number_pages_per_section(document, section, DOCUMENT_TITLE, bookmark)
         _learner_section(document, data, entry)
+        bookmark_last_paragraph(document, bookmark)
     return to_bytes(document)
 
 

@@ -180,6 +180,10 @@ async def test_the_demo_attestation_fits_one_page_with_its_signatures(teacher, t
     pages = pages_text(rendered["period"][1])
     assert len(pages) == 5
     assert all(squeeze(page).count("Signature et cachet de l'établissement :") == 1 for page in pages)
+    # and each counts its own pages, not the bundle's
+    assert [re.findall(r"Attestation de PFMP — Page (\d+) / (\d+)", squeeze(page)) for page in pages] == [
+        [("1", "1")]
+    ] * 5
 
 
 async def test_a_periods_bundle_numbers_each_learners_pages_on_their_own(teacher, tmp_path, profile):
