@@ -32,6 +32,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from graph.context import Context
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
+from graph.messages import negotiate
 from graph.multipart import receive_multipart
 from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, store
 from graph.routes.annexes import download_annex
@@ -224,6 +225,7 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             settings=self.settings,
             viewer=viewer,
             auth_problem=problem,
+            language=negotiate(request.headers.get("accept-language")),
         )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 
+from graph.errors import Unauthenticated
 from permissions.table import granted
 from permissions.viewer import Viewer
 
@@ -102,10 +103,10 @@ def refuse_deep_variables(variables: dict | None) -> None:
         raise HTTPException(400, TOO_DEEP)
 
 
-def gate_multipart(viewer: Viewer | None, problem: str | None) -> None:
+def gate_multipart(viewer: Viewer | None, problem: tuple[str, dict[str, str]] | None) -> None:
     """Before a multipart body is read: only a signed-in role that may upload something gets it read."""
     if viewer is None:
-        raise HTTPException(401, problem or SIGN_IN_FIRST)
+        raise HTTPException(401, str(Unauthenticated(problem[0], **problem[1])) if problem else SIGN_IN_FIRST)
     if not any(granted(rule, viewer.role) for rule in UPLOAD_RULES):
         raise HTTPException(403, NO_UPLOAD)
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from graph.errors import BadUserInput, PasswordChangeRequired
+from graph.errors import BadUserInput, PasswordChangeRequired, Unauthenticated
 from graph.types.common import decode_id
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
@@ -42,7 +42,7 @@ async def download_annex(request: Request) -> Response:
     if viewer is None:
         return _refusal(
             401,
-            reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
+            str(Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()),
             {"WWW-Authenticate": 'Bearer realm="pfmp"'},
         )
     if viewer.password_change_required:

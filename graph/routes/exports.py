@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from exports import build_learner_synthesis, build_level_synthesis, build_meeting_sheet, build_pre_convention
-from graph.errors import BadUserInput, PasswordChangeRequired
+from graph.errors import BadUserInput, PasswordChangeRequired, Unauthenticated
 from graph.types.common import decode_id
 from permissions.authentication import authenticate
 from permissions.table import allows
@@ -168,7 +168,7 @@ async def _answer(request: Request, key: str) -> Response:
             401,
             {
                 "code": "UNAUTHENTICATED",
-                "message": reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
+                "message": str(Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()),
             },
             {"www-authenticate": 'Bearer realm="pfmp"'},
         )

@@ -9,7 +9,7 @@ from typing import cast
 import strawberry
 
 from graph.context import Info
-from graph.errors import ErrorCode, problem
+from graph.errors import Reason, problem
 from graph.types.common import Payload
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from models import portfolios as m
@@ -67,7 +67,7 @@ async def _editable_fiche(
         check_version(fiche.version, version)
     period = await Period.get(portfolios__id=fiche.portfolio_id)
     if await rules.is_locked(period.id):
-        raise problem(None, ErrorCode.CONFLICT, "The period is locked by an interim review (R7).")
+        raise problem(None, Reason.PERIOD_LOCKED)
     return fiche, period
 
 
@@ -160,11 +160,7 @@ class LiaisonMutation:
         if value is not None:
             duration = (period.end_date - period.start_date).days + 1
             if not value.is_finite() or value < 0 or value > duration or value * 2 != int(value * 2):
-                raise problem(
-                    "daysDone",
-                    ErrorCode.INVALID,
-                    f"'daysDone' must be a whole or half number of days between 0 and {duration}.",
-                )
+                raise problem("daysDone", Reason.DAYS_DONE_OUT_OF_RANGE, duration=duration)
         portfolio.days_done = value
         await portfolio.save()
         return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))

@@ -128,11 +128,11 @@ async def test_changing_ones_password_revokes_previous_tokens(learner, anonymous
 
 
 CREATE_TEACHER = """mutation($input: TeacherInput!) { teacherCreate(input: $input) {
-  user { id } temporaryPassword errors { field code message } } }"""
+  user { id } temporaryPassword errors { field code reason message } } }"""
 CREATE_LEARNER_FULL = """mutation($input: LearnerInput!) { learnerCreate(input: $input) {
-  user { id } temporaryPassword errors { field code message } } }"""
+  user { id } temporaryPassword errors { field code reason message } } }"""
 UPDATE_LEARNER_EMAIL = """mutation($id: ID!, $e: String!) { learnerUpdate(id: $id, input: {email: $e}) {
-  user { id } errors { field code message } } }"""
+  user { id } errors { field code reason message } } }"""
 OWN_SCHOOL_EMAIL = "professeur@demo.pfmp.test"
 
 

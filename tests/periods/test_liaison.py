@@ -9,12 +9,12 @@ from tests.periods.helpers import liaison_of, portfolio_of, task_ids
 WORKPLACE = """mutation($id: ID!, $v: Int!, $input: WorkplaceInput!) {
   liaisonFicheWorkplaceUpdate(id: $id, version: $v, input: $input) {
     liaisonFiche { version workplace { companyName activityDomain service tutorName tutorRole } }
-    errors { field code message } } }"""
+    errors { field code reason message } } }"""
 
 PLAN = """mutation($id: ID!, $v: Int!, $input: LiaisonPlanInput!) {
   liaisonFichePlanUpdate(id: $id, version: $v, input: $input) {
     liaisonFiche { objectives objectivesIndividualized tasksIndividualized tasks { code } }
-    errors { field code message } } }"""
+    errors { field code reason message } } }"""
 
 FULL = {
     "companyName": "Volt SA",
@@ -122,7 +122,7 @@ async def test_two_edits_from_the_same_version_one_wins(learner, teacher):
 
 
 DAYS = """mutation($id: ID!, $d: Decimal) { portfolioDaysDoneSet(id: $id, daysDone: $d) {
-  portfolio { daysDone } errors { field code message } } }"""
+  portfolio { daysDone } errors { field code reason message } } }"""
 
 
 async def test_days_actually_done(teacher, learner):
