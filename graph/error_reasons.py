@@ -35,7 +35,10 @@ def markdown() -> str:
         )
     lines += [
         "",
-        "### Top-level errors: `errors[].message` by `extensions.code`",
+        "### Top-level errors and the HTTP routes' refusals",
+        "",
+        "A GraphQL error's `message` and `extensions.code`; for the download routes and the upload gate, the "
+        "message and the code of their JSON answer.",
         "",
         "| message key | extensions.code | " + " | ".join(f"message ({lang})" for lang in LANGUAGES) + " |",
         "|---|---|" + "---|" * len(LANGUAGES),

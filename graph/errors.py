@@ -6,11 +6,17 @@ Two channels:
   `GRAPHQL_VALIDATION_FAILED`, …): raise an `AppError` subclass;
 - a mutation payload's `errors: [UserError!]!` for what-you-asked problems:
   raise `UserInputError` inside a mutation (see resolvers/mutations.py), which
-  rolls the transaction back and answers the payload with the errors.
+  rolls the transaction back and answers the payload with the errors. Each
+  names its precise `Reason`, whose `code` family REASONS fixes (`problem`).
+A guarded field the viewer may not read answers null, without an error.
+
+No message is written here: an error carries a reason (payload) or a key
+(`AppError.key`, top-level) and the values its message names; the words are
+in the catalogs, in the request's language (graph/messages.py, docs/errors.md).
 
 A database out of reach is not a defect: SERVICE_UNAVAILABLE, with a 503
 (graph/unavailable.py). Anything else that escapes a resolver is a defect:
-`ErrorPolicy` masks it as "Unexpected error." with code
+`ErrorPolicy` masks it as "Erreur inattendue." / "Unexpected error." with code
 `INTERNAL_SERVER_ERROR`, and the server log keeps the traceback. No stack
 trace, SQL or file path reaches a client.
 """
@@ -453,6 +459,11 @@ TOP_LEVEL: dict[str, str] = {
     "CAS_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "SERVICE_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "INTERNAL_SERVER_ERROR": "INTERNAL_SERVER_ERROR",
+    # The refusals of the HTTP routes around GraphQL: a file upload's gate, the downloads of annexes and exports.
+    "UPLOAD_SIGN_IN_REQUIRED": "UNAUTHENTICATED",
+    "UPLOAD_FORBIDDEN": "FORBIDDEN",
+    "ANNEX_FILE_NOT_FOUND": "NOT_FOUND",
+    "DOCUMENT_NOT_FOUND": "NOT_FOUND",
 }
 
 

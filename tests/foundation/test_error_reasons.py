@@ -301,3 +301,35 @@ async def test_reasons_of_the_bilans(teacher):
     assert await _errors(teacher, review, "interimReviewCreate", l=learner, d=tomorrow) == [
         (["date"], "INVALID", "REVIEW_DATE_IN_FUTURE")
     ]
+
+
+# -- the HTTP routes around GraphQL ------------------------------------------------------------------------------
+
+
+async def test_the_download_routes_refuse_in_the_language_asked_for(http, teacher):
+    anonymous = await http.get("/exports/meeting-sheet/nope")
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {
+        "code": "UNAUTHENTICATED",
+        "message": "Connectez-vous d'abord : envoyez un jeton d'accès en « Authorization: Bearer <jeton> ».",
+    }
+    headers = {**teacher.headers, "Accept-Language": "en-GB,en;q=0.9"}
+    missing = await http.get(f"/exports/meeting-sheet/{encode_id('Portfolio', 2_000_000)}", headers=headers)
+    assert missing.status_code == 404
+    assert missing.json() == {"code": "NOT_FOUND", "message": "No such document, or it is out of your reach."}
+    annex = await http.get(f"/annexes/{encode_id('Annex', 2_000_000)}", headers=teacher.headers)
+    assert annex.status_code == 404
+    assert annex.json() == {"error": "Aucun fichier d'annexe ne porte cet identifiant."}
+
+
+async def test_a_file_upload_is_refused_unread_in_the_language_asked_for(http):
+    body = {"operations": "{}", "map": "{}"}
+    french = await http.post("/graphql", files={"0": ("a.txt", b"x")}, data=body)
+    english = await http.post("/graphql", files={"0": ("a.txt", b"x")}, data=body, headers={"Accept-Language": "en"})
+    assert french.status_code == english.status_code == 401
+    assert french.json()["errors"][0]["message"] == (
+        "Connectez-vous d'abord : un envoi de fichier demande « Authorization: Bearer <jeton> »."
+    )
+    assert english.json()["errors"][0]["message"] == (
+        "Sign in first: a file upload needs 'Authorization: Bearer <token>'."
+    )
