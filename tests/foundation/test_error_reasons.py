@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from graph.error_reasons import END, START, markdown, updated
+from graph.error_reasons import END, START, cell, markdown, updated
 from graph.errors import REASONS, TOP_LEVEL, ErrorCode, Reason
 from graph.messages import LANGUAGES, catalog_path, negotiate, template
 from graph.schema import schema
@@ -189,10 +189,13 @@ def test_each_reason_appears_in_the_generated_table():
         row = rows[reason.value]
         assert f"| {spec.code.value} |" in row
         for language in LANGUAGES:
-            assert template("reason", reason.value, language).replace("|", "\\|") in row
+            assert cell(template("reason", reason.value, language)) in row
     rows = _rows(top_level)
     for key, code in TOP_LEVEL.items():
         assert f"| `{key}` | {code} |" in rows[key]
+        for language in LANGUAGES:
+            assert cell(template("error", key, language)) in rows[key]
+    assert "&lt;token&gt;" in top_level and "<token>" not in top_level  # shown, not read as an HTML tag
 
 
 def test_the_schema_describes_every_reason():
