@@ -7,12 +7,14 @@ code. Each message is found by a context and a key:
 - `term`: a word a message names, such as the kind of row an ID does not name ("learner").
 
 A template names its placeholders (`{max_length}`); a placeholder whose value is a `Term` is itself looked up in
-the `term` context. The catalogs are compiled with Babel when first read (no build step: a fresh
+the `term` context, and a date is written as the language writes it (« 1 septembre 2026 »; ISO in English, as the
+API's own dates). The catalogs are compiled with Babel when first read (no build step: a fresh
 `pip install -e .` serves them), and cached for the life of the process.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gettext
 import io
@@ -21,6 +23,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.core import negotiate_locale
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -93,9 +96,14 @@ def template(context: str, key: str, language: str) -> str:
     return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).pgettext(context, key)
 
 
+def _value(value: Any, language: str) -> Any:
+    if isinstance(value, Term):
+        return template("term", value, language)
+    if isinstance(value, dt.date) and language != "en":
+        return format_date(value, format="long", locale=language)
+    return value
+
+
 def render(context: str, key: str, params: dict[str, Any] | None, language: str) -> str:
-    values = {
-        name: template("term", value, language) if isinstance(value, Term) else value
-        for name, value in (params or {}).items()
-    }
+    values = {name: _value(value, language) for name, value in (params or {}).items()}
     return template(context, key, language).format(**values)

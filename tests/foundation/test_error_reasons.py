@@ -88,6 +88,19 @@ async def test_a_forbidden_operation_is_a_top_level_error_in_french(learner):
     assert body["errors"][0]["message"] == "Vous n'avez pas le droit de faire cela."
 
 
+async def test_a_date_in_a_message_is_written_as_the_language_writes_it(teacher):
+    headers = {"Accept-Language": "fr-FR"}
+    level = await Level.get(name="Première année de CAP")
+    variables = {"l": encode_id("Level", level.id), "s": "2026-09-01", "e": "2999-01-01"}
+    [french] = (await teacher.post(CREATE, variables, headers=headers)).json()["data"]["periodCreate"]["errors"]
+    assert french["reason"] == "DATE_OUT_OF_RANGE"
+    assert (
+        french["message"] == "« endDate » doit être une date comprise entre le 1 janvier 2000 et le 31 décembre 2100."
+    )
+    [english] = (await teacher.speaking("en").post(CREATE, variables)).json()["data"]["periodCreate"]["errors"]
+    assert english["message"] == "'endDate' must be between 2000-01-01 and 2100-12-31."
+
+
 def test_the_negotiation_reads_the_header_as_rfc_9110_says():
     assert negotiate(None) == negotiate("") == "fr"
     assert negotiate("EN-us") == "en"
