@@ -3,7 +3,7 @@ rows dumped to JSON) behind the same uvicorn, Starlette and bearer-token check a
 
     uvicorn bench.floor_app:app   (environment as `pfmp serve`: DATABASE_URL, PFMP_TOKEN_SECRET, …)
 
-POST /floor/period-view and /floor/learner-view answer the rows of the bench's targets (found at start-up as
+POST /floor/period-view, /floor/learner-view, /floor/visit-screen and /floor/level-dashboard answer the rows of the bench's targets (found at start-up as
 bench/load.py finds them) within the reach of the viewer the token names; no GraphQL, no field resolution.
 """
 
@@ -23,7 +23,12 @@ from graph.app import tune_garbage_collector
 from graph.settings import load_settings, tortoise_config
 from permissions.authentication import authenticate
 
-ROUTES = {"period-view": "period view", "learner-view": "learner view"}
+ROUTES = {
+    "period-view": "period view",
+    "learner-view": "learner view",
+    "visit-screen": "visit screen",
+    "level-dashboard": "level dashboard",
+}
 
 
 def create_floor_app(settings) -> Starlette:

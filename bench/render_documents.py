@@ -7,9 +7,11 @@ of one learner whose bilan is still a draft (for the MELEC meeting sheet). It st
 (`python -m graph.cli serve`), signs in as the demo teacher and downloads:
 - demo: DUPIRE's meeting sheet (draft bilan), her bilan once completed through the API (C01 Acquis, C07
   Partiellement acquis, C02 Début d'acquisition, 3 stars) by /exports/bilan/{id}, her pre-convention, the
-  pre-conventions of the period, her learner synthesis, the level synthesis;
-- MELEC: the meeting sheet of a draft, a completed bilan, a pre-convention, the pre-conventions of the
-  35-learner period, a learner synthesis, the level synthesis of the 35 learners.
+  pre-conventions of the period, her PFMP attestation, the attestations of the period, the period's PFMP
+  allowance statement (a draft: no days recorded), her learner synthesis, the level synthesis;
+- MELEC: the meeting sheet of a draft, a completed bilan, a pre-convention, the pre-conventions and the
+  attestations and the allowance statement of the 35-learner period, a learner synthesis, the level synthesis of
+  the 35 learners.
 All DOCX go through one soffice call (its own profile folder under --out), then each PDF through pdftoppm
 -png -r 60. Prints a table: document, pages, orientation, fonts used.
 
@@ -104,12 +106,17 @@ async def _fill(database_url: str) -> tuple[dict[str, str], dict[str, str]]:
             "demo bilan, completed": f"/exports/bilan/{gid('CompanyBilan', bilan.id)}",
             "demo pre-convention, DUPIRE": f"/exports/pre-convention/portfolio/{gid('Portfolio', portfolio.id)}",
             "demo pre-conventions, period": f"/exports/pre-convention/period/{gid('Period', period.id)}",
+            "demo attestation, DUPIRE": f"/exports/attestation/{gid('Portfolio', portfolio.id)}",
+            "demo attestations, period": f"/exports/period-attestations/{gid('Period', period.id)}",
+            "demo allowance statement, period": f"/exports/allowance-statement/{gid('Period', period.id)}",
             "demo learner synthesis, DUPIRE": f"/exports/learner-synthesis/{gid('Learner', dupire.id)}",
             "demo level synthesis": f"/exports/level-synthesis/{gid('Level', period.level_id)}",
             "MELEC meeting sheet, draft": f"/exports/meeting-sheet/{gid('Portfolio', draft_portfolio.id)}",
             "MELEC bilan, completed": f"/exports/bilan/{gid('CompanyBilan', melec_bilan.id)}",
             "MELEC pre-convention, 1 learner": f"/exports/pre-convention/portfolio/{gid('Portfolio', melec_portfolio.id)}",
             "MELEC pre-conventions, 35 learners": f"/exports/pre-convention/period/{gid('Period', melec.periods[0].id)}",
+            "MELEC attestations, 35 learners": f"/exports/period-attestations/{gid('Period', melec.periods[0].id)}",
+            "MELEC allowance statement, 35 learners": f"/exports/allowance-statement/{gid('Period', melec.periods[0].id)}",
             "MELEC learner synthesis": f"/exports/learner-synthesis/{gid('Learner', melec.learners[0].id)}",
             "MELEC level synthesis, 35 learners": f"/exports/level-synthesis/{gid('Level', melec.level.id)}",
         }

@@ -121,6 +121,76 @@ def new_document(school: SchoolInfo, title: str, *, landscape: bool = False) -> 
     return document
 
 
+def number_pages_per_section(document: DocxDocument, section: Section, title: str, bookmark: str) -> None:
+    """The section's footer says "Page X / Y" of the section alone: its pages are numbered from 1, and Y is the
+    page number of `bookmark`, which the caller puts on the section's last page (`bookmark_last_paragraph`).
+
+    Not SECTIONPAGES: LibreOffice (7.4, Debian's) does not compute that field and prints whatever value the file
+    carries, where it computes a PAGEREF to a bookmark, as Word does."""
+    restart_page_numbers(section)
+    section.footer.is_linked_to_previous = False
+    footer = section.footer.paragraphs[0]
+    for run in list(footer.runs):
+        run._r.getparent().remove(run._r)
+    footer.style = document.styles["Footer"]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _add_run(footer, f"{title} — Page ", color=MUTED, size=8)
+    _add_field(footer, "PAGE")
+    _add_run(footer, " / ", color=MUTED, size=8)
+    _add_field(footer, f"PAGEREF {bookmark}")
+
+
+def bookmark_last_paragraph(document: DocxDocument, name: str) -> None:
+    """A bookmark around the body's last paragraph (inside the last table when the body ends with one)."""
+    body = document.element.body
+    paragraphs = [element for element in body.iter(qn("w:p")) if element.getparent().tag != qn("w:sectPr")]
+    target = paragraphs[-1]
+    ids = [int(element.get(qn("w:id"))) for element in body.iter(qn("w:bookmarkStart"))]
+    start, end = OxmlElement("w:bookmarkStart"), OxmlElement("w:bookmarkEnd")
+    identifier = str(max(ids, default=0) + 1)
+    start.set(qn("w:id"), identifier)
+    start.set(qn("w:name"), name)
+    end.set(qn("w:id"), identifier)
+    properties = target.find(qn("w:pPr"))
+    if properties is not None:
+        properties.addnext(start)
+    else:
+        target.insert(0, start)
+    target.append(end)
+
+
+def restart_page_numbers(section: Section) -> None:
+    """Number the section's pages from 1 (`w:pgNumType w:start="1"`)."""
+    sect_pr = section._sectPr
+    numbering = sect_pr.find(qn("w:pgNumType"))
+    if numbering is None:
+        numbering = OxmlElement("w:pgNumType")
+        # The schema's order: pgNumType comes after the page margins and borders, before the columns.
+        following = next(
+            (
+                sect_pr.find(qn(tag))
+                for tag in (
+                    "w:cols",
+                    "w:formProt",
+                    "w:vAlign",
+                    "w:noEndnote",
+                    "w:titlePg",
+                    "w:textDirection",
+                    "w:bidi",
+                    "w:rtlGutter",
+                    "w:docGrid",
+                )
+                if sect_pr.find(qn(tag)) is not None
+            ),
+            None,
+        )
+        if following is not None:
+            following.addprevious(numbering)
+        else:
+            sect_pr.append(numbering)
+    numbering.set(qn("w:start"), "1")
+
+
 def to_bytes(document: DocxDocument) -> bytes:
     """The DOCX file, after which the document is emptied.
 

@@ -25,10 +25,13 @@ NOT_EVALUATED = "NOT_EVALUATED"
 
 @dataclass(frozen=True)
 class SchoolInfo:
-    """`School`: name and national UAI code, printed at the top of every page."""
+    """`School`: name and national UAI code, printed at the top of every page; the attestation adds its address and
+    head of school."""
 
     name: str
     uai: str
+    address: str | None = None
+    head_of_school: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,20 +55,21 @@ class LearnerInfo:
 
 @dataclass(frozen=True)
 class PeriodInfo:
-    """`Period`: name, dates, whether it counts for the diploma."""
+    """`Period`: name, dates, whether it counts for the diploma, and its planned days."""
 
     name: str
     start_date: date
     end_date: date
     certifying: bool = True
-    # `PeriodTemplate.duration_days` when known; otherwise `planned_days` counts weekdays.
-    duration_days: int | None = None
+    # `Period.plannedDays` as the API gives it (the school's figure, else working days less French public
+    # holidays); None: `planned_days` counts the days Monday to Friday between the dates.
+    planned: int | None = None
 
     @property
     def planned_days(self) -> int:
-        """Planned days: the template's figure, else Monday–Friday days between the dates (holidays not deducted)."""
-        if self.duration_days is not None:
-            return self.duration_days
+        """The planned days given, else the Monday–Friday days between the dates (no calendar of holidays here)."""
+        if self.planned is not None:
+            return self.planned
         days = (self.end_date - self.start_date).days + 1
         return sum(1 for offset in range(max(days, 0)) if (self.start_date + timedelta(offset)).weekday() < 5)
 
@@ -79,6 +83,9 @@ class Workplace:
     service: str | None = None
     tutor_name: str | None = None
     tutor_role: str | None = None
+    # Printed on the attestation only.
+    company_address: str | None = None
+    company_siret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +262,26 @@ class MeetingSheetData:
 
 
 @dataclass(frozen=True)
+class TrainerInfo:
+    """The company trainer assigned to the portfolio (a `User` with role TUTOR or MASTER).
+
+    `phone` and `email` are None when the reader may not see them (`trainer.contact.read`: not a learner): the
+    document then leaves their cells blank, to fill in by hand.
+    """
+
+    first_name: str
+    last_name: str
+    company_name: str | None = None
+    job_title: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
 class PreConventionLearner:
     """One learner's liaison fiche for the period: workplace (if known), objectives, planned tasks."""
 
@@ -264,6 +291,10 @@ class PreConventionLearner:
     objectives: str = ""
     # `LiaisonFiche.tasks`, in framework order.
     tasks: tuple[TaskRef, ...] = ()
+    # The assigned trainer: the master of an apprentice, the tutor of a school-status learner; None: none assigned.
+    trainer: TrainerInfo | None = None
+    # The referent teacher's name (`Portfolio.referentTeacher`); None: none known.
+    referent_teacher: str | None = None
 
 
 @dataclass(frozen=True)
@@ -273,6 +304,35 @@ class PreConventionData:
     school: SchoolInfo
     period: PeriodInfo
     learners: tuple[PreConventionLearner, ...] = ()
+
+
+# --- PFMP attestation ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttestationLearner:
+    """One portfolio's attestation: the learner, where they worked, the days done and what they did."""
+
+    learner: LearnerInfo
+    # `User.birth_date`; None prints a blank to fill in.
+    birth_date: date | None = None
+    workplace: Workplace | None = None
+    # `Portfolio.days_done`; None (not yet recorded) prints a blank to fill in.
+    days_done: Decimal | float | int | None = None
+    # The tasks the portfolio's fiches (not deleted) link, each once, in framework order.
+    activities: tuple[TaskRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttestationData:
+    """A period's attestations: one, or one per learner assigned, each on its own pages."""
+
+    school: SchoolInfo
+    period: PeriodInfo
+    # `Level.diploma_name` and `Level.diploma_year` (a `DiplomaYear` value) of the period's level.
+    diploma_name: str | None = None
+    diploma_year: str | None = None
+    learners: tuple[AttestationLearner, ...] = ()
 
 
 # --- syntheses (R24) --------------------------------------------------------

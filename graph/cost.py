@@ -44,6 +44,7 @@ FIELD_COST: dict[tuple[str, str], int] = {
     ("Learner", "interimReviews"): 3,
     ("Period", "portfolios"): 20,  # the period view, up to a few dozen portfolios with their relations
     ("Portfolio", "bilan"): 3,
+    ("Period", "allowanceStatement"): 5,  # five statements, whatever the number of learners
     ("CompanyBilan", "activities"): 10,  # the bilan grid: every task, competence and criterion
     ("CompanyBilan", "resultLog"): 5,
 }

@@ -124,6 +124,9 @@ class Reason(str, Enum):
     PERIOD_END_BEFORE_START = "PERIOD_END_BEFORE_START"
     PERIOD_TOO_LONG = "PERIOD_TOO_LONG"
     DAYS_DONE_OUT_OF_RANGE = "DAYS_DONE_OUT_OF_RANGE"
+    PLANNED_DAYS_OUT_OF_RANGE = "PLANNED_DAYS_OUT_OF_RANGE"
+    PLANNED_DAYS_ABOVE_LENGTH = "PLANNED_DAYS_ABOVE_LENGTH"
+    PERIOD_ALLOWANCE_VALIDATED = "PERIOD_ALLOWANCE_VALIDATED"
     LEARNER_NOT_OF_LEVEL = "LEARNER_NOT_OF_LEVEL"
     TASK_NOT_IN_FRAMEWORK = "TASK_NOT_IN_FRAMEWORK"
     NOT_IN_FICHE_FRAMEWORK = "NOT_IN_FICHE_FRAMEWORK"
@@ -188,6 +191,16 @@ class Reason(str, Enum):
     SELF_DEACTIVATION = "SELF_DEACTIVATION"
     TRAINER_KIND_MISMATCH = "TRAINER_KIND_MISMATCH"
     TRAINER_DEACTIVATED = "TRAINER_DEACTIVATED"
+    TEACHER_DEACTIVATED = "TEACHER_DEACTIVATED"
+    SIRET_INVALID = "SIRET_INVALID"
+    ALLOWANCE_RATE_OUT_OF_RANGE = "ALLOWANCE_RATE_OUT_OF_RANGE"
+    ALLOWANCE_RATE_TOO_EARLY = "ALLOWANCE_RATE_TOO_EARLY"
+    ALLOWANCE_RATE_USED = "ALLOWANCE_RATE_USED"
+    ALLOWANCE_STATEMENT_VALIDATED = "ALLOWANCE_STATEMENT_VALIDATED"
+    ALLOWANCE_STATEMENT_VALIDATED_MEANWHILE = "ALLOWANCE_STATEMENT_VALIDATED_MEANWHILE"
+    LEVEL_WITHOUT_DIPLOMA_YEAR = "LEVEL_WITHOUT_DIPLOMA_YEAR"
+    ALLOWANCE_RATE_MISSING = "ALLOWANCE_RATE_MISSING"
+    DAYS_DONE_NOT_RECORDED = "DAYS_DONE_NOT_RECORDED"
     IDENTITY_PROVIDER_UNKNOWN = "IDENTITY_PROVIDER_UNKNOWN"
     IDENTITY_LINK_TAKEN = "IDENTITY_LINK_TAKEN"
     IDENTITY_NOT_LINKED = "IDENTITY_NOT_LINKED"
@@ -242,6 +255,21 @@ REASONS: dict[Reason, ReasonSpec] = {
     Reason.PERIOD_TOO_LONG: ReasonSpec(ErrorCode.INVALID, "endDate", "A period longer than the longest allowed."),
     Reason.DAYS_DONE_OUT_OF_RANGE: ReasonSpec(
         ErrorCode.INVALID, "daysDone", "Days done must be a whole or half number between 0 and the period's duration."
+    ),
+    Reason.PLANNED_DAYS_OUT_OF_RANGE: ReasonSpec(
+        ErrorCode.INVALID,
+        "plannedDays",
+        "Planned days must be a whole number between 1 and the period's calendar days.",
+    ),
+    Reason.PLANNED_DAYS_ABOVE_LENGTH: ReasonSpec(
+        ErrorCode.INVALID,
+        "endDate",
+        "The new dates leave fewer calendar days than the planned days the school set: change those first.",
+    ),
+    Reason.PERIOD_ALLOWANCE_VALIDATED: ReasonSpec(
+        ErrorCode.CONFLICT,
+        "id",
+        "The period's PFMP allowance statement is validated: the period is kept as the proof of it.",
     ),
     Reason.LEARNER_NOT_OF_LEVEL: ReasonSpec(
         ErrorCode.INVALID, "learnerIds.N", "The learner is not in a classroom of the period's level."
@@ -407,6 +435,40 @@ REASONS: dict[Reason, ReasonSpec] = {
         ErrorCode.INVALID, "trainerId", "Tutors follow school-status learners, apprenticeship masters apprentices."
     ),
     Reason.TRAINER_DEACTIVATED: ReasonSpec(ErrorCode.INVALID, "trainerId", "The trainer's account is deactivated."),
+    Reason.TEACHER_DEACTIVATED: ReasonSpec(ErrorCode.INVALID, "teacherId", "The teacher's account is deactivated."),
+    Reason.SIRET_INVALID: ReasonSpec(
+        ErrorCode.INVALID, "input.companySiret", "A SIRET is 14 digits (spaces between groups allowed)."
+    ),
+    Reason.ALLOWANCE_RATE_OUT_OF_RANGE: ReasonSpec(
+        ErrorCode.INVALID, "input.dailyRateCents", "A daily rate of the PFMP allowance is 1 to 100000 cents."
+    ),
+    Reason.ALLOWANCE_RATE_TOO_EARLY: ReasonSpec(
+        ErrorCode.INVALID, "input.validFrom", "A daily rate in force before the PFMP allowance existed (2023-09-01)."
+    ),
+    Reason.ALLOWANCE_RATE_USED: ReasonSpec(
+        ErrorCode.CONFLICT,
+        "input.validFrom",
+        "A validated statement used the rate of this diploma year and date: it cannot be replaced.",
+    ),
+    Reason.ALLOWANCE_STATEMENT_VALIDATED: ReasonSpec(
+        ErrorCode.CONFLICT, "periodId", "The period's allowance statement is already validated: it is frozen."
+    ),
+    Reason.ALLOWANCE_STATEMENT_VALIDATED_MEANWHILE: ReasonSpec(
+        ErrorCode.CONFLICT, "periodId", "Someone else validated the period's allowance statement meanwhile."
+    ),
+    Reason.LEVEL_WITHOUT_DIPLOMA_YEAR: ReasonSpec(
+        ErrorCode.INVALID,
+        "periodId",
+        "The period's level names no diploma year, on which the allowance's daily rate depends.",
+    ),
+    Reason.ALLOWANCE_RATE_MISSING: ReasonSpec(
+        ErrorCode.INVALID, "periodId", "No daily rate of the allowance is in force on the period's last day."
+    ),
+    Reason.DAYS_DONE_NOT_RECORDED: ReasonSpec(
+        ErrorCode.REQUIRED,
+        "portfolios.ID.daysDone",
+        "A learner's days done are not recorded: the allowance statement cannot be validated.",
+    ),
     Reason.IDENTITY_PROVIDER_UNKNOWN: ReasonSpec(
         ErrorCode.INVALID, "provider, identityProvider", "No identity provider of this name is configured."
     ),

@@ -15,15 +15,16 @@ from strawberry.extensions import (
 
 from graph.cost import QueryCost
 from graph.errors import ErrorPolicy
+from graph.execution import DirectExecutionContext, answer_fields_directly
 from graph.exposure import IntrospectionPolicy
 from graph.logs import log_graphql_errors
 from graph.nodes import unregistered
 from graph.response_cache import CacheableQuery
 from graph.text_guard import RefuseUnstorableText
-from graph.types.common import answer_prefetched_directly
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
 from resolvers.bilans.bilans import BilanMutation
 from resolvers.bilans.reviews import InterimReviewMutation
+from resolvers.documents.allowance import AllowanceMutation, AllowanceQuery
 from resolvers.fiches.annexes import AnnexMutation
 from resolvers.fiches.fiches import FicheMutation
 from resolvers.frameworks.frameworks import FrameworkMutation, FrameworkQuery
@@ -42,7 +43,9 @@ MAX_TOKENS = 3000
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, TrainerQuery, IdentityQuery):
+class Query(
+    AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, TrainerQuery, IdentityQuery, AllowanceQuery
+):
     pass
 
 
@@ -60,6 +63,7 @@ class Mutation(
     AnnexMutation,
     BilanMutation,
     InterimReviewMutation,
+    AllowanceMutation,
 ):
     pass
 
@@ -81,6 +85,7 @@ class PortfolioSchema(strawberry.Schema):
 
 schema = PortfolioSchema(
     query=Query,
+    execution_context_class=DirectExecutionContext,
     mutation=Mutation,
     types=[Learner, Teacher, Tutor, ApprenticeshipMaster, Administrator],
     extensions=[
@@ -100,8 +105,8 @@ schema = PortfolioSchema(
 )
 
 
-# The fields a list fills for all its rows at once answer their value without Strawberry's per-field wrapping.
-answer_prefetched_directly(schema._schema)
+# Fields whose answer needs no Strawberry machinery answer without it (graph/execution.py).
+answer_fields_directly(schema._schema)
 
 
 def node_type_names(built: strawberry.Schema) -> set[str]:

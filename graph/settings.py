@@ -26,6 +26,7 @@ MODEL_MODULES = [
     "models.bilans",
     "models.signin",
     "models.stamps",
+    "models.allowance",
 ]
 
 

@@ -57,6 +57,9 @@ class Period(TimestampedModel):
     # Counts for the diploma (since 2024 the last weeks of Terminale may not).
     certifying = fields.BooleanField(default=True)
     objectives = fields.TextField(default="")
+    # The planned days when the school sets them (a shortened week, a bridge day); None: the working days between
+    # the dates (resolvers/periods/rules.py, `planned_days`).
+    planned_days_override = fields.IntField(null=True)
     tasks: fields.ManyToManyRelation["Task"] = fields.ManyToManyField(
         "models.Task", related_name="periods", through="period_task"
     )

@@ -32,6 +32,11 @@ class Portfolio(TimestampedModel):
     trainers: fields.ManyToManyRelation["User"] = fields.ManyToManyField(
         "models.User", related_name="trained_portfolios", through="portfolio_trainer"
     )
+    # The professeur référent, a teacher of the school; None: the teacher who created the period.
+    referent_teacher: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="referred_portfolios", null=True, on_delete=fields.SET_NULL
+    )
+    referent_teacher_id: int | None
 
     class Meta:
         table = "portfolio"
@@ -52,6 +57,9 @@ class LiaisonFiche(TimestampedModel):
     company_name = fields.CharField(max_length=200, null=True)
     activity_domain = fields.CharField(max_length=300, null=True)
     service = fields.CharField(max_length=200, null=True)
+    # The company's postal address and SIRET (14 digits), printed on the attestation.
+    company_address = fields.CharField(max_length=500, null=True)
+    company_siret = fields.CharField(max_length=14, null=True)
     tutor_name = fields.CharField(max_length=200, null=True)
     tutor_role = fields.CharField(max_length=200, null=True)
     objectives = fields.TextField(default="")

@@ -1,5 +1,6 @@
 """Schools (the tenant every row belongs to), levels and classrooms."""
 
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -16,9 +17,25 @@ class School(TimestampedModel):
     id = fields.IntField(primary_key=True)
     uai = fields.CharField(max_length=8, unique=True)
     name = fields.CharField(max_length=200)
+    # Printed on the documents the school signs (the PFMP attestation): postal address, one line or several.
+    address = fields.CharField(max_length=500, null=True)
+    # Chef d'établissement: signs the attestation for the school.
+    head_of_school = fields.CharField(max_length=200, null=True)
 
     class Meta:
         table = "school"
+
+
+class DiplomaYear(str, Enum):
+    """Which year of which diploma a level prepares: the attestation prints it, the PFMP allowance's daily rate
+    depends on it."""
+
+    CAP_1 = "CAP_1"
+    CAP_2 = "CAP_2"
+    CAP_ONE_YEAR = "CAP_ONE_YEAR"
+    BAC_PRO_SECONDE = "BAC_PRO_SECONDE"
+    BAC_PRO_PREMIERE = "BAC_PRO_PREMIERE"
+    BAC_PRO_TERMINALE = "BAC_PRO_TERMINALE"
 
 
 class Level(TimestampedModel):
@@ -35,6 +52,9 @@ class Level(TimestampedModel):
         "models.Framework", related_name="levels", null=True, on_delete=fields.SET_NULL
     )
     framework_id: int | None
+    # The diploma prepared, as the attestation names it, e.g. « CAP Électricien ».
+    diploma_name = fields.CharField(max_length=200, null=True)
+    diploma_year = fields.CharEnumField(DiplomaYear, max_length=20, null=True)
 
     class Meta:
         table = "level"

@@ -62,6 +62,9 @@ RULES: tuple[Rule, ...] = (
     # Periods
     _rule("period.read", "Period", "read", "read", _EVERYONE),
     _rule("period.write", "Period", "create, edit, delete (R4–R8)", "write", _STAFF),
+    # Portfolios
+    _rule("portfolio.referent.read", "Portfolio", "referent teacher", "read", _EVERYONE),
+    _rule("portfolio.referent.write", "Portfolio", "referent teacher", "write", _STAFF),
     # Liaison fiches
     _rule("liaison.read", "LiaisonFiche", "read", "read", _EVERYONE),
     _rule("liaison.workplace.write", "LiaisonFiche", "workplace", "write", _STAFF_AND_OWNER),
@@ -121,8 +124,12 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("export.pre_convention", "Export", "pre-convention (R23)", "read", _EVERYONE),
     _rule("export.completed_bilan", "Export", "completed bilan document", "read", _EVERYONE),
+    _rule("export.attestation", "Export", "PFMP attestation", "read", _STAFF_AND_OWNER),
     _rule("export.learner_synthesis", "Export", "learner synthesis (R24)", "read", _STAFF_AND_OWNER),
     _rule("export.level_synthesis", "Export", "level synthesis (R24)", "read", _STAFF),
+    # The PFMP allowance (issue 14, part 5): a learner reads their own amount only.
+    _rule("allowance.write", "Allowance rates", "edit; period statement · validate", "write", {ADMIN: ALL}),
+    _rule("allowance.statement.read", "Allowance statement", "read", "read", _STAFF_AND_OWNER),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
     _rule(
         "school.structure.read",
@@ -133,6 +140,7 @@ RULES: tuple[Rule, ...] = (
         documented_here=True,
     ),
     _rule("school.structure.write", "Level, Classroom", "create, edit", "write", {ADMIN: ALL}, documented_here=True),
+    _rule("allowance.rates.read", "Allowance rates", "read", "read", _STAFF, documented_here=True),
     _rule(
         "teacher.identity.read",
         "Teacher",

@@ -12,7 +12,7 @@ from models.fiches import ActivityFiche, Autonomy, FicheTask
 from models.frameworks import Framework, Task
 from models.periods import Period
 from models.portfolios import LiaisonFiche
-from models.schools import Classroom, Level, School
+from models.schools import Classroom, DiplomaYear, Level, School
 from models.users import LearnerStatus, Role, User
 from permissions.passwords import hash_password
 from resolvers.periods.portfolio_rules import open_portfolio
@@ -54,10 +54,29 @@ async def load_demo_data(today: dt.date | None = None) -> bool:
     year = current_school_year(today)
     password = hash_password(DEMO_PASSWORD)
     async with in_transaction():
-        school = await School.create(uai=DEMO_UAI, name="Lycée professionnel de démonstration")
+        school = await School.create(
+            uai=DEMO_UAI,
+            name="Lycée professionnel de démonstration",
+            address="12 rue des Artisans, 59000 Lille",
+            head_of_school="Nathalie LEPROVISEUR",
+        )
         cap = await Framework.get(school_id=None, code="CAP-ELEC")
-        first_year = await Level.create(school=school, name="Première année de CAP", position=1, framework=cap)
-        await Level.create(school=school, name="Deuxième année de CAP", position=2, framework=cap)
+        first_year = await Level.create(
+            school=school,
+            name="Première année de CAP",
+            position=1,
+            framework=cap,
+            diploma_name="CAP Électricien",
+            diploma_year=DiplomaYear.CAP_1,
+        )
+        await Level.create(
+            school=school,
+            name="Deuxième année de CAP",
+            position=2,
+            framework=cap,
+            diploma_name="CAP Électricien",
+            diploma_year=DiplomaYear.CAP_2,
+        )
         classrooms = {
             name: await Classroom.create(school=school, level=first_year, name=name)
             for name in ("CAP 1 ELEC", "CAPELECT")
@@ -118,6 +137,9 @@ async def load_demo_data(today: dt.date | None = None) -> bool:
             activity_domain="Entreprise générale d'électricité (particuliers)",
             tutor_name="Eude Toutcourt",
             tutor_role="électricien",
+            company_address="4 rue de la Lumière, 59650 Villeneuve-d'Ascq",
+            # A SIRET of the right shape and check digit (Luhn), made up for the demo.
+            company_siret="99999999900017",
         )
         await dupire.trainers.add(accounts[Role.TUTOR])
         await portfolios["HÔT"].trainers.add(accounts[Role.MASTER])

@@ -1,4 +1,4 @@
-"""The DOCX exports over HTTP (R22–R24): `GET /exports/<export>/{global id}` with a bearer token.
+"""The DOCX exports over HTTP (R22–R24), and the allowance statement's CSV: `GET /exports/<export>/{global id}` with a bearer token.
 
 | route | rule (permissions/table.py) | id of a |
 |---|---|---|
@@ -6,6 +6,10 @@
 | /exports/bilan/{id} | export.completed_bilan; while draft, bilan.draft.read | CompanyBilan |
 | /exports/pre-convention/portfolio/{id} | export.pre_convention | Portfolio |
 | /exports/pre-convention/period/{id} | export.pre_convention | Period |
+| /exports/attestation/{id} | export.attestation | Portfolio |
+| /exports/period-attestations/{id} | export.attestation | Period |
+| /exports/allowance-statement/{id} | allowance.statement.read (not a learner's own row) | Period |
+| /exports/allowance-statement-csv/{id} | allowance.statement.read (not a learner's own row) | Period |
 | /exports/learner-synthesis/{id} | export.learner_synthesis | Learner |
 | /exports/level-synthesis/{id} | export.level_synthesis | Level |
 
@@ -36,19 +40,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from exports import build_learner_synthesis, build_level_synthesis, build_meeting_sheet, build_pre_convention
+from exports import (
+    build_allowance_csv,
+    build_allowance_statement,
+    build_attestation,
+    build_learner_synthesis,
+    build_level_synthesis,
+    build_meeting_sheet,
+    build_pre_convention,
+)
 from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
 from graph.messages import negotiate
 from graph.types.common import decode_id
 from permissions.authentication import authenticate
 from permissions.table import allows
 from permissions.viewer import Viewer
+from resolvers.documents import allowance_data as allowance
 from resolvers.documents import data
 from resolvers.documents import synthesis_data as syntheses
 
 log = logging.getLogger("pfmp.exports")
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+CSV = "text/csv; charset=utf-8"
 CHUNK = 64 * 1024
 # python-docx holds the GIL: two builds at once take as long as one after the other, so more only costs memory.
 BUILDS_AT_ONCE = 2
@@ -67,6 +81,8 @@ class Export:
     filename: str
     # The rule for a target that is still a draft (a bilan), when it differs from `rule`.
     draft_rule: str | None = None
+    media_type: str = DOCX
+    extension: str = "docx"
 
 
 EXPORTS: dict[str, Export] = {
@@ -103,6 +119,40 @@ EXPORTS: dict[str, Export] = {
         build_pre_convention,
         "Pré-conventions",
     ),
+    "attestation": Export(
+        "export.attestation",
+        "Portfolio",
+        data.find_portfolio,
+        data.portfolio_attestation,
+        build_attestation,
+        "Attestation-PFMP",
+    ),
+    "period-attestations": Export(
+        "export.attestation",
+        "Period",
+        data.find_period,
+        data.period_attestation,
+        build_attestation,
+        "Attestations-PFMP",
+    ),
+    "allowance-statement": Export(
+        "allowance.statement.read",
+        "Period",
+        allowance.find_statement_period,
+        allowance.statement_export,
+        build_allowance_statement,
+        "Allocation-PFMP",
+    ),
+    "allowance-statement-csv": Export(
+        "allowance.statement.read",
+        "Period",
+        allowance.find_statement_period,
+        allowance.statement_export,
+        build_allowance_csv,
+        "Allocation-PFMP",
+        media_type=CSV,
+        extension="csv",
+    ),
     "learner-synthesis": Export(
         "export.learner_synthesis",
         "Learner",
@@ -128,9 +178,9 @@ def _file_part(text: str) -> str:
     return re.sub(r"\s+", "-", text.strip()).strip("-.") or "document"
 
 
-def filename(first: str, names: tuple[str, ...]) -> str:
+def filename(first: str, names: tuple[str, ...], extension: str = "docx") -> str:
     """ "Préparer-la-rencontre_DUPIRE_Stage-de-découverte.docx"."""
-    return "_".join(_file_part(part) for part in (first, *names)) + ".docx"
+    return "_".join(_file_part(part) for part in (first, *names)) + "." + extension
 
 
 def content_disposition(name: str) -> str:
@@ -201,9 +251,9 @@ async def _answer(request: Request, key: str) -> Response:
     )
     return StreamingResponse(
         _chunks(document),
-        media_type=DOCX,
+        media_type=export.media_type,
         headers={
-            "content-disposition": content_disposition(filename(export.filename, target.names)),
+            "content-disposition": content_disposition(filename(export.filename, target.names, export.extension)),
             "content-length": str(len(document)),
             "cache-control": "no-store",
             "x-content-type-options": "nosniff",

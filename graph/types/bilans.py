@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import guarded, paginate
+from graph.types.common import EXPORT_LINK, IN_REACH, export_url, guarded, paginate
 from graph.types.fiches import ActivityFiche
 from graph.types.frameworks import (
     AchievementLevel,
@@ -297,6 +297,15 @@ class CompanyBilan(relay.Node):
     stored_meeting_date: strawberry.Private[dt.date | None]
     # Once completed, the header as it stood then (R21); None while draft.
     header: strawberry.Private[dict | None]
+
+    @guarded(
+        "Where to download the bilan as a document: « Bilan entreprise » once completed, its sheet titled as a "
+        f"draft before (a draft follows bilan.draft.read, as the bilan itself). {EXPORT_LINK}",
+        "export.completed_bilan",
+        owner=IN_REACH,
+    )
+    def document_url(self, info: Info) -> str | None:
+        return export_url("bilan", "CompanyBilan", self.id)
 
     @classmethod
     def from_row(cls, row: m.CompanyBilan) -> CompanyBilan:

@@ -12,7 +12,6 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLObjectType
 from strawberry import relay
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField, Selection
@@ -71,49 +70,6 @@ def prefetched(slot: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 PREFETCHED = "pfmp.prefetched"
-
-
-def answer_prefetched_directly(graphql_schema: Any) -> int:
-    """Gives each `@prefetched` field of the built schema a graphql-core resolver that answers a filled slot
-    itself and hands anything else to Strawberry's resolver: a prefetched value then costs an attribute read,
-    without Strawberry's per-field wrapping (an Info object, arguments, extension chain), which costs several
-    times the read. The answer is the same (Strawberry's resolver would return the slot's value as it is).
-    A guarded field's guard is asked first, as its Strawberry resolver asks it. Returns how many fields."""
-    count = 0
-    for graphql_type in graphql_schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType):
-            continue
-        for graphql_field in graphql_type.fields.values():
-            field = (graphql_field.extensions or {}).get("strawberry-definition")
-            function = getattr(getattr(field, "base_resolver", None), "wrapped_func", None)
-            marks = getattr(function, "__dict__", {})
-            if field is None or PREFETCHED not in marks or field.arguments or field.extensions:
-                continue
-            graphql_field.resolve = _direct(marks[PREFETCHED], marks.get(GUARD), graphql_field.resolve)
-            count += 1
-    return count
-
-
-def _direct(slot: str, guard: Guard | None, strawberry_resolve: Callable[..., Any]) -> Callable[..., Any]:
-    if guard is None:
-
-        def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-            value = getattr(source, slot, MISSING)
-            if value is not MISSING:
-                return value
-            return strawberry_resolve(source, info, **kwargs)
-
-        return resolve
-
-    def guarded_resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-        # The guard first, as `_enforced` asks it; a slot left empty goes through Strawberry's resolver, whose
-        # own guard asks it there.
-        value = getattr(source, slot, MISSING)
-        if value is MISSING:
-            return strawberry_resolve(source, info, **kwargs)
-        return value if guard.check(info.context, source) else None
-
-    return guarded_resolve
 
 
 def selections(info: Any) -> dict[str, list[Selection]]:
@@ -337,6 +293,16 @@ class GuardedFields:
 
 def encode_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(relay.to_base64(type_name, pk))
+
+
+# How a link to a document says where to GET it (graph/routes/exports.py), for the description of each link.
+EXPORT_LINK = "GET it with the same bearer token; answers a DOCX (docs/exports.md)."
+
+
+def export_url(route: str, type_name: str, pk: int) -> str:
+    """Where to download the export `route` of a row: `/exports/<route>/{global id}`, built from the id alone (no
+    statement), as `Annex.downloadUrl` is."""
+    return f"/exports/{route}/{encode_id(type_name, pk)}"
 
 
 def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, field: str = "id") -> tuple[str, int]:

@@ -41,14 +41,23 @@ class CompetenceResult:
     date: dt.date = strawberry.field(description="The bilan's date (its meeting date).")
     mode: EvaluationMode = strawberry.field(description="How the competence was evaluated in that bilan.")
     period_name: str = strawberry.field(description="The name of the bilan's period, as recorded.")
-    period_id: strawberry.ID = strawberry.field(description="The ID of the bilan's period, kept once it is deleted.")
-    bilan_id: strawberry.ID = strawberry.field(description="The ID of the completed bilan, kept once it is deleted.")
-    period_row: strawberry.Private[PeriodRow | None]
-    bilan_row: strawberry.Private[m.CompanyBilan | None]
+    # A level's dashboard holds thousands of results: their IDs are encoded only when asked, and each period is
+    # built once for all its results (`_progress`).
+    period_pk: strawberry.Private[int]
+    bilan_pk: strawberry.Private[int]
 
-    @strawberry.field(description="The period of that bilan; null once the period is deleted (R8).")
-    def period(self) -> Period | None:
-        return Period.from_row(self.period_row) if self.period_row is not None else None
+    @strawberry.field(description="The ID of the bilan's period, kept once it is deleted.")
+    def period_id(self) -> strawberry.ID:
+        return encode_id("Period", self.period_pk)
+
+    @strawberry.field(description="The ID of the completed bilan, kept once it is deleted.")
+    def bilan_id(self) -> strawberry.ID:
+        return encode_id("CompanyBilan", self.bilan_pk)
+
+    period: Period | None = strawberry.field(
+        description="The period of that bilan; null once the period is deleted (R8)."
+    )
+    bilan_row: strawberry.Private[m.CompanyBilan | None]
 
     @strawberry.field(description="The completed bilan; null once its period is deleted (R8).")
     def bilan(self) -> CompanyBilan | None:
@@ -138,6 +147,7 @@ def _competence(facts: CompetenceFacts) -> Competence:
 def _progress(
     items: list[Progress], periods: dict[int, PeriodRow], bilans: dict[int, m.CompanyBilan]
 ) -> list[CompetenceProgress]:
+    built = {pk: Period.from_row(row) for pk, row in periods.items()}
     return [
         CompetenceProgress(
             competence=_competence(p.competence),
@@ -148,9 +158,9 @@ def _progress(
                     date=h.date,
                     mode=h.mode,
                     period_name=h.period_name,
-                    period_id=encode_id("Period", h.period_id),
-                    bilan_id=encode_id("CompanyBilan", h.bilan_id),
-                    period_row=periods.get(h.period_id),
+                    period_pk=h.period_id,
+                    bilan_pk=h.bilan_id,
+                    period=built.get(h.period_id),
                     bilan_row=bilans.get(h.bilan_id),
                 )
                 for h in p.history

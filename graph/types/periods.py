@@ -9,13 +9,15 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.types.allowance import AllowanceStatement, allowance_statement_of_period
+from graph.types.common import EXPORT_LINK, IN_REACH, export_url, guarded
 from graph.types.frameworks import Task
 from graph.types.portfolios import Portfolio, portfolios_of_period
 from graph.types.schools import Level
 from models import periods as m
 from models.schools import Level as LevelRow
 from permissions import scopes
-from resolvers.periods import loaders
+from resolvers.periods import loaders, rules
 
 
 @strawberry.type(description="Annexe pédagogique: the model a period is created from.")
@@ -48,6 +50,10 @@ class Period(relay.Node):
     objectives: str = strawberry.field(description="Training objectives, passed on to every liaison fiche.")
     version: int = strawberry.field(description="Changes at every edit: pass it back to periodUpdate.")
     created_at: dt.datetime = strawberry.field(description="When the period was created.")
+    planned_days_override: int | None = strawberry.field(
+        description="The planned days the school set for this period (periodPlannedDaysSet); null: plannedDays "
+        "counts the working days between the dates."
+    )
     level_id: strawberry.Private[int]
     template_id: strawberry.Private[int | None]
 
@@ -63,13 +69,48 @@ class Period(relay.Node):
             objectives=row.objectives,
             version=row.version,
             created_at=row.created_at,
+            planned_days_override=row.planned_days_override,
             level_id=row.level_id,
             template_id=row.template_id,
         )
 
+    @guarded(
+        "Where to download the pre-conventions of the period, one section per learner (R23); a learner or a "
+        f"trainer gets the sections of their own or assigned portfolios only. {EXPORT_LINK}",
+        "export.pre_convention",
+        owner=IN_REACH,
+    )
+    def pre_conventions_url(self, info: Info) -> str | None:
+        return export_url("pre-convention/period", "Period", self.id)
+
+    @guarded(
+        "Where to download the PFMP attestations of the period, one section per learner; a learner gets their "
+        f"own only. {EXPORT_LINK}",
+        "export.attestation",
+        owner=IN_REACH,
+    )
+    def attestations_url(self, info: Info) -> str | None:
+        return export_url("period-attestations", "Period", self.id)
+
+    @guarded(
+        "The PFMP allowance statement of the period, over the school-status learners the viewer reaches (a learner: "
+        "their own line only).",
+        "allowance.statement.read",
+        owner=IN_REACH,
+    )
+    async def allowance_statement(self, info: Info) -> AllowanceStatement | None:
+        return await allowance_statement_of_period(info, self.id)
+
     @strawberry.field(description="Length in calendar days, first and last day included.")
     def duration_days(self) -> int:
         return (self.end_date - self.start_date).days + 1
+
+    @strawberry.field(
+        description="Planned days, the figure every document prints: plannedDaysOverride when set, else the days "
+        "Monday to Friday from the first to the last day, public holidays of metropolitan France deducted."
+    )
+    def planned_days(self) -> int:
+        return rules.planned_days(self.start_date, self.end_date, self.planned_days_override)
 
     @strawberry.field(description="The level the period belongs to.")
     async def level(self, info: Info) -> Level | None:

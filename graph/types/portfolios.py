@@ -12,11 +12,22 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import MISSING, later, prefetched, selections, sub_selections
+from graph.types.allowance import PortfolioAllowance, allowance_of_portfolio
+from graph.types.common import (
+    EXPORT_LINK,
+    MISSING,
+    Owner,
+    export_url,
+    guarded,
+    later,
+    prefetched,
+    selections,
+    sub_selections,
+)
 from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
 from graph.types.schools import Classroom
-from graph.types.users import Learner, WorkplaceTrainer
+from graph.types.users import Learner, Teacher, WorkplaceTrainer
 from models import portfolios as m
 from models.bilans import BilanStatus as BilanStatusEnum
 from models.users import User
@@ -40,6 +51,9 @@ class Workplace:
     service: str | None = strawberry.field(description="Service, optional.")
     tutor_name: str | None = strawberry.field(description="Name of the tutor in the company (required to save).")
     tutor_role: str | None = strawberry.field(description="Job of the tutor, optional.")
+    # A completed bilan's frozen workplace (R21) predates these two: they default to null there.
+    company_address: str | None = strawberry.field(default=None, description="Postal address of the company.")
+    company_siret: str | None = strawberry.field(default=None, description="SIRET of the company (14 digits).")
 
 
 @strawberry.type(
@@ -75,6 +89,8 @@ class LiaisonFiche(relay.Node):
                 service=row["service"],
                 tutor_name=row["tutor_name"],
                 tutor_role=row["tutor_role"],
+                company_address=row["company_address"],
+                company_siret=row["company_siret"],
             ),
         )
 
@@ -93,6 +109,8 @@ class LiaisonFiche(relay.Node):
                 service=row.service,
                 tutor_name=row.tutor_name,
                 tutor_role=row.tutor_role,
+                company_address=row.company_address,
+                company_siret=row.company_siret,
             ),
         )
 
@@ -106,6 +124,10 @@ class LiaisonFiche(relay.Node):
         return Portfolio.from_row(row) if row else None
 
 
+# A portfolio is its learner's own.
+LEARNER_OWNS = Owner("learner_id")
+
+
 @strawberry.type(description="Portfolio: one learner in one period, with its fiches, liaison fiche and bilan.")
 class Portfolio(relay.Node):
     id: relay.NodeID[int]
@@ -115,6 +137,8 @@ class Portfolio(relay.Node):
     created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
     period_id: strawberry.Private[int]
     learner_id: strawberry.Private[int]
+    # The teacher named referent; None: the period's creator stands in (`referentTeacher`).
+    referent_teacher_id: strawberry.Private[int | None]
     # Filled by a list that read each kind of data for all its portfolios at once (`portfolios_of_period`);
     # MISSING: the field goes through its loader, as for a portfolio reached alone.
     prefetched_learner: strawberry.Private[Any] = MISSING
@@ -133,6 +157,7 @@ class Portfolio(relay.Node):
             created_at=row.created_at,
             period_id=row.period_id,
             learner_id=row.learner_id,
+            referent_teacher_id=row.referent_teacher_id,
         )
 
     @strawberry.field(description="The period.")
@@ -170,11 +195,58 @@ class Portfolio(relay.Node):
     async def bilan(self, info: Info) -> Annotated[CompanyBilan, strawberry.lazy("graph.types.bilans")] | None:
         return await later("graph.types.bilans", "bilan_of_portfolio")(info, self.id)
 
+    @guarded(
+        "The referent teacher (professeur référent) who follows the learner in this period: the teacher named "
+        "by portfolioReferentTeacherSet, else the teacher who created the period; null when neither is a teacher.",
+        "portfolio.referent.read",
+        owner=Owner("learner_id"),
+    )
+    async def referent_teacher(self, info: Info) -> Teacher | None:
+        teacher_id = self.referent_teacher_id
+        if teacher_id is None:
+            period = await loaders.period_by_id(info).load(self.period_id)
+            teacher_id = period.created_by_id if period is not None else None
+        if teacher_id is None:
+            return None
+        row = await info.context.loaders.by_id(User, scopes.teachers).load(teacher_id)
+        return Teacher.from_row(row, info.context.viewer) if row else None
+
     @strawberry.field(description="Company trainers (tutors or masters) assigned to the portfolio.")
     @prefetched("prefetched_trainers")
     async def trainers(self, info: Info) -> list[WorkplaceTrainer]:
         rows = await loaders.trainers_of(info).load(self.id)
         return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
+
+    @guarded(
+        f"Where to download the meeting sheet « Préparer la rencontre » (R22). {EXPORT_LINK}", "export.meeting_sheet"
+    )
+    def meeting_sheet_url(self, info: Info) -> str | None:
+        return export_url("meeting-sheet", "Portfolio", self.id)
+
+    @guarded(
+        f"Where to download the learner's pre-convention for the period (R23). {EXPORT_LINK}",
+        "export.pre_convention",
+        owner=LEARNER_OWNS,
+    )
+    def pre_convention_url(self, info: Info) -> str | None:
+        return export_url("pre-convention/portfolio", "Portfolio", self.id)
+
+    @guarded(
+        f"Where to download the learner's PFMP attestation for the period. {EXPORT_LINK}",
+        "export.attestation",
+        owner=LEARNER_OWNS,
+    )
+    def attestation_url(self, info: Info) -> str | None:
+        return export_url("attestation", "Portfolio", self.id)
+
+    @guarded(
+        "The learner's PFMP allowance for the period: their line of the period's statement (frozen once the admin "
+        "validated it); null for an apprentice, who is not entitled.",
+        "allowance.statement.read",
+        owner=LEARNER_OWNS,
+    )
+    async def allowance(self, info: Info) -> PortfolioAllowance | None:
+        return await allowance_of_portfolio(info, self.period_id, self.learner_id)
 
     @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
     @prefetched("prefetched_fiches")
@@ -308,6 +380,7 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
                     created_at=row.created_at,
                     period_id=row.period_id,
                     learner_id=row.learner_id,
+                    referent_teacher_id=row.referent_teacher_id,
                     prefetched_period=period_type.from_row(period),
                     prefetched_status=statuses.get(pk) if status else MISSING,
                     prefetched_liaison=MISSING if values is MISSING else values and LiaisonFiche.from_values(values),

@@ -10,7 +10,7 @@ from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import IN_REACH, Refusal, guarded, later
+from graph.types.common import EXPORT_LINK, IN_REACH, Refusal, export_url, guarded, later
 from graph.types.frameworks import Framework
 from models import schools as m
 from models.frameworks import Framework as FrameworkRow
@@ -18,6 +18,14 @@ from models.periods import Period as PeriodRow
 from models.users import User
 from permissions import scopes
 from resolvers.periods.rules import current_school_year
+
+DiplomaYear = Annotated[
+    m.DiplomaYear,
+    strawberry.enum(
+        description="Which year of which diploma a level prepares: CAP 1st or 2nd year, CAP in one year, Bac Pro "
+        "seconde, première or terminale."
+    ),
+]
 
 if TYPE_CHECKING:
     from graph.types.dashboard import LevelDashboard
@@ -30,21 +38,39 @@ class School(relay.Node):
     id: relay.NodeID[int]
     uai: str = strawberry.field(description="National UAI code of the school.")
     name: str = strawberry.field(description="Name of the school.")
+    address: str | None = strawberry.field(description="Postal address of the school, as documents print it.")
+    head_of_school: str | None = strawberry.field(
+        description="Name of the head of school (chef d'établissement), who signs the PFMP attestation."
+    )
 
     @classmethod
     def from_row(cls, row: m.School) -> School:
-        return cls(id=row.id, uai=row.uai, name=row.name)
+        return cls(id=row.id, uai=row.uai, name=row.name, address=row.address, head_of_school=row.head_of_school)
 
 
 @strawberry.type(description="Niveau de classe, e.g. « Première année de CAP »: groups classrooms and periods.")
 class Level(relay.Node):
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Name of the level.")
+    diploma_name: str | None = strawberry.field(
+        description="The diploma the level prepares, as the PFMP attestation names it, e.g. « CAP Électricien »."
+    )
+    diploma_year: DiplomaYear | None = strawberry.field(description="Which year of the diploma the level is.")
     framework_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: m.Level) -> Level:
-        return cls(id=row.id, name=row.name, framework_id=row.framework_id)
+        return cls(
+            id=row.id,
+            name=row.name,
+            diploma_name=row.diploma_name,
+            diploma_year=row.diploma_year,
+            framework_id=row.framework_id,
+        )
+
+    @guarded(f"Where to download the synthesis of the level's learners (R24). {EXPORT_LINK}", "export.level_synthesis")
+    def synthesis_url(self, info: Info) -> str | None:
+        return export_url("level-synthesis", "Level", self.id)
 
     @strawberry.field(description="Classrooms of this level the viewer reaches, by name.")
     async def classrooms(self, info: Info) -> list[Classroom]:

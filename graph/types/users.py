@@ -9,7 +9,17 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import IN_REACH, MISSING, SELF, GuardedFields, guarded, later, prefetched
+from graph.types.common import (
+    EXPORT_LINK,
+    IN_REACH,
+    MISSING,
+    SELF,
+    GuardedFields,
+    export_url,
+    guarded,
+    later,
+    prefetched,
+)
 from graph.types.schools import Classroom
 from models import schools as school_models
 from models.users import LearnerStatus as LearnerStatusEnum
@@ -55,6 +65,14 @@ class Learner(GuardedFields, Person):
     viewer: strawberry.Private[Viewer | None]
     # Filled by a list that read every learner's classroom at once (MISSING: through the loader).
     prefetched_classroom: strawberry.Private[Any] = MISSING
+
+    @guarded(
+        f"Where to download the synthesis of the learner's periods (R24). {EXPORT_LINK}",
+        "export.learner_synthesis",
+        owner=SELF,
+    )
+    def synthesis_url(self, info: Info) -> str | None:
+        return export_url("learner-synthesis", "Learner", self.id)
 
     @classmethod
     def from_row(cls, row: User, viewer: Viewer | None) -> Learner:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from exports.data import (
+    AttestationData,
+    AttestationLearner,
     GridActivity,
     GridCompetence,
     GridCriterion,
@@ -42,9 +44,11 @@ from exports.data import (
     SchoolInfo,
     SheetBilan,
     TaskRef,
+    TrainerInfo,
     Workplace,
 )
 from models.bilans import BilanEvent, BilanEventKind, BilanStatus, CompanyBilan, EvaluationMode
+from models.fiches import ActivityFiche, FicheTask
 from models.frameworks import ScaleLevel as ScaleRow
 from models.frameworks import Task
 from models.periods import Period
@@ -53,7 +57,7 @@ from models.schools import Level, School
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
 from permissions.scopes import may_read_bilan, portfolio_reach
-from permissions.table import OWN_BY_REACH
+from permissions.table import OWN_BY_REACH, allows
 from permissions.viewer import Viewer
 from resolvers.bilans.grid import (
     WORKPLACE_FIELDS,
@@ -64,6 +68,7 @@ from resolvers.bilans.grid import (
     header_of,
     load_framework_shapes,
 )
+from resolvers.periods.rules import planned_days
 
 # The domain's default scale (domain.md), for a level whose framework is unknown.
 DEFAULT_SCALE = Scale(
@@ -77,7 +82,7 @@ DEFAULT_SCALE = Scale(
     )
 )
 
-PERIOD_FIELDS = ("name", "start_date", "end_date", "certifying", "school_year", "template__duration_days")
+PERIOD_FIELDS = ("name", "start_date", "end_date", "certifying", "school_year", "planned_days_override")
 LEARNER_FIELDS = ("id", "first_name", "last_name", "learner_status", "classroom__name")
 
 
@@ -163,8 +168,8 @@ async def find_level(viewer: Viewer, pk: int) -> Target | None:
 
 
 async def school_info(viewer: Viewer) -> SchoolInfo:
-    row = await School.filter(id=viewer.school_id).first().values("name", "uai")
-    return SchoolInfo(row["name"], row["uai"])
+    row = await School.filter(id=viewer.school_id).first().values("name", "uai", "address", "head_of_school")
+    return SchoolInfo(row["name"], row["uai"], row["address"], row["head_of_school"])
 
 
 def period_info(row: dict, prefix: str = "") -> PeriodInfo:
@@ -173,7 +178,9 @@ def period_info(row: dict, prefix: str = "") -> PeriodInfo:
         start_date=row[f"{prefix}start_date"],
         end_date=row[f"{prefix}end_date"],
         certifying=row[f"{prefix}certifying"],
-        duration_days=row[f"{prefix}template__duration_days"],
+        planned=planned_days(
+            row[f"{prefix}start_date"], row[f"{prefix}end_date"], row[f"{prefix}planned_days_override"]
+        ),
     )
 
 
@@ -216,6 +223,9 @@ def workplace_of(liaison: dict | None) -> Workplace | None:
         liaison["service"],
         liaison["tutor_name"],
         liaison["tutor_role"],
+        # A completed bilan's frozen workplace (R21) does not hold these.
+        liaison.get("company_address"),
+        liaison.get("company_siret"),
     )
     return workplace if any(vars(workplace).values()) else None
 
@@ -225,7 +235,16 @@ async def liaisons_of(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int,
     if not portfolio_ids:
         return {}
     rows = await LiaisonFiche.filter(scopes.liaison_fiches(viewer), portfolio_id__in=list(portfolio_ids)).values(
-        "id", "portfolio_id", "company_name", "activity_domain", "service", "tutor_name", "tutor_role", "objectives"
+        "id",
+        "portfolio_id",
+        "company_name",
+        "activity_domain",
+        "service",
+        "tutor_name",
+        "tutor_role",
+        "company_address",
+        "company_siret",
+        "objectives",
     )
     return {row["portfolio_id"]: row for row in rows}
 
@@ -273,26 +292,80 @@ async def readable_views(
 async def pre_convention(viewer: Viewer, period_id: int, portfolio_id: int | None = None) -> PreConventionData:
     """The pre-conventions of a period: every portfolio of it the viewer reaches, or the one asked."""
     school = await school_info(viewer)
-    period = await Period.filter(scopes.periods(viewer), id=period_id).first().values(*PERIOD_FIELDS)
+    period = await Period.filter(scopes.periods(viewer), id=period_id).first().values(*PERIOD_FIELDS, "created_by_id")
     query = Portfolio.filter(portfolio_reach(viewer), period_id=period_id)
     if portfolio_id is not None:
         query = query.filter(id=portfolio_id)
-    portfolios = await query.values("id", "learner_id")
+    portfolios = await query.values("id", "learner_id", "referent_teacher_id")
     learners = await learners_by_id(viewer, [p["learner_id"] for p in portfolios])
     liaisons = await liaisons_of(viewer, [p["id"] for p in portfolios])
     tasks = await liaison_tasks([row["id"] for row in liaisons.values()])
+    trainers = await trainers_of(viewer, [p["id"] for p in portfolios])
+    referents = await teacher_names(
+        viewer, {p["referent_teacher_id"] or period["created_by_id"] for p in portfolios} - {None}
+    )
     entries = []
     for portfolio in sorted(portfolios, key=lambda p: learner_order(learners[p["learner_id"]])):
         liaison = liaisons.get(portfolio["id"])
+        learner = learner_info(learners[portfolio["learner_id"]])
         entries.append(
             PreConventionLearner(
-                learner=learner_info(learners[portfolio["learner_id"]]),
+                learner=learner,
                 workplace=workplace_of(liaison),
                 objectives=liaison["objectives"] if liaison else "",
                 tasks=tasks.get(liaison["id"], ()) if liaison else (),
+                trainer=assigned_trainer(viewer, trainers.get(portfolio["id"], ()), learner.apprentice),
+                referent_teacher=referents.get(portfolio["referent_teacher_id"] or period["created_by_id"]),
             )
         )
     return PreConventionData(school, period_info(period), tuple(entries))
+
+
+TRAINER_FIELDS = ("id", "role", "first_name", "last_name", "company_name", "job_title", "phone", "email")
+
+
+async def trainers_of(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """The trainers assigned to each portfolio, within the viewer's reach of trainers, by name."""
+    if not portfolio_ids:
+        return {}
+    rows = (
+        await User.filter(scopes.trainers(viewer), trained_portfolios__id__in=list(portfolio_ids), is_active=True)
+        .order_by("last_name", "first_name", "id")
+        .values(*TRAINER_FIELDS, "trained_portfolios__id")
+    )
+    found: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        found[row.pop("trained_portfolios__id")].append(row)
+    return found
+
+
+def assigned_trainer(viewer: Viewer, rows: Sequence[dict], apprentice: bool) -> TrainerInfo | None:
+    """The trainer a pre-convention names: the apprenticeship master of an apprentice, the tutor of a
+    school-status learner (else whichever trainer is assigned). Their phone and email only for a reader who may
+    see them (`trainer.contact.read`: a trainer their own, never a learner)."""
+    wanted = Role.MASTER if apprentice else Role.TUTOR
+    row = next((r for r in rows if r["role"] == wanted), rows[0] if rows else None)
+    if row is None:
+        return None
+    contacts = allows("trainer.contact.read", viewer.role, owned=row["id"] == viewer.id)
+    return TrainerInfo(
+        row["first_name"],
+        row["last_name"],
+        row["company_name"],
+        row["job_title"],
+        row["phone"] if contacts else None,
+        row["email"] if contacts else None,
+    )
+
+
+async def teacher_names(viewer: Viewer, ids: Iterable[int]) -> dict[int, str]:
+    """ "Claire MARTIN" by teacher id, for the ids that are teachers of the school (names anyone may read,
+    `teacher.identity.read`)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = await User.filter(scopes.teachers(viewer), id__in=wanted).values("id", "first_name", "last_name")
+    return {row["id"]: f"{row['first_name']} {row['last_name']}" for row in rows}
 
 
 async def portfolio_pre_convention(viewer: Viewer, target: Target) -> PreConventionData:
@@ -302,6 +375,80 @@ async def portfolio_pre_convention(viewer: Viewer, target: Target) -> PreConvent
 
 async def period_pre_convention(viewer: Viewer, target: Target) -> PreConventionData:
     return await pre_convention(viewer, target.pk)
+
+
+# --- PFMP attestation -----------------------------------------------------------------
+
+
+async def fiche_activities(viewer: Viewer, portfolio_ids: Sequence[int]) -> dict[int, tuple[TaskRef, ...]]:
+    """The tasks the fiches (not deleted) of each portfolio link, each once, in framework order: what the learner
+    did. Two statements whatever the number of portfolios and fiches."""
+    if not portfolio_ids:
+        return {}
+    fiches = await ActivityFiche.filter(
+        scopes.activity_fiches(viewer), portfolio_id__in=list(portfolio_ids), deleted_at=None
+    ).values_list("id", "portfolio_id")
+    portfolio_of = dict(fiches)
+    if not portfolio_of:
+        return {}
+    links = await FicheTask.filter(fiche_id__in=list(portfolio_of)).values(
+        "fiche_id", "task_id", "task__code", "task__label", "task__position"
+    )
+    found: dict[int, dict[int, tuple]] = defaultdict(dict)
+    for link in links:
+        found[portfolio_of[link["fiche_id"]]][link["task_id"]] = (
+            (link["task__position"], link["task_id"]),
+            TaskRef(link["task__code"], link["task__label"]),
+        )
+    return {pk: tuple(ref for _, ref in sorted(tasks.values(), key=lambda t: t[0])) for pk, tasks in found.items()}
+
+
+async def attestation(viewer: Viewer, period_id: int, portfolio_id: int | None = None) -> AttestationData:
+    """The attestations of a period: every portfolio of it the viewer reaches, or the one asked."""
+    school = await school_info(viewer)
+    period = (
+        await Period.filter(scopes.periods(viewer), id=period_id)
+        .first()
+        .values(*PERIOD_FIELDS, "level__diploma_name", "level__diploma_year")
+    )
+    query = Portfolio.filter(portfolio_reach(viewer), period_id=period_id)
+    if portfolio_id is not None:
+        query = query.filter(id=portfolio_id)
+    portfolios = await query.values("id", "learner_id", "days_done")
+    learners = await learners_by_id(viewer, [p["learner_id"] for p in portfolios], "birth_date")
+    portfolios = [p for p in portfolios if p["learner_id"] in learners]
+    ids = [p["id"] for p in portfolios]
+    liaisons = await liaisons_of(viewer, ids)
+    activities = await fiche_activities(viewer, ids)
+    entries = []
+    for portfolio in sorted(portfolios, key=lambda p: learner_order(learners[p["learner_id"]])):
+        learner = learners[portfolio["learner_id"]]
+        entries.append(
+            AttestationLearner(
+                learner=learner_info(learner),
+                birth_date=learner["birth_date"],
+                workplace=workplace_of(liaisons.get(portfolio["id"])),
+                days_done=portfolio["days_done"],
+                activities=activities.get(portfolio["id"], ()),
+            )
+        )
+    year = period["level__diploma_year"]
+    return AttestationData(
+        school,
+        period_info(period),
+        period["level__diploma_name"],
+        getattr(year, "value", year),
+        tuple(entries),
+    )
+
+
+async def portfolio_attestation(viewer: Viewer, target: Target) -> AttestationData:
+    assert target.period_id is not None  # a portfolio's target (find_portfolio) names its period
+    return await attestation(viewer, target.period_id, target.pk)
+
+
+async def period_attestation(viewer: Viewer, target: Target) -> AttestationData:
+    return await attestation(viewer, target.pk)
 
 
 # --- meeting sheet (R22) -------------------------------------------------------------
@@ -369,8 +516,15 @@ def grid(
     return tuple(activities)
 
 
-async def teacher_name(viewer: Viewer, classroom_id: int | None) -> str | None:
-    """The referent teacher: the teacher printing it, else the teachers of the learner's classroom."""
+async def teacher_name(viewer: Viewer, portfolio_id: int, classroom_id: int | None) -> str | None:
+    """The referent teacher of the portfolio (`Portfolio.referentTeacher`: the one named, else the period's
+    creator); when neither is a teacher, the teacher printing it, else the teachers of the learner's classroom."""
+    row = await Portfolio.filter(id=portfolio_id).first().values("referent_teacher_id", "period__created_by_id")
+    referent = (row or {}).get("referent_teacher_id") or (row or {}).get("period__created_by_id")
+    if referent is not None:
+        name = (await teacher_names(viewer, [referent])).get(referent)
+        if name is not None:
+            return name
     if classroom_id is None:
         return None
     rows = (
@@ -417,7 +571,7 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         workplace=workplace_of(liaison),
         meeting_date=meeting_date,
         comment=view.bilan.comment if view else "",
-        teacher_name=await teacher_name(viewer, learner["classroom_id"]),
+        teacher_name=await teacher_name(viewer, target.pk, learner["classroom_id"]),
         bilan=await sheet_bilan(view.bilan) if view else None,
         minor=is_minor(learner["birth_date"], meeting_date or period["end_date"]),
     )

@@ -64,7 +64,7 @@ from resolvers.documents.data import (
     workplace_of,
 )
 from resolvers.fiches.rules import visible_fiches
-from resolvers.periods.rules import school_year_of
+from resolvers.periods.rules import planned_days, school_year_of
 
 YIELD_EVERY = 50
 
@@ -111,7 +111,14 @@ def recorded_period(entry: dict, competences: Sequence[dict]) -> PeriodRecord:
             for c in competences
         )
     return PeriodRecord(
-        period=PeriodInfo(name=entry["periodName"], start_date=start, end_date=end, certifying=certifying),
+        period=PeriodInfo(
+            name=entry["periodName"],
+            start_date=start,
+            end_date=end,
+            certifying=certifying,
+            # The review does not record a figure the school set: the working days between the dates.
+            planned=planned_days(start, end, None),
+        ),
         bilan=BilanSummary(
             completed=True,
             meeting_date=dt.date.fromisoformat(entry["date"]),

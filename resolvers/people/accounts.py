@@ -12,7 +12,7 @@ from graph.context import Info
 from graph.errors import FieldProblem, Forbidden, Reason, problem
 from graph.messages import Term
 from graph.types.common import Payload, UserError
-from graph.types.schools import Classroom, Level
+from graph.types.schools import Classroom, DiplomaYear, Level, School
 from graph.types.users import Learner, LearnerStatus, Person, Teacher, person_from_row
 from models import schools as school_models
 from models.frameworks import Framework
@@ -39,6 +39,28 @@ class LevelInput:
     name: str = strawberry.field(description="Name, e.g. « Première année de CAP ».")
     framework_code: str | None = strawberry.field(default=None, description="Code of the framework it prepares for.")
     position: int = strawberry.field(default=0, description="Order among the school's levels.")
+    diploma_name: str | None = strawberry.field(
+        default=None, description="The diploma prepared, e.g. « CAP Électricien » (printed on the PFMP attestation)."
+    )
+    diploma_year: DiplomaYear | None = strawberry.field(default=None, description="Which year of the diploma.")
+
+
+@strawberry.input(description="A level's changes: a field left out is unchanged, null clears an optional one.")
+class LevelUpdateInput:
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Name.")
+    position: int | None = strawberry.field(default=strawberry.UNSET, description="Order among the school's levels.")
+    diploma_name: str | None = strawberry.field(default=strawberry.UNSET, description="The diploma prepared.")
+    diploma_year: DiplomaYear | None = strawberry.field(
+        default=strawberry.UNSET, description="Which year of the diploma."
+    )
+
+
+@strawberry.input(description="The school's own facts: a field left out is unchanged, null clears it.")
+class SchoolInput:
+    address: str | None = strawberry.field(default=strawberry.UNSET, description="Postal address.")
+    head_of_school: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Name of the head of school (chef d'établissement)."
+    )
 
 
 @strawberry.input(description="A classroom (classe).")
@@ -67,7 +89,12 @@ class LearnerInput:
     birth_date: dt.date | None = strawberry.field(default=None, description="Date of birth.")
 
 
-@strawberry.type(description="Result of levelCreate.")
+@strawberry.type(description="Result of schoolUpdate.")
+class SchoolPayload(Payload):
+    school: School | None = strawberry.field(default=None, description="The school as it is now.")
+
+
+@strawberry.type(description="Result of levelCreate and levelUpdate.")
 class LevelPayload(Payload):
     level: Level | None = strawberry.field(default=None, description="The level.")
 
@@ -130,8 +157,45 @@ class AccountMutation:
             name=name,
             position=input.position,
             framework_id=await _framework_id(input.framework_code, viewer.school_id),
+            diploma_name=optional_text(input.diploma_name, "input.diplomaName", "The diploma", max_length=200),
+            diploma_year=input.diploma_year,
         )
         return LevelPayload(level=Level.from_row(row))
+
+    @mutation("Edit a level: its name, order, and the diploma it prepares.", rule="school.structure.write")
+    async def level_update(self, info: Info, id: strawberry.ID, input: LevelUpdateInput) -> LevelPayload:
+        viewer = info.context.require_viewer()
+        level = await fetch_in_reach(
+            school_models.Level, scopes.levels, viewer, id, "Level", "id", "level", for_update=True
+        )
+        if input.name is not strawberry.UNSET:
+            name = required_text(input.name, "input.name", "The name", max_length=200)
+            if await school_models.Level.filter(school_id=viewer.school_id, name=name).exclude(id=level.id).exists():
+                raise problem("input.name", Reason.LEVEL_NAME_TAKEN)
+            level.name = name
+        if input.position is not strawberry.UNSET:
+            if input.position is None:
+                raise problem("input.position", Reason.VALUE_REQUIRED, label=Term("The position"))
+            level.position = input.position
+        if input.diploma_name is not strawberry.UNSET:
+            level.diploma_name = optional_text(input.diploma_name, "input.diplomaName", "The diploma", max_length=200)
+        if input.diploma_year is not strawberry.UNSET:
+            level.diploma_year = input.diploma_year
+        await level.save()
+        return LevelPayload(level=Level.from_row(level))
+
+    @mutation("Edit the school's address and head of school.", rule="school.structure.write")
+    async def school_update(self, info: Info, input: SchoolInput) -> SchoolPayload:
+        viewer = info.context.require_viewer()
+        school = await school_models.School.filter(id=viewer.school_id).select_for_update().get()
+        if input.address is not strawberry.UNSET:
+            school.address = optional_text(input.address, "input.address", "The address", max_length=500)
+        if input.head_of_school is not strawberry.UNSET:
+            school.head_of_school = optional_text(
+                input.head_of_school, "input.headOfSchool", "The head of school", max_length=200
+            )
+        await school.save()
+        return SchoolPayload(school=School.from_row(school))
 
     @mutation("Create a classroom.", rule="school.structure.write")
     async def classroom_create(self, info: Info, input: ClassroomInput) -> ClassroomPayload:

@@ -16,6 +16,7 @@ from models import portfolios as m
 from models.frameworks import Task
 from models.periods import Period
 from models.schools import Level
+from models.users import User
 from permissions import scopes
 from permissions.table import OWN_BY_REACH
 from resolvers.frameworks.rules import check_not_retired
@@ -30,13 +31,32 @@ class LiaisonFichePart(Enum):
     TASKS = "TASKS"
 
 
-@strawberry.input(description="Lieu de réalisation. Company name, activity domain and tutor name are required.")
+@strawberry.input(
+    description="Lieu de réalisation, replaced whole: a field left out is cleared. Company name, activity domain and tutor "
+    "name are required."
+)
 class WorkplaceInput:
     company_name: str = strawberry.field(description="Raison sociale / name of the company.")
     activity_domain: str = strawberry.field(description="Activity domain of the company.")
     tutor_name: str = strawberry.field(description="Name of the tutor.")
     service: str | None = strawberry.field(default=None, description="Service, optional.")
     tutor_role: str | None = strawberry.field(default=None, description="Job of the tutor, optional.")
+    company_address: str | None = strawberry.field(
+        default=None, description="Postal address of the company, optional (printed on the PFMP attestation)."
+    )
+    company_siret: str | None = strawberry.field(
+        default=None, description="SIRET of the company: 14 digits, spaces allowed; optional."
+    )
+
+
+def siret(value: str | None, field: str) -> str | None:
+    """A SIRET as its 14 digits (spaces between groups are dropped), None when blank, else INVALID naming the field."""
+    digits = "".join((value or "").split())
+    if not digits:
+        return None
+    if len(digits) != 14 or not digits.isascii() or not digits.isdigit():
+        raise problem(field, Reason.SIRET_INVALID, field=field)
+    return digits
 
 
 @strawberry.input(description="Individualized objectives and activities of one learner; a part left out is unchanged.")
@@ -91,6 +111,10 @@ class LiaisonMutation:
         fiche.tutor_name = required_text(input.tutor_name, "input.tutorName", "The tutor's name", max_length=200)
         fiche.service = optional_text(input.service, "input.service", "The service", max_length=200)
         fiche.tutor_role = optional_text(input.tutor_role, "input.tutorRole", "The tutor's job", max_length=200)
+        fiche.company_address = optional_text(
+            input.company_address, "input.companyAddress", "The company's address", max_length=500
+        )
+        fiche.company_siret = siret(input.company_siret, "input.companySiret")
         return await _save(fiche)
 
     @mutation(
@@ -163,4 +187,25 @@ class LiaisonMutation:
                 raise problem("daysDone", Reason.DAYS_DONE_OUT_OF_RANGE, duration=duration)
         portfolio.days_done = value
         await portfolio.save()
+        return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))
+
+    @mutation(
+        "Name the referent teacher (professeur référent) of a portfolio: a teacher of the school, or null to go "
+        "back to the teacher who created the period. A teacher out of the school answers NOT_FOUND on teacherId.",
+        rule="portfolio.referent.write",
+    )
+    async def portfolio_referent_teacher_set(
+        self, info: Info, id: strawberry.ID, teacher_id: strawberry.ID | None
+    ) -> PortfolioPayload:
+        viewer = info.context.require_viewer()
+        portfolio = await fetch_in_reach(
+            m.Portfolio, scopes.portfolios, viewer, id, "Portfolio", "id", "portfolio", for_update=True
+        )
+        teacher = None
+        if teacher_id is not None:
+            teacher = await fetch_in_reach(User, scopes.teachers, viewer, teacher_id, "Teacher", "teacherId", "teacher")
+            if not teacher.is_active:
+                raise problem("teacherId", Reason.TEACHER_DEACTIVATED)
+        portfolio.referent_teacher_id = teacher.id if teacher else None
+        await portfolio.save(update_fields=["referent_teacher_id", "updated_at"])
         return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))

@@ -138,7 +138,7 @@ async def bilan_statuses(portfolio_ids: Sequence[int]) -> dict[int, BilanStatus]
     return {row["portfolio_id"]: BilanStatus(row["status"]) for row in rows}
 
 
-PORTFOLIO_COLUMNS = ("id", "days_done", "created_at", "period_id", "learner_id")
+PORTFOLIO_COLUMNS = ("id", "days_done", "created_at", "period_id", "learner_id", "referent_teacher_id")
 LEARNER_COLUMNS = ("id", "first_name", "last_name", "learner_status", "email", "phone", "birth_date", "classroom_id")
 LIAISON_COLUMNS = (
     "id",
@@ -152,6 +152,8 @@ LIAISON_COLUMNS = (
     "service",
     "tutor_name",
     "tutor_role",
+    "company_address",
+    "company_siret",
 )
 
 

@@ -13,6 +13,7 @@ from graph.types.common import Payload, decode_id
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche
 from models import periods as m
+from models.allowance import AllowanceStatement
 from models.frameworks import Task
 from models.portfolios import Portfolio
 from models.schools import Classroom, Level
@@ -198,6 +199,7 @@ class PeriodMutation:
         start = input.start_date or period.start_date
         end = input.end_date or period.end_date
         rules.check_period_dates(start, end)
+        rules.check_planned_days(period.planned_days_override, start, end, field="endDate")
         period.start_date, period.end_date, period.school_year = start, end, rules.school_year_of(start)
         if input.certifying is not None:
             period.certifying = input.certifying
@@ -237,6 +239,25 @@ class PeriodMutation:
         )
 
     @mutation(
+        "Set the period's planned days (a positive whole number, at most its calendar days), the figure "
+        "every document prints, or null to count the working days between its dates again. Refused with CONFLICT "
+        "once the period is locked (R7).",
+        rule="period.write",
+    )
+    async def period_planned_days_set(
+        self, info: Info, id: strawberry.ID, planned_days: int | None
+    ) -> PeriodUpdatePayload:
+        viewer = info.context.require_viewer()
+        period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
+        if await rules.is_locked(period.id):
+            raise problem(None, Reason.PERIOD_LOCKED)
+        rules.check_planned_days(planned_days, period.start_date, period.end_date)
+        period.planned_days_override = planned_days
+        period.version += 1
+        await period.save()
+        return PeriodUpdatePayload(period=Period.from_row(period))
+
+    @mutation(
         "Delete a period for all its learners (R8): refused with CONFLICT and the "
         "reason unless no bilan is completed, or every completed one is held in the "
         "record of one of its learner's interim reviews. Activity fiches move to free fiches.",
@@ -245,6 +266,9 @@ class PeriodMutation:
     async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
         viewer = info.context.require_viewer()
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
+        if await AllowanceStatement.filter(period_id=period.id).exists():
+            # the head of school's decision is a proof the school keeps ten years
+            raise problem("id", Reason.PERIOD_ALLOWANCE_VALIDATED)
         portfolios = await Portfolio.filter(period_id=period.id)
         blockers = await rules.deletion_blockers(period, portfolios)
         if blockers:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import cast
+
+import holidays
 
 from graph.errors import FieldProblem, Reason, UserInputError, problem
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
@@ -38,6 +41,41 @@ def check_period_dates(start: dt.date, end: dt.date) -> None:
         raise problem("endDate", Reason.PERIOD_END_BEFORE_START)
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise problem("endDate", Reason.PERIOD_TOO_LONG, max_days=MAX_PERIOD_DAYS)
+
+
+@lru_cache(maxsize=64)
+def _french_holidays(year: int) -> frozenset[dt.date]:
+    """Public holidays of metropolitan France in `year` (the `holidays` package's calendar: Easter Monday,
+    Ascension, Whit Monday, 11 November…; Alsace-Moselle's two extra days are not counted)."""
+    return frozenset(holidays.country_holidays("FR", years=year))
+
+
+def working_days(start: dt.date, end: dt.date) -> int:
+    """Monday-to-Friday days from `start` to `end` included, French public holidays deducted."""
+    days = (end - start).days + 1
+    count = 0
+    for offset in range(max(days, 0)):
+        day = start + dt.timedelta(days=offset)
+        if day.weekday() < 5 and day not in _french_holidays(day.year):
+            count += 1
+    return count
+
+
+def planned_days(start: dt.date, end: dt.date, override: int | None) -> int:
+    """A period's planned days, the figure the API (`Period.plannedDays`) and every document give: the school's
+    own figure when set, else the working days between the dates."""
+    return override if override is not None else working_days(start, end)
+
+
+def check_planned_days(value: int | None, start: dt.date, end: dt.date, field: str = "plannedDays") -> None:
+    """A planned-days figure is a positive whole number of days no greater than the period's calendar days."""
+    if value is None:
+        return
+    calendar_days = (end - start).days + 1
+    if not 1 <= value <= calendar_days:
+        if field != "plannedDays":
+            raise problem(field, Reason.PLANNED_DAYS_ABOVE_LENGTH, planned_days=value, calendar_days=calendar_days)
+        raise problem(field, Reason.PLANNED_DAYS_OUT_OF_RANGE, calendar_days=calendar_days)
 
 
 def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int, int], level: Level) -> None:

@@ -27,6 +27,19 @@ async def _(api, role):
             "classroomCreate",
             l=level,
         ),
+        await _mutate(
+            api,
+            """mutation($l: ID!) { levelUpdate(id: $l, input: {diplomaName: "CAP Électricien",
+            diplomaYear: CAP_1}) { errors { code } } }""",
+            "levelUpdate",
+            l=level,
+        ),
+        await _mutate(
+            api,
+            """mutation { schoolUpdate(input: {address: "1 rue de l'École, 59000 Lille",
+            headOfSchool: "Marie PROVISEURE"}) { errors { code } } }""",
+            "schoolUpdate",
+        ),
     )
 
 

@@ -55,6 +55,14 @@ async def _(api, role):
     return one if one == every else f"{one}/{every}"
 
 
+@probe("export.attestation")
+async def _(api, role):
+    one = await _download(api, f"/exports/attestation/{await _portfolio(role)}")
+    period = encode_id("Period", (await Period.get(name="Stage de découverte")).id)
+    every = await _download(api, f"/exports/period-attestations/{period}")
+    return one if one == every else f"{one}/{every}"
+
+
 @probe("export.learner_synthesis")
 async def _(api, role):
     learner = await User.get(role=Role.LEARNER, last_name=_reachable_learner(role))

@@ -67,6 +67,12 @@ async def _(api, role):
         ),
         await _mutate(
             api,
+            "mutation($id: ID!) { periodPlannedDaysSet(id: $id, plannedDays: 9) { errors { code } } }",
+            "periodPlannedDaysSet",
+            id=encode_id("Period", period.id),
+        ),
+        await _mutate(
+            api,
             "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }",
             "periodDelete",
             id=encode_id("Period", empty.id),
@@ -81,6 +87,33 @@ async def _(api, role):
         ),
     ]
     return answers[0] if len(set(answers)) == 1 else "/".join(answers)
+
+
+async def _demo_portfolio_id(role: Role) -> str:
+    portfolio = await Portfolio.get(period__name="Stage de découverte", learner__last_name=_reachable_learner(role))
+    return encode_id("Portfolio", portfolio.id)
+
+
+@probe("portfolio.referent.read")
+async def _(api, role):
+    """The demo period's creator, a teacher, stands as the referent of its portfolios."""
+    return await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on Portfolio { referentTeacher { fullName } } } }",
+        lambda d: d["node"] and d["node"]["referentTeacher"],
+        id=await _demo_portfolio_id(role),
+    )
+
+
+@probe("portfolio.referent.write")
+async def _(api, role):
+    return await _mutate(
+        api,
+        "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) { errors { code } } }",
+        "portfolioReferentTeacherSet",
+        id=await _demo_portfolio_id(role),
+        t=await _global_id("Teacher", "professeur@demo.pfmp.test"),
+    )
 
 
 @probe("liaison.read")

@@ -144,22 +144,25 @@ MATRIX: tuple[SpecRow, ...] = (
     ),
     _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="export.completed_bilan"),
     _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, pending="seen state"),
-    _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, pending="attestation"),
-    _row("Allowance rates", "edit; period statement · validate", "write", Y, N, N, N, N, pending="allowance"),
-    _row("Allowance statement", "read", "read", Y, Y, "own (their amount)", N, N, pending="allowance"),
+    _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, rule="export.attestation"),
+    _row("Allowance rates", "edit; period statement · validate", "write", Y, N, N, N, N, rule="allowance.write"),
+    # "R own (their amount)": the learner's own line of the statement, nobody else's.
+    _row("Allowance statement", "read", "read", Y, Y, OWN, N, N, rule="allowance.statement.read"),
     _row(
         "Subscription events", "receive", "read", *["as the row they concern is readable"] * 5, pending="subscriptions"
     ),
     _row("Learner data archive (access request)", "read", "read", Y, N, OWN, N, N, pending="archive"),
     _row("Learner erasure, retention purge", "erase, purge", "write", Y, N, N, N, N, pending="erasure"),
     _row("Audit log", "read", "read", Y, N, N, N, N, pending="audit"),
-    _row("Portfolio", "referent teacher", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, pending="referent teacher"),
-    _row("Portfolio", "referent teacher", "write", Y, Y, N, N, N, pending="referent teacher"),
+    _row("Portfolio", "referent teacher", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="portfolio.referent.read"),
+    _row("Portfolio", "referent teacher", "write", Y, Y, N, N, N, rule="portfolio.referent.write"),
     # README, "Access rows decided here" (access.md is silent; narrow on purpose)
     _row(
         "Level, Classroom", "read", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="school.structure.read", source="README"
     ),
     _row("Level, Classroom", "create, edit", "write", Y, N, N, N, N, rule="school.structure.write", source="README"),
+    # issue 14 part 5: the rates are "readable by staff"; access.md has no read row for them.
+    _row("Allowance rates", "read", "read", Y, Y, N, N, N, rule="allowance.rates.read", source="README"),
     _row("Teacher", "names", "read", Y, Y, Y, Y, Y, rule="teacher.identity.read", source="README"),
     _row("Teacher", "email, phone", "read", Y, Y, N, N, N, rule="teacher.contact.read", source="README"),
     _row(
@@ -197,12 +200,9 @@ PENDING_CAPABILITIES = frozenset(
         "trainer links",
         "paper path",
         "seen state",
-        "allowance",
-        "attestation",
         "archive",
         "erasure",
         "audit",
-        "referent teacher",
         "subscriptions",
     }
 )

@@ -37,6 +37,7 @@ TRAINERS = ("Tutor", "ApprenticeshipMaster")
 # The Node type(s) each ID argument names (a list argument: the type of its items), as the schema documents them.
 ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("classroomCreate", "input.levelId"): ("Level",),
+    ("levelUpdate", "id"): ("Level",),
     ("teacherCreate", "input.classroomIds"): ("Classroom",),
     ("teacherClassroomsSet", "id"): ("Teacher",),
     ("teacherClassroomsSet", "classroomIds"): ("Classroom",),
@@ -54,6 +55,7 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("periodUpdate", "input.taskIds"): ("Task",),
     ("periodUpdate", "input.learnerIds"): ("Learner",),
     ("periodDelete", "id"): ("Period",),
+    ("allowanceStatementValidate", "periodId"): ("Period",),
     ("periodTemplateCreate", "input.levelId"): ("Level",),
     ("periodTemplateCreate", "input.taskIds"): ("Task",),
     ("liaisonFicheWorkplaceUpdate", "id"): ("LiaisonFiche",),
@@ -61,6 +63,9 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("liaisonFichePlanUpdate", "input.taskIds"): ("Task",),
     ("liaisonFicheReset", "id"): ("LiaisonFiche",),
     ("portfolioDaysDoneSet", "id"): ("Portfolio",),
+    ("periodPlannedDaysSet", "id"): ("Period",),
+    ("portfolioReferentTeacherSet", "id"): ("Portfolio",),
+    ("portfolioReferentTeacherSet", "teacherId"): ("Teacher",),
     ("trainerUpdate", "id"): TRAINERS,
     ("trainerDeactivate", "id"): TRAINERS,
     ("portfolioTrainerAssign", "portfolioId"): ("Portfolio",),

@@ -29,6 +29,10 @@ NOT_IN_THE_WALK = {
 # These create rows in the viewer's own school from names and files only: no row to be out of reach of.
 NO_ROW_TO_MISS = {
     "levelCreate",
+    # the viewer's own school: no id to give
+    "schoolUpdate",
+    # a rate of the viewer's own school, from a diploma year and a date
+    "allowanceRateAdd",
     "teacherCreate",
     "learnerCreate",
     "tutorCreate",

@@ -19,6 +19,8 @@ from graph.types.common import GUARD, Guard, GuardedFields, encode_id
 from graph.types.fiches import ActivityFiche as FicheType
 from models.bilans import BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche
+from models.periods import Period
+from models.portfolios import Portfolio
 from models.schools import Level
 from models.users import Role, User
 from permissions.viewer import Viewer
@@ -54,6 +56,19 @@ GUARDED = {
     ("ActivityFiche", "annexCount"): "annex.read",
     ("CompanyBilan", "resultLog"): "bilan.draft.read",
     ("CompanyBilan", "events"): "bilan.draft.read",
+    # the links to the documents (issue 14, part 8): access.md's Export rows
+    ("Portfolio", "meetingSheetUrl"): "export.meeting_sheet",
+    ("Portfolio", "preConventionUrl"): "export.pre_convention",
+    ("Portfolio", "attestationUrl"): "export.attestation",
+    ("Period", "preConventionsUrl"): "export.pre_convention",
+    ("Period", "attestationsUrl"): "export.attestation",
+    ("CompanyBilan", "documentUrl"): "export.completed_bilan",
+    ("Learner", "synthesisUrl"): "export.learner_synthesis",
+    ("Level", "synthesisUrl"): "export.level_synthesis",
+    ("Portfolio", "referentTeacher"): "portfolio.referent.read",
+    # the PFMP allowance (issue 14, part 5): access.md « Allowance statement · read »
+    ("Portfolio", "allowance"): "allowance.statement.read",
+    ("Period", "allowanceStatement"): "allowance.statement.read",
 }
 # A subfield to select under each field whose type is an object.
 SELECTION = {
@@ -66,6 +81,9 @@ SELECTION = {
     "annexes": "annexes { id }",
     "resultLog": "resultLog { edges { cursor } }",
     "events": "events { kind }",
+    "referentTeacher": "referentTeacher { id }",
+    "allowance": "allowance { validated }",
+    "allowanceStatement": "allowanceStatement { totalCents }",
 }
 
 
@@ -133,6 +151,10 @@ async def _row_of(type_name: str, role: Role, api_user: User) -> str:
             row = await ActivityFiche.filter(portfolio__learner__last_name=learner).order_by("id").first()
         case "CompanyBilan":
             row = await CompanyBilan.get(portfolio__learner__last_name=learner)
+        case "Portfolio":
+            row = await Portfolio.get(learner__last_name=learner, period__name="Stage de découverte")
+        case "Period":
+            row = await Period.get(name="Stage de découverte")
     return encode_id(type_name, row.id)
 
 

@@ -240,6 +240,12 @@ async def _period_mutations(api, o: Outside) -> str:
             "portfolioDaysDoneSet",
             id=_id("Portfolio", o.portfolio),
         ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { periodPlannedDaysSet(id: $id, plannedDays: 3) { errors { code } } }",
+            "periodPlannedDaysSet",
+            id=_id("Period", o.period),
+        ),
     )
 
 
@@ -362,6 +368,37 @@ async def _pre_convention(api, o: Outside) -> str:
     )
 
 
+async def _attestation(api, o: Outside) -> str:
+    return agreed(
+        await _download(api, "/exports/attestation/" + _id("Portfolio", o.portfolio)),
+        await _download(api, "/exports/period-attestations/" + _id("Period", o.period)),
+    )
+
+
+async def _allowance_read(api, o: Outside) -> str:
+    return agreed(
+        await _node(api, o.period, "Period", "allowanceStatement { totalCents }", lambda n: n["allowanceStatement"]),
+        await _node(api, o.portfolio, "Portfolio", "allowance { amountCents }", lambda n: n["allowance"]),
+    )
+
+
+async def _structure_write(api, o: Outside) -> str:
+    return agreed(
+        await _mutate(
+            api,
+            'mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "Sonde"}) { errors { code } } }',
+            "classroomCreate",
+            l=_id("Level", o.level),
+        ),
+        await _mutate(
+            api,
+            'mutation($l: ID!) { levelUpdate(id: $l, input: {diplomaName: "CAP Sonde"}) { errors { code } } }',
+            "levelUpdate",
+            l=_id("Level", o.level),
+        ),
+    )
+
+
 async def _structure_read(api, o: Outside) -> str:
     return agreed(await _node(api, o.level, "Level", "name"), await _node(api, o.classroom, "Classroom", "name"))
 
@@ -449,6 +486,16 @@ PROBES = {
     ),
     "period.read": _simple(lambda api, o: _node(api, o.period, "Period", "name portfolios { id }")),
     "period.write": _period_mutations,
+    "portfolio.referent.read": _simple(lambda api, o: _node(api, o.portfolio, "Portfolio", "referentTeacher { id }")),
+    "portfolio.referent.write": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) { errors { code } } }",
+            "portfolioReferentTeacherSet",
+            id=_id("Portfolio", o.portfolio),
+            t=_id("Teacher", o.teacher),
+        )
+    ),
     "liaison.read": _simple(lambda api, o: _node(api, o.liaison, "LiaisonFiche", "objectives")),
     "liaison.workplace.write": _simple(
         lambda api, o: _mutate(
@@ -519,17 +566,20 @@ PROBES = {
     "export.meeting_sheet": _export("/exports/meeting-sheet/%s", lambda o: ("Portfolio", o.portfolio.id)),
     "export.completed_bilan": _export_completed_bilan,
     "export.pre_convention": _pre_convention,
+    "export.attestation": _attestation,
     "export.learner_synthesis": _export("/exports/learner-synthesis/%s", lambda o: ("Learner", o.learner.id)),
     "export.level_synthesis": _export("/exports/level-synthesis/%s", lambda o: ("Level", o.level.id)),
-    "school.structure.read": _structure_read,
-    "school.structure.write": _simple(
+    "allowance.write": _simple(
         lambda api, o: _mutate(
             api,
-            'mutation($l: ID!) { classroomCreate(input: {levelId: $l, name: "Sonde"}) { errors { code } } }',
-            "classroomCreate",
-            l=_id("Level", o.level),
+            "mutation($p: ID!) { allowanceStatementValidate(periodId: $p) { errors { code } } }",
+            "allowanceStatementValidate",
+            p=_id("Period", o.period),
         )
     ),
+    "allowance.statement.read": _allowance_read,
+    "school.structure.read": _structure_read,
+    "school.structure.write": _structure_write,
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),
     "teacher.contact.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "email phone")),
     "account.manage": _account_manage,
@@ -539,6 +589,7 @@ PROBES = {
 # out of reach of: only the rule itself can refuse them (the walk checks that for every role).
 NO_ROW_TO_MISS = {
     "framework.write": "frameworkImport creates or replaces the school's own framework",
+    "allowance.rates.read": "allowanceRates answers the national rates and the viewer's own school's",
 }
 
 

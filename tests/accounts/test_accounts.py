@@ -182,3 +182,62 @@ async def test_a_learner_created_or_edited_with_an_email_of_another_school_answe
     assert other == own
     _reveals_nothing(other)
     assert (await User.get(id=dupire.id)).email == dupire.email
+
+
+LEVEL = """query { levels { name diplomaName diplomaYear } school { address headOfSchool } }"""
+
+
+async def test_the_admin_edits_the_school_and_the_diploma_of_a_level_and_everyone_reads_them(admin, learner, tutor):
+    # given the demo: its school's address and head of school, its CAP levels and their years
+    read = await learner.data(LEVEL)
+    assert read["school"] == {"address": "12 rue des Artisans, 59000 Lille", "headOfSchool": "Nathalie LEPROVISEUR"}
+    assert read["levels"] == [
+        {"name": "Première année de CAP", "diplomaName": "CAP Électricien", "diplomaYear": "CAP_1"}
+    ]
+    # when the admin moves to a new address and names the Bac Pro level's diploma
+    school = await admin.data(
+        'mutation { schoolUpdate(input: {address: "1 rue Neuve, 59100 Roubaix"}) '
+        "{ school { address headOfSchool } errors { code } } }"
+    )
+    assert school["schoolUpdate"] == {
+        "school": {"address": "1 rue Neuve, 59100 Roubaix", "headOfSchool": "Nathalie LEPROVISEUR"},
+        "errors": [],
+    }
+    created = (await admin.data('mutation { levelCreate(input: {name: "Seconde MELEC"}) { level { id } } }'))[
+        "levelCreate"
+    ]["level"]
+    updated = await admin.data(
+        """mutation($id: ID!) { levelUpdate(id: $id, input: {diplomaName: "Bac pro MELEC",
+        diplomaYear: BAC_PRO_SECONDE}) { level { name diplomaName diplomaYear } errors { code } } }""",
+        id=created["id"],
+    )
+    # then the level keeps its name and says its diploma; the tutor reads the school as it is now
+    assert updated["levelUpdate"] == {
+        "level": {"name": "Seconde MELEC", "diplomaName": "Bac pro MELEC", "diplomaYear": "BAC_PRO_SECONDE"},
+        "errors": [],
+    }
+    assert (await tutor.data(LEVEL))["school"]["address"] == "1 rue Neuve, 59100 Roubaix"
+
+
+async def test_a_level_update_refuses_a_taken_name_and_an_unknown_year_naming_the_field(admin):
+    first = await admin.data("query { levels { id name } }")
+    level = first["levels"][0]["id"]
+    await admin.data('mutation { levelCreate(input: {name: "Seconde MELEC"}) { errors { code } } }')
+    taken = await admin.data(
+        'mutation($id: ID!) { levelUpdate(id: $id, input: {name: "Seconde MELEC"}) { errors { field code } } }',
+        id=level,
+    )
+    assert taken["levelUpdate"]["errors"] == [{"field": ["input", "name"], "code": "UNIQUE"}]
+    unknown = await admin.http.post(
+        "/graphql",
+        json={
+            "query": "mutation($id: ID!) { levelUpdate(id: $id, input: {diplomaYear: CAP_3}) { errors { code } } }",
+            "variables": {"id": level},
+        },
+        headers=admin.headers,
+    )
+    assert "CAP_3" in unknown.text and "Traceback" not in unknown.text
+    too_long = await admin.data(
+        "mutation($a: String!) { schoolUpdate(input: {address: $a}) { errors { field code } } }", a="x" * 501
+    )
+    assert too_long["schoolUpdate"]["errors"] == [{"field": ["input", "address"], "code": "INVALID"}]

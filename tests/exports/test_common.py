@@ -50,7 +50,7 @@ def test_fiche_references():
 def test_planned_days_count_weekdays_unless_the_template_says():
     assert DISCOVERY.planned_days == 15  # three weeks, Monday 16 to Friday 4
     assert PeriodInfo("Semaine", date(2026, 11, 16), date(2026, 11, 22)).planned_days == 5
-    assert PeriodInfo("Modèle", date(2026, 11, 16), date(2026, 12, 4), duration_days=14).planned_days == 14
+    assert PeriodInfo("Modèle", date(2026, 11, 16), date(2026, 12, 4), planned=14).planned_days == 14
 
 
 def test_scale_labels_ranks_and_threshold_come_from_its_levels():

@@ -3,6 +3,7 @@
 from datetime import date
 
 from docx.enum.section import WD_ORIENT, WD_SECTION_START
+from docx.oxml.ns import qn
 from docx.shared import Cm
 
 from exports import build_pre_convention
@@ -144,8 +145,8 @@ def test_period_without_learner_gives_a_document_that_says_so():
     assert footer_fields(document) == ["PAGE", "NUMPAGES"]
 
 
-def test_apprentice_template_duration_and_non_certifying_period():
-    period = PeriodInfo("PFMP de fin de cycle", date(2027, 5, 3), date(2027, 5, 21), certifying=False, duration_days=12)
+def test_apprentice_planned_days_and_non_certifying_period():
+    period = PeriodInfo("PFMP de fin de cycle", date(2027, 5, 3), date(2027, 5, 21), certifying=False, planned=12)
     apprentice = LearnerInfo("Lydie", "HÔT", "CAPELECT", apprentice=True)
     workplace = Workplace(company_name="Tout élec", tutor_name="Eude Toutcourt")
     entry = PreConventionLearner(apprentice, workplace, OBJECTIVES, PLANNED)
@@ -153,18 +154,49 @@ def test_apprentice_template_duration_and_non_certifying_period():
     document = open_docx(build_pre_convention(PreConventionData(SCHOOL, period, (entry,))))
 
     facts = table_rows(document.tables[0])
-    assert ["Statut", "Apprenti", "Établissement", "Lycée professionnel de démonstration (UAI 0599999Z)"] in facts
+    assert ["Statut", "Apprenti", "Professeur référent", ""] in facts
     assert ["Durée", "12 jours", "Certifiante", "Non (parcours non certifiant)"] in facts
     assert table_rows(document.tables[1])[1][2:] == ["Maître d'apprentissage", "Eude Toutcourt"]
-    assert "L'entreprise (maître d'apprentissage)" in body_text(document)
+    text = body_text(document)
+    assert "L'entreprise (maître d'apprentissage)" in text
+    # an apprentice has no PFMP convention: the document is titled for an apprenticeship
+    assert document.paragraphs[0].text == "Pré-convention — période en entreprise d'un apprenti"
+    assert "de stage" not in text
 
 
 def test_footer_numbers_pages_and_the_xml_is_well_ordered():
     entries = tuple(PreConventionLearner(learner, TOUT_ELEC, OBJECTIVES, PLANNED) for learner in LEARNERS)
     document = open_docx(build_pre_convention(PreConventionData(SCHOOL, DISCOVERY, entries)))
 
-    assert footer_fields(document) == ["PAGE", "NUMPAGES"]
-    # later sections reuse the first one's header and footer
-    assert all(section.footer.is_linked_to_previous for section in document.sections[1:])
-    assert "Pré-convention de stage — Page" in document.sections[0].footer.paragraphs[0].text
+    # each learner's pages are counted on their own: pages numbered from 1 in every section, and « / Y » the page
+    # number of a bookmark in the section's last paragraph (the last cell of its signature table)
+    for index, section in enumerate(document.sections, start=1):
+        assert section._sectPr.find(qn("w:pgNumType")).get(qn("w:start")) == "1"
+        assert not section.footer.is_linked_to_previous
+        fields = [node.text.strip() for node in section.footer._element.iter(qn("w:instrText"))]
+        assert fields == ["PAGE", f"PAGEREF fin_apprenant_{index}"]
+        assert "Pré-conventions — Page" in section.footer.paragraphs[0].text
+        last_table = [block for block in section.iter_inner_content() if hasattr(block, "rows")][-1]
+        assert last_table.rows[0].cells[0].text == "L'apprenant"
+        names = [node.get(qn("w:name")) for node in last_table._element.iter(qn("w:bookmarkStart"))]
+        assert names == [f"fin_apprenant_{index}"]
     assert schema_order_errors(document) == []
+
+
+def test_the_timetable_holds_on_to_the_signatures():
+    document = open_docx(build_pre_convention(PreConventionData(SCHOOL, DISCOVERY, (angelique(),))))
+
+    # every row of the timetable, the gap after it, the heading « Signatures » and « Fait à » keep with the next:
+    # when the page runs out, the timetable turns the page with the signature boxes
+    timetable = table_starting(document, "Jour")
+    body = list(document.element.body)
+    after = body[body.index(timetable._element) + 1 :]
+    chain = [element for element in after[:3] if element.tag == qn("w:p")]
+    assert [p.text for p in document.paragraphs if p._p in chain][1:] == [
+        "Signatures",
+        "Fait à ______________________, le ____ / ____ / ________",
+    ]
+    for row in timetable.rows:
+        assert all(p.paragraph_format.keep_with_next for cell in row.cells for p in cell.paragraphs)
+    spacer = next(p for p in document.paragraphs if p._p is chain[0])
+    assert spacer.paragraph_format.keep_with_next and spacer.text == ""

@@ -15,6 +15,7 @@ from docx.oxml.ns import qn
 
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from models.frameworks import Competence, Task
+from models.portfolios import LiaisonFiche
 from tests.exports.delivery import docx_of, fetch, period_id, portfolio_id, portfolio_of
 from tests.exports.reading import table_rows
 from tests.exports.rendering import POPPLER, SOFFICE, fonts, page_sizes, pages_text, squeeze, to_pdf
@@ -139,6 +140,113 @@ async def test_the_demo_pre_convention_fits_one_page_with_its_signatures_under_t
         assert text.count("Signatures") == 1
         assert "L'apprenant Le professeur référent L'entreprise (" in text
         assert re.search(r"Stage de découverte — \S+ \S+", text)
+
+
+async def test_the_demo_attestation_fits_one_page_with_its_signatures(teacher, tmp_path, profile):
+    # given the teacher recorded DUPIRE's days done, so every fact of her attestation is filled in
+    portfolio = await portfolio_id("DUPIRE")
+    await teacher.data(
+        'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "10") { errors { code } } }', id=portfolio
+    )
+    # when the teacher prints DUPIRE's attestation and those of her period
+    rendered = await _render(
+        teacher,
+        {"learner": f"/exports/attestation/{portfolio}", "period": f"/exports/period-attestations/{await period_id()}"},
+        tmp_path,
+        profile,
+    )
+    document, pdf = rendered["learner"]
+    # then hers is one A4 portrait page, from the title down to both signature boxes
+    sizes = page_sizes(pdf)
+    assert len(sizes) == 1
+    assert not sizes[0].landscape and round(sizes[0].width_pt) == 595 and round(sizes[0].height_pt) == 842
+    text = squeeze(pages_text(pdf)[0])
+    for expected in (
+        "Attestation de période de formation en milieu professionnel",
+        "99999999900017",
+        "CAP Électricien — CAP, première année",
+        "10 jours effectués sur 10 jours prévus",
+        "TA 1-2",
+        "Le chef d'établissement, Nathalie LEPROVISEUR",
+        "Signature et cachet de l'entreprise :",
+    ):
+        assert expected in text, expected
+    # the signature heading and « Fait à » hold on to the boxes, and no row splits across pages
+    paragraphs = document.paragraphs
+    signatures = next(n for n, p in enumerate(paragraphs) if p.text == "Signatures")
+    assert _keeps_with_next(paragraphs[signatures]) and _keeps_with_next(paragraphs[signatures + 1])
+    assert all(_cant_split(row) for table in document.tables for row in table.rows)
+    # and the period's bundle gives each of its 5 learners one page of their own
+    pages = pages_text(rendered["period"][1])
+    assert len(pages) == 5
+    assert all(squeeze(page).count("Signature et cachet de l'établissement :") == 1 for page in pages)
+
+
+async def test_a_periods_bundle_numbers_each_learners_pages_on_their_own(teacher, tmp_path, profile):
+    # given two learners of the demo period whose objectives run over a page: CARLIER and HÔT (an apprentice)
+    long_objectives = "\n".join(
+        f"Objectif {n} : préparer « pas à pas » l'intervention n° {n}, vérifier le matériel et rendre compte."
+        for n in range(1, 26)
+    )
+    for name in ("CARLIER", "HÔT"):
+        await LiaisonFiche.filter(portfolio=await portfolio_of(name)).update(
+            objectives=long_objectives, objectives_individualized=True
+        )
+    # when the teacher prints the period's pre-conventions
+    rendered = await _render(
+        teacher, {"period": f"/exports/pre-convention/period/{await period_id()}"}, tmp_path, profile
+    )
+    _, pdf = rendered["period"]
+    pages = [squeeze(page) for page in pages_text(pdf)]
+    # then each learner starts a page, and the footer counts that learner's pages only
+    footers = [re.findall(r"Pré-conventions — Page (\d+) / (\d+)", page) for page in pages]
+    starts = [re.findall(r"Stage de découverte — (\S+ \S+)", page) for page in pages]
+    assert footers == [[("1", "2")], [("2", "2")], [("1", "1")], [("1", "1")], [("1", "2")], [("2", "2")], [("1", "1")]]
+    assert starts == [
+        ["Matis CARLIER"],
+        [],
+        ["Angélique DUPIRE"],
+        ["Marine FABROWSKI"],
+        ["Lydie HÔT"],
+        [],
+        ["Jean LECAM"],
+    ]
+    # and no page holds only the signatures: the timetable shares the page of each learner's signature boxes
+    for page in pages:
+        if "Signatures" in page:
+            assert "Horaires journaliers" in page and "L'apprenant Le professeur référent L'entreprise (" in page
+
+
+NO_CARLITO = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <selectfont><rejectfont><glob>*arlito*</glob></rejectfont></selectfont>
+  <cachedir>%s</cachedir>
+</fontconfig>
+"""
+
+
+async def test_without_calibris_metrics_the_signatures_turn_the_page_with_the_timetable(teacher, tmp_path, monkeypatch):
+    # given a machine without Carlito: LibreOffice sets the text in DejaVu Sans, wider, and DUPIRE's pre-convention
+    # runs over one page
+    config = tmp_path / "fonts.conf"
+    config.write_text(NO_CARLITO % (tmp_path / "font-cache"), "utf-8")
+    monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+    # when it is rendered (a profile of its own: LibreOffice keeps the fonts it found in its profile)
+    rendered = await _render(
+        teacher,
+        {"learner": f"/exports/pre-convention/portfolio/{await portfolio_id('DUPIRE')}"},
+        tmp_path / "out",
+        tmp_path / "profile",
+    )
+    _, pdf = rendered["learner"]
+    assert "Carlito" not in {font.name for font in fonts(pdf)}
+    pages = [squeeze(page) for page in pages_text(pdf)]
+    # then the page of the signatures also holds the timetable: no page holds the signatures alone
+    assert len(pages) == 2
+    assert "Signatures" in pages[1] and "Horaires journaliers" in pages[1] and "Total de la semaine" in pages[1]
+    assert "Page 2 / 2" in pages[1]
 
 
 async def test_the_cap_meeting_sheet_fits_three_landscape_pages_with_the_boxes_on_every_selected_row(

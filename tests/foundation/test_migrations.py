@@ -46,6 +46,8 @@ EXPECTED_TABLES = {
     "interim_review_bilan",
     "signin_throttle",
     "data_stamp",
+    "allowance_rate",
+    "allowance_statement",
 }
 
 
@@ -64,6 +66,18 @@ async def _tables(url: str) -> set[str]:
         await Tortoise.close_connections()
 
 
+async def _national_rates(url: str) -> list[tuple]:
+    await Tortoise.init(config=tortoise_config(url))
+    try:
+        _, rows = await connections.get("default").execute_query(
+            "SELECT diploma_year, valid_from, daily_rate_cents FROM allowance_rate WHERE school_id IS NULL "
+            "ORDER BY diploma_year"
+        )
+        return [(row["diploma_year"], str(row["valid_from"]), row["daily_rate_cents"]) for row in rows]
+    finally:
+        await Tortoise.close_connections()
+
+
 async def test_migrations_apply_to_an_empty_database(backend, server_url, tmp_path):
     # given an empty database of the kind under test
     if backend == "postgres":
@@ -78,6 +92,16 @@ async def test_migrations_apply_to_an_empty_database(backend, server_url, tmp_pa
         await apply_migrations(url)
         # then every table of the model exists
         assert EXPECTED_TABLES <= await _tables(url)
+        # and the national allowance rates are stored once (domain.md: CAP 10 € and 15 €, the CAP in one year
+        # 15 €, Bac Pro 10 €, 15 €, 20 € a day, from 1 September 2023)
+        assert await _national_rates(url) == [
+            ("BAC_PRO_PREMIERE", "2023-09-01", 1500),
+            ("BAC_PRO_SECONDE", "2023-09-01", 1000),
+            ("BAC_PRO_TERMINALE", "2023-09-01", 2000),
+            ("CAP_1", "2023-09-01", 1000),
+            ("CAP_2", "2023-09-01", 1500),
+            ("CAP_ONE_YEAR", "2023-09-01", 1500),
+        ]
     finally:
         if backend == "postgres":
             await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -135,3 +135,31 @@ async def test_days_actually_done(teacher, learner):
     assert await learner.error_code(DAYS, id=portfolio, d="3") == "FORBIDDEN"
     read = await learner.data("query($id: ID!) { node(id: $id) { ... on Portfolio { daysDone } } }", id=portfolio)
     assert read["node"]["daysDone"] == "9.5"
+
+
+async def test_the_company_address_and_siret_are_kept_the_siret_as_its_14_digits(learner):
+    # when the learner gives the company's address and its SIRET written in groups
+    fiche = await liaison_of("DUPIRE")
+    query = WORKPLACE.replace("tutorRole }", "tutorRole companyAddress companySiret }")
+    given = FULL | {"companyAddress": "3 place Verte\n59000 Lille", "companySiret": " 999 999 999 00017 "}
+    data = await learner.data(query, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=given)
+    # then both are kept, the SIRET without its spaces
+    payload = data["liaisonFicheWorkplaceUpdate"]
+    assert payload["errors"] == []
+    assert payload["liaisonFiche"]["workplace"]["companyAddress"] == "3 place Verte\n59000 Lille"
+    assert payload["liaisonFiche"]["workplace"]["companySiret"] == "99999999900017"
+
+
+@pytest.mark.parametrize(
+    "siret", ["9999999990001", "999999999000170", "9999999990001A", "９９９９９９９９９０００１７"]
+)
+async def test_a_siret_not_of_14_digits_is_refused_naming_the_field(learner, siret):
+    fiche = await liaison_of("DUPIRE")
+    data = await learner.data(
+        WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL | {"companySiret": siret}
+    )
+    error = data["liaisonFicheWorkplaceUpdate"]["errors"][0]
+    assert (error["field"], error["code"]) == (["input", "companySiret"], "INVALID")
+    # and nothing of the update is kept
+    kept = await liaison_of("DUPIRE")
+    assert (kept.company_name, kept.company_siret, kept.version) == ("Tout élec", "99999999900017", fiche.version)

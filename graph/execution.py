@@ -1,0 +1,268 @@
+"""How the schema's fields are executed: fields whose answer needs none of Strawberry's machinery answer
+without it.
+
+Strawberry wraps every resolver (an Info object, its arguments, the extension chain) and graphql-core builds a
+resolve info, looks for middleware and awaits or completes each value in turn: for the hundreds to thousands of
+fields of a list (a period's portfolios, a level's dashboard, a MELEC visit screen), that per-field machinery is
+most of a read's CPU. Once the schema is built, `answer_fields_directly` gives the fields that need none of it a
+resolver of their own and a plain getter; `DirectExecutionContext` answers a leaf field (a scalar, an enum or a
+list of them) straight from its getter. Every answer is the same as Strawberry's and graphql-core's: a getter
+that cannot answer (a slot nobody filled, an object of another type, null where the schema says non-null, a
+value that does not coerce) hands the field to the general path, which answers or reports it as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import operator
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    Undefined,
+)
+from strawberry import relay
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graph.types.common import GUARD, MISSING, PREFETCHED, Guard
+
+# The key, in a graphql-core field's extensions, of its plain getter: (getter, coerce, non-null, list item
+# coerce or None, list items non-null). A getter takes the object and the request's context and returns
+# `GENERAL` when the field must go through the general path.
+PLAIN = "pfmp.plain"
+GENERAL: Any = object()
+
+
+class DirectExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Answers the leaf fields that have a plain getter without building their resolve info, asking for
+    middleware or dispatching their completion; every other field, and any the getter cannot answer, as
+    graphql-core does."""
+
+    def execute_field(self, parent_type, source, field_details_list, path, position_context):  # type: ignore[override]
+        node = field_details_list[0].node
+        field_def = parent_type.fields.get(node.name.value)
+        plain = field_def.extensions.get(PLAIN) if field_def is not None and field_def.extensions else None
+        if (
+            plain is not None
+            and not node.arguments
+            and not (self.middleware_manager and self.middleware_manager.middlewares)
+        ):
+            answered = _answer(plain, source, self.context_value)
+            if answered is not GENERAL:
+                return answered
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
+def _answer(plain: tuple, source: Any, context: Any) -> Any:
+    getter, coerce, non_null, item_coerce, items_non_null = plain
+    try:
+        value = getter(source, context)
+        if value is GENERAL:
+            return GENERAL
+        if value is None:
+            return GENERAL if non_null else None
+        if item_coerce is None:
+            coerced = coerce(value)
+            return GENERAL if coerced is None or coerced is Undefined else coerced
+        if not isinstance(value, list | tuple):
+            return GENERAL
+        found = []
+        for item in value:
+            if item is None:
+                if items_non_null:
+                    return GENERAL
+                found.append(None)
+                continue
+            coerced = item_coerce(item)
+            if coerced is None or coerced is Undefined:
+                return GENERAL
+            found.append(coerced)
+        return found
+    except Exception:  # the general path answers it, or reports it where it belongs in the response
+        return GENERAL
+
+
+def answer_fields_directly(graphql_schema: Any) -> int:
+    """Gives the fields of the built schema whose answer needs no Strawberry machinery a graphql-core resolver
+    of their own (and, for leaf fields, a plain getter for `DirectExecutionContext`), and returns how many:
+
+    - each `@prefetched` field answers a filled slot itself and hands anything else to Strawberry's resolver
+      (a guarded field's guard asked first, as its Strawberry resolver asks it);
+    - each relay `id` of a type that keeps `Node`'s own `resolve_id` and `resolve_typename` answers the global
+      ID from the object's id attribute and the type's name, as `Node._id` does;
+    - each synchronous resolver taking only `self` (no argument, no extension, no guard) is called with the
+      object, and each plain attribute is read with `getattr`, as Strawberry's default resolver reads it;
+    - each enum answers its name from a dictionary of its members, where Strawberry compares the value with
+      each member's in turn.
+    """
+    count = 0
+    for graphql_type in graphql_schema.type_map.values():
+        if isinstance(graphql_type, GraphQLEnumType) and isinstance(getattr(graphql_type, "wrapped_cls", None), type):
+            graphql_type.coerce_output_value = _enum_names(graphql_type)  # type: ignore[method-assign,assignment]
+            count += 1
+    for graphql_type in graphql_schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        origin = getattr((graphql_type.extensions or {}).get("strawberry-definition"), "origin", None)
+        for graphql_field in graphql_type.fields.values():
+            field = (graphql_field.extensions or {}).get("strawberry-definition")
+            if field is None or field.arguments or field.extensions:
+                continue
+            resolver = field.base_resolver
+            getter: Callable[[Any, Any], Any]
+            if resolver is None:
+                if field.permission_classes or field.default_resolver is not getattr:
+                    continue
+                getter = _attribute_getter(field.python_name)
+                graphql_field.resolve = _attribute(field.python_name)
+            else:
+                function = resolver.wrapped_func
+                marks = getattr(function, "__dict__", {})
+                if PREFETCHED in marks:
+                    getter = _slot_getter(marks[PREFETCHED], marks.get(GUARD))
+                    graphql_field.resolve = _direct(marks[PREFETCHED], marks.get(GUARD), graphql_field.resolve)
+                elif field.python_name == "_id" and _keeps_node_ids(origin):
+                    getter = _global_id_getter(graphql_type.name, origin)  # type: ignore[arg-type]
+                    graphql_field.resolve = _global_id(getter, graphql_field.resolve)
+                elif GUARD not in marks and not resolver.is_async and _takes_only_self(resolver):
+                    getter = _method_getter(function)
+                    graphql_field.resolve = _called_with_object(function)
+                else:
+                    continue
+            plain = _plain(getter, graphql_field.type)
+            if plain is not None:
+                graphql_field.extensions = {**(graphql_field.extensions or {}), PLAIN: plain}
+            count += 1
+    return count
+
+
+def _plain(getter: Callable[[Any, Any], Any], field_type: Any) -> tuple | None:
+    """The getter and how to coerce its value, for a field whose type is a scalar, an enum or a list of them."""
+    non_null = isinstance(field_type, GraphQLNonNull)
+    inner = field_type.of_type if non_null else field_type
+    if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+        return (getter, inner.coerce_output_value, non_null, None, False)
+    if isinstance(inner, GraphQLList):
+        item = inner.of_type
+        items_non_null = isinstance(item, GraphQLNonNull)
+        item = item.of_type if items_non_null else item
+        if isinstance(item, GraphQLScalarType | GraphQLEnumType):
+            return (getter, None, non_null, item.coerce_output_value, items_non_null)
+    return None
+
+
+def _keeps_node_ids(origin: Any) -> bool:
+    return (
+        isinstance(origin, type)
+        and issubclass(origin, relay.Node)
+        and origin.resolve_id.__func__ is relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
+        and origin.resolve_typename.__func__ is relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
+    )
+
+
+def _global_id_getter(type_name: str, origin: type) -> Callable[[Any, Any], Any]:
+    attribute = origin.resolve_id_attr()  # type: ignore[attr-defined]
+    prefix = f"{type_name}:"
+
+    def get(source: Any, context: Any) -> Any:
+        if not isinstance(source, origin):
+            return GENERAL
+        return base64.b64encode(f"{prefix}{getattr(source, attribute)}".encode()).decode()
+
+    return get
+
+
+def _global_id(getter: Callable[[Any, Any], Any], strawberry_resolve: Callable[..., Any]) -> Callable[..., Any]:
+    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        value = getter(source, None)
+        return strawberry_resolve(source, info, **kwargs) if value is GENERAL else value
+
+    return resolve
+
+
+def _enum_names(graphql_type: GraphQLEnumType) -> Callable[[Any], Any]:
+    names = {value.value: name for name, value in graphql_type.values.items()}
+    members = {member: names[member.value] for member in graphql_type.wrapped_cls if member.value in names}  # type: ignore[attr-defined]
+    coerce = graphql_type.coerce_output_value
+
+    def coerce_output_value(output_value: Any) -> Any:
+        name = members.get(output_value) if isinstance(output_value, Enum) else None
+        return name if name is not None else coerce(output_value)
+
+    return coerce_output_value
+
+
+def _attribute_getter(name: str) -> Callable[[Any, Any], Any]:
+    read = operator.attrgetter(name)
+
+    def get(source: Any, context: Any) -> Any:
+        return read(source)
+
+    return get
+
+
+def _attribute(name: str) -> Callable[..., Any]:
+    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        return getattr(source, name)
+
+    resolve._is_default = True  # type: ignore[attr-defined]  # what Strawberry's tracing extensions look for
+    return resolve
+
+
+def _takes_only_self(resolver: Any) -> bool:
+    return [p.name for p in resolver.signature.parameters.values()] == ["self"]
+
+
+def _method_getter(function: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    def get(source: Any, context: Any) -> Any:
+        return function(source)
+
+    return get
+
+
+def _called_with_object(function: Callable[..., Any]) -> Callable[..., Any]:
+    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        return function(source)
+
+    return resolve
+
+
+def _slot_getter(slot: str, guard: Guard | None) -> Callable[[Any, Any], Any]:
+    def get(source: Any, context: Any) -> Any:
+        value = getattr(source, slot, MISSING)
+        if value is MISSING:
+            return GENERAL
+        if guard is None:
+            return value
+        # A guard refusing with a top-level error raises here: the general path raises it where it belongs.
+        return value if guard.check(context, source) else None
+
+    return get
+
+
+def _direct(slot: str, guard: Guard | None, strawberry_resolve: Callable[..., Any]) -> Callable[..., Any]:
+    if guard is None:
+
+        def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+            value = getattr(source, slot, MISSING)
+            if value is not MISSING:
+                return value
+            return strawberry_resolve(source, info, **kwargs)
+
+        return resolve
+
+    def guarded_resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+        # The guard first, as `_enforced` asks it; a slot left empty goes through Strawberry's resolver, whose
+        # own guard asks it there.
+        value = getattr(source, slot, MISSING)
+        if value is MISSING:
+            return strawberry_resolve(source, info, **kwargs)
+        return value if guard.check(info.context, source) else None
+
+    return guarded_resolve
