@@ -159,7 +159,7 @@ async def test_a_siret_not_of_14_digits_is_refused_naming_the_field(learner, sir
         WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL | {"companySiret": siret}
     )
     error = data["liaisonFicheWorkplaceUpdate"]["errors"][0]
-    assert (error["field"], error["code"]) == (["input", "companySiret"], "INVALID")
+    assert (error["field"], error["code"], error["reason"]) == (["input", "companySiret"], "INVALID", "SIRET_INVALID")
     # and nothing of the update is kept
     kept = await liaison_of("DUPIRE")
     assert (kept.company_name, kept.company_siret, kept.version) == ("Tout élec", "99999999900017", fiche.version)

@@ -9,9 +9,9 @@ from tests.periods.helpers import level_id
 
 CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(levelId: $l,
   input: {name: "Stage", startDate: $s, endDate: $e}) { period { id version plannedDays plannedDaysOverride }
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 SET = """mutation($id: ID!, $days: Int) { periodPlannedDaysSet(id: $id, plannedDays: $days) {
-  period { version plannedDays plannedDaysOverride } errors { field code message } } }"""
+  period { version plannedDays plannedDaysOverride } errors { field code reason message } } }"""
 UPDATE = """mutation($id: ID!, $v: Int!, $e: Date!) { periodUpdate(id: $id, version: $v, input: {endDate: $e}) {
   period { endDate plannedDays } errors { field code reason message } } }"""
 READ = "query($id: ID!) { node(id: $id) { ... on Period { plannedDays plannedDaysOverride } } }"
