@@ -257,6 +257,38 @@ async def test_validation_freezes_the_statement_and_twice_is_a_conflict(admin, t
     ]
 
 
+FRENCH_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+
+
+async def test_the_refusals_say_who_validated_and_when_in_french_or_in_english(admin, teacher):
+    # given the statement validated by the admin today
+    await _record_days(teacher, DAYS)
+    assert (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"] == []
+    name = (await User.get(email=admin.user.email)).full_name
+    today = dt.datetime.now(dt.UTC).date()
+    # when it is validated again, then the message names the day and who, in the language asked for
+    french = (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"]
+    day = f"{today.day} {FRENCH_MONTHS[today.month - 1]} {today.year}"
+    assert [e["message"] for e in french] == [
+        f"La décision d'attribution de cette période a été validée le {day} par {name} : elle ne peut plus changer."
+    ]
+    english = (await admin.speaking("en").data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]
+    assert [e["message"] for e in english["errors"]] == [
+        f"The statement of this period was validated on {today.isoformat()} by {name}: it is frozen."
+    ]
+    # and a rate before the allowance existed names its first day
+    early = await admin.speaking("en").data(
+        'mutation { allowanceRateAdd(input: {diplomaYear: CAP_2, validFrom: "2023-08-31", dailyRateCents: 1500})'
+        " { errors { reason message } } }"
+    )
+    assert early["allowanceRateAdd"]["errors"] == [
+        {
+            "reason": "ALLOWANCE_RATE_TOO_EARLY",
+            "message": "'validFrom' must not be before 2023-09-01: there was no allowance before.",
+        }
+    ]
+
+
 async def test_the_decision_to_sign_reads_back_with_its_rows_and_total(admin, teacher):
     # given every day recorded, DUPIRE with an INE, the statement not validated yet
     await _record_days(teacher, DAYS)
