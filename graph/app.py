@@ -32,6 +32,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from graph.context import Context
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
+from graph.messages import negotiate
 from graph.multipart import receive_multipart
 from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, store
 from graph.routes.annexes import download_annex
@@ -211,19 +212,21 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             known if known is not None else await authenticate(self.settings, request.headers.get("authorization"))
         )
         stamps.writer_school.set(viewer.school_id if viewer is not None else None)
+        language = negotiate(request.headers.get("accept-language"))
         # The view asks for the context before it reads the body: a file upload nobody may send is refused unread.
         if (
             isinstance(request, Request)
             and request.method == "POST"
             and parse_content_type(request.headers.get("content-type", ""))[0] == "multipart/form-data"
         ):
-            gate_multipart(viewer, problem)
+            gate_multipart(viewer, problem, language)
         return Context(
             request=request if isinstance(request, Request) else None,
             response=response if isinstance(response, Response) else None,
             settings=self.settings,
             viewer=viewer,
             auth_problem=problem,
+            language=language,
         )
 
 

@@ -93,6 +93,25 @@ def export_schema() -> None:
     click.echo(schema.as_str())
 
 
+@main.command("error-reasons")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the table of reasons and messages (the default).")
+@click.option(
+    "--update",
+    "document",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Rewrite the generated part of this file (docs/errors.md) instead.",
+)
+def error_reasons(as_markdown: bool, document: Path | None) -> None:
+    """Every payload error reason and top-level error message, with their French and English messages."""
+    from graph.error_reasons import markdown, update
+
+    if document is not None:
+        click.echo(f"{document}: {'updated' if update(document) else 'up to date'}")
+        return
+    click.echo(markdown(), nl=False)
+
+
 @main.command("import-framework")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--school", "uai", default=None, help="UAI of the school owning it; default: built-in for all schools.")
@@ -218,6 +237,7 @@ def create_admin(
     from tortoise.transactions import in_transaction
 
     from graph.database import apply_migrations, orm
+    from graph.errors import FieldProblem, Reason
     from models import stamps
     from models.schools import School
     from models.users import Role, User
@@ -228,7 +248,7 @@ def create_admin(
         password = getpass.getpass("Password: ")
     weakness = password_weakness(password, email=email.strip().lower(), first_name=first_name, last_name=last_name)
     if weakness:
-        raise click.ClickException(weakness)
+        raise click.ClickException(FieldProblem(None, Reason(weakness[0]), weakness[1]).message("en"))
     uai = school_uai.strip().upper()
     if not (len(uai) == 8 and uai[:7].isdigit() and uai[7].isalpha()):
         raise click.ClickException("--school-uai must be 7 digits and a letter, e.g. 0599999Z")

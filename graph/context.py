@@ -11,6 +11,7 @@ from strawberry.types import Info as _Info
 
 from graph.errors import Forbidden, PasswordChangeRequired, Unauthenticated
 from graph.loaders import Loaders
+from graph.messages import DEFAULT_LANGUAGE
 from graph.settings import Settings
 from permissions.table import allows, granted
 from permissions.viewer import Viewer
@@ -22,8 +23,10 @@ class Context:
     response: Response | None
     settings: Settings
     viewer: Viewer | None
-    # Why the bearer token was refused, if one was sent and refused.
-    auth_problem: str | None = None
+    # Why the bearer token was refused, if one was sent and refused: the key of its message and the message's values.
+    auth_problem: tuple[str, dict[str, Any]] | None = None
+    # The language of the messages (graph/messages.py): negotiated from the request's Accept-Language.
+    language: str = DEFAULT_LANGUAGE
     loaders: Loaders = field(default=None)  # type: ignore[assignment]
     # Read by Strawberry on WebSocket connections; unused over HTTP.
     connection_params: dict[str, Any] | None = None
@@ -36,9 +39,8 @@ class Context:
         """The signed-in viewer. Someone still on a temporary password gets only what says
         `temporary_password_ok` (me, passwordChange): PASSWORD_CHANGE_REQUIRED everywhere else."""
         if self.viewer is None:
-            raise Unauthenticated(
-                self.auth_problem or "Sign in first: send an access token as 'Authorization: Bearer <token>'."
-            )
+            key, params = self.auth_problem or ("SIGN_IN_REQUIRED", {})
+            raise Unauthenticated(key, **params)
         if self.viewer.password_change_required and not temporary_password_ok:
             raise PasswordChangeRequired()
         return self.viewer

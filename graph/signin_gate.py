@@ -45,7 +45,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.http.parse_content_type import parse_content_type
 
-from graph.errors import ErrorCode
+from graph.errors import FieldProblem, Reason
+from graph.messages import negotiate
 from graph.schema import LIMIT_RULES, MAX_TOKENS, schema
 from graph.settings import Settings
 from graph.text_guard import UNSTORABLE, unstorable_variable
@@ -57,7 +58,7 @@ log = logging.getLogger("pfmp.signin")
 # Documents longer than this are never sign-ins worth recognising (a login document is about 150 characters).
 LONGEST_DOCUMENT = 4000
 PAYLOAD_FIELDS = {"token", "expiresAt", "user", "passwordChangeRequired", "retryAfter", "errors", "__typename"}
-ERROR_FIELDS = {"field", "code", "message", "__typename"}
+ERROR_FIELDS = {"field", "code", "reason", "message", "__typename"}
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,14 @@ class LoginShape:
         kind, text = which
         return variables.get(text) if kind == "variable" else text
 
-    def answer(self, retry_after: int) -> dict[str, Any]:
+    def answer(self, retry_after: int, language: str) -> dict[str, Any]:
         """`data` as the view answers a throttled `login`: the payload of LoginPayload(retry_after, errors)."""
+        refusal = FieldProblem(None, Reason.SIGN_IN_THROTTLED, {"seconds": retry_after})
         error = {
             "field": None,
-            "code": ErrorCode.THROTTLED.value,
-            "message": throttle.refusal_message(retry_after),
+            "code": refusal.code.value,
+            "reason": refusal.reason.value,
+            "message": refusal.message(language),
             "__typename": "UserError",
         }
         values = {
@@ -259,7 +262,9 @@ class SigninGate:
                 await asyncio.sleep(self.settings.signin_refusal_delay)
                 accept = headers.get("accept", "")
                 response = Response(
-                    json.dumps(shape.answer(retry_after), separators=(",", ":")),
+                    json.dumps(
+                        shape.answer(retry_after, negotiate(headers.get("accept-language"))), separators=(",", ":")
+                    ),
                     media_type=GRAPHQL_RESPONSE if wants_graphql_response(accept) else "application/json",
                     headers={"retry-after": str(retry_after)},
                 )

@@ -19,6 +19,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 
+from graph.errors import Forbidden, Unauthenticated
 from permissions.table import granted
 from permissions.viewer import Viewer
 
@@ -42,8 +43,6 @@ GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
 NOT_AN_OBJECT = "The request body must be a JSON object with a `query` string."
 TOO_DEEP = f"The variables are nested too deeply (at most {MAX_VARIABLE_DEPTH} levels)."
 JSON_TOO_DEEP = "The request body's JSON is nested too deeply."
-SIGN_IN_FIRST = "Sign in first: a file upload needs 'Authorization: Bearer <token>'."
-NO_UPLOAD = "You are not allowed to upload files."
 
 
 def http_error_response(exc: HTTPException) -> JSONResponse:
@@ -102,12 +101,13 @@ def refuse_deep_variables(variables: dict | None) -> None:
         raise HTTPException(400, TOO_DEEP)
 
 
-def gate_multipart(viewer: Viewer | None, problem: str | None) -> None:
+def gate_multipart(viewer: Viewer | None, problem: tuple[str, dict[str, str]] | None, language: str) -> None:
     """Before a multipart body is read: only a signed-in role that may upload something gets it read."""
     if viewer is None:
-        raise HTTPException(401, problem or SIGN_IN_FIRST)
+        refusal = Unauthenticated(problem[0], **problem[1]) if problem else Unauthenticated("UPLOAD_SIGN_IN_REQUIRED")
+        raise HTTPException(401, refusal.message(language))
     if not any(granted(rule, viewer.role) for rule in UPLOAD_RULES):
-        raise HTTPException(403, NO_UPLOAD)
+        raise HTTPException(403, Forbidden("UPLOAD_FORBIDDEN").message(language))
 
 
 class CodedRefusalMiddleware:

@@ -11,16 +11,18 @@ from permissions import oidc
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
 
-REVOKED = "The access token was revoked or the account is inactive."
+# (key of the message, its values): the catalogs hold the words (graph/messages.py, context `error`).
+Problem = tuple[str, dict[str, str]]
+REVOKED: Problem = ("TOKEN_REVOKED", {})
 
 
-async def authenticate(settings: Settings, authorization: str | None) -> tuple[Viewer | None, str | None]:
+async def authenticate(settings: Settings, authorization: str | None) -> tuple[Viewer | None, Problem | None]:
     """(viewer, None) for a valid bearer token; (None, reason) for a bad one; (None, None) for none."""
     if not authorization:
         return None, None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return None, "The Authorization header must be 'Bearer <token>'."
+        return None, ("AUTHORIZATION_MALFORMED", {})
     try:
         # Tokens of the configured OpenID Connect providers (docs/identity.md); else the server's own.
         provider = oidc.select_provider(settings, token.strip())
@@ -28,7 +30,7 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
             return await oidc.authenticate(provider, token.strip()), None
         claims = decode_token(token.strip(), secret=settings.token_secret, issuer=settings.token_issuer)
     except InvalidToken as exc:
-        return None, str(exc)
+        return None, (exc.key, exc.params)
     row = await User.filter(id=claims["sub"]).values(
         "id", "role", "school_id", "token_version", "is_active", "password_change_required"
     )

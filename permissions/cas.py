@@ -101,8 +101,8 @@ def parse_answer(body: bytes) -> CasPerson:
     if code == "INTERNAL_ERROR":
         raise CasUnavailable("The CAS server reported an internal error; try again later.")
     if code == "INVALID_SERVICE":
-        raise CasRefused("The CAS ticket was not issued for this service.")
-    raise CasRefused("The CAS ticket is unknown, expired or already used: sign in at the ENT again.")
+        raise CasRefused("CAS_TICKET_NOT_FOR_SERVICE")
+    raise CasRefused("CAS_TICKET_REFUSED")
 
 
 async def validate_ticket(settings: Settings, ticket: str, service: str) -> CasPerson:

@@ -12,13 +12,6 @@ from models.users import ExternalIdentity, User
 MAX_SUBJECT = 254
 
 
-def no_account_message(provider: str) -> str:
-    return (
-        f"You are signed in at '{provider}', but no account of this server is linked to that identity. "
-        "Ask your school's administrator to link it."
-    )
-
-
 async def find_user(provider: str, match: str, value: str) -> User | None:
     """The active account `value` names at `provider`, matched by external identity or by email."""
     value = value.strip()

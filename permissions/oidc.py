@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 import jwt
 
 from graph.settings import OidcProvider, Settings
-from permissions.identities import find_user, no_account_message
+from permissions.identities import find_user
 from permissions.remote import RemoteError, fetch
 from permissions.tokens import InvalidToken
 from permissions.viewer import Viewer
 
 log = logging.getLogger("pfmp.oidc")
 
-NOT_VALID = "The access token is not valid."
-UNKNOWN_ISSUER = "The access token comes from an identity provider this server does not accept."
-KEYS_UNAVAILABLE = "The identity provider's signing keys cannot be fetched right now; try again later."
+NOT_VALID = "TOKEN_INVALID"
+UNKNOWN_ISSUER = "TOKEN_ISSUER_UNKNOWN"
+KEYS_UNAVAILABLE = "PROVIDER_KEYS_UNAVAILABLE"
 
 
 def select_provider(settings: Settings, token: str) -> OidcProvider | None:
@@ -155,7 +155,7 @@ async def verify(provider: OidcProvider, token: str) -> dict:
             options={"require": ["exp", "iat", "iss", "aud"], "enforce_minimum_key_length": True},
         )
     except jwt.ExpiredSignatureError:
-        raise InvalidToken("The access token has expired.") from None
+        raise InvalidToken("TOKEN_EXPIRED") from None
     except (jwt.PyJWTError, ValueError, TypeError):
         raise InvalidToken(NOT_VALID) from None
 
@@ -165,10 +165,10 @@ async def authenticate(provider: OidcProvider, token: str) -> Viewer:
     claims = await verify(provider, token)
     value = claims.get(provider.claim)
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
-        raise InvalidToken(f"The access token does not carry the '{provider.claim}' claim this server needs.")
+        raise InvalidToken("TOKEN_CLAIM_MISSING", claim=provider.claim)
     if provider.match == "email" and claims.get("email_verified") is False:
-        raise InvalidToken("The identity provider has not verified this email address.")
+        raise InvalidToken("PROVIDER_EMAIL_UNVERIFIED")
     user = await find_user(provider.name, provider.match, str(value))
     if user is None:
-        raise InvalidToken(no_account_message(provider.name))
+        raise InvalidToken("IDENTITY_NOT_LINKED", provider=provider.name)
     return Viewer(id=user.id, role=user.role, school_id=user.school_id, token_version=user.token_version)

@@ -13,6 +13,7 @@ import secrets
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -85,25 +86,30 @@ def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text).split()
 
 
-def password_weakness(password: str, *, email: str, first_name: str, last_name: str) -> str | None:
+# Why a password is refused: the reason of the payload error (graph/errors.py, Reason) and its message's values.
+Weakness = tuple[str, dict[str, Any]]
+
+
+def password_weakness(password: str, *, email: str, first_name: str, last_name: str) -> Weakness | None:
     """Why `password` may not become this account's password, or None when it may."""
     if len(password) < MIN_LENGTH:
-        return f"The password needs at least {MIN_LENGTH} characters."
+        return "PASSWORD_TOO_SHORT", {"min": MIN_LENGTH}
     if len(password) > MAX_LENGTH:
-        return f"The password may have at most {MAX_LENGTH} characters."
+        return "PASSWORD_TOO_LONG", {"max": MAX_LENGTH}
     folded, words = _folded(password), _words(_folded(password))
     local_part = _folded(email).partition("@")[0]
     own = [_folded(email), local_part, *_words(local_part), *_words(_folded(first_name)), *_words(_folded(last_name))]
     for part in own:
         if len(part) >= _SHORT_NAME and part in folded or len(part) > _INITIALS and part in words:
-            return "The password must not contain your email or your name."
+            return "PASSWORD_PERSONAL", {}
     result = zxcvbn(password, user_inputs=[email, local_part, first_name, last_name], max_length=MAX_LENGTH)
     if result["score"] < MIN_SCORE:
         advice = " ".join(filter(None, [result["feedback"].get("warning"), *result["feedback"].get("suggestions", [])]))
-        return "The password is too easy to guess." + (f" {advice}" if advice else "")
+        # zxcvbn's advice is in English: the English message adds it, the French one does without.
+        return "PASSWORD_TOO_EASY", {"advice": f" {advice}" if advice else ""}
     return None
 
 
-async def check_new_password(password: str, *, email: str, first_name: str, last_name: str) -> str | None:
+async def check_new_password(password: str, *, email: str, first_name: str, last_name: str) -> Weakness | None:
     """password_weakness off the event loop: zxcvbn takes milliseconds, more on long inputs."""
     return await asyncio.to_thread(password_weakness, password, email=email, first_name=first_name, last_name=last_name)

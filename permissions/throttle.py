@@ -107,10 +107,6 @@ def address_key(address: str) -> str:
     return ("address:" + address)[:100]
 
 
-def refusal_message(retry_after: int) -> str:
-    return f"Too many failed sign-ins: try again in {retry_after} seconds."
-
-
 def wait_seconds(until: dt.datetime, moment: dt.datetime) -> int:
     """The retryAfter of a refusal: whole seconds, at least one."""
     return max(1, math.ceil((until - moment).total_seconds()))

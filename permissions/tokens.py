@@ -15,7 +15,13 @@ AUDIENCE = "pfmp-api"
 
 
 class InvalidToken(Exception):
-    """The token cannot be trusted; the message is safe to show."""
+    """The token cannot be trusted. `key` names the message shown for it (context `error` of the catalogs,
+    graph/messages.py), `params` the values that message names."""
+
+    def __init__(self, key: str, **params: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
 
 
 def issue_token(
@@ -55,12 +61,12 @@ def decode_token(token: str, *, secret: str, issuer: str) -> dict:
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError:
-        raise InvalidToken("The access token has expired.") from None
+        raise InvalidToken("TOKEN_EXPIRED") from None
     except jwt.PyJWTError:
-        raise InvalidToken("The access token is not valid.") from None
+        raise InvalidToken("TOKEN_INVALID") from None
     try:
         claims["sub"] = int(claims["sub"])
         claims["ver"] = int(claims["ver"])
     except (KeyError, TypeError, ValueError):
-        raise InvalidToken("The access token is not valid.") from None
+        raise InvalidToken("TOKEN_INVALID") from None
     return claims

@@ -9,7 +9,8 @@ from tortoise.expressions import Q
 from tortoise.fields import CharField
 from tortoise.models import Model
 
-from graph.errors import BadUserInput, ErrorCode, FieldProblem, UserInputError, problem
+from graph.errors import BadUserInput, FieldProblem, Reason, UserInputError, problem
+from graph.messages import Term
 from graph.types.common import decode_id
 from models.users import User
 from permissions.viewer import Viewer
@@ -22,7 +23,7 @@ def input_id(value: str, type_name: str | tuple[str, ...], field: str) -> int:
     try:
         return decode_id(value, expected=type_name, field=field)[1]
     except BadUserInput as exc:
-        raise problem(field, ErrorCode.INVALID, str(exc)) from None
+        raise problem(field, Reason(exc.key), **exc.params) from None
 
 
 async def fetch_in_reach(
@@ -44,7 +45,7 @@ async def fetch_in_reach(
         query = query.select_for_update()
     row = await query.first()
     if row is None:
-        raise problem(field, ErrorCode.NOT_FOUND, f"No {what} with this id.")
+        raise problem(field, Reason.ID_NOT_FOUND, what=Term(what))
     return row
 
 
@@ -62,11 +63,11 @@ async def fetch_many_in_reach(
     """Rows named by a list of input IDs, in input order; each missing one is a NOT_FOUND naming its index."""
     ids = [input_id(value, type_name, f"{field}.{i}") for i, value in enumerate(values)]
     if len(set(ids)) != len(ids):
-        raise problem(field, ErrorCode.INVALID, f"'{field}' lists the same {what} twice.")
+        raise problem(field, Reason.LIST_DUPLICATE, field=field, what=Term(what))
     condition = scope(viewer) & (extra or Q())
     rows = {row.pk: row for row in await model.filter(condition, id__in=ids)} if ids else {}
     missing = [
-        FieldProblem([*field.split("."), str(i)], ErrorCode.NOT_FOUND, f"No {what} with this id.")
+        FieldProblem([*field.split("."), str(i)], Reason.ID_NOT_FOUND, {"what": Term(what)})
         for i, pk in enumerate(ids)
         if pk not in rows
     ]
@@ -91,7 +92,7 @@ async def not_found_out_of_reach(
         for key, ids in wanted.items()
     }
     return [
-        FieldProblem(found.field, ErrorCode.NOT_FOUND, f"No {named[i][3]} with this id.")
+        FieldProblem(found.field, Reason.ID_NOT_FOUND, {"what": Term(named[i][3])})
         if i in named and named[i][2] not in reached[named[i][:2]]
         else found
         for i, found in enumerate(problems)
@@ -109,32 +110,28 @@ def fits_column(model: type[Model], field: str, value: str) -> bool:
 def required_text(value: str | None, field: str, label: str, *, max_length: int) -> str:
     text = (value or "").strip()
     if not text:
-        raise problem(field, ErrorCode.REQUIRED, f"{label} is required.")
+        raise problem(field, Reason.VALUE_REQUIRED, label=Term(label))
     if len(text) > max_length:
-        raise problem(field, ErrorCode.INVALID, f"{label} is longer than {max_length} characters.")
+        raise problem(field, Reason.TEXT_TOO_LONG, label=Term(label), max_length=max_length)
     return text
 
 
 def optional_text(value: str | None, field: str, label: str, *, max_length: int) -> str | None:
     text = (value or "").strip()
     if len(text) > max_length:
-        raise problem(field, ErrorCode.INVALID, f"{label} is longer than {max_length} characters.")
+        raise problem(field, Reason.TEXT_TOO_LONG, label=Term(label), max_length=max_length)
     return text or None
 
 
 def check_date(value: dt.date, field: str) -> dt.date:
     if not EARLIEST <= value <= LATEST:
-        raise problem(field, ErrorCode.INVALID, f"'{field}' must be between {EARLIEST} and {LATEST}.")
+        raise problem(field, Reason.DATE_OUT_OF_RANGE, field=field, earliest=EARLIEST, latest=LATEST)
     return value
 
 
 def check_version(current: int, given: int) -> None:
     if current != given:
-        raise problem(
-            "version",
-            ErrorCode.CONFLICT,
-            f"This was changed by someone else meanwhile (version {current}, yours {given}): reload it.",
-        )
+        raise problem("version", Reason.VERSION_STALE, current=current, given=given)
 
 
 def email_address(value: str, field: str) -> str:
@@ -142,22 +139,20 @@ def email_address(value: str, field: str) -> str:
     email = required_text(value, field, "The email", max_length=254).lower()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email or domain.startswith(".") or domain.endswith("."):
-        raise problem(field, ErrorCode.INVALID, "The email is not a valid address.")
+        raise problem(field, Reason.EMAIL_INVALID)
     return email
 
 
-# Emails are unique across the deployment (sign-in looks them up across schools): one answer for an email taken
-# in this school or in another, so that creating an account or changing an email tells nothing about other
-# schools' people.
-EMAIL_TAKEN = "This email cannot be used for a new account: choose another one."
-
-
 async def available_email(value: str, field: str, *, except_id: int | None = None) -> str:
-    """`email_address`, or UNIQUE naming the field, in the same words wherever the email is taken."""
+    """`email_address`, or UNIQUE naming the field, in the same words wherever the email is taken.
+
+    Emails are unique across the deployment (sign-in looks them up across schools): one answer for an email taken
+    in this school or in another, so that creating an account or changing an email tells nothing about other
+    schools' people."""
     email = email_address(value, field)
     query = User.filter(email=email)
     if except_id is not None:
         query = query.exclude(id=except_id)
     if await query.exists():
-        raise problem(field, ErrorCode.UNIQUE, EMAIL_TAKEN)
+        raise problem(field, Reason.EMAIL_TAKEN)
     return email

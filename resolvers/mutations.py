@@ -37,7 +37,7 @@ async def run_mutation(payload: Callable[..., P], body: Callable[[], Awaitable[P
             await stamps.bump_writer()
             return result
     except UserInputError as exc:
-        return payload(errors=[UserError(field=p.field, code=p.code, message=p.message) for p in exc.problems])
+        return payload(errors=UserError.all_of(exc))
 
 
 DECLARED = "pfmp.mutation"

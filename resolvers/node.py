@@ -40,5 +40,5 @@ class NodeQuery:
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         if len(ids) > 100:
-            raise BadUserInput("'ids' may list at most 100 IDs.")
+            raise BadUserInput("TOO_MANY_IDS", max=100)
         return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

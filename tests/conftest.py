@@ -135,14 +135,24 @@ async def app(settings):
 class Api:
     """One HTTP client signed in as someone (or no one), speaking GraphQL to the real app."""
 
-    def __init__(self, http: httpx.AsyncClient, token: str | None = None, user: User | None = None):
+    def __init__(
+        self, http: httpx.AsyncClient, token: str | None = None, user: User | None = None, language: str | None = None
+    ):
         self.http = http
         self.token = token
         self.user = user
+        self.language = language
+
+    def speaking(self, language: str) -> Api:
+        """The same client, sending `Accept-Language: <language>` (messages are in French without it)."""
+        return Api(self.http, self.token, self.user, language)
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.language:
+            headers["Accept-Language"] = self.language
+        return headers
 
     async def post(self, query: str, variables: dict | None = None, **kwargs) -> httpx.Response:
         return await self.http.post(

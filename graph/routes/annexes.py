@@ -13,7 +13,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from graph.errors import BadUserInput, PasswordChangeRequired
+from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
+from graph.messages import negotiate
 from graph.types.common import decode_id
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
@@ -39,15 +40,16 @@ async def download_annex(request: Request) -> Response:
     """GET /annexes/{id}: the file of an annex the viewer reaches, streamed, with Range support."""
     settings = request.app.state.settings
     viewer, reason = await authenticate(settings, request.headers.get("authorization"))
+    language = negotiate(request.headers.get("accept-language"))
     if viewer is None:
         return _refusal(
             401,
-            reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
+            (Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()).message(language),
             {"WWW-Authenticate": 'Bearer realm="pfmp"'},
         )
     if viewer.password_change_required:
-        return _refusal(403, PasswordChangeRequired().args[0])
-    missing = _refusal(404, "No annex file with this id.")
+        return _refusal(403, PasswordChangeRequired().message(language))
+    missing = _refusal(404, AppError("ANNEX_FILE_NOT_FOUND", code="NOT_FOUND").message(language))
     try:
         _, pk = decode_id(request.path_params["id"], expected="Annex")
     except BadUserInput:
@@ -56,7 +58,7 @@ async def download_annex(request: Request) -> Response:
     if annex is None:
         return missing
     if not allows("annex.read", viewer.role, owned=OWN_BY_REACH):
-        return _refusal(403, "You are not allowed to do this.")
+        return _refusal(403, Forbidden().message(language))
     try:
         path = annex_path(settings.annex_dir, annex.stored_name or "")
         stat = await asyncio.to_thread(os.stat, path)

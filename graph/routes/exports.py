@@ -49,7 +49,8 @@ from exports import (
     build_meeting_sheet,
     build_pre_convention,
 )
-from graph.errors import BadUserInput, PasswordChangeRequired
+from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
+from graph.messages import negotiate
 from graph.types.common import decode_id
 from permissions.authentication import authenticate
 from permissions.table import allows
@@ -170,9 +171,6 @@ EXPORTS: dict[str, Export] = {
     ),
 }
 
-NOT_FOUND = {"code": "NOT_FOUND", "message": "No such document, or it is out of your reach."}
-FORBIDDEN = {"code": "FORBIDDEN", "message": "You are not allowed to do this."}
-
 
 def _file_part(text: str) -> str:
     """A name as a file name part: words joined by dashes, nothing a file system or a header would choke on."""
@@ -213,28 +211,30 @@ async def _chunks(content: bytes) -> AsyncIterator[bytes]:
 async def _answer(request: Request, key: str) -> Response:
     export = EXPORTS[key]
     viewer, reason = await authenticate(request.app.state.settings, request.headers.get("authorization"))
+    language = negotiate(request.headers.get("accept-language"))
+
+    def said(refusal: AppError) -> dict:
+        return {"code": refusal.code, "message": refusal.message(language)}
+
     if viewer is None:
         return _refusal(
             401,
-            {
-                "code": "UNAUTHENTICATED",
-                "message": reason or "Sign in first: send an access token as 'Authorization: Bearer <token>'.",
-            },
+            said(Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()),
             {"www-authenticate": 'Bearer realm="pfmp"'},
         )
     if viewer.password_change_required:
-        refusal = PasswordChangeRequired()
-        return _refusal(403, {"code": refusal.code, "message": refusal.args[0]})
+        return _refusal(403, said(PasswordChangeRequired()))
+    not_found = said(AppError("DOCUMENT_NOT_FOUND", code="NOT_FOUND"))
     try:
         _, pk = decode_id(request.path_params["id"], expected=export.type_name)
     except BadUserInput:
-        return _refusal(404, NOT_FOUND)
+        return _refusal(404, not_found)
     target = await export.find(viewer, pk)
     if target is None:
-        return _refusal(404, NOT_FOUND)
+        return _refusal(404, not_found)
     rule = export.draft_rule if target.draft and export.draft_rule else export.rule
     if not allows(rule, viewer.role, owned=target.owned):
-        return _refusal(403, FORBIDDEN)
+        return _refusal(403, said(Forbidden()))
     started = time.perf_counter()
     content = await export.gather(viewer, target)
     gathered = time.perf_counter()

@@ -17,7 +17,8 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField, Selection
 
 from graph.context import Context
-from graph.errors import BadUserInput, ErrorCode
+from graph.errors import REASONS, BadUserInput, ErrorCode, FieldProblem, UserInputError
+from graph.messages import render
 from permissions.table import ACCESS_TABLE, Grant, allows, describe
 from permissions.viewer import Viewer
 
@@ -97,13 +98,53 @@ def _merge(found: dict[str, list[Selection]], selected: list[Selection]) -> None
 ErrorCodeEnum = Annotated[ErrorCode, strawberry.enum(name="UserErrorCode", description="What is wrong with the input.")]
 
 
+# Each reason with its description, from the one list of reasons (graph/errors.py, REASONS).
+_REASONS: type[Enum] = Enum(  # type: ignore[misc]
+    "UserErrorReason",
+    {
+        reason.name: strawberry.enum_value(
+            reason.value, description=f"{spec.code.value}: {spec.description} Field: {spec.field}."
+        )
+        for reason, spec in REASONS.items()
+    },
+)
+UserErrorReason = strawberry.enum(
+    _REASONS,
+    description="Which problem a UserError is, precisely: one value per problem a user can fix. Its `code` is "
+    "the family it belongs to; docs/errors.md lists every reason with its code, field and messages.",
+)
+
+
 @strawberry.type(description="A problem with a mutation's input. Nothing was written.")
 class UserError:
     field: list[str] | None = strawberry.field(
         description="Path into the input of the field at fault (null when the whole request is)."
     )
-    code: ErrorCodeEnum = strawberry.field(description="Machine-readable kind of problem.")
-    message: str = strawberry.field(description="Human-readable explanation, safe to show.")
+    code: ErrorCodeEnum = strawberry.field(description="The family of the problem (NOT_FOUND, INVALID, CONFLICT, …).")
+    reason: UserErrorReason = strawberry.field(  # type: ignore[valid-type]
+        description="Which problem precisely: one value per problem a user can fix, each with its own message."
+    )
+    params: strawberry.Private[dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    @strawberry.field(
+        description="Human-readable explanation, safe to show, in the request's language: French by default, "
+        "English when `Accept-Language` prefers it."
+    )
+    def message(self, info: strawberry.Info) -> str:
+        return render("reason", self.reason.name, self.params, info.context.language)  # type: ignore[attr-defined]
+
+    @classmethod
+    def of(cls, problem: FieldProblem) -> UserError:
+        return cls(
+            field=problem.field,
+            code=problem.code,
+            reason=UserErrorReason[problem.reason.name],  # type: ignore[index]
+            params=problem.params,
+        )
+
+    @classmethod
+    def all_of(cls, error: UserInputError) -> list[UserError]:
+        return [cls.of(p) for p in error.problems]
 
 
 @strawberry.type(description="What every mutation answers: its own fields, and the problems with its input.")
@@ -271,13 +312,13 @@ def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, fiel
         type_name, _, pk_text = raw.partition(":")
         pk = int(pk_text)
     except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInput(f"'{field}' is not a valid ID.") from None
+        raise BadUserInput("ID_MALFORMED", field=field) from None
     if not type_name or not 0 < pk <= MAX_KEY:
-        raise BadUserInput(f"'{field}' is not a valid ID.")
+        raise BadUserInput("ID_MALFORMED", field=field)
     if expected is not None:
         names = (expected,) if isinstance(expected, str) else expected
         if type_name not in names:
-            raise BadUserInput(f"'{field}' is not the ID of a {' or '.join(names)}.")
+            raise BadUserInput("ID_WRONG_TYPE", field=field, types=" or ".join(names))
     return type_name, pk
 
 
@@ -285,7 +326,7 @@ def check_page(first: int | None) -> int:
     if first is None:
         return MAX_PAGE
     if first < 0 or first > MAX_PAGE:
-        raise BadUserInput(f"'first' must be between 0 and {MAX_PAGE}.")
+        raise BadUserInput("PAGE_SIZE_OUT_OF_RANGE", max=MAX_PAGE)
     return first
 
 
@@ -299,7 +340,7 @@ def decode_cursor(after: str | None) -> int:
             raise ValueError
         return int(position) + 1
     except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInput("'after' is not a valid cursor.") from None
+        raise BadUserInput("CURSOR_MALFORMED") from None
 
 
 async def paginate(queryset, convert, *, first: int | None, after: str | None):

@@ -18,7 +18,8 @@ import strawberry
 from tortoise.expressions import F
 
 from graph.context import Info
-from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.errors import FieldProblem, Reason, UserInputError, problem
+from graph.messages import Term
 from graph.types.bilans import CompanyBilan, EvaluationMode
 from graph.types.common import Payload
 from graph.types.frameworks import AchievementLevel
@@ -115,8 +116,8 @@ async def _writable(info: Info, id: strawberry.ID, version: int, status: m.Bilan
     viewer = info.context.require("bilan.write")
     bilan = await fetch_in_reach(m.CompanyBilan, scopes.bilans, viewer, id, "CompanyBilan", "id", "company bilan")
     if bilan.status is not status:
-        said = "already completed" if bilan.status is m.BilanStatus.COMPLETED else "not completed"
-        raise problem("id", ErrorCode.CONFLICT, f"This bilan is {said}.")
+        completed = bilan.status is m.BilanStatus.COMPLETED
+        raise problem("id", Reason.BILAN_ALREADY_COMPLETED if completed else Reason.BILAN_NOT_COMPLETED)
     check_version(bilan.version, version)
     return viewer, bilan
 
@@ -127,11 +128,9 @@ async def _write(bilan: m.CompanyBilan, version: int, expected: m.BilanStatus, *
         version=F("version") + 1, updated_at=_now(), **changes
     )
     if not done:
-        raise problem(
-            "version",
-            ErrorCode.CONFLICT,
-            "This bilan was changed by someone else meanwhile: reload it and enter your changes again.",
-        )
+        # Another writer won between the read and this write: the same problem as a stale version read.
+        current = await m.CompanyBilan.filter(id=bilan.id).first().values_list("version", flat=True)
+        raise problem("version", Reason.VERSION_STALE, current=current, given=version)
     return await m.CompanyBilan.get(id=bilan.id)
 
 
@@ -146,16 +145,14 @@ async def _lock_period_of(bilan: m.CompanyBilan) -> None:
     period_id = await Portfolio.filter(id=bilan.portfolio_id).first().values_list("period_id", flat=True)
     period = await Period.filter(id=period_id).select_for_update().first() if period_id is not None else None
     if period is None:
-        raise problem("id", ErrorCode.NOT_FOUND, "No company bilan with this id.")
+        raise problem("id", Reason.ID_NOT_FOUND, what=Term("company bilan"))
 
 
 def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, end: dt.date) -> dict:
     changes: dict = {}
     if input.engagement is not strawberry.UNSET:
         if input.engagement is not None and not 1 <= input.engagement <= 4:
-            raise problem(
-                "input.engagement", ErrorCode.INVALID, "'engagement' is 1 to 4 stars, or null while not yet set."
-            )
+            raise problem("input.engagement", Reason.ENGAGEMENT_OUT_OF_RANGE)
         changes["engagement"] = input.engagement
     if input.meeting_date is not strawberry.UNSET:
         day = input.meeting_date
@@ -163,11 +160,7 @@ def _scalar_changes(bilan: m.CompanyBilan, input: BilanInput, start: dt.date, en
             check_date(day, "input.meetingDate")
             latest = end + dt.timedelta(days=MEETING_DAYS_AFTER_PERIOD)
             if not start <= day <= latest:
-                raise problem(
-                    "input.meetingDate",
-                    ErrorCode.INVALID,
-                    f"The meeting date must fall between the period's first day ({start}) and {latest}.",
-                )
+                raise problem("input.meetingDate", Reason.MEETING_DATE_OUT_OF_RANGE, start=start, latest=latest)
         changes["meeting_date"] = day
     if input.comment is not strawberry.UNSET:
         changes["comment"] = optional_text(input.comment, "input.comment", "The comment", max_length=MAX_COMMENT) or ""
@@ -188,11 +181,11 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
     if not modes_in and not results_in:
         return {}, []
     if len(results_in) > MAX_RESULTS or len(modes_in) > MAX_RESULTS:
-        raise problem("input.results", ErrorCode.INVALID, f"At most {MAX_RESULTS} results and modes in one save.")
+        raise problem("input.results", Reason.TOO_MANY_RESULTS, max=MAX_RESULTS)
     shapes = await load_framework_shapes([framework_id], grid=False)
     shape = shapes.get(framework_id) if framework_id is not None else None
     if shape is None:
-        raise problem("input.results", ErrorCode.INVALID, "The period's level has no framework to evaluate against.")
+        raise problem("input.results", Reason.LEVEL_WITHOUT_FRAMEWORK)
     competences, criteria = shape.competence_by_id, shape.criterion_by_id
     stored = (await stored_modes([bilan.id]))[bilan.id]
     marks = (await live_marks([bilan.portfolio_id]))[bilan.portfolio_id]
@@ -221,12 +214,12 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             continue
         if pk not in competences:
             outside[len(problems)] = (Competence, scopes.framework_parts, pk, "competence")
-            problems.append(
-                FieldProblem(field.split("."), ErrorCode.INVALID, "This is not a competence of the bilan's framework.")
-            )
+            problems.append(FieldProblem(field.split("."), Reason.COMPETENCE_NOT_IN_FRAMEWORK))
         elif pk in new_modes:
             problems.append(
-                FieldProblem(field.split("."), ErrorCode.INVALID, f"'input.modes' lists {competences[pk].code} twice.")
+                FieldProblem(
+                    field.split("."), Reason.LIST_DUPLICATE, {"field": "input.modes", "what": Term("competence")}
+                )
             )
         elif competences[pk].retired_at is not None and not named(pk):
             problems.append(retired_problem(field.split("."), "competence"))
@@ -250,13 +243,7 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
         competence = competences.get(competence_id)
         if competence is None:
             outside[len(problems)] = (Competence, scopes.framework_parts, competence_id, "competence")
-            problems.append(
-                FieldProblem(
-                    f"{where}.competenceId".split("."),
-                    ErrorCode.INVALID,
-                    "This is not a competence of the bilan's framework.",
-                )
-            )
+            problems.append(FieldProblem(f"{where}.competenceId".split("."), Reason.COMPETENCE_NOT_IN_FRAMEWORK))
             continue
         if competence.retired_at is not None and not named(competence_id):
             problems.append(retired_problem(f"{where}.competenceId".split("."), "competence"))
@@ -266,13 +253,7 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             criterion = criteria.get(criterion_id)
             if criterion is None or criterion.competence_id != competence_id:
                 outside[len(problems)] = (Criterion, scopes.criteria, criterion_id, "criterion")
-                problems.append(
-                    FieldProblem(
-                        f"{where}.criterionId".split("."),
-                        ErrorCode.INVALID,
-                        f"This is not a criterion of {competence.code}.",
-                    )
-                )
+                problems.append(FieldProblem(f"{where}.criterionId".split("."), Reason.CRITERION_NOT_OF_COMPETENCE))
                 continue
             if criterion.retired_at is not None and not named(competence_id, criterion_id):
                 problems.append(retired_problem(f"{where}.criterionId".split("."), "criterion"))
@@ -281,9 +262,8 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
                 problems.append(
                     FieldProblem(
                         f"{where}.criterionId".split("."),
-                        ErrorCode.INVALID,
-                        f"{competence.code} is evaluated globally: set its mode to CRITERIA "
-                        "to enter results per criterion.",
+                        Reason.COMPETENCE_EVALUATED_GLOBALLY,
+                        {"competence": competence.code},
                     )
                 )
                 continue
@@ -291,24 +271,23 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
             problems.append(
                 FieldProblem(
                     f"{where}.criterionId".split("."),
-                    ErrorCode.REQUIRED,
-                    f"{competence.code} is evaluated criterion by criterion: name the criterion "
-                    "(or set its mode to GLOBAL).",
+                    Reason.COMPETENCE_EVALUATED_BY_CRITERIA,
+                    {"competence": competence.code},
                 )
             )
             continue
         if level not in allowed:
             problems.append(
-                FieldProblem(
-                    f"{where}.level".split("."),
-                    ErrorCode.INVALID,
-                    f"{level.value} is not on the scale of the bilan's framework.",
-                )
+                FieldProblem(f"{where}.level".split("."), Reason.LEVEL_NOT_ON_SCALE, {"level": level.value})
             )
             continue
         key = (competence_id, criterion_id)
         if key in seen:
-            problems.append(FieldProblem(where.split("."), ErrorCode.INVALID, "'input.results' names this item twice."))
+            problems.append(
+                FieldProblem(
+                    where.split("."), Reason.LIST_DUPLICATE, {"field": "input.results", "what": Term("result")}
+                )
+            )
             continue
         seen.add(key)
         previous = current.get(key)
@@ -374,11 +353,7 @@ class BilanMutation:
         await _lock_period_of(bilan)
         view = (await build_views([bilan], results=False))[bilan.id]
         if dt.date.today() < view.period_start:
-            raise problem(
-                "id",
-                ErrorCode.CONFLICT,
-                f"The period starts on {view.period_start}: its bilan can be completed from then on.",
-            )
+            raise problem("id", Reason.BILAN_BEFORE_PERIOD, start=view.period_start)
         now = _now()
         # Frozen whole (R21): the header as it stands and the effective meeting date, stored on the bilan.
         liaison = await LiaisonFiche.filter(portfolio_id=bilan.portfolio_id).first().values(*WORKPLACE_FIELDS)
@@ -417,11 +392,7 @@ class BilanMutation:
         viewer, bilan = await _writable(info, id, version, m.BilanStatus.COMPLETED)
         note = required_text(reason, "reason", "The reason", max_length=2000)
         if await m.InterimReview.filter(bilans__id=bilan.id).exists():
-            raise problem(
-                "id",
-                ErrorCode.CONFLICT,
-                "An interim review consolidated this bilan: it can no longer be reopened (R7).",
-            )
+            raise problem("id", Reason.BILAN_CONSOLIDATED)
         # Unfrozen: the grid follows the fiches again, and a meeting date that was the default follows the period.
         header = header_of(bilan) or {}
         meeting_date = None if header.get("meetingDateIsDefault") else bilan.meeting_date

@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from graph.context import Info
-from graph.errors import ErrorCode, problem
+from graph.errors import Reason, problem
 from graph.types.common import Payload
 from graph.types.dashboard import InterimReview
 from models import bilans as m
@@ -39,16 +39,12 @@ class InterimReviewMutation:
         learner = await fetch_in_reach(User, scopes.learners, viewer, learner_id, "Learner", "learnerId", "learner")
         check_date(date, "date")
         if date > dt.date.today():
-            raise problem("date", ErrorCode.INVALID, "An interim review cannot be dated in the future.")
+            raise problem("date", Reason.REVIEW_DATE_IN_FUTURE)
         if await m.InterimReview.filter(learner_id=learner.id, review_date=date).exists():
-            raise problem("date", ErrorCode.CONFLICT, "This learner already has an interim review at this date.")
+            raise problem("date", Reason.REVIEW_DATE_TAKEN)
         bilans, record = await review_record(learner.id, date)
         if not record:
-            raise problem(
-                "date",
-                ErrorCode.INVALID,
-                "The learner has no completed bilan dated up to this day: there is nothing to consolidate.",
-            )
+            raise problem("date", Reason.REVIEW_NOTHING_TO_CONSOLIDATE)
         review = await m.InterimReview.create(
             school_id=learner.school_id,
             learner_id=learner.id,

@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 
 from exports.allowance import NO_DIPLOMA_YEAR
 from graph.context import Info
-from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.errors import FieldProblem, Reason, UserInputError, problem
 from graph.types.allowance import AllowanceRate, AllowanceStatement
 from graph.types.common import Payload, encode_id
 from graph.types.schools import DiplomaYear
@@ -69,26 +69,15 @@ class AllowanceMutation:
     async def allowance_rate_add(self, info: Info, input: AllowanceRateInput) -> AllowanceRatePayload:
         viewer = info.context.require("allowance.write")
         if not 0 < input.daily_rate_cents <= MAX_DAILY_RATE_CENTS:
-            raise problem(
-                "input.dailyRateCents",
-                ErrorCode.INVALID,
-                f"'dailyRateCents' must be between 1 and {MAX_DAILY_RATE_CENTS} cents.",
-            )
+            raise problem("input.dailyRateCents", Reason.ALLOWANCE_RATE_OUT_OF_RANGE, max=MAX_DAILY_RATE_CENTS)
         if input.valid_from < m.NATIONAL_RATES_FROM:
-            raise problem(
-                "input.validFrom", ErrorCode.INVALID, "'validFrom' must not be before 2023-09-01: no allowance before."
-            )
+            raise problem("input.validFrom", Reason.ALLOWANCE_RATE_TOO_EARLY, earliest=m.NATIONAL_RATES_FROM)
         existing = await m.AllowanceRate.filter(
             school_id=viewer.school_id, diploma_year=input.diploma_year, valid_from=input.valid_from
         ).first()
         if existing is not None:
             if await m.AllowanceStatement.filter(rate_id=existing.id).exists():
-                raise problem(
-                    "input.validFrom",
-                    ErrorCode.CONFLICT,
-                    "A validated statement used the rate from this date: it is kept as it is; add a rate from "
-                    "another date.",
-                )
+                raise problem("input.validFrom", Reason.ALLOWANCE_RATE_USED, date=input.valid_from)
             existing.daily_rate_cents = input.daily_rate_cents
             await existing.save(update_fields=["daily_rate_cents"])
             row = existing
@@ -120,31 +109,22 @@ class AllowanceMutation:
         if done is not None:
             raise problem(
                 "periodId",
-                ErrorCode.CONFLICT,
-                f"The statement of this period was validated on {done.validated_at:%Y-%m-%d} by "
-                f"{done.validated_by_name}: it is frozen.",
+                Reason.ALLOWANCE_STATEMENT_VALIDATED,
+                date=done.validated_at.date(),
+                name=done.validated_by_name,
             )
         data = await statement_of_period(viewer, period.id)
         assert data is not None  # the period was found in reach
         if data.problem == NO_DIPLOMA_YEAR:
-            raise problem(
-                "periodId",
-                ErrorCode.INVALID,
-                "The period's level has no diploma year: set it with levelUpdate, the daily rate depends on it.",
-            )
+            raise problem("periodId", Reason.LEVEL_WITHOUT_DIPLOMA_YEAR)
         if data.problem is not None or data.rate is None:
-            raise problem(
-                "periodId",
-                ErrorCode.INVALID,
-                f"No daily rate is in force on {data.end_date:%Y-%m-%d} for {data.diploma_year}: add one with "
-                "allowanceRateAdd.",
-            )
+            raise problem("periodId", Reason.ALLOWANCE_RATE_MISSING, date=data.end_date, diploma_year=data.diploma_year)
         if data.missing:
             raise UserInputError(
                 FieldProblem(
                     ["portfolios", encode_id("Portfolio", line.portfolio_id), "daysDone"],
-                    ErrorCode.REQUIRED,
-                    f"The days done of {line.last_name} {line.first_name} are not recorded (portfolioDaysDoneSet).",
+                    Reason.DAYS_DONE_NOT_RECORDED,
+                    {"learner": f"{line.last_name} {line.first_name}"},
                 )
                 for line in data.missing
             )
@@ -166,9 +146,7 @@ class AllowanceMutation:
             )
         except IntegrityError:
             # validated by someone else meanwhile (SQLite has no row lock to wait on)
-            raise problem(
-                "periodId", ErrorCode.CONFLICT, "The statement of this period is already validated."
-            ) from None
+            raise problem("periodId", Reason.ALLOWANCE_STATEMENT_VALIDATED_MEANWHILE) from None
         log.info(
             "allowance statement of period %s validated by user %s: %d learners, rate %d cents, total %d cents",
             period.id,

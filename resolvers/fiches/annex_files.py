@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import aiofiles.os
 
-from graph.errors import ErrorCode, UserInputError, problem
+from graph.errors import Reason, UserInputError, problem
 from resolvers.fiches.annex_types import HEAD_SIZE, ContentCheck, Refused
 
 log = logging.getLogger("pfmp.annexes")
@@ -58,11 +58,7 @@ def client_filename(raw: str | None) -> str:
 
 
 def _too_large(limit: int):
-    return problem(
-        "file",
-        ErrorCode.TOO_LARGE,
-        f"The file is larger than the limit of {limit // (1024 * 1024)} MB ({limit} bytes).",
-    )
+    return problem("file", Reason.FILE_TOO_LARGE, megabytes=limit // (1024 * 1024), bytes=limit)
 
 
 class LandedFile:
@@ -114,7 +110,7 @@ class LandedFile:
             try:
                 self.check.start(bytes(batch))  # the first bytes name the format (filetype): cheap
             except Refused as exc:
-                self.refuse(problem("file", ErrorCode.INVALID, str(exc)))
+                self.refuse(exc.problem())
                 return
         self._pending = asyncio.get_running_loop().run_in_executor(None, self._write, batch, feed)
 
@@ -124,7 +120,7 @@ class LandedFile:
             try:
                 self.check.feed(batch)
             except Refused as exc:
-                self.refusal = problem("file", ErrorCode.INVALID, str(exc))
+                self.refusal = exc.problem()
                 return
         with self._lock:  # the descriptor stays open, and its number ours, while the batch is written
             if self._fd is None:
@@ -171,12 +167,12 @@ async def store_upload(upload: LandedFile) -> StoredFile:
         if upload.refusal is not None:
             raise upload.refusal
         if upload.size == 0:
-            raise problem("file", ErrorCode.INVALID, "The file is empty.")
+            raise problem("file", Reason.FILE_EMPTY)
         check = upload.check
         content_type = await asyncio.to_thread(check.finish, path) if check.kind == "zip" else check.finish(path)
     except Refused as exc:
         _discard(path)
-        raise problem("file", ErrorCode.INVALID, str(exc)) from None
+        raise exc.problem() from None
     except BaseException:
         _discard(path)
         raise

@@ -13,8 +13,12 @@ import codecs
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import filetype
+
+from graph.errors import Reason, UserInputError, problem
+from graph.messages import Term
 
 HEAD_SIZE = 8192
 
@@ -63,11 +67,19 @@ MAX_CONTENT_TYPES = 1024 * 1024
 _CONTROL = bytes([b for b in range(32) if b not in (9, 10, 12, 13)] + [127])
 _MARKUP = re.compile(rb"^(\xef\xbb\xbf)?\s*<[!?a-zA-Z]")
 
-ACCEPTED = "PDF, images, office documents or plain text"
+ACCEPTED = Term("PDF, images, office documents or plain text")
 
 
 class Refused(Exception):
-    """The content is not of an accepted type; the message says why, for the learner."""
+    """The content is not of an accepted type; `reason` says why, for the learner."""
+
+    def __init__(self, reason: Reason, **params: Any) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.params = params
+
+    def problem(self) -> UserInputError:
+        return problem("file", self.reason, **self.params)
 
 
 class ContentCheck:
@@ -88,11 +100,11 @@ class ContentCheck:
             guess = None  # "BM" is all filetype checks: text may well start so
         if guess is not None:
             if guess.mime not in ALLOWED_MAGIC:
-                raise Refused(f"Files of type {guess.mime} are not accepted: {ACCEPTED} only.")
+                raise Refused(Reason.FILE_TYPE_REFUSED, mime=guess.mime, accepted=ACCEPTED)
             self.kind, self.content_type = "binary", guess.mime
             return
         if _MARKUP.match(head):
-            raise Refused(f"HTML, SVG and XML files are not accepted: {ACCEPTED} only.")
+            raise Refused(Reason.FILE_MARKUP_REFUSED, accepted=ACCEPTED)
         self.kind = "text"
         self.feed(head)
 
@@ -100,7 +112,7 @@ class ContentCheck:
         if self.kind != "text":
             return
         if len(chunk.translate(None, _CONTROL)) != len(chunk):
-            raise Refused(f"This file is neither text nor a known format: {ACCEPTED} only.")
+            raise Refused(Reason.FILE_FORMAT_UNKNOWN, accepted=ACCEPTED)
         if self._utf8:
             try:
                 self._decoder.decode(chunk)
@@ -133,28 +145,28 @@ def office_zip_type(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
             if len(entries) > MAX_ZIP_ENTRIES:
-                raise Refused("This archive holds too many entries to be an office document.")
+                raise Refused(Reason.ARCHIVE_TOO_MANY_ENTRIES)
             names = {entry.filename for entry in entries}
             if any(name.lower().rsplit("/", 1)[-1] in ("vbaproject.bin", "vbadata.xml") for name in names) or any(
                 name.lower().startswith("basic/") for name in names
             ):
-                raise Refused("Office documents with macros are not accepted.")
+                raise Refused(Reason.OFFICE_MACROS_REFUSED)
             if entries and entries[0].filename == "mimetype":
                 with archive.open(entries[0]) as handle:
                     declared = handle.read(101).decode("ascii", "replace").strip()
                 if declared in ODF_TYPES and "content.xml" in names and "META-INF/manifest.xml" in names:
                     return declared
-                raise Refused(f"This OpenDocument file is not a text, spreadsheet or presentation: {ACCEPTED} only.")
+                raise Refused(Reason.OPENDOCUMENT_KIND_REFUSED, accepted=ACCEPTED)
             if "[Content_Types].xml" in names:
                 info = archive.getinfo("[Content_Types].xml")
                 with archive.open(info) as handle:
                     content_types = handle.read(MAX_CONTENT_TYPES + 1)
                 if len(content_types) > MAX_CONTENT_TYPES:
-                    raise Refused("This office document is malformed.")
+                    raise Refused(Reason.OFFICE_MALFORMED)
                 for main_part, content_type, mime in OOXML_TYPES:
                     if main_part in names and content_type.encode() in content_types:
                         return mime
-                raise Refused(f"This Office file is not a Word, Excel or PowerPoint document: {ACCEPTED} only.")
+                raise Refused(Reason.OFFICE_KIND_REFUSED, accepted=ACCEPTED)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        raise Refused("This file looks like an archive but cannot be read.") from exc
-    raise Refused(f"ZIP archives are not accepted: {ACCEPTED} only.")
+        raise Refused(Reason.ARCHIVE_UNREADABLE) from exc
+    raise Refused(Reason.ZIP_REFUSED, accepted=ACCEPTED)

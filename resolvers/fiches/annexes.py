@@ -21,7 +21,8 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from graph.context import Info
-from graph.errors import ErrorCode, UserInputError, problem
+from graph.errors import Reason, UserInputError, problem
+from graph.messages import Term
 from graph.types.common import Payload, UserError
 from graph.types.fiches import Annex
 from models import fiches as m
@@ -53,7 +54,7 @@ class AnnexDeletePayload(Payload):
 
 
 def _errors(exc: UserInputError) -> list[UserError]:
-    return [UserError(field=p.field, code=p.code, message=p.message) for p in exc.problems]
+    return UserError.all_of(exc)
 
 
 async def _editable_fiche(info: Info, fiche_id: str, *, for_update: bool) -> m.ActivityFiche:
@@ -74,23 +75,23 @@ async def _attach(fiche: m.ActivityFiche, **values) -> m.Annex:
 def check_url(value: str) -> str:
     url = value.strip()
     if not url:
-        raise problem("url", ErrorCode.REQUIRED, "The link is required.")
+        raise problem("url", Reason.VALUE_REQUIRED, label=Term("The link"))
     if len(url) > MAX_URL:
-        raise problem("url", ErrorCode.INVALID, f"The link is longer than {MAX_URL} characters.")
+        raise problem("url", Reason.TEXT_TOO_LONG, label=Term("The link"), max_length=MAX_URL)
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise problem("url", ErrorCode.INVALID, "The link must not contain spaces or control characters.")
+        raise problem("url", Reason.LINK_HAS_SPACES)
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise problem("url", ErrorCode.INVALID, "This is not a valid link.") from None
+        raise problem("url", Reason.LINK_MALFORMED) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise problem("url", ErrorCode.INVALID, "Only http:// and https:// links are accepted.")
+        raise problem("url", Reason.LINK_SCHEME_REFUSED)
     if not host:
-        raise problem("url", ErrorCode.INVALID, "The link must name a host, as in https://example.org/page.")
+        raise problem("url", Reason.LINK_WITHOUT_HOST)
     if parts.username is not None or parts.password is not None:
-        raise problem("url", ErrorCode.INVALID, "The link must not carry a user name or password.")
+        raise problem("url", Reason.LINK_WITH_CREDENTIALS)
     return url
 
 
@@ -155,7 +156,7 @@ async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUp
         await _editable_fiche(info, fiche_id, for_update=False)
         label = optional_text(title, "title", "The title", max_length=300)
         if not isinstance(file, LandedFile):
-            raise problem("file", ErrorCode.INVALID, "'file' must be a file part of a multipart request.")
+            raise problem("file", Reason.FILE_PART_MISSING)
         stored = await store_upload(file)
     except UserInputError as exc:
         return AnnexUploadPayload(errors=_errors(exc))

@@ -10,7 +10,8 @@ from strawberry import UNSET
 from tortoise import timezone
 
 from graph.context import Info
-from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.errors import FieldProblem, Reason, UserInputError, problem
+from graph.messages import Term
 from graph.types.common import Payload
 from graph.types.fiches import ActivityFiche, Autonomy
 from models import fiches as m
@@ -155,7 +156,7 @@ async def _own_fiche(info: Info, rule: str, id: strawberry.ID, *, free_allowed: 
 
 def _targets(targets: list[EvaluationTargetInput]) -> list[tuple[int, int, int | None]]:
     if len(targets) > MAX_TARGETS:
-        raise problem("targets", ErrorCode.INVALID, f"At most {MAX_TARGETS} targets per fiche.")
+        raise problem("targets", Reason.TOO_MANY_TARGETS, max=MAX_TARGETS)
     wanted = [
         (
             input_id(t.task_id, "Task", f"targets.{i}.taskId"),
@@ -165,16 +166,12 @@ def _targets(targets: list[EvaluationTargetInput]) -> list[tuple[int, int, int |
         for i, t in enumerate(targets)
     ]
     if len(set(wanted)) != len(wanted):
-        raise problem("targets", ErrorCode.INVALID, "'targets' lists the same target twice.")
+        raise problem("targets", Reason.LIST_DUPLICATE, field="targets", what=Term("target"))
     modes = defaultdict(set)
     for task, competence, criterion in wanted:
         modes[(task, competence)].add(criterion is None)
     if any(len(kinds) > 1 for kinds in modes.values()):
-        raise problem(
-            "targets",
-            ErrorCode.INVALID,
-            "A competence of a task is evaluated either globally or criterion by criterion, not both.",
-        )
+        raise problem("targets", Reason.TARGET_MODE_MIXED)
     return wanted
 
 
@@ -233,37 +230,19 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
                 continue
         if task not in linked:
             unlinked[len(found)] = (Task, scopes.framework_parts, task, "task")
-            found.append(
-                FieldProblem(
-                    ["targets", str(i), "taskId"],
-                    ErrorCode.INVALID,
-                    "The task is not linked to this fiche: add it to the fiche's tasks first.",
-                )
-            )
+            found.append(FieldProblem(["targets", str(i), "taskId"], Reason.TASK_NOT_LINKED_TO_FICHE))
         elif competence not in known:
             found.append(
-                FieldProblem(["targets", str(i), "competenceId"], ErrorCode.NOT_FOUND, "No competence with this id.")
+                FieldProblem(["targets", str(i), "competenceId"], Reason.ID_NOT_FOUND, {"what": Term("competence")})
             )
         elif (task, competence) not in pairs:
-            found.append(
-                FieldProblem(
-                    ["targets", str(i), "competenceId"],
-                    ErrorCode.INVALID,
-                    "The competence is not linked to this task in the framework.",
-                )
-            )
+            found.append(FieldProblem(["targets", str(i), "competenceId"], Reason.COMPETENCE_NOT_OF_TASK))
         elif criterion is not None and criterion not in owner:
             found.append(
-                FieldProblem(["targets", str(i), "criterionId"], ErrorCode.NOT_FOUND, "No criterion with this id.")
+                FieldProblem(["targets", str(i), "criterionId"], Reason.ID_NOT_FOUND, {"what": Term("criterion")})
             )
         elif criterion is not None and owner[criterion] != competence:
-            found.append(
-                FieldProblem(
-                    ["targets", str(i), "criterionId"],
-                    ErrorCode.INVALID,
-                    "The criterion belongs to another competence.",
-                )
-            )
+            found.append(FieldProblem(["targets", str(i), "criterionId"], Reason.CRITERION_NOT_OF_COMPETENCE))
     if found:
         raise UserInputError(await not_found_out_of_reach(found, viewer, unlinked))
 
@@ -291,11 +270,7 @@ class FicheMutation:
         )
         info.context.require("fiche.write", owned=portfolio.learner_id == viewer.id)
         if await is_locked(portfolio.period_id):
-            raise problem(
-                "portfolioId",
-                ErrorCode.CONFLICT,
-                "The period is locked by an interim review (R7): its fiches are read-only.",
-            )
+            raise problem("portfolioId", Reason.PERIOD_LOCKED)
         framework_id = await rules.framework_id_of_portfolio(portfolio.id)
         fiche = m.ActivityFiche(
             school_id=portfolio.school_id, learner_id=portfolio.learner_id, portfolio_id=portfolio.id, title=""

@@ -13,7 +13,8 @@ from typing import cast
 
 from tortoise import timezone
 
-from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.errors import FieldProblem, Reason, UserInputError, problem
+from graph.messages import Term
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from models.frameworks import Task
 from models.portfolios import LiaisonFiche, Portfolio
@@ -37,25 +38,17 @@ async def check_editable(fiche: ActivityFiche, field: str | None, *, free_allowe
     """CONFLICT unless the fiche may change: not deleted, in a portfolio (unless `free_allowed`),
     and its period not locked by an interim review (R7, R12)."""
     if fiche.deleted_at is not None:
-        raise problem(field, ErrorCode.CONFLICT, "The learner deleted this fiche: it can no longer be changed.")
+        raise problem(field, Reason.FICHE_DELETED)
     if fiche.portfolio_id is None:
         if free_allowed:
             return
-        raise problem(
-            field,
-            ErrorCode.CONFLICT,
-            "This fiche is a free fiche (its period was deleted): it can be read or deleted, not changed.",
-        )
+        raise problem(field, Reason.FICHE_FREE)
     # cast: Tortoise types values_list as tuples even with flat=True, which answers the bare value.
     period_id = cast(
         "int | None", await Portfolio.filter(id=fiche.portfolio_id).first().values_list("period_id", flat=True)
     )
     if period_id is not None and await is_locked(period_id):
-        raise problem(
-            field,
-            ErrorCode.CONFLICT,
-            "The period of this fiche is locked by an interim review (R7): its fiches are read-only.",
-        )
+        raise problem(field, Reason.PERIOD_LOCKED)
 
 
 def touch_by_learner(fiche: ActivityFiche, now: dt.datetime | None = None) -> None:
@@ -74,11 +67,7 @@ async def framework_id_of_portfolio(portfolio_id: int | None) -> int | None:
 def check_in_framework(rows: Sequence, framework_id: int | None, field: str, what: str) -> None:
     """INVALID for each row (task, framework activity) outside the fiche's framework, naming its index."""
     wrong = [
-        FieldProblem(
-            [*field.split("."), str(i)],
-            ErrorCode.INVALID,
-            f"{what} {row.code} is not in the framework of this fiche's level.",
-        )
+        FieldProblem([*field.split("."), str(i)], Reason.NOT_IN_FICHE_FRAMEWORK, {"what": Term(what), "code": row.code})
         for i, row in enumerate(rows)
         if row.framework_id != framework_id
     ]

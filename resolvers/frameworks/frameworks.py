@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from graph.context import Info
-from graph.errors import ErrorCode, FieldProblem, UserInputError
+from graph.errors import FieldProblem, Reason, UserInputError, problem
 from graph.types.common import Payload
 from graph.types.frameworks import Framework
 from models import frameworks as m
@@ -55,12 +55,18 @@ class FrameworkMutation:
     async def framework_import(self, info: Info, content: str) -> FrameworkImportPayload:
         viewer = info.context.require_viewer()
         if len(content.encode()) > MAX_FRAMEWORK_FILE:
-            raise UserInputError(FieldProblem(["content"], ErrorCode.TOO_LARGE, "The file is larger than 2 MiB."))
+            raise problem(
+                "content",
+                Reason.FILE_TOO_LARGE,
+                megabytes=MAX_FRAMEWORK_FILE // (1024 * 1024),
+                bytes=MAX_FRAMEWORK_FILE,
+            )
         try:
             doc = parse_framework(content)
         except FrameworkFileError as exc:
             raise UserInputError(
-                FieldProblem(["content"], ErrorCode.INVALID, f"{where}: {what}") for where, what in exc.problems
+                FieldProblem(["content"], Reason.FRAMEWORK_FILE_INVALID, {"where": where, "detail": what})
+                for where, what in exc.problems
             ) from None
         result = await import_framework(doc, school_id=viewer.school_id)
         return FrameworkImportPayload(

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from graph.errors import ErrorCode, FieldProblem, UserInputError
+from graph.errors import FieldProblem, Reason, UserInputError
+from graph.messages import Term
 
 
 def retired_problem(path: list[str], what: str) -> FieldProblem:
-    return FieldProblem(
-        path, ErrorCode.INVALID, f"This {what} is retired from the framework: it can no longer be linked."
-    )
+    return FieldProblem(path, Reason.RETIRED_FROM_FRAMEWORK, {"what": Term(what)})
 
 
 def check_not_retired(rows: Sequence, field: str, what: str, *, kept: Collection[int] = ()) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import strawberry
 from tortoise.expressions import F, Q
 
 from graph.context import Info
-from graph.errors import ErrorCode, Forbidden, problem
+from graph.errors import FieldProblem, Forbidden, Reason, problem
+from graph.messages import Term
 from graph.types.common import Payload, UserError
 from graph.types.schools import Classroom, DiplomaYear, Level, School
 from graph.types.users import Learner, LearnerStatus, Person, Teacher, person_from_row
@@ -137,7 +139,7 @@ async def _framework_id(code: str | None, school_id: int) -> int | None:
         else []
     )
     if not rows:
-        raise problem("input.frameworkCode", ErrorCode.NOT_FOUND, f"No framework with code {code!r}.")
+        raise problem("input.frameworkCode", Reason.FRAMEWORK_CODE_UNKNOWN, code=code)
     rows.sort(key=lambda row: row.school_id is None)
     return rows[0].id
 
@@ -149,7 +151,7 @@ class AccountMutation:
         viewer = info.context.require_viewer()
         name = required_text(input.name, "input.name", "The name", max_length=200)
         if await school_models.Level.exists(school_id=viewer.school_id, name=name):
-            raise problem("input.name", ErrorCode.UNIQUE, "The school already has a level with this name.")
+            raise problem("input.name", Reason.LEVEL_NAME_TAKEN)
         row = await school_models.Level.create(
             school_id=viewer.school_id,
             name=name,
@@ -169,11 +171,11 @@ class AccountMutation:
         if input.name is not strawberry.UNSET:
             name = required_text(input.name, "input.name", "The name", max_length=200)
             if await school_models.Level.filter(school_id=viewer.school_id, name=name).exclude(id=level.id).exists():
-                raise problem("input.name", ErrorCode.UNIQUE, "The school already has a level with this name.")
+                raise problem("input.name", Reason.LEVEL_NAME_TAKEN)
             level.name = name
         if input.position is not strawberry.UNSET:
             if input.position is None:
-                raise problem("input.position", ErrorCode.REQUIRED, "The position cannot be cleared.")
+                raise problem("input.position", Reason.VALUE_REQUIRED, label=Term("The position"))
             level.position = input.position
         if input.diploma_name is not strawberry.UNSET:
             level.diploma_name = optional_text(input.diploma_name, "input.diplomaName", "The diploma", max_length=200)
@@ -203,7 +205,7 @@ class AccountMutation:
         )
         name = required_text(input.name, "input.name", "The name", max_length=100)
         if await school_models.Classroom.exists(school_id=viewer.school_id, name=name):
-            raise problem("input.name", ErrorCode.UNIQUE, "The school already has a classroom with this name.")
+            raise problem("input.name", Reason.CLASSROOM_NAME_TAKEN)
         row = await school_models.Classroom.create(school_id=viewer.school_id, level=level, name=name)
         return ClassroomPayload(classroom=Classroom.from_row(row))
 
@@ -271,7 +273,7 @@ class AccountMutation:
 
         async def body() -> AccountCreatePayload:
             if input.classroom_id is None:
-                raise problem("input.classroomId", ErrorCode.REQUIRED, "The classroom is required.")
+                raise problem("input.classroomId", Reason.VALUE_REQUIRED, label=Term("The classroom"))
             classroom = await fetch_in_reach(
                 school_models.Classroom,
                 scopes.classrooms,
@@ -316,7 +318,7 @@ class AccountMutation:
             or (personal and not info.context.can("learner.personal.write"))
             or not (identity or personal)
         ):
-            raise Forbidden() if identity or personal else Forbidden("Nothing to change.")
+            raise Forbidden() if identity or personal else Forbidden("NOTHING_TO_CHANGE")
         learner = await fetch_in_reach(User, scopes.learners, viewer, id, "Learner", "id", "learner")
         if input.first_name is not None:
             learner.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
@@ -374,14 +376,14 @@ class AccountMutation:
         if attempt is not None and attempt.retry_after is not None:
             return PasswordChangePayload(retry_after=attempt.retry_after, errors=[await throttled(info, attempt)])
         if not await verify_password(user.password_hash, current_password):
-            return _password_refused("currentPassword", ErrorCode.INVALID, "The current password is wrong.")
+            return _password_refused("currentPassword", Reason.PASSWORD_WRONG, {})
         if attempt is not None:
             await throttle.succeeded(attempt)
         weakness = await check_new_password(
             new_password, email=user.email, first_name=user.first_name, last_name=user.last_name
         )
         if weakness:
-            return _password_refused("newPassword", ErrorCode.INVALID, weakness)
+            return _password_refused("newPassword", Reason(weakness[0]), weakness[1])
         new_hash = await hash_password_off_loop(new_password)
 
         async def body() -> PasswordChangePayload:
@@ -389,14 +391,14 @@ class AccountMutation:
                 password_hash=new_hash, token_version=F("token_version") + 1, password_change_required=False
             )
             if not changed:
-                raise problem("currentPassword", ErrorCode.CONFLICT, "The password changed meanwhile: try again.")
+                raise problem("currentPassword", Reason.PASSWORD_CHANGED_MEANWHILE)
             return PasswordChangePayload(changed=True)
 
         return await run_mutation(PasswordChangePayload, body)
 
 
-def _password_refused(field: str, code: ErrorCode, message: str) -> PasswordChangePayload:
-    return PasswordChangePayload(errors=[UserError(field=[field], code=code, message=message)])
+def _password_refused(field: str, reason: Reason, params: dict[str, Any]) -> PasswordChangePayload:
+    return PasswordChangePayload(errors=[UserError.of(FieldProblem([field], reason, params))])
 
 
 async def _bump(info: Info, id: strawberry.ID, *, deactivate: bool) -> AccountPayload:
@@ -404,7 +406,7 @@ async def _bump(info: Info, id: strawberry.ID, *, deactivate: bool) -> AccountPa
     types = ("Learner", "Teacher", "Tutor", "ApprenticeshipMaster", "Administrator")
     user = await fetch_in_reach(User, scopes.school_accounts, viewer, id, types, "id", "account")
     if user.id == viewer.id and deactivate:
-        raise problem("id", ErrorCode.INVALID, "You cannot deactivate your own account.")
+        raise problem("id", Reason.SELF_DEACTIVATION)
     changes: dict = {"token_version": F("token_version") + 1}
     if deactivate:
         changes["is_active"] = False

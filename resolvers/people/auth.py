@@ -9,7 +9,7 @@ import strawberry
 from tortoise.expressions import F
 
 from graph.context import Info
-from graph.errors import ErrorCode
+from graph.errors import FieldProblem, Reason
 from graph.settings import Settings
 from graph.types.common import Payload, UserError
 from graph.types.users import Person, person_from_row
@@ -37,9 +37,6 @@ def signed_in(settings: Settings, user: User) -> tuple[str, dt.datetime, Person]
     return token, dt.datetime.fromtimestamp(expires, tz=dt.UTC), person_from_row(user, viewer)
 
 
-WRONG_CREDENTIALS = "Wrong email or password."
-
-
 async def begin_attempt(info: Info, email: str) -> throttle.Attempt | None:
     """Count a password check in the sign-in throttle, keyed by the email and the client's address (None when the
     throttle is off); the caller answers `throttled` when it is refused, and calls `throttle.succeeded` when the
@@ -58,11 +55,7 @@ async def throttled(info: Info, attempt: throttle.Attempt) -> UserError:
     await asyncio.sleep(info.context.settings.signin_refusal_delay)
     if info.context.response is not None:
         info.context.response.headers["retry-after"] = str(retry_after)
-    return UserError(
-        field=None,
-        code=ErrorCode.THROTTLED,
-        message=throttle.refusal_message(retry_after),
-    )
+    return UserError.of(FieldProblem(None, Reason.SIGN_IN_THROTTLED, {"seconds": retry_after}))
 
 
 @strawberry.type(description="Result of login.")
@@ -119,7 +112,7 @@ class AuthMutation:
         user = await User.get_or_none(email=address) if fits_column(User, "email", address) else None
         valid = await verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
-            return LoginPayload(errors=[UserError(field=None, code=ErrorCode.INVALID, message=WRONG_CREDENTIALS)])
+            return LoginPayload(errors=[UserError.of(FieldProblem(None, Reason.CREDENTIALS_WRONG))])
         if attempt is not None:
             await throttle.succeeded(attempt)
         token, expires_at, person = signed_in(settings, user)

@@ -13,14 +13,15 @@ from typing import Annotated
 import strawberry
 
 from graph.context import Info
-from graph.errors import AppError, ErrorCode, FieldProblem, UserInputError, not_found, problem
+from graph.errors import AppError, FieldProblem, Reason, UserInputError, not_found, problem
+from graph.messages import Term
 from graph.types.common import Payload, UserError, decode_id
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
 from models.users import ExternalIdentity as ExternalIdentityRow
 from models.users import Role, User
 from permissions import cas
-from permissions.identities import MAX_SUBJECT, find_user, no_account_message
+from permissions.identities import MAX_SUBJECT, find_user
 from permissions.table import describe
 from resolvers.mutations import mutation, run_mutation
 from resolvers.people.auth import signed_in
@@ -93,48 +94,44 @@ class RosterImportPayload(Payload):
 
 
 def _user_errors(exc: UserInputError) -> list[UserError]:
-    return [UserError(field=p.field, code=p.code, message=p.message) for p in exc.problems]
+    return UserError.all_of(exc)
 
 
 def _file_problems(exc: RosterFileError) -> UserInputError:
-    return UserInputError(FieldProblem(["content"], ErrorCode.INVALID, p) for p in exc.problems)
+    return UserInputError(FieldProblem(["content"], Reason.ROSTER_FILE_INVALID, {"detail": p}) for p in exc.problems)
 
 
 def _check_provider(info: Info, provider: str, field: str) -> None:
     known = info.context.settings.identity_providers
     if provider not in known:
-        listed = ", ".join(repr(name) for name in known) or "none is configured"
-        raise problem([field], ErrorCode.INVALID, f"Unknown identity provider {provider!r} (configured: {listed}).")
+        listed = ", ".join(repr(name) for name in known) or Term("none is configured")
+        raise problem([field], Reason.IDENTITY_PROVIDER_UNKNOWN, provider=provider, configured=listed)
 
 
 async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
     """The account a CAS service ticket signs in; UserInputError or AppError when it cannot."""
     settings = info.context.settings
     if not settings.cas_server_url:
-        raise problem(None, ErrorCode.INVALID, "Sign-in through CAS is not configured on this server.")
+        raise problem(None, Reason.CAS_NOT_CONFIGURED)
     assert settings.cas_service_url is not None  # the settings refuse a CAS server without it
     ticket = ticket.strip()
     if not cas.TICKET.fullmatch(ticket):
-        raise problem(["ticket"], ErrorCode.INVALID, "This is not a CAS service ticket (ST-…).")
+        raise problem(["ticket"], Reason.CAS_TICKET_MALFORMED)
     service = (service or settings.cas_service_url).strip()
     if not cas.service_allowed(settings.cas_service_url, service):
-        raise problem(["service"], ErrorCode.INVALID, "The service must be this server's CAS service URL.")
+        raise problem(["service"], Reason.CAS_SERVICE_REFUSED)
     try:
         person = await cas.validate_ticket(settings, ticket, service)
     except cas.CasRefused as exc:
-        raise problem(["ticket"], ErrorCode.INVALID, str(exc)) from None
+        raise problem(["ticket"], Reason(str(exc))) from None
     except cas.CasUnavailable as exc:
-        raise AppError(str(exc), code="SERVICE_UNAVAILABLE") from None
+        raise AppError("CAS_UNAVAILABLE", code="SERVICE_UNAVAILABLE", detail=str(exc)) from None
     value = person.identifier(settings.cas_attribute)
     if not value:
-        raise problem(
-            ["ticket"],
-            ErrorCode.INVALID,
-            f"The CAS server did not send the attribute {settings.cas_attribute!r} this server needs.",
-        )
+        raise problem(["ticket"], Reason.CAS_ATTRIBUTE_MISSING, attribute=settings.cas_attribute)
     user = await find_user(settings.cas_provider, settings.cas_match, value)
     if user is None:
-        raise problem(["ticket"], ErrorCode.NOT_FOUND, no_account_message(settings.cas_provider))
+        raise problem(["ticket"], Reason.IDENTITY_NOT_LINKED, provider=settings.cas_provider)
     return user
 
 
@@ -188,18 +185,14 @@ class IdentityMutation:
         _check_provider(info, provider, "provider")
         value = (subject or "").strip()
         if len(value) > MAX_SUBJECT:
-            raise problem(["subject"], ErrorCode.INVALID, f"The subject is longer than {MAX_SUBJECT} characters.")
+            raise problem(["subject"], Reason.TEXT_TOO_LONG, label=Term("The subject"), max_length=MAX_SUBJECT)
         link = await ExternalIdentityRow.get_or_none(user=user, provider=provider)
         if not value:
             if link is not None:
                 await link.delete()
             return UserExternalIdentitySetPayload(user=person_from_row(user, viewer))
         if await ExternalIdentityRow.filter(provider=provider, subject=value).exclude(user=user).exists():
-            raise problem(
-                ["subject"],
-                ErrorCode.CONFLICT,
-                f"Another account is already linked to this identity at {provider!r}.",
-            )
+            raise problem(["subject"], Reason.IDENTITY_LINK_TAKEN, provider=provider)
         if link is None:
             await ExternalIdentityRow.create(user=user, provider=provider, subject=value)
         elif link.subject != value:
@@ -234,12 +227,17 @@ class RosterMutation:
         try:
             # Checked and parsed before the transaction: a large file must not hold a database connection.
             if len(content.encode()) > MAX_ROSTER_FILE:
-                raise problem(["content"], ErrorCode.TOO_LARGE, "The file is larger than 10 MiB.")
+                raise problem(
+                    ["content"],
+                    Reason.FILE_TOO_LARGE,
+                    megabytes=MAX_ROSTER_FILE // (1024 * 1024),
+                    bytes=MAX_ROSTER_FILE,
+                )
             if identity_provider:
                 _check_provider(info, identity_provider, "identityProvider")
             level_name = (level or "").strip() or None
             if level_name and len(level_name) > 200:
-                raise problem(["level"], ErrorCode.INVALID, "The level name is longer than 200 characters.")
+                raise problem(["level"], Reason.TEXT_TOO_LONG, label=Term("The level name"), max_length=200)
             roster = await asyncio.to_thread(parse_roster, content, RosterFormat(format))
         except RosterFileError as exc:
             return RosterImportPayload(errors=_user_errors(_file_problems(exc)))

@@ -6,7 +6,8 @@ import strawberry
 from tortoise.expressions import F
 
 from graph.context import Info
-from graph.errors import ErrorCode, Forbidden, problem
+from graph.errors import Forbidden, Reason, problem
+from graph.messages import Term
 from graph.types.common import Payload
 from graph.types.portfolios import Portfolio
 from graph.types.users import WorkplaceTrainer
@@ -140,7 +141,7 @@ class TrainerMutation:
     async def trainer_update(self, info: Info, id: strawberry.ID, input: TrainerUpdateInput) -> TrainerPayload:
         trainer = await _trainer_for_change(info, id)
         if (input.email is not None or input.phone is not None) and not info.context.can("trainer.contact.write"):
-            raise Forbidden("Only an administrator changes a trainer's email or phone.")
+            raise Forbidden("TRAINER_CONTACT_ADMIN_ONLY")
         if input.first_name is not None:
             trainer.first_name = required_text(input.first_name, "input.firstName", "The first name", max_length=100)
         if input.last_name is not None:
@@ -199,15 +200,21 @@ async def _assignment(info: Info, portfolio_id, trainer_id, *, assign: bool) -> 
     learner = await User.get(id=portfolio.learner_id)
     if assign:
         if learner.learner_status is not STATUS_FOR[trainer.role]:
-            kind = "a tutor" if trainer.role is Role.TUTOR else "an apprenticeship master"
+            kind = Term("a tutor") if trainer.role is Role.TUTOR else Term("an apprenticeship master")
             status = (
-                "an apprentice" if learner.learner_status is LearnerStatus.APPRENTICE else "a school-status learner"
+                Term("an apprentice")
+                if learner.learner_status is LearnerStatus.APPRENTICE
+                else Term("a school-status learner")
             )
             raise problem(
-                "trainerId", ErrorCode.INVALID, f"{learner.full_name} is {status}: {kind} cannot follow them."
+                "trainerId",
+                Reason.TRAINER_KIND_MISMATCH,
+                learner=learner.full_name,
+                status=status,
+                kind=kind,
             )
         if not trainer.is_active:
-            raise problem("trainerId", ErrorCode.INVALID, "This trainer's account is deactivated.")
+            raise problem("trainerId", Reason.TRAINER_DEACTIVATED)
         await portfolio.trainers.add(trainer)
     else:
         await portfolio.trainers.remove(trainer)

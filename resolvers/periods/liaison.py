@@ -9,7 +9,7 @@ from typing import cast
 import strawberry
 
 from graph.context import Info
-from graph.errors import ErrorCode, problem
+from graph.errors import Reason, problem
 from graph.types.common import Payload
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from models import portfolios as m
@@ -55,7 +55,7 @@ def siret(value: str | None, field: str) -> str | None:
     if not digits:
         return None
     if len(digits) != 14 or not digits.isascii() or not digits.isdigit():
-        raise problem(field, ErrorCode.INVALID, f"'{field}' must be a SIRET: 14 digits.")
+        raise problem(field, Reason.SIRET_INVALID, field=field)
     return digits
 
 
@@ -87,7 +87,7 @@ async def _editable_fiche(
         check_version(fiche.version, version)
     period = await Period.get(portfolios__id=fiche.portfolio_id)
     if await rules.is_locked(period.id):
-        raise problem(None, ErrorCode.CONFLICT, "The period is locked by an interim review (R7).")
+        raise problem(None, Reason.PERIOD_LOCKED)
     return fiche, period
 
 
@@ -184,11 +184,7 @@ class LiaisonMutation:
         if value is not None:
             duration = (period.end_date - period.start_date).days + 1
             if not value.is_finite() or value < 0 or value > duration or value * 2 != int(value * 2):
-                raise problem(
-                    "daysDone",
-                    ErrorCode.INVALID,
-                    f"'daysDone' must be a whole or half number of days between 0 and {duration}.",
-                )
+                raise problem("daysDone", Reason.DAYS_DONE_OUT_OF_RANGE, duration=duration)
         portfolio.days_done = value
         await portfolio.save()
         return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))
@@ -209,7 +205,7 @@ class LiaisonMutation:
         if teacher_id is not None:
             teacher = await fetch_in_reach(User, scopes.teachers, viewer, teacher_id, "Teacher", "teacherId", "teacher")
             if not teacher.is_active:
-                raise problem("teacherId", ErrorCode.INVALID, "This teacher's account is deactivated.")
+                raise problem("teacherId", Reason.TEACHER_DEACTIVATED)
         portfolio.referent_teacher_id = teacher.id if teacher else None
         await portfolio.save(update_fields=["referent_teacher_id", "updated_at"])
         return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))

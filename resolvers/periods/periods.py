@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 import strawberry
 
 from graph.context import Info
-from graph.errors import ErrorCode, problem
+from graph.errors import Reason, problem
 from graph.types.common import Payload, decode_id
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche
@@ -148,14 +148,10 @@ class PeriodMutation:
                 "period template",
             )
             if template.level_id != level.id:
-                raise problem("templateId", ErrorCode.INVALID, "The template belongs to another level.")
+                raise problem("templateId", Reason.TEMPLATE_OF_OTHER_LEVEL)
         name = required_text(input.name or (template.name if template else None), "name", "The name", max_length=200)
         if input.start_date is None or input.end_date is None:
-            raise problem(
-                "startDate" if input.start_date is None else "endDate",
-                ErrorCode.REQUIRED,
-                "The first and last days are required.",
-            )
+            raise problem("startDate" if input.start_date is None else "endDate", Reason.PERIOD_DATES_REQUIRED)
         rules.check_period_dates(input.start_date, input.end_date)
         objectives = input.objectives if input.objectives is not None else (template.objectives if template else "")
         if input.task_ids is not None:
@@ -196,11 +192,7 @@ class PeriodMutation:
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
         check_version(period.version, version)
         if await rules.is_locked(period.id):
-            raise problem(
-                None,
-                ErrorCode.CONFLICT,
-                "A bilan of this period is in an interim review: its parameters are locked.",
-            )
+            raise problem(None, Reason.PERIOD_LOCKED)
         level = await Level.get(id=period.level_id)
         if input.name is not None:
             period.name = required_text(input.name, "name", "The name", max_length=200)
@@ -230,11 +222,7 @@ class PeriodMutation:
             leaving = [p for p in current if p.learner_id not in wanted_ids]
             blockers = await rules.deletion_blockers(period, leaving)
             if blockers:
-                raise problem(
-                    "learnerIds",
-                    ErrorCode.CONFLICT,
-                    "Cannot remove " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
-                )
+                raise problem("learnerIds", Reason.LEARNERS_NOT_REMOVABLE, learners=", ".join(blockers))
             moved = await rules.remove_portfolios(period, leaving)
             present = {p.learner_id for p in current}
             period_tasks = tasks if tasks is not None else list(await period.tasks.all().order_by("position"))
@@ -262,11 +250,7 @@ class PeriodMutation:
         viewer = info.context.require_viewer()
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
         if await rules.is_locked(period.id):
-            raise problem(
-                None,
-                ErrorCode.CONFLICT,
-                "A bilan of this period is in an interim review: its parameters are locked.",
-            )
+            raise problem(None, Reason.PERIOD_LOCKED)
         rules.check_planned_days(planned_days, period.start_date, period.end_date)
         period.planned_days_override = planned_days
         period.version += 1
@@ -284,17 +268,11 @@ class PeriodMutation:
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
         if await AllowanceStatement.filter(period_id=period.id).exists():
             # the head of school's decision is a proof the school keeps ten years
-            raise problem(
-                "id", ErrorCode.CONFLICT, "The period cannot be deleted: its allowance statement is validated."
-            )
+            raise problem("id", Reason.PERIOD_ALLOWANCE_VALIDATED)
         portfolios = await Portfolio.filter(period_id=period.id)
         blockers = await rules.deletion_blockers(period, portfolios)
         if blockers:
-            raise problem(
-                "id",
-                ErrorCode.CONFLICT,
-                "The period cannot be deleted: " + "; ".join(f"{b.learner}: {b.reason}" for b in blockers) + ".",
-            )
+            raise problem("id", Reason.PERIOD_NOT_DELETABLE, learners=", ".join(blockers))
         moved = await rules.remove_portfolios(period, portfolios)
         await period.delete()
         return PeriodDeletePayload(deleted_period_id=id, moved_fiche_count=moved)
@@ -305,7 +283,7 @@ class PeriodMutation:
         level = await fetch_in_reach(Level, scopes.levels, viewer, input.level_id, "Level", "levelId", "level")
         name = required_text(input.name, "name", "The name", max_length=200)
         if input.duration_days is not None and not 1 <= input.duration_days <= rules.MAX_PERIOD_DAYS:
-            raise problem("durationDays", ErrorCode.INVALID, "The duration must be between 1 and 366 days.")
+            raise problem("durationDays", Reason.TEMPLATE_DURATION_OUT_OF_RANGE)
         tasks = await _tasks_of_level(viewer, level, input.task_ids)
         template = await m.PeriodTemplate.create(
             school_id=viewer.school_id,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
 
 import holidays
 
-from graph.errors import ErrorCode, FieldProblem, UserInputError, problem
+from graph.errors import FieldProblem, Reason, UserInputError, problem
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
 from models.frameworks import Task
@@ -39,9 +38,9 @@ def check_period_dates(start: dt.date, end: dt.date) -> None:
     check_date(start, "startDate")
     check_date(end, "endDate")
     if end < start:
-        raise problem("endDate", ErrorCode.INVALID, "The last day comes before the first day.")
+        raise problem("endDate", Reason.PERIOD_END_BEFORE_START)
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        raise problem("endDate", ErrorCode.INVALID, f"A period lasts at most {MAX_PERIOD_DAYS} days.")
+        raise problem("endDate", Reason.PERIOD_TOO_LONG, max_days=MAX_PERIOD_DAYS)
 
 
 @lru_cache(maxsize=64)
@@ -75,20 +74,14 @@ def check_planned_days(value: int | None, start: dt.date, end: dt.date, field: s
     calendar_days = (end - start).days + 1
     if not 1 <= value <= calendar_days:
         if field != "plannedDays":
-            message = f"The period's planned days ({value}) would exceed its {calendar_days} days: set them first."
-        else:
-            message = (
-                f"'plannedDays' must be a whole number of days between 1 and {calendar_days} (the period's length)."
-            )
-        raise problem(field, ErrorCode.INVALID, message)
+            raise problem(field, Reason.PLANNED_DAYS_ABOVE_LENGTH, planned_days=value, calendar_days=calendar_days)
+        raise problem(field, Reason.PLANNED_DAYS_OUT_OF_RANGE, calendar_days=calendar_days)
 
 
 def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int, int], level: Level) -> None:
     wrong = [
         FieldProblem(
-            ["learnerIds", str(i)],
-            ErrorCode.INVALID,
-            f"{learner.full_name} is not a learner of the level « {level.name} ».",
+            ["learnerIds", str(i)], Reason.LEARNER_NOT_OF_LEVEL, {"learner": learner.full_name, "level": level.name}
         )
         for i, learner in enumerate(learners)
         if learner.classroom_id is None or classroom_levels.get(learner.classroom_id) != level.id
@@ -100,9 +93,7 @@ def check_learners_of_level(learners: Sequence[User], classroom_levels: dict[int
 def check_tasks_of_framework(tasks: Sequence[Task], level: Level, field: str = "taskIds") -> None:
     wrong = [
         FieldProblem(
-            [*field.split("."), str(i)],
-            ErrorCode.INVALID,
-            f"Task {task.code} is not in the framework of the level « {level.name} ».",
+            [*field.split("."), str(i)], Reason.TASK_NOT_IN_FRAMEWORK, {"task": task.code, "level": level.name}
         )
         for i, task in enumerate(tasks)
         if task.framework_id != level.framework_id
@@ -116,14 +107,8 @@ async def is_locked(period_id: int) -> bool:
     return await CompanyBilan.filter(portfolio__period_id=period_id, interim_reviews__id__isnull=False).exists()
 
 
-@dataclass
-class Blocker:
-    learner: str
-    reason: str
-
-
-async def deletion_blockers(period: Period, portfolios: Sequence[Portfolio]) -> list[Blocker]:
-    """R8: a portfolio may go only if its bilan is not completed, or is held in the record of one of the learner's
+async def deletion_blockers(period: Period, portfolios: Sequence[Portfolio]) -> list[str]:
+    """The names of the learners whose portfolio may not go (R8). A portfolio may go only if its bilan is not completed, or is held in the record of one of the learner's
     interim reviews. Being dated before the latest review is not enough: a bilan completed after that review
     (even dated earlier) is in no record, and deleting it would take its results off the learner's history."""
     ids = [p.id for p in portfolios]
@@ -142,14 +127,7 @@ async def deletion_blockers(period: Period, portfolios: Sequence[Portfolio]) -> 
         for entry in (record or {}).get("bilans", [])
     }
     names = {u.id: u.full_name for u in await User.filter(id__in=learner_ids)}
-    return [
-        Blocker(
-            names[by_portfolio[row["portfolio_id"]].learner_id],
-            "their company bilan is completed and no interim review has consolidated it yet",
-        )
-        for row in completed
-        if row["id"] not in held
-    ]
+    return [names[by_portfolio[row["portfolio_id"]].learner_id] for row in completed if row["id"] not in held]
 
 
 async def remove_portfolios(period: Period, portfolios: Sequence[Portfolio]) -> int:

@@ -286,7 +286,9 @@ class Call:
             variables["version"] = await self._version(variables)
         declared = ", ".join(f"${name}: {argument.type}" for name, argument in self.field.args.items())
         passed = ", ".join(f"{name}: ${name}" for name in self.field.args)
-        selection = "{ errors { field code message } }" if self.operation == "mutation" else _ids(self.field.type)
+        selection = (
+            "{ errors { field code reason message } }" if self.operation == "mutation" else _ids(self.field.type)
+        )
         document = f"{self.operation}({declared}) {{ {self.mutation}({passed}) {selection} }}"
         if not self.uploads:
             return await api.post(document, variables)

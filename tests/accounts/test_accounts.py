@@ -128,11 +128,11 @@ async def test_changing_ones_password_revokes_previous_tokens(learner, anonymous
 
 
 CREATE_TEACHER = """mutation($input: TeacherInput!) { teacherCreate(input: $input) {
-  user { id } temporaryPassword errors { field code message } } }"""
+  user { id } temporaryPassword errors { field code reason message } } }"""
 CREATE_LEARNER_FULL = """mutation($input: LearnerInput!) { learnerCreate(input: $input) {
-  user { id } temporaryPassword errors { field code message } } }"""
+  user { id } temporaryPassword errors { field code reason message } } }"""
 UPDATE_LEARNER_EMAIL = """mutation($id: ID!, $e: String!) { learnerUpdate(id: $id, input: {email: $e}) {
-  user { id } errors { field code message } } }"""
+  user { id } errors { field code reason message } } }"""
 OWN_SCHOOL_EMAIL = "professeur@demo.pfmp.test"
 
 
@@ -224,10 +224,24 @@ async def test_a_level_update_refuses_a_taken_name_and_an_unknown_year_naming_th
     level = first["levels"][0]["id"]
     await admin.data('mutation { levelCreate(input: {name: "Seconde MELEC"}) { errors { code } } }')
     taken = await admin.data(
-        'mutation($id: ID!) { levelUpdate(id: $id, input: {name: "Seconde MELEC"}) { errors { field code } } }',
+        'mutation($id: ID!) { levelUpdate(id: $id, input: {name: "Seconde MELEC"}) { errors { field code reason } } }',
         id=level,
     )
-    assert taken["levelUpdate"]["errors"] == [{"field": ["input", "name"], "code": "UNIQUE"}]
+    assert taken["levelUpdate"]["errors"] == [
+        {"field": ["input", "name"], "code": "UNIQUE", "reason": "LEVEL_NAME_TAKEN"}
+    ]
+    cleared = await admin.data(
+        "mutation($id: ID!) { levelUpdate(id: $id, input: {position: null}) { errors { field code reason message } } }",
+        id=level,
+    )
+    assert cleared["levelUpdate"]["errors"] == [
+        {
+            "field": ["input", "position"],
+            "code": "REQUIRED",
+            "reason": "VALUE_REQUIRED",
+            "message": "Le rang : ce champ est obligatoire.",
+        }
+    ]
     unknown = await admin.http.post(
         "/graphql",
         json={
@@ -238,6 +252,8 @@ async def test_a_level_update_refuses_a_taken_name_and_an_unknown_year_naming_th
     )
     assert "CAP_3" in unknown.text and "Traceback" not in unknown.text
     too_long = await admin.data(
-        "mutation($a: String!) { schoolUpdate(input: {address: $a}) { errors { field code } } }", a="x" * 501
+        "mutation($a: String!) { schoolUpdate(input: {address: $a}) { errors { field code reason } } }", a="x" * 501
     )
-    assert too_long["schoolUpdate"]["errors"] == [{"field": ["input", "address"], "code": "INVALID"}]
+    assert too_long["schoolUpdate"]["errors"] == [
+        {"field": ["input", "address"], "code": "INVALID", "reason": "TEXT_TOO_LONG"}
+    ]

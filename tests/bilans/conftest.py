@@ -38,18 +38,18 @@ PORTFOLIO_BILAN = "query($id: ID!) { node(id: $id) { ... on Portfolio { bilanSta
 
 UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
   bilan { id version engagement meetingDate meetingDateIsDefault comment status }
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 
 COMPLETE = """mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) {
-  bilan { id version status completedAt } errors { field code message } } }"""
+  bilan { id version status completedAt } errors { field code reason message } } }"""
 
 REOPEN = """mutation($id: ID!, $v: Int!, $r: String!) { bilanReopen(id: $id, version: $v, reason: $r) {
-  bilan { id version status completedAt } errors { field code message } } }"""
+  bilan { id version status completedAt } errors { field code reason message } } }"""
 
 REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
   interimReview { id date learner { fullName } createdBy { fullName } bilans { bilanId date periodName }
     competences { competence { code } currentLevel history { level date mode period { name } bilan { id } } } }
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 
 LOG = """query($id: ID!) { node(id: $id) { ... on CompanyBilan {
   resultLog(first: 100) { edges { node { competence { code } criterion { position } level previousLevel

@@ -25,19 +25,19 @@ from resolvers.frameworks.importing import BUILTIN_DIR
 from tests.bilans.conftest import UPDATE, Demo, errors
 
 IMPORT = """mutation($content: String!) { frameworkImport(content: $content) {
-  created changed framework { id } errors { field code message } } }"""
+  created changed framework { id } errors { field code reason message } } }"""
 
 TASKS_SET = """mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) {
-  activityFiche { id } errors { field code message } } }"""
+  activityFiche { id } errors { field code reason message } } }"""
 
 TARGETS_SET = """mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet(id: $id, targets: $t) {
-  activityFiche { id } errors { field code message } } }"""
+  activityFiche { id } errors { field code reason message } } }"""
 
 PLAN = """mutation($id: ID!, $v: Int!, $input: LiaisonPlanInput!) { liaisonFichePlanUpdate(id: $id, version: $v,
-  input: $input) { liaisonFiche { version } errors { field code message } } }"""
+  input: $input) { liaisonFiche { version } errors { field code reason message } } }"""
 
 PERIOD_CREATE = """mutation($l: ID!, $input: PeriodInput!) { periodCreate(levelId: $l, input: $input) {
-  period { id } errors { field code message } } }"""
+  period { id } errors { field code reason message } } }"""
 
 # What the fiche, the liaison fiche and the bilan show of the entries a re-import retires.
 FICHE = """query($id: ID!) { node(id: $id) { ... on ActivityFiche {
@@ -425,10 +425,10 @@ async def test_nothing_cascades_from_a_framework_entry_into_what_names_it(teache
 
 FICHE_UPDATE = """mutation($id: ID!, $v: Int!, $input: ActivityFicheInput!) {
   activityFicheUpdate(id: $id, version: $v, input: $input) {
-  activityFiche { version activityTypes { code retired } } errors { field code message } } }"""
+  activityFiche { version activityTypes { code retired } } errors { field code reason message } } }"""
 
 FICHE_CREATE = """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
-  activityFiche { id } errors { field code message } } }"""
+  activityFiche { id } errors { field code reason message } } }"""
 
 
 async def test_a_retired_activity_stays_on_the_fiche_that_names_it_and_no_other(admin, learner, demo, local):

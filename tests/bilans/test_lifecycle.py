@@ -31,7 +31,8 @@ async def test_completing_twice_is_a_conflict_naming_the_bilan(teacher, demo):
     await _complete(teacher, demo)
     again = await _complete(teacher, demo)
     assert errors(again) == [(["id"], "CONFLICT")]
-    assert "already completed" in again["errors"][0]["message"]
+    assert again["errors"][0]["reason"] == "BILAN_ALREADY_COMPLETED"
+    assert again["errors"][0]["message"] == "Ce bilan est déjà terminé."
     assert await BilanEvent.filter(bilan_id=demo.bilan.id).count() == 1
 
 
@@ -152,7 +153,8 @@ async def test_the_write_itself_checks_the_version_when_another_save_lands_after
     )["bilanUpdate"]
     # then the conditional update matched no row: CONFLICT, and the whole transaction rolled back
     assert errors(payload) == [(["version"], "CONFLICT")]
-    assert "meanwhile" in payload["errors"][0]["message"]
+    assert payload["errors"][0]["reason"] == "VERSION_STALE"
+    assert "(version 2, la vôtre 1)" in payload["errors"][0]["message"]
     row = await CompanyBilan.get(id=demo.bilan.id)
     assert (row.version, row.engagement) == (1, None)
     assert await BilanResultEntry.filter(bilan_id=demo.bilan.id).count() == 0

@@ -9,7 +9,7 @@ from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from tests.bilans.conftest import BILAN, add_melec_learners, melec_level
 
 SAVE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
-  bilan { version } errors { field code message } } }"""
+  bilan { version } errors { field code reason message } } }"""
 LEVEL_DASHBOARD = """query($id: ID!) { node(id: $id) { ... on Level { dashboard { competences { code }
   learners { learner { fullName } competences { competence { code } currentLevel history { level date period { name } } }
              periods { period { name } engagement ficheCount completedFicheCount } } } } } }"""

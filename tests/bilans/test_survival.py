@@ -40,18 +40,18 @@ HISTORY = (
   dashboard { competences { competence { id code } currentLevel history { %s } } } } } }"""
     % RESULT
 )
-PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code message } } }"
+PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code reason message } } }"
 PERIOD_UPDATE = """mutation($id: ID!, $v: Int!, $input: PeriodInput!) { periodUpdate(id: $id, version: $v, input: $input) {
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 HEADER = """query($id: ID!) { node(id: $id) { ... on CompanyBilan { status meetingDate meetingDateIsDefault
   periodStartDate periodEndDate trainerNames workplace { companyName activityDomain service tutorName tutorRole } } } }"""
 WORKPLACE = """mutation($id: ID!, $v: Int!, $input: WorkplaceInput!) {
-  liaisonFicheWorkplaceUpdate(id: $id, version: $v, input: $input) { errors { field code message } } }"""
+  liaisonFicheWorkplaceUpdate(id: $id, version: $v, input: $input) { errors { field code reason message } } }"""
 UNASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(portfolioId: $p, trainerId: $t) {
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 FICHE_CREATE = """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
-  activityFiche { id number } errors { field code message } } }"""
-FICHE_DELETE = """mutation($id: ID!) { activityFicheDelete(id: $id) { errors { field code message } } }"""
+  activityFiche { id number } errors { field code reason message } } }"""
+FICHE_DELETE = """mutation($id: ID!) { activityFicheDelete(id: $id) { errors { field code reason message } } }"""
 FICHE_NUMBERS = """query($id: ID!) { node(id: $id) { ... on Portfolio { activityFiches { title number } } } }"""
 
 

@@ -47,7 +47,7 @@ from tests.conformance.server import ServerProcess
 EMAIL = {role: email for role, email, *_ in DEMO_ACCOUNTS}
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { code } } }"
 BILAN_UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) {
-  bilanUpdate(id: $id, version: $v, input: $input) { bilan { version } errors { field code message } } }"""
+  bilanUpdate(id: $id, version: $v, input: $input) { bilan { version } errors { field code reason message } } }"""
 UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) {
   annex { id size downloadUrl } errors { code message } } }"""
 PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * 65536 + b"\n%%EOF\n"  # 1 MiB

@@ -16,7 +16,7 @@ from graph.types.common import encode_id
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code message } } }"
 FRAMEWORK = "query($c: String!) { framework(code: $c) { code } }"
 LEVEL_CREATE = """mutation($input: LevelInput!) { levelCreate(input: $input) {
-  level { name } errors { field code message } } }"""
+  level { name } errors { field code reason message } } }"""
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code } } }"
 LEARNERS = "query($after: String) { learners(first: 2, after: $after) { edges { cursor } } }"

@@ -25,7 +25,7 @@ CREATE_FICHE = gql("""mutation($portfolio: ID!, $input: ActivityFicheInput!) {
   activityFicheCreate(portfolioId: $portfolio, input: $input) { activityFiche { id } errors { code message } } }""")
 UPLOAD = gql("""mutation($fiche: ID!, $file: Upload!, $title: String) {
   annexUpload(ficheId: $fiche, file: $file, title: $title) {
-    annex { id filename contentType size downloadUrl } errors { field code message } } }""")
+    annex { id filename contentType size downloadUrl } errors { field code reason message } } }""")
 
 
 def client(base: str, token: str | None = None) -> Client:

@@ -10,7 +10,6 @@ import datetime as dt
 
 import pytest
 
-from graph.routes.exports import NOT_FOUND
 from graph.types.common import encode_id
 from models.bilans import CompanyBilan
 from models.periods import Period
@@ -28,6 +27,9 @@ from tests.exports.delivery import (
     portfolio_of,
     refusal,
 )
+
+# The one answer for a document that does not exist and one out of reach (in French: no Accept-Language).
+NOT_FOUND = {"code": "NOT_FOUND", "message": "Ce document n'existe pas, ou n'est pas à votre portée."}
 
 A, T, L, TU, M = Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER
 

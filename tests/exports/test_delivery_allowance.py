@@ -46,10 +46,10 @@ ALLOWANCE = """query($id: ID!) { node(id: $id) { ... on Portfolio {
     allowance { daysDone dailyRateCents amountCents amount validated } } } }"""
 SET_DAYS = "mutation($id: ID!, $d: Decimal) { portfolioDaysDoneSet(id: $id, daysDone: $d) { errors { code } } }"
 VALIDATE = """mutation($id: ID!) { allowanceStatementValidate(periodId: $id) {
-    errors { field code message } statement { validated totalCents validatedBy lines { lastName amountCents } } } }"""
+    errors { field code reason message } statement { validated totalCents validatedBy lines { lastName amountCents } } } }"""
 ADD_RATE = """mutation($y: DiplomaYear!, $f: Date!, $c: Int!) {
     allowanceRateAdd(input: {diplomaYear: $y, validFrom: $f, dailyRateCents: $c}) {
-        errors { field code } rate { diplomaYear validFrom dailyRateCents dailyRate national } } }"""
+        errors { field code reason } rate { diplomaYear validFrom dailyRateCents dailyRate national } } }"""
 SET_YEAR = """mutation($id: ID!, $y: DiplomaYear) { levelUpdate(id: $id, input: {diplomaYear: $y}) {
     errors { code } } }"""
 
@@ -138,9 +138,13 @@ async def test_the_rate_in_force_on_the_periods_last_day_applies(admin, teacher)
 async def test_a_bad_rate_is_refused_naming_the_field(admin):
     for cents, field in ((0, "dailyRateCents"), (-5, "dailyRateCents"), (100_001, "dailyRateCents")):
         body = await admin.data(ADD_RATE, y="CAP_2", f="2026-09-01", c=cents)
-        assert body["allowanceRateAdd"]["errors"] == [{"field": ["input", field], "code": "INVALID"}]
+        assert body["allowanceRateAdd"]["errors"] == [
+            {"field": ["input", field], "code": "INVALID", "reason": "ALLOWANCE_RATE_OUT_OF_RANGE"}
+        ]
     body = await admin.data(ADD_RATE, y="CAP_2", f="2023-08-31", c=1500)
-    assert body["allowanceRateAdd"]["errors"] == [{"field": ["input", "validFrom"], "code": "INVALID"}]
+    assert body["allowanceRateAdd"]["errors"] == [
+        {"field": ["input", "validFrom"], "code": "INVALID", "reason": "ALLOWANCE_RATE_TOO_EARLY"}
+    ]
 
 
 async def test_apprentices_are_not_in_the_statement(admin, teacher):
@@ -173,9 +177,9 @@ async def test_learners_whose_days_are_not_recorded_are_listed_and_block_the_val
     body = await admin.data(VALIDATE, id=await period_id())
     # then it is refused, one REQUIRED error naming each missing learner's portfolio, and nothing is frozen
     errors = body["allowanceStatementValidate"]["errors"]
-    assert [(e["field"], e["code"]) for e in errors] == [
-        (["portfolios", await portfolio_id("FABROWSKI"), "daysDone"], "REQUIRED"),
-        (["portfolios", await portfolio_id("LECAM"), "daysDone"], "REQUIRED"),
+    assert [(e["field"], e["code"], e["reason"]) for e in errors] == [
+        (["portfolios", await portfolio_id("FABROWSKI"), "daysDone"], "REQUIRED", "DAYS_DONE_NOT_RECORDED"),
+        (["portfolios", await portfolio_id("LECAM"), "daysDone"], "REQUIRED", "DAYS_DONE_NOT_RECORDED"),
     ]
     assert "FABROWSKI" in errors[0]["message"] and "LECAM" in errors[1]["message"]
     assert (await _statement(admin))["validated"] is False
@@ -193,8 +197,8 @@ async def test_a_level_without_a_diploma_year_makes_the_statement_not_computable
     assert {line["amountCents"] for line in statement["lines"]} == {None}
     # and validating it is refused as INVALID on the period
     body = await admin.data(VALIDATE, id=await period_id())
-    assert [(e["field"], e["code"]) for e in body["allowanceStatementValidate"]["errors"]] == [
-        (["periodId"], "INVALID")
+    assert [(e["field"], e["code"], e["reason"]) for e in body["allowanceStatementValidate"]["errors"]] == [
+        (["periodId"], "INVALID", "LEVEL_WITHOUT_DIPLOMA_YEAR")
     ]
     # the DOCX says so too, and is still a valid document
     document, text = docx_of(await fetch(admin, f"/exports/allowance-statement/{await period_id()}"))
@@ -243,12 +247,46 @@ async def test_validation_freezes_the_statement_and_twice_is_a_conflict(admin, t
     # when the admin validates it again
     again = await admin.data(VALIDATE, id=await period_id())
     # then it is a CONFLICT on the period
-    assert [(e["field"], e["code"]) for e in again["allowanceStatementValidate"]["errors"]] == [
-        (["periodId"], "CONFLICT")
+    assert [(e["field"], e["code"], e["reason"]) for e in again["allowanceStatementValidate"]["errors"]] == [
+        (["periodId"], "CONFLICT", "ALLOWANCE_STATEMENT_VALIDATED")
     ]
     # and the rate it used cannot be changed in place any more
     used = await admin.data(ADD_RATE, y="CAP_1", f="2024-09-01", c=1200)
-    assert used["allowanceRateAdd"]["errors"] == [{"field": ["input", "validFrom"], "code": "CONFLICT"}]
+    assert used["allowanceRateAdd"]["errors"] == [
+        {"field": ["input", "validFrom"], "code": "CONFLICT", "reason": "ALLOWANCE_RATE_USED"}
+    ]
+
+
+FRENCH_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+
+
+async def test_the_refusals_say_who_validated_and_when_in_french_or_in_english(admin, teacher):
+    # given the statement validated by the admin today
+    await _record_days(teacher, DAYS)
+    assert (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"] == []
+    name = (await User.get(email=admin.user.email)).full_name
+    today = dt.datetime.now(dt.UTC).date()
+    # when it is validated again, then the message names the day and who, in the language asked for
+    french = (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"]
+    day = f"{today.day} {FRENCH_MONTHS[today.month - 1]} {today.year}"
+    assert [e["message"] for e in french] == [
+        f"La décision d'attribution de cette période a été validée le {day} par {name} : elle ne peut plus changer."
+    ]
+    english = (await admin.speaking("en").data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]
+    assert [e["message"] for e in english["errors"]] == [
+        f"The statement of this period was validated on {today.isoformat()} by {name}: it is frozen."
+    ]
+    # and a rate before the allowance existed names its first day
+    early = await admin.speaking("en").data(
+        'mutation { allowanceRateAdd(input: {diplomaYear: CAP_2, validFrom: "2023-08-31", dailyRateCents: 1500})'
+        " { errors { reason message } } }"
+    )
+    assert early["allowanceRateAdd"]["errors"] == [
+        {
+            "reason": "ALLOWANCE_RATE_TOO_EARLY",
+            "message": "'validFrom' must not be before 2023-09-01: there was no allowance before.",
+        }
+    ]
 
 
 async def test_the_decision_to_sign_reads_back_with_its_rows_and_total(admin, teacher):
@@ -457,10 +495,12 @@ async def test_a_period_whose_statement_is_validated_cannot_be_deleted(admin, te
     assert (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"] == []
     # when staff delete the period
     body = await admin.data(
-        "mutation($id: ID!) { periodDelete(id: $id) { errors { field code } } }", id=await period_id()
+        "mutation($id: ID!) { periodDelete(id: $id) { errors { field code reason } } }", id=await period_id()
     )
     # then it is a CONFLICT: the decision is a proof kept ten years, and the statement is still there
-    assert body["periodDelete"]["errors"] == [{"field": ["id"], "code": "CONFLICT"}]
+    assert body["periodDelete"]["errors"] == [
+        {"field": ["id"], "code": "CONFLICT", "reason": "PERIOD_ALLOWANCE_VALIDATED"}
+    ]
     assert (await _statement(admin))["validated"] is True
 
 

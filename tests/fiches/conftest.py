@@ -33,40 +33,38 @@ PORTFOLIO_FICHES = """query($id: ID!) { node(id: $id) { ... on Portfolio {
 
 CREATE = (
     """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
-  activityFiche { %s } errors { field code message } } }"""
+  activityFiche { %s } errors { field code reason message } } }"""
     % FICHE_FIELDS
 )
 
 UPDATE = (
     """mutation($id: ID!, $v: Int!, $input: ActivityFicheInput!) {
   activityFicheUpdate(id: $id, version: $v, input: $input) {
-  activityFiche { %s } errors { field code message } } }"""
+  activityFiche { %s } errors { field code reason message } } }"""
     % FICHE_FIELDS
 )
 
-DELETE = (
-    """mutation($id: ID!) { activityFicheDelete(id: $id) { deletedActivityFicheId errors { field code message } } }"""
-)
+DELETE = """mutation($id: ID!) { activityFicheDelete(id: $id) { deletedActivityFicheId errors { field code reason message } } }"""
 
 TASKS_SET = """mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) {
   activityFiche { tasks { task { code } tickedByLearner checkedByTeacher }
                   evaluationTargets { task { code } competence { code } criterion { position } } }
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 
 TARGETS_SET = """mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet(id: $id, targets: $t) {
   activityFiche { evaluationTargets { task { code } competence { code } criterion { position } } }
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 
 MARK_READ = """mutation($id: ID!) { activityFicheMarkRead(id: $id) { activityFiche { readState }
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 
 ADD_URL = """mutation($f: ID!, $u: String!, $t: String) { annexAddUrl(ficheId: $f, url: $u, title: $t) {
-  annex { id kind title url downloadUrl } errors { field code message } } }"""
+  annex { id kind title url downloadUrl } errors { field code reason message } } }"""
 
-ANNEX_DELETE = """mutation($id: ID!) { annexDelete(id: $id) { deletedAnnexId errors { field code message } } }"""
+ANNEX_DELETE = """mutation($id: ID!) { annexDelete(id: $id) { deletedAnnexId errors { field code reason message } } }"""
 
 UPLOAD = """mutation($f: ID!, $file: Upload!, $t: String) { annexUpload(ficheId: $f, file: $file, title: $t) {
-  annex { id kind title filename contentType size downloadUrl } errors { field code message } } }"""
+  annex { id kind title filename contentType size downloadUrl } errors { field code reason message } } }"""
 
 
 @dataclass

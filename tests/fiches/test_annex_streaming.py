@@ -16,8 +16,8 @@ MIB = 1024 * KIB
 PIECE = 7919  # a prime: the pieces cut the boundaries, the headers and the files anywhere
 
 TWO = """mutation($f: ID!, $a: Upload!, $b: Upload!) {
-  a: annexUpload(ficheId: $f, file: $a) { annex { size contentType downloadUrl } errors { field code message } }
-  b: annexUpload(ficheId: $f, file: $b) { annex { size contentType downloadUrl } errors { field code message } }
+  a: annexUpload(ficheId: $f, file: $a) { annex { size contentType downloadUrl } errors { field code reason message } }
+  b: annexUpload(ficheId: $f, file: $b) { annex { size contentType downloadUrl } errors { field code reason message } }
 }"""
 
 

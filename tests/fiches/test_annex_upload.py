@@ -71,22 +71,22 @@ async def test_accepted_types_are_stored_and_read_back(content, filename, conten
 
 
 @pytest.mark.parametrize(
-    "content, words",
+    "content, reason, words",
     [
-        (samples.EXE, "not accepted"),
-        (samples.HTML, "HTML"),
-        (samples.SVG, "HTML"),
-        (samples.BINARY, "neither text"),
-        (samples.plain_zip(), "ZIP archives"),
-        (samples.docm(), "macros"),
-        (b"PK\x03\x04 broken archive" + b"\x00" * 100, "cannot be read"),
-        (samples.TEXT_UTF8 * 10 + b"\x00", "neither text"),
+        (samples.EXE, "FILE_TYPE_REFUSED", "not accepted"),
+        (samples.HTML, "FILE_MARKUP_REFUSED", "HTML"),
+        (samples.SVG, "FILE_MARKUP_REFUSED", "HTML"),
+        (samples.BINARY, "FILE_FORMAT_UNKNOWN", "neither text"),
+        (samples.plain_zip(), "ZIP_REFUSED", "ZIP archives"),
+        (samples.docm(), "OFFICE_MACROS_REFUSED", "macros"),
+        (b"PK\x03\x04 broken archive" + b"\x00" * 100, "ARCHIVE_UNREADABLE", "cannot be read"),
+        (samples.TEXT_UTF8 * 10 + b"\x00", "FILE_FORMAT_UNKNOWN", "neither text"),
     ],
     ids=_case_id,
 )
-async def test_refused_types_leave_nothing(content, words, learner, demo, settings):
-    payload = await upload_payload(learner, demo.fiche1, content, "document.pdf")
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["file"], "INVALID")]
+async def test_refused_types_leave_nothing(content, reason, words, learner, demo, settings):
+    payload = await upload_payload(learner.speaking("en"), demo.fiche1, content, "document.pdf")
+    assert [(e["field"], e["code"], e["reason"]) for e in payload["errors"]] == [(["file"], "INVALID", reason)]
     assert words in payload["errors"][0]["message"]
     assert payload["annex"] is None
     assert await Annex.all().count() == 0
@@ -95,8 +95,8 @@ async def test_refused_types_leave_nothing(content, words, learner, demo, settin
 
 async def test_an_empty_file_is_refused(learner, demo, settings):
     payload = await upload_payload(learner, demo.fiche1, b"", "vide.txt")
-    assert [(e["field"], e["code"], e["message"]) for e in payload["errors"]] == [
-        (["file"], "INVALID", "The file is empty.")
+    assert [(e["field"], e["code"], e["reason"], e["message"]) for e in payload["errors"]] == [
+        (["file"], "INVALID", "FILE_EMPTY", "Le fichier est vide.")
     ]
     assert await Annex.all().count() == 0 and stored_files(settings) == []
 

@@ -12,7 +12,7 @@ from tests.conftest import DEMO_EMAIL, TOKEN_SECRET, Api, token_for
 LOGIN = """mutation($email: String!, $password: String!) {
   login(email: $email, password: $password) {
     token expiresAt user { __typename fullName role }
-    errors { field code message }
+    errors { field code reason message }
   }
 }"""
 
@@ -39,7 +39,14 @@ async def test_wrong_email_and_wrong_password_get_the_same_answer(anonymous):
     wrong_email = (await anonymous.data(LOGIN, email="nobody@demo.pfmp.test", password=DEMO_PASSWORD))["login"]
     assert wrong_password == wrong_email
     assert wrong_password["token"] is None
-    assert wrong_password["errors"] == [{"field": None, "code": "INVALID", "message": "Wrong email or password."}]
+    assert wrong_password["errors"] == [
+        {
+            "field": None,
+            "code": "INVALID",
+            "reason": "CREDENTIALS_WRONG",
+            "message": "Adresse e-mail ou mot de passe incorrect.",
+        }
+    ]
 
 
 async def test_the_signed_in_learner_in_the_login_answer_shows_no_guarded_field(anonymous):
@@ -74,7 +81,7 @@ async def test_a_malformed_authorization_header_is_unauthenticated(http, header)
 async def test_an_expired_token_is_unauthenticated(http, settings):
     user = await User.get(email="professeur@demo.pfmp.test")
     token = token_for(user, settings, now=int(time.time()) - 7200, lifetime=60)
-    body = await Api(http, token).execute(ME)
+    body = await Api(http, token, language="en").execute(ME)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "expired" in body["errors"][0]["message"]
 
@@ -183,7 +190,7 @@ async def test_a_token_with_a_wrong_or_missing_claim_is_unauthenticated(http, se
     assert (await Api(http, good).data(ME))["me"]["role"] == "TEACHER"
     token = jwt.encode(_claims(user, **changes), settings.token_secret, algorithm="HS256")
     # then it signs nobody in, and says so as for any bad token
-    body = await Api(http, token).execute(ME)
+    body = await Api(http, token, language="en").execute(ME)
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert body["errors"][0]["message"] == "The access token is not valid."
@@ -193,8 +200,13 @@ async def test_an_expired_token_is_told_apart_from_a_forged_one(http, settings):
     user = await User.get(email="professeur@demo.pfmp.test")
     now = int(time.time())
     expired = jwt.encode(_claims(user, iat=now - 7200, exp=now - 3600), settings.token_secret, algorithm="HS256")
-    body = await Api(http, expired).execute(ME)
+    body = await Api(http, expired, language="en").execute(ME)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert body["errors"][0]["message"] == "The access token has expired."
     forged = jwt.encode(_claims(user), "another-secret-" + "y" * 40, algorithm="HS256")
-    assert (await Api(http, forged).execute(ME))["errors"][0]["message"] == "The access token is not valid."
+    assert (await Api(http, forged, language="en").execute(ME))["errors"][0]["message"] == (
+        "The access token is not valid."
+    )
+    # in French without Accept-Language
+    assert (await Api(http, expired).execute(ME))["errors"][0]["message"] == "Le jeton d'accès a expiré."
+    assert (await Api(http, forged).execute(ME))["errors"][0]["message"] == "Le jeton d'accès n'est pas valide."

@@ -71,9 +71,11 @@ async def test_an_unexpected_failure_is_masked_and_coded(teacher, monkeypatch):
 
     monkeypatch.setattr(Level, "filter", broken)
     # when it is queried
-    response = await teacher.post("{ levels { name } }")
+    response = await teacher.speaking("en").post("{ levels { name } }")
     # then the client learns nothing of it but that it happened
     error = response.json()["errors"][0]
     assert error["message"] == "Unexpected error."
+    french = (await teacher.post("{ levels { name } }")).json()["errors"][0]
+    assert (french["message"], french["extensions"]["code"]) == ("Erreur inattendue.", "INTERNAL_SERVER_ERROR")
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert "secret_table" not in response.text and "/srv" not in response.text

@@ -13,7 +13,7 @@ from resolvers.frameworks.importing import BUILTIN_DIR, FrameworkFileError, pars
 IMPORT = """mutation($content: String!) {
   frameworkImport(content: $content) {
     created changed framework { code name builtIn }
-    errors { field code message }
+    errors { field code reason message }
   }
 }"""
 

@@ -9,8 +9,15 @@ from models.users import ExternalIdentity
 from tests.conftest import Api
 from tests.identity.conftest import SERVICE
 
+
+@pytest.fixture
+def anonymous(anonymous):
+    """These tests read the English messages (the French ones leave out the CAS server's own words)."""
+    return anonymous.speaking("en")
+
+
 CAS_LOGIN = """mutation($ticket: String!, $service: String) { casLogin(ticket: $ticket, service: $service) {
-  token expiresAt user { __typename fullName } errors { field code message } } }"""
+  token expiresAt user { __typename fullName } errors { field code reason message } } }"""
 ME = "{ me { fullName role } }"
 
 
@@ -45,6 +52,7 @@ async def test_a_ticket_works_once(anonymous, linked_teacher, idp):
         {
             "field": ["ticket"],
             "code": "INVALID",
+            "reason": "CAS_TICKET_REFUSED",
             "message": "The CAS ticket is unknown, expired or already used: sign in at the ENT again.",
         }
     ]
@@ -60,6 +68,7 @@ async def test_a_ticket_issued_to_another_service_is_refused(anonymous, linked_t
     ticket = idp.ticket("cmartin", service="https://other-app.example.test/")
     payload = await cas_login(anonymous, ticket)
     assert payload["token"] is None
+    assert payload["errors"][0]["reason"] == "CAS_TICKET_NOT_FOR_SERVICE"
     assert payload["errors"][0]["message"] == "The CAS ticket was not issued for this service."
 
 
@@ -86,7 +95,7 @@ async def test_a_malformed_ticket_is_refused_without_asking_the_cas_server(anony
 async def test_a_person_without_account_is_refused_and_nothing_is_created(anonymous, idp):
     payload = await cas_login(anonymous, idp.ticket("inconnu"))
     assert payload["token"] is None
-    assert payload["errors"][0]["code"] == "NOT_FOUND"
+    assert (payload["errors"][0]["code"], payload["errors"][0]["reason"]) == ("NOT_FOUND", "IDENTITY_NOT_LINKED")
     assert "no account of this server is linked" in payload["errors"][0]["message"]
     assert not await ExternalIdentity.exists(subject="inconnu")
 
@@ -106,6 +115,7 @@ async def test_cas3_maps_the_person_by_the_configured_attribute(anonymous, learn
 @pytest.mark.identity_settings(cas_attribute="ENTPersonJointure")
 async def test_a_missing_attribute_is_refused(anonymous, learner, idp):
     payload = await cas_login(anonymous, idp.ticket("adupire"))
+    assert payload["errors"][0]["reason"] == "CAS_ATTRIBUTE_MISSING"
     assert "did not send the attribute 'ENTPersonJointure'" in payload["errors"][0]["message"]
 
 
@@ -119,7 +129,12 @@ async def test_the_person_can_be_matched_by_email(anonymous, learner, idp):
 async def test_cas_sign_in_is_off_unless_configured(anonymous, idp):
     payload = await cas_login(anonymous, "ST-123")
     assert payload["errors"] == [
-        {"field": None, "code": "INVALID", "message": "Sign-in through CAS is not configured on this server."}
+        {
+            "field": None,
+            "code": "INVALID",
+            "reason": "CAS_NOT_CONFIGURED",
+            "message": "Sign-in through CAS is not configured on this server.",
+        }
     ]
 
 

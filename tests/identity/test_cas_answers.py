@@ -2,9 +2,10 @@
 
 import pytest
 
+from graph.messages import render
 from models.users import ExternalIdentity, User
 from permissions.cas import CasRefused, CasUnavailable, parse_answer, service_allowed
-from permissions.identities import find_user, no_account_message
+from permissions.identities import find_user
 
 NS = 'xmlns:cas="http://www.yale.edu/tp/cas"'
 
@@ -72,8 +73,8 @@ def test_an_answer_naming_nobody_is_unusable():
     "code, error, message",
     [
         ("INTERNAL_ERROR", CasUnavailable, "The CAS server reported an internal error; try again later."),
-        ("INVALID_SERVICE", CasRefused, "The CAS ticket was not issued for this service."),
-        ("INVALID_TICKET", CasRefused, "The CAS ticket is unknown, expired or already used: sign in at the ENT again."),
+        ("INVALID_SERVICE", CasRefused, "CAS_TICKET_NOT_FOR_SERVICE"),
+        ("INVALID_TICKET", CasRefused, "CAS_TICKET_REFUSED"),
     ],
 )
 def test_a_failure_says_whether_to_retry(code, error, message):
@@ -88,7 +89,7 @@ def test_a_failure_says_whether_to_retry(code, error, message):
 
 def test_a_person_without_account_is_told_whom_to_ask():
 
-    assert no_account_message("ent") == (
+    assert render("reason", "IDENTITY_NOT_LINKED", {"provider": "ent"}, "en") == (
         "You are signed in at 'ent', but no account of this server is linked to "
         "that identity. Ask your school's administrator to link it."
     )

@@ -7,7 +7,7 @@ from models.users import ExternalIdentity, Role, User
 from tests.identity.conftest import gid, person_id
 
 SET = """mutation($u: ID!, $p: String!, $s: String) { userExternalIdentitySet(userId: $u, provider: $p, subject: $s) {
-  user { __typename fullName } externalIdentity { provider subject } errors { field code message } } }"""
+  user { __typename fullName } externalIdentity { provider subject } errors { field code reason message } } }"""
 READ = "query($u: ID!) { externalIdentities(userId: $u) { provider subject } }"
 
 
@@ -48,7 +48,8 @@ async def test_an_identity_already_linked_to_another_account_is_a_conflict(admin
         {
             "field": ["subject"],
             "code": "CONFLICT",
-            "message": "Another account is already linked to this identity at 'ent'.",
+            "reason": "IDENTITY_LINK_TAKEN",
+            "message": "Un autre compte est déjà lié à cette identité chez « ent ».",
         }
     ]
     assert not await ExternalIdentity.exists(user_id=learner.user.id)
@@ -57,7 +58,8 @@ async def test_an_identity_already_linked_to_another_account_is_a_conflict(admin
 async def test_an_unknown_provider_is_refused(admin, learner):
     payload = await set_link(admin, person_id(learner.user), "google", "x")
     assert payload["errors"][0]["field"] == ["provider"]
-    assert "configured: 'ent', 'academie', 'down', 'cas'" in payload["errors"][0]["message"]
+    assert payload["errors"][0]["reason"] == "IDENTITY_PROVIDER_UNKNOWN"
+    assert "configurés : 'ent', 'academie', 'down', 'cas'" in payload["errors"][0]["message"]
     assert not await ExternalIdentity.exists(user_id=learner.user.id)
 
 
@@ -68,7 +70,14 @@ async def test_an_account_of_another_school_does_not_exist_for_the_admin(admin):
     # when
     payload = await set_link(admin, gid("Learner", other.id), "ent", "stolen")
     # then
-    assert payload["errors"] == [{"field": ["userId"], "code": "NOT_FOUND", "message": "No account with this id."}]
+    assert payload["errors"] == [
+        {
+            "field": ["userId"],
+            "code": "NOT_FOUND",
+            "reason": "ID_NOT_FOUND",
+            "message": "Cet identifiant ne désigne aucun élément « compte » à votre portée.",
+        }
+    ]
     assert (await admin.data(READ, u=gid("Learner", other.id)))["externalIdentities"] is None
     assert not await ExternalIdentity.exists(subject="stolen")
 

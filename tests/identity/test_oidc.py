@@ -47,8 +47,8 @@ def claims_for(subject: str) -> dict:
 
 
 async def refused(http, token: str) -> str:
-    """The UNAUTHENTICATED message `me` answers for this token."""
-    body = await Api(http, token).execute(ME)
+    """The UNAUTHENTICATED message `me` answers for this token, in English."""
+    body = await Api(http, token, language="en").execute(ME)
     assert body["data"] is None, body
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     return body["errors"][0]["message"]

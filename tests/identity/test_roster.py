@@ -21,7 +21,7 @@ IMPORT = """mutation($content: String!, $format: RosterFormat!, $level: String, 
     classroomsUnchanged
     levelsCreated { name }
     warnings
-    errors { field code message }
+    errors { field code reason message }
   }
 }"""
 

@@ -9,12 +9,12 @@ from tests.periods.helpers import liaison_of, portfolio_of, task_ids
 WORKPLACE = """mutation($id: ID!, $v: Int!, $input: WorkplaceInput!) {
   liaisonFicheWorkplaceUpdate(id: $id, version: $v, input: $input) {
     liaisonFiche { version workplace { companyName activityDomain service tutorName tutorRole } }
-    errors { field code message } } }"""
+    errors { field code reason message } } }"""
 
 PLAN = """mutation($id: ID!, $v: Int!, $input: LiaisonPlanInput!) {
   liaisonFichePlanUpdate(id: $id, version: $v, input: $input) {
     liaisonFiche { objectives objectivesIndividualized tasksIndividualized tasks { code } }
-    errors { field code message } } }"""
+    errors { field code reason message } } }"""
 
 FULL = {
     "companyName": "Volt SA",
@@ -122,7 +122,7 @@ async def test_two_edits_from_the_same_version_one_wins(learner, teacher):
 
 
 DAYS = """mutation($id: ID!, $d: Decimal) { portfolioDaysDoneSet(id: $id, daysDone: $d) {
-  portfolio { daysDone } errors { field code message } } }"""
+  portfolio { daysDone } errors { field code reason message } } }"""
 
 
 async def test_days_actually_done(teacher, learner):
@@ -159,7 +159,7 @@ async def test_a_siret_not_of_14_digits_is_refused_naming_the_field(learner, sir
         WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL | {"companySiret": siret}
     )
     error = data["liaisonFicheWorkplaceUpdate"]["errors"][0]
-    assert (error["field"], error["code"]) == (["input", "companySiret"], "INVALID")
+    assert (error["field"], error["code"], error["reason"]) == (["input", "companySiret"], "INVALID", "SIRET_INVALID")
     # and nothing of the update is kept
     kept = await liaison_of("DUPIRE")
     assert (kept.company_name, kept.company_siret, kept.version) == ("Tout élec", "99999999900017", fiche.version)

@@ -22,7 +22,7 @@ CREATE = """mutation($level: ID!, $template: ID, $input: PeriodInput!) {
     period { id name startDate endDate certifying objectives version tasks { code }
              portfolios { learner { fullName } completedFicheCount bilanStatus
                           liaisonFiche { objectives tasks { code } } activityFiches { title } } }
-    errors { field code message }
+    errors { field code reason message }
   }
 }"""
 
@@ -31,13 +31,11 @@ UPDATE = """mutation($id: ID!, $version: Int!, $input: PeriodInput!) {
     period { version objectives tasks { code } portfolios { learner { fullName } } }
     keptIndividualized { objectives portfolio { learner { fullName } } }
     movedFicheCount
-    errors { field code message }
+    errors { field code reason message }
   }
 }"""
 
-DELETE = (
-    """mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { field code message } } }"""
-)
+DELETE = """mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { field code reason message } } }"""
 
 
 def new_period(**overrides) -> dict:
@@ -248,7 +246,7 @@ async def test_a_locked_period_cannot_be_edited(teacher):
     data = await teacher.data(UPDATE, id=await period_id(period), version=period.version, input={"name": "Autre"})
     # then it is refused
     assert data["periodUpdate"]["errors"][0]["code"] == "CONFLICT"
-    assert "locked" in data["periodUpdate"]["errors"][0]["message"]
+    assert data["periodUpdate"]["errors"][0]["reason"] == "PERIOD_LOCKED"
     assert (await demo_period()).name == "Stage de découverte"
     assert (
         await teacher.data("query($id: ID!) { node(id: $id) { ... on Period { locked } } }", id=await period_id(period))
@@ -277,10 +275,11 @@ async def test_deletion_is_refused_while_a_completed_bilan_is_not_before_the_lat
     period = await demo_period()
     await _complete_and_review("DUPIRE", review_date=None)
     # when the teacher deletes the period
-    data = await teacher.data(DELETE, id=await period_id(period))
+    data = await teacher.speaking("en").data(DELETE, id=await period_id(period))
     # then it is refused, saying why, and nothing moved
     error = data["periodDelete"]["errors"][0]
-    assert error["code"] == "CONFLICT" and "Angélique DUPIRE" in error["message"]
+    assert (error["code"], error["reason"]) == ("CONFLICT", "PERIOD_NOT_DELETABLE")
+    assert "Angélique DUPIRE" in error["message"]
     assert "completed" in error["message"] and "interim review" in error["message"]
     assert await Portfolio.filter(period_id=period.id).count() == 5
     assert await ActivityFiche.filter(portfolio_id=None).count() == 0

@@ -10,7 +10,7 @@ from resolvers.periods.rules import current_school_year
 
 CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(levelId: $l,
   input: {name: "Stage", startDate: $s, endDate: $e}) { period { schoolYear durationDays }
-  errors { field code message } } }"""
+  errors { field code reason message } } }"""
 
 
 async def _create(teacher, start: str, end: str) -> dict:
@@ -37,18 +37,18 @@ async def test_a_period_of_one_to_366_days_belongs_to_the_school_year_of_its_fir
 
 
 @pytest.mark.parametrize(
-    "start, end, message",
+    "start, end, reason, message",
     [
-        ("2026-09-02", "2026-09-01", "The last day comes before the first day."),
-        ("2026-09-01", "2027-09-02", "A period lasts at most 366 days."),
-        ("2026-09-01", "2999-01-01", "'endDate' must be between 2000-01-01 and 2100-12-31."),
+        ("2026-09-02", "2026-09-01", "PERIOD_END_BEFORE_START", "The last day comes before the first day."),
+        ("2026-09-01", "2027-09-02", "PERIOD_TOO_LONG", "A period lasts at most 366 days."),
+        ("2026-09-01", "2999-01-01", "DATE_OUT_OF_RANGE", "'endDate' must be between 2000-01-01 and 2100-12-31."),
     ],
 )
-async def test_a_refused_period_names_its_last_day(teacher, start, end, message):
-    payload = await _create(teacher, start, end)
+async def test_a_refused_period_names_its_last_day(teacher, start, end, reason, message):
+    payload = await _create(teacher.speaking("en"), start, end)
     assert payload["period"] is None
     [error] = payload["errors"]
-    assert (error["field"], error["code"]) == (["endDate"], "INVALID")
+    assert (error["field"], error["code"], error["reason"]) == (["endDate"], "INVALID", reason)
     assert error["message"] == message
 
 

@@ -9,7 +9,7 @@ from models.users import Role, User
 from tests.periods.helpers import portfolio_of
 
 SET = """mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) {
-  portfolio { referentTeacher { fullName } } errors { field code message } } }"""
+  portfolio { referentTeacher { fullName } } errors { field code reason message } } }"""
 READ = "query($id: ID!) { node(id: $id) { ... on Portfolio { referentTeacher { id fullName } } } }"
 
 
@@ -72,12 +72,12 @@ async def test_someone_who_is_not_a_teacher_or_is_deactivated_is_refused_naming_
         encode_id("Teacher", gone.id),
     ):
         [error] = (await admin.data(SET, id=portfolio_id, t=value))["portfolioReferentTeacherSet"]["errors"]
-        answers.append((error["field"], error["code"]))
+        answers.append((error["field"], error["code"], error["reason"]))
     assert answers == [
-        (["teacherId"], "INVALID"),
-        (["teacherId"], "NOT_FOUND"),
-        (["teacherId"], "INVALID"),
-        (["teacherId"], "INVALID"),
+        (["teacherId"], "INVALID", "ID_WRONG_TYPE"),
+        (["teacherId"], "NOT_FOUND", "ID_NOT_FOUND"),
+        (["teacherId"], "INVALID", "ID_MALFORMED"),
+        (["teacherId"], "INVALID", "TEACHER_DEACTIVATED"),
     ]
     assert (await Portfolio.get(id=portfolio.id)).referent_teacher_id is None
 

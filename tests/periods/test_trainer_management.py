@@ -9,9 +9,9 @@ from models.users import Role, User
 from tests.periods.helpers import portfolio_of
 
 CREATE = """mutation($input: TrainerInput!) { tutorCreate(input: $input) {
-  trainer { id } temporaryPassword errors { field code message } } }"""
+  trainer { id } temporaryPassword errors { field code reason message } } }"""
 RENAME = """mutation($id: ID!) { trainerUpdate(id: $id, input: {lastName: "RENOMMÉ"}) {
-  trainer { lastName } errors { field code message } } }"""
+  trainer { lastName } errors { field code reason message } } }"""
 DEACTIVATE = """mutation($id: ID!) { trainerDeactivate(id: $id) { trainer { id } errors { code } } }"""
 ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) {
   errors { code } } }"""
@@ -114,7 +114,7 @@ async def test_an_email_taken_in_another_school_answers_as_one_taken_in_this_sch
 async def test_changing_a_trainer_email_to_one_of_another_school_reveals_nothing(admin, other_school_account):
     tutor = encode_id("Tutor", (await User.get(email=DEMO_TUTOR)).id)
     query = """mutation($id: ID!, $e: String!) { trainerUpdate(id: $id, input: {email: $e}) {
-      errors { field code message } } }"""
+      errors { field code reason message } } }"""
     own = await admin.data(query, id=tutor, e="professeur@demo.pfmp.test")
     other = await admin.data(query, id=tutor, e=other_school_account)
     assert other == own and other["trainerUpdate"]["errors"][0]["code"] == "UNIQUE"

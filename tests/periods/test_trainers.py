@@ -6,10 +6,10 @@ from tests.conftest import Api
 from tests.periods.helpers import portfolio_of
 
 CREATE = """mutation($input: TrainerInput!) { %s(input: $input) {
-  trainer { id __typename fullName companyName email } temporaryPassword errors { field code message } } }"""
+  trainer { id __typename fullName companyName email } temporaryPassword errors { field code reason message } } }"""
 
 ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) {
-  portfolio { trainers { fullName } } errors { field code message } } }"""
+  portfolio { trainers { fullName } } errors { field code reason message } } }"""
 
 LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"""
 

@@ -12,7 +12,7 @@ from tests.conftest import Api, _settings
 
 LOGIN = """mutation($email: String!, $password: String!) {
   login(email: $email, password: $password) {
-    token passwordChangeRequired retryAfter errors { field code message }
+    token passwordChangeRequired retryAfter errors { field code reason message }
   }
 }"""
 

@@ -10,7 +10,7 @@ from tests.signin.conftest import login
 from tests.signin.test_throttle import TEACHER, WRONG, fail, throttled
 
 CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
-  changed retryAfter errors { field code message } } }"""
+  changed retryAfter errors { field code reason message } } }"""
 NEW = "Quatre chevaux bleus traversent la Loire"
 
 
@@ -44,7 +44,8 @@ async def test_five_wrong_current_passwords_lock_the_account_as_five_failed_sign
     assert payload["changed"] is False
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [(None, "THROTTLED")]
     assert payload["retryAfter"] == 60 and headers["retry-after"] == "60"
-    assert "60 seconds" in payload["errors"][0]["message"]
+    assert payload["errors"][0]["reason"] == "SIGN_IN_THROTTLED"
+    assert "60 secondes" in payload["errors"][0]["message"]
     # and the account's sign-in is locked too, from any address
     signin, _ = await login(peers.at("198.51.100.21"), TEACHER, DEMO_PASSWORD)
     assert throttled(signin) and signin["retryAfter"] == 60

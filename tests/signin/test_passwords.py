@@ -13,7 +13,7 @@ from tests.conftest import Api
 from tests.signin.conftest import login
 
 CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
-  changed errors { field code message } } }"""
+  changed errors { field code reason message } } }"""
 CREATE = (
     """mutation($input: TrainerInput!) { %s(input: $input) { trainer { id } temporaryPassword errors { code } } }"""
 )

@@ -50,16 +50,31 @@ def gate_log(caplog):
 
 
 @pytest.mark.parametrize(
-    ("document", "variables", "headers"),
+    ("document", "variables", "headers", "message"),
     [
-        (LOGIN, {"email": TEACHER, "password": DEMO_PASSWORD}, {}),
-        (ALIASED, {"password": DEMO_PASSWORD}, {"Accept": "application/graphql-response+json"}),
-        (LOGIN, {"email": TEACHER, "password": DEMO_PASSWORD}, {"Authorization": "Bearer not-a-token"}),
+        (
+            LOGIN,
+            {"email": TEACHER, "password": DEMO_PASSWORD},
+            {},
+            "Trop de connexions échouées : réessayez dans 60 secondes.",
+        ),
+        (
+            ALIASED,
+            {"password": DEMO_PASSWORD},
+            {"Accept": "application/graphql-response+json", "Accept-Language": "en-GB,en;q=0.9"},
+            "Too many failed sign-ins: try again in 60 seconds.",
+        ),
+        (
+            LOGIN,
+            {"email": TEACHER, "password": DEMO_PASSWORD},
+            {"Authorization": "Bearer not-a-token", "Accept-Language": "en"},
+            "Too many failed sign-ins: try again in 60 seconds.",
+        ),
     ],
-    ids=["login", "aliased-literal-graphql-response", "with-a-bad-token"],
+    ids=["login", "aliased-literal-graphql-response-in-english", "with-a-bad-token-in-english"],
 )
 async def test_a_throttled_address_is_refused_before_graphql_with_the_answer_graphql_gives(
-    peers, settings, gate_log, document, variables, headers
+    peers, settings, gate_log, document, variables, headers, message
 ):
     # given an address that failed twenty times within the minute
     school = peers.at("198.51.100.7")
@@ -78,7 +93,8 @@ async def test_a_throttled_address_is_refused_before_graphql_with_the_answer_gra
     assert wait == 60 and refused.headers["retry-after"] == "60"
     errors = payload["errors"]
     assert [e.get("code", e.get("kind")) for e in errors] == ["THROTTLED"]
-    assert errors[0]["message"] == "Too many failed sign-ins: try again in 60 seconds."
+    assert errors[0]["message"] == message
+    assert errors[0].get("reason", "SIGN_IN_THROTTLED") == "SIGN_IN_THROTTLED"
     # and byte for byte what the GraphQL view alone answers to the same request from the same address
     view = httpx.ASGITransport(app=PortfolioGraphQL(settings), client=("198.51.100.7", 40000))
     async with httpx.AsyncClient(transport=view, base_url="http://testserver") as graphql_only:

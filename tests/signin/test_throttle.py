@@ -36,7 +36,8 @@ async def test_five_failures_lock_the_account_for_a_minute_with_the_time_to_retr
     assert throttled(payload)
     assert payload["retryAfter"] == 60
     assert response.headers["retry-after"] == "60"
-    assert "60 seconds" in payload["errors"][0]["message"]
+    assert payload["errors"][0]["reason"] == "SIGN_IN_THROTTLED"
+    assert "60 secondes" in payload["errors"][0]["message"]
     # and 30 seconds later, 30 are left
     clock.advance(30)
     payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
