@@ -127,6 +127,8 @@ RULES: tuple[Rule, ...] = (
     _rule("export.attestation", "Export", "PFMP attestation", "read", _STAFF_AND_OWNER),
     _rule("export.learner_synthesis", "Export", "learner synthesis (R24)", "read", _STAFF_AND_OWNER),
     _rule("export.level_synthesis", "Export", "level synthesis (R24)", "read", _STAFF),
+    # Personal data
+    _rule("export.learner_data", "Learner data archive (access request)", "read", "read", {ADMIN: ALL, LEARNER: OWN}),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
     _rule(
         "school.structure.read",

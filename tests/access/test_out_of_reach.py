@@ -562,6 +562,7 @@ PROBES = {
     "export.attestation": _attestation,
     "export.learner_synthesis": _export("/exports/learner-synthesis/%s", lambda o: ("Learner", o.learner.id)),
     "export.level_synthesis": _export("/exports/level-synthesis/%s", lambda o: ("Level", o.level.id)),
+    "export.learner_data": _export("/exports/learner-data/%s", lambda o: ("Learner", o.learner.id)),
     "school.structure.read": _structure_read,
     "school.structure.write": _structure_write,
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),

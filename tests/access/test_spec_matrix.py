@@ -56,7 +56,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
         ("Allowance rates", "edit; period statement · validate"),
         ("Allowance statement", "read"),
         ("Subscription events", "receive"),
-        ("Learner data archive (access request)", "read"),
         ("Learner erasure, retention purge", "erase, purge"),
         ("Audit log", "read"),
     }
