@@ -1,5 +1,5 @@
 """The `pfmp` command: serve, migrate, export-schema, import-framework, import-roster, create-admin,
-export-learner-data."""
+export-learner-data, backup, restore."""
 
 from __future__ import annotations
 
@@ -311,6 +311,44 @@ def export_learner_data(learner: str, out: Path) -> None:
         partial.unlink(missing_ok=True)
         raise
     click.echo(f"{out}: data of {' '.join(archive.learner_names)}, {len(archive.files)} annex file(s)")
+
+
+@main.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Copy the SQLite database (online, while the server runs) and its annex files into DESTINATION, a new or
+    empty folder. On PostgreSQL, use pg_dump or base backups (README, 'Backups')."""
+    from graph.backup import BackupError
+    from graph.backup import backup as take_backup
+
+    settings = _settings()
+    try:
+        report = take_backup(settings.database_url, settings.annex_dir, destination)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"backup in {destination}: {report.rows['activity_fiche']} fiches, {report.rows['annex']} annexes, "
+        f"{report.files} annex files ({report.bytes} bytes)"
+    )
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    """Bring a backup made by `pfmp backup` into the configured data folder, which must be fresh (no database,
+    no annex file). Stop the server first; start it on the restored folder afterwards."""
+    from graph.backup import BackupError
+    from graph.backup import restore as bring_back
+
+    settings = _settings()
+    try:
+        report = bring_back(source, settings.database_url, settings.annex_dir)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"restored from {source}: {report.rows['activity_fiche']} fiches, {report.rows['annex']} annexes, "
+        f"{report.files} annex files ({report.bytes} bytes)"
+    )
 
 
 if __name__ == "__main__":
