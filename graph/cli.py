@@ -303,7 +303,11 @@ def export_learner_data(learner: str, out: Path) -> None:
     archive = _run(run())
     partial = out.with_name(out.name + ".part")
     try:
-        with partial.open("xb") as target:
+        target = partial.open("xb")
+    except FileExistsError:
+        raise click.ClickException(f"{partial} exists (another export under way, or one cut short)") from None
+    try:
+        with target:
             for piece in learner_archive.stream(archive):
                 target.write(piece)
         partial.rename(out)
