@@ -38,6 +38,7 @@ from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, st
 from graph.routes.annexes import download_annex
 from graph.routes.exports import export_routes
 from graph.routes.graphiql import graphiql_file, page
+from graph.routes.learner_data import learner_data_routes
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.signin_gate import SigninGate
@@ -283,6 +284,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
             *export_routes(),
+            *learner_data_routes(),
             *(
                 [Route("/graphiql/static/{name:path}", graphiql_file, methods=["GET", "HEAD"])]
                 if settings.graphiql

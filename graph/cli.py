@@ -1,4 +1,5 @@
-"""The `pfmp` command: serve, migrate, export-schema, import-framework, import-roster, create-admin."""
+"""The `pfmp` command: serve, migrate, export-schema, import-framework, import-roster, create-admin,
+export-learner-data, backup, restore."""
 
 from __future__ import annotations
 
@@ -277,6 +278,101 @@ def create_admin(
 
     _run(run())
     click.echo(f"administrator {email} created")
+
+
+@main.command("export-learner-data")
+@click.argument("learner")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The ZIP file to write (refused if it exists).",
+)
+def export_learner_data(learner: str, out: Path) -> None:
+    """Write a learner's whole data (access request) as one ZIP: LEARNER is their id (global or a number).
+
+    The same archive as GET /exports/learner-data/{id} answers a school administrator."""
+    from graph.database import apply_migrations, orm
+    from graph.errors import BadUserInput
+    from graph.types.common import decode_id
+    from models.users import Role, User
+    from permissions.viewer import Viewer
+    from resolvers.documents import learner_archive
+
+    settings = _settings()
+    if learner.isdigit():
+        pk = int(learner)
+    else:
+        try:
+            _, pk = decode_id(learner, expected="Learner", field="LEARNER")
+        except BadUserInput as exc:
+            raise click.ClickException(str(exc.args[0])) from None
+    if out.exists():
+        raise click.ClickException(f"{out} already exists: choose another file")
+
+    async def run():
+        await apply_migrations(settings.database_url)
+        async with orm(settings.database_url):
+            row = await User.get_or_none(id=pk, role=Role.LEARNER)
+            if row is None:
+                raise click.ClickException(f"no learner with id {learner}")
+            # Run on the server by its operator: the archive as the learner's school administrators get it.
+            operator = Viewer(id=0, role=Role.ADMIN, school_id=row.school_id)
+            return await learner_archive.gather(operator, row, settings.annex_dir)
+
+    archive = _run(run())
+    partial = out.with_name(out.name + ".part")
+    try:
+        target = partial.open("xb")
+    except FileExistsError:
+        raise click.ClickException(f"{partial} exists (another export under way, or one cut short)") from None
+    try:
+        with target:
+            for piece in learner_archive.stream(archive):
+                target.write(piece)
+        partial.rename(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    click.echo(f"{out}: data of {' '.join(archive.learner_names)}, {len(archive.files)} annex file(s)")
+
+
+@main.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Copy the SQLite database (online, while the server runs) and its annex files into DESTINATION, a new or
+    empty folder. On PostgreSQL, use pg_dump or base backups (README, 'Backups')."""
+    from graph.backup import BackupError
+    from graph.backup import backup as take_backup
+
+    settings = _settings()
+    try:
+        report = take_backup(settings.database_url, settings.annex_dir, destination)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"backup in {destination}: {report.rows['activity_fiche']} fiches, {report.rows['annex']} annexes, "
+        f"{report.files} annex files ({report.bytes} bytes)"
+    )
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    """Bring a backup made by `pfmp backup` into the configured data folder, which must be fresh (no database,
+    no annex file). Stop the server first; start it on the restored folder afterwards."""
+    from graph.backup import BackupError
+    from graph.backup import restore as bring_back
+
+    settings = _settings()
+    try:
+        report = bring_back(source, settings.database_url, settings.annex_dir)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"restored from {source}: {report.rows['activity_fiche']} fiches, {report.rows['annex']} annexes, "
+        f"{report.files} annex files ({report.bytes} bytes)"
+    )
 
 
 if __name__ == "__main__":

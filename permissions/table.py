@@ -130,6 +130,8 @@ RULES: tuple[Rule, ...] = (
     # The PFMP allowance (issue 14, part 5): a learner reads their own amount only.
     _rule("allowance.write", "Allowance rates", "edit; period statement · validate", "write", {ADMIN: ALL}),
     _rule("allowance.statement.read", "Allowance statement", "read", "read", _STAFF_AND_OWNER),
+    # Personal data
+    _rule("export.learner_data", "Learner data archive (access request)", "read", "read", {ADMIN: ALL, LEARNER: OWN}),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
     _rule(
         "school.structure.read",

@@ -6,6 +6,10 @@ never a 404 for a row out of reach (tests/exports/test_delivery_access.py
 covers those).
 """
 
+import io
+import json
+import zipfile
+
 from graph.routes.exports import DOCX
 from graph.types.common import encode_id
 from models.periods import Period
@@ -73,3 +77,18 @@ async def _(api, role):
 async def _(api, role):
     level = await Level.get(name="Première année de CAP")
     return await _download(api, f"/exports/level-synthesis/{encode_id('Level', level.id)}")
+
+
+@probe("export.learner_data")
+async def _(api, role):
+    learner = await User.get(role=Role.LEARNER, last_name=_reachable_learner(role))
+    response = await api.http.get(f"/exports/learner-data/{encode_id('Learner', learner.id)}", headers=api.headers)
+    if response.status_code == 200 and response.headers["content-type"] == "application/zip":
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            assert json.loads(archive.read("donnees.json"))["learner"]["last_name"] == learner.last_name
+        return "allowed"
+    if response.status_code == 403:
+        return "refused"
+    if response.status_code == 401:
+        return response.json()["code"]
+    return f"status {response.status_code}"

@@ -151,7 +151,7 @@ MATRIX: tuple[SpecRow, ...] = (
     _row(
         "Subscription events", "receive", "read", *["as the row they concern is readable"] * 5, pending="subscriptions"
     ),
-    _row("Learner data archive (access request)", "read", "read", Y, N, OWN, N, N, pending="archive"),
+    _row("Learner data archive (access request)", "read", "read", Y, N, OWN, N, N, rule="export.learner_data"),
     _row("Learner erasure, retention purge", "erase, purge", "write", Y, N, N, N, N, pending="erasure"),
     _row("Audit log", "read", "read", Y, N, N, N, N, pending="audit"),
     _row("Portfolio", "referent teacher", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="portfolio.referent.read"),
@@ -200,7 +200,6 @@ PENDING_CAPABILITIES = frozenset(
         "trainer links",
         "paper path",
         "seen state",
-        "archive",
         "erasure",
         "audit",
         "subscriptions",

@@ -578,6 +578,7 @@ PROBES = {
         )
     ),
     "allowance.statement.read": _allowance_read,
+    "export.learner_data": _export("/exports/learner-data/%s", lambda o: ("Learner", o.learner.id)),
     "school.structure.read": _structure_read,
     "school.structure.write": _structure_write,
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),

@@ -54,7 +54,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
         ("CompanyBilan", "paper scan download"),
         ("Fiche seen state (per trainer)", "read, mark seen"),
         ("Subscription events", "receive"),
-        ("Learner data archive (access request)", "read"),
         ("Learner erasure, retention purge", "erase, purge"),
         ("Audit log", "read"),
     }
