@@ -33,7 +33,7 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -66,6 +66,8 @@ CSV = "text/csv; charset=utf-8"
 CHUNK = 64 * 1024
 # python-docx holds the GIL: two builds at once take as long as one after the other, so more only costs memory.
 BUILDS_AT_ONCE = 2
+
+Target = TypeVar("Target")
 
 
 @dataclass(frozen=True)
@@ -208,8 +210,16 @@ async def _chunks(content: bytes) -> AsyncIterator[bytes]:
         yield content[start : start + CHUNK]
 
 
-async def _answer(request: Request, key: str) -> Response:
-    export = EXPORTS[key]
+async def admit(
+    request: Request,
+    type_name: str,
+    find: Callable[[Viewer, int], Awaitable[Target | None]],
+    rule_for: Callable[[Viewer, Target], tuple[str, bool | None]],
+) -> tuple[Viewer, Target] | Response:
+    """The checks every download of a document makes, in the request's language: 401 without a valid token, 403
+    on a temporary password, 404 for an id that is malformed, of another type, unknown or out of reach (one body
+    whatever the cause), 403 when `rule_for` (the rule and whether the row is the viewer's own) refuses. Answers
+    the viewer and the row found, or the refusal to send."""
     viewer, reason = await authenticate(request.app.state.settings, request.headers.get("authorization"))
     language = negotiate(request.headers.get("accept-language"))
 
@@ -226,15 +236,29 @@ async def _answer(request: Request, key: str) -> Response:
         return _refusal(403, said(PasswordChangeRequired()))
     not_found = said(AppError("DOCUMENT_NOT_FOUND", code="NOT_FOUND"))
     try:
-        _, pk = decode_id(request.path_params["id"], expected=export.type_name)
+        _, pk = decode_id(request.path_params["id"], expected=type_name)
     except BadUserInput:
         return _refusal(404, not_found)
-    target = await export.find(viewer, pk)
+    target = await find(viewer, pk)
     if target is None:
         return _refusal(404, not_found)
-    rule = export.draft_rule if target.draft and export.draft_rule else export.rule
-    if not allows(rule, viewer.role, owned=target.owned):
+    rule, owned = rule_for(viewer, target)
+    if not allows(rule, viewer.role, owned=owned):
         return _refusal(403, said(Forbidden()))
+    return viewer, target
+
+
+async def _answer(request: Request, key: str) -> Response:
+    export = EXPORTS[key]
+
+    def rule_for(viewer: Viewer, target: data.Target) -> tuple[str, bool | None]:
+        rule = export.draft_rule if target.draft and export.draft_rule else export.rule
+        return rule, target.owned
+
+    admitted = await admit(request, export.type_name, export.find, rule_for)
+    if isinstance(admitted, Response):
+        return admitted
+    viewer, target = admitted
     started = time.perf_counter()
     content = await export.gather(viewer, target)
     gathered = time.perf_counter()

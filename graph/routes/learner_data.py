@@ -18,12 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
-from graph.messages import negotiate
-from graph.routes.exports import _refusal, content_disposition
-from graph.types.common import decode_id
-from permissions.authentication import authenticate
-from permissions.table import allows
+from graph.routes.exports import admit, content_disposition
 from resolvers.documents import learner_archive
 
 log = logging.getLogger("pfmp.exports")
@@ -32,31 +27,13 @@ RULE = "export.learner_data"
 
 
 async def learner_data(request: Request) -> Response:
+    admitted = await admit(
+        request, "Learner", learner_archive.find_learner, lambda viewer, learner: (RULE, learner.id == viewer.id)
+    )
+    if isinstance(admitted, Response):
+        return admitted
+    viewer, learner = admitted
     settings = request.app.state.settings
-    viewer, reason = await authenticate(settings, request.headers.get("authorization"))
-    language = negotiate(request.headers.get("accept-language"))
-
-    def said(refusal: AppError) -> dict:
-        return {"code": refusal.code, "message": refusal.message(language)}
-
-    if viewer is None:
-        return _refusal(
-            401,
-            said(Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()),
-            {"www-authenticate": 'Bearer realm="pfmp"'},
-        )
-    if viewer.password_change_required:
-        return _refusal(403, said(PasswordChangeRequired()))
-    not_found = said(AppError("DOCUMENT_NOT_FOUND", code="NOT_FOUND"))
-    try:
-        _, pk = decode_id(request.path_params["id"], expected="Learner")
-    except BadUserInput:
-        return _refusal(404, not_found)
-    learner = await learner_archive.find_learner(viewer, pk)
-    if learner is None:
-        return _refusal(404, not_found)
-    if not allows(RULE, viewer.role, owned=learner.id == viewer.id):
-        return _refusal(403, said(Forbidden()))
     archive = await learner_archive.gather(viewer, learner, settings.annex_dir)
     log.info("learner data of learner %s: %d annex files", learner.id, len(archive.files))
     return StreamingResponse(
