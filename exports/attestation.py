@@ -12,20 +12,18 @@ completed on paper. One section per learner, each starting on a new page.
 from __future__ import annotations
 
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_SECTION_START
 
 from exports.common import (
     BLANK,
-    bookmark_last_paragraph,
     facts_table,
     format_date,
     format_days,
     heading,
     identity_table,
     new_document,
-    number_pages_per_section,
     paragraph,
     period_dates,
+    sections_per_learner,
     spacer,
     title,
     to_bytes,
@@ -60,13 +58,7 @@ def build_attestation(data: AttestationData) -> bytes:
         title(document, FULL_TITLE, data.period.name)
         paragraph(document, NO_LEARNER, italic=True)
         return to_bytes(document)
-    for index, entry in enumerate(data.learners):
-        section = document.add_section(WD_SECTION_START.NEW_PAGE) if index else document.sections[0]
-        # Each learner's pages are counted on their own (page X / Y of that learner), as the pre-conventions'.
-        bookmark = f"fin_apprenant_{index + 1}"
-        number_pages_per_section(document, section, DOCUMENT_TITLE, bookmark)
-        _learner_section(document, data, entry)
-        bookmark_last_paragraph(document, bookmark)
+    sections_per_learner(document, DOCUMENT_TITLE, data.learners, lambda entry: _learner_section(document, data, entry))
     return to_bytes(document)
 
 

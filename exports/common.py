@@ -4,13 +4,14 @@ and the blocks several documents print (facts tables, workplace). Paragraphs and
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from docx import Document
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION_START
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -34,6 +35,8 @@ MARKED_FILL = "FFF2CC"
 MUTED = "595959"
 ACCENT_HEX = "1F3A5F"
 ACCENT = RGBColor.from_string(ACCENT_HEX)
+
+Entry = TypeVar("Entry")
 
 A4_WIDTH, A4_HEIGHT = Cm(21.0), Cm(29.7)
 MARGIN = Cm(1.8)
@@ -138,6 +141,19 @@ def number_pages_per_section(document: DocxDocument, section: Section, title: st
     _add_field(footer, "PAGE")
     _add_run(footer, " / ", color=MUTED, size=8)
     _add_field(footer, f"PAGEREF {bookmark}")
+
+
+def sections_per_learner(
+    document: DocxDocument, footer_title: str, learners: Sequence[Entry], write: Callable[[Entry], None]
+) -> None:
+    """One section per learner, each starting on a new page and numbering its own pages (page X / Y of that
+    learner), so that one learner's copy can be handed out alone; `write` fills the learner's section."""
+    for index, entry in enumerate(learners):
+        section = document.add_section(WD_SECTION_START.NEW_PAGE) if index else document.sections[0]
+        bookmark = f"fin_apprenant_{index + 1}"
+        number_pages_per_section(document, section, footer_title, bookmark)
+        write(entry)
+        bookmark_last_paragraph(document, bookmark)
 
 
 def bookmark_last_paragraph(document: DocxDocument, name: str) -> None:

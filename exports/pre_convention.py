@@ -18,18 +18,16 @@ reader may not see them (a learner).
 from __future__ import annotations
 
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_SECTION_START
 
 from exports.common import (
     blank_lines,
-    bookmark_last_paragraph,
     facts_table,
     heading,
     new_document,
-    number_pages_per_section,
     paragraph,
     period_dates,
     plural,
+    sections_per_learner,
     spacer,
     title,
     to_bytes,
@@ -59,13 +57,7 @@ def build_pre_convention(data: PreConventionData) -> bytes:
         _period(document, data.school, data.period)
         paragraph(document, NO_LEARNER, italic=True)
         return to_bytes(document)
-    for index, entry in enumerate(data.learners):
-        section = document.add_section(WD_SECTION_START.NEW_PAGE) if index else document.sections[0]
-        # Each learner's pages are counted on their own (page X / Y of that learner): the copy handed out alone.
-        bookmark = f"fin_apprenant_{index + 1}"
-        number_pages_per_section(document, section, footer_title, bookmark)
-        _learner_section(document, data, entry)
-        bookmark_last_paragraph(document, bookmark)
+    sections_per_learner(document, footer_title, data.learners, lambda entry: _learner_section(document, data, entry))
     return to_bytes(document)
 
 
