@@ -120,19 +120,23 @@ def answer_fields_directly(graphql_schema: Any) -> int:
                 if field.permission_classes or field.default_resolver is not getattr:
                     continue
                 getter = _attribute_getter(field.python_name)
-                graphql_field.resolve = _attribute(field.python_name)
+                graphql_field.resolve = _resolver(getter)
+                # What Strawberry's tracing extensions look for on a default resolver.
+                graphql_field.resolve._is_default = True  # type: ignore[attr-defined]
             else:
                 function = resolver.wrapped_func
                 marks = getattr(function, "__dict__", {})
                 if PREFETCHED in marks:
+                    # The guard first, as `_enforced` asks it; a slot left empty goes through Strawberry's
+                    # resolver, whose own guard asks it there.
                     getter = _slot_getter(marks[PREFETCHED], marks.get(GUARD))
-                    graphql_field.resolve = _direct(marks[PREFETCHED], marks.get(GUARD), graphql_field.resolve)
+                    graphql_field.resolve = _resolver(getter, graphql_field.resolve)
                 elif field.python_name == "_id" and _keeps_node_ids(origin):
                     getter = _global_id_getter(graphql_type.name, origin)  # type: ignore[arg-type]
-                    graphql_field.resolve = _global_id(getter, graphql_field.resolve)
+                    graphql_field.resolve = _resolver(getter, graphql_field.resolve)
                 elif GUARD not in marks and not resolver.is_async and _takes_only_self(resolver):
                     getter = _method_getter(function)
-                    graphql_field.resolve = _called_with_object(function)
+                    graphql_field.resolve = _resolver(getter)
                 else:
                     continue
             plain = _plain(getter, graphql_field.type)
@@ -178,14 +182,6 @@ def _global_id_getter(type_name: str, origin: type) -> Callable[[Any, Any], Any]
     return get
 
 
-def _global_id(getter: Callable[[Any, Any], Any], strawberry_resolve: Callable[..., Any]) -> Callable[..., Any]:
-    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-        value = getter(source, None)
-        return strawberry_resolve(source, info, **kwargs) if value is GENERAL else value
-
-    return resolve
-
-
 def _enum_names(graphql_type: GraphQLEnumType) -> Callable[[Any], Any]:
     names = {value.value: name for name, value in graphql_type.values.items()}
     members = {member: names[member.value] for member in graphql_type.wrapped_cls if member.value in names}  # type: ignore[attr-defined]
@@ -207,14 +203,6 @@ def _attribute_getter(name: str) -> Callable[[Any, Any], Any]:
     return get
 
 
-def _attribute(name: str) -> Callable[..., Any]:
-    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-        return getattr(source, name)
-
-    resolve._is_default = True  # type: ignore[attr-defined]  # what Strawberry's tracing extensions look for
-    return resolve
-
-
 def _takes_only_self(resolver: Any) -> bool:
     return [p.name for p in resolver.signature.parameters.values()] == ["self"]
 
@@ -224,13 +212,6 @@ def _method_getter(function: Callable[..., Any]) -> Callable[[Any, Any], Any]:
         return function(source)
 
     return get
-
-
-def _called_with_object(function: Callable[..., Any]) -> Callable[..., Any]:
-    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-        return function(source)
-
-    return resolve
 
 
 def _slot_getter(slot: str, guard: Guard | None) -> Callable[[Any, Any], Any]:
@@ -246,23 +227,20 @@ def _slot_getter(slot: str, guard: Guard | None) -> Callable[[Any, Any], Any]:
     return get
 
 
-def _direct(slot: str, guard: Guard | None, strawberry_resolve: Callable[..., Any]) -> Callable[..., Any]:
-    if guard is None:
+def _resolver(
+    getter: Callable[[Any, Any], Any], strawberry_resolve: Callable[..., Any] | None = None
+) -> Callable[..., Any]:
+    """The field's graphql-core resolver, for the general path: its getter's answer, or, when the getter hands
+    the field on (`GENERAL`), Strawberry's resolver's."""
+    if strawberry_resolve is None:
 
         def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-            value = getattr(source, slot, MISSING)
-            if value is not MISSING:
-                return value
-            return strawberry_resolve(source, info, **kwargs)
+            return getter(source, info.context)
 
         return resolve
 
-    def guarded_resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-        # The guard first, as `_enforced` asks it; a slot left empty goes through Strawberry's resolver, whose
-        # own guard asks it there.
-        value = getattr(source, slot, MISSING)
-        if value is MISSING:
-            return strawberry_resolve(source, info, **kwargs)
-        return value if guard.check(info.context, source) else None
+    def resolve_or_hand_on(source: Any, info: Any, **kwargs: Any) -> Any:
+        value = getter(source, info.context)
+        return strawberry_resolve(source, info, **kwargs) if value is GENERAL else value
 
-    return guarded_resolve
+    return resolve_or_hand_on
