@@ -178,6 +178,21 @@ async def test_keys_are_cached_and_refetched_on_an_unknown_key_id(http, admin, t
     await refused(http, idp.token(sub="jean.ent.42"))  # the retired key no longer signs in
 
 
+async def test_a_provider_publishing_one_key_is_refetched_when_it_rotates_it(http, admin, teacher, idp):
+    # given: one published key, which a token without a key id would also pick
+    idp.published = [(idp.rsa_kid, idp.rsa)]
+    await link(admin, teacher.user, "jean.ent.42")
+    for _ in range(2):
+        await Api(http, idp.token(sub="jean.ent.42")).data(ME)
+    assert idp.jwks_fetches == {"/ent/jwks": 1}
+    # when: the provider replaces it
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    idp.published = [("rsa-2", new_key)]
+    # then: the token's own key id is looked up, not the lone key's
+    assert (await Api(http, idp.token(key=new_key, kid="rsa-2", sub="jean.ent.42")).data(ME))["me"]
+    assert idp.jwks_fetches == {"/ent/jwks": 2}
+
+
 async def test_made_up_key_ids_do_not_make_the_server_hammer_the_provider(http, idp):
     # "academie" refetches on an unknown key id at most once an hour
     await Api(http, idp.academie_token(email="angelique.dupire@demo.pfmp.test")).data(ME)
