@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any
 
 from graphql import (
+    FieldNode,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
@@ -36,7 +37,11 @@ from graph.types.common import GUARD, MISSING, PREFETCHED, Guard
 # coerce or None, list items non-null). A getter takes the object and the request's context and returns
 # `GENERAL` when the field must go through the general path.
 PLAIN = "pfmp.plain"
+# The key of an object field's plain getter: (getter, non-null, is a list, list items non-null, object type).
+OBJECT = "pfmp.object"
 GENERAL: Any = object()
+# Compiled sub-selections kept per field node (the parser's cache keeps a document's nodes for as long).
+PLANS_KEPT = 4096
 
 
 class DirectExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -47,16 +52,130 @@ class DirectExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def execute_field(self, parent_type, source, field_details_list, path, position_context):  # type: ignore[override]
         node = field_details_list[0].node
         field_def = parent_type.fields.get(node.name.value)
-        plain = field_def.extensions.get(PLAIN) if field_def is not None and field_def.extensions else None
-        if (
-            plain is not None
-            and not node.arguments
-            and not (self.middleware_manager and self.middleware_manager.middlewares)
-        ):
-            answered = _answer(plain, source, self.context_value)
-            if answered is not GENERAL:
-                return answered
+        extensions = field_def.extensions if field_def is not None else None
+        if extensions and not node.arguments and not (self.middleware_manager and self.middleware_manager.middlewares):
+            plain = extensions.get(PLAIN)
+            if plain is not None:
+                answered = _answer(plain, source, self.context_value)
+                if answered is not GENERAL:
+                    return answered
+            elif OBJECT in extensions and len(field_details_list) == 1 and field_details_list[0].defer_usage is None:
+                plan = _plan_for(node, extensions[OBJECT])
+                if plan is not None:
+                    try:
+                        return plan(source, self.context_value)
+                    except _HandOn:
+                        pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
+class _HandOn(Exception):
+    """A value of a sub-selection the plain getters cannot answer: the field goes through the general path."""
+
+
+_plans: dict[int, tuple[Any, Callable[[Any, Any], Any] | None]] = {}
+
+
+def _plan_for(node: FieldNode, entry: tuple) -> Callable[[Any, Any], Any] | None:
+    """The compiled answer of an object field's sub-selection, or None when it is not made of plain fields."""
+    kept = _plans.get(id(node))
+    if kept is not None and kept[0] is node:
+        return kept[1]
+    plan = _object_field(entry, node.selection_set)
+    if len(_plans) >= PLANS_KEPT:
+        _plans.clear()
+    _plans[id(node)] = (node, plan)  # the node is held, so its id is not reused while the plan is kept
+    return plan
+
+
+def _selection(object_type: GraphQLObjectType, selection_set: Any) -> Callable[[Any, Any], dict] | None:
+    """A function answering `selection_set` on an object of `object_type` as graphql-core would (the response
+    keys in order), when every selection is a field without arguments, directives or fragments that has a
+    plain getter: a leaf, `__typename`, or an object field whose own sub-selection is such."""
+    if selection_set is None:
+        return None
+    parts: list[tuple[str, str, Any]] = []
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.arguments or selection.directives:
+            return None
+        key = selection.alias.value if selection.alias else selection.name.value
+        if any(key == other for other, _, _ in parts):
+            return None  # fields merged under one key: graphql-core merges their sub-selections
+        name = selection.name.value
+        if name == "__typename":
+            parts.append((key, "typename", object_type.name))
+            continue
+        field_def = object_type.fields.get(name)
+        extensions = field_def.extensions if field_def is not None else None
+        if not extensions:
+            return None
+        if PLAIN in extensions and selection.selection_set is None:
+            parts.append((key, "leaf", extensions[PLAIN]))
+        elif OBJECT in extensions:
+            child = _object_field(extensions[OBJECT], selection.selection_set)
+            if child is None:
+                return None
+            parts.append((key, "object", child))
+        else:
+            return None
+
+    def answer(source: Any, context: Any) -> dict:
+        found = {}
+        for key, kind, how in parts:
+            if kind == "leaf":
+                value = _answer(how, source, context)
+                if value is GENERAL:
+                    raise _HandOn
+            elif kind == "object":
+                value = how(source, context)
+            else:
+                value = how
+            found[key] = value
+        return found
+
+    return answer
+
+
+def _object_field(entry: tuple, selection_set: Any) -> Callable[[Any, Any], Any] | None:
+    """A function answering an object (or list of objects) field and its sub-selection from plain getters."""
+    getter, non_null, is_list, items_non_null, object_type = entry
+    answer = _selection(object_type, selection_set)
+    if answer is None:
+        return None
+    is_type_of = object_type.is_type_of
+
+    def one(value: Any, context: Any) -> Any:
+        # As graphql-core's completion checks it (Strawberry's checks ignore the resolve info).
+        if is_type_of is not None and not is_type_of(value, None):
+            raise _HandOn
+        return answer(value, context)
+
+    def get(source: Any, context: Any) -> Any:
+        try:
+            value = getter(source, context)
+        except Exception:  # the general path reports it where it belongs in the response
+            raise _HandOn from None
+        if value is GENERAL:
+            raise _HandOn
+        if value is None:
+            if non_null:
+                raise _HandOn
+            return None
+        if not is_list:
+            return one(value, context)
+        if not isinstance(value, list | tuple):
+            raise _HandOn
+        found = []
+        for item in value:
+            if item is None:
+                if items_non_null:
+                    raise _HandOn
+                found.append(None)
+            else:
+                found.append(one(item, context))
+        return found
+
+    return get
 
 
 def _answer(plain: tuple, source: Any, context: Any) -> Any:
@@ -142,6 +261,10 @@ def answer_fields_directly(graphql_schema: Any) -> int:
             plain = _plain(getter, graphql_field.type)
             if plain is not None:
                 graphql_field.extensions = {**(graphql_field.extensions or {}), PLAIN: plain}
+            else:
+                entry = _object_entry(getter, graphql_field.type)
+                if entry is not None:
+                    graphql_field.extensions = {**(graphql_field.extensions or {}), OBJECT: entry}
             count += 1
     return count
 
@@ -159,6 +282,22 @@ def _plain(getter: Callable[[Any, Any], Any], field_type: Any) -> tuple | None:
         if isinstance(item, GraphQLScalarType | GraphQLEnumType):
             return (getter, None, non_null, item.coerce_output_value, items_non_null)
     return None
+
+
+def _object_entry(getter: Callable[[Any, Any], Any], field_type: Any) -> tuple | None:
+    """The getter and the shape of a field whose type is an object type or a list of one (not an interface nor
+    a union, whose concrete type only the general path resolves)."""
+    non_null = isinstance(field_type, GraphQLNonNull)
+    inner = field_type.of_type if non_null else field_type
+    is_list = isinstance(inner, GraphQLList)
+    items_non_null = False
+    if is_list:
+        inner = inner.of_type
+        items_non_null = isinstance(inner, GraphQLNonNull)
+        inner = inner.of_type if items_non_null else inner
+    if not isinstance(inner, GraphQLObjectType):
+        return None
+    return (getter, non_null, is_list, items_non_null, inner)
 
 
 def _keeps_node_ids(origin: Any) -> bool:

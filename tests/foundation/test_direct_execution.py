@@ -65,10 +65,47 @@ def _items(n: int) -> list[Item]:
 
 
 @strawberry.type
+class Shelf:
+    label: str
+    item: Item
+    items: list[Item]
+    maybe_item: Item | None
+    # a wrong row on some shelves: null where the schema says non-null
+    required_item: Item
+
+
+def _shelves(n: int) -> list[Shelf]:
+    items = _items(max(n, 3))
+    return [
+        Shelf(
+            label=f"s{i}",
+            item=items[i % len(items)],
+            items=items[:3],
+            maybe_item=None if i % 2 else items[0],
+            required_item=None if i == 1 else items[0],  # type: ignore[arg-type]
+        )
+        for i in range(n)
+    ]
+
+
+@strawberry.type
+class Rack:
+    shelf: Shelf
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def rack(self) -> Rack:
+        return Rack(shelf=_shelves(1)[0])
+
     @strawberry.field
     def items(self, n: int) -> list[Item | None]:
         return _items(n)  # type: ignore[return-value]
+
+    @strawberry.field
+    def shelves(self, n: int) -> list[Shelf]:
+        return _shelves(n)
 
 
 class CountingContext(DirectExecutionContext):
@@ -120,4 +157,77 @@ async def test_a_lists_leaves_build_no_resolve_info(n):
     result = await direct.execute("query($n: Int!) { items(n: $n) { id name colour shout } }", variable_values={"n": n})
     assert not result.errors
     # the list field alone: its four leaves per item are answered from their getters
+    assert CountingContext.infos == 1
+
+
+SHELVES = """query($n: Int!, $yes: Boolean!) { shelves(n: $n) {
+  __typename label
+  item { id name colour colours maybe shout count __typename }
+  items { name renamed: colour }
+  maybeItem { name }
+  merged: item { name } merged: item { id }
+  fragment: item { ... on Item { name } }
+  directive: item { name @include(if: $yes) id }
+} }"""
+
+
+@pytest.mark.parametrize("yes", [True, False])
+async def test_object_fields_answered_from_getters_are_strawberrys(yes):
+    plain, direct = _schemas()
+    expected = await plain.execute(SHELVES, variable_values={"n": 4, "yes": yes})
+    found = await direct.execute(SHELVES, variable_values={"n": 4, "yes": yes})
+    assert found.data == expected.data
+    assert not expected.errors
+    first = found.data["shelves"][0]
+    assert first["item"] == {
+        "id": first["item"]["id"],
+        "name": "n1",
+        "colour": "RED",
+        "colours": ["GREEN", "RED"],
+        "maybe": None,
+        "shout": "N1",
+        "count": 10,
+        "__typename": "Item",
+    }
+    assert first["items"][1] == {"name": "n2", "renamed": "GREEN"}
+    assert first["merged"] == {"name": "n1", "id": first["item"]["id"]}
+    assert found.data["shelves"][1]["maybeItem"] is None and first["maybeItem"] == {"name": "n1"}
+    assert ("name" in first["directive"]) is yes
+
+
+async def test_a_key_selected_twice_inside_an_object_field_is_merged():
+    plain, direct = _schemas()
+    query = "{ rack { shelf { item { name } item { id } again: items { name } again: items { colour } } } }"
+    expected, found = await plain.execute(query), await direct.execute(query)
+    assert not expected.errors and found.data == expected.data
+    assert set(found.data["rack"]["shelf"]["item"]) == {"name", "id"}
+    assert found.data["rack"]["shelf"]["again"][0] == {"name": "n1", "colour": "RED"}
+
+
+async def test_a_null_or_an_error_inside_an_object_field_is_reported_as_graphql_core_does():
+    plain, direct = _schemas()
+    for query in (
+        "{ shelves(n: 3) { label requiredItem { name } } }",  # a null non-null object: the shelf is nulled
+        "{ shelves(n: 2) { label items { name required } } }",  # a null non-null leaf deep in a list
+        "{ shelves(n: 2) { label item { name broken } } }",  # a resolver raising inside the object
+        "{ shelves(n: 2) { item { count } } }",  # an empty slot: through the field's resolver
+    ):
+        expected, found = await plain.execute(query), await direct.execute(query)
+        assert found.data == expected.data, query
+        assert [(e.message, e.path) for e in found.errors or []] == [
+            (e.message, e.path) for e in expected.errors or []
+        ], query
+    assert expected.data == {"shelves": [{"item": {"count": 10}}, {"item": {"count": 20}}]}
+
+
+@pytest.mark.parametrize("n", [3, 30])
+async def test_object_fields_of_plain_fields_build_no_resolve_info(n):
+    _, direct = _schemas()
+    CountingContext.infos = 0
+    result = await direct.execute(
+        "query($n: Int!) { shelves(n: $n) { label item { id name } items { name colour } maybeItem { name } } }",
+        variable_values={"n": n},
+    )
+    assert not result.errors and len(result.data["shelves"]) == n
+    # the root list field alone: every object below it is answered from plain getters
     assert CountingContext.infos == 1
