@@ -21,11 +21,14 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from strawberry import relay
@@ -143,10 +146,12 @@ def _object_field(entry: tuple, selection_set: Any) -> Callable[[Any, Any], Any]
     if answer is None:
         return None
     is_type_of = object_type.is_type_of
+    origin = getattr((object_type.extensions or {}).get("strawberry-definition"), "origin", None)
 
     def one(value: Any, context: Any) -> Any:
-        # As graphql-core's completion checks it (Strawberry's checks ignore the resolve info).
-        if is_type_of is not None and not is_type_of(value, None):
+        # As graphql-core's completion checks it (Strawberry's checks ignore the resolve info); an object of the
+        # type's own class is one of its type.
+        if is_type_of is not None and type(value) is not origin and not is_type_of(value, None):
             raise _HandOn
         return answer(value, context)
 
@@ -274,14 +279,29 @@ def _plain(getter: Callable[[Any, Any], Any], field_type: Any) -> tuple | None:
     non_null = isinstance(field_type, GraphQLNonNull)
     inner = field_type.of_type if non_null else field_type
     if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
-        return (getter, inner.coerce_output_value, non_null, None, False)
+        return (getter, _coercion(inner), non_null, None, False)
     if isinstance(inner, GraphQLList):
         item = inner.of_type
         items_non_null = isinstance(item, GraphQLNonNull)
         item = item.of_type if items_non_null else item
         if isinstance(item, GraphQLScalarType | GraphQLEnumType):
-            return (getter, None, non_null, item.coerce_output_value, items_non_null)
+            return (getter, None, non_null, _coercion(item), items_non_null)
     return None
+
+
+def _coercion(leaf_type: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """The type's output coercion, with a shortcut for the value that is already what it answers: a `str` for
+    String and ID, a `bool` for Boolean (graphql-core's serializers try every other kind of value first)."""
+    coerce = leaf_type.coerce_output_value
+    kinds: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+    kind = kinds.get(leaf_type)
+    if kind is None:
+        return coerce
+
+    def coerce_output_value(value: Any) -> Any:
+        return value if type(value) is kind else coerce(value)
+
+    return coerce_output_value
 
 
 def _object_entry(getter: Callable[[Any, Any], Any], field_type: Any) -> tuple | None:

@@ -30,6 +30,8 @@ class Item(relay.Node):
     colours: list[Colour]
     maybe: str | None
     required: str
+    # a row holding a number where the schema says String: coerced to its text, as graphql-core does
+    code: str
     slot: strawberry.Private[object] = MISSING
 
     @strawberry.field
@@ -57,6 +59,7 @@ def _items(n: int) -> list[Item]:
             maybe=None,
             # a wrong row: null where the schema says non-null, which must answer an error at its path
             required=None if i == 2 else "r",  # type: ignore[arg-type]
+            code=i,  # type: ignore[arg-type]
         )
         if i % 3:
             item.slot = i * 10
@@ -123,7 +126,7 @@ def _schemas():
     return plain, direct
 
 
-QUERY = """query($n: Int!) { items(n: $n) { id name colour colours maybe required shout count
+QUERY = """query($n: Int!) { items(n: $n) { id name code colour colours maybe required shout count
   again: name ... on Item { name } } }"""
 
 
@@ -162,7 +165,7 @@ async def test_a_lists_leaves_build_no_resolve_info(n):
 
 SHELVES = """query($n: Int!, $yes: Boolean!) { shelves(n: $n) {
   __typename label
-  item { id name colour colours maybe shout count __typename }
+  item { id name code colour colours maybe shout count __typename }
   items { name renamed: colour }
   maybeItem { name }
   merged: item { name } merged: item { id }
@@ -182,6 +185,7 @@ async def test_object_fields_answered_from_getters_are_strawberrys(yes):
     assert first["item"] == {
         "id": first["item"]["id"],
         "name": "n1",
+        "code": "1",
         "colour": "RED",
         "colours": ["GREEN", "RED"],
         "maybe": None,
