@@ -40,7 +40,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(tmp_path, database_url, clock):
-    return _settings(tmp_path, database_url, clock=clock)
+    # The response cache on, as served: a link's token must never be answered what the trainer's own token was.
+    return _settings(tmp_path, database_url, clock=clock, response_cache_bytes=1 << 20)
 
 
 ISSUE = """mutation($p: ID!, $t: ID!, $e: Date) {
@@ -153,9 +154,13 @@ async def test_a_teacher_issues_the_tutor_a_link_whose_token_reaches_that_portfo
     )
     bilan = await CompanyBilan.get(portfolio=angelique)
     assert await _download(linked, f"/exports/bilan/{encode_id('CompanyBilan', bilan.id)}") == 200
-    # but not the tutor's other portfolio, which their own sign-in token reaches
-    assert (await tutor.data(NODE, id=_pid(marine)))["node"] is not None
-    assert (await linked.data(NODE, id=_pid(marine)))["node"] is None
+    # but not the tutor's other portfolio, which their own sign-in token reaches (the same query, twice: the
+    # second answered from the response cache, never to the link's token)
+    for _ in range(2):
+        assert (await tutor.data(NODE, id=_pid(marine)))["node"] is not None
+    response = await linked.post(NODE, {"id": _pid(marine)})
+    assert response.json()["data"]["node"] is None and response.headers["x-cache"] == "miss"
+    assert (await tutor.post(NODE, {"id": _pid(marine)})).headers["x-cache"] == "hit"
     marine_learner = await User.get(last_name="FABROWSKI")
     assert (await linked.data(NODE, id=encode_id("Learner", marine_learner.id)))["node"] is None
     fiche_of_marine = await ActivityFiche.filter(portfolio=marine).first()
@@ -403,3 +408,33 @@ async def test_a_trainer_on_a_temporary_password_uses_a_link_without_changing_it
     linked = await _linked(anonymous, (await _issue(teacher, angelique, tutor.user))["link"])
     assert (await linked.data(NODE, id=_pid(angelique)))["node"] is not None
     assert await tutor.error_code(NODE, id=_pid(angelique)) == "PASSWORD_CHANGE_REQUIRED"
+
+
+PERIOD_LINKS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { id
+  trainerLinks { id issuedByName expiresAt lastUsedAt trainer { fullName } portfolio { id } } } } } }"""
+
+
+async def test_the_period_view_lists_every_portfolios_links_in_a_fixed_number_of_statements(
+    admin, tutor, master, period_running, sql_counter
+):
+    # given one link on one portfolio, then links on three portfolios, each of its own trainer
+    period = encode_id("Period", period_running.id)
+    angelique, lydie, marine = await _portfolio("DUPIRE"), await _portfolio("HÔT"), await _portfolio("FABROWSKI")
+    await _issue(admin, angelique, tutor.user)
+    sql_counter.reset()
+    body = await admin.data(PERIOD_LINKS, id=period)
+    one = sql_counter.count
+    await _issue(admin, lydie, master.user)
+    other_tutor = await User.create(
+        school_id=tutor.user.school_id, role=Role.TUTOR, email="autre@volt.test", first_name="Al", last_name="TRE"
+    )
+    await marine.trainers.add(other_tutor)
+    await _issue(admin, marine, other_tutor)
+    await _issue(admin, marine, other_tutor)
+    # when the admin's period view asks every portfolio's links with their trainers
+    sql_counter.reset()
+    body = await admin.data(PERIOD_LINKS, id=period)
+    # then the statements are as many as with one link
+    assert sql_counter.count == one
+    counts = {p["id"]: len(p["trainerLinks"]) for p in body["node"]["portfolios"]}
+    assert (counts[_pid(angelique)], counts[_pid(lydie)], counts[_pid(marine)]) == (1, 1, 2)
