@@ -17,6 +17,7 @@ from models.links import TrainerLink
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.users import Role, User
+from tests.access.other_school import build_other_school
 from tests.conftest import Api, _settings
 
 
@@ -438,3 +439,22 @@ async def test_the_period_view_lists_every_portfolios_links_in_a_fixed_number_of
     assert sql_counter.count == one
     counts = {p["id"]: len(p["trainerLinks"]) for p in body["node"]["portfolios"]}
     assert (counts[_pid(angelique)], counts[_pid(lydie)], counts[_pid(marine)]) == (1, 1, 2)
+
+
+async def test_a_links_token_reaches_nothing_of_another_school(teacher, tutor, anonymous, period_running, settings):
+    # given another school, whose rows (a portfolio, its learner, its tutor's link) carry the same kinds
+    other = await build_other_school(settings.annex_dir)
+    angelique = await _portfolio("DUPIRE")
+    linked = await _linked(anonymous, (await _issue(teacher, angelique, tutor.user))["link"])
+    # when the link's token names them, then none exists for it
+    for type_name in ("Portfolio", "Learner", "Period", "TrainerLink", "Tutor", "CompanyBilan"):
+        assert (await linked.data(NODE, id=other.first(type_name)))["node"] is None, type_name
+    # and the teacher cannot issue a link for the other school's portfolio or trainer, nor revoke its link
+    for portfolio_id, trainer_id in (
+        (other.first("Portfolio"), _tid(tutor.user)),
+        (_pid(angelique), other.first("Tutor")),
+    ):
+        answer = (await teacher.data(ISSUE, p=portfolio_id, t=trainer_id, e=None))["trainerLinkIssue"]
+        assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
+    answer = (await teacher.data(REVOKE, id=other.first("TrainerLink")))["trainerLinkRevoke"]
+    assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
