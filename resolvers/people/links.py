@@ -189,9 +189,9 @@ class TrainerLinkMutation:
 
     @mutation(
         "Exchange a trainer link for an access token (no sign-in needed: holding the link is enough) acting as "
-        "its trainer on its one portfolio, with what access.md gives an assigned trainer there and nothing else; "
-        "the token lives as long as a sign-in's. Records the link's last use. An altered, expired or revoked "
-        "link, or one whose trainer no longer follows the portfolio, is refused. "
+        "its trainer on its one portfolio, with an assigned trainer's rights there and nothing else; the token "
+        "lives as long as a sign-in's. Records the link's last use. An altered, expired or revoked link, or one "
+        "whose trainer no longer follows the portfolio, is refused."
     )
     async def trainer_link_exchange(self, info: Info, input: TrainerLinkExchangeInput) -> TrainerLinkExchangePayload:
         settings = info.context.settings
