@@ -45,6 +45,14 @@ class Context:
             raise PasswordChangeRequired()
         return self.viewer
 
+    def require_account(self, *, temporary_password_ok: bool = False) -> Viewer:
+        """The signed-in viewer, acting on their account itself (its password, its tokens): FORBIDDEN through a
+        trainer link, whose token acts on one portfolio and nothing else (access.md)."""
+        viewer = self.require_viewer(temporary_password_ok=temporary_password_ok)
+        if viewer.through_link:
+            raise Forbidden()
+        return viewer
+
     def require(self, rule_key: str, *, owned: bool | None = None) -> Viewer:
         """The viewer, if the access table grants them `rule_key` on a row they own or not (`owned`, which a rule
         granting the viewer's role its own rows needs: see `permissions.table.allows`); else FORBIDDEN."""

@@ -192,6 +192,11 @@ class Reason(str, Enum):
     TRAINER_KIND_MISMATCH = "TRAINER_KIND_MISMATCH"
     TRAINER_DEACTIVATED = "TRAINER_DEACTIVATED"
     TEACHER_DEACTIVATED = "TEACHER_DEACTIVATED"
+    TRAINER_NOT_ASSIGNED = "TRAINER_NOT_ASSIGNED"
+    TRAINER_LINK_EXPIRY_OUT_OF_RANGE = "TRAINER_LINK_EXPIRY_OUT_OF_RANGE"
+    TRAINER_LINK_INVALID = "TRAINER_LINK_INVALID"
+    TRAINER_LINK_EXPIRED = "TRAINER_LINK_EXPIRED"
+    TRAINER_LINK_REVOKED = "TRAINER_LINK_REVOKED"
     SIRET_INVALID = "SIRET_INVALID"
     ALLOWANCE_RATE_OUT_OF_RANGE = "ALLOWANCE_RATE_OUT_OF_RANGE"
     ALLOWANCE_RATE_TOO_EARLY = "ALLOWANCE_RATE_TOO_EARLY"
@@ -436,6 +441,23 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.TRAINER_DEACTIVATED: ReasonSpec(ErrorCode.INVALID, "trainerId", "The trainer's account is deactivated."),
     Reason.TEACHER_DEACTIVATED: ReasonSpec(ErrorCode.INVALID, "teacherId", "The teacher's account is deactivated."),
+    Reason.TRAINER_NOT_ASSIGNED: ReasonSpec(
+        ErrorCode.INVALID, "input.trainerId", "A trainer link is issued to a trainer assigned to the portfolio."
+    ),
+    Reason.TRAINER_LINK_EXPIRY_OUT_OF_RANGE: ReasonSpec(
+        ErrorCode.INVALID,
+        "input.expiresOn",
+        "A trainer link expires from today to 30 days after the period's end (the default).",
+    ),
+    Reason.TRAINER_LINK_INVALID: ReasonSpec(
+        ErrorCode.INVALID, "input.link", "The trainer link is not one the school issued (mistyped or altered)."
+    ),
+    Reason.TRAINER_LINK_EXPIRED: ReasonSpec(ErrorCode.INVALID, "input.link", "The trainer link has expired."),
+    Reason.TRAINER_LINK_REVOKED: ReasonSpec(
+        ErrorCode.INVALID,
+        "input.link",
+        "The trainer link was revoked, or its trainer no longer follows the portfolio or is deactivated.",
+    ),
     Reason.SIRET_INVALID: ReasonSpec(
         ErrorCode.INVALID, "input.companySiret", "A SIRET is 14 digits (spaces between groups allowed)."
     ),

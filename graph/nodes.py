@@ -22,11 +22,12 @@ from graph.types.bilans import readable_bilan
 from graph.types.dashboard import InterimReview
 from graph.types.fiches import ActivityFiche, Annex
 from graph.types.frameworks import Competence, Criterion, Framework, FrameworkActivity, Task
+from graph.types.links import TrainerLink
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from graph.types.schools import Classroom, Level, School
 from graph.types.users import Administrator, Learner, Teacher, WorkplaceTrainer
-from models import bilans, fiches, frameworks, periods, portfolios, schools
+from models import bilans, fiches, frameworks, links, periods, portfolios, schools
 from models.users import Role, User
 from permissions import scopes
 from permissions.table import allows
@@ -84,6 +85,7 @@ NODE_TYPES: dict[str, NodeEntry] = {
     "Annex": NodeEntry(fiches.Annex, scopes.annexes, _plain(Annex)),
     "CompanyBilan": NodeEntry(bilans.CompanyBilan, scopes.bilans, readable_bilan),
     "InterimReview": NodeEntry(bilans.InterimReview, scopes.interim_reviews, _readable_review),
+    "TrainerLink": NodeEntry(links.TrainerLink, scopes.trainer_links, _plain(TrainerLink)),
 }
 
 

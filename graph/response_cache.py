@@ -3,7 +3,7 @@
 
 A GraphQL request by a signed-in viewer, sent by GET or as a JSON POST (never a multipart upload), gets a key: an
 HMAC, with the token secret, of the request as sent (the query string, or the body), the viewer's id, role, school,
-token version and temporary-password state, the two data version stamps that can change its answer (the global one
+token version, temporary-password state and trainer link (a token of a link reaches less than the trainer), the two data version stamps that can change its answer (the global one
 and the viewer's school's, read from the database in one statement at the start of the request: models/stamps.py),
 the day (reads of "the current school year" depend on it), and the schema. Every write of a row a read can show
 bumps one of those stamps in its own transaction, so a committed write, through any process, changes the key of the
@@ -62,7 +62,7 @@ class ResponseCache:
                 raw,
                 (
                     f"{viewer.id}|{viewer.role.value}|{viewer.school_id}|{viewer.token_version}|"
-                    f"{int(viewer.password_change_required)}|{global_stamp}|{school_stamp}|{dt.date.today()}"
+                    f"{int(viewer.password_change_required)}|{viewer.link_id}|{global_stamp}|{school_stamp}|{dt.date.today()}"
                 ).encode(),
             ]
         )

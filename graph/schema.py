@@ -32,6 +32,7 @@ from resolvers.node import NodeQuery
 from resolvers.people.accounts import AccountMutation
 from resolvers.people.auth import AuthMutation, AuthQuery
 from resolvers.people.identity import IdentityMutation, IdentityQuery, RosterMutation
+from resolvers.people.links import TrainerLinkMutation
 from resolvers.people.schools import SchoolQuery
 from resolvers.people.trainers import TrainerMutation, TrainerQuery
 from resolvers.periods.liaison import LiaisonMutation
@@ -57,6 +58,7 @@ class Mutation(
     PeriodMutation,
     LiaisonMutation,
     TrainerMutation,
+    TrainerLinkMutation,
     IdentityMutation,
     RosterMutation,
     FicheMutation,

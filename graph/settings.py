@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "models.signin",
     "models.stamps",
     "models.allowance",
+    "models.links",
 ]
 
 

@@ -5,9 +5,13 @@ Every entry point asks here: the GraphQL view (graph/app.py) and the HTTP routes
 
 from __future__ import annotations
 
+import datetime as dt
+
 from graph.settings import Settings
+from models.links import TrainerLink
 from models.users import User
 from permissions import oidc
+from permissions.table import granted
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
 
@@ -39,10 +43,35 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
     user = row[0]
     if not user["is_active"] or user["token_version"] != claims["ver"]:
         return None, REVOKED
+    if "lnk" in claims:
+        # Only a trainer acts through a link (access.md, "Trainer link · use").
+        if not granted("trainer_link.use", user["role"]):
+            return None, REVOKED
+        return await _through_link(settings, claims["lnk"], user)
     return Viewer(
         id=user["id"],
         role=user["role"],
         school_id=user["school_id"],
         password_change_required=user["password_change_required"],
         token_version=user["token_version"],
+    ), None
+
+
+async def _through_link(settings: Settings, link_id: int, user: dict) -> tuple[Viewer | None, Problem | None]:
+    """A token exchanged for a trainer link works while its link does: not revoked, not expired, still the same
+    trainer's. Its viewer reaches the link's portfolio only (the row scopes read `link_portfolio_id`), and is never
+    held at a temporary password: the link, not a password, let it in."""
+    now = dt.datetime.fromtimestamp(settings.clock(), tz=dt.UTC)
+    link = await TrainerLink.filter(id=link_id, trainer_id=user["id"], revoked_at=None, expires_at__gt=now).values(
+        "portfolio_id"
+    )
+    if not link:
+        return None, REVOKED
+    return Viewer(
+        id=user["id"],
+        role=user["role"],
+        school_id=user["school_id"],
+        token_version=user["token_version"],
+        link_id=link_id,
+        link_portfolio_id=link[0]["portfolio_id"],
     ), None

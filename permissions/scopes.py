@@ -19,7 +19,7 @@ from models.periods import Period
 from models.portfolios import Portfolio
 from models.schools import Classroom, Level
 from models.users import Role, User
-from permissions.table import OWN_BY_REACH, Grant, allows, grant_of
+from permissions.table import OWN_BY_REACH, Grant, allows, grant_of, linkable_roles
 from permissions.viewer import Viewer
 
 NOTHING = Q(id__in=[])
@@ -33,12 +33,22 @@ def _taught_level_ids(viewer: Viewer) -> Subquery:
     return Subquery(Classroom.filter(teachers__id=viewer.id).values("level_id"))
 
 
+def _assignments(viewer: Viewer) -> Q:
+    """On `Portfolio`: those the trainer is assigned to; through a trainer link, that link's one portfolio among
+    them (access.md: the token a link yields reaches nothing else, whatever the trainer's other assignments).
+    Every reach of a trainer starts here."""
+    assigned = Q(trainers__id=viewer.id)
+    if viewer.link_portfolio_id is not None:
+        return assigned & Q(id=viewer.link_portfolio_id)
+    return assigned
+
+
 def _assigned_portfolio_ids(viewer: Viewer) -> Subquery:
-    return Subquery(Portfolio.filter(trainers__id=viewer.id).values("id"))
+    return Subquery(Portfolio.filter(_assignments(viewer)).values("id"))
 
 
 def _assigned_learner_ids(viewer: Viewer) -> Subquery:
-    return Subquery(Portfolio.filter(trainers__id=viewer.id).values("learner_id"))
+    return Subquery(Portfolio.filter(_assignments(viewer)).values("learner_id"))
 
 
 def learners(viewer: Viewer) -> Q:
@@ -160,6 +170,20 @@ def managed_trainers(viewer: Viewer) -> Q:
             )
             return trainers(viewer) & (Q(id__in=following_taught) | Q(created_by_id=viewer.id))
     return NOTHING
+
+
+def trainer_links(viewer: Viewer) -> Q:
+    """On `TrainerLink`: the links of the portfolios the viewer reaches held by the kinds of trainer whose links
+    `trainer_link.manage` grants them (an administrator's tutors and masters, a teacher's tutors); none through a
+    link, which manages nothing."""
+    roles = linkable_roles(viewer.role)
+    if not roles or viewer.through_link:
+        return NOTHING
+    return (
+        Q(school_id=viewer.school_id)
+        & Q(portfolio_id__in=Subquery(Portfolio.filter(portfolios(viewer)).values("id")))
+        & Q(trainer_id__in=Subquery(User.filter(school_id=viewer.school_id, role__in=list(roles)).values("id")))
+    )
 
 
 def teachers(viewer: Viewer) -> Q:

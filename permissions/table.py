@@ -10,7 +10,11 @@ A grant is the reach a role needs on the row for the rule to hold:
 - OWN: the row is the user's own (their learner record, their own fiche, …);
 - ASSIGNED: the row hangs off a portfolio the trainer is assigned to;
 - TAUGHT_OR_CREATED: a trainer who follows a learner of a classroom the teacher teaches, or whom the teacher
-  created (the row scope `scopes.managed_trainers` reads this grant and answers the rows).
+  created (the row scope `scopes.managed_trainers` reads this grant and answers the rows);
+- TUTORS, TUTORS_AND_MASTERS: the trainer links of a reached portfolio held by a trainer of these kinds
+  (`linkable_roles`, read by the row scope `scopes.trainer_links` and by trainerLinkIssue);
+- LINKED: as the assigned trainer of the one portfolio of the link (the row scopes bound the reach of a link's
+  token to that portfolio: `scopes._assignments`).
 A role absent from a rule's grants is refused.
 """
 
@@ -29,6 +33,9 @@ class Grant(str, Enum):
     OWN = "own"
     ASSIGNED = "assigned"
     TAUGHT_OR_CREATED = "trainers of learners they teach, or created by them"
+    TUTORS = "tutors"
+    TUTORS_AND_MASTERS = "tutors and masters"
+    LINKED = "as the assigned trainer of that one portfolio"
 
 
 ALL, OWN, ASSIGNED = Grant.ALL, Grant.OWN, Grant.ASSIGNED
@@ -114,6 +121,15 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "trainer.manage", "Trainer", "edit names, deactivate", "write", {ADMIN: ALL, TEACHER: Grant.TAUGHT_OR_CREATED}
     ),
+    # Trainer links (issue 16, part 1): issued by staff for one portfolio, used by its trainer without a password.
+    _rule(
+        "trainer_link.manage",
+        "Trainer link",
+        "issue, list, revoke (one portfolio)",
+        "write",
+        {ADMIN: Grant.TUTORS_AND_MASTERS, TEACHER: Grant.TUTORS},
+    ),
+    _rule("trainer_link.use", "Trainer link", "use", "write", {TUTOR: Grant.LINKED, MASTER: Grant.LINKED}),
     # Exports
     _rule(
         "export.meeting_sheet",
@@ -169,6 +185,15 @@ assert len(ACCESS_TABLE) == len(RULES), "duplicate rule key"
 
 def grant_of(rule_key: str, role: Role) -> Grant | None:
     return ACCESS_TABLE[rule_key].grants.get(role)
+
+
+_LINKABLE = {Grant.TUTORS: (TUTOR,), Grant.TUTORS_AND_MASTERS: (TUTOR, MASTER)}
+
+
+def linkable_roles(role: Role) -> tuple[Role, ...]:
+    """The kinds of trainer whose links `role` may issue, list and revoke (`trainer_link.manage`)."""
+    grant = grant_of("trainer_link.manage", role)
+    return _LINKABLE.get(grant, ()) if grant is not None else ()
 
 
 # `owned=OWN_BY_REACH`: the caller answers only rows of the viewer's row scope, and that scope gives the roles

@@ -1,7 +1,8 @@
 """Access tokens: HS256 JWTs signed with PyJWT.
 
 Claims: `sub` (user id), `role`, `school`, `ver` (the user's token version,
-bumping it revokes every token of that user), `iat`, `exp`, `iss`, `aud`.
+bumping it revokes every token of that user), `iat`, `exp`, `iss`, `aud`; a token exchanged for a trainer link
+also `lnk`, the link's id (revoking the link revokes it: permissions/authentication.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def issue_token(
     school_id: int,
     token_version: int,
     now: int | None = None,
+    link_id: int | None = None,
 ) -> tuple[str, int]:
     issued = int(now if now is not None else time.time())
     expires = issued + lifetime
@@ -47,6 +49,8 @@ def issue_token(
         "iss": issuer,
         "aud": AUDIENCE,
     }
+    if link_id is not None:
+        claims["lnk"] = link_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 
@@ -67,6 +71,8 @@ def decode_token(token: str, *, secret: str, issuer: str) -> dict:
     try:
         claims["sub"] = int(claims["sub"])
         claims["ver"] = int(claims["ver"])
+        if "lnk" in claims:
+            claims["lnk"] = int(claims["lnk"])
     except (KeyError, TypeError, ValueError):
         raise InvalidToken("TOKEN_INVALID") from None
     return claims

@@ -16,3 +16,11 @@ class Viewer:
     password_change_required: bool = False
     # The account's token version when the token was checked (bumped to revoke every token of the account).
     token_version: int = 0
+    # Set when the token came from a trainer link (permissions/links.py): the link, and the one portfolio its
+    # token reaches. The row scopes (permissions/scopes.py) bound the trainer's reach to that portfolio.
+    link_id: int | None = None
+    link_portfolio_id: int | None = None
+
+    @property
+    def through_link(self) -> bool:
+        return self.link_id is not None

@@ -26,6 +26,7 @@ from graph.types.common import (
 )
 from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
+from graph.types.links import TrainerLink, links_of_portfolio
 from graph.types.schools import Classroom
 from graph.types.users import Learner, Teacher, WorkplaceTrainer
 from models import portfolios as m
@@ -216,6 +217,15 @@ class Portfolio(relay.Node):
     async def trainers(self, info: Info) -> list[WorkplaceTrainer]:
         rows = await loaders.trainers_of(info).load(self.id)
         return [WorkplaceTrainer.from_row(r, info.context.viewer) for r in rows]
+
+    @guarded(
+        "The trainer links issued for this portfolio (trainerLinkIssue), newest first, revoked and expired ones "
+        "included: who issued each, when, when it expires, when it was last used. A teacher lists the tutors' "
+        "links.",
+        "trainer_link.manage",
+    )
+    async def trainer_links(self, info: Info) -> list[TrainerLink] | None:
+        return await links_of_portfolio(info, self.id)
 
     @guarded(
         f"Where to download the meeting sheet « Préparer la rencontre » (R22). {EXPORT_LINK}", "export.meeting_sheet"

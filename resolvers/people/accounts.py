@@ -366,7 +366,7 @@ class AccountMutation:
         transaction=False,
     )
     async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
-        viewer = info.context.require_viewer(temporary_password_ok=True)
+        viewer = info.context.require_account(temporary_password_ok=True)
         # Checking and hashing run before the transaction and off the event loop (permissions/passwords.py);
         # the write then applies only if the password is still the one that was checked.
         user = await User.get(id=viewer.id)

@@ -122,6 +122,6 @@ class AuthMutation:
 
     @mutation("Revoke every access token of the signed-in account (this one included).")
     async def sign_out_everywhere(self, info: Info) -> SignOutEverywherePayload:
-        viewer = info.context.require_viewer()
+        viewer = info.context.require_account()
         await User.filter(id=viewer.id).update(token_version=F("token_version") + 1)
         return SignOutEverywherePayload(revoked=True)

@@ -32,6 +32,11 @@ class TrainerInput:
     company_name: str | None = strawberry.field(default=None, description="Company the trainer works for.")
     job_title: str | None = strawberry.field(default=None, description="Job in the company.")
     phone: str | None = strawberry.field(default=None, description="Phone number.")
+    without_password: bool = strawberry.field(
+        default=False,
+        description="True for a trainer who will not sign in: the account gets no password (no temporary one to "
+        "hand over, and login refuses it) and acts only through the trainer links staff issue (trainerLinkIssue).",
+    )
 
 
 @strawberry.input(
@@ -51,7 +56,9 @@ class TrainerUpdateInput:
 class TrainerCreatePayload(Payload):
     trainer: WorkplaceTrainer | None = strawberry.field(default=None, description="The new account.")
     temporary_password: str | None = strawberry.field(
-        default=None, description="Shown once: hand it to the trainer, who changes it at first sign-in."
+        default=None,
+        description="Shown once: hand it to the trainer, who changes it at first sign-in; null for an account "
+        "created withoutPassword.",
     )
 
 
@@ -68,8 +75,8 @@ class PortfolioTrainerPayload(Payload):
 async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreatePayload:
     viewer = info.context.require_viewer()
     # Hashed before the transaction, off the event loop: argon2 holds neither the loop nor a connection.
-    password = temporary_password()
-    password_hash = await hash_password_off_loop(password)
+    password = None if input.without_password else temporary_password()
+    password_hash = None if password is None else await hash_password_off_loop(password)
 
     async def body() -> TrainerCreatePayload:
         email = await available_email(input.email, "input.email")
@@ -84,7 +91,7 @@ async def _create(info: Info, role: Role, input: TrainerInput) -> TrainerCreateP
             job_title=optional_text(input.job_title, "input.jobTitle", "The job", max_length=200),
             phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
             created_by_id=viewer.id,
-            password_change_required=True,
+            password_change_required=password is not None,
         )
         return TrainerCreatePayload(trainer=WorkplaceTrainer.from_row(row, viewer), temporary_password=password)
 

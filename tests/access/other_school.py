@@ -15,6 +15,7 @@ from graph.types.common import encode_id
 from models.bilans import CompanyBilan, InterimReview
 from models.fiches import ActivityFiche, Annex, AnnexKind, FicheTask
 from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence
+from models.links import TrainerLink
 from models.periods import Period, PeriodTemplate
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level, School
@@ -174,6 +175,17 @@ async def build_other_school(annex_dir: Path) -> SchoolRows:
         rows.add("ActivityFiche", fiche.id)
         fiches.append(fiche)
         rows.add("CompanyBilan", (await CompanyBilan.get(portfolio=portfolio)).id)
+        link = await TrainerLink.create(
+            school=school,
+            portfolio=portfolio,
+            trainer=trainer,
+            secret_digest="0" * 64,
+            issued_by=people[Role.ADMIN],
+            issued_by_name=f"{MARK} admin",
+            issued_at=dt.datetime.now(dt.UTC),
+            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+        )
+        rows.add("TrainerLink", link.id)
     stored_name = "0b" + "7" * 30
     path = annex_path(annex_dir, stored_name)
     path.parent.mkdir(parents=True, exist_ok=True)

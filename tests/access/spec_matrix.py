@@ -13,6 +13,8 @@ it, among the rows it reaches (access.md, "Reach"):
 - OWN: its own row only (a learner's own record, portfolio, fiche…; a trainer's own account);
 - ASSIGNED: rows of a portfolio the trainer is assigned to;
 - TAUGHT_OR_CREATED: trainers who follow learners of the classrooms the teacher teaches, or whom they created;
+- TUTORS, TUTORS_AND_MASTERS: the links of a portfolio it reaches held by a trainer of these kinds;
+- LINKED: acting as the assigned trainer of the one portfolio of a trainer link (its token reaches nothing else);
 - REFUSED: none ("—").
 A plain "R" of a learner on a row that hangs off learners is OWN, and of a
 tutor or master ASSIGNED: those roles reach nothing else (access.md, "Reach").
@@ -31,6 +33,9 @@ from models.users import Role
 
 ALLOWED, OWN, ASSIGNED, REFUSED = "allowed", "own", "assigned", "refused"
 TAUGHT_OR_CREATED = "trainers of learners they teach, or created by them"
+# access.md's words for the trainer links
+TUTORS, TUTORS_AND_MASTERS = "tutors", "tutors and masters"
+LINKED = "as the assigned trainer of that one portfolio"
 ROLES = (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER)
 
 
@@ -106,28 +111,19 @@ MATRIX: tuple[SpecRow, ...] = (
     _row("Export", "level synthesis (R24)", "read", Y, Y, N, N, N, rule="export.level_synthesis"),
     # access.md, "More rows"
     _row("Trainer", "edit names, deactivate", "write", Y, TAUGHT_OR_CREATED, N, N, N, rule="trainer.manage"),
+    # "W (tutors and masters)", "W (tutors)": the links of a reached portfolio held by trainers of these kinds.
     _row(
         "Trainer link",
         "issue, list, revoke (one portfolio)",
         "write",
-        "tutors and masters",
-        "tutors",
+        TUTORS_AND_MASTERS,
+        TUTORS,
         N,
         N,
         N,
-        pending="trainer links",
+        rule="trainer_link.manage",
     ),
-    _row(
-        "Trainer link",
-        "use",
-        "write",
-        N,
-        N,
-        N,
-        "as the assigned trainer of that one portfolio",
-        "as the assigned trainer of that one portfolio",
-        pending="trainer links",
-    ),
+    _row("Trainer link", "use", "write", N, N, N, LINKED, LINKED, rule="trainer_link.use"),
     _row(
         "CompanyBilan", "paper scan upload, complete as signed on paper", "write", N, Y, N, N, N, pending="paper path"
     ),
@@ -197,7 +193,6 @@ assert len(BY_RULE) == sum(1 for row in MATRIX if row.rule is not None), "a rule
 # The capabilities whose operations do not exist yet (issue text): every pending row names one of them.
 PENDING_CAPABILITIES = frozenset(
     {
-        "trainer links",
         "paper path",
         "seen state",
         "erasure",

@@ -94,6 +94,9 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("bilanComplete", "id"): ("CompanyBilan",),
     ("bilanReopen", "id"): ("CompanyBilan",),
     ("interimReviewCreate", "learnerId"): ("Learner",),
+    ("trainerLinkIssue", "input.portfolioId"): ("Portfolio",),
+    ("trainerLinkIssue", "input.trainerId"): TRAINERS,
+    ("trainerLinkRevoke", "input.id"): ("TrainerLink",),
 }
 
 # The same for the ID arguments of queries (node and nodes are walked type by type above).

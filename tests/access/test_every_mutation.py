@@ -19,6 +19,8 @@ SELF_SERVICE = {
     "casLogin": "tests/identity/test_cas.py",
     "passwordChange": "tests/foundation/test_auth.py",
     "signOutEverywhere": "tests/foundation/test_auth.py",
+    # no account needed: holding the link is enough (access.md, "Trainer link · use", probed in probes_links.py)
+    "trainerLinkExchange": "tests/people/test_trainer_links.py",
 }
 NOT_IN_THE_WALK = {
     "annexUpload": "a multipart request: tests/fiches/test_annex_upload.py tries it as every role",

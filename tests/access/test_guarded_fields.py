@@ -69,6 +69,8 @@ GUARDED = {
     # the PFMP allowance (issue 14, part 5): access.md « Allowance statement · read »
     ("Portfolio", "allowance"): "allowance.statement.read",
     ("Period", "allowanceStatement"): "allowance.statement.read",
+    # issue 16, part 1: access.md « Trainer link · issue, list, revoke »
+    ("Portfolio", "trainerLinks"): "trainer_link.manage",
 }
 # A subfield to select under each field whose type is an object.
 SELECTION = {
@@ -84,6 +86,7 @@ SELECTION = {
     "referentTeacher": "referentTeacher { id }",
     "allowance": "allowance { validated }",
     "allowanceStatement": "allowanceStatement { totalCents }",
+    "trainerLinks": "trainerLinks { id }",
 }
 
 

@@ -25,6 +25,7 @@ from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche, Annex, AnnexKind
 from models.frameworks import Framework
+from models.links import TrainerLink
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level, School
@@ -461,6 +462,39 @@ async def _account_manage(api, o: Outside) -> str:
     )
 
 
+async def _trainer_links(api, o: Outside) -> str:
+    now = dt.datetime.now(dt.UTC)
+    link = await TrainerLink.create(
+        school_id=o.portfolio.school_id,
+        portfolio=o.portfolio,
+        trainer=o.tutor if o.tutor.school_id == o.portfolio.school_id else await _tutor_of(o.portfolio),
+        secret_digest="0" * 64,
+        issued_by_name="Paul AILLEURS",
+        issued_at=now,
+        expires_at=now + dt.timedelta(days=30),
+    )
+    return agreed(
+        await _mutate(
+            api,
+            "mutation($p: ID!, $t: ID!) { trainerLinkIssue(input: {portfolioId: $p, trainerId: $t}) "
+            "{ errors { code } } }",
+            "trainerLinkIssue",
+            p=_id("Portfolio", o.portfolio),
+            t=_id("Tutor", o.tutor),
+        ),
+        await _mutate(
+            api,
+            "mutation($id: ID!) { trainerLinkRevoke(input: {id: $id}) { errors { code } } }",
+            "trainerLinkRevoke",
+            id=_id("TrainerLink", link),
+        ),
+    )
+
+
+async def _tutor_of(portfolio: Portfolio) -> User:
+    return await User.get(trained_portfolios__id=portfolio.id)
+
+
 # rule → how to try it on rows out of reach (a read answers "refused" when the row reads null)
 PROBES = {
     "learner.identity.read": _simple(lambda api, o: _node(api, o.learner, "Learner", "fullName status")),
@@ -584,6 +618,7 @@ PROBES = {
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),
     "teacher.contact.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "email phone")),
     "account.manage": _account_manage,
+    "trainer_link.manage": _trainer_links,
 }
 
 # Rules whose operations create rows in the viewer's own school and name no row, so there is no row to be
@@ -591,6 +626,8 @@ PROBES = {
 NO_ROW_TO_MISS = {
     "framework.write": "frameworkImport creates or replaces the school's own framework",
     "allowance.rates.read": "allowanceRates answers the national rates and the viewer's own school's",
+    "trainer_link.use": "trainerLinkExchange names no row, the link does: a link whose trainer does not follow its "
+    "portfolio is refused, and a link's token reaches no other portfolio (tests/people/test_trainer_links.py)",
 }
 
 

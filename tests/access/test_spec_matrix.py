@@ -7,12 +7,15 @@ from tests.access.spec_matrix import (
     ALLOWED,
     ASSIGNED,
     BY_RULE,
+    LINKED,
     MATRIX,
     OWN,
     PENDING_CAPABILITIES,
     REFUSED,
     ROLES,
     TAUGHT_OR_CREATED,
+    TUTORS,
+    TUTORS_AND_MASTERS,
     expected,
 )
 
@@ -21,6 +24,9 @@ AS_CELL = {
     Grant.OWN: OWN,
     Grant.ASSIGNED: ASSIGNED,
     Grant.TAUGHT_OR_CREATED: TAUGHT_OR_CREATED,
+    Grant.TUTORS: TUTORS,
+    Grant.TUTORS_AND_MASTERS: TUTORS_AND_MASTERS,
+    Grant.LINKED: LINKED,
     None: REFUSED,
 }
 
@@ -48,8 +54,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
     pending = [row for row in MATRIX if row.rule is None]
     assert {row.pending for row in pending} == PENDING_CAPABILITIES
     assert {(row.object, row.subject) for row in pending} == {
-        ("Trainer link", "issue, list, revoke (one portfolio)"),
-        ("Trainer link", "use"),
         ("CompanyBilan", "paper scan upload, complete as signed on paper"),
         ("CompanyBilan", "paper scan download"),
         ("Fiche seen state (per trainer)", "read, mark seen"),

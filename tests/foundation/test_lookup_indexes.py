@@ -25,6 +25,8 @@ LOOKUPS = [
     ("interim_review", "learner_id"),
     ("teacher_classroom", "app_user_id"),
     ("period", "level_id"),
+    ("trainer_link", "portfolio_id"),
+    ("trainer_link", "trainer_id"),
 ]
 
 

@@ -48,6 +48,7 @@ EXPECTED_TABLES = {
     "data_stamp",
     "allowance_rate",
     "allowance_statement",
+    "trainer_link",
 }
 
 
