@@ -48,7 +48,7 @@ class NewsKind(str, Enum):
 
 @strawberry.type(description="One piece of live news: what happened, to which object, in which portfolio.")
 class News:
-    kind: NewsKind
+    kind: NewsKind = strawberry.field(description="What happened.")
     subject_id: strawberry.ID = strawberry.field(description="The ID of the fiche, bilan or liaison fiche.")
     portfolio_id: strawberry.ID | None = strawberry.field(description="Its portfolio; null for a free fiche.")
     activity_fiche: ActivityFiche | None = strawberry.field(

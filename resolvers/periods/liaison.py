@@ -7,6 +7,7 @@ from enum import Enum
 from typing import cast
 
 import strawberry
+from tortoise import timezone
 
 from graph.context import Info
 from graph.errors import Reason, problem
@@ -171,6 +172,29 @@ class LiaisonMutation:
                 await fiche.tasks.add(*tasks)
             fiche.tasks_individualized = False
         return await _save(fiche, info.context.require_viewer().school_id)
+
+    @mutation(
+        "Mark one of your portfolios seen: its `newFicheCount` counts from now.",
+        rule="fiche.seen",
+    )
+    async def mark_seen(self, info: Info, portfolio_id: strawberry.ID) -> PortfolioPayload:
+        # Their own seen state: the portfolio must be in their reach (a trainer's: assigned).
+        viewer = info.context.require("fiche.seen", owned=True)
+        portfolio = await fetch_in_reach(
+            m.Portfolio,
+            scopes.portfolios,
+            viewer,
+            portfolio_id,
+            "Portfolio",
+            "portfolioId",
+            "portfolio",
+            for_update=True,
+        )
+        # The portfolio's row lock queues a second markSeen of the same portfolio behind this one: no duplicate row.
+        now = timezone.now()
+        if not await m.TrainerSeen.filter(trainer_id=viewer.id, portfolio_id=portfolio.id).update(seen_at=now):
+            await m.TrainerSeen.create(trainer_id=viewer.id, portfolio_id=portfolio.id, seen_at=now)
+        return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))
 
     @mutation(
         "Record the days the learner actually worked in the company (absences deducted), or null to clear it.",

@@ -143,7 +143,7 @@ MATRIX: tuple[SpecRow, ...] = (
         pending="paper path",
     ),
     _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="export.completed_bilan"),
-    _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, pending="seen state"),
+    _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, rule="fiche.seen"),
     _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, rule="export.attestation"),
     _row("Allowance rates", "edit; period statement · validate", "write", Y, N, N, N, N, rule="allowance.write"),
     # "R own (their amount)": the learner's own line of the statement, nobody else's.
@@ -199,7 +199,6 @@ PENDING_CAPABILITIES = frozenset(
     {
         "trainer links",
         "paper path",
-        "seen state",
         "erasure",
         "audit",
         "subscriptions",
