@@ -2,7 +2,8 @@
 
 Events carry a kind and a row id (models/live.py). When one arrives, the row is loaded again through this
 subscriber's row scope (permissions/scopes.py) and its read rule asked (permissions/table.py), exactly as a read
-would: a row the subscriber does not reach, or may not read, sends nothing. A deleted fiche is news to those who
+would: a row the subscriber does not reach, or may not read, sends nothing; and the connection's token is checked
+again before each piece of news (a revoked or expired token ends the subscription). A deleted fiche is news to those who
 read deleted fiches (`FICHE_DELETED`, with the fiche); the others who could read it learn only that it is no
 longer visible (`FICHE_NO_LONGER_VISIBLE`, its id).
 """
@@ -16,7 +17,7 @@ import strawberry
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.errors import Forbidden
+from graph.errors import Forbidden, Unauthenticated
 from graph.loaders import Loaders
 from graph.types.bilans import CompanyBilan
 from graph.types.common import decode_id, encode_id
@@ -27,6 +28,7 @@ from models import fiches as fiche_models
 from models import live
 from models import portfolios as portfolio_models
 from permissions import scopes
+from permissions.authentication import authenticate
 from permissions.table import OWN_BY_REACH, allows
 from permissions.viewer import Viewer
 
@@ -124,6 +126,15 @@ async def news_for(viewer: Viewer, event: live.Event, portfolio_id: int | None) 
     return None
 
 
+async def _still_signed_in(info: Info, viewer: Viewer) -> None:
+    params = info.context.connection_params or {}
+    header = params.get("Authorization") or params.get("authorization")
+    now, problem = await authenticate(info.context.settings, header if isinstance(header, str) else None)
+    if now is None or (now.id, now.role, now.school_id) != (viewer.id, viewer.role, viewer.school_id):
+        key, values = problem or ("SIGN_IN_REQUIRED", {})
+        raise Unauthenticated(key, **values)
+
+
 @strawberry.type
 class LiveSubscription:
     @strawberry.subscription(
@@ -144,7 +155,11 @@ class LiveSubscription:
             while True:
                 event = await queue.get()
                 found = await news_for(viewer, event, narrow)
-                if found is not None:
-                    # Fresh loaders for each event: the connection's context outlives any one answer.
-                    info.context.loaders = Loaders(viewer)
-                    yield found
+                if found is None:
+                    continue
+                # The token is checked again before any news goes out, as every request checks it: an expired
+                # token, a deactivated account or signOutEverywhere ends the subscription (UNAUTHENTICATED).
+                await _still_signed_in(info, viewer)
+                # Fresh loaders for each event: the connection's context outlives any one answer.
+                info.context.loaders = Loaders(viewer)
+                yield found

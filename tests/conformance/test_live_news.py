@@ -274,3 +274,18 @@ def test_several_workers_on_sqlite_say_at_start_that_live_events_need_one(backen
     finally:
         server.stop()
     assert "live events (GraphQL subscriptions) need a single worker on SQLite" in server.log()
+
+
+async def test_signing_out_everywhere_ends_a_subscription_before_its_next_news(server, people):
+    base = server.base
+    mine = await portfolio_of(people["learner"][1])
+    async with Subscriber(base, people["teacher"][0]).listening() as teacher:
+        signed_out = await post(base, people["teacher"][0], "mutation { signOutEverywhere { errors { code } } }")
+        assert signed_out["signOutEverywhere"]["errors"] == []
+        await create_fiche(base, people["learner"][0], mine, "Après la déconnexion")
+        assert teacher.task is not None
+        await asyncio.wait_for(asyncio.wait({teacher.task}), WAIT)
+        error = teacher.task.exception()
+        assert isinstance(error, TransportQueryError) and error.errors is not None
+        assert error.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert teacher.news.empty()
