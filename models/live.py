@@ -110,8 +110,11 @@ async def publish(events: list[Event]) -> None:
         return
     client = connections.get("default")
     try:
-        for event in unique:
-            await client.execute_query("SELECT pg_notify($1, $2)", [CHANNEL, event.encode()])
+        # One statement for all of them (a period edit tells of every liaison fiche of the period).
+        await client.execute_query(
+            f"SELECT pg_notify('{CHANNEL}', payload) FROM unnest($1::text[]) AS payload",
+            [[event.encode() for event in unique]],
+        )
     except Exception:  # the write is committed; a lost notification must not turn it into an error
         log.exception("live events not sent")
 
