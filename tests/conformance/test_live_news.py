@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from gql import Client, GraphQLRequest, gql
@@ -289,3 +290,27 @@ async def test_signing_out_everywhere_ends_a_subscription_before_its_next_news(s
         assert isinstance(error, TransportQueryError) and error.errors is not None
         assert error.errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert teacher.news.empty()
+
+
+async def test_the_listening_connection_comes_back_after_postgresql_drops_it(backend, server, people, database_url):
+    if backend != "postgres":
+        pytest.skip("SQLite has no LISTEN connection")
+    mine = await portfolio_of(people["learner"][1])
+    async with Subscriber(server.base, people["teacher"][0]).listening() as teacher:
+        # the server's LISTEN connection is ended by the database (a failover, an admin, a restart would do as much)
+        connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+        try:
+            ended = await connection.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+            )
+        finally:
+            await connection.close()
+        # the server's and this test process's own (its app fixture listens too)
+        assert ended == 2
+        # it listens again within a second or so; what is written after that is heard
+        await asyncio.sleep(2)
+        fiche = await create_fiche(server.base, people["learner"][0], mine, "Après la coupure")
+        news = await teacher.next()
+        assert (news["kind"], news["subjectId"]) == ("FICHE_CREATED", fiche)
+    assert "the LISTEN connection was lost, reconnecting" in server.log()
