@@ -10,6 +10,7 @@ import asyncio
 from graph.errors import not_found
 from models import live
 from models.fiches import ActivityFiche
+from models.schools import School
 from models.users import Role, User
 from permissions.viewer import Viewer
 from resolvers.live import news_for
@@ -73,3 +74,16 @@ async def test_a_write_that_rolls_back_publishes_nothing(teacher, demo):
         await run_mutation(lambda errors: errors, committed)
         assert await next_event(queue) == live.Event(live.NewsKind.FICHE_CHANGED, fiche.id, fiche.school_id)
         assert queue.empty()
+
+
+async def test_another_schools_admin_hears_nothing_of_this_school(teacher, demo):
+    other = await School.create(name="Autre lycée", uai="0999999Z")
+    admin = await User.create(school=other, role=Role.ADMIN, email="admin@autre.test", first_name="A", last_name="B")
+    async with live.hub.subscribe(other.id) as elsewhere, live.hub.subscribe(demo.learner.school_id) as here:
+        done = (await teacher.data(COMPLETE, id=demo.bilan_id, v=await demo.version()))["bilanComplete"]
+        assert done["errors"] == []
+        event = await next_event(here)
+        # the hub hands it to this school's subscribers only, and read through the other admin's reach it is nothing
+        assert elsewhere.empty()
+        assert await news_for(viewer_of(admin), event, None) is None
+        assert await news_for(viewer_of(await User.get(email=DEMO_EMAIL[Role.ADMIN])), event, None) is not None
