@@ -227,7 +227,10 @@ async def test_a_subscription_narrowed_to_a_portfolio_hears_of_that_portfolio_on
 
 async def test_a_connection_without_a_valid_token_is_closed_with_4403(server, people, settings):
     revoked = token_for(people["learner"][1], settings, token_version=people["learner"][1].token_version + 1)
-    for token in (None, "not-a-token", revoked):
+    # an account still on the temporary password staff gave it: nothing but passwordChange until it is changed
+    temporary = people["other_teacher"][1]
+    await User.filter(id=temporary.id).update(password_change_required=True)
+    for token in (None, "not-a-token", revoked, people["other_teacher"][0]):
         with pytest.raises(TransportConnectionFailed) as failed:
             async with Client(transport=Subscriber(server.base, token).transport) as session:
                 async for _ in session.subscribe(news()):
