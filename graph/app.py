@@ -2,12 +2,14 @@
 /annexes/{id} (annex downloads), /exports/… (DOCX documents, docs/exports.md) and, with GraphiQL,
 /graphiql/static/… (its scripts and styles, served here: no CDN).
 
-No WebSocket route yet: the schema has no subscription to serve over it.
+WebSocket on /graphql: GraphQL subscriptions over graphql-transport-ws (live news, docs/live-news.md); the bearer
+token comes in `connection_init`'s payload, and a connection without a valid one is closed with 4403.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import hashlib
 import logging
@@ -21,17 +23,23 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from graph.context import Context
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
+from graph.loaders import Loaders
 from graph.messages import negotiate
 from graph.multipart import receive_multipart
 from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, store
@@ -53,7 +61,7 @@ from graph.well_formed import (
     refuse_json_that_is_not_an_object,
     wants_graphql_response,
 )
-from models import stamps
+from models import live, stamps
 from permissions.authentication import authenticate
 from resolvers.fiches.annex_files import LandedFile
 from resolvers.fiches.annex_incoming import incoming_folder, recover_incoming, release_incoming
@@ -83,6 +91,8 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql else None,
             multipart_uploads_enabled=True,
             allowed_origins=settings.cors_origins,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=dt.timedelta(seconds=10),
         )
         self.settings = settings
         self.cache = (
@@ -121,6 +131,43 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             if getattr(request.state, "request_error", False) and response.status_code == 200:
                 response.status_code = 400
         await response(scope, receive, send)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """The token of a WebSocket connection is `Authorization: Bearer …` in `connection_init`'s payload: without
+        a valid one (or with a temporary password) the connection is refused (4403) before any subscription."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        viewer, problem = await authenticate(self.settings, header if isinstance(header, str) else None)
+        if viewer is None or viewer.password_change_required:
+            raise ConnectionRejectionError()
+        context.viewer, context.auth_problem = viewer, problem
+        context.loaders = Loaders(viewer)
+        return UNSET
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        # Strawberry's own, but subscriptions are served on the WebSocket only: over HTTP (which would run one as a
+        # query, and fail) they are refused as an operation type the method does not allow (400, BAD_REQUEST).
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
+        if not self.allow_queries_via_get and request_adapter.method == "GET":
+            allowed = allowed - {OperationType.QUERY}
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from exc
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, "Subscriptions are served over graphql-transport-ws only.") from exc
+            raise HTTPException(400, exc.as_http_error_reason(request_adapter.method)) from exc
+        except MissingQueryError as exc:
+            raise HTTPException(400, "No GraphQL query found in the request") from exc
 
     async def render_graphql_ide(self, request) -> Response:
         # Our own page: GraphiQL's files from this server (graph/routes/graphiql.py), not from unpkg.com.
@@ -253,10 +300,16 @@ def create_app(settings: Settings) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             # Uploads a crashed process left half done are finished or removed before serving (annex_incoming.py).
             await recover_incoming(settings.annex_dir)
+            # On PostgreSQL, live events reach every process through LISTEN/NOTIFY (models/live.py).
+            listener = None if settings.is_sqlite else live.PostgresListener(settings.database_url)
+            if listener is not None:
+                await listener.start()
             tune_garbage_collector(settings.gc_tuning)
             try:
                 yield
             finally:
+                if listener is not None:
+                    await listener.stop()
                 release_incoming(settings.annex_dir)
 
     # The body cap is Starlette's, placed inside ours (its `max_body_size=` sits outside every user middleware):
@@ -281,6 +334,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             # Throttled sign-ins are refused before the GraphQL layer (graph/signin_gate.py).
             Route("/graphql", SigninGate(graphql, settings), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
             *export_routes(),

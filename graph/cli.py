@@ -58,6 +58,12 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         raise click.ClickException("--demo is refused when PFMP_ENV=production")
     if workers > 1 and settings.is_sqlite:
         click.echo("note: several workers on SQLite serialise their writes; use PostgreSQL in production", err=True)
+        # Live news goes from process to process through PostgreSQL's LISTEN/NOTIFY only (models/live.py).
+        click.echo(
+            "note: live events (GraphQL subscriptions) need a single worker on SQLite: a subscriber hears only of "
+            "the writes its own worker made; use --workers 1, or PostgreSQL",
+            err=True,
+        )
     report = _run(prepare_database(settings, demo=demo))
     if report.get("demo_loaded"):
         click.echo("demo data loaded; accounts are listed in the README")

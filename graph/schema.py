@@ -1,4 +1,4 @@
-"""The one Schema of the process: it only composes the domains' Query and Mutation classes."""
+"""The one Schema of the process: it only composes the domains' Query, Mutation and Subscription classes."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from resolvers.documents.allowance import AllowanceMutation, AllowanceQuery
 from resolvers.fiches.annexes import AnnexMutation
 from resolvers.fiches.fiches import FicheMutation
 from resolvers.frameworks.frameworks import FrameworkMutation, FrameworkQuery
+from resolvers.live import LiveSubscription
 from resolvers.node import NodeQuery
 from resolvers.people.accounts import AccountMutation
 from resolvers.people.auth import AuthMutation, AuthQuery
@@ -70,6 +71,11 @@ class Mutation(
     pass
 
 
+@strawberry.type(description="Live news over graphql-transport-ws (docs/live-news.md).")
+class Subscription(LiveSubscription):
+    pass
+
+
 # The limiters' rule classes, built once. QueryDepthLimiter and MaxAliasesLimiter define a new rule class in each
 # instance, and ValidationCache keys its cache on the rules: built per request, they made every request miss it
 # and validate its document again.
@@ -89,6 +95,7 @@ schema = PortfolioSchema(
     query=Query,
     execution_context_class=DirectExecutionContext,
     mutation=Mutation,
+    subscription=Subscription,
     types=[Learner, Teacher, Tutor, ApprenticeshipMaster, Administrator],
     extensions=[
         # Factories, not instances: an extension instance must not be shared between requests.

@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.models import Model
 
 from models.base import TimestampedModel
 
@@ -73,3 +74,24 @@ class LiaisonFiche(TimestampedModel):
 
     class Meta:
         table = "liaison_fiche"
+
+
+class TrainerSeen(Model):
+    """When a trainer last marked one of their portfolios seen (`markSeen`): the fiches created or changed since
+    make the portfolio's `newFicheCount`. No row: never marked, every fiche counts."""
+
+    id = fields.IntField(primary_key=True)
+    trainer: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="seen_portfolios", on_delete=fields.CASCADE
+    )
+    trainer_id: int
+    portfolio: fields.ForeignKeyRelation["Portfolio"] = fields.ForeignKeyField(
+        "models.Portfolio", related_name="trainer_seen", on_delete=fields.CASCADE
+    )
+    portfolio_id: int
+    seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "trainer_seen"
+        unique_together = (("trainer", "portfolio"),)
+        # The count is asked per portfolio for one trainer: the unique index (trainer, portfolio) serves it.

@@ -148,6 +148,8 @@ RULES: tuple[Rule, ...] = (
     _rule("allowance.statement.read", "Allowance statement", "read", "read", _STAFF_AND_OWNER),
     # Personal data
     _rule("export.learner_data", "Learner data archive (access request)", "read", "read", {ADMIN: ALL, LEARNER: OWN}),
+    # Live news (issue 16, part 3): a trainer's own seen state, on the portfolios they are assigned to (their reach).
+    _rule("fiche.seen", "Fiche seen state (per trainer)", "read, mark seen", "write", {TUTOR: OWN, MASTER: OWN}),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
     _rule(
         "school.structure.read",

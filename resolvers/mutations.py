@@ -9,7 +9,8 @@ the resolver has the row (`Context.require(rule, owned=...)`).
 
 A body that returns bumps the data version stamp of the request's writer (its viewer's school, or the global stamp
 when there is none: models/stamps.py) as the last statement of the same transaction: the write and the bump commit
-together or not at all, and a rolled-back mutation bumps nothing.
+together or not at all, and a rolled-back mutation bumps nothing. The live events the body noted
+(models/live.py) are published after the commit: a rolled-back mutation tells no subscriber anything.
 """
 
 from __future__ import annotations
@@ -24,20 +25,26 @@ from tortoise.transactions import in_transaction
 
 from graph.errors import UserInputError
 from graph.types.common import Payload, UserError
-from models import stamps
+from models import live, stamps
 from permissions.table import describe
 
 P = TypeVar("P")
 
 
 async def run_mutation(payload: Callable[..., P], body: Callable[[], Awaitable[P]]) -> P:
+    events: list[live.Event] = []
+    token = live.pending.set(events)
     try:
         async with in_transaction():
             result = await body()
             await stamps.bump_writer()
-            return result
     except UserInputError as exc:
         return payload(errors=UserError.all_of(exc))
+    finally:
+        live.pending.reset(token)
+    # Committed: only now may the subscribers hear of it (models/live.py).
+    await live.publish(events)
+    return result
 
 
 DECLARED = "pfmp.mutation"

@@ -178,6 +178,17 @@ class Portfolio(relay.Node):
     async def completed_fiche_count(self, info: Info) -> int:
         return await loaders.completed_fiche_counts(info).load(self.id)
 
+    @strawberry.field(
+        description="Fiches (not deleted) created or changed since you last marked this portfolio seen "
+        f"(`markSeen`), all of them until you do; null for anyone else. {describe('fiche.seen')}"
+    )
+    async def new_fiche_count(self, info: Info) -> int | None:
+        # The seen state is the viewer's own, on a portfolio their reach already gave them (assigned).
+        if not info.context.can("fiche.seen", owned=True):
+            return None
+        viewer = info.context.require_viewer()
+        return await loaders.new_fiche_counts_of(info, viewer.id).load(self.id)
+
     @strawberry.field(description="The liaison fiche of the portfolio.")
     @prefetched("prefetched_liaison")
     async def liaison_fiche(self, info: Info) -> LiaisonFiche | None:

@@ -24,6 +24,7 @@ from graph.types.bilans import CompanyBilan, EvaluationMode
 from graph.types.common import Payload
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
+from models import live
 from models.frameworks import AchievementLevel as Level
 from models.frameworks import Competence, Criterion
 from models.periods import Period
@@ -381,6 +382,7 @@ class BilanMutation:
         await m.BilanEvent.create(
             bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id, recorded_at=now
         )
+        live.note(live.NewsKind.BILAN_COMPLETED, bilan.id, viewer.school_id)
         return BilanCompletePayload(bilan=CompanyBilan.from_row(row))
 
     @mutation(
@@ -408,4 +410,5 @@ class BilanMutation:
         await m.BilanEvent.create(
             bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id, note=note, recorded_at=_now()
         )
+        live.note(live.NewsKind.BILAN_REOPENED, bilan.id, viewer.school_id)
         return BilanReopenPayload(bilan=CompanyBilan.from_row(row))

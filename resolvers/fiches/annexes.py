@@ -26,6 +26,7 @@ from graph.messages import Term
 from graph.types.common import Payload, UserError
 from graph.types.fiches import Annex
 from models import fiches as m
+from models import live
 from resolvers.fiches import rules
 from resolvers.fiches.annex_files import LandedFile, annex_path, remove_files, store_upload
 from resolvers.fiches.annex_incoming import move_into_place
@@ -66,6 +67,7 @@ async def _editable_fiche(info: Info, fiche_id: str, *, for_update: bool) -> m.A
 
 
 async def _attach(fiche: m.ActivityFiche, **values) -> m.Annex:
+    live.note(live.NewsKind.FICHE_CHANGED, fiche.id, fiche.school_id)
     annex = await m.Annex.create(fiche_id=fiche.id, **values)
     rules.touch_by_learner(fiche)
     await fiche.save()
@@ -140,6 +142,7 @@ class AnnexMutation:
             await annex.delete()
             rules.touch_by_learner(fiche)
             await fiche.save()
+            live.note(live.NewsKind.FICHE_CHANGED, fiche.id, fiche.school_id)
             if annex.stored_name:
                 doomed.append(annex_path(info.context.settings.annex_dir, annex.stored_name))
             return AnnexDeletePayload(deleted_annex_id=id)

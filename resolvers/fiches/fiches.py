@@ -15,6 +15,7 @@ from graph.messages import Term
 from graph.types.common import Payload
 from graph.types.fiches import ActivityFiche, Autonomy
 from models import fiches as m
+from models import live
 from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence
 from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
@@ -283,6 +284,7 @@ class FicheMutation:
         rules.touch_by_learner(fiche)
         await fiche.save()
         await _set_activity_types(fiche, types)
+        live.note(live.NewsKind.FICHE_CREATED, fiche.id, fiche.school_id)
         return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
     @mutation(
@@ -302,6 +304,7 @@ class FicheMutation:
         rules.touch_by_learner(fiche)
         await fiche.save()
         await _set_activity_types(fiche, types)
+        live.note(live.NewsKind.FICHE_CHANGED, fiche.id, fiche.school_id)
         return ActivityFicheUpdatePayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
     @mutation(
@@ -315,6 +318,7 @@ class FicheMutation:
         fiche.version += 1
         rules.touch_by_learner(fiche, fiche.deleted_at)
         await fiche.save()
+        live.note(live.NewsKind.FICHE_DELETED, fiche.id, fiche.school_id)
         return ActivityFicheDeletePayload(deleted_activity_fiche_id=id)
 
     @mutation(
@@ -346,6 +350,7 @@ class FicheMutation:
             await fiche.save()
         else:
             await rules.teacher_checks(fiche, tasks)
+        live.note(live.NewsKind.FICHE_CHANGED, fiche.id, fiche.school_id)
         return ActivityFicheTasksSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
     @mutation(
@@ -369,6 +374,7 @@ class FicheMutation:
                     for t, c, k in wanted
                 ]
             )
+        live.note(live.NewsKind.FICHE_CHANGED, fiche.id, fiche.school_id)
         return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
     @mutation("Mark a fiche read for you (R13): READ until the learner changes it again.", rule="fiche.mark_read")

@@ -7,11 +7,13 @@ from enum import Enum
 from typing import cast
 
 import strawberry
+from tortoise import timezone
 
 from graph.context import Info
 from graph.errors import Reason, problem
 from graph.types.common import Payload
 from graph.types.portfolios import LiaisonFiche, Portfolio
+from models import live
 from models import portfolios as m
 from models.frameworks import Task
 from models.periods import Period
@@ -91,9 +93,10 @@ async def _editable_fiche(
     return fiche, period
 
 
-async def _save(fiche: m.LiaisonFiche) -> LiaisonFichePayload:
+async def _save(fiche: m.LiaisonFiche, school_id: int) -> LiaisonFichePayload:
     fiche.version += 1
     await fiche.save()
+    live.note(live.NewsKind.LIAISON_FICHE_CHANGED, fiche.id, school_id)
     return LiaisonFichePayload(liaison_fiche=LiaisonFiche.from_row(fiche))
 
 
@@ -115,7 +118,7 @@ class LiaisonMutation:
             input.company_address, "input.companyAddress", "The company's address", max_length=500
         )
         fiche.company_siret = siret(input.company_siret, "input.companySiret")
-        return await _save(fiche)
+        return await _save(fiche, info.context.require_viewer().school_id)
 
     @mutation(
         "Individualize the objectives and activities of one learner (R10): the parts given stop following the period.",
@@ -152,7 +155,7 @@ class LiaisonMutation:
             if tasks:
                 await fiche.tasks.add(*tasks)
             fiche.tasks_individualized = True
-        return await _save(fiche)
+        return await _save(fiche, info.context.require_viewer().school_id)
 
     @mutation("Make individualized parts follow the period again (R6).", rule="liaison.plan.write")
     async def liaison_fiche_reset(
@@ -168,7 +171,30 @@ class LiaisonMutation:
             if tasks:
                 await fiche.tasks.add(*tasks)
             fiche.tasks_individualized = False
-        return await _save(fiche)
+        return await _save(fiche, info.context.require_viewer().school_id)
+
+    @mutation(
+        "Mark one of your portfolios seen: its `newFicheCount` counts from now.",
+        rule="fiche.seen",
+    )
+    async def mark_seen(self, info: Info, portfolio_id: strawberry.ID) -> PortfolioPayload:
+        # Their own seen state: the portfolio must be in their reach (a trainer's: assigned).
+        viewer = info.context.require("fiche.seen", owned=True)
+        portfolio = await fetch_in_reach(
+            m.Portfolio,
+            scopes.portfolios,
+            viewer,
+            portfolio_id,
+            "Portfolio",
+            "portfolioId",
+            "portfolio",
+            for_update=True,
+        )
+        # The portfolio's row lock queues a second markSeen of the same portfolio behind this one: no duplicate row.
+        now = timezone.now()
+        if not await m.TrainerSeen.filter(trainer_id=viewer.id, portfolio_id=portfolio.id).update(seen_at=now):
+            await m.TrainerSeen.create(trainer_id=viewer.id, portfolio_id=portfolio.id, seen_at=now)
+        return PortfolioPayload(portfolio=Portfolio.from_row(portfolio))
 
     @mutation(
         "Record the days the learner actually worked in the company (absences deducted), or null to clear it.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from graph.context import Info
@@ -12,7 +13,7 @@ from models.bilans import BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche
 from models.frameworks import Task
 from models.periods import Period
-from models.portfolios import LiaisonFiche, Portfolio
+from models.portfolios import LiaisonFiche, Portfolio, TrainerSeen
 from models.schools import Classroom
 from models.users import User
 from permissions import scopes
@@ -39,6 +40,38 @@ def completed_fiche_counts(info: Info):
         return [counts.get(i, 0) for i in portfolio_ids]
 
     return info.context.loaders.custom(("completed_fiche_counts",), load)
+
+
+async def new_fiche_counts(trainer_id: int, portfolio_ids: Sequence[int]) -> dict[int, int]:
+    """Per portfolio, the fiches not deleted created or changed since the trainer last marked it seen (all of them
+    when never marked): two statements whatever the number of portfolios (absent: none)."""
+    if not portfolio_ids:
+        return {}
+    seen = dict(
+        await TrainerSeen.filter(trainer_id=trainer_id, portfolio_id__in=list(portfolio_ids)).values_list(
+            "portfolio_id", "seen_at"
+        )
+    )
+    since = Q(portfolio_id__in=[pk for pk in portfolio_ids if pk not in seen])
+    for pk, seen_at in seen.items():
+        since |= Q(portfolio_id=pk, updated_at__gt=seen_at)
+    rows = await (
+        ActivityFiche.filter(since, deleted_at=None)
+        .annotate(n=Count("id"))
+        .group_by("portfolio_id")
+        .values("portfolio_id", "n")
+    )
+    return {row["portfolio_id"]: row["n"] for row in rows}
+
+
+def new_fiche_counts_of(info: Info, trainer_id: int):
+    """`new_fiche_counts` for the portfolios of one answer, batched."""
+
+    async def load(portfolio_ids: Sequence[int]) -> list[int]:
+        counts = await new_fiche_counts(trainer_id, portfolio_ids)
+        return [counts.get(i, 0) for i in portfolio_ids]
+
+    return info.context.loaders.custom(("new_fiche_counts", trainer_id), load)
 
 
 def tasks_of(info: Info, through: str):

@@ -10,6 +10,7 @@ from typing import cast
 import holidays
 
 from graph.errors import FieldProblem, Reason, UserInputError, problem
+from models import live
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
 from models.frameworks import Task
@@ -168,6 +169,10 @@ async def propagate_to_liaison_fiches(
                     await fiche.tasks.add(*tasks)
         if keeps:
             kept.append(fiche)
+        if (objectives is not None and not fiche.objectives_individualized) or (
+            tasks is not None and not fiche.tasks_individualized
+        ):
+            live.note(live.NewsKind.LIAISON_FICHE_CHANGED, fiche.id, period.school_id)
     to_update = [f for f in fiches if objectives is not None and not f.objectives_individualized]
     if to_update:
         await LiaisonFiche.filter(id__in=[f.id for f in to_update]).update(objectives=objectives)

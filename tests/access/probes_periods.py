@@ -242,3 +242,23 @@ async def _(api, role):
         "trainerUpdate",
         id=await _global_id(kind, email),
     )
+
+
+@probe("fiche.seen")
+async def _(api, role):
+    """A trainer marks a portfolio they follow seen and reads its new fiche count; nobody else has a seen state."""
+    portfolio = await _demo_portfolio_id(role)
+    marked = await _mutate(
+        api,
+        "mutation($p: ID!) { markSeen(portfolioId: $p) { errors { code } } }",
+        "markSeen",
+        p=portfolio,
+    )
+    count = await _read(
+        api,
+        "query($id: ID!) { node(id: $id) { ... on Portfolio { newFicheCount } } }",
+        # 0 is a count: the field answers, where a refused viewer gets null
+        lambda d: None if d["node"] is None or d["node"]["newFicheCount"] is None else "counted",
+        id=portfolio,
+    )
+    return agreed(marked, count)

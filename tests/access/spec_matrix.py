@@ -139,7 +139,7 @@ MATRIX: tuple[SpecRow, ...] = (
         pending="paper path",
     ),
     _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="export.completed_bilan"),
-    _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, pending="seen state"),
+    _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, rule="fiche.seen"),
     _row("Export", "PFMP attestation", "read", Y, Y, OWN, N, N, rule="export.attestation"),
     _row("Allowance rates", "edit; period statement · validate", "write", Y, N, N, N, N, rule="allowance.write"),
     # "R own (their amount)": the learner's own line of the statement, nobody else's.
@@ -194,7 +194,6 @@ assert len(BY_RULE) == sum(1 for row in MATRIX if row.rule is not None), "a rule
 PENDING_CAPABILITIES = frozenset(
     {
         "paper path",
-        "seen state",
         "erasure",
         "audit",
         "subscriptions",

@@ -63,6 +63,7 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("liaisonFichePlanUpdate", "input.taskIds"): ("Task",),
     ("liaisonFicheReset", "id"): ("LiaisonFiche",),
     ("portfolioDaysDoneSet", "id"): ("Portfolio",),
+    ("markSeen", "portfolioId"): ("Portfolio",),
     ("periodPlannedDaysSet", "id"): ("Period",),
     ("portfolioReferentTeacherSet", "id"): ("Portfolio",),
     ("portfolioReferentTeacherSet", "teacherId"): ("Teacher",),

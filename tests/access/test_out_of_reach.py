@@ -530,6 +530,15 @@ PROBES = {
             t=_id("Teacher", o.teacher),
         )
     ),
+    # the read half of the seen state (newFicheCount) is a field of a portfolio that is null out of reach
+    "fiche.seen": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($p: ID!) { markSeen(portfolioId: $p) { errors { code } } }",
+            "markSeen",
+            p=_id("Portfolio", o.portfolio),
+        )
+    ),
     "liaison.read": _simple(lambda api, o: _node(api, o.liaison, "LiaisonFiche", "objectives")),
     "liaison.workplace.write": _simple(
         lambda api, o: _mutate(

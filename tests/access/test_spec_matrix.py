@@ -56,7 +56,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
     assert {(row.object, row.subject) for row in pending} == {
         ("CompanyBilan", "paper scan upload, complete as signed on paper"),
         ("CompanyBilan", "paper scan download"),
-        ("Fiche seen state (per trainer)", "read, mark seen"),
         ("Subscription events", "receive"),
         ("Learner erasure, retention purge", "erase, purge"),
         ("Audit log", "read"),

@@ -1,0 +1,45 @@
+"""A period edit passed on to its liaison fiches (R6) is news of each liaison fiche it changed, to whoever reads it;
+a liaison fiche whose objectives were individualized keeps them, and changes nothing anyone hears of."""
+
+from __future__ import annotations
+
+import asyncio
+
+from graph.types.common import encode_id
+from models import live
+from models.periods import Period
+from models.portfolios import LiaisonFiche
+from models.users import Role, User
+from permissions.viewer import Viewer
+from resolvers.live import news_for
+from tests.conftest import DEMO_EMAIL
+
+UPDATE = """mutation($id: ID!, $v: Int!, $o: String!) { periodUpdate(id: $id, version: $v, input: {objectives: $o}) {
+  errors { code } } }"""
+
+
+def viewer_of(user: User) -> Viewer:
+    return Viewer(id=user.id, role=user.role, school_id=user.school_id)
+
+
+async def test_a_period_edit_is_news_of_the_liaison_fiches_it_changed(teacher):
+    period = await Period.get(name="Stage de découverte")
+    liaisons = {f.portfolio_id: f for f in await LiaisonFiche.filter(portfolio__period_id=period.id)}
+    kept = await LiaisonFiche.get(portfolio__learner__last_name="CARLIER", portfolio__period_id=period.id)
+    kept.objectives, kept.objectives_individualized = "Les siens", True
+    await kept.save()
+    tutor = viewer_of(await User.get(email=DEMO_EMAIL[Role.TUTOR]))
+    async with live.hub.subscribe(period.school_id) as queue:
+        answer = await teacher.data(UPDATE, id=encode_id("Period", period.id), v=period.version, o="Nouveaux objectifs")
+        assert answer["periodUpdate"]["errors"] == []
+        heard = []
+        while len(heard) < len(liaisons) - 1:
+            heard.append(await asyncio.wait_for(queue.get(), 10))
+        await asyncio.sleep(0.2)
+        assert queue.empty()
+    assert {e.id for e in heard} == {f.id for f in liaisons.values()} - {kept.id}
+    assert {e.kind for e in heard} == {live.NewsKind.LIAISON_FICHE_CHANGED}
+    # the tutor of Angélique hears of hers only, as it now reads
+    told = [news for event in heard if (news := await news_for(tutor, event, None)) is not None]
+    assert len(told) == 1 and told[0].liaison_fiche is not None
+    assert told[0].liaison_fiche.objectives == "Nouveaux objectifs"
