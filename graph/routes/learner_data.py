@@ -25,6 +25,7 @@ from graph.types.common import decode_id
 from permissions.authentication import authenticate
 from permissions.table import allows
 from resolvers.documents import learner_archive
+from resolvers.fiches.annex_store import store_for
 
 log = logging.getLogger("pfmp.exports")
 
@@ -57,7 +58,7 @@ async def learner_data(request: Request) -> Response:
         return _refusal(404, not_found)
     if not allows(RULE, viewer.role, owned=learner.id == viewer.id):
         return _refusal(403, said(Forbidden()))
-    archive = await learner_archive.gather(viewer, learner, settings.annex_dir)
+    archive = await learner_archive.gather(viewer, learner, store_for(settings))
     log.info("learner data of learner %s: %d annex files", learner.id, len(archive.files))
     return StreamingResponse(
         learner_archive.stream(archive),

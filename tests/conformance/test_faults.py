@@ -28,8 +28,7 @@ from models.periods import Period
 from models.portfolios import Portfolio
 from models.users import Role, User
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-from resolvers.fiches.annex_files import annex_path
-from resolvers.fiches.annex_incoming import recover_incoming
+from resolvers.fiches.annex_store import LocalStore, annex_path
 from tests.conformance.fault_tools import (
     StoppableCluster,
     files_under,
@@ -317,7 +316,7 @@ async def test_start_up_recovery_finishes_committed_uploads_and_leaves_live_fold
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         # when a server starts
-        assert await recover_incoming(settings.annex_dir) == (1, 1)
+        assert await LocalStore(settings.annex_dir).recover_incoming() == (1, 1)
     finally:
         os.close(holder)
     # then the committed file is in place, the partial one and the dead folder are gone, the live one untouched
