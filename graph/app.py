@@ -115,6 +115,9 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             for file in getattr(request.state, "landed", ()):
                 if not file.claimed:
                     file.discard()
+        # ...and the removals an object store does in the background are over before the answer leaves.
+        for file in getattr(request.state, "landed", ()):
+            await file.incoming.settled()
         if wants_graphql_response(request.headers.get("accept", "")):
             # GraphQL over HTTP: in this media type, a request error (no data at all) is a 400.
             response.headers["content-type"] = GRAPHQL_RESPONSE

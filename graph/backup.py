@@ -12,7 +12,7 @@ A backup folder holds:
 The database is copied first, then the files, and that order is what makes
 the pair consistent. An annex file is written, under a generated name, into
 the annex folder (its process's `.incoming/` folder, resolvers/fiches/
-annex_incoming.py) before its row is committed, and moved to its stored place
+annex_store.py) before its row is committed, and moved to its stored place
 after; once stored, a file never changes. So every file the copied database
 names existed before the copy was taken, and is found afterwards at its stored
 place, or still in an incoming folder when the copy caught the instant between
