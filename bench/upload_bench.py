@@ -37,6 +37,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.storage import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedServer  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LEARNER = ("angelique.dupire@demo.pfmp.test", "demo-pfmp-2026")
 CHUNK = 1024 * 1024
@@ -185,7 +188,7 @@ def _graphql(client: httpx.Client, query: str, **variables) -> dict:
     return body["data"]
 
 
-def run(size_mb: int, workdir: Path) -> dict:
+def run(size_mb: int, workdir: Path, storage_env: dict[str, str] | None = None) -> dict:
     size = size_mb * 1024 * 1024
     data_dir = workdir / "data"
     source = workdir / "source.pdf"
@@ -207,6 +210,7 @@ def run(size_mb: int, workdir: Path) -> dict:
         "PFMP_UPLOAD_LIMIT": str(size + 16 * 1024 * 1024),
         "PFMP_TOKEN_SECRET": "bench-" + "s" * 40,
         "TMPDIR": str(workdir),
+        **(storage_env or {}),
     }
     pfmp = Path(sys.executable).parent / "pfmp"
     command = [str(pfmp)] if pfmp.exists() else [sys.executable, "-c", "from graph.cli import main; main()"]
@@ -288,16 +292,31 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--runs", type=int, default=1, help="runs, each with its own server; medians at the end")
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
+    parser.add_argument(
+        "--s3", action="store_true", help="annexes in a SeaweedFS server started for the run (tests/storage.py)"
+    )
     args = parser.parse_args()
     results = []
-    for _ in range(args.runs):
-        workdir = Path(tempfile.mkdtemp(prefix="pfmp-bench-", dir=args.dir))
-        try:
-            result = run(args.size_mb, workdir)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        results.append(result)
-        _report(result)
+    seaweed = SeaweedServer().start() if args.s3 else None
+    try:
+        for run_number in range(args.runs):
+            storage_env = None
+            if seaweed is not None:
+                storage_env = {
+                    "PFMP_STORAGE_URL": f"s3://{BUCKET}/bench{run_number}?endpoint={seaweed.endpoint}",
+                    "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                    "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                }
+            workdir = Path(tempfile.mkdtemp(prefix="pfmp-bench-", dir=args.dir))
+            try:
+                result = run(args.size_mb, workdir, storage_env)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            results.append(result)
+            _report(result)
+    finally:
+        if seaweed is not None:
+            seaweed.stop()
     if args.runs > 1:
         ratios = sorted(r["upload_mb_s"] / r["plain_copy_mb_s"] for r in results)
         bares = sorted(r["upload_mb_s"] / r["bare_mb_s"] for r in results)

@@ -50,7 +50,7 @@ from graph.routes.learner_data import learner_data_routes
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.signin_gate import SigninGate
-from graph.unavailable import DatabaseUnavailableMiddleware
+from graph.unavailable import DatabaseUnavailableMiddleware, StoreUnavailable
 from graph.well_formed import (
     GRAPHQL_RESPONSE,
     JSON_TOO_DEEP,
@@ -64,7 +64,7 @@ from graph.well_formed import (
 from models import live, stamps
 from permissions.authentication import authenticate
 from resolvers.fiches.annex_files import LandedFile
-from resolvers.fiches.annex_incoming import incoming_folder, recover_incoming, release_incoming
+from resolvers.fiches.annex_store import store_for
 
 log = logging.getLogger("pfmp.app")
 
@@ -125,6 +125,9 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             for file in getattr(request.state, "landed", ()):
                 if not file.claimed:
                     file.discard()
+        # ...and the removals an object store does in the background are over before the answer leaves.
+        for file in getattr(request.state, "landed", ()):
+            await file.incoming.settled()
         if wants_graphql_response(request.headers.get("accept", "")):
             # GraphQL over HTTP: in this media type, a request error (no data at all) is a 400.
             response.headers["content-type"] = GRAPHQL_RESPONSE
@@ -209,14 +212,14 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         return data
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, Any]:
-        # The file parts land in this process's incoming folder as the body arrives (graph/multipart.py), and reach
-        # the resolvers as LandedFile (the Upload scalar passes them through).
+        # The file parts land in this process's incoming place of the store as the body arrives (graph/multipart.py),
+        # and reach the resolvers as LandedFile (the Upload scalar passes them through).
         assert isinstance(request, StarletteRequestAdapter)
         starlette_request: Request = request._request
         landed: list[LandedFile] = []
         starlette_request.state.landed = landed
-        folder = incoming_folder(self.settings.annex_dir)
-        fields, files = await receive_multipart(starlette_request, folder, self.settings.upload_limit, landed)
+        store = store_for(self.settings)
+        fields, files = await receive_multipart(starlette_request, store, self.settings.upload_limit, landed)
         operations = self.parse_json(fields.get("operations", "{}"))
         files_map = self.parse_json(fields.get("map", "{}"))
         if not isinstance(operations, dict) or not isinstance(files_map, dict):
@@ -284,12 +287,20 @@ def schema_digest() -> str:
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """The database and the annex store, each up or down; 503 when either is down."""
+    answer = {"status": "ok", "database": "up", "storage": "up"}
     try:
         await connections.get("default").execute_query("SELECT 1")
     except Exception:  # any failure of the database is "unavailable", whatever its type
         log.exception("health check failed")
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "up"})
+        answer["database"] = "down"
+    try:
+        await store_for(request.app.state.settings).check()
+    except StoreUnavailable:
+        answer["storage"] = "down"
+    if "down" in answer.values():
+        return JSONResponse({**answer, "status": "unavailable"}, status_code=503)
+    return JSONResponse(answer)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -298,8 +309,14 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            # Uploads a crashed process left half done are finished or removed before serving (annex_incoming.py).
-            await recover_incoming(settings.annex_dir)
+            store = store_for(settings)
+            # Uploads a crashed process left half done are finished or removed, and files whose annex was deleted
+            # removed, before serving (annex_store.py). `pfmp serve` checked the store before starting; a store out
+            # of reach now only postpones the sweep to the next start.
+            try:
+                await store.sweep(settings.storage_sweep_age)
+            except StoreUnavailable:
+                log.warning("the annex store is out of reach: its sweep waits for the next start")
             # On PostgreSQL, live events reach every process through LISTEN/NOTIFY (models/live.py).
             listener = None if settings.is_sqlite else live.PostgresListener(settings.database_url)
             if listener is not None:
@@ -310,7 +327,7 @@ def create_app(settings: Settings) -> Starlette:
             finally:
                 if listener is not None:
                     await listener.stop()
-                release_incoming(settings.annex_dir)
+                store.release()
 
     # The body cap is Starlette's, placed inside ours (its `max_body_size=` sits outside every user middleware):
     # its 413 then gets the JSON shape and the headers of every other answer.

@@ -12,7 +12,7 @@ A backup folder holds:
 The database is copied first, then the files, and that order is what makes
 the pair consistent. An annex file is written, under a generated name, into
 the annex folder (its process's `.incoming/` folder, resolvers/fiches/
-annex_incoming.py) before its row is committed, and moved to its stored place
+annex_store.py) before its row is committed, and moved to its stored place
 after; once stored, a file never changes. So every file the copied database
 names existed before the copy was taken, and is found afterwards at its stored
 place, or still in an incoming folder when the copy caught the instant between
@@ -29,7 +29,8 @@ that exists or an annex folder that holds files, so it never overwrites a
 deployment. The token secret is not in a backup: a restored deployment signs
 with its own (or PFMP_TOKEN_SECRET), so tokens issued before it do not work.
 
-PostgreSQL is refused: its own tools do it better (pg_dump, base backups
+An object store (PFMP_STORAGE_URL) is refused too: its own versioning or replication keeps the files (the
+README's Backups section). PostgreSQL is refused: its own tools do it better (pg_dump, base backups
 with WAL archiving); the README's production section says how, and how to
 copy the annex folder with them.
 """
@@ -44,8 +45,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from resolvers.fiches.annex_files import STORED_NAME, annex_path
-from resolvers.fiches.annex_incoming import INCOMING
+from resolvers.fiches.annex_store import INCOMING, STORED_NAME, annex_path
 
 FORMAT = "pfmp-backup/1"
 DATABASE_NAME = "pfmp.sqlite3"
@@ -54,6 +54,11 @@ MANIFEST = "backup.json"
 POSTGRES_REFUSAL = (
     "pfmp backup and pfmp restore copy the embedded SQLite database; this deployment uses PostgreSQL: "
     "back it up with pg_dump or base backups, and copy the annex folder (README, 'Backups')"
+)
+
+S3_REFUSAL = (
+    "pfmp backup and pfmp restore copy the local annex folder; this deployment keeps its annexes in an object store "
+    "(PFMP_STORAGE_URL): turn on the bucket's versioning or replication instead (README, 'Backups')"
 )
 
 

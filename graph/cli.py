@@ -36,6 +36,19 @@ def _run(coro):
         raise
 
 
+def _check_store(settings: Settings) -> None:
+    """The annex store answers with these settings (bucket, credentials, endpoint), or the start stops in one line."""
+    from graph.unavailable import StoreUnavailable
+    from resolvers.fiches.annex_store import store_for
+
+    try:
+        asyncio.run(store_for(settings).check())
+    except StoreUnavailable as exc:
+        raise click.ClickException(
+            f"the annex store cannot be used ({exc}): check PFMP_STORAGE_URL and the credentials"
+        ) from None
+
+
 @click.group()
 def main() -> None:
     """Work-placement portfolios (PFMP) GraphQL server."""
@@ -64,6 +77,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             "the writes its own worker made; use --workers 1, or PostgreSQL",
             err=True,
         )
+    _check_store(settings)
     report = _run(prepare_database(settings, demo=demo))
     if report.get("demo_loaded"):
         click.echo("demo data loaded; accounts are listed in the README")
@@ -304,6 +318,7 @@ def export_learner_data(learner: str, out: Path) -> None:
     from models.users import Role, User
     from permissions.viewer import Viewer
     from resolvers.documents import learner_archive
+    from resolvers.fiches.annex_store import store_for
 
     settings = _settings()
     if learner.isdigit():
@@ -324,7 +339,7 @@ def export_learner_data(learner: str, out: Path) -> None:
                 raise click.ClickException(f"no learner with id {learner}")
             # Run on the server by its operator: the archive as the learner's school administrators get it.
             operator = Viewer(id=0, role=Role.ADMIN, school_id=row.school_id)
-            return await learner_archive.gather(operator, row, settings.annex_dir)
+            return await learner_archive.gather(operator, row, store_for(settings))
 
     archive = _run(run())
     partial = out.with_name(out.name + ".part")
@@ -348,10 +363,12 @@ def export_learner_data(learner: str, out: Path) -> None:
 def backup(destination: Path) -> None:
     """Copy the SQLite database (online, while the server runs) and its annex files into DESTINATION, a new or
     empty folder. On PostgreSQL, use pg_dump or base backups (README, 'Backups')."""
-    from graph.backup import BackupError
+    from graph.backup import S3_REFUSAL, BackupError
     from graph.backup import backup as take_backup
 
     settings = _settings()
+    if settings.storage is not None:
+        raise click.ClickException(S3_REFUSAL)
     try:
         report = take_backup(settings.database_url, settings.annex_dir, destination)
     except BackupError as exc:
@@ -367,10 +384,12 @@ def backup(destination: Path) -> None:
 def restore(source: Path) -> None:
     """Bring a backup made by `pfmp backup` into the configured data folder, which must be fresh (no database,
     no annex file). Stop the server first; start it on the restored folder afterwards."""
-    from graph.backup import BackupError
+    from graph.backup import S3_REFUSAL, BackupError
     from graph.backup import restore as bring_back
 
     settings = _settings()
+    if settings.storage is not None:
+        raise click.ClickException(S3_REFUSAL)
     try:
         report = bring_back(source, settings.database_url, settings.annex_dir)
     except BackupError as exc:

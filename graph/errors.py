@@ -37,7 +37,7 @@ from strawberry.relay.types import GlobalIDValueError
 
 from graph.messages import DEFAULT_LANGUAGE, Term, render
 from graph.unavailable import CODE as UNAVAILABLE_CODE
-from graph.unavailable import RETRY_AFTER, database_unavailable
+from graph.unavailable import RETRY_AFTER, database_unavailable, store_unavailable
 
 log = logging.getLogger("pfmp.errors")
 
@@ -542,6 +542,7 @@ TOP_LEVEL: dict[str, str] = {
     "TOO_MANY_IDS": "BAD_USER_INPUT",
     "CAS_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "SERVICE_UNAVAILABLE": "SERVICE_UNAVAILABLE",
+    "STORE_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "INTERNAL_SERVER_ERROR": "INTERNAL_SERVER_ERROR",
     # The refusals of the HTTP routes around GraphQL: a file upload's gate, the downloads of annexes and exports.
     "UPLOAD_SIGN_IN_REQUIRED": "UNAUTHENTICATED",
@@ -624,10 +625,15 @@ class ErrorPolicy(MaskErrors):
                 error.message = render("error", "INTERNAL_SERVER_ERROR", None, language)
             elif code == UNAVAILABLE_CODE and error.original_error is not None:
                 # The driver's message names hosts and ports: the client learns only to retry (graph/unavailable.py).
-                log.warning("database unavailable at %s: %s", error.path, type(error.original_error).__name__)
-                error = GraphQLError(
-                    render("error", "SERVICE_UNAVAILABLE", None, language), nodes=error.nodes, path=error.path
+                store = store_unavailable(error.original_error)
+                log.warning(
+                    "%s unavailable at %s: %s",
+                    "file store" if store else "database",
+                    error.path,
+                    type(error.original_error).__name__,
                 )
+                key = "STORE_UNAVAILABLE" if store else "SERVICE_UNAVAILABLE"
+                error = GraphQLError(render("error", key, None, language), nodes=error.nodes, path=error.path)
                 self._answer_unavailable()
             elif isinstance(error.original_error, AppError):
                 error.message = error.original_error.message(language)

@@ -1,6 +1,6 @@
 """The body of a multipart request (GraphQL multipart request spec: `operations`, `map`, then the file parts),
-parsed as it arrives: each file part is written straight into this process's incoming folder, in batches of
-1 MiB by a worker thread, its size and type checked on the way (resolvers/fiches/annex_files.LandedFile).
+parsed as it arrives: each file part is written straight into this process's incoming place of the annex store
+(resolvers/fiches/annex_store.py), in batches of 1 MiB, its size and type checked on the way (resolvers/fiches/annex_files.LandedFile).
 
 Starlette's `request.form()` spooled each part to a temporary file one piece of the body at a time (a hop to a
 thread for each piece of 64 KiB or less), and the resolver then copied that file again to the incoming folder:
@@ -16,14 +16,13 @@ request body limit (graph/app.py).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from cross_web import HTTPException
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from resolvers.fiches.annex_files import LandedFile
+from resolvers.fiches.annex_store import AnnexStore
 
 MAX_FIELD = 1024 * 1024
 MAX_FIELDS = 100
@@ -36,8 +35,8 @@ NOT_MULTIPART = "Unable to parse the multipart body."
 class _Parts:
     """The parser's callbacks: they only collect (synchronous, on the event loop); writing is `receive`'s."""
 
-    def __init__(self, folder: Path, limit: int, landed: list[LandedFile]) -> None:
-        self.folder = folder
+    def __init__(self, store: AnnexStore, limit: int, landed: list[LandedFile]) -> None:
+        self.store = store
         self.limit = limit
         self.fields: dict[str, str] = {}
         self.files: dict[str, LandedFile] = {}
@@ -78,7 +77,7 @@ class _Parts:
             self.count += 1
             if self.count > MAX_FILES:
                 raise HTTPException(400, f"At most {MAX_FILES} files in one request.")
-            self.current = LandedFile(self.folder, options[b"filename"].decode("utf-8", "replace"), self.limit)
+            self.current = LandedFile(self.store, options[b"filename"].decode("utf-8", "replace"), self.limit)
             self.landed.append(self.current)
         elif len(self.fields) >= MAX_FIELDS:
             raise HTTPException(400, f"At most {MAX_FIELDS} fields in one request.")
@@ -103,7 +102,7 @@ class _Parts:
 
 
 async def receive_multipart(
-    request: Request, folder: Path, limit: int, landed: list[LandedFile]
+    request: Request, store: AnnexStore, limit: int, landed: list[LandedFile]
 ) -> tuple[dict[str, str], dict[str, LandedFile]]:
     """(fields, file parts by name) of the request's body; every file part landed is appended to `landed` as
     soon as it is created, for the caller to discard what no resolver claimed."""
@@ -111,7 +110,7 @@ async def receive_multipart(
     boundary = params.get(b"boundary")
     if not boundary:
         raise HTTPException(400, "Missing boundary in multipart.")
-    parts = _Parts(folder, limit, landed)
+    parts = _Parts(store, limit, landed)
     parser = MultipartParser(
         boundary,
         {

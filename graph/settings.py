@@ -10,11 +10,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 MODEL_MODULES = [
     "models.schools",
@@ -93,6 +95,19 @@ class OidcProvider:
 
 
 @dataclass(frozen=True)
+class S3Location:
+    """An S3-compatible bucket for the annex files (PFMP_STORAGE_URL; resolvers/fiches/annex_store.py)."""
+
+    bucket: str
+    prefix: str
+    endpoint: str
+    region: str
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str
     data_dir: Path
@@ -132,6 +147,10 @@ class Settings:
     # Bytes of answers the response cache of the process keeps (graph/response_cache.py); 0 turns it off. The served
     # process keeps PFMP_RESPONSE_CACHE_MB (64 by default); apps built in-process (tests, bench) have it off.
     response_cache_bytes: int = field(default=0)
+    # Where annex files live: None for the local folder `annex_dir`, else an S3-compatible bucket (PFMP_STORAGE_URL);
+    # and how old an upload in flight or a file without a row must be before the start-up sweep removes it.
+    storage: S3Location | None = field(default=None)
+    storage_sweep_age: int = field(default=3600)
 
     @property
     def identity_providers(self) -> tuple[str, ...]:
@@ -296,6 +315,56 @@ def _writable_dir(name: str, path: Path) -> Path:
     return path.resolve()
 
 
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_STORAGE_KEYS = ("endpoint", "region", "access_key_id", "secret_access_key", "session_token")
+
+
+def parse_storage_url(raw: str, environ: dict[str, str] | None = None) -> S3Location | None:
+    """PFMP_STORAGE_URL: empty for the local folder, or `s3://bucket[/prefix][?endpoint=…&region=…]`. Credentials
+    come from the URL's query (access_key_id, secret_access_key, session_token) or else from AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; the region from the query, AWS_REGION or AWS_DEFAULT_REGION."""
+    env = os.environ if environ is None else environ
+    raw = raw.strip()
+    if not raw:
+        return None
+    name = "PFMP_STORAGE_URL"
+    try:
+        parts = urlsplit(raw)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
+    except ValueError:
+        raise ConfigError(f"{name} is not a URL") from None
+    if parts.scheme != "s3":
+        raise ConfigError(f"{name} must be s3://bucket[/prefix]?endpoint=…&region=… (or empty for the local folder)")
+    bucket = parts.netloc
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise ConfigError(f"{name}: {bucket!r} is not a bucket name (3 to 63 lowercase letters, digits, dots, hyphens)")
+    unknown = sorted(set(query) - set(_STORAGE_KEYS))
+    if unknown:
+        raise ConfigError(f"{name}: unknown parameter(s) {', '.join(unknown)} (known: {', '.join(_STORAGE_KEYS)})")
+    endpoint = query.get("endpoint", env.get("AWS_ENDPOINT_URL", "")).strip()
+    if endpoint:
+        point = urlsplit(endpoint)
+        if point.scheme not in ("http", "https") or not point.hostname or point.path.strip("/"):
+            raise ConfigError(f"{name}: endpoint must be http(s)://host[:port], got {endpoint!r}")
+    region = query.get("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    key_id = query.get("access_key_id") or env.get("AWS_ACCESS_KEY_ID", "")
+    secret = query.get("secret_access_key") or env.get("AWS_SECRET_ACCESS_KEY", "")
+    if not key_id or not secret:
+        raise ConfigError(
+            f"{name} needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or access_key_id and "
+            "secret_access_key in its query)"
+        )
+    return S3Location(
+        bucket=bucket,
+        prefix=parts.path.strip("/"),
+        endpoint=endpoint.rstrip("/"),
+        region=region,
+        access_key_id=key_id,
+        secret_access_key=secret,
+        session_token=query.get("session_token") or env.get("AWS_SESSION_TOKEN", ""),
+    )
+
+
 def load_settings() -> Settings:
     environment = os.environ.get("PFMP_ENV", "development").strip().lower()
     if environment not in ("development", "production"):
@@ -331,6 +400,8 @@ def load_settings() -> Settings:
         trusted_proxies=_trusted_proxies(),
         gc_tuning=_switch("PFMP_GC_TUNING", True),
         response_cache_bytes=_int_env("PFMP_RESPONSE_CACHE_MB", 64, minimum=0) * 1024 * 1024,
+        storage=parse_storage_url(os.environ.get("PFMP_STORAGE_URL", "")),
+        storage_sweep_age=_int_env("PFMP_STORAGE_SWEEP_AGE", 3600, minimum=60),
         **_cas_settings(oidc_providers, environment == "production"),
     )
 

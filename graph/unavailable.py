@@ -19,6 +19,7 @@ log = logging.getLogger("pfmp.database")
 
 CODE = "SERVICE_UNAVAILABLE"
 MESSAGE = "The database is unavailable at the moment: try again shortly."
+STORE_MESSAGE = "The file store is unavailable at the moment: try again shortly."
 RETRY_AFTER = "5"
 
 # asyncpg's own: the connection failed or was closed, or the server is starting up or shutting down.
@@ -31,6 +32,11 @@ _DRIVER_ERRORS = (
 )
 # SQLite: another process holds the write lock (a CLI import, another worker).
 _SQLITE_BUSY = ("database is locked", "database table is locked")
+
+
+class StoreUnavailable(Exception):
+    """The annex store (an S3-compatible object store, or the local folder) cannot be used at the moment: answered
+    like the database out of reach (resolvers/fiches/annex_store.py raises it; its message is for the log)."""
 
 
 def _chain(exc: BaseException):
@@ -47,9 +53,16 @@ def _chain(exc: BaseException):
         pending += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
 
 
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the annex store cannot be used (a case of `database_unavailable`, with its own message)."""
+    return any(isinstance(error, StoreUnavailable) for error in _chain(exc))
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot be reached, rather than that a statement failed."""
     for error in _chain(exc):
+        if isinstance(error, StoreUnavailable):
+            return True
         # ConnectionError: refused, reset, aborted; Tortoise's DBConnectionError is one too.
         if isinstance(error, _DRIVER_ERRORS + (ConnectionError, socket.gaierror)):
             return True
@@ -61,8 +74,8 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
-def unavailable_body() -> dict:
-    return {"errors": [{"message": MESSAGE, "extensions": {"code": CODE}}]}
+def unavailable_body(store: bool = False) -> dict:
+    return {"errors": [{"message": STORE_MESSAGE if store else MESSAGE, "extensions": {"code": CODE}}]}
 
 
 class DatabaseUnavailableMiddleware:
@@ -88,9 +101,12 @@ class DatabaseUnavailableMiddleware:
             if started or not database_unavailable(exc):
                 raise
             log.warning(
-                "database unavailable (%s) for %s %s", type(exc).__name__, scope.get("method"), scope.get("path")
+                "database or file store unavailable (%s) for %s %s",
+                type(exc).__name__,
+                scope.get("method"),
+                scope.get("path"),
             )
-            body = json.dumps(unavailable_body()).encode()
+            body = json.dumps(unavailable_body(store_unavailable(exc))).encode()
             await send(
                 {
                     "type": "http.response.start",

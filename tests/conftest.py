@@ -27,6 +27,7 @@ from models.users import Role, User
 from permissions.tokens import issue_token
 from resolvers.demo import DEMO_ACCOUNTS
 from tests.postgres import ThrowawayCluster
+from tests.storage import SeaweedServer
 
 TOKEN_SECRET = "test-secret-" + "x" * 40
 _counter = itertools.count()
@@ -120,8 +121,32 @@ async def database_url(backend, server_url, baseline, tmp_path) -> AsyncIterator
         yield f"sqlite://{path}"
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> AsyncIterator[SeaweedServer]:
+    """A real S3-compatible server (SeaweedFS) for the session, started by the first test that needs it."""
+    server = SeaweedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path, database_url) -> Settings:
+def storage(request) -> str:
+    """Where the test's annex files live: "local" (the folder, the default) or "s3"; tests that run on both say
+    `@pytest.mark.parametrize("storage", STORAGES, indirect=True)`."""
+    return getattr(request, "param", "local")
+
+
+STORAGES = ["local", "s3"]
+
+
+@pytest.fixture
+def settings(request, tmp_path, database_url, storage) -> Settings:
+    if storage == "s3":
+        server = request.getfixturevalue("s3_server")
+        # Each test under its own prefix of the one bucket: it sees only its own objects.
+        return _settings(tmp_path, database_url, storage=server.location(f"t{os.getpid()}-{next(_counter)}"))
     return _settings(tmp_path, database_url)
 
 

@@ -1,26 +1,31 @@
 """`GET /annexes/{global id}` (R16): an annex's file, with the access rules of `node(id:)`: a row out of reach is a
-404, like a row that does not exist; a row reached but not granted is a 403."""
+404, like a row that does not exist; a row reached but not granted is a 403.
+
+From the local folder, Starlette's FileResponse sends the file (Range, ETag, Last-Modified). From an object store
+the file is streamed from the store as it is read, never held whole, with one byte range (`bytes=a-b`, `a-`, `-n`)
+answered 206 and read as a ranged GET from the store; a header asking for several ranges is answered whole (200),
+which HTTP allows. The store out of reach answers 503 with Retry-After."""
 
 from __future__ import annotations
 
-import asyncio
+import email.utils
 import logging
-import os
 import re
 import unicodedata
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
 from graph.messages import negotiate
 from graph.types.common import decode_id
+from graph.unavailable import RETRY_AFTER, StoreUnavailable, unavailable_body
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
 from permissions.authentication import authenticate
 from permissions.table import OWN_BY_REACH, allows
-from resolvers.fiches.annex_files import annex_path
+from resolvers.fiches.annex_store import AnnexStore, StoredInfo, store_for
 
 log = logging.getLogger("pfmp.annexes")
 
@@ -30,6 +35,50 @@ def content_disposition(filename: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
     ascii_name = re.sub(r"[^A-Za-z0-9 ._()+,;=@!#$&\'~-]", "_", ascii_name).strip() or "annexe"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+    """(start, end exclusive) of a single satisfiable range, None to answer whole, "unsatisfiable" for a 416."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # several ranges, or another unit: answered whole
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size
+    start = int(first)
+    end = min(int(last) + 1, size) if last else size
+    if start >= size or (last and int(last) < start):
+        return "unsatisfiable"
+    return start, end
+
+
+def _stream_from_store(request: Request, store: AnnexStore, name: str, info: StoredInfo, headers: dict) -> Response:
+    wanted = byte_range(request.headers.get("range"), info.size)
+    headers = {**headers, "accept-ranges": "bytes"}
+    if info.etag:
+        headers["etag"] = info.etag
+    if info.modified is not None:
+        headers["last-modified"] = email.utils.format_datetime(info.modified, usegmt=True)
+    if wanted == "unsatisfiable":
+        return Response(status_code=416, headers={**headers, "content-range": f"bytes */{info.size}"})
+    start, end = wanted if isinstance(wanted, tuple) else (0, info.size)
+    status = 206 if isinstance(wanted, tuple) else 200
+    headers["content-length"] = str(end - start)
+    if status == 206:
+        headers["content-range"] = f"bytes {start}-{end - 1}/{info.size}"
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+    return StreamingResponse(store.read(name, start, end), status_code=status, headers=headers)
 
 
 def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -59,20 +108,23 @@ async def download_annex(request: Request) -> Response:
         return missing
     if not allows("annex.read", viewer.role, owned=OWN_BY_REACH):
         return _refusal(403, Forbidden().message(language))
+    store = store_for(settings)
+    name = annex.stored_name or ""
     try:
-        path = annex_path(settings.annex_dir, annex.stored_name or "")
-        stat = await asyncio.to_thread(os.stat, path)
-    except (ValueError, OSError):
-        log.error("annex %s has no file on disk", annex.id)
+        info = await store.stat(name)
+    except StoreUnavailable:
+        return JSONResponse(unavailable_body(store=True), status_code=503, headers={"retry-after": RETRY_AFTER})
+    if info is None:
+        log.error("annex %s has no file in the store", annex.id)
         return missing
-    return FileResponse(
-        path,
-        media_type=annex.content_type or "application/octet-stream",
-        stat_result=stat,
-        headers={
-            "content-disposition": content_disposition(annex.original_filename or "annexe"),
-            "x-content-type-options": "nosniff",
-            "content-security-policy": "default-src 'none'; sandbox",
-            "cache-control": "private, no-cache",
-        },
-    )
+    headers = {
+        "content-disposition": content_disposition(annex.original_filename or "annexe"),
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; sandbox",
+        "cache-control": "private, no-cache",
+    }
+    media_type = annex.content_type or "application/octet-stream"
+    path = store.local_path(name)
+    if path is not None:
+        return FileResponse(path, media_type=media_type, headers=headers)
+    return _stream_from_store(request, store, name, info, {**headers, "content-type": media_type})

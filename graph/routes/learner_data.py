@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from graph.routes.exports import admit, content_disposition
 from resolvers.documents import learner_archive
+from resolvers.fiches.annex_store import store_for
 
 log = logging.getLogger("pfmp.exports")
 
@@ -34,7 +35,7 @@ async def learner_data(request: Request) -> Response:
         return admitted
     viewer, learner = admitted
     settings = request.app.state.settings
-    archive = await learner_archive.gather(viewer, learner, settings.annex_dir)
+    archive = await learner_archive.gather(viewer, learner, store_for(settings))
     log.info("learner data of learner %s: %d annex files", learner.id, len(archive.files))
     return StreamingResponse(
         learner_archive.stream(archive),

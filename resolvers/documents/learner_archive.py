@@ -28,7 +28,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from models.bilans import (
@@ -53,7 +52,7 @@ from permissions import scopes
 from permissions.table import allows
 from permissions.viewer import Viewer
 from resolvers.bilans.dashboard import learner_dashboards
-from resolvers.fiches.annex_files import annex_path
+from resolvers.fiches.annex_store import AnnexStore
 
 FORMAT = "pfmp-learner-data/1"
 DATA_NAME = "donnees.json"
@@ -65,9 +64,9 @@ SECRET_COLUMNS = ("password_hash", "token_version")
 
 @dataclass(frozen=True)
 class ArchiveFile:
-    """An annex file to put in the archive: where it is on disk and its name inside the archive."""
+    """An annex file to put in the archive: its stored name in the store, and its name inside the archive."""
 
-    source: Path
+    stored_name: str
     name: str
 
 
@@ -76,6 +75,7 @@ class LearnerArchive:
     learner_names: tuple[str, str]
     document: dict[str, Any]
     files: list[ArchiveFile]
+    store: AnnexStore
 
     @property
     def filename(self) -> str:
@@ -117,7 +117,7 @@ async def find_learner(viewer: Viewer, pk: int) -> User | None:
     return await User.filter(scopes.learners(viewer), id=pk).first()
 
 
-async def gather(requester: Viewer, learner: User, annex_dir: Path) -> LearnerArchive:
+async def gather(requester: Viewer, learner: User, store: AnnexStore) -> LearnerArchive:
     """Every row about `learner`, as `requester` may have it (see the module's docstring)."""
     staff_view = allows("fiche.staff.read", requester.role)
     drafts_readable = requester.role is not Role.LEARNER and allows("bilan.draft.read", requester.role)
@@ -250,10 +250,9 @@ async def gather(requester: Viewer, learner: User, annex_dir: Path) -> LearnerAr
         stored = annex.pop("stored_name", None)
         annex["archivePath"] = None
         if annex["kind"] == AnnexKind.FILE and stored:
-            source = annex_path(annex_dir, stored)
-            if source.is_file():
+            if await store.stat(stored) is not None:
                 annex["archivePath"] = _entry_name(annex)
-                files.append(ArchiveFile(source, annex["archivePath"]))
+                files.append(ArchiveFile(stored, annex["archivePath"]))
             else:
                 annex["fileMissing"] = True
     for row in fiches:
@@ -291,7 +290,7 @@ async def gather(requester: Viewer, learner: User, annex_dir: Path) -> LearnerAr
             ],
         },
     }
-    return LearnerArchive((learner.last_name, learner.first_name), _plain(document), files)
+    return LearnerArchive((learner.last_name, learner.first_name), _plain(document), files, store)
 
 
 README = """\
@@ -371,9 +370,8 @@ def stream(archive: LearnerArchive) -> Iterator[bytes]:
         for file in archive.files:
             info = zipfile.ZipInfo(file.name, stamp)
             info.compress_type = zipfile.ZIP_STORED
-            try:
-                source = file.source.open("rb")
-            except FileNotFoundError:
+            source = archive.store.open_sync(file.stored_name)
+            if source is None:
                 continue  # removed since it was listed (its annex deleted meanwhile)
             with source, zf.open(info, "w", force_zip64=True) as entry:
                 while chunk := source.read(CHUNK):

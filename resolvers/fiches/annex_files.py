@@ -1,53 +1,40 @@
-"""Annex files on disk (R16): the streamed writer and removal (the download route is graph/routes/annexes.py).
+"""Annex uploads (R16): the streamed writer, checked as it goes; where files live is annex_store.py's.
 
-A file part is written as it arrives (graph/multipart.py), in batches of 1 MiB
-by a worker thread, its size and type checked as it goes (annex_types.py),
-under a generated name in the process's incoming folder, and moved to
-`settings.annex_dir` once its row is committed (annex_incoming.py); the
-client's name is kept only as a label. A file refused, cut short or never
-claimed by a resolver leaves nothing on disk.
+A file part is written as it arrives (graph/multipart.py), in batches of
+1 MiB, its size and type checked as it goes (annex_types.py), under a
+generated name in the process's incoming place of the store, and claimed to
+its stored place once its row is committed (annex_store.py); the client's name
+is kept only as a label. A file refused, cut short or never claimed by a
+resolver leaves nothing in the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
-import secrets
-import threading
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
-
-import aiofiles.os
+from pathlib import PurePosixPath, PureWindowsPath
 
 from graph.errors import Reason, UserInputError, problem
-from resolvers.fiches.annex_types import HEAD_SIZE, ContentCheck, Refused
+from resolvers.fiches.annex_store import AnnexStore, Incoming
+from resolvers.fiches.annex_types import HEAD_SIZE, ContentCheck, Refused, office_zip_type
 
 log = logging.getLogger("pfmp.annexes")
 
-# Bytes written per hop to a worker thread: the body arrives in pieces of 64 KiB or less, and one hop per piece
-# costs more than the write itself (bench/upload_bench.py). Two batches at most are held per file.
+# Bytes written per hop to a worker thread (or per call to the object store's writer): the body arrives in pieces
+# of 64 KiB or less, and one hop per piece costs more than the write itself (bench/upload_bench.py). Two batches at
+# most are held per file.
 BATCH = 1024 * 1024
-STORED_NAME = re.compile(r"^[0-9a-f]{32}$")
 MAX_FILENAME = 255
 
 
 @dataclass(frozen=True)
 class StoredFile:
     stored_name: str
-    path: Path
     size: int
     content_type: str
     filename: str
-
-
-def annex_path(annex_dir: Path, stored_name: str) -> Path:
-    """Where a stored name lives: two-character folders keep any one folder small."""
-    if not STORED_NAME.match(stored_name):
-        raise ValueError("not a stored annex name")
-    return annex_dir / stored_name[:2] / stored_name
 
 
 def client_filename(raw: str | None) -> str:
@@ -62,13 +49,13 @@ def _too_large(limit: int):
 
 
 class LandedFile:
-    """A file part of a multipart request, written as it arrives straight into this process's incoming folder
-    (graph/multipart.py feeds it): its size and type are checked on the way, a refusal is kept for the resolver
-    to report, and the resolver that stores it claims it; any other is discarded once the request ends."""
+    """A file part of a multipart request, written as it arrives straight into this process's incoming place of
+    the store (graph/multipart.py feeds it): its size and type are checked on the way, a refusal is kept for the
+    resolver to report, and the resolver that stores it claims it; any other is discarded once the request ends."""
 
-    def __init__(self, folder: Path, filename: str | None, limit: int) -> None:
-        self.stored_name = secrets.token_hex(16)
-        self.path = folder / self.stored_name
+    def __init__(self, store: AnnexStore, filename: str | None, limit: int) -> None:
+        self.incoming: Incoming = store.incoming()
+        self.stored_name = self.incoming.name
         self.filename = filename
         self.limit = limit
         self.size = 0
@@ -78,8 +65,6 @@ class LandedFile:
         self._head_checked = False
         self._buffer = bytearray()
         self._pending: asyncio.Future[None] | None = None
-        self._lock = threading.Lock()
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
 
     def add(self, data: bytes) -> None:
         """Bytes of the part (on the event loop: only counted and kept; `flush` writes them)."""
@@ -96,11 +81,12 @@ class LandedFile:
         return len(self._buffer) >= BATCH or (not self._head_checked and len(self._buffer) >= HEAD_SIZE)
 
     async def flush(self) -> None:
-        """Write what is kept in a worker thread, without waiting for it (one write in flight at most)."""
+        """Write what is kept, without waiting for it (one write in flight at most)."""
         if self.refusal is not None or not self._buffer:
             return
         if self._pending is not None:
-            await self._pending
+            pending, self._pending = self._pending, None
+            await pending
             if self.refusal is not None:
                 return
         batch, self._buffer = self._buffer, bytearray()
@@ -112,33 +98,30 @@ class LandedFile:
             except Refused as exc:
                 self.refuse(exc.problem())
                 return
-        self._pending = asyncio.get_running_loop().run_in_executor(None, self._write, batch, feed)
+        self._pending = asyncio.ensure_future(self._write(batch, feed))
 
-    def _write(self, batch: bytearray, feed: bool) -> None:
-        """In a worker thread: follow the content (text is checked to its last byte), then write it all."""
-        if feed:
+    async def _write(self, batch: bytearray, feed: bool) -> None:
+        """Follow the content (text is checked to its last byte, in a worker thread), then write it all."""
+        if feed and self.check.kind == "text":
             try:
-                self.check.feed(batch)
+                await asyncio.to_thread(self.check.feed, batch)
             except Refused as exc:
                 self.refusal = exc.problem()
                 return
-        with self._lock:  # the descriptor stays open, and its number ours, while the batch is written
-            if self._fd is None:
-                return
-            view = memoryview(batch)
-            while view:
-                view = view[os.write(self._fd, view) :]
+        if self.refusal is None:
+            await self.incoming.write(batch)
 
     async def complete(self) -> None:
-        """At the end of its part: everything written and the file closed (or refused and removed)."""
+        """At the end of its part: everything written and stored (or refused and removed)."""
         await self.flush()
         if self._pending is not None:
-            await self._pending
-            self._pending = None
+            pending, self._pending = self._pending, None
+            await pending
         if self.refusal is not None:
             self.discard()
+            await self.incoming.settled()
             return
-        self._close()
+        await self.incoming.finish()
 
     def refuse(self, refusal: UserInputError) -> None:
         self.refusal = refusal
@@ -146,52 +129,38 @@ class LandedFile:
         self.discard()
 
     def discard(self) -> None:
-        """Remove the file (synchronous on purpose: it must run even while the task is being cancelled); a
-        batch being written when the task was cancelled ends on the unlinked file, one queued is dropped."""
-        _discard(self.path)
-        self._close()
-
-    def _close(self) -> None:
-        with self._lock:
-            fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        """Remove what was written (synchronous on purpose: it must run even while the task is being cancelled)."""
+        self.incoming.discard()
 
 
 async def store_upload(upload: LandedFile) -> StoredFile:
-    """Claim a landed upload, already in this process's incoming folder (see annex_incoming.py): its refusal
-    if its size or type was refused, the file gone; otherwise its stored form, the type decided."""
+    """Claim a landed upload, already in this process's incoming place: its refusal if its size or type was
+    refused, the file gone; otherwise its stored form, the type decided (the caller claims it after the commit,
+    or drops it)."""
     upload.claimed = True
-    path = upload.path
+    incoming = upload.incoming
     try:
         if upload.refusal is not None:
             raise upload.refusal
         if upload.size == 0:
             raise problem("file", Reason.FILE_EMPTY)
         check = upload.check
-        content_type = await asyncio.to_thread(check.finish, path) if check.kind == "zip" else check.finish(path)
+        if check.kind == "zip":
+            content_type = await asyncio.to_thread(_zip_type, incoming)
+        else:
+            content_type = check.finish()
     except Refused as exc:
-        _discard(path)
+        incoming.discard()
+        await incoming.settled()
         raise exc.problem() from None
     except BaseException:
-        _discard(path)
+        incoming.discard()
+        await incoming.settled()
         raise
-    return StoredFile(upload.stored_name, path, upload.size, content_type, client_filename(upload.filename))
+    return StoredFile(upload.stored_name, upload.size, content_type, client_filename(upload.filename))
 
 
-def _discard(path: Path) -> None:
-    """Synchronous on purpose: it must run even while the task is being cancelled."""
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:
-        log.exception("could not remove the partial annex file %s", path.name)
-
-
-async def remove_files(paths: list[Path]) -> None:
-    for path in paths:
-        try:
-            await aiofiles.os.remove(path)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            log.exception("could not remove the annex file %s", path.name)
+def _zip_type(incoming: Incoming) -> str:
+    """In a worker thread: the office document's type, read from the upload as written."""
+    with incoming.reader() as reader:
+        return office_zip_type(reader)

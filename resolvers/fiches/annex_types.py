@@ -13,7 +13,7 @@ import codecs
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import filetype
 
@@ -83,7 +83,8 @@ class Refused(Exception):
 
 
 class ContentCheck:
-    """Follows one file as it is written: `start(head)`, `feed(chunk)` for the rest, then `finish(path)`."""
+    """Follows one file as it is written: `start(head)`, `feed(chunk)` for the rest, then `finish()` (or, for a ZIP,
+    `office_zip_type` of the file)."""
 
     def __init__(self) -> None:
         self.kind: str | None = None  # "binary", "zip" or "text"
@@ -119,8 +120,8 @@ class ContentCheck:
             except UnicodeDecodeError:
                 self._utf8 = False
 
-    def finish(self, path: Path) -> str:
-        """The content type to store. Blocking for a ZIP (it reads the archive's directory): run in a thread."""
+    def finish(self) -> str:
+        """The content type to store, for what is not a ZIP (`office_zip_type` reads those)."""
         if self.kind == "text":
             if self._utf8:
                 try:
@@ -128,8 +129,7 @@ class ContentCheck:
                 except UnicodeDecodeError:
                     self._utf8 = False
             return "text/plain; charset=utf-8" if self._utf8 else "text/plain; charset=windows-1252"
-        if self.kind == "zip":
-            return office_zip_type(path)
+        assert self.kind != "zip", "a ZIP is judged by office_zip_type"
         assert self.content_type is not None
         return self.content_type
 
@@ -139,10 +139,11 @@ def _is_bmp(head: bytes) -> bool:
     return len(head) >= 26 and int.from_bytes(head[14:18], "little") in (12, 16, 40, 52, 56, 64, 108, 124)
 
 
-def office_zip_type(path: Path) -> str:
-    """The MIME type of an OOXML or OpenDocument file, checked inside the archive; Refused otherwise."""
+def office_zip_type(file: Path | IO[bytes]) -> str:
+    """The MIME type of an OOXML or OpenDocument file, checked inside the archive; Refused otherwise. Blocking (it
+    reads the archive's directory): run it in a thread."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             entries = archive.infolist()
             if len(entries) > MAX_ZIP_ENTRIES:
                 raise Refused(Reason.ARCHIVE_TOO_MANY_ENTRIES)

@@ -1,20 +1,19 @@
 """Annexes of activity fiches (R12, R16): files uploaded through the GraphQL multipart request spec, and links.
 
-An upload is written to the process's incoming folder as its body arrives
-(graph/multipart.py) and checked (reach, fiche editable, size, type) before
-its transaction opens, so no database lock is
-held while bytes flow; the transaction then checks the fiche again and writes
-the row, and the file joins the stored annexes once the row is committed.
-Whatever fails after the copy removes the file, and a crash leaves it in the
-incoming folder for the next start-up to recover (annex_incoming.py): no row
-without a file, no file without a row. Deleting an annex removes its file once
-the transaction has committed.
+An upload is written to the process's incoming place of the store as its body
+arrives (graph/multipart.py) and checked (reach, fiche editable, size, type)
+before its transaction opens, so no database lock is held while bytes flow;
+the transaction then checks the fiche again and writes the row, and the file
+is claimed among the stored annexes once the row is committed. Whatever fails
+after the copy removes the file, and a crash leaves it in the incoming place
+for the start-up sweep (annex_store.py): no row without a file, no file
+without a row. Deleting an annex removes its file once the transaction has
+committed (a failure there is logged, and the sweep removes the file).
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import strawberry
@@ -28,8 +27,8 @@ from graph.types.fiches import Annex
 from models import fiches as m
 from models import live
 from resolvers.fiches import rules
-from resolvers.fiches.annex_files import LandedFile, annex_path, remove_files, store_upload
-from resolvers.fiches.annex_incoming import move_into_place
+from resolvers.fiches.annex_files import LandedFile, store_upload
+from resolvers.fiches.annex_store import store_for
 from resolvers.inputs import fetch_in_reach, optional_text
 from resolvers.mutations import mutation, run_mutation
 
@@ -129,7 +128,7 @@ class AnnexMutation:
     )
     async def annex_delete(self, info: Info, id: strawberry.ID) -> AnnexDeletePayload:
         viewer = info.context.require_viewer()
-        doomed: list[Path] = []
+        doomed: list[str] = []
 
         async def body() -> AnnexDeletePayload:
             annex = await fetch_in_reach(
@@ -144,17 +143,17 @@ class AnnexMutation:
             await fiche.save()
             live.note(live.NewsKind.FICHE_CHANGED, fiche.id, fiche.school_id)
             if annex.stored_name:
-                doomed.append(annex_path(info.context.settings.annex_dir, annex.stored_name))
+                doomed.append(annex.stored_name)
             return AnnexDeletePayload(deleted_annex_id=id)
 
         result = await run_mutation(AnnexDeletePayload, body)
         if not result.errors:
-            await remove_files(doomed)
+            await store_for(info.context.settings).delete(doomed)
         return result
 
 
 async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUploadPayload:
-    settings = info.context.settings
+    store = store_for(info.context.settings)
     try:
         await _editable_fiche(info, fiche_id, for_update=False)
         label = optional_text(title, "title", "The title", max_length=300)
@@ -182,11 +181,11 @@ async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUp
         result = await run_mutation(AnnexUploadPayload, body)
     finally:
         if result is None or result.errors:
-            stored.path.unlink(missing_ok=True)
+            await store.drop_incoming(stored.stored_name)
     if not result.errors:
         try:
-            move_into_place(stored.path, settings.annex_dir)
-        except OSError:
-            # The row is committed: the next start-up's recovery moves the file into place.
-            log.exception("could not move the uploaded annex %s into place", stored.stored_name)
+            await store.claim(stored.stored_name)
+        except Exception:
+            # The row is committed: the start-up sweep claims the file (the annex answers 404 until then).
+            log.exception("could not claim the uploaded annex %s", stored.stored_name)
     return result

@@ -21,7 +21,7 @@ from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
 from resolvers.demo import current_school_year
-from resolvers.fiches.annex_files import annex_path
+from resolvers.fiches.annex_store import annex_path
 from resolvers.frameworks.importing import import_framework, parse_framework
 from resolvers.periods.portfolio_rules import open_portfolio
 

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 
 import httpx
 import pytest
@@ -28,8 +29,7 @@ from models.periods import Period
 from models.portfolios import Portfolio
 from models.users import Role, User
 from resolvers.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-from resolvers.fiches.annex_files import annex_path
-from resolvers.fiches.annex_incoming import recover_incoming
+from resolvers.fiches.annex_store import LocalStore, S3Store, annex_path
 from tests.conformance.fault_tools import (
     StoppableCluster,
     files_under,
@@ -43,6 +43,7 @@ from tests.conformance.fault_tools import (
     sign_in,
 )
 from tests.conformance.server import ServerProcess
+from tests.fiches.conftest import stored_objects
 
 EMAIL = {role: email for role, email, *_ in DEMO_ACCOUNTS}
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { code } } }"
@@ -317,13 +318,66 @@ async def test_start_up_recovery_finishes_committed_uploads_and_leaves_live_fold
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         # when a server starts
-        assert await recover_incoming(settings.annex_dir) == (1, 1)
+        assert await LocalStore(settings.annex_dir).recover_incoming() == (1, 1)
     finally:
         os.close(holder)
     # then the committed file is in place, the partial one and the dead folder are gone, the live one untouched
     assert annex_path(settings.annex_dir, committed).read_bytes() == PDF
     assert not dead.exists()
     assert (live / in_flight_name).read_bytes() == PDF
+
+
+async def test_an_upload_to_the_object_store_killed_midway_is_swept_once_old_enough(
+    app, settings, fault_server, s3_server
+):
+    # given a server whose annexes are in the object store, under a prefix of this test
+    location = s3_server.location(f"killed-{os.getpid()}-{id(settings)}")
+    fault_server.env.update(
+        PFMP_STORAGE_URL=f"s3://{location.bucket}/{location.prefix}?endpoint={location.endpoint}",
+        AWS_ACCESS_KEY_ID=location.access_key_id,
+        AWS_SECRET_ACCESS_KEY=location.secret_access_key,
+        PFMP_STORAGE_SWEEP_AGE="60",
+    )
+    _, fiche = await demo_fiche_id()
+    base = fault_server.start()
+    token = sign_in(base, EMAIL[Role.LEARNER], DEMO_PASSWORD)
+    headers, head, tail = multipart(fiche, BIG_PDF)
+    sent, server_dead = asyncio.Event(), asyncio.Event()
+
+    async def slow_body():
+        yield head
+        yield BIG_PDF[: 13 * 1024 * 1024]  # two multipart parts of 6 MiB and more: the upload has begun in the store
+        sent.set()
+        await server_dead.wait()
+        yield BIG_PDF[13 * 1024 * 1024 :] + tail
+
+    async def send():
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await client.post(
+                f"{base}/graphql", content=slow_body(), headers={**headers, "Authorization": f"Bearer {token}"}
+            )
+
+    request = await in_flight(send())
+    await asyncio.wait_for(sent.wait(), 30)
+    store = S3Store(location)
+    for _ in range(100):  # until the store shows the multipart upload under the server's incoming prefix
+        if await asyncio.to_thread(stored_objects, location):
+            break
+        await asyncio.sleep(0.1)
+    # when the server is killed in the middle of the upload
+    fault_server.kill()
+    server_dead.set()
+    assert (await outcome(request)).startswith("cut off")
+    [left] = await asyncio.to_thread(stored_objects, location)
+    assert left.startswith("multipart:") and "/.incoming/" in left
+    # then a server starting at once leaves it alone (it may be another host's upload in flight)
+    fault_server.start()
+    assert await asyncio.to_thread(stored_objects, location) == [left]
+    # and once it is older than the threshold, the sweep aborts it: no row, no object, no multipart upload
+    time.sleep(0.05)
+    assert (await store.sweep(0)).aborted == 1
+    assert await asyncio.to_thread(stored_objects, location) == []
+    assert await Annex.all().count() == 0
 
 
 # ---- the database going away ----

@@ -29,7 +29,7 @@ from models.fiches import ActivityFiche, Annex, AnnexKind, FicheTask
 from models.frameworks import AchievementLevel, Competence
 from models.users import Role, User
 from tests.access.other_school import MARK, build_other_school
-from tests.conftest import Api, token_for
+from tests.conftest import STORAGES, Api, token_for
 from tests.exports.delivery import complete, portfolio_of, refusal
 from tests.fiches.conftest import upload_payload
 
@@ -67,7 +67,8 @@ def _archive(content: bytes) -> tuple[zipfile.ZipFile, dict]:
     return archive, json.loads(archive.read("donnees.json"))
 
 
-async def test_the_admin_gets_every_row_and_file_of_the_learner(admin, learner):
+@pytest.mark.parametrize("storage", STORAGES, indirect=True)
+async def test_the_admin_gets_every_row_and_file_of_the_learner(storage, admin, learner):
     rows = await _prepared(learner)
     response = await admin.http.get(await _path(), headers=admin.headers)
     assert response.status_code == 200, response.text

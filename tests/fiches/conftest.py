@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from urllib.parse import quote
+from xml.etree import ElementTree
 
 import httpx
+import obstore
 import pytest
 
 from graph.types.common import decode_id, encode_id
@@ -15,6 +18,7 @@ from models.fiches import ActivityFiche
 from models.frameworks import Competence, Criterion, Task
 from models.portfolios import Portfolio
 from models.users import User
+from resolvers.fiches.annex_store import S3Store, s3_request
 from tests.conftest import Api
 
 FICHE_FIELDS = """
@@ -187,5 +191,16 @@ async def upload_payload(
 
 
 def stored_files(settings) -> list:
-    """Every file under the annex folder (the folder itself may hold sub-folders)."""
-    return sorted(p for p in settings.annex_dir.rglob("*") if p.is_file())
+    """Every file under the annex folder (the folder itself may hold sub-folders), or every object under the
+    test's prefix of the bucket (uploads in flight included), and every incomplete multipart upload there."""
+    if settings.storage is None:
+        return sorted(p for p in settings.annex_dir.rglob("*") if p.is_file())
+    return stored_objects(settings.storage)
+
+
+def stored_objects(location) -> list[str]:
+    keys = [m["path"] for chunk in obstore.list(S3Store(location).client) for m in chunk]
+    prefix = location.prefix + "/"
+    listing = ElementTree.fromstring(s3_request("GET", location, f"prefix={quote(prefix, safe='')}&uploads="))
+    keys += [f"multipart:{k.text}" for k in listing.iter("{http://s3.amazonaws.com/doc/2006-03-01/}Key")]
+    return sorted(keys)

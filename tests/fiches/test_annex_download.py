@@ -5,7 +5,7 @@ import pytest
 from graph.types.common import encode_id
 from models.fiches import Annex, AnnexKind
 from models.users import Role
-from resolvers.fiches.annex_files import annex_path
+from resolvers.fiches.annex_store import annex_path
 from tests.fiches import samples
 from tests.fiches.conftest import (
     ADD_URL,

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from models.fiches import Annex
+from tests.conftest import STORAGES
 from tests.fiches.conftest import UPLOAD, stored_files
 
 KIB = 1024
@@ -100,8 +101,9 @@ async def test_a_file_over_the_limit_is_refused_naming_it_once_part_written(lear
     assert await Annex.all().count() == 0 and stored_files(settings) == []
 
 
+@pytest.mark.parametrize("storage", STORAGES, indirect=True)
 @pytest.mark.parametrize("cut", ["in the file", "before the closing boundary"])
-async def test_a_body_cut_short_is_refused_and_leaves_nothing(cut, learner, demo, settings):
+async def test_a_body_cut_short_is_refused_and_leaves_nothing(cut, storage, learner, demo, settings):
     # given a body whose length is honest but which ends in the file, or right after it without the closing boundary
     content_type, data = body(
         {"query": UPLOAD, "variables": {"f": demo.fiche1, "file": None, "t": None}},
@@ -146,7 +148,8 @@ async def test_two_files_in_one_request(learner, demo, settings):
     assert await Annex.all().count() == 3 and len(stored_files(settings)) == 3
 
 
-async def test_a_file_part_no_operation_uses_leaves_nothing(learner, demo, settings):
+@pytest.mark.parametrize("storage", STORAGES, indirect=True)
+async def test_a_file_part_no_operation_uses_leaves_nothing(storage, learner, demo, settings):
     # given a request carrying, besides the upload, a file part the map gives to no variable
     content_type, data = body(
         {"query": UPLOAD, "variables": {"f": demo.fiche1, "file": None, "t": None}},

@@ -11,7 +11,7 @@ from graph.app import create_app
 async def test_healthz_checks_the_database(http):
     response = await http.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "up"}
+    assert response.json() == {"status": "ok", "database": "up", "storage": "up"}
 
 
 async def test_healthz_answers_503_when_the_database_is_gone(http, app):
@@ -28,7 +28,7 @@ async def test_healthz_answers_503_when_the_database_is_gone(http, app):
     finally:
         connection.execute_query = original
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "down"}
+    assert response.json() == {"status": "unavailable", "database": "down", "storage": "up"}
 
 
 async def test_graphiql_answers_a_browser_on_get(http):
