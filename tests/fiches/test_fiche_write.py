@@ -213,3 +213,17 @@ async def test_only_learners_write_fiches(role, clients, demo):
 async def test_anonymous_is_unauthenticated(anonymous, demo):
     assert await anonymous.error_code(CREATE, p=demo.dupire_portfolio, input={"title": "x"}) == "UNAUTHENTICATED"
     assert await anonymous.error_code(DELETE, id=demo.fiche1) == "UNAUTHENTICATED"
+
+
+async def test_an_id_of_another_type_does_not_name_a_fiche_of_the_same_number(learner, demo):
+    # given the learner's own fiche, and an ID of another type carrying its number
+    number = Demo.pk(demo.fiche1)
+    disguised = encode_id("Portfolio", number)
+    # when they edit and delete through it
+    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=disguised, v=1, input={"title": "Changé"})
+    delete = await mutate(learner, DELETE, "activityFicheDelete", id=disguised)
+    # then both are refused as an ID of the wrong type, and the fiche is as it was
+    found = [(e["field"], e["code"], e["reason"]) for e in update["errors"] + delete["errors"]]
+    assert found == [(["id"], "INVALID", "ID_WRONG_TYPE")] * 2
+    kept = await ActivityFiche.get(id=number)
+    assert kept.title == "Fiche 1 : Découverte de l'entreprise" and kept.deleted_at is None
