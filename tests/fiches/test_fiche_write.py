@@ -157,6 +157,10 @@ async def test_a_fiche_of_someone_else_does_not_exist_for_the_learner(learner, d
     delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.carlier_fiche)
     create = await mutate(learner, CREATE, "activityFicheCreate", p=demo.carlier_portfolio, input={"title": "Pris"})
     assert [e["code"] for e in update["errors"] + delete["errors"] + create["errors"]] == ["NOT_FOUND"] * 3
+    # the message names the kind of row asked for, in French by default
+    assert (
+        update["errors"][0]["message"] == "Cet identifiant ne désigne aucun élément « fiche activité » à votre portée."
+    )
     assert await fiche(learner, demo.carlier_fiche) is None
     assert await _fiche_count() == before
     assert (await ActivityFiche.get(id=Demo.pk(demo.carlier_fiche))).deleted_at is None
