@@ -11,6 +11,7 @@ from tests.fiches.conftest import (
     CREATE,
     DELETE,
     PORTFOLIO_FICHES,
+    TASKS_SET,
     UPDATE,
     Demo,
     fiche,
@@ -195,7 +196,7 @@ async def test_a_free_fiche_is_read_and_deleted_but_not_edited(learner, teacher,
         ]
     # when the learner edits it: refused; when they delete it: done
     update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Non"})
-    assert [e["code"] for e in update["errors"]] == ["CONFLICT"]
+    assert [(e["field"], e["code"], e["reason"]) for e in update["errors"]] == [(["id"], "CONFLICT", "FICHE_FREE")]
     delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
     assert delete["errors"] == []
     assert (await learner.data(free, id=encode_id("Learner", learner_id)))["node"]["freeFiches"] == []
@@ -231,3 +232,14 @@ async def test_an_id_of_another_type_does_not_name_a_fiche_of_the_same_number(le
     assert found == [(["id"], "INVALID", "ID_WRONG_TYPE")] * 2
     kept = await ActivityFiche.get(id=number)
     assert kept.title == "Fiche 1 : Découverte de l'entreprise" and kept.deleted_at is None
+
+
+async def test_the_teacher_cannot_change_the_tasks_of_a_deleted_fiche(learner, teacher, demo):
+    # given a fiche the learner deleted, which the teacher still lists
+    assert (await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1))["errors"] == []
+    before = await ActivityFiche.get(id=Demo.pk(demo.fiche1))
+    # when the teacher sets its tasks
+    payload = await mutate(teacher, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[])
+    # then it is refused as deleted, and the fiche is unchanged
+    assert [(e["field"], e["code"], e["reason"]) for e in payload["errors"]] == [(["id"], "CONFLICT", "FICHE_DELETED")]
+    assert (await ActivityFiche.get(id=Demo.pk(demo.fiche1))).version == before.version
