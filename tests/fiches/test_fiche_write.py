@@ -178,6 +178,12 @@ async def test_fiches_of_a_locked_period_are_read_only(learner, demo):
     # then each is a CONFLICT and nothing changed
     assert [e["code"] for e in create["errors"] + update["errors"] + delete["errors"]] == ["CONFLICT"] * 3
     assert [e["reason"] for e in create["errors"] + update["errors"] + delete["errors"]] == ["PERIOD_LOCKED"] * 3
+    # each names the input that found the locked period: the portfolio, or the fiche
+    assert [e["field"] for e in create["errors"] + update["errors"] + delete["errors"]] == [
+        ["portfolioId"],
+        ["id"],
+        ["id"],
+    ]
     row = await ActivityFiche.get(id=Demo.pk(demo.fiche1))
     assert (row.title, row.version, row.deleted_at) == ("Fiche 1 : Découverte de l'entreprise", 1, None)
     assert await _fiche_count() == before
