@@ -141,7 +141,8 @@ class SeaweedServer:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(20)
+                # weed does not exit on SIGTERM; its folder is thrown away, so a short grace is enough
+                self.process.wait(2)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
