@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import EXPORT_LINK, IN_REACH, export_url, guarded, paginate
+from graph.types.common import EXPORT_LINK, IN_REACH, Connection, Keyset, export_url, guarded, paginate
 from graph.types.fiches import ActivityFiche
 from graph.types.frameworks import (
     AchievementLevel,
@@ -44,6 +44,10 @@ EvaluationMode = Annotated[
 BilanEventKind = Annotated[
     m.BilanEventKind, strawberry.enum(description="What happened to a bilan, as its history logs it.")
 ]
+
+
+# The log is read newest first; its cursors hold the id of the change they follow.
+RESULT_LOG_ORDER = Keyset("resultLog", ("-id",))
 
 
 @strawberry.type(description="An activity fiche of the period with its reference number in the bilan.")
@@ -419,8 +423,8 @@ class CompanyBilan(relay.Node):
     )
     async def result_log(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.ListConnection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
-        return await paginate(result_log_of(self.id), _change, first=first, after=after)
+    ) -> Connection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
+        return await paginate(result_log_of(self.id), _change, first=first, after=after, keyset=RESULT_LOG_ORDER)
 
     @guarded("Completions and reopenings, oldest first; follows the draft rule.", "bilan.draft.read")
     async def events(self, info: Info) -> list[BilanEventEntry] | None:

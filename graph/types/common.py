@@ -7,14 +7,16 @@ import binascii
 import dataclasses
 import functools
 import importlib
+import json
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField, Selection
+from tortoise.expressions import Q
 
 from graph.context import Context
 from graph.errors import REASONS, BadUserInput, ErrorCode, FieldProblem, UserInputError
@@ -330,36 +332,76 @@ def check_page(first: int | None) -> int:
     return first
 
 
-def decode_cursor(after: str | None) -> int:
-    if after is None:
-        return 0
-    try:
-        prefix, _, position = base64.b64decode(after.encode("ascii"), validate=True).decode().partition(":")
-        # Only positions this server could have issued: a negative or huge OFFSET is a driver error, not a page.
-        if prefix != "arrayconnection" or not 0 <= int(position) < MAX_KEY:
-            raise ValueError
-        return int(position) + 1
-    except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInput("CURSOR_MALFORMED") from None
+@dataclasses.dataclass(frozen=True)
+class Keyset:
+    """The order of a list, which its cursors follow: the list's name (a cursor of another list is refused) and
+    the model fields it is sorted by, each text or a whole number, the last one unique (a leading `-` sorts
+    descending). A cursor holds the values of the row it follows, not a position: rows inserted or deleted
+    before it do not move the next page."""
+
+    name: str
+    fields: tuple[str, ...]
+
+    def order(self) -> tuple[str, ...]:
+        return self.fields
+
+    def cursor(self, row: Any) -> str:
+        values = [getattr(row, field.lstrip("-")) for field in self.fields]
+        return base64.b64encode(json.dumps([self.name, values], ensure_ascii=False).encode()).decode()
+
+    def after(self, cursor: str) -> Q:
+        """The rows that come after the cursor's, as one filter; BAD_USER_INPUT for a cursor this list did not
+        issue."""
+        try:
+            name, values = json.loads(base64.b64decode(cursor.encode("ascii"), validate=True).decode())
+            if name != self.name or not isinstance(values, list) or len(values) != len(self.fields):
+                raise ValueError
+            for value in values:
+                # Only values this server could have issued: text, or a number a column holds.
+                if isinstance(value, bool) or not isinstance(value, str | int):
+                    raise ValueError
+                if isinstance(value, int) and not -MAX_KEY <= value <= MAX_KEY:
+                    raise ValueError
+        except (binascii.Error, UnicodeError, ValueError, TypeError):
+            raise BadUserInput("CURSOR_MALFORMED") from None
+        later_rows = Q()
+        for index, field in enumerate(self.fields):
+            column = field.lstrip("-")
+            equal = {other.lstrip("-"): values[i] for i, other in enumerate(self.fields[:index])}
+            beyond = {f"{column}__{'lt' if field.startswith('-') else 'gt'}": values[index]}
+            later_rows = later_rows | Q(**equal, **beyond) if index else Q(**beyond)
+        return later_rows
 
 
-async def paginate(queryset, convert, *, first: int | None, after: str | None):
-    """A relay connection over a scoped, ordered QuerySet: one LIMIT/OFFSET statement."""
+@strawberry.type(description="A page of a list, and how many rows the whole list holds.")
+class Connection(relay.ListConnection[relay.NodeType], Generic[relay.NodeType]):
+    whole_list: strawberry.Private[Any] = None
+
+    @strawberry.field(
+        description="How many rows the whole list holds, every page together (one statement, when asked)."
+    )
+    async def total_count(self) -> int:
+        return await self.whole_list.count()
+
+
+async def paginate(queryset, convert, *, first: int | None, after: str | None, keyset: Keyset) -> Connection:
+    """A relay connection over a scoped QuerySet, in the keyset's order: one statement for the page, one more for
+    `totalCount` when it is asked."""
     limit = check_page(first)
-    start = decode_cursor(after)
-    rows = await queryset.offset(start).limit(limit + 1)
+    page = queryset.order_by(*keyset.order())
+    if after is not None:
+        page = page.filter(keyset.after(after))
+    rows = await page.limit(limit + 1)
     has_next = len(rows) > limit
     rows = rows[:limit]
-    edges = [
-        relay.Edge(node=convert(row), cursor=relay.to_base64("arrayconnection", start + i))
-        for i, row in enumerate(rows)
-    ]
-    return relay.ListConnection(
+    edges = [relay.Edge(node=convert(row), cursor=keyset.cursor(row)) for row in rows]
+    return Connection(
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=has_next,
-            has_previous_page=start > 0,
+            has_previous_page=after is not None,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
+        whole_list=queryset,
     )
