@@ -178,6 +178,18 @@ class Portfolio(relay.Node):
     async def completed_fiche_count(self, info: Info) -> int:
         return await loaders.completed_fiche_counts(info).load(self.id)
 
+    @strawberry.field(description="Number of activity fiches, not deleted, completed or not.")
+    async def fiche_count(self, info: Info) -> int:
+        return await loaders.portfolio_fiche_counts(info).load(self.id)
+
+    @guarded(
+        "For the teacher asking: how many of its fiches (not deleted) are UNREAD for them, created or changed by "
+        "the learner since they last marked them read (R13): the badge of a period view, without the fiches.",
+        "fiche.staff.read",
+    )
+    async def unread_fiche_count(self, info: Info) -> int | None:
+        return await loaders.unread_fiche_counts(info).load(self.id)
+
     @strawberry.field(
         description="Fiches (not deleted) created or changed since you last marked this portfolio seen "
         f"(`markSeen`), all of them until you do; null for anyone else. {describe('fiche.seen')}"

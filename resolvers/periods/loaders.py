@@ -10,7 +10,7 @@ from tortoise.functions import Count
 
 from graph.context import Info
 from models.bilans import BilanStatus, CompanyBilan
-from models.fiches import ActivityFiche
+from models.fiches import ActivityFiche, FicheRead
 from models.frameworks import Task
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio, TrainerSeen
@@ -30,6 +30,59 @@ async def completed_counts(portfolio_ids: Sequence[int]) -> dict[int, int]:
         .values("portfolio_id", "n")
     )
     return {row["portfolio_id"]: row["n"] for row in rows}
+
+
+async def fiche_counts(portfolio_ids: Sequence[int]) -> dict[int, int]:
+    """Fiches not deleted per portfolio, whatever their state (absent: none)."""
+    rows = await (
+        ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None)
+        .annotate(n=Count("id"))
+        .group_by("portfolio_id")
+        .values("portfolio_id", "n")
+    )
+    return {row["portfolio_id"]: row["n"] for row in rows}
+
+
+def portfolio_fiche_counts(info: Info):
+    """Fiches not deleted, per portfolio: one statement for any number of portfolios."""
+
+    async def load(portfolio_ids: Sequence[int]) -> list[int]:
+        counts = await fiche_counts(portfolio_ids)
+        return [counts.get(i, 0) for i in portfolio_ids]
+
+    return info.context.loaders.custom(("portfolio_fiche_counts",), load)
+
+
+async def unread_counts(reader_id: int, portfolio_ids: Sequence[int]) -> dict[int, int]:
+    """Per portfolio, the fiches not deleted that are UNREAD for this reader (R13: never marked read by them, or
+    changed by the learner since): two statements whatever the number of portfolios (absent: none)."""
+    fiches = await ActivityFiche.filter(portfolio_id__in=list(portfolio_ids), deleted_at=None).values_list(
+        "id", "portfolio_id", "learner_changed_at"
+    )
+    if not fiches:
+        return {}
+    read = dict(
+        await FicheRead.filter(teacher_id=reader_id, fiche_id__in=[f[0] for f in fiches]).values_list(
+            "fiche_id", "read_at"
+        )
+    )
+    counts: dict[int, int] = {}
+    for fiche_id, portfolio_id, changed_at in fiches:
+        read_at = read.get(fiche_id)
+        if read_at is None or read_at < changed_at:
+            counts[portfolio_id] = counts.get(portfolio_id, 0) + 1
+    return counts
+
+
+def unread_fiche_counts(info: Info):
+    """UNREAD fiches for the viewer, per portfolio (the caller checked the viewer may see read states)."""
+    reader_id = info.context.require_viewer().id
+
+    async def load(portfolio_ids: Sequence[int]) -> list[int]:
+        counts = await unread_counts(reader_id, portfolio_ids)
+        return [counts.get(i, 0) for i in portfolio_ids]
+
+    return info.context.loaders.custom(("unread_fiche_counts",), load)
 
 
 def completed_fiche_counts(info: Info):

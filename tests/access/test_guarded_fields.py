@@ -71,6 +71,9 @@ GUARDED = {
     ("Period", "allowanceStatement"): "allowance.statement.read",
     # issue 16, part 1: access.md « Trainer link · issue, list, revoke »
     ("Portfolio", "trainerLinks"): "trainer_link.manage",
+    # issue 13, part 2: the count of a portfolio's unread fiches follows access.md « ActivityFiche · deleted ones,
+    # read state »
+    ("Portfolio", "unreadFicheCount"): "fiche.staff.read",
 }
 # A subfield to select under each field whose type is an object.
 SELECTION = {

@@ -2,7 +2,8 @@
 
 import pytest
 
-from models.fiches import FicheRead
+from models.fiches import ActivityFiche, FicheRead
+from models.portfolios import Portfolio
 from models.schools import Classroom
 from models.users import Role, User
 from tests.conftest import Api, token_for
@@ -110,3 +111,74 @@ async def test_a_teacher_cannot_mark_a_fiche_out_of_reach(teacher, demo):
     payload = await mutate(teacher, MARK_READ, "activityFicheMarkRead", id=demo.fiche1)
     assert [e["code"] for e in payload["errors"]] == ["NOT_FOUND"]
     assert await FicheRead.all().count() == 0
+
+
+COUNTS = """query($id: ID!) { node(id: $id) { ... on Portfolio {
+  ficheCount completedFicheCount unreadFicheCount } } }"""
+PERIOD_COUNTS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { id %s } } } }"""
+
+
+async def _counts(api, portfolio_id: str) -> dict:
+    return (await api.data(COUNTS, id=portfolio_id))["node"]
+
+
+async def test_a_portfolio_counts_its_fiches_and_those_unread_by_the_teacher_asking(
+    teacher, second_teacher, learner, demo
+):
+    # given DUPIRE's two demo fiches (« Fiche 1 » written, « À compléter » not), read by no teacher
+    assert await _counts(teacher, demo.dupire_portfolio) == {
+        "ficheCount": 2,
+        "completedFicheCount": 1,
+        "unreadFicheCount": 2,
+    }
+    # when the teacher marks the first read: one left for them, still two for their colleague
+    await mutate(teacher, MARK_READ, "activityFicheMarkRead", id=demo.fiche1)
+    assert (await _counts(teacher, demo.dupire_portfolio))["unreadFicheCount"] == 1
+    assert (await _counts(second_teacher, demo.dupire_portfolio))["unreadFicheCount"] == 2
+    # when the learner changes it, it is unread again; when they delete the other, it is counted nowhere
+    await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"analysis": "Plus."})
+    await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche2)
+    assert await _counts(teacher, demo.dupire_portfolio) == {
+        "ficheCount": 1,
+        "completedFicheCount": 1,
+        "unreadFicheCount": 1,
+    }
+
+
+@pytest.mark.parametrize("role", [Role.LEARNER, Role.TUTOR], ids=lambda r: r.value)
+async def test_the_unread_count_is_for_staff_only(role, clients, demo):
+    counts = await _counts(clients[role], demo.dupire_portfolio)
+    assert counts == {"ficheCount": 2, "completedFicheCount": 1, "unreadFicheCount": None}
+
+
+async def test_the_counts_of_a_periods_portfolios_cost_three_statements_whatever_the_fiches(teacher, demo, sql_counter):
+    period_id = (
+        await teacher.data(
+            "query($id: ID!) { node(id: $id) { ... on Portfolio { period { id } } } }", id=demo.dupire_portfolio
+        )
+    )["node"]["period"]["id"]
+
+    async def statements(fields: str) -> int:
+        sql_counter.reset()
+        await teacher.data(PERIOD_COUNTS % fields, id=period_id)
+        return sql_counter.count
+
+    bare = await statements("")
+    assert await statements("ficheCount unreadFicheCount") == bare + 3
+    # when the learners have many more fiches, the same
+    portfolio = await Portfolio.get(id=Demo.pk(demo.dupire_portfolio))
+    await ActivityFiche.bulk_create(
+        [
+            ActivityFiche(
+                school_id=portfolio.school_id,
+                learner_id=portfolio.learner_id,
+                portfolio_id=portfolio.id,
+                reference=10 + i,
+                title=f"Fiche {10 + i}",
+            )
+            for i in range(20)
+        ]
+    )
+    assert await statements("ficheCount unreadFicheCount") == bare + 3
+    counts = await _counts(teacher, demo.dupire_portfolio)
+    assert (counts["ficheCount"], counts["unreadFicheCount"]) == (22, 22)
