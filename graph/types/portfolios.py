@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import strawberry
@@ -39,6 +40,14 @@ from resolvers.periods import loaders
 if TYPE_CHECKING:
     from graph.types.bilans import CompanyBilan
     from graph.types.periods import Period
+
+
+@strawberry.enum(description="Where a company bilan stands.")
+class BilanProgress(Enum):
+    NOT_STARTED = strawberry.enum_value("not_started", description="A draft nobody saved anything in yet.")
+    DRAFT = strawberry.enum_value("draft", description="A draft with something saved: results, date, comment…")
+    COMPLETED = strawberry.enum_value("completed", description="Completed, frozen (R21).")
+
 
 BilanStatus = Annotated[
     BilanStatusEnum, strawberry.enum(description="DRAFT while being entered, COMPLETED once frozen (R21).")
@@ -206,6 +215,14 @@ class Portfolio(relay.Node):
     async def liaison_fiche(self, info: Info) -> LiaisonFiche | None:
         rows = await loaders.liaison_by_portfolio(info).load(self.id)
         return LiaisonFiche.from_row(rows[0]) if rows else None
+
+    @strawberry.field(
+        description="Where the company bilan stands, telling a bilan nobody saved yet from one being entered "
+        "(readable by whoever reaches the portfolio, as bilanStatus): one statement for a whole list."
+    )
+    async def bilan_progress(self, info: Info) -> BilanProgress | None:
+        progress = await loaders.bilan_progress_by_portfolio(info).load(self.id)
+        return None if progress is None else BilanProgress(progress)
 
     @strawberry.field(description="Status of the company bilan (readable by whoever reaches the portfolio).")
     @prefetched("prefetched_status")

@@ -218,6 +218,26 @@ def bilan_status_by_portfolio(info: Info):
     return loaders.custom(("bilan_status_by_portfolio",), load)
 
 
+def bilan_progress_by_portfolio(info: Info):
+    """Per portfolio, its bilan's status and whether anything was ever saved in it (a save that changes something
+    bumps the version from 1; creation and saves of nothing keep it): ("completed" | "draft" | "not_started") or
+    None without a bilan. Three columns read, one statement for a whole list."""
+
+    async def load(portfolio_ids: Sequence[int]) -> list[str | None]:
+        rows = await CompanyBilan.filter(portfolio_id__in=list(portfolio_ids)).values_list(
+            "portfolio_id", "status", "version"
+        )
+        progress: dict[int, str] = {}
+        for portfolio_id, status, version in rows:
+            if BilanStatus(status) is BilanStatus.COMPLETED:
+                progress[portfolio_id] = "completed"
+            else:
+                progress[portfolio_id] = "draft" if version > 1 else "not_started"
+        return [progress.get(i) for i in portfolio_ids]
+
+    return info.context.loaders.custom(("bilan_progress_by_portfolio",), load)
+
+
 async def bilan_statuses(portfolio_ids: Sequence[int]) -> dict[int, BilanStatus]:
     """The status of each portfolio's bilan, two columns read (no frozen grid); absent: no bilan."""
     rows = await CompanyBilan.filter(portfolio_id__in=list(portfolio_ids)).values("portfolio_id", "status")
