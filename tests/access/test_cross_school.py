@@ -94,6 +94,7 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("bilanUpdate", "input.results.criterionId"): ("Criterion",),
     ("bilanComplete", "id"): ("CompanyBilan",),
     ("bilanReopen", "id"): ("CompanyBilan",),
+    ("bilanPaperScanUpload", "id"): ("CompanyBilan",),
     ("interimReviewCreate", "learnerId"): ("Learner",),
     ("trainerLinkIssue", "input.portfolioId"): ("Portfolio",),
     ("trainerLinkIssue", "input.trainerId"): TRAINERS,

@@ -6,7 +6,7 @@ from models.bilans import BilanEvent, CompanyBilan
 from models.portfolios import Portfolio
 from models.users import User
 from resolvers.fiches.annex_store import store_for
-from tests.bilans.conftest import LOG, REOPEN, errors, gid
+from tests.bilans.conftest import LOG, REOPEN, add_melec_learners, errors, gid, melec_level
 from tests.conftest import STORAGES
 from tests.exports.reading import body_text, open_docx
 from tests.fiches import samples
@@ -225,3 +225,35 @@ async def test_the_start_up_sweep_keeps_the_scans_a_bilan_names(teacher, demo, s
     assert report.orphans == 0
     response = await download(teacher, scan["downloadUrl"])
     assert response.status_code == 200 and response.content == samples.PDF
+
+
+PERIOD_BILANS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { bilan { id signatureMode
+  paperScan { filename contentType size downloadUrl } } } } } }"""
+
+
+async def _scans_on_every_bilan(melec) -> None:
+    for portfolio in melec.portfolios:
+        await CompanyBilan.filter(portfolio_id=portfolio.id).update(
+            status="COMPLETED",
+            signature_mode="PAPER",
+            scan_stored_name=f"{portfolio.id:032x}",
+            scan_filename="scan.pdf",
+            scan_content_type="application/pdf",
+            scan_size=9,
+        )
+
+
+async def test_the_mode_and_the_scan_of_a_period_s_bilans_cost_no_statement_per_bilan(teacher, sql_counter):
+    melec = await melec_level(teacher.user, 2)
+    await _scans_on_every_bilan(melec)
+    sql_counter.reset()
+    few = await teacher.data(PERIOD_BILANS, id=gid("Period", melec.period.id))
+    counted = sql_counter.count
+    await add_melec_learners(melec, 6)
+    await _scans_on_every_bilan(melec)
+    sql_counter.reset()
+    many = await teacher.data(PERIOD_BILANS, id=gid("Period", melec.period.id))
+    assert sql_counter.count == counted
+    bilans = [p["bilan"] for p in many["node"]["portfolios"]]
+    assert len(bilans) == 8 and len(few["node"]["portfolios"]) == 2
+    assert {(b["signatureMode"], b["paperScan"]["filename"]) for b in bilans} == {("PAPER", "scan.pdf")}
