@@ -1,11 +1,17 @@
 """The paper path (issue 16, part 2): a bilan signed on paper, its scan, SIGNED_ON_PAPER and the document."""
 
+import asyncio
+import io
+import json
+import zipfile
+
 import pytest
 
+from graph.backup import ANNEXES, backup
 from models.bilans import BilanEvent, CompanyBilan
 from models.portfolios import Portfolio
 from models.users import User
-from resolvers.fiches.annex_store import store_for
+from resolvers.fiches.annex_store import annex_path, store_for
 from tests.bilans.conftest import LOG, REOPEN, add_melec_learners, errors, gid, melec_level
 from tests.conftest import STORAGES
 from tests.exports.reading import body_text, open_docx
@@ -257,3 +263,36 @@ async def test_the_mode_and_the_scan_of_a_period_s_bilans_cost_no_statement_per_
     bilans = [p["bilan"] for p in many["node"]["portfolios"]]
     assert len(bilans) == 8 and len(few["node"]["portfolios"]) == 2
     assert {(b["signatureMode"], b["paperScan"]["filename"]) for b in bilans} == {("PAPER", "scan.pdf")}
+
+
+async def _learner_archive(api, demo) -> tuple[zipfile.ZipFile, dict]:
+    response = await api.http.get(f"/exports/learner-data/{gid('Learner', demo.learner.id)}", headers=api.headers)
+    assert response.status_code == 200, response.text
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    return archive, json.loads(archive.read("donnees.json"))
+
+
+async def test_the_learner_s_data_archive_holds_the_scan_once_she_may_read_it(teacher, learner, demo):
+    await upload_scan(teacher, demo.bilan_id, 1, samples.PDF)
+    stored = (await CompanyBilan.get(id=demo.bilan.id)).scan_stored_name
+    # while a draft, her own archive shows its status only, and no scan
+    archive, data = await _learner_archive(learner, demo)
+    assert not [n for n in archive.namelist() if n.startswith("scans/")]
+    await complete_on_paper(teacher, demo)
+    # once completed on paper, the scan is beside the annexes, named in the bilan; its stored name never leaves
+    archive, data = await _learner_archive(learner, demo)
+    bilan = next(p["bilan"] for p in data["portfolios"] if p["id"] == demo.portfolio.id)
+    assert bilan["signature_mode"] == "PAPER"
+    assert bilan["scanArchivePath"] == f"scans/{demo.bilan.id}_bilan-signe.pdf"
+    assert archive.read(bilan["scanArchivePath"]) == samples.PDF
+    assert stored.encode() not in b"".join(archive.read(n) for n in archive.namelist())
+
+
+async def test_a_backup_copies_the_scans_with_the_annexes(teacher, demo, settings, tmp_path):
+    if not settings.database_url.startswith("sqlite://"):
+        pytest.skip("pfmp backup copies the embedded SQLite deployment only")
+    await upload_scan(teacher, demo.bilan_id, 1, samples.PDF)
+    stored = (await CompanyBilan.get(id=demo.bilan.id)).scan_stored_name
+    report = await asyncio.to_thread(backup, settings.database_url, settings.annex_dir, tmp_path / "copy")
+    assert report.files == 1
+    assert annex_path(tmp_path / "copy" / ANNEXES, stored).read_bytes() == samples.PDF
