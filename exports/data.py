@@ -219,6 +219,8 @@ class SheetBilan:
     completed_at: datetime | None = None
     # The name of whoever completed it (the last COMPLETED or SIGNED_ON_PAPER event's author).
     completed_by: str | None = None
+    # Signed on paper (the paper path): the document says so, the scan being kept with the bilan.
+    signed_on_paper: bool = False
 
 
 @dataclass(frozen=True)

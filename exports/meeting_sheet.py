@@ -119,6 +119,8 @@ def _completion(data: MeetingSheetData) -> str:
         text += f" le {format_date(local_date(bilan.completed_at))}"
     if bilan and bilan.completed_by:
         text += f" par {bilan.completed_by}"
+    if bilan and bilan.signed_on_paper:
+        text += ", signé sur papier (scan de la feuille signée joint au bilan en ligne)"
     return text
 
 

@@ -1,6 +1,6 @@
 """The ASGI app: /graphql (POST, and GraphiQL on GET when enabled), /healthz, and the routes of graph/routes/:
-/annexes/{id} (annex downloads), /exports/… (DOCX documents, docs/exports.md) and, with GraphiQL,
-/graphiql/static/… (its scripts and styles, served here: no CDN).
+/annexes/{id} (annex downloads), /bilans/{id}/paper-scan (the scan of a bilan signed on paper), /exports/… (DOCX
+documents, docs/exports.md) and, with GraphiQL, /graphiql/static/… (its scripts and styles, served here: no CDN).
 
 WebSocket on /graphql: GraphQL subscriptions over graphql-transport-ws (live news, docs/live-news.md); the bearer
 token comes in `connection_init`'s payload, and a connection without a valid one is closed with 4403.
@@ -43,7 +43,7 @@ from graph.loaders import Loaders
 from graph.messages import negotiate
 from graph.multipart import receive_multipart
 from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, store
-from graph.routes.annexes import download_annex
+from graph.routes.annexes import download_annex, download_bilan_scan
 from graph.routes.exports import export_routes
 from graph.routes.graphiql import graphiql_file, page
 from graph.routes.learner_data import learner_data_routes
@@ -354,6 +354,7 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/annexes/{id}", download_annex, methods=["GET", "HEAD"]),
+            Route("/bilans/{id}/paper-scan", download_bilan_scan, methods=["GET", "HEAD"]),
             *export_routes(),
             *learner_data_routes(),
             *(

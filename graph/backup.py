@@ -86,6 +86,8 @@ def _empty_folder(path: Path) -> bool:
 def _stored_names(database: Path) -> list[str]:
     with sqlite3.connect(database) as db:
         rows = db.execute("SELECT stored_name FROM annex WHERE kind = 'FILE' AND stored_name IS NOT NULL").fetchall()
+        # The scans of bilans signed on paper live in the annex folder too (resolvers/documents/paper.py).
+        rows += db.execute("SELECT scan_stored_name FROM company_bilan WHERE scan_stored_name IS NOT NULL").fetchall()
     return [name for (name,) in rows if STORED_NAME.match(name)]
 
 

@@ -164,6 +164,8 @@ class Reason(str, Enum):
     BILAN_NOT_COMPLETED = "BILAN_NOT_COMPLETED"
     BILAN_BEFORE_PERIOD = "BILAN_BEFORE_PERIOD"
     BILAN_CONSOLIDATED = "BILAN_CONSOLIDATED"
+    BILAN_SCAN_TYPE_REFUSED = "BILAN_SCAN_TYPE_REFUSED"
+    BILAN_SCAN_MISSING = "BILAN_SCAN_MISSING"
     ENGAGEMENT_OUT_OF_RANGE = "ENGAGEMENT_OUT_OF_RANGE"
     MEETING_DATE_OUT_OF_RANGE = "MEETING_DATE_OUT_OF_RANGE"
     TOO_MANY_RESULTS = "TOO_MANY_RESULTS"
@@ -366,6 +368,12 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.BILAN_CONSOLIDATED: ReasonSpec(
         ErrorCode.CONFLICT, "id", "An interim review consolidated the bilan (R7): it cannot be reopened."
+    ),
+    Reason.BILAN_SCAN_TYPE_REFUSED: ReasonSpec(
+        ErrorCode.INVALID, "file", "The scan of a bilan signed on paper is not a PDF, PNG or JPEG file."
+    ),
+    Reason.BILAN_SCAN_MISSING: ReasonSpec(
+        ErrorCode.INVALID, "signatureMode", "Completing a bilan as signed on paper before its scan is uploaded."
     ),
     Reason.ENGAGEMENT_OUT_OF_RANGE: ReasonSpec(
         ErrorCode.INVALID, "input.engagement", "Engagement is 1 to 4 stars, or null."

@@ -25,6 +25,7 @@ from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teac
 from resolvers.bilans.bilans import BilanMutation
 from resolvers.bilans.reviews import InterimReviewMutation
 from resolvers.documents.allowance import AllowanceMutation, AllowanceQuery
+from resolvers.documents.paper import BilanPaperMutation
 from resolvers.fiches.annexes import AnnexMutation
 from resolvers.fiches.fiches import FicheMutation
 from resolvers.frameworks.frameworks import FrameworkMutation, FrameworkQuery
@@ -65,6 +66,7 @@ class Mutation(
     FicheMutation,
     AnnexMutation,
     BilanMutation,
+    BilanPaperMutation,
     InterimReviewMutation,
     AllowanceMutation,
 ):

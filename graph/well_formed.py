@@ -36,7 +36,7 @@ CODE_FOR_STATUS = {
 # No input of this schema nests deeper than a handful of levels; this is far beyond any honest request.
 MAX_VARIABLE_DEPTH = 32
 # The rules whose operations take a file (multipart requests); a role granted none of them has nothing to upload.
-UPLOAD_RULES = ("annex.write",)
+UPLOAD_RULES = ("annex.write", "bilan.paper.write")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
 

@@ -30,6 +30,13 @@ class EvaluationMode(str, Enum):
     CRITERIA = "CRITERIA"
 
 
+class SignatureMode(str, Enum):
+    """How a completed bilan was signed: in the application, or on paper (its signed scan kept with it)."""
+
+    APP = "APP"
+    PAPER = "PAPER"
+
+
 class BilanEventKind(str, Enum):
     COMPLETED = "COMPLETED"
     REOPENED = "REOPENED"
@@ -52,6 +59,15 @@ class CompanyBilan(TimestampedModel):
     # The grid as it stood at completion: a completed bilan no longer follows the fiches (R21).
     frozen_grid: fields.JSONField[dict | None] = fields.JSONField(null=True)
     version = fields.IntField(default=1)
+    # Null while draft; set at completion.
+    signature_mode = fields.CharEnumField(SignatureMode, max_length=10, null=True)
+    # The signed paper sheet, scanned (PDF, PNG or JPEG), in the annex store under its generated name; the client's
+    # name is kept as a label only. Kept when the bilan is reopened (the teacher replaces it with the newly signed
+    # sheet before completing on paper again).
+    scan_stored_name = fields.CharField(max_length=64, null=True, unique=True)
+    scan_filename = fields.CharField(max_length=255, null=True)
+    scan_content_type = fields.CharField(max_length=100, null=True)
+    scan_size = fields.BigIntField(null=True)
 
     class Meta:
         table = "company_bilan"

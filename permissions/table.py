@@ -36,6 +36,9 @@ class Grant(str, Enum):
     TUTORS = "tutors"
     TUTORS_AND_MASTERS = "tutors and masters"
     LINKED = "as the assigned trainer of that one portfolio"
+    # The learner's own row, once the bilan it belongs to is completed (the paper scan): `allows` asks for the
+    # ownership as for OWN; the caller checks the completion (`scopes.may_read_bilan` does).
+    OWN_ONCE_COMPLETED = "own, once completed"
 
 
 ALL, OWN, ASSIGNED = Grant.ALL, Grant.OWN, Grant.ASSIGNED
@@ -103,6 +106,21 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("bilan.completed.read", "CompanyBilan", "read once completed", "read", _EVERYONE),
     _rule("bilan.write", "CompanyBilan", "results, engagement, date, comment, complete", "write", {TEACHER: ALL}),
+    # The paper path (issue 16, part 2).
+    _rule(
+        "bilan.paper.write",
+        "CompanyBilan",
+        "paper scan upload, complete as signed on paper",
+        "write",
+        {TEACHER: ALL},
+    ),
+    _rule(
+        "bilan.paper.read",
+        "CompanyBilan",
+        "paper scan download",
+        "read",
+        {ADMIN: ALL, TEACHER: ALL, LEARNER: Grant.OWN_ONCE_COMPLETED, TUTOR: ASSIGNED, MASTER: ASSIGNED},
+    ),
     # Interim reviews
     _rule("review.create", "InterimReview", "create", "write", {TEACHER: ALL}),
     _rule("review.read", "InterimReview", "read", "read", _STAFF_AND_OWNER),
@@ -217,7 +235,7 @@ def allows(rule_key: str, role: Role, *, owned: bool | None = None) -> bool:
     grant = ACCESS_TABLE[rule_key].grants.get(role)
     if grant is None:
         return False
-    if grant is Grant.OWN:
+    if grant in (Grant.OWN, Grant.OWN_ONCE_COMPLETED):
         if owned is None:
             raise TypeError(f"'{rule_key}' grants {role.value} its own rows only: say whether the row is owned")
         return owned

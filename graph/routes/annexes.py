@@ -1,4 +1,4 @@
-"""`GET /annexes/{global id}` (R16): an annex's file, with the access rules of `node(id:)`: a row out of reach is a
+"""`GET /annexes/{global id}` (R16) and `GET /bilans/{global id}/paper-scan` (issue 16, part 2): an annex's file, with the access rules of `node(id:)`: a row out of reach is a
 404, like a row that does not exist; a row reached but not granted is a 403.
 
 From the local folder, Starlette's FileResponse sends the file (Range, ETag, Last-Modified). From an object store
@@ -21,9 +21,11 @@ from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequir
 from graph.messages import negotiate
 from graph.types.common import decode_id
 from graph.unavailable import RETRY_AFTER, StoreUnavailable, unavailable_body
+from models.bilans import CompanyBilan
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
 from permissions.authentication import authenticate
+from permissions.scopes import may_read_bilan
 from permissions.table import OWN_BY_REACH, allows
 from resolvers.fiches.annex_store import AnnexStore, StoredInfo, store_for
 
@@ -124,6 +126,56 @@ async def download_annex(request: Request) -> Response:
         "cache-control": "private, no-cache",
     }
     media_type = annex.content_type or "application/octet-stream"
+    path = store.local_path(name)
+    if path is not None:
+        return FileResponse(path, media_type=media_type, headers=headers)
+    return _stream_from_store(request, store, name, info, {**headers, "content-type": media_type})
+
+
+async def download_bilan_scan(request: Request) -> Response:
+    """GET /bilans/{id}/paper-scan: the scan of a bilan signed on paper (issue 16, part 2), in the same order of
+    refusals as an annex: 401 without a valid token, 404 for a bilan out of reach (or without a scan), 403 for a
+    bilan reached but not granted (`bilan.paper.read`; a learner's own bilan while it is a draft)."""
+    settings = request.app.state.settings
+    viewer, reason = await authenticate(settings, request.headers.get("authorization"))
+    language = negotiate(request.headers.get("accept-language"))
+    if viewer is None:
+        return _refusal(
+            401,
+            (Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()).message(language),
+            {"WWW-Authenticate": 'Bearer realm="pfmp"'},
+        )
+    if viewer.password_change_required:
+        return _refusal(403, PasswordChangeRequired().message(language))
+    missing = _refusal(404, AppError("ANNEX_FILE_NOT_FOUND", code="NOT_FOUND").message(language))
+    try:
+        _, pk = decode_id(request.path_params["id"], expected="CompanyBilan")
+    except BadUserInput:
+        return missing
+    bilan = await CompanyBilan.filter(scopes.bilans(viewer), id=pk).first()
+    if bilan is None:
+        return missing
+    # The scan follows the bilan: whoever may not read the bilan in its state may not read its scan either.
+    if not (may_read_bilan(bilan, viewer) and allows("bilan.paper.read", viewer.role, owned=OWN_BY_REACH)):
+        return _refusal(403, Forbidden().message(language))
+    if not bilan.scan_stored_name:
+        return missing
+    store = store_for(settings)
+    name = bilan.scan_stored_name
+    try:
+        info = await store.stat(name)
+    except StoreUnavailable:
+        return JSONResponse(unavailable_body(store=True), status_code=503, headers={"retry-after": RETRY_AFTER})
+    if info is None:
+        log.error("the paper scan of bilan %s has no file in the store", bilan.id)
+        return missing
+    headers = {
+        "content-disposition": content_disposition(bilan.scan_filename or "scan"),
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; sandbox",
+        "cache-control": "private, no-cache",
+    }
+    media_type = bilan.scan_content_type or "application/octet-stream"
     path = store.local_path(name)
     if path is not None:
         return FileResponse(path, media_type=media_type, headers=headers)

@@ -9,7 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
-from graph.types.common import EXPORT_LINK, IN_REACH, Connection, Keyset, export_url, guarded, paginate
+from graph.types.common import EXPORT_LINK, IN_REACH, Connection, Keyset, encode_id, export_url, guarded, paginate
 from graph.types.fiches import ActivityFiche
 from graph.types.frameworks import (
     AchievementLevel,
@@ -39,6 +39,13 @@ EvaluationMode = Annotated[
     strawberry.enum(
         description="How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
         "per criterion."
+    ),
+]
+SignatureMode = Annotated[
+    m.SignatureMode,
+    strawberry.enum(
+        description="How a completed bilan was signed: APP, in the application; PAPER, on a paper sheet whose scan "
+        "is kept with the bilan (`CompanyBilan.paperScan`)."
     ),
 ]
 BilanEventKind = Annotated[
@@ -154,7 +161,19 @@ class BilanResultChange:
         return await author_of(info, self.author_id)
 
 
-@strawberry.type(name="BilanEvent", description="Completion or reopening of a bilan, logged (R21).")
+@strawberry.type(description="The scan of the sheet a bilan was signed on, on paper: a PDF, PNG or JPEG file.")
+class BilanPaperScan:
+    filename: str = strawberry.field(description="The name of the file as uploaded (a label only).")
+    content_type: str = strawberry.field(description="Its type, judged from its content.")
+    size: int = strawberry.field(description="Its size in bytes.")
+    bilan_id: strawberry.Private[int]
+
+    @strawberry.field(description="Where to download it (GET, with the same bearer token; answers Range requests).")
+    def download_url(self) -> str:
+        return f"/bilans/{encode_id('CompanyBilan', self.bilan_id)}/paper-scan"
+
+
+@strawberry.type(name="BilanEvent", description="Completion, reopening or paper signature of a bilan, logged (R21).")
 class BilanEventEntry:
     kind: BilanEventKind = strawberry.field(description="What happened.")
     note: str = strawberry.field(description="The reason given when reopening.")
@@ -297,7 +316,12 @@ class CompanyBilan(relay.Node):
     comment: str = strawberry.field(description="Comment to the learner on the period as a whole.")
     completed_at: dt.datetime | None = strawberry.field(description="When it was completed; null while draft.")
     updated_at: dt.datetime = strawberry.field(description="When it last changed.")
+    signature_mode: SignatureMode | None = strawberry.field(
+        description="How it was signed once completed: APP or PAPER; null while draft (and for bilans completed "
+        "before the mode was recorded, signed in the application)."
+    )
     portfolio_id: strawberry.Private[int]
+    scan: strawberry.Private[BilanPaperScan | None]
     stored_meeting_date: strawberry.Private[dt.date | None]
     # Once completed, the header as it stood then (R21); None while draft.
     header: strawberry.Private[dict | None]
@@ -324,10 +348,28 @@ class CompanyBilan(relay.Node):
             comment=row.comment,
             completed_at=row.completed_at,
             updated_at=row.updated_at,
+            signature_mode=row.signature_mode,
             portfolio_id=row.portfolio_id,
+            scan=BilanPaperScan(
+                filename=row.scan_filename or "scan",
+                content_type=row.scan_content_type or "application/octet-stream",
+                size=row.scan_size or 0,
+                bilan_id=row.id,
+            )
+            if row.scan_stored_name
+            else None,
             stored_meeting_date=row.meeting_date,
             header=header,
         )
+
+    @guarded(
+        "The scan of the sheet signed on paper, once uploaded (bilanPaperScanUpload); null before. A learner sees "
+        "it once the bilan is completed, as the bilan itself.",
+        "bilan.paper.read",
+        owner=IN_REACH,
+    )
+    def paper_scan(self, info: Info) -> BilanPaperScan | None:
+        return self.scan
 
     async def _view(self, info: Info) -> BilanView:
         return await bilan_views(info).load(self.id)

@@ -195,7 +195,7 @@ class Guard:
 
     def __post_init__(self) -> None:
         rule = ACCESS_TABLE[self.rule_key]
-        if self.owner is None and Grant.OWN in rule.grants.values():
+        if self.owner is None and {Grant.OWN, Grant.OWN_ONCE_COMPLETED} & set(rule.grants.values()):
             raise TypeError(f"'{self.rule_key}' grants some role its own rows: say how the field's row is owned")
 
     def owned(self, obj: Any, viewer: Viewer) -> bool | None:

@@ -20,7 +20,7 @@ from tortoise.expressions import F
 from graph.context import Info
 from graph.errors import FieldProblem, Reason, UserInputError, problem
 from graph.messages import Term
-from graph.types.bilans import CompanyBilan, EvaluationMode
+from graph.types.bilans import CompanyBilan, EvaluationMode, SignatureMode
 from graph.types.common import Payload
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
@@ -346,11 +346,23 @@ class BilanMutation:
     @mutation(
         "Complete a draft bilan (R21): its grid, marks and modes are frozen as they "
         "stand and it feeds the learner's dashboard. Refused before the period's first "
-        "day.",
+        "day. signatureMode PAPER records that it was signed on paper (rule bilan.paper.write): its scan must "
+        "have been uploaded first (bilanPaperScanUpload), and a SIGNED_ON_PAPER event follows the COMPLETED one.",
         rule="bilan.write",
     )
-    async def bilan_complete(self, info: Info, id: strawberry.ID, version: int) -> BilanCompletePayload:
+    async def bilan_complete(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        version: int,
+        signature_mode: SignatureMode = m.SignatureMode.APP,
+    ) -> BilanCompletePayload:
+        on_paper = signature_mode is m.SignatureMode.PAPER
+        if on_paper:
+            info.context.require("bilan.paper.write")
         viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
+        if on_paper and not bilan.scan_stored_name:
+            raise problem("signatureMode", Reason.BILAN_SCAN_MISSING)
         await _lock_period_of(bilan)
         view = (await build_views([bilan], results=False))[bilan.id]
         if dt.date.today() < view.period_start:
@@ -378,10 +390,15 @@ class BilanMutation:
             completed_at=now,
             meeting_date=view.meeting_date,
             frozen_grid={**view.frozen_grid(), "header": header},
+            signature_mode=signature_mode,
         )
         await m.BilanEvent.create(
             bilan_id=bilan.id, kind=m.BilanEventKind.COMPLETED, author_id=viewer.id, recorded_at=now
         )
+        if on_paper:
+            await m.BilanEvent.create(
+                bilan_id=bilan.id, kind=m.BilanEventKind.SIGNED_ON_PAPER, author_id=viewer.id, recorded_at=now
+            )
         live.note(live.NewsKind.BILAN_COMPLETED, bilan.id, viewer.school_id)
         return BilanCompletePayload(bilan=CompanyBilan.from_row(row))
 
@@ -406,6 +423,8 @@ class BilanMutation:
             completed_at=None,
             frozen_grid=None,
             meeting_date=meeting_date,
+            # The scan stays (docs/company-side.md, part 2): the teacher replaces it, or completes in the app.
+            signature_mode=None,
         )
         await m.BilanEvent.create(
             bilan_id=bilan.id, kind=m.BilanEventKind.REOPENED, author_id=viewer.id, note=note, recorded_at=_now()

@@ -47,7 +47,7 @@ from exports.data import (
     TrainerInfo,
     Workplace,
 )
-from models.bilans import BilanEvent, BilanEventKind, BilanStatus, CompanyBilan, EvaluationMode
+from models.bilans import BilanEvent, BilanEventKind, BilanStatus, CompanyBilan, EvaluationMode, SignatureMode
 from models.fiches import ActivityFiche, FicheTask
 from models.frameworks import ScaleLevel as ScaleRow
 from models.frameworks import Task
@@ -603,4 +603,5 @@ async def sheet_bilan(bilan: CompanyBilan) -> SheetBilan:
     )
     names = [(event or {}).get(key) for key in ("author__first_name", "author__last_name")]
     author = " ".join(name for name in names if name)
-    return SheetBilan(True, bilan.engagement, bilan.completed_at, author or None)
+    on_paper = bilan.signature_mode is SignatureMode.PAPER
+    return SheetBilan(True, bilan.engagement, bilan.completed_at, author or None, signed_on_paper=on_paper)

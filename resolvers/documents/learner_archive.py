@@ -112,6 +112,12 @@ def _entry_name(annex: dict) -> str:
     return f"annexes/{annex['id']}_{name}"
 
 
+def _scan_entry_name(bilan: dict) -> str:
+    """`scans/<bilan id>_<name the teacher gave>`: the scan of a bilan signed on paper."""
+    name = (bilan["scan_filename"] or "scan").replace("/", "_").replace("\\", "_")
+    return f"scans/{bilan['id']}_{name}"
+
+
 async def find_learner(viewer: Viewer, pk: int) -> User | None:
     """The learner, if the viewer reaches them (the caller then asks the rule)."""
     return await User.filter(scopes.learners(viewer), id=pk).first()
@@ -225,8 +231,18 @@ async def gather(requester: Viewer, learner: User, store: AnnexStore) -> Learner
     modes_by, results_by = _grouped(modes, "bilan_id"), _grouped(results, "bilan_id")
     events_by = _grouped(events, "bilan_id")
     bilan_by_portfolio: dict[int, dict] = {}
+    files: list[ArchiveFile] = []
     for row in bilans:
+        # The scan of a bilan signed on paper goes beside the annexes; its name in the store never leaves it.
+        scan = row.pop("scan_stored_name", None)
         if row["id"] in readable_ids:
+            row["scanArchivePath"] = None
+            if scan:
+                if await store.stat(scan) is not None:
+                    row["scanArchivePath"] = _scan_entry_name(row)
+                    files.append(ArchiveFile(scan, row["scanArchivePath"]))
+                else:
+                    row["scanFileMissing"] = True
             row["modes"] = modes_by.get(row["id"], [])
             row["resultLog"] = results_by.get(row["id"], [])
             row["events"] = events_by.get(row["id"], [])
@@ -245,7 +261,6 @@ async def gather(requester: Viewer, learner: User, store: AnnexStore) -> Learner
     tasks_by, targets_by = _grouped(tasks, "fiche_id"), _grouped(targets, "fiche_id")
     types_by = _grouped(activity_types, "id")
     annexes_by, reads_by = _grouped(annexes, "fiche_id"), _grouped(reads, "fiche_id")
-    files: list[ArchiveFile] = []
     for annex in annexes:
         stored = annex.pop("stored_name", None)
         annex["archivePath"] = None
@@ -311,7 +326,8 @@ donnees.json
     - "portfolios" : un portfolio par période de formation en milieu professionnel (PFMP), avec la période,
       les tuteurs ou maîtres d'apprentissage, la fiche de liaison entreprise (lieu, objectifs, activités)
       et le bilan entreprise (résultats actuels, journal de chaque résultat saisi : qui, quand, niveau,
-      niveau précédent ; achèvement et réouverture) ;
+      niveau précédent ; achèvement et réouverture ; signature, et "scanArchivePath", le chemin du scan de
+      la feuille signée sur papier dans cette archive) ;
     - "activityFiches" : les fiches d'activité rédigées, avec leurs tâches, les compétences à évaluer,
       les types d'activité et les annexes (titre, lien, nom du fichier, type, taille, et "archivePath",
       le chemin du fichier dans cette archive) ;
@@ -322,6 +338,9 @@ donnees.json
 annexes/
     Les fichiers joints aux fiches d'activité, tels qu'ils ont été déposés : "<numéro de l'annexe>_<nom
     du fichier>". Le numéro est le champ "id" de l'annexe dans donnees.json.
+
+scans/
+    Les scans des bilans signés sur papier : "<numéro du bilan>_<nom du fichier>" (s'il y en a).
 """
 
 

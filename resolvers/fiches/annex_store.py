@@ -54,6 +54,7 @@ from obstore.store import S3Store as ObstoreS3
 
 from graph.settings import S3Location, Settings
 from graph.unavailable import StoreUnavailable
+from models.bilans import CompanyBilan
 from models.fiches import Annex, AnnexKind
 
 log = logging.getLogger("pfmp.annexes")
@@ -179,6 +180,9 @@ async def _committed(names: list[str]) -> set[str]:
         batch = names[start : start + SWEEP_BATCH]
         rows = await Annex.filter(stored_name__in=batch, kind=AnnexKind.FILE).values_list("stored_name", flat=True)
         found.update(str(name) for name in rows)
+        # The scans of bilans signed on paper live in the same store (resolvers/bilans/paper.py).
+        scans = await CompanyBilan.filter(scan_stored_name__in=batch).values_list("scan_stored_name", flat=True)
+        found.update(str(name) for name in scans)
     return found
 
 

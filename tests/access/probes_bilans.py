@@ -1,11 +1,14 @@
 """Probes of company bilans, interim reviews and the learner's dashboard."""
 
 import datetime as dt
+import json
 
 from graph.types.common import encode_id
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.users import Role, User
+from resolvers.fiches.annex_store import store_for
 from tests.access.registry import _mutate, _reachable_learner, _read, agreed, probe
+from tests.fiches import samples
 
 PORTFOLIO_BILAN = "query($id: ID!) { node(id: $id) { ... on Portfolio { bilan { id status } } } }"
 LEARNER = "query($id: ID!) { node(id: $id) { ... on Learner { %s } } }"
@@ -73,6 +76,65 @@ async def _(api, role):
         v=bilan.version,
     )
     return agreed(saved, reopened)
+
+
+SCAN_UPLOAD = """mutation($id: ID!, $v: Int!, $file: Upload!) { bilanPaperScanUpload(id: $id, version: $v,
+  file: $file) { errors { code } } }"""
+SCAN_FIELD = "query($id: ID!) { node(id: $id) { ... on CompanyBilan { paperScan { filename } } } }"
+
+
+async def upload_scan(api, bilan: CompanyBilan) -> str:
+    """bilanPaperScanUpload as a multipart request: "allowed", "refused" (FORBIDDEN, by the rule or before the body
+    is read) or the code met."""
+    variables = {"id": encode_id("CompanyBilan", bilan.id), "v": bilan.version, "file": None}
+    response = await api.http.post(
+        "/graphql",
+        headers=api.headers,
+        data={
+            "operations": json.dumps({"query": SCAN_UPLOAD, "variables": variables}),
+            "map": '{"0": ["variables.file"]}',
+        },
+        files={"0": ("scan.pdf", samples.PDF, "application/pdf")},
+    )
+    body = response.json()
+    if body.get("errors"):
+        code = body["errors"][0]["extensions"]["code"]
+        return "refused" if code == "FORBIDDEN" else code
+    errors = body["data"]["bilanPaperScanUpload"]["errors"]
+    return "allowed" if not errors else errors[0]["code"]
+
+
+@probe("bilan.paper.write")
+async def _(api, role):
+    """Upload the scan of a draft (completing on paper needs the period started: tests/bilans/test_paper.py)."""
+    return await upload_scan(api, await _bilan(role, completed=False))
+
+
+async def scan_in_store(api, bilan: CompanyBilan) -> None:
+    """A scan on the bilan, its file written through the app's own store."""
+    store = store_for(api.http._transport.app.state.settings)
+    incoming = store.incoming()
+    await incoming.write(samples.PDF)
+    await incoming.finish()
+    await store.claim(incoming.name)
+    await CompanyBilan.filter(id=bilan.id).update(
+        scan_stored_name=incoming.name, scan_filename="scan.pdf", scan_content_type="application/pdf", scan_size=9
+    )
+
+
+@probe("bilan.paper.read")
+async def _(api, role):
+    """The field and the download, on the reachable learner's completed bilan."""
+    bilan = await _bilan(role, completed=True)
+    await scan_in_store(api, bilan)
+    field = await _read(
+        api, SCAN_FIELD, lambda d: (d["node"] or {}).get("paperScan"), id=encode_id("CompanyBilan", bilan.id)
+    )
+    response = await api.http.get(f"/bilans/{encode_id('CompanyBilan', bilan.id)}/paper-scan", headers=api.headers)
+    download = {200: "allowed", 403: "refused", 401: "UNAUTHENTICATED"}.get(
+        response.status_code, str(response.status_code)
+    )
+    return agreed(field, download)
 
 
 @probe("review.create")

@@ -15,6 +15,7 @@ it, among the rows it reaches (access.md, "Reach"):
 - TAUGHT_OR_CREATED: trainers who follow learners of the classrooms the teacher teaches, or whom they created;
 - TUTORS, TUTORS_AND_MASTERS: the links of a portfolio it reaches held by a trainer of these kinds;
 - LINKED: acting as the assigned trainer of the one portfolio of a trainer link (its token reaches nothing else);
+- OWN_ONCE_COMPLETED: its own row, once the bilan it belongs to is completed (the paper scan);
 - REFUSED: none ("—").
 A plain "R" of a learner on a row that hangs off learners is OWN, and of a
 tutor or master ASSIGNED: those roles reach nothing else (access.md, "Reach").
@@ -36,6 +37,7 @@ TAUGHT_OR_CREATED = "trainers of learners they teach, or created by them"
 # access.md's words for the trainer links
 TUTORS, TUTORS_AND_MASTERS = "tutors", "tutors and masters"
 LINKED = "as the assigned trainer of that one portfolio"
+OWN_ONCE_COMPLETED = "own, once completed"
 ROLES = (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER)
 
 
@@ -125,18 +127,27 @@ MATRIX: tuple[SpecRow, ...] = (
     ),
     _row("Trainer link", "use", "write", N, N, N, LINKED, LINKED, rule="trainer_link.use"),
     _row(
-        "CompanyBilan", "paper scan upload, complete as signed on paper", "write", N, Y, N, N, N, pending="paper path"
+        "CompanyBilan",
+        "paper scan upload, complete as signed on paper",
+        "write",
+        N,
+        Y,
+        N,
+        N,
+        N,
+        rule="bilan.paper.write",
     ),
+    # "R own (once completed)": the learner's own bilan's scan, only once that bilan is completed.
     _row(
         "CompanyBilan",
         "paper scan download",
         "read",
         Y,
         Y,
-        "own, once completed",
+        OWN_ONCE_COMPLETED,
         ASSIGNED,
         ASSIGNED,
-        pending="paper path",
+        rule="bilan.paper.read",
     ),
     _row("Export", "completed bilan document", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="export.completed_bilan"),
     _row("Fiche seen state (per trainer)", "read, mark seen", "write", N, N, N, OWN, OWN, rule="fiche.seen"),
@@ -193,7 +204,6 @@ assert len(BY_RULE) == sum(1 for row in MATRIX if row.rule is not None), "a rule
 # The capabilities whose operations do not exist yet (issue text): every pending row names one of them.
 PENDING_CAPABILITIES = frozenset(
     {
-        "paper path",
         "erasure",
         "audit",
         "subscriptions",

@@ -26,8 +26,10 @@ from graph.nodes import NODE_TYPES
 from graph.routes.exports import EXPORTS
 from graph.schema import node_type_names, schema
 from graph.types.common import decode_id
+from models.bilans import CompanyBilan
 from models.users import Role
 from tests.access.other_school import MARK, SchoolRows, build_other_school, demo_rows
+from tests.access.probes_bilans import scan_in_store
 from tests.conftest import Api, token_for
 
 ROLES = [Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER]
@@ -94,6 +96,7 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("bilanUpdate", "input.results.criterionId"): ("Criterion",),
     ("bilanComplete", "id"): ("CompanyBilan",),
     ("bilanReopen", "id"): ("CompanyBilan",),
+    ("bilanPaperScanUpload", "id"): ("CompanyBilan",),
     ("interimReviewCreate", "learnerId"): ("Learner",),
     ("trainerLinkIssue", "input.portfolioId"): ("Portfolio",),
     ("trainerLinkIssue", "input.trainerId"): TRAINERS,
@@ -393,6 +396,10 @@ async def test_no_download_or_export_serves_another_schools_row(clients, other, 
 
     paths = [f"/exports/{key}/{other.first(export.type_name)}" for key, export in EXPORTS.items()]
     paths.append(f"/annexes/{other.first('Annex')}")
+    # the scan of their bilan signed on paper (issue 16, part 2)
+    their_bilan = await CompanyBilan.get(id=decode_id(other.first("CompanyBilan"))[1])
+    await scan_in_store(Api(http), their_bilan)
+    paths.append(f"/bilans/{other.first('CompanyBilan')}/paper-scan")
     # given every document is there for the other school's administrator
     their_admin = Api(http, token_for(other.users[Role.ADMIN], settings))
     for path in paths:

@@ -56,6 +56,8 @@ GUARDED = {
     ("ActivityFiche", "annexCount"): "annex.read",
     ("CompanyBilan", "resultLog"): "bilan.draft.read",
     ("CompanyBilan", "events"): "bilan.draft.read",
+    # issue 16, part 2: access.md « CompanyBilan · paper scan download »
+    ("CompanyBilan", "paperScan"): "bilan.paper.read",
     # the links to the documents (issue 14, part 8): access.md's Export rows
     ("Portfolio", "meetingSheetUrl"): "export.meeting_sheet",
     ("Portfolio", "preConventionUrl"): "export.pre_convention",
@@ -90,6 +92,7 @@ SELECTION = {
     "allowance": "allowance { validated }",
     "allowanceStatement": "allowanceStatement { totalCents }",
     "trainerLinks": "trainerLinks { id }",
+    "paperScan": "paperScan { filename }",
 }
 
 
@@ -137,6 +140,14 @@ async def _prepare() -> None:
     await CompanyBilan.filter(portfolio__learner__last_name="DUPIRE").update(
         status=BilanStatus.COMPLETED, meeting_date=dt.date(2020, 6, 30), completed_at=dt.datetime.now(dt.UTC)
     )
+    # A scan on every bilan (the field reads the row only: no file needed).
+    for bilan in await CompanyBilan.all():
+        await CompanyBilan.filter(id=bilan.id).update(
+            scan_stored_name=f"{bilan.id:032x}",
+            scan_filename="scan.pdf",
+            scan_content_type="application/pdf",
+            scan_size=9,
+        )
 
 
 async def _row_of(type_name: str, role: Role, api_user: User) -> str:

@@ -32,6 +32,7 @@ from models.schools import Classroom, Level, School
 from models.users import LearnerStatus, Role, User
 from permissions.table import ACCESS_TABLE
 from resolvers.periods.portfolio_rules import open_portfolio
+from tests.access.probes_bilans import scan_in_store, upload_scan
 from tests.access.registry import _mutate, _read, agreed
 from tests.access.spec_matrix import ROLES, may
 
@@ -334,6 +335,18 @@ async def _bilan_completed_read(api, o: Outside) -> str:
     return await _node(api, o.bilan, "CompanyBilan", "status")
 
 
+async def _bilan_paper_write(api, o: Outside) -> str:
+    # bilanPaperScanUpload, a multipart request (tests/access/probes_bilans.py)
+    return await upload_scan(api, o.bilan)
+
+
+async def _bilan_paper_read(api, o: Outside) -> str:
+    # the field answers null; the download (GET /bilans/{id}/paper-scan) is tried in tests/bilans/test_paper.py
+    await _completed(o.bilan)
+    await scan_in_store(api, o.bilan)
+    return await _node(api, o.bilan, "CompanyBilan", "paperScan { filename }", lambda node: node["paperScan"])
+
+
 async def _bilan_write(api, o: Outside) -> str:
     bilan = _id("CompanyBilan", o.bilan)
     return agreed(
@@ -585,6 +598,8 @@ PROBES = {
     "bilan.draft.read": _simple(lambda api, o: _node(api, o.bilan, "CompanyBilan", "status")),
     "bilan.completed.read": _bilan_completed_read,
     "bilan.write": _bilan_write,
+    "bilan.paper.write": _bilan_paper_write,
+    "bilan.paper.read": _bilan_paper_read,
     "review.create": _simple(
         lambda api, o: _mutate(
             api,

@@ -10,6 +10,7 @@ from tests.access.spec_matrix import (
     LINKED,
     MATRIX,
     OWN,
+    OWN_ONCE_COMPLETED,
     PENDING_CAPABILITIES,
     REFUSED,
     ROLES,
@@ -27,6 +28,7 @@ AS_CELL = {
     Grant.TUTORS: TUTORS,
     Grant.TUTORS_AND_MASTERS: TUTORS_AND_MASTERS,
     Grant.LINKED: LINKED,
+    Grant.OWN_ONCE_COMPLETED: OWN_ONCE_COMPLETED,
     None: REFUSED,
 }
 
@@ -54,8 +56,6 @@ def test_the_pending_rows_are_exactly_the_operations_not_built_yet():
     pending = [row for row in MATRIX if row.rule is None]
     assert {row.pending for row in pending} == PENDING_CAPABILITIES
     assert {(row.object, row.subject) for row in pending} == {
-        ("CompanyBilan", "paper scan upload, complete as signed on paper"),
-        ("CompanyBilan", "paper scan download"),
         ("Subscription events", "receive"),
         ("Learner erasure, retention purge", "erase, purge"),
         ("Audit log", "read"),

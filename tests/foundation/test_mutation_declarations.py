@@ -18,6 +18,8 @@ OWN_TRANSACTION = {
     "roster_import",
     "annex_upload",
     "annex_delete",
+    # the scan of a bilan signed on paper: written before its transaction, claimed or dropped after it
+    "bilan_paper_scan_upload",
 }
 
 

@@ -162,11 +162,11 @@ async def test_an_anonymous_upload_is_refused_before_its_body_is_read(
     assert list((settings.annex_dir).rglob("*.pdf")) == []
 
 
-async def test_an_upload_from_a_role_that_may_upload_nothing_is_refused_unread(roomy_http, teacher):
-    # access.md: Annex · upload is the learner's own only; a teacher has no file to send
+async def test_an_upload_from_a_role_that_may_upload_nothing_is_refused_unread(roomy_http, tutor):
+    # access.md: Annex · upload is the learner's own only, a bilan's paper scan the teacher's; a tutor has no file
     body = CountingBody(20)
     response = await roomy_http.post(
-        "/graphql", content=body, headers={"content-type": "multipart/form-data; boundary=b", **teacher.headers}
+        "/graphql", content=body, headers={"content-type": "multipart/form-data; boundary=b", **tutor.headers}
     )
     _assert_coded_4xx(response, "FORBIDDEN")
     assert response.status_code == 403
