@@ -110,26 +110,14 @@ async def download_annex(request: Request) -> Response:
         return missing
     if not allows("annex.read", viewer.role, owned=OWN_BY_REACH):
         return _refusal(403, Forbidden().message(language))
-    store = store_for(settings)
-    name = annex.stored_name or ""
-    try:
-        info = await store.stat(name)
-    except StoreUnavailable:
-        return JSONResponse(unavailable_body(store=True), status_code=503, headers={"retry-after": RETRY_AFTER})
-    if info is None:
-        log.error("annex %s has no file in the store", annex.id)
-        return missing
-    headers = {
-        "content-disposition": content_disposition(annex.original_filename or "annexe"),
-        "x-content-type-options": "nosniff",
-        "content-security-policy": "default-src 'none'; sandbox",
-        "cache-control": "private, no-cache",
-    }
-    media_type = annex.content_type or "application/octet-stream"
-    path = store.local_path(name)
-    if path is not None:
-        return FileResponse(path, media_type=media_type, headers=headers)
-    return _stream_from_store(request, store, name, info, {**headers, "content-type": media_type})
+    return await _serve_stored(
+        request,
+        annex.stored_name or "",
+        annex.original_filename or "annexe",
+        annex.content_type,
+        missing,
+        f"annex {annex.id}",
+    )
 
 
 async def download_bilan_scan(request: Request) -> Response:
@@ -160,22 +148,36 @@ async def download_bilan_scan(request: Request) -> Response:
         return _refusal(403, Forbidden().message(language))
     if not bilan.scan_stored_name:
         return missing
-    store = store_for(settings)
-    name = bilan.scan_stored_name
+    return await _serve_stored(
+        request,
+        bilan.scan_stored_name,
+        bilan.scan_filename or "scan",
+        bilan.scan_content_type,
+        missing,
+        f"the paper scan of bilan {bilan.id}",
+    )
+
+
+async def _serve_stored(
+    request: Request, name: str, filename: str, content_type: str | None, missing: Response, what: str
+) -> Response:
+    """A stored file as a download once its row was granted: from the local folder as a file, from an object store
+    streamed (both answer Range); 503 while the store is out of reach, `missing` when the row names no file."""
+    store = store_for(request.app.state.settings)
     try:
         info = await store.stat(name)
     except StoreUnavailable:
         return JSONResponse(unavailable_body(store=True), status_code=503, headers={"retry-after": RETRY_AFTER})
     if info is None:
-        log.error("the paper scan of bilan %s has no file in the store", bilan.id)
+        log.error("%s has no file in the store", what)
         return missing
     headers = {
-        "content-disposition": content_disposition(bilan.scan_filename or "scan"),
+        "content-disposition": content_disposition(filename),
         "x-content-type-options": "nosniff",
         "content-security-policy": "default-src 'none'; sandbox",
         "cache-control": "private, no-cache",
     }
-    media_type = bilan.scan_content_type or "application/octet-stream"
+    media_type = content_type or "application/octet-stream"
     path = store.local_path(name)
     if path is not None:
         return FileResponse(path, media_type=media_type, headers=headers)
