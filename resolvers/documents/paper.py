@@ -14,7 +14,6 @@ completed bilan is reopened first, and keeps its scan until it is replaced).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -27,12 +26,10 @@ from graph.types.common import Payload, UserError
 from models import bilans as m
 from permissions import scopes
 from permissions.viewer import Viewer
-from resolvers.fiches.annex_files import LandedFile, store_upload
+from resolvers.fiches.annex_files import LandedFile, keep_if_committed, store_upload
 from resolvers.fiches.annex_store import store_for
 from resolvers.inputs import check_version, fetch_in_reach
 from resolvers.mutations import mutation, run_mutation
-
-log = logging.getLogger("pfmp.annexes")
 
 # A signed sheet, scanned or photographed: nothing else is a scan (annex_types judges the type from the content).
 SCAN_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
@@ -94,18 +91,10 @@ class BilanPaperMutation:
                 replaced.append(bilan.scan_stored_name)
             return BilanPaperScanUploadPayload(bilan=CompanyBilan.from_row(await m.CompanyBilan.get(id=bilan.id)))
 
-        result = None
-        try:
-            result = await run_mutation(BilanPaperScanUploadPayload, body)
-        finally:
-            if result is None or result.errors:
-                await store.drop_incoming(stored.stored_name)
+        result = await keep_if_committed(
+            store, stored.stored_name, run_mutation(BilanPaperScanUploadPayload, body), "bilan scan"
+        )
         if not result.errors:
-            try:
-                await store.claim(stored.stored_name)
-            except Exception:
-                # The row is committed: the start-up sweep claims the file (the scan answers 404 until then).
-                log.exception("could not claim the uploaded bilan scan %s", stored.stored_name)
             # The earlier scan is no longer named by any row: removed now, or by the sweep if this fails.
             await store.delete(replaced)
         return result

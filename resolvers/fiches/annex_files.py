@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any, Protocol, TypeVar
 
 from graph.errors import Reason, UserInputError, problem
 from resolvers.fiches.annex_store import AnnexStore, Incoming
@@ -27,6 +29,13 @@ log = logging.getLogger("pfmp.annexes")
 # most are held per file.
 BATCH = 1024 * 1024
 MAX_FILENAME = 255
+
+
+class _Answer(Protocol):
+    errors: Any
+
+
+P = TypeVar("P", bound=_Answer)
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,24 @@ class LandedFile:
     def discard(self) -> None:
         """Remove what was written (synchronous on purpose: it must run even while the task is being cancelled)."""
         self.incoming.discard()
+
+
+async def keep_if_committed(store: AnnexStore, stored_name: str, mutation: Awaitable[P], what: str) -> P:
+    """Runs the mutation that names an uploaded file, then moves the file into place if it committed, or drops it
+    if it answered errors or raised. A claim that fails after the commit is left to the start-up sweep (the row's
+    download answers 404 until then)."""
+    result = None
+    try:
+        result = await mutation
+    finally:
+        if result is None or result.errors:
+            await store.drop_incoming(stored_name)
+    if not result.errors:
+        try:
+            await store.claim(stored_name)
+        except Exception:
+            log.exception("could not claim the uploaded %s %s", what, stored_name)
+    return result
 
 
 async def store_upload(upload: LandedFile) -> StoredFile:

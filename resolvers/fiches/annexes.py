@@ -13,7 +13,6 @@ committed (a failure there is logged, and the sweep removes the file).
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import urlsplit
 
 import strawberry
@@ -27,13 +26,10 @@ from graph.types.fiches import Annex
 from models import fiches as m
 from models import live
 from resolvers.fiches import rules
-from resolvers.fiches.annex_files import LandedFile, store_upload
+from resolvers.fiches.annex_files import LandedFile, keep_if_committed, store_upload
 from resolvers.fiches.annex_store import store_for
 from resolvers.inputs import fetch_in_reach, optional_text
 from resolvers.mutations import mutation, run_mutation
-
-log = logging.getLogger("pfmp.annexes")
-
 
 MAX_URL = 2000
 
@@ -176,16 +172,4 @@ async def _upload(info: Info, fiche_id: str, file, title: str | None) -> AnnexUp
         )
         return AnnexUploadPayload(annex=Annex.from_row(annex))
 
-    result = None
-    try:
-        result = await run_mutation(AnnexUploadPayload, body)
-    finally:
-        if result is None or result.errors:
-            await store.drop_incoming(stored.stored_name)
-    if not result.errors:
-        try:
-            await store.claim(stored.stored_name)
-        except Exception:
-            # The row is committed: the start-up sweep claims the file (the annex answers 404 until then).
-            log.exception("could not claim the uploaded annex %s", stored.stored_name)
-    return result
+    return await keep_if_committed(store, stored.stored_name, run_mutation(AnnexUploadPayload, body), "annex")
