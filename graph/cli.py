@@ -1,4 +1,4 @@
-"""The `pfmp` command: serve, migrate, export-schema, import-framework, import-roster, create-admin,
+"""The `pfmp` command: serve, migrate, export-schema, import-framework, import-roster, import-staff, create-admin,
 export-learner-data, backup, restore."""
 
 from __future__ import annotations
@@ -239,6 +239,73 @@ def import_roster_command(
     click.echo(
         f"classrooms: {len(result.classrooms_created)} created, {len(result.classrooms_updated)} updated, "
         f"{len(result.classrooms_unchanged)} unchanged"
+    )
+    for user in result.missing:
+        click.echo(f"missing (kept, not in the file): {user.last_name} {user.first_name}")
+
+
+@main.command("import-staff")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xml", "csv"], case_sensitive=False),
+    default=None,
+    help="Default: from the file name's extension.",
+)
+@click.option("--school", "uai", default=None, help="UAI of the school; needed when the database holds several.")
+@click.option(
+    "--provider",
+    default=None,
+    help="Record each teacher's identifier as their identity at this configured identity provider.",
+)
+def import_staff_command(file: Path, fmt: str | None, uai: str | None, provider: str | None) -> None:
+    """Import teachers and their classrooms from STS-Web's timetable export (XML) or a CSV."""
+    from tortoise.transactions import in_transaction
+
+    from graph.database import apply_migrations, orm
+    from models.schools import School
+    from resolvers.people.roster import RosterFileError, RosterFormat
+    from resolvers.people.staff_roster import parse_staff
+    from resolvers.people.staff_roster_write import apply_staff
+
+    settings = _settings()
+    fmt = (fmt or file.suffix.lstrip(".")).upper()
+    if fmt not in ("XML", "CSV"):
+        raise click.ClickException(f"{file.name}: say --format xml or --format csv")
+    if provider and provider not in settings.identity_providers:
+        raise click.ClickException(f"--provider {provider!r} is not a configured identity provider")
+
+    def refuse(problems: list[str]) -> click.ClickException:
+        for line in problems:
+            click.echo(f"{file.name}: {line}", err=True)
+        return click.ClickException(f"{file.name} refused: {len(problems)} problem(s), nothing imported")
+
+    try:
+        roster = parse_staff(file.read_bytes(), RosterFormat(fmt))
+    except RosterFileError as exc:
+        raise refuse(exc.problems) from None
+
+    async def run():
+        await apply_migrations(settings.database_url)
+        async with orm(settings.database_url):
+            schools = await School.filter(uai=uai.strip().upper()) if uai else await School.all().limit(2)
+            if len(schools) != 1:
+                raise click.ClickException(
+                    f"no school with UAI {uai}" if uai else "several schools (or none): give --school UAI"
+                )
+            async with in_transaction():
+                return await apply_staff(roster, school_id=schools[0].id, provider=provider)
+
+    try:
+        result = _run(run())
+    except RosterFileError as exc:
+        raise refuse(exc.problems) from None
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"teachers: {len(result.created)} created, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged, {len(result.missing)} missing"
     )
     for user in result.missing:
         click.echo(f"missing (kept, not in the file): {user.last_name} {user.first_name}")

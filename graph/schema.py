@@ -36,6 +36,7 @@ from resolvers.people.auth import AuthMutation, AuthQuery
 from resolvers.people.identity import IdentityMutation, IdentityQuery, RosterMutation
 from resolvers.people.links import TrainerLinkMutation
 from resolvers.people.schools import SchoolQuery
+from resolvers.people.staff import StaffMutation
 from resolvers.people.trainers import TrainerMutation, TrainerQuery
 from resolvers.periods.liaison import LiaisonMutation
 from resolvers.periods.periods import PeriodMutation, PeriodQuery
@@ -63,6 +64,7 @@ class Mutation(
     TrainerLinkMutation,
     IdentityMutation,
     RosterMutation,
+    StaffMutation,
     FicheMutation,
     AnnexMutation,
     BilanMutation,

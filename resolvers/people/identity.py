@@ -41,7 +41,8 @@ RosterFormatEnum = Annotated[
     RosterFormat,
     strawberry.enum(
         name="RosterFormat",
-        description="XML: the learners export of the school-administration system (SIECLE); CSV: see docs.",
+        description="XML: the school-administration system's export (SIECLE's learners export for rosterImport, "
+        "STS-Web's timetable export for staffImport); CSV: see docs/identity.md.",
     ),
 ]
 
@@ -93,15 +94,15 @@ class RosterImportPayload(Payload):
     warnings: list[str] = strawberry.field(default_factory=list, description="What was skipped, and why.")
 
 
-def _user_errors(exc: UserInputError) -> list[UserError]:
+def user_errors(exc: UserInputError) -> list[UserError]:
     return UserError.all_of(exc)
 
 
-def _file_problems(exc: RosterFileError) -> UserInputError:
+def file_problems(exc: RosterFileError) -> UserInputError:
     return UserInputError(FieldProblem(["content"], Reason.ROSTER_FILE_INVALID, {"detail": p}) for p in exc.problems)
 
 
-def _check_provider(info: Info, provider: str, field: str) -> None:
+def check_provider(info: Info, provider: str, field: str) -> None:
     known = info.context.settings.identity_providers
     if provider not in known:
         listed = ", ".join(repr(name) for name in known) or Term("none is configured")
@@ -163,7 +164,7 @@ class IdentityMutation:
             # Asked outside the transaction: a slow CAS server must not hold a database connection.
             user = await _cas_person(info, ticket, service)
         except UserInputError as exc:
-            return CasLoginPayload(errors=_user_errors(exc))
+            return CasLoginPayload(errors=user_errors(exc))
 
         # A sign-in writes nothing a read shows: no transaction, and no data stamp bumped (models/stamps.py).
         token, expires_at, person = signed_in(settings, user)
@@ -182,7 +183,7 @@ class IdentityMutation:
         user = await User.get_or_none(id=pk, school_id=viewer.school_id, role=PERSON_TYPES[type_name])
         if user is None:
             raise not_found("userId", "account")
-        _check_provider(info, provider, "provider")
+        check_provider(info, provider, "provider")
         value = (subject or "").strip()
         if len(value) > MAX_SUBJECT:
             raise problem(["subject"], Reason.TEXT_TOO_LONG, label=Term("The subject"), max_length=MAX_SUBJECT)
@@ -234,15 +235,15 @@ class RosterMutation:
                     bytes=MAX_ROSTER_FILE,
                 )
             if identity_provider:
-                _check_provider(info, identity_provider, "identityProvider")
+                check_provider(info, identity_provider, "identityProvider")
             level_name = (level or "").strip() or None
             if level_name and len(level_name) > 200:
                 raise problem(["level"], Reason.TEXT_TOO_LONG, label=Term("The level name"), max_length=200)
             roster = await asyncio.to_thread(parse_roster, content, RosterFormat(format))
         except RosterFileError as exc:
-            return RosterImportPayload(errors=_user_errors(_file_problems(exc)))
+            return RosterImportPayload(errors=user_errors(file_problems(exc)))
         except UserInputError as exc:
-            return RosterImportPayload(errors=_user_errors(exc))
+            return RosterImportPayload(errors=user_errors(exc))
 
         async def body() -> RosterImportPayload:
             try:
@@ -250,7 +251,7 @@ class RosterMutation:
                     roster, school_id=viewer.school_id, level_name=level_name, provider=identity_provider or None
                 )
             except RosterFileError as exc:
-                raise _file_problems(exc) from None
+                raise file_problems(exc) from None
             return RosterImportPayload(
                 learners_created=[Learner.from_row(u, viewer) for u in result.created],
                 learners_updated=[Learner.from_row(u, viewer) for u in result.updated],

@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from xml.etree.ElementTree import Element, ParseError
@@ -92,7 +93,7 @@ class Roster:
     warnings: list[str] = field(default_factory=list)
 
 
-class _Problems:
+class Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
 
@@ -107,7 +108,7 @@ class _Problems:
             raise RosterFileError(shown)
 
 
-def _date(value: str) -> dt.date | None:
+def parse_date(value: str) -> dt.date | None:
     for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
             parsed = dt.datetime.strptime(value, pattern).date()
@@ -118,7 +119,7 @@ def _date(value: str) -> dt.date | None:
 
 
 def _checked(
-    problems: _Problems, where: str, values: dict[str, str], seen: set[str], labels: dict[str, str] | None = None
+    problems: Problems, where: str, values: dict[str, str], seen: set[str], labels: dict[str, str] | None = None
 ) -> LearnerRow | None:
     """One learner's values (keys as the CSV columns) checked; None and problems noted when bad."""
     before = len(problems.items)
@@ -130,14 +131,14 @@ def _checked(
         if len(values.get(key) or "") > limit:
             problems.add(where, f"{name(key, key)} is longer than {limit} characters")
     birth = values.get("date_naissance")
-    birth_date = _date(birth) if birth else None
+    birth_date = parse_date(birth) if birth else None
     if birth and birth_date is None:
         problems.add(where, f"{name('date_naissance', 'date_naissance')} {birth!r} is not a past date (DD/MM/YYYY)")
     email = (values.get("email") or "").lower() or None
     if email and not EMAIL.fullmatch(email):
         problems.add(where, f"email {email!r} is not an email address")
     raw_status = values.get("statut") or ""
-    status = STATUSES.get(_plain(raw_status)) if raw_status else None
+    status = STATUSES.get(plain(raw_status)) if raw_status else None
     if raw_status and status is None:
         problems.add(where, f"statut {raw_status!r} is neither 'élève' nor 'apprenti'")
     identifier = values.get("identifiant") or ""
@@ -161,7 +162,7 @@ def _checked(
     )
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """Lower case, no accents, spaces and hyphens as underscores: how column names and statuses compare."""
     flat = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[\s\-]+", "_", flat.strip().lower())
@@ -175,25 +176,29 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def parse_csv(text: str) -> Roster:
-    problems, roster, seen = _Problems(), Roster([]), set[str]()
+def csv_records(
+    text: str, required: tuple[str, ...], optional: tuple[str, ...], problems: Problems, warnings: list[str], limit: int
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each non-empty line of a CSV file as (where, values by plain column name), its delimiter (`;`, `,` or tab)
+    guessed from the header; problems of the header or of a line's shape are noted, and stop at `limit` lines."""
     text = text.lstrip("\ufeff")
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = [_plain(name) for name in next(reader, [])]
-        missing = [name for name in REQUIRED_COLUMNS if name not in header]
+        header = [plain(name) for name in next(reader, [])]
+        missing = [name for name in required if name not in header]
         if missing:
-            problems.add("line 1", f"missing column(s): {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})")
+            problems.add("line 1", f"missing column(s): {', '.join(missing)} (required: {', '.join(required)})")
             problems.raise_any()
         doubled = sorted({name for name in header if name and header.count(name) > 1})
         if doubled:
             problems.add("line 1", f"column(s) {', '.join(doubled)} appear twice")
             problems.raise_any()
-        ignored = [name for name in header if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+        ignored = [name for name in header if name not in required + optional]
         if ignored:
-            roster.warnings.append(f"column(s) ignored: {', '.join(ignored)}")
+            warnings.append(f"column(s) ignored: {', '.join(ignored)}")
+        count = 0
         for fields in reader:
             where = f"line {reader.line_num}"
             if not any(value.strip() for value in fields):
@@ -201,21 +206,28 @@ def parse_csv(text: str) -> Roster:
             if len(fields) != len(header):
                 problems.add(where, f"{len(fields)} field(s) where the header has {len(header)}")
                 continue
-            if len(roster.learners) + len(problems.items) >= MAX_LEARNERS:
-                problems.add(where, f"more than {MAX_LEARNERS} learners in one file")
+            if count + len(problems.items) >= limit:
+                problems.add(where, f"more than {limit} lines in one file")
                 break
-            row = _checked(problems, where, {k: v.strip() for k, v in zip(header, fields, strict=True)}, seen)
-            if row:
-                roster.learners.append(row)
+            count += 1
+            yield where, {k: v.strip() for k, v in zip(header, fields, strict=True)}
     except csv.Error as exc:
         problems.add(f"line {reader.line_num}", f"not readable as CSV ({exc})")
+
+
+def parse_csv(text: str) -> Roster:
+    problems, roster, seen = Problems(), Roster([]), set[str]()
+    for where, values in csv_records(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, problems, roster.warnings, MAX_LEARNERS):
+        row = _checked(problems, where, values, seen)
+        if row:
+            roster.learners.append(row)
     if not roster.learners and not problems.items:
         problems.add("line 2", "no learner in the file")
     problems.raise_any()
     return roster
 
 
-def _text(element: Element, *names: str) -> str:
+def child_text(element: Element, *names: str) -> str:
     """The first non-empty of the children (or attributes) `names` of `element`."""
     for name in names:
         value = element.get(name)
@@ -232,15 +244,15 @@ def _division(structures: Element) -> str:
     items = structures.findall("STRUCTURE") or [structures]
     for wanted in ("D", ""):
         for item in items:
-            if _text(item, "TYPE_STRUCTURE").upper() == wanted and _text(item, "CODE_STRUCTURE"):
-                return _text(item, "CODE_STRUCTURE")
+            if child_text(item, "TYPE_STRUCTURE").upper() == wanted and child_text(item, "CODE_STRUCTURE"):
+                return child_text(item, "CODE_STRUCTURE")
     return ""
 
 
-def parse_xml(data: bytes | str) -> Roster:
-    problems, roster, seen = _Problems(), Roster([]), set[str]()
+def read_xml(data: bytes | str) -> Element:
+    """The root element of an export, parsed with DTDs, entities and external references refused."""
     try:
-        root = SafeXML.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return SafeXML.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
         raise RosterFileError(
             [
@@ -254,22 +266,27 @@ def parse_xml(data: bytes | str) -> Roster:
         raise RosterFileError([f"line {line}, column {column + 1}: XML error, {reason}"]) from None
     except (DefusedXmlException, ValueError) as exc:
         raise RosterFileError([f"document: not readable as XML ({type(exc).__name__})"]) from None
+
+
+def parse_xml(data: bytes | str) -> Roster:
+    problems, roster, seen = Problems(), Roster([]), set[str]()
+    root = read_xml(data)
     eleves = list(root.iter("ELEVE"))
     if not eleves:
         raise RosterFileError(["document: no ELEVE element; is this the learners export?"])
     divisions: dict[str, str] = {}
     for structures in root.iter("STRUCTURES_ELEVE"):
-        key = _text(structures, "ELEVE_ID")
+        key = child_text(structures, "ELEVE_ID")
         if key:
             divisions[key] = _division(structures)
     today = dt.date.today()
     for index, eleve in enumerate(eleves, start=1):
-        identifier = _text(eleve, "ELEVE_ID")
+        identifier = child_text(eleve, "ELEVE_ID")
         where = f"ELEVE #{index}" + (f" (ELEVE_ID {identifier})" if identifier else "")
         if index > MAX_LEARNERS:
             problems.add(where, f"more than {MAX_LEARNERS} learners in one file")
             break
-        left = _date(_text(eleve, "DATE_SORTIE"))
+        left = parse_date(child_text(eleve, "DATE_SORTIE"))
         if left is not None and left <= today:
             roster.warnings.append(f"{where}: left the school on {left:%d/%m/%Y}, not imported")
             continue
@@ -280,9 +297,9 @@ def parse_xml(data: bytes | str) -> Roster:
             continue
         values = {
             "identifiant": identifier,
-            "nom": _text(eleve, "NOM_USAGE", "NOM_DE_FAMILLE", "NOM"),
-            "prenom": _text(eleve, "PRENOM"),
-            "date_naissance": _text(eleve, "DATE_NAISS"),
+            "nom": child_text(eleve, "NOM_USAGE", "NOM_DE_FAMILLE", "NOM"),
+            "prenom": child_text(eleve, "PRENOM"),
+            "date_naissance": child_text(eleve, "DATE_NAISS"),
             "classe": classroom,
         }
         row = _checked(problems, where, values, seen, XML_NAMES)

@@ -11,8 +11,9 @@ is reported as missing, and their portfolios stay as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from models import stamps
 from models.schools import Classroom, Level, School
@@ -58,11 +59,7 @@ class _Plan:
         await self._emails()
         if self.provider:
             await self._identities()
-        if self.problems:
-            shown = self.problems[:MAX_PROBLEMS]
-            if len(self.problems) > MAX_PROBLEMS:
-                shown.append(f"… and {len(self.problems) - MAX_PROBLEMS} more problem(s)")
-            raise RosterFileError(shown)
+        refuse_if_any(self.problems)
 
     async def _classrooms(self) -> None:
         existing = await Classroom.filter(school=self.school)
@@ -112,34 +109,77 @@ class _Plan:
         self.missing = [u for u in learners if u.is_active and u.classroom_id in covered and u.id not in matched]
 
     async def _emails(self) -> None:
-        wanted: dict[str, LearnerRow] = {}
-        for row in self.roster.learners:
-            user = self.matches[row.identifier]
-            email = row.email or (placeholder_email(row, self.school.uai) if user is None else None)
-            if email is None or (user is not None and user.email == email):
-                continue
-            if email in wanted:
-                self.problems.append(f"{row.where}: email {email!r} is also the one of {wanted[email].where}")
-            wanted[email] = row
-        taken = await User.filter(email__in=list(wanted)).values("id", "email") if wanted else []
-        for hit in taken:
-            row = wanted[hit["email"]]
-            user = self.matches[row.identifier]
-            if user is None or user.id != hit["id"]:
-                self.problems.append(f"{row.where}: email {hit['email']!r} is already another account's")
+        self.problems += await email_problems(
+            self.roster.learners, self.matches, lambda row: placeholder_email(row, self.school.uai)
+        )
 
     async def _identities(self) -> None:
-        subjects = {row.ent_id or row.identifier: row for row in self.roster.learners}
-        if len(subjects) < len(self.roster.learners):
-            self.problems.append(f"document: two learners share one identifiant_ent for {self.provider!r}")
-        links = await ExternalIdentity.filter(provider=self.provider, subject__in=list(subjects))
-        for link in links:
-            row = subjects[link.subject]
-            user = self.matches[row.identifier]
-            if user is None or user.id != link.user_id:
-                self.problems.append(
-                    f"{row.where}: {link.subject!r} at {self.provider!r} is already linked to another account"
-                )
+        assert self.provider is not None
+        self.problems += await identity_problems(self.roster.learners, self.matches, self.provider, "learners")
+
+
+def refuse_if_any(problems: list[str]) -> None:
+    """RosterFileError naming the first problems, when there are any: the file is refused whole."""
+    if problems:
+        shown = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(f"… and {len(problems) - MAX_PROBLEMS} more problem(s)")
+        raise RosterFileError(shown)
+
+
+class ImportedRow(Protocol):
+    """A person's row of an import file (learners or teachers), as the checks shared by both read it."""
+
+    @property
+    def where(self) -> str: ...
+    @property
+    def identifier(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def ent_id(self) -> str | None: ...
+
+
+async def email_problems(
+    rows: Sequence[ImportedRow], matches: Mapping[str, User | None], placeholder: Callable[[Any], str]
+) -> list[str]:
+    """The emails the file would give that another account has, or that two rows of the file share.
+
+    A new account without an email in the file gets `placeholder(row)`; a known one keeps its own."""
+    problems: list[str] = []
+    wanted: dict[str, ImportedRow] = {}
+    for row in rows:
+        user = matches[row.identifier]
+        email = row.email or (placeholder(row) if user is None else None)
+        if email is None or (user is not None and user.email == email):
+            continue
+        if email in wanted:
+            problems.append(f"{row.where}: email {email!r} is also the one of {wanted[email].where}")
+        wanted[email] = row
+    taken = await User.filter(email__in=list(wanted)).values("id", "email") if wanted else []
+    for hit in taken:
+        row = wanted[hit["email"]]
+        user = matches[row.identifier]
+        if user is None or user.id != hit["id"]:
+            problems.append(f"{row.where}: email {hit['email']!r} is already another account's")
+    return problems
+
+
+async def identity_problems(
+    rows: Sequence[ImportedRow], matches: Mapping[str, User | None], provider: str, people: str
+) -> list[str]:
+    """The identities at `provider` the file would record that another account holds, or two rows share."""
+    problems: list[str] = []
+    subjects = {row.ent_id or row.identifier: row for row in rows}
+    if len(subjects) < len(rows):
+        problems.append(f"document: two {people} share one identifiant_ent for {provider!r}")
+    links = await ExternalIdentity.filter(provider=provider, subject__in=list(subjects))
+    for link in links:
+        row = subjects[link.subject]
+        user = matches[row.identifier]
+        if user is None or user.id != link.user_id:
+            problems.append(f"{row.where}: {link.subject!r} at {provider!r} is already linked to another account")
+    return problems
 
 
 async def _make_classrooms(plan: _Plan, result: RosterResult) -> dict[str, Classroom]:
@@ -167,7 +207,7 @@ async def _make_classrooms(plan: _Plan, result: RosterResult) -> dict[str, Class
     return ready
 
 
-async def _link(user: User, provider: str, subject: str) -> bool:
+async def link_identity(user: User, provider: str, subject: str) -> bool:
     """Record `subject` as the user's identity at `provider`; True when it changed."""
     link = await ExternalIdentity.get_or_none(user=user, provider=provider)
     if link is None:
@@ -238,7 +278,7 @@ async def apply_roster(
             user, changed = await _create(row, school, classrooms), True
         else:
             user, changed = existing, await _update(existing, row, classrooms)
-        if provider and await _link(user, provider, row.ent_id or row.identifier):
+        if provider and await link_identity(user, provider, row.ent_id or row.identifier):
             changed = True
         (result.created if existing is None else result.updated if changed else result.unchanged).append(user)
         if progress:

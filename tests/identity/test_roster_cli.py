@@ -96,3 +96,22 @@ def test_a_file_that_does_not_fit_the_school_is_refused_whole(data_dir):
 def test_an_unknown_identity_provider_is_refused(data_dir):
     result = pfmp("import-roster", str(FILES / "classes.csv"), "--provider", "ent", data_dir=data_dir)
     assert result.returncode != 0 and "not a configured identity provider" in result.stderr
+
+
+def test_teachers_from_sts_web_after_the_learners(data_dir):
+    # given: the learners' export creates « CAP 1 ELEC » and « 1CAP B » (not « CAPELECT »)
+    learners = pfmp("import-roster", str(FILES / "eleves-2026.xml"), "--level", "CAP 1", data_dir=data_dir)
+    assert learners.returncode == 0, learners.stderr
+    # when
+    first = pfmp("import-staff", str(FILES / "sts_emp_0599999Z_2026.xml"), data_dir=data_dir)
+    again = pfmp("import-staff", str(FILES / "sts_emp_0599999Z_2026.xml"), data_dir=data_dir)
+    refused = pfmp("import-staff", str(FILES / "enseignants-mauvais.csv"), data_dir=data_dir)
+    # then
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == ["teachers: 3 created, 0 updated, 0 unchanged, 0 missing"]
+    assert "warning: INDIVIDU #4 (ID 8103): FONCTION DIR is not teaching (ENS), not imported" in first.stderr
+    assert "warning: INDIVIDU #2 (ID 8101): classroom 'CAPELECT' is not in the school" in first.stderr
+    assert again.stdout.splitlines() == ["teachers: 0 created, 0 updated, 3 unchanged, 0 missing"]
+    assert refused.returncode != 0
+    assert "enseignants-mauvais.csv: line 3: nom is missing or empty" in refused.stderr
+    assert "nothing imported" in refused.stderr and "Traceback" not in refused.stderr

@@ -1,0 +1,89 @@
+"""staffImport: teachers and the classrooms they teach, from STS-Web's export or a CSV (staff_roster.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from graph.context import Info
+from graph.errors import Reason, UserInputError, problem
+from graph.types.common import Payload
+from graph.types.users import Teacher
+from resolvers.mutations import mutation, run_mutation
+from resolvers.people.identity import (
+    MAX_ROSTER_FILE,
+    RosterFormatEnum,
+    check_provider,
+    file_problems,
+    user_errors,
+)
+from resolvers.people.roster import RosterFileError, RosterFormat
+from resolvers.people.staff_roster import parse_staff
+from resolvers.people.staff_roster_write import apply_staff
+
+
+@strawberry.type(
+    description="Result of staffImport. Nobody is deleted: teachers absent from the file are listed in teachersMissing."
+)
+class StaffImportPayload(Payload):
+    teachers_created: list[Teacher] = strawberry.field(
+        default_factory=list, description="Teachers added, without a password (ENT sign-in or a temporary one)."
+    )
+    teachers_updated: list[Teacher] = strawberry.field(
+        default_factory=list, description="Teachers whose names, email, classrooms or identity changed."
+    )
+    teachers_unchanged: int = strawberry.field(default=0, description="Number of teachers already up to date.")
+    teachers_missing: list[Teacher] = strawberry.field(
+        default_factory=list,
+        description="Teachers of the school once imported who are not in the file: kept, with their "
+        "classrooms; deactivate them by hand if they left.",
+    )
+    warnings: list[str] = strawberry.field(default_factory=list, description="What was skipped, and why.")
+
+
+@strawberry.type
+class StaffMutation:
+    @mutation(
+        "Import teachers and the classrooms they teach from STS-Web's timetable export (XML) or a CSV "
+        "(columns in docs/identity.md), whole or not at all. Importing the same file twice changes nothing; "
+        "nobody is deleted; classrooms are matched by their code in the learners' export, never created. "
+        "`identityProvider` records each teacher's identifier as their identity at that provider.",
+        rule="account.manage",
+        transaction=False,
+    )
+    async def staff_import(
+        self, info: Info, content: str, format: RosterFormatEnum, identity_provider: str | None = None
+    ) -> StaffImportPayload:
+        viewer = info.context.require_viewer()
+        try:
+            # Checked and parsed before the transaction: a large file must not hold a database connection.
+            if len(content.encode()) > MAX_ROSTER_FILE:
+                raise problem(
+                    ["content"],
+                    Reason.FILE_TOO_LARGE,
+                    megabytes=MAX_ROSTER_FILE // (1024 * 1024),
+                    bytes=MAX_ROSTER_FILE,
+                )
+            if identity_provider:
+                check_provider(info, identity_provider, "identityProvider")
+            roster = await asyncio.to_thread(parse_staff, content, RosterFormat(format))
+        except RosterFileError as exc:
+            return StaffImportPayload(errors=user_errors(file_problems(exc)))
+        except UserInputError as exc:
+            return StaffImportPayload(errors=user_errors(exc))
+
+        async def body() -> StaffImportPayload:
+            try:
+                result = await apply_staff(roster, school_id=viewer.school_id, provider=identity_provider or None)
+            except RosterFileError as exc:
+                raise file_problems(exc) from None
+            return StaffImportPayload(
+                teachers_created=[Teacher.from_row(u, viewer) for u in result.created],
+                teachers_updated=[Teacher.from_row(u, viewer) for u in result.updated],
+                teachers_unchanged=len(result.unchanged),
+                teachers_missing=[Teacher.from_row(u, viewer) for u in result.missing],
+                warnings=result.warnings,
+            )
+
+        return await run_mutation(StaffImportPayload, body)
