@@ -62,6 +62,7 @@ from graph.well_formed import (
     wants_graphql_response,
 )
 from models import live, stamps
+from permissions import oidc
 from permissions.authentication import authenticate
 from resolvers.fiches.annex_files import LandedFile
 from resolvers.fiches.annex_store import store_for
@@ -321,6 +322,8 @@ def create_app(settings: Settings) -> Starlette:
             listener = None if settings.is_sqlite else live.PostgresListener(settings.database_url)
             if listener is not None:
                 await listener.start()
+            # Each OpenID provider's discovery document, read before serving; one out of reach is a log line.
+            await oidc.discover_all(settings.oidc_providers)
             tune_garbage_collector(settings.gc_tuning)
             try:
                 yield
