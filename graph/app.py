@@ -47,6 +47,7 @@ from graph.routes.annexes import download_annex, download_bilan_scan
 from graph.routes.exports import export_routes
 from graph.routes.graphiql import graphiql_file, page
 from graph.routes.learner_data import learner_data_routes
+from graph.routes.oidc import oidc_routes
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.signin_gate import SigninGate
@@ -360,6 +361,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/bilans/{id}/paper-scan", download_bilan_scan, methods=["GET", "HEAD"]),
             *export_routes(),
             *learner_data_routes(),
+            *oidc_routes(),
             *(
                 [Route("/graphiql/static/{name:path}", graphiql_file, methods=["GET", "HEAD"])]
                 if settings.graphiql
