@@ -1,6 +1,6 @@
 """Sign-in through a real, certified OpenID provider (npm's oidc-provider, tests/conformance/oidc_provider.mjs):
 discovery, the authorization-code flow with PKCE, key rotation, RP-initiated and back-channel logout, a provider
-whose discovery is down at start.
+whose discovery is down at start, and the sign-in methods a login page reads.
 
 The provider runs in Node (its own development login page, driven with httpx as a browser would: each browser is
 an httpx client with its own cookies). The app runs in-process (the `http` client); the provider's back-channel
@@ -440,3 +440,35 @@ async def test_a_provider_whose_discovery_is_down_at_start_is_logged_and_retried
         late.stop()
     # then
     assert signed_in_as(await me(http, answer["access_token"]), teacher.user)
+
+
+async def test_a_login_page_reads_the_sign_in_methods_without_any_secret(http):
+    # when
+    response = await Api(http).post(
+        "query($r: String) { signInMethods(returnTo: $r) { name kind url } }", {"r": RETURN_TO}
+    )
+    # then
+    methods = response.json()["data"]["signInMethods"]
+    assert methods == [
+        {
+            "name": "ent",
+            "kind": "OIDC",
+            "url": f"{APP}/auth/oidc/ent/start?return_to=https%3A%2F%2Ffront.example.test%2Fsigned-in",
+        },
+        {
+            "name": "late",
+            "kind": "OIDC",
+            "url": f"{APP}/auth/oidc/late/start?return_to=https%3A%2F%2Ffront.example.test%2Fsigned-in",
+        },
+        {
+            "name": "mismatch",
+            "kind": "OIDC",
+            "url": f"{APP}/auth/oidc/mismatch/start?return_to=https%3A%2F%2Ffront.example.test%2Fsigned-in",
+        },
+        {
+            "name": "cas",
+            "kind": "CAS",
+            "url": "https://cas.example.test/cas/login?service=https%3A%2F%2Fpfmp.example.test%2Fcas",
+        },
+    ]
+    assert CLIENT_SECRET not in response.text
