@@ -47,6 +47,7 @@ from graph.routes.annexes import download_annex, download_bilan_scan
 from graph.routes.exports import export_routes
 from graph.routes.graphiql import graphiql_file, page
 from graph.routes.learner_data import learner_data_routes
+from graph.routes.oidc import oidc_routes
 from graph.schema import schema
 from graph.settings import Settings, tortoise_config
 from graph.signin_gate import SigninGate
@@ -62,6 +63,7 @@ from graph.well_formed import (
     wants_graphql_response,
 )
 from models import live, stamps
+from permissions import oidc
 from permissions.authentication import authenticate
 from resolvers.fiches.annex_files import LandedFile
 from resolvers.fiches.annex_store import store_for
@@ -321,6 +323,8 @@ def create_app(settings: Settings) -> Starlette:
             listener = None if settings.is_sqlite else live.PostgresListener(settings.database_url)
             if listener is not None:
                 await listener.start()
+            # Each OpenID provider's discovery document, read before serving; one out of reach is a log line.
+            await oidc.discover_all(settings.oidc_providers)
             tune_garbage_collector(settings.gc_tuning)
             try:
                 yield
@@ -357,6 +361,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/bilans/{id}/paper-scan", download_bilan_scan, methods=["GET", "HEAD"]),
             *export_routes(),
             *learner_data_routes(),
+            *oidc_routes(),
             *(
                 [Route("/graphiql/static/{name:path}", graphiql_file, methods=["GET", "HEAD"])]
                 if settings.graphiql

@@ -81,7 +81,17 @@ class OidcProvider:
     name: str
     issuer: str
     audience: str
-    jwks_url: str
+    # Keys: from `jwks_url` when given, else from the `jwks_uri` of the discovery document (`discovery_url`, by
+    # default `<issuer>/.well-known/openid-configuration`), read at start-up and again when keys are refetched.
+    jwks_url: str | None = None
+    discovery_url: str | None = None
+    # The authorization-code flow (graph/routes/oidc.py), on when client_id and redirect_url are set: this server
+    # is then the provider's client; its ID tokens carry `aud` = client_id.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_url: str | None = None
+    post_logout_redirect_url: str | None = None
+    scopes: tuple[str, ...] = ("openid",)
     algorithms: tuple[str, ...] = ("RS256",)
     # The claim that identifies the person, and how it maps to an account:
     # "external_id" = the user's external identity for this provider, "email" = the account's email.
@@ -92,6 +102,11 @@ class OidcProvider:
     jwks_min_refresh_seconds: int = 60
     timeout: float = 5.0
     leeway: int = 30
+
+    @property
+    def code_flow(self) -> bool:
+        """Whether the server signs people in through this provider's authorization endpoint."""
+        return bool(self.client_id and self.redirect_url)
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,9 @@ class Settings:
     cas_provider: str = field(default="cas")
     cas_protocol: str = field(default="2")
     cas_timeout: float = field(default=5.0)
+    # Origins a browser sign-in (graph/routes/oidc.py) may send the person back to with their token; empty: the
+    # CORS origins.
+    signin_return_origins: tuple[str, ...] = field(default=())
     # Sign-in throttle (permissions/throttle.py): on unless PFMP_SIGNIN_THROTTLE=0; X-Forwarded-For is believed
     # only from these peers (PFMP_TRUSTED_PROXIES); the clock it reads, in seconds since the epoch.
     signin_throttle: bool = field(default=True)
@@ -214,7 +232,9 @@ def _oidc_providers(own_issuer: str, production: bool) -> tuple[OidcProvider, ..
         if not isinstance(entry, dict):
             raise ConfigError(f"{where} must be an object")
         unknown = set(entry) - known
-        missing = {"name", "issuer", "audience", "jwks_url"} - set(entry)
+        missing = {"name", "issuer"} - set(entry)
+        if "audience" not in entry and "client_id" not in entry:
+            missing.add("audience")
         if unknown or missing:
             raise ConfigError(
                 f"{where}: "
@@ -224,7 +244,19 @@ def _oidc_providers(own_issuer: str, production: bool) -> tuple[OidcProvider, ..
                 )
             )
         values = dict(entry)
-        for key in ("name", "issuer", "audience", "jwks_url", "claim", "match"):
+        for key in (
+            "name",
+            "issuer",
+            "audience",
+            "jwks_url",
+            "discovery_url",
+            "client_id",
+            "client_secret",
+            "redirect_url",
+            "post_logout_redirect_url",
+            "claim",
+            "match",
+        ):
             if key in values and (not isinstance(values[key], str) or not values[key].strip()):
                 raise ConfigError(f"{where}.{key} must be a non-empty string")
         algorithms = values.get("algorithms", ["RS256"])
@@ -238,7 +270,26 @@ def _oidc_providers(own_issuer: str, production: bool) -> tuple[OidcProvider, ..
         for key in ("jwks_cache_seconds", "jwks_min_refresh_seconds", "timeout", "leeway"):
             if key in values and (not isinstance(values[key], (int, float)) or values[key] < 0):
                 raise ConfigError(f"{where}.{key} must be a number of seconds")
-        _http_url(f"{where}.jwks_url", values["jwks_url"], production)
+        scopes = values.get("scopes", ["openid"])
+        if isinstance(scopes, str):
+            scopes = scopes.split()
+        if not isinstance(scopes, list) or "openid" not in scopes or not all(isinstance(x, str) for x in scopes):
+            raise ConfigError(f"{where}.scopes must be a list of scopes including openid")
+        values["scopes"] = tuple(scopes)
+        values.setdefault("audience", values.get("client_id"))
+        if bool(values.get("client_id")) != bool(values.get("redirect_url")):
+            raise ConfigError(f"{where}: client_id and redirect_url go together (the authorization-code flow)")
+        if values.get("client_id") and not values.get("client_secret"):
+            raise ConfigError(f"{where}.client_secret is required with client_id")
+        if not values.get("jwks_url") or values.get("client_id"):
+            # Keys without a JWKS address, and the code flow's endpoints, come from the discovery document.
+            values.setdefault("discovery_url", values["issuer"].rstrip("/") + "/.well-known/openid-configuration")
+        for key in ("jwks_url", "discovery_url", "redirect_url", "post_logout_redirect_url"):
+            if values.get(key):
+                _http_url(f"{where}.{key}", values[key], production)
+        callback = f"/auth/oidc/{values['name']}/callback"
+        if values.get("redirect_url") and not values["redirect_url"].endswith(callback):
+            raise ConfigError(f"{where}.redirect_url must be this server's address followed by {callback}")
         provider = OidcProvider(**values)
         if provider.issuer == own_issuer:
             raise ConfigError(f"{where}.issuer must differ from PFMP_TOKEN_ISSUER")
@@ -396,6 +447,9 @@ def load_settings() -> Settings:
         graphiql=graphiql,
         introspection=introspection,
         oidc_providers=oidc_providers,
+        signin_return_origins=tuple(
+            o.strip().rstrip("/") for o in os.environ.get("PFMP_SIGNIN_RETURN_ORIGINS", "").split(",") if o.strip()
+        ),
         signin_throttle=_switch("PFMP_SIGNIN_THROTTLE", True),
         trusted_proxies=_trusted_proxies(),
         gc_tuning=_switch("PFMP_GC_TUNING", True),

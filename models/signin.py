@@ -1,7 +1,13 @@
-"""Sign-in bookkeeping shared by every server process: the throttle state (permissions/throttle.py)."""
+"""Sign-in bookkeeping shared by every server process: the throttle state (permissions/throttle.py) and the
+sessions opened through an OpenID provider (graph/routes/oidc.py)."""
+
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.users import User
 
 
 class SigninThrottle(Model):
@@ -18,3 +24,28 @@ class SigninThrottle(Model):
 
     class Meta:
         table = "signin_throttle"
+
+
+class OidcSession(Model):
+    """A sign-in through an OpenID provider's authorization endpoint (graph/routes/oidc.py): the provider's session
+    id (`sid`) and subject, kept with the server's tokens issued for it (their `ses` claim is this row's id), so a
+    logout at the provider revokes exactly those tokens, not the person's other sessions."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="oidc_sessions", on_delete=fields.CASCADE
+    )
+    user_id: int
+    provider = fields.CharField(max_length=100)
+    subject = fields.CharField(max_length=254)
+    sid = fields.CharField(max_length=255, null=True)
+    # Sent back to the provider as `id_token_hint` when the person signs out here (RP-initiated logout).
+    id_token = fields.TextField()
+    created_at = fields.DatetimeField()
+    # The issued token's expiry: a row past it protects nothing any more (kept for the record, never read).
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "oidc_session"
+        indexes = (("provider", "sid"), ("provider", "subject"))

@@ -8,6 +8,11 @@ nothing the token says about itself:
 - the key comes from the provider's JWKS address, by key id; the key set is
   cached, refetched when a token names an unknown key id (at most every
   `jwks_min_refresh_seconds`), and always fetched in a worker thread;
+- a provider without a `jwks_url` publishes its keys' address in its
+  discovery document (OpenID Connect Discovery 1.0), read at start-up
+  (`discover_all`: a provider out of reach is logged and retried later) and
+  again before each refetch of its keys, so keys a provider rotates, or moves,
+  are found;
 - issuer, audience, `exp` and `iat` are checked and required;
 - the identifying claim must map to an existing, active account.
 """
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 import jwt
 
 from graph.settings import OidcProvider, Settings
+from models.users import User
 from permissions.identities import find_user
 from permissions.remote import RemoteError, fetch
 from permissions.tokens import InvalidToken
@@ -55,6 +61,101 @@ def select_provider(settings: Settings, token: str) -> OidcProvider | None:
     return None
 
 
+@dataclass(frozen=True)
+class Metadata:
+    """What the server uses of a provider's discovery document."""
+
+    issuer: str
+    jwks_uri: str
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    end_session_endpoint: str | None = None
+
+
+@dataclass
+class _Discovery:
+    metadata: Metadata | None = None
+    attempted_at: float | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+# One discovery state per provider (issuer and discovery address), for the life of the process.
+_discoveries: dict[tuple[str, str], _Discovery] = {}
+
+
+def parse_discovery(provider: OidcProvider, body: bytes) -> Metadata:
+    """The metadata of a discovery document; RemoteError (naming what is wrong) for a malformed one."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RemoteError("answered something that is not JSON") from None
+    if not isinstance(document, dict):
+        raise RemoteError("answered JSON that is not an object")
+    if document.get("issuer") != provider.issuer:
+        # OpenID Connect Discovery 1.0, section 4.3: the issuer published must be the one configured, exactly.
+        raise RemoteError(f"publishes the issuer {str(document.get('issuer'))[:200]!r}, not the configured one")
+    values: dict[str, str | None] = {}
+    for key in ("jwks_uri", "authorization_endpoint", "token_endpoint", "end_session_endpoint"):
+        value = document.get(key)
+        if value is not None and not (isinstance(value, str) and value.startswith(("https://", "http://"))):
+            raise RemoteError(f"gives a {key} that is not an http(s) address")
+        values[key] = value
+    jwks_uri = values.pop("jwks_uri")
+    if jwks_uri is None:
+        raise RemoteError("gives no jwks_uri")
+    return Metadata(issuer=provider.issuer, jwks_uri=jwks_uri, **values)
+
+
+def _discovery_of(provider: OidcProvider) -> _Discovery:
+    assert provider.discovery_url is not None
+    return _discoveries.setdefault((provider.issuer, provider.discovery_url), _Discovery())
+
+
+async def rediscover(provider: OidcProvider) -> Metadata:
+    """Read the provider's discovery document again; on failure the last one read, else RemoteError."""
+    state = _discovery_of(provider)
+    assert provider.discovery_url is not None
+    async with state.lock:
+        state.attempted_at = time.monotonic()
+        try:
+            state.metadata = parse_discovery(provider, await fetch(provider.discovery_url, timeout=provider.timeout))
+        except RemoteError as exc:
+            if state.metadata is None:
+                raise
+            log.warning("discovery document of %s %s: the last one read is kept", provider.name, exc)
+    return state.metadata
+
+
+async def metadata(provider: OidcProvider) -> Metadata:
+    """The provider's discovery metadata, read once and kept; a provider that failed is asked again at most every
+    `jwks_min_refresh_seconds`. RemoteError while it cannot be read."""
+    state = _discovery_of(provider)
+    if state.metadata is not None:
+        return state.metadata
+    now = time.monotonic()
+    if state.attempted_at is not None and now - state.attempted_at < provider.jwks_min_refresh_seconds:
+        raise RemoteError("could not be read lately")
+    return await rediscover(provider)
+
+
+async def discover_all(providers: tuple[OidcProvider, ...]) -> None:
+    """Read every provider's discovery document, all at once; each failure is one log line (the provider is asked
+    again on its next use), and stops neither the other providers nor the server."""
+
+    async def one(provider: OidcProvider) -> None:
+        try:
+            await rediscover(provider)
+        except RemoteError as exc:
+            log.warning(
+                "OIDC provider %s: its discovery document %s %s; it is asked again on next use",
+                provider.name,
+                provider.discovery_url,
+                exc,
+            )
+
+    await asyncio.gather(*(one(p) for p in providers if p.discovery_url))
+
+
 @dataclass
 class _KeySet:
     keys: dict[str | None, dict] = field(default_factory=dict)  # raw JWKs by key id
@@ -81,8 +182,9 @@ _key_sets: dict[tuple[str, str], _KeySet] = {}
 
 
 def clear_key_cache() -> None:
-    """Forget every fetched key set (the next token of each provider refetches)."""
+    """Forget every fetched key set and discovery document (the next token of each provider refetches)."""
     _key_sets.clear()
+    _discoveries.clear()
 
 
 def _parse_jwks(body: bytes) -> dict[str | None, dict]:
@@ -101,7 +203,8 @@ def _parse_jwks(body: bytes) -> dict[str | None, dict]:
 
 
 async def _refresh(provider: OidcProvider, key_set: _KeySet) -> None:
-    body = await fetch(provider.jwks_url, timeout=provider.timeout)
+    url = provider.jwks_url or (await rediscover(provider)).jwks_uri
+    body = await fetch(url, timeout=provider.timeout)
     key_set.keys = _parse_jwks(body)
     key_set.prepared.clear()
     key_set.fetched_at = time.monotonic()
@@ -109,7 +212,7 @@ async def _refresh(provider: OidcProvider, key_set: _KeySet) -> None:
 
 async def _jwk_for(provider: OidcProvider, kid: str | None) -> tuple[_KeySet, dict | None]:
     """The provider's key with this id, fetching or refetching the key set as needed."""
-    key_set = _key_sets.setdefault((provider.issuer, provider.jwks_url), _KeySet())
+    key_set = _key_sets.setdefault((provider.issuer, provider.jwks_url or provider.discovery_url or ""), _KeySet())
     if key_set.needs_fetch(provider, kid, time.monotonic()):
         async with key_set.lock:
             # Another request may have refreshed while this one waited.
@@ -124,8 +227,15 @@ async def _jwk_for(provider: OidcProvider, kid: str | None) -> tuple[_KeySet, di
     return key_set, key_set.lookup(kid)
 
 
-async def verify(provider: OidcProvider, token: str) -> dict:
-    """The claims of a token signed by `provider`, or InvalidToken."""
+async def verify(
+    provider: OidcProvider,
+    token: str,
+    *,
+    audience: str | None = None,
+    require: tuple[str, ...] = ("exp", "iat", "iss", "aud"),
+) -> dict:
+    """The claims of a token signed by `provider` for `audience` (by default the provider's `audience`), or
+    InvalidToken."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -149,10 +259,10 @@ async def verify(provider: OidcProvider, token: str) -> dict:
             token,
             key,
             algorithms=list(provider.algorithms),
-            audience=provider.audience,
+            audience=audience or provider.audience,
             issuer=provider.issuer,
             leeway=provider.leeway,
-            options={"require": ["exp", "iat", "iss", "aud"], "enforce_minimum_key_length": True},
+            options={"require": list(require), "enforce_minimum_key_length": True},
         )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("TOKEN_EXPIRED") from None
@@ -162,7 +272,12 @@ async def verify(provider: OidcProvider, token: str) -> dict:
 
 async def authenticate(provider: OidcProvider, token: str) -> Viewer:
     """The viewer a provider's token stands for; InvalidToken when it is bad or names nobody here."""
-    claims = await verify(provider, token)
+    user = await account_of(provider, await verify(provider, token))
+    return Viewer(id=user.id, role=user.role, school_id=user.school_id, token_version=user.token_version)
+
+
+async def account_of(provider: OidcProvider, claims: dict) -> User:
+    """The active account verified claims of `provider` name; InvalidToken when they name nobody here."""
     value = claims.get(provider.claim)
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
         raise InvalidToken("TOKEN_CLAIM_MISSING", claim=provider.claim)
@@ -171,4 +286,4 @@ async def authenticate(provider: OidcProvider, token: str) -> Viewer:
     user = await find_user(provider.name, provider.match, str(value))
     if user is None:
         raise InvalidToken("IDENTITY_NOT_LINKED", provider=provider.name)
-    return Viewer(id=user.id, role=user.role, school_id=user.school_id, token_version=user.token_version)
+    return user

@@ -2,7 +2,9 @@
 
 Claims: `sub` (user id), `role`, `school`, `ver` (the user's token version,
 bumping it revokes every token of that user), `iat`, `exp`, `iss`, `aud`; a token exchanged for a trainer link
-also `lnk`, the link's id (revoking the link revokes it: permissions/authentication.py).
+also `lnk`, the link's id (revoking the link revokes it: permissions/authentication.py); a token issued at the end
+of a sign-in through an OpenID provider also `ses`, the id of its session there (models/signin.py OidcSession: a
+logout at the provider revokes it).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def issue_token(
     token_version: int,
     now: int | None = None,
     link_id: int | None = None,
+    session_id: int | None = None,
 ) -> tuple[str, int]:
     issued = int(now if now is not None else time.time())
     expires = issued + lifetime
@@ -51,6 +54,8 @@ def issue_token(
     }
     if link_id is not None:
         claims["lnk"] = link_id
+    if session_id is not None:
+        claims["ses"] = session_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 
@@ -71,8 +76,9 @@ def decode_token(token: str, *, secret: str, issuer: str) -> dict:
     try:
         claims["sub"] = int(claims["sub"])
         claims["ver"] = int(claims["ver"])
-        if "lnk" in claims:
-            claims["lnk"] = int(claims["lnk"])
+        for key in ("lnk", "ses"):
+            if key in claims:
+                claims[key] = int(claims[key])
     except (KeyError, TypeError, ValueError):
         raise InvalidToken("TOKEN_INVALID") from None
     return claims

@@ -1,14 +1,18 @@
-"""Sign-in through the school's identity providers (CAS), identity links, and the roster import.
+"""Sign-in through the school's identity providers (CAS), the list of sign-in methods a login page offers,
+identity links, and the roster import.
 
 OpenID Connect tokens need no operation: they are accepted as bearer tokens
-(permissions/oidc.py). Configuration: docs/identity.md.
+(permissions/oidc.py); the browser sign-in through an OpenID provider is a pair of HTTP routes
+(graph/routes/oidc.py). Configuration: docs/identity.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 from typing import Annotated
+from urllib.parse import urlencode
 
 import strawberry
 
@@ -20,7 +24,7 @@ from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
 from models.users import ExternalIdentity as ExternalIdentityRow
 from models.users import Role, User
-from permissions import cas
+from permissions import cas, oidc_flow
 from permissions.identities import MAX_SUBJECT, find_user
 from permissions.table import describe
 from resolvers.mutations import mutation, run_mutation
@@ -51,6 +55,27 @@ RosterFormatEnum = Annotated[
 class ExternalIdentity:
     provider: str = strawberry.field(description="Name of the provider, as configured on the server.")
     subject: str = strawberry.field(description="The person's identifier at that provider.")
+
+
+@strawberry.enum(description="How a sign-in method works.")
+class SignInKind(enum.Enum):
+    OIDC = strawberry.enum_value(
+        "OIDC",
+        description="OpenID Connect: send the person to `url`; they come back to `returnTo` with "
+        "`#access_token=…` (or `#error=CODE`) in the address.",
+    )
+    CAS = strawberry.enum_value(
+        "CAS",
+        description="CAS: send the person to `url` (the CAS login page); the CAS server sends them back to "
+        "this server's service URL with a ticket, to give to casLogin.",
+    )
+
+
+@strawberry.type(description="A way to sign in offered by this server, besides email and password.")
+class SignInMethod:
+    name: str = strawberry.field(description="The provider's name, as configured on the server.")
+    kind: SignInKind = strawberry.field(description="OIDC or CAS.")
+    url: str = strawberry.field(description="Where a login page sends the person to sign in.")
 
 
 @strawberry.type(description="Result of casLogin.")
@@ -138,6 +163,23 @@ async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
 
 @strawberry.type
 class IdentityQuery:
+    @strawberry.field(
+        description="The identity providers a login page can offer, and where to send the person: "
+        "open to everyone, signed in or not (it names no person and no secret). `returnTo`, an address "
+        "on an origin the server allows, is where an OpenID Connect sign-in comes back to."
+    )
+    async def sign_in_methods(self, info: Info, return_to: str | None = None) -> list[SignInMethod]:
+        settings = info.context.settings
+        methods = [
+            SignInMethod(name=provider.name, kind=SignInKind.OIDC, url=url)
+            for provider in settings.oidc_providers
+            if (url := oidc_flow.start_url(provider, return_to)) is not None
+        ]
+        if settings.cas_server_url and settings.cas_service_url:
+            login = f"{settings.cas_server_url}/login?{urlencode({'service': settings.cas_service_url})}"
+            methods.append(SignInMethod(name=settings.cas_provider, kind=SignInKind.CAS, url=login))
+        return methods
+
     @strawberry.field(
         description="The identity-provider links of an account of your school; null when out of "
         "reach. " + describe("account.manage")

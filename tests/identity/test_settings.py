@@ -14,6 +14,12 @@ PROVIDER = {
     "jwks_url": "https://ent.example.test/jwks",
 }
 
+CODE_FLOW = {
+    "client_id": "pfmp",
+    "client_secret": "a secret",
+    "redirect_url": "https://pfmp.example.test/auth/oidc/ent/callback",
+}
+
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
@@ -46,12 +52,32 @@ def test_providers_and_cas_are_read(env):
     assert settings.identity_providers == ("ent", "cas")
 
 
+def test_a_provider_without_jwks_url_or_with_a_client_is_read_from_its_discovery_document(env):
+    # given
+    keys_only = {"name": "a", "issuer": "https://a.example.test/oidc/", "audience": "pfmp-api"}
+    client = {"name": "ent", "issuer": "https://ent.example.test/oidc"} | CODE_FLOW
+    explicit = PROVIDER | {"name": "b", "issuer": "https://b.test", "discovery_url": "https://b.test/meta"}
+    env.setenv(
+        "PFMP_OIDC_PROVIDERS",
+        json.dumps([keys_only, client, explicit, PROVIDER | {"name": "c", "issuer": "https://c.test"}]),
+    )
+    # when
+    a, ent, b, c = load_settings().oidc_providers
+    # then
+    assert (a.discovery_url, a.jwks_url) == ("https://a.example.test/oidc/.well-known/openid-configuration", None)
+    assert ent.discovery_url == "https://ent.example.test/oidc/.well-known/openid-configuration"
+    assert ent.code_flow and ent.audience == "pfmp" and ent.scopes == ("openid",)
+    assert b.discovery_url == "https://b.test/meta"
+    assert (c.discovery_url, c.code_flow) == (None, False)  # keys at jwks_url, as before: no discovery
+    assert "a secret" not in repr(ent)
+
+
 @pytest.mark.parametrize(
     "variables, message",
     [
         ({"PFMP_OIDC_PROVIDERS": "[{"}, "PFMP_OIDC_PROVIDERS is not valid JSON"),
         ({"PFMP_OIDC_PROVIDERS": json.dumps(PROVIDER)}, "must be a JSON list"),
-        ({"PFMP_OIDC_PROVIDERS": json.dumps([{"name": "ent"}])}, "missing key(s) audience, issuer, jwks_url"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([{"name": "ent"}])}, "missing key(s) audience, issuer"),
         ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["HS256"]}])}, "algorithms must list some of"),
         ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"algorithms": ["none"]}])}, "algorithms must list some of"),
         ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"match": "name"}])}, "match must be one of"),
@@ -59,6 +85,19 @@ def test_providers_and_cas_are_read(env):
         ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"issuer": "pfmp"}])}, "must differ from PFMP_TOKEN_ISSUER"),
         ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER, PROVIDER])}, "must differ from the other providers'"),
         ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"jwks_url": "file:///etc/keys"}])}, "must be an http(s) URL"),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"client_id": "pfmp"}])}, "client_id and redirect_url go"),
+        (
+            {"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | CODE_FLOW | {"client_secret": None}])},
+            "client_secret must be a non-empty string",
+        ),
+        (
+            {"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | CODE_FLOW | {"redirect_url": "https://p.test/back"}])},
+            "redirect_url must be this server's address followed by /auth/oidc/ent/callback",
+        ),
+        (
+            {"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | CODE_FLOW | {"scopes": ["email"]}])},
+            "scopes must be a list of scopes including openid",
+        ),
         ({"PFMP_CAS_SERVER_URL": "https://cas.example.test"}, "PFMP_CAS_SERVICE_URL is required"),
         (
             {
