@@ -44,6 +44,7 @@ from graph.messages import negotiate
 from graph.multipart import receive_multipart
 from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, store
 from graph.routes.annexes import download_annex, download_bilan_scan
+from graph.routes.cas import cas_routes
 from graph.routes.exports import export_routes
 from graph.routes.graphiql import graphiql_file, page
 from graph.routes.learner_data import learner_data_routes
@@ -362,6 +363,7 @@ def create_app(settings: Settings) -> Starlette:
             *export_routes(),
             *learner_data_routes(),
             *oidc_routes(),
+            *cas_routes(),
             *(
                 [Route("/graphiql/static/{name:path}", graphiql_file, methods=["GET", "HEAD"])]
                 if settings.graphiql

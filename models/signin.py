@@ -26,20 +26,23 @@ class SigninThrottle(Model):
         table = "signin_throttle"
 
 
-class OidcSession(Model):
-    """A sign-in through an OpenID provider's authorization endpoint (graph/routes/oidc.py): the provider's session
-    id (`sid`) and subject, kept with the server's tokens issued for it (their `ses` claim is this row's id), so a
-    logout at the provider revokes exactly those tokens, not the person's other sessions."""
+class ProviderSession(Model):
+    """A sign-in through an identity provider's pages: an OpenID provider's authorization endpoint
+    (graph/routes/oidc.py; `sid` is the provider's session id) or a CAS server's login page (casLogin; `sid` is the
+    service ticket, which the CAS server's single-logout request names). Kept with the server's tokens issued for it
+    (their `ses` claim is this row's id), so a logout at the provider revokes exactly those tokens, not the
+    person's other sessions."""
 
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
-        "models.User", related_name="oidc_sessions", on_delete=fields.CASCADE
+        "models.User", related_name="provider_sessions", on_delete=fields.CASCADE
     )
     user_id: int
     provider = fields.CharField(max_length=100)
     subject = fields.CharField(max_length=254)
     sid = fields.CharField(max_length=255, null=True)
-    # Sent back to the provider as `id_token_hint` when the person signs out here (RP-initiated logout).
+    # Sent back to the provider as `id_token_hint` when the person signs out here (RP-initiated logout); empty
+    # for CAS.
     id_token = fields.TextField()
     created_at = fields.DatetimeField()
     # The issued token's expiry: a row past it protects nothing any more (kept for the record, never read).
@@ -47,5 +50,5 @@ class OidcSession(Model):
     revoked_at = fields.DatetimeField(null=True)
 
     class Meta:
-        table = "oidc_session"
+        table = "provider_session"
         indexes = (("provider", "sid"), ("provider", "subject"))

@@ -9,7 +9,7 @@ import datetime as dt
 
 from graph.settings import Settings
 from models.links import TrainerLink
-from models.signin import OidcSession
+from models.signin import ProviderSession
 from models.users import User
 from permissions import oidc
 from permissions.table import granted
@@ -44,7 +44,7 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
     user = row[0]
     if not user["is_active"] or user["token_version"] != claims["ver"]:
         return None, REVOKED
-    if "ses" in claims and not await OidcSession.exists(id=claims["ses"], user_id=user["id"], revoked_at=None):
+    if "ses" in claims and not await ProviderSession.exists(id=claims["ses"], user_id=user["id"], revoked_at=None):
         return None, REVOKED  # signed out at the provider, or here (graph/routes/oidc.py)
     if "lnk" in claims:
         # Only a trainer acts through a link (access.md, "Trainer link · use").

@@ -6,10 +6,16 @@ it is valid for this server's service URL and reads the XML answer with
 defusedxml (no DTD, no entities). A ticket is single-use on the CAS side, so a
 replayed ticket is refused there. The service URL must be this server's own:
 a ticket issued to another application of the ENT proves nothing here.
+
+Single logout: the server's token issued for a ticket is bound to a ProviderSession row whose `sid` is that
+ticket; when the person signs out at the CAS server, it POSTs a SAML `LogoutRequest` naming the ticket
+(`SessionIndex`) to the service's logout address (`POST /auth/cas/logout`), which revokes that session's tokens
+and no other.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -19,6 +25,7 @@ import defusedxml.ElementTree as SafeXML
 from defusedxml import DefusedXmlException
 
 from graph.settings import Settings
+from models.signin import ProviderSession
 from permissions.remote import RemoteError, fetch
 
 TICKET = re.compile(r"ST-[A-Za-z0-9._-]{1,253}")
@@ -112,3 +119,32 @@ async def validate_ticket(settings: Settings, ticket: str, service: str) -> CasP
     except RemoteError as exc:
         raise CasUnavailable(f"The CAS server {exc}; try again later.") from None
     return parse_answer(body)
+
+
+MAX_LOGOUT_REQUEST = 64 * 1024
+
+
+def logout_ticket(body: str) -> str | None:
+    """The service ticket a CAS single-logout request names (its SAML `SessionIndex`); None when the request is
+    not one (unreadable, hostile, or naming no well-formed ticket)."""
+    if not body or len(body) > MAX_LOGOUT_REQUEST:
+        return None
+    try:
+        root = SafeXML.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ParseError, DefusedXmlException, ValueError):
+        return None
+    if _local(root) != "LogoutRequest":
+        return None
+    index = next((e for e in root.iter() if _local(e) == "SessionIndex"), None)
+    ticket = (index.text or "").strip() if index is not None else ""
+    return ticket if TICKET.fullmatch(ticket) else None
+
+
+async def single_logout(settings: Settings, body: str) -> int:
+    """Revoke the sessions opened with the ticket a CAS single-logout request names: how many were revoked."""
+    ticket = logout_ticket(body)
+    if ticket is None:
+        return 0
+    return await ProviderSession.filter(provider=settings.cas_provider, sid=ticket, revoked_at=None).update(
+        revoked_at=dt.datetime.fromtimestamp(settings.clock(), tz=dt.UTC)
+    )

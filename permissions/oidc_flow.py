@@ -8,7 +8,7 @@ flow with PKCE), and the two logouts (RP-initiated, back-channel). The HTTP side
   client_secret_basic, with the PKCE verifier); the ID token is checked as a bearer provider token is (pinned
   algorithm, JWKS key by id, issuer, `exp`, `iat`) with `aud` = client id (and `azp` when several audiences) and
   the nonce of the cookie. The person maps to an account exactly as for bearer tokens (no account is created);
-  the server's own token carries `ses`, the id of an OidcSession row holding the provider's `sid`.
+  the server's own token carries `ses`, the id of an ProviderSession row holding the provider's `sid`.
 - Back-channel logout (OpenID Connect Back-Channel Logout 1.0): a logout token signed by the provider for this
   client, with the back-channel logout event, no nonce, and `sid` and/or `sub`, revokes the sessions it names.
 """
@@ -27,7 +27,7 @@ import httpx
 import jwt
 
 from graph.settings import OidcProvider, Settings
-from models.signin import OidcSession
+from models.signin import ProviderSession
 from permissions import oidc
 from permissions.remote import RemoteError
 from permissions.tokens import InvalidToken, issue_token
@@ -212,7 +212,7 @@ async def finish(settings: Settings, provider: OidcProvider, state: dict, code: 
         raise FlowError(exc.key) from None
     sid = claims.get("sid")
     now = int(settings.clock())
-    row = await OidcSession.create(
+    row = await ProviderSession.create(
         user_id=user.id,
         provider=provider.name,
         subject=str(claims["sub"])[:254],
@@ -253,7 +253,7 @@ async def backchannel_logout(settings: Settings, provider: OidcProvider, logout_
         raise FlowError("LOGOUT_TOKEN_INVALID")
     if not sid and not sub:
         raise FlowError("LOGOUT_TOKEN_INVALID")
-    sessions = OidcSession.filter(provider=provider.name, revoked_at=None)
+    sessions = ProviderSession.filter(provider=provider.name, revoked_at=None)
     if sid:
         sessions = sessions.filter(sid=sid)
     if sub:
@@ -264,11 +264,11 @@ async def backchannel_logout(settings: Settings, provider: OidcProvider, logout_
 async def end_session(settings: Settings, session_id: int) -> str | None:
     """Revoke the session a token of this server belongs to; where to send the person to sign out at the provider
     too (its end_session_endpoint with id_token_hint), or None when the provider publishes none."""
-    row = await OidcSession.get_or_none(id=session_id)
+    row = await ProviderSession.get_or_none(id=session_id)
     if row is None:
         return None
     if row.revoked_at is None:
-        await OidcSession.filter(id=row.id, revoked_at=None).update(
+        await ProviderSession.filter(id=row.id, revoked_at=None).update(
             revoked_at=dt.datetime.fromtimestamp(settings.clock(), tz=dt.UTC)
         )
     provider = next((p for p in settings.oidc_providers if p.name == row.provider), None)

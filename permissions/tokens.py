@@ -3,7 +3,7 @@
 Claims: `sub` (user id), `role`, `school`, `ver` (the user's token version,
 bumping it revokes every token of that user), `iat`, `exp`, `iss`, `aud`; a token exchanged for a trainer link
 also `lnk`, the link's id (revoking the link revokes it: permissions/authentication.py); a token issued at the end
-of a sign-in through an OpenID provider also `ses`, the id of its session there (models/signin.py OidcSession: a
+of a sign-in through an OpenID provider also `ses`, the id of its session there (models/signin.py ProviderSession: a
 logout at the provider revokes it).
 """
 

@@ -22,6 +22,7 @@ from graph.messages import Term
 from graph.types.common import Payload, UserError, decode_id
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
+from models.signin import ProviderSession
 from models.users import ExternalIdentity as ExternalIdentityRow
 from models.users import Role, User
 from permissions import cas, oidc_flow
@@ -134,8 +135,9 @@ def check_provider(info: Info, provider: str, field: str) -> None:
         raise problem([field], Reason.IDENTITY_PROVIDER_UNKNOWN, provider=provider, configured=listed)
 
 
-async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
-    """The account a CAS service ticket signs in; UserInputError or AppError when it cannot."""
+async def _cas_person(info: Info, ticket: str, service: str | None) -> tuple[User, str]:
+    """The account a CAS service ticket signs in, and the person's identifier at the CAS server; UserInputError
+    or AppError when it cannot."""
     settings = info.context.settings
     if not settings.cas_server_url:
         raise problem(None, Reason.CAS_NOT_CONFIGURED)
@@ -158,7 +160,7 @@ async def _cas_person(info: Info, ticket: str, service: str | None) -> User:
     user = await find_user(settings.cas_provider, settings.cas_match, value)
     if user is None:
         raise problem(["ticket"], Reason.IDENTITY_NOT_LINKED, provider=settings.cas_provider)
-    return user
+    return user, value
 
 
 @strawberry.type
@@ -204,12 +206,23 @@ class IdentityMutation:
         settings = info.context.settings
         try:
             # Asked outside the transaction: a slow CAS server must not hold a database connection.
-            user = await _cas_person(info, ticket, service)
+            user, subject = await _cas_person(info, ticket, service)
         except UserInputError as exc:
             return CasLoginPayload(errors=user_errors(exc))
 
-        # A sign-in writes nothing a read shows: no transaction, and no data stamp bumped (models/stamps.py).
-        token, expires_at, person = signed_in(settings, user)
+        # The token is bound to a session named by the ticket, which the CAS server's single-logout request names
+        # (permissions/cas.py). A sign-in writes nothing a read shows: no transaction, and no data stamp bumped.
+        now = settings.clock()
+        session = await ProviderSession.create(
+            user_id=user.id,
+            provider=settings.cas_provider,
+            subject=subject[:254],
+            sid=ticket.strip(),
+            id_token="",
+            created_at=dt.datetime.fromtimestamp(now, tz=dt.UTC),
+            expires_at=dt.datetime.fromtimestamp(now + settings.token_lifetime, tz=dt.UTC),
+        )
+        token, expires_at, person = signed_in(settings, user, session_id=session.id)
         return CasLoginPayload(token=token, expires_at=expires_at, user=person)
 
     @mutation(

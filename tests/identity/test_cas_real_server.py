@@ -5,6 +5,9 @@ test_cas.py drives the answers a real server never gives (garbled, hostile, slow
 thing, so these tests show the protocol as deployed: tickets, services and attributes.
 """
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import httpx
 import pytest
 
@@ -22,9 +25,41 @@ ACCOUNTS = [
 ]
 
 
+class LogoutListener:
+    """Where the CAS server sends its single-logout requests: each one kept as sent (body and content type), for
+    the test to hand to the app under test, which runs in-process."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, str]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep the test output clean
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                received.append((body, self.headers.get("content-type", "")))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cas-logout"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def cas():
-    server = CasServer(ACCOUNTS, service_pattern=r"^https://pfmp\.example\.test/.*").start()
+def slo():
+    listener = LogoutListener()
+    yield listener
+    listener.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cas(slo):
+    pattern = r"^https://pfmp\.example\.test/.*"
+    server = CasServer(ACCOUNTS, service_pattern=pattern, slo_callback=slo.url).start()
     try:
         yield server
     finally:
@@ -109,3 +144,52 @@ async def test_a_person_the_cas_server_knows_but_no_account_is_linked_to_is_refu
     payload = await cas_login(anonymous, ticket)
     assert payload["token"] is None
     assert (payload["errors"][0]["code"], payload["errors"][0]["reason"]) == ("NOT_FOUND", "IDENTITY_NOT_LINKED")
+
+
+async def test_signing_out_at_the_cas_server_revokes_the_tokens_of_that_sign_in_only(
+    http, anonymous, teacher, cas, slo
+):
+    # given: Claire signed in twice at the CAS server (two browsers), each sign-in answered one token of ours
+    await ExternalIdentity.create(user=teacher.user, provider="cas", subject="cmartin")
+    async with httpx.AsyncClient(timeout=30) as office, httpx.AsyncClient(timeout=30) as phone:
+        office_token = (
+            await cas_login(anonymous, await cas.sign_in(office, "cmartin", "mot-de-passe-cas-1", SERVICE))
+        )["token"]
+        phone_token = (await cas_login(anonymous, await cas.sign_in(phone, "cmartin", "mot-de-passe-cas-1", SERVICE)))[
+            "token"
+        ]
+        slo.received.clear()
+        # when: she signs out at the CAS server in the office; it sends its logout request, handed to us as sent
+        await cas.sign_out(office)
+    assert len(slo.received) == 1
+    body, content_type = slo.received[0]
+    answer = await http.post("/auth/cas/logout", content=body, headers={"content-type": content_type})
+    # then: the office's token is refused, the phone's still works
+    assert answer.status_code == 200
+    refused = await Api(http, office_token).execute(ME)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await Api(http, phone_token).data(ME))["me"]["fullName"] == "Claire MARTIN"
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        "",
+        "<samlp:LogoutRequest xmlns:samlp='urn:oasis:names:tc:SAML:2.0:protocol'>"
+        "<samlp:SessionIndex>ST-never-issued</samlp:SessionIndex></samlp:LogoutRequest>",
+        "<!DOCTYPE x [<!ENTITY e 'ST-x'>]><LogoutRequest><SessionIndex>&e;</SessionIndex></LogoutRequest>",
+        "<Other><SessionIndex>{ticket}</SessionIndex></Other>",
+        "not xml at all",
+    ],
+)
+async def test_a_logout_request_naming_no_session_of_ours_revokes_nothing(
+    http, anonymous, teacher, cas, browser, request_body
+):
+    await ExternalIdentity.create(user=teacher.user, provider="cas", subject="cmartin")
+    ticket = await cas.sign_in(browser, "cmartin", "mot-de-passe-cas-1", SERVICE)
+    token = (await cas_login(anonymous, ticket))["token"]
+    # when
+    answer = await http.post("/auth/cas/logout", data={"logoutRequest": request_body.format(ticket=ticket)})
+    # then
+    assert answer.status_code == 200 and answer.text == ""
+    assert (await Api(http, token).data(ME))["me"]["fullName"] == "Claire MARTIN"

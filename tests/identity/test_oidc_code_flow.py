@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from graph.settings import OidcProvider
-from models.signin import OidcSession
+from models.signin import ProviderSession
 from models.users import User
 from permissions import oidc
 from tests.conftest import Api, _settings
@@ -281,7 +281,7 @@ async def test_the_code_flow_signs_in_the_linked_account_with_the_servers_own_to
     assert answer["token_type"] == "Bearer"
     assert jwt.decode(answer["access_token"], options={"verify_signature": False})["iss"] == "pfmp"
     assert signed_in_as(await me(http, answer["access_token"]), teacher.user)
-    session = await OidcSession.get(user_id=teacher.user.id)
+    session = await ProviderSession.get(user_id=teacher.user.id)
     assert session.provider == "ent" and session.subject == "jean" and session.sid
 
 
@@ -298,7 +298,7 @@ async def test_a_person_without_an_account_comes_back_with_an_error_and_no_accou
     # then
     assert answer == {"error": "IDENTITY_NOT_LINKED"}
     assert await User.all().count() == accounts
-    assert await OidcSession.all().count() == 0
+    assert await ProviderSession.all().count() == 0
 
 
 async def test_a_return_address_on_another_origin_is_refused(http):
@@ -322,7 +322,7 @@ async def test_a_callback_without_the_browsers_state_cookie_is_refused(http, app
     # then
     assert answer.status_code == 400
     assert answer.json() == {"error": "SIGN_IN_STATE_INVALID"}
-    assert await OidcSession.all().count() == 0
+    assert await ProviderSession.all().count() == 0
 
 
 async def test_keys_rotated_by_the_provider_are_fetched_again(http, admin, teacher, op):
@@ -339,7 +339,7 @@ async def test_keys_rotated_by_the_provider_are_fetched_again(http, admin, teach
     # then
     assert signed_in_as(await me(http, second["access_token"]), teacher.user)
     assert signed_in_as(await me(http, first["access_token"]), teacher.user)
-    kids = [jwt.get_unverified_header(s.id_token)["kid"] for s in await OidcSession.all().order_by("id")]
+    kids = [jwt.get_unverified_header(s.id_token)["kid"] for s in await ProviderSession.all().order_by("id")]
     assert kids == ["k1", "k2"]
     assert jwt.get_unverified_header(first["access_token"])["alg"] == "HS256"  # the server's own token, as before
 
@@ -365,7 +365,7 @@ async def test_back_channel_logout_revokes_exactly_the_tokens_of_that_session(ht
     assert (await me(http, first["access_token"]))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert signed_in_as(await me(http, second["access_token"]), teacher.user)
     claims = jwt.decode(logout_token, options={"verify_signature": False})
-    revoked = await OidcSession.exclude(revoked_at=None)
+    revoked = await ProviderSession.exclude(revoked_at=None)
     assert [s.sid for s in revoked] == [claims["sid"]]
 
 
@@ -374,7 +374,7 @@ async def test_a_logout_token_not_signed_by_the_provider_revokes_nothing(http, a
     await link(admin, teacher.user, "jean")
     async with browser() as client:
         signed = await sign_in(http, client, "jean")
-    session = await OidcSession.get(user_id=teacher.user.id)
+    session = await ProviderSession.get(user_id=teacher.user.id)
     now = int(time.time())
     claims = {
         "iss": op.issuer,

@@ -1,6 +1,7 @@
-"""Sign-in through an OpenID provider's authorization endpoint (issue 13, part 5): one new table, the sessions
-opened that way, each with the provider's session id (`sid`), so a logout at the provider revokes exactly the
-server's tokens issued for it. No column of another table changes."""
+"""Sign-in through an identity provider's own pages (issue 13, part 5): one new table, the sessions opened through
+an OpenID provider's authorization endpoint or a CAS server's login page, each with the provider's session id
+(OIDC `sid`, the CAS service ticket), so a logout at the provider revokes exactly the server's tokens issued for
+it. No column of another table changes."""
 
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
@@ -15,7 +16,7 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
-            name="OidcSession",
+            name="ProviderSession",
             fields=[
                 ("id", fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 (
@@ -25,7 +26,7 @@ class Migration(migrations.Migration):
                         source_field="user_id",
                         db_constraint=True,
                         to_field="id",
-                        related_name="oidc_sessions",
+                        related_name="provider_sessions",
                         on_delete=OnDelete.CASCADE,
                     ),
                 ),
@@ -38,7 +39,7 @@ class Migration(migrations.Migration):
                 ("revoked_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={
-                "table": "oidc_session",
+                "table": "provider_session",
                 "app": "models",
                 "indexes": [Index(fields=["provider", "sid"]), Index(fields=["provider", "subject"])],
                 "pk_attr": "id",
