@@ -339,20 +339,24 @@ def report(args, results: list[dict], command: str) -> str:
         "servers, PostgreSQL, this client and the machine's other users. The response cache is off "
         "(each answer is worked out).",
         "",
-        "| processes | answers/s | scaling | errors | servers CPU | PostgreSQL CPU | client CPU | load average "
-        "(before → after) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| processes | answers/s | scaling | errors | servers CPU | PostgreSQL CPU | client CPU | "
+        "CPU ms per answer: servers / PostgreSQL / client | load average (before → after) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         (before, _, _), (after, _, _) = r["load"]
+        per = lambda share: share * 1000 / max(r["rps"], 1e-9)  # noqa: E731, B023
         lines.append(
             f"| {r['processes']} | {r['rps']:.1f} | {r['rps'] / base:.2f}× | {r['errors']} | "
             f"{r['server_cpu'] * 100:.0f} % | {r['database_cpu'] * 100:.0f} % | {r['client_cpu'] * 100:.0f} % | "
+            f"{per(r['server_cpu']):.0f} / {per(r['database_cpu']):.0f} / {per(r['client_cpu']):.0f} | "
             f"{before:.1f} → {after:.1f} |"
         )
     lines += [
         "",
-        "CPU: percent of one core over the measured run (200 % is the whole machine).",
+        "CPU: percent of one core over the measured run (200 % is the whole machine); per answer, the CPU time "
+        "each part spent for one answer of the mix, which the machine's other work changes far less than the "
+        "times.",
         "",
         "p50 / p95 ms per operation (share of the answers):",
         "",
