@@ -12,7 +12,7 @@ The servers: N separate `pfmp serve` processes (one uvicorn worker each, each on
 keeps its connection to one of them (client k to process k mod N): the round-robin a load balancer in front of
 N hosts does, which is what issue 15 is about (several hosts, one PostgreSQL). `pfmp serve --workers N` would
 share one socket among the workers, and the kernel gives each new connection to whichever worker accepts first:
-with a few dozen keep-alive connections opened at once the spread is uneven and changes from run to run. The
+with a few dozen keep-alive connections opened at once nothing makes the spread even. The
 processes share this machine's disk for the annexes (the local folder; an object store would put its own server
 on the same two cores).
 
@@ -120,9 +120,10 @@ class SchoolDay:
 
 async def prepare_schools(clients: int) -> list[SchoolDay]:
     """Per school: bench/operations.py's targets (the teacher who follows the first level), the learner of the
-    learner view, the tutors who follow portfolios, and the learners who write (those of the first level's last
-    period, which no interim review locks, but the learners whose portfolios the views read, so those stay as
-    generated). Each school's drafts are shared among all the clients (each saves its own)."""
+    learner view, the tutors who follow portfolios, and the learners who write: those of the first level's last
+    period (no interim review locks it), except the two whose portfolios the learner view and the visit screen
+    read, so that those reads stay as generated. Each school's drafts are shared among all the clients (each
+    saves its own share)."""
     days = []
     for school in await School.all().order_by("id"):
         targets = await ops.find_targets(school.id)
@@ -282,6 +283,21 @@ class CpuMeter:
         return {"server_cpu": used(after[0], self.before[0]), "database_cpu": used(after[1], self.before[1])}
 
 
+async def _run(
+    servers: list[Server], schools: list[SchoolDay], clients: int, duration: float, max_requests: int, seed: int
+) -> dict:
+    """The mix for `duration` seconds, client k on its own connection to server k mod N."""
+    per_server = max(1, -(-clients // len(servers)))
+    limits = httpx.Limits(max_connections=per_server, max_keepalive_connections=per_server)
+    https = [httpx.AsyncClient(base_url=s.base, limits=limits, timeout=120) for s in servers]
+    try:
+        make = lambda share: Client(https[share % len(servers)], schools, share, seed)  # noqa: E731
+        return await _concurrent(make, clients, duration, max_requests)
+    finally:
+        for http in https:
+            await http.aclose()
+
+
 async def run_mix(
     url: str,
     data_dir: Path,
@@ -302,22 +318,17 @@ async def run_mix(
             # One after the other: each migrates (nothing to do) and sweeps at start.
             servers.append(Server(url, 1, data_dir, name=f"server-{processes}-{n + 1}"))
             await servers[-1].wait()
-        per_server = max(1, -(-clients // processes))
-        limits = httpx.Limits(max_connections=per_server, max_keepalive_connections=per_server)
-        https = [httpx.AsyncClient(base_url=s.base, limits=limits, timeout=120) for s in servers]
-        try:
-            make = lambda share: Client(https[share % processes], schools, share, seed)  # noqa: E731
-            if warmup:
-                await _concurrent(make, clients, warmup, max_requests)
-            meter = CpuMeter(servers, postmaster)
-            load_before = os.getloadavg()
-            meter.start()
-            result = await _concurrent(make, clients, duration, max_requests)
-            result.update(meter.stop(result["elapsed"]))
-            result["load"] = (load_before, os.getloadavg())
-        finally:
-            for http in https:
-                await http.aclose()
+        if warmup:
+            await _run(servers, schools, clients, warmup, max_requests, seed)
+        # Fresh connections for the measure: at the end of the warm-up, the connections of the clients done
+        # first wait for the slowest answer, and uvicorn closes a keep-alive connection idle for 5 s; reusing
+        # one just as it closes fails (an httpx ReadError), which a load balancer would retry, not a client.
+        meter = CpuMeter(servers, postmaster)
+        load_before = os.getloadavg()
+        meter.start()
+        result = await _run(servers, schools, clients, duration, max_requests, seed)
+        result.update(meter.stop(result["elapsed"]))
+        result["load"] = (load_before, os.getloadavg())
     finally:
         for server in servers:
             server.stop()
@@ -339,15 +350,15 @@ def report(args, results: list[dict], command: str) -> str:
         "servers, PostgreSQL, this client and the machine's other users. The response cache is off "
         "(each answer is worked out).",
         "",
-        "| processes | answers/s | scaling | errors | servers CPU | PostgreSQL CPU | client CPU | "
+        "| processes | answers/s | scaling | answers | errors | servers CPU | PostgreSQL CPU | client CPU | "
         "CPU ms per answer: servers / PostgreSQL / client | load average (before → after) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         (before, _, _), (after, _, _) = r["load"]
         per = lambda share: share * 1000 / max(r["rps"], 1e-9)  # noqa: E731, B023
         lines.append(
-            f"| {r['processes']} | {r['rps']:.1f} | {r['rps'] / base:.2f}× | {r['errors']} | "
+            f"| {r['processes']} | {r['rps']:.1f} | {r['rps'] / base:.2f}× | {r['answers']} | {r['errors']} | "
             f"{r['server_cpu'] * 100:.0f} % | {r['database_cpu'] * 100:.0f} % | {r['client_cpu'] * 100:.0f} % | "
             f"{per(r['server_cpu']):.0f} / {per(r['database_cpu']):.0f} / {per(r['client_cpu']):.0f} | "
             f"{before:.1f} → {after:.1f} |"
