@@ -116,18 +116,38 @@ class Requester:
             document = ops.SAVE
         else:
             pk, variables, document = None, ops.read_variables(name, self.targets), ops.READS[name]
-        response = await self.client.post(
-            "/graphql", json={"query": document, "variables": variables}, headers=self.headers
+        data, self.size = await post_graphql(
+            self.client, self.headers, json={"query": document, "variables": variables}
         )
-        response.raise_for_status()
-        body = response.json()
-        if body.get("errors"):
-            raise AssertionError(body["errors"][0])
-        self.size = len(response.content)
         if pk is not None:
-            saves.saved(pk, body["data"])
+            saves.saved(pk, data)
         else:
-            ops.check_read(name, self.targets, body["data"])
+            ops.check_read(name, self.targets, data)
+
+
+async def post_graphql(client: httpx.AsyncClient, headers: dict, **body) -> tuple[dict, int]:
+    """POST /graphql (`json=` or the multipart `data=`/`files=`): the answer's data and size, raising on an HTTP
+    error status or on any GraphQL error in the answer."""
+    response = await client.post("/graphql", headers=headers, **body)
+    response.raise_for_status()
+    answer = response.json()
+    if answer.get("errors"):
+        raise AssertionError(answer["errors"][0])
+    return answer["data"], len(response.content)
+
+
+def bench_token(user_id: int, role: str, school_id: int) -> str:
+    """A token signed with the benches' secret (the servers they start share it); generated users are at
+    token version 1."""
+    return issue_token(
+        secret=TOKEN_SECRET,
+        issuer="pfmp",
+        lifetime=6 * 3600,
+        user_id=user_id,
+        role=role,
+        school_id=school_id,
+        token_version=1,
+    )[0]
 
 
 async def _sequential(call, count: int, budget: float) -> list[float]:
@@ -144,8 +164,20 @@ async def _sequential(call, count: int, budget: float) -> list[float]:
     return times
 
 
+class OperationFailed(Exception):
+    """A call of a mix failed: `operation` names what it was sending."""
+
+    def __init__(self, operation: str, cause: BaseException):
+        super().__init__(f"{operation}: {type(cause).__name__}: {cause}")
+        self.operation = operation
+
+
 async def _concurrent(make_call, clients: int, duration: float, max_requests: int) -> dict:
+    """`clients` concurrent callers for `duration` seconds. A call that answers the name of the operation it sent
+    (a mix), or raises OperationFailed naming it, is also counted per operation under "operations"."""
     done, errors, latencies = 0, 0, []
+    per_operation: dict[str, list[float]] = {}
+    errors_of: dict[str, int] = {}
     deadline = time.perf_counter() + duration
     cpu = time.process_time()
 
@@ -155,13 +187,19 @@ async def _concurrent(make_call, clients: int, duration: float, max_requests: in
         while time.perf_counter() < deadline and done + errors < max_requests:
             start = time.perf_counter()
             try:
-                await call()
+                name = await call()
                 done += 1
-                latencies.append((time.perf_counter() - start) * 1000)
+                latency = (time.perf_counter() - start) * 1000
+                latencies.append(latency)
+                if isinstance(name, str):
+                    per_operation.setdefault(name, []).append(latency)
             except Exception as exc:  # counted and shown: a failure under load is a result
                 errors += 1
-                if errors == 1:
-                    print(f"    first error under load: {type(exc).__name__}: {str(exc)[:200]}")
+                operation = getattr(exc, "operation", None)
+                if operation is not None:
+                    errors_of[operation] = errors_of.get(operation, 0) + 1
+                if errors == 1 or (operation is not None and errors_of[operation] == 1):
+                    print(f"    first error under load: {type(exc).__name__}: {str(exc)[:300]}")
 
     started = time.perf_counter()
     await asyncio.gather(*(client(n) for n in range(clients)))
@@ -170,9 +208,19 @@ async def _concurrent(make_call, clients: int, duration: float, max_requests: in
         "rps": done / elapsed,
         "errors": errors,
         "answers": done,
+        "elapsed": elapsed,
         "p50": _percentile(latencies, 0.5) if latencies else 0.0,
         "p95": _percentile(latencies, 0.95) if latencies else 0.0,
         "client_cpu": (time.process_time() - cpu) / elapsed,
+        "operations": {
+            name: {
+                "answers": len(per_operation.get(name, [])),
+                "errors": errors_of.get(name, 0),
+                "p50": _percentile(per_operation[name], 0.5) if per_operation.get(name) else 0.0,
+                "p95": _percentile(per_operation[name], 0.95) if per_operation.get(name) else 0.0,
+            }
+            for name in sorted(set(per_operation) | set(errors_of))
+        },
     }
 
 
@@ -269,15 +317,7 @@ async def measure(args, url: str, data_dir: Path) -> dict:
         if not await School.exists():
             raise SystemExit("load: the database holds no school: fill it with bench/generate.py first")
         targets = await ops.find_targets()
-        token = issue_token(
-            secret=TOKEN_SECRET,
-            issuer="pfmp",
-            lifetime=6 * 3600,
-            user_id=targets.viewer.id,
-            role=targets.viewer.role.value,
-            school_id=targets.viewer.school_id,
-            token_version=1,
-        )[0]
+        token = bench_token(targets.viewer.id, targets.viewer.role.value, targets.viewer.school_id)
         schools = await School.all().count()
         counts = await count_statements(app, token, targets)
         print(f"statements: {counts}")

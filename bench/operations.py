@@ -82,8 +82,10 @@ class Targets:
     criteria: list[int] = field(default_factory=list)
 
 
-async def find_targets() -> Targets:
-    school = await School.all().order_by("id").first()
+async def find_targets(school_id: int | None = None) -> Targets:
+    """The targets in the first school, or in the school `school_id` (bench/academy.py: one per school)."""
+    schools = School.all() if school_id is None else School.filter(id=school_id)
+    school = await schools.order_by("id").first()
     level = await Level.filter(school_id=school.id).order_by("position", "id").first()
     taught = defaultdict(int)
     for row in await Classroom.filter(level_id=level.id).values("teachers__id"):
@@ -403,3 +405,59 @@ def read_variables(name: str, targets: Targets) -> dict:
 
 
 READS = {"period view": PERIOD_VIEW, "learner view": LEARNER_VIEW, "visit screen": VISIT, "level dashboard": DASHBOARD}
+
+
+# A school day in an academy (bench/academy.py): besides the teacher's reads and saves above, the learner reads
+# their own portfolios (LEARNER_VIEW, as the learner), writes a fiche and attaches a file to it, and a tutor reads
+# the portfolios they follow.
+
+TUTOR_VIEW = """query TutorView { learners(first: 50) { totalCount edges { node { id fullName status
+  portfolios { id newFicheCount bilanStatus period { id name startDate endDate }
+    liaisonFiche { workplace { companyName tutorName } }
+    activityFiches { id number title autonomy completed updatedAt annexCount } } } } } }"""
+
+FICHE_CREATE = """mutation FicheCreate($p: ID!, $input: ActivityFicheInput!) {
+  activityFicheCreate(portfolioId: $p, input: $input) { activityFiche { id version } errors { field code message } } }"""
+
+ANNEX_UPLOAD = """mutation AnnexUpload($f: ID!, $file: Upload!, $t: String) { annexUpload(ficheId: $f, file: $file, title: $t) {
+  annex { id size } errors { field code message } } }"""
+
+# The small file a learner attaches: a few lines of text (a photo's caption, a report), judged TEXT by its content.
+ANNEX_CONTENT = (
+    "Compte rendu de la journée : consignation, câblage du tableau, essais avec le tuteur.\n" * 24
+).encode()
+
+
+def fiche_variables(portfolio_id: int, number: int) -> dict:
+    return {
+        "p": encode_id("Portfolio", portfolio_id),
+        "input": {
+            "title": f"Fiche du jour {number}",
+            "autonomy": "ACCOMPANIED",
+            "description": "J'ai préparé le matériel et câblé une prise sous le contrôle de mon tuteur.",
+            "analysis": "Vérifier l'absence de tension avant d'intervenir.",
+        },
+    }
+
+
+def upload_fields(fiche_id: str, number: int) -> dict:
+    """httpx's `data` and `files` of the GraphQL multipart request spec: operations, map, then the file part."""
+    operations = {"query": ANNEX_UPLOAD, "variables": {"f": fiche_id, "t": f"Compte rendu {number}", "file": None}}
+    return {
+        "data": {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        "files": {"0": (f"compte-rendu-{number}.txt", ANNEX_CONTENT, "text/plain")},
+    }
+
+
+def check_payload(data: dict, name: str, node: str) -> dict:
+    """The mutation's payload: no error in it, and the object it made."""
+    payload = data[name]
+    assert not payload["errors"], payload["errors"]
+    assert payload[node] and payload[node]["id"], payload
+    return payload[node]
+
+
+def check_tutor_view(data: dict) -> None:
+    learners = data["learners"]
+    assert learners["totalCount"] and learners["edges"], "the tutor follows nobody"
+    assert all(edge["node"]["portfolios"] for edge in learners["edges"]), "a learner without a followed portfolio"
