@@ -62,7 +62,9 @@ from graph.well_formed import (
     wants_graphql_response,
 )
 from models import live, stamps
+from permissions import refresh
 from permissions.authentication import authenticate
+from resolvers import idempotency
 from resolvers.fiches.annex_files import LandedFile
 from resolvers.fiches.annex_store import store_for
 
@@ -317,6 +319,11 @@ def create_app(settings: Settings) -> Starlette:
                 await store.sweep(settings.storage_sweep_age)
             except StoreUnavailable:
                 log.warning("the annex store is out of reach: its sweep waits for the next start")
+            # Idempotency keys past their 24 hours and refresh tokens long expired go (each request also deletes the
+            # expired keys of its user before claiming one: resolvers/idempotency.py).
+            moment = dt.datetime.fromtimestamp(settings.clock(), tz=dt.UTC)
+            await idempotency.sweep(moment)
+            await refresh.sweep(moment)
             # On PostgreSQL, live events reach every process through LISTEN/NOTIFY (models/live.py).
             listener = None if settings.is_sqlite else live.PostgresListener(settings.database_url)
             if listener is not None:

@@ -1,7 +1,13 @@
-"""Sign-in bookkeeping shared by every server process: the throttle state (permissions/throttle.py)."""
+"""Sign-in bookkeeping shared by every server process: the throttle state (permissions/throttle.py) and the
+refresh tokens (permissions/refresh.py)."""
+
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.users import User
 
 
 class SigninThrottle(Model):
@@ -18,3 +24,31 @@ class SigninThrottle(Model):
 
     class Meta:
         table = "signin_throttle"
+
+
+class RefreshToken(Model):
+    """A rotating refresh token (permissions/refresh.py): only a keyed hash of its secret is kept.
+
+    Every token descends from one sign-in, its family: refreshing spends the token and issues its successor in the
+    same family; presenting a spent token again revokes the whole family. A token also carries the account's token
+    version when the family began, so whatever revokes the account's access tokens (signOutEverywhere, a password
+    change, userRevokeTokens, a deactivation) revokes its refresh tokens too."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    user_id: int
+    # HMAC-SHA256 of the secret under the token secret, in hex: never the secret.
+    digest = fields.CharField(max_length=64, unique=True)
+    # Random, shared by every token descended from one sign-in.
+    family = fields.CharField(max_length=32, db_index=True)
+    token_version = fields.IntField()
+    issued_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+    spent_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_token"
+        indexes = (("user_id",),)
