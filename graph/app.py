@@ -350,7 +350,8 @@ def create_app(settings: Settings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                # Idempotency-Key: a browser client retrying writes (resolvers/idempotency.py).
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
                 max_age=600,
             )
         )

@@ -151,6 +151,20 @@ async def test_concurrent_requests_with_one_key_write_once(learner, demo):
         assert answer["activityFiche"] is not None or reasons(answer) == [("CONFLICT", "IDEMPOTENCY_KEY_IN_PROGRESS")]
 
 
+async def test_a_browser_may_send_the_key_cross_origin(http):
+    # the preflight of a front end of the allowed origin asking to send the header
+    answer = await http.options(
+        "/graphql",
+        headers={
+            "Origin": "https://front.example.test",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+        },
+    )
+    assert answer.status_code == 200
+    assert "idempotency-key" in answer.headers["access-control-allow-headers"].lower()
+
+
 async def _upload(api: Api, key: str, fiche: str, content: bytes, filename: str = "rapport.pdf") -> dict:
     response = await api.http.post(
         "/graphql",
