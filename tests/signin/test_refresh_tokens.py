@@ -86,10 +86,11 @@ async def test_two_refreshes_of_one_token_at_once_spend_it_once(peers):
     client = peers.at("192.0.2.12")
     signed = await sign_in(client)
     answers = await asyncio.gather(*(refresh(client, signed["refreshToken"]) for _ in range(3)))
-    # at most one exchange succeeds; the others are reuses, and any reuse revokes the family
+    # at most one exchange succeeds; the others are reuses (or, once a reuse revoked the family, revoked)
     succeeded = [a for a in answers if a["token"]]
-    assert len(succeeded) <= 1
-    assert all(reasons(a) == ["REFRESH_TOKEN_REUSED"] for a in answers if not a["token"])
+    refused = [reasons(a) for a in answers if not a["token"]]
+    assert len(succeeded) <= 1 and ["REFRESH_TOKEN_REUSED"] in refused
+    assert all(r in (["REFRESH_TOKEN_REUSED"], ["REFRESH_TOKEN_REVOKED"]) for r in refused)
     assert await RefreshToken.filter(spent_at__not_isnull=True).count() == 1
     if succeeded:
         assert reasons(await refresh(client, succeeded[0]["refreshToken"])) == ["REFRESH_TOKEN_REVOKED"]
