@@ -64,8 +64,9 @@ from graph.well_formed import (
     wants_graphql_response,
 )
 from models import live, stamps
-from permissions import oidc
+from permissions import oidc, refresh
 from permissions.authentication import authenticate
+from resolvers import idempotency
 from resolvers.fiches.annex_files import LandedFile
 from resolvers.fiches.annex_store import store_for
 
@@ -320,6 +321,11 @@ def create_app(settings: Settings) -> Starlette:
                 await store.sweep(settings.storage_sweep_age)
             except StoreUnavailable:
                 log.warning("the annex store is out of reach: its sweep waits for the next start")
+            # Idempotency keys past their 24 hours and refresh tokens long expired go (each request also deletes the
+            # expired keys of its user before claiming one: resolvers/idempotency.py).
+            moment = dt.datetime.fromtimestamp(settings.clock(), tz=dt.UTC)
+            await idempotency.sweep(moment)
+            await refresh.sweep(moment)
             # On PostgreSQL, live events reach every process through LISTEN/NOTIFY (models/live.py).
             listener = None if settings.is_sqlite else live.PostgresListener(settings.database_url)
             if listener is not None:
@@ -348,7 +354,8 @@ def create_app(settings: Settings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                # Idempotency-Key: a browser client retrying writes (resolvers/idempotency.py).
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
                 max_age=600,
             )
         )

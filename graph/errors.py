@@ -217,6 +217,13 @@ class Reason(str, Enum):
     CAS_TICKET_NOT_FOR_SERVICE = "CAS_TICKET_NOT_FOR_SERVICE"
     CAS_TICKET_REFUSED = "CAS_TICKET_REFUSED"
     CAS_ATTRIBUTE_MISSING = "CAS_ATTRIBUTE_MISSING"
+    IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
+    REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
+    REFRESH_TOKEN_EXPIRED = "REFRESH_TOKEN_EXPIRED"
+    REFRESH_TOKEN_REVOKED = "REFRESH_TOKEN_REVOKED"
+    REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"
 
 
 REASONS: dict[Reason, ReasonSpec] = {
@@ -521,6 +528,38 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.CAS_ATTRIBUTE_MISSING: ReasonSpec(
         ErrorCode.INVALID, "ticket", "The CAS server did not send the attribute this server matches accounts by."
+    ),
+    Reason.IDEMPOTENCY_KEY_INVALID: ReasonSpec(
+        ErrorCode.INVALID,
+        "— (the Idempotency-Key header)",
+        "An idempotency key is 1 to 100 printable ASCII characters.",
+    ),
+    Reason.IDEMPOTENCY_KEY_REUSED: ReasonSpec(
+        ErrorCode.CONFLICT,
+        "— (the Idempotency-Key header)",
+        "The idempotency key was used in the last 24 hours for another operation or other arguments.",
+    ),
+    Reason.IDEMPOTENCY_KEY_IN_PROGRESS: ReasonSpec(
+        ErrorCode.CONFLICT,
+        "— (the Idempotency-Key header)",
+        "A request with the same idempotency key is still running: retry once it has answered.",
+    ),
+    Reason.REFRESH_TOKEN_INVALID: ReasonSpec(
+        ErrorCode.INVALID, "input.refreshToken", "Not a refresh token this server issued: sign in again."
+    ),
+    Reason.REFRESH_TOKEN_EXPIRED: ReasonSpec(
+        ErrorCode.INVALID, "input.refreshToken", "The refresh token has expired: sign in again."
+    ),
+    Reason.REFRESH_TOKEN_REVOKED: ReasonSpec(
+        ErrorCode.INVALID,
+        "input.refreshToken",
+        "The refresh token was revoked (signed out everywhere, password changed, account deactivated, or its family "
+        "revoked): sign in again.",
+    ),
+    Reason.REFRESH_TOKEN_REUSED: ReasonSpec(
+        ErrorCode.INVALID,
+        "input.refreshToken",
+        "The refresh token was already exchanged: every token descended from its sign-in is revoked; sign in again.",
     ),
 }
 

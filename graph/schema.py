@@ -35,6 +35,7 @@ from resolvers.people.accounts import AccountMutation
 from resolvers.people.auth import AuthMutation, AuthQuery
 from resolvers.people.identity import IdentityMutation, IdentityQuery, RosterMutation
 from resolvers.people.links import TrainerLinkMutation
+from resolvers.people.refresh import RefreshMutation
 from resolvers.people.schools import SchoolQuery
 from resolvers.people.staff import StaffMutation
 from resolvers.people.trainers import TrainerMutation, TrainerQuery
@@ -56,6 +57,7 @@ class Query(
 @strawberry.type(description="Everything that can be changed.")
 class Mutation(
     AuthMutation,
+    RefreshMutation,
     AccountMutation,
     FrameworkMutation,
     PeriodMutation,

@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "models.stamps",
     "models.allowance",
     "models.links",
+    "models.idempotency",
 ]
 
 
@@ -159,6 +160,8 @@ class Settings:
     # Seconds a refused sign-in waits before its answer, costing nothing but an open connection: a client that
     # waits for answers cannot then turn the refusals into a flood of cheap requests.
     signin_refusal_delay: float = field(default=1.0)
+    # Seconds a refresh token works after it was issued (each refresh issues a new one): PFMP_REFRESH_TOKEN_LIFETIME.
+    refresh_token_lifetime: int = field(default=30 * 24 * 3600)
     # Garbage collector tuned for a long-running server once started (graph/app.py). The served process turns it
     # on unless PFMP_GC_TUNING=0 (load_settings); apps built in-process (tests, bench) leave the collector alone.
     gc_tuning: bool = field(default=False)
@@ -439,6 +442,7 @@ def load_settings() -> Settings:
         annex_dir=annex_dir,
         token_secret=_token_secret(environment, data_dir),
         token_lifetime=_int_env("PFMP_TOKEN_LIFETIME", 8 * 3600, minimum=60),
+        refresh_token_lifetime=_int_env("PFMP_REFRESH_TOKEN_LIFETIME", 30 * 24 * 3600, minimum=60),
         token_issuer=token_issuer,
         upload_limit=upload_limit,
         # The multipart envelope (operations, map, boundaries) adds a little to the file itself.

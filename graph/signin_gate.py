@@ -57,7 +57,17 @@ log = logging.getLogger("pfmp.signin")
 
 # Documents longer than this are never sign-ins worth recognising (a login document is about 150 characters).
 LONGEST_DOCUMENT = 4000
-PAYLOAD_FIELDS = {"token", "expiresAt", "user", "passwordChangeRequired", "retryAfter", "errors", "__typename"}
+PAYLOAD_FIELDS = {
+    "token",
+    "expiresAt",
+    "refreshToken",
+    "refreshExpiresAt",
+    "user",
+    "passwordChangeRequired",
+    "retryAfter",
+    "errors",
+    "__typename",
+}
 ERROR_FIELDS = {"field", "code", "reason", "message", "__typename"}
 
 
@@ -89,6 +99,8 @@ class LoginShape:
         values = {
             "token": None,
             "expiresAt": None,
+            "refreshToken": None,
+            "refreshExpiresAt": None,
             "user": None,
             "passwordChangeRequired": False,
             "retryAfter": retry_after,

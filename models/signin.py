@@ -1,5 +1,6 @@
 """Sign-in bookkeeping shared by every server process: the throttle state (permissions/throttle.py) and the
-sessions opened through an OpenID provider (graph/routes/oidc.py)."""
+sessions opened through an identity provider's pages (graph/routes/oidc.py, casLogin), and the refresh tokens
+(permissions/refresh.py)."""
 
 from typing import TYPE_CHECKING
 
@@ -52,3 +53,31 @@ class ProviderSession(Model):
     class Meta:
         table = "provider_session"
         indexes = (("provider", "sid"), ("provider", "subject"))
+
+
+class RefreshToken(Model):
+    """A rotating refresh token (permissions/refresh.py): only a keyed hash of its secret is kept.
+
+    Every token descends from one sign-in, its family: refreshing spends the token and issues its successor in the
+    same family; presenting a spent token again revokes the whole family. A token also carries the account's token
+    version when the family began, so whatever revokes the account's access tokens (signOutEverywhere, a password
+    change, userRevokeTokens, a deactivation) revokes its refresh tokens too."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    user_id: int
+    # HMAC-SHA256 of the secret under the token secret, in hex: never the secret.
+    digest = fields.CharField(max_length=64, unique=True)
+    # Random, shared by every token descended from one sign-in.
+    family = fields.CharField(max_length=32, db_index=True)
+    token_version = fields.IntField()
+    issued_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+    spent_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_token"
+        indexes = (("user_id",),)

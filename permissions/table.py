@@ -189,6 +189,16 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("teacher.contact.read", "Teacher", "email, phone", "read", {ADMIN: ALL, TEACHER: ALL}, documented_here=True),
     _rule("trainer.identity.read", "Trainer", "names, company, job title", "read", _EVERYONE, documented_here=True),
+    # Refresh tokens (issue 16, part 4): whoever holds one exchanges it, as whoever knows a password signs in; a
+    # refresh token is always its account's own.
+    _rule(
+        "refresh_token.use",
+        "Refresh token",
+        "exchange for a new access token",
+        "write",
+        {ADMIN: OWN, TEACHER: OWN, LEARNER: OWN, TUTOR: OWN, MASTER: OWN},
+        documented_here=True,
+    ),
     _rule(
         "account.manage",
         "Account",

@@ -27,6 +27,7 @@ from graph.errors import UserInputError
 from graph.types.common import Payload, UserError
 from models import live, stamps
 from permissions.table import describe
+from resolvers import idempotency
 
 P = TypeVar("P")
 
@@ -37,6 +38,8 @@ async def run_mutation(payload: Callable[..., P], body: Callable[[], Awaitable[P
     try:
         async with in_transaction():
             result = await body()
+            # The request's idempotency key (if any) records what it answered, committed with the write.
+            await idempotency.complete(result)
             await stamps.bump_writer()
     except UserInputError as exc:
         return payload(errors=UserError.all_of(exc))
@@ -68,7 +71,12 @@ def _payload_type(resolver: Callable[..., Any]) -> type[Payload]:
 
 
 def mutation(
-    description: str, *, rule: str | None = None, transaction: bool = True, **kwargs: Any
+    description: str,
+    *,
+    rule: str | None = None,
+    transaction: bool = True,
+    idempotent: idempotency.Replay | None = None,
+    **kwargs: Any,
 ) -> Callable[[Callable[..., Any]], Any]:
     """A mutation field: its description ends with who may run it (from the access table, when `rule` is given),
     a role holding no grant of `rule` is refused with FORBIDDEN before the resolver runs, and the resolver runs in
@@ -77,6 +85,9 @@ def mutation(
 
     `transaction=False` for a mutation with work on files around its transaction (an upload written before, a
     file removed once the deletion is committed): it calls `run_mutation` itself for the part that writes rows.
+
+    `idempotent` makes the mutation honour the `Idempotency-Key` header (resolvers/idempotency.py): a retry with
+    the key answers the first result, read again by `idempotent.read`; its description says so.
     """
 
     def declare(resolver: Callable[..., Awaitable[Any]]) -> Any:
@@ -86,12 +97,19 @@ def mutation(
         async def run(self: Any, info: Any, *args: Any, **arguments: Any) -> Any:
             if rule is not None:
                 info.context.require_granted(rule)
-            if not transaction:
-                return await resolver(self, info, *args, **arguments)
-            return await run_mutation(payload, lambda: resolver(self, info, *args, **arguments))
+
+            async def write() -> Any:
+                if not transaction:
+                    return await resolver(self, info, *args, **arguments)
+                return await run_mutation(payload, lambda: resolver(self, info, *args, **arguments))
+
+            if idempotent is None:
+                return await write()
+            return await idempotency.guard(info, resolver.__name__, dict(arguments), payload, idempotent, write)
 
         run.__dict__[DECLARED] = Declared(rule, transaction)
-        text = f"{description.rstrip()} {describe(rule)}" if rule is not None else description
+        text = description.rstrip() + (idempotency.DESCRIPTION if idempotent is not None else "")
+        text = f"{text} {describe(rule)}" if rule is not None else text
         return strawberry.mutation(description=text, **kwargs)(run)
 
     return declare

@@ -31,6 +31,7 @@ from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.users import User
 from permissions import scopes
+from permissions.viewer import Viewer
 from resolvers.bilans.grid import (
     NOT_EVALUATED,
     WORKPLACE_FIELDS,
@@ -44,6 +45,7 @@ from resolvers.bilans.grid import (
     stored_modes,
 )
 from resolvers.frameworks.rules import retired_problem
+from resolvers.idempotency import Replay
 from resolvers.inputs import (
     check_date,
     check_version,
@@ -312,12 +314,19 @@ async def _evaluation_changes(bilan: m.CompanyBilan, framework_id: int | None, i
     return to_store, list(entries.values())
 
 
+async def _updated_again(viewer: Viewer, bilan_id: int | None) -> BilanUpdatePayload:
+    """The answer to a retried bilanUpdate (resolvers/idempotency.py): the bilan it saved, as it is now."""
+    row = await m.CompanyBilan.filter(scopes.bilans(viewer), id=bilan_id).first()
+    return BilanUpdatePayload(bilan=CompanyBilan.from_row(row) if row else None)
+
+
 @strawberry.type
 class BilanMutation:
     @mutation(
         "Save a batch of changes to a draft bilan: engagement, meeting date, comment, "
         "evaluation modes and results (R19–R20), in one transaction.",
         rule="bilan.write",
+        idempotent=Replay("bilan", _updated_again),
     )
     async def bilan_update(self, info: Info, id: strawberry.ID, version: int, input: BilanInput) -> BilanUpdatePayload:
         viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)

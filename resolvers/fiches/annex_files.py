@@ -11,6 +11,7 @@ resolver leaves nothing in the store.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import unicodedata
 from collections.abc import Awaitable
@@ -71,6 +72,9 @@ class LandedFile:
         self.refusal: UserInputError | None = None
         self.claimed = False
         self.check = ContentCheck()
+        # The bytes' SHA-256, as they arrive: an idempotency key's fingerprint names the file by it
+        # (resolvers/idempotency.py).
+        self.content_digest = hashlib.sha256()
         self._head_checked = False
         self._buffer = bytearray()
         self._pending: asyncio.Future[None] | None = None
@@ -83,6 +87,7 @@ class LandedFile:
         if self.size > self.limit:
             self.refuse(_too_large(self.limit))
             return
+        self.content_digest.update(data)
         self._buffer += data
 
     @property

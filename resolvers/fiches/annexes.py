@@ -25,9 +25,11 @@ from graph.types.common import Payload, UserError
 from graph.types.fiches import Annex
 from models import fiches as m
 from models import live
+from permissions.viewer import Viewer
 from resolvers.fiches import rules
 from resolvers.fiches.annex_files import LandedFile, keep_if_committed, store_upload
 from resolvers.fiches.annex_store import store_for
+from resolvers.idempotency import Replay
 from resolvers.inputs import fetch_in_reach, optional_text
 from resolvers.mutations import mutation, run_mutation
 
@@ -92,6 +94,13 @@ def check_url(value: str) -> str:
     return url
 
 
+async def _uploaded_again(viewer: Viewer, annex_id: int | None) -> AnnexUploadPayload:
+    """The answer to a retried annexUpload (resolvers/idempotency.py): the annex it created, as it is now. The
+    retry's own file, never claimed, is dropped with the request."""
+    row = await m.Annex.filter(rules.visible_annexes(viewer), id=annex_id).first()
+    return AnnexUploadPayload(annex=Annex.from_row(row) if row else None)
+
+
 @strawberry.type
 class AnnexMutation:
     @mutation(
@@ -101,6 +110,7 @@ class AnnexMutation:
         "cannot change.",
         rule="annex.write",
         transaction=False,
+        idempotent=Replay("annex", _uploaded_again),
     )
     async def annex_upload(
         self, info: Info, fiche_id: strawberry.ID, file: Upload, title: str | None = None

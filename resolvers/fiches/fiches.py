@@ -19,8 +19,10 @@ from models import live
 from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence
 from models.portfolios import LiaisonFiche, Portfolio
 from permissions import scopes
+from permissions.viewer import Viewer
 from resolvers.fiches import rules
 from resolvers.frameworks.rules import check_not_retired, retired_problem
+from resolvers.idempotency import Replay
 from resolvers.inputs import (
     check_version,
     fetch_in_reach,
@@ -248,12 +250,19 @@ async def _check_targets(fiche_id: int, wanted: list[tuple[int, int, int | None]
         raise UserInputError(await not_found_out_of_reach(found, viewer, unlinked))
 
 
+async def _created_again(viewer: Viewer, fiche_id: int | None) -> ActivityFicheCreatePayload:
+    """The answer to a retried activityFicheCreate (resolvers/idempotency.py): the fiche it created, as it is now."""
+    row = await m.ActivityFiche.filter(scopes.visible_fiches(viewer), id=fiche_id).first()
+    return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(row, viewer) if row else None)
+
+
 @strawberry.type
 class FicheMutation:
     @mutation(
         "Write a new activity fiche in one of your portfolios (R12); its workplace "
         "comes from the liaison fiche unless given.",
         rule="fiche.write",
+        idempotent=Replay("activity_fiche", _created_again),
     )
     async def activity_fiche_create(
         self, info: Info, portfolio_id: strawberry.ID, input: ActivityFicheInput

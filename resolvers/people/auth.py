@@ -7,6 +7,7 @@ import datetime as dt
 
 import strawberry
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from graph.context import Info
 from graph.errors import FieldProblem, Reason
@@ -14,7 +15,7 @@ from graph.settings import Settings
 from graph.types.common import Payload, UserError
 from graph.types.users import Person, person_from_row
 from models.users import User
-from permissions import throttle
+from permissions import refresh, throttle
 from permissions.passwords import verify_password
 from permissions.tokens import issue_token
 from permissions.viewer import Viewer
@@ -66,6 +67,16 @@ class LoginPayload(Payload):
         default=None, description="Access token: send it as 'Authorization: Bearer <token>'."
     )
     expires_at: dt.datetime | None = strawberry.field(default=None, description="When the token stops working.")
+    refresh_token: str | None = strawberry.field(
+        default=None,
+        description="A refresh token (an opaque string, pfmp-rt1.…): exchange it with tokenRefresh for a new access "
+        "token and a new refresh token, without the password. Keep it as a secret; it works once, for "
+        "PFMP_REFRESH_TOKEN_LIFETIME (30 days by default), and stops with signOutEverywhere, a password change or "
+        "the account's deactivation.",
+    )
+    refresh_expires_at: dt.datetime | None = strawberry.field(
+        default=None, description="When the refresh token stops working unless used before."
+    )
     user: Person | None = strawberry.field(default=None, description="The signed-in person.")
     password_change_required: bool = strawberry.field(
         default=False,
@@ -96,7 +107,7 @@ class AuthQuery:
 @strawberry.type
 class AuthMutation:
     @mutation(
-        "Sign in with email and password; answers an access token. "
+        "Sign in with email and password; answers an access token and a refresh token (tokenRefresh). "
         "A wrong email and a wrong password get the same answer. After 5 failures "
         "in a row an email waits (1 minute, doubling up to 15), and an address gets "
         "at most 20 failures a minute: THROTTLED, with retryAfter.",
@@ -118,11 +129,18 @@ class AuthMutation:
         if attempt is not None:
             await throttle.succeeded(attempt)
         token, expires_at, person = signed_in(settings, user)
+        async with in_transaction():
+            refresh_token, refresh_expires_at = await refresh.issue(settings, user)
         return LoginPayload(
-            token=token, expires_at=expires_at, user=person, password_change_required=user.password_change_required
+            token=token,
+            expires_at=expires_at,
+            refresh_token=refresh_token,
+            refresh_expires_at=refresh_expires_at,
+            user=person,
+            password_change_required=user.password_change_required,
         )
 
-    @mutation("Revoke every access token of the signed-in account (this one included).")
+    @mutation("Revoke every access token and every refresh token of the signed-in account (this one included).")
     async def sign_out_everywhere(self, info: Info) -> SignOutEverywherePayload:
         viewer = info.context.require_account()
         await User.filter(id=viewer.id).update(token_version=F("token_version") + 1)

@@ -184,6 +184,19 @@ MATRIX: tuple[SpecRow, ...] = (
         rule="trainer.identity.read",
         source="README",
     ),
+    # issue 16 part 4: a refresh token is used by whoever holds it (no bearer token), always its own account's.
+    _row(
+        "Refresh token",
+        "exchange for a new access token",
+        "write",
+        OWN,
+        OWN,
+        OWN,
+        OWN,
+        OWN,
+        rule="refresh_token.use",
+        source="README",
+    ),
     _row(
         "Account",
         "create admins, teachers and learners; deactivate; revoke tokens",

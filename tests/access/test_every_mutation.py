@@ -21,6 +21,8 @@ SELF_SERVICE = {
     "signOutEverywhere": "tests/foundation/test_auth.py",
     # no account needed: holding the link is enough (access.md, "Trainer link · use", probed in probes_links.py)
     "trainerLinkExchange": "tests/people/test_trainer_links.py",
+    # no bearer token needed: holding the refresh token is enough (refresh_token.use, probed in probes_foundation.py)
+    "tokenRefresh": "tests/signin/test_refresh_tokens.py",
 }
 NOT_IN_THE_WALK = {
     "annexUpload": "a multipart request: tests/fiches/test_annex_upload.py tries it as every role",

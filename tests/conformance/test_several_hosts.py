@@ -7,7 +7,8 @@ and the same PFMP_TOKEN_SECRET. The two processes are started once for the modul
 account that no other test of the module revokes or throttles. Everything goes through HTTP, as a load balancer
 sending any request to any host would.
 
-Idempotency keys are not tested: the server has none yet (docs/company-side.md lists them as not started).
+Idempotency keys and refresh tokens (issue 16, part 4) live in the database too: a key claimed through one host
+answers the retry through the other, and a refresh token spent through one is spent for both.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,13 @@ UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $
   annex { id size downloadUrl } errors { code reason } } }"""
 ANNEX_DELETE = "mutation($id: ID!) { annexDelete(id: $id) { deletedAnnexId errors { code reason } } }"
 SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { revoked errors { code } } }"
+MY_PORTFOLIOS = "{ me { ... on Learner { portfolios { id activityFiches { id } } } } }"
+CREATE_FICHE = """mutation($p: ID!, $t: String!) { activityFicheCreate(portfolioId: $p, input: {title: $t}) {
+  activityFiche { id title } errors { code reason } } }"""
+LOGIN_REFRESH = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+  token refreshToken errors { code reason } } }"""
+REFRESH = """mutation($r: String!) { tokenRefresh(input: {refreshToken: $r}) {
+  token refreshToken errors { code reason } } }"""
 # Larger than one part of the store's multipart upload (6 MiB): the upload goes up in several parts.
 ANNEX = b"%PDF-1.4\n" + os.urandom(7 * 1024 * 1024) + b"\n%%EOF\n"
 _counter = itertools.count()
@@ -55,15 +64,19 @@ class Hosts:
     store: S3Location
 
 
-def graphql(host: ServerProcess, query: str, token: str | None = None, **variables) -> httpx.Response:
+def graphql(
+    host: ServerProcess, query: str, token: str | None = None, key: str | None = None, **variables
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if key is not None:
+        headers["Idempotency-Key"] = key
     return httpx.post(
         f"{host.base}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=30
     )
 
 
-def data(host: ServerProcess, query: str, token: str | None = None, **variables) -> dict:
-    answer = graphql(host, query, token, **variables)
+def data(host: ServerProcess, query: str, token: str | None = None, key: str | None = None, **variables) -> dict:
+    answer = graphql(host, query, token, key, **variables)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert not body.get("errors"), body
@@ -192,3 +205,40 @@ def test_sign_in_failures_through_both_hosts_add_up_to_one_throttle(hosts):
         assert throttled["token"] is None, throttled
         assert [e["code"] for e in throttled["errors"]] == ["THROTTLED"], throttled
         assert 0 < throttled["retryAfter"] <= 60
+
+
+def test_an_idempotency_key_used_through_one_host_answers_the_retry_through_the_other(hosts):
+    # given a learner signed in through A, one of her portfolios and its fiches
+    token = sign_in(hosts.a, Role.LEARNER)
+    portfolio = data(hosts.a, MY_PORTFOLIOS, token)["me"]["portfolios"][0]
+    before = len(portfolio["activityFiches"])
+    key = str(uuid.uuid4())
+    # when she creates a fiche through A with a key, and the retry goes to B
+    first = data(hosts.a, CREATE_FICHE, token, key, p=portfolio["id"], t="Fiche écrite en atelier")
+    retry = data(hosts.b, CREATE_FICHE, token, key, p=portfolio["id"], t="Fiche écrite en atelier")
+    # then B answers the fiche A created, and one fiche was written
+    assert first["activityFicheCreate"]["errors"] == []
+    assert retry == first
+    after = {p["id"]: p for p in data(hosts.b, MY_PORTFOLIOS, token)["me"]["portfolios"]}[portfolio["id"]]
+    assert len(after["activityFiches"]) == before + 1
+    # and the same key with another body is refused through either host
+    for host in (hosts.a, hosts.b):
+        refused = data(host, CREATE_FICHE, token, key, p=portfolio["id"], t="Une autre fiche")["activityFicheCreate"]
+        assert [e["reason"] for e in refused["errors"]] == ["IDEMPOTENCY_KEY_REUSED"], refused
+
+
+def test_a_refresh_token_issued_by_one_host_is_refreshed_by_the_other_and_its_reuse_revokes_the_family(hosts):
+    # given a sign-in through A (the master's account, which no other test of the module uses)
+    signed = data(hosts.a, LOGIN_REFRESH, e=DEMO_EMAIL[Role.MASTER], p=DEMO_PASSWORD)["login"]
+    assert signed["errors"] == [] and signed["refreshToken"], signed
+    # when the app refreshes through B
+    rotated = data(hosts.b, REFRESH, r=signed["refreshToken"])["tokenRefresh"]
+    # then B answers a new access token that A accepts, and a new refresh token
+    assert rotated["errors"] == [] and rotated["token"] and rotated["refreshToken"], rotated
+    assert data(hosts.a, ME, rotated["token"])["me"]["id"]
+    # when the spent token is presented again through A (B spent it)
+    replayed = data(hosts.a, REFRESH, r=signed["refreshToken"])["tokenRefresh"]
+    # then A refuses it as a reuse, and the whole family is revoked on both hosts
+    assert replayed["token"] is None and [e["reason"] for e in replayed["errors"]] == ["REFRESH_TOKEN_REUSED"]
+    successor = data(hosts.b, REFRESH, r=rotated["refreshToken"])["tokenRefresh"]
+    assert successor["token"] is None and [e["reason"] for e in successor["errors"]] == ["REFRESH_TOKEN_REVOKED"]

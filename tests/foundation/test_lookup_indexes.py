@@ -27,6 +27,14 @@ LOOKUPS = [
     ("period", "level_id"),
     ("trainer_link", "portfolio_id"),
     ("trainer_link", "trainer_id"),
+    # issue 16, part 4: a key is claimed and found by (user, key); a refresh token by its hash, a family revoked
+    # whole, expired rows swept by their expiry
+    ("idempotency_key", "user_id"),
+    ("idempotency_key", "expires_at"),
+    ("refresh_token", "digest"),
+    ("refresh_token", "family"),
+    ("refresh_token", "expires_at"),
+    ("refresh_token", "user_id"),
 ]
 
 

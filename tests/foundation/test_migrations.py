@@ -49,6 +49,8 @@ EXPECTED_TABLES = {
     "allowance_rate",
     "allowance_statement",
     "trainer_link",
+    "idempotency_key",
+    "refresh_token",
 }
 
 

@@ -20,6 +20,8 @@ OWN_TRANSACTION = {
     "annex_delete",
     # the scan of a bilan signed on paper: written before its transaction, claimed or dropped after it
     "bilan_paper_scan_upload",
+    # the throttle's count, and a reused refresh token's family revoked while the answer is a refusal
+    "token_refresh",
 }
 
 
