@@ -199,6 +199,7 @@ class Reason(str, Enum):
     TRAINER_LINK_INVALID = "TRAINER_LINK_INVALID"
     TRAINER_LINK_EXPIRED = "TRAINER_LINK_EXPIRED"
     TRAINER_LINK_REVOKED = "TRAINER_LINK_REVOKED"
+    TRAINER_LINK_THROTTLED = "TRAINER_LINK_THROTTLED"
     SIRET_INVALID = "SIRET_INVALID"
     ALLOWANCE_RATE_OUT_OF_RANGE = "ALLOWANCE_RATE_OUT_OF_RANGE"
     ALLOWANCE_RATE_TOO_EARLY = "ALLOWANCE_RATE_TOO_EARLY"
@@ -465,6 +466,9 @@ REASONS: dict[Reason, ReasonSpec] = {
         ErrorCode.INVALID,
         "input.link",
         "The trainer link was revoked, or its trainer no longer follows the portfolio or is deactivated.",
+    ),
+    Reason.TRAINER_LINK_THROTTLED: ReasonSpec(
+        ErrorCode.THROTTLED, "—", "Too many refused link exchanges from this address: wait retryAfter seconds."
     ),
     Reason.SIRET_INVALID: ReasonSpec(
         ErrorCode.INVALID, "input.companySiret", "A SIRET is 14 digits (spaces between groups allowed)."
