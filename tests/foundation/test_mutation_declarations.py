@@ -20,6 +20,8 @@ OWN_TRANSACTION = {
     "annex_delete",
     # the scan of a bilan signed on paper: written before its transaction, claimed or dropped after it
     "bilan_paper_scan_upload",
+    # the throttle counts the exchange in its own transaction first, so that a refusal stays counted
+    "trainer_link_exchange",
 }
 
 
