@@ -362,6 +362,9 @@ def create_app(settings: Settings) -> Starlette:
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type"],
+                # A browser's script reads the file name of a download or a document (and how long a throttled
+                # client waits) only when CORS exposes the header.
+                expose_headers=["Content-Disposition", "Retry-After"],
                 max_age=600,
             )
         )

@@ -552,6 +552,7 @@ TOP_LEVEL: dict[str, str] = {
     "PAGE_SIZE_OUT_OF_RANGE": "BAD_USER_INPUT",
     "CURSOR_MALFORMED": "BAD_USER_INPUT",
     "TOO_MANY_IDS": "BAD_USER_INPUT",
+    "DOWNLOAD_PATH_UNKNOWN": "BAD_USER_INPUT",
     "CAS_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "SERVICE_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "STORE_UNAVAILABLE": "SERVICE_UNAVAILABLE",
@@ -561,6 +562,9 @@ TOP_LEVEL: dict[str, str] = {
     "UPLOAD_FORBIDDEN": "FORBIDDEN",
     "ANNEX_FILE_NOT_FOUND": "NOT_FOUND",
     "DOCUMENT_NOT_FOUND": "NOT_FOUND",
+    # A signed download URL (permissions/signed_urls.py) altered, of another path or user, revoked, or expired.
+    "DOWNLOAD_URL_INVALID": "FORBIDDEN",
+    "DOWNLOAD_URL_EXPIRED": "FORBIDDEN",
 }
 
 
