@@ -491,3 +491,20 @@ async def test_a_successful_exchange_does_not_count_against_the_address(teacher,
         answer = await _exchange(anonymous, link)
         # then every exchange answers a token: only refusals count
         assert answer["errors"] == [] and answer["token"], answer
+
+
+async def test_a_links_token_signs_download_urls_that_stop_with_the_link(teacher, tutor, anonymous, period_running):
+    # given a tutor acting through a link, who signs the meeting sheet's URL for a plain browser link
+    angelique = await _portfolio("DUPIRE")
+    issued = await _issue(teacher, angelique, tutor.user)
+    linked = await _linked(anonymous, issued["link"])
+    path = f"/exports/meeting-sheet/{_pid(angelique)}"
+    signed = (await linked.data("query($p: String!) { signedDownloadUrl(path: $p) { url } }", p=path))[
+        "signedDownloadUrl"
+    ]["url"]
+    assert "link=" in signed
+    # then it opens without a token, as the link's token does
+    assert await _download(anonymous, signed) == 200
+    # and once the link is revoked, the URL it signed is refused as the token is
+    await teacher.data(REVOKE, id=issued["trainerLink"]["id"])
+    assert await _download(anonymous, signed) == 403
