@@ -7,10 +7,19 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from graph.cost import MAX_COST
+from tests.conftest import _settings
 
 ME = "query Me { me { __typename } }"
 LOGIN = 'mutation { login(email: "nobody@x.test", password: "x") { token } }'
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    # As served in production: GraphiQL off (a GET without `query` must still be answered), the response cache on.
+    return _settings(tmp_path, database_url, graphiql=False, response_cache_bytes=1 << 20)
 
 
 def _hash(query: str) -> str:
