@@ -42,6 +42,7 @@ from graph.headers import SecurityHeadersMiddleware
 from graph.loaders import Loaders
 from graph.messages import negotiate
 from graph.multipart import receive_multipart
+from graph.persisted_queries import PersistedQueries, PersistedQueryNotFound, not_found_response
 from graph.response_cache import Lookup, ResponseCache, look_up, raw_request, store
 from graph.routes.annexes import download_annex, download_bilan_scan
 from graph.routes.cas import cas_routes
@@ -99,6 +100,7 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             connection_init_wait_timeout=dt.timedelta(seconds=10),
         )
         self.settings = settings
+        self.persisted = PersistedQueries(settings.persisted_queries)
         self.cache = (
             ResponseCache(settings.response_cache_bytes, settings.token_secret, schema_digest())
             if settings.response_cache_bytes
@@ -123,6 +125,8 @@ class PortfolioGraphQL(GraphQL[Context, None]):
                     store(self.cache, request, lookup, response)
         except HTTPException as exc:
             response = http_error_response(exc)
+        except PersistedQueryNotFound:
+            response = not_found_response()
         finally:
             stamps.writer_school.reset(writer)
             # The file parts no resolver stored (refused, cut short, unused): nothing of them stays.
@@ -176,6 +180,11 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         except MissingQueryError as exc:
             raise HTTPException(400, "No GraphQL query found in the request") from exc
 
+    def should_render_graphql_ide(self, request) -> bool:
+        # A GET carrying only a persisted query's hash (Apollo's clients accept */*) is a request, not a browser
+        # asking for GraphiQL.
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
+
     async def render_graphql_ide(self, request) -> Response:
         # Our own page: GraphiQL's files from this server (graph/routes/graphiql.py), not from unpkg.com.
         return HTMLResponse(page())
@@ -213,6 +222,11 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         data = await super().parse_http_body(request)
         for one in data if isinstance(data, list) else [data]:
             refuse_deep_variables(one.variables)
+            # A persisted query's hash alone becomes the document it names; a hash with its query is checked, and
+            # kept once the query validated (process_result).
+            one.query, digest = self.persisted.resolve(one.query, one.extensions)
+            if digest is not None and isinstance(request, StarletteRequestAdapter):
+                request._request.state.persist = (digest, one.query)
         return data
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, Any]:
@@ -248,6 +262,10 @@ class PortfolioGraphQL(GraphQL[Context, None]):
                 syntax = error.get("message", "").startswith("Syntax Error")
                 extensions["code"] = "GRAPHQL_PARSE_FAILED" if syntax else "GRAPHQL_VALIDATION_FAILED"
         errors = cast("list[dict[str, Any]]", response.get("errors") or [])
+        persist = getattr(request.state, "persist", None) if isinstance(request, Request) else None
+        if persist is not None and not (errors and result.data is None and all("path" not in e for e in errors)):
+            # Parsed and validated (it ran): from now on its hash alone names it.
+            self.persisted.keep(*persist)
         if (
             errors
             and result.data is None
@@ -356,6 +374,9 @@ def create_app(settings: Settings) -> Starlette:
                 allow_methods=["GET", "POST", "OPTIONS"],
                 # Idempotency-Key: a browser client retrying writes (resolvers/idempotency.py).
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                # A browser's script reads the file name of a download or a document (and how long a throttled
+                # client waits) only when CORS exposes the header.
+                expose_headers=["Content-Disposition", "Retry-After"],
                 max_age=600,
             )
         )

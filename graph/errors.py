@@ -199,6 +199,7 @@ class Reason(str, Enum):
     TRAINER_LINK_INVALID = "TRAINER_LINK_INVALID"
     TRAINER_LINK_EXPIRED = "TRAINER_LINK_EXPIRED"
     TRAINER_LINK_REVOKED = "TRAINER_LINK_REVOKED"
+    TRAINER_LINK_THROTTLED = "TRAINER_LINK_THROTTLED"
     SIRET_INVALID = "SIRET_INVALID"
     ALLOWANCE_RATE_OUT_OF_RANGE = "ALLOWANCE_RATE_OUT_OF_RANGE"
     ALLOWANCE_RATE_TOO_EARLY = "ALLOWANCE_RATE_TOO_EARLY"
@@ -473,6 +474,9 @@ REASONS: dict[Reason, ReasonSpec] = {
         "input.link",
         "The trainer link was revoked, or its trainer no longer follows the portfolio or is deactivated.",
     ),
+    Reason.TRAINER_LINK_THROTTLED: ReasonSpec(
+        ErrorCode.THROTTLED, "—", "Too many refused link exchanges from this address: wait retryAfter seconds."
+    ),
     Reason.SIRET_INVALID: ReasonSpec(
         ErrorCode.INVALID, "input.companySiret", "A SIRET is 14 digits (spaces between groups allowed)."
     ),
@@ -587,6 +591,7 @@ TOP_LEVEL: dict[str, str] = {
     "PAGE_SIZE_OUT_OF_RANGE": "BAD_USER_INPUT",
     "CURSOR_MALFORMED": "BAD_USER_INPUT",
     "TOO_MANY_IDS": "BAD_USER_INPUT",
+    "DOWNLOAD_PATH_UNKNOWN": "BAD_USER_INPUT",
     "CAS_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "SERVICE_UNAVAILABLE": "SERVICE_UNAVAILABLE",
     "STORE_UNAVAILABLE": "SERVICE_UNAVAILABLE",
@@ -596,6 +601,9 @@ TOP_LEVEL: dict[str, str] = {
     "UPLOAD_FORBIDDEN": "FORBIDDEN",
     "ANNEX_FILE_NOT_FOUND": "NOT_FOUND",
     "DOCUMENT_NOT_FOUND": "NOT_FOUND",
+    # A signed download URL (permissions/signed_urls.py) altered, of another path or user, revoked, or expired.
+    "DOWNLOAD_URL_INVALID": "FORBIDDEN",
+    "DOWNLOAD_URL_EXPIRED": "FORBIDDEN",
 }
 
 

@@ -36,7 +36,9 @@ from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from graph.settings import Settings
 from models import stamps
+from permissions import signed_urls
 from permissions.viewer import Viewer
 
 # Bookkeeping of one entry (its key, the dict's slot) counted with its body.
@@ -143,6 +145,15 @@ def mark_uncacheable(request: Request | None) -> None:
     """For a field whose value changes per request (a signed URL with an expiry, a clock): its answer is not kept."""
     if request is not None:
         request.state.uncacheable = True
+
+
+def signed_download(request: Request | None, settings: Settings, viewer: Viewer | None, path: str) -> str | None:
+    """A signed URL of the download `path` for the viewer (permissions/signed_urls.py), null for nobody; the answer
+    that holds it, valid for minutes only, is never kept."""
+    if viewer is None:
+        return None
+    mark_uncacheable(request)
+    return signed_urls.sign(settings, path, viewer)[0]
 
 
 class CacheableQuery(SchemaExtension):

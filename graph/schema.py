@@ -26,6 +26,7 @@ from resolvers.bilans.bilans import BilanMutation
 from resolvers.bilans.reviews import InterimReviewMutation
 from resolvers.documents.allowance import AllowanceMutation, AllowanceQuery
 from resolvers.documents.paper import BilanPaperMutation
+from resolvers.downloads import DownloadQuery
 from resolvers.fiches.annexes import AnnexMutation
 from resolvers.fiches.fiches import FicheMutation
 from resolvers.frameworks.frameworks import FrameworkMutation, FrameworkQuery
@@ -49,7 +50,15 @@ MAX_TOKENS = 3000
 
 @strawberry.type(description="Everything that can be read.")
 class Query(
-    AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, TrainerQuery, IdentityQuery, AllowanceQuery
+    AuthQuery,
+    NodeQuery,
+    SchoolQuery,
+    FrameworkQuery,
+    PeriodQuery,
+    TrainerQuery,
+    IdentityQuery,
+    AllowanceQuery,
+    DownloadQuery,
 ):
     pass
 

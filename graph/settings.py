@@ -172,6 +172,11 @@ class Settings:
     # and how old an upload in flight or a file without a row must be before the start-up sweep removes it.
     storage: S3Location | None = field(default=None)
     storage_sweep_age: int = field(default=3600)
+    # Automatic persisted queries (graph/persisted_queries.py): how many documents each process keeps by their hash
+    # (PFMP_PERSISTED_QUERIES; 0 keeps none, so every hash alone answers PersistedQueryNotFound).
+    persisted_queries: int = field(default=1000)
+    # Seconds a signed download URL works (permissions/signed_urls.py, PFMP_SIGNED_URL_LIFETIME).
+    signed_url_lifetime: int = field(default=300)
 
     @property
     def identity_providers(self) -> tuple[str, ...]:
@@ -460,6 +465,8 @@ def load_settings() -> Settings:
         response_cache_bytes=_int_env("PFMP_RESPONSE_CACHE_MB", 64, minimum=0) * 1024 * 1024,
         storage=parse_storage_url(os.environ.get("PFMP_STORAGE_URL", "")),
         storage_sweep_age=_int_env("PFMP_STORAGE_SWEEP_AGE", 3600, minimum=60),
+        persisted_queries=_int_env("PFMP_PERSISTED_QUERIES", 1000, minimum=0),
+        signed_url_lifetime=_int_env("PFMP_SIGNED_URL_LIFETIME", 300, minimum=10),
         **_cas_settings(oidc_providers, environment == "production"),
     )
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 class SigninThrottle(Model):
     """Failed sign-ins counted per account (a hash of the email, known or not) and per client address."""
 
-    # "account:<sha256 of the email>" or "address:<ip>".
+    # "account:<sha256 of the email>", "address:<ip>" (failed sign-ins) or "link:<ip>" (refused link exchanges).
     key = fields.CharField(max_length=100, primary_key=True)
     # Accounts: attempts in a row not (yet) known to have succeeded.
     failures = fields.IntField(default=0)

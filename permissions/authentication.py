@@ -6,12 +6,13 @@ Every entry point asks here: the GraphQL view (graph/app.py) and the HTTP routes
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from graph.settings import Settings
 from models.links import TrainerLink
 from models.signin import ProviderSession
 from models.users import User
-from permissions import oidc
+from permissions import oidc, signed_urls
 from permissions.table import granted
 from permissions.tokens import InvalidToken, decode_token
 from permissions.viewer import Viewer
@@ -78,3 +79,33 @@ async def _through_link(settings: Settings, link_id: int, user: dict) -> tuple[V
         link_id=link_id,
         link_portfolio_id=link[0]["portfolio_id"],
     ), None
+
+
+async def authenticate_download(
+    settings: Settings, path: str, params: Mapping[str, str], authorization: str | None
+) -> tuple[Viewer | None, Problem | None, bool]:
+    """Who asks for a download: the user a signed URL stands for when the query string carries a signature
+    (permissions/signed_urls.py), else the bearer token's. The third value says a signature was presented: a bad
+    one is refused as such (403), not as a missing sign-in (401)."""
+    if not signed_urls.is_signed(params):
+        viewer, problem = await authenticate(settings, authorization)
+        return viewer, problem, False
+    user, problem = await signed_urls.verify(settings, path, params)
+    if user is None:
+        return None, problem, True
+    if user["link_id"] is not None:
+        if not granted("trainer_link.use", user["role"]):
+            return None, signed_urls.INVALID, True
+        viewer, problem = await _through_link(settings, user["link_id"], user)
+        return viewer, (signed_urls.INVALID if viewer is None else None), True
+    return (
+        Viewer(
+            id=user["id"],
+            role=user["role"],
+            school_id=user["school_id"],
+            password_change_required=user["password_change_required"],
+            token_version=user["token_version"],
+        ),
+        None,
+        True,
+    )

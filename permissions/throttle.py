@@ -160,6 +160,35 @@ async def begin(settings: Settings, email: str, address: str, limits: Limits = L
     return attempt
 
 
+def exchange_key(address: str) -> str:
+    # Refused trainer-link exchanges are counted apart from failed sign-ins: a school behind one address whose
+    # teachers mistype passwords does not lock its tutors' links out, nor the reverse.
+    return ("link:" + address)[:100]
+
+
+async def begin_exchange(settings: Settings, address: str, limits: Limits = LIMITS) -> Attempt:
+    """A trainer-link exchange from `address`, counted as a refusal until `succeeded` says otherwise: at most
+    `address_failures` refused exchanges in any `address_window` seconds, as an address's failed sign-ins (a client
+    trying made-up links is refused, retry_after set, without the link being looked up)."""
+    now = settings.clock()
+    moment = moment_of(now)
+    key = exchange_key(address)
+    attempt = Attempt("", key, now)
+    if found := await blocked([key], moment):
+        return _refused(attempt, max(found.values()), moment)
+    async with in_transaction():
+        await SigninThrottle.bulk_create([SigninThrottle(key=key, last_attempt_at=moment)], ignore_conflicts=True)
+        source = await SigninThrottle.filter(key=key).select_for_update().get()
+        if source.blocked_until is not None and source.blocked_until > moment:  # blocked meanwhile
+            return _refused(attempt, source.blocked_until, moment)
+        recent = [t for t in source.recent if t > now - limits.address_window] + [now]
+        source.recent = recent[-limits.address_failures :]
+        source.blocked_until = _address_block(source.recent, limits)
+        source.last_attempt_at = moment
+        await source.save(update_fields=["recent", "blocked_until", "last_attempt_at"])
+    return attempt
+
+
 async def succeeded(attempt: Attempt, limits: Limits = LIMITS) -> None:
     """The attempt signed in: the account's failures are forgotten, the address's count gives this one back."""
     async with in_transaction():

@@ -17,16 +17,17 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
+from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired
 from graph.messages import negotiate
+from graph.routes.downloads import download_viewer
 from graph.types.common import decode_id
 from graph.unavailable import RETRY_AFTER, StoreUnavailable, unavailable_body
 from models.bilans import CompanyBilan
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
-from permissions.authentication import authenticate
 from permissions.scopes import may_read_bilan
 from permissions.table import OWN_BY_REACH, allows
+from permissions.viewer import Viewer
 from resolvers.fiches.annex_store import AnnexStore, StoredInfo, store_for
 
 log = logging.getLogger("pfmp.annexes")
@@ -89,15 +90,11 @@ def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -
 
 async def download_annex(request: Request) -> Response:
     """GET /annexes/{id}: the file of an annex the viewer reaches, streamed, with Range support."""
-    settings = request.app.state.settings
-    viewer, reason = await authenticate(settings, request.headers.get("authorization"))
+    viewer = await download_viewer(request)
     language = negotiate(request.headers.get("accept-language"))
-    if viewer is None:
-        return _refusal(
-            401,
-            (Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()).message(language),
-            {"WWW-Authenticate": 'Bearer realm="pfmp"'},
-        )
+    if not isinstance(viewer, Viewer):
+        status, refusal, headers = viewer
+        return _refusal(status, refusal.message(language), headers)
     if viewer.password_change_required:
         return _refusal(403, PasswordChangeRequired().message(language))
     missing = _refusal(404, AppError("ANNEX_FILE_NOT_FOUND", code="NOT_FOUND").message(language))
@@ -124,15 +121,11 @@ async def download_bilan_scan(request: Request) -> Response:
     """GET /bilans/{id}/paper-scan: the scan of a bilan signed on paper (issue 16, part 2), in the same order of
     refusals as an annex: 401 without a valid token, 404 for a bilan out of reach (or without a scan), 403 for a
     bilan reached but not granted (`bilan.paper.read`; a learner's own bilan while it is a draft)."""
-    settings = request.app.state.settings
-    viewer, reason = await authenticate(settings, request.headers.get("authorization"))
+    viewer = await download_viewer(request)
     language = negotiate(request.headers.get("accept-language"))
-    if viewer is None:
-        return _refusal(
-            401,
-            (Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()).message(language),
-            {"WWW-Authenticate": 'Bearer realm="pfmp"'},
-        )
+    if not isinstance(viewer, Viewer):
+        status, refusal, headers = viewer
+        return _refusal(status, refusal.message(language), headers)
     if viewer.password_change_required:
         return _refusal(403, PasswordChangeRequired().message(language))
     missing = _refusal(404, AppError("ANNEX_FILE_NOT_FOUND", code="NOT_FOUND").message(language))

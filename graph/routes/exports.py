@@ -49,10 +49,10 @@ from exports import (
     build_meeting_sheet,
     build_pre_convention,
 )
-from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
+from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired
 from graph.messages import negotiate
+from graph.routes.downloads import download_viewer
 from graph.types.common import decode_id
-from permissions.authentication import authenticate
 from permissions.table import allows
 from permissions.viewer import Viewer
 from resolvers.documents import allowance_data as allowance
@@ -220,18 +220,15 @@ async def admit(
     on a temporary password, 404 for an id that is malformed, of another type, unknown or out of reach (one body
     whatever the cause), 403 when `rule_for` (the rule and whether the row is the viewer's own) refuses. Answers
     the viewer and the row found, or the refusal to send."""
-    viewer, reason = await authenticate(request.app.state.settings, request.headers.get("authorization"))
+    viewer = await download_viewer(request)
     language = negotiate(request.headers.get("accept-language"))
 
     def said(refusal: AppError) -> dict:
         return {"code": refusal.code, "message": refusal.message(language)}
 
-    if viewer is None:
-        return _refusal(
-            401,
-            said(Unauthenticated(reason[0], **reason[1]) if reason else Unauthenticated()),
-            {"www-authenticate": 'Bearer realm="pfmp"'},
-        )
+    if not isinstance(viewer, Viewer):
+        status, refusal, headers = viewer
+        return _refusal(status, said(refusal), headers)
     if viewer.password_change_required:
         return _refusal(403, said(PasswordChangeRequired()))
     not_found = said(AppError("DOCUMENT_NOT_FOUND", code="NOT_FOUND"))

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.response_cache import signed_download
 from graph.types.common import EXPORT_LINK, IN_REACH, Connection, Keyset, encode_id, export_url, guarded, paginate
 from graph.types.fiches import ActivityFiche
 from graph.types.frameworks import (
@@ -171,6 +172,16 @@ class BilanPaperScan:
     @strawberry.field(description="Where to download it (GET, with the same bearer token; answers Range requests).")
     def download_url(self) -> str:
         return f"/bilans/{encode_id('CompanyBilan', self.bilan_id)}/paper-scan"
+
+    @strawberry.field(
+        description="Where to download it without an Authorization header: downloadUrl signed for the signed-in "
+        "user, working for a few minutes (PFMP_SIGNED_URL_LIFETIME, 5 by default) and only while the user may "
+        "still read the scan. Never kept by the response cache."
+    )
+    def signed_download_url(self, info: Info) -> str | None:
+        context = info.context
+        path = f"/bilans/{encode_id('CompanyBilan', self.bilan_id)}/paper-scan"
+        return signed_download(context.request, context.settings, context.viewer, path)
 
 
 @strawberry.type(name="BilanEvent", description="Completion, reopening or paper signature of a bilan, logged (R21).")

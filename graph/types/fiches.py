@@ -12,6 +12,7 @@ from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
+from graph.response_cache import signed_download
 from graph.types.common import (
     GUARD,
     MISSING,
@@ -86,6 +87,20 @@ class Annex(relay.Node):
     )
     def download_url(self) -> str | None:
         return f"/annexes/{encode_id('Annex', self.id)}" if self.kind is m.AnnexKind.FILE else None
+
+    @strawberry.field(
+        description="Where to download the file without an Authorization header (a browser's plain link, a "
+        "phone's download manager): downloadUrl signed for the signed-in user, working for a few minutes "
+        "(PFMP_SIGNED_URL_LIFETIME, 5 by default) and only while the user may still read the annex; null for a "
+        "link. Never kept by the response cache."
+    )
+    def signed_download_url(self, info: Info) -> str | None:
+        if self.kind is not m.AnnexKind.FILE:
+            return None
+        context = info.context
+        return signed_download(
+            context.request, context.settings, context.viewer, f"/annexes/{encode_id('Annex', self.id)}"
+        )
 
 
 @strawberry.type(description="A task linked to a fiche: ticked by the learner, checked or added by the teacher (R14).")

@@ -10,6 +10,7 @@ with the link's secret.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -17,8 +18,8 @@ import time
 import strawberry
 
 from graph.context import Info
-from graph.errors import Forbidden, Reason, problem
-from graph.types.common import Payload, encode_id
+from graph.errors import FieldProblem, Forbidden, Reason, problem
+from graph.types.common import Payload, UserError, encode_id
 from graph.types.links import TrainerLink
 from models import stamps
 from models.links import TrainerLink as TrainerLinkRow
@@ -29,7 +30,7 @@ from permissions import links, scopes, throttle
 from permissions.table import granted, linkable_roles
 from permissions.tokens import issue_token
 from resolvers.inputs import fetch_in_reach
-from resolvers.mutations import mutation
+from resolvers.mutations import mutation, run_mutation
 
 log = logging.getLogger("pfmp.links")
 
@@ -88,6 +89,11 @@ class TrainerLinkExchangePayload(Payload):
     expires_at: dt.datetime | None = strawberry.field(default=None, description="When the token stops working.")
     portfolio_id: strawberry.ID | None = strawberry.field(
         default=None, description="The portfolio the token opens (read it with node(id:))."
+    )
+    retry_after: int | None = strawberry.field(
+        default=None,
+        description="With a THROTTLED error: seconds to wait before the next attempt from this address (also sent "
+        "as the Retry-After header).",
     )
 
 
@@ -191,55 +197,77 @@ class TrainerLinkMutation:
         "Exchange a trainer link for an access token (no sign-in needed: holding the link is enough) acting as "
         "its trainer on its one portfolio, with an assigned trainer's rights there and nothing else; the token "
         "lives as long as a sign-in's. Records the link's last use. An altered, expired or revoked link, or one "
-        "whose trainer no longer follows the portfolio, is refused."
+        "whose trainer no longer follows the portfolio, is refused. Refused exchanges are counted per client "
+        "address: after 20 in a minute the address is refused (THROTTLED, retryAfter) until the oldest leaves "
+        "the minute.",
+        transaction=False,
     )
     async def trainer_link_exchange(self, info: Info, input: TrainerLinkExchangeInput) -> TrainerLinkExchangePayload:
+        # The throttle counts the attempt in its own transaction first, so that a refusal (which rolls the
+        # exchange's transaction back) stays counted; a success gives it back.
         settings = info.context.settings
-        parsed = links.parse(input.link)
-        row = await TrainerLinkRow.get_or_none(id=parsed[0]) if parsed else None
-        if row is None or parsed is None or not links.matches(settings.token_secret, *parsed, row.secret_digest):
-            log.info("trainer link exchange refused (not a link issued here) from %s", _client(info))
-            raise problem("input.link", Reason.TRAINER_LINK_INVALID)
-        now = _now(info)
-        trainer = await User.get(id=row.trainer_id)
-        refusal = None
-        if row.revoked_at is not None:
-            refusal = Reason.TRAINER_LINK_REVOKED
-        elif row.expires_at <= now:
-            refusal = Reason.TRAINER_LINK_EXPIRED
-        elif (
-            not trainer.is_active
-            or not granted("trainer_link.use", trainer.role)
-            or not await PortfolioRow.filter(id=row.portfolio_id, trainers__id=trainer.id).exists()
-        ):
-            refusal = Reason.TRAINER_LINK_REVOKED
-        if refusal is not None:
-            log.info("trainer link %d exchange refused (%s) from %s", row.id, refusal.value, _client(info))
-            raise problem("input.link", refusal)
-        await TrainerLinkRow.filter(id=row.id).update(last_used_at=now)
-        # The link's last use shows in its school's lists: the write bumps that school's data stamp.
-        stamps.writer_school.set(row.school_id)
-        # Never past the link's own end, which stops the token anyway.
-        lifetime = min(settings.token_lifetime, int(row.expires_at.timestamp() - time.time()))
-        token, expires = issue_token(
-            secret=settings.token_secret,
-            issuer=settings.token_issuer,
-            lifetime=max(lifetime, 1),
-            user_id=trainer.id,
-            role=trainer.role.value,
-            school_id=trainer.school_id,
-            token_version=trainer.token_version,
-            link_id=row.id,
-        )
-        log.info(
-            "trainer link %d exchanged: trainer %d, portfolio %d, from %s",
-            row.id,
-            trainer.id,
-            row.portfolio_id,
-            _client(info),
-        )
-        return TrainerLinkExchangePayload(
-            token=token,
-            expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
-            portfolio_id=encode_id("Portfolio", row.portfolio_id),
-        )
+        attempt = await throttle.begin_exchange(settings, _client(info)) if settings.signin_throttle else None
+        if attempt is not None and attempt.retry_after is not None:
+            log.info("trainer link exchange refused (throttled) from %s", _client(info))
+            await asyncio.sleep(settings.signin_refusal_delay)
+            if info.context.response is not None:
+                info.context.response.headers["retry-after"] = str(attempt.retry_after)
+            refusal = FieldProblem(None, Reason.TRAINER_LINK_THROTTLED, {"seconds": attempt.retry_after})
+            return TrainerLinkExchangePayload(retry_after=attempt.retry_after, errors=[UserError.of(refusal)])
+        answer = await run_mutation(TrainerLinkExchangePayload, lambda: _exchange(info, input))
+        if attempt is not None and not answer.errors:
+            await throttle.succeeded(attempt)
+        return answer
+
+
+async def _exchange(info: Info, input: TrainerLinkExchangeInput) -> TrainerLinkExchangePayload:
+    """The exchange itself, in the mutation's transaction: a refusal writes nothing."""
+    settings = info.context.settings
+    parsed = links.parse(input.link)
+    row = await TrainerLinkRow.get_or_none(id=parsed[0]) if parsed else None
+    if row is None or parsed is None or not links.matches(settings.token_secret, *parsed, row.secret_digest):
+        log.info("trainer link exchange refused (not a link issued here) from %s", _client(info))
+        raise problem("input.link", Reason.TRAINER_LINK_INVALID)
+    now = _now(info)
+    trainer = await User.get(id=row.trainer_id)
+    refusal = None
+    if row.revoked_at is not None:
+        refusal = Reason.TRAINER_LINK_REVOKED
+    elif row.expires_at <= now:
+        refusal = Reason.TRAINER_LINK_EXPIRED
+    elif (
+        not trainer.is_active
+        or not granted("trainer_link.use", trainer.role)
+        or not await PortfolioRow.filter(id=row.portfolio_id, trainers__id=trainer.id).exists()
+    ):
+        refusal = Reason.TRAINER_LINK_REVOKED
+    if refusal is not None:
+        log.info("trainer link %d exchange refused (%s) from %s", row.id, refusal.value, _client(info))
+        raise problem("input.link", refusal)
+    await TrainerLinkRow.filter(id=row.id).update(last_used_at=now)
+    # The link's last use shows in its school's lists: the write bumps that school's data stamp.
+    stamps.writer_school.set(row.school_id)
+    # Never past the link's own end, which stops the token anyway.
+    lifetime = min(settings.token_lifetime, int(row.expires_at.timestamp() - time.time()))
+    token, expires = issue_token(
+        secret=settings.token_secret,
+        issuer=settings.token_issuer,
+        lifetime=max(lifetime, 1),
+        user_id=trainer.id,
+        role=trainer.role.value,
+        school_id=trainer.school_id,
+        token_version=trainer.token_version,
+        link_id=row.id,
+    )
+    log.info(
+        "trainer link %d exchanged: trainer %d, portfolio %d, from %s",
+        row.id,
+        trainer.id,
+        row.portfolio_id,
+        _client(info),
+    )
+    return TrainerLinkExchangePayload(
+        token=token,
+        expires_at=dt.datetime.fromtimestamp(expires, tz=dt.UTC),
+        portfolio_id=encode_id("Portfolio", row.portfolio_id),
+    )

@@ -296,3 +296,20 @@ async def test_a_backup_copies_the_scans_with_the_annexes(teacher, demo, setting
     report = await asyncio.to_thread(backup, settings.database_url, settings.annex_dir, tmp_path / "copy")
     assert report.files == 1
     assert annex_path(tmp_path / "copy" / ANNEXES, stored).read_bytes() == samples.PDF
+
+
+async def test_the_scan_has_a_signed_url_that_follows_the_bilans_read_rules(teacher, learner, anonymous, demo):
+    # given Angélique's draft bilan with its scan
+    await upload_scan(teacher, demo.bilan_id, 1, samples.JPEG, "feuille.jpg")
+    signed_query = "query($id: ID!) { node(id: $id) { ... on CompanyBilan { paperScan { signedDownloadUrl } } } }"
+    signed = (await teacher.data(signed_query, id=demo.bilan_id))["node"]["paperScan"]["signedDownloadUrl"]
+    # then the teacher's signed URL opens it without a token, byte for byte
+    response = await anonymous.http.get(signed)
+    assert response.status_code == 200 and response.content == samples.JPEG
+    # and the learner's own signed URL of the path, while the bilan is a draft, is refused as her token is (403)
+    path = signed.split("?")[0]
+    hers = await learner.data("query($p: String!) { signedDownloadUrl(path: $p) { url } }", p=path)
+    assert (await anonymous.http.get(hers["signedDownloadUrl"]["url"])).status_code == 403
+    # until it is completed on paper
+    await complete_on_paper(teacher, demo)
+    assert (await anonymous.http.get(hers["signedDownloadUrl"]["url"])).status_code == 200

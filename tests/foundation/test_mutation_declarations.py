@@ -22,6 +22,8 @@ OWN_TRANSACTION = {
     "bilan_paper_scan_upload",
     # the throttle's count, and a reused refresh token's family revoked while the answer is a refusal
     "token_refresh",
+    # the throttle counts the exchange in its own transaction first, so that a refusal stays counted
+    "trainer_link_exchange",
 }
 
 

@@ -458,3 +458,53 @@ async def test_a_links_token_reaches_nothing_of_another_school(teacher, tutor, a
         assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
     answer = (await teacher.data(REVOKE, id=other.first("TrainerLink")))["trainerLinkRevoke"]
     assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
+
+
+async def test_a_client_trying_made_up_links_is_throttled_per_address(
+    teacher, tutor, anonymous, period_running, clock, settings
+):
+    # given a real link, and a client that sends 20 made-up ones within a minute
+    link = (await _issue(teacher, await _portfolio("DUPIRE"), tutor.user))["link"]
+    prefix, link_id, secret = link.split(".", 2)
+    for attempt in range(20):
+        answer = await _exchange(anonymous, f"{prefix}.{int(link_id) + 1000 + attempt}.{secret}")
+        assert [e["reason"] for e in answer["errors"]] == ["TRAINER_LINK_INVALID"], answer
+    # then the address is refused, even with the real link, with how long to wait, and the link is not used
+    response = await anonymous.post(EXCHANGE, {"link": link})
+    refused = response.json()["data"]["trainerLinkExchange"]
+    assert refused["token"] is None
+    assert [(e["code"], e["reason"]) for e in refused["errors"]] == [("THROTTLED", "TRAINER_LINK_THROTTLED")]
+    assert 0 < int(response.headers["retry-after"]) <= 60
+    assert await TrainerLink.filter(last_used_at__not_isnull=True).count() == 0
+    # and signing in from the same address is not held up by refused links
+    login = await anonymous.data('mutation { login(email: "x@y.test", password: "nope") { errors { reason } } }')
+    assert [e["reason"] for e in login["login"]["errors"]] == ["CREDENTIALS_WRONG"]
+    # when the minute has passed, the real link works again
+    clock.advance(61)
+    assert (await _exchange(anonymous, link))["token"]
+
+
+async def test_a_successful_exchange_does_not_count_against_the_address(teacher, tutor, anonymous, period_running):
+    # given a real link exchanged 25 times within a minute from one address (a phone retrying)
+    link = (await _issue(teacher, await _portfolio("DUPIRE"), tutor.user))["link"]
+    for _ in range(25):
+        answer = await _exchange(anonymous, link)
+        # then every exchange answers a token: only refusals count
+        assert answer["errors"] == [] and answer["token"], answer
+
+
+async def test_a_links_token_signs_download_urls_that_stop_with_the_link(teacher, tutor, anonymous, period_running):
+    # given a tutor acting through a link, who signs the meeting sheet's URL for a plain browser link
+    angelique = await _portfolio("DUPIRE")
+    issued = await _issue(teacher, angelique, tutor.user)
+    linked = await _linked(anonymous, issued["link"])
+    path = f"/exports/meeting-sheet/{_pid(angelique)}"
+    signed = (await linked.data("query($p: String!) { signedDownloadUrl(path: $p) { url } }", p=path))[
+        "signedDownloadUrl"
+    ]["url"]
+    assert "link=" in signed
+    # then it opens without a token, as the link's token does
+    assert await _download(anonymous, signed) == 200
+    # and once the link is revoked, the URL it signed is refused as the token is
+    await teacher.data(REVOKE, id=issued["trainerLink"]["id"])
+    assert await _download(anonymous, signed) == 403
