@@ -16,6 +16,7 @@ OWN_TRANSACTION = {
     "tutor_create",
     "master_create",
     "roster_import",
+    "staff_import",
     "annex_upload",
     "annex_delete",
     # the scan of a bilan signed on paper: written before its transaction, claimed or dropped after it
