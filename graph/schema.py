@@ -39,6 +39,7 @@ from resolvers.people.schools import SchoolQuery
 from resolvers.people.trainers import TrainerMutation, TrainerQuery
 from resolvers.periods.liaison import LiaisonMutation
 from resolvers.periods.periods import PeriodMutation, PeriodQuery
+from resolvers.stewardship.retention import RetentionMutation
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -63,6 +64,7 @@ class Mutation(
     TrainerLinkMutation,
     IdentityMutation,
     RosterMutation,
+    RetentionMutation,
     FicheMutation,
     AnnexMutation,
     BilanMutation,

@@ -20,6 +20,8 @@ OWN_TRANSACTION = {
     "annex_delete",
     # the scan of a bilan signed on paper: written before its transaction, claimed or dropped after it
     "bilan_paper_scan_upload",
+    # a learner's erasure: its files removed once the rows' erasure is committed, then looked up again
+    "learner_erase",
 }
 
 
