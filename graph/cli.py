@@ -1,5 +1,5 @@
 """The `pfmp` command: serve, migrate, export-schema, import-framework, import-roster, import-staff, create-admin,
-export-learner-data, backup, restore."""
+export-learner-data, purge, backup, restore."""
 
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ def import_roster_command(
         f"{len(result.classrooms_unchanged)} unchanged"
     )
     for user in result.missing:
-        click.echo(f"missing (kept, not in the file): {user.last_name} {user.first_name}")
+        click.echo(f"missing (kept, not in the file, left on {user.left_at}): {user.last_name} {user.first_name}")
 
 
 @main.command("import-staff")
@@ -423,6 +423,89 @@ def export_learner_data(learner: str, out: Path) -> None:
         partial.unlink(missing_ok=True)
         raise
     click.echo(f"{out}: data of {' '.join(archive.learner_names)}, {len(archive.files)} annex file(s)")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only say what would be erased: learners, rows and files.")
+@click.option("--school", "uai", default=None, help="UAI of one school; default: every school, each by its policy.")
+def purge(dry_run: bool, uai: str | None) -> None:
+    """Erase the personal data of the learners past their school's retention policy (docs/stewardship.md, part 2):
+    each learner in one transaction, their files removed after it commits and looked up again."""
+    import datetime as dt
+
+    from graph.database import apply_migrations, orm
+    from models.schools import School
+    from resolvers.fiches.annex_store import store_for
+    from resolvers.stewardship import erasure
+
+    settings = _settings()
+    today = dt.date.today()
+    if not dry_run:
+        _check_store(settings)
+
+    def say_erased(candidate: erasure.Candidate) -> None:
+        click.echo(_erasure_line("erased", candidate))
+
+    async def run():
+        await apply_migrations(settings.database_url)
+        async with orm(settings.database_url):
+            school_ids = None
+            if uai:
+                school = await School.get_or_none(uai=uai.strip().upper())
+                if school is None:
+                    raise click.ClickException(f"no school with UAI {uai}")
+                school_ids = [school.id]
+            if dry_run:
+                return await erasure.dry_run(today, school_ids)
+            try:
+                return await erasure.purge(today, store_for(settings), school_ids, on_erased=say_erased)
+            except erasure.PurgeStopped as exc:
+                raise click.ClickException(
+                    f"purge stopped: the erasure of learner {exc.learner.id} failed ({type(exc.cause).__name__}) "
+                    "and was rolled back whole; the learners listed above are erased, the others are untouched"
+                ) from None
+
+    schools = _run(run())
+    verb = "would erase" if dry_run else "erased"
+    erased = held = files = left = 0
+    for school in schools:
+        policy = school.school
+        click.echo(
+            f"school {policy.uai} {policy.name}: portfolios and evaluations kept {policy.retention_school_years} "
+            "school year(s) after the one the learner left in (to 31 August); audit entries "
+            f"{policy.audit_retention_days} days; allowance statements {policy.allowance_retention_years} years "
+            "with the names"
+        )
+        for candidate in school.candidates:
+            if candidate.open_period:
+                held += 1
+                click.echo(
+                    f"  kept (open period): learner {candidate.learner.id} {candidate.learner.last_name} "
+                    f"{candidate.learner.first_name}, left {candidate.left_at}, kept until {candidate.kept_until}"
+                )
+                continue
+            erased += 1
+            files += len(candidate.plan.files) if candidate.plan else 0
+            left += len(candidate.files_left)
+            if dry_run:
+                click.echo(_erasure_line(verb, candidate))
+        for name, count in school.rows.items():
+            click.echo(f"  {name}: {count} {'would change' if dry_run else 'changed'}")
+    click.echo(
+        f"{erased} learner(s) {'to erase' if dry_run else 'erased'}, {held} kept for an open period, {files} file(s) "
+        + ("to remove" if dry_run else f"removed, {left} still in the store")
+    )
+    if left:
+        raise click.ClickException(f"{left} file(s) are still in the annex store: run the purge again")
+
+
+def _erasure_line(verb: str, candidate) -> str:
+    learner, plan = candidate.learner, candidate.plan
+    rows = ", ".join(f"{name} {count}" for name, count in plan.rows.items())
+    return (
+        f"  {verb}: learner {learner.id} {learner.last_name} {learner.first_name}, left {candidate.left_at}, "
+        f"kept until {candidate.kept_until}: {rows}; files {len(plan.files)}"
+    )
 
 
 @main.command()

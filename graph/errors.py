@@ -191,6 +191,7 @@ class Reason(str, Enum):
     PASSWORD_TOO_EASY = "PASSWORD_TOO_EASY"
     PASSWORD_CHANGED_MEANWHILE = "PASSWORD_CHANGED_MEANWHILE"
     SELF_DEACTIVATION = "SELF_DEACTIVATION"
+    LEARNER_PERIOD_OPEN = "LEARNER_PERIOD_OPEN"
     TRAINER_KIND_MISMATCH = "TRAINER_KIND_MISMATCH"
     TRAINER_DEACTIVATED = "TRAINER_DEACTIVATED"
     TEACHER_DEACTIVATED = "TEACHER_DEACTIVATED"
@@ -451,6 +452,11 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.SELF_DEACTIVATION: ReasonSpec(
         ErrorCode.INVALID, "id", "An administrator cannot deactivate their own account."
+    ),
+    Reason.LEARNER_PERIOD_OPEN: ReasonSpec(
+        ErrorCode.CONFLICT,
+        "id",
+        "A learner is erased only once every period of theirs has ended with its bilan completed.",
     ),
     Reason.TRAINER_KIND_MISMATCH: ReasonSpec(
         ErrorCode.INVALID, "trainerId", "Tutors follow school-status learners, apprenticeship masters apprentices."

@@ -42,6 +42,7 @@ from resolvers.people.staff import StaffMutation
 from resolvers.people.trainers import TrainerMutation, TrainerQuery
 from resolvers.periods.liaison import LiaisonMutation
 from resolvers.periods.periods import PeriodMutation, PeriodQuery
+from resolvers.stewardship.retention import RetentionMutation
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -76,6 +77,7 @@ class Mutation(
     IdentityMutation,
     RosterMutation,
     StaffMutation,
+    RetentionMutation,
     FicheMutation,
     AnnexMutation,
     BilanMutation,

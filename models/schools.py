@@ -21,6 +21,14 @@ class School(TimestampedModel):
     address = fields.CharField(max_length=500, null=True)
     # Chef d'établissement: signs the attestation for the school.
     head_of_school = fields.CharField(max_length=200, null=True)
+    # Retention policy (docs/stewardship.md, part 2), each school's own, the defaults stored with every school.
+    # Portfolios and evaluations of a learner who left: kept until the end (31 August) of this many school years
+    # after the school year they left in.
+    retention_school_years = fields.SmallIntField(default=2, db_default=2)
+    # Audit entries (part 3): kept this many days.
+    audit_retention_days = fields.IntField(default=365, db_default=365)
+    # Validated allowance statements, with the learners' names as validated: kept this many years.
+    allowance_retention_years = fields.SmallIntField(default=10, db_default=10)
 
     class Meta:
         table = "school"

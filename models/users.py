@@ -53,6 +53,12 @@ class User(TimestampedModel):
     classroom_id: int | None
     # Identifier of the learner in the national school-administration exports.
     national_id = fields.CharField(max_length=40, null=True)
+    # Learners only: the day they left the school (set by an administrator, or by a roster import that no longer
+    # lists them); their data is kept from then on for the school's retention policy (docs/stewardship.md, part 2).
+    left_at = fields.DateField(null=True)
+    # When their personal data was erased (the purge, or an erasure on request): the row stays, pseudonymised, so
+    # the school's figures keep counting it.
+    erased_at = fields.DatetimeField(null=True)
     # Tutors and masters: the company they work for and their job there.
     company_name = fields.CharField(max_length=200, null=True)
     job_title = fields.CharField(max_length=200, null=True)

@@ -166,6 +166,8 @@ RULES: tuple[Rule, ...] = (
     _rule("allowance.statement.read", "Allowance statement", "read", "read", _STAFF_AND_OWNER),
     # Personal data
     _rule("export.learner_data", "Learner data archive (access request)", "read", "read", {ADMIN: ALL, LEARNER: OWN}),
+    # Retention and erasure (issue 17, part 2): the school's administrators only; `pfmp purge` runs as the operator.
+    _rule("learner.erase", "Learner erasure, retention purge", "erase, purge", "write", {ADMIN: ALL}),
     # Live news (issue 16, part 3): a trainer's own seen state, on the portfolios they are assigned to (their reach).
     _rule("fiche.seen", "Fiche seen state (per trainer)", "read, mark seen", "write", {TUTOR: OWN, MASTER: OWN}),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.

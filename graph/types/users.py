@@ -61,6 +61,12 @@ class Learner(GuardedFields, Person):
     email: str | None = guarded("Email address.", "learner.personal.read", owner=SELF)
     phone: str | None = guarded("Phone number.", "learner.personal.read", owner=SELF)
     birth_date: dt.date | None = guarded("Date of birth.", "learner.personal.read", owner=SELF)
+    left_at: dt.date | None = guarded(
+        "The day the learner left the school (null while enrolled): their data is kept from then on for the "
+        "school's retention policy, then erased.",
+        "learner.personal.read",
+        owner=SELF,
+    )
     classroom_id: strawberry.Private[int | None]
     viewer: strawberry.Private[Viewer | None]
     # Filled by a list that read every learner's classroom at once (MISSING: through the loader).
@@ -85,6 +91,7 @@ class Learner(GuardedFields, Person):
             email=row.email,
             phone=row.phone,
             birth_date=row.birth_date,
+            left_at=row.left_at,
             classroom_id=row.classroom_id,
             viewer=viewer,
         )
@@ -101,6 +108,7 @@ class Learner(GuardedFields, Person):
             email=row["email"],
             phone=row["phone"],
             birth_date=row["birth_date"],
+            left_at=row["left_at"],
             classroom_id=row["classroom_id"],
             viewer=viewer,
             prefetched_classroom=classroom,

@@ -10,7 +10,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0013_idempotency_and_refresh")]
+    dependencies = [("models", "0014_retention")]
 
     initial = False
 

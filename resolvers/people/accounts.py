@@ -87,6 +87,11 @@ class LearnerInput:
     email: str | None = strawberry.field(default=None, description="Email (required on creation).")
     phone: str | None = strawberry.field(default=None, description="Phone number.")
     birth_date: dt.date | None = strawberry.field(default=None, description="Date of birth.")
+    left_at: dt.date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The day the learner left the school; on update, null clears it (the learner is back). A "
+        "roster import sets it for the learners of the classrooms it covers that it no longer lists.",
+    )
 
 
 @strawberry.type(description="Result of schoolUpdate.")
@@ -295,6 +300,7 @@ class AccountMutation:
                 classroom=classroom,
                 phone=optional_text(input.phone, "input.phone", "The phone", max_length=30),
                 birth_date=check_date(input.birth_date, "input.birthDate") if input.birth_date else None,
+                left_at=check_date(input.left_at, "input.leftAt") if input.left_at else None,
                 created_by_id=viewer.id,
                 password_change_required=True,
             )
@@ -305,14 +311,16 @@ class AccountMutation:
     @mutation(
         "Edit a learner: names, classroom, status ("
         + describe("learner.identity.write")
-        + ") and email, phone, birth date ("
+        + ") and email, phone, birth date, leaving date ("
         + describe("learner.personal.write")
         + ")"
     )
     async def learner_update(self, info: Info, id: strawberry.ID, input: LearnerInput) -> AccountPayload:
         viewer = info.context.require_viewer()
         identity = any(v is not None for v in (input.first_name, input.last_name, input.status, input.classroom_id))
-        personal = any(v is not None for v in (input.email, input.phone, input.birth_date))
+        personal = any(v is not None for v in (input.email, input.phone, input.birth_date)) or (
+            input.left_at is not strawberry.UNSET
+        )
         if (
             (identity and not info.context.can("learner.identity.write"))
             or (personal and not info.context.can("learner.personal.write"))
@@ -343,6 +351,8 @@ class AccountMutation:
             learner.phone = optional_text(input.phone, "input.phone", "The phone", max_length=30)
         if input.birth_date is not None:
             learner.birth_date = check_date(input.birth_date, "input.birthDate")
+        if input.left_at is not strawberry.UNSET:
+            learner.left_at = check_date(input.left_at, "input.leftAt") if input.left_at is not None else None
         await learner.save()
         return AccountPayload(user=Learner.from_row(learner, viewer))
 

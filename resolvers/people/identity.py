@@ -108,8 +108,9 @@ class RosterImportPayload(Payload):
     learners_unchanged: int = strawberry.field(default=0, description="Number of learners already up to date.")
     learners_missing: list[Learner] = strawberry.field(
         default_factory=list,
-        description="Learners of a classroom the file covers who are not in the file: "
-        "kept, with their portfolios; deactivate them by hand if they left.",
+        description="Learners of a classroom the file covers who are not in the file: kept, with their "
+        "portfolios, and marked as left the school (leftAt: the day of the import, unless set earlier), which "
+        "starts their retention period; deactivate them by hand if they no longer sign in.",
     )
     classrooms_created: list[Classroom] = strawberry.field(default_factory=list, description="Classrooms added.")
     classrooms_updated: list[Classroom] = strawberry.field(

@@ -6,11 +6,15 @@ the caller's transaction writes nothing. Learners are matched by their
 identifier (ELEVE_ID / `identifiant`, kept as `User.national_id`), or, for an
 account made by hand before any import, by names and birth date. Nobody is
 ever deleted: a learner of a classroom the file covers who is not in the file
-is reported as missing, and their portfolios stay as they are.
+is reported as missing, and their portfolios stay as they are; from the import
+on, they have left the school (`User.left_at`, the day of the import, unless an
+earlier day is set), which starts their retention period (docs/stewardship.md,
+part 2). A learner listed again is back: their leaving date is cleared.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -247,6 +251,8 @@ async def _update(user: User, row: LearnerRow, classrooms: dict[str, Classroom])
         wanted["learner_status"] = row.status
     if row.email:
         wanted["email"] = row.email
+    if user.left_at is not None:
+        wanted["left_at"] = None
     changed = [name for name, value in wanted.items() if getattr(user, name) != value]
     for name in changed:
         setattr(user, name, wanted[name])
@@ -272,6 +278,12 @@ async def apply_roster(
     await plan.make()
     result = RosterResult(missing=plan.missing, warnings=list(roster.warnings))
     classrooms = await _make_classrooms(plan, result)
+    leaving = [u.id for u in plan.missing if u.left_at is None]
+    if leaving:
+        today = dt.date.today()
+        await User.filter(id__in=leaving).update(left_at=today)
+        for user in plan.missing:
+            user.left_at = user.left_at or today
     for row in roster.learners:
         existing = plan.matches[row.identifier]
         if existing is None:

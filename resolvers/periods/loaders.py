@@ -245,7 +245,17 @@ async def bilan_statuses(portfolio_ids: Sequence[int]) -> dict[int, BilanStatus]
 
 
 PORTFOLIO_COLUMNS = ("id", "days_done", "created_at", "period_id", "learner_id", "referent_teacher_id")
-LEARNER_COLUMNS = ("id", "first_name", "last_name", "learner_status", "email", "phone", "birth_date", "classroom_id")
+LEARNER_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "learner_status",
+    "email",
+    "phone",
+    "birth_date",
+    "left_at",
+    "classroom_id",
+)
 LIAISON_COLUMNS = (
     "id",
     "portfolio_id",

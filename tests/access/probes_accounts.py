@@ -107,10 +107,39 @@ async def _(api, role):
 
 @probe("learner.personal.write")
 async def _(api, role):
+    return agreed(
+        await _mutate(
+            api,
+            """mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: "0600000001"}) {
+            errors { code } } }""",
+            "learnerUpdate",
+            id=await _learner_id(role),
+        ),
+        await _mutate(
+            api,
+            """mutation($id: ID!) { learnerUpdate(id: $id, input: {leftAt: "2026-07-04"}) {
+            errors { code } } }""",
+            "learnerUpdate",
+            id=await _learner_id(role),
+        ),
+    )
+
+
+@probe("learner.erase")
+async def _(api, role):
+    # A learner of the school without a period (an open period refuses the erasure): the admin erases them.
+    classroom = await Classroom.get(name="CAPELECT")
+    leaving = await User.create(
+        school_id=classroom.school_id,
+        role=Role.LEARNER,
+        email="partie@demo.pfmp.test",
+        first_name="Léa",
+        last_name="PARTIE",
+        classroom=classroom,
+    )
     return await _mutate(
         api,
-        """mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: "0600000001"}) {
-        errors { code } } }""",
-        "learnerUpdate",
-        id=await _learner_id(role),
+        "mutation($id: ID!) { learnerErase(id: $id) { errors { code } } }",
+        "learnerErase",
+        id=encode_id("Learner", leaving.id),
     )

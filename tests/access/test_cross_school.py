@@ -45,6 +45,7 @@ ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("teacherClassroomsSet", "classroomIds"): ("Classroom",),
     ("learnerCreate", "input.classroomId"): ("Classroom",),
     ("learnerUpdate", "id"): ("Learner",),
+    ("learnerErase", "id"): ("Learner",),
     ("learnerUpdate", "input.classroomId"): ("Classroom",),
     ("userDeactivate", "id"): USERS,
     ("userRevokeTokens", "id"): USERS,

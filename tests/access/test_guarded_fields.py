@@ -37,6 +37,7 @@ GUARDED = {
     ("Learner", "email"): "learner.personal.read",
     ("Learner", "phone"): "learner.personal.read",
     ("Learner", "birthDate"): "learner.personal.read",
+    ("Learner", "leftAt"): "learner.personal.read",
     ("Learner", "freeFiches"): "learner.dashboard.read",
     ("Learner", "dashboard"): "learner.dashboard.read",
     ("Learner", "interimReviews"): "review.read",
@@ -133,7 +134,9 @@ def test_every_guarded_field_is_enforced_by_construction():
 
 async def _prepare() -> None:
     """Values in every guarded field of the demo rows the roles reach, so an allowed field is never empty."""
-    await User.filter(role=Role.LEARNER).update(phone="0600000001", birth_date=dt.date(2008, 5, 1))
+    await User.filter(role=Role.LEARNER).update(
+        phone="0600000001", birth_date=dt.date(2008, 5, 1), left_at=dt.date(2026, 7, 4)
+    )
     await User.filter(role__in=[Role.TEACHER, Role.TUTOR, Role.MASTER]).update(phone="0600000002")
     await User.filter(role__in=[Role.TUTOR, Role.MASTER]).update(company_name="Tout élec", job_title="électricien")
     # The learner reads a bilan once completed: complete theirs so that the draft-rule fields are asked of them.

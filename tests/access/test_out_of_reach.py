@@ -637,6 +637,14 @@ PROBES = {
     ),
     "allowance.statement.read": _allowance_read,
     "export.learner_data": _export("/exports/learner-data/%s", lambda o: ("Learner", o.learner.id)),
+    "learner.erase": _simple(
+        lambda api, o: _mutate(
+            api,
+            "mutation($l: ID!) { learnerErase(id: $l) { errors { code } } }",
+            "learnerErase",
+            l=_id("Learner", o.learner),
+        )
+    ),
     "school.structure.read": _structure_read,
     "school.structure.write": _structure_write,
     "teacher.identity.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "fullName")),

@@ -25,6 +25,8 @@ OWN_TRANSACTION = {
     "token_refresh",
     # the throttle counts the exchange in its own transaction first, so that a refusal stays counted
     "trainer_link_exchange",
+    # a learner's erasure: its files removed once the rows' erasure is committed, then looked up again
+    "learner_erase",
 }
 
 
