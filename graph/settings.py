@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "models.stamps",
     "models.allowance",
     "models.links",
+    "models.audit",
 ]
 
 

@@ -49,6 +49,7 @@ EXPECTED_TABLES = {
     "allowance_rate",
     "allowance_statement",
     "trainer_link",
+    "audit_entry",
 }
 
 
