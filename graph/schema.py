@@ -22,6 +22,7 @@ from graph.nodes import unregistered
 from graph.response_cache import CacheableQuery
 from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
+from resolvers.audit import AuditQuery
 from resolvers.bilans.bilans import BilanMutation
 from resolvers.bilans.reviews import InterimReviewMutation
 from resolvers.documents.allowance import AllowanceMutation, AllowanceQuery
@@ -47,7 +48,15 @@ MAX_TOKENS = 3000
 
 @strawberry.type(description="Everything that can be read.")
 class Query(
-    AuthQuery, NodeQuery, SchoolQuery, FrameworkQuery, PeriodQuery, TrainerQuery, IdentityQuery, AllowanceQuery
+    AuthQuery,
+    NodeQuery,
+    SchoolQuery,
+    FrameworkQuery,
+    PeriodQuery,
+    TrainerQuery,
+    IdentityQuery,
+    AllowanceQuery,
+    AuditQuery,
 ):
     pass
 

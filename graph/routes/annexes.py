@@ -17,10 +17,13 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
+from graph.context import audit_origin
 from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired, Unauthenticated
 from graph.messages import negotiate
 from graph.types.common import decode_id
 from graph.unavailable import RETRY_AFTER, StoreUnavailable, unavailable_body
+from models import audit
+from models.audit import AuditKind
 from models.bilans import CompanyBilan
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
@@ -117,6 +120,9 @@ async def download_annex(request: Request) -> Response:
         annex.content_type,
         missing,
         f"annex {annex.id}",
+        audit.entry(
+            AuditKind.ANNEX_DOWNLOAD, "Annex", annex.id, "download", source=audit_origin(request, viewer, settings)
+        ),
     )
 
 
@@ -155,14 +161,28 @@ async def download_bilan_scan(request: Request) -> Response:
         bilan.scan_content_type,
         missing,
         f"the paper scan of bilan {bilan.id}",
+        audit.entry(
+            AuditKind.PAPER_SCAN_DOWNLOAD,
+            "CompanyBilan",
+            bilan.id,
+            "paper scan download",
+            source=audit_origin(request, viewer, settings),
+        ),
     )
 
 
 async def _serve_stored(
-    request: Request, name: str, filename: str, content_type: str | None, missing: Response, what: str
+    request: Request,
+    name: str,
+    filename: str,
+    content_type: str | None,
+    missing: Response,
+    what: str,
+    trace: audit.AuditEntry | None,
 ) -> Response:
     """A stored file as a download once its row was granted: from the local folder as a file, from an object store
-    streamed (both answer Range); 503 while the store is out of reach, `missing` when the row names no file."""
+    streamed (both answer Range); 503 while the store is out of reach, `missing` when the row names no file. A GET
+    that is answered with the file writes its audit entry (`trace`) first; a HEAD sends nothing and writes none."""
     store = store_for(request.app.state.settings)
     try:
         info = await store.stat(name)
@@ -178,6 +198,8 @@ async def _serve_stored(
         "cache-control": "private, no-cache",
     }
     media_type = content_type or "application/octet-stream"
+    if request.method == "GET" and trace is not None:
+        await audit.write([trace])
     path = store.local_path(name)
     if path is not None:
         return FileResponse(path, media_type=media_type, headers=headers)

@@ -20,7 +20,8 @@ from graph.context import Info
 from graph.errors import Forbidden, Reason, problem
 from graph.types.common import Payload, encode_id
 from graph.types.links import TrainerLink
-from models import stamps
+from models import audit, stamps
+from models.audit import AuditKind
 from models.links import TrainerLink as TrainerLinkRow
 from models.periods import Period
 from models.portfolios import Portfolio as PortfolioRow
@@ -108,6 +109,7 @@ class TrainerLinkMutation:
     @mutation(
         "Issue a trainer link for one portfolio to a trainer assigned to it; answers the link, once.",
         rule="trainer_link.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_link_issue(self, info: Info, input: TrainerLinkIssueInput) -> TrainerLinkIssuePayload:
         viewer = info.context.require_viewer()
@@ -167,6 +169,7 @@ class TrainerLinkMutation:
         "Revoke a trainer link: it can no longer be exchanged, and the tokens exchanged for it stop working at "
         "once. Revoking a revoked link changes nothing.",
         rule="trainer_link.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_link_revoke(self, info: Info, input: TrainerLinkRevokeInput) -> TrainerLinkRevokePayload:
         viewer = info.context.require_viewer()
@@ -191,7 +194,8 @@ class TrainerLinkMutation:
         "Exchange a trainer link for an access token (no sign-in needed: holding the link is enough) acting as "
         "its trainer on its one portfolio, with an assigned trainer's rights there and nothing else; the token "
         "lives as long as a sign-in's. Records the link's last use. An altered, expired or revoked link, or one "
-        "whose trainer no longer follows the portfolio, is refused."
+        "whose trainer no longer follows the portfolio, is refused.",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_link_exchange(self, info: Info, input: TrainerLinkExchangeInput) -> TrainerLinkExchangePayload:
         settings = info.context.settings
@@ -229,6 +233,17 @@ class TrainerLinkMutation:
             role=trainer.role.value,
             school_id=trainer.school_id,
             token_version=trainer.token_version,
+            link_id=row.id,
+        )
+        # The link's use, by its trainer through the link: the request had no viewer to name them.
+        audit.note(
+            AuditKind.ACCESS_CHANGE,
+            "TrainerLink",
+            row.id,
+            "trainerLinkExchange",
+            school_id=row.school_id,
+            actor_id=trainer.id,
+            actor_role=trainer.role,
             link_id=row.id,
         )
         log.info(
