@@ -36,7 +36,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from graph.context import Context
+from graph.context import Context, audit_origin
 from graph.exposure import without_suggestions
 from graph.headers import SecurityHeadersMiddleware
 from graph.loaders import Loaders
@@ -64,7 +64,7 @@ from graph.well_formed import (
     refuse_json_that_is_not_an_object,
     wants_graphql_response,
 )
-from models import live, stamps
+from models import audit, live, stamps
 from permissions import oidc, refresh
 from permissions.authentication import authenticate
 from resolvers import idempotency
@@ -115,12 +115,19 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         # Which school's data stamp a mutation of this request bumps: set by get_context, dropped after the request.
         writer = stamps.writer_school.set(None)
+        # Who asks and from where, for the audit entries of this request: set by get_context.
+        origin = audit.origin.set(None)
         try:
             lookup = await self.look_up(request) if self.cache is not None else None
             if lookup is not None and lookup.response is not None:
                 response = lookup.response
             else:
                 response = await self.run(request)
+                # The personal fields the request read (graph/execution.py), traced in one statement before the
+                # answer leaves: an answer whose trace cannot be written is not sent (503, graph/unavailable.py).
+                reads = getattr(request.state, "audit_reads", None)
+                if reads is not None:
+                    await audit.write(reads.entries())
                 if lookup is not None and self.cache is not None:
                     store(self.cache, request, lookup, response)
         except HTTPException as exc:
@@ -129,6 +136,7 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             response = not_found_response()
         finally:
             stamps.writer_school.reset(writer)
+            audit.origin.reset(origin)
             # The file parts no resolver stored (refused, cut short, unused): nothing of them stays.
             for file in getattr(request.state, "landed", ()):
                 if not file.claimed:
@@ -285,6 +293,11 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             known if known is not None else await authenticate(self.settings, request.headers.get("authorization"))
         )
         stamps.writer_school.set(viewer.school_id if viewer is not None else None)
+        collector = None
+        if isinstance(request, Request):
+            source = audit_origin(request, viewer, self.settings)
+            audit.origin.set(source)
+            collector = request.state.audit_reads = audit.Collector(source)
         language = negotiate(request.headers.get("accept-language"))
         # The view asks for the context before it reads the body: a file upload nobody may send is refused unread.
         if (
@@ -300,6 +313,7 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             viewer=viewer,
             auth_problem=problem,
             language=language,
+            audit=collector,
         )
 
 

@@ -406,7 +406,18 @@ def export_learner_data(learner: str, out: Path) -> None:
                 raise click.ClickException(f"no learner with id {learner}")
             # Run on the server by its operator: the archive as the learner's school administrators get it.
             operator = Viewer(id=0, role=Role.ADMIN, school_id=row.school_id)
-            return await learner_archive.gather(operator, row, store_for(settings))
+            gathered = await learner_archive.gather(operator, row, store_for(settings))
+            # Traced as an archive given by no account: the server's operator, on the server itself.
+            from models import audit
+
+            await audit.record(
+                audit.AuditKind.LEARNER_DATA_ARCHIVE,
+                "Learner",
+                row.id,
+                "pfmp export-learner-data",
+                school_id=row.school_id,
+            )
+            return gathered
 
     archive = _run(run())
     partial = out.with_name(out.name + ".part")

@@ -13,7 +13,9 @@ from graph.errors import Forbidden, PasswordChangeRequired, Unauthenticated
 from graph.loaders import Loaders
 from graph.messages import DEFAULT_LANGUAGE
 from graph.settings import Settings
+from models.audit import Collector, Origin
 from permissions.table import allows, granted
+from permissions.throttle import client_address
 from permissions.viewer import Viewer
 
 
@@ -30,6 +32,9 @@ class Context:
     loaders: Loaders = field(default=None)  # type: ignore[assignment]
     # Read by Strawberry on WebSocket connections; unused over HTTP.
     connection_params: dict[str, Any] | None = None
+    # The personal fields this request read of rows not the viewer's own (models/audit.py), written once it has
+    # run (graph/app.py); None where nothing is traced (a WebSocket connection).
+    audit: Collector | None = None
 
     def __post_init__(self) -> None:
         if self.loaders is None:
@@ -75,6 +80,34 @@ class Context:
             and not self.viewer.password_change_required
             and allows(rule_key, self.viewer.role, owned=owned)
         )
+
+    def personal_read(self, type_name: str, row: Any, field_name: str, owned: bool) -> None:
+        """A personal field of `row` answered with a value (graph/execution.py): traced unless the row is the
+        viewer's own. The answer is then never kept by the response cache, whose hits would go untraced."""
+        if owned or self.audit is None:
+            return
+        self.audit.read(type_name, row.id, field_name)
+        self.mark_uncacheable()
+
+    def mark_uncacheable(self) -> None:
+        """This request's answer is not kept by the response cache (as graph.response_cache.mark_uncacheable does;
+        that module sits above this one)."""
+        if self.request is not None:
+            self.request.state.uncacheable = True
+
+
+def audit_origin(request: Request | None, viewer: Viewer | None, settings: Settings) -> Origin:
+    """Who asks and from where, for the audit entries of a request: the client's address as the sign-in
+    throttle reads it (behind trusted proxies, the forwarded one) and its User-Agent, cut to the column's size."""
+    user_agent = request.headers.get("user-agent") if request is not None else None
+    return Origin(
+        school_id=viewer.school_id if viewer is not None else None,
+        actor_id=viewer.id if viewer is not None else None,
+        actor_role=viewer.role if viewer is not None else None,
+        link_id=viewer.link_id if viewer is not None else None,
+        address=client_address(request, settings.trusted_proxies)[:64] if request is not None else None,
+        user_agent=user_agent[:255] if user_agent else None,
+    )
 
 
 Info = _Info[Context, None]

@@ -35,6 +35,7 @@ from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.types.common import GUARD, MISSING, PREFETCHED, Guard
+from permissions.table import PERSONAL_READS
 
 # The key, in a graphql-core field's extensions, of its plain getter: (getter, coerce, non-null, list item
 # coerce or None, list items non-null). A getter takes the object and the request's context and returns
@@ -226,6 +227,7 @@ def answer_fields_directly(graphql_schema: Any) -> int:
       each member's in turn.
     """
     count = 0
+    audited: set[tuple[str, str]] = set()
     for graphql_type in graphql_schema.type_map.values():
         if isinstance(graphql_type, GraphQLEnumType) and isinstance(getattr(graphql_type, "wrapped_cls", None), type):
             graphql_type.coerce_output_value = _enum_names(graphql_type)  # type: ignore[method-assign,assignment]
@@ -234,16 +236,21 @@ def answer_fields_directly(graphql_schema: Any) -> int:
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
         origin = getattr((graphql_type.extensions or {}).get("strawberry-definition"), "origin", None)
-        for graphql_field in graphql_type.fields.values():
+        for field_name, graphql_field in graphql_type.fields.items():
             field = (graphql_field.extensions or {}).get("strawberry-definition")
             if field is None or field.arguments or field.extensions:
                 continue
             resolver = field.base_resolver
             getter: Callable[[Any, Any], Any]
+            guard = field.metadata.get(GUARD) if resolver is None else None
             if resolver is None:
                 if field.permission_classes or field.default_resolver is not getattr:
                     continue
-                getter = _attribute_getter(field.python_name)
+                if guard is not None and guard.rule_key in PERSONAL_READS:
+                    getter = _audited_getter(field.python_name, graphql_type.name, field_name, guard)
+                    audited.add((graphql_type.name, field_name))
+                else:
+                    getter = _attribute_getter(field.python_name)
                 graphql_field.resolve = _resolver(getter)
                 # What Strawberry's tracing extensions look for on a default resolver.
                 graphql_field.resolve._is_default = True  # type: ignore[attr-defined]
@@ -271,7 +278,38 @@ def answer_fields_directly(graphql_schema: Any) -> int:
                 if entry is not None:
                     graphql_field.extensions = {**(graphql_field.extensions or {}), OBJECT: entry}
             count += 1
+    _check_every_personal_field_audited(graphql_schema, audited)
     return count
+
+
+def _check_every_personal_field_audited(graphql_schema: Any, audited: set[tuple[str, str]]) -> None:
+    """Every field guarded by a personal rule answers through a getter that traces it (models/audit.py): a field
+    that would answer without (an argument, an extension, its own resolver) stops the server from starting."""
+    for graphql_type in graphql_schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for name, graphql_field in graphql_type.fields.items():
+            field = (graphql_field.extensions or {}).get("strawberry-definition")
+            guard = field.metadata.get(GUARD) if field is not None else None
+            if guard is not None and guard.rule_key in PERSONAL_READS and (graphql_type.name, name) not in audited:
+                raise TypeError(f"{graphql_type.name}.{name} is personal but its reads would not be traced")
+
+
+def _audited_getter(name: str, type_name: str, field_name: str, guard: Guard) -> Callable[[Any, Any], Any]:
+    """A personal data field (nulled for a refused viewer when its object was built): a value answered is noted
+    in the request's audit trail, unless the row is the viewer's own."""
+    read = operator.attrgetter(name)
+
+    def get(source: Any, context: Any) -> Any:
+        value = read(source)
+        if value is not None:
+            viewer = context.viewer
+            context.personal_read(
+                type_name, source, field_name, viewer is not None and bool(guard.owned(source, viewer))
+            )
+        return value
+
+    return get
 
 
 def _plain(getter: Callable[[Any, Any], Any], field_type: Any) -> tuple | None:

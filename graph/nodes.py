@@ -18,6 +18,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.models import Model
 
+from graph.types.audit import AuditEntry
 from graph.types.bilans import readable_bilan
 from graph.types.dashboard import InterimReview
 from graph.types.fiches import ActivityFiche, Annex
@@ -27,7 +28,7 @@ from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from graph.types.schools import Classroom, Level, School
 from graph.types.users import Administrator, Learner, Teacher, WorkplaceTrainer
-from models import bilans, fiches, frameworks, links, periods, portfolios, schools
+from models import audit, bilans, fiches, frameworks, links, periods, portfolios, schools
 from models.users import Role, User
 from permissions import scopes
 from permissions.table import allows
@@ -86,6 +87,7 @@ NODE_TYPES: dict[str, NodeEntry] = {
     "CompanyBilan": NodeEntry(bilans.CompanyBilan, scopes.bilans, readable_bilan),
     "InterimReview": NodeEntry(bilans.InterimReview, scopes.interim_reviews, _readable_review),
     "TrainerLink": NodeEntry(links.TrainerLink, scopes.trainer_links, _plain(TrainerLink)),
+    "AuditEntry": NodeEntry(audit.AuditEntry, scopes.audit_entries, _plain(AuditEntry)),
 }
 
 

@@ -22,6 +22,7 @@ from graph.nodes import unregistered
 from graph.response_cache import CacheableQuery
 from graph.text_guard import RefuseUnstorableText
 from graph.types.users import Administrator, ApprenticeshipMaster, Learner, Teacher, Tutor
+from resolvers.audit import AuditQuery
 from resolvers.bilans.bilans import BilanMutation
 from resolvers.bilans.reviews import InterimReviewMutation
 from resolvers.documents.allowance import AllowanceMutation, AllowanceQuery
@@ -60,6 +61,7 @@ class Query(
     IdentityQuery,
     AllowanceQuery,
     DownloadQuery,
+    AuditQuery,
 ):
     pass
 

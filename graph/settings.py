@@ -31,6 +31,7 @@ MODEL_MODULES = [
     "models.allowance",
     "models.links",
     "models.idempotency",
+    "models.audit",
 ]
 
 

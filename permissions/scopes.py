@@ -242,6 +242,13 @@ def interim_reviews(viewer: Viewer) -> Q:
     return Q(school_id=viewer.school_id) & Q(learner_id__in=Subquery(User.filter(learners(viewer)).values("id")))
 
 
+def audit_entries(viewer: Viewer) -> Q:
+    """On `AuditEntry`: the entries of the viewer's school, for those who may read the trail (`audit.read`)."""
+    if allows("audit.read", viewer.role):
+        return Q(school_id=viewer.school_id)
+    return NOTHING
+
+
 def portfolio_reach(viewer: Viewer) -> Q:
     """On `Portfolio`, for the exports: reached, and so are its period and its learner (the GraphQL views show no
     less)."""

@@ -168,6 +168,8 @@ RULES: tuple[Rule, ...] = (
     _rule("export.learner_data", "Learner data archive (access request)", "read", "read", {ADMIN: ALL, LEARNER: OWN}),
     # Retention and erasure (issue 17, part 2): the school's administrators only; `pfmp purge` runs as the operator.
     _rule("learner.erase", "Learner erasure, retention purge", "erase, purge", "write", {ADMIN: ALL}),
+    # The audit trail (issue 17, part 3): an administrator reads their own school's entries.
+    _rule("audit.read", "Audit log", "read", "read", {ADMIN: ALL}),
     # Live news (issue 16, part 3): a trainer's own seen state, on the portfolios they are assigned to (their reach).
     _rule("fiche.seen", "Fiche seen state (per trainer)", "read, mark seen", "write", {TUTOR: OWN, MASTER: OWN}),
     # Rows access.md is silent on: decided here, narrow, and listed in the README.
@@ -212,6 +214,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 ACCESS_TABLE: dict[str, Rule] = {rule.key: rule for rule in RULES}
+
+# The rules guarding personal fields, whose reads by anyone but the row's owner the audit trail records
+# (models/audit.py, graph/execution.py): a learner's email, birth date and phone ("personal" in access.md's rows;
+# docs/stewardship.md, part 3, says why the staff's and trainers' contact details are not among them).
+PERSONAL_READS = frozenset({"learner.personal.read"})
 assert len(ACCESS_TABLE) == len(RULES), "duplicate rule key"
 
 

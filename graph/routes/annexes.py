@@ -17,11 +17,15 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
+from graph.context import audit_origin
 from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired
 from graph.messages import negotiate
 from graph.routes.downloads import download_viewer
+from graph.settings import Settings
 from graph.types.common import decode_id
 from graph.unavailable import RETRY_AFTER, StoreUnavailable, unavailable_body
+from models import audit
+from models.audit import AuditKind
 from models.bilans import CompanyBilan
 from models.fiches import Annex, AnnexKind
 from permissions import scopes
@@ -91,6 +95,7 @@ def _refusal(status: int, message: str, headers: dict[str, str] | None = None) -
 async def download_annex(request: Request) -> Response:
     """GET /annexes/{id}: the file of an annex the viewer reaches, streamed, with Range support."""
     viewer = await download_viewer(request)
+    settings: Settings = request.app.state.settings
     language = negotiate(request.headers.get("accept-language"))
     if not isinstance(viewer, Viewer):
         status, refusal, headers = viewer
@@ -114,6 +119,9 @@ async def download_annex(request: Request) -> Response:
         annex.content_type,
         missing,
         f"annex {annex.id}",
+        audit.entry(
+            AuditKind.ANNEX_DOWNLOAD, "Annex", annex.id, "download", source=audit_origin(request, viewer, settings)
+        ),
     )
 
 
@@ -122,6 +130,7 @@ async def download_bilan_scan(request: Request) -> Response:
     refusals as an annex: 401 without a valid token, 404 for a bilan out of reach (or without a scan), 403 for a
     bilan reached but not granted (`bilan.paper.read`; a learner's own bilan while it is a draft)."""
     viewer = await download_viewer(request)
+    settings: Settings = request.app.state.settings
     language = negotiate(request.headers.get("accept-language"))
     if not isinstance(viewer, Viewer):
         status, refusal, headers = viewer
@@ -148,14 +157,28 @@ async def download_bilan_scan(request: Request) -> Response:
         bilan.scan_content_type,
         missing,
         f"the paper scan of bilan {bilan.id}",
+        audit.entry(
+            AuditKind.PAPER_SCAN_DOWNLOAD,
+            "CompanyBilan",
+            bilan.id,
+            "paper scan download",
+            source=audit_origin(request, viewer, settings),
+        ),
     )
 
 
 async def _serve_stored(
-    request: Request, name: str, filename: str, content_type: str | None, missing: Response, what: str
+    request: Request,
+    name: str,
+    filename: str,
+    content_type: str | None,
+    missing: Response,
+    what: str,
+    trace: audit.AuditEntry | None,
 ) -> Response:
     """A stored file as a download once its row was granted: from the local folder as a file, from an object store
-    streamed (both answer Range); 503 while the store is out of reach, `missing` when the row names no file."""
+    streamed (both answer Range); 503 while the store is out of reach, `missing` when the row names no file. A GET
+    that is answered with the file writes its audit entry (`trace`) first; a HEAD sends nothing and writes none."""
     store = store_for(request.app.state.settings)
     try:
         info = await store.stat(name)
@@ -171,6 +194,8 @@ async def _serve_stored(
         "cache-control": "private, no-cache",
     }
     media_type = content_type or "application/octet-stream"
+    if request.method == "GET" and trace is not None:
+        await audit.write([trace])
     path = store.local_path(name)
     if path is not None:
         return FileResponse(path, media_type=media_type, headers=headers)

@@ -49,10 +49,13 @@ from exports import (
     build_meeting_sheet,
     build_pre_convention,
 )
+from graph.context import audit_origin
 from graph.errors import AppError, BadUserInput, Forbidden, PasswordChangeRequired
 from graph.messages import negotiate
 from graph.routes.downloads import download_viewer
 from graph.types.common import decode_id
+from models import audit
+from models.audit import AuditKind
 from permissions.table import allows
 from permissions.viewer import Viewer
 from resolvers.documents import allowance_data as allowance
@@ -261,6 +264,14 @@ async def _answer(request: Request, key: str) -> Response:
     gathered = time.perf_counter()
     async with _builds(request):
         document = await asyncio.to_thread(export.build, content)
+    # Traced once built, before a byte leaves: an export that failed to build was not given.
+    await audit.record(
+        AuditKind.EXPORT_DOWNLOAD,
+        export.type_name,
+        target.pk,
+        key,
+        source=audit_origin(request, viewer, request.app.state.settings),
+    )
     log.info(
         "export %s of %s %s: %d bytes, data %.2f s, build %.2f s",
         key,

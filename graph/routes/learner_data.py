@@ -18,7 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from graph.context import audit_origin
 from graph.routes.exports import admit, content_disposition
+from models import audit
+from models.audit import AuditKind
 from resolvers.documents import learner_archive
 from resolvers.fiches.annex_store import store_for
 
@@ -37,6 +40,14 @@ async def learner_data(request: Request) -> Response:
     settings = request.app.state.settings
     archive = await learner_archive.gather(viewer, learner, store_for(settings))
     log.info("learner data of learner %s: %d annex files", learner.id, len(archive.files))
+    # Traced before the first byte of the archive leaves (access request, docs/stewardship.md part 3).
+    await audit.record(
+        AuditKind.LEARNER_DATA_ARCHIVE,
+        "Learner",
+        learner.id,
+        "learner data archive",
+        source=audit_origin(request, viewer, settings),
+    )
     return StreamingResponse(
         learner_archive.stream(archive),
         media_type="application/zip",

@@ -10,7 +10,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0014_retention")]
+    dependencies = [("models", "0015_audit_trail")]
 
     initial = False
 

@@ -25,6 +25,7 @@ from graph.types.common import Payload
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
 from models import live
+from models.audit import AuditKind
 from models.frameworks import AchievementLevel as Level
 from models.frameworks import Competence, Criterion
 from models.periods import Period
@@ -327,6 +328,7 @@ class BilanMutation:
         "evaluation modes and results (R19–R20), in one transaction.",
         rule="bilan.write",
         idempotent=Replay("bilan", _updated_again),
+        audit=AuditKind.EVALUATION_CHANGE,
     )
     async def bilan_update(self, info: Info, id: strawberry.ID, version: int, input: BilanInput) -> BilanUpdatePayload:
         viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
@@ -358,6 +360,7 @@ class BilanMutation:
         "day. signatureMode PAPER records that it was signed on paper (rule bilan.paper.write): its scan must "
         "have been uploaded first (bilanPaperScanUpload), and a SIGNED_ON_PAPER event follows the COMPLETED one.",
         rule="bilan.write",
+        audit=AuditKind.EVALUATION_CHANGE,
     )
     async def bilan_complete(
         self,
@@ -415,6 +418,7 @@ class BilanMutation:
         "Reopen a completed bilan as a draft, saying why; the reopening is logged (R21). "
         "Refused once an interim review consolidated it (R7).",
         rule="bilan.write",
+        audit=AuditKind.EVALUATION_CHANGE,
     )
     async def bilan_reopen(self, info: Info, id: strawberry.ID, version: int, reason: str) -> BilanReopenPayload:
         viewer, bilan = await _writable(info, id, version, m.BilanStatus.COMPLETED)

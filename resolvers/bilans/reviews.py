@@ -11,6 +11,7 @@ from graph.errors import Reason, problem
 from graph.types.common import Payload
 from graph.types.dashboard import InterimReview
 from models import bilans as m
+from models.audit import AuditKind
 from models.users import User
 from permissions import scopes
 from resolvers.bilans.dashboard import review_record
@@ -31,6 +32,7 @@ class InterimReviewMutation:
         "periods of those bilans (R7). It keeps its own record of what it consolidated: "
         "deleting one of those periods afterwards (R8) changes nothing of it.",
         rule="review.create",
+        audit=AuditKind.EVALUATION_CHANGE,
     )
     async def interim_review_create(
         self, info: Info, learner_id: strawberry.ID, date: dt.date

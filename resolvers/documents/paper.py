@@ -24,6 +24,7 @@ from graph.errors import Reason, UserInputError, problem
 from graph.types.bilans import CompanyBilan
 from graph.types.common import Payload, UserError
 from models import bilans as m
+from models.audit import AuditKind
 from permissions import scopes
 from permissions.viewer import Viewer
 from resolvers.fiches.annex_files import LandedFile, keep_if_committed, store_upload
@@ -56,6 +57,7 @@ class BilanPaperMutation:
         "Then complete the bilan with bilanComplete(signatureMode: PAPER).",
         rule="bilan.paper.write",
         transaction=False,
+        audit=AuditKind.EVALUATION_CHANGE,
     )
     async def bilan_paper_scan_upload(
         self, info: Info, id: strawberry.ID, version: int, file: Upload

@@ -15,6 +15,7 @@ from graph.types.common import Payload, UserError
 from graph.types.schools import Classroom, DiplomaYear, Level, School
 from graph.types.users import Learner, LearnerStatus, Person, Teacher, person_from_row
 from models import schools as school_models
+from models.audit import AuditKind
 from models.frameworks import Framework
 from models.users import LearnerStatus as LearnerStatusEnum
 from models.users import Role, User
@@ -214,7 +215,7 @@ class AccountMutation:
         row = await school_models.Classroom.create(school_id=viewer.school_id, level=level, name=name)
         return ClassroomPayload(classroom=Classroom.from_row(row))
 
-    @mutation("Create a teacher's account.", rule="account.manage", transaction=False)
+    @mutation("Create a teacher's account.", rule="account.manage", transaction=False, audit=AuditKind.ACCESS_CHANGE)
     async def teacher_create(self, info: Info, input: TeacherInput) -> AccountCreatePayload:
         viewer = info.context.require_viewer()
         # Hashed before the transaction, off the event loop (permissions/passwords.py).
@@ -249,7 +250,7 @@ class AccountMutation:
 
         return await run_mutation(AccountCreatePayload, body)
 
-    @mutation("Set the classrooms a teacher teaches.", rule="account.manage")
+    @mutation("Set the classrooms a teacher teaches.", rule="account.manage", audit=AuditKind.ACCESS_CHANGE)
     async def teacher_classrooms_set(
         self, info: Info, id: strawberry.ID, classroom_ids: list[strawberry.ID]
     ) -> AccountPayload:
@@ -269,7 +270,9 @@ class AccountMutation:
             await teacher.taught_classrooms.add(*classrooms)
         return AccountPayload(user=Teacher.from_row(teacher, viewer))
 
-    @mutation("Create a learner's account.", rule="learner.identity.write", transaction=False)
+    @mutation(
+        "Create a learner's account.", rule="learner.identity.write", transaction=False, audit=AuditKind.ACCESS_CHANGE
+    )
     async def learner_create(self, info: Info, input: LearnerInput) -> AccountCreatePayload:
         viewer = info.context.require_viewer()
         info.context.require("learner.personal.write")
@@ -313,7 +316,8 @@ class AccountMutation:
         + describe("learner.identity.write")
         + ") and email, phone, birth date, leaving date ("
         + describe("learner.personal.write")
-        + ")"
+        + ")",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def learner_update(self, info: Info, id: strawberry.ID, input: LearnerInput) -> AccountPayload:
         viewer = info.context.require_viewer()
@@ -359,11 +363,16 @@ class AccountMutation:
     @mutation(
         "Deactivate an account of the school: it can no longer sign in and every token it holds stops working.",
         rule="account.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def user_deactivate(self, info: Info, id: strawberry.ID) -> AccountPayload:
         return await _bump(info, id, deactivate=True)
 
-    @mutation("Revoke every token of an account of the school (e.g. a lost phone).", rule="account.manage")
+    @mutation(
+        "Revoke every token of an account of the school (e.g. a lost phone).",
+        rule="account.manage",
+        audit=AuditKind.ACCESS_CHANGE,
+    )
     async def user_revoke_tokens(self, info: Info, id: strawberry.ID) -> AccountPayload:
         return await _bump(info, id, deactivate=False)
 
@@ -374,6 +383,7 @@ class AccountMutation:
         "current password counts as a failed sign-in of the account, in the same throttle as "
         "login: THROTTLED, with retryAfter.",
         transaction=False,
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
         viewer = info.context.require_account(temporary_password_ok=True)

@@ -14,6 +14,7 @@ from graph.errors import FieldProblem, Reason
 from graph.settings import Settings
 from graph.types.common import Payload, UserError
 from graph.types.users import Person, person_from_row
+from models.audit import AuditKind
 from models.users import User
 from permissions import refresh, throttle
 from permissions.passwords import verify_password
@@ -140,7 +141,10 @@ class AuthMutation:
             password_change_required=user.password_change_required,
         )
 
-    @mutation("Revoke every access token and every refresh token of the signed-in account (this one included).")
+    @mutation(
+        "Revoke every access token and every refresh token of the signed-in account (this one included).",
+        audit=AuditKind.ACCESS_CHANGE,
+    )
     async def sign_out_everywhere(self, info: Info) -> SignOutEverywherePayload:
         viewer = info.context.require_account()
         await User.filter(id=viewer.id).update(token_version=F("token_version") + 1)

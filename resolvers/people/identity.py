@@ -22,6 +22,7 @@ from graph.messages import Term
 from graph.types.common import Payload, UserError, decode_id
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
+from models.audit import AuditKind
 from models.signin import ProviderSession
 from models.users import ExternalIdentity as ExternalIdentityRow
 from models.users import Role, User
@@ -230,6 +231,7 @@ class IdentityMutation:
         "Link an account of your school to its identifier at a configured identity "
         "provider; an empty or null subject removes the link.",
         rule="account.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def user_external_identity_set(
         self, info: Info, user_id: strawberry.ID, provider: str, subject: str | None = None
@@ -270,6 +272,7 @@ class RosterMutation:
         "identifier as their identity at that provider.",
         rule="account.manage",
         transaction=False,
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def roster_import(
         self,

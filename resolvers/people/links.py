@@ -21,7 +21,8 @@ from graph.context import Info
 from graph.errors import FieldProblem, Forbidden, Reason, problem
 from graph.types.common import Payload, UserError, encode_id
 from graph.types.links import TrainerLink
-from models import stamps
+from models import audit, stamps
+from models.audit import AuditKind
 from models.links import TrainerLink as TrainerLinkRow
 from models.periods import Period
 from models.portfolios import Portfolio as PortfolioRow
@@ -114,6 +115,7 @@ class TrainerLinkMutation:
     @mutation(
         "Issue a trainer link for one portfolio to a trainer assigned to it; answers the link, once.",
         rule="trainer_link.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_link_issue(self, info: Info, input: TrainerLinkIssueInput) -> TrainerLinkIssuePayload:
         viewer = info.context.require_viewer()
@@ -173,6 +175,7 @@ class TrainerLinkMutation:
         "Revoke a trainer link: it can no longer be exchanged, and the tokens exchanged for it stop working at "
         "once. Revoking a revoked link changes nothing.",
         rule="trainer_link.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_link_revoke(self, info: Info, input: TrainerLinkRevokeInput) -> TrainerLinkRevokePayload:
         viewer = info.context.require_viewer()
@@ -201,6 +204,7 @@ class TrainerLinkMutation:
         "address: after 20 in a minute the address is refused (THROTTLED, retryAfter) until the oldest leaves "
         "the minute.",
         transaction=False,
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_link_exchange(self, info: Info, input: TrainerLinkExchangeInput) -> TrainerLinkExchangePayload:
         # The throttle counts the attempt in its own transaction first, so that a refusal (which rolls the
@@ -257,6 +261,17 @@ async def _exchange(info: Info, input: TrainerLinkExchangeInput) -> TrainerLinkE
         role=trainer.role.value,
         school_id=trainer.school_id,
         token_version=trainer.token_version,
+        link_id=row.id,
+    )
+    # The link's use, by its trainer through the link: the request had no viewer to name them.
+    audit.note(
+        AuditKind.ACCESS_CHANGE,
+        "TrainerLink",
+        row.id,
+        "trainerLinkExchange",
+        school_id=row.school_id,
+        actor_id=trainer.id,
+        actor_role=trainer.role,
         link_id=row.id,
     )
     log.info(

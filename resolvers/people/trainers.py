@@ -11,6 +11,7 @@ from graph.messages import Term
 from graph.types.common import Payload
 from graph.types.portfolios import Portfolio
 from graph.types.users import WorkplaceTrainer
+from models.audit import AuditKind
 from models.portfolios import Portfolio as PortfolioRow
 from models.users import LearnerStatus, Role, User
 from permissions import scopes
@@ -133,17 +134,28 @@ class TrainerQuery:
 
 @strawberry.type
 class TrainerMutation:
-    @mutation("Create a tutor account (tuteur de stage).", rule="tutor.manage", transaction=False)
+    @mutation(
+        "Create a tutor account (tuteur de stage).",
+        rule="tutor.manage",
+        transaction=False,
+        audit=AuditKind.ACCESS_CHANGE,
+    )
     async def tutor_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
         return await _create(info, Role.TUTOR, input)
 
-    @mutation("Create an apprenticeship-master account.", rule="master.manage", transaction=False)
+    @mutation(
+        "Create an apprenticeship-master account.",
+        rule="master.manage",
+        transaction=False,
+        audit=AuditKind.ACCESS_CHANGE,
+    )
     async def master_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
         return await _create(info, Role.MASTER, input)
 
     @mutation(
         "Edit a trainer's account: tutors by staff, masters by admins; email and phone by admins only.",
         rule="trainer.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_update(self, info: Info, id: strawberry.ID, input: TrainerUpdateInput) -> TrainerPayload:
         trainer = await _trainer_for_change(info, id)
@@ -168,6 +180,7 @@ class TrainerMutation:
         "Deactivate a trainer's account: it can no longer sign in and its tokens stop "
         "working; its assignments stay for the record.",
         rule="trainer.manage",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def trainer_deactivate(self, info: Info, id: strawberry.ID) -> TrainerPayload:
         trainer = await _trainer_for_change(info, id)
@@ -178,14 +191,17 @@ class TrainerMutation:
     # Two rules, one per kind of trainer: `_assignment` asks the one of the trainer named.
     @mutation(
         "Assign a trainer to a portfolio: a tutor to a school-status learner's "
-        "(" + describe("tutor.manage") + "), a master to an apprentice's (" + describe("master.manage") + ")"
+        "(" + describe("tutor.manage") + "), a master to an apprentice's (" + describe("master.manage") + ")",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def portfolio_trainer_assign(
         self, info: Info, portfolio_id: strawberry.ID, trainer_id: strawberry.ID
     ) -> PortfolioTrainerPayload:
         return await _assignment(info, portfolio_id, trainer_id, assign=True)
 
-    @mutation("Remove a trainer from a portfolio; same rights as portfolioTrainerAssign.")
+    @mutation(
+        "Remove a trainer from a portfolio; same rights as portfolioTrainerAssign.", audit=AuditKind.ACCESS_CHANGE
+    )
     async def portfolio_trainer_unassign(
         self, info: Info, portfolio_id: strawberry.ID, trainer_id: strawberry.ID
     ) -> PortfolioTrainerPayload:

@@ -15,6 +15,7 @@ from graph.types.common import Payload
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from models import live
 from models import portfolios as m
+from models.audit import AuditKind
 from models.frameworks import Task
 from models.periods import Period
 from models.schools import Level
@@ -219,6 +220,7 @@ class LiaisonMutation:
         "Name the referent teacher (professeur référent) of a portfolio: a teacher of the school, or null to go "
         "back to the teacher who created the period. A teacher out of the school answers NOT_FOUND on teacherId.",
         rule="portfolio.referent.write",
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def portfolio_referent_teacher_set(
         self, info: Info, id: strawberry.ID, teacher_id: strawberry.ID | None

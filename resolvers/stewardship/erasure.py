@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 
 from models import stamps
 from models.allowance import AllowanceStatement
+from models.audit import AuditEntry, purge_audit_entries
 from models.bilans import BilanEvent, BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche, Annex
 from models.idempotency import IdempotencyKey
@@ -328,9 +329,19 @@ async def _allowance_names(school: School, today: dt.date, write: bool) -> int:
     return changed
 
 
+async def _audit_entries(school: School, today: dt.date, write: bool) -> int:
+    """The school's audit entries older than its audit retention (`audit_retention_days`, one year by default)."""
+    before = dt.datetime.combine(today - dt.timedelta(days=school.audit_retention_days), dt.time.min, tzinfo=dt.UTC)
+    if write:
+        return await purge_audit_entries(before, school_id=school.id)
+    return await AuditEntry.filter(school_id=school.id, at__lt=before).count()
+
+
 SchoolStep = Callable[[School, dt.date, bool], Awaitable[int]]
-# The audit trail's step goes here (entries older than `school.audit_retention_days` removed).
-SCHOOL_STEPS: list[tuple[str, SchoolStep]] = [("allowance statement names", _allowance_names)]
+SCHOOL_STEPS: list[tuple[str, SchoolStep]] = [
+    ("allowance statement names", _allowance_names),
+    ("audit entries past the policy", _audit_entries),
+]
 
 
 async def purge_candidates(today: dt.date, school_ids: list[int] | None = None) -> list[SchoolPurge]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph.types.common import encode_id
+from models.audit import AuditEntry, AuditKind
 from models.bilans import CompanyBilan, InterimReview
 from models.fiches import ActivityFiche, Annex, AnnexKind, FicheTask
 from models.frameworks import Competence, Criterion, FrameworkActivity, Task, TaskCompetence
@@ -186,6 +187,18 @@ async def build_other_school(annex_dir: Path) -> SchoolRows:
             expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
         )
         rows.add("TrainerLink", link.id)
+        # An entry of the other school's audit trail: its admin read the learner's email.
+        entry = await AuditEntry.create(
+            school_id=school.id,
+            at=dt.datetime.now(dt.UTC),
+            kind=AuditKind.PERSONAL_READ,
+            actor_id=people[Role.ADMIN].id,
+            actor_role=Role.ADMIN,
+            subject_type="Learner",
+            subject_id=learner.id,
+            detail=f"email {MARK}",
+        )
+        rows.add("AuditEntry", entry.id)
     stored_name = "0b" + "7" * 30
     path = annex_path(annex_dir, stored_name)
     path.parent.mkdir(parents=True, exist_ok=True)

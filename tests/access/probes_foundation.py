@@ -1,8 +1,10 @@
 """Probes of the foundation's rules: learners, frameworks, levels and classrooms, teachers, trainers."""
 
+import datetime as dt
 import json
 
-from models.users import Role
+from models.audit import AuditEntry, AuditKind
+from models.users import Role, User
 from resolvers.frameworks.importing import BUILTIN_DIR
 from tests.access.registry import _global_id, _read, _write, probe
 
@@ -89,3 +91,22 @@ async def _(api, role):
         lambda d: (d["node"] or {}).get("email"),
         id=trainer,
     )
+
+
+@probe("audit.read")
+async def _(api, role):
+    # An entry of the demo school's trail, written as a staff read of a learner's email would write it.
+    learner = await User.get(email="angelique.dupire@demo.pfmp.test")
+    await AuditEntry.create(
+        school_id=learner.school_id,
+        at=dt.datetime.now(dt.UTC),
+        kind=AuditKind.PERSONAL_READ,
+        subject_type="Learner",
+        subject_id=learner.id,
+        detail="email",
+    )
+    body = await api.execute("{ auditEntries(first: 5) { edges { node { kind detail } } } }")
+    if body.get("errors"):
+        code = body["errors"][0]["extensions"]["code"]
+        return "refused" if code == "FORBIDDEN" else code
+    return "allowed" if body["data"]["auditEntries"]["edges"] else "refused"

@@ -160,7 +160,7 @@ MATRIX: tuple[SpecRow, ...] = (
     ),
     _row("Learner data archive (access request)", "read", "read", Y, N, OWN, N, N, rule="export.learner_data"),
     _row("Learner erasure, retention purge", "erase, purge", "write", Y, N, N, N, N, rule="learner.erase"),
-    _row("Audit log", "read", "read", Y, N, N, N, N, pending="audit"),
+    _row("Audit log", "read", "read", Y, N, N, N, N, rule="audit.read"),
     _row("Portfolio", "referent teacher", "read", Y, Y, OWN, ASSIGNED, ASSIGNED, rule="portfolio.referent.read"),
     _row("Portfolio", "referent teacher", "write", Y, Y, N, N, N, rule="portfolio.referent.write"),
     # README, "Access rows decided here" (access.md is silent; narrow on purpose)
@@ -217,7 +217,6 @@ assert len(BY_RULE) == sum(1 for row in MATRIX if row.rule is not None), "a rule
 # The capabilities whose operations do not exist yet (issue text): every pending row names one of them.
 PENDING_CAPABILITIES = frozenset(
     {
-        "audit",
         "subscriptions",
     }
 )

@@ -111,6 +111,8 @@ QUERY_ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("periods", "levelId"): ("Level",),
     ("periodTemplates", "levelId"): ("Level",),
     ("externalIdentities", "userId"): USERS,
+    ("auditEntries", "actorId"): USERS,
+    ("auditEntries", "subjectId"): ("Learner", "Annex", "CompanyBilan", "TrainerLink"),
 }
 ALL_ID_ARGUMENTS = {**ID_ARGUMENTS, **QUERY_ID_ARGUMENTS}
 
@@ -386,7 +388,12 @@ async def test_no_query_answers_with_another_schools_rows(query, path, clients, 
                     body,
                 )
             else:
-                assert body["data"][query] in (None, [], {"__typename": "LearnerConnection", "edges": []}), (
+                assert body["data"][query] in (
+                    None,
+                    [],
+                    {"__typename": "LearnerConnection", "edges": []},
+                    {"__typename": "AuditEntryConnection", "edges": []},
+                ), (
                     role,
                     type_name,
                     body,

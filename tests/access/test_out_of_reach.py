@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from graph.types.common import encode_id
+from models.audit import AuditEntry, AuditKind
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche, Annex, AnnexKind
 from models.frameworks import Framework
@@ -58,6 +59,7 @@ class Outside:
     master: User
     teacher: User
     framework: Framework
+    audit_entry: AuditEntry
 
 
 async def _world(school: School, tag: str, *, teacher: User, framework: Framework) -> Outside:
@@ -126,6 +128,14 @@ async def _world(school: School, tag: str, *, teacher: User, framework: Framewor
         master,
         teacher,
         framework,
+        await AuditEntry.create(
+            school_id=school.id,
+            at=dt.datetime.now(dt.UTC),
+            kind=AuditKind.PERSONAL_READ,
+            subject_type="Learner",
+            subject_id=learner.id,
+            detail="email",
+        ),
     )
 
 
@@ -651,6 +661,7 @@ PROBES = {
     "teacher.contact.read": _simple(lambda api, o: _node(api, o.teacher, "Teacher", "email phone")),
     "account.manage": _account_manage,
     "trainer_link.manage": _trainer_links,
+    "audit.read": _simple(lambda api, o: _node(api, o.audit_entry, "AuditEntry", "kind detail")),
 }
 
 # Rules whose operations create rows in the viewer's own school and name no row, so there is no row to be

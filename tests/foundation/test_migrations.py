@@ -51,6 +51,7 @@ EXPECTED_TABLES = {
     "trainer_link",
     "idempotency_key",
     "refresh_token",
+    "audit_entry",
 }
 
 

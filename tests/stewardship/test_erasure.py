@@ -24,13 +24,14 @@ from tortoise import connections
 
 from graph.types.common import encode_id
 from models.allowance import AllowanceStatement
+from models.audit import AuditEntry, AuditKind
 from models.bilans import BilanResultEntry, CompanyBilan
 from models.fiches import ActivityFiche, Annex
 from models.frameworks import AchievementLevel, Competence
 from models.idempotency import IdempotencyKey
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
-from models.schools import DiplomaYear, Level
+from models.schools import DiplomaYear, Level, School
 from models.signin import ProviderSession, RefreshToken
 from models.users import Role, User
 from resolvers.demo import DEMO_PASSWORD
@@ -486,3 +487,22 @@ async def test_allowance_statements_keep_the_name_ten_years_then_the_purge_pseud
         entry for entry in statement.lines if entry["learner_id"] != dupire.id
     ]
     assert after.total_cents == statement.total_cents
+
+
+async def test_the_purge_removes_the_audit_entries_past_a_year_of_its_school_only(settings, admin, tmp_path):
+    # given: entries of the demo school 400 and 10 days old, and one of another school 400 days old
+    other = await School.create(uai="0590088Y", name="Autre lycée", audit_retention_days=1000)
+    now = dt.datetime.now(dt.UTC)
+    school_id = admin.user.school_id
+    for school, age in ((school_id, 400), (school_id, 10), (other.id, 400)):
+        await AuditEntry.create(
+            school_id=school, at=now - dt.timedelta(days=age), kind=AuditKind.PERSONAL_READ, detail=f"{age} days"
+        )
+    # when
+    dry = pfmp(settings, tmp_path, "purge", "--dry-run")
+    done = pfmp(settings, tmp_path, "purge")
+    # then: a year's entries kept (the policy's default), the other school's kept by its own policy
+    assert dry.returncode == 0 and done.returncode == 0, dry.stderr + done.stderr
+    assert "audit entries past the policy: 1 would change" in dry.stdout
+    left = await AuditEntry.all().order_by("school_id", "at").values_list("school_id", "detail")
+    assert sorted(left) == sorted([(school_id, "10 days"), (other.id, "400 days")])
