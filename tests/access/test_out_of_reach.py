@@ -671,6 +671,8 @@ NO_ROW_TO_MISS = {
     "allowance.rates.read": "allowanceRates answers the national rates and the viewer's own school's",
     "trainer_link.use": "trainerLinkExchange names no row, the link does: a link whose trainer does not follow its "
     "portfolio is refused, and a link's token reaches no other portfolio (tests/people/test_trainer_links.py)",
+    "refresh_token.use": "tokenRefresh names no row, the refresh token does: it refreshes only the account it was "
+    "issued to, and a made-up one or another server's is REFRESH_TOKEN_INVALID (tests/signin/test_refresh_tokens.py)",
 }
 
 
