@@ -1,5 +1,6 @@
 """`pfmp import-roster FILE`: the same import from the command line, with a progress bar."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -61,7 +62,8 @@ def test_an_export_imported_twice_then_changed(data_dir):
     assert changed.stdout.splitlines() == [
         "learners: 1 created, 2 updated, 1 unchanged, 1 missing",
         "classrooms: 0 created, 0 updated, 2 unchanged",
-        "missing (kept, not in the file): NGUYEN Bao",
+        # no longer listed: she left today (Learner.leftAt, docs/stewardship.md)
+        f"missing (kept, not in the file, left on {dt.date.today().isoformat()}): NGUYEN Bao",
     ]
 
 
