@@ -29,9 +29,9 @@ from typing import cast
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from models import stamps
+from models import audit, stamps
 from models.allowance import AllowanceStatement
-from models.audit import AuditEntry, purge_audit_entries
+from models.audit import AuditEntry, AuditKind, purge_audit_entries
 from models.bilans import BilanEvent, BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche, Annex
 from models.idempotency import IdempotencyKey
@@ -408,6 +408,15 @@ async def purge(
                         candidate.open_period = True
                         continue
                     candidate.plan = await erase_rows(candidate.learner)
+                    # The trail's entry of the erasure, in its transaction: it exists exactly when the erasure does.
+                    # No actor: the purge is the server's operator (an erasure on request names its admin).
+                    await audit.record(
+                        AuditKind.ACCESS_CHANGE,
+                        "Learner",
+                        candidate.learner.id,
+                        "pfmp purge",
+                        school_id=candidate.learner.school_id,
+                    )
             except Exception as exc:
                 raise PurgeStopped(candidate.learner, exc) from exc
             candidate.files_left = await remove_files(store, candidate.plan.files)

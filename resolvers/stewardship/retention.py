@@ -11,6 +11,7 @@ from graph.context import Info
 from graph.errors import Reason, problem
 from graph.types.common import Payload
 from graph.types.users import Learner
+from models.audit import AuditKind
 from models.users import User
 from permissions import scopes
 from resolvers.fiches.annex_store import store_for
@@ -41,6 +42,7 @@ class RetentionMutation:
         "(LEARNER_PERIOD_OPEN) while one of their periods has not ended or its bilan is not completed.",
         rule="learner.erase",
         transaction=False,
+        audit=AuditKind.ACCESS_CHANGE,
     )
     async def learner_erase(self, info: Info, id: strawberry.ID) -> LearnerErasePayload:
         viewer = info.context.require_viewer()

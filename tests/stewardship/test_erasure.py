@@ -190,6 +190,9 @@ async def test_the_admin_erases_a_learner_on_request(storage, settings, admin, l
     assert any(line["last_name"] == "DUPIRE" for line in statement.lines)
     # her token no longer works
     assert await learner.error_code("{ me { id } }") == "UNAUTHENTICATED"
+    # and the audit trail names the erasure and the administrator who asked for it
+    trail = await AuditEntry.filter(detail="learnerErase").values_list("kind", "subject_id", "actor_id")
+    assert trail == [(AuditKind.ACCESS_CHANGE, dupire.id, admin.user.id)]
 
 
 async def test_an_erasure_leaves_no_sign_in_record_and_no_refresh_token_works(anonymous, admin, learner, teacher):
@@ -448,6 +451,9 @@ async def test_a_purge_that_fails_midway_leaves_each_learner_fully_kept_or_fully
     listing = {Path(str(f)).name for f in stored_files(settings)}
     assert listing == files_of[failing.id] | files_of[last.id]
     assert files_of[first.id].isdisjoint(listing)
+    # and the audit trail holds the one erasure that happened, by the operator (no actor), and no other
+    erasures = await AuditEntry.filter(detail="pfmp purge").values_list("subject_type", "subject_id", "actor_id")
+    assert erasures == [("Learner", first.id, None)]
 
 
 async def _names_of(user_id: int) -> list[str]:
