@@ -337,10 +337,30 @@ async def _audit_entries(school: School, today: dt.date, write: bool) -> int:
     return await AuditEntry.filter(school_id=school.id, at__lt=before).count()
 
 
+async def _expired_sign_ins(school: School, today: dt.date, write: bool) -> int:
+    """Sign-in records of the school's accounts past their own expiry: the sessions opened at identity providers
+    (they keep the provider's ID token, names and email in its claims) and the refresh tokens. Neither works any
+    more; kept, they would only hold personal data no one needs."""
+    now = dt.datetime.combine(today, dt.time.min, tzinfo=dt.UTC)
+    queries = (
+        ProviderSession.filter(user__school_id=school.id, expires_at__lt=now),
+        RefreshToken.filter(user__school_id=school.id, expires_at__lt=now),
+    )
+    if write:
+        total = 0
+        for query in queries:
+            ids = list(await query.values_list("id", flat=True))
+            if ids:
+                total += await query.model.filter(id__in=ids).delete()
+        return total
+    return sum([await query.count() for query in queries])
+
+
 SchoolStep = Callable[[School, dt.date, bool], Awaitable[int]]
 SCHOOL_STEPS: list[tuple[str, SchoolStep]] = [
     ("allowance statement names", _allowance_names),
     ("audit entries past the policy", _audit_entries),
+    ("expired sign-in records", _expired_sign_ins),
 ]
 
 

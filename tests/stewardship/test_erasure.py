@@ -512,3 +512,35 @@ async def test_the_purge_removes_the_audit_entries_past_a_year_of_its_school_onl
     assert "audit entries past the policy: 1 would change" in dry.stdout
     left = await AuditEntry.all().order_by("school_id", "at").values_list("school_id", "detail")
     assert sorted(left) == sorted([(school_id, "10 days"), (other.id, "400 days")])
+
+
+async def test_the_purge_removes_the_sign_in_records_past_their_expiry(settings, admin, teacher, tmp_path):
+    # given: the teacher's sign-in at a provider and a refresh token, each once expired and once still valid
+    now = dt.datetime.now(dt.UTC)
+    for days, sid in ((-2, "ST-expired"), (1, "ST-valid")):
+        await ProviderSession.create(
+            user_id=teacher.user.id,
+            provider="cas",
+            subject="cmartin",
+            sid=sid,
+            id_token="",
+            created_at=now - dt.timedelta(days=3),
+            expires_at=now + dt.timedelta(days=days),
+        )
+    for days, digest in ((-2, "0" * 64), (1, "1" * 64)):
+        await RefreshToken.create(
+            user_id=teacher.user.id,
+            digest=digest,
+            family="f" * 32,
+            token_version=1,
+            issued_at=now - dt.timedelta(days=3),
+            expires_at=now + dt.timedelta(days=days),
+        )
+    # when
+    dry = pfmp(settings, tmp_path, "purge", "--dry-run")
+    done = pfmp(settings, tmp_path, "purge")
+    # then: the two expired rows counted, then removed; the valid ones kept
+    assert dry.returncode == 0 and done.returncode == 0, dry.stderr + done.stderr
+    assert "expired sign-in records: 2 would change" in dry.stdout
+    assert await ProviderSession.filter(user_id=teacher.user.id).values_list("sid", flat=True) == ["ST-valid"]
+    assert await RefreshToken.filter(user_id=teacher.user.id).values_list("digest", flat=True) == ["1" * 64]
