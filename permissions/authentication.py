@@ -58,6 +58,7 @@ async def authenticate(settings: Settings, authorization: str | None) -> tuple[V
         school_id=user["school_id"],
         password_change_required=user["password_change_required"],
         token_version=user["token_version"],
+        session_id=claims.get("ses"),
     ), None
 
 
@@ -105,6 +106,7 @@ async def authenticate_download(
             school_id=user["school_id"],
             password_change_required=user["password_change_required"],
             token_version=user["token_version"],
+            session_id=user["session_id"],
         ),
         None,
         True,

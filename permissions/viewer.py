@@ -19,6 +19,9 @@ class Viewer:
     # Set when the token came from a trainer link (permissions/links.py): the link, and the one portfolio its
     # token reaches. The row scopes (permissions/scopes.py) bound the trainer's reach to that portfolio.
     link_id: int | None = None
+    # The sign-in at an identity provider the token is bound to (models/signin.py ProviderSession), if any: a
+    # logout there revokes it, and the download URLs it signed with it.
+    session_id: int | None = None
     link_portfolio_id: int | None = None
 
     @property

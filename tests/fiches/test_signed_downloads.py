@@ -4,6 +4,7 @@ CORS exposes the file name of downloads to the front end's scripts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -12,7 +13,8 @@ import pytest
 from graph.types.common import encode_id
 from models.portfolios import Portfolio
 from models.schools import Classroom
-from tests.conftest import _settings
+from models.signin import ProviderSession
+from tests.conftest import Api, _settings, token_for
 from tests.fiches import samples
 from tests.fiches.conftest import upload_payload
 
@@ -163,3 +165,35 @@ async def test_a_signed_url_never_grants_more_than_its_user_has(learner, http):
     with_token = await learner.http.get(path, headers=learner.headers)
     assert with_token.status_code == 403
     assert (await http.get(signed["url"])).status_code == with_token.status_code
+
+
+async def test_a_url_signed_under_a_provider_sign_in_dies_with_that_sign_in(learner, teacher, demo, http, settings):
+    # given: the teacher signed in through the ENT's CAS server (her token bound to that sign-in), and a second
+    # sign-in of hers elsewhere
+    annex, content = await _annex(learner, teacher, demo)
+    now = dt.datetime.now(dt.UTC)
+    sessions = [
+        await ProviderSession.create(
+            user_id=teacher.user.id,
+            provider="cas",
+            subject="cmartin",
+            sid=sid,
+            id_token="",
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=1),
+        )
+        for sid in ("ST-office", "ST-phone")
+    ]
+    office, phone = (Api(http, token_for(teacher.user, settings, session_id=s.id)) for s in sessions)
+    office_url = (await office.data(ANNEXES, id=demo.fiche1))["node"]["annexes"][0]["signedDownloadUrl"]
+    phone_url = (await phone.data(ANNEXES, id=demo.fiche1))["node"]["annexes"][0]["signedDownloadUrl"]
+    assert "session=" in office_url
+    assert (await http.get(office_url)).content == content
+    # when: the office sign-in ends at the provider (its single logout)
+    await ProviderSession.filter(id=sessions[0].id).update(revoked_at=now)
+    # then: its URL is refused as its token is, and the phone's still works
+    refused = await http.get(office_url)
+    assert refused.status_code == 403
+    assert (await http.get(phone_url)).content == content
+    # and the session cannot be taken off the URL: the signature names it
+    assert (await http.get(_altered(office_url, session=str(sessions[1].id)))).status_code == 403
