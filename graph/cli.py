@@ -188,50 +188,16 @@ def import_roster_command(
     file: Path, fmt: str | None, uai: str | None, level: str | None, provider: str | None
 ) -> None:
     """Import classrooms and learners from a school-administration export (XML) or a CSV."""
-    from tortoise.transactions import in_transaction
-
-    from graph.database import apply_migrations, orm
-    from models.schools import School
-    from resolvers.people.roster import RosterFileError, RosterFormat, parse_roster
+    from resolvers.people.roster import parse_roster
     from resolvers.people.roster_write import apply_roster
 
-    settings = _settings()
-    fmt = (fmt or file.suffix.lstrip(".")).upper()
-    if fmt not in ("XML", "CSV"):
-        raise click.ClickException(f"{file.name}: say --format xml or --format csv")
-    if provider and provider not in settings.identity_providers:
-        raise click.ClickException(f"--provider {provider!r} is not a configured identity provider")
+    async def write(roster, school_id: int, progress_bar):
+        with progress_bar(len(roster.learners), "learners") as bar:
+            return await apply_roster(
+                roster, school_id=school_id, level_name=level, provider=provider, progress=bar.update
+            )
 
-    def refuse(problems: list[str]) -> click.ClickException:
-        for line in problems:
-            click.echo(f"{file.name}: {line}", err=True)
-        return click.ClickException(f"{file.name} refused: {len(problems)} problem(s), nothing imported")
-
-    try:
-        roster = parse_roster(file.read_bytes(), RosterFormat(fmt))
-    except RosterFileError as exc:
-        raise refuse(exc.problems) from None
-
-    async def run():
-        await apply_migrations(settings.database_url)
-        async with orm(settings.database_url):
-            schools = await School.filter(uai=uai.strip().upper()) if uai else await School.all().limit(2)
-            if len(schools) != 1:
-                raise click.ClickException(
-                    f"no school with UAI {uai}" if uai else "several schools (or none): give --school UAI"
-                )
-            with click.progressbar(length=len(roster.learners), label="learners", file=sys.stderr) as bar:
-                async with in_transaction():
-                    return await apply_roster(
-                        roster, school_id=schools[0].id, level_name=level, provider=provider, progress=bar.update
-                    )
-
-    try:
-        result = _run(run())
-    except RosterFileError as exc:
-        raise refuse(exc.problems) from None
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    result = _import_people_file(file, fmt, uai, provider, parse_roster, write)
     click.echo(
         f"learners: {len(result.created)} created, {len(result.updated)} updated, "
         f"{len(result.unchanged)} unchanged, {len(result.missing)} missing"
@@ -261,13 +227,29 @@ def import_roster_command(
 )
 def import_staff_command(file: Path, fmt: str | None, uai: str | None, provider: str | None) -> None:
     """Import teachers and their classrooms from STS-Web's timetable export (XML) or a CSV."""
+    from resolvers.people.staff_roster import parse_staff
+    from resolvers.people.staff_roster_write import apply_staff
+
+    async def write(roster, school_id: int, progress_bar):
+        return await apply_staff(roster, school_id=school_id, provider=provider)
+
+    result = _import_people_file(file, fmt, uai, provider, parse_staff, write)
+    click.echo(
+        f"teachers: {len(result.created)} created, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged, {len(result.missing)} missing"
+    )
+    for user in result.missing:
+        click.echo(f"missing (kept, not in the file): {user.last_name} {user.first_name}")
+
+
+def _import_people_file(file: Path, fmt: str | None, uai: str | None, provider: str | None, parse, write):
+    """What import-roster and import-staff share: the format and provider checks, the file parsed before any
+    database work, the one school, one transaction, the warnings; a refused file imports nothing."""
     from tortoise.transactions import in_transaction
 
     from graph.database import apply_migrations, orm
     from models.schools import School
     from resolvers.people.roster import RosterFileError, RosterFormat
-    from resolvers.people.staff_roster import parse_staff
-    from resolvers.people.staff_roster_write import apply_staff
 
     settings = _settings()
     fmt = (fmt or file.suffix.lstrip(".")).upper()
@@ -281,8 +263,11 @@ def import_staff_command(file: Path, fmt: str | None, uai: str | None, provider:
             click.echo(f"{file.name}: {line}", err=True)
         return click.ClickException(f"{file.name} refused: {len(problems)} problem(s), nothing imported")
 
+    def progress_bar(length: int, label: str):
+        return click.progressbar(length=length, label=label, file=sys.stderr)
+
     try:
-        roster = parse_staff(file.read_bytes(), RosterFormat(fmt))
+        people = parse(file.read_bytes(), RosterFormat(fmt))
     except RosterFileError as exc:
         raise refuse(exc.problems) from None
 
@@ -295,7 +280,7 @@ def import_staff_command(file: Path, fmt: str | None, uai: str | None, provider:
                     f"no school with UAI {uai}" if uai else "several schools (or none): give --school UAI"
                 )
             async with in_transaction():
-                return await apply_staff(roster, school_id=schools[0].id, provider=provider)
+                return await write(people, schools[0].id, progress_bar)
 
     try:
         result = _run(run())
@@ -303,12 +288,7 @@ def import_staff_command(file: Path, fmt: str | None, uai: str | None, provider:
         raise refuse(exc.problems) from None
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(
-        f"teachers: {len(result.created)} created, {len(result.updated)} updated, "
-        f"{len(result.unchanged)} unchanged, {len(result.missing)} missing"
-    )
-    for user in result.missing:
-        click.echo(f"missing (kept, not in the file): {user.last_name} {user.first_name}")
+    return result
 
 
 @main.command("create-admin")
