@@ -28,7 +28,9 @@ from graph.settings import Settings
 from models.signin import ProviderSession
 from permissions.remote import RemoteError, fetch
 
-TICKET = re.compile(r"ST-[A-Za-z0-9._-]{1,253}")
+# At most 255 characters: the ticket is kept whole as its session's `sid` (models/signin.py), which single logout
+# matches exactly.
+TICKET = re.compile(r"ST-[A-Za-z0-9._-]{1,252}")
 MAX_ANSWER = 256 * 1024
 
 

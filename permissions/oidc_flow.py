@@ -28,9 +28,9 @@ import jwt
 
 from graph.settings import OidcProvider, Settings
 from models.signin import ProviderSession
-from permissions import oidc
+from permissions import oidc, sessions
 from permissions.remote import RemoteError
-from permissions.tokens import InvalidToken, issue_token
+from permissions.tokens import InvalidToken
 
 STATE_LIFETIME = 600
 STATE_AUDIENCE = "pfmp-oidc-state"
@@ -211,27 +211,15 @@ async def finish(settings: Settings, provider: OidcProvider, state: dict, code: 
     except InvalidToken as exc:
         raise FlowError(exc.key) from None
     sid = claims.get("sid")
-    now = int(settings.clock())
-    row = await ProviderSession.create(
-        user_id=user.id,
+    row, now = await sessions.open_session(
+        settings,
+        user,
         provider=provider.name,
-        subject=str(claims["sub"])[:254],
-        sid=sid[:255] if isinstance(sid, str) and sid else None,
+        subject=str(claims["sub"]),
+        sid=sid[:255] if isinstance(sid, str) else None,
         id_token=id_token,
-        created_at=dt.datetime.fromtimestamp(now, tz=dt.UTC),
-        expires_at=dt.datetime.fromtimestamp(now + settings.token_lifetime, tz=dt.UTC),
     )
-    token, expires = issue_token(
-        secret=settings.token_secret,
-        issuer=settings.token_issuer,
-        lifetime=settings.token_lifetime,
-        user_id=user.id,
-        role=user.role.value,
-        school_id=user.school_id,
-        token_version=user.token_version,
-        now=now,
-        session_id=row.id,
-    )
+    token, expires = sessions.access_token(settings, user, now=now, session_id=row.id)
     return SignedIn(token=token, expires_at=expires, session_id=row.id)
 
 

@@ -18,7 +18,7 @@ from models.audit import AuditKind
 from models.users import User
 from permissions import refresh, throttle
 from permissions.passwords import verify_password
-from permissions.tokens import issue_token
+from permissions.sessions import access_token
 from permissions.viewer import Viewer
 from resolvers.inputs import fits_column
 from resolvers.mutations import mutation
@@ -27,16 +27,7 @@ from resolvers.mutations import mutation
 def signed_in(settings: Settings, user: User, session_id: int | None = None) -> tuple[str, dt.datetime, Person]:
     """What every sign-in answers once the person is known: an access token, when it expires, and the person.
     `session_id`: the ProviderSession the token is bound to, when a provider's logout must revoke it."""
-    token, expires = issue_token(
-        secret=settings.token_secret,
-        issuer=settings.token_issuer,
-        lifetime=settings.token_lifetime,
-        user_id=user.id,
-        role=user.role.value,
-        school_id=user.school_id,
-        token_version=user.token_version,
-        session_id=session_id,
-    )
+    token, expires = access_token(settings, user, session_id=session_id)
     viewer = Viewer(id=user.id, role=user.role, school_id=user.school_id)
     return token, dt.datetime.fromtimestamp(expires, tz=dt.UTC), person_from_row(user, viewer)
 

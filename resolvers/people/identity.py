@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import enum
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
 import strawberry
@@ -23,11 +24,11 @@ from graph.types.common import Payload, UserError, decode_id
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
 from models.audit import AuditKind
-from models.signin import ProviderSession
 from models.users import ExternalIdentity as ExternalIdentityRow
 from models.users import Role, User
 from permissions import cas, oidc_flow
 from permissions.identities import MAX_SUBJECT, find_user
+from permissions.sessions import open_session
 from permissions.table import describe
 from resolvers.mutations import mutation, run_mutation
 from resolvers.people.auth import signed_in
@@ -35,6 +36,7 @@ from resolvers.people.roster import RosterFileError, RosterFormat, parse_roster
 from resolvers.people.roster_write import apply_roster
 
 MAX_ROSTER_FILE = 10 * 1024 * 1024
+T = TypeVar("T")
 PERSON_TYPES = {
     "Learner": Role.LEARNER,
     "Teacher": Role.TEACHER,
@@ -137,6 +139,31 @@ def check_provider(info: Info, provider: str, field: str) -> None:
         raise problem([field], Reason.IDENTITY_PROVIDER_UNKNOWN, provider=provider, configured=listed)
 
 
+async def parse_import(
+    info: Info,
+    content: str,
+    format: RosterFormat,
+    identity_provider: str | None,
+    parse: Callable[[str, RosterFormat], T],
+    *,
+    check: Callable[[], None] | None = None,
+) -> T:
+    """The checks rosterImport and staffImport make before their transaction, then the file parsed (in a thread):
+    a large file must not hold a database connection. UserInputError names the field, or each line of the file."""
+    if len(content.encode()) > MAX_ROSTER_FILE:
+        raise problem(
+            ["content"], Reason.FILE_TOO_LARGE, megabytes=MAX_ROSTER_FILE // (1024 * 1024), bytes=MAX_ROSTER_FILE
+        )
+    if identity_provider:
+        check_provider(info, identity_provider, "identityProvider")
+    if check is not None:
+        check()
+    try:
+        return await asyncio.to_thread(parse, content, RosterFormat(format))
+    except RosterFileError as exc:
+        raise file_problems(exc) from None
+
+
 async def _cas_person(info: Info, ticket: str, service: str | None) -> tuple[User, str]:
     """The account a CAS service ticket signs in, and the person's identifier at the CAS server; UserInputError
     or AppError when it cannot."""
@@ -214,15 +241,8 @@ class IdentityMutation:
 
         # The token is bound to a session named by the ticket, which the CAS server's single-logout request names
         # (permissions/cas.py). A sign-in writes nothing a read shows: no transaction, and no data stamp bumped.
-        now = settings.clock()
-        session = await ProviderSession.create(
-            user_id=user.id,
-            provider=settings.cas_provider,
-            subject=subject[:254],
-            sid=ticket.strip(),
-            id_token="",
-            created_at=dt.datetime.fromtimestamp(now, tz=dt.UTC),
-            expires_at=dt.datetime.fromtimestamp(now + settings.token_lifetime, tz=dt.UTC),
+        session, _ = await open_session(
+            settings, user, provider=settings.cas_provider, subject=subject, sid=ticket.strip()
         )
         token, expires_at, person = signed_in(settings, user, session_id=session.id)
         return CasLoginPayload(token=token, expires_at=expires_at, user=person)
@@ -284,23 +304,14 @@ class RosterMutation:
     ) -> RosterImportPayload:
         viewer = info.context.require_viewer()
         info.context.require("school.structure.write")
-        try:
-            # Checked and parsed before the transaction: a large file must not hold a database connection.
-            if len(content.encode()) > MAX_ROSTER_FILE:
-                raise problem(
-                    ["content"],
-                    Reason.FILE_TOO_LARGE,
-                    megabytes=MAX_ROSTER_FILE // (1024 * 1024),
-                    bytes=MAX_ROSTER_FILE,
-                )
-            if identity_provider:
-                check_provider(info, identity_provider, "identityProvider")
-            level_name = (level or "").strip() or None
+        level_name = (level or "").strip() or None
+
+        def check_level() -> None:
             if level_name and len(level_name) > 200:
                 raise problem(["level"], Reason.TEXT_TOO_LONG, label=Term("The level name"), max_length=200)
-            roster = await asyncio.to_thread(parse_roster, content, RosterFormat(format))
-        except RosterFileError as exc:
-            return RosterImportPayload(errors=user_errors(file_problems(exc)))
+
+        try:
+            roster = await parse_import(info, content, format, identity_provider, parse_roster, check=check_level)
         except UserInputError as exc:
             return RosterImportPayload(errors=user_errors(exc))
 

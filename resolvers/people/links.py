@@ -28,8 +28,8 @@ from models.periods import Period
 from models.portfolios import Portfolio as PortfolioRow
 from models.users import User
 from permissions import links, scopes, throttle
+from permissions.sessions import access_token
 from permissions.table import granted, linkable_roles
-from permissions.tokens import issue_token
 from resolvers.inputs import fetch_in_reach
 from resolvers.mutations import mutation, run_mutation
 
@@ -253,16 +253,7 @@ async def _exchange(info: Info, input: TrainerLinkExchangeInput) -> TrainerLinkE
     stamps.writer_school.set(row.school_id)
     # Never past the link's own end, which stops the token anyway.
     lifetime = min(settings.token_lifetime, int(row.expires_at.timestamp() - time.time()))
-    token, expires = issue_token(
-        secret=settings.token_secret,
-        issuer=settings.token_issuer,
-        lifetime=max(lifetime, 1),
-        user_id=trainer.id,
-        role=trainer.role.value,
-        school_id=trainer.school_id,
-        token_version=trainer.token_version,
-        link_id=row.id,
-    )
+    token, expires = access_token(settings, trainer, lifetime=max(lifetime, 1), link_id=row.id)
     # The link's use, by its trainer through the link: the request had no viewer to name them.
     audit.note(
         AuditKind.ACCESS_CHANGE,

@@ -118,33 +118,50 @@ def parse_date(value: str) -> dt.date | None:
     return None
 
 
+def check_person(
+    problems: Problems,
+    where: str,
+    values: dict[str, str],
+    seen: set[str],
+    required: tuple[str, ...],
+    limited: tuple[str, ...],
+    labels: dict[str, str] | None = None,
+) -> tuple[str, str | None]:
+    """What a learner's and a teacher's row share: the required values, the lengths, the email, an identifier
+    seen once in the file. Problems are noted (named as the file names the column); returns the identifier and
+    the email, lower-cased."""
+    name = (labels or {}).get
+    for key in required:
+        if not values.get(key):
+            problems.add(where, f"{name(key, key)} is missing or empty")
+    for key in limited:
+        if len(values.get(key) or "") > LIMITS[key]:
+            problems.add(where, f"{name(key, key)} is longer than {LIMITS[key]} characters")
+    email = (values.get("email") or "").lower() or None
+    if email and not EMAIL.fullmatch(email):
+        problems.add(where, f"email {email!r} is not an email address")
+    identifier = values.get("identifiant") or ""
+    if identifier and identifier in seen:
+        problems.add(where, f"{name('identifiant', 'identifiant')} {identifier!r} appears twice in the file")
+    seen.add(identifier)
+    return identifier, email
+
+
 def _checked(
     problems: Problems, where: str, values: dict[str, str], seen: set[str], labels: dict[str, str] | None = None
 ) -> LearnerRow | None:
     """One learner's values (keys as the CSV columns) checked; None and problems noted when bad."""
     before = len(problems.items)
     name = (labels or {}).get
-    for key in REQUIRED_COLUMNS:
-        if not values.get(key):
-            problems.add(where, f"{name(key, key)} is missing or empty")
-    for key, limit in LIMITS.items():
-        if len(values.get(key) or "") > limit:
-            problems.add(where, f"{name(key, key)} is longer than {limit} characters")
+    identifier, email = check_person(problems, where, values, seen, REQUIRED_COLUMNS, tuple(LIMITS), labels)
     birth = values.get("date_naissance")
     birth_date = parse_date(birth) if birth else None
     if birth and birth_date is None:
         problems.add(where, f"{name('date_naissance', 'date_naissance')} {birth!r} is not a past date (DD/MM/YYYY)")
-    email = (values.get("email") or "").lower() or None
-    if email and not EMAIL.fullmatch(email):
-        problems.add(where, f"email {email!r} is not an email address")
     raw_status = values.get("statut") or ""
     status = STATUSES.get(plain(raw_status)) if raw_status else None
     if raw_status and status is None:
         problems.add(where, f"statut {raw_status!r} is neither 'élève' nor 'apprenti'")
-    identifier = values.get("identifiant") or ""
-    if identifier and identifier in seen:
-        problems.add(where, f"{name('identifiant', 'identifiant')} {identifier!r} appears twice in the file")
-    seen.add(identifier)
     if len(problems.items) > before:
         return None
     assert birth_date is not None  # a missing or unreadable date is a problem noted above

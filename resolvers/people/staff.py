@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import strawberry
 
 from graph.context import Info
-from graph.errors import Reason, UserInputError, problem
+from graph.errors import UserInputError
 from graph.types.common import Payload
 from graph.types.users import Teacher
 from resolvers.mutations import mutation, run_mutation
-from resolvers.people.identity import (
-    MAX_ROSTER_FILE,
-    RosterFormatEnum,
-    check_provider,
-    file_problems,
-    user_errors,
-)
-from resolvers.people.roster import RosterFileError, RosterFormat
+from resolvers.people.identity import RosterFormatEnum, file_problems, parse_import, user_errors
+from resolvers.people.roster import RosterFileError
 from resolvers.people.staff_roster import parse_staff
 from resolvers.people.staff_roster_write import apply_staff
 
@@ -57,19 +49,7 @@ class StaffMutation:
     ) -> StaffImportPayload:
         viewer = info.context.require_viewer()
         try:
-            # Checked and parsed before the transaction: a large file must not hold a database connection.
-            if len(content.encode()) > MAX_ROSTER_FILE:
-                raise problem(
-                    ["content"],
-                    Reason.FILE_TOO_LARGE,
-                    megabytes=MAX_ROSTER_FILE // (1024 * 1024),
-                    bytes=MAX_ROSTER_FILE,
-                )
-            if identity_provider:
-                check_provider(info, identity_provider, "identityProvider")
-            roster = await asyncio.to_thread(parse_staff, content, RosterFormat(format))
-        except RosterFileError as exc:
-            return StaffImportPayload(errors=user_errors(file_problems(exc)))
+            roster = await parse_import(info, content, format, identity_provider, parse_staff)
         except UserInputError as exc:
             return StaffImportPayload(errors=user_errors(exc))
 

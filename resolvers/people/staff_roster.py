@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
 from resolvers.people.roster import (
-    EMAIL,
     LIMITS,
     Problems,
     RosterFileError,
     RosterFormat,
+    check_person,
     child_text,
     csv_records,
     decode_text,
@@ -58,19 +58,9 @@ class StaffRoster:
 
 def _checked(problems: Problems, where: str, values: dict[str, str], seen: set[str]) -> TeacherRow | None:
     before = len(problems.items)
-    for key in REQUIRED_COLUMNS:
-        if not values.get(key):
-            problems.add(where, f"{key} is missing or empty")
-    for key in ("identifiant", "nom", "prenom", "email", "identifiant_ent"):
-        if len(values.get(key) or "") > LIMITS[key]:
-            problems.add(where, f"{key} is longer than {LIMITS[key]} characters")
-    email = (values.get("email") or "").lower() or None
-    if email and not EMAIL.fullmatch(email):
-        problems.add(where, f"email {email!r} is not an email address")
-    identifier = values.get("identifiant") or ""
-    if identifier and identifier in seen:
-        problems.add(where, f"identifiant {identifier!r} appears twice in the file")
-    seen.add(identifier)
+    identifier, email = check_person(
+        problems, where, values, seen, REQUIRED_COLUMNS, ("identifiant", "nom", "prenom", "email", "identifiant_ent")
+    )
     raw_classes = values.get("classes")
     classrooms = None if raw_classes is None else tuple(c.strip() for c in raw_classes.split("|") if c.strip())
     for code in classrooms or ():
