@@ -28,7 +28,7 @@ from graph.settings import S3Location
 from models.users import Role
 from resolvers.demo import DEMO_PASSWORD
 from tests.conformance.server import ServerProcess
-from tests.conftest import DEMO_EMAIL, TOKEN_SECRET, _pg_admin, _with_database
+from tests.conftest import DEMO_EMAIL, TOKEN_SECRET, _pg_admin, _with_database, copy_of_baseline
 from tests.fiches.conftest import stored_objects
 from tests.storage import SeaweedServer
 
@@ -101,7 +101,7 @@ def files_in(folder: Path) -> list[Path]:
 async def module_database(server_url, baseline) -> AsyncIterator[str]:
     """A copy of the demo database for the module's two processes (the `database_url` fixture is per test)."""
     name = f"pfmp_hosts_{os.getpid()}_{next(_counter)}"
-    await _pg_admin(server_url, f"CREATE DATABASE {name} TEMPLATE pfmp_baseline")
+    await _pg_admin(server_url, copy_of_baseline(name))
     try:
         yield _with_database(server_url, name)
     finally:
