@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from graph.context import audit_origin
 from graph.settings import OidcProvider, Settings
+from models import audit
 from permissions import oidc_flow
 from permissions.authentication import authenticate
 from permissions.tokens import InvalidToken, decode_token
@@ -86,6 +88,8 @@ async def sign_in_callback(request: Request) -> Response:
     try:
         if request.query_params.get("error") or not code:
             raise oidc_flow.FlowError("SIGN_IN_REFUSED_BY_PROVIDER")
+        # A link or an account the provider's rules make here is traced with the browser's address and client.
+        audit.origin.set(audit_origin(request, None, settings))
         signed = await oidc_flow.finish(settings, provider, state, code)
     except oidc_flow.FlowError as exc:
         log.info("sign-in through %s refused: %s", provider.name, exc.code)
