@@ -140,13 +140,19 @@ async def _link(provider: str, subject: str, user: User) -> User:
                 raise Refused("PROVIDER_ACCOUNT_LINKED_ELSEWHERE", provider=provider)
             await ExternalIdentity.create(user_id=user.id, provider=provider, subject=subject)
             await _trace(user, provider, "identity linked by email")
-    except IntegrityError:
-        # The same person's other sign-in linked it meanwhile (or another identity took the account).
-        found = await find_user(provider, "external_id", subject)
-        if found is None:
-            raise Refused("PROVIDER_ACCOUNT_LINKED_ELSEWHERE", provider=provider) from None
-        return found
+    except (IntegrityError, Refused):
+        # The same person's other sign-in may have linked it meanwhile: then that link signs them in.
+        return await _made_meanwhile(provider, subject, "PROVIDER_ACCOUNT_LINKED_ELSEWHERE")
     return user
+
+
+async def _made_meanwhile(provider: str, subject: str, refusal: str) -> User:
+    """After a write refused by a unique constraint (or the check before it): the account another sign-in of the
+    same person linked or created meanwhile, read anew; else the refusal."""
+    found = await find_user(provider, "external_id", subject)
+    if found is None:
+        raise Refused(refusal, provider=provider) from None
+    return found
 
 
 def _placeholder_email(provider: str, subject: str, school: School) -> str:
@@ -186,12 +192,9 @@ async def _provision(
             )
             await ExternalIdentity.create(user_id=user.id, provider=provider, subject=subject)
             await _trace(user, provider, "account created")
-    except IntegrityError:
-        # Two first sign-ins of the same person at once: the other one created the account.
-        found = await find_user(provider, "external_id", subject)
-        if found is None:
-            raise Refused("PROVIDER_EMAIL_TAKEN", provider=provider) from None
-        return found
+    except (IntegrityError, Refused):
+        # Two first sign-ins of the same person at once: the other one may have created the account.
+        return await _made_meanwhile(provider, subject, "PROVIDER_EMAIL_TAKEN")
     return user
 
 
