@@ -33,6 +33,7 @@ from permissions.identities import MAX_SUBJECT, find_user
 
 MAX_NAME = 100
 MAX_EMAIL = 254
+UAI_LENGTH = 8
 # The GraphQL type each provisioned role is shown as, for the audit entry's subject.
 TYPE_NAMES = {Role.LEARNER: "Learner", Role.TEACHER: "Teacher"}
 
@@ -64,7 +65,9 @@ async def school_of(rules: Provisioning, claims: Mapping[str, object]) -> School
     values = {v.upper() for v in claim_values(claims, rules.uai_claim) if v}
     if not values:
         raise Refused("CLAIM_MISSING", claim=rules.uai_claim)
-    schools = await School.filter(uai__in=sorted(values)).order_by("id").limit(2)
+    # A UAI is 8 characters: longer values (other things the same attribute holds) name no school.
+    uais = sorted(v for v in values if len(v) <= UAI_LENGTH)
+    schools = await School.filter(uai__in=uais).order_by("id").limit(2) if uais else []
     if not schools:
         raise Refused("PROVIDER_SCHOOL_UNKNOWN", claim=rules.uai_claim)
     if len(schools) > 1:
@@ -101,7 +104,7 @@ async def _classroom(school: School, values: list[str]) -> int | None:
     """The classroom of `school` the structure claim names by code, else by name, when exactly one; ENT values
     such as `<structure>$<code>` name the code after the last `$`."""
     names = {v.rpartition("$")[2].strip() for v in values if v}
-    names.discard("")
+    names = {name for name in names if 0 < len(name) <= MAX_NAME}
     if not names:
         return None
     for field in ("external_code__in", "name__in"):
