@@ -85,11 +85,11 @@ async def sign_in_callback(request: Request) -> Response:
         return _refusal(exc.code)
     return_to = str(state["rt"])
     code = request.query_params.get("code")
+    # A link or an account the provider's rules make here is traced with the browser's address and client.
+    origin = audit.origin.set(audit_origin(request, None, settings))
     try:
         if request.query_params.get("error") or not code:
             raise oidc_flow.FlowError("SIGN_IN_REFUSED_BY_PROVIDER")
-        # A link or an account the provider's rules make here is traced with the browser's address and client.
-        audit.origin.set(audit_origin(request, None, settings))
         signed = await oidc_flow.finish(settings, provider, state, code)
     except oidc_flow.FlowError as exc:
         log.info("sign-in through %s refused: %s", provider.name, exc.code)
@@ -99,6 +99,8 @@ async def sign_in_callback(request: Request) -> Response:
         response = _back_to(
             return_to, {"access_token": signed.token, "token_type": "Bearer", "expires_at": signed.expires_at}
         )
+    finally:
+        audit.origin.reset(origin)
     response.delete_cookie(cookie_name, path="/auth/oidc/")  # one use
     return response
 

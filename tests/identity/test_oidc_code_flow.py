@@ -348,6 +348,7 @@ async def test_a_teacher_the_provider_vouches_for_is_created_by_its_rules_once_a
     assert await ExternalIdentity.filter(user_id=user.id).values_list("provider", "subject") == [("jit", "prof-durand")]
     [entry] = await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE, subject_id=user.id)
     assert (entry.actor_id, entry.detail) == (None, "account created at sign-in through jit")
+    assert entry.address  # the browser's, as the callback saw it
 
 
 async def test_a_profile_the_rules_do_not_map_comes_back_with_its_error_code(http):
