@@ -19,6 +19,7 @@ constraints (identity link, email): the one that loses reads the other's account
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 
 from tortoise.exceptions import IntegrityError
@@ -162,7 +163,8 @@ def _placeholder_email(provider: str, subject: str, school: School) -> str:
     """An address that reaches nobody (RFC 2606 `.invalid`), unique per identity, for an account whose provider
     gave no usable email: as the roster imports do (`@roster.invalid`)."""
     digest = hashlib.sha256(f"{provider}\n{subject}".encode()).hexdigest()[:20]
-    return f"{digest}.{school.uai.lower()}@{provider.lower()[:60]}.invalid"
+    domain = re.sub(r"[^a-z0-9-]+", "-", provider.lower())[:60].strip("-") or "provider"
+    return f"{digest}.{school.uai.lower()}@{domain}.invalid"
 
 
 async def _provision(
