@@ -219,6 +219,13 @@ class Reason(str, Enum):
     CAS_TICKET_NOT_FOR_SERVICE = "CAS_TICKET_NOT_FOR_SERVICE"
     CAS_TICKET_REFUSED = "CAS_TICKET_REFUSED"
     CAS_ATTRIBUTE_MISSING = "CAS_ATTRIBUTE_MISSING"
+    PROVIDER_EMAIL_UNVERIFIED = "PROVIDER_EMAIL_UNVERIFIED"
+    PROVIDER_SCHOOL_UNKNOWN = "PROVIDER_SCHOOL_UNKNOWN"
+    PROVIDER_SCHOOL_AMBIGUOUS = "PROVIDER_SCHOOL_AMBIGUOUS"
+    PROVIDER_PROFILE_NOT_MAPPED = "PROVIDER_PROFILE_NOT_MAPPED"
+    PROVIDER_PROFILE_AMBIGUOUS = "PROVIDER_PROFILE_AMBIGUOUS"
+    PROVIDER_ACCOUNT_LINKED_ELSEWHERE = "PROVIDER_ACCOUNT_LINKED_ELSEWHERE"
+    PROVIDER_EMAIL_TAKEN = "PROVIDER_EMAIL_TAKEN"
     IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
@@ -539,6 +546,33 @@ REASONS: dict[Reason, ReasonSpec] = {
     Reason.CAS_ATTRIBUTE_MISSING: ReasonSpec(
         ErrorCode.INVALID, "ticket", "The CAS server did not send the attribute this server matches accounts by."
     ),
+    Reason.PROVIDER_EMAIL_UNVERIFIED: ReasonSpec(
+        ErrorCode.INVALID, "ticket", "The identity provider has not verified the email an account would be linked by."
+    ),
+    Reason.PROVIDER_SCHOOL_UNKNOWN: ReasonSpec(
+        ErrorCode.NOT_FOUND,
+        "ticket",
+        "The provider's UAI claim names no school of this server (schools are never created on sign-in).",
+    ),
+    Reason.PROVIDER_SCHOOL_AMBIGUOUS: ReasonSpec(
+        ErrorCode.INVALID, "ticket", "The provider's UAI claim names several schools of this server."
+    ),
+    Reason.PROVIDER_PROFILE_NOT_MAPPED: ReasonSpec(
+        ErrorCode.INVALID, "ticket", "The provider's profile claim maps to no role this server creates accounts for."
+    ),
+    Reason.PROVIDER_PROFILE_AMBIGUOUS: ReasonSpec(
+        ErrorCode.INVALID, "ticket", "The provider's profile claim maps to several roles."
+    ),
+    Reason.PROVIDER_ACCOUNT_LINKED_ELSEWHERE: ReasonSpec(
+        ErrorCode.CONFLICT,
+        "ticket",
+        "The account the provider's email names is already linked to another identity at that provider.",
+    ),
+    Reason.PROVIDER_EMAIL_TAKEN: ReasonSpec(
+        ErrorCode.CONFLICT,
+        "ticket",
+        "An account of this server (of another school, or deactivated) already has the email the provider gives.",
+    ),
     Reason.IDEMPOTENCY_KEY_INVALID: ReasonSpec(
         ErrorCode.INVALID,
         "— (the Idempotency-Key header)",
@@ -587,6 +621,12 @@ TOP_LEVEL: dict[str, str] = {
     "TOKEN_CLAIM_MISSING": "UNAUTHENTICATED",
     "PROVIDER_EMAIL_UNVERIFIED": "UNAUTHENTICATED",
     "IDENTITY_NOT_LINKED": "UNAUTHENTICATED",
+    "PROVIDER_SCHOOL_UNKNOWN": "UNAUTHENTICATED",
+    "PROVIDER_SCHOOL_AMBIGUOUS": "UNAUTHENTICATED",
+    "PROVIDER_PROFILE_NOT_MAPPED": "UNAUTHENTICATED",
+    "PROVIDER_PROFILE_AMBIGUOUS": "UNAUTHENTICATED",
+    "PROVIDER_ACCOUNT_LINKED_ELSEWHERE": "UNAUTHENTICATED",
+    "PROVIDER_EMAIL_TAKEN": "UNAUTHENTICATED",
     "FORBIDDEN": "FORBIDDEN",
     "NOTHING_TO_CHANGE": "FORBIDDEN",
     "TRAINER_CONTACT_ADMIN_ONLY": "FORBIDDEN",

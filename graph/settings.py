@@ -74,6 +74,83 @@ def normalize_database_url(url: str) -> str:
 # Asymmetric signatures only: an HS* token could be forged with the provider's public key.
 OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 IDENTITY_MATCHES = ("external_id", "email")
+# The only roles an identity provider's claims may give a new account: staff create the others (ADMIN, TUTOR, MASTER).
+PROVISIONED_ROLES = ("LEARNER", "TEACHER")
+CLAIM_KEYS = (
+    "profile_claim",
+    "uai_claim",
+    "structure_claim",
+    "given_name_claim",
+    "family_name_claim",
+    "email_claim",
+)
+
+
+@dataclass(frozen=True)
+class Provisioning:
+    """Just-in-time linking and provisioning for one identity provider (permissions/provisioning.py,
+    docs/identity.md), both off by default: when the person the provider vouches for is linked to no account here,
+    `link_by_email` links the account of the school their UAI claim names that their verified email names, and
+    `provision` creates their account from their claims (role through `profile_roles`, LEARNER or TEACHER only)."""
+
+    link_by_email: bool = False
+    provision: bool = False
+    # (profile value, role) pairs: e.g. ("National_ELV", "LEARNER"), ("National_ENS", "TEACHER").
+    profile_roles: tuple[tuple[str, str], ...] = ()
+    # Names of the claims (OIDC) or attributes (CAS) read; defaults: the ENT directory's attributes (SDET) for
+    # the profile, the school's UAI and the classes, OpenID Connect's standard claims for names and email.
+    profile_claim: str = "ENTPersonProfils"
+    uai_claim: str = "ENTPersonStructRattachRNE"
+    structure_claim: str = "ENTEleveClasses"
+    given_name_claim: str = "given_name"
+    family_name_claim: str = "family_name"
+    email_claim: str = "email"
+
+    @property
+    def enabled(self) -> bool:
+        return self.link_by_email or self.provision
+
+    def role_of(self, profile: str) -> str | None:
+        return next((role for value, role in self.profile_roles if value == profile), None)
+
+
+def parse_provisioning(where: str, values: dict, match: str) -> Provisioning:
+    """The just-in-time rules from their raw values (keys of Provisioning, as in PFMP_OIDC_PROVIDERS); ConfigError
+    names what is wrong. `where` prefixes each key in the messages (`PFMP_OIDC_PROVIDERS[0].`, `PFMP_CAS_`)."""
+    upper = where.endswith("_")
+
+    def name(key: str) -> str:
+        return f"{where}{key.upper() if upper else key}"
+
+    for key in ("link_by_email", "provision"):
+        if not isinstance(values.get(key, False), bool):
+            raise ConfigError(f"{name(key)} must be true or false")
+    for key in CLAIM_KEYS:
+        if key in values and (not isinstance(values[key], str) or not values[key].strip()):
+            raise ConfigError(f"{name(key)} must be a non-empty string")
+    raw_roles = values.get("profile_roles", {})
+    if not isinstance(raw_roles, dict) or not all(isinstance(k, str) and k.strip() for k in raw_roles):
+        raise ConfigError(f"{name('profile_roles')} must be a JSON object from profile values to roles")
+    for profile, role in raw_roles.items():
+        if role not in PROVISIONED_ROLES:
+            raise ConfigError(
+                f"{name('profile_roles')}: {profile!r} maps to {role!r}; only LEARNER and TEACHER accounts are "
+                "ever created from a provider's claims (ADMIN, TUTOR and MASTER accounts are created by staff)"
+            )
+    rules = Provisioning(
+        link_by_email=values.get("link_by_email", False),
+        provision=values.get("provision", False),
+        profile_roles=tuple((profile.strip(), role) for profile, role in raw_roles.items()),
+        **{key: values[key].strip() for key in CLAIM_KEYS if key in values},
+    )
+    if rules.provision and not rules.profile_roles:
+        raise ConfigError(f"{name('provision')} needs {name('profile_roles')}: which profile becomes which role")
+    if rules.enabled and match != "external_id":
+        raise ConfigError(
+            f"{name('link_by_email')} and {name('provision')} need the match external_id: the identity link "
+            "they record is the person's identifier at the provider"
+        )
+    return rules
 
 
 @dataclass(frozen=True)
@@ -99,6 +176,8 @@ class OidcProvider:
     # "external_id" = the user's external identity for this provider, "email" = the account's email.
     claim: str = "sub"
     match: str = "external_id"
+    # When the person is linked to no account here: link by verified email, or create the account (off by default).
+    provisioning: Provisioning = field(default_factory=Provisioning)
     # Seconds: JWKS kept this long; on an unknown key id refetched at most this often; fetch timeout; clock skew.
     jwks_cache_seconds: int = 3600
     jwks_min_refresh_seconds: int = 60
@@ -150,6 +229,8 @@ class Settings:
     cas_provider: str = field(default="cas")
     cas_protocol: str = field(default="2")
     cas_timeout: float = field(default=5.0)
+    # When the CAS person is linked to no account here: link by email, or create the account (off by default).
+    cas_provisioning: Provisioning = field(default_factory=Provisioning)
     # Origins a browser sign-in (graph/routes/oidc.py) may send the person back to with their token; empty: the
     # CORS origins.
     signin_return_origins: tuple[str, ...] = field(default=())
@@ -235,7 +316,7 @@ def _oidc_providers(own_issuer: str, production: bool) -> tuple[OidcProvider, ..
     if not isinstance(entries, list):
         raise ConfigError("PFMP_OIDC_PROVIDERS must be a JSON list of providers")
     providers: list[OidcProvider] = []
-    known = set(OidcProvider.__dataclass_fields__)
+    known = (set(OidcProvider.__dataclass_fields__) - {"provisioning"}) | set(Provisioning.__dataclass_fields__)
     for index, entry in enumerate(entries):
         where = f"PFMP_OIDC_PROVIDERS[{index}]"
         if not isinstance(entry, dict):
@@ -299,6 +380,8 @@ def _oidc_providers(own_issuer: str, production: bool) -> tuple[OidcProvider, ..
         callback = f"/auth/oidc/{values['name']}/callback"
         if values.get("redirect_url") and not values["redirect_url"].endswith(callback):
             raise ConfigError(f"{where}.redirect_url must be this server's address followed by {callback}")
+        rules = {key: values.pop(key) for key in Provisioning.__dataclass_fields__ if key in values}
+        values["provisioning"] = parse_provisioning(f"{where}.", rules, values.get("match", "external_id"))
         provider = OidcProvider(**values)
         if provider.issuer == own_issuer:
             raise ConfigError(f"{where}.issuer must differ from PFMP_TOKEN_ISSUER")
@@ -331,7 +414,22 @@ def _cas_settings(oidc: tuple[OidcProvider, ...], production: bool) -> dict:
         raise ConfigError(f"PFMP_CAS_TIMEOUT must be a number of seconds, got {raw_timeout!r}") from None
     if not 0 < timeout <= 60:
         raise ConfigError("PFMP_CAS_TIMEOUT must be between 0 and 60 seconds")
+    rules: dict = {
+        key: _flag_env(f"PFMP_CAS_{key.upper()}", False)
+        for key in ("link_by_email", "provision")
+        if os.environ.get(f"PFMP_CAS_{key.upper()}", "").strip()
+    }
+    for key in CLAIM_KEYS:
+        if os.environ.get(f"PFMP_CAS_{key.upper()}", "").strip():
+            rules[key] = os.environ[f"PFMP_CAS_{key.upper()}"].strip()
+    raw_roles = os.environ.get("PFMP_CAS_PROFILE_ROLES", "").strip()
+    if raw_roles:
+        try:
+            rules["profile_roles"] = json.loads(raw_roles)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"PFMP_CAS_PROFILE_ROLES is not valid JSON ({exc.msg}, column {exc.colno})") from None
     return dict(
+        cas_provisioning=parse_provisioning("PFMP_CAS_", rules, match),
         cas_server_url=_http_url("PFMP_CAS_SERVER_URL", server, production),
         cas_service_url=_http_url("PFMP_CAS_SERVICE_URL", service, production),
         cas_attribute=os.environ.get("PFMP_CAS_ATTRIBUTE", "").strip() or None,

@@ -1,8 +1,10 @@
 """From a person named by an identity provider to a local account, never the other way round.
 
 A provider proves who someone is; the account, its school and its role are
-only ever those an administrator set up (by hand or through the roster
-import). A person with no account stays out: nothing is created on the fly.
+those an administrator set up (by hand or through the roster import), or,
+only where a provider's just-in-time rules are turned on, those its claims
+give within what those rules allow (permissions/provisioning.py). Without
+them a person with no account stays out: nothing is created on the fly.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ nothing the token says about itself:
   again before each refetch of its keys, so keys a provider rotates, or moves,
   are found;
 - issuer, audience, `exp` and `iat` are checked and required;
-- the identifying claim must map to an existing, active account.
+- the identifying claim must map to an existing, active account, or to one the provider's just-in-time rules
+  link or create (permissions/provisioning.py; off by default).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import jwt
 
 from graph.settings import OidcProvider, Settings
 from models.users import User
+from permissions import provisioning
 from permissions.identities import find_user
 from permissions.remote import RemoteError, fetch
 from permissions.tokens import InvalidToken
@@ -283,6 +285,13 @@ async def account_of(provider: OidcProvider, claims: dict) -> User:
         raise InvalidToken("TOKEN_CLAIM_MISSING", claim=provider.claim)
     if provider.match == "email" and claims.get("email_verified") is False:
         raise InvalidToken("PROVIDER_EMAIL_UNVERIFIED")
+    if provider.provisioning.enabled:
+        # Linked, or linked or created now by the provider's rules (permissions/provisioning.py).
+        try:
+            return await provisioning.account_for(provider.name, provider.provisioning, str(value), claims)
+        except provisioning.Refused as exc:
+            key = "TOKEN_CLAIM_MISSING" if exc.key == "CLAIM_MISSING" else exc.key
+            raise InvalidToken(key, **exc.params) from None
     user = await find_user(provider.name, provider.match, str(value))
     if user is None:
         raise InvalidToken("IDENTITY_NOT_LINKED", provider=provider.name)

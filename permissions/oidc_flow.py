@@ -7,7 +7,8 @@ flow with PKCE), and the two logouts (RP-initiated, back-channel). The HTTP side
 - Callback: the state must match its cookie; the code is exchanged at the provider's token endpoint (httpx,
   client_secret_basic, with the PKCE verifier); the ID token is checked as a bearer provider token is (pinned
   algorithm, JWKS key by id, issuer, `exp`, `iat`) with `aud` = client id (and `azp` when several audiences) and
-  the nonce of the cookie. The person maps to an account exactly as for bearer tokens (no account is created);
+  the nonce of the cookie. The person maps to an account exactly as for bearer tokens (linked or created only by
+  the provider's just-in-time rules, permissions/provisioning.py);
   the server's own token carries `ses`, the id of an ProviderSession row holding the provider's `sid`.
 - Back-channel logout (OpenID Connect Back-Channel Logout 1.0): a logout token signed by the provider for this
   client, with the back-channel logout event, no nonce, and `sid` and/or `sub`, revokes the sessions it names.

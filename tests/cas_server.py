@@ -5,7 +5,8 @@ folder, and stopped at the end of the session.
 A person signs in the way a browser does: `GET /cas/login?service=…` answers the form (with its login ticket
 `lt` and Django's CSRF token), the POST of the form answers a redirect to the service with a service ticket,
 which our server validates (`/cas/serviceValidate` or `/cas/p3/serviceValidate`). Accounts carry their email,
-first and last name as CAS attributes, released to the service.
+first and last name, and the names of their groups (`groups`, several values) as CAS attributes, released to the
+service.
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ urlpatterns = [path("cas/", include(("cas_server.urls", "cas_server"), namespace
 """
 
 SETUP = """
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from cas_server.models import ReplaceAttributName, ServicePattern
-for username, password, email, first, last in {accounts!r}:
-    User.objects.create_user(username, email=email, password=password, first_name=first, last_name=last)
+for username, password, email, first, last, groups in {accounts!r}:
+    user = User.objects.create_user(username, email=email, password=password, first_name=first, last_name=last)
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
 pattern = ServicePattern.objects.create(
     pos=1, name="pfmp", pattern={pattern!r}, single_log_out=True, single_log_out_callback={callback!r}
 )
@@ -81,6 +84,8 @@ class CasAccount:
     email: str
     first_name: str
     last_name: str
+    # Released as the multi-valued attribute `groups`: where a test puts an ENT's profile, UAI and class.
+    groups: tuple[str, ...] = ()
 
 
 class CasServer:
@@ -112,7 +117,7 @@ class CasServer:
         (self.folder / "cas_settings.py").write_text(SETTINGS)
         (self.folder / "cas_urls.py").write_text(URLS)
         self._django("migrate", "--noinput")
-        accounts = [(a.username, a.password, a.email, a.first_name, a.last_name) for a in self.accounts]
+        accounts = [(a.username, a.password, a.email, a.first_name, a.last_name, a.groups) for a in self.accounts]
         setup = SETUP.format(accounts=accounts, pattern=self.service_pattern, callback=self.slo_callback)
         self._django("shell", "-c", textwrap.dedent(setup))
         self.process = subprocess.Popen(

@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from graph.context import audit_origin
 from graph.settings import OidcProvider, Settings
+from models import audit
 from permissions import oidc_flow
 from permissions.authentication import authenticate
 from permissions.tokens import InvalidToken, decode_token
@@ -83,6 +85,8 @@ async def sign_in_callback(request: Request) -> Response:
         return _refusal(exc.code)
     return_to = str(state["rt"])
     code = request.query_params.get("code")
+    # A link or an account the provider's rules make here is traced with the browser's address and client.
+    origin = audit.origin.set(audit_origin(request, None, settings))
     try:
         if request.query_params.get("error") or not code:
             raise oidc_flow.FlowError("SIGN_IN_REFUSED_BY_PROVIDER")
@@ -95,6 +99,8 @@ async def sign_in_callback(request: Request) -> Response:
         response = _back_to(
             return_to, {"access_token": signed.token, "token_type": "Bearer", "expires_at": signed.expires_at}
         )
+    finally:
+        audit.origin.reset(origin)
     response.delete_cookie(cookie_name, path="/auth/oidc/")  # one use
     return response
 

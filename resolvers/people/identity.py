@@ -26,7 +26,7 @@ from graph.types.users import Learner, Person, person_from_row
 from models.audit import AuditKind
 from models.users import ExternalIdentity as ExternalIdentityRow
 from models.users import Role, User
-from permissions import cas, oidc_flow
+from permissions import cas, oidc_flow, provisioning
 from permissions.identities import MAX_SUBJECT, find_user
 from permissions.sessions import open_session
 from permissions.table import describe
@@ -186,6 +186,17 @@ async def _cas_person(info: Info, ticket: str, service: str | None) -> tuple[Use
     value = person.identifier(settings.cas_attribute)
     if not value:
         raise problem(["ticket"], Reason.CAS_ATTRIBUTE_MISSING, attribute=settings.cas_attribute)
+    if settings.cas_provisioning.enabled:
+        # Linked, or linked or created now by the CAS rules (permissions/provisioning.py); attributes are lists.
+        try:
+            user = await provisioning.account_for(
+                settings.cas_provider, settings.cas_provisioning, value, dict(person.attributes)
+            )
+        except provisioning.Refused as exc:
+            if exc.key == "CLAIM_MISSING":
+                raise problem(["ticket"], Reason.CAS_ATTRIBUTE_MISSING, attribute=exc.params["claim"]) from None
+            raise problem(["ticket"], Reason(exc.key), **exc.params) from None
+        return user, value
     user = await find_user(settings.cas_provider, settings.cas_match, value)
     if user is None:
         raise problem(["ticket"], Reason.IDENTITY_NOT_LINKED, provider=settings.cas_provider)

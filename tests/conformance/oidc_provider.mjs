@@ -1,6 +1,8 @@
 // A certified OpenID provider (npm's oidc-provider) for the sign-in tests (tests/identity/test_oidc_code_flow.py).
 // Usage: PFMP_OIDC_DIR=<folder with node_modules/oidc-provider> PFMP_OIDC_CONFIG=<json> node oidc_provider.mjs
-// The configuration (JSON): {"port", "clients": [client metadata], "keys": [private JWKs, the first signs]}.
+// The configuration (JSON): {"port", "clients": [client metadata], "keys": [private JWKs, the first signs],
+// "accounts": {login: claims}}: an account's claims are its `sub`, an email and those `accounts` gives it (names,
+// the ENT's profile, UAI and classes), released by the scopes `email`, `profile` and `ent`, in the ID token too.
 // Its own development login page (devInteractions) signs in whoever types a login: the login becomes the `sub`.
 // Consent is granted to every client at once (first-party clients), so a scripted login is two requests.
 // Prints "ready <issuer>" once listening.
@@ -24,12 +26,19 @@ const provider = new Provider(issuer, {
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: { enabled: true },
   },
-  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['given_name', 'family_name'],
+    ent: ['ENTPersonProfils', 'ENTPersonStructRattachRNE', 'ENTEleveClasses'],
+  },
+  // The claims of the scopes granted go into the ID token, as ENTs do, not only to the userinfo endpoint.
+  conformIdTokenClaims: false,
   async findAccount(ctx, id) {
     return {
       accountId: id,
       async claims() {
-        return { sub: id, email: `${id}@ent.example.test`, email_verified: true };
+        return { sub: id, email: `${id}@ent.example.test`, email_verified: true, ...(config.accounts?.[id] || {}) };
       },
     };
   },
@@ -40,7 +49,7 @@ const provider = new Provider(issuer, {
       clientId: ctx.oidc.client.clientId,
       accountId: ctx.oidc.session.accountId,
     });
-    grant.addOIDCScope('openid email');
+    grant.addOIDCScope('openid email profile ent');
     await grant.save();
     return grant;
   },

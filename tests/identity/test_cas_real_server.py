@@ -11,7 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from models.users import ExternalIdentity
+from graph.settings import Provisioning
+from models.audit import AuditEntry, AuditKind
+from models.schools import Classroom
+from models.users import ExternalIdentity, Role, User
 from tests.cas_server import CasAccount, CasServer
 from tests.conftest import Api, _settings
 from tests.identity.conftest import SERVICE
@@ -22,7 +25,26 @@ ME = "{ me { fullName role } }"
 ACCOUNTS = [
     CasAccount("cmartin", "mot-de-passe-cas-1", "claire.martin@ac-lille.test", "Claire", "MARTIN"),
     CasAccount("adupire", "mot-de-passe-cas-2", "angelique.dupire@demo.pfmp.test", "Angélique", "DUPIRE"),
+    # The ENT's profile, UAI and class of a learner nobody here knows yet, as CAS groups.
+    CasAccount(
+        "ttoulemonde",
+        "mot-de-passe-cas-3",
+        "theo.toulemonde@ac-lille.test",
+        "Théo",
+        "TOULEMONDE",
+        ("National_ELV", "0599999Z", "1CAPELEC"),
+    ),
 ]
+# The CAS rules of the test that creates accounts: every ENT value read from the one `groups` attribute.
+CAS_RULES = Provisioning(
+    provision=True,
+    profile_roles=(("National_ELV", "LEARNER"),),
+    profile_claim="groups",
+    uai_claim="groups",
+    structure_claim="groups",
+    given_name_claim="first_name",
+    family_name_claim="last_name",
+)
 
 
 class LogoutListener:
@@ -137,6 +159,35 @@ async def test_cas3_releases_the_email_attribute_that_names_the_learner(anonymou
     # then
     assert payload["errors"] == []
     assert payload["user"] == {"__typename": "Learner", "fullName": "Angélique DUPIRE"}
+
+
+@pytest.mark.identity_settings(cas_provisioning=CAS_RULES)
+async def test_the_cas_rules_create_a_learner_from_the_attributes_once(anonymous, cas, browser):
+    # given
+    await Classroom.filter(name="CAP 1 ELEC").update(external_code="1CAPELEC")
+    accounts = await User.all().count()
+    # when: Théo signs in twice at the CAS server (from two browsers)
+    first = await cas_login(anonymous, await cas.sign_in(browser, "ttoulemonde", "mot-de-passe-cas-3", SERVICE))
+    async with httpx.AsyncClient(timeout=30) as phone:
+        second = await cas_login(anonymous, await cas.sign_in(phone, "ttoulemonde", "mot-de-passe-cas-3", SERVICE))
+    # then: one account, in the classroom the attribute names, linked to his CAS user, traced once
+    assert first["errors"] == second["errors"] == []
+    assert first["user"] == second["user"] == {"__typename": "Learner", "fullName": "Théo TOULEMONDE"}
+    assert await User.all().count() == accounts + 1
+    user = await User.get(email="theo.toulemonde@ac-lille.test").prefetch_related("classroom")
+    assert (user.role, user.classroom.name) == (Role.LEARNER, "CAP 1 ELEC")
+    assert await ExternalIdentity.filter(user_id=user.id).values_list("provider", "subject") == [("cas", "ttoulemonde")]
+    [entry] = await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE, subject_id=user.id)
+    assert (entry.actor_id, entry.detail) == (None, "account created at sign-in through cas")
+
+
+@pytest.mark.identity_settings(cas_provisioning=CAS_RULES)
+async def test_a_cas_person_without_the_attributes_the_rules_read_is_refused_in_the_payload(anonymous, cas, browser):
+    # when: Claire's CAS account carries no groups (no UAI, no profile)
+    payload = await cas_login(anonymous, await cas.sign_in(browser, "cmartin", "mot-de-passe-cas-1", SERVICE))
+    # then
+    assert payload["token"] is None
+    assert payload["errors"] == [{"field": ["ticket"], "code": "INVALID", "reason": "CAS_ATTRIBUTE_MISSING"}]
 
 
 async def test_a_person_the_cas_server_knows_but_no_account_is_linked_to_is_refused(anonymous, cas, browser):

@@ -28,9 +28,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from graph.settings import OidcProvider
+from graph.settings import OidcProvider, Provisioning
+from models.audit import AuditEntry, AuditKind
 from models.signin import ProviderSession
-from models.users import User
+from models.users import ExternalIdentity, Role, User
 from permissions import oidc
 from tests.conftest import Api, _settings
 from tests.identity.test_oidc import link
@@ -51,6 +52,21 @@ CLIENT_SECRET = "a client secret of at least thirty-two characters"
 RETURN_TO = "https://front.example.test/signed-in"
 SIGNED_OUT = "https://front.example.test/signed-out"
 ME = "{ me { __typename fullName } }"
+# The claims of some accounts of the provider, besides `sub` and an email (tests/conformance/oidc_provider.mjs).
+ACCOUNTS = {
+    "prof-durand": {
+        "given_name": "Paul",
+        "family_name": "DURAND",
+        "ENTPersonProfils": ["National_ENS"],
+        "ENTPersonStructRattachRNE": "0599999Z",
+    },
+    "agent-accueil": {
+        "given_name": "Anne",
+        "family_name": "ACCUEIL",
+        "ENTPersonProfils": ["National_PERS"],
+        "ENTPersonStructRattachRNE": "0599999Z",
+    },
+}
 
 
 def new_key(kid: str) -> dict:
@@ -108,13 +124,14 @@ class NodeProvider:
                 {
                     "client_id": CLIENT_ID,
                     "client_secret": CLIENT_SECRET,
-                    "redirect_uris": [f"{APP}/auth/oidc/ent/callback", f"{APP}/auth/oidc/late/callback"],
+                    "redirect_uris": [f"{APP}/auth/oidc/{name}/callback" for name in ("ent", "late", "jit")],
                     "post_logout_redirect_uris": [SIGNED_OUT],
                     "backchannel_logout_uri": self.backchannel_url,
                     "backchannel_logout_session_required": True,
                     "token_endpoint_auth_method": "client_secret_basic",
                 }
             ],
+            "accounts": ACCOUNTS,
         }
 
     def start(self) -> NodeProvider:
@@ -202,6 +219,13 @@ def settings(tmp_path, database_url, op, late_port):
             f"{op.issuer}/another",
             discovery_url=f"{op.issuer}/.well-known/openid-configuration",
             redirect_url=f"{APP}/auth/oidc/mismatch/callback",
+        ),
+        # The same provider, with its just-in-time rules on (the "ent" one has them off, as by default).
+        code_flow_provider(
+            "jit",
+            op.issuer,
+            scopes=("openid", "email", "profile", "ent"),
+            provisioning=Provisioning(provision=True, profile_roles=(("National_ENS", "TEACHER"),)),
         ),
     )
     return _settings(
@@ -299,6 +323,43 @@ async def test_a_person_without_an_account_comes_back_with_an_error_and_no_accou
     assert answer == {"error": "IDENTITY_NOT_LINKED"}
     assert await User.all().count() == accounts
     assert await ProviderSession.all().count() == 0
+
+
+async def test_a_teacher_the_provider_vouches_for_is_created_by_its_rules_once_and_only_where_they_are_on(http):
+    # given: the provider's ID token carries Paul's names, profile and school
+    accounts = await User.all().count()
+    # when: he signs in through the provider without rules, then twice through the one with them
+    async with browser() as client:
+        off = await sign_in(http, client, "prof-durand")
+    async with browser() as client:
+        first = await sign_in(http, client, "prof-durand", provider="jit")
+    async with browser() as client:
+        second = await sign_in(http, client, "prof-durand", provider="jit")
+    # then: refused as before where the rules are off; one account, the same both times, traced once
+    assert off == {"error": "IDENTITY_NOT_LINKED"}
+    assert (await me(http, first["access_token"]))["data"]["me"] == {"__typename": "Teacher", "fullName": "Paul DURAND"}
+    assert (await me(http, second["access_token"]))["data"]["me"] == {
+        "__typename": "Teacher",
+        "fullName": "Paul DURAND",
+    }
+    assert await User.all().count() == accounts + 1
+    user = await User.get(email="prof-durand@ent.example.test")
+    assert (user.role, user.password_hash, user.classroom_id) == (Role.TEACHER, None, None)
+    assert await ExternalIdentity.filter(user_id=user.id).values_list("provider", "subject") == [("jit", "prof-durand")]
+    [entry] = await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE, subject_id=user.id)
+    assert (entry.actor_id, entry.detail) == (None, "account created at sign-in through jit")
+    assert entry.address  # the browser's, as the callback saw it
+
+
+async def test_a_profile_the_rules_do_not_map_comes_back_with_its_error_code(http):
+    # given
+    accounts = await User.all().count()
+    # when
+    async with browser() as client:
+        answer = await sign_in(http, client, "agent-accueil", provider="jit")
+    # then
+    assert answer == {"error": "PROVIDER_PROFILE_NOT_MAPPED"}
+    assert await User.all().count() == accounts
 
 
 async def test_a_return_address_on_another_origin_is_refused(http):
@@ -464,6 +525,11 @@ async def test_a_login_page_reads_the_sign_in_methods_without_any_secret(http):
             "name": "mismatch",
             "kind": "OIDC",
             "url": f"{APP}/auth/oidc/mismatch/start?return_to=https%3A%2F%2Ffront.example.test%2Fsigned-in",
+        },
+        {
+            "name": "jit",
+            "kind": "OIDC",
+            "url": f"{APP}/auth/oidc/jit/start?return_to=https%3A%2F%2Ffront.example.test%2Fsigned-in",
         },
         {
             "name": "cas",

@@ -133,3 +133,64 @@ def test_a_setting_that_cannot_work_stops_the_server(env, variables, message):
         load_settings()
     assert message in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+JIT = {
+    "provision": True,
+    "link_by_email": True,
+    "profile_roles": {"National_ELV": "LEARNER", "National_ENS": "TEACHER"},
+}
+
+
+def test_just_in_time_rules_are_off_by_default_and_read_per_provider(env):
+    # given
+    env.setenv(
+        "PFMP_OIDC_PROVIDERS",
+        json.dumps([PROVIDER, PROVIDER | JIT | {"name": "b", "issuer": "https://b.test", "uai_claim": "uai"}]),
+    )
+    env.setenv("PFMP_CAS_SERVER_URL", "https://cas.example.test/cas")
+    env.setenv("PFMP_CAS_SERVICE_URL", "https://pfmp.example.test/cas")
+    env.setenv("PFMP_CAS_LINK_BY_EMAIL", "1")
+    env.setenv("PFMP_CAS_EMAIL_CLAIM", "mail")
+    # when
+    settings = load_settings()
+    off, b = settings.oidc_providers
+    # then
+    assert not off.provisioning.enabled
+    assert (b.provisioning.provision, b.provisioning.link_by_email, b.provisioning.uai_claim) == (True, True, "uai")
+    assert b.provisioning.role_of("National_ENS") == "TEACHER" and b.provisioning.role_of("National_DIR") is None
+    assert b.provisioning.profile_claim == "ENTPersonProfils"
+    cas = settings.cas_provisioning
+    assert (cas.link_by_email, cas.provision, cas.email_claim) == (True, False, "mail")
+
+
+@pytest.mark.parametrize(
+    "variables, message",
+    [
+        (
+            {"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | JIT | {"profile_roles": {"National_DIR": "ADMIN"}}])},
+            "PFMP_OIDC_PROVIDERS[0].profile_roles: 'National_DIR' maps to 'ADMIN'; only LEARNER and TEACHER accounts "
+            "are ever created from a provider's claims",
+        ),
+        (
+            {
+                "PFMP_CAS_SERVER_URL": "https://cas.example.test/cas",
+                "PFMP_CAS_SERVICE_URL": "https://pfmp.example.test/cas",
+                "PFMP_CAS_PROVISION": "1",
+                "PFMP_CAS_PROFILE_ROLES": json.dumps({"National_TUT": "TUTOR"}),
+            },
+            "PFMP_CAS_PROFILE_ROLES: 'National_TUT' maps to 'TUTOR'; only LEARNER and TEACHER",
+        ),
+        ({"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | {"provision": True}])}, "provision needs"),
+        (
+            {"PFMP_OIDC_PROVIDERS": json.dumps([PROVIDER | JIT | {"claim": "email", "match": "email"}])},
+            "need the match external_id",
+        ),
+    ],
+)
+def test_just_in_time_rules_that_cannot_hold_stop_the_server(env, variables, message):
+    for name, value in variables.items():
+        env.setenv(name, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert message in str(refused.value)

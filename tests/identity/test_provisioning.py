@@ -1,0 +1,128 @@
+"""Just-in-time linking and provisioning from a provider's claims, through bearer tokens of the loopback provider
+(tests/identity/conftest.py): linking by verified email, a learner created with their classroom, the refusals, the
+audit entry, a second sign-in and two first sign-ins at once. The code flow's own cases are in
+test_oidc_code_flow.py, the CAS one in test_cas_real_server.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from graph.settings import OidcProvider, Provisioning
+from models.audit import AuditEntry, AuditKind
+from models.schools import Classroom
+from models.users import ExternalIdentity, Role, User
+from permissions import oidc
+from tests.conftest import Api, _settings
+from tests.identity.conftest import AUDIENCE, ENT_ISSUER
+from tests.identity.test_oidc import refused
+
+ME = "{ me { __typename fullName role } }"
+UAI = "0599999Z"
+RULES = Provisioning(
+    link_by_email=True,
+    provision=True,
+    profile_roles=(("National_ELV", "LEARNER"), ("National_ENS", "TEACHER")),
+)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, idp):
+    oidc.clear_key_cache()
+    provider = OidcProvider(
+        name="ent",
+        issuer=ENT_ISSUER,
+        audience=AUDIENCE,
+        jwks_url=f"{idp.base}/ent/jwks",
+        jwks_min_refresh_seconds=0,
+        timeout=2.0,
+        provisioning=RULES,
+    )
+    return _settings(tmp_path, database_url, oidc_providers=(provider,))
+
+
+def learner_claims(**extra) -> dict:
+    claims = {
+        "sub": "ent-lea",
+        "given_name": "Léa",
+        "family_name": "NOUVEL",
+        "email": "lea.nouvel@ent.example.test",
+        "email_verified": True,
+        # ENT claims may be lists: one UAI of a school here among others, the class as `<structure>$<code>`.
+        "ENTPersonProfils": ["National_ELV"],
+        "ENTPersonStructRattachRNE": ["0333333Y", UAI],
+        "ENTEleveClasses": ["0599999Z$1CAPELEC"],
+    }
+    claims.update(extra)
+    return claims
+
+
+async def test_a_verified_email_links_the_account_of_the_school_once_and_traces_it(http, teacher, idp):
+    # given: Claire's ENT identity is linked to nothing here
+    claims = dict(sub="ent-claire", email="Professeur@demo.pfmp.test", email_verified=True)
+    claims["ENTPersonStructRattachRNE"] = UAI
+    # when: two requests with her provider's token
+    first = await Api(http, idp.token(**claims)).data(ME)
+    second = await Api(http, idp.token(**claims)).data(ME)
+    # then: her account, linked, one audit entry naming the provider and no actor
+    assert first == second == {"me": {"__typename": "Teacher", "fullName": "Claire MARTIN", "role": "TEACHER"}}
+    link = await ExternalIdentity.get(provider="ent", subject="ent-claire")
+    assert link.user_id == teacher.user.id
+    [entry] = await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE, subject_id=teacher.user.id)
+    assert (entry.subject_type, entry.actor_id, entry.actor_role) == ("Teacher", None, None)
+    assert entry.detail == "identity linked by email at sign-in through ent"
+
+
+async def test_a_new_learner_is_created_in_the_classroom_the_claim_names_by_code(http, idp):
+    # given
+    await Classroom.filter(name="CAP 1 ELEC").update(external_code="1CAPELEC")
+    accounts = await User.all().count()
+    token = idp.token(**learner_claims())
+    # when
+    first = await Api(http, token).data(ME)
+    again = await Api(http, idp.token(**learner_claims())).data(ME)
+    # then
+    assert first == again == {"me": {"__typename": "Learner", "fullName": "Léa NOUVEL", "role": "LEARNER"}}
+    assert await User.all().count() == accounts + 1
+    user = await User.get(email="lea.nouvel@ent.example.test").prefetch_related("classroom", "school")
+    assert (user.role, user.school.uai, user.classroom.name) == (Role.LEARNER, UAI, "CAP 1 ELEC")
+    assert user.password_hash is None
+    [entry] = await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE, subject_id=user.id)
+    assert (entry.subject_type, entry.actor_id, entry.school_id) == ("Learner", None, user.school_id)
+    assert entry.detail == "account created at sign-in through ent"
+
+
+async def test_two_first_sign_ins_at_once_make_one_account(http, idp):
+    # given
+    accounts = await User.all().count()
+    tokens = [idp.token(**learner_claims()), idp.token(**learner_claims())]
+    # when
+    answers = await asyncio.gather(*(Api(http, token).data(ME) for token in tokens))
+    # then
+    assert answers[0] == answers[1] == {"me": {"__typename": "Learner", "fullName": "Léa NOUVEL", "role": "LEARNER"}}
+    assert await User.all().count() == accounts + 1
+    assert await ExternalIdentity.filter(provider="ent", subject="ent-lea").count() == 1
+    assert await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE).count() == 1
+
+
+@pytest.mark.parametrize(
+    "claims, message",
+    [
+        (learner_claims(ENTPersonProfils="National_PERS"), "Your profile at the identity provider (National_PERS)"),
+        (learner_claims(ENTPersonStructRattachRNE="0333333Y"), "names no school of this server"),
+        (learner_claims(ENTPersonProfils=["National_ELV", "National_ENS"]), "map to several roles"),
+        (learner_claims(email="professeur@demo.pfmp.test", email_verified=False), "has not verified"),
+        (learner_claims(family_name=None), "does not carry the 'family_name' claim"),
+    ],
+    ids=["profile not mapped", "unknown UAI", "two roles", "email unverified", "no family name"],
+)
+async def test_claims_that_name_no_account_to_make_are_refused_and_nothing_is_written(http, idp, claims, message):
+    # given
+    accounts, links = await User.all().count(), await ExternalIdentity.all().count()
+    # when
+    answer = await refused(http, idp.token(**claims))
+    # then
+    assert message in answer
+    assert (await User.all().count(), await ExternalIdentity.all().count()) == (accounts, links)
+    assert not await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE).exists()
