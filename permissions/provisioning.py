@@ -5,7 +5,7 @@ Both are off by default, per provider (`Provisioning` of graph/settings.py). The
 attributes (CAS) are read under configurable names; each may hold one value or a list:
 - the school: the values of the UAI claim that are the UAI of a school here must be exactly one (none: the school
   is unknown; several: ambiguous). Schools are never created.
-- `link_by_email`: the account of that school, active, whose email is the provider's email claim (refused when
+- `link_by_email`: the learner or teacher account of that school, active, whose email is the provider's email claim (refused when
   the provider says `email_verified: false`), is linked to the person's identifier at the provider.
 - `provision`: otherwise the account is created, with the role the profile claim's values map to (exactly one
   role among them), names and email from the claims (without a usable email: an address of the `.invalid` domain),
@@ -222,7 +222,11 @@ async def account_for(provider: str, rules: Provisioning, subject: str, claims: 
     if rules.link_by_email:
         email = verified_email(rules, claims)
         if email is not None:
-            existing = await User.get_or_none(email=email, school_id=school.id, is_active=True)
+            # Only the roles a provider may create: an ENT that vouches for an administrator's (or a company
+            # tutor's) email must not hand over that account; such an email is then PROVIDER_EMAIL_TAKEN.
+            existing = await User.get_or_none(
+                email=email, school_id=school.id, is_active=True, role__in=tuple(TYPE_NAMES)
+            )
             if existing is not None:
                 return await _link(provider, subject, existing)
     else:

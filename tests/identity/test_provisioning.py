@@ -74,6 +74,18 @@ async def test_a_verified_email_links_the_account_of_the_school_once_and_traces_
     assert entry.detail == "identity linked by email at sign-in through ent"
 
 
+async def test_an_administrators_email_is_never_linked(http, admin, idp):
+    # given: an ENT identity vouching for the school administrator's email
+    claims = learner_claims(sub="ent-alain", email="admin@demo.pfmp.test", email_verified=True)
+    links = await ExternalIdentity.all().count()
+    # when
+    answer = await refused(http, idp.token(**claims))
+    # then: the email is taken, the administrator's account is not handed over
+    assert "already" in answer
+    assert await ExternalIdentity.all().count() == links
+    assert not await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE).exists()
+
+
 async def test_a_new_learner_is_created_in_the_classroom_the_claim_names_by_code(http, idp):
     # given
     await Classroom.filter(name="CAP 1 ELEC").update(external_code="1CAPELEC")
