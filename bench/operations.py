@@ -30,10 +30,10 @@ from permissions.viewer import Viewer
 from resolvers.fiches.rules import visible_fiches
 
 PERIOD_VIEW = """query PeriodView($id: ID!) { node(id: $id) { ... on Period { id name startDate endDate locked
-  portfolios { id completedFicheCount bilanStatus
+  portfolios { nodes { id completedFicheCount bilanStatus
     learner { id fullName status classroom { id name } }
     liaisonFiche { id workplace { companyName activityDomain tutorName } }
-    trainers { id fullName companyName } } } } }"""
+    trainers { id fullName companyName } } } } } }"""
 
 LEARNER_VIEW = """query LearnerView($id: ID!) { node(id: $id) { ... on Learner { id fullName status classroom { name }
   portfolios { id bilanStatus period { id name startDate endDate }
@@ -156,7 +156,8 @@ def save_variables(targets: Targets, bilan_id: int, version: int, rotation: int)
 def check_read(name: str, targets: Targets, data: dict) -> None:
     node = data["node"]
     if name == "period view":
-        assert len(node["portfolios"]) == targets.period_portfolios, len(node["portfolios"])
+        listed = node["portfolios"]["nodes"]
+        assert len(listed) == targets.period_portfolios, len(listed)
     elif name == "learner view":
         assert node["portfolios"] and all(p["activityFiches"] for p in node["portfolios"])
     elif name == "visit screen":

@@ -17,10 +17,16 @@ from graph.types.allowance import PortfolioAllowance, allowance_of_portfolio
 from graph.types.common import (
     EXPORT_LINK,
     MISSING,
+    Connection,
+    Keyset,
     Owner,
+    check_page,
+    connection_of,
     export_url,
     guarded,
     later,
+    node_selections,
+    page_of_sorted,
     prefetched,
     selections,
     sub_selections,
@@ -306,12 +312,23 @@ class Portfolio(relay.Node):
         return await fiches_of_portfolio(info, self.id)
 
 
-async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[Portfolio]:
-    """Portfolios ordered by learner name, as the period view lists them."""
+# `Period.portfolios`: by learner (last name, first name, id: a learner has one portfolio per period).
+PERIOD_PORTFOLIOS = Keyset("Period.portfolios", ("last_name", "first_name", "id"))
+# A page of a period's portfolios holds up to 500 (a period of a whole level, in one answer), 500 when `first` is
+# not given: the list is built in one batch, so a long page costs one statement per kind of data, as a short one.
+PORTFOLIO_PAGE = 500
+
+
+async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[tuple[tuple, Portfolio]]:
+    """Portfolios ordered by learner name, as the period view lists them, each with its sort values."""
     learners = await info.context.loaders.by_id(User, scopes.learners).load_many([r.learner_id for r in rows])
-    pairs = [(learner, row) for learner, row in zip(learners, rows) if learner is not None]
-    pairs.sort(key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].id))
-    return [Portfolio.from_row(row) for _, row in pairs]
+    keyed = [
+        ((learner.last_name, learner.first_name, learner.id), Portfolio.from_row(row))
+        for learner, row in zip(learners, rows)
+        if learner is not None
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    return keyed
 
 
 class _Plan(NamedTuple):
@@ -325,7 +342,7 @@ class _Plan(NamedTuple):
 
 
 def _plan(info: Info) -> _Plan:
-    asked = selections(info)
+    asked = node_selections(info)
     learner = sub_selections(asked.get("learner", []))
     return _Plan(
         classroom="classroom" in learner,
@@ -337,24 +354,43 @@ def _plan(info: Info) -> _Plan:
     )
 
 
-async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
-    """A period's portfolios the viewer reaches, by learner name, built for the whole list at once: one query per
-    kind of data the sub-fields ask (learners, their classrooms, completed-fiche counts, bilan statuses, liaison
-    fiches, trainers), for the portfolios of every period the request lists, so each asked field answers its
-    value without a loader, a future or a model instance per portfolio."""
+async def portfolios_of_period(info: Info, period_id: int, *, first: int | None, after: str | None) -> Connection:
+    """A page of a period's portfolios the viewer reaches, by learner name, built for the whole page at once.
+
+    The portfolios' and learners' columns are read for the whole list (to sort it and count it: `totalCount`
+    costs no statement), then one query per kind of data the sub-fields ask, for the rows of the page only
+    (their classrooms, completed-fiche counts, bilan statuses, liaison fiches, trainers), for the pages of every
+    period the request lists, so each asked field answers its value without a loader, a future or a model
+    instance per portfolio."""
+    limit = check_page(first, PORTFOLIO_PAGE)
+    if after is not None:
+        PERIOD_PORTFOLIOS.values(after)  # a cursor of another list is refused before anything is read
     viewer = info.context.viewer
     if viewer is None:
-        return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
+        keyed = await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
+        page, has_next = page_of_sorted(keyed, PERIOD_PORTFOLIOS, limit=limit, after=after)
+        return connection_of(page, PERIOD_PORTFOLIOS, has_next=has_next, after=after, total=len(keyed))
     plan = _plan(info)
 
-    async def load(period_ids: Sequence[int]) -> list[list[Portfolio]]:
+    async def load(period_ids: Sequence[int]) -> list[Connection]:
         rows = await loaders.portfolio_values_of_periods(viewer, period_ids)
         learners = await loaders.learner_values(viewer, list({row["learner_id"] for row in rows}))
-        rows = [row for row in rows if row["learner_id"] in learners]
+        sorted_rows: dict[int, list[tuple[tuple, dict]]] = defaultdict(list)
+        for row in rows:
+            values = learners.get(row["learner_id"])
+            if values is not None:
+                key = (values["last_name"], values["first_name"], values["id"])
+                sorted_rows[row["period_id"]].append((key, row))
+        pages: dict[int, tuple[list[tuple[Sequence[Any], dict]], bool, int]] = {}
+        for pk, keyed in sorted_rows.items():
+            keyed.sort(key=lambda pair: pair[0])
+            page, has_next = page_of_sorted(keyed, PERIOD_PORTFOLIOS, limit=limit, after=after)
+            pages[pk] = (page, has_next, len(keyed))
+        rows = [row for page, _, _ in pages.values() for _, row in page]
         ids = [row["id"] for row in rows]
         classrooms: dict[int, Classroom] = {}
         if plan.classroom:
-            wanted = {learner["classroom_id"] for learner in learners.values()} - {None}
+            wanted = {learners[row["learner_id"]]["classroom_id"] for row in rows} - {None}
             classrooms = {
                 pk: Classroom(id=pk, name=row["name"], level_id=row["level_id"])
                 for pk, row in (await loaders.classroom_values(viewer, list(wanted))).items()
@@ -363,8 +399,8 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
         statuses = await loaders.bilan_statuses(ids) if plan.status else {}
         liaisons = await loaders.liaison_values(ids) if plan.liaison else {}
         trainers = await loaders.trainer_values(viewer, ids) if plan.trainers else {}
-        built: dict[int, list[tuple[tuple, Portfolio]]] = defaultdict(list)
-        for row in rows:
+
+        def build(row: dict) -> Portfolio:
             values = learners[row["learner_id"]]
             classroom = MISSING
             if plan.classroom:
@@ -372,7 +408,7 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
                 classroom = None if classroom_id is None else classrooms.get(classroom_id)
             pk = row["id"]
             liaison = liaisons.get(pk) if plan.liaison else MISSING
-            portfolio = Portfolio(
+            return Portfolio(
                 **row,
                 prefetched_learner=Learner.from_values(values, viewer, classroom),
                 prefetched_count=counts.get(pk, 0) if plan.fiche_count else MISSING,
@@ -384,15 +420,16 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
                     else MISSING
                 ),
             )
-            built[row["period_id"]].append(((values["last_name"], values["first_name"], values["id"]), portfolio))
+
         found = []
-        for period_id in period_ids:
-            pairs = built.get(period_id, [])
-            pairs.sort(key=lambda pair: pair[0])
-            found.append([portfolio for _, portfolio in pairs])
+        for pk in period_ids:
+            page, has_next, total = pages.get(pk, ([], False, 0))
+            built = [(key, build(row)) for key, row in page]
+            found.append(connection_of(built, PERIOD_PORTFOLIOS, has_next=has_next, after=after, total=total))
         return found
 
-    return await info.context.loaders.custom(("portfolios_of_period", plan), load).load(period_id)
+    key = ("portfolios_of_period", plan, limit, after)
+    return await info.context.loaders.custom(key, load).load(period_id)
 
 
 async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:

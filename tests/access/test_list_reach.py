@@ -29,8 +29,9 @@ EVERYTHING = """query($discovery: ID!, $second: ID!) {
   classrooms { name learners { fullName } }
   learners(first: 100) { edges { node { fullName
       portfolios { period { name } activityFiches { title } } } } }
-  discovery: node(id: $discovery) { ... on Period { portfolios { learner { fullName } activityFiches { title } } } }
-  second: node(id: $second) { ... on Period { name portfolios { learner { fullName } } } }
+  discovery: node(id: $discovery) { ... on Period {
+    portfolios { nodes { learner { fullName } activityFiches { title } } } } }
+  second: node(id: $second) { ... on Period { name portfolios { nodes { learner { fullName } } } } }
   trainers { fullName }
 }"""
 
@@ -94,7 +95,8 @@ def _fiches_by_learner(data) -> dict[str, list[str]]:
 
 def _discovery_portfolios(data) -> dict[str, list[str]]:
     return {
-        p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]] for p in data["discovery"]["portfolios"]
+        p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]]
+        for p in data["discovery"]["portfolios"]["nodes"]
     }
 
 
@@ -104,7 +106,10 @@ async def test_the_admin_lists_every_row_of_the_school(admin, outside_the_demo_a
     assert _names(data["classrooms"], "name") == {"CAP 1 ELEC", "CAPELECT", "CAP 2 ELEC"}
     assert set(_fiches_by_learner(data)) == EVERY_DEMO_LEARNER | {"Zoé HORS"}
     assert set(_discovery_portfolios(data)) == EVERY_DEMO_LEARNER
-    assert data["second"] == {"name": "Stage de deuxième année", "portfolios": [{"learner": {"fullName": "Zoé HORS"}}]}
+    assert data["second"] == {
+        "name": "Stage de deuxième année",
+        "portfolios": {"nodes": [{"learner": {"fullName": "Zoé HORS"}}]},
+    }
     assert _names(data["trainers"]) == {"Eude Toutcourt", "Sylvie Ampère", "Paul AILLEURS"}
 
 

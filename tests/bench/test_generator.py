@@ -58,8 +58,8 @@ async def test_a_generated_school_reads_back_through_the_api(empty_url, tmp_path
             # then each of the level's learners is there with their classroom, completed fiches,
             # liaison fiche, completed bilan and trainer, as the rows say
             rows = await Portfolio.filter(period_id=targets.period_id)
-            assert len(period["portfolios"]) == len(rows) == 4 * LEARNERS_PER_CLASSROOM
-            for line in period["portfolios"]:
+            assert len(period["portfolios"]["nodes"]) == len(rows) == 4 * LEARNERS_PER_CLASSROOM
+            for line in period["portfolios"]["nodes"]:
                 pk = next(r.id for r in rows if encode_id("Portfolio", r.id) == line["id"])
                 assert (
                     line["completedFicheCount"]

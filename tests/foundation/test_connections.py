@@ -1,6 +1,6 @@
 """Lists that scale (issue 13, part 2): `totalCount`, cursors that hold their row (a row added before them moves
-no page), a cursor of another list refused, `orderBy` and a search by name — on `learners`, and the bilan's
-result log. Expected orders come from the demo data of spec/domain.md: Matis CARLIER and Jean LECAM (CAP 1 ELEC),
+no page), a cursor of another list refused, `orderBy` and a search by name — on `learners`, a period's portfolios
+and the bilan's result log. Expected orders come from the demo data of spec/domain.md: Matis CARLIER and Jean LECAM (CAP 1 ELEC),
 Angélique DUPIRE, Marine FABROWSKI and Lydie HÔT (CAPELECT)."""
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ from types import SimpleNamespace
 import pytest
 
 from graph.types.bilans import RESULT_LOG_ORDER
+from graph.types.portfolios import PERIOD_PORTFOLIOS
+from models.periods import Period
 from models.schools import Classroom
 from models.users import LearnerStatus, Role, User
+from resolvers.periods.portfolio_rules import open_portfolio
+from tests.periods.helpers import demo_period, period_id
 
 PAGE = """query($first: Int, $after: String, $order: LearnerOrder, $search: String) {
   learners(first: $first, after: $after, orderBy: $order, search: $search) {
@@ -108,3 +112,116 @@ async def test_the_count_costs_one_statement_whatever_the_rows(admin, sql_counte
     sql_counter.reset()
     await admin.data(with_count)
     assert sql_counter.count == listed + 1
+
+
+# Period.portfolios: a page of the period view, built in one batch (graph/types/portfolios.py).
+
+PORTFOLIOS = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Period {
+  portfolios(first: $first, after: $after) { totalCount
+    edges { cursor node { learner { fullName } } } pageInfo { hasNextPage hasPreviousPage endCursor } } } } }"""
+
+# The period view of bench/operations.py, read as `nodes` or as `edges { node }`: the same fields planned.
+VIEW = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Period {
+  portfolios(first: $first, after: $after) { totalCount pageInfo { endCursor } %s } } } }"""
+VIEW_FIELDS = """id completedFicheCount bilanStatus learner { fullName classroom { name } }
+  liaisonFiche { workplace { companyName } } trainers { fullName }"""
+
+
+def listed(page: dict) -> list[str]:
+    return [edge["node"]["learner"]["fullName"] for edge in page["node"]["portfolios"]["edges"]]
+
+
+async def test_a_periods_portfolios_page_by_learner_name_with_their_count(admin, learner):
+    period = await period_id()
+    pages, after = [], None
+    while True:
+        page = await admin.data(PORTFOLIOS, id=period, first=2, after=after)
+        portfolios = page["node"]["portfolios"]
+        assert portfolios["totalCount"] == 5
+        assert portfolios["pageInfo"]["hasPreviousPage"] is (after is not None)
+        pages.append(listed(page))
+        if not portfolios["pageInfo"]["hasNextPage"]:
+            break
+        after = portfolios["pageInfo"]["endCursor"]
+    assert pages == [BY_LAST_NAME[0:2], BY_LAST_NAME[2:4], BY_LAST_NAME[4:5]]
+    # without `first`, the whole period in one page; the learner's reach is their own portfolio
+    whole = await admin.data(PORTFOLIOS, id=period)
+    assert listed(whole) == BY_LAST_NAME and whole["node"]["portfolios"]["pageInfo"]["hasNextPage"] is False
+    own = await learner.data(PORTFOLIOS, id=period, first=2)
+    assert (listed(own), own["node"]["portfolios"]["totalCount"]) == (["Angélique DUPIRE"], 1)
+
+
+async def test_a_portfolio_added_before_the_cursor_moves_no_page(admin):
+    # given the first page read
+    period = await demo_period()
+    first = await admin.data(PORTFOLIOS, id=await period_id(period), first=2)
+    after = first["node"]["portfolios"]["pageInfo"]["endCursor"]
+    # when a learner who sorts first is assigned to the period
+    classroom = await Classroom.get(name="CAPELECT")
+    abel = await User.create(
+        school_id=classroom.school_id,
+        role=Role.LEARNER,
+        email="aaron.abel@demo.pfmp.test",
+        first_name="Aaron",
+        last_name="ABEL",
+        learner_status=LearnerStatus.SCHOOL,
+        classroom_id=classroom.id,
+    )
+    await open_portfolio(period, abel, [])
+    # then the next page starts where the first one ended, and the count has the newcomer
+    second = await admin.data(PORTFOLIOS, id=await period_id(period), first=2, after=after)
+    assert listed(second) == BY_LAST_NAME[2:4]
+    assert second["node"]["portfolios"]["totalCount"] == 6
+    assert listed(await admin.data(PORTFOLIOS, id=await period_id(period), first=1)) == ["Aaron ABEL"]
+
+
+async def test_a_cursor_of_another_list_or_a_page_too_long_is_bad_input_for_portfolios(admin):
+    period = await period_id()
+    learners_cursor = (await admin.data(PAGE, first=1))["learners"]["pageInfo"]["endCursor"]
+    assert await admin.error_code(PORTFOLIOS, id=period, first=1, after=learners_cursor) == "BAD_USER_INPUT"
+    portfolios_cursor = (await admin.data(PORTFOLIOS, id=period, first=1))["node"]["portfolios"]["pageInfo"]
+    assert await admin.error_code(PAGE, first=1, after=portfolios_cursor["endCursor"]) == "BAD_USER_INPUT"
+    # a cursor naming this list with numbers where names are: never issued
+    forged = PERIOD_PORTFOLIOS.cursor_of([1, 2, 3])
+    assert await admin.error_code(PORTFOLIOS, id=period, first=1, after=forged) == "BAD_USER_INPUT"
+    assert await admin.error_code(PORTFOLIOS, id=period, first=501) == "BAD_USER_INPUT"
+    assert await admin.error_code(PORTFOLIOS, id=period, first=-1) == "BAD_USER_INPUT"
+
+
+async def test_every_page_of_the_period_view_costs_the_same_statements_whatever_the_rows(teacher, sql_counter):
+    period = await demo_period()
+    period_gid = await period_id(period)
+
+    async def statements(shape: str, **variables) -> tuple[int, dict]:
+        sql_counter.reset()
+        data = await teacher.data(VIEW % shape, id=period_gid, **variables)
+        return sql_counter.count, data["node"]["portfolios"]
+
+    nodes = f"nodes {{ {VIEW_FIELDS} }}"
+    edges = f"edges {{ node {{ {VIEW_FIELDS} }} }}"
+    # given the demo period of five learners, read as nodes and as edges: the same fields planned, answered
+    five, whole = await statements(nodes)
+    assert (await statements(edges))[0] == five
+    assert [edge["node"] for edge in (await statements(edges))[1]["edges"]] == whole["nodes"]
+    assert len(whole["nodes"]) == 5 and whole["nodes"][1]["trainers"] == [{"fullName": "Eude Toutcourt"}]
+    # when thirty more learners are assigned
+    period_row = await Period.get(id=period.id)
+    classroom = await Classroom.get(name="CAP 1 ELEC")
+    for n in range(30):
+        newcomer = await User.create(
+            school_id=classroom.school_id,
+            role=Role.LEARNER,
+            email=f"z{n}@demo.pfmp.test",
+            first_name="Zoé",
+            last_name=f"ZZ{n:02d}",
+            learner_status=LearnerStatus.SCHOOL,
+            classroom_id=classroom.id,
+        )
+        await open_portfolio(period_row, newcomer, [])
+    # then the whole list, a first page and the page after its cursor cost what five rows cost
+    count, whole = await statements(nodes)
+    assert (count, len(whole["nodes"]), whole["totalCount"]) == (five, 35, 35)
+    count, page = await statements(nodes, first=10)
+    assert (count, len(page["nodes"])) == (five, 10)
+    count, second = await statements(edges, first=10, after=page["pageInfo"]["endCursor"])
+    assert (count, [edge["node"] for edge in second["edges"]]) == (five, whole["nodes"][10:20])

@@ -169,8 +169,10 @@ async def test_a_teacher_issues_the_tutor_a_link_whose_token_reaches_that_portfo
     learners = (await linked.data("{ learners { edges { node { fullName } } } }"))["learners"]["edges"]
     assert [edge["node"]["fullName"] for edge in learners] == ["Angélique DUPIRE"]
     period = encode_id("Period", angelique.period_id)
-    listed = await linked.data("query($id: ID!) { node(id: $id) { ... on Period { portfolios { id } } } }", id=period)
-    assert listed["node"]["portfolios"] == [{"id": _pid(angelique)}]
+    listed = await linked.data(
+        "query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id } } } } }", id=period
+    )
+    assert listed["node"]["portfolios"]["nodes"] == [{"id": _pid(angelique)}]
     assert await _download(linked, f"/exports/meeting-sheet/{_pid(marine)}") == 404
 
 
@@ -411,8 +413,8 @@ async def test_a_trainer_on_a_temporary_password_uses_a_link_without_changing_it
     assert await tutor.error_code(NODE, id=_pid(angelique)) == "PASSWORD_CHANGE_REQUIRED"
 
 
-PERIOD_LINKS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { id
-  trainerLinks { id issuedByName expiresAt lastUsedAt trainer { fullName } portfolio { id } } } } } }"""
+PERIOD_LINKS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id
+  trainerLinks { id issuedByName expiresAt lastUsedAt trainer { fullName } portfolio { id } } } } } } }"""
 
 
 async def test_the_period_view_lists_every_portfolios_links_in_a_fixed_number_of_statements(
@@ -437,7 +439,7 @@ async def test_the_period_view_lists_every_portfolios_links_in_a_fixed_number_of
     body = await admin.data(PERIOD_LINKS, id=period)
     # then the statements are as many as with one link
     assert sql_counter.count == one
-    counts = {p["id"]: len(p["trainerLinks"]) for p in body["node"]["portfolios"]}
+    counts = {p["id"]: len(p["trainerLinks"]) for p in body["node"]["portfolios"]["nodes"]}
     assert (counts[_pid(angelique)], counts[_pid(lydie)], counts[_pid(marine)]) == (1, 1, 2)
 
 
