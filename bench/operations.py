@@ -38,8 +38,8 @@ PERIOD_VIEW = """query PeriodView($id: ID!) { node(id: $id) { ... on Period { id
 LEARNER_VIEW = """query LearnerView($id: ID!) { node(id: $id) { ... on Learner { id fullName status classroom { name }
   portfolios { id bilanStatus period { id name startDate endDate }
     liaisonFiche { workplace { companyName } }
-    activityFiches { id number title autonomy completed readState updatedAt annexCount
-      tasks { task { code } tickedByLearner checkedByTeacher } } }
+    activityFiches { nodes { id number title autonomy completed readState updatedAt annexCount
+      tasks { task { code } tickedByLearner checkedByTeacher } } } }
   freeFiches { id title formerPeriodName } } } }"""
 
 # docs/bilans.md: "The visit screen needs one query".
@@ -159,7 +159,7 @@ def check_read(name: str, targets: Targets, data: dict) -> None:
         listed = node["portfolios"]["nodes"]
         assert len(listed) == targets.period_portfolios, len(listed)
     elif name == "learner view":
-        assert node["portfolios"] and all(p["activityFiches"] for p in node["portfolios"])
+        assert node["portfolios"] and all(p["activityFiches"]["nodes"] for p in node["portfolios"])
     elif name == "visit screen":
         assert node["activities"] and node["fiches"], node.keys()
     elif name == "level dashboard":
@@ -415,7 +415,7 @@ READS = {"period view": PERIOD_VIEW, "learner view": LEARNER_VIEW, "visit screen
 TUTOR_VIEW = """query TutorView { learners(first: 50) { totalCount edges { node { id fullName status
   portfolios { id newFicheCount bilanStatus period { id name startDate endDate }
     liaisonFiche { workplace { companyName tutorName } }
-    activityFiches { id number title autonomy completed updatedAt annexCount } } } } } }"""
+    activityFiches { nodes { id number title autonomy completed updatedAt annexCount } } } } } } }"""
 
 FICHE_CREATE = """mutation FicheCreate($p: ID!, $input: ActivityFicheInput!) {
   activityFicheCreate(portfolioId: $p, input: $input) { activityFiche { id version } errors { field code message } } }"""

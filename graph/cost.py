@@ -62,6 +62,7 @@ PAGE = 100  # a connection without `first` answers a page of 100 (graph/types/co
 BATCH_ROWS = 100
 BATCHED_PAGES: dict[tuple[str, str], int] = {
     ("Period", "portfolios"): 500,  # graph/types/portfolios.py, PORTFOLIO_PAGE
+    ("Portfolio", "activityFiches"): 100,  # graph/types/fiches.py: read whole per portfolio, fields per page
 }
 
 

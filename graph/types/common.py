@@ -446,8 +446,29 @@ def connection_of(
 def node_selections(info: Any) -> dict[str, list[Selection]]:
     """The sub-fields asked of the rows of the connection being resolved, under `edges { node }` and under
     `nodes`, by schema name, fragments merged: what a connection may prefetch for the rows of its page."""
-    asked = selections(info)
-    found = sub_selections([*asked.get("nodes", []), *sub_selections(asked.get("edges", [])).get("node", [])])
+    return rows_asked(selections(info))
+
+
+def rows_asked(asked: dict[str, list[Selection]]) -> dict[str, list[Selection]]:
+    """The sub-fields asked of a connection's rows, from the sub-fields asked of the connection (`selections`)."""
+    return sub_selections([*asked.get("nodes", []), *sub_selections(asked.get("edges", [])).get("node", [])])
+
+
+def arguments_asked(info: Any, name: str) -> list[dict[str, Any]]:
+    """The arguments of each selection of the sub-field `name` of the field being resolved (fragments merged):
+    a list prefetching a connection for its rows pages it as each of them asks, when they all ask the same."""
+    found: list[dict[str, Any]] = []
+
+    def visit(selected: list[Selection]) -> None:
+        for item in selected:
+            if isinstance(item, SelectedField):
+                if item.name == name:
+                    found.append(item.arguments)
+            else:
+                visit(item.selections)
+
+    for field in info.selected_fields:
+        visit(field.selections)
     return found
 
 

@@ -20,6 +20,7 @@ from graph.types.common import (
     Connection,
     Keyset,
     Owner,
+    arguments_asked,
     check_page,
     connection_of,
     export_url,
@@ -28,6 +29,7 @@ from graph.types.common import (
     node_selections,
     page_of_sorted,
     prefetched,
+    rows_asked,
     selections,
     sub_selections,
 )
@@ -304,12 +306,22 @@ class Portfolio(relay.Node):
     async def allowance(self, info: Info) -> PortfolioAllowance | None:
         return await allowance_of_portfolio(info, self.period_id, self.learner_id)
 
-    @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
+    @strawberry.field(
+        description="Activity fiches of the portfolio, newest first (by creation), a page at a time: up to 100 a "
+        "page, 100 when `first` is not given; `after` takes the `endCursor` of the page before; `totalCount` counts "
+        "them all. Deleted ones only for staff. A connection since v0.2.0 (breaking: it was a plain list in "
+        "creation order; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
+    )
     @prefetched("prefetched_fiches")
     async def activity_fiches(
-        self, info: Info
-    ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]]:
-        return await fiches_of_portfolio(info, self.id)
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many fiches, 0 to 100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor of the fiche the page starts after.")
+        ] = None,
+    ) -> Connection[ActivityFiche]:
+        return await fiches_of_portfolio(info, self.id, first=first, after=after)
 
 
 # `Period.portfolios`: by learner (last name, first name, id: a learner has one portfolio per period).
@@ -439,8 +451,12 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
     asked = selections(info)
     status = "bilanStatus" in asked and "bilan" not in asked
     liaison = "liaisonFiche" in asked
-    fiches = "activityFiches" in asked
     fiche_fields = asked.get("activityFiches", [])
+    # The fiches' pages are built with the portfolios when every selection of them asks the same page; else
+    # each portfolio's page goes through its loader (one statement for all, as well).
+    pages = arguments_asked(info, "activityFiches")
+    fiches = bool(pages) and all(page == pages[0] for page in pages)
+    first, after = (pages[0].get("first"), pages[0].get("after")) if fiches else (None, None)
 
     async def load(learner_ids: Sequence[int]) -> list[list[Portfolio]]:
         groups = await loaders.portfolios_of_learner(info).load_many(learner_ids)
@@ -450,7 +466,11 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
         ids = [row.id for row in rows if period_of[row.id] is not None]
         statuses = await loaders.bilan_statuses(ids) if status else {}
         liaisons = await loaders.liaison_values(ids) if liaison else {}
-        fiche_lists = dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields))) if fiches else {}
+        fiche_lists = (
+            dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields, first=first, after=after)))
+            if fiches
+            else {}
+        )
         period_type = later("graph.types.periods", "Period")
         found = []
         for group in groups:
@@ -478,9 +498,10 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
             found.append([portfolio for _, portfolio in built])
         return found
 
-    key = ("portfolios_of_learner", status, liaison, fiches, _fields_key(fiche_fields))
+    key = ("portfolios_of_learner", status, liaison, fiches, first, after, _fields_key(fiche_fields))
     return await info.context.loaders.custom(key, load).load(learner_id)
 
 
 def _fields_key(selected: list) -> frozenset[str]:
-    return frozenset(sub_selections(selected))
+    """The fields asked of the rows of a connection, from the sub-fields asked of it."""
+    return frozenset(rows_asked(sub_selections(selected)))

@@ -22,15 +22,15 @@ from resolvers.periods.portfolio_rules import open_portfolio
 
 FIRST_YEAR, SECOND_YEAR = "Première année de CAP", "Deuxième année de CAP"
 EVERY_DEMO_LEARNER = {"Matis CARLIER", "Jean LECAM", "Angélique DUPIRE", "Marine FABROWSKI", "Lydie HÔT"}
-DUPIRE_FICHES = ["Fiche 1 : Découverte de l'entreprise", "À compléter"]
+DUPIRE_FICHES = ["À compléter", "Fiche 1 : Découverte de l'entreprise"]  # newest first
 
 EVERYTHING = """query($discovery: ID!, $second: ID!) {
   levels { name }
   classrooms { name learners { fullName } }
   learners(first: 100) { edges { node { fullName
-      portfolios { period { name } activityFiches { title } } } } }
+      portfolios { period { name } activityFiches { nodes { title } } } } } }
   discovery: node(id: $discovery) { ... on Period {
-    portfolios { nodes { learner { fullName } activityFiches { title } } } } }
+    portfolios { nodes { learner { fullName } activityFiches { nodes { title } } } } } }
   second: node(id: $second) { ... on Period { name portfolios { nodes { learner { fullName } } } } }
   trainers { fullName }
 }"""
@@ -88,14 +88,14 @@ async def _everything(api, second: Period) -> dict:
 
 def _fiches_by_learner(data) -> dict[str, list[str]]:
     return {
-        e["node"]["fullName"]: [f["title"] for p in e["node"]["portfolios"] for f in p["activityFiches"]]
+        e["node"]["fullName"]: [f["title"] for p in e["node"]["portfolios"] for f in p["activityFiches"]["nodes"]]
         for e in data["learners"]["edges"]
     }
 
 
 def _discovery_portfolios(data) -> dict[str, list[str]]:
     return {
-        p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]]
+        p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]["nodes"]]
         for p in data["discovery"]["portfolios"]["nodes"]
     }
 

@@ -10,12 +10,13 @@ from types import SimpleNamespace
 import pytest
 
 from graph.types.bilans import RESULT_LOG_ORDER
+from graph.types.common import encode_id
 from graph.types.portfolios import PERIOD_PORTFOLIOS
 from models.periods import Period
 from models.schools import Classroom
 from models.users import LearnerStatus, Role, User
 from resolvers.periods.portfolio_rules import open_portfolio
-from tests.periods.helpers import demo_period, period_id
+from tests.periods.helpers import demo_period, period_id, portfolio_of
 
 PAGE = """query($first: Int, $after: String, $order: LearnerOrder, $search: String) {
   learners(first: $first, after: $after, orderBy: $order, search: $search) {
@@ -225,3 +226,89 @@ async def test_every_page_of_the_period_view_costs_the_same_statements_whatever_
     assert (count, len(page["nodes"])) == (five, 10)
     count, second = await statements(edges, first=10, after=page["pageInfo"]["endCursor"])
     assert (count, [edge["node"] for edge in second["edges"]]) == (five, whole["nodes"][10:20])
+
+
+# Portfolio.activityFiches: newest first, read whole per portfolio and paged (graph/types/fiches.py).
+
+FICHES = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Portfolio {
+  activityFiches(first: $first, after: $after) { totalCount
+    edges { cursor node { title } } pageInfo { hasNextPage hasPreviousPage endCursor } } } } }"""
+# The learner view's fiches (bench/operations.py), prefetched with the learner's portfolios.
+LEARNER_FICHES = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Learner {
+  portfolios { activityFiches(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    nodes { title number readState annexCount tasks { task { code } } } } } } } }"""
+PORTFOLIO_FICHES_ALONE = """query($id: ID!) { node(id: $id) { ... on Portfolio {
+  activityFiches { nodes { title number readState annexCount tasks { task { code } } } } } } }"""
+CREATE_FICHE = """mutation($p: ID!, $t: String!) { activityFicheCreate(portfolioId: $p, input: {title: $t}) {
+  errors { code } } }"""
+DUPIRE_FICHES = ["À compléter", "Fiche 1 : Découverte de l'entreprise"]  # the demo's, newest first
+
+
+async def _dupire() -> tuple[str, str]:
+    portfolio = await portfolio_of("DUPIRE")
+    return encode_id("Portfolio", portfolio.id), encode_id("Learner", portfolio.learner_id)
+
+
+def titles(page: dict) -> list[str]:
+    return [edge["node"]["title"] for edge in page["node"]["activityFiches"]["edges"]]
+
+
+async def _write(api, portfolio: str, *names: str) -> None:
+    for name in names:
+        assert (await api.data(CREATE_FICHE, p=portfolio, t=name))["activityFicheCreate"]["errors"] == []
+
+
+async def test_a_portfolios_fiches_page_newest_first_and_a_newer_one_moves_no_page(teacher, learner):
+    portfolio, _ = await _dupire()
+    await _write(learner, portfolio, "Fiche 3", "Fiche 4")
+    expected = ["Fiche 4", "Fiche 3", *DUPIRE_FICHES]
+    # the first page, then the next one after its cursor
+    first = await teacher.data(FICHES, id=portfolio, first=3)
+    fiches = first["node"]["activityFiches"]
+    assert (titles(first), fiches["totalCount"], fiches["pageInfo"]["hasNextPage"]) == (expected[:3], 4, True)
+    # when the learner writes a newer fiche, which sorts first
+    await _write(learner, portfolio, "Fiche 5")
+    # then the next page starts where the first ended, and the count has it
+    second = await teacher.data(FICHES, id=portfolio, first=3, after=fiches["pageInfo"]["endCursor"])
+    page = second["node"]["activityFiches"]
+    assert (titles(second), page["totalCount"], page["pageInfo"]["hasNextPage"]) == (expected[3:], 5, False)
+    assert page["pageInfo"]["hasPreviousPage"] is True
+    assert titles(await teacher.data(FICHES, id=portfolio)) == ["Fiche 5", *expected]
+
+
+async def test_a_cursor_of_another_list_is_bad_input_for_fiches(teacher):
+    portfolio, _ = await _dupire()
+    period_cursor = (await teacher.data(PORTFOLIOS, id=await period_id(), first=1))["node"]["portfolios"]
+    after = period_cursor["pageInfo"]["endCursor"]
+    assert await teacher.error_code(FICHES, id=portfolio, first=1, after=after) == "BAD_USER_INPUT"
+    fiche_cursor = (await teacher.data(FICHES, id=portfolio, first=1))["node"]["activityFiches"]["pageInfo"]
+    assert await teacher.error_code(PORTFOLIOS, id=await period_id(), after=fiche_cursor["endCursor"]) == (
+        "BAD_USER_INPUT"
+    )
+    assert await teacher.error_code(FICHES, id=portfolio, first=101) == "BAD_USER_INPUT"
+
+
+async def test_the_fiches_pages_of_the_learner_view_cost_the_same_statements_whatever_the_rows(
+    teacher, learner, sql_counter
+):
+    portfolio, learner_gid = await _dupire()
+
+    async def statements(**variables) -> tuple[int, dict]:
+        sql_counter.reset()
+        data = await teacher.data(LEARNER_FICHES, id=learner_gid, **variables)
+        return sql_counter.count, data["node"]["portfolios"][0]["activityFiches"]
+
+    two, whole = await statements()
+    assert [f["title"] for f in whole["nodes"]] == DUPIRE_FICHES and whole["totalCount"] == 2
+    # the same fields through a portfolio reached alone, field by field: the same answer
+    alone = await teacher.data(PORTFOLIO_FICHES_ALONE, id=portfolio)
+    assert alone["node"]["activityFiches"]["nodes"] == whole["nodes"]
+    # when the learner writes twenty more fiches
+    await _write(learner, portfolio, *(f"Fiche n° {n}" for n in range(20)))
+    # then the whole list, a first page and the page after its cursor cost what two fiches cost
+    count, whole = await statements()
+    assert (count, len(whole["nodes"]), whole["totalCount"]) == (two, 22, 22)
+    count, page = await statements(first=5)
+    assert (count, page["nodes"]) == (two, whole["nodes"][:5])
+    count, page = await statements(first=5, after=page["pageInfo"]["endCursor"])
+    assert (count, page["nodes"]) == (two, whole["nodes"][5:10])

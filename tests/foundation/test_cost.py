@@ -11,7 +11,7 @@ from graphql import parse
 from bench import operations
 from graph.cost import BATCHED_PAGES, FIELD_COST, FIELD_ROWS, MAX_COST, operation_cost
 from graph.schema import schema
-from graph.types.common import encode_id
+from graph.types.common import MAX_PAGE, encode_id
 from graph.types.portfolios import PORTFOLIO_PAGE
 from models.bilans import CompanyBilan
 from models.periods import Period
@@ -108,6 +108,7 @@ def test_every_declared_cost_names_a_field_of_the_schema():
         assert field_name in schema._schema.get_type(type_name).fields, (type_name, field_name)
     # a batched page's largest size is the one its resolver allows
     assert BATCHED_PAGES[("Period", "portfolios")] == PORTFOLIO_PAGE
+    assert BATCHED_PAGES[("Portfolio", "activityFiches")] == MAX_PAGE
 
 
 @pytest.mark.parametrize("first, refused", [(10, False), (100, True)])

@@ -63,7 +63,7 @@ NODE = "query($id: ID!) { node(id: $id) { id } }"
 PORTFOLIO = """query($id: ID!) { node(id: $id) { ... on Portfolio {
   id learner { fullName classroom { name } } period { name } referentTeacher { fullName } trainers { fullName }
   liaisonFiche { id objectives workplace { companyName } }
-  activityFiches { id title evaluationTargets { __typename } annexes { title } }
+  activityFiches { nodes { id title evaluationTargets { __typename } annexes { title } } }
   bilan { id status } meetingSheetUrl preConventionUrl trainerLinks { id } } } }"""
 
 
@@ -138,9 +138,10 @@ async def test_a_teacher_issues_the_tutor_a_link_whose_token_reaches_that_portfo
     assert node["period"]["name"] == "Stage de découverte" and node["referentTeacher"]["fullName"]
     assert node["trainers"] == [{"fullName": "Eude Toutcourt"}]
     assert node["liaisonFiche"]["workplace"]["companyName"] == "Tout élec"
-    assert node["activityFiches"][0]["title"] == "Fiche 1 : Découverte de l'entreprise"
-    assert node["activityFiches"][0]["annexes"] == [{"title": "Photos du chantier"}]
-    assert node["activityFiches"][0]["evaluationTargets"] is not None
+    first_fiche = node["activityFiches"]["nodes"][-1]  # newest first
+    assert first_fiche["title"] == "Fiche 1 : Découverte de l'entreprise"
+    assert first_fiche["annexes"] == [{"title": "Photos du chantier"}]
+    assert first_fiche["evaluationTargets"] is not None
     assert node["bilan"]["status"] == "DRAFT"
     assert node["trainerLinks"] is None  # staff's list, not the trainer's
     assert await _download(linked, node["meetingSheetUrl"]) == 200

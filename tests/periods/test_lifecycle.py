@@ -21,7 +21,7 @@ CREATE = """mutation($level: ID!, $template: ID, $input: PeriodInput!) {
   periodCreate(levelId: $level, templateId: $template, input: $input) {
     period { id name startDate endDate certifying objectives version tasks { code }
              portfolios { nodes { learner { fullName } completedFicheCount bilanStatus
-                          liaisonFiche { objectives tasks { code } } activityFiches { title } } } }
+                          liaisonFiche { objectives tasks { code } } activityFiches { nodes { title } } } } }
     errors { field code reason message }
   }
 }"""
@@ -62,7 +62,7 @@ async def test_creating_a_period_opens_a_portfolio_per_learner(teacher):
     assert period["tasks"] == [{"code": "TA 2-1"}, {"code": "TA 2-2"}] and period["certifying"] is True
     assert [p["learner"]["fullName"] for p in period["portfolios"]["nodes"]] == ["Matis CARLIER", "Marine FABROWSKI"]
     for portfolio in period["portfolios"]["nodes"]:
-        assert portfolio["activityFiches"] == [{"title": "À compléter"}]
+        assert portfolio["activityFiches"]["nodes"] == [{"title": "À compléter"}]
         assert portfolio["completedFicheCount"] == 0 and portfolio["bilanStatus"] == "DRAFT"
         assert portfolio["liaisonFiche"] == {
             "objectives": "Réaliser une installation simple.",

@@ -20,11 +20,11 @@ PERIOD_VIEW = """query($id: ID!) { node(id: $id) { ... on Period {
     learner { fullName classroom { name } }
     trainers { fullName companyName }
     liaisonFiche { workplace { companyName } objectives tasks { code } }
-    activityFiches { title completed } } } } } }"""
+    activityFiches { nodes { title completed } } } } } } }"""
 
 LEARNER_VIEW = """query($id: ID!) { node(id: $id) { ... on Learner { fullName
   portfolios { period { name startDate } completedFicheCount liaisonFiche { workplace { companyName } }
-               activityFiches { title } }
+               activityFiches { nodes { title } } }
   freeFiches { title } } } }"""
 
 
@@ -82,7 +82,7 @@ async def test_by_learners_gives_every_period_and_the_free_fiches(learner):
             "period": {"name": "Stage de découverte", "startDate": f"{YEAR}-11-16"},
             "completedFicheCount": 1,
             "liaisonFiche": {"workplace": {"companyName": "Tout élec"}},
-            "activityFiches": [{"title": "Fiche 1 : Découverte de l'entreprise"}, {"title": "À compléter"}],
+            "activityFiches": {"nodes": [{"title": "À compléter"}, {"title": "Fiche 1 : Découverte de l'entreprise"}]},
         }
     ]
     assert data["node"]["freeFiches"] == []
@@ -218,10 +218,10 @@ async def test_a_learners_portfolios_and_fiches_answer_the_same_listed_as_reache
     await ActivityFiche.filter(id=fiches[1].id).update(deleted_at=dt.datetime.now(dt.UTC))
     listed_query = f"""query($id: ID!) {{ node(id: $id) {{ ... on Learner {{ portfolios {{ id bilanStatus
       period {{ id name startDate }} liaisonFiche {{ id workplace {{ companyName }} }}
-      activityFiches {{ {FICHE_FIELDS} }} }} }} }} }}"""
+      activityFiches {{ nodes {{ {FICHE_FIELDS} }} }} }} }} }} }}"""
     alone_query = """query($id: ID!) { node(id: $id) { ... on Portfolio { id bilanStatus
       period { id name startDate } liaisonFiche { id workplace { companyName } }
-      activityFiches { id } } } }"""
+      activityFiches { nodes { id } } } } }"""
     fiche_query = f"query($id: ID!) {{ node(id: $id) {{ ... on ActivityFiche {{ {FICHE_FIELDS} }} }} }}"
     learners = {row.learner_id for row in fiches}
     compared = 0
@@ -232,8 +232,10 @@ async def test_a_learners_portfolios_and_fiches_answer_the_same_listed_as_reache
             for portfolio in listed["portfolios"] if listed else []:
                 alone = (await api.data(alone_query, id=portfolio["id"]))["node"]
                 assert {**alone, "activityFiches": None} == {**portfolio, "activityFiches": None}, role
-                assert [f["id"] for f in alone["activityFiches"]] == [f["id"] for f in portfolio["activityFiches"]]
-                for fiche in portfolio["activityFiches"]:
+                assert [f["id"] for f in alone["activityFiches"]["nodes"]] == [
+                    f["id"] for f in portfolio["activityFiches"]["nodes"]
+                ]
+                for fiche in portfolio["activityFiches"]["nodes"]:
                     assert (await api.data(fiche_query, id=fiche["id"]))["node"] == fiche, role
                     compared += 1
     # the teacher sees the read, the deleted and the annexed fiche as such
