@@ -32,7 +32,7 @@ EVERYTHING = """query($discovery: ID!, $second: ID!) {
   discovery: node(id: $discovery) { ... on Period {
     portfolios { nodes { learner { fullName } activityFiches { nodes { title } } } } } }
   second: node(id: $second) { ... on Period { name portfolios { nodes { learner { fullName } } } } }
-  trainers { fullName }
+  trainers { nodes { fullName } }
 }"""
 
 
@@ -110,7 +110,7 @@ async def test_the_admin_lists_every_row_of_the_school(admin, outside_the_demo_a
         "name": "Stage de deuxième année",
         "portfolios": {"nodes": [{"learner": {"fullName": "Zoé HORS"}}]},
     }
-    assert _names(data["trainers"]) == {"Eude Toutcourt", "Sylvie Ampère", "Paul AILLEURS"}
+    assert _names(data["trainers"]["nodes"]) == {"Eude Toutcourt", "Sylvie Ampère", "Paul AILLEURS"}
 
 
 async def test_a_teacher_lists_only_the_classrooms_they_teach_and_what_hangs_off_them(
@@ -146,7 +146,7 @@ async def test_a_learner_lists_only_their_own_rows(learner, outside_the_demo_acc
     assert _fiches_by_learner(data) == {"Angélique DUPIRE": DUPIRE_FICHES}
     assert _discovery_portfolios(data) == {"Angélique DUPIRE": DUPIRE_FICHES}
     assert data["second"] is None
-    assert _names(data["trainers"]) == {"Eude Toutcourt"}
+    assert _names(data["trainers"]["nodes"]) == {"Eude Toutcourt"}
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ async def test_a_trainer_lists_only_the_portfolios_they_are_assigned_to(
     # Period.portfolios: FABROWSKI's portfolio has no trainer, the others follow someone else
     assert _discovery_portfolios(data) == {followed: fiches}
     assert data["second"] is None
-    assert _names(data["trainers"]) == {trainer}
+    assert _names(data["trainers"]["nodes"]) == {trainer}
 
 
 async def test_assigning_a_trainer_to_one_more_portfolio_widens_their_lists_by_exactly_that_portfolio(

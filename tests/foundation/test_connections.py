@@ -312,3 +312,37 @@ async def test_the_fiches_pages_of_the_learner_view_cost_the_same_statements_wha
     assert (count, page["nodes"]) == (two, whole["nodes"][:5])
     count, page = await statements(first=5, after=page["pageInfo"]["endCursor"])
     assert (count, page["nodes"]) == (two, whole["nodes"][5:10])
+
+
+# trainers: the school's company trainers, by name, paged in the database (resolvers/people/trainers.py).
+
+TRAINERS = """query($first: Int, $after: String) { trainers(first: $first, after: $after) { totalCount
+  edges { cursor node { fullName } } pageInfo { hasNextPage hasPreviousPage endCursor } } }"""
+
+
+def trainer_names(page: dict) -> list[str]:
+    return [edge["node"]["fullName"] for edge in page["trainers"]["edges"]]
+
+
+async def test_the_trainers_page_by_name_and_one_added_before_the_cursor_moves_no_page(admin, sql_counter):
+    # given the school's trainers, read whole, then a page of one
+    whole = await admin.data(TRAINERS)
+    expected = trainer_names(whole)
+    assert len(expected) == whole["trainers"]["totalCount"] >= 2
+    sql_counter.reset()
+    first = await admin.data(TRAINERS, first=1)
+    statements = sql_counter.count
+    assert trainer_names(first) == expected[:1] and first["trainers"]["pageInfo"]["hasNextPage"] is True
+    # when a tutor who sorts first is created
+    await User.create(
+        school_id=admin.user.school_id, role=Role.TUTOR, email="aa@entreprise.test", first_name="Aa", last_name="AAA"
+    )
+    # then the next page follows the first one's cursor, in as many statements, and the count has the newcomer
+    sql_counter.reset()
+    second = await admin.data(TRAINERS, first=1, after=first["trainers"]["pageInfo"]["endCursor"])
+    assert sql_counter.count == statements
+    assert trainer_names(second) == expected[1:2] and second["trainers"]["totalCount"] == len(expected) + 1
+    # and a cursor of another list is refused
+    learners_cursor = (await admin.data(PAGE, first=1))["learners"]["pageInfo"]["endCursor"]
+    assert await admin.error_code(TRAINERS, first=1, after=learners_cursor) == "BAD_USER_INPUT"
+    assert await admin.error_code(PAGE, first=1, after=first["trainers"]["pageInfo"]["endCursor"]) == "BAD_USER_INPUT"
