@@ -30,16 +30,16 @@ from permissions.viewer import Viewer
 from resolvers.fiches.rules import visible_fiches
 
 PERIOD_VIEW = """query PeriodView($id: ID!) { node(id: $id) { ... on Period { id name startDate endDate locked
-  portfolios { id completedFicheCount bilanStatus
+  portfolios { nodes { id completedFicheCount bilanStatus
     learner { id fullName status classroom { id name } }
     liaisonFiche { id workplace { companyName activityDomain tutorName } }
-    trainers { id fullName companyName } } } } }"""
+    trainers { id fullName companyName } } } } } }"""
 
 LEARNER_VIEW = """query LearnerView($id: ID!) { node(id: $id) { ... on Learner { id fullName status classroom { name }
   portfolios { id bilanStatus period { id name startDate endDate }
     liaisonFiche { workplace { companyName } }
-    activityFiches { id number title autonomy completed readState updatedAt annexCount
-      tasks { task { code } tickedByLearner checkedByTeacher } } }
+    activityFiches { nodes { id number title autonomy completed readState updatedAt annexCount
+      tasks { task { code } tickedByLearner checkedByTeacher } } } }
   freeFiches { id title formerPeriodName } } } }"""
 
 # docs/bilans.md: "The visit screen needs one query".
@@ -156,9 +156,10 @@ def save_variables(targets: Targets, bilan_id: int, version: int, rotation: int)
 def check_read(name: str, targets: Targets, data: dict) -> None:
     node = data["node"]
     if name == "period view":
-        assert len(node["portfolios"]) == targets.period_portfolios, len(node["portfolios"])
+        listed = node["portfolios"]["nodes"]
+        assert len(listed) == targets.period_portfolios, len(listed)
     elif name == "learner view":
-        assert node["portfolios"] and all(p["activityFiches"] for p in node["portfolios"])
+        assert node["portfolios"] and all(p["activityFiches"]["nodes"] for p in node["portfolios"])
     elif name == "visit screen":
         assert node["activities"] and node["fiches"], node.keys()
     elif name == "level dashboard":
@@ -414,7 +415,7 @@ READS = {"period view": PERIOD_VIEW, "learner view": LEARNER_VIEW, "visit screen
 TUTOR_VIEW = """query TutorView { learners(first: 50) { totalCount edges { node { id fullName status
   portfolios { id newFicheCount bilanStatus period { id name startDate endDate }
     liaisonFiche { workplace { companyName tutorName } }
-    activityFiches { id number title autonomy completed updatedAt annexCount } } } } } }"""
+    activityFiches { nodes { id number title autonomy completed updatedAt annexCount } } } } } } }"""
 
 FICHE_CREATE = """mutation FicheCreate($p: ID!, $input: ActivityFicheInput!) {
   activityFicheCreate(portfolioId: $p, input: $input) { activityFiche { id version } errors { field code message } } }"""

@@ -16,13 +16,19 @@ from graph.response_cache import signed_download
 from graph.types.common import (
     GUARD,
     MISSING,
+    Connection,
     GuardedFields,
+    Keyset,
     Owner,
     Selection,
+    check_page,
+    connection_of,
     encode_id,
     guarded,
     later,
+    page_of_sorted,
     prefetched,
+    rows_asked,
     sub_selections,
 )
 from graph.types.frameworks import Competence, Criterion, FrameworkActivity, Task
@@ -381,26 +387,64 @@ async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingAct
     ]
 
 
-async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFiche]:
-    """Fiches of a portfolio in creation order; deleted ones only for the roles that may see them (R13)."""
-    rows = await info.context.loaders.by_parent(
+# `Portfolio.activityFiches`: newest first, by creation time then id. The time goes into the cursor as text of a
+# fixed width in UTC, which sorts as the time does (a cursor holds text or whole numbers of 32 bits).
+PORTFOLIO_FICHES = Keyset("Portfolio.activityFiches", ("-created_at", "-id"))
+
+
+def _fiche_key(fiche: ActivityFiche) -> tuple[str, int]:
+    return fiche.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), fiche.id
+
+
+def _fiche_pages(
+    info: Info, groups: list[list[m.ActivityFiche]], *, first: int | None, after: str | None
+) -> list[tuple[list[tuple[Any, ActivityFiche]], bool, int]]:
+    """Each portfolio's page of fiches (newest first, after the cursor), whether more follow, and how many."""
+    limit = check_page(first)
+    viewer = info.context.viewer
+    pages = []
+    for rows in groups:
+        keyed = [(_fiche_key(fiche), fiche) for fiche in (ActivityFiche.from_row(r, viewer) for r in reversed(rows))]
+        page, has_next = page_of_sorted(keyed, PORTFOLIO_FICHES, limit=limit, after=after)
+        pages.append((page, has_next, len(keyed)))
+    return pages
+
+
+def _fiches_by_portfolio(info: Info) -> Any:
+    # Oldest first, as the free fiches are read; a page reverses them.
+    return info.context.loaders.by_parent(
         m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
-    ).load(portfolio_id)
-    return [ActivityFiche.from_row(r, info.context.viewer) for r in rows]
+    )
+
+
+async def fiches_of_portfolio(info: Info, portfolio_id: int, *, first: int | None, after: str | None) -> Connection:
+    """A page of a portfolio's fiches, newest first; deleted ones only for the roles that may see them (R13). The
+    portfolio's fiches are read whole (one statement for every portfolio of the request), then paged."""
+    check_page(first)
+    if after is not None:
+        PORTFOLIO_FICHES.values(after)
+    rows = await _fiches_by_portfolio(info).load(portfolio_id)
+    ((page, has_next, total),) = _fiche_pages(info, [rows], first=first, after=after)
+    return connection_of(page, PORTFOLIO_FICHES, has_next=has_next, after=after, total=total)
 
 
 async def fiches_of_portfolios(
-    info: Info, portfolio_ids: list[int], asked: list[Selection]
-) -> list[list[ActivityFiche]]:
-    """The fiches of each portfolio, as `fiches_of_portfolio` lists them, with the asked fields that need a
-    query (tasks, read state, annex count) read for all of them at once."""
-    groups = await info.context.loaders.by_parent(
-        m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
-    ).load_many(portfolio_ids)
-    viewer = info.context.viewer
-    found = [[ActivityFiche.from_row(r, viewer) for r in rows] for rows in groups]
-    await prefetch_fiche_fields(info, [fiche for fiches in found for fiche in fiches], sub_selections(asked))
-    return found
+    info: Info, portfolio_ids: list[int], asked: list[Selection], *, first: int | None, after: str | None
+) -> list[Connection]:
+    """A page of the fiches of each portfolio, as `fiches_of_portfolio` pages them, with the fields asked of
+    their rows that need a query (tasks, read state, annex count) read for the fiches of every page at once.
+    `asked`: the sub-fields asked of the connection."""
+    check_page(first)
+    if after is not None:
+        PORTFOLIO_FICHES.values(after)
+    pages = _fiche_pages(info, await _fiches_by_portfolio(info).load_many(portfolio_ids), first=first, after=after)
+    await prefetch_fiche_fields(
+        info, [fiche for page, _, _ in pages for _, fiche in page], rows_asked(sub_selections(asked))
+    )
+    return [
+        connection_of(page, PORTFOLIO_FICHES, has_next=has_next, after=after, total=total)
+        for page, has_next, total in pages
+    ]
 
 
 def _guard_of(name: str) -> Any:

@@ -17,11 +17,19 @@ from graph.types.allowance import PortfolioAllowance, allowance_of_portfolio
 from graph.types.common import (
     EXPORT_LINK,
     MISSING,
+    Connection,
+    Keyset,
     Owner,
+    arguments_asked,
+    check_page,
+    connection_of,
     export_url,
     guarded,
     later,
+    node_selections,
+    page_of_sorted,
     prefetched,
+    rows_asked,
     selections,
     sub_selections,
 )
@@ -298,20 +306,41 @@ class Portfolio(relay.Node):
     async def allowance(self, info: Info) -> PortfolioAllowance | None:
         return await allowance_of_portfolio(info, self.period_id, self.learner_id)
 
-    @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
+    @strawberry.field(
+        description="Activity fiches of the portfolio, newest first (by creation), a page at a time: up to 100 a "
+        "page, 100 when `first` is not given; `after` takes the `endCursor` of the page before; `totalCount` counts "
+        "them all. Deleted ones only for staff. A connection since v0.2.0 (breaking: it was a plain list in "
+        "creation order; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
+    )
     @prefetched("prefetched_fiches")
     async def activity_fiches(
-        self, info: Info
-    ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]]:
-        return await fiches_of_portfolio(info, self.id)
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many fiches, 0 to 100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor of the fiche the page starts after.")
+        ] = None,
+    ) -> Connection[ActivityFiche]:
+        return await fiches_of_portfolio(info, self.id, first=first, after=after)
 
 
-async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[Portfolio]:
-    """Portfolios ordered by learner name, as the period view lists them."""
+# `Period.portfolios`: by learner (last name, first name, id: a learner has one portfolio per period).
+PERIOD_PORTFOLIOS = Keyset("Period.portfolios", ("last_name", "first_name", "id"))
+# A page of a period's portfolios holds up to 500 (a period of a whole level, in one answer), 500 when `first` is
+# not given: the list is built in one batch, so a long page costs one statement per kind of data, as a short one.
+PORTFOLIO_PAGE = 500
+
+
+async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[tuple[tuple, Portfolio]]:
+    """Portfolios ordered by learner name, as the period view lists them, each with its sort values."""
     learners = await info.context.loaders.by_id(User, scopes.learners).load_many([r.learner_id for r in rows])
-    pairs = [(learner, row) for learner, row in zip(learners, rows) if learner is not None]
-    pairs.sort(key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].id))
-    return [Portfolio.from_row(row) for _, row in pairs]
+    keyed = [
+        ((learner.last_name, learner.first_name, learner.id), Portfolio.from_row(row))
+        for learner, row in zip(learners, rows)
+        if learner is not None
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    return keyed
 
 
 class _Plan(NamedTuple):
@@ -325,7 +354,7 @@ class _Plan(NamedTuple):
 
 
 def _plan(info: Info) -> _Plan:
-    asked = selections(info)
+    asked = node_selections(info)
     learner = sub_selections(asked.get("learner", []))
     return _Plan(
         classroom="classroom" in learner,
@@ -337,24 +366,43 @@ def _plan(info: Info) -> _Plan:
     )
 
 
-async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
-    """A period's portfolios the viewer reaches, by learner name, built for the whole list at once: one query per
-    kind of data the sub-fields ask (learners, their classrooms, completed-fiche counts, bilan statuses, liaison
-    fiches, trainers), for the portfolios of every period the request lists, so each asked field answers its
-    value without a loader, a future or a model instance per portfolio."""
+async def portfolios_of_period(info: Info, period_id: int, *, first: int | None, after: str | None) -> Connection:
+    """A page of a period's portfolios the viewer reaches, by learner name, built for the whole page at once.
+
+    The portfolios' and learners' columns are read for the whole list (to sort it and count it: `totalCount`
+    costs no statement), then one query per kind of data the sub-fields ask, for the rows of the page only
+    (their classrooms, completed-fiche counts, bilan statuses, liaison fiches, trainers), for the pages of every
+    period the request lists, so each asked field answers its value without a loader, a future or a model
+    instance per portfolio."""
+    limit = check_page(first, PORTFOLIO_PAGE)
+    if after is not None:
+        PERIOD_PORTFOLIOS.values(after)  # a cursor of another list is refused before anything is read
     viewer = info.context.viewer
     if viewer is None:
-        return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
+        keyed = await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
+        page, has_next = page_of_sorted(keyed, PERIOD_PORTFOLIOS, limit=limit, after=after)
+        return connection_of(page, PERIOD_PORTFOLIOS, has_next=has_next, after=after, total=len(keyed))
     plan = _plan(info)
 
-    async def load(period_ids: Sequence[int]) -> list[list[Portfolio]]:
+    async def load(period_ids: Sequence[int]) -> list[Connection]:
         rows = await loaders.portfolio_values_of_periods(viewer, period_ids)
         learners = await loaders.learner_values(viewer, list({row["learner_id"] for row in rows}))
-        rows = [row for row in rows if row["learner_id"] in learners]
+        sorted_rows: dict[int, list[tuple[tuple, dict]]] = defaultdict(list)
+        for row in rows:
+            values = learners.get(row["learner_id"])
+            if values is not None:
+                key = (values["last_name"], values["first_name"], values["id"])
+                sorted_rows[row["period_id"]].append((key, row))
+        pages: dict[int, tuple[list[tuple[Sequence[Any], dict]], bool, int]] = {}
+        for pk, keyed in sorted_rows.items():
+            keyed.sort(key=lambda pair: pair[0])
+            page, has_next = page_of_sorted(keyed, PERIOD_PORTFOLIOS, limit=limit, after=after)
+            pages[pk] = (page, has_next, len(keyed))
+        rows = [row for page, _, _ in pages.values() for _, row in page]
         ids = [row["id"] for row in rows]
         classrooms: dict[int, Classroom] = {}
         if plan.classroom:
-            wanted = {learner["classroom_id"] for learner in learners.values()} - {None}
+            wanted = {learners[row["learner_id"]]["classroom_id"] for row in rows} - {None}
             classrooms = {
                 pk: Classroom(id=pk, name=row["name"], level_id=row["level_id"])
                 for pk, row in (await loaders.classroom_values(viewer, list(wanted))).items()
@@ -363,8 +411,8 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
         statuses = await loaders.bilan_statuses(ids) if plan.status else {}
         liaisons = await loaders.liaison_values(ids) if plan.liaison else {}
         trainers = await loaders.trainer_values(viewer, ids) if plan.trainers else {}
-        built: dict[int, list[tuple[tuple, Portfolio]]] = defaultdict(list)
-        for row in rows:
+
+        def build(row: dict) -> Portfolio:
             values = learners[row["learner_id"]]
             classroom = MISSING
             if plan.classroom:
@@ -372,7 +420,7 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
                 classroom = None if classroom_id is None else classrooms.get(classroom_id)
             pk = row["id"]
             liaison = liaisons.get(pk) if plan.liaison else MISSING
-            portfolio = Portfolio(
+            return Portfolio(
                 **row,
                 prefetched_learner=Learner.from_values(values, viewer, classroom),
                 prefetched_count=counts.get(pk, 0) if plan.fiche_count else MISSING,
@@ -384,15 +432,16 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
                     else MISSING
                 ),
             )
-            built[row["period_id"]].append(((values["last_name"], values["first_name"], values["id"]), portfolio))
+
         found = []
-        for period_id in period_ids:
-            pairs = built.get(period_id, [])
-            pairs.sort(key=lambda pair: pair[0])
-            found.append([portfolio for _, portfolio in pairs])
+        for pk in period_ids:
+            page, has_next, total = pages.get(pk, ([], False, 0))
+            built = [(key, build(row)) for key, row in page]
+            found.append(connection_of(built, PERIOD_PORTFOLIOS, has_next=has_next, after=after, total=total))
         return found
 
-    return await info.context.loaders.custom(("portfolios_of_period", plan), load).load(period_id)
+    key = ("portfolios_of_period", plan, limit, after)
+    return await info.context.loaders.custom(key, load).load(period_id)
 
 
 async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
@@ -402,8 +451,12 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
     asked = selections(info)
     status = "bilanStatus" in asked and "bilan" not in asked
     liaison = "liaisonFiche" in asked
-    fiches = "activityFiches" in asked
     fiche_fields = asked.get("activityFiches", [])
+    # The fiches' pages are built with the portfolios when every selection of them asks the same page; else
+    # each portfolio's page goes through its loader (one statement for all, as well).
+    pages = arguments_asked(info, "activityFiches")
+    fiches = bool(pages) and all(page == pages[0] for page in pages)
+    first, after = (pages[0].get("first"), pages[0].get("after")) if fiches else (None, None)
 
     async def load(learner_ids: Sequence[int]) -> list[list[Portfolio]]:
         groups = await loaders.portfolios_of_learner(info).load_many(learner_ids)
@@ -413,7 +466,11 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
         ids = [row.id for row in rows if period_of[row.id] is not None]
         statuses = await loaders.bilan_statuses(ids) if status else {}
         liaisons = await loaders.liaison_values(ids) if liaison else {}
-        fiche_lists = dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields))) if fiches else {}
+        fiche_lists = (
+            dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields, first=first, after=after)))
+            if fiches
+            else {}
+        )
         period_type = later("graph.types.periods", "Period")
         found = []
         for group in groups:
@@ -441,9 +498,10 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
             found.append([portfolio for _, portfolio in built])
         return found
 
-    key = ("portfolios_of_learner", status, liaison, fiches, _fields_key(fiche_fields))
+    key = ("portfolios_of_learner", status, liaison, fiches, first, after, _fields_key(fiche_fields))
     return await info.context.loaders.custom(key, load).load(learner_id)
 
 
 def _fields_key(selected: list) -> frozenset[str]:
-    return frozenset(sub_selections(selected))
+    """The fields asked of the rows of a connection, from the sub-fields asked of it."""
+    return frozenset(rows_asked(sub_selections(selected)))

@@ -148,7 +148,7 @@ async def test_the_level_dashboard_does_not_grow_from_5_to_60_learners(teacher, 
     print(f"\nlevel dashboard: {sixty} statements")
 
 
-STATUSES = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { learner { email } %s } } } }"
+STATUSES = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { learner { email } %s } } } } }"
 
 
 async def test_a_bilan_status_is_read_without_its_frozen_grid_and_asking_both_costs_no_more(demo, teacher, sql_counter):
@@ -161,7 +161,7 @@ async def test_a_bilan_status_is_read_without_its_frozen_grid_and_asking_both_co
     sql_counter.reset()
     data = await teacher.data(STATUSES % "bilanStatus", id=period)
     # then the answer is the bilans' statuses, and no statement reads a frozen grid
-    statuses = {p["learner"]["email"]: p["bilanStatus"] for p in data["node"]["portfolios"]}
+    statuses = {p["learner"]["email"]: p["bilanStatus"] for p in data["node"]["portfolios"]["nodes"]}
     assert statuses.pop("angelique.dupire@demo.pfmp.test") == "COMPLETED"
     assert statuses and set(statuses.values()) == {"DRAFT"}
     assert not [s for s in sql_counter.statements if "frozen_grid" in s], sql_counter.statements
@@ -170,4 +170,4 @@ async def test_a_bilan_status_is_read_without_its_frozen_grid_and_asking_both_co
     for fields in ("bilanStatus bilan { status }", "bilan { status } bilanStatus"):
         count, data = await _count(sql_counter, teacher, STATUSES % fields, id=period)
         assert count == bilans_alone, (fields, sql_counter.statements)
-        assert all(p["bilanStatus"] == p["bilan"]["status"] for p in data["node"]["portfolios"])
+        assert all(p["bilanStatus"] == p["bilan"]["status"] for p in data["node"]["portfolios"]["nodes"])

@@ -46,8 +46,8 @@ async def test_a_teacher_creates_assigns_and_the_tutor_then_reaches_exactly_that
 
 async def test_trainer_management_lists_edits_and_deactivates(teacher):
     created = (await teacher.data(CREATE % "tutorCreate", input=NEW_TUTOR))["tutorCreate"]["trainer"]
-    listed = await teacher.data("{ trainers(role: TUTOR) { fullName } }")
-    assert [t["fullName"] for t in listed["trainers"]] == ["Paul OHM", "Eude Toutcourt"]
+    listed = await teacher.data("{ trainers(role: TUTOR) { nodes { fullName } } }")
+    assert [t["fullName"] for t in listed["trainers"]["nodes"]] == ["Paul OHM", "Eude Toutcourt"]
     edited = await teacher.data(
         """mutation($id: ID!) { trainerUpdate(id: $id, input: {jobTitle: "chef de chantier"}) {
         trainer { jobTitle } errors { message } } }""",
@@ -61,9 +61,8 @@ async def test_trainer_management_lists_edits_and_deactivates(teacher):
     )
     assert email_change["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     await teacher.data("mutation($id: ID!) { trainerDeactivate(id: $id) { errors { message } } }", id=created["id"])
-    assert [t["fullName"] for t in (await teacher.data("{ trainers(role: TUTOR) { fullName } }"))["trainers"]] == [
-        "Eude Toutcourt"
-    ]
+    listed = await teacher.data("{ trainers(role: TUTOR) { nodes { fullName } } }")
+    assert [t["fullName"] for t in listed["trainers"]["nodes"]] == ["Eude Toutcourt"]
     assert not (await User.get(email="paul.ohm@ohm.test")).is_active
 
 

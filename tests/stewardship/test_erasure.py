@@ -56,7 +56,8 @@ AGGREGATES = """query($level: ID!, $period: ID!) {
     learner { id }
     competences { competence { code } currentLevel history { level periodName } }
     periods { periodId bilanStatus engagement ficheCount completedFicheCount } } } } }
-  period: node(id: $period) { ... on Period { portfolios { learner { id } ficheCount completedFicheCount } } }
+  period: node(id: $period) { ... on Period {
+    portfolios { nodes { learner { id } ficheCount completedFicheCount } } } }
 }"""
 
 
@@ -70,7 +71,7 @@ async def aggregates(admin: Api) -> dict:
         d["learner"]["id"]: {k: v for k, v in d.items() if k != "learner"}
         for d in data["level"]["dashboard"]["learners"]
     }
-    portfolios = {p["learner"]["id"]: p for p in data["period"]["portfolios"]}
+    portfolios = {p["learner"]["id"]: p for p in data["period"]["portfolios"]["nodes"]}
     return {"dashboards": dashboards, "portfolios": portfolios}
 
 
