@@ -431,6 +431,10 @@ def connection_of(
 ) -> Connection:
     """A connection over a page built in memory (`page_of_sorted`), the whole list's count known."""
     edges = [relay.Edge(node=node, cursor=keyset.cursor_of(key)) for key, node in page]
+    return _connection(edges, has_next=has_next, after=after, whole_list=total)
+
+
+def _connection(edges: list[relay.Edge], *, has_next: bool, after: str | None, whole_list: Any) -> Connection:
     return Connection(
         edges=edges,
         page_info=relay.PageInfo(
@@ -439,7 +443,7 @@ def connection_of(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        whole_list=total,
+        whole_list=whole_list,
     )
 
 
@@ -483,13 +487,4 @@ async def paginate(queryset, convert, *, first: int | None, after: str | None, k
     has_next = len(rows) > limit
     rows = rows[:limit]
     edges = [relay.Edge(node=convert(row), cursor=keyset.cursor(row)) for row in rows]
-    return Connection(
-        edges=edges,
-        page_info=relay.PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        whole_list=queryset,
-    )
+    return _connection(edges, has_next=has_next, after=after, whole_list=queryset)
