@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime as dt
 import functools
 import importlib
 import json
@@ -324,6 +325,21 @@ def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, fiel
     return type_name, pk
 
 
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A time a client gave (`updatedSince`), in UTC; one without an offset is read as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+UPDATED_SINCE = (
+    "Only the rows changed at or after this time (`updatedAt` ≥ it), for a client's incremental sync: pass the "
+    "newest `updatedAt` it received, a few seconds earlier (a change is dated when written, seen once committed). "
+    "Cursors and `totalCount` follow the filtered list; a cursor of another `updatedSince` is refused. A time "
+    "without an offset is UTC."
+)
+
+
 def check_page(first: int | None, maximum: int = MAX_PAGE) -> int:
     """The page size asked: `maximum` when `first` is not given, BAD_USER_INPUT beyond it."""
     if first is None:
@@ -345,6 +361,13 @@ class Keyset:
 
     def order(self) -> tuple[str, ...]:
         return self.fields
+
+    def since(self, updated_since: dt.datetime | None) -> Keyset:
+        """This order over the rows changed since a time (`updatedSince`): a list of its own, whose cursors name
+        the time, so a cursor of the whole list or of another time is refused."""
+        if updated_since is None:
+            return self
+        return dataclasses.replace(self, name=f"{self.name}@{updated_since.isoformat()}")
 
     def cursor(self, row: Any) -> str:
         return self.cursor_of([getattr(row, field.lstrip("-")) for field in self.fields])
