@@ -7,8 +7,11 @@ documents: the triggers are below every path."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 
+from tortoise import connections
 from tortoise.expressions import F
 
 from graph.types.common import encode_id
@@ -190,8 +193,42 @@ async def test_a_learners_phone_syncs_changed_fiches_and_learns_of_deleted_ones(
     assert [p["id"] for p in changed["node"]["portfolios"]] == [encode_id("Portfolio", portfolio.id)]
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     assert (await learner.data(LEARNER_VIEW, id=learner_gid, portfolios=later))["node"]["portfolios"] == []
+    # a time written in the document, not a variable, filters the prefetched fiches alike
+    literal = LEARNER_VIEW.replace("updatedSince: $since", 'updatedSince: "2021-01-01T00:00:00"').replace(
+        "$since: DateTime, ", ""
+    )
+    fiches = (await learner.data(literal, id=learner_gid))["node"]["portfolios"][0]["activityFiches"]
+    assert [f["title"] for f in fiches["nodes"]] == ["Modifiée"]
     # and the teacher, through the portfolio alone, gets both, the deleted one marked
     alone = await teacher.data(FICHES_ALONE, id=encode_id("Portfolio", portfolio.id), since=SINCE.isoformat())
     nodes = alone["node"]["activityFiches"]["nodes"]
     assert [(n["title"], n["deletedAt"] is not None) for n in nodes] == [("À compléter", True), ("Modifiée", False)]
     assert alone["node"]["deletedActivityFicheIds"] == [encode_id("ActivityFiche", deleted.id)]
+
+
+async def test_the_migration_dates_old_rows_by_the_newest_time_they_show_and_can_be_undone(app):
+    # given the update-time triggers undone (0017's reverse), and a fiche whose annex changed after it, unseen
+    migration = importlib.import_module("models.migrations.0017_update_times")
+    editor = SimpleNamespace(client=connections.get("default"))
+    await migration._drop(None, editor)
+    portfolio = await portfolio_of("DUPIRE")
+    fiche = await ActivityFiche.filter(portfolio_id=portfolio.id).order_by("id").first()
+    assert fiche is not None
+    annex = await Annex.create(fiche_id=fiche.id, kind=AnnexKind.URL, title="Lien", url="https://example.org/")
+    newest = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    await Annex.filter(id=annex.id).update(updated_at=newest)
+    await ActivityFiche.filter(portfolio_id=portfolio.id).update(updated_at=OLD, learner_changed_at=OLD)
+    for model in (LiaisonFiche, CompanyBilan):
+        await model.filter(portfolio_id=portfolio.id).update(updated_at=OLD)
+    await Portfolio.filter(id=portfolio.id).update(updated_at=OLD)
+    assert (await ActivityFiche.get(id=fiche.id)).updated_at == OLD  # no trigger dated it
+    # when the migration runs again
+    await migration._create(None, editor)
+    # then the fiche is dated by its annex, the portfolio by its fiche, another fiche keeps its own time
+    assert (await ActivityFiche.get(id=fiche.id)).updated_at == newest
+    assert (await Portfolio.get(id=portfolio.id)).updated_at == newest
+    other = await ActivityFiche.filter(portfolio_id=portfolio.id).exclude(id=fiche.id).first()
+    assert other is not None and other.updated_at == OLD
+    # and the triggers are back
+    await FicheTask.filter(fiche_id=fiche.id).update(ticked_by_learner=False)
+    assert (await ActivityFiche.get(id=fiche.id)).updated_at > newest
