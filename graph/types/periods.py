@@ -137,10 +137,10 @@ class Period(relay.Node):
     @strawberry.field(
         description="One portfolio per assigned learner the viewer reaches, by learner name (last name, first "
         "name) (R2), a page at a time: up to 500 a page, 500 when `first` is not given; `after` takes the "
-        "`endCursor` of the page before; `totalCount` counts the whole list. A portfolio's `updatedAt` follows what its "
-        "node shows (its fiches, bilan, liaison fiche, trainers); a portfolio removed from the period is no longer "
-        "listed (compare the ids of the whole list). A connection since v0.2.0 "
-        "(breaking: it was a plain list; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
+        "`endCursor` of the page before; `totalCount` counts the whole list. A portfolio's `updatedAt` follows "
+        "what its node shows (its fiches, bilan, liaison fiche, trainers); a portfolio removed from the period is "
+        "no longer listed (compare the ids of the whole list). A connection since v0.2.0 (breaking: it was a plain "
+        "list; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
     )
     async def portfolios(
         self,

@@ -317,8 +317,9 @@ class Portfolio(relay.Node):
     @strawberry.field(
         description="Activity fiches of the portfolio, newest first (by creation), a page at a time: up to 100 a "
         "page, 100 when `first` is not given; `after` takes the `endCursor` of the page before; `totalCount` counts "
-        "them all. Deleted ones only for staff (others: `deletedActivityFicheIds`). A connection since v0.2.0 (breaking: it was a plain list in "
-        "creation order; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
+        "them all. Deleted ones only for staff (others: `deletedActivityFicheIds`). A connection since v0.2.0 "
+        "(breaking: it was a plain list in creation order; ask `nodes { … }` or `edges { node { … } }` where you "
+        "asked the list)."
     )
     @prefetched("prefetched_fiches")
     async def activity_fiches(
