@@ -329,7 +329,14 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """A time a client gave (`updatedSince`), in UTC; one without an offset is read as UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # Within a day of year 1 or of year 9999: before or after every row, as the edge of the calendar is.
+        edge = dt.datetime.min if value.year == 1 else dt.datetime.max
+        return edge.replace(tzinfo=dt.UTC)
 
 
 UPDATED_SINCE = (

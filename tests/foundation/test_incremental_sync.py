@@ -150,6 +150,9 @@ async def test_a_periods_portfolios_changed_since_a_time_page_and_count_apart(ad
     assert _names(await admin.data(PORTFOLIOS, id=period, since="2021-01-01T00:00:00")) == ["DUPIRE", "HÔT"]
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     assert (await admin.data(PORTFOLIOS, id=period, since=later))["node"]["portfolios"]["totalCount"] == 0
+    # the edge of the calendar, east of UTC (before year 1 there): every portfolio, no error
+    edge = await admin.data(PORTFOLIOS, id=period, since="0001-01-01T00:00:00+05:00")
+    assert edge["node"]["portfolios"]["totalCount"] == 5
     # and a cursor of the whole list, or of another time, is refused by the filtered list, and the reverse
     whole = (await admin.data(PORTFOLIOS, id=period, first=1))["node"]["portfolios"]["pageInfo"]["endCursor"]
     assert await admin.error_code(PORTFOLIOS, id=period, first=1, after=whole, since=since) == "BAD_USER_INPUT"
