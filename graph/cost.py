@@ -63,6 +63,7 @@ BATCH_ROWS = 100
 BATCHED_PAGES: dict[tuple[str, str], int] = {
     ("Period", "portfolios"): 500,  # graph/types/portfolios.py, PORTFOLIO_PAGE
     ("Portfolio", "activityFiches"): 100,  # graph/types/fiches.py: read whole per portfolio, fields per page
+    ("LevelDashboard", "learners"): 100,  # graph/types/dashboard.py: a page's dashboards computed together
 }
 
 

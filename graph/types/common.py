@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime as dt
 import functools
 import importlib
 import json
@@ -324,6 +325,28 @@ def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, fiel
     return type_name, pk
 
 
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A time a client gave (`updatedSince`), in UTC; one without an offset is read as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # Within a day of year 1 or of year 9999: before or after every row, as the edge of the calendar is.
+        edge = dt.datetime.min if value.year == 1 else dt.datetime.max
+        return edge.replace(tzinfo=dt.UTC)
+
+
+UPDATED_SINCE = (
+    "Only the rows changed at or after this time (`updatedAt` ≥ it), for a client's incremental sync: pass the "
+    "newest `updatedAt` it received, a few seconds earlier (a change is dated when written, seen once committed). "
+    "Cursors and `totalCount` follow the filtered list; a cursor of another `updatedSince` is refused. A time "
+    "without an offset is UTC."
+)
+
+
 def check_page(first: int | None, maximum: int = MAX_PAGE) -> int:
     """The page size asked: `maximum` when `first` is not given, BAD_USER_INPUT beyond it."""
     if first is None:
@@ -345,6 +368,13 @@ class Keyset:
 
     def order(self) -> tuple[str, ...]:
         return self.fields
+
+    def since(self, updated_since: dt.datetime | None) -> Keyset:
+        """This order over the rows changed since a time (`updatedSince`): a list of its own, whose cursors name
+        the time, so a cursor of the whole list or of another time is refused."""
+        if updated_since is None:
+            return self
+        return dataclasses.replace(self, name=f"{self.name}@{updated_since.isoformat()}")
 
     def cursor(self, row: Any) -> str:
         return self.cursor_of([getattr(row, field.lstrip("-")) for field in self.fields])
@@ -479,6 +509,18 @@ def arguments_asked(info: Any, name: str) -> list[dict[str, Any]]:
 async def paginate(queryset, convert, *, first: int | None, after: str | None, keyset: Keyset) -> Connection:
     """A relay connection over a scoped QuerySet, in the keyset's order: one statement for the page, one more for
     `totalCount` when it is asked."""
+
+    async def build(rows: list[Any]) -> list[Any]:
+        return [convert(row) for row in rows]
+
+    return await paginate_built(queryset, build, first=first, after=after, keyset=keyset)
+
+
+async def paginate_built(
+    queryset, build: Callable[[list[Any]], Any], *, first: int | None, after: str | None, keyset: Keyset
+) -> Connection:
+    """As `paginate`, the page's rows built together (`build`: a coroutine answering the nodes of the rows, in
+    their order), so a page costs the statements of one batch whatever its length."""
     limit = check_page(first)
     page = queryset.order_by(*keyset.order())
     if after is not None:
@@ -486,5 +528,6 @@ async def paginate(queryset, convert, *, first: int | None, after: str | None, k
     rows = await page.limit(limit + 1)
     has_next = len(rows) > limit
     rows = rows[:limit]
-    edges = [relay.Edge(node=convert(row), cursor=keyset.cursor(row)) for row in rows]
+    nodes = await build(rows)
+    edges = [relay.Edge(node=node, cursor=keyset.cursor(row)) for row, node in zip(rows, nodes, strict=True)]
     return _connection(edges, has_next=has_next, after=after, whole_list=queryset)

@@ -17,10 +17,12 @@ from graph.types.allowance import PortfolioAllowance, allowance_of_portfolio
 from graph.types.common import (
     EXPORT_LINK,
     MISSING,
+    UPDATED_SINCE,
     Connection,
     Keyset,
     Owner,
     arguments_asked,
+    as_utc,
     check_page,
     connection_of,
     export_url,
@@ -33,7 +35,7 @@ from graph.types.common import (
     selections,
     sub_selections,
 )
-from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
+from graph.types.fiches import ActivityFiche, deleted_fiche_ids, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
 from graph.types.links import TrainerLink, links_of_portfolio
 from graph.types.schools import Classroom
@@ -153,6 +155,11 @@ class Portfolio(relay.Node):
         description="Days the learner actually worked in the company (absences deducted); null until recorded."
     )
     created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
+    updated_at: dt.datetime = strawberry.field(
+        description="When the portfolio or what it shows last changed: its own fields, its activity fiches (created, "
+        "edited, deleted, their tasks, targets, activity types or annexes), its bilan, its liaison fiche (and its "
+        "tasks), its trainers. Not the learner's or the period's own fields (docs/clients.md, incremental sync)."
+    )
     period_id: strawberry.Private[int]
     learner_id: strawberry.Private[int]
     # The teacher named referent; None: the period's creator stands in (`referentTeacher`).
@@ -173,6 +180,7 @@ class Portfolio(relay.Node):
             id=row.id,
             days_done=row.days_done,
             created_at=row.created_at,
+            updated_at=row.updated_at,
             period_id=row.period_id,
             learner_id=row.learner_id,
             referent_teacher_id=row.referent_teacher_id,
@@ -309,8 +317,9 @@ class Portfolio(relay.Node):
     @strawberry.field(
         description="Activity fiches of the portfolio, newest first (by creation), a page at a time: up to 100 a "
         "page, 100 when `first` is not given; `after` takes the `endCursor` of the page before; `totalCount` counts "
-        "them all. Deleted ones only for staff. A connection since v0.2.0 (breaking: it was a plain list in "
-        "creation order; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
+        "them all. Deleted ones only for staff (others: `deletedActivityFicheIds`). A connection since v0.2.0 "
+        "(breaking: it was a plain list in creation order; ask `nodes { … }` or `edges { node { … } }` where you "
+        "asked the list)."
     )
     @prefetched("prefetched_fiches")
     async def activity_fiches(
@@ -320,8 +329,21 @@ class Portfolio(relay.Node):
         after: Annotated[
             str | None, strawberry.argument(description="The cursor of the fiche the page starts after.")
         ] = None,
+        updated_since: Annotated[dt.datetime | None, strawberry.argument(description=UPDATED_SINCE)] = None,
     ) -> Connection[ActivityFiche]:
-        return await fiches_of_portfolio(info, self.id, first=first, after=after)
+        return await fiches_of_portfolio(info, self.id, first=first, after=after, updated_since=updated_since)
+
+    @strawberry.field(
+        description="The IDs of the portfolio's activity fiches deleted at or after `since`, for a client's "
+        "incremental sync: a viewer who does not see deleted fiches (a learner) learns which ones to drop, IDs only. "
+        "Staff also find them in `activityFiches`, with `deletedAt` and a new `updatedAt`."
+    )
+    async def deleted_activity_fiche_ids(
+        self,
+        info: Info,
+        since: Annotated[dt.datetime, strawberry.argument(description="The time the client last synced from.")],
+    ) -> list[strawberry.ID]:
+        return await deleted_fiche_ids(info, self.id, as_utc(since))
 
 
 # `Period.portfolios`: by learner (last name, first name, id: a learner has one portfolio per period).
@@ -366,26 +388,32 @@ def _plan(info: Info) -> _Plan:
     )
 
 
-async def portfolios_of_period(info: Info, period_id: int, *, first: int | None, after: str | None) -> Connection:
+async def portfolios_of_period(
+    info: Info, period_id: int, *, first: int | None, after: str | None, updated_since: dt.datetime | None = None
+) -> Connection:
     """A page of a period's portfolios the viewer reaches, by learner name, built for the whole page at once.
 
     The portfolios' and learners' columns are read for the whole list (to sort it and count it: `totalCount`
     costs no statement), then one query per kind of data the sub-fields ask, for the rows of the page only
     (their classrooms, completed-fiche counts, bilan statuses, liaison fiches, trainers), for the pages of every
     period the request lists, so each asked field answers its value without a loader, a future or a model
-    instance per portfolio."""
+    instance per portfolio. With `updated_since`, only the portfolios changed since then, filtered in the
+    statement that reads the list (an index on period and update time serves it)."""
     limit = check_page(first, PORTFOLIO_PAGE)
+    since = as_utc(updated_since)
+    keyset = PERIOD_PORTFOLIOS.since(since)
     if after is not None:
-        PERIOD_PORTFOLIOS.values(after)  # a cursor of another list is refused before anything is read
+        keyset.values(after)  # a cursor of another list is refused before anything is read
     viewer = info.context.viewer
     if viewer is None:
-        keyed = await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
-        page, has_next = page_of_sorted(keyed, PERIOD_PORTFOLIOS, limit=limit, after=after)
-        return connection_of(page, PERIOD_PORTFOLIOS, has_next=has_next, after=after, total=len(keyed))
+        rows = await loaders.portfolios_of_period(info).load(period_id)
+        keyed = await portfolios_sorted(info, [r for r in rows if since is None or r.updated_at >= since])
+        page, has_next = page_of_sorted(keyed, keyset, limit=limit, after=after)
+        return connection_of(page, keyset, has_next=has_next, after=after, total=len(keyed))
     plan = _plan(info)
 
     async def load(period_ids: Sequence[int]) -> list[Connection]:
-        rows = await loaders.portfolio_values_of_periods(viewer, period_ids)
+        rows = await loaders.portfolio_values_of_periods(viewer, period_ids, since)
         learners = await loaders.learner_values(viewer, list({row["learner_id"] for row in rows}))
         sorted_rows: dict[int, list[tuple[tuple, dict]]] = defaultdict(list)
         for row in rows:
@@ -396,7 +424,7 @@ async def portfolios_of_period(info: Info, period_id: int, *, first: int | None,
         pages: dict[int, tuple[list[tuple[Sequence[Any], dict]], bool, int]] = {}
         for pk, keyed in sorted_rows.items():
             keyed.sort(key=lambda pair: pair[0])
-            page, has_next = page_of_sorted(keyed, PERIOD_PORTFOLIOS, limit=limit, after=after)
+            page, has_next = page_of_sorted(keyed, keyset, limit=limit, after=after)
             pages[pk] = (page, has_next, len(keyed))
         rows = [row for page, _, _ in pages.values() for _, row in page]
         ids = [row["id"] for row in rows]
@@ -437,10 +465,10 @@ async def portfolios_of_period(info: Info, period_id: int, *, first: int | None,
         for pk in period_ids:
             page, has_next, total = pages.get(pk, ([], False, 0))
             built = [(key, build(row)) for key, row in page]
-            found.append(connection_of(built, PERIOD_PORTFOLIOS, has_next=has_next, after=after, total=total))
+            found.append(connection_of(built, keyset, has_next=has_next, after=after, total=total))
         return found
 
-    key = ("portfolios_of_period", plan, limit, after)
+    key = ("portfolios_of_period", plan, limit, after, since)
     return await info.context.loaders.custom(key, load).load(period_id)
 
 
@@ -457,6 +485,10 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
     pages = arguments_asked(info, "activityFiches")
     fiches = bool(pages) and all(page == pages[0] for page in pages)
     first, after = (pages[0].get("first"), pages[0].get("after")) if fiches else (None, None)
+    # A variable's value comes parsed; a time written in the document comes as its text, parsed here as the
+    # DateTime scalar parses it.
+    asked_since = pages[0].get("updatedSince") if fiches else None
+    since = as_utc(dt.datetime.fromisoformat(asked_since) if isinstance(asked_since, str) else asked_since)
 
     async def load(learner_ids: Sequence[int]) -> list[list[Portfolio]]:
         groups = await loaders.portfolios_of_learner(info).load_many(learner_ids)
@@ -467,7 +499,12 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
         statuses = await loaders.bilan_statuses(ids) if status else {}
         liaisons = await loaders.liaison_values(ids) if liaison else {}
         fiche_lists = (
-            dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields, first=first, after=after)))
+            dict(
+                zip(
+                    ids,
+                    await fiches_of_portfolios(info, ids, fiche_fields, first=first, after=after, updated_since=since),
+                )
+            )
             if fiches
             else {}
         )
@@ -485,6 +522,7 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
                     id=pk,
                     days_done=row.days_done,
                     created_at=row.created_at,
+                    updated_at=row.updated_at,
                     period_id=row.period_id,
                     learner_id=row.learner_id,
                     referent_teacher_id=row.referent_teacher_id,
@@ -498,7 +536,7 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
             found.append([portfolio for _, portfolio in built])
         return found
 
-    key = ("portfolios_of_learner", status, liaison, fiches, first, after, _fields_key(fiche_fields))
+    key = ("portfolios_of_learner", status, liaison, fiches, first, after, since, _fields_key(fiche_fields))
     return await info.context.loaders.custom(key, load).load(learner_id)
 
 

@@ -1,6 +1,6 @@
 """Lists that scale (issue 13, part 2): `totalCount`, cursors that hold their row (a row added before them moves
 no page), a cursor of another list refused, `orderBy` and a search by name — on `learners`, a period's portfolios
-and the bilan's result log. Expected orders come from the demo data of spec/domain.md: Matis CARLIER and Jean LECAM (CAP 1 ELEC),
+the bilan's result log and a level's dashboards. Expected orders come from the demo data of spec/domain.md: Matis CARLIER and Jean LECAM (CAP 1 ELEC),
 Angélique DUPIRE, Marine FABROWSKI and Lydie HÔT (CAPELECT)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from models.periods import Period
 from models.schools import Classroom
 from models.users import LearnerStatus, Role, User
 from resolvers.periods.portfolio_rules import open_portfolio
-from tests.periods.helpers import demo_period, period_id, portfolio_of
+from tests.periods.helpers import demo_period, level_id, period_id, portfolio_of
 
 PAGE = """query($first: Int, $after: String, $order: LearnerOrder, $search: String) {
   learners(first: $first, after: $after, orderBy: $order, search: $search) {
@@ -346,3 +346,28 @@ async def test_the_trainers_page_by_name_and_one_added_before_the_cursor_moves_n
     learners_cursor = (await admin.data(PAGE, first=1))["learners"]["pageInfo"]["endCursor"]
     assert await admin.error_code(TRAINERS, first=1, after=learners_cursor) == "BAD_USER_INPUT"
     assert await admin.error_code(PAGE, first=1, after=first["trainers"]["pageInfo"]["endCursor"]) == "BAD_USER_INPUT"
+
+
+# A level's dashboards: by learner name, paged in the database, each page's dashboards computed together
+# (graph/types/dashboard.py); the statements are counted in tests/bilans/test_statements.py.
+
+DASHBOARDS = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Level { dashboard {
+  learners(first: $first, after: $after) { totalCount nodes { learner { fullName } }
+    pageInfo { hasNextPage endCursor } } } } } }"""
+
+
+async def test_a_levels_dashboards_page_by_name_and_refuse_another_lists_cursor(teacher):
+    level = await level_id("Première année de CAP")
+    pages, after = [], None
+    while True:
+        page = (await teacher.data(DASHBOARDS, id=level, first=2, after=after))["node"]["dashboard"]["learners"]
+        assert page["totalCount"] == 5
+        pages.append([node["learner"]["fullName"] for node in page["nodes"]])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == [BY_LAST_NAME[0:2], BY_LAST_NAME[2:4], BY_LAST_NAME[4:5]]
+    learners_cursor = (await teacher.data(PAGE, first=1))["learners"]["pageInfo"]["endCursor"]
+    assert await teacher.error_code(DASHBOARDS, id=level, first=1, after=learners_cursor) == "BAD_USER_INPUT"
+    assert await teacher.error_code(PAGE, first=1, after=after) == "BAD_USER_INPUT"
+    assert await teacher.error_code(DASHBOARDS, id=level, first=101) == "BAD_USER_INPUT"

@@ -18,7 +18,7 @@ from models.periods import Period
 from models.schools import Level
 from models.users import User
 
-DASHBOARD = "dashboard { learners { learner { fullName } competences { currentLevel } } }"
+DASHBOARD = "dashboard { learners { nodes { learner { fullName } competences { currentLevel } } } }"
 
 
 def _aliased_dashboards(count: int) -> str:
@@ -79,7 +79,7 @@ async def test_dashboards_through_fragments_are_counted(teacher):
 
 async def test_one_level_dashboard_answers(teacher):
     data = await teacher.data(_aliased_dashboards(1), id=await _level_id())
-    assert data["d0"]["dashboard"]["learners"]
+    assert data["d0"]["dashboard"]["learners"]["nodes"]
 
 
 async def test_the_ordinary_screens_stay_well_under_the_limit(teacher):
