@@ -86,7 +86,7 @@ async def test_a_period_deletion_killed_midway_is_undone_whole(app, backend, dat
     token = sign_in(base, EMAIL[Role.TEACHER], DEMO_PASSWORD)
     variables = {"id": encode_id("Period", period.id)}
     # when the server is killed in the middle of the deletion (on PostgreSQL: every fiche moved out of the
-    # period, waiting to delete a portfolio the test holds)
+    # period, the update's trigger waiting to date a portfolio the test holds: migration 0017)
     await killed_in_the_middle(
         backend,
         database_url,
@@ -94,7 +94,7 @@ async def test_a_period_deletion_killed_midway_is_undone_whole(app, backend, dat
         lambda: post_graphql(base, token, PERIOD_DELETE, variables),
         table=Portfolio._meta.db_table,
         pk=portfolio_ids[-1],
-        statement='DELETE FROM "portfolio"',
+        statement='UPDATE "activity_fiche"',
     )
     # then a new server finds the period whole, or gone whole
     base = fault_server.start()
