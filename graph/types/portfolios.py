@@ -18,6 +18,7 @@ from graph.types.common import (
     EXPORT_LINK,
     MISSING,
     Owner,
+    described_enum,
     export_url,
     guarded,
     later,
@@ -50,7 +51,11 @@ class BilanProgress(Enum):
 
 
 BilanStatus = Annotated[
-    BilanStatusEnum, strawberry.enum(description="DRAFT while being entered, COMPLETED once frozen (R21).")
+    BilanStatusEnum,
+    described_enum(
+        "DRAFT while being entered, COMPLETED once frozen (R21).",
+        {"DRAFT": "Being entered.", "COMPLETED": "Completed: frozen, feeding the dashboard (R21)."},
+    ),
 ]
 
 
