@@ -30,16 +30,16 @@ from permissions.viewer import Viewer
 from resolvers.fiches.rules import visible_fiches
 
 PERIOD_VIEW = """query PeriodView($id: ID!) { node(id: $id) { ... on Period { id name startDate endDate locked
-  portfolios { id completedFicheCount bilanStatus
+  portfolios { nodes { id completedFicheCount bilanStatus
     learner { id fullName status classroom { id name } }
     liaisonFiche { id workplace { companyName activityDomain tutorName } }
-    trainers { id fullName companyName } } } } }"""
+    trainers { id fullName companyName } } } } } }"""
 
 LEARNER_VIEW = """query LearnerView($id: ID!) { node(id: $id) { ... on Learner { id fullName status classroom { name }
   portfolios { id bilanStatus period { id name startDate endDate }
     liaisonFiche { workplace { companyName } }
-    activityFiches { id number title autonomy completed readState updatedAt annexCount
-      tasks { task { code } tickedByLearner checkedByTeacher } } }
+    activityFiches { nodes { id number title autonomy completed readState updatedAt annexCount
+      tasks { task { code } tickedByLearner checkedByTeacher } } } }
   freeFiches { id title formerPeriodName } } } }"""
 
 # docs/bilans.md: "The visit screen needs one query".
@@ -58,9 +58,9 @@ SAVE = """mutation Save($input: BilanUpdateInput!) {
 
 # tests/bilans/test_statements.py: a level's dashboard.
 DASHBOARD = """query LevelDashboard($id: ID!) { node(id: $id) { ... on Level { dashboard { competences { code }
-  learners { learner { fullName }
+  learners { nodes { learner { fullName }
     competences { competence { code } currentLevel history { level date period { name } } }
-    periods { period { name } engagement ficheCount completedFicheCount } } } } } }"""
+    periods { period { name } engagement ficheCount completedFicheCount } } } } } } }"""
 
 LEVEL_VALUES = ("NOT_ACQUIRED", "BEGINNING", "PARTIAL", "ACQUIRED", "MASTERED")
 
@@ -160,13 +160,14 @@ def save_variables(targets: Targets, bilan_id: int, version: int, rotation: int)
 def check_read(name: str, targets: Targets, data: dict) -> None:
     node = data["node"]
     if name == "period view":
-        assert len(node["portfolios"]) == targets.period_portfolios, len(node["portfolios"])
+        listed = node["portfolios"]["nodes"]
+        assert len(listed) == targets.period_portfolios, len(listed)
     elif name == "learner view":
-        assert node["portfolios"] and all(p["activityFiches"] for p in node["portfolios"])
+        assert node["portfolios"] and all(p["activityFiches"]["nodes"] for p in node["portfolios"])
     elif name == "visit screen":
         assert node["activities"] and node["fiches"], node.keys()
     elif name == "level dashboard":
-        assert node["dashboard"]["learners"], "no learner"
+        assert node["dashboard"]["learners"]["nodes"], "no learner"
 
 
 def _dump(rows) -> str:
@@ -344,8 +345,11 @@ async def floor_visit_screen(targets: Targets) -> str:
 
 async def floor_level_dashboard(targets: Targets) -> str:
     viewer = targets.viewer
-    learners = await User.filter(scopes.learners(viewer), classroom__level_id=targets.level_id).order_by(
-        "last_name", "first_name", "id"
+    # The first page of the level's learners, as the connection answers it (100 when `first` is not given).
+    learners = (
+        await User.filter(scopes.learners(viewer), classroom__level_id=targets.level_id)
+        .order_by("last_name", "first_name", "id")
+        .limit(100)
     )
     portfolios = await Portfolio.filter(scopes.portfolios(viewer), learner_id__in=[u.id for u in learners]).values(
         "id", "learner_id", "period_id"
@@ -418,7 +422,7 @@ READS = {"period view": PERIOD_VIEW, "learner view": LEARNER_VIEW, "visit screen
 TUTOR_VIEW = """query TutorView { learners(first: 50) { totalCount edges { node { id fullName status
   portfolios { id newFicheCount bilanStatus period { id name startDate endDate }
     liaisonFiche { workplace { companyName tutorName } }
-    activityFiches { id number title autonomy completed updatedAt annexCount } } } } } }"""
+    activityFiches { nodes { id number title autonomy completed updatedAt annexCount } } } } } } }"""
 
 FICHE_CREATE = """mutation FicheCreate($input: ActivityFicheCreateInput!) {
   activityFicheCreate(input: $input) { activityFiche { id version } errors { field code message } } }"""

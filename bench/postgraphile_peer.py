@@ -120,14 +120,14 @@ PERIOD_VIEW = """query PeriodView($id: Int!) { periodById(id: $id) { id name sta
     liaisonFicheByPortfolioId { id companyName activityDomain tutorName }
     portfolioTrainersByPortfolioId { nodes { appUserByUserId { id firstName lastName companyName } } } } } } }"""
 
-# The server's learner view: no fiche number field of its own (`reference` is the column), the read state is
+# The server's learner view (its fiches newest first): no fiche number field of its own (`reference` is the column), the read state is
 # the teacher's read row (the server answers READ/UNREAD/UPDATED from it), the annex count a totalCount.
 LEARNER_VIEW = """query LearnerView($id: Int!, $teacher: Int!) { appUserById(id: $id) {
   id firstName lastName learnerStatus classroomByClassroomId { name }
   portfoliosByLearnerId { nodes { id companyBilanByPortfolioId { status }
     periodByPeriodId { id name startDate endDate }
     liaisonFicheByPortfolioId { companyName }
-    activityFichesByPortfolioId(orderBy: [CREATED_AT_ASC, ID_ASC]) { nodes {
+    activityFichesByPortfolioId(orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes {
       id reference title autonomy completed updatedAt
       activityFicheReadsByFicheId(condition: {teacherId: $teacher}) { nodes { readAt } }
       annexesByFicheId { totalCount }

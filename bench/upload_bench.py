@@ -234,8 +234,10 @@ def run(size_mb: int, workdir: Path, storage_env: dict[str, str] | None = None) 
                 p=LEARNER[1],
             )["login"]["token"]
             client.headers["Authorization"] = f"Bearer {token}"
-            fiches = _graphql(client, "{ me { ... on Learner { portfolios { activityFiches { id title } } } } }")
-            fiche_id = fiches["me"]["portfolios"][0]["activityFiches"][0]["id"]
+            fiches = _graphql(
+                client, "{ me { ... on Learner { portfolios { activityFiches { nodes { id title } } } } } }"
+            )
+            fiche_id = fiches["me"]["portfolios"][0]["activityFiches"]["nodes"][0]["id"]
 
             # upload
             content_type, length, body = _multipart(source, fiche_id)

@@ -42,7 +42,7 @@ FIELD_COST: dict[tuple[str, str], int] = {
     ("Level", "dashboard"): 200,  # every learner of the level, every result: 0.6 s for 120 learners
     ("Learner", "dashboard"): 5,
     ("Learner", "interimReviews"): 3,
-    ("Period", "portfolios"): 20,  # the period view, up to a few dozen portfolios with their relations
+    ("Period", "portfolios"): 20,  # the period view, a page of up to a hundred portfolios with their relations
     ("Portfolio", "bilan"): 3,
     ("Period", "allowanceStatement"): 5,  # five statements, whatever the number of learners
     ("CompanyBilan", "activities"): 10,  # the bilan grid: every task, competence and criterion
@@ -57,6 +57,14 @@ FIELD_ROWS: dict[tuple[str, str], int] = {
     ("Level", "periods"): 4,
 }
 PAGE = 100  # a connection without `first` answers a page of 100 (graph/types/common.py)
+# Connections whose page is built in one batch (one statement per kind of data, whatever its length): a page
+# counts as one row per started BATCH_ROWS of its `first` (its default: the page's largest size).
+BATCH_ROWS = 100
+BATCHED_PAGES: dict[tuple[str, str], int] = {
+    ("Period", "portfolios"): 500,  # graph/types/portfolios.py, PORTFOLIO_PAGE
+    ("Portfolio", "activityFiches"): 100,  # graph/types/fiches.py: read whole per portfolio, fields per page
+    ("LevelDashboard", "learners"): 100,  # graph/types/dashboard.py: a page's dashboards computed together
+}
 
 
 class _Costing:
@@ -81,6 +89,11 @@ class _Costing:
             ids = self._argument(node, "ids")
             return max(len(ids), 1) if isinstance(ids, (list, tuple)) else 1
         field = self.schema.get_type(parent).fields[name]
+        largest = BATCHED_PAGES.get((parent, name))
+        if largest is not None:
+            first = self._argument(node, "first")
+            size = first if isinstance(first, int) and 0 <= first <= largest else largest
+            return max(1, -(-size // BATCH_ROWS))
         if "first" in field.args:
             first = self._argument(node, "first")
             return first if isinstance(first, int) and 0 <= first <= PAGE else PAGE

@@ -65,7 +65,8 @@ class ActivityFiche(TimestampedModel):
     class Meta:
         table = "activity_fiche"
         # Foreign keys get no index of their own: a learner's fiches (their own, their free ones) need this one.
-        indexes = (("portfolio_id", "deleted_at"), ("learner_id", "portfolio_id"))
+        # (portfolio, update time): a portfolio's fiches changed since a time (`updatedSince`, migration 0017).
+        indexes = (("portfolio_id", "deleted_at"), ("learner_id", "portfolio_id"), ("portfolio_id", "updated_at"))
 
 
 async def next_reference(portfolio_id: int) -> int:

@@ -43,7 +43,8 @@ class Portfolio(TimestampedModel):
         table = "portfolio"
         unique_together = (("period", "learner"),)
         # Foreign keys get no index of their own: without it, a learner's portfolios are found by scanning them all.
-        indexes = (("learner_id",),)
+        # (period, update time): a period's portfolios changed since a time (`updatedSince`, migration 0017).
+        indexes = (("learner_id",), ("period_id", "updated_at"))
 
 
 class LiaisonFiche(TimestampedModel):

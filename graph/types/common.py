@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime as dt
 import functools
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -366,11 +367,34 @@ def decode_id(value: str, *, expected: str | tuple[str, ...] | None = None, fiel
     return type_name, pk
 
 
-def check_page(first: int | None) -> int:
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A time a client gave (`updatedSince`), in UTC; one without an offset is read as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # Within a day of year 1 or of year 9999: before or after every row, as the edge of the calendar is.
+        edge = dt.datetime.min if value.year == 1 else dt.datetime.max
+        return edge.replace(tzinfo=dt.UTC)
+
+
+UPDATED_SINCE = (
+    "Only the rows changed at or after this time (`updatedAt` ≥ it), for a client's incremental sync: pass the "
+    "newest `updatedAt` it received, a few seconds earlier (a change is dated when written, seen once committed). "
+    "Cursors and `totalCount` follow the filtered list; a cursor of another `updatedSince` is refused. A time "
+    "without an offset is UTC."
+)
+
+
+def check_page(first: int | None, maximum: int = MAX_PAGE) -> int:
+    """The page size asked: `maximum` when `first` is not given, BAD_USER_INPUT beyond it."""
     if first is None:
-        return MAX_PAGE
-    if first < 0 or first > MAX_PAGE:
-        raise BadUserInput("PAGE_SIZE_OUT_OF_RANGE", max=MAX_PAGE)
+        return maximum
+    if first < 0 or first > maximum:
+        raise BadUserInput("PAGE_SIZE_OUT_OF_RANGE", max=maximum)
     return first
 
 
@@ -387,13 +411,22 @@ class Keyset:
     def order(self) -> tuple[str, ...]:
         return self.fields
 
-    def cursor(self, row: Any) -> str:
-        values = [getattr(row, field.lstrip("-")) for field in self.fields]
-        return base64.b64encode(json.dumps([self.name, values], ensure_ascii=False).encode()).decode()
+    def since(self, updated_since: dt.datetime | None) -> Keyset:
+        """This order over the rows changed since a time (`updatedSince`): a list of its own, whose cursors name
+        the time, so a cursor of the whole list or of another time is refused."""
+        if updated_since is None:
+            return self
+        return dataclasses.replace(self, name=f"{self.name}@{updated_since.isoformat()}")
 
-    def after(self, cursor: str) -> Q:
-        """The rows that come after the cursor's, as one filter; BAD_USER_INPUT for a cursor this list did not
-        issue."""
+    def cursor(self, row: Any) -> str:
+        return self.cursor_of([getattr(row, field.lstrip("-")) for field in self.fields])
+
+    def cursor_of(self, values: Sequence[Any]) -> str:
+        """The cursor of the row whose sort values are `values`, in the order of `fields`."""
+        return base64.b64encode(json.dumps([self.name, list(values)], ensure_ascii=False).encode()).decode()
+
+    def values(self, cursor: str) -> list[Any]:
+        """The sort values a cursor of this list holds; BAD_USER_INPUT for a cursor this list did not issue."""
         try:
             name, values = json.loads(base64.b64decode(cursor.encode("ascii"), validate=True).decode())
             if name != self.name or not isinstance(values, list) or len(values) != len(self.fields):
@@ -406,6 +439,24 @@ class Keyset:
                     raise ValueError
         except (binascii.Error, UnicodeError, ValueError, TypeError):
             raise BadUserInput("CURSOR_MALFORMED") from None
+        return values
+
+    def follows(self, key: Sequence[Any], values: Sequence[Any]) -> bool:
+        """Whether the row whose sort values are `key` comes after the cursor's `values`, for a list sorted in
+        memory in this order (each value compared as Python compares it, as the list was sorted); BAD_USER_INPUT
+        for a cursor whose values are not of the kinds this list sorts by (text where a number is, or the reverse),
+        which this server never issued."""
+        for field, mine, theirs in zip(self.fields, key, values):
+            if type(mine) is not type(theirs):
+                raise BadUserInput("CURSOR_MALFORMED")
+            if mine != theirs:
+                return mine < theirs if field.startswith("-") else mine > theirs
+        return False
+
+    def after(self, cursor: str) -> Q:
+        """The rows that come after the cursor's, as one filter; BAD_USER_INPUT for a cursor this list did not
+        issue."""
+        values = self.values(cursor)
         later_rows = Q()
         for index, field in enumerate(self.fields):
             column = field.lstrip("-")
@@ -417,26 +468,45 @@ class Keyset:
 
 @strawberry.type(description="A page of a list, and how many rows the whole list holds.")
 class Connection(relay.ListConnection[relay.NodeType], Generic[relay.NodeType]):
+    # The whole list's QuerySet (counted when `totalCount` is asked), or its count when the list was read whole.
     whole_list: strawberry.Private[Any] = None
 
+    @strawberry.field(description="The rows of this page, in order: the nodes of `edges`, without their cursors.")
+    def nodes(self) -> list[relay.NodeType]:
+        return [edge.node for edge in self.edges]
+
     @strawberry.field(
-        description="How many rows the whole list holds, every page together (one statement, when asked)."
+        description="How many rows the whole list holds, every page together (at most one statement, when asked)."
     )
     async def total_count(self) -> int:
+        if isinstance(self.whole_list, int):
+            return self.whole_list
         return await self.whole_list.count()
 
 
-async def paginate(queryset, convert, *, first: int | None, after: str | None, keyset: Keyset) -> Connection:
-    """A relay connection over a scoped QuerySet, in the keyset's order: one statement for the page, one more for
-    `totalCount` when it is asked."""
-    limit = check_page(first)
-    page = queryset.order_by(*keyset.order())
+def page_of_sorted(
+    keyed: Sequence[tuple[Sequence[Any], T]], keyset: Keyset, *, limit: int, after: str | None
+) -> tuple[list[tuple[Sequence[Any], T]], bool]:
+    """The page of a list already sorted in the keyset's order, each row with its sort values: the rows after the
+    cursor's (BAD_USER_INPUT for a cursor of another list), at most `limit`, and whether more follow."""
+    start = 0
     if after is not None:
-        page = page.filter(keyset.after(after))
-    rows = await page.limit(limit + 1)
-    has_next = len(rows) > limit
-    rows = rows[:limit]
-    edges = [relay.Edge(node=convert(row), cursor=keyset.cursor(row)) for row in rows]
+        values = keyset.values(after)
+        while start < len(keyed) and not keyset.follows(keyed[start][0], values):
+            start += 1
+    page = list(keyed[start : start + limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def connection_of(
+    page: Sequence[tuple[Sequence[Any], Any]], keyset: Keyset, *, has_next: bool, after: str | None, total: int
+) -> Connection:
+    """A connection over a page built in memory (`page_of_sorted`), the whole list's count known."""
+    edges = [relay.Edge(node=node, cursor=keyset.cursor_of(key)) for key, node in page]
+    return _connection(edges, has_next=has_next, after=after, whole_list=total)
+
+
+def _connection(edges: list[relay.Edge], *, has_next: bool, after: str | None, whole_list: Any) -> Connection:
     return Connection(
         edges=edges,
         page_info=relay.PageInfo(
@@ -445,5 +515,61 @@ async def paginate(queryset, convert, *, first: int | None, after: str | None, k
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        whole_list=queryset,
+        whole_list=whole_list,
     )
+
+
+def node_selections(info: Any) -> dict[str, list[Selection]]:
+    """The sub-fields asked of the rows of the connection being resolved, under `edges { node }` and under
+    `nodes`, by schema name, fragments merged: what a connection may prefetch for the rows of its page."""
+    return rows_asked(selections(info))
+
+
+def rows_asked(asked: dict[str, list[Selection]]) -> dict[str, list[Selection]]:
+    """The sub-fields asked of a connection's rows, from the sub-fields asked of the connection (`selections`)."""
+    return sub_selections([*asked.get("nodes", []), *sub_selections(asked.get("edges", [])).get("node", [])])
+
+
+def arguments_asked(info: Any, name: str) -> list[dict[str, Any]]:
+    """The arguments of each selection of the sub-field `name` of the field being resolved (fragments merged):
+    a list prefetching a connection for its rows pages it as each of them asks, when they all ask the same."""
+    found: list[dict[str, Any]] = []
+
+    def visit(selected: list[Selection]) -> None:
+        for item in selected:
+            if isinstance(item, SelectedField):
+                if item.name == name:
+                    found.append(item.arguments)
+            else:
+                visit(item.selections)
+
+    for field in info.selected_fields:
+        visit(field.selections)
+    return found
+
+
+async def paginate(queryset, convert, *, first: int | None, after: str | None, keyset: Keyset) -> Connection:
+    """A relay connection over a scoped QuerySet, in the keyset's order: one statement for the page, one more for
+    `totalCount` when it is asked."""
+
+    async def build(rows: list[Any]) -> list[Any]:
+        return [convert(row) for row in rows]
+
+    return await paginate_built(queryset, build, first=first, after=after, keyset=keyset)
+
+
+async def paginate_built(
+    queryset, build: Callable[[list[Any]], Any], *, first: int | None, after: str | None, keyset: Keyset
+) -> Connection:
+    """As `paginate`, the page's rows built together (`build`: a coroutine answering the nodes of the rows, in
+    their order), so a page costs the statements of one batch whatever its length."""
+    limit = check_page(first)
+    page = queryset.order_by(*keyset.order())
+    if after is not None:
+        page = page.filter(keyset.after(after))
+    rows = await page.limit(limit + 1)
+    has_next = len(rows) > limit
+    rows = rows[:limit]
+    nodes = await build(rows)
+    edges = [relay.Edge(node=node, cursor=keyset.cursor(row)) for row, node in zip(rows, nodes, strict=True)]
+    return _connection(edges, has_next=has_next, after=after, whole_list=queryset)

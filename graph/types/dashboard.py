@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from graph.context import Info
 from graph.types.bilans import CompanyBilan, EvaluationMode, author_of
-from graph.types.common import encode_id
+from graph.types.common import Connection, Keyset, encode_id, paginate_built
 from graph.types.frameworks import AchievementLevel, Competence
 from graph.types.periods import Period
 from graph.types.portfolios import BilanStatus
@@ -125,12 +126,41 @@ class Dashboard:
     periods: list[DashboardPeriod] = strawberry.field(description="The learner's periods, by first day.")
 
 
+# `Level.dashboard.learners`: by learner name (last name, first name, id), as `learners` is.
+LEVEL_DASHBOARD = Keyset("LevelDashboard.learners", ("last_name", "first_name", "id"))
+
+
 @strawberry.type(description="The dashboards of a level's learners, side by side.")
 class LevelDashboard:
     competences: list[Competence] = strawberry.field(
         description="The competences of the level's framework: the columns of the table."
     )
-    learners: list[Dashboard] = strawberry.field(description="One dashboard per learner in reach, by name.")
+    level_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="One dashboard per learner of the level in reach, by name (last name, first name), a page at "
+        "a time: up to 100 a page, 100 when `first` is not given; `after` takes the `endCursor` of the page before; "
+        "`totalCount` counts them all. A page's dashboards are computed together: its statements do not grow with "
+        "its length. A connection since v0.2.0 (breaking: it was a plain list; ask `nodes { … }` or "
+        "`edges { node { … } }` where you asked the list)."
+    )
+    async def learners(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many learners, 0 to 100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor of the learner the page starts after.")
+        ] = None,
+    ) -> Connection[Dashboard]:  # type: ignore[type-var]
+        viewer = info.context.require_viewer()
+
+        async def build(rows: list[User]) -> list[Dashboard]:
+            data = await learner_dashboards(viewer, rows)
+            return [dashboard_from(data[row.id], viewer) for row in rows]
+
+        return await paginate_built(
+            level_learners(viewer, self.level_id), build, first=first, after=after, keyset=LEVEL_DASHBOARD
+        )
 
 
 def _competence(facts: CompetenceFacts) -> Competence:
@@ -213,14 +243,11 @@ def dashboards_of(info: Info):
 
 
 async def level_dashboard(info: Info, level_id: int, framework_id: int | None) -> LevelDashboard:
-    viewer = info.context.require_viewer()
-    learners = await level_learners(viewer, level_id)
-    data = await learner_dashboards(viewer, learners)
     columns: list[Competence] = []
     if framework_id is not None:
         units, rows = await framework_columns(framework_id)
         columns = [Competence.from_row(r, units) for r in rows]
-    return LevelDashboard(competences=columns, learners=[dashboard_from(data[r.id], viewer) for r in learners])
+    return LevelDashboard(competences=columns, level_id=level_id)
 
 
 @strawberry.type(

@@ -16,14 +16,21 @@ from graph.response_cache import signed_download
 from graph.types.common import (
     GUARD,
     MISSING,
+    Connection,
     GuardedFields,
+    Keyset,
     Owner,
     Selection,
+    as_utc,
+    check_page,
+    connection_of,
     described_enum,
     encode_id,
     guarded,
     later,
+    page_of_sorted,
     prefetched,
+    rows_asked,
     sub_selections,
 )
 from graph.types.frameworks import Competence, Criterion, FrameworkActivity, Task
@@ -177,7 +184,10 @@ class ActivityFiche(GuardedFields, relay.Node):
     )
     version: int = strawberry.field(description="Changes at every edit of the fiche: pass it back with an update.")
     created_at: dt.datetime = strawberry.field(description="When the fiche was created.")
-    updated_at: dt.datetime = strawberry.field(description="When the fiche last changed.")
+    updated_at: dt.datetime = strawberry.field(
+        description="When the fiche or what it shows last changed: its own fields, its deletion, its tasks, "
+        "evaluation targets, activity types and annexes (set by the database on every write, migration 0017)."
+    )
     deleted_at: dt.datetime | None = guarded(
         "When the learner deleted the fiche; null while it exists.", "fiche.staff.read"
     )
@@ -391,26 +401,93 @@ async def _grid(info: Info, fiche_id: int, framework_id: int) -> list[LinkingAct
     ]
 
 
-async def fiches_of_portfolio(info: Info, portfolio_id: int) -> list[ActivityFiche]:
-    """Fiches of a portfolio in creation order; deleted ones only for the roles that may see them (R13)."""
-    rows = await info.context.loaders.by_parent(
-        m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
-    ).load(portfolio_id)
-    return [ActivityFiche.from_row(r, info.context.viewer) for r in rows]
+# `Portfolio.activityFiches`: newest first, by creation time then id. The time goes into the cursor as text of a
+# fixed width in UTC, which sorts as the time does (a cursor holds text or whole numbers of 32 bits).
+PORTFOLIO_FICHES = Keyset("Portfolio.activityFiches", ("-created_at", "-id"))
+
+
+def _fiche_key(fiche: ActivityFiche) -> tuple[str, int]:
+    return fiche.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), fiche.id
+
+
+def _fiche_pages(
+    info: Info, groups: list[list[m.ActivityFiche]], keyset: Keyset, *, first: int | None, after: str | None
+) -> list[tuple[list[tuple[Any, ActivityFiche]], bool, int]]:
+    """Each portfolio's page of fiches (newest first, after the cursor), whether more follow, and how many."""
+    limit = check_page(first)
+    viewer = info.context.viewer
+    pages = []
+    for rows in groups:
+        keyed = [(_fiche_key(fiche), fiche) for fiche in (ActivityFiche.from_row(r, viewer) for r in reversed(rows))]
+        page, has_next = page_of_sorted(keyed, keyset, limit=limit, after=after)
+        pages.append((page, has_next, len(keyed)))
+    return pages
+
+
+def _fiches_by_portfolio(info: Info, since: dt.datetime | None) -> Any:
+    # Oldest first, as the free fiches are read; a page reverses them. With a time, the fiches changed since then
+    # only, in the same one statement (an index on portfolio and update time serves it).
+    return info.context.loaders.by_parent(
+        m.ActivityFiche,
+        "portfolio_id",
+        scopes.visible_fiches,
+        order_by=("created_at", "id"),
+        extra=None if since is None else Q(updated_at__gte=since),
+    )
+
+
+async def fiches_of_portfolio(
+    info: Info,
+    portfolio_id: int,
+    *,
+    first: int | None,
+    after: str | None,
+    updated_since: dt.datetime | None = None,
+) -> Connection:
+    """A page of a portfolio's fiches, newest first; deleted ones only for the roles that may see them (R13). The
+    portfolio's fiches are read whole (one statement for every portfolio of the request), then paged."""
+    check_page(first)
+    since = as_utc(updated_since)
+    keyset = PORTFOLIO_FICHES.since(since)
+    if after is not None:
+        keyset.values(after)
+    rows = await _fiches_by_portfolio(info, since).load(portfolio_id)
+    ((page, has_next, total),) = _fiche_pages(info, [rows], keyset, first=first, after=after)
+    return connection_of(page, keyset, has_next=has_next, after=after, total=total)
 
 
 async def fiches_of_portfolios(
-    info: Info, portfolio_ids: list[int], asked: list[Selection]
-) -> list[list[ActivityFiche]]:
-    """The fiches of each portfolio, as `fiches_of_portfolio` lists them, with the asked fields that need a
-    query (tasks, read state, annex count) read for all of them at once."""
-    groups = await info.context.loaders.by_parent(
-        m.ActivityFiche, "portfolio_id", scopes.visible_fiches, order_by=("created_at", "id")
-    ).load_many(portfolio_ids)
-    viewer = info.context.viewer
-    found = [[ActivityFiche.from_row(r, viewer) for r in rows] for rows in groups]
-    await prefetch_fiche_fields(info, [fiche for fiches in found for fiche in fiches], sub_selections(asked))
-    return found
+    info: Info,
+    portfolio_ids: list[int],
+    asked: list[Selection],
+    *,
+    first: int | None,
+    after: str | None,
+    updated_since: dt.datetime | None = None,
+) -> list[Connection]:
+    """A page of the fiches of each portfolio, as `fiches_of_portfolio` pages them, with the fields asked of
+    their rows that need a query (tasks, read state, annex count) read for the fiches of every page at once.
+    `asked`: the sub-fields asked of the connection."""
+    check_page(first)
+    since = as_utc(updated_since)
+    keyset = PORTFOLIO_FICHES.since(since)
+    if after is not None:
+        keyset.values(after)
+    groups = await _fiches_by_portfolio(info, since).load_many(portfolio_ids)
+    pages = _fiche_pages(info, groups, keyset, first=first, after=after)
+    await prefetch_fiche_fields(
+        info, [fiche for page, _, _ in pages for _, fiche in page], rows_asked(sub_selections(asked))
+    )
+    return [connection_of(page, keyset, has_next=has_next, after=after, total=total) for page, has_next, total in pages]
+
+
+async def deleted_fiche_ids(info: Info, portfolio_id: int, since: dt.datetime | None) -> list[strawberry.ID]:
+    """The IDs of a portfolio's fiches in the viewer's reach (deleted ones included, whatever the role) deleted at
+    or after `since`: one statement for every portfolio of the request."""
+    rows = await info.context.loaders.by_parent(
+        m.ActivityFiche, "portfolio_id", scopes.activity_fiches, order_by=("id",), extra=Q(deleted_at__gte=since)
+    ).load(portfolio_id)
+    return [encode_id("ActivityFiche", row.id) for row in rows]
 
 
 def _guard_of(name: str) -> Any:

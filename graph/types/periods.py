@@ -10,7 +10,7 @@ from strawberry import relay
 
 from graph.context import Info
 from graph.types.allowance import AllowanceStatement, allowance_statement_of_period
-from graph.types.common import EXPORT_LINK, IN_REACH, export_url, guarded
+from graph.types.common import EXPORT_LINK, IN_REACH, UPDATED_SINCE, Connection, export_url, guarded
 from graph.types.frameworks import Task
 from graph.types.portfolios import Portfolio, portfolios_of_period
 from graph.types.schools import Level
@@ -134,6 +134,21 @@ class Period(relay.Node):
     async def locked(self, info: Info) -> bool:
         return await loaders.locked_periods(info).load(self.id)
 
-    @strawberry.field(description="One portfolio per assigned learner the viewer reaches, by learner name (R2).")
-    async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
-        return await portfolios_of_period(info, self.id)
+    @strawberry.field(
+        description="One portfolio per assigned learner the viewer reaches, by learner name (last name, first "
+        "name) (R2), a page at a time: up to 500 a page, 500 when `first` is not given; `after` takes the "
+        "`endCursor` of the page before; `totalCount` counts the whole list. A portfolio's `updatedAt` follows "
+        "what its node shows (its fiches, bilan, liaison fiche, trainers); a portfolio removed from the period is "
+        "no longer listed (compare the ids of the whole list). A connection since v0.2.0 (breaking: it was a plain "
+        "list; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
+    )
+    async def portfolios(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many portfolios, 0 to 500.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor of the portfolio the page starts after.")
+        ] = None,
+        updated_since: Annotated[dt.datetime | None, strawberry.argument(description=UPDATED_SINCE)] = None,
+    ) -> Connection[Portfolio]:
+        return await portfolios_of_period(info, self.id, first=first, after=after, updated_since=updated_since)

@@ -17,16 +17,26 @@ from graph.types.allowance import PortfolioAllowance, allowance_of_portfolio
 from graph.types.common import (
     EXPORT_LINK,
     MISSING,
+    UPDATED_SINCE,
+    Connection,
+    Keyset,
     Owner,
+    arguments_asked,
+    as_utc,
+    check_page,
+    connection_of,
     described_enum,
     export_url,
     guarded,
     later,
+    node_selections,
+    page_of_sorted,
     prefetched,
+    rows_asked,
     selections,
     sub_selections,
 )
-from graph.types.fiches import ActivityFiche, fiches_of_portfolio, fiches_of_portfolios
+from graph.types.fiches import ActivityFiche, deleted_fiche_ids, fiches_of_portfolio, fiches_of_portfolios
 from graph.types.frameworks import Task
 from graph.types.links import TrainerLink, links_of_portfolio
 from graph.types.schools import Classroom
@@ -150,6 +160,11 @@ class Portfolio(relay.Node):
         description="Days the learner actually worked in the company (absences deducted); null until recorded."
     )
     created_at: dt.datetime = strawberry.field(description="When the learner was assigned to the period.")
+    updated_at: dt.datetime = strawberry.field(
+        description="When the portfolio or what it shows last changed: its own fields, its activity fiches (created, "
+        "edited, deleted, their tasks, targets, activity types or annexes), its bilan, its liaison fiche (and its "
+        "tasks), its trainers. Not the learner's or the period's own fields (docs/clients.md, incremental sync)."
+    )
     period_id: strawberry.Private[int]
     learner_id: strawberry.Private[int]
     # The teacher named referent; None: the period's creator stands in (`referentTeacher`).
@@ -170,6 +185,7 @@ class Portfolio(relay.Node):
             id=row.id,
             days_done=row.days_done,
             created_at=row.created_at,
+            updated_at=row.updated_at,
             period_id=row.period_id,
             learner_id=row.learner_id,
             referent_teacher_id=row.referent_teacher_id,
@@ -303,20 +319,55 @@ class Portfolio(relay.Node):
     async def allowance(self, info: Info) -> PortfolioAllowance | None:
         return await allowance_of_portfolio(info, self.period_id, self.learner_id)
 
-    @strawberry.field(description="Activity fiches of the portfolio, in creation order; deleted ones only for staff.")
+    @strawberry.field(
+        description="Activity fiches of the portfolio, newest first (by creation), a page at a time: up to 100 a "
+        "page, 100 when `first` is not given; `after` takes the `endCursor` of the page before; `totalCount` counts "
+        "them all. Deleted ones only for staff (others: `deletedActivityFicheIds`). A connection since v0.2.0 "
+        "(breaking: it was a plain list in creation order; ask `nodes { … }` or `edges { node { … } }` where you "
+        "asked the list)."
+    )
     @prefetched("prefetched_fiches")
     async def activity_fiches(
-        self, info: Info
-    ) -> list[Annotated[ActivityFiche, strawberry.lazy("graph.types.fiches")]]:
-        return await fiches_of_portfolio(info, self.id)
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many fiches, 0 to 100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor of the fiche the page starts after.")
+        ] = None,
+        updated_since: Annotated[dt.datetime | None, strawberry.argument(description=UPDATED_SINCE)] = None,
+    ) -> Connection[ActivityFiche]:
+        return await fiches_of_portfolio(info, self.id, first=first, after=after, updated_since=updated_since)
+
+    @strawberry.field(
+        description="The IDs of the portfolio's activity fiches deleted at or after `since`, for a client's "
+        "incremental sync: a viewer who does not see deleted fiches (a learner) learns which ones to drop, IDs only. "
+        "Staff also find them in `activityFiches`, with `deletedAt` and a new `updatedAt`."
+    )
+    async def deleted_activity_fiche_ids(
+        self,
+        info: Info,
+        since: Annotated[dt.datetime, strawberry.argument(description="The time the client last synced from.")],
+    ) -> list[strawberry.ID]:
+        return await deleted_fiche_ids(info, self.id, as_utc(since))
 
 
-async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[Portfolio]:
-    """Portfolios ordered by learner name, as the period view lists them."""
+# `Period.portfolios`: by learner (last name, first name, id: a learner has one portfolio per period).
+PERIOD_PORTFOLIOS = Keyset("Period.portfolios", ("last_name", "first_name", "id"))
+# A page of a period's portfolios holds up to 500 (a period of a whole level, in one answer), 500 when `first` is
+# not given: the list is built in one batch, so a long page costs one statement per kind of data, as a short one.
+PORTFOLIO_PAGE = 500
+
+
+async def portfolios_sorted(info: Info, rows: list[m.Portfolio]) -> list[tuple[tuple, Portfolio]]:
+    """Portfolios ordered by learner name, as the period view lists them, each with its sort values."""
     learners = await info.context.loaders.by_id(User, scopes.learners).load_many([r.learner_id for r in rows])
-    pairs = [(learner, row) for learner, row in zip(learners, rows) if learner is not None]
-    pairs.sort(key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].id))
-    return [Portfolio.from_row(row) for _, row in pairs]
+    keyed = [
+        ((learner.last_name, learner.first_name, learner.id), Portfolio.from_row(row))
+        for learner, row in zip(learners, rows)
+        if learner is not None
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    return keyed
 
 
 class _Plan(NamedTuple):
@@ -330,7 +381,7 @@ class _Plan(NamedTuple):
 
 
 def _plan(info: Info) -> _Plan:
-    asked = selections(info)
+    asked = node_selections(info)
     learner = sub_selections(asked.get("learner", []))
     return _Plan(
         classroom="classroom" in learner,
@@ -342,24 +393,49 @@ def _plan(info: Info) -> _Plan:
     )
 
 
-async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
-    """A period's portfolios the viewer reaches, by learner name, built for the whole list at once: one query per
-    kind of data the sub-fields ask (learners, their classrooms, completed-fiche counts, bilan statuses, liaison
-    fiches, trainers), for the portfolios of every period the request lists, so each asked field answers its
-    value without a loader, a future or a model instance per portfolio."""
+async def portfolios_of_period(
+    info: Info, period_id: int, *, first: int | None, after: str | None, updated_since: dt.datetime | None = None
+) -> Connection:
+    """A page of a period's portfolios the viewer reaches, by learner name, built for the whole page at once.
+
+    The portfolios' and learners' columns are read for the whole list (to sort it and count it: `totalCount`
+    costs no statement), then one query per kind of data the sub-fields ask, for the rows of the page only
+    (their classrooms, completed-fiche counts, bilan statuses, liaison fiches, trainers), for the pages of every
+    period the request lists, so each asked field answers its value without a loader, a future or a model
+    instance per portfolio. With `updated_since`, only the portfolios changed since then, filtered in the
+    statement that reads the list (an index on period and update time serves it)."""
+    limit = check_page(first, PORTFOLIO_PAGE)
+    since = as_utc(updated_since)
+    keyset = PERIOD_PORTFOLIOS.since(since)
+    if after is not None:
+        keyset.values(after)  # a cursor of another list is refused before anything is read
     viewer = info.context.viewer
     if viewer is None:
-        return await portfolios_sorted(info, await loaders.portfolios_of_period(info).load(period_id))
+        rows = await loaders.portfolios_of_period(info).load(period_id)
+        keyed = await portfolios_sorted(info, [r for r in rows if since is None or r.updated_at >= since])
+        page, has_next = page_of_sorted(keyed, keyset, limit=limit, after=after)
+        return connection_of(page, keyset, has_next=has_next, after=after, total=len(keyed))
     plan = _plan(info)
 
-    async def load(period_ids: Sequence[int]) -> list[list[Portfolio]]:
-        rows = await loaders.portfolio_values_of_periods(viewer, period_ids)
+    async def load(period_ids: Sequence[int]) -> list[Connection]:
+        rows = await loaders.portfolio_values_of_periods(viewer, period_ids, since)
         learners = await loaders.learner_values(viewer, list({row["learner_id"] for row in rows}))
-        rows = [row for row in rows if row["learner_id"] in learners]
+        sorted_rows: dict[int, list[tuple[tuple, dict]]] = defaultdict(list)
+        for row in rows:
+            values = learners.get(row["learner_id"])
+            if values is not None:
+                key = (values["last_name"], values["first_name"], values["id"])
+                sorted_rows[row["period_id"]].append((key, row))
+        pages: dict[int, tuple[list[tuple[Sequence[Any], dict]], bool, int]] = {}
+        for pk, keyed in sorted_rows.items():
+            keyed.sort(key=lambda pair: pair[0])
+            page, has_next = page_of_sorted(keyed, keyset, limit=limit, after=after)
+            pages[pk] = (page, has_next, len(keyed))
+        rows = [row for page, _, _ in pages.values() for _, row in page]
         ids = [row["id"] for row in rows]
         classrooms: dict[int, Classroom] = {}
         if plan.classroom:
-            wanted = {learner["classroom_id"] for learner in learners.values()} - {None}
+            wanted = {learners[row["learner_id"]]["classroom_id"] for row in rows} - {None}
             classrooms = {
                 pk: Classroom(id=pk, name=row["name"], level_id=row["level_id"])
                 for pk, row in (await loaders.classroom_values(viewer, list(wanted))).items()
@@ -368,8 +444,8 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
         statuses = await loaders.bilan_statuses(ids) if plan.status else {}
         liaisons = await loaders.liaison_values(ids) if plan.liaison else {}
         trainers = await loaders.trainer_values(viewer, ids) if plan.trainers else {}
-        built: dict[int, list[tuple[tuple, Portfolio]]] = defaultdict(list)
-        for row in rows:
+
+        def build(row: dict) -> Portfolio:
             values = learners[row["learner_id"]]
             classroom = MISSING
             if plan.classroom:
@@ -377,7 +453,7 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
                 classroom = None if classroom_id is None else classrooms.get(classroom_id)
             pk = row["id"]
             liaison = liaisons.get(pk) if plan.liaison else MISSING
-            portfolio = Portfolio(
+            return Portfolio(
                 **row,
                 prefetched_learner=Learner.from_values(values, viewer, classroom),
                 prefetched_count=counts.get(pk, 0) if plan.fiche_count else MISSING,
@@ -389,15 +465,16 @@ async def portfolios_of_period(info: Info, period_id: int) -> list[Portfolio]:
                     else MISSING
                 ),
             )
-            built[row["period_id"]].append(((values["last_name"], values["first_name"], values["id"]), portfolio))
+
         found = []
-        for period_id in period_ids:
-            pairs = built.get(period_id, [])
-            pairs.sort(key=lambda pair: pair[0])
-            found.append([portfolio for _, portfolio in pairs])
+        for pk in period_ids:
+            page, has_next, total = pages.get(pk, ([], False, 0))
+            built = [(key, build(row)) for key, row in page]
+            found.append(connection_of(built, keyset, has_next=has_next, after=after, total=total))
         return found
 
-    return await info.context.loaders.custom(("portfolios_of_period", plan), load).load(period_id)
+    key = ("portfolios_of_period", plan, limit, after, since)
+    return await info.context.loaders.custom(key, load).load(period_id)
 
 
 async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
@@ -407,8 +484,16 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
     asked = selections(info)
     status = "bilanStatus" in asked and "bilan" not in asked
     liaison = "liaisonFiche" in asked
-    fiches = "activityFiches" in asked
     fiche_fields = asked.get("activityFiches", [])
+    # The fiches' pages are built with the portfolios when every selection of them asks the same page; else
+    # each portfolio's page goes through its loader (one statement for all, as well).
+    pages = arguments_asked(info, "activityFiches")
+    fiches = bool(pages) and all(page == pages[0] for page in pages)
+    first, after = (pages[0].get("first"), pages[0].get("after")) if fiches else (None, None)
+    # A variable's value comes parsed; a time written in the document comes as its text, parsed here as the
+    # DateTime scalar parses it.
+    asked_since = pages[0].get("updatedSince") if fiches else None
+    since = as_utc(dt.datetime.fromisoformat(asked_since) if isinstance(asked_since, str) else asked_since)
 
     async def load(learner_ids: Sequence[int]) -> list[list[Portfolio]]:
         groups = await loaders.portfolios_of_learner(info).load_many(learner_ids)
@@ -418,7 +503,16 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
         ids = [row.id for row in rows if period_of[row.id] is not None]
         statuses = await loaders.bilan_statuses(ids) if status else {}
         liaisons = await loaders.liaison_values(ids) if liaison else {}
-        fiche_lists = dict(zip(ids, await fiches_of_portfolios(info, ids, fiche_fields))) if fiches else {}
+        fiche_lists = (
+            dict(
+                zip(
+                    ids,
+                    await fiches_of_portfolios(info, ids, fiche_fields, first=first, after=after, updated_since=since),
+                )
+            )
+            if fiches
+            else {}
+        )
         period_type = later("graph.types.periods", "Period")
         found = []
         for group in groups:
@@ -433,6 +527,7 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
                     id=pk,
                     days_done=row.days_done,
                     created_at=row.created_at,
+                    updated_at=row.updated_at,
                     period_id=row.period_id,
                     learner_id=row.learner_id,
                     referent_teacher_id=row.referent_teacher_id,
@@ -446,9 +541,10 @@ async def portfolios_of_learner(info: Info, learner_id: int) -> list[Portfolio]:
             found.append([portfolio for _, portfolio in built])
         return found
 
-    key = ("portfolios_of_learner", status, liaison, fiches, _fields_key(fiche_fields))
+    key = ("portfolios_of_learner", status, liaison, fiches, first, after, since, _fields_key(fiche_fields))
     return await info.context.loaders.custom(key, load).load(learner_id)
 
 
 def _fields_key(selected: list) -> frozenset[str]:
-    return frozenset(sub_selections(selected))
+    """The fields asked of the rows of a connection, from the sub-fields asked of it."""
+    return frozenset(rows_asked(sub_selections(selected)))

@@ -15,6 +15,7 @@ from graph.types.common import (
     MISSING,
     SELF,
     GuardedFields,
+    as_utc,
     described_enum,
     export_url,
     guarded,
@@ -143,8 +144,21 @@ class Learner(GuardedFields, Person):
         description="Vue par apprenants (R3): every period the learner is assigned to, "
         "by period start, with its portfolio."
     )
-    async def portfolios(self, info: Info) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
-        return await later("graph.types.portfolios", "portfolios_of_learner")(info, self.id)
+    async def portfolios(
+        self,
+        info: Info,
+        updated_since: Annotated[
+            dt.datetime | None,
+            strawberry.argument(
+                description="Only the portfolios changed at or after this time (`updatedAt` ≥ it), for a "
+                "client's incremental sync; a time without an offset is UTC."
+            ),
+        ] = None,
+    ) -> list[Annotated[Portfolio, strawberry.lazy("graph.types.portfolios")]]:
+        found = await later("graph.types.portfolios", "portfolios_of_learner")(info, self.id)
+        since = as_utc(updated_since)
+        # One portfolio a period, a handful a learner: the list is read whole (with the other learners'), then cut.
+        return found if since is None else [p for p in found if p.updated_at >= since]
 
     @guarded(
         "Fiches libres: the learner's fiches that belong to no period any more (R8).",

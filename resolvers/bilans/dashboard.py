@@ -27,6 +27,7 @@ from typing import cast
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 
 from models.bilans import BilanStatus, CompanyBilan, InterimReview
 from models.fiches import ActivityFiche
@@ -282,11 +283,9 @@ async def learner_dashboards(viewer: Viewer, learners: Sequence[User]) -> dict[i
     return dashboards
 
 
-async def level_learners(viewer: Viewer, level_id: int) -> list[User]:
-    """The level's learners the viewer reaches, by name."""
-    return await User.filter(scopes.learners(viewer), classroom__level_id=level_id).order_by(
-        "last_name", "first_name", "id"
-    )
+def level_learners(viewer: Viewer, level_id: int) -> QuerySet[User]:
+    """The level's learners the viewer reaches (unordered: the level dashboard pages them by name)."""
+    return User.filter(scopes.learners(viewer), classroom__level_id=level_id)
 
 
 async def dashboards_of_learners(viewer: Viewer, learner_ids: Sequence[int]) -> dict[int, DashboardData]:

@@ -10,7 +10,7 @@ from tortoise.expressions import F
 from graph.context import Info
 from graph.errors import Forbidden, Reason, problem
 from graph.messages import Term
-from graph.types.common import Payload
+from graph.types.common import Connection, Keyset, Payload, paginate
 from graph.types.portfolios import Portfolio
 from graph.types.users import WorkplaceTrainer
 from models.audit import AuditKind
@@ -117,11 +117,17 @@ async def _trainer_for_change(info: Info, id: strawberry.ID) -> User:
     return trainer
 
 
+# The school's trainers, by name; the cursors hold the names and id of the trainer they follow.
+TRAINER_ORDER = Keyset("trainers", ("last_name", "first_name", "id"))
+
+
 @strawberry.type
 class TrainerQuery:
     @strawberry.field(
-        description="Gestion des tuteurs: the company trainers of the school the viewer reaches, "
-        "by name; inactive accounts on request."
+        description="Gestion des tuteurs: the company trainers of the school the viewer reaches, by name (last "
+        "name, first name), a page at a time (up to 100, 100 when `first` is not given; `after` takes the "
+        "`endCursor` of the page before); inactive accounts on request. A connection since v0.2.0 (breaking: it "
+        "was a plain list; ask `nodes { … }` or `edges { node { … } }` where you asked the list)."
     )
     async def trainers(
         self,
@@ -131,14 +137,20 @@ class TrainerQuery:
             strawberry.argument(description="Only tutors (TUTOR) or only masters (MASTER); by default both."),
         ] = None,
         include_inactive: Annotated[bool, strawberry.argument(description="Also the deactivated accounts.")] = False,
-    ) -> list[WorkplaceTrainer]:
+        first: Annotated[int | None, strawberry.argument(description="How many trainers, 0 to 100.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The cursor of the trainer the page starts after.")
+        ] = None,
+    ) -> Connection[WorkplaceTrainer]:
         viewer = info.context.require("trainer.identity.read", owned=OWN_BY_REACH)
         query = User.filter(scopes.trainers(viewer))
         if role is not None:
             query = query.filter(role=role)
         if not include_inactive:
             query = query.filter(is_active=True)
-        return [WorkplaceTrainer.from_row(r, viewer) for r in await query.order_by("last_name", "first_name", "id")]
+        return await paginate(
+            query, lambda row: WorkplaceTrainer.from_row(row, viewer), first=first, after=after, keyset=TRAINER_ORDER
+        )
 
 
 @strawberry.input(description="The arguments of tutorCreate. Create a tutor account.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -244,7 +245,7 @@ async def bilan_statuses(portfolio_ids: Sequence[int]) -> dict[int, BilanStatus]
     return {row["portfolio_id"]: BilanStatus(row["status"]) for row in rows}
 
 
-PORTFOLIO_COLUMNS = ("id", "days_done", "created_at", "period_id", "learner_id", "referent_teacher_id")
+PORTFOLIO_COLUMNS = ("id", "days_done", "created_at", "updated_at", "period_id", "learner_id", "referent_teacher_id")
 LEARNER_COLUMNS = (
     "id",
     "first_name",
@@ -273,10 +274,14 @@ LIAISON_COLUMNS = (
 )
 
 
-async def portfolio_values_of_periods(viewer: Viewer, period_ids: Sequence[int]) -> list[dict]:
-    """The columns of the portfolios of these periods the viewer reaches, by id."""
+async def portfolio_values_of_periods(
+    viewer: Viewer, period_ids: Sequence[int], updated_since: dt.datetime | None = None
+) -> list[dict]:
+    """The columns of the portfolios of these periods the viewer reaches, by id; with `updated_since`, those
+    changed at or after it only."""
+    since = Q() if updated_since is None else Q(updated_at__gte=updated_since)
     return await (
-        Portfolio.filter(scopes.portfolios(viewer), period_id__in=list(period_ids))
+        Portfolio.filter(scopes.portfolios(viewer), since, period_id__in=list(period_ids))
         .order_by("id")
         .values(*PORTFOLIO_COLUMNS)
     )

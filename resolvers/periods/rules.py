@@ -136,7 +136,10 @@ async def remove_portfolios(period: Period, portfolios: Sequence[Portfolio]) -> 
     ids = [p.id for p in portfolios]
     if not ids:
         return 0
-    moved = await ActivityFiche.filter(portfolio_id__in=ids).update(portfolio_id=None, former_period_name=period.name)
+    fiches = ActivityFiche.filter(portfolio_id__in=ids)
+    # Counted apart: on SQLite an update answers the rows its triggers touched too (migration 0017).
+    moved = await fiches.count()
+    await fiches.update(portfolio_id=None, former_period_name=period.name)
     await Portfolio.filter(id__in=ids).delete()
     return moved
 

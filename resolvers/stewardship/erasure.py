@@ -115,9 +115,11 @@ async def _fiches(plan: Plan, write: bool) -> int:
 
 async def _liaison_fiches(plan: Plan, write: bool) -> int:
     query = LiaisonFiche.filter(portfolio_id__in=plan.portfolio_ids)
+    # Counted apart: on SQLite an update answers the rows its triggers touched too (migration 0017).
+    count = await query.count()
     if write:
-        return await query.update(**dict.fromkeys(LIAISON_WORKPLACE))
-    return await query.count()
+        await query.update(**dict.fromkeys(LIAISON_WORKPLACE))
+    return count
 
 
 def _scrubbed_grid(grid: dict | None) -> dict | None:

@@ -22,16 +22,17 @@ from resolvers.periods.portfolio_rules import open_portfolio
 
 FIRST_YEAR, SECOND_YEAR = "Première année de CAP", "Deuxième année de CAP"
 EVERY_DEMO_LEARNER = {"Matis CARLIER", "Jean LECAM", "Angélique DUPIRE", "Marine FABROWSKI", "Lydie HÔT"}
-DUPIRE_FICHES = ["Fiche 1 : Découverte de l'entreprise", "À compléter"]
+DUPIRE_FICHES = ["À compléter", "Fiche 1 : Découverte de l'entreprise"]  # newest first
 
 EVERYTHING = """query($discovery: ID!, $second: ID!) {
   levels { name }
   classrooms { name learners { fullName } }
   learners(first: 100) { edges { node { fullName
-      portfolios { period { name } activityFiches { title } } } } }
-  discovery: node(id: $discovery) { ... on Period { portfolios { learner { fullName } activityFiches { title } } } }
-  second: node(id: $second) { ... on Period { name portfolios { learner { fullName } } } }
-  trainers { fullName }
+      portfolios { period { name } activityFiches { nodes { title } } } } } }
+  discovery: node(id: $discovery) { ... on Period {
+    portfolios { nodes { learner { fullName } activityFiches { nodes { title } } } } } }
+  second: node(id: $second) { ... on Period { name portfolios { nodes { learner { fullName } } } } }
+  trainers { nodes { fullName } }
 }"""
 
 
@@ -87,14 +88,15 @@ async def _everything(api, second: Period) -> dict:
 
 def _fiches_by_learner(data) -> dict[str, list[str]]:
     return {
-        e["node"]["fullName"]: [f["title"] for p in e["node"]["portfolios"] for f in p["activityFiches"]]
+        e["node"]["fullName"]: [f["title"] for p in e["node"]["portfolios"] for f in p["activityFiches"]["nodes"]]
         for e in data["learners"]["edges"]
     }
 
 
 def _discovery_portfolios(data) -> dict[str, list[str]]:
     return {
-        p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]] for p in data["discovery"]["portfolios"]
+        p["learner"]["fullName"]: [f["title"] for f in p["activityFiches"]["nodes"]]
+        for p in data["discovery"]["portfolios"]["nodes"]
     }
 
 
@@ -104,8 +106,11 @@ async def test_the_admin_lists_every_row_of_the_school(admin, outside_the_demo_a
     assert _names(data["classrooms"], "name") == {"CAP 1 ELEC", "CAPELECT", "CAP 2 ELEC"}
     assert set(_fiches_by_learner(data)) == EVERY_DEMO_LEARNER | {"Zoé HORS"}
     assert set(_discovery_portfolios(data)) == EVERY_DEMO_LEARNER
-    assert data["second"] == {"name": "Stage de deuxième année", "portfolios": [{"learner": {"fullName": "Zoé HORS"}}]}
-    assert _names(data["trainers"]) == {"Eude Toutcourt", "Sylvie Ampère", "Paul AILLEURS"}
+    assert data["second"] == {
+        "name": "Stage de deuxième année",
+        "portfolios": {"nodes": [{"learner": {"fullName": "Zoé HORS"}}]},
+    }
+    assert _names(data["trainers"]["nodes"]) == {"Eude Toutcourt", "Sylvie Ampère", "Paul AILLEURS"}
 
 
 async def test_a_teacher_lists_only_the_classrooms_they_teach_and_what_hangs_off_them(
@@ -141,7 +146,7 @@ async def test_a_learner_lists_only_their_own_rows(learner, outside_the_demo_acc
     assert _fiches_by_learner(data) == {"Angélique DUPIRE": DUPIRE_FICHES}
     assert _discovery_portfolios(data) == {"Angélique DUPIRE": DUPIRE_FICHES}
     assert data["second"] is None
-    assert _names(data["trainers"]) == {"Eude Toutcourt"}
+    assert _names(data["trainers"]["nodes"]) == {"Eude Toutcourt"}
 
 
 @pytest.mark.parametrize(
@@ -162,7 +167,7 @@ async def test_a_trainer_lists_only_the_portfolios_they_are_assigned_to(
     # Period.portfolios: FABROWSKI's portfolio has no trainer, the others follow someone else
     assert _discovery_portfolios(data) == {followed: fiches}
     assert data["second"] is None
-    assert _names(data["trainers"]) == {trainer}
+    assert _names(data["trainers"]["nodes"]) == {trainer}
 
 
 async def test_assigning_a_trainer_to_one_more_portfolio_widens_their_lists_by_exactly_that_portfolio(

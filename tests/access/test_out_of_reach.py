@@ -539,7 +539,7 @@ PROBES = {
             id=_id("Learner", o.learner),
         )
     ),
-    "period.read": _simple(lambda api, o: _node(api, o.period, "Period", "name portfolios { id }")),
+    "period.read": _simple(lambda api, o: _node(api, o.period, "Period", "name portfolios { nodes { id } }")),
     "period.write": _period_mutations,
     "portfolio.referent.read": _simple(lambda api, o: _node(api, o.portfolio, "Portfolio", "referentTeacher { id }")),
     "portfolio.referent.write": _simple(

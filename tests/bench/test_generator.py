@@ -58,8 +58,8 @@ async def test_a_generated_school_reads_back_through_the_api(empty_url, tmp_path
             # then each of the level's learners is there with their classroom, completed fiches,
             # liaison fiche, completed bilan and trainer, as the rows say
             rows = await Portfolio.filter(period_id=targets.period_id)
-            assert len(period["portfolios"]) == len(rows) == 4 * LEARNERS_PER_CLASSROOM
-            for line in period["portfolios"]:
+            assert len(period["portfolios"]["nodes"]) == len(rows) == 4 * LEARNERS_PER_CLASSROOM
+            for line in period["portfolios"]["nodes"]:
                 pk = next(r.id for r in rows if encode_id("Portfolio", r.id) == line["id"])
                 assert (
                     line["completedFicheCount"]
@@ -76,11 +76,12 @@ async def test_a_generated_school_reads_back_through_the_api(empty_url, tmp_path
                 == await ActivityFiche.filter(portfolio__bilan__id=targets.visit_bilan_id, deleted_at=None).count()
             )
             learner = (await _post(http, token, ops.LEARNER_VIEW, ops.read_variables("learner view", targets)))["node"]
-            assert [len(p["activityFiches"]) for p in learner["portfolios"]] == [6] * 4
+            assert [len(p["activityFiches"]["nodes"]) for p in learner["portfolios"]] == [6] * 4
             board = (await _post(http, token, ops.DASHBOARD, ops.read_variables("level dashboard", targets)))["node"]
-            assert len(board["dashboard"]["learners"]) == 4 * LEARNERS_PER_CLASSROOM
-            assert all(len(c["history"]) <= 3 for d in board["dashboard"]["learners"] for c in d["competences"])
-            assert any(c["history"] for d in board["dashboard"]["learners"] for c in d["competences"])
+            dashboards = board["dashboard"]["learners"]["nodes"]
+            assert len(dashboards) == 4 * LEARNERS_PER_CLASSROOM
+            assert all(len(c["history"]) <= 3 for d in dashboards for c in d["competences"])
+            assert any(c["history"] for d in dashboards for c in d["competences"])
             version = (await CompanyBilan.get(id=targets.visit_bilan_id)).version
             saved = await _post(http, token, ops.SAVE, ops.save_variables(targets, targets.visit_bilan_id, version, 1))
             assert saved["bilanUpdate"]["errors"] == []

@@ -18,7 +18,7 @@ DASHBOARD = """
 LEARNER_DASHBOARD = "query($id: ID!) { node(id: $id) { ... on Learner { dashboard { %s } } } }" % DASHBOARD
 LEVEL_DASHBOARD = (
     """query($id: ID!) { node(id: $id) { ... on Level { dashboard {
-  competences { code } learners { %s } } } } }"""
+  competences { code } learners { totalCount nodes { %s } } } } } }"""
     % DASHBOARD
 )
 
@@ -130,15 +130,16 @@ async def test_the_level_dashboard_lists_every_learner_in_reach(teacher, learner
     level_id = encode_id("Level", demo.period.level_id)
     data = (await teacher.data(LEVEL_DASHBOARD, id=level_id))["node"]["dashboard"]
     assert [c["code"] for c in data["competences"]] == [f"C0{i}" for i in range(1, 10)]
-    assert [d["learner"]["fullName"] for d in data["learners"]] == [
+    assert data["learners"]["totalCount"] == 5
+    assert [d["learner"]["fullName"] for d in data["learners"]["nodes"]] == [
         "Matis CARLIER",
         "Angélique DUPIRE",
         "Marine FABROWSKI",
         "Lydie HÔT",
         "Jean LECAM",
     ]
-    _check_angelique(data["learners"][1], demo)
-    carlier = data["learners"][0]
+    _check_angelique(data["learners"]["nodes"][1], demo)
+    carlier = data["learners"]["nodes"][0]
     assert all(c["currentLevel"] == "NOT_EVALUATED" for c in carlier["competences"])
     assert carlier["periods"] == [
         {
@@ -151,7 +152,7 @@ async def test_the_level_dashboard_lists_every_learner_in_reach(teacher, learner
     ]
     # a learner sees only their own row; a tutor no dashboard at all
     own = (await learner.data(LEVEL_DASHBOARD, id=level_id))["node"]["dashboard"]
-    assert [d["learner"]["fullName"] for d in own["learners"]] == ["Angélique DUPIRE"]
+    assert [d["learner"]["fullName"] for d in own["learners"]["nodes"]] == ["Angélique DUPIRE"]
     assert (await tutor.data(LEVEL_DASHBOARD, id=level_id))["node"] in (None, {"dashboard": None})
 
 

@@ -233,8 +233,8 @@ async def test_the_start_up_sweep_keeps_the_scans_a_bilan_names(teacher, demo, s
     assert response.status_code == 200 and response.content == samples.PDF
 
 
-PERIOD_BILANS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { bilan { id signatureMode
-  paperScan { filename contentType size downloadUrl } } } } } }"""
+PERIOD_BILANS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { bilan { id signatureMode
+  paperScan { filename contentType size downloadUrl } } } } } } }"""
 
 
 async def _scans_on_every_bilan(melec) -> None:
@@ -260,8 +260,8 @@ async def test_the_mode_and_the_scan_of_a_period_s_bilans_cost_no_statement_per_
     sql_counter.reset()
     many = await teacher.data(PERIOD_BILANS, id=gid("Period", melec.period.id))
     assert sql_counter.count == counted
-    bilans = [p["bilan"] for p in many["node"]["portfolios"]]
-    assert len(bilans) == 8 and len(few["node"]["portfolios"]) == 2
+    bilans = [p["bilan"] for p in many["node"]["portfolios"]["nodes"]]
+    assert len(bilans) == 8 and len(few["node"]["portfolios"]["nodes"]) == 2
     assert {(b["signatureMode"], b["paperScan"]["filename"]) for b in bilans} == {("PAPER", "scan.pdf")}
 
 

@@ -10,9 +10,11 @@ from tests.bilans.conftest import BILAN, add_melec_learners, melec_level
 
 SAVE = """mutation($input: BilanUpdateInput!) { bilanUpdate(input: $input) {
   bilan { version } errors { field code reason message } } }"""
-LEVEL_DASHBOARD = """query($id: ID!) { node(id: $id) { ... on Level { dashboard { competences { code }
-  learners { learner { fullName } competences { competence { code } currentLevel history { level date period { name } } }
-             periods { period { name } engagement ficheCount completedFicheCount } } } } } }"""
+LEVEL_DASHBOARD = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Level { dashboard {
+  competences { code }
+  learners(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { learner { fullName }
+    competences { competence { code } currentLevel history { level date period { name } } }
+    periods { period { name } engagement ficheCount completedFicheCount } } } } } } }"""
 
 
 async def _count(sql_counter, api, query, **variables) -> tuple[int, dict]:
@@ -135,20 +137,29 @@ async def test_the_level_dashboard_does_not_grow_from_5_to_60_learners(teacher, 
     await _complete_all(melec, 0)
     level_id = encode_id("Level", melec.level.id)
     five, small = await _count(sql_counter, teacher, LEVEL_DASHBOARD, id=level_id)
-    assert len(small["node"]["dashboard"]["learners"]) == 5
+    assert len(small["node"]["dashboard"]["learners"]["nodes"]) == 5
     # when 55 more learners join, with their completed bilans
     await add_melec_learners(melec, 55)
     await _complete_all(melec, 5)
     sixty, large = await _count(sql_counter, teacher, LEVEL_DASHBOARD, id=level_id)
     # then the dashboard of the level takes as many statements
-    learners = large["node"]["dashboard"]["learners"]
+    learners = large["node"]["dashboard"]["learners"]["nodes"]
     assert len(learners) == 60
     assert all(c["currentLevel"] == "ACQUIRED" for d in learners for c in d["competences"])
     assert sixty == five, (five, sixty)
     print(f"\nlevel dashboard: {sixty} statements")
+    # and a page of 25, then the page after its cursor, cost as much, the count being the whole level's
+    count, first = await _count(sql_counter, teacher, LEVEL_DASHBOARD, id=level_id, first=25)
+    page = first["node"]["dashboard"]["learners"]
+    assert (count, len(page["nodes"]), page["totalCount"], page["pageInfo"]["hasNextPage"]) == (five, 25, 60, True)
+    count, second = await _count(
+        sql_counter, teacher, LEVEL_DASHBOARD, id=level_id, first=25, after=page["pageInfo"]["endCursor"]
+    )
+    assert count == five
+    assert second["node"]["dashboard"]["learners"]["nodes"] == learners[25:50]
 
 
-STATUSES = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { learner { email } %s } } } }"
+STATUSES = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { learner { email } %s } } } } }"
 
 
 async def test_a_bilan_status_is_read_without_its_frozen_grid_and_asking_both_costs_no_more(demo, teacher, sql_counter):
@@ -161,7 +172,7 @@ async def test_a_bilan_status_is_read_without_its_frozen_grid_and_asking_both_co
     sql_counter.reset()
     data = await teacher.data(STATUSES % "bilanStatus", id=period)
     # then the answer is the bilans' statuses, and no statement reads a frozen grid
-    statuses = {p["learner"]["email"]: p["bilanStatus"] for p in data["node"]["portfolios"]}
+    statuses = {p["learner"]["email"]: p["bilanStatus"] for p in data["node"]["portfolios"]["nodes"]}
     assert statuses.pop("angelique.dupire@demo.pfmp.test") == "COMPLETED"
     assert statuses and set(statuses.values()) == {"DRAFT"}
     assert not [s for s in sql_counter.statements if "frozen_grid" in s], sql_counter.statements
@@ -170,4 +181,4 @@ async def test_a_bilan_status_is_read_without_its_frozen_grid_and_asking_both_co
     for fields in ("bilanStatus bilan { status }", "bilan { status } bilanStatus"):
         count, data = await _count(sql_counter, teacher, STATUSES % fields, id=period)
         assert count == bilans_alone, (fields, sql_counter.statements)
-        assert all(p["bilanStatus"] == p["bilan"]["status"] for p in data["node"]["portfolios"])
+        assert all(p["bilanStatus"] == p["bilan"]["status"] for p in data["node"]["portfolios"]["nodes"])

@@ -56,7 +56,9 @@ FICHE_CREATE = """mutation($input: ActivityFicheCreateInput!) { activityFicheCre
 FICHE_DELETE = (
     """mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { errors { field code reason message } } }"""
 )
-FICHE_NUMBERS = """query($id: ID!) { node(id: $id) { ... on Portfolio { activityFiches { title number } } } }"""
+FICHE_NUMBERS = (
+    """query($id: ID!) { node(id: $id) { ... on Portfolio { activityFiches { nodes { title number } } } } }"""
+)
 
 
 def _line(competences: list[dict], code: str) -> dict:
@@ -296,8 +298,8 @@ async def test_a_fiche_number_never_changes_when_another_fiche_is_deleted(learne
     ]
     assert deleted["errors"] == []
     # then the others keep their numbers: in her portfolio, in the bilan's grid and on the printed meeting sheet
-    listed = (await learner.data(FICHE_NUMBERS, id=portfolio))["node"]["activityFiches"]
-    assert [(f["title"], f["number"]) for f in listed] == [("À compléter", 2), ("Fiche 3 : Tableau", 3)]
+    listed = (await learner.data(FICHE_NUMBERS, id=portfolio))["node"]["activityFiches"]["nodes"]
+    assert [(f["title"], f["number"]) for f in listed] == [("Fiche 3 : Tableau", 3), ("À compléter", 2)]  # newest first
     bilan = (await teacher.data(BILAN, id=demo.bilan_id))["node"]
     assert bilan["fiches"] == [{"reference": 2, "title": "À compléter"}, {"reference": 3, "title": "Fiche 3 : Tableau"}]
     task = next(t for a in bilan["activities"] for t in a["tasks"] if t["task"]["code"] == "TA 1-1")

@@ -20,7 +20,7 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
 
 LOGIN = gql("""mutation($email: String!, $password: String!) {
   login(input: {email: $email, password: $password}) { token errors { code message } } }""")
-MY_PORTFOLIOS = gql("""{ me { ... on Learner { portfolios { id activityFiches { id title } } } } }""")
+MY_PORTFOLIOS = gql("""{ me { ... on Learner { portfolios { id activityFiches { nodes { id title } } } } } }""")
 CREATE_FICHE = gql("""mutation($input: ActivityFicheCreateInput!) {
   activityFicheCreate(input: $input) { activityFiche { id } errors { code message } } }""")
 UPLOAD = gql("""mutation($fiche: ID!, $file: Upload!, $title: String) {

@@ -40,12 +40,12 @@ pytestmark = pytest.mark.skipif(
 LOGIN = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) {
   token retryAfter errors { code reason } } }"""
 ME = "{ me { id fullName } }"
-MY_FICHES = "{ me { ... on Learner { portfolios { activityFiches { id } } } } }"
+MY_FICHES = "{ me { ... on Learner { portfolios { activityFiches { nodes { id } } } } } }"
 UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(input: {ficheId: $f, file: $file}) {
   annex { id size downloadUrl } errors { code reason } } }"""
 ANNEX_DELETE = "mutation($id: ID!) { annexDelete(input: {id: $id}) { deletedAnnexId errors { code reason } } }"
 SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { revoked errors { code } } }"
-MY_PORTFOLIOS = "{ me { ... on Learner { portfolios { id activityFiches { id } } } } }"
+MY_PORTFOLIOS = "{ me { ... on Learner { portfolios { id activityFiches { nodes { id } } } } } }"
 CREATE_FICHE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfolioId: $p, title: $t}) {
   activityFiche { id title } errors { code reason } } }"""
 LOGIN_REFRESH = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) {
@@ -134,7 +134,7 @@ def test_an_annex_uploaded_through_one_host_downloads_and_deletes_through_the_ot
     # given a learner signed in through host A, and one of her fiches
     token = sign_in(hosts.a, Role.LEARNER)
     portfolios = data(hosts.a, MY_FICHES, token)["me"]["portfolios"]
-    fiche = next(f["id"] for p in portfolios for f in p["activityFiches"])
+    fiche = next(f["id"] for p in portfolios for f in p["activityFiches"]["nodes"])
     # when she uploads an annex through A (the GraphQL multipart request)
     operations = json.dumps({"query": UPLOAD, "variables": {"f": fiche, "file": None}})
     answer = httpx.post(
@@ -211,7 +211,7 @@ def test_an_idempotency_key_used_through_one_host_answers_the_retry_through_the_
     # given a learner signed in through A, one of her portfolios and its fiches
     token = sign_in(hosts.a, Role.LEARNER)
     portfolio = data(hosts.a, MY_PORTFOLIOS, token)["me"]["portfolios"][0]
-    before = len(portfolio["activityFiches"])
+    before = len(portfolio["activityFiches"]["nodes"])
     key = str(uuid.uuid4())
     # when she creates a fiche through A with a key, and the retry goes to B
     first = data(hosts.a, CREATE_FICHE, token, key, p=portfolio["id"], t="Fiche écrite en atelier")
@@ -220,7 +220,7 @@ def test_an_idempotency_key_used_through_one_host_answers_the_retry_through_the_
     assert first["activityFicheCreate"]["errors"] == []
     assert retry == first
     after = {p["id"]: p for p in data(hosts.b, MY_PORTFOLIOS, token)["me"]["portfolios"]}[portfolio["id"]]
-    assert len(after["activityFiches"]) == before + 1
+    assert len(after["activityFiches"]["nodes"]) == before + 1
     # and the same key with another body is refused through either host
     for host in (hosts.a, hosts.b):
         refused = data(host, CREATE_FICHE, token, key, p=portfolio["id"], t="Une autre fiche")["activityFicheCreate"]

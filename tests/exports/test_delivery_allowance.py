@@ -345,7 +345,7 @@ async def test_the_accounting_csv_parses_with_exact_amounts(admin, teacher):
 
 
 PORTFOLIOS_WITH_ALLOWANCE = """query($id: ID!) { node(id: $id) { ... on Period {
-    portfolios { learner { lastName } allowance { amountCents } } } } }"""
+    portfolios { nodes { learner { lastName } allowance { amountCents } } } } } }"""
 STAFF_READ = """query($p: ID!) { node(id: $p) { ... on Period { allowanceStatement { lines { lastName } } } } }"""
 
 
@@ -467,7 +467,7 @@ async def test_the_statements_do_not_grow_with_the_learners(admin, sql_counter):
     # then the statement lists 14 learners for as many statements
     statement = (await admin.data(STATEMENT, id=period))["node"]["allowanceStatement"]
     assert len(statement["lines"]) == 14 and statement["totalCents"] == 28000 + 10 * 3000
-    portfolios = (await admin.data(PORTFOLIOS_WITH_ALLOWANCE, id=period))["node"]["portfolios"]
+    portfolios = (await admin.data(PORTFOLIOS_WITH_ALLOWANCE, id=period))["node"]["portfolios"]["nodes"]
     assert [p["allowance"] and p["allowance"]["amountCents"] for p in portfolios][-3:] == [3000, 3000, 3000]
     assert await costs() == five
 

@@ -96,9 +96,9 @@ async def test_the_server_answers_other_requests_while_a_large_synthesis_is_buil
 REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(input: {learnerId: $l, date: $d}) {
   errors { code message } } }"""
 PERIOD_DELETE = "mutation($id: ID!) { periodDelete(input: {id: $id}) { errors { code message } } }"
-LEVEL_PERIODS = """query($id: ID!) { node(id: $id) { ... on Level { dashboard { learners {
+LEVEL_PERIODS = """query($id: ID!) { node(id: $id) { ... on Level { dashboard { learners { nodes {
   competences { competence { code } currentLevel history { level date periodName } }
-  periods { periodName period { name } bilanStatus engagement ficheCount } } } } } }"""
+  periods { periodName period { name } bilanStatus engagement ficheCount } } } } } } }"""
 
 
 async def test_statements_do_not_grow_with_the_learners_once_a_reviewed_period_is_deleted(teacher, sql_counter):
@@ -126,7 +126,7 @@ async def test_statements_do_not_grow_with_the_learners_once_a_reviewed_period_i
         assert text.count("PFMP 1\nDates") == text.count("PFMP 2\nDates") == len(level.learners)
         assert text.count("Complété, rencontre du") == len(level.learners)
         # and on the dashboard
-        for learner in dashboard["learners"]:
+        for learner in dashboard["learners"]["nodes"]:
             assert [(p["periodName"], p["period"], p["bilanStatus"]) for p in learner["periods"]] == [
                 ("PFMP 1", None, "COMPLETED"),
                 ("PFMP 2", {"name": "PFMP 2"}, "DRAFT"),

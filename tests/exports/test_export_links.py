@@ -104,9 +104,9 @@ async def test_every_export_route_has_a_link_in_the_schema(admin):
 async def test_the_links_of_a_list_cost_no_statement(teacher, sql_counter):
     # given the period view's list of portfolios, asked without and with the links
     period = encode_id("Period", (await Period.get(name=DISCOVERY)).id)
-    bare = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { id learner { id } } } } }"
+    bare = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id learner { id } } } } } }"
     linked = """query($id: ID!) { node(id: $id) { ... on Period { preConventionsUrl attestationsUrl
-      portfolios { id meetingSheetUrl preConventionUrl attestationUrl learner { id synthesisUrl } } } } }"""
+      portfolios { nodes { id meetingSheetUrl preConventionUrl attestationUrl learner { id synthesisUrl } } } } } }"""
     sql_counter.reset()
     without = await teacher.data(bare, id=period)
     statements = sql_counter.count
@@ -114,6 +114,6 @@ async def test_the_links_of_a_list_cost_no_statement(teacher, sql_counter):
     with_links = await teacher.data(linked, id=period)
     # then the same statements, and a link on each of the five rows
     assert sql_counter.count == statements
-    rows = with_links["node"]["portfolios"]
-    assert len(rows) == len(without["node"]["portfolios"]) == 5
+    rows = with_links["node"]["portfolios"]["nodes"]
+    assert len(rows) == len(without["node"]["portfolios"]["nodes"]) == 5
     assert all(row["attestationUrl"] and row["learner"]["synthesisUrl"] for row in rows)

@@ -33,7 +33,7 @@ FICHE_FIELDS = """
 NODE = "query($id: ID!) { node(id: $id) { ... on ActivityFiche { %s } } }" % FICHE_FIELDS
 
 PORTFOLIO_FICHES = """query($id: ID!) { node(id: $id) { ... on Portfolio {
-  activityFiches { id title number readState deletedAt } } } }"""
+  activityFiches { nodes { id title number readState deletedAt } } } } }"""
 
 CREATE = (
     """mutation($input: ActivityFicheCreateInput!) { activityFicheCreate(input: $input) {

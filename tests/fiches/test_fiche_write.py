@@ -56,7 +56,8 @@ async def test_a_learner_creates_a_fiche_with_its_context(learner, demo):
     assert created["number"] == 3 and created["version"] == 1 and created["completed"] is True
     assert created["annexCount"] == 0 and created["tasks"] == []
     listed = await learner.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
-    assert [f["number"] for f in listed["node"]["activityFiches"]] == [1, 2, 3]
+    # newest first
+    assert [f["number"] for f in listed["node"]["activityFiches"]["nodes"]] == [3, 2, 1]
 
 
 async def test_the_default_workplace_and_activity_types_of_another_framework(learner, demo):
@@ -144,13 +145,14 @@ async def test_deleting_keeps_every_number_and_the_fiche_for_teachers(learner, t
     # then it is gone for the learner, and the other fiche keeps its number 2 (R18: a number never changes)
     assert await fiche(learner, demo.fiche1) is None
     mine = await learner.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
-    assert [(f["title"], f["number"]) for f in mine["node"]["activityFiches"]] == [("À compléter", 2)]
+    assert [(f["title"], f["number"]) for f in mine["node"]["activityFiches"]["nodes"]] == [("À compléter", 2)]
     # while the teacher still lists it, marked DELETED, with its number
     theirs = await teacher.data(PORTFOLIO_FICHES, id=demo.dupire_portfolio)
     states = [
-        (f["title"], f["number"], f["readState"], f["deletedAt"] is not None) for f in theirs["node"]["activityFiches"]
+        (f["title"], f["number"], f["readState"], f["deletedAt"] is not None)
+        for f in theirs["node"]["activityFiches"]["nodes"]
     ]
-    assert states == [("Fiche 1 : Découverte de l'entreprise", 1, "DELETED", True), ("À compléter", 2, "UNREAD", False)]
+    assert states == [("À compléter", 2, "UNREAD", False), ("Fiche 1 : Découverte de l'entreprise", 1, "DELETED", True)]
     # and a fiche created afterwards takes the next number, never the deleted one's
     created = await mutate(
         learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.dupire_portfolio, "title": "Fiche 3"}

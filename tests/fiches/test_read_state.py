@@ -117,7 +117,7 @@ async def test_a_teacher_cannot_mark_a_fiche_out_of_reach(teacher, demo):
 
 COUNTS = """query($id: ID!) { node(id: $id) { ... on Portfolio {
   ficheCount completedFicheCount unreadFicheCount } } }"""
-PERIOD_COUNTS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { id %s } } } }"""
+PERIOD_COUNTS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id %s } } } } }"""
 
 
 async def _counts(api, portfolio_id: str) -> dict:

@@ -46,7 +46,7 @@ async def test_trainers_read_fiches_but_never_deleted_ones_nor_read_states(role,
     await ActivityFiche.filter(id=Demo.pk(deleted)).update(deleted_at=timezone.now())
     api = clients[role]
     # when the trainer lists the portfolio's fiches and refetches the deleted one
-    listed = (await api.data(PORTFOLIO_FICHES, id=portfolio))["node"]["activityFiches"]
+    listed = (await api.data(PORTFOLIO_FICHES, id=portfolio))["node"]["activityFiches"]["nodes"]
     # then only the kept fiche exists for them, with its own number (the deleted one keeps [1] too), without read state
     number = 2 if role is Role.MASTER else 1
     assert [(f["title"], f["number"], f["readState"], f["deletedAt"]) for f in listed] == [
@@ -80,19 +80,19 @@ async def _grow(portfolio_id: int, extra: int) -> None:
 
 
 async def test_listing_fiches_costs_the_same_for_2_or_30(teacher, demo, sql_counter):
-    query = """query($id: ID!) { node(id: $id) { ... on Portfolio { activityFiches {
+    query = """query($id: ID!) { node(id: $id) { ... on Portfolio { activityFiches { nodes {
       title number readState annexCount annexes { title } activityTypes { code } portfolio { id }
-      tasks { task { code } tickedByLearner } evaluationTargets { competence { code } } learner { fullName } } } } }"""
+      tasks { task { code } tickedByLearner } evaluationTargets { competence { code } } learner { fullName } } } } } }"""
     # given the demo portfolio with its 2 fiches
     sql_counter.reset()
     small = await teacher.data(query, id=demo.dupire_portfolio)
     few = sql_counter.count
-    assert len(small["node"]["activityFiches"]) == 2
+    assert len(small["node"]["activityFiches"]["nodes"]) == 2
     # when the portfolio holds 30 fiches
     await _grow(Demo.pk(demo.dupire_portfolio), 28)
     sql_counter.reset()
     large = await teacher.data(query, id=demo.dupire_portfolio)
     # then the same number of statements answers
-    assert len(large["node"]["activityFiches"]) == 30
-    assert [f["number"] for f in large["node"]["activityFiches"]] == list(range(1, 31))
+    assert len(large["node"]["activityFiches"]["nodes"]) == 30
+    assert [f["number"] for f in large["node"]["activityFiches"]["nodes"]] == list(range(30, 0, -1))
     assert sql_counter.count == few

@@ -32,7 +32,7 @@ CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfol
   activityFiche { id } errors { code message } } }"""
 UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(input: {ficheId: $f, file: $file}) {
   annex { id } errors { code message } } }"""
-FICHES = """query($p: ID!) { node(id: $p) { ... on Portfolio { activityFiches { id title } } } }"""
+FICHES = """query($p: ID!) { node(id: $p) { ... on Portfolio { activityFiches { nodes { id title } } } } }"""
 
 
 def pfmp(*args: str, data_dir: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -150,7 +150,7 @@ def test_a_live_server_backed_up_under_writes_restores_whole(tmp_path):
             client.headers["Authorization"] = f"Bearer {_token(client)}"
             fiches = client.post(
                 "/graphql", json={"query": FICHES, "variables": {"p": _portfolio_id(fresh_dir)}}
-            ).json()["data"]["node"]["activityFiches"]
+            ).json()["data"]["node"]["activityFiches"]["nodes"]
             there = {(f["id"], f["title"]) for f in fiches}
             assert set(before) <= there
             # Every annex a restored row names has its file, byte for byte.

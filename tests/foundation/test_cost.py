@@ -9,15 +9,16 @@ import pytest
 from graphql import parse
 
 from bench import operations
-from graph.cost import FIELD_COST, FIELD_ROWS, MAX_COST, operation_cost
+from graph.cost import BATCHED_PAGES, FIELD_COST, FIELD_ROWS, MAX_COST, operation_cost
 from graph.schema import schema
-from graph.types.common import encode_id
+from graph.types.common import MAX_PAGE, encode_id
+from graph.types.portfolios import PORTFOLIO_PAGE
 from models.bilans import CompanyBilan
 from models.periods import Period
 from models.schools import Level
 from models.users import User
 
-DASHBOARD = "dashboard { learners { learner { fullName } competences { currentLevel } } }"
+DASHBOARD = "dashboard { learners { nodes { learner { fullName } competences { currentLevel } } } }"
 
 
 def _aliased_dashboards(count: int) -> str:
@@ -78,7 +79,7 @@ async def test_dashboards_through_fragments_are_counted(teacher):
 
 async def test_one_level_dashboard_answers(teacher):
     data = await teacher.data(_aliased_dashboards(1), id=await _level_id())
-    assert data["d0"]["dashboard"]["learners"]
+    assert data["d0"]["dashboard"]["learners"]["nodes"]
 
 
 async def test_the_ordinary_screens_stay_well_under_the_limit(teacher):
@@ -103,8 +104,11 @@ async def test_the_ordinary_screens_stay_well_under_the_limit(teacher):
 
 
 def test_every_declared_cost_names_a_field_of_the_schema():
-    for type_name, field_name in [*FIELD_COST, *FIELD_ROWS]:
+    for type_name, field_name in [*FIELD_COST, *FIELD_ROWS, *BATCHED_PAGES]:
         assert field_name in schema._schema.get_type(type_name).fields, (type_name, field_name)
+    # a batched page's largest size is the one its resolver allows
+    assert BATCHED_PAGES[("Period", "portfolios")] == PORTFOLIO_PAGE
+    assert BATCHED_PAGES[("Portfolio", "activityFiches")] == MAX_PAGE
 
 
 @pytest.mark.parametrize("first, refused", [(10, False), (100, True)])

@@ -123,7 +123,7 @@ LEAKY_REQUESTS = [
         "variables": {"p": {"password": SECRET}},
     },
     # an enum given a secret-looking value
-    {"query": "query($r: Role) { trainers(role: $r) { id } }", "variables": {"r": SECRET}},
+    {"query": "query($r: Role) { trainers(role: $r) { nodes { id } } }", "variables": {"r": SECRET}},
 ]
 
 

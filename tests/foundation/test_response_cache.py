@@ -31,7 +31,7 @@ from tests.conftest import DEMO_EMAIL, Api, _settings, token_for
 from tests.periods.helpers import demo_period, portfolio_of
 
 PERIOD_VIEW = """query($id: ID!) { node(id: $id) { ... on Period { name
-  portfolios { daysDone completedFicheCount learner { fullName classroom { name } } } } } }"""
+  portfolios { nodes { daysDone completedFicheCount learner { fullName classroom { name } } } } } } }"""
 DAYS_DONE = """mutation($id: ID!, $days: Decimal) { portfolioDaysDoneSet(input: {id: $id, daysDone: $days}) {
   portfolio { daysDone } errors { code } } }"""
 
@@ -91,7 +91,7 @@ async def test_a_repeat_read_is_served_from_the_cache_in_two_statements(http_a, 
     await demo_period()
     first = await _period_view(teacher)
     assert first.headers["x-cache"] == "miss"
-    assert len(first.json()["data"]["node"]["portfolios"]) == 5
+    assert len(first.json()["data"]["node"]["portfolios"]["nodes"]) == 5
     # when they read it again
     sql_counter.reset()
     again = await _period_view(teacher)
@@ -126,7 +126,7 @@ async def test_a_write_through_the_api_makes_the_next_read_fresh(http_a, cached_
     # then the next read runs again and shows it
     fresh = await _period_view(teacher)
     assert fresh.headers["x-cache"] == "miss"
-    rows = fresh.json()["data"]["node"]["portfolios"]
+    rows = fresh.json()["data"]["node"]["portfolios"]["nodes"]
     assert [float(p["daysDone"]) for p in rows if p["learner"]["fullName"] == "Angélique DUPIRE"] == [4.5]
 
 
@@ -144,11 +144,11 @@ async def test_a_write_through_another_host_makes_the_next_read_fresh_on_both(ht
     for api in (on_a, on_b):
         fresh = await _period_view(api)
         assert fresh.headers["x-cache"] == "miss"
-        rows = fresh.json()["data"]["node"]["portfolios"]
+        rows = fresh.json()["data"]["node"]["portfolios"]["nodes"]
         assert [float(p["daysDone"]) for p in rows if p["learner"]["fullName"] == "Matis CARLIER"] == [3]
     # and the write through the first instance shows on the second
     await on_a.data(DAYS_DONE, id=encode_id("Portfolio", portfolio.id), days="2.5")
-    rows = (await _period_view(on_b)).json()["data"]["node"]["portfolios"]
+    rows = (await _period_view(on_b)).json()["data"]["node"]["portfolios"]["nodes"]
     assert [float(p["daysDone"]) for p in rows if p["learner"]["fullName"] == "Matis CARLIER"] == [2.5]
 
 
@@ -184,19 +184,21 @@ async def test_a_cached_answer_never_reaches_another_viewer(http_a, cached_setti
     teacher = await _api(http_a, cached_settings, Role.TEACHER)
     cached = await _period_view(teacher)
     assert (await _period_view(teacher)).headers["x-cache"] == "hit"
-    classrooms = {p["learner"]["classroom"]["name"] for p in cached.json()["data"]["node"]["portfolios"]}
+    classrooms = {p["learner"]["classroom"]["name"] for p in cached.json()["data"]["node"]["portfolios"]["nodes"]}
     assert classrooms == {"CAP 1 ELEC", "CAPELECT"}
     # when the second teacher and a learner send the same query text with the same variables
     second = await _period_view(Api(http_a, token_for(other_teacher, cached_settings), other_teacher))
     learner = await _period_view(await _api(http_a, cached_settings, Role.LEARNER))
     # then each answer is computed for them: the second teacher sees their classroom's learners only
     assert second.headers["x-cache"] == "miss"
-    rows = second.json()["data"]["node"]["portfolios"]
+    rows = second.json()["data"]["node"]["portfolios"]["nodes"]
     assert {p["learner"]["classroom"]["name"] for p in rows} == {"CAP 1 ELEC"}
     assert len(rows) == 2
     # and the learner their own portfolio only
     assert learner.headers["x-cache"] == "miss"
-    assert [p["learner"]["fullName"] for p in learner.json()["data"]["node"]["portfolios"]] == ["Angélique DUPIRE"]
+    assert [p["learner"]["fullName"] for p in learner.json()["data"]["node"]["portfolios"]["nodes"]] == [
+        "Angélique DUPIRE"
+    ]
     # and again, from the cache, each still gets their own
     assert (await _period_view(Api(http_a, token_for(other_teacher, cached_settings)))).content == second.content
     assert (await _period_view(await _api(http_a, cached_settings, Role.LEARNER))).content == learner.content
@@ -231,7 +233,7 @@ async def test_a_get_answers_an_etag_then_304_until_a_write_changes_the_stamps(h
     fresh = await http_a.get(f"/graphql?{params}", headers={**teacher.headers, "If-None-Match": etag})
     assert fresh.status_code == 200
     assert fresh.headers["etag"] != etag
-    rows = fresh.json()["data"]["node"]["portfolios"]
+    rows = fresh.json()["data"]["node"]["portfolios"]["nodes"]
     assert [float(p["daysDone"]) for p in rows if p["learner"]["fullName"] == "Jean LECAM"] == [1]
 
 
@@ -347,7 +349,7 @@ async def test_two_server_processes_on_one_database_never_serve_what_the_other_c
         one, two = (httpx.AsyncClient(base_url=host.start(), headers=headers) for host in hosts)
 
         def fabrowski(response: httpx.Response) -> list:
-            rows = response.json()["data"]["node"]["portfolios"]
+            rows = response.json()["data"]["node"]["portfolios"]["nodes"]
             return [p["daysDone"] for p in rows if p["learner"]["fullName"] == "Marine FABROWSKI"]
 
         async with one, two:

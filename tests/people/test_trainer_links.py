@@ -63,7 +63,7 @@ NODE = "query($id: ID!) { node(id: $id) { id } }"
 PORTFOLIO = """query($id: ID!) { node(id: $id) { ... on Portfolio {
   id learner { fullName classroom { name } } period { name } referentTeacher { fullName } trainers { fullName }
   liaisonFiche { id objectives workplace { companyName } }
-  activityFiches { id title evaluationTargets { __typename } annexes { title } }
+  activityFiches { nodes { id title evaluationTargets { __typename } annexes { title } } }
   bilan { id status } meetingSheetUrl preConventionUrl trainerLinks { id } } } }"""
 
 
@@ -138,9 +138,10 @@ async def test_a_teacher_issues_the_tutor_a_link_whose_token_reaches_that_portfo
     assert node["period"]["name"] == "Stage de découverte" and node["referentTeacher"]["fullName"]
     assert node["trainers"] == [{"fullName": "Eude Toutcourt"}]
     assert node["liaisonFiche"]["workplace"]["companyName"] == "Tout élec"
-    assert node["activityFiches"][0]["title"] == "Fiche 1 : Découverte de l'entreprise"
-    assert node["activityFiches"][0]["annexes"] == [{"title": "Photos du chantier"}]
-    assert node["activityFiches"][0]["evaluationTargets"] is not None
+    first_fiche = node["activityFiches"]["nodes"][-1]  # newest first
+    assert first_fiche["title"] == "Fiche 1 : Découverte de l'entreprise"
+    assert first_fiche["annexes"] == [{"title": "Photos du chantier"}]
+    assert first_fiche["evaluationTargets"] is not None
     assert node["bilan"]["status"] == "DRAFT"
     assert node["trainerLinks"] is None  # staff's list, not the trainer's
     assert await _download(linked, node["meetingSheetUrl"]) == 200
@@ -169,8 +170,10 @@ async def test_a_teacher_issues_the_tutor_a_link_whose_token_reaches_that_portfo
     learners = (await linked.data("{ learners { edges { node { fullName } } } }"))["learners"]["edges"]
     assert [edge["node"]["fullName"] for edge in learners] == ["Angélique DUPIRE"]
     period = encode_id("Period", angelique.period_id)
-    listed = await linked.data("query($id: ID!) { node(id: $id) { ... on Period { portfolios { id } } } }", id=period)
-    assert listed["node"]["portfolios"] == [{"id": _pid(angelique)}]
+    listed = await linked.data(
+        "query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id } } } } }", id=period
+    )
+    assert listed["node"]["portfolios"]["nodes"] == [{"id": _pid(angelique)}]
     assert await _download(linked, f"/exports/meeting-sheet/{_pid(marine)}") == 404
 
 
@@ -411,8 +414,8 @@ async def test_a_trainer_on_a_temporary_password_uses_a_link_without_changing_it
     assert await tutor.error_code(NODE, id=_pid(angelique)) == "PASSWORD_CHANGE_REQUIRED"
 
 
-PERIOD_LINKS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { id
-  trainerLinks { id issuedByName expiresAt lastUsedAt trainer { fullName } portfolio { id } } } } } }"""
+PERIOD_LINKS = """query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id
+  trainerLinks { id issuedByName expiresAt lastUsedAt trainer { fullName } portfolio { id } } } } } } }"""
 
 
 async def test_the_period_view_lists_every_portfolios_links_in_a_fixed_number_of_statements(
@@ -437,7 +440,7 @@ async def test_the_period_view_lists_every_portfolios_links_in_a_fixed_number_of
     body = await admin.data(PERIOD_LINKS, id=period)
     # then the statements are as many as with one link
     assert sql_counter.count == one
-    counts = {p["id"]: len(p["trainerLinks"]) for p in body["node"]["portfolios"]}
+    counts = {p["id"]: len(p["trainerLinks"]) for p in body["node"]["portfolios"]["nodes"]}
     assert (counts[_pid(angelique)], counts[_pid(lydie)], counts[_pid(marine)]) == (1, 1, 2)
 
 

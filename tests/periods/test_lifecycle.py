@@ -20,15 +20,15 @@ YEAR = current_school_year(dt.date.today())
 CREATE = """mutation($input: PeriodCreateInput!) {
   periodCreate(input: $input) {
     period { id name startDate endDate certifying objectives version tasks { code }
-             portfolios { learner { fullName } completedFicheCount bilanStatus
-                          liaisonFiche { objectives tasks { code } } activityFiches { title } } }
+             portfolios { nodes { learner { fullName } completedFicheCount bilanStatus
+                          liaisonFiche { objectives tasks { code } } activityFiches { nodes { title } } } } }
     errors { field code reason message }
   }
 }"""
 
 UPDATE = """mutation($input: PeriodUpdateInput!) {
   periodUpdate(input: $input) {
-    period { version objectives tasks { code } portfolios { learner { fullName } } }
+    period { version objectives tasks { code } portfolios { nodes { learner { fullName } } } }
     keptIndividualized { objectives portfolio { learner { fullName } } }
     movedFicheCount
     errors { field code reason message }
@@ -62,9 +62,9 @@ async def test_creating_a_period_opens_a_portfolio_per_learner(teacher):
     assert payload["errors"] == []
     period = payload["period"]
     assert period["tasks"] == [{"code": "TA 2-1"}, {"code": "TA 2-2"}] and period["certifying"] is True
-    assert [p["learner"]["fullName"] for p in period["portfolios"]] == ["Matis CARLIER", "Marine FABROWSKI"]
-    for portfolio in period["portfolios"]:
-        assert portfolio["activityFiches"] == [{"title": "À compléter"}]
+    assert [p["learner"]["fullName"] for p in period["portfolios"]["nodes"]] == ["Matis CARLIER", "Marine FABROWSKI"]
+    for portfolio in period["portfolios"]["nodes"]:
+        assert portfolio["activityFiches"]["nodes"] == [{"title": "À compléter"}]
         assert portfolio["completedFicheCount"] == 0 and portfolio["bilanStatus"] == "DRAFT"
         assert portfolio["liaisonFiche"] == {
             "objectives": "Réaliser une installation simple.",

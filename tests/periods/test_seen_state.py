@@ -17,7 +17,7 @@ CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfol
 UPDATE = """mutation($id: ID!, $v: Int!) { activityFicheUpdate(input: {id: $id, version: $v, description: "y"})
   { errors { code } } }"""
 DELETE = "mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { errors { code } } }"
-PERIOD_COUNTS = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { id newFicheCount } } } }"
+PERIOD_COUNTS = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id newFicheCount } } } } }"
 
 
 async def _angelique_portfolio() -> Portfolio:
@@ -71,7 +71,7 @@ async def test_the_counts_of_a_list_of_portfolios_cost_a_fixed_number_of_stateme
         sql_counter.reset()
         body = await tutor.execute(PERIOD_COUNTS, id=period_id)
         assert not body.get("errors"), body
-        return sql_counter.count, body["data"]["node"]["portfolios"]
+        return sql_counter.count, body["data"]["node"]["portfolios"]["nodes"]
 
     one, listed = await statements()
     assert len(listed) == 1

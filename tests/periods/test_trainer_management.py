@@ -55,7 +55,7 @@ async def test_a_teacher_may_not_manage_a_trainer_created_by_someone_else_follow
     # given a tutor the administrator created, who follows nobody yet
     tutor = await _created_by(admin, 2)
     # then the teacher sees the tutor, but may neither rename nor deactivate them, and nothing changes
-    assert "TUTEUR2" in str(await teacher.data("{ trainers { lastName } }"))
+    assert "TUTEUR2" in str(await teacher.data("{ trainers { nodes { lastName } } }"))
     assert await _code(teacher, RENAME, id=tutor) == "FORBIDDEN"
     assert await _code(teacher, DEACTIVATE, id=tutor) == "FORBIDDEN"
     row = await User.get(email="tuteur2@entreprise.test")

@@ -46,8 +46,8 @@ async def test_a_teacher_creates_assigns_and_the_tutor_then_reaches_exactly_that
 
 async def test_trainer_management_lists_edits_and_deactivates(teacher):
     created = (await teacher.data(CREATE % ("TutorCreate", "tutorCreate"), input=NEW_TUTOR))["tutorCreate"]["trainer"]
-    listed = await teacher.data("{ trainers(role: TUTOR) { fullName } }")
-    assert [t["fullName"] for t in listed["trainers"]] == ["Paul OHM", "Eude Toutcourt"]
+    listed = await teacher.data("{ trainers(role: TUTOR) { nodes { fullName } } }")
+    assert [t["fullName"] for t in listed["trainers"]["nodes"]] == ["Paul OHM", "Eude Toutcourt"]
     edited = await teacher.data(
         """mutation($id: ID!) { trainerUpdate(input: {id: $id, jobTitle: "chef de chantier"}) {
         trainer { jobTitle } errors { message } } }""",
@@ -63,9 +63,8 @@ async def test_trainer_management_lists_edits_and_deactivates(teacher):
     await teacher.data(
         "mutation($id: ID!) { trainerDeactivate(input: {id: $id}) { errors { message } } }", id=created["id"]
     )
-    assert [t["fullName"] for t in (await teacher.data("{ trainers(role: TUTOR) { fullName } }"))["trainers"]] == [
-        "Eude Toutcourt"
-    ]
+    listed = await teacher.data("{ trainers(role: TUTOR) { nodes { fullName } } }")
+    assert [t["fullName"] for t in listed["trainers"]["nodes"]] == ["Eude Toutcourt"]
     assert not (await User.get(email="paul.ohm@ohm.test")).is_active
 
 

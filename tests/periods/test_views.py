@@ -16,15 +16,15 @@ YEAR = current_school_year(dt.date.today())
 
 PERIOD_VIEW = """query($id: ID!) { node(id: $id) { ... on Period {
   name startDate endDate durationDays locked tasks { code }
-  portfolios { daysDone completedFicheCount bilanStatus
+  portfolios { nodes { daysDone completedFicheCount bilanStatus
     learner { fullName classroom { name } }
     trainers { fullName companyName }
     liaisonFiche { workplace { companyName } objectives tasks { code } }
-    activityFiches { title completed } } } } }"""
+    activityFiches { nodes { title completed } } } } } } }"""
 
 LEARNER_VIEW = """query($id: ID!) { node(id: $id) { ... on Learner { fullName
   portfolios { period { name startDate } completedFicheCount liaisonFiche { workplace { companyName } }
-               activityFiches { title } }
+               activityFiches { nodes { title } } }
   freeFiches { title } } } }"""
 
 
@@ -53,7 +53,7 @@ async def test_a_period_lists_one_portfolio_per_learner_with_classroom_and_compl
     data = await teacher.data(PERIOD_VIEW, id=encode_id("Period", (await demo_period()).id))
     rows = [
         (p["learner"]["fullName"], p["learner"]["classroom"]["name"], p["completedFicheCount"])
-        for p in data["node"]["portfolios"]
+        for p in data["node"]["portfolios"]["nodes"]
     ]
     # the seed's own screen: Angélique has one fiche completed (and one to complete)
     assert rows == [
@@ -63,7 +63,7 @@ async def test_a_period_lists_one_portfolio_per_learner_with_classroom_and_compl
         ("Lydie HÔT", "CAPELECT", 0),
         ("Jean LECAM", "CAP 1 ELEC", 0),
     ]
-    dupire = data["node"]["portfolios"][1]
+    dupire = data["node"]["portfolios"]["nodes"][1]
     assert dupire["trainers"] == [{"fullName": "Eude Toutcourt", "companyName": "Tout élec"}]
     assert dupire["liaisonFiche"]["workplace"]["companyName"] == "Tout élec"
 
@@ -72,7 +72,7 @@ async def test_a_deleted_fiche_or_an_empty_description_does_not_count_as_complet
     fiche = await ActivityFiche.get(title="Fiche 1 : Découverte de l'entreprise")
     await ActivityFiche.filter(id=fiche.id).update(deleted_at=dt.datetime.now(dt.UTC))
     data = await teacher.data(PERIOD_VIEW, id=encode_id("Period", (await demo_period()).id))
-    assert [p["completedFicheCount"] for p in data["node"]["portfolios"]] == [0, 0, 0, 0, 0]
+    assert [p["completedFicheCount"] for p in data["node"]["portfolios"]["nodes"]] == [0, 0, 0, 0, 0]
 
 
 async def test_by_learners_gives_every_period_and_the_free_fiches(learner):
@@ -82,7 +82,7 @@ async def test_by_learners_gives_every_period_and_the_free_fiches(learner):
             "period": {"name": "Stage de découverte", "startDate": f"{YEAR}-11-16"},
             "completedFicheCount": 1,
             "liaisonFiche": {"workplace": {"companyName": "Tout élec"}},
-            "activityFiches": [{"title": "Fiche 1 : Découverte de l'entreprise"}, {"title": "À compléter"}],
+            "activityFiches": {"nodes": [{"title": "À compléter"}, {"title": "Fiche 1 : Découverte de l'entreprise"}]},
         }
     ]
     assert data["node"]["freeFiches"] == []
@@ -119,7 +119,7 @@ async def test_the_period_view_costs_the_same_for_5_and_for_60_learners(teacher,
     await _more_learners(55)
     sql_counter.reset()
     data = await teacher.data(PERIOD_VIEW, id=period_id)
-    assert len(data["node"]["portfolios"]) == 60
+    assert len(data["node"]["portfolios"]["nodes"]) == 60
     assert sql_counter.count == with_five, sql_counter.statements
 
 
@@ -188,13 +188,15 @@ async def test_a_portfolio_answers_the_same_in_its_period_list_as_reached_alone_
     # The list builds its portfolios for all its rows at once; a portfolio reached alone goes field by field.
     # Both must answer the same values, and the same nulls where access.md refuses a field to the role.
     period_id = encode_id("Period", (await demo_period()).id)
-    listed_query = f"query($id: ID!) {{ node(id: $id) {{ ... on Period {{ portfolios {{ {PORTFOLIO_FIELDS} }} }} }} }}"
+    listed_query = (
+        f"query($id: ID!) {{ node(id: $id) {{ ... on Period {{ portfolios {{ nodes {{ {PORTFOLIO_FIELDS} }} }} }} }} }}"
+    )
     alone_query = f"query($id: ID!) {{ node(id: $id) {{ ... on Portfolio {{ {PORTFOLIO_FIELDS} }} }} }}"
     compared = 0
     for role in (Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER):
         api = clients[role]
         listed = (await api.data(listed_query, id=period_id))["node"]
-        for portfolio in listed["portfolios"] if listed else []:
+        for portfolio in listed["portfolios"]["nodes"] if listed else []:
             alone = (await api.data(alone_query, id=portfolio["id"]))["node"]
             assert alone == portfolio, role
             compared += 1
@@ -216,10 +218,10 @@ async def test_a_learners_portfolios_and_fiches_answer_the_same_listed_as_reache
     await ActivityFiche.filter(id=fiches[1].id).update(deleted_at=dt.datetime.now(dt.UTC))
     listed_query = f"""query($id: ID!) {{ node(id: $id) {{ ... on Learner {{ portfolios {{ id bilanStatus
       period {{ id name startDate }} liaisonFiche {{ id workplace {{ companyName }} }}
-      activityFiches {{ {FICHE_FIELDS} }} }} }} }} }}"""
+      activityFiches {{ nodes {{ {FICHE_FIELDS} }} }} }} }} }} }}"""
     alone_query = """query($id: ID!) { node(id: $id) { ... on Portfolio { id bilanStatus
       period { id name startDate } liaisonFiche { id workplace { companyName } }
-      activityFiches { id } } } }"""
+      activityFiches { nodes { id } } } } }"""
     fiche_query = f"query($id: ID!) {{ node(id: $id) {{ ... on ActivityFiche {{ {FICHE_FIELDS} }} }} }}"
     learners = {row.learner_id for row in fiches}
     compared = 0
@@ -230,8 +232,10 @@ async def test_a_learners_portfolios_and_fiches_answer_the_same_listed_as_reache
             for portfolio in listed["portfolios"] if listed else []:
                 alone = (await api.data(alone_query, id=portfolio["id"]))["node"]
                 assert {**alone, "activityFiches": None} == {**portfolio, "activityFiches": None}, role
-                assert [f["id"] for f in alone["activityFiches"]] == [f["id"] for f in portfolio["activityFiches"]]
-                for fiche in portfolio["activityFiches"]:
+                assert [f["id"] for f in alone["activityFiches"]["nodes"]] == [
+                    f["id"] for f in portfolio["activityFiches"]["nodes"]
+                ]
+                for fiche in portfolio["activityFiches"]["nodes"]:
                     assert (await api.data(fiche_query, id=fiche["id"]))["node"] == fiche, role
                     compared += 1
     # the teacher sees the read, the deleted and the annexed fiche as such

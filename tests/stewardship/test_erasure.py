@@ -52,11 +52,12 @@ ERASE = """mutation($id: ID!) { learnerErase(input: {id: $id}) {
   filesRemoved filesLeft errors { code reason message field } } }"""
 
 AGGREGATES = """query($level: ID!, $period: ID!) {
-  level: node(id: $level) { ... on Level { dashboard { learners {
+  level: node(id: $level) { ... on Level { dashboard { learners { nodes {
     learner { id }
     competences { competence { code } currentLevel history { level periodName } }
-    periods { periodId bilanStatus engagement ficheCount completedFicheCount } } } } }
-  period: node(id: $period) { ... on Period { portfolios { learner { id } ficheCount completedFicheCount } } }
+    periods { periodId bilanStatus engagement ficheCount completedFicheCount } } } } } }
+  period: node(id: $period) { ... on Period {
+    portfolios { nodes { learner { id } ficheCount completedFicheCount } } } }
 }"""
 
 
@@ -68,9 +69,9 @@ async def aggregates(admin: Api) -> dict:
     data = await admin.data(AGGREGATES, level=encode_id("Level", level.id), period=encode_id("Period", period.id))
     dashboards = {
         d["learner"]["id"]: {k: v for k, v in d.items() if k != "learner"}
-        for d in data["level"]["dashboard"]["learners"]
+        for d in data["level"]["dashboard"]["learners"]["nodes"]
     }
-    portfolios = {p["learner"]["id"]: p for p in data["period"]["portfolios"]}
+    portfolios = {p["learner"]["id"]: p for p in data["period"]["portfolios"]["nodes"]}
     return {"dashboards": dashboards, "portfolios": portfolios}
 
 
