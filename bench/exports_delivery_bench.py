@@ -47,7 +47,7 @@ from resolvers.frameworks.importing import load_builtin_frameworks  # noqa: E402
 from tests.exports.delivery import melec_level  # noqa: E402
 
 TEACHER = ("professeur@demo.pfmp.test", "demo-pfmp-2026")
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"
+LOGIN = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token errors { code } } }"
 
 
 def _free_port() -> int:

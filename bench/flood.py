@@ -45,7 +45,7 @@ from models.users import User  # noqa: E402
 from permissions.tokens import issue_token  # noqa: E402
 
 LOGIN = """mutation($email: String!, $password: String!) {
-  login(email: $email, password: $password) { token retryAfter errors { code } } }"""
+  login(input: {email: $email, password: $password}) { token retryAfter errors { code } } }"""
 
 
 # ---- the flooding process ---------------------------------------------------------------------------------

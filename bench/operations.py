@@ -52,8 +52,8 @@ VISIT = """query Visit($id: ID!) { node(id: $id) { ... on CompanyBilan {
       criteria { criterion { id label } marked ficheRefs level } } } }
   scale { value label } } } }"""
 
-SAVE = """mutation Save($id: ID!, $version: Int!, $input: BilanInput!) {
-  bilanUpdate(id: $id, version: $version, input: $input) {
+SAVE = """mutation Save($input: BilanUpdateInput!) {
+  bilanUpdate(input: $input) {
     bilan { id version updatedAt } errors { field code message } } }"""
 
 # tests/bilans/test_statements.py: a level's dashboard.
@@ -147,9 +147,13 @@ def save_variables(targets: Targets, bilan_id: int, version: int, rotation: int)
         for n, pk in enumerate(targets.criteria)
     ]
     return {
-        "id": encode_id("CompanyBilan", bilan_id),
-        "version": version,
-        "input": {"engagement": 1 + rotation % 4, "modes": modes, "results": results},
+        "input": {
+            "id": encode_id("CompanyBilan", bilan_id),
+            "version": version,
+            "engagement": 1 + rotation % 4,
+            "modes": modes,
+            "results": results,
+        }
     }
 
 
@@ -420,10 +424,10 @@ TUTOR_VIEW = """query TutorView { learners(first: 50) { totalCount edges { node 
     liaisonFiche { workplace { companyName tutorName } }
     activityFiches { nodes { id number title autonomy completed updatedAt annexCount } } } } } } }"""
 
-FICHE_CREATE = """mutation FicheCreate($p: ID!, $input: ActivityFicheInput!) {
-  activityFicheCreate(portfolioId: $p, input: $input) { activityFiche { id version } errors { field code message } } }"""
+FICHE_CREATE = """mutation FicheCreate($input: ActivityFicheCreateInput!) {
+  activityFicheCreate(input: $input) { activityFiche { id version } errors { field code message } } }"""
 
-ANNEX_UPLOAD = """mutation AnnexUpload($f: ID!, $file: Upload!, $t: String) { annexUpload(ficheId: $f, file: $file, title: $t) {
+ANNEX_UPLOAD = """mutation AnnexUpload($input: AnnexUploadInput!) { annexUpload(input: $input) {
   annex { id size } errors { field code message } } }"""
 
 # The small file a learner attaches: a few lines of text (a photo's caption, a report), judged TEXT by its content.
@@ -434,8 +438,8 @@ ANNEX_CONTENT = (
 
 def fiche_variables(portfolio_id: int, number: int) -> dict:
     return {
-        "p": encode_id("Portfolio", portfolio_id),
         "input": {
+            "portfolioId": encode_id("Portfolio", portfolio_id),
             "title": f"Fiche du jour {number}",
             "autonomy": "ACCOMPANIED",
             "description": "J'ai préparé le matériel et câblé une prise sous le contrôle de mon tuteur.",
@@ -446,9 +450,12 @@ def fiche_variables(portfolio_id: int, number: int) -> dict:
 
 def upload_fields(fiche_id: str, number: int) -> dict:
     """httpx's `data` and `files` of the GraphQL multipart request spec: operations, map, then the file part."""
-    operations = {"query": ANNEX_UPLOAD, "variables": {"f": fiche_id, "t": f"Compte rendu {number}", "file": None}}
+    operations = {
+        "query": ANNEX_UPLOAD,
+        "variables": {"input": {"ficheId": fiche_id, "title": f"Compte rendu {number}", "file": None}},
+    }
     return {
-        "data": {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        "data": {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
         "files": {"0": (f"compte-rendu-{number}.txt", ANNEX_CONTENT, "text/plain")},
     }
 

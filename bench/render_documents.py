@@ -50,10 +50,12 @@ from tests.exports.delivery import melec_level  # noqa: E402
 from tests.exports.rendering import fonts, page_sizes, to_pdf, to_png  # noqa: E402
 
 TEACHER = ("professeur@demo.pfmp.test", "demo-pfmp-2026")
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"
-UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
+LOGIN = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token errors { code } } }"
+UPDATE = """mutation($input: BilanUpdateInput!) { bilanUpdate(input: $input) {
   bilan { version } errors { code message } } }"""
-COMPLETE = "mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) { bilan { status } errors { code } } }"
+COMPLETE = (
+    "mutation($id: ID!, $v: Int!) { bilanComplete(input: {id: $id, version: $v}) { bilan { status } errors { code } } }"
+)
 DISCOVERY = "Stage de découverte"
 
 
@@ -154,9 +156,13 @@ def _complete_demo_bilan(client: httpx.Client, ids: dict[str, str]) -> None:
     saved = _graphql(
         client,
         UPDATE,
-        id=ids["bilan"],
-        v=int(ids["version"]),
-        input={"engagement": 3, "comment": comment, "results": results},
+        input={
+            "id": ids["bilan"],
+            "version": int(ids["version"]),
+            "engagement": 3,
+            "comment": comment,
+            "results": results,
+        },
     )["bilanUpdate"]
     if saved["errors"]:
         raise SystemExit(f"bilanUpdate: {saved['errors']}")

@@ -46,7 +46,7 @@ CHUNK = 1024 * 1024
 MEMORY_BUDGET_MB = 50
 
 UPLOAD = (
-    "mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) "
+    "mutation($input: AnnexUploadInput!) { annexUpload(input: $input) "
     "{ annex { size contentType downloadUrl } errors { code message } } }"
 )
 
@@ -107,10 +107,10 @@ def _make_file(path: Path, size: int) -> None:
 def _multipart(path: Path, fiche_id: str) -> tuple[str, int, object]:
     """(content type, length, body iterator) of a GraphQL multipart request reading the file as it goes."""
     boundary = uuid.uuid4().hex
-    operations = json.dumps({"query": UPLOAD, "variables": {"f": fiche_id, "file": None}})
+    operations = json.dumps({"query": UPLOAD, "variables": {"input": {"ficheId": fiche_id, "file": None}}})
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{operations}\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.file"]}}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.input.file"]}}\r\n'
         f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="{path.name}"\r\n'
         f"Content-Type: application/pdf\r\n\r\n"
     ).encode()
@@ -229,7 +229,7 @@ def run(size_mb: int, workdir: Path, storage_env: dict[str, str] | None = None) 
         with httpx.Client(base_url=base, timeout=600) as client:
             token = _graphql(
                 client,
-                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }",
+                "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token errors { code } } }",
                 e=LEARNER[0],
                 p=LEARNER[1],
             )["login"]["token"]

@@ -100,7 +100,7 @@ class ErrorCode(str, Enum):
 @dataclass(frozen=True)
 class ReasonSpec:
     code: ErrorCode
-    # The input field(s) it names, as the documentation shows them ("—": the whole request).
+    # The field(s) it names inside the mutation's `input`, as the documentation shows them ("—": the whole request).
     field: str
     # What it means, for the schema's enum and the documentation.
     description: str
@@ -245,12 +245,12 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.LIST_DUPLICATE: ReasonSpec(
         ErrorCode.INVALID,
-        "a list (learnerIds, taskIds, targets, input.modes, input.results, …)",
+        "a list (learnerIds, taskIds, targets, modes, results, …)",
         "A list names the same item twice.",
     ),
     Reason.VALUE_REQUIRED: ReasonSpec(
         ErrorCode.REQUIRED,
-        "a text or a choice (name, email, url, input.classroomId, …)",
+        "a text or a choice (name, email, url, classroomId, …)",
         "A required value is missing or blank.",
     ),
     Reason.TEXT_TOO_LONG: ReasonSpec(
@@ -302,7 +302,7 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.NOT_IN_FICHE_FRAMEWORK: ReasonSpec(
         ErrorCode.INVALID,
-        "taskIds.N, input.activityTypeIds.N",
+        "taskIds.N, activityTypeIds.N",
         "The task or activity is not in the framework of the fiche's level.",
     ),
     Reason.TEMPLATE_OF_OTHER_LEVEL: ReasonSpec(
@@ -337,7 +337,7 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.CRITERION_NOT_OF_COMPETENCE: ReasonSpec(
         ErrorCode.INVALID,
-        "targets.N.criterionId, input.results.N.criterionId",
+        "targets.N.criterionId, results.N.criterionId",
         "The criterion belongs to another competence.",
     ),
     Reason.RETIRED_FROM_FRAMEWORK: ReasonSpec(
@@ -391,31 +391,29 @@ REASONS: dict[Reason, ReasonSpec] = {
     Reason.BILAN_SCAN_MISSING: ReasonSpec(
         ErrorCode.INVALID, "signatureMode", "Completing a bilan as signed on paper before its scan is uploaded."
     ),
-    Reason.ENGAGEMENT_OUT_OF_RANGE: ReasonSpec(
-        ErrorCode.INVALID, "input.engagement", "Engagement is 1 to 4 stars, or null."
-    ),
+    Reason.ENGAGEMENT_OUT_OF_RANGE: ReasonSpec(ErrorCode.INVALID, "engagement", "Engagement is 1 to 4 stars, or null."),
     Reason.MEETING_DATE_OUT_OF_RANGE: ReasonSpec(
-        ErrorCode.INVALID, "input.meetingDate", "The meeting date falls outside the period's days."
+        ErrorCode.INVALID, "meetingDate", "The meeting date falls outside the period's days."
     ),
-    Reason.TOO_MANY_RESULTS: ReasonSpec(ErrorCode.INVALID, "input.results", "Too many results and modes in one save."),
+    Reason.TOO_MANY_RESULTS: ReasonSpec(ErrorCode.INVALID, "results", "Too many results and modes in one save."),
     Reason.LEVEL_WITHOUT_FRAMEWORK: ReasonSpec(
-        ErrorCode.INVALID, "input.results", "The period's level has no framework to evaluate against."
+        ErrorCode.INVALID, "results", "The period's level has no framework to evaluate against."
     ),
     Reason.COMPETENCE_NOT_IN_FRAMEWORK: ReasonSpec(
         ErrorCode.INVALID,
-        "input.modes.N.competenceId, input.results.N.competenceId",
+        "modes.N.competenceId, results.N.competenceId",
         "The competence is not one of the bilan's framework.",
     ),
     Reason.COMPETENCE_EVALUATED_GLOBALLY: ReasonSpec(
-        ErrorCode.INVALID, "input.results.N.criterionId", "A result per criterion for a competence evaluated globally."
+        ErrorCode.INVALID, "results.N.criterionId", "A result per criterion for a competence evaluated globally."
     ),
     Reason.COMPETENCE_EVALUATED_BY_CRITERIA: ReasonSpec(
         ErrorCode.REQUIRED,
-        "input.results.N.criterionId",
+        "results.N.criterionId",
         "A global result for a competence evaluated criterion by criterion.",
     ),
     Reason.LEVEL_NOT_ON_SCALE: ReasonSpec(
-        ErrorCode.INVALID, "input.results.N.level", "An achievement level that is not on the framework's scale."
+        ErrorCode.INVALID, "results.N.level", "An achievement level that is not on the framework's scale."
     ),
     Reason.REVIEW_DATE_IN_FUTURE: ReasonSpec(ErrorCode.INVALID, "date", "An interim review dated in the future."),
     Reason.REVIEW_DATE_TAKEN: ReasonSpec(
@@ -427,14 +425,10 @@ REASONS: dict[Reason, ReasonSpec] = {
     Reason.FRAMEWORK_FILE_INVALID: ReasonSpec(
         ErrorCode.INVALID, "content", "A problem in a framework file, where it is (the detail is in English)."
     ),
-    Reason.FRAMEWORK_CODE_UNKNOWN: ReasonSpec(
-        ErrorCode.NOT_FOUND, "input.frameworkCode", "No framework has this code."
-    ),
-    Reason.LEVEL_NAME_TAKEN: ReasonSpec(
-        ErrorCode.UNIQUE, "input.name", "The school already has a level with this name."
-    ),
+    Reason.FRAMEWORK_CODE_UNKNOWN: ReasonSpec(ErrorCode.NOT_FOUND, "frameworkCode", "No framework has this code."),
+    Reason.LEVEL_NAME_TAKEN: ReasonSpec(ErrorCode.UNIQUE, "name", "The school already has a level with this name."),
     Reason.CLASSROOM_NAME_TAKEN: ReasonSpec(
-        ErrorCode.UNIQUE, "input.name", "The school already has a classroom with this name."
+        ErrorCode.UNIQUE, "name", "The school already has a classroom with this name."
     ),
     Reason.ROSTER_FILE_INVALID: ReasonSpec(
         ErrorCode.INVALID, "content", "A problem in a roster file, where it is (the detail is in English)."
@@ -471,37 +465,37 @@ REASONS: dict[Reason, ReasonSpec] = {
     Reason.TRAINER_DEACTIVATED: ReasonSpec(ErrorCode.INVALID, "trainerId", "The trainer's account is deactivated."),
     Reason.TEACHER_DEACTIVATED: ReasonSpec(ErrorCode.INVALID, "teacherId", "The teacher's account is deactivated."),
     Reason.TRAINER_NOT_ASSIGNED: ReasonSpec(
-        ErrorCode.INVALID, "input.trainerId", "A trainer link is issued to a trainer assigned to the portfolio."
+        ErrorCode.INVALID, "trainerId", "A trainer link is issued to a trainer assigned to the portfolio."
     ),
     Reason.TRAINER_LINK_EXPIRY_OUT_OF_RANGE: ReasonSpec(
         ErrorCode.INVALID,
-        "input.expiresOn",
+        "expiresOn",
         "A trainer link expires from today to 30 days after the period's end (the default).",
     ),
     Reason.TRAINER_LINK_INVALID: ReasonSpec(
-        ErrorCode.INVALID, "input.link", "The trainer link is not one the school issued (mistyped or altered)."
+        ErrorCode.INVALID, "link", "The trainer link is not one the school issued (mistyped or altered)."
     ),
-    Reason.TRAINER_LINK_EXPIRED: ReasonSpec(ErrorCode.INVALID, "input.link", "The trainer link has expired."),
+    Reason.TRAINER_LINK_EXPIRED: ReasonSpec(ErrorCode.INVALID, "link", "The trainer link has expired."),
     Reason.TRAINER_LINK_REVOKED: ReasonSpec(
         ErrorCode.INVALID,
-        "input.link",
+        "link",
         "The trainer link was revoked, or its trainer no longer follows the portfolio or is deactivated.",
     ),
     Reason.TRAINER_LINK_THROTTLED: ReasonSpec(
         ErrorCode.THROTTLED, "—", "Too many refused link exchanges from this address: wait retryAfter seconds."
     ),
     Reason.SIRET_INVALID: ReasonSpec(
-        ErrorCode.INVALID, "input.companySiret", "A SIRET is 14 digits (spaces between groups allowed)."
+        ErrorCode.INVALID, "companySiret", "A SIRET is 14 digits (spaces between groups allowed)."
     ),
     Reason.ALLOWANCE_RATE_OUT_OF_RANGE: ReasonSpec(
-        ErrorCode.INVALID, "input.dailyRateCents", "A daily rate of the PFMP allowance is 1 to 100000 cents."
+        ErrorCode.INVALID, "dailyRateCents", "A daily rate of the PFMP allowance is 1 to 100000 cents."
     ),
     Reason.ALLOWANCE_RATE_TOO_EARLY: ReasonSpec(
-        ErrorCode.INVALID, "input.validFrom", "A daily rate in force before the PFMP allowance existed (2023-09-01)."
+        ErrorCode.INVALID, "validFrom", "A daily rate in force before the PFMP allowance existed (2023-09-01)."
     ),
     Reason.ALLOWANCE_RATE_USED: ReasonSpec(
         ErrorCode.CONFLICT,
-        "input.validFrom",
+        "validFrom",
         "A validated statement used the rate of this diploma year and date: it cannot be replaced.",
     ),
     Reason.ALLOWANCE_STATEMENT_VALIDATED: ReasonSpec(
@@ -520,7 +514,7 @@ REASONS: dict[Reason, ReasonSpec] = {
     ),
     Reason.DAYS_DONE_NOT_RECORDED: ReasonSpec(
         ErrorCode.REQUIRED,
-        "portfolios.ID.daysDone",
+        "periodId (one error per learner, the message naming them)",
         "A learner's days done are not recorded: the allowance statement cannot be validated.",
     ),
     Reason.IDENTITY_PROVIDER_UNKNOWN: ReasonSpec(
@@ -589,20 +583,20 @@ REASONS: dict[Reason, ReasonSpec] = {
         "A request with the same idempotency key is still running: retry once it has answered.",
     ),
     Reason.REFRESH_TOKEN_INVALID: ReasonSpec(
-        ErrorCode.INVALID, "input.refreshToken", "Not a refresh token this server issued: sign in again."
+        ErrorCode.INVALID, "refreshToken", "Not a refresh token this server issued: sign in again."
     ),
     Reason.REFRESH_TOKEN_EXPIRED: ReasonSpec(
-        ErrorCode.INVALID, "input.refreshToken", "The refresh token has expired: sign in again."
+        ErrorCode.INVALID, "refreshToken", "The refresh token has expired: sign in again."
     ),
     Reason.REFRESH_TOKEN_REVOKED: ReasonSpec(
         ErrorCode.INVALID,
-        "input.refreshToken",
+        "refreshToken",
         "The refresh token was revoked (signed out everywhere, password changed, account deactivated, or its family "
         "revoked): sign in again.",
     ),
     Reason.REFRESH_TOKEN_REUSED: ReasonSpec(
         ErrorCode.INVALID,
-        "input.refreshToken",
+        "refreshToken",
         "The refresh token was already exchanged: every token descended from its sign-in is revoked; sign in again.",
     ),
 }

@@ -1,7 +1,7 @@
 """No password, token or secret reaches a log line.
 
 Strawberry logs every error of a result with `str(error)`, which prints the query's source lines around it: a
-failed `login(email: "…", password: "…")` wrote the password to the log. Errors are logged here instead as one
+failed `login(input: {email: "…", password: "…"})` wrote the password to the log. Errors are logged here instead as one
 line: where, and the message with every quoted string and every echoed input value cut out. The access log
 keeps the path of a GET request but not its query string (a GraphQL query, variables, possibly a token).
 """

@@ -32,6 +32,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     GraphQLError,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -78,13 +79,19 @@ class LoginShape:
     key: str
     # (response key, field name, the selection of `errors` when the field is `errors`)
     fields: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
-    # ("variable", name) or ("value", the literal)
-    email: tuple[str, str]
-    password: tuple[str, str]
+    # ("variable", name), ("variable", name, key) for the key of an `input` object given as a variable, or
+    # ("value", the literal)
+    email: tuple[str, ...]
+    password: tuple[str, ...]
 
-    def argument(self, which: tuple[str, str], variables: dict[str, Any]) -> Any:
-        kind, text = which
-        return variables.get(text) if kind == "variable" else text
+    def argument(self, which: tuple[str, ...], variables: dict[str, Any]) -> Any:
+        kind, text, *inside = which
+        if kind != "variable":
+            return text
+        value = variables.get(text)
+        for key in inside:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
 
     def answer(self, retry_after: int, language: str) -> dict[str, Any]:
         """`data` as the view answers a throttled `login`: the payload of LoginPayload(retry_after, errors)."""
@@ -121,13 +128,20 @@ def _plain_fields(selection: SelectionSetNode | None) -> list[FieldNode] | None:
     return fields if len(fields) == len(selection.selections) == len(keys) else None
 
 
-def _argument(field: FieldNode, name: str) -> tuple[str, str] | None:
+def _argument(field: FieldNode, name: str) -> tuple[str, ...] | None:
+    """Where the field `name` of `login`'s one argument, `input`, comes from (see LoginShape)."""
     for argument in field.arguments or ():
-        if argument.name.value == name:
-            if isinstance(argument.value, VariableNode):
-                return ("variable", argument.value.name.value)
-            if isinstance(argument.value, StringValueNode):
-                return ("value", argument.value.value)
+        if argument.name.value != "input":
+            continue
+        if isinstance(argument.value, VariableNode):
+            return ("variable", argument.value.name.value, name)
+        if isinstance(argument.value, ObjectValueNode):
+            for given in argument.value.fields:
+                if given.name.value == name:
+                    if isinstance(given.value, VariableNode):
+                        return ("variable", given.value.name.value)
+                    if isinstance(given.value, StringValueNode):
+                        return ("value", given.value.value)
     return None
 
 

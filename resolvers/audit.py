@@ -27,9 +27,14 @@ class AuditQuery:
     async def audit_entries(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        kind: AuditKind | None = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="At most this many items (the page size, capped by the server)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The `endCursor` of the page before: the page starts after it.")
+        ] = None,
+        kind: Annotated[AuditKind | None, strawberry.argument(description="Only the entries of this kind.")] = None,
         actor_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="The global ID of the account that acted.")
         ] = None,

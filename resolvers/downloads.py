@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Annotated
 
 import strawberry
 
@@ -39,7 +40,13 @@ class DownloadQuery:
         "the route checks the user's access as for a bearer token: the URL never grants more than the user has "
         "then. Any signed-in user; a path that is not a download answers BAD_USER_INPUT."
     )
-    def signed_download_url(self, info: Info, path: str) -> SignedDownloadUrl:
+    def signed_download_url(
+        self,
+        info: Info,
+        path: Annotated[
+            str, strawberry.argument(description="The download path to sign, as a `downloadUrl` field answers it.")
+        ],
+    ) -> SignedDownloadUrl:
         viewer = info.context.require_viewer()
         if not DOWNLOAD_PATH.match(path):
             raise BadUserInput("DOWNLOAD_PATH_UNKNOWN", field="path")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from tortoise.expressions import Q
@@ -20,7 +21,7 @@ from graph.context import Info
 from graph.errors import Forbidden, Unauthenticated
 from graph.loaders import Loaders
 from graph.types.bilans import CompanyBilan
-from graph.types.common import decode_id, encode_id
+from graph.types.common import decode_id, described_enum, encode_id
 from graph.types.fiches import ActivityFiche
 from graph.types.portfolios import LiaisonFiche
 from models import bilans as bilan_models
@@ -33,16 +34,25 @@ from permissions.table import OWN_BY_REACH, allows
 from permissions.viewer import Viewer
 
 
-@strawberry.enum(description="What happened.")
+# A str enum (its members are the kinds models/live.py publishes): its values' descriptions cannot be
+# strawberry.enum_values, which a str mixin would turn into strings.
+@described_enum(
+    "What happened.",
+    {
+        "FICHE_CREATED": "A learner wrote a new fiche.",
+        "FICHE_CHANGED": "A fiche changed: its text, tasks, targets, annexes or read state.",
+        "FICHE_DELETED": "A fiche was deleted (to those who read deleted fiches: staff).",
+        "FICHE_NO_LONGER_VISIBLE": "A fiche you could read was deleted: drop it (`subjectId`).",
+        "BILAN_COMPLETED": "A bilan was completed.",
+        "BILAN_REOPENED": "A completed bilan was reopened.",
+        "LIAISON_FICHE_CHANGED": "A liaison fiche changed (workplace, plan, or its period).",
+    },
+)
 class NewsKind(str, Enum):
     FICHE_CREATED = "FICHE_CREATED"
     FICHE_CHANGED = "FICHE_CHANGED"
-    FICHE_DELETED = strawberry.enum_value(
-        "FICHE_DELETED", description="A fiche was deleted (to those who read deleted fiches: staff)."
-    )
-    FICHE_NO_LONGER_VISIBLE = strawberry.enum_value(
-        "FICHE_NO_LONGER_VISIBLE", description="A fiche you could read was deleted: drop it (`subjectId`)."
-    )
+    FICHE_DELETED = "FICHE_DELETED"
+    FICHE_NO_LONGER_VISIBLE = "FICHE_NO_LONGER_VISIBLE"
     BILAN_COMPLETED = "BILAN_COMPLETED"
     BILAN_REOPENED = "BILAN_REOPENED"
     LIAISON_FICHE_CHANGED = "LIAISON_FICHE_CHANGED"
@@ -143,7 +153,14 @@ class LiveSubscription:
         "reopened, liaison fiches changed, each only if you read it. `portfolioId` narrows it to one portfolio in "
         "your reach (FORBIDDEN otherwise)."
     )
-    async def news(self, info: Info, portfolio_id: strawberry.ID | None = None) -> AsyncGenerator[News, None]:
+    async def news(
+        self,
+        info: Info,
+        portfolio_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the news of this portfolio; by default every portfolio you follow."),
+        ] = None,
+    ) -> AsyncGenerator[News, None]:
         viewer = info.context.require_viewer()
         narrow: int | None = None
         if portfolio_id is not None:

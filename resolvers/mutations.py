@@ -11,6 +11,11 @@ A mutation declared with an `audit` kind (an evaluation or an access-rights chan
 audit entry in the same transaction: the entries its body noted (`models.audit.note`), or else one naming the
 mutation and the object its payload answers. They are inserted in one statement, before the stamp's bump.
 
+Every mutation takes one argument, `input` (GitHub's style: `periodUpdate(input: {id, version, name})`), or none
+when it needs none; the type of `input` is named after the mutation (XxxInput). A payload error's `field` is the
+path from that argument: a resolver names a field by its path inside `input` ("startDate", "learnerIds.2", or
+already "input.link") and `under_input` places it under `input`, one rule for every mutation.
+
 A body that returns bumps the data version stamp of the request's writer (its viewer's school, or the global stamp
 when there is none: models/stamps.py) as the last statement of the same transaction: the write and the bump commit
 together or not at all, and a rolled-back mutation bumps nothing. The live events the body noted
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -85,6 +91,22 @@ async def run_mutation(payload: Callable[..., P], body: Callable[[], Awaitable[P
 DECLARED = "pfmp.mutation"
 
 
+def under_input(result: P) -> P:
+    """The payload with each error's `field` placed under the mutation's one argument, `input`: a resolver may name
+    a field by its path inside `input` ("startDate", "learnerIds.2") or with the prefix ("input.link")."""
+    errors = getattr(result, "errors", None)
+    if errors:
+        for error in errors:
+            if error.field and error.field[0] != "input":
+                error.field = ["input", *error.field]
+    return result
+
+
+def _arguments(resolver: Callable[..., Any]) -> list[str]:
+    """The names of a resolver's GraphQL arguments (its parameters after `self` and `info`)."""
+    return list(inspect.signature(resolver).parameters)[2:]
+
+
 @dataclass(frozen=True)
 class Declared:
     """What `@mutation` recorded on a resolver: its rule, whether it runs in the decorator's transaction, and the
@@ -124,11 +146,14 @@ def mutation(
     `idempotent` makes the mutation honour the `Idempotency-Key` header (resolvers/idempotency.py): a retry with
     the key answers the first result, read again by `idempotent.read`; its description says so.
     `audit`: the kind of entry of the audit trail the mutation leaves when it succeeds (see above).
+    The resolver takes `input` (its GraphQL argument, described here unless it says more) or nothing.
     """
 
     def declare(resolver: Callable[..., Awaitable[Any]]) -> Any:
         payload = _payload_type(resolver)
         name = kwargs.get("name") or to_camel_case(resolver.__name__)
+        if _arguments(resolver) not in ([], ["input"]):
+            raise TypeError(f"{resolver.__qualname__} must take one argument, `input`, not {_arguments(resolver)}")
 
         @functools.wraps(resolver)
         async def run(self: Any, info: Any, *args: Any, **arguments: Any) -> Any:
@@ -145,12 +170,17 @@ def mutation(
                     _audited.reset(marked)
 
             if idempotent is None:
-                return await write()
-            return await idempotency.guard(info, resolver.__name__, dict(arguments), payload, idempotent, write)
+                return under_input(await write())
+            return under_input(
+                await idempotency.guard(info, resolver.__name__, dict(arguments), payload, idempotent, write)
+            )
 
         run.__dict__[DECLARED] = Declared(rule, transaction, audit)
         text = description.rstrip() + (idempotency.DESCRIPTION if idempotent is not None else "")
         text = f"{text} {describe(rule)}" if rule is not None else text
-        return strawberry.mutation(description=text, **kwargs)(run)
+        field = strawberry.mutation(description=text, **kwargs)(run)
+        for argument in field.arguments:
+            argument.description = argument.description or f"All the arguments of {name}."
+        return field
 
     return declare

@@ -8,7 +8,7 @@ The Node types and the scopes that bound them are registered in one place,
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -32,13 +32,26 @@ async def resolve_node(info: Info, global_id: str) -> Any | None:
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its opaque ID; null when it does not exist or is out of your reach.")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID, as any `id` field answers it.")],
+    ) -> relay.Node | None:
         return await resolve_node(info, id)
 
     @strawberry.field(
         description="Several objects by their opaque IDs, in the same order; null for each one out of reach."
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description="Global IDs; the answer keeps their order, null for each one out of reach."
+            ),
+        ],
+    ) -> list[relay.Node | None]:
         if len(ids) > 100:
             raise BadUserInput("TOO_MANY_IDS", max=100)
         return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

@@ -19,8 +19,10 @@ from resolvers.documents.allowance_data import statement_of_period
 
 @strawberry.enum(description="Why a statement's amounts cannot be computed.")
 class AllowanceProblem(Enum):
-    NO_DIPLOMA_YEAR = "NO_DIPLOMA_YEAR"
-    NO_RATE = "NO_RATE"
+    NO_DIPLOMA_YEAR = strawberry.enum_value(
+        "NO_DIPLOMA_YEAR", description="The period's level names no diploma year, so no rate applies."
+    )
+    NO_RATE = strawberry.enum_value("NO_RATE", description="No daily rate is in force on the period's last day.")
 
 
 @strawberry.type(description="A daily rate of the PFMP allowance for one diploma year, in force from a date.")

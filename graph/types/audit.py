@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from graph.types.common import encode_id
+from graph.types.common import described_enum, encode_id
 from graph.types.users import Role
 from models.audit import AuditEntry as AuditEntryRow
 from models.audit import AuditKind as AuditKindEnum
@@ -17,8 +17,17 @@ from permissions.table import describe
 
 AuditKind = Annotated[
     AuditKindEnum,
-    strawberry.enum(
+    described_enum(
         name="AuditKind",
+        values={
+            "PERSONAL_READ": "A learner's email, birth date or phone read by someone else.",
+            "ANNEX_DOWNLOAD": "An annex's file downloaded.",
+            "PAPER_SCAN_DOWNLOAD": "The scan of a bilan signed on paper downloaded.",
+            "EXPORT_DOWNLOAD": "A DOCX or CSV export downloaded.",
+            "LEARNER_DATA_ARCHIVE": "The archive of a learner's data (an access request) downloaded.",
+            "EVALUATION_CHANGE": "A bilan's results, completion, reopening or paper path; an interim review.",
+            "ACCESS_CHANGE": "Accounts, passwords, tokens, assignments; trainer links issued, revoked and used.",
+        },
         description="What an audit entry traces: PERSONAL_READ (a learner's email, birth date or phone read by "
         "someone else), ANNEX_DOWNLOAD, PAPER_SCAN_DOWNLOAD, EXPORT_DOWNLOAD (a DOCX or CSV export), "
         "LEARNER_DATA_ARCHIVE (an access request's archive), EVALUATION_CHANGE (a bilan's results, completion, "

@@ -10,7 +10,17 @@ from strawberry import relay
 
 from graph.context import Info
 from graph.response_cache import signed_download
-from graph.types.common import EXPORT_LINK, IN_REACH, Connection, Keyset, encode_id, export_url, guarded, paginate
+from graph.types.common import (
+    EXPORT_LINK,
+    IN_REACH,
+    Connection,
+    Keyset,
+    described_enum,
+    encode_id,
+    export_url,
+    guarded,
+    paginate,
+)
 from graph.types.fiches import ActivityFiche
 from graph.types.frameworks import (
     AchievementLevel,
@@ -37,20 +47,33 @@ from resolvers.periods import loaders as period_loaders
 
 EvaluationMode = Annotated[
     m.EvaluationMode,
-    strawberry.enum(
-        description="How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
-        "per criterion."
+    described_enum(
+        "How a competence is evaluated (R19): GLOBAL, one result for the competence; CRITERIA, one result "
+        "per criterion.",
+        {"GLOBAL": "One result for the competence.", "CRITERIA": "One result per criterion of the competence."},
     ),
 ]
 SignatureMode = Annotated[
     m.SignatureMode,
-    strawberry.enum(
-        description="How a completed bilan was signed: APP, in the application; PAPER, on a paper sheet whose scan "
-        "is kept with the bilan (`CompanyBilan.paperScan`)."
+    described_enum(
+        "How a completed bilan was signed: APP, in the application; PAPER, on a paper sheet whose scan "
+        "is kept with the bilan (`CompanyBilan.paperScan`).",
+        {
+            "APP": "Signed in the application.",
+            "PAPER": "Signed on a paper sheet; its scan is kept with the bilan.",
+        },
     ),
 ]
 BilanEventKind = Annotated[
-    m.BilanEventKind, strawberry.enum(description="What happened to a bilan, as its history logs it.")
+    m.BilanEventKind,
+    described_enum(
+        "What happened to a bilan, as its history logs it.",
+        {
+            "COMPLETED": "The bilan was completed (R21).",
+            "REOPENED": "The completed bilan was reopened as a draft, with a reason (R21).",
+            "SIGNED_ON_PAPER": "The completed bilan was signed on paper (its scan kept).",
+        },
+    ),
 ]
 
 
@@ -475,7 +498,15 @@ class CompanyBilan(relay.Node):
         "bilan.draft.read",
     )
     async def result_log(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="At most this many items (the page size, capped by the server)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The `endCursor` of the page before: the page starts after it.")
+        ] = None,
     ) -> Connection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
         return await paginate(result_log_of(self.id), _change, first=first, after=after, keyset=RESULT_LOG_ORDER)
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.types.enum import EnumAnnotation
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField, Selection
 from tortoise.expressions import Q
@@ -98,7 +99,47 @@ def _merge(found: dict[str, list[Selection]], selected: list[Selection]) -> None
             _merge(found, item.selections)
 
 
-ErrorCodeEnum = Annotated[ErrorCode, strawberry.enum(name="UserErrorCode", description="What is wrong with the input.")]
+@dataclasses.dataclass(frozen=True)
+class DescribedEnum(EnumAnnotation):
+    """`strawberry.enum` for an enum defined elsewhere (models/, graph/errors.py) that cannot hold
+    `strawberry.enum_value`s: the description of each of its values, every value described."""
+
+    values: tuple[tuple[str, str], ...] = ()
+
+    def __call__(self, cls: Any) -> Any:
+        cls = super().__call__(cls)
+        described = dict(self.values)
+        definition = cls.__strawberry_definition__
+        missing = sorted({value.name for value in definition.values} - described.keys())
+        if missing:
+            raise TypeError(f"enum {definition.name}: no description for {', '.join(missing)}")
+        for value in definition.values:
+            value.description = described[value.name]
+        return cls
+
+
+def described_enum(description: str, values: dict[str, str], *, name: str | None = None) -> DescribedEnum:
+    """The annotation of an enum with its description and one for each value, e.g.
+    `Annotated[models.X, described_enum("What X is.", {"A": "…", "B": "…"})]`."""
+    return DescribedEnum(name=name, description=description, values=tuple(values.items()))
+
+
+ErrorCodeEnum = Annotated[
+    ErrorCode,
+    described_enum(
+        "What is wrong with the input.",
+        {
+            "NOT_FOUND": "An ID names nothing you can reach.",
+            "INVALID": "A value is malformed or not allowed here.",
+            "REQUIRED": "A value is missing.",
+            "CONFLICT": "The object's state refuses the change (a stale version, a locked period, …).",
+            "UNIQUE": "The value is already taken.",
+            "TOO_LARGE": "A file or a list is over its limit.",
+            "THROTTLED": "Too many attempts: wait `retryAfter` seconds.",
+        },
+        name="UserErrorCode",
+    ),
+]
 
 
 # Each reason with its description, from the one list of reasons (graph/errors.py, REASONS).
@@ -121,7 +162,8 @@ UserErrorReason = strawberry.enum(
 @strawberry.type(description="A problem with a mutation's input. Nothing was written.")
 class UserError:
     field: list[str] | None = strawberry.field(
-        description="Path into the input of the field at fault (null when the whole request is)."
+        description="Path of the field at fault: `input`, then the path inside the mutation's one argument, e.g. "
+        '["input", "learnerIds", "2"] (null when the whole request is).'
     )
     code: ErrorCodeEnum = strawberry.field(description="The family of the problem (NOT_FOUND, INVALID, CONFLICT, …).")
     reason: UserErrorReason = strawberry.field(  # type: ignore[valid-type]

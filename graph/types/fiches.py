@@ -24,6 +24,7 @@ from graph.types.common import (
     as_utc,
     check_page,
     connection_of,
+    described_enum,
     encode_id,
     guarded,
     later,
@@ -45,8 +46,17 @@ from resolvers.fiches import loaders
 if TYPE_CHECKING:
     from graph.types.portfolios import Portfolio
 
-Autonomy = Annotated[m.Autonomy, strawberry.enum(description="Whether the learner worked on their own or accompanied.")]
-AnnexKind = Annotated[m.AnnexKind, strawberry.enum(description="FILE: an uploaded file; URL: a web link.")]
+Autonomy = Annotated[
+    m.Autonomy,
+    described_enum(
+        "Whether the learner worked on their own or accompanied.",
+        {"AUTONOMOUS": "On their own.", "ACCOMPANIED": "Accompanied by someone of the company."},
+    ),
+]
+AnnexKind = Annotated[
+    m.AnnexKind,
+    described_enum("FILE: an uploaded file; URL: a web link.", {"FILE": "An uploaded file.", "URL": "A web link."}),
+]
 
 
 # The fiche's learner owns it (and its annexes, targets and grid).
@@ -55,9 +65,9 @@ LEARNER = Owner("learner_id")
 
 @strawberry.enum(description="Where a fiche stands for the teacher asking (R13).")
 class FicheReadState(Enum):
-    READ = "READ"
-    UNREAD = "UNREAD"
-    DELETED = "DELETED"
+    READ = strawberry.enum_value("READ", description="You read it since the learner last changed it.")
+    UNREAD = strawberry.enum_value("UNREAD", description="New or changed since you last read it.")
+    DELETED = strawberry.enum_value("DELETED", description="Deleted by the learner, still listed for teachers (R13).")
 
 
 @strawberry.type(

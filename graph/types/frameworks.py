@@ -8,11 +8,22 @@ import strawberry
 from strawberry import relay
 
 from graph.context import Info
+from graph.types.common import described_enum
 from models import frameworks as m
 
 AchievementLevel = Annotated[
     m.AchievementLevel,
-    strawberry.enum(description="One of the six ordered levels of the achievement scale (the « réglette »)."),
+    described_enum(
+        "One of the six ordered levels of the achievement scale (the « réglette »).",
+        {
+            "NOT_EVALUATED": "Not evaluated.",
+            "NOT_ACQUIRED": "Not acquired.",
+            "BEGINNING": "Beginning to be acquired.",
+            "PARTIAL": "Partly acquired.",
+            "ACQUIRED": "Acquired.",
+            "MASTERED": "Mastered.",
+        },
+    ),
 ]
 
 

@@ -25,6 +25,7 @@ from graph.types.common import (
     as_utc,
     check_page,
     connection_of,
+    described_enum,
     export_url,
     guarded,
     later,
@@ -60,7 +61,11 @@ class BilanProgress(Enum):
 
 
 BilanStatus = Annotated[
-    BilanStatusEnum, strawberry.enum(description="DRAFT while being entered, COMPLETED once frozen (R21).")
+    BilanStatusEnum,
+    described_enum(
+        "DRAFT while being entered, COMPLETED once frozen (R21).",
+        {"DRAFT": "Being entered.", "COMPLETED": "Completed: frozen, feeding the dashboard (R21)."},
+    ),
 ]
 
 

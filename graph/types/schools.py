@@ -10,7 +10,7 @@ from strawberry import relay
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import EXPORT_LINK, IN_REACH, Refusal, export_url, guarded, later
+from graph.types.common import EXPORT_LINK, IN_REACH, Refusal, described_enum, export_url, guarded, later
 from graph.types.frameworks import Framework
 from models import schools as m
 from models.frameworks import Framework as FrameworkRow
@@ -21,9 +21,17 @@ from resolvers.periods.rules import current_school_year
 
 DiplomaYear = Annotated[
     m.DiplomaYear,
-    strawberry.enum(
-        description="Which year of which diploma a level prepares: CAP 1st or 2nd year, CAP in one year, Bac Pro "
-        "seconde, première or terminale."
+    described_enum(
+        "Which year of which diploma a level prepares: CAP 1st or 2nd year, CAP in one year, Bac Pro "
+        "seconde, première or terminale.",
+        {
+            "CAP_1": "First year of a two-year CAP.",
+            "CAP_2": "Second year of a two-year CAP.",
+            "CAP_ONE_YEAR": "A CAP prepared in one year.",
+            "BAC_PRO_SECONDE": "Bac Pro, seconde.",
+            "BAC_PRO_PREMIERE": "Bac Pro, première.",
+            "BAC_PRO_TERMINALE": "Bac Pro, terminale.",
+        },
     ),
 ]
 
@@ -93,7 +101,14 @@ class Level(relay.Node):
         refusal=Refusal.ERROR,
     )
     async def periods(
-        self, info: Info, school_year: int | None = None
+        self,
+        info: Info,
+        school_year: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The school year, by its first calendar year (2025 for 2025–2026); by default the current one."
+            ),
+        ] = None,
     ) -> list[Annotated[Period, strawberry.lazy("graph.types.periods")]]:
         year = school_year if school_year is not None else current_school_year(dt.date.today())
         rows = await info.context.loaders.by_parent(

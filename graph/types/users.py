@@ -16,6 +16,7 @@ from graph.types.common import (
     SELF,
     GuardedFields,
     as_utc,
+    described_enum,
     export_url,
     guarded,
     later,
@@ -35,11 +36,27 @@ if TYPE_CHECKING:
     from graph.types.fiches import ActivityFiche
     from graph.types.portfolios import Portfolio
 
-Role = Annotated[RoleEnum, strawberry.enum(description="What a person is to the product.")]
+Role = Annotated[
+    RoleEnum,
+    described_enum(
+        "What a person is to the product.",
+        {
+            "ADMIN": "An administrator of the school (proviseur, DDFPT, secretariat).",
+            "TEACHER": "A teacher of the school.",
+            "LEARNER": "A learner (élève or apprenti).",
+            "TUTOR": "A company tutor (tuteur de stage) of school-status learners.",
+            "MASTER": "An apprenticeship master (maître d'apprentissage) of apprentices.",
+        },
+    ),
+]
 LearnerStatus = Annotated[
     LearnerStatusEnum,
-    strawberry.enum(
-        description="SCHOOL: élève, followed by a tutor; APPRENTICE: apprenti, followed by an apprenticeship master.",
+    described_enum(
+        "SCHOOL: élève, followed by a tutor; APPRENTICE: apprenti, followed by an apprenticeship master.",
+        {
+            "SCHOOL": "Élève under school status, in PFMP with a tutor.",
+            "APPRENTICE": "Apprenti, under an apprenticeship contract with a master.",
+        },
     ),
 ]
 

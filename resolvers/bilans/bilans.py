@@ -321,6 +321,37 @@ async def _updated_again(viewer: Viewer, bilan_id: int | None) -> BilanUpdatePay
     return BilanUpdatePayload(bilan=CompanyBilan.from_row(row) if row else None)
 
 
+@strawberry.input(
+    description="The arguments of bilanUpdate. Save changes to a draft bilan: a field left out is unchanged."
+)
+class BilanUpdateInput(BilanInput):
+    id: strawberry.ID = strawberry.field(description="The bilan.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+
+
+@strawberry.input(description="The arguments of bilanComplete. Complete a draft bilan.")
+class BilanCompleteInput:
+    id: strawberry.ID = strawberry.field(description="The bilan.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+    signature_mode: SignatureMode = strawberry.field(
+        default=m.SignatureMode.APP,
+        description="APP when signed in the application, PAPER when signed on paper (its scan uploaded first).",
+    )
+
+
+@strawberry.input(description="The arguments of bilanReopen. Reopen a completed bilan.")
+class BilanReopenInput:
+    id: strawberry.ID = strawberry.field(description="The bilan.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+    reason: str = strawberry.field(description="Why it is reopened (kept in the bilan's history).")
+
+
 @strawberry.type
 class BilanMutation:
     @mutation(
@@ -330,7 +361,8 @@ class BilanMutation:
         idempotent=Replay("bilan", _updated_again),
         audit=AuditKind.EVALUATION_CHANGE,
     )
-    async def bilan_update(self, info: Info, id: strawberry.ID, version: int, input: BilanInput) -> BilanUpdatePayload:
+    async def bilan_update(self, info: Info, input: BilanUpdateInput) -> BilanUpdatePayload:
+        id, version = input.id, input.version
         viewer, bilan = await _writable(info, id, version, m.BilanStatus.DRAFT)
         period = await Portfolio.filter(id=bilan.portfolio_id).values(
             "period__start_date", "period__end_date", "period__level__framework_id"
@@ -362,13 +394,8 @@ class BilanMutation:
         rule="bilan.write",
         audit=AuditKind.EVALUATION_CHANGE,
     )
-    async def bilan_complete(
-        self,
-        info: Info,
-        id: strawberry.ID,
-        version: int,
-        signature_mode: SignatureMode = m.SignatureMode.APP,
-    ) -> BilanCompletePayload:
+    async def bilan_complete(self, info: Info, input: BilanCompleteInput) -> BilanCompletePayload:
+        id, version, signature_mode = input.id, input.version, input.signature_mode
         on_paper = signature_mode is m.SignatureMode.PAPER
         if on_paper:
             info.context.require("bilan.paper.write")
@@ -420,7 +447,8 @@ class BilanMutation:
         rule="bilan.write",
         audit=AuditKind.EVALUATION_CHANGE,
     )
-    async def bilan_reopen(self, info: Info, id: strawberry.ID, version: int, reason: str) -> BilanReopenPayload:
+    async def bilan_reopen(self, info: Info, input: BilanReopenInput) -> BilanReopenPayload:
+        id, version, reason = input.id, input.version, input.reason
         viewer, bilan = await _writable(info, id, version, m.BilanStatus.COMPLETED)
         note = required_text(reason, "reason", "The reason", max_length=2000)
         if await m.InterimReview.filter(bilans__id=bilan.id).exists():

@@ -24,6 +24,14 @@ class InterimReviewCreatePayload(Payload):
     interim_review: InterimReview | None = strawberry.field(default=None, description="The new interim review.")
 
 
+@strawberry.input(description="The arguments of interimReviewCreate. Create an interim review of a learner.")
+class InterimReviewCreateInput:
+    learner_id: strawberry.ID = strawberry.field(description="The learner.")
+    date: dt.date = strawberry.field(
+        description="The review's date (not in the future): it consolidates the bilans dated up to that day."
+    )
+
+
 @strawberry.type
 class InterimReviewMutation:
     @mutation(
@@ -34,9 +42,8 @@ class InterimReviewMutation:
         rule="review.create",
         audit=AuditKind.EVALUATION_CHANGE,
     )
-    async def interim_review_create(
-        self, info: Info, learner_id: strawberry.ID, date: dt.date
-    ) -> InterimReviewCreatePayload:
+    async def interim_review_create(self, info: Info, input: InterimReviewCreateInput) -> InterimReviewCreatePayload:
+        learner_id, date = input.learner_id, input.date
         viewer = info.context.require("review.create")
         learner = await fetch_in_reach(User, scopes.learners, viewer, learner_id, "Learner", "learnerId", "learner")
         check_date(date, "date")

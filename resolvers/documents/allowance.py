@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Annotated
 
 import strawberry
 from tortoise.exceptions import IntegrityError
@@ -12,7 +13,7 @@ from exports.allowance import NO_DIPLOMA_YEAR
 from graph.context import Info
 from graph.errors import FieldProblem, Reason, UserInputError, problem
 from graph.types.allowance import AllowanceRate, AllowanceStatement
-from graph.types.common import Payload, encode_id
+from graph.types.common import Payload
 from graph.types.schools import DiplomaYear
 from models import allowance as m
 from models.periods import Period
@@ -53,10 +54,28 @@ class AllowanceQuery:
         description="The daily rates of the PFMP allowance, the national ones and the school's own, by diploma "
         "year and date (of one diploma year if given). Readable by: ADMIN, TEACHER."
     )
-    async def allowance_rates(self, info: Info, diploma_year: DiplomaYear | None = None) -> list[AllowanceRate]:
+    async def allowance_rates(
+        self,
+        info: Info,
+        diploma_year: Annotated[
+            DiplomaYear | None, strawberry.argument(description="Only the rates of this diploma year.")
+        ] = None,
+    ) -> list[AllowanceRate]:
         viewer = info.context.require("allowance.rates.read")
         year = None if diploma_year is None else diploma_year.value
         return [AllowanceRate.from_rate(rate) for rate in await rates_of_school(viewer.school_id, year)]
+
+
+@strawberry.input(description="The arguments of allowanceRateAdd. Add a daily rate of the PFMP allowance.")
+class AllowanceRateAddInput(AllowanceRateInput):
+    pass
+
+
+@strawberry.input(
+    description="The arguments of allowanceStatementValidate. Validate a period's PFMP allowance statement."
+)
+class AllowanceStatementValidateInput:
+    period_id: strawberry.ID = strawberry.field(description="The period.")
 
 
 @strawberry.type
@@ -66,7 +85,7 @@ class AllowanceMutation:
         "same diploma year and date is replaced unless a validated statement used it (CONFLICT).",
         rule="allowance.write",
     )
-    async def allowance_rate_add(self, info: Info, input: AllowanceRateInput) -> AllowanceRatePayload:
+    async def allowance_rate_add(self, info: Info, input: AllowanceRateAddInput) -> AllowanceRatePayload:
         viewer = info.context.require("allowance.write")
         if not 0 < input.daily_rate_cents <= MAX_DAILY_RATE_CENTS:
             raise problem("input.dailyRateCents", Reason.ALLOWANCE_RATE_OUT_OF_RANGE, max=MAX_DAILY_RATE_CENTS)
@@ -100,7 +119,10 @@ class AllowanceMutation:
         "validated (CONFLICT).",
         rule="allowance.write",
     )
-    async def allowance_statement_validate(self, info: Info, period_id: strawberry.ID) -> AllowanceStatementPayload:
+    async def allowance_statement_validate(
+        self, info: Info, input: AllowanceStatementValidateInput
+    ) -> AllowanceStatementPayload:
+        period_id = input.period_id
         viewer = info.context.require("allowance.write")
         period = await fetch_in_reach(
             Period, scopes.periods, viewer, period_id, "Period", "periodId", "period", for_update=True
@@ -121,8 +143,10 @@ class AllowanceMutation:
             raise problem("periodId", Reason.ALLOWANCE_RATE_MISSING, date=data.end_date, diploma_year=data.diploma_year)
         if data.missing:
             raise UserInputError(
+                # One error per learner, each naming the period: a payload error names a field of the input,
+                # and the message names the learner (the statement's lines give their portfolios).
                 FieldProblem(
-                    ["portfolios", encode_id("Portfolio", line.portfolio_id), "daysDone"],
+                    ["periodId"],
                     Reason.DAYS_DONE_NOT_RECORDED,
                     {"learner": f"{line.last_name} {line.first_name}"},
                 )

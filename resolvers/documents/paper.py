@@ -3,7 +3,7 @@
 The teacher enters the results as for any bilan, uploads the scan of the sheet
 signed on paper with `bilanPaperScanUpload` (the GraphQL multipart request,
 streamed and checked as annexes are: resolvers/fiches/annex_files.py), then
-completes it with `bilanComplete(signatureMode: PAPER)`
+completes it with `bilanComplete(input: {signatureMode: PAPER})`
 (resolvers/bilans/bilans.py). The scan lives in the annex store under a
 generated name; the row names it, so the start-up sweep keeps it
 (annex_store._committed). A new scan replaces the earlier one, whose file is
@@ -49,19 +49,31 @@ async def _draft(viewer: Viewer, id: str, version: int) -> m.CompanyBilan:
     return bilan
 
 
+@strawberry.input(description="The arguments of bilanPaperScanUpload. Upload the scan of a bilan signed on paper.")
+class BilanPaperScanUploadInput:
+    id: strawberry.ID = strawberry.field(description="The bilan.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+    file: Upload = strawberry.field(
+        description="The scan, a PDF, PNG or JPEG file (GraphQL multipart request: map it to `variables.input.file`)."
+    )
+
+
 @strawberry.type
 class BilanPaperMutation:
     @mutation(
         "Upload the scan of the sheet a draft bilan was signed on, on paper (GraphQL multipart request): a PDF, "
         "PNG or JPEG file, judged from its content (INVALID otherwise, nothing kept). It replaces an earlier scan. "
-        "Then complete the bilan with bilanComplete(signatureMode: PAPER).",
+        "Then complete the bilan with bilanComplete(input: {signatureMode: PAPER}).",
         rule="bilan.paper.write",
         transaction=False,
         audit=AuditKind.EVALUATION_CHANGE,
     )
     async def bilan_paper_scan_upload(
-        self, info: Info, id: strawberry.ID, version: int, file: Upload
+        self, info: Info, input: BilanPaperScanUploadInput
     ) -> BilanPaperScanUploadPayload:
+        id, version, file = input.id, input.version, input.file
         viewer = info.context.require("bilan.paper.write")
         store = store_for(info.context.settings)
         try:

@@ -101,6 +101,27 @@ async def _uploaded_again(viewer: Viewer, annex_id: int | None) -> AnnexUploadPa
     return AnnexUploadPayload(annex=Annex.from_row(row) if row else None)
 
 
+@strawberry.input(description="The arguments of annexUpload. Attach a file to a fiche.")
+class AnnexUploadInput:
+    fiche_id: strawberry.ID = strawberry.field(description="One of your fiches.")
+    file: Upload = strawberry.field(
+        description="The file (GraphQL multipart request: map it to `variables.input.file`)."
+    )
+    title: str | None = strawberry.field(default=None, description="A title; by default the file's name.")
+
+
+@strawberry.input(description="The arguments of annexAddUrl. Attach a web link to a fiche.")
+class AnnexAddUrlInput:
+    fiche_id: strawberry.ID = strawberry.field(description="One of your fiches.")
+    url: str = strawberry.field(description="The address (http or https).")
+    title: str | None = strawberry.field(default=None, description="A title; by default the address.")
+
+
+@strawberry.input(description="The arguments of annexDelete. Remove an annex.")
+class AnnexDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The annex.")
+
+
 @strawberry.type
 class AnnexMutation:
     @mutation(
@@ -112,15 +133,13 @@ class AnnexMutation:
         transaction=False,
         idempotent=Replay("annex", _uploaded_again),
     )
-    async def annex_upload(
-        self, info: Info, fiche_id: strawberry.ID, file: Upload, title: str | None = None
-    ) -> AnnexUploadPayload:
+    async def annex_upload(self, info: Info, input: AnnexUploadInput) -> AnnexUploadPayload:
+        fiche_id, file, title = input.fiche_id, input.file, input.title
         return await _upload(info, fiche_id, file, title)
 
     @mutation("Attach a web link (http or https only) to one of your fiches.", rule="annex.write")
-    async def annex_add_url(
-        self, info: Info, fiche_id: strawberry.ID, url: str, title: str | None = None
-    ) -> AnnexAddUrlPayload:
+    async def annex_add_url(self, info: Info, input: AnnexAddUrlInput) -> AnnexAddUrlPayload:
+        fiche_id, url, title = input.fiche_id, input.url, input.title
         fiche = await _editable_fiche(info, fiche_id, for_update=True)
         link = check_url(url)
         label = optional_text(title, "title", "The title", max_length=300) or urlsplit(link).hostname
@@ -132,7 +151,8 @@ class AnnexMutation:
         rule="annex.write",
         transaction=False,
     )
-    async def annex_delete(self, info: Info, id: strawberry.ID) -> AnnexDeletePayload:
+    async def annex_delete(self, info: Info, input: AnnexDeleteInput) -> AnnexDeletePayload:
+        id = input.id
         viewer = info.context.require_viewer()
         doomed: list[str] = []
 

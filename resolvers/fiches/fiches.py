@@ -256,6 +256,43 @@ async def _created_again(viewer: Viewer, fiche_id: int | None) -> ActivityFicheC
     return ActivityFicheCreatePayload(activity_fiche=ActivityFiche.from_row(row, viewer) if row else None)
 
 
+@strawberry.input(description="The arguments of activityFicheCreate. Write a new activity fiche.")
+class ActivityFicheCreateInput(ActivityFicheInput):
+    portfolio_id: strawberry.ID = strawberry.field(description="One of your portfolios.")
+
+
+@strawberry.input(description="The arguments of activityFicheUpdate. Edit a fiche: a field left out is unchanged.")
+class ActivityFicheUpdateInput(ActivityFicheInput):
+    id: strawberry.ID = strawberry.field(description="The fiche.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+
+
+@strawberry.input(description="The arguments of activityFicheDelete. Delete a fiche.")
+class ActivityFicheDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The fiche.")
+
+
+@strawberry.input(description="The arguments of activityFicheTasksSet. Set the tasks of a fiche.")
+class ActivityFicheTasksSetInput:
+    id: strawberry.ID = strawberry.field(description="The fiche.")
+    task_ids: list[strawberry.ID] = strawberry.field(description="The tasks (the whole list).")
+
+
+@strawberry.input(description="The arguments of activityFicheTargetsSet. Choose what to evaluate on a fiche.")
+class ActivityFicheTargetsSetInput:
+    id: strawberry.ID = strawberry.field(description="The fiche.")
+    targets: list[EvaluationTargetInput] = strawberry.field(
+        description="Per task, the competences or criteria (the whole list)."
+    )
+
+
+@strawberry.input(description="The arguments of activityFicheMarkRead. Mark a fiche read.")
+class ActivityFicheMarkReadInput:
+    id: strawberry.ID = strawberry.field(description="The fiche.")
+
+
 @strawberry.type
 class FicheMutation:
     @mutation(
@@ -264,9 +301,8 @@ class FicheMutation:
         rule="fiche.write",
         idempotent=Replay("activity_fiche", _created_again),
     )
-    async def activity_fiche_create(
-        self, info: Info, portfolio_id: strawberry.ID, input: ActivityFicheInput
-    ) -> ActivityFicheCreatePayload:
+    async def activity_fiche_create(self, info: Info, input: ActivityFicheCreateInput) -> ActivityFicheCreatePayload:
+        portfolio_id = input.portfolio_id
         viewer = info.context.require_viewer()
         portfolio = await fetch_in_reach(
             Portfolio,
@@ -301,9 +337,8 @@ class FicheMutation:
         "fiche is a free fiche or its period is locked (R7).",
         rule="fiche.write",
     )
-    async def activity_fiche_update(
-        self, info: Info, id: strawberry.ID, version: int, input: ActivityFicheInput
-    ) -> ActivityFicheUpdatePayload:
+    async def activity_fiche_update(self, info: Info, input: ActivityFicheUpdateInput) -> ActivityFicheUpdatePayload:
+        id, version = input.id, input.version
         fiche = await _own_fiche(info, "fiche.write", id)
         check_version(fiche.version, version)
         framework_id = await rules.framework_id_of_portfolio(fiche.portfolio_id)
@@ -321,7 +356,8 @@ class FicheMutation:
         "(R13). Free fiches may be deleted; fiches of a locked period may not.",
         rule="fiche.write",
     )
-    async def activity_fiche_delete(self, info: Info, id: strawberry.ID) -> ActivityFicheDeletePayload:
+    async def activity_fiche_delete(self, info: Info, input: ActivityFicheDeleteInput) -> ActivityFicheDeletePayload:
+        id = input.id
         fiche = await _own_fiche(info, "fiche.write", id, free_allowed=True)
         fiche.deleted_at = timezone.now()
         fiche.version += 1
@@ -338,8 +374,9 @@ class FicheMutation:
         rule="fiche.tasks.write",
     )
     async def activity_fiche_tasks_set(
-        self, info: Info, id: strawberry.ID, task_ids: list[strawberry.ID]
+        self, info: Info, input: ActivityFicheTasksSetInput
     ) -> ActivityFicheTasksSetPayload:
+        id, task_ids = input.id, input.task_ids
         viewer = info.context.require_viewer()
         fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
         author = fiche.learner_id == viewer.id
@@ -368,8 +405,9 @@ class FicheMutation:
         rule="fiche.targets.write",
     )
     async def activity_fiche_targets_set(
-        self, info: Info, id: strawberry.ID, targets: list[EvaluationTargetInput]
+        self, info: Info, input: ActivityFicheTargetsSetInput
     ) -> ActivityFicheTargetsSetPayload:
+        id, targets = input.id, input.targets
         viewer = info.context.require_viewer()
         fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
         await rules.check_editable(fiche, "id")
@@ -387,7 +425,10 @@ class FicheMutation:
         return ActivityFicheTargetsSetPayload(activity_fiche=ActivityFiche.from_row(fiche, info.context.viewer))
 
     @mutation("Mark a fiche read for you (R13): READ until the learner changes it again.", rule="fiche.mark_read")
-    async def activity_fiche_mark_read(self, info: Info, id: strawberry.ID) -> ActivityFicheMarkReadPayload:
+    async def activity_fiche_mark_read(
+        self, info: Info, input: ActivityFicheMarkReadInput
+    ) -> ActivityFicheMarkReadPayload:
+        id = input.id
         viewer = info.context.require_viewer()
         fiche = await rules.fetch_fiche(viewer, id, "id", for_update=True)
         now = timezone.now()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from graph.context import Info
@@ -36,13 +38,20 @@ class FrameworkQuery:
         return [Framework.from_row(r) for r in rows]
 
     @strawberry.field(description="A framework by code; your school's own version wins over the built-in one.")
-    async def framework(self, info: Info, code: str) -> Framework | None:
+    async def framework(
+        self, info: Info, code: Annotated[str, strawberry.argument(description="The framework's code, e.g. CAP-ELEC.")]
+    ) -> Framework | None:
         viewer = info.context.require("framework.read")
         if not fits_column(m.Framework, "code", code):
             return None
         rows = await m.Framework.filter(scopes.frameworks(viewer), code=code)
         rows.sort(key=lambda row: row.school_id is None)
         return Framework.from_row(rows[0]) if rows else None
+
+
+@strawberry.input(description="The arguments of frameworkImport. Import a framework file.")
+class FrameworkImportInput:
+    content: str = strawberry.field(description="The file's text (format pfmp-framework/1).")
 
 
 @strawberry.type
@@ -52,7 +61,8 @@ class FrameworkMutation:
         "school; importing the same content twice changes nothing.",
         rule="framework.write",
     )
-    async def framework_import(self, info: Info, content: str) -> FrameworkImportPayload:
+    async def framework_import(self, info: Info, input: FrameworkImportInput) -> FrameworkImportPayload:
+        content = input.content
         viewer = info.context.require_viewer()
         if len(content.encode()) > MAX_FRAMEWORK_FILE:
             raise problem(

@@ -48,6 +48,7 @@ class LevelInput:
 
 @strawberry.input(description="A level's changes: a field left out is unchanged, null clears an optional one.")
 class LevelUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The level.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Name.")
     position: int | None = strawberry.field(default=strawberry.UNSET, description="Order among the school's levels.")
     diploma_name: str | None = strawberry.field(default=strawberry.UNSET, description="The diploma prepared.")
@@ -150,10 +151,68 @@ async def _framework_id(code: str | None, school_id: int) -> int | None:
     return rows[0].id
 
 
+@strawberry.input(description="The arguments of levelCreate. Create a level.")
+class LevelCreateInput(LevelInput):
+    pass
+
+
+@strawberry.input(
+    description="The arguments of schoolUpdate. Edit the school's facts: a field left out is unchanged, null clears it."
+)
+class SchoolUpdateInput(SchoolInput):
+    pass
+
+
+@strawberry.input(description="The arguments of classroomCreate. Create a classroom.")
+class ClassroomCreateInput(ClassroomInput):
+    pass
+
+
+@strawberry.input(description="The arguments of teacherCreate. Create a teacher's account.")
+class TeacherCreateInput(TeacherInput):
+    pass
+
+
+@strawberry.input(description="The arguments of teacherClassroomsSet. Set the classrooms a teacher teaches.")
+class TeacherClassroomsSetInput:
+    id: strawberry.ID = strawberry.field(description="The teacher.")
+    classroom_ids: list[strawberry.ID] = strawberry.field(
+        description="The classrooms taught (the whole list: those left out are no longer taught)."
+    )
+
+
+@strawberry.input(description="The arguments of learnerCreate. Create a learner's account.")
+class LearnerCreateInput(LearnerInput):
+    pass
+
+
+@strawberry.input(description="The arguments of learnerUpdate. Edit a learner: a field left out is unchanged.")
+class LearnerUpdateInput(LearnerInput):
+    id: strawberry.ID = strawberry.field(description="The learner.")
+
+
+@strawberry.input(description="The arguments of userDeactivate. Deactivate an account.")
+class UserDeactivateInput:
+    id: strawberry.ID = strawberry.field(description="The account (teacher, learner or administrator) of your school.")
+
+
+@strawberry.input(description="The arguments of userRevokeTokens. Revoke every token of an account.")
+class UserRevokeTokensInput:
+    id: strawberry.ID = strawberry.field(description="The account (teacher, learner or administrator) of your school.")
+
+
+@strawberry.input(description="The arguments of passwordChange. Change your own password.")
+class PasswordChangeInput:
+    current_password: str = strawberry.field(description="Your password now (a temporary one included).")
+    new_password: str = strawberry.field(
+        description="The new password: zxcvbn score 3 of 4, 10 to 128 characters, without your email or name."
+    )
+
+
 @strawberry.type
 class AccountMutation:
     @mutation("Create a level.", rule="school.structure.write")
-    async def level_create(self, info: Info, input: LevelInput) -> LevelPayload:
+    async def level_create(self, info: Info, input: LevelCreateInput) -> LevelPayload:
         viewer = info.context.require_viewer()
         name = required_text(input.name, "input.name", "The name", max_length=200)
         if await school_models.Level.exists(school_id=viewer.school_id, name=name):
@@ -169,7 +228,8 @@ class AccountMutation:
         return LevelPayload(level=Level.from_row(row))
 
     @mutation("Edit a level: its name, order, and the diploma it prepares.", rule="school.structure.write")
-    async def level_update(self, info: Info, id: strawberry.ID, input: LevelUpdateInput) -> LevelPayload:
+    async def level_update(self, info: Info, input: LevelUpdateInput) -> LevelPayload:
+        id = input.id
         viewer = info.context.require_viewer()
         level = await fetch_in_reach(
             school_models.Level, scopes.levels, viewer, id, "Level", "id", "level", for_update=True
@@ -191,7 +251,7 @@ class AccountMutation:
         return LevelPayload(level=Level.from_row(level))
 
     @mutation("Edit the school's address and head of school.", rule="school.structure.write")
-    async def school_update(self, info: Info, input: SchoolInput) -> SchoolPayload:
+    async def school_update(self, info: Info, input: SchoolUpdateInput) -> SchoolPayload:
         viewer = info.context.require_viewer()
         school = await school_models.School.filter(id=viewer.school_id).select_for_update().get()
         if input.address is not strawberry.UNSET:
@@ -204,7 +264,7 @@ class AccountMutation:
         return SchoolPayload(school=School.from_row(school))
 
     @mutation("Create a classroom.", rule="school.structure.write")
-    async def classroom_create(self, info: Info, input: ClassroomInput) -> ClassroomPayload:
+    async def classroom_create(self, info: Info, input: ClassroomCreateInput) -> ClassroomPayload:
         viewer = info.context.require_viewer()
         level = await fetch_in_reach(
             school_models.Level, scopes.levels, viewer, input.level_id, "Level", "input.levelId", "level"
@@ -216,7 +276,7 @@ class AccountMutation:
         return ClassroomPayload(classroom=Classroom.from_row(row))
 
     @mutation("Create a teacher's account.", rule="account.manage", transaction=False, audit=AuditKind.ACCESS_CHANGE)
-    async def teacher_create(self, info: Info, input: TeacherInput) -> AccountCreatePayload:
+    async def teacher_create(self, info: Info, input: TeacherCreateInput) -> AccountCreatePayload:
         viewer = info.context.require_viewer()
         # Hashed before the transaction, off the event loop (permissions/passwords.py).
         password = temporary_password()
@@ -251,9 +311,8 @@ class AccountMutation:
         return await run_mutation(AccountCreatePayload, body)
 
     @mutation("Set the classrooms a teacher teaches.", rule="account.manage", audit=AuditKind.ACCESS_CHANGE)
-    async def teacher_classrooms_set(
-        self, info: Info, id: strawberry.ID, classroom_ids: list[strawberry.ID]
-    ) -> AccountPayload:
+    async def teacher_classrooms_set(self, info: Info, input: TeacherClassroomsSetInput) -> AccountPayload:
+        id, classroom_ids = input.id, input.classroom_ids
         viewer = info.context.require_viewer()
         teacher = await fetch_in_reach(User, scopes.teachers, viewer, id, "Teacher", "id", "teacher")
         classrooms = await fetch_many_in_reach(
@@ -273,7 +332,7 @@ class AccountMutation:
     @mutation(
         "Create a learner's account.", rule="learner.identity.write", transaction=False, audit=AuditKind.ACCESS_CHANGE
     )
-    async def learner_create(self, info: Info, input: LearnerInput) -> AccountCreatePayload:
+    async def learner_create(self, info: Info, input: LearnerCreateInput) -> AccountCreatePayload:
         viewer = info.context.require_viewer()
         info.context.require("learner.personal.write")
         password = temporary_password()
@@ -319,7 +378,8 @@ class AccountMutation:
         + ")",
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def learner_update(self, info: Info, id: strawberry.ID, input: LearnerInput) -> AccountPayload:
+    async def learner_update(self, info: Info, input: LearnerUpdateInput) -> AccountPayload:
+        id = input.id
         viewer = info.context.require_viewer()
         identity = any(v is not None for v in (input.first_name, input.last_name, input.status, input.classroom_id))
         personal = any(v is not None for v in (input.email, input.phone, input.birth_date)) or (
@@ -365,7 +425,8 @@ class AccountMutation:
         rule="account.manage",
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def user_deactivate(self, info: Info, id: strawberry.ID) -> AccountPayload:
+    async def user_deactivate(self, info: Info, input: UserDeactivateInput) -> AccountPayload:
+        id = input.id
         return await _bump(info, id, deactivate=True)
 
     @mutation(
@@ -373,7 +434,8 @@ class AccountMutation:
         rule="account.manage",
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def user_revoke_tokens(self, info: Info, id: strawberry.ID) -> AccountPayload:
+    async def user_revoke_tokens(self, info: Info, input: UserRevokeTokensInput) -> AccountPayload:
+        id = input.id
         return await _bump(info, id, deactivate=False)
 
     @mutation(
@@ -385,7 +447,8 @@ class AccountMutation:
         transaction=False,
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def password_change(self, info: Info, current_password: str, new_password: str) -> PasswordChangePayload:
+    async def password_change(self, info: Info, input: PasswordChangeInput) -> PasswordChangePayload:
+        current_password, new_password = input.current_password, input.new_password
         viewer = info.context.require_account(temporary_password_ok=True)
         # Checking and hashing run before the transaction and off the event loop (permissions/passwords.py);
         # the write then applies only if the password is still the one that was checked.

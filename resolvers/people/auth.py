@@ -96,6 +96,12 @@ class AuthQuery:
         return person_from_row(row, viewer)
 
 
+@strawberry.input(description="The arguments of login. Sign in with email and password.")
+class LoginInput:
+    email: str = strawberry.field(description="The account's email address.")
+    password: str = strawberry.field(description="Its password.")
+
+
 @strawberry.type
 class AuthMutation:
     @mutation(
@@ -105,9 +111,8 @@ class AuthMutation:
         "at most 20 failures a minute: THROTTLED, with retryAfter.",
         transaction=False,
     )
-    async def login(self, info: Info, email: str, password: str) -> LoginPayload:
-        # No transaction here: argon2 must not hold the database (SQLite's lock, a pooled connection) while it
-        # works. The only writes are the throttle's, each in its own short transaction.
+    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        email, password = input.email, input.password
         settings = info.context.settings
         address = email.strip().lower()
         attempt = await begin_attempt(info, address)

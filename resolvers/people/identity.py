@@ -20,7 +20,7 @@ import strawberry
 from graph.context import Info
 from graph.errors import AppError, FieldProblem, Reason, UserInputError, not_found, problem
 from graph.messages import Term
-from graph.types.common import Payload, UserError, decode_id
+from graph.types.common import Payload, UserError, decode_id, described_enum
 from graph.types.schools import Classroom, Level
 from graph.types.users import Learner, Person, person_from_row
 from models.audit import AuditKind
@@ -47,7 +47,11 @@ PERSON_TYPES = {
 
 RosterFormatEnum = Annotated[
     RosterFormat,
-    strawberry.enum(
+    described_enum(
+        values={
+            "XML": "The school-administration system's XML export.",
+            "CSV": "A CSV file, its columns as docs/identity.md lists them.",
+        },
         name="RosterFormat",
         description="XML: the school-administration system's export (SIECLE's learners export for rosterImport, "
         "STS-Web's timetable export for staffImport); CSV: see docs/identity.md.",
@@ -210,7 +214,16 @@ class IdentityQuery:
         "open to everyone, signed in or not (it names no person and no secret). `returnTo`, an address "
         "on an origin the server allows, is where an OpenID Connect sign-in comes back to."
     )
-    async def sign_in_methods(self, info: Info, return_to: str | None = None) -> list[SignInMethod]:
+    async def sign_in_methods(
+        self,
+        info: Info,
+        return_to: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Where the browser goes back to once signed in (a path of this server's clients)."
+            ),
+        ] = None,
+    ) -> list[SignInMethod]:
         settings = info.context.settings
         methods = [
             SignInMethod(name=provider.name, kind=SignInKind.OIDC, url=url)
@@ -226,13 +239,49 @@ class IdentityQuery:
         description="The identity-provider links of an account of your school; null when out of "
         "reach. " + describe("account.manage")
     )
-    async def external_identities(self, info: Info, user_id: strawberry.ID) -> list[ExternalIdentity] | None:
+    async def external_identities(
+        self,
+        info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The account of your school.")],
+    ) -> list[ExternalIdentity] | None:
         viewer = info.context.require("account.manage")
         type_name, pk = decode_id(user_id, expected=tuple(PERSON_TYPES), field="userId")
         if not await User.exists(id=pk, school_id=viewer.school_id, role=PERSON_TYPES[type_name]):
             return None
         rows = await ExternalIdentityRow.filter(user_id=pk).order_by("provider")
         return [ExternalIdentity(provider=r.provider, subject=r.subject) for r in rows]
+
+
+@strawberry.input(description="The arguments of casLogin. Sign in with a CAS service ticket.")
+class CasLoginInput:
+    ticket: str = strawberry.field(description="The service ticket the ENT's CAS server gave.")
+    service: str | None = strawberry.field(
+        default=None, description="The service URL the ticket was issued for; by default this server's configured one."
+    )
+
+
+@strawberry.input(
+    description="The arguments of userExternalIdentitySet. Link an account to its identifier at an identity provider."
+)
+class UserExternalIdentitySetInput:
+    user_id: strawberry.ID = strawberry.field(description="The account of your school.")
+    provider: str = strawberry.field(description="The name of a configured identity provider.")
+    subject: str | None = strawberry.field(
+        default=None, description="The account's identifier at that provider; empty or null removes the link."
+    )
+
+
+@strawberry.input(description="The arguments of rosterImport. Import classrooms and learners.")
+class RosterImportInput:
+    content: str = strawberry.field(description="The file's text.")
+    format: RosterFormatEnum = strawberry.field(description="The file's format.")
+    level: str | None = strawberry.field(
+        default=None, description="The name of the level of the classrooms the file creates."
+    )
+    identity_provider: str | None = strawberry.field(
+        default=None,
+        description="A configured identity provider: each learner's identifier in the file becomes their identity there.",
+    )
 
 
 @strawberry.type
@@ -242,7 +291,8 @@ class IdentityMutation:
         "token. `service` defaults to this server's configured service URL.",
         transaction=False,
     )
-    async def cas_login(self, info: Info, ticket: str, service: str | None = None) -> CasLoginPayload:
+    async def cas_login(self, info: Info, input: CasLoginInput) -> CasLoginPayload:
+        ticket, service = input.ticket, input.service
         settings = info.context.settings
         try:
             # Asked outside the transaction: a slow CAS server must not hold a database connection.
@@ -265,8 +315,9 @@ class IdentityMutation:
         audit=AuditKind.ACCESS_CHANGE,
     )
     async def user_external_identity_set(
-        self, info: Info, user_id: strawberry.ID, provider: str, subject: str | None = None
+        self, info: Info, input: UserExternalIdentitySetInput
     ) -> UserExternalIdentitySetPayload:
+        user_id, provider, subject = input.user_id, input.provider, input.subject
         viewer = info.context.require_viewer()
         type_name, pk = decode_id(user_id, expected=tuple(PERSON_TYPES), field="userId")
         user = await User.get_or_none(id=pk, school_id=viewer.school_id, role=PERSON_TYPES[type_name])
@@ -305,14 +356,8 @@ class RosterMutation:
         transaction=False,
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def roster_import(
-        self,
-        info: Info,
-        content: str,
-        format: RosterFormatEnum,
-        level: str | None = None,
-        identity_provider: str | None = None,
-    ) -> RosterImportPayload:
+    async def roster_import(self, info: Info, input: RosterImportInput) -> RosterImportPayload:
+        content, format, level, identity_provider = input.content, input.format, input.level, input.identity_provider
         viewer = info.context.require_viewer()
         info.context.require("school.structure.write")
         level_name = (level or "").strip() or None

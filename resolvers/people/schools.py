@@ -63,10 +63,19 @@ class SchoolQuery:
     async def learners(
         self,
         info: Info,
-        level_id: strawberry.ID | None = None,
-        classroom_id: strawberry.ID | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        level_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only the learners of this level.")
+        ] = None,
+        classroom_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only the learners of this classroom.")
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="At most this many items (the page size, capped by the server)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The `endCursor` of the page before: the page starts after it.")
+        ] = None,
         search: Annotated[
             str | None,
             strawberry.argument(

@@ -34,6 +34,16 @@ class StaffImportPayload(Payload):
     warnings: list[str] = strawberry.field(default_factory=list, description="What was skipped, and why.")
 
 
+@strawberry.input(description="The arguments of staffImport. Import teachers and the classrooms they teach.")
+class StaffImportInput:
+    content: str = strawberry.field(description="The file's text.")
+    format: RosterFormatEnum = strawberry.field(description="The file's format.")
+    identity_provider: str | None = strawberry.field(
+        default=None,
+        description="A configured identity provider: each teacher's identifier in the file becomes their identity there.",
+    )
+
+
 @strawberry.type
 class StaffMutation:
     @mutation(
@@ -44,9 +54,8 @@ class StaffMutation:
         rule="account.manage",
         transaction=False,
     )
-    async def staff_import(
-        self, info: Info, content: str, format: RosterFormatEnum, identity_provider: str | None = None
-    ) -> StaffImportPayload:
+    async def staff_import(self, info: Info, input: StaffImportInput) -> StaffImportPayload:
+        content, format, identity_provider = input.content, input.format, input.identity_provider
         viewer = info.context.require_viewer()
         try:
             roster = await parse_import(info, content, format, identity_provider, parse_staff)

@@ -47,6 +47,7 @@ class TrainerInput:
     "are the admin's to change (" + describe("trainer.contact.write") + ")"
 )
 class TrainerUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The trainer (tutor or master).")
     first_name: str | None = strawberry.field(default=None, description="First name.")
     last_name: str | None = strawberry.field(default=None, description="Last name.")
     company_name: str | None = strawberry.field(default=None, description="Company.")
@@ -131,8 +132,11 @@ class TrainerQuery:
     async def trainers(
         self,
         info: Info,
-        role: Role | None = None,
-        include_inactive: bool = False,
+        role: Annotated[
+            Role | None,
+            strawberry.argument(description="Only tutors (TUTOR) or only masters (MASTER); by default both."),
+        ] = None,
+        include_inactive: Annotated[bool, strawberry.argument(description="Also the deactivated accounts.")] = False,
         first: Annotated[int | None, strawberry.argument(description="How many trainers, 0 to 100.")] = None,
         after: Annotated[
             str | None, strawberry.argument(description="The cursor of the trainer the page starts after.")
@@ -149,6 +153,33 @@ class TrainerQuery:
         )
 
 
+@strawberry.input(description="The arguments of tutorCreate. Create a tutor account.")
+class TutorCreateInput(TrainerInput):
+    pass
+
+
+@strawberry.input(description="The arguments of masterCreate. Create an apprenticeship-master account.")
+class MasterCreateInput(TrainerInput):
+    pass
+
+
+@strawberry.input(description="The arguments of trainerDeactivate. Deactivate a trainer's account.")
+class TrainerDeactivateInput:
+    id: strawberry.ID = strawberry.field(description="The trainer (tutor or master).")
+
+
+@strawberry.input(description="The arguments of portfolioTrainerAssign. Assign a trainer to a portfolio.")
+class PortfolioTrainerAssignInput:
+    portfolio_id: strawberry.ID = strawberry.field(description="The portfolio.")
+    trainer_id: strawberry.ID = strawberry.field(description="The tutor or master.")
+
+
+@strawberry.input(description="The arguments of portfolioTrainerUnassign. Remove a trainer from a portfolio.")
+class PortfolioTrainerUnassignInput:
+    portfolio_id: strawberry.ID = strawberry.field(description="The portfolio.")
+    trainer_id: strawberry.ID = strawberry.field(description="The tutor or master.")
+
+
 @strawberry.type
 class TrainerMutation:
     @mutation(
@@ -157,7 +188,7 @@ class TrainerMutation:
         transaction=False,
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def tutor_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
+    async def tutor_create(self, info: Info, input: TutorCreateInput) -> TrainerCreatePayload:
         return await _create(info, Role.TUTOR, input)
 
     @mutation(
@@ -166,7 +197,7 @@ class TrainerMutation:
         transaction=False,
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def master_create(self, info: Info, input: TrainerInput) -> TrainerCreatePayload:
+    async def master_create(self, info: Info, input: MasterCreateInput) -> TrainerCreatePayload:
         return await _create(info, Role.MASTER, input)
 
     @mutation(
@@ -174,7 +205,8 @@ class TrainerMutation:
         rule="trainer.manage",
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def trainer_update(self, info: Info, id: strawberry.ID, input: TrainerUpdateInput) -> TrainerPayload:
+    async def trainer_update(self, info: Info, input: TrainerUpdateInput) -> TrainerPayload:
+        id = input.id
         trainer = await _trainer_for_change(info, id)
         if (input.email is not None or input.phone is not None) and not info.context.can("trainer.contact.write"):
             raise Forbidden("TRAINER_CONTACT_ADMIN_ONLY")
@@ -199,7 +231,8 @@ class TrainerMutation:
         rule="trainer.manage",
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def trainer_deactivate(self, info: Info, id: strawberry.ID) -> TrainerPayload:
+    async def trainer_deactivate(self, info: Info, input: TrainerDeactivateInput) -> TrainerPayload:
+        id = input.id
         trainer = await _trainer_for_change(info, id)
         await User.filter(id=trainer.id).update(is_active=False, token_version=F("token_version") + 1)
         await trainer.refresh_from_db()
@@ -211,17 +244,17 @@ class TrainerMutation:
         "(" + describe("tutor.manage") + "), a master to an apprentice's (" + describe("master.manage") + ")",
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def portfolio_trainer_assign(
-        self, info: Info, portfolio_id: strawberry.ID, trainer_id: strawberry.ID
-    ) -> PortfolioTrainerPayload:
+    async def portfolio_trainer_assign(self, info: Info, input: PortfolioTrainerAssignInput) -> PortfolioTrainerPayload:
+        portfolio_id, trainer_id = input.portfolio_id, input.trainer_id
         return await _assignment(info, portfolio_id, trainer_id, assign=True)
 
     @mutation(
         "Remove a trainer from a portfolio; same rights as portfolioTrainerAssign.", audit=AuditKind.ACCESS_CHANGE
     )
     async def portfolio_trainer_unassign(
-        self, info: Info, portfolio_id: strawberry.ID, trainer_id: strawberry.ID
+        self, info: Info, input: PortfolioTrainerUnassignInput
     ) -> PortfolioTrainerPayload:
+        portfolio_id, trainer_id = input.portfolio_id, input.trainer_id
         return await _assignment(info, portfolio_id, trainer_id, assign=False)
 
 

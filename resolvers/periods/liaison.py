@@ -30,8 +30,8 @@ from resolvers.periods import rules
 
 @strawberry.enum(description="A part of the liaison fiche that can be individualized.")
 class LiaisonFichePart(Enum):
-    OBJECTIVES = "OBJECTIVES"
-    TASKS = "TASKS"
+    OBJECTIVES = strawberry.enum_value("OBJECTIVES", description="The training objectives.")
+    TASKS = strawberry.enum_value("TASKS", description="The tasks entrusted (the activities).")
 
 
 @strawberry.input(
@@ -101,12 +101,61 @@ async def _save(fiche: m.LiaisonFiche, school_id: int) -> LiaisonFichePayload:
     return LiaisonFichePayload(liaison_fiche=LiaisonFiche.from_row(fiche))
 
 
+@strawberry.input(
+    description="The arguments of liaisonFicheWorkplaceUpdate. Fill in the workplace of a liaison fiche: a field left out is unchanged."
+)
+class LiaisonFicheWorkplaceUpdateInput(WorkplaceInput):
+    id: strawberry.ID = strawberry.field(description="The liaison fiche.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+
+
+@strawberry.input(description="The arguments of liaisonFichePlanUpdate. Individualize a liaison fiche.")
+class LiaisonFichePlanUpdateInput(LiaisonPlanInput):
+    id: strawberry.ID = strawberry.field(description="The liaison fiche.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+
+
+@strawberry.input(
+    description="The arguments of liaisonFicheReset. Make parts of a liaison fiche follow the period again."
+)
+class LiaisonFicheResetInput:
+    id: strawberry.ID = strawberry.field(description="The liaison fiche.")
+    parts: list[LiaisonFichePart] = strawberry.field(description="The parts to follow the period again.")
+
+
+@strawberry.input(description="The arguments of markSeen. Mark a portfolio seen.")
+class MarkSeenInput:
+    portfolio_id: strawberry.ID = strawberry.field(description="One of your portfolios.")
+
+
+@strawberry.input(description="The arguments of portfolioDaysDoneSet. Record the days a learner worked.")
+class PortfolioDaysDoneSetInput:
+    id: strawberry.ID = strawberry.field(description="The portfolio.")
+    days_done: Decimal | None = strawberry.field(
+        default=None,
+        description="The days worked in the company (absences deducted, halves allowed); null clears them.",
+    )
+
+
+@strawberry.input(description="The arguments of portfolioReferentTeacherSet. Name the referent teacher of a portfolio.")
+class PortfolioReferentTeacherSetInput:
+    id: strawberry.ID = strawberry.field(description="The portfolio.")
+    teacher_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A teacher of the school; null goes back to the teacher who created the period."
+    )
+
+
 @strawberry.type
 class LiaisonMutation:
     @mutation("Fill in the workplace of a liaison fiche.", rule="liaison.workplace.write")
     async def liaison_fiche_workplace_update(
-        self, info: Info, id: strawberry.ID, version: int, input: WorkplaceInput
+        self, info: Info, input: LiaisonFicheWorkplaceUpdateInput
     ) -> LiaisonFichePayload:
+        id, version = input.id, input.version
         fiche, _ = await _editable_fiche(info, "liaison.workplace.write", id, version)
         fiche.company_name = required_text(input.company_name, "input.companyName", "The company name", max_length=200)
         fiche.activity_domain = required_text(
@@ -125,9 +174,8 @@ class LiaisonMutation:
         "Individualize the objectives and activities of one learner (R10): the parts given stop following the period.",
         rule="liaison.plan.write",
     )
-    async def liaison_fiche_plan_update(
-        self, info: Info, id: strawberry.ID, version: int, input: LiaisonPlanInput
-    ) -> LiaisonFichePayload:
+    async def liaison_fiche_plan_update(self, info: Info, input: LiaisonFichePlanUpdateInput) -> LiaisonFichePayload:
+        id, version = input.id, input.version
         fiche, period = await _editable_fiche(info, "liaison.plan.write", id, version)
         if input.objectives is not None:
             fiche.objectives = (
@@ -159,9 +207,8 @@ class LiaisonMutation:
         return await _save(fiche, info.context.require_viewer().school_id)
 
     @mutation("Make individualized parts follow the period again (R6).", rule="liaison.plan.write")
-    async def liaison_fiche_reset(
-        self, info: Info, id: strawberry.ID, parts: list[LiaisonFichePart]
-    ) -> LiaisonFichePayload:
+    async def liaison_fiche_reset(self, info: Info, input: LiaisonFicheResetInput) -> LiaisonFichePayload:
+        id, parts = input.id, input.parts
         fiche, period = await _editable_fiche(info, "liaison.plan.write", id, None)
         if LiaisonFichePart.OBJECTIVES in parts:
             fiche.objectives = period.objectives
@@ -178,8 +225,8 @@ class LiaisonMutation:
         "Mark one of your portfolios seen: its `newFicheCount` counts from now.",
         rule="fiche.seen",
     )
-    async def mark_seen(self, info: Info, portfolio_id: strawberry.ID) -> PortfolioPayload:
-        # Their own seen state: the portfolio must be in their reach (a trainer's: assigned).
+    async def mark_seen(self, info: Info, input: MarkSeenInput) -> PortfolioPayload:
+        portfolio_id = input.portfolio_id
         viewer = info.context.require("fiche.seen", owned=True)
         portfolio = await fetch_in_reach(
             m.Portfolio,
@@ -201,9 +248,8 @@ class LiaisonMutation:
         "Record the days the learner actually worked in the company (absences deducted), or null to clear it.",
         rule="period.write",
     )
-    async def portfolio_days_done_set(
-        self, info: Info, id: strawberry.ID, days_done: Decimal | None
-    ) -> PortfolioPayload:
+    async def portfolio_days_done_set(self, info: Info, input: PortfolioDaysDoneSetInput) -> PortfolioPayload:
+        id, days_done = input.id, input.days_done
         viewer = info.context.require_viewer()
         portfolio = await fetch_in_reach(m.Portfolio, scopes.portfolios, viewer, id, "Portfolio", "id", "portfolio")
         period = await Period.get(id=portfolio.period_id)
@@ -223,8 +269,9 @@ class LiaisonMutation:
         audit=AuditKind.ACCESS_CHANGE,
     )
     async def portfolio_referent_teacher_set(
-        self, info: Info, id: strawberry.ID, teacher_id: strawberry.ID | None
+        self, info: Info, input: PortfolioReferentTeacherSetInput
     ) -> PortfolioPayload:
+        id, teacher_id = input.id, input.teacher_id
         viewer = info.context.require_viewer()
         portfolio = await fetch_in_reach(
             m.Portfolio, scopes.portfolios, viewer, id, "Portfolio", "id", "portfolio", for_update=True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
+from typing import Annotated
 
 import strawberry
 
@@ -107,7 +108,17 @@ class PeriodQuery:
         description="Vue par périodes (R1): the level's periods of a school year (default: the "
         "current one) in creation order. " + describe("period.read")
     )
-    async def periods(self, info: Info, level_id: strawberry.ID, school_year: int | None = None) -> list[Period]:
+    async def periods(
+        self,
+        info: Info,
+        level_id: Annotated[strawberry.ID, strawberry.argument(description="The level.")],
+        school_year: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The school year, by its first calendar year (2025 for 2025–2026); by default the current one."
+            ),
+        ] = None,
+    ) -> list[Period]:
         viewer = info.context.require("period.read", owned=OWN_BY_REACH)
         level = decode_id(level_id, expected="Level", field="levelId")[1]
         year = school_year if school_year is not None else rules.current_school_year(dt.date.today())
@@ -117,11 +128,49 @@ class PeriodQuery:
         return [Period.from_row(r) for r in rows]
 
     @strawberry.field(description="Period templates of a level, by name.")
-    async def period_templates(self, info: Info, level_id: strawberry.ID) -> list[PeriodTemplate]:
+    async def period_templates(
+        self, info: Info, level_id: Annotated[strawberry.ID, strawberry.argument(description="The level.")]
+    ) -> list[PeriodTemplate]:
         viewer = info.context.require("school.structure.read", owned=OWN_BY_REACH)
         level = decode_id(level_id, expected="Level", field="levelId")[1]
         rows = await m.PeriodTemplate.filter(scopes.period_templates(viewer), level_id=level).order_by("name", "id")
         return [PeriodTemplate.from_row(r) for r in rows]
+
+
+@strawberry.input(
+    description="The arguments of periodCreate. Create a period. On creation from a template, name, objectives and tasks left out are taken from the template."
+)
+class PeriodCreateInput(PeriodInput):
+    level_id: strawberry.ID = strawberry.field(description="The level.")
+    template_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The period template (annexe pédagogique) to start from."
+    )
+
+
+@strawberry.input(description="The arguments of periodUpdate. Edit a period: a field left out is unchanged.")
+class PeriodUpdateInput(PeriodInput):
+    id: strawberry.ID = strawberry.field(description="The period.")
+    version: int = strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+
+
+@strawberry.input(description="The arguments of periodPlannedDaysSet. Set a period's planned days.")
+class PeriodPlannedDaysSetInput:
+    id: strawberry.ID = strawberry.field(description="The period.")
+    planned_days: int | None = strawberry.field(
+        default=None, description="The planned days, at most the period's calendar days; null counts its working days."
+    )
+
+
+@strawberry.input(description="The arguments of periodDelete. Delete a period.")
+class PeriodDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The period.")
+
+
+@strawberry.input(description="The arguments of periodTemplateCreate. Create a period template.")
+class PeriodTemplateCreateInput(PeriodTemplateInput):
+    pass
 
 
 @strawberry.type
@@ -131,9 +180,8 @@ class PeriodMutation:
         "gets a portfolio, a first fiche and a liaison fiche (R5).",
         rule="period.write",
     )
-    async def period_create(
-        self, info: Info, level_id: strawberry.ID, input: PeriodInput, template_id: strawberry.ID | None = None
-    ) -> PeriodCreatePayload:
+    async def period_create(self, info: Info, input: PeriodCreateInput) -> PeriodCreatePayload:
+        level_id, template_id = input.level_id, input.template_id
         viewer = info.context.require_viewer()
         level = await fetch_in_reach(Level, scopes.levels, viewer, level_id, "Level", "levelId", "level")
         template = None
@@ -185,9 +233,8 @@ class PeriodMutation:
         "CONFLICT once the period is locked (R7) or when `version` is stale.",
         rule="period.write",
     )
-    async def period_update(
-        self, info: Info, id: strawberry.ID, version: int, input: PeriodInput
-    ) -> PeriodUpdatePayload:
+    async def period_update(self, info: Info, input: PeriodUpdateInput) -> PeriodUpdatePayload:
+        id, version = input.id, input.version
         viewer = info.context.require_viewer()
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
         check_version(period.version, version)
@@ -244,9 +291,8 @@ class PeriodMutation:
         "once the period is locked (R7).",
         rule="period.write",
     )
-    async def period_planned_days_set(
-        self, info: Info, id: strawberry.ID, planned_days: int | None
-    ) -> PeriodUpdatePayload:
+    async def period_planned_days_set(self, info: Info, input: PeriodPlannedDaysSetInput) -> PeriodUpdatePayload:
+        id, planned_days = input.id, input.planned_days
         viewer = info.context.require_viewer()
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
         if await rules.is_locked(period.id):
@@ -263,7 +309,8 @@ class PeriodMutation:
         "record of one of its learner's interim reviews. Activity fiches move to free fiches.",
         rule="period.write",
     )
-    async def period_delete(self, info: Info, id: strawberry.ID) -> PeriodDeletePayload:
+    async def period_delete(self, info: Info, input: PeriodDeleteInput) -> PeriodDeletePayload:
+        id = input.id
         viewer = info.context.require_viewer()
         period = await fetch_in_reach(m.Period, scopes.periods, viewer, id, "Period", "id", "period", for_update=True)
         if await AllowanceStatement.filter(period_id=period.id).exists():
@@ -278,7 +325,7 @@ class PeriodMutation:
         return PeriodDeletePayload(deleted_period_id=id, moved_fiche_count=moved)
 
     @mutation("Create a period template (annexe pédagogique) for a level.", rule="period.write")
-    async def period_template_create(self, info: Info, input: PeriodTemplateInput) -> PeriodTemplateCreatePayload:
+    async def period_template_create(self, info: Info, input: PeriodTemplateCreateInput) -> PeriodTemplateCreatePayload:
         viewer = info.context.require_viewer()
         level = await fetch_in_reach(Level, scopes.levels, viewer, input.level_id, "Level", "levelId", "level")
         name = required_text(input.name, "name", "The name", max_length=200)

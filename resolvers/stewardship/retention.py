@@ -33,6 +33,11 @@ class LearnerErasePayload(Payload):
     )
 
 
+@strawberry.input(description="The arguments of learnerErase. Erase a learner's personal data.")
+class LearnerEraseInput:
+    id: strawberry.ID = strawberry.field(description="The learner.")
+
+
 @strawberry.type
 class RetentionMutation:
     @mutation(
@@ -44,7 +49,8 @@ class RetentionMutation:
         transaction=False,
         audit=AuditKind.ACCESS_CHANGE,
     )
-    async def learner_erase(self, info: Info, id: strawberry.ID) -> LearnerErasePayload:
+    async def learner_erase(self, info: Info, input: LearnerEraseInput) -> LearnerErasePayload:
+        id = input.id
         viewer = info.context.require_viewer()
         erased: list[Plan] = []
 

@@ -29,7 +29,7 @@ async def _(api, role):
         ),
         await _mutate(
             api,
-            """mutation($l: ID!) { levelUpdate(id: $l, input: {diplomaName: "CAP Électricien",
+            """mutation($l: ID!) { levelUpdate(input: {id: $l, diplomaName: "CAP Électricien",
             diplomaYear: CAP_1}) { errors { code } } }""",
             "levelUpdate",
             l=level,
@@ -57,7 +57,7 @@ async def _(api, role):
     return agreed(
         await _mutate(
             api,
-            "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { userRevokeTokens(input: {id: $id}) { errors { code } } }",
             "userRevokeTokens",
             id=encode_id("Teacher", teacher.id),
         ),
@@ -70,14 +70,14 @@ async def _(api, role):
         ),
         await _mutate(
             api,
-            "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) { errors { code } } }",
+            "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(input: {id: $id, classroomIds: $c}) { errors { code } } }",
             "teacherClassroomsSet",
             id=encode_id("Teacher", teacher.id),
             c=classrooms,
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { userDeactivate(input: {id: $id}) { errors { code } } }",
             "userDeactivate",
             id=encode_id("Teacher", leaving.id),
         ),
@@ -90,7 +90,7 @@ async def _(api, role):
     return agreed(
         await _mutate(
             api,
-            """mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: "Angie"}) {
+            """mutation($id: ID!) { learnerUpdate(input: {id: $id, firstName: "Angie"}) {
             errors { code } } }""",
             "learnerUpdate",
             id=await _learner_id(role),
@@ -110,14 +110,14 @@ async def _(api, role):
     return agreed(
         await _mutate(
             api,
-            """mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: "0600000001"}) {
+            """mutation($id: ID!) { learnerUpdate(input: {id: $id, phone: "0600000001"}) {
             errors { code } } }""",
             "learnerUpdate",
             id=await _learner_id(role),
         ),
         await _mutate(
             api,
-            """mutation($id: ID!) { learnerUpdate(id: $id, input: {leftAt: "2026-07-04"}) {
+            """mutation($id: ID!) { learnerUpdate(input: {id: $id, leftAt: "2026-07-04"}) {
             errors { code } } }""",
             "learnerUpdate",
             id=await _learner_id(role),
@@ -139,7 +139,7 @@ async def _(api, role):
     )
     return await _mutate(
         api,
-        "mutation($id: ID!) { learnerErase(id: $id) { errors { code } } }",
+        "mutation($id: ID!) { learnerErase(input: {id: $id}) { errors { code } } }",
         "learnerErase",
         id=encode_id("Learner", leaving.id),
     )

@@ -29,7 +29,7 @@ async def _(api, role):
     )
     validated = await _mutate(
         api,
-        "mutation($p: ID!) { allowanceStatementValidate(periodId: $p) { errors { code } } }",
+        "mutation($p: ID!) { allowanceStatementValidate(input: {periodId: $p}) { errors { code } } }",
         "allowanceStatementValidate",
         p=await _period_id(),
     )

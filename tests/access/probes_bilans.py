@@ -60,8 +60,7 @@ async def _(api, role):
     bilan = await _bilan(role, completed=False)
     saved = await _mutate(
         api,
-        """mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v,
-        input: {engagement: 3, comment: "Bon stage"}) { errors { code } } }""",
+        """mutation($id: ID!, $v: Int!) { bilanUpdate(input: {id: $id, version: $v, engagement: 3, comment: "Bon stage"}) { errors { code } } }""",
         "bilanUpdate",
         id=encode_id("CompanyBilan", bilan.id),
         v=bilan.version,
@@ -69,8 +68,7 @@ async def _(api, role):
     bilan = await _bilan(role, completed=True)
     reopened = await _mutate(
         api,
-        """mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v,
-        reason: "Erreur de saisie") { errors { code } } }""",
+        """mutation($id: ID!, $v: Int!) { bilanReopen(input: {id: $id, version: $v, reason: "Erreur de saisie"}) { errors { code } } }""",
         "bilanReopen",
         id=encode_id("CompanyBilan", bilan.id),
         v=bilan.version,
@@ -78,8 +76,7 @@ async def _(api, role):
     return agreed(saved, reopened)
 
 
-SCAN_UPLOAD = """mutation($id: ID!, $v: Int!, $file: Upload!) { bilanPaperScanUpload(id: $id, version: $v,
-  file: $file) { errors { code } } }"""
+SCAN_UPLOAD = """mutation($id: ID!, $v: Int!, $file: Upload!) { bilanPaperScanUpload(input: {id: $id, version: $v, file: $file}) { errors { code } } }"""
 SCAN_FIELD = "query($id: ID!) { node(id: $id) { ... on CompanyBilan { paperScan { filename } } } }"
 
 
@@ -143,7 +140,7 @@ async def _(api, role):
     _, learner = await _learner_id(role)
     return await _mutate(
         api,
-        """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
+        """mutation($l: ID!, $d: Date!) { interimReviewCreate(input: {learnerId: $l, date: $d}) {
         errors { code } } }""",
         "interimReviewCreate",
         l=learner,

@@ -59,22 +59,22 @@ async def _(api, role):
     return agreed(
         await _mutate(
             api,
-            'mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: "Sonde"}) '
+            'mutation($p: ID!) { activityFicheCreate(input: {portfolioId: $p, title: "Sonde"}) '
             "{ activityFiche { id } errors { code } } }",
             "activityFicheCreate",
             p=portfolio,
         ),
         await _mutate(
             api,
-            "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
-            'input: {analysis: "Relue"}) { errors { code } } }',
+            "mutation($id: ID!, $v: Int!) { activityFicheUpdate(input: {id: $id, version: $v, "
+            'analysis: "Relue"}) { errors { code } } }',
             "activityFicheUpdate",
             id=fiche,
             v=row.version,
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { errors { code } } }",
             "activityFicheDelete",
             id=encode_id("ActivityFiche", spare.id),
         ),
@@ -87,7 +87,7 @@ async def _(api, role):
     task = encode_id("Task", (await _task("TA 1-1")).id)
     return await _mutate(
         api,
-        "mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) { errors { code } } }",
+        "mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(input: {id: $id, taskIds: $t}) { errors { code } } }",
         "activityFicheTasksSet",
         id=fiche,
         t=[task],
@@ -119,7 +119,7 @@ async def _(api, role):
     return await _mutate(
         api,
         "mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet("
-        "id: $id, targets: $t) { errors { code } } }",
+        "input: {id: $id, targets: $t}) { errors { code } } }",
         "activityFicheTargetsSet",
         id=fiche,
         t=targets,
@@ -131,7 +131,7 @@ async def _(api, role):
     fiche, _, _ = await _ids(role)
     return await _mutate(
         api,
-        "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
+        "mutation($id: ID!) { activityFicheMarkRead(input: {id: $id}) { errors { code } } }",
         "activityFicheMarkRead",
         id=fiche,
     )
@@ -151,13 +151,13 @@ async def _(api, role):
     return agreed(
         await _mutate(
             api,
-            'mutation($f: ID!) { annexAddUrl(ficheId: $f, url: "https://example.org") { errors { code } } }',
+            'mutation($f: ID!) { annexAddUrl(input: {ficheId: $f, url: "https://example.org"}) { errors { code } } }',
             "annexAddUrl",
             f=fiche,
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { annexDelete(input: {id: $id}) { errors { code } } }",
             "annexDelete",
             id=encode_id("Annex", annex.id),
         ),

@@ -36,7 +36,7 @@ async def _(api, role):
 async def _(api, role):
     doc = json.loads((BUILTIN_DIR / "cap-electricien.json").read_text("utf-8")) | {"code": "CAP-WALK"}
     return await _write(
-        api, "mutation($c: String!) { frameworkImport(content: $c) { errors { code } } }", c=json.dumps(doc)
+        api, "mutation($c: String!) { frameworkImport(input: {content: $c}) { errors { code } } }", c=json.dumps(doc)
     )
 
 

@@ -45,7 +45,7 @@ async def _(api, role):
     answers = [
         await _mutate(
             api,
-            """mutation($l: ID!) { periodCreate(levelId: $l, input: {name: "Stage de printemps",
+            """mutation($l: ID!) { periodCreate(input: {levelId: $l, name: "Stage de printemps",
             startDate: "2026-03-02", endDate: "2026-03-13"}) { errors { code } } }""",
             "periodCreate",
             l=encode_id("Level", level.id),
@@ -59,27 +59,26 @@ async def _(api, role):
         ),
         await _mutate(
             api,
-            """mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v,
-            input: {name: "Stage renommé"}) { errors { code } } }""",
+            """mutation($id: ID!, $v: Int!) { periodUpdate(input: {id: $id, version: $v, name: "Stage renommé"}) { errors { code } } }""",
             "periodUpdate",
             id=encode_id("Period", period.id),
             v=period.version,
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { periodPlannedDaysSet(id: $id, plannedDays: 9) { errors { code } } }",
+            "mutation($id: ID!) { periodPlannedDaysSet(input: {id: $id, plannedDays: 9}) { errors { code } } }",
             "periodPlannedDaysSet",
             id=encode_id("Period", period.id),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { periodDelete(input: {id: $id}) { errors { code } } }",
             "periodDelete",
             id=encode_id("Period", empty.id),
         ),
         await _mutate(
             api,
-            'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "9.5") { errors { code } } }',
+            'mutation($id: ID!) { portfolioDaysDoneSet(input: {id: $id, daysDone: "9.5"}) { errors { code } } }',
             "portfolioDaysDoneSet",
             id=encode_id(
                 "Portfolio", (await Portfolio.get(period_id=period.id, learner__last_name=_reachable_learner(role))).id
@@ -109,7 +108,7 @@ async def _(api, role):
 async def _(api, role):
     return await _mutate(
         api,
-        "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) { errors { code } } }",
+        "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(input: {id: $id, teacherId: $t}) { errors { code } } }",
         "portfolioReferentTeacherSet",
         id=await _demo_portfolio_id(role),
         t=await _global_id("Teacher", "professeur@demo.pfmp.test"),
@@ -131,8 +130,7 @@ async def _(api, role):
     fiche = await LiaisonFiche.get(portfolio__learner__last_name=_reachable_learner(role))
     return await _mutate(
         api,
-        """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(id: $id, version: $v,
-        input: {companyName: "Volt SA", activityDomain: "Tertiaire", tutorName: "Jo Volt"}) { errors { code } } }""",
+        """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(input: {id: $id, version: $v, companyName: "Volt SA", activityDomain: "Tertiaire", tutorName: "Jo Volt"}) { errors { code } } }""",
         "liaisonFicheWorkplaceUpdate",
         id=encode_id("LiaisonFiche", fiche.id),
         v=fiche.version,
@@ -145,15 +143,14 @@ async def _(api, role):
     return agreed(
         await _mutate(
             api,
-            """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v,
-            input: {objectives: "Objectifs individualisés"}) { errors { code } } }""",
+            """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(input: {id: $id, version: $v, objectives: "Objectifs individualisés"}) { errors { code } } }""",
             "liaisonFichePlanUpdate",
             id=encode_id("LiaisonFiche", fiche.id),
             v=fiche.version,
         ),
         await _mutate(
             api,
-            """mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) {
+            """mutation($id: ID!) { liaisonFicheReset(input: {id: $id, parts: [OBJECTIVES]}) {
             errors { code } } }""",
             "liaisonFicheReset",
             id=encode_id("LiaisonFiche", fiche.id),
@@ -161,10 +158,10 @@ async def _(api, role):
     )
 
 
-CREATE_TRAINER = """mutation($input: TrainerInput!) { %s(input: $input) { errors { code } } }"""
+CREATE_TRAINER = """mutation($input: %sInput!) { %s(input: $input) { errors { code } } }"""
 
 
-ASSIGN = """mutation($p: ID!, $t: ID!) { %s(portfolioId: $p, trainerId: $t) { errors { code } } }"""
+ASSIGN = """mutation($p: ID!, $t: ID!) { %s(input: {portfolioId: $p, trainerId: $t}) { errors { code } } }"""
 
 
 async def _trainer_operations(api, role, create: str, kind: str, email: str, learner: str) -> str:
@@ -181,7 +178,7 @@ async def _trainer_operations(api, role, create: str, kind: str, email: str, lea
     return agreed(
         await _mutate(
             api,
-            CREATE_TRAINER % create,
+            CREATE_TRAINER % (create[0].upper() + create[1:], create),
             create,
             input={"email": f"nouveau.{create}@x.test", "firstName": "Nou", "lastName": "VEAU"},
         ),
@@ -189,7 +186,7 @@ async def _trainer_operations(api, role, create: str, kind: str, email: str, lea
         await _mutate(api, ASSIGN % "portfolioTrainerAssign", "portfolioTrainerAssign", p=portfolio, t=trainer),
         await _mutate(
             api,
-            "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { trainerDeactivate(input: {id: $id}) { errors { code } } }",
             "trainerDeactivate",
             id=trainer,
         ),
@@ -220,7 +217,7 @@ async def _(api, role):
     )
     return await _mutate(
         api,
-        """mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: "0600000000"}) {
+        """mutation($id: ID!) { trainerUpdate(input: {id: $id, phone: "0600000000"}) {
         errors { code } } }""",
         "trainerUpdate",
         id=await _global_id(kind, email),
@@ -237,7 +234,7 @@ async def _(api, role):
     )
     return await _mutate(
         api,
-        """mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: "Eudes"}) {
+        """mutation($id: ID!) { trainerUpdate(input: {id: $id, firstName: "Eudes"}) {
         errors { code } } }""",
         "trainerUpdate",
         id=await _global_id(kind, email),
@@ -250,7 +247,7 @@ async def _(api, role):
     portfolio = await _demo_portfolio_id(role)
     marked = await _mutate(
         api,
-        "mutation($p: ID!) { markSeen(portfolioId: $p) { errors { code } } }",
+        "mutation($p: ID!) { markSeen(input: {portfolioId: $p}) { errors { code } } }",
         "markSeen",
         p=portfolio,
     )

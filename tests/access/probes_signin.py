@@ -6,7 +6,9 @@ from resolvers.demo import DEMO_PASSWORD
 from tests.access.registry import _read, probe
 from tests.conftest import Api
 
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { refreshToken errors { code } } }"
+LOGIN = (
+    "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { refreshToken errors { code } } }"
+)
 REFRESH = "mutation($r: String!) { tokenRefresh(input: {refreshToken: $r}) { token errors { code } } }"
 ME = "{ me { id } }"
 

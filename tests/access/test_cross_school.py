@@ -39,66 +39,66 @@ TRAINERS = ("Tutor", "ApprenticeshipMaster")
 # The Node type(s) each ID argument names (a list argument: the type of its items), as the schema documents them.
 ID_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("classroomCreate", "input.levelId"): ("Level",),
-    ("levelUpdate", "id"): ("Level",),
+    ("levelUpdate", "input.id"): ("Level",),
     ("teacherCreate", "input.classroomIds"): ("Classroom",),
-    ("teacherClassroomsSet", "id"): ("Teacher",),
-    ("teacherClassroomsSet", "classroomIds"): ("Classroom",),
+    ("teacherClassroomsSet", "input.id"): ("Teacher",),
+    ("teacherClassroomsSet", "input.classroomIds"): ("Classroom",),
     ("learnerCreate", "input.classroomId"): ("Classroom",),
-    ("learnerUpdate", "id"): ("Learner",),
-    ("learnerErase", "id"): ("Learner",),
+    ("learnerUpdate", "input.id"): ("Learner",),
+    ("learnerErase", "input.id"): ("Learner",),
     ("learnerUpdate", "input.classroomId"): ("Classroom",),
-    ("userDeactivate", "id"): USERS,
-    ("userRevokeTokens", "id"): USERS,
-    ("userExternalIdentitySet", "userId"): USERS,
-    ("periodCreate", "levelId"): ("Level",),
+    ("userDeactivate", "input.id"): USERS,
+    ("userRevokeTokens", "input.id"): USERS,
+    ("userExternalIdentitySet", "input.userId"): USERS,
+    ("periodCreate", "input.levelId"): ("Level",),
     ("periodCreate", "input.taskIds"): ("Task",),
     ("periodCreate", "input.learnerIds"): ("Learner",),
-    ("periodCreate", "templateId"): ("PeriodTemplate",),
-    ("periodUpdate", "id"): ("Period",),
+    ("periodCreate", "input.templateId"): ("PeriodTemplate",),
+    ("periodUpdate", "input.id"): ("Period",),
     ("periodUpdate", "input.taskIds"): ("Task",),
     ("periodUpdate", "input.learnerIds"): ("Learner",),
-    ("periodDelete", "id"): ("Period",),
-    ("allowanceStatementValidate", "periodId"): ("Period",),
+    ("periodDelete", "input.id"): ("Period",),
+    ("allowanceStatementValidate", "input.periodId"): ("Period",),
     ("periodTemplateCreate", "input.levelId"): ("Level",),
     ("periodTemplateCreate", "input.taskIds"): ("Task",),
-    ("liaisonFicheWorkplaceUpdate", "id"): ("LiaisonFiche",),
-    ("liaisonFichePlanUpdate", "id"): ("LiaisonFiche",),
+    ("liaisonFicheWorkplaceUpdate", "input.id"): ("LiaisonFiche",),
+    ("liaisonFichePlanUpdate", "input.id"): ("LiaisonFiche",),
     ("liaisonFichePlanUpdate", "input.taskIds"): ("Task",),
-    ("liaisonFicheReset", "id"): ("LiaisonFiche",),
-    ("portfolioDaysDoneSet", "id"): ("Portfolio",),
-    ("markSeen", "portfolioId"): ("Portfolio",),
-    ("periodPlannedDaysSet", "id"): ("Period",),
-    ("portfolioReferentTeacherSet", "id"): ("Portfolio",),
-    ("portfolioReferentTeacherSet", "teacherId"): ("Teacher",),
-    ("trainerUpdate", "id"): TRAINERS,
-    ("trainerDeactivate", "id"): TRAINERS,
-    ("portfolioTrainerAssign", "portfolioId"): ("Portfolio",),
-    ("portfolioTrainerAssign", "trainerId"): TRAINERS,
-    ("portfolioTrainerUnassign", "portfolioId"): ("Portfolio",),
-    ("portfolioTrainerUnassign", "trainerId"): TRAINERS,
-    ("activityFicheCreate", "portfolioId"): ("Portfolio",),
+    ("liaisonFicheReset", "input.id"): ("LiaisonFiche",),
+    ("portfolioDaysDoneSet", "input.id"): ("Portfolio",),
+    ("markSeen", "input.portfolioId"): ("Portfolio",),
+    ("periodPlannedDaysSet", "input.id"): ("Period",),
+    ("portfolioReferentTeacherSet", "input.id"): ("Portfolio",),
+    ("portfolioReferentTeacherSet", "input.teacherId"): ("Teacher",),
+    ("trainerUpdate", "input.id"): TRAINERS,
+    ("trainerDeactivate", "input.id"): TRAINERS,
+    ("portfolioTrainerAssign", "input.portfolioId"): ("Portfolio",),
+    ("portfolioTrainerAssign", "input.trainerId"): TRAINERS,
+    ("portfolioTrainerUnassign", "input.portfolioId"): ("Portfolio",),
+    ("portfolioTrainerUnassign", "input.trainerId"): TRAINERS,
+    ("activityFicheCreate", "input.portfolioId"): ("Portfolio",),
     ("activityFicheCreate", "input.activityTypeIds"): ("FrameworkActivity",),
-    ("activityFicheUpdate", "id"): ("ActivityFiche",),
+    ("activityFicheUpdate", "input.id"): ("ActivityFiche",),
     ("activityFicheUpdate", "input.activityTypeIds"): ("FrameworkActivity",),
-    ("activityFicheDelete", "id"): ("ActivityFiche",),
-    ("activityFicheTasksSet", "id"): ("ActivityFiche",),
-    ("activityFicheTasksSet", "taskIds"): ("Task",),
-    ("activityFicheTargetsSet", "id"): ("ActivityFiche",),
-    ("activityFicheTargetsSet", "targets.taskId"): ("Task",),
-    ("activityFicheTargetsSet", "targets.competenceId"): ("Competence",),
-    ("activityFicheTargetsSet", "targets.criterionId"): ("Criterion",),
-    ("activityFicheMarkRead", "id"): ("ActivityFiche",),
-    ("annexUpload", "ficheId"): ("ActivityFiche",),
-    ("annexAddUrl", "ficheId"): ("ActivityFiche",),
-    ("annexDelete", "id"): ("Annex",),
-    ("bilanUpdate", "id"): ("CompanyBilan",),
+    ("activityFicheDelete", "input.id"): ("ActivityFiche",),
+    ("activityFicheTasksSet", "input.id"): ("ActivityFiche",),
+    ("activityFicheTasksSet", "input.taskIds"): ("Task",),
+    ("activityFicheTargetsSet", "input.id"): ("ActivityFiche",),
+    ("activityFicheTargetsSet", "input.targets.taskId"): ("Task",),
+    ("activityFicheTargetsSet", "input.targets.competenceId"): ("Competence",),
+    ("activityFicheTargetsSet", "input.targets.criterionId"): ("Criterion",),
+    ("activityFicheMarkRead", "input.id"): ("ActivityFiche",),
+    ("annexUpload", "input.ficheId"): ("ActivityFiche",),
+    ("annexAddUrl", "input.ficheId"): ("ActivityFiche",),
+    ("annexDelete", "input.id"): ("Annex",),
+    ("bilanUpdate", "input.id"): ("CompanyBilan",),
     ("bilanUpdate", "input.modes.competenceId"): ("Competence",),
     ("bilanUpdate", "input.results.competenceId"): ("Competence",),
     ("bilanUpdate", "input.results.criterionId"): ("Criterion",),
-    ("bilanComplete", "id"): ("CompanyBilan",),
-    ("bilanReopen", "id"): ("CompanyBilan",),
-    ("bilanPaperScanUpload", "id"): ("CompanyBilan",),
-    ("interimReviewCreate", "learnerId"): ("Learner",),
+    ("bilanComplete", "input.id"): ("CompanyBilan",),
+    ("bilanReopen", "input.id"): ("CompanyBilan",),
+    ("bilanPaperScanUpload", "input.id"): ("CompanyBilan",),
+    ("interimReviewCreate", "input.learnerId"): ("Learner",),
     ("trainerLinkIssue", "input.portfolioId"): ("Portfolio",),
     ("trainerLinkIssue", "input.trainerId"): TRAINERS,
     ("trainerLinkRevoke", "input.id"): ("TrainerLink",),
@@ -286,14 +286,15 @@ class Call:
                 return None
         raise AssertionError(f"no value for {named.name} ({self.mutation}.{name})")
 
-    async def _version(self, variables: dict) -> int:
-        type_name, pk = decode_id(variables["id"])
+    async def _version(self, values: dict) -> int:
+        type_name, pk = decode_id(values["id"])
         return (await NODE_TYPES[type_name].model.get(id=pk)).version
 
     async def send(self, api: Api):
         variables = {name: self._value(argument.type, (name,)) for name, argument in self.field.args.items()}
-        if "version" in variables:
-            variables["version"] = await self._version(variables)
+        given = variables.get("input") or {}
+        if "version" in given:
+            given["version"] = await self._version(given)
         declared = ", ".join(f"${name}: {argument.type}" for name, argument in self.field.args.items())
         passed = ", ".join(f"{name}: ${name}" for name in self.field.args)
         selection = (
@@ -306,7 +307,7 @@ class Call:
         return await api.http.post(
             "/graphql",
             headers=api.headers,
-            data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+            data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
             files={"0": ("notes.txt", b"Quelques notes.", "text/plain")},
         )
 
@@ -326,10 +327,8 @@ def _ids(type_) -> str:
 
 
 def _names(field: list[str] | None, path: tuple[str, ...]) -> bool:
-    """Whether an error's field (list indices aside) is the argument path, or its end (some mutations name the
-    fields of their `input` without the `input.` prefix)."""
-    bare = tuple(part for part in field or () if not part.isdigit())
-    return bool(bare) and path[-len(bare) :] == bare
+    """Whether an error's field (list indices aside) is the argument path."""
+    return tuple(part for part in field or () if not part.isdigit()) == path
 
 
 @pytest.mark.parametrize("mutation, path", sorted(ID_ARGUMENTS), ids=lambda value: value)

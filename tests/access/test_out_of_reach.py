@@ -195,21 +195,21 @@ async def _fiche_mutations(api, o: Outside) -> str:
     return agreed(
         await _mutate(
             api,
-            'mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: "Sonde"}) { errors { code } } }',
+            'mutation($p: ID!) { activityFicheCreate(input: {portfolioId: $p, title: "Sonde"}) { errors { code } } }',
             "activityFicheCreate",
             p=_id("Portfolio", o.portfolio),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, "
-            'input: {title: "Sonde"}) { errors { code } } }',
+            "mutation($id: ID!, $v: Int!) { activityFicheUpdate(input: {id: $id, version: $v, "
+            'title: "Sonde"}) { errors { code } } }',
             "activityFicheUpdate",
             id=fiche,
             v=o.fiche.version,
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { errors { code } } }",
             "activityFicheDelete",
             id=fiche,
         ),
@@ -221,14 +221,14 @@ async def _period_mutations(api, o: Outside) -> str:
     return agreed(
         await _mutate(
             api,
-            'mutation($l: ID!) { periodCreate(levelId: $l, input: {name: "Sonde", '
+            'mutation($l: ID!) { periodCreate(input: {levelId: $l, name: "Sonde", '
             'startDate: "2026-03-02", endDate: "2026-03-13"}) { errors { code } } }',
             "periodCreate",
             l=level,
         ),
         await _mutate(
             api,
-            'mutation($id: ID!, $v: Int!) { periodUpdate(id: $id, version: $v, input: {name: "X"}) '
+            'mutation($id: ID!, $v: Int!) { periodUpdate(input: {id: $id, version: $v, name: "X"}) '
             "{ errors { code } } }",
             "periodUpdate",
             id=_id("Period", o.period),
@@ -236,7 +236,7 @@ async def _period_mutations(api, o: Outside) -> str:
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { periodDelete(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { periodDelete(input: {id: $id}) { errors { code } } }",
             "periodDelete",
             id=_id("Period", o.period),
         ),
@@ -248,13 +248,13 @@ async def _period_mutations(api, o: Outside) -> str:
         ),
         await _mutate(
             api,
-            'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "3") { errors { code } } }',
+            'mutation($id: ID!) { portfolioDaysDoneSet(input: {id: $id, daysDone: "3"}) { errors { code } } }',
             "portfolioDaysDoneSet",
             id=_id("Portfolio", o.portfolio),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { periodPlannedDaysSet(id: $id, plannedDays: 3) { errors { code } } }",
+            "mutation($id: ID!) { periodPlannedDaysSet(input: {id: $id, plannedDays: 3}) { errors { code } } }",
             "periodPlannedDaysSet",
             id=_id("Period", o.period),
         ),
@@ -270,13 +270,13 @@ async def _assign(api, o: Outside, trainer: User) -> str:
     return agreed(
         await _mutate(
             api,
-            "mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) { errors { code } } }",
+            "mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(input: {portfolioId: $p, trainerId: $t}) { errors { code } } }",
             "portfolioTrainerAssign",
             **ids,
         ),
         await _mutate(
             api,
-            "mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(portfolioId: $p, trainerId: $t) "
+            "mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(input: {portfolioId: $p, trainerId: $t}) "
             "{ errors { code } } }",
             "portfolioTrainerUnassign",
             **ids,
@@ -291,10 +291,8 @@ def _export(path: str, row_of):  # noqa: D401
     return probe
 
 
-_LIAISON_WORKPLACE = """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(id: $id, version: $v,
-    input: {companyName: "Volt SA", activityDomain: "Tertiaire", tutorName: "Jo Volt"}) { errors { code } } }"""
-_LIAISON_PLAN = """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v,
-    input: {objectives: "Objectifs"}) { errors { code } } }"""
+_LIAISON_WORKPLACE = """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(input: {id: $id, version: $v, companyName: "Volt SA", activityDomain: "Tertiaire", tutorName: "Jo Volt"}) { errors { code } } }"""
+_LIAISON_PLAN = """mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(input: {id: $id, version: $v, objectives: "Objectifs"}) { errors { code } } }"""
 
 
 def _simple(call):
@@ -311,7 +309,7 @@ async def _liaison_plan(api, o: Outside) -> str:
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) { errors { code } } }",
+            "mutation($id: ID!) { liaisonFicheReset(input: {id: $id, parts: [OBJECTIVES]}) { errors { code } } }",
             "liaisonFicheReset",
             id=_id("LiaisonFiche", o.liaison),
         ),
@@ -322,13 +320,13 @@ async def _annex_write(api, o: Outside) -> str:
     return agreed(
         await _mutate(
             api,
-            'mutation($f: ID!) { annexAddUrl(ficheId: $f, url: "https://example.org") { errors { code } } }',
+            'mutation($f: ID!) { annexAddUrl(input: {ficheId: $f, url: "https://example.org"}) { errors { code } } }',
             "annexAddUrl",
             f=_id("ActivityFiche", o.fiche),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { annexDelete(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { annexDelete(input: {id: $id}) { errors { code } } }",
             "annexDelete",
             id=_id("Annex", o.annex),
         ),
@@ -362,22 +360,22 @@ async def _bilan_write(api, o: Outside) -> str:
     return agreed(
         await _mutate(
             api,
-            "mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v, "
-            "input: {engagement: 3}) { errors { code } } }",
+            "mutation($id: ID!, $v: Int!) { bilanUpdate(input: {id: $id, version: $v, "
+            "engagement: 3}) { errors { code } } }",
             "bilanUpdate",
             id=bilan,
             v=o.bilan.version,
         ),
         await _mutate(
             api,
-            "mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) { errors { code } } }",
+            "mutation($id: ID!, $v: Int!) { bilanComplete(input: {id: $id, version: $v}) { errors { code } } }",
             "bilanComplete",
             id=bilan,
             v=o.bilan.version,
         ),
         await _mutate(
             api,
-            'mutation($id: ID!, $v: Int!) { bilanReopen(id: $id, version: $v, reason: "Erreur") { errors { code } } }',
+            'mutation($id: ID!, $v: Int!) { bilanReopen(input: {id: $id, version: $v, reason: "Erreur"}) { errors { code } } }',
             "bilanReopen",
             id=bilan,
             v=(await _completed(o.bilan)).version,
@@ -416,7 +414,7 @@ async def _structure_write(api, o: Outside) -> str:
         ),
         await _mutate(
             api,
-            'mutation($l: ID!) { levelUpdate(id: $l, input: {diplomaName: "CAP Sonde"}) { errors { code } } }',
+            'mutation($l: ID!) { levelUpdate(input: {id: $l, diplomaName: "CAP Sonde"}) { errors { code } } }',
             "levelUpdate",
             l=_id("Level", o.level),
         ),
@@ -431,13 +429,13 @@ async def _trainer_change(api, o: Outside) -> str:
     return agreed(
         await _mutate(
             api,
-            'mutation($id: ID!) { trainerUpdate(id: $id, input: {phone: "0622222222"}) { errors { code } } }',
+            'mutation($id: ID!) { trainerUpdate(input: {id: $id, phone: "0622222222"}) { errors { code } } }',
             "trainerUpdate",
             id=_id("Tutor", o.tutor),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { trainerDeactivate(input: {id: $id}) { errors { code } } }",
             "trainerDeactivate",
             id=_id("Tutor", o.tutor),
         ),
@@ -448,13 +446,13 @@ async def _trainer_manage(api, o: Outside) -> str:
     return agreed(
         await _mutate(
             api,
-            'mutation($id: ID!) { trainerUpdate(id: $id, input: {firstName: "Eudes"}) { errors { code } } }',
+            'mutation($id: ID!) { trainerUpdate(input: {id: $id, firstName: "Eudes"}) { errors { code } } }',
             "trainerUpdate",
             id=_id("Tutor", o.tutor),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { trainerDeactivate(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { trainerDeactivate(input: {id: $id}) { errors { code } } }",
             "trainerDeactivate",
             id=_id("Tutor", o.tutor),
         ),
@@ -465,19 +463,19 @@ async def _account_manage(api, o: Outside) -> str:
     return agreed(
         await _mutate(
             api,
-            "mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { userRevokeTokens(input: {id: $id}) { errors { code } } }",
             "userRevokeTokens",
             id=_id("Teacher", o.teacher),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { userDeactivate(input: {id: $id}) { errors { code } } }",
             "userDeactivate",
             id=_id("Learner", o.learner),
         ),
         await _mutate(
             api,
-            "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) { errors { code } } }",
+            "mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(input: {id: $id, classroomIds: $c}) { errors { code } } }",
             "teacherClassroomsSet",
             id=_id("Teacher", o.teacher),
             c=[],
@@ -528,7 +526,7 @@ PROBES = {
     "learner.identity.write": _simple(
         lambda api, o: _mutate(
             api,
-            'mutation($id: ID!) { learnerUpdate(id: $id, input: {firstName: "Zo"}) { errors { code } } }',
+            'mutation($id: ID!) { learnerUpdate(input: {id: $id, firstName: "Zo"}) { errors { code } } }',
             "learnerUpdate",
             id=_id("Learner", o.learner),
         )
@@ -536,7 +534,7 @@ PROBES = {
     "learner.personal.write": _simple(
         lambda api, o: _mutate(
             api,
-            'mutation($id: ID!) { learnerUpdate(id: $id, input: {phone: "0611111111"}) { errors { code } } }',
+            'mutation($id: ID!) { learnerUpdate(input: {id: $id, phone: "0611111111"}) { errors { code } } }',
             "learnerUpdate",
             id=_id("Learner", o.learner),
         )
@@ -547,7 +545,7 @@ PROBES = {
     "portfolio.referent.write": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) { errors { code } } }",
+            "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(input: {id: $id, teacherId: $t}) { errors { code } } }",
             "portfolioReferentTeacherSet",
             id=_id("Portfolio", o.portfolio),
             t=_id("Teacher", o.teacher),
@@ -557,7 +555,7 @@ PROBES = {
     "fiche.seen": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($p: ID!) { markSeen(portfolioId: $p) { errors { code } } }",
+            "mutation($p: ID!) { markSeen(input: {portfolioId: $p}) { errors { code } } }",
             "markSeen",
             p=_id("Portfolio", o.portfolio),
         )
@@ -579,7 +577,7 @@ PROBES = {
     "fiche.tasks.write": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($id: ID!) { activityFicheTasksSet(id: $id, taskIds: []) { errors { code } } }",
+            "mutation($id: ID!) { activityFicheTasksSet(input: {id: $id, taskIds: []}) { errors { code } } }",
             "activityFicheTasksSet",
             id=_id("ActivityFiche", o.fiche),
         )
@@ -590,7 +588,7 @@ PROBES = {
     "fiche.targets.write": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($id: ID!) { activityFicheTargetsSet(id: $id, targets: []) { errors { code } } }",
+            "mutation($id: ID!) { activityFicheTargetsSet(input: {id: $id, targets: []}) { errors { code } } }",
             "activityFicheTargetsSet",
             id=_id("ActivityFiche", o.fiche),
         )
@@ -598,7 +596,7 @@ PROBES = {
     "fiche.mark_read": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { activityFicheMarkRead(input: {id: $id}) { errors { code } } }",
             "activityFicheMarkRead",
             id=_id("ActivityFiche", o.fiche),
         )
@@ -613,7 +611,7 @@ PROBES = {
     "review.create": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) { errors { code } } }",
+            "mutation($l: ID!, $d: Date!) { interimReviewCreate(input: {learnerId: $l, date: $d}) { errors { code } } }",
             "interimReviewCreate",
             l=_id("Learner", o.learner),
             d=PAST.isoformat(),
@@ -640,7 +638,7 @@ PROBES = {
     "allowance.write": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($p: ID!) { allowanceStatementValidate(periodId: $p) { errors { code } } }",
+            "mutation($p: ID!) { allowanceStatementValidate(input: {periodId: $p}) { errors { code } } }",
             "allowanceStatementValidate",
             p=_id("Period", o.period),
         )
@@ -650,7 +648,7 @@ PROBES = {
     "learner.erase": _simple(
         lambda api, o: _mutate(
             api,
-            "mutation($l: ID!) { learnerErase(id: $l) { errors { code } } }",
+            "mutation($l: ID!) { learnerErase(input: {id: $l}) { errors { code } } }",
             "learnerErase",
             l=_id("Learner", o.learner),
         )

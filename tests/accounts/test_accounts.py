@@ -8,10 +8,10 @@ from models.users import Role, User
 from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import Api
 
-CREATE_LEARNER = """mutation($input: LearnerInput!) { learnerCreate(input: $input) {
+CREATE_LEARNER = """mutation($input: LearnerCreateInput!) { learnerCreate(input: $input) {
   user { ... on Learner { fullName status email classroom { name } } } temporaryPassword errors { field code } } }"""
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"""
+LOGIN = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token errors { code } } }"""
 
 
 async def test_an_admin_builds_the_school_and_a_new_teacher_reaches_their_learners(admin, anonymous, http):
@@ -53,7 +53,7 @@ async def test_an_admin_builds_the_school_and_a_new_teacher_reaches_their_learne
     # when the teacher signs in with the temporary password and chooses their own
     token = (await anonymous.data(LOGIN, e="t2@demo.pfmp.test", p=teacher["temporaryPassword"]))["login"]["token"]
     changed = await Api(http, token).data(
-        "mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) { changed } }",
+        "mutation($c: String!, $n: String!) { passwordChange(input: {currentPassword: $c, newPassword: $n}) { changed } }",
         c=teacher["temporaryPassword"],
         n="Seven blue owls near Arras",
     )
@@ -68,7 +68,7 @@ async def test_learner_update_and_the_split_between_identity_and_personal_fields
     dupire = encode_id("Learner", (await User.get(last_name="DUPIRE")).id)
     capelect = encode_id("Classroom", (await Classroom.get(name="CAP 1 ELEC")).id)
     data = await admin.data(
-        """mutation($id: ID!, $c: ID!) { learnerUpdate(id: $id, input: {classroomId: $c,
+        """mutation($id: ID!, $c: ID!) { learnerUpdate(input: {id: $id, classroomId: $c,
         phone: "0612345678"}) { user { ... on Learner { classroom { name } phone } } errors { code } } }""",
         id=dupire,
         c=capelect,
@@ -76,7 +76,7 @@ async def test_learner_update_and_the_split_between_identity_and_personal_fields
     assert data["learnerUpdate"]["user"] == {"classroom": {"name": "CAP 1 ELEC"}, "phone": "0612345678"}
     assert (
         await teacher.error_code(
-            """mutation($id: ID!) { learnerUpdate(id: $id, input: {lastName: "X"}) {
+            """mutation($id: ID!) { learnerUpdate(input: {id: $id, lastName: "X"}) {
         errors { code } } }""",
             id=dupire,
         )
@@ -101,25 +101,30 @@ async def test_bad_account_input_names_the_field(admin):
 
 async def test_deactivating_and_revoking(admin, teacher):
     teacher_id = encode_id("Teacher", teacher.user.id)
-    revoked = await admin.data("mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }", id=teacher_id)
+    revoked = await admin.data(
+        "mutation($id: ID!) { userRevokeTokens(input: {id: $id}) { errors { code } } }", id=teacher_id
+    )
     assert revoked["userRevokeTokens"]["errors"] == []
     assert await teacher.error_code("{ me { id } }") == "UNAUTHENTICATED"
-    await admin.data("mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }", id=teacher_id)
+    await admin.data("mutation($id: ID!) { userDeactivate(input: {id: $id}) { errors { code } } }", id=teacher_id)
     assert not (await User.get(id=teacher.user.id)).is_active
     own = await admin.data(
-        "mutation($id: ID!) { userDeactivate(id: $id) { errors { field code } } }",
+        "mutation($id: ID!) { userDeactivate(input: {id: $id}) { errors { field code } } }",
         id=encode_id("Administrator", admin.user.id),
     )
-    assert own["userDeactivate"]["errors"] == [{"field": ["id"], "code": "INVALID"}]
+    assert own["userDeactivate"]["errors"] == [{"field": ["input", "id"], "code": "INVALID"}]
 
 
 async def test_changing_ones_password_revokes_previous_tokens(learner, anonymous):
-    change = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+    change = """mutation($c: String!, $n: String!) { passwordChange(input: {currentPassword: $c, newPassword: $n}) {
         changed errors { field code } } }"""
     wrong = await learner.data(change, c="not it", n="a-new-long-password")
-    assert wrong["passwordChange"] == {"changed": False, "errors": [{"field": ["currentPassword"], "code": "INVALID"}]}
+    assert wrong["passwordChange"] == {
+        "changed": False,
+        "errors": [{"field": ["input", "currentPassword"], "code": "INVALID"}],
+    }
     short = await learner.data(change, c=DEMO_PASSWORD, n="short")
-    assert short["passwordChange"]["errors"] == [{"field": ["newPassword"], "code": "INVALID"}]
+    assert short["passwordChange"]["errors"] == [{"field": ["input", "newPassword"], "code": "INVALID"}]
     done = await learner.data(change, c=DEMO_PASSWORD, n="a-new-long-password")
     assert done["passwordChange"] == {"changed": True, "errors": []}
     assert await learner.error_code("{ me { id } }") == "UNAUTHENTICATED"
@@ -127,11 +132,11 @@ async def test_changing_ones_password_revokes_previous_tokens(learner, anonymous
     assert login["login"]["token"]
 
 
-CREATE_TEACHER = """mutation($input: TeacherInput!) { teacherCreate(input: $input) {
+CREATE_TEACHER = """mutation($input: TeacherCreateInput!) { teacherCreate(input: $input) {
   user { id } temporaryPassword errors { field code reason message } } }"""
-CREATE_LEARNER_FULL = """mutation($input: LearnerInput!) { learnerCreate(input: $input) {
+CREATE_LEARNER_FULL = """mutation($input: LearnerCreateInput!) { learnerCreate(input: $input) {
   user { id } temporaryPassword errors { field code reason message } } }"""
-UPDATE_LEARNER_EMAIL = """mutation($id: ID!, $e: String!) { learnerUpdate(id: $id, input: {email: $e}) {
+UPDATE_LEARNER_EMAIL = """mutation($id: ID!, $e: String!) { learnerUpdate(input: {id: $id, email: $e}) {
   user { id } errors { field code reason message } } }"""
 OWN_SCHOOL_EMAIL = "professeur@demo.pfmp.test"
 
@@ -207,7 +212,7 @@ async def test_the_admin_edits_the_school_and_the_diploma_of_a_level_and_everyon
         "levelCreate"
     ]["level"]
     updated = await admin.data(
-        """mutation($id: ID!) { levelUpdate(id: $id, input: {diplomaName: "Bac pro MELEC",
+        """mutation($id: ID!) { levelUpdate(input: {id: $id, diplomaName: "Bac pro MELEC",
         diplomaYear: BAC_PRO_SECONDE}) { level { name diplomaName diplomaYear } errors { code } } }""",
         id=created["id"],
     )
@@ -224,14 +229,14 @@ async def test_a_level_update_refuses_a_taken_name_and_an_unknown_year_naming_th
     level = first["levels"][0]["id"]
     await admin.data('mutation { levelCreate(input: {name: "Seconde MELEC"}) { errors { code } } }')
     taken = await admin.data(
-        'mutation($id: ID!) { levelUpdate(id: $id, input: {name: "Seconde MELEC"}) { errors { field code reason } } }',
+        'mutation($id: ID!) { levelUpdate(input: {id: $id, name: "Seconde MELEC"}) { errors { field code reason } } }',
         id=level,
     )
     assert taken["levelUpdate"]["errors"] == [
         {"field": ["input", "name"], "code": "UNIQUE", "reason": "LEVEL_NAME_TAKEN"}
     ]
     cleared = await admin.data(
-        "mutation($id: ID!) { levelUpdate(id: $id, input: {position: null}) { errors { field code reason message } } }",
+        "mutation($id: ID!) { levelUpdate(input: {id: $id, position: null}) { errors { field code reason message } } }",
         id=level,
     )
     assert cleared["levelUpdate"]["errors"] == [
@@ -245,7 +250,7 @@ async def test_a_level_update_refuses_a_taken_name_and_an_unknown_year_naming_th
     unknown = await admin.http.post(
         "/graphql",
         json={
-            "query": "mutation($id: ID!) { levelUpdate(id: $id, input: {diplomaYear: CAP_3}) { errors { code } } }",
+            "query": "mutation($id: ID!) { levelUpdate(input: {id: $id, diplomaYear: CAP_3}) { errors { code } } }",
             "variables": {"id": level},
         },
         headers=admin.headers,

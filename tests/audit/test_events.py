@@ -67,10 +67,12 @@ async def test_the_paper_path_and_the_scan_download(admin, teacher, demo):
 
 
 async def test_evaluation_changes_and_a_refused_one(admin, teacher, demo):
-    update = await teacher.data(UPDATE, id=demo.bilan_id, v=await demo.version(), input={"comment": "Sérieux."})
+    update = await teacher.data(
+        UPDATE, input={"id": demo.bilan_id, "version": await demo.version(), "comment": "Sérieux."}
+    )
     assert update["bilanUpdate"]["errors"] == []
     # a stale version is refused: nothing written, nothing traced
-    stale = await teacher.data(UPDATE, id=demo.bilan_id, v=1, input={"comment": "Non."})
+    stale = await teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1, "comment": "Non."})
     assert stale["bilanUpdate"]["errors"]
     # an interim review consolidates completed bilans
     await upload_scan(teacher, demo.bilan_id, await demo.version(), samples.PDF)
@@ -127,7 +129,7 @@ async def test_exports_and_the_learner_data_archive(admin, teacher, learner, dem
     )
 
 
-CREATE_LEARNER = """mutation($input: LearnerInput!) { learnerCreate(input: $input) {
+CREATE_LEARNER = """mutation($input: LearnerCreateInput!) { learnerCreate(input: $input) {
   user { id } temporaryPassword errors { field code } } }"""
 
 
@@ -146,8 +148,8 @@ async def test_account_changes(admin, demo):
     )["learnerCreate"]
     assert created["errors"] == []
     new_id = created["user"]["id"]
-    await admin.data("mutation($id: ID!) { userDeactivate(id: $id) { errors { code } } }", id=new_id)
-    await admin.data("mutation($id: ID!) { userRevokeTokens(id: $id) { errors { code } } }", id=new_id)
+    await admin.data("mutation($id: ID!) { userDeactivate(input: {id: $id}) { errors { code } } }", id=new_id)
+    await admin.data("mutation($id: ID!) { userRevokeTokens(input: {id: $id}) { errors { code } } }", id=new_id)
     found = await entries(admin, kind="ACCESS_CHANGE")
     assert [entry["detail"] for entry in found] == ["userRevokeTokens", "userDeactivate", "learnerCreate"]
     admin_id = _by(admin, "Administrator")
@@ -159,9 +161,7 @@ ISSUE = """mutation($p: ID!, $t: ID!) { trainerLinkIssue(input: {portfolioId: $p
   link trainerLink { id } errors { code } } }"""
 EXCHANGE = """mutation($link: String!) { trainerLinkExchange(input: {link: $link}) { token errors { code } } }"""
 REVOKE = """mutation($id: ID!) { trainerLinkRevoke(input: {id: $id}) { errors { code } } }"""
-ASSIGN = (
-    """mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(portfolioId: $p, trainerId: $t) { errors { code } } }"""
-)
+ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(input: {portfolioId: $p, trainerId: $t}) { errors { code } } }"""
 
 
 async def test_trainer_links_issued_used_revoked_and_an_assignment(admin, teacher, anonymous):

@@ -36,17 +36,17 @@ BILAN = "query($id: ID!) { node(id: $id) { ... on CompanyBilan { %s } } }" % GRI
 
 PORTFOLIO_BILAN = "query($id: ID!) { node(id: $id) { ... on Portfolio { bilanStatus bilan { id status } } } }"
 
-UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
+UPDATE = """mutation($input: BilanUpdateInput!) { bilanUpdate(input: $input) {
   bilan { id version engagement meetingDate meetingDateIsDefault comment status }
   errors { field code reason message } } }"""
 
-COMPLETE = """mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) {
+COMPLETE = """mutation($id: ID!, $v: Int!) { bilanComplete(input: {id: $id, version: $v}) {
   bilan { id version status completedAt } errors { field code reason message } } }"""
 
-REOPEN = """mutation($id: ID!, $v: Int!, $r: String!) { bilanReopen(id: $id, version: $v, reason: $r) {
+REOPEN = """mutation($id: ID!, $v: Int!, $r: String!) { bilanReopen(input: {id: $id, version: $v, reason: $r}) {
   bilan { id version status completedAt } errors { field code reason message } } }"""
 
-REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
+REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(input: {learnerId: $l, date: $d}) {
   interimReview { id date learner { fullName } createdBy { fullName } bilans { bilanId date periodName }
     competences { competence { code } currentLevel history { level date mode period { name } bilan { id } } } }
   errors { field code reason message } } }"""

@@ -38,7 +38,7 @@ async def test_the_master_reads_the_draft_of_the_apprentice_they_follow(master, 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.TEACHER, Role.LEARNER, Role.TUTOR], ids=lambda r: r.value)
 async def test_a_completed_bilan_is_read_by_its_learner_too(clients, teacher, demo, role):
-    await teacher.data(UPDATE, id=demo.bilan_id, v=1, input={"engagement": 4})
+    await teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1, "engagement": 4})
     await teacher.data(COMPLETE, id=demo.bilan_id, v=2)
     data = await clients[role].data(NODE, id=demo.bilan_id)
     assert data["node"] == {"status": "COMPLETED", "engagement": 4}
@@ -47,9 +47,11 @@ async def test_a_completed_bilan_is_read_by_its_learner_too(clients, teacher, de
 async def test_the_learner_does_not_see_the_log_of_what_was_entered_while_draft(learner, teacher, demo):
     await teacher.data(
         UPDATE,
-        id=demo.bilan_id,
-        v=1,
-        input={"results": [{"competenceId": demo.competence_id("C07"), "level": "BEGINNING"}]},
+        input={
+            "id": demo.bilan_id,
+            "version": 1,
+            "results": [{"competenceId": demo.competence_id("C07"), "level": "BEGINNING"}],
+        },
     )
     await teacher.data(COMPLETE, id=demo.bilan_id, v=2)
     log = (await learner.data(LOG, id=demo.bilan_id))["node"]
@@ -63,9 +65,9 @@ async def test_only_teachers_write_others_are_forbidden_and_nothing_is_written(c
         (
             UPDATE,
             {
-                "id": demo.bilan_id,
-                "v": 1,
                 "input": {
+                    "id": demo.bilan_id,
+                    "version": 1,
                     "engagement": 1,
                     "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}],
                 },

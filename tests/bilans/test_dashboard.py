@@ -36,9 +36,11 @@ async def history(teacher, demo):
     modes = (
         await teacher.data(
             UPDATE,
-            id=encode_id("CompanyBilan", second_bilan.id),
-            v=version,
-            input={"modes": [{"competenceId": c01, "mode": "CRITERIA"}]},
+            input={
+                "id": encode_id("CompanyBilan", second_bilan.id),
+                "version": version,
+                "modes": [{"competenceId": c01, "mode": "CRITERIA"}],
+            },
         )
     )["bilanUpdate"]
     assert modes["errors"] == []
@@ -57,9 +59,12 @@ async def history(teacher, demo):
     draft = (
         await teacher.data(
             UPDATE,
-            id=encode_id("CompanyBilan", third_bilan.id),
-            v=1,
-            input={"engagement": 1, "results": [{"competenceId": c07, "level": "NOT_ACQUIRED"}]},
+            input={
+                "id": encode_id("CompanyBilan", third_bilan.id),
+                "version": 1,
+                "engagement": 1,
+                "results": [{"competenceId": c07, "level": "NOT_ACQUIRED"}],
+            },
         )
     )["bilanUpdate"]
     assert draft["errors"] == []

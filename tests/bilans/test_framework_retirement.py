@@ -24,19 +24,18 @@ from models.schools import Level
 from resolvers.frameworks.importing import BUILTIN_DIR
 from tests.bilans.conftest import UPDATE, Demo, errors
 
-IMPORT = """mutation($content: String!) { frameworkImport(content: $content) {
+IMPORT = """mutation($content: String!) { frameworkImport(input: {content: $content}) {
   created changed framework { id } errors { field code reason message } } }"""
 
-TASKS_SET = """mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) {
+TASKS_SET = """mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(input: {id: $id, taskIds: $t}) {
   activityFiche { id } errors { field code reason message } } }"""
 
-TARGETS_SET = """mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet(id: $id, targets: $t) {
+TARGETS_SET = """mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet(input: {id: $id, targets: $t}) {
   activityFiche { id } errors { field code reason message } } }"""
 
-PLAN = """mutation($id: ID!, $v: Int!, $input: LiaisonPlanInput!) { liaisonFichePlanUpdate(id: $id, version: $v,
-  input: $input) { liaisonFiche { version } errors { field code reason message } } }"""
+PLAN = """mutation($input: LiaisonFichePlanUpdateInput!) { liaisonFichePlanUpdate(input: $input) { liaisonFiche { version } errors { field code reason message } } }"""
 
-PERIOD_CREATE = """mutation($l: ID!, $input: PeriodInput!) { periodCreate(levelId: $l, input: $input) {
+PERIOD_CREATE = """mutation($input: PeriodCreateInput!) { periodCreate(input: $input) {
   period { id } errors { field code reason message } } }"""
 
 # What the fiche, the liaison fiche and the bilan show of the entries a re-import retires.
@@ -159,17 +158,19 @@ async def _link_everything(teacher, demo: Demo, local: Local) -> tuple[str, str]
         teacher,
         PLAN,
         "liaisonFichePlanUpdate",
-        id=liaison["id"],
-        v=liaison["version"],
-        input={"taskIds": [local.task("TA 1-1"), local.task("TA 2-1")]},
+        input={
+            "id": liaison["id"],
+            "version": liaison["version"],
+            "taskIds": [local.task("TA 1-1"), local.task("TA 2-1")],
+        },
     )
     await ok(
         teacher,
         UPDATE,
         "bilanUpdate",
-        id=demo.bilan_id,
-        v=await demo.version(),
         input={
+            "id": demo.bilan_id,
+            "version": await demo.version(),
             "modes": [{"competenceId": local.competence("C01"), "mode": "CRITERIA"}],
             "results": [
                 {"competenceId": local.competence("C01"), "criterionId": local.criterion("C01.5"), "level": "ACQUIRED"},
@@ -294,7 +295,7 @@ async def test_a_retired_entry_is_refused_for_new_links_and_kept_where_it_is(adm
 
     # a fiche that does not hold TA 2-1 may not add it
     payload = await teacher.data(TASKS_SET, id=other_fiche, t=[local.task("TA 1-1"), local.task("TA 2-1")])
-    assert errors(payload["activityFicheTasksSet"]) == [(["taskIds", "1"], "INVALID")]
+    assert errors(payload["activityFicheTasksSet"]) == [(["input", "taskIds", "1"], "INVALID")]
     assert not await FicheTask.filter(fiche__portfolio_id=other.id, task_id=local.tasks["TA 2-1"]).exists()
     # the fiche that holds it keeps it when its list is set again
     await ok(teacher, TASKS_SET, "activityFicheTasksSet", id=fiche, t=[local.task("TA 1-1"), local.task("TA 2-1")])
@@ -312,7 +313,7 @@ async def test_a_retired_entry_is_refused_for_new_links_and_kept_where_it_is(adm
             }
         ],
     )
-    assert errors(payload["activityFicheTargetsSet"]) == [(["targets", "0", "criterionId"], "INVALID")]
+    assert errors(payload["activityFicheTargetsSet"]) == [(["input", "targets", "0", "criterionId"], "INVALID")]
     held = await FicheEvaluationTarget.filter(fiche_id=demo.fiches[0].id).count()
     await ok(
         teacher,
@@ -352,16 +353,21 @@ async def test_a_retired_entry_is_refused_for_new_links_and_kept_where_it_is(adm
     # a liaison fiche that does not hold it may not add it
     liaison = (await teacher.data(LIAISON, id=encode_id("Portfolio", other.id)))["node"]["liaisonFiche"]
     payload = await teacher.data(
-        PLAN, id=liaison["id"], v=liaison["version"], input={"taskIds": [local.task("TA 2-1")]}
+        PLAN, input={"id": liaison["id"], "version": liaison["version"], "taskIds": [local.task("TA 2-1")]}
     )
     assert errors(payload["liaisonFichePlanUpdate"]) == [(["input", "taskIds", "0"], "INVALID")]
     # nor a new period
     payload = await teacher.data(
         PERIOD_CREATE,
-        l=encode_id("Level", demo.period.level_id),
-        input={"name": "PFMP 2", "startDate": "2027-01-04", "endDate": "2027-01-15", "taskIds": [local.task("TA 2-1")]},
+        input={
+            "levelId": encode_id("Level", demo.period.level_id),
+            "name": "PFMP 2",
+            "startDate": "2027-01-04",
+            "endDate": "2027-01-15",
+            "taskIds": [local.task("TA 2-1")],
+        },
     )
-    assert errors(payload["periodCreate"]) == [(["taskIds", "0"], "INVALID")]
+    assert errors(payload["periodCreate"]) == [(["input", "taskIds", "0"], "INVALID")]
 
     # a bilan that never named C02 may not evaluate it; the one that did still may
     other_bilan = encode_id("CompanyBilan", (await other.bilan).id)
@@ -370,18 +376,22 @@ async def test_a_retired_entry_is_refused_for_new_links_and_kept_where_it_is(adm
     )["node"]["version"]
     payload = await teacher.data(
         UPDATE,
-        id=other_bilan,
-        v=version,
-        input={"results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}]},
+        input={
+            "id": other_bilan,
+            "version": version,
+            "results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}],
+        },
     )
     assert errors(payload["bilanUpdate"]) == [(["input", "results", "0", "competenceId"], "INVALID")]
     await ok(
         teacher,
         UPDATE,
         "bilanUpdate",
-        id=demo.bilan_id,
-        v=await demo.version(),
-        input={"results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}]},
+        input={
+            "id": demo.bilan_id,
+            "version": await demo.version(),
+            "results": [{"competenceId": local.competence("C02"), "level": "ACQUIRED"}],
+        },
     )
 
 
@@ -423,11 +433,11 @@ async def test_nothing_cascades_from_a_framework_entry_into_what_names_it(teache
     assert await LiaisonFiche.filter(portfolio_id=demo.portfolio.id, tasks__id=local.tasks["TA 2-1"]).exists()
 
 
-FICHE_UPDATE = """mutation($id: ID!, $v: Int!, $input: ActivityFicheInput!) {
-  activityFicheUpdate(id: $id, version: $v, input: $input) {
+FICHE_UPDATE = """mutation($input: ActivityFicheUpdateInput!) {
+  activityFicheUpdate(input: $input) {
   activityFiche { version activityTypes { code retired } } errors { field code reason message } } }"""
 
-FICHE_CREATE = """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
+FICHE_CREATE = """mutation($input: ActivityFicheCreateInput!) { activityFicheCreate(input: $input) {
   activityFiche { id } errors { field code reason message } } }"""
 
 
@@ -441,9 +451,7 @@ async def test_a_retired_activity_stays_on_the_fiche_that_names_it_and_no_other(
         learner,
         FICHE_UPDATE,
         "activityFicheUpdate",
-        id=fiche_id,
-        v=fiche.version,
-        input={"activityTypeIds": [activity]},
+        input={"id": fiche_id, "version": fiche.version, "activityTypeIds": [activity]},
     )
     version = payload["activityFiche"]["version"]
     # when a file without activity 5 is imported
@@ -452,13 +460,19 @@ async def test_a_retired_activity_stays_on_the_fiche_that_names_it_and_no_other(
     await import_file(admin, smaller)
     # then the fiche keeps it, marked retired, and may keep it on the next save
     payload = await ok(
-        learner, FICHE_UPDATE, "activityFicheUpdate", id=fiche_id, v=version, input={"activityTypeIds": [activity]}
+        learner,
+        FICHE_UPDATE,
+        "activityFicheUpdate",
+        input={"id": fiche_id, "version": version, "activityTypeIds": [activity]},
     )
     assert payload["activityFiche"]["activityTypes"] == [{"code": "5", "retired": True}]
     # but a new fiche may not name it
     payload = await learner.data(
         FICHE_CREATE,
-        p=encode_id("Portfolio", demo.portfolio.id),
-        input={"title": "Dépannage", "activityTypeIds": [activity]},
+        input={
+            "portfolioId": encode_id("Portfolio", demo.portfolio.id),
+            "title": "Dépannage",
+            "activityTypeIds": [activity],
+        },
     )
     assert errors(payload["activityFicheCreate"]) == [(["input", "activityTypeIds", "0"], "INVALID")]

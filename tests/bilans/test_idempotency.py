@@ -10,7 +10,7 @@ from tests.bilans.conftest import UPDATE
 
 async def _save(api, demo, key: str | None, version: int, **input) -> dict:
     headers = {"Idempotency-Key": key} if key else {}
-    response = await api.post(UPDATE, {"id": demo.bilan_id, "v": version, "input": input}, headers=headers)
+    response = await api.post(UPDATE, {"input": {"id": demo.bilan_id, "version": version, **input}}, headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
     assert not body.get("errors"), body

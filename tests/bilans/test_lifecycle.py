@@ -30,16 +30,16 @@ async def test_completing_freezes_the_bilan_and_is_logged(teacher, demo):
 async def test_completing_twice_is_a_conflict_naming_the_bilan(teacher, demo):
     await _complete(teacher, demo)
     again = await _complete(teacher, demo)
-    assert errors(again) == [(["id"], "CONFLICT")]
+    assert errors(again) == [(["input", "id"], "CONFLICT")]
     assert again["errors"][0]["reason"] == "BILAN_ALREADY_COMPLETED"
     assert again["errors"][0]["message"] == "Ce bilan est déjà terminé."
     assert await BilanEvent.filter(bilan_id=demo.bilan.id).count() == 1
 
 
 async def test_completing_from_a_stale_version_is_a_conflict(teacher, demo):
-    await teacher.data(UPDATE, id=demo.bilan_id, v=1, input={"engagement": 2})
+    await teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1, "engagement": 2})
     payload = await _complete(teacher, demo, version=1)
-    assert errors(payload) == [(["version"], "CONFLICT")]
+    assert errors(payload) == [(["input", "version"], "CONFLICT")]
     assert (await CompanyBilan.get(id=demo.bilan.id)).status == "DRAFT"
 
 
@@ -48,14 +48,14 @@ async def test_a_bilan_cannot_be_completed_before_its_period_starts(teacher, dem
     start = dt.date.today() + dt.timedelta(days=30)
     await Period.filter(id=demo.period.id).update(start_date=start, end_date=start + dt.timedelta(days=10))
     payload = await _complete(teacher, demo)
-    assert errors(payload) == [(["id"], "CONFLICT")]
+    assert errors(payload) == [(["input", "id"], "CONFLICT")]
     assert (await CompanyBilan.get(id=demo.bilan.id)).status == "DRAFT"
 
 
 async def test_a_completed_bilan_can_no_longer_be_edited(teacher, demo):
     await _complete(teacher, demo)
-    payload = (await teacher.data(UPDATE, id=demo.bilan_id, v=2, input={"engagement": 1}))["bilanUpdate"]
-    assert errors(payload) == [(["id"], "CONFLICT")]
+    payload = (await teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 2, "engagement": 1}))["bilanUpdate"]
+    assert errors(payload) == [(["input", "id"], "CONFLICT")]
 
 
 async def test_a_teacher_reopens_a_completed_bilan_saying_why_and_it_follows_the_fiches_again(teacher, demo):
@@ -80,12 +80,12 @@ async def test_a_teacher_reopens_a_completed_bilan_saying_why_and_it_follows_the
 
 async def test_reopening_needs_a_reason_a_completed_bilan_and_the_current_version(teacher, demo):
     draft = (await teacher.data(REOPEN, id=demo.bilan_id, v=1, r="pourquoi pas"))["bilanReopen"]
-    assert errors(draft) == [(["id"], "CONFLICT")]
+    assert errors(draft) == [(["input", "id"], "CONFLICT")]
     await _complete(teacher, demo)
     blank = (await teacher.data(REOPEN, id=demo.bilan_id, v=2, r="  "))["bilanReopen"]
-    assert errors(blank) == [(["reason"], "REQUIRED")]
+    assert errors(blank) == [(["input", "reason"], "REQUIRED")]
     stale = (await teacher.data(REOPEN, id=demo.bilan_id, v=1, r="erreur"))["bilanReopen"]
-    assert errors(stale) == [(["version"], "CONFLICT")]
+    assert errors(stale) == [(["input", "version"], "CONFLICT")]
     assert (await CompanyBilan.get(id=demo.bilan.id)).status == "COMPLETED"
 
 
@@ -101,15 +101,15 @@ async def test_two_saves_from_the_same_version_at_once_one_wins_the_other_gets_c
     }
     # when both saves reach the server together
     answers = await asyncio.gather(
-        teacher.data(UPDATE, id=demo.bilan_id, v=1, input=first),
-        teacher.data(UPDATE, id=demo.bilan_id, v=1, input=second),
+        teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1, **first}),
+        teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1, **second}),
     )
     payloads = [a["bilanUpdate"] for a in answers]
     # then exactly one wins; the other gets CONFLICT and wrote nothing
     winners = [p for p in payloads if not p["errors"]]
     losers = [p for p in payloads if p["errors"]]
     assert len(winners) == 1 and len(losers) == 1
-    assert errors(losers[0]) == [(["version"], "CONFLICT")]
+    assert errors(losers[0]) == [(["input", "version"], "CONFLICT")]
     won = first if winners[0]["bilan"]["engagement"] == 2 else second
     row = await CompanyBilan.get(id=demo.bilan.id)
     assert (row.version, row.engagement) == (2, won["engagement"])
@@ -118,7 +118,7 @@ async def test_two_saves_from_the_same_version_at_once_one_wins_the_other_gets_c
 
 async def test_a_save_and_a_completion_from_the_same_version_at_once_do_not_both_pass(teacher, demo):
     answers = await asyncio.gather(
-        teacher.data(UPDATE, id=demo.bilan_id, v=1, input={"engagement": 3}),
+        teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1, "engagement": 3}),
         teacher.data(COMPLETE, id=demo.bilan_id, v=1),
     )
     update, complete = answers[0]["bilanUpdate"], answers[1]["bilanComplete"]
@@ -146,13 +146,16 @@ async def test_the_write_itself_checks_the_version_when_another_save_lands_after
     payload = (
         await teacher.data(
             UPDATE,
-            id=demo.bilan_id,
-            v=1,
-            input={"engagement": 2, "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}]},
+            input={
+                "id": demo.bilan_id,
+                "version": 1,
+                "engagement": 2,
+                "results": [{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}],
+            },
         )
     )["bilanUpdate"]
     # then the conditional update matched no row: CONFLICT, and the whole transaction rolled back
-    assert errors(payload) == [(["version"], "CONFLICT")]
+    assert errors(payload) == [(["input", "version"], "CONFLICT")]
     assert payload["errors"][0]["reason"] == "VERSION_STALE"
     assert "(version 2, la vôtre 1)" in payload["errors"][0]["message"]
     row = await CompanyBilan.get(id=demo.bilan.id)

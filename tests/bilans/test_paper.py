@@ -18,11 +18,11 @@ from tests.exports.reading import body_text, open_docx
 from tests.fiches import samples
 from tests.fiches.conftest import multipart, stored_files
 
-SCAN_UPLOAD = """mutation($id: ID!, $v: Int!, $file: Upload!) { bilanPaperScanUpload(id: $id, version: $v, file: $file) {
+SCAN_UPLOAD = """mutation($id: ID!, $v: Int!, $file: Upload!) { bilanPaperScanUpload(input: {id: $id, version: $v, file: $file}) {
   bilan { id version status paperScan { filename contentType size downloadUrl } }
   errors { field code reason message } } }"""
 
-COMPLETE_ON = """mutation($id: ID!, $v: Int!, $m: SignatureMode!) { bilanComplete(id: $id, version: $v, signatureMode: $m) {
+COMPLETE_ON = """mutation($id: ID!, $v: Int!, $m: SignatureMode!) { bilanComplete(input: {id: $id, version: $v, signatureMode: $m}) {
   bilan { id version status signatureMode paperScan { filename } } errors { field code reason message } } }"""
 
 SCAN = """query($id: ID!) { node(id: $id) { ... on CompanyBilan { status signatureMode
@@ -88,7 +88,7 @@ async def test_a_bilan_completed_in_the_application_says_so_and_has_no_scan(teac
 
 async def test_completing_on_paper_without_a_scan_is_refused_and_writes_nothing(teacher, demo):
     payload = await complete_on_paper(teacher.speaking("en"), demo)
-    assert errors(payload) == [(["signatureMode"], "INVALID")]
+    assert errors(payload) == [(["input", "signatureMode"], "INVALID")]
     assert payload["errors"][0]["reason"] == "BILAN_SCAN_MISSING"
     assert "Upload the scan" in payload["errors"][0]["message"]
     row = await CompanyBilan.get(id=demo.bilan.id)
@@ -109,7 +109,7 @@ async def test_a_scan_that_is_not_a_pdf_png_or_jpeg_is_refused_and_nothing_is_st
     teacher, demo, settings, content, found
 ):
     payload = await upload_scan(teacher.speaking("en"), demo.bilan_id, 1, content, "scan.pdf")
-    assert errors(payload) == [(["file"], "INVALID")]
+    assert errors(payload) == [(["input", "file"], "INVALID")]
     assert payload["errors"][0]["reason"] == "BILAN_SCAN_TYPE_REFUSED"
     assert payload["errors"][0]["message"] == (
         f"The scan of the signed sheet must be a PDF, PNG or JPEG file; this file is {found}."
@@ -121,7 +121,7 @@ async def test_a_scan_that_is_not_a_pdf_png_or_jpeg_is_refused_and_nothing_is_st
 
 async def test_a_refused_annex_type_is_refused_for_a_scan_too(teacher, demo, settings):
     payload = await upload_scan(teacher, demo.bilan_id, 1, samples.EXE, "scan.pdf")
-    assert errors(payload) == [(["file"], "INVALID")]
+    assert errors(payload) == [(["input", "file"], "INVALID")]
     assert payload["errors"][0]["reason"] == "FILE_TYPE_REFUSED"
     assert stored_files(settings) == []
 
@@ -142,7 +142,7 @@ async def test_a_scan_is_uploaded_to_a_draft_from_the_current_version_by_a_teach
     teacher, tutor, learner, admin, demo, settings
 ):
     stale = await upload_scan(teacher, demo.bilan_id, 7, samples.PDF)
-    assert errors(stale) == [(["version"], "CONFLICT")]
+    assert errors(stale) == [(["input", "version"], "CONFLICT")]
     # a role that may upload nothing is refused before its body is read; a learner (annexes) by the rule
     for api, status in ((tutor, 403), (admin, 403), (learner, 200)):
         response = await api.http.post(

@@ -18,11 +18,11 @@ async def test_a_bilan_is_not_started_until_something_is_saved_in_it(teacher, de
     # given the demo's bilan, which nobody saved
     assert await _progress(teacher, demo) == ("DRAFT", "NOT_STARTED")
     # when the teacher saves nothing new: still not started
-    same = await teacher.data(UPDATE, id=demo.bilan_id, v=1, input={})
+    same = await teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1})
     assert same["bilanUpdate"]["errors"] == [] and same["bilanUpdate"]["bilan"]["version"] == 1
     assert await _progress(teacher, demo) == ("DRAFT", "NOT_STARTED")
     # when they write a comment: a draft
-    saved = await teacher.data(UPDATE, id=demo.bilan_id, v=1, input={"comment": "Bon début."})
+    saved = await teacher.data(UPDATE, input={"id": demo.bilan_id, "version": 1, "comment": "Bon début."})
     assert saved["bilanUpdate"]["errors"] == []
     assert await _progress(teacher, demo) == ("DRAFT", "DRAFT")
     # once completed, and once reopened

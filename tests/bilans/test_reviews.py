@@ -17,9 +17,11 @@ REVIEWS = """query($id: ID!) { node(id: $id) { ... on Learner { interimReviews {
 
 async def _evaluate_and_complete(teacher, bilan_id: str, results: list[dict], engagement: int | None = None) -> None:
     version = (await CompanyBilan.get(id=int(_pk(bilan_id)))).version
-    saved = (await teacher.data(UPDATE, id=bilan_id, v=version, input={"results": results, "engagement": engagement}))[
-        "bilanUpdate"
-    ]
+    saved = (
+        await teacher.data(
+            UPDATE, input={"id": bilan_id, "version": version, "results": results, "engagement": engagement}
+        )
+    )["bilanUpdate"]
     assert saved["errors"] == []
     done = (await teacher.data(COMPLETE, id=bilan_id, v=saved["bilan"]["version"]))["bilanComplete"]
     assert done["errors"] == []
@@ -94,10 +96,10 @@ async def test_a_review_consolidates_the_completed_bilans_up_to_its_date(teacher
 async def test_a_review_locks_the_periods_it_used_and_allows_their_deletion(teacher, demo, two_periods):
     later, _ = two_periods
     period_id, later_id = encode_id("Period", demo.period.id), encode_id("Period", later.period_id)
-    delete = "mutation($id: ID!) { periodDelete(id: $id) { errors { field code } } }"
+    delete = "mutation($id: ID!) { periodDelete(input: {id: $id}) { errors { field code } } }"
     # before any review, the period with a completed bilan cannot be deleted (R8)
     assert (await teacher.data(delete, id=period_id))["periodDelete"]["errors"] == [
-        {"field": ["id"], "code": "CONFLICT"}
+        {"field": ["input", "id"], "code": "CONFLICT"}
     ]
     # when a review is made after the first period
     day = demo.period.end_date + dt.timedelta(days=1)
@@ -107,7 +109,7 @@ async def test_a_review_locks_the_periods_it_used_and_allows_their_deletion(teac
     assert (await teacher.data(PERIOD, id=later_id))["node"]["locked"] is False
     # the consolidated bilan can no longer be reopened
     reopen = (await teacher.data(REOPEN, id=demo.bilan_id, v=3, r="oubli"))["bilanReopen"]
-    assert errors(reopen) == [(["id"], "CONFLICT")]
+    assert errors(reopen) == [(["input", "id"], "CONFLICT")]
     # and its bilan, dated before the latest review, no longer blocks deleting the period (R8, second condition)
     assert (await teacher.data(delete, id=period_id))["periodDelete"]["errors"] == []
 
@@ -115,9 +117,9 @@ async def test_a_review_locks_the_periods_it_used_and_allows_their_deletion(teac
 @pytest.mark.parametrize(
     "case, date, field, code",
     [
-        ("in the future", dt.date.today() + dt.timedelta(days=1), ["date"], "INVALID"),
-        ("before any completed bilan", dt.date(2020, 1, 1), ["date"], "INVALID"),
-        ("outside any sane range", dt.date(1901, 1, 1), ["date"], "INVALID"),
+        ("in the future", dt.date.today() + dt.timedelta(days=1), ["input", "date"], "INVALID"),
+        ("before any completed bilan", dt.date(2020, 1, 1), ["input", "date"], "INVALID"),
+        ("outside any sane range", dt.date(1901, 1, 1), ["input", "date"], "INVALID"),
     ],
 )
 async def test_bad_dates_are_refused_naming_the_field(teacher, demo, two_periods, case, date, field, code):
@@ -132,14 +134,14 @@ async def test_a_second_review_at_the_same_date_is_a_conflict(teacher, demo, two
     learner, day = encode_id("Learner", demo.learner.id), dt.date.today().isoformat()
     await teacher.data(REVIEW_CREATE, l=learner, d=day)
     again = (await teacher.data(REVIEW_CREATE, l=learner, d=day))["interimReviewCreate"]
-    assert errors(again) == [(["date"], "CONFLICT")]
+    assert errors(again) == [(["input", "date"], "CONFLICT")]
 
 
 async def test_drafts_are_never_consolidated(teacher, demo):
     payload = (
         await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=dt.date.today().isoformat())
     )["interimReviewCreate"]
-    assert errors(payload) == [(["date"], "INVALID")]
+    assert errors(payload) == [(["input", "date"], "INVALID")]
 
 
 async def test_a_learner_out_of_reach_is_not_found(teacher, demo, two_periods):
@@ -148,7 +150,7 @@ async def test_a_learner_out_of_reach_is_not_found(teacher, demo, two_periods):
     payload = (
         await teacher.data(REVIEW_CREATE, l=encode_id("Learner", demo.learner.id), d=dt.date.today().isoformat())
     )["interimReviewCreate"]
-    assert errors(payload) == [(["learnerId"], "NOT_FOUND")]
+    assert errors(payload) == [(["input", "learnerId"], "NOT_FOUND")]
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.LEARNER, Role.TUTOR, Role.MASTER], ids=lambda r: r.value)

@@ -8,7 +8,7 @@ from models.bilans import BilanResultEntry, BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from tests.bilans.conftest import BILAN, add_melec_learners, melec_level
 
-SAVE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
+SAVE = """mutation($input: BilanUpdateInput!) { bilanUpdate(input: $input) {
   bilan { version } errors { field code reason message } } }"""
 LEVEL_DASHBOARD = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Level { dashboard {
   competences { code }
@@ -77,7 +77,7 @@ async def test_the_visit_query_does_not_grow_with_the_fiches_and_results(teacher
     assert len([t for a in small["node"]["activities"] for t in a["tasks"]]) == 17
     # when 12 fiches target tasks, competences and criteria, and every item has a result
     await _fill_fiches(melec, portfolio, learner, 12)
-    saved = (await teacher.data(SAVE, id=bilan_id, v=1, input=_everything(melec)))["bilanUpdate"]
+    saved = (await teacher.data(SAVE, input={"id": bilan_id, "version": 1, **_everything(melec)}))["bilanUpdate"]
     assert saved["errors"] == []
     many, large = await _count(sql_counter, teacher, BILAN, id=bilan_id)
     # then the same query sends the same number of statements
@@ -104,10 +104,10 @@ async def test_the_batch_save_does_not_grow_with_the_number_of_results(teacher, 
     assert len(everything["results"]) > 40
     # when one saves a single result and the other every item
     sql_counter.reset()
-    assert (await teacher.data(SAVE, id=ids[0], v=1, input=one))["bilanUpdate"]["errors"] == []
+    assert (await teacher.data(SAVE, input={"id": ids[0], "version": 1, **one}))["bilanUpdate"]["errors"] == []
     single = sql_counter.count
     sql_counter.reset()
-    assert (await teacher.data(SAVE, id=ids[1], v=1, input=everything))["bilanUpdate"]["errors"] == []
+    assert (await teacher.data(SAVE, input={"id": ids[1], "version": 1, **everything}))["bilanUpdate"]["errors"] == []
     batch = sql_counter.count
     # then both took the same statements, and each item got exactly one log entry
     assert batch == single, (single, batch)

@@ -40,18 +40,22 @@ HISTORY = (
   dashboard { competences { competence { id code } currentLevel history { %s } } } } } }"""
     % RESULT
 )
-PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code reason message } } }"
-PERIOD_UPDATE = """mutation($id: ID!, $v: Int!, $input: PeriodInput!) { periodUpdate(id: $id, version: $v, input: $input) {
+PERIOD_DELETE = (
+    "mutation($id: ID!) { periodDelete(input: {id: $id}) { deletedPeriodId errors { field code reason message } } }"
+)
+PERIOD_UPDATE = """mutation($input: PeriodUpdateInput!) { periodUpdate(input: $input) {
   errors { field code reason message } } }"""
 HEADER = """query($id: ID!) { node(id: $id) { ... on CompanyBilan { status meetingDate meetingDateIsDefault
   periodStartDate periodEndDate trainerNames workplace { companyName activityDomain service tutorName tutorRole } } } }"""
-WORKPLACE = """mutation($id: ID!, $v: Int!, $input: WorkplaceInput!) {
-  liaisonFicheWorkplaceUpdate(id: $id, version: $v, input: $input) { errors { field code reason message } } }"""
-UNASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(portfolioId: $p, trainerId: $t) {
+WORKPLACE = """mutation($input: LiaisonFicheWorkplaceUpdateInput!) {
+  liaisonFicheWorkplaceUpdate(input: $input) { errors { field code reason message } } }"""
+UNASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerUnassign(input: {portfolioId: $p, trainerId: $t}) {
   errors { field code reason message } } }"""
-FICHE_CREATE = """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
+FICHE_CREATE = """mutation($input: ActivityFicheCreateInput!) { activityFicheCreate(input: $input) {
   activityFiche { id number } errors { field code reason message } } }"""
-FICHE_DELETE = """mutation($id: ID!) { activityFicheDelete(id: $id) { errors { field code reason message } } }"""
+FICHE_DELETE = (
+    """mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { errors { field code reason message } } }"""
+)
 FICHE_NUMBERS = (
     """query($id: ID!) { node(id: $id) { ... on Portfolio { activityFiches { nodes { title number } } } } }"""
 )
@@ -158,7 +162,7 @@ async def test_a_bilan_completed_after_the_latest_review_blocks_the_deletion_unt
     # then deleting its period is refused on the period's id, and nothing is deleted
     period_id = encode_id("Period", demo.period.id)
     refused = (await teacher.data(PERIOD_DELETE, id=period_id))["periodDelete"]
-    assert errors(refused) == [(["id"], "CONFLICT")] and "Angélique DUPIRE" in refused["errors"][0]["message"]
+    assert errors(refused) == [(["input", "id"], "CONFLICT")] and "Angélique DUPIRE" in refused["errors"][0]["message"]
     assert await Portfolio.filter(period_id=demo.period.id).count() == 5
     # and so is removing the learner from the period, on learnerIds
     others = [
@@ -166,8 +170,10 @@ async def test_a_bilan_completed_after_the_latest_review_blocks_the_deletion_unt
         for p in await Portfolio.filter(period_id=demo.period.id).exclude(learner_id=demo.learner.id)
     ]
     version = (await Period.get(id=demo.period.id)).version
-    removed = (await teacher.data(PERIOD_UPDATE, id=period_id, v=version, input={"learnerIds": others}))["periodUpdate"]
-    assert errors(removed) == [(["learnerIds"], "CONFLICT")]
+    removed = (await teacher.data(PERIOD_UPDATE, input={"id": period_id, "version": version, "learnerIds": others}))[
+        "periodUpdate"
+    ]
+    assert errors(removed) == [(["input", "learnerIds"], "CONFLICT")]
     assert await Portfolio.exists(period_id=demo.period.id, learner_id=demo.learner.id)
     assert await _dashboard(teacher, demo) == history
     # when a review made today consolidates it
@@ -216,15 +222,20 @@ async def test_a_completed_bilan_is_frozen_whole_and_reopening_unfreezes_it(teac
     moved = (
         await teacher.data(
             PERIOD_UPDATE,
-            id=encode_id("Period", period.id),
-            v=period.version,
-            input={"startDate": new_start.isoformat(), "endDate": new_end.isoformat()},
+            input={
+                "id": encode_id("Period", period.id),
+                "version": period.version,
+                "startDate": new_start.isoformat(),
+                "endDate": new_end.isoformat(),
+            },
         )
     )["periodUpdate"]
     assert moved["errors"] == []
     workplace = {"companyName": "Autre élec", "activityDomain": "Tertiaire", "tutorName": "Anne Autre"}
     changed = (
-        await teacher.data(WORKPLACE, id=encode_id("LiaisonFiche", liaison.id), v=liaison.version, input=workplace)
+        await teacher.data(
+            WORKPLACE, input={"id": encode_id("LiaisonFiche", liaison.id), "version": liaison.version, **workplace}
+        )
     )["liaisonFicheWorkplaceUpdate"]
     assert changed["errors"] == []
     tutor = await User.get(email="eude.toutcourt@demo.pfmp.test")
@@ -260,7 +271,9 @@ async def test_a_meeting_date_chosen_before_completion_stays_after_reopening(tea
 
     chosen = demo.period.end_date + dt.timedelta(days=5)
     saved = (
-        await teacher.data(UPDATE, id=demo.bilan_id, v=await demo.version(), input={"meetingDate": chosen.isoformat()})
+        await teacher.data(
+            UPDATE, input={"id": demo.bilan_id, "version": await demo.version(), "meetingDate": chosen.isoformat()}
+        )
     )["bilanUpdate"]
     assert saved["errors"] == []
     done = (await teacher.data(COMPLETE, id=demo.bilan_id, v=saved["bilan"]["version"]))["bilanComplete"]
@@ -273,7 +286,7 @@ async def test_a_meeting_date_chosen_before_completion_stays_after_reopening(tea
 async def test_a_fiche_number_never_changes_when_another_fiche_is_deleted(learner, teacher, demo):
     # given Angélique's fiches [1] and [2], and a third she writes, targeted by her teacher for TA 1-1
     portfolio = encode_id("Portfolio", demo.portfolio.id)
-    created = (await learner.data(FICHE_CREATE, p=portfolio, input={"title": "Fiche 3 : Tableau"}))[
+    created = (await learner.data(FICHE_CREATE, input={"portfolioId": portfolio, "title": "Fiche 3 : Tableau"}))[
         "activityFicheCreate"
     ]
     assert created["errors"] == [] and created["activityFiche"]["number"] == 3
@@ -294,7 +307,9 @@ async def test_a_fiche_number_never_changes_when_another_fiche_is_deleted(learne
     _, text = docx_of(await fetch(teacher, f"/exports/meeting-sheet/{portfolio}"))
     assert "[2] À compléter - [3] Fiche 3 : Tableau" in text
     # and a fiche written afterwards takes the next number
-    fourth = (await learner.data(FICHE_CREATE, p=portfolio, input={"title": "Fiche 4"}))["activityFicheCreate"]
+    fourth = (await learner.data(FICHE_CREATE, input={"portfolioId": portfolio, "title": "Fiche 4"}))[
+        "activityFicheCreate"
+    ]
     assert fourth["activityFiche"]["number"] == 4
 
 
@@ -407,13 +422,13 @@ async def test_a_completion_and_a_deletion_of_its_period_in_progress_are_taken_o
         await conn.close()  # rolls back a transaction a failed assertion left open, releasing the server
     if outcome == "deleted":
         # then the completion finds nothing to complete: no bilan is completed into a deleted period
-        assert errors(answer) == [(["id"], "NOT_FOUND")]
+        assert errors(answer) == [(["input", "id"], "NOT_FOUND")]
         assert not await CompanyBilan.exists(id=demo.bilan.id)
     else:
         # then the completion goes through, and a deletion that comes now sees it completed and is refused (R8)
         assert answer["errors"] == [] and answer["bilan"]["status"] == "COMPLETED"
         refused = (await teacher.data(PERIOD_DELETE, id=encode_id("Period", demo.period.id)))["periodDelete"]
-        assert errors(refused) == [(["id"], "CONFLICT")]
+        assert errors(refused) == [(["input", "id"], "CONFLICT")]
 
 
 async def test_a_review_locks_only_the_period_whose_bilan_it_holds(teacher, demo):

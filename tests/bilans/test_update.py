@@ -16,7 +16,7 @@ def _competence(bilan: dict, code: str) -> dict:
 
 async def _save(api, demo, version=None, **input):
     version = await demo.version() if version is None else version
-    return (await api.data(UPDATE, id=demo.bilan_id, v=version, input=input))["bilanUpdate"]
+    return (await api.data(UPDATE, input={"id": demo.bilan_id, "version": version, **input}))["bilanUpdate"]
 
 
 async def test_a_batch_saves_engagement_date_comment_modes_and_results_at_once(teacher, demo):
@@ -276,9 +276,11 @@ async def test_all_problems_of_a_batch_are_reported_at_once(teacher, demo):
 async def test_a_level_that_is_no_achievement_level_is_refused_by_the_schema(teacher, demo):
     body = await teacher.execute(
         UPDATE,
-        id=demo.bilan_id,
-        v=1,
-        input={"results": [{"competenceId": demo.competence_id("C07"), "level": "EXCELLENT"}]},
+        input={
+            "id": demo.bilan_id,
+            "version": 1,
+            "results": [{"competenceId": demo.competence_id("C07"), "level": "EXCELLENT"}],
+        },
     )
     assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")
     assert "level" in body["errors"][0]["message"]
@@ -294,7 +296,7 @@ async def test_a_stale_version_gets_conflict_and_changes_nothing(teacher, demo):
         engagement=4,
         results=[{"competenceId": demo.competence_id("C07"), "level": "ACQUIRED"}],
     )
-    assert errors(payload) == [(["version"], "CONFLICT")]
+    assert errors(payload) == [(["input", "version"], "CONFLICT")]
     row = await CompanyBilan.get(id=demo.bilan.id)
     assert (row.version, row.engagement) == (2, 2)
     assert await BilanResultEntry.filter(bilan_id=demo.bilan.id).count() == 0
@@ -305,4 +307,4 @@ async def test_a_bilan_out_of_reach_is_not_found(teacher, demo):
 
     await teacher.user.taught_classrooms.remove(await Classroom.get(name="CAPELECT"))
     payload = await _save(teacher, demo, version=1, engagement=2)
-    assert errors(payload) == [(["id"], "NOT_FOUND")]
+    assert errors(payload) == [(["input", "id"], "NOT_FOUND")]

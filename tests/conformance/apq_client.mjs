@@ -15,7 +15,7 @@ const signedIn = await fetch(uri, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({
-    query: 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
+    query: 'mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }',
     variables: { e: email, p: password },
   }),
 });

@@ -108,7 +108,7 @@ def sign_in(base: str, email: str, password: str) -> str:
         f"{base}/graphql",
         timeout=30,
         json={
-            "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            "query": "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }",
             "variables": {"e": email, "p": password},
         },
     ).json()

@@ -141,7 +141,7 @@ def clean_answer(ctx, response, case):
 class _Session:
     """The run's bearer token, fetched with the login mutation and fetched again once revoked."""
 
-    LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+    LOGIN = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }"
 
     def __init__(self) -> None:
         self.url = os.environ.get("PFMP_FUZZ_URL", "")

@@ -82,7 +82,7 @@ def run(example: str, base: str, out: Path, **env: str) -> list[str]:
 
 
 def sign_in(client: httpx.Client, email: str) -> None:
-    query = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+    query = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }"
     answer = client.post("/graphql", json={"query": query, "variables": {"e": email, "p": DEMO_PASSWORD}})
     client.headers["Authorization"] = f"Bearer {answer.json()['data']['login']['token']}"
 

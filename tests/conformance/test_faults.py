@@ -46,10 +46,12 @@ from tests.conformance.server import ServerProcess
 from tests.fiches.conftest import stored_objects
 
 EMAIL = {role: email for role, email, *_ in DEMO_ACCOUNTS}
-PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { code } } }"
-BILAN_UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) {
-  bilanUpdate(id: $id, version: $v, input: $input) { bilan { version } errors { field code reason message } } }"""
-UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) {
+PERIOD_DELETE = (
+    "mutation($id: ID!) { periodDelete(input: {id: $id}) { deletedPeriodId movedFicheCount errors { code } } }"
+)
+BILAN_UPDATE = """mutation($input: BilanUpdateInput!) {
+  bilanUpdate(input: $input) { bilan { version } errors { field code reason message } } }"""
+UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(input: {ficheId: $f, file: $file}) {
   annex { id size downloadUrl } errors { code message } } }"""
 PDF = b"%PDF-1.4\n" + b"0123456789abcdef" * 65536 + b"\n%%EOF\n"  # 1 MiB
 # Large enough (the server's default limit is 20 MiB) for its copy to last a few tens of milliseconds.
@@ -126,7 +128,7 @@ async def test_a_bilan_save_killed_midway_leaves_version_and_result_log_agreeing
         "modes": [{"competenceId": c, "mode": "GLOBAL"} for c in competences],
         "results": [{"competenceId": c, "level": "ACQUIRED"} for c in competences],
     }
-    variables = {"id": encode_id("CompanyBilan", bilan.id), "v": bilan.version, "input": batch}
+    variables = {"input": {"id": encode_id("CompanyBilan", bilan.id), "version": bilan.version, **batch}}
     base = fault_server.start()
     token = sign_in(base, EMAIL[Role.TEACHER], DEMO_PASSWORD)
     # when the server is killed in the middle of the save (on PostgreSQL: version bumped and modes written,
@@ -403,7 +405,7 @@ def test_the_database_going_away_answers_cleanly_and_the_server_recovers(backend
         for request in (
             dict(json=me, headers=auth),
             dict(json={"query": "{ frameworks { code } }"}, headers=auth),
-            dict(json={"query": 'mutation { login(email: "a@b.fr", password: "x") { token } }'}),
+            dict(json={"query": 'mutation { login(input: {email: "a@b.fr", password: "x"}) { token } }'}),
         ):
             response = httpx.post(f"{base}/graphql", timeout=30, **request)
             assert_clean_unavailable(response)

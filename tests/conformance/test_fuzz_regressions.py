@@ -13,12 +13,14 @@ import pytest
 
 from graph.types.common import encode_id
 
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code message } } }"
+LOGIN = (
+    "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token errors { code message } } }"
+)
 FRAMEWORK = "query($c: String!) { framework(code: $c) { code } }"
-LEVEL_CREATE = """mutation($input: LevelInput!) { levelCreate(input: $input) {
+LEVEL_CREATE = """mutation($input: LevelCreateInput!) { levelCreate(input: $input) {
   level { name } errors { field code reason message } } }"""
 NODE = "query($id: ID!) { node(id: $id) { id } }"
-PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId errors { field code } } }"
+PERIOD_DELETE = "mutation($id: ID!) { periodDelete(input: {id: $id}) { deletedPeriodId errors { field code } } }"
 LEARNERS = "query($after: String) { learners(first: 2, after: $after) { edges { cursor } } }"
 
 
@@ -54,7 +56,7 @@ def raw_id(type_name: str, key: int) -> str:
 async def test_an_id_beyond_any_key_is_bad_input(admin, key):
     assert await admin.error_code(NODE, id=raw_id("Period", key)) == "BAD_USER_INPUT"
     data = await admin.data(PERIOD_DELETE, id=raw_id("Period", key))
-    assert [(e["field"], e["code"]) for e in data["periodDelete"]["errors"]] == [(["id"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in data["periodDelete"]["errors"]] == [(["input", "id"], "INVALID")]
 
 
 async def test_the_largest_key_is_a_valid_id_of_no_row(admin):
@@ -125,7 +127,7 @@ async def test_unstorable_text_deep_in_an_input_object_is_found(admin):
 
 
 async def test_unstorable_text_in_a_literal_is_bad_input(anonymous):
-    body = await anonymous.execute('mutation { login(email: "a\\u0000@b.fr", password: "x") { token } }')
+    body = await anonymous.execute('mutation { login(input: {email: "a\\u0000@b.fr", password: "x"}) { token } }')
     assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 

@@ -19,12 +19,12 @@ LEARNER_EMAIL = next(email for role, email, *_ in DEMO_ACCOUNTS if role is Role.
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
 
 LOGIN = gql("""mutation($email: String!, $password: String!) {
-  login(email: $email, password: $password) { token errors { code message } } }""")
+  login(input: {email: $email, password: $password}) { token errors { code message } } }""")
 MY_PORTFOLIOS = gql("""{ me { ... on Learner { portfolios { id activityFiches { nodes { id title } } } } } }""")
-CREATE_FICHE = gql("""mutation($portfolio: ID!, $input: ActivityFicheInput!) {
-  activityFicheCreate(portfolioId: $portfolio, input: $input) { activityFiche { id } errors { code message } } }""")
+CREATE_FICHE = gql("""mutation($input: ActivityFicheCreateInput!) {
+  activityFicheCreate(input: $input) { activityFiche { id } errors { code message } } }""")
 UPLOAD = gql("""mutation($fiche: ID!, $file: Upload!, $title: String) {
-  annexUpload(ficheId: $fiche, file: $file, title: $title) {
+  annexUpload(input: {ficheId: $fiche, file: $file, title: $title}) {
     annex { id filename contentType size downloadUrl } errors { field code reason message } } }""")
 
 
@@ -68,8 +68,11 @@ def test_a_file_uploaded_with_gql_filevar_downloads_byte_for_byte(base, learner_
         created = execute(
             session,
             CREATE_FICHE,
-            portfolio=portfolio["id"],
-            input={"title": "Fiche envoyée par gql", "description": "Pose d'un disjoncteur."},
+            input={
+                "portfolioId": portfolio["id"],
+                "title": "Fiche envoyée par gql",
+                "description": "Pose d'un disjoncteur.",
+            },
         )
         assert created["activityFicheCreate"]["errors"] == []
         fiche_id = created["activityFicheCreate"]["activityFiche"]["id"]
@@ -104,4 +107,4 @@ def test_gql_uploads_to_a_fiche_out_of_reach_get_a_payload_error_not_an_exceptio
             file=FileVar(io.BytesIO(PDF), filename="a.pdf"),
         )["annexUpload"]
     assert answer["annex"] is None
-    assert [(e["field"], e["code"]) for e in answer["errors"]] == [(["ficheId"], "NOT_FOUND")]
+    assert [(e["field"], e["code"]) for e in answer["errors"]] == [(["input", "ficheId"], "NOT_FOUND")]

@@ -37,11 +37,10 @@ def news(portfolio: str | None = None) -> GraphQLRequest:
     return GraphQLRequest(NEWS, variable_values={"portfolio": portfolio})
 
 
-CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(portfolioId: $p, input: {title: $t, description: "x"}) {
+CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfolioId: $p, title: $t, description: "x"}) {
   activityFiche { id } errors { code } } }"""
-DELETE = "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }"
-WORKPLACE = """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(id: $id, version: $v, input: {
-  companyName: "Volt & Co", activityDomain: "Tertiaire", tutorName: "Eude Toutcourt"}) { errors { code } } }"""
+DELETE = "mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { errors { code } } }"
+WORKPLACE = """mutation($id: ID!, $v: Int!) { liaisonFicheWorkplaceUpdate(input: {id: $id, version: $v, companyName: "Volt & Co", activityDomain: "Tertiaire", tutorName: "Eude Toutcourt"}) { errors { code } } }"""
 # How long a subscriber waits for news that must come; and how long the refusals may take.
 WAIT = 10
 

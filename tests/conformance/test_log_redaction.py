@@ -16,9 +16,12 @@ def test_the_server_log_holds_no_password_nor_token(tmp_path, database_url):
         with httpx.Client(base_url=base, timeout=30) as client:
             # a failed login with its password inline: a validation error, then a syntax error
             client.post(
-                "/graphql", json={"query": 'mutation { login(email: "a@b.test", password: "%s") { nope } }' % SECRET}
+                "/graphql",
+                json={"query": 'mutation { login(input: {email: "a@b.test", password: "%s"}) { nope } }' % SECRET},
             )
-            client.post("/graphql", json={"query": 'mutation { login(email: "a@b.test", password: "%s") {' % SECRET})
+            client.post(
+                "/graphql", json={"query": 'mutation { login(input: {email: "a@b.test", password: "%s"}) {' % SECRET}
+            )
             # the same over GET, where the query string is the request's path in the access log
             client.get(
                 "/graphql",

@@ -21,7 +21,7 @@ from tests.conformance.server import live_server
 AUDIT_DIR = os.environ.get("PFMP_AUDIT_DIR", "")
 HAVE_APOLLO = bool(shutil.which("node")) and (Path(AUDIT_DIR) / "node_modules" / "@apollo" / "client").is_dir()
 TEACHER_EMAIL = next(email for role, email, *_ in DEMO_ACCOUNTS if role is Role.TEACHER)
-LOGIN = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }"
+LOGIN = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { token } }"
 QUERY = "query MyClassrooms {\n  me {\n    __typename\n    ... on Teacher {\n      classrooms {\n        name\n      }\n    }\n  }\n}"
 
 

@@ -37,18 +37,18 @@ pytestmark = pytest.mark.skipif(
     reason="several hosts share one PostgreSQL database (SQLite is one host's file): run with PFMP_TEST_DATABASE=postgres",
 )
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+LOGIN = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) {
   token retryAfter errors { code reason } } }"""
 ME = "{ me { id fullName } }"
 MY_FICHES = "{ me { ... on Learner { portfolios { activityFiches { nodes { id } } } } } }"
-UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) {
+UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(input: {ficheId: $f, file: $file}) {
   annex { id size downloadUrl } errors { code reason } } }"""
-ANNEX_DELETE = "mutation($id: ID!) { annexDelete(id: $id) { deletedAnnexId errors { code reason } } }"
+ANNEX_DELETE = "mutation($id: ID!) { annexDelete(input: {id: $id}) { deletedAnnexId errors { code reason } } }"
 SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { revoked errors { code } } }"
 MY_PORTFOLIOS = "{ me { ... on Learner { portfolios { id activityFiches { nodes { id } } } } } }"
-CREATE_FICHE = """mutation($p: ID!, $t: String!) { activityFicheCreate(portfolioId: $p, input: {title: $t}) {
+CREATE_FICHE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfolioId: $p, title: $t}) {
   activityFiche { id title } errors { code reason } } }"""
-LOGIN_REFRESH = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+LOGIN_REFRESH = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) {
   token refreshToken errors { code reason } } }"""
 REFRESH = """mutation($r: String!) { tokenRefresh(input: {refreshToken: $r}) {
   token refreshToken errors { code reason } } }"""

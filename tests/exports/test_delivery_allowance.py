@@ -44,13 +44,15 @@ STATEMENT = """query($id: ID!) { node(id: $id) { ... on Period { allowanceStatem
     missing { lastName portfolioId } } } } }"""
 ALLOWANCE = """query($id: ID!) { node(id: $id) { ... on Portfolio {
     allowance { daysDone dailyRateCents amountCents amount validated } } } }"""
-SET_DAYS = "mutation($id: ID!, $d: Decimal) { portfolioDaysDoneSet(id: $id, daysDone: $d) { errors { code } } }"
-VALIDATE = """mutation($id: ID!) { allowanceStatementValidate(periodId: $id) {
+SET_DAYS = (
+    "mutation($id: ID!, $d: Decimal) { portfolioDaysDoneSet(input: {id: $id, daysDone: $d}) { errors { code } } }"
+)
+VALIDATE = """mutation($id: ID!) { allowanceStatementValidate(input: {periodId: $id}) {
     errors { field code reason message } statement { validated totalCents validatedBy lines { lastName amountCents } } } }"""
 ADD_RATE = """mutation($y: DiplomaYear!, $f: Date!, $c: Int!) {
     allowanceRateAdd(input: {diplomaYear: $y, validFrom: $f, dailyRateCents: $c}) {
         errors { field code reason } rate { diplomaYear validFrom dailyRateCents dailyRate national } } }"""
-SET_YEAR = """mutation($id: ID!, $y: DiplomaYear) { levelUpdate(id: $id, input: {diplomaYear: $y}) {
+SET_YEAR = """mutation($id: ID!, $y: DiplomaYear) { levelUpdate(input: {id: $id, diplomaYear: $y}) {
     errors { code } } }"""
 
 
@@ -178,8 +180,8 @@ async def test_learners_whose_days_are_not_recorded_are_listed_and_block_the_val
     # then it is refused, one REQUIRED error naming each missing learner's portfolio, and nothing is frozen
     errors = body["allowanceStatementValidate"]["errors"]
     assert [(e["field"], e["code"], e["reason"]) for e in errors] == [
-        (["portfolios", await portfolio_id("FABROWSKI"), "daysDone"], "REQUIRED", "DAYS_DONE_NOT_RECORDED"),
-        (["portfolios", await portfolio_id("LECAM"), "daysDone"], "REQUIRED", "DAYS_DONE_NOT_RECORDED"),
+        (["input", "periodId"], "REQUIRED", "DAYS_DONE_NOT_RECORDED"),
+        (["input", "periodId"], "REQUIRED", "DAYS_DONE_NOT_RECORDED"),
     ]
     assert "FABROWSKI" in errors[0]["message"] and "LECAM" in errors[1]["message"]
     assert (await _statement(admin))["validated"] is False
@@ -198,7 +200,7 @@ async def test_a_level_without_a_diploma_year_makes_the_statement_not_computable
     # and validating it is refused as INVALID on the period
     body = await admin.data(VALIDATE, id=await period_id())
     assert [(e["field"], e["code"], e["reason"]) for e in body["allowanceStatementValidate"]["errors"]] == [
-        (["periodId"], "INVALID", "LEVEL_WITHOUT_DIPLOMA_YEAR")
+        (["input", "periodId"], "INVALID", "LEVEL_WITHOUT_DIPLOMA_YEAR")
     ]
     # the DOCX says so too, and is still a valid document
     document, text = docx_of(await fetch(admin, f"/exports/allowance-statement/{await period_id()}"))
@@ -248,7 +250,7 @@ async def test_validation_freezes_the_statement_and_twice_is_a_conflict(admin, t
     again = await admin.data(VALIDATE, id=await period_id())
     # then it is a CONFLICT on the period
     assert [(e["field"], e["code"], e["reason"]) for e in again["allowanceStatementValidate"]["errors"]] == [
-        (["periodId"], "CONFLICT", "ALLOWANCE_STATEMENT_VALIDATED")
+        (["input", "periodId"], "CONFLICT", "ALLOWANCE_STATEMENT_VALIDATED")
     ]
     # and the rate it used cannot be changed in place any more
     used = await admin.data(ADD_RATE, y="CAP_1", f="2024-09-01", c=1200)
@@ -495,11 +497,11 @@ async def test_a_period_whose_statement_is_validated_cannot_be_deleted(admin, te
     assert (await admin.data(VALIDATE, id=await period_id()))["allowanceStatementValidate"]["errors"] == []
     # when staff delete the period
     body = await admin.data(
-        "mutation($id: ID!) { periodDelete(id: $id) { errors { field code reason } } }", id=await period_id()
+        "mutation($id: ID!) { periodDelete(input: {id: $id}) { errors { field code reason } } }", id=await period_id()
     )
     # then it is a CONFLICT: the decision is a proof kept ten years, and the statement is still there
     assert body["periodDelete"]["errors"] == [
-        {"field": ["id"], "code": "CONFLICT", "reason": "PERIOD_ALLOWANCE_VALIDATED"}
+        {"field": ["input", "id"], "code": "CONFLICT", "reason": "PERIOD_ALLOWANCE_VALIDATED"}
     ]
     assert (await _statement(admin))["validated"] is True
 

@@ -75,7 +75,8 @@ async def test_the_days_done_recorded_by_the_teacher_are_printed_against_those_p
     # given the teacher records 9.5 days done for DUPIRE
     portfolio = await portfolio_id("DUPIRE")
     recorded = await teacher.data(
-        'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "9.5") { errors { code } } }', id=portfolio
+        'mutation($id: ID!) { portfolioDaysDoneSet(input: {id: $id, daysDone: "9.5"}) { errors { code } } }',
+        id=portfolio,
     )
     assert recorded["portfolioDaysDoneSet"]["errors"] == []
     # when she downloads her attestation, then it prints them against the ten planned

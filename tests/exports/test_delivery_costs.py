@@ -93,9 +93,9 @@ async def test_the_server_answers_other_requests_while_a_large_synthesis_is_buil
     assert text.count("PFMP 3\nDates") == 40
 
 
-REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(learnerId: $l, date: $d) {
+REVIEW_CREATE = """mutation($l: ID!, $d: Date!) { interimReviewCreate(input: {learnerId: $l, date: $d}) {
   errors { code message } } }"""
-PERIOD_DELETE = "mutation($id: ID!) { periodDelete(id: $id) { errors { code message } } }"
+PERIOD_DELETE = "mutation($id: ID!) { periodDelete(input: {id: $id}) { errors { code message } } }"
 LEVEL_PERIODS = """query($id: ID!) { node(id: $id) { ... on Level { dashboard { learners { nodes {
   competences { competence { code } currentLevel history { level date periodName } }
   periods { periodName period { name } bilanStatus engagement ficheCount } } } } } } }"""

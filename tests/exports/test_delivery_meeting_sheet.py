@@ -16,9 +16,11 @@ LEVELS = ["Non évalué", "Non acquis", "Début d'acquisition", "Partiellement a
 # CAP Électricien: C01…C09 each get their 6 boxes once; then the legend's box and the 4 engagement boxes.
 GLOBAL_BOXES = 9 * 6 + 1 + 4
 
-UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
+UPDATE = """mutation($input: BilanUpdateInput!) { bilanUpdate(input: $input) {
   bilan { version } errors { code message } } }"""
-COMPLETE = "mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) { bilan { status } errors { code } } }"
+COMPLETE = (
+    "mutation($id: ID!, $v: Int!) { bilanComplete(input: {id: $id, version: $v}) { bilan { status } errors { code } } }"
+)
 
 
 def facts(table) -> dict[str, str]:
@@ -133,9 +135,13 @@ async def test_a_completed_bilan_prints_its_frozen_grid_date_and_comment(teacher
     meeting = period.end_date + dt.timedelta(days=1)
     saved = await teacher.data(
         UPDATE,
-        id=bilan_id,
-        v=bilan.version,
-        input={"meetingDate": meeting.isoformat(), "comment": "Très bon accueil.\nContinue ainsi.", "engagement": 3},
+        input={
+            "id": bilan_id,
+            "version": bilan.version,
+            "meetingDate": meeting.isoformat(),
+            "comment": "Très bon accueil.\nContinue ainsi.",
+            "engagement": 3,
+        },
     )
     assert saved["bilanUpdate"]["errors"] == []
     completed = await teacher.data(COMPLETE, id=bilan_id, v=saved["bilanUpdate"]["bilan"]["version"])
@@ -185,9 +191,13 @@ async def test_the_completed_bilan_prints_its_results_engagement_and_who_complet
     results = [{"competenceId": c02, "level": "ACQUIRED"}, {"competenceId": c07, "level": "PARTIAL"}]
     saved = await teacher.data(
         UPDATE,
-        id=bilan_id,
-        v=bilan.version,
-        input={"engagement": 3, "comment": "Sérieuse et curieuse.", "results": results},
+        input={
+            "id": bilan_id,
+            "version": bilan.version,
+            "engagement": 3,
+            "comment": "Sérieuse et curieuse.",
+            "results": results,
+        },
     )
     assert saved["bilanUpdate"]["errors"] == [], saved
     completed = await teacher.data(COMPLETE, id=bilan_id, v=saved["bilanUpdate"]["bilan"]["version"])

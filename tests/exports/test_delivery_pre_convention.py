@@ -115,14 +115,14 @@ async def test_an_empty_period_gives_a_document_that_says_so_with_the_apis_plann
 
 
 PLANNED = "query($id: ID!) { node(id: $id) { ... on Period { plannedDays } } }"
-SET_PLANNED = """mutation($id: ID!, $days: Int) { periodPlannedDaysSet(id: $id, plannedDays: $days) {
+SET_PLANNED = """mutation($id: ID!, $days: Int) { periodPlannedDaysSet(input: {id: $id, plannedDays: $days}) {
   period { plannedDays } errors { code } } }"""
 
 
 async def test_the_duration_printed_is_the_periods_planned_days_holidays_deducted_or_as_set(teacher):
     # given a period over 11 November, with one learner
     created = await teacher.data(
-        """mutation($l: ID!, $learners: [ID!]) { periodCreate(levelId: $l, input: {name: "PFMP de novembre",
+        """mutation($l: ID!, $learners: [ID!]) { periodCreate(input: {levelId: $l, name: "PFMP de novembre",
         startDate: "2026-11-09", endDate: "2026-11-20", learnerIds: $learners}) { period { id plannedDays }
         errors { code message } } }""",
         l=encode_id("Level", (await Period.get(name="Stage de découverte")).level_id),
@@ -203,7 +203,7 @@ async def test_the_referent_teacher_is_printed_and_follows_the_portfolio(teacher
         last_name="NOËL « la référente »",
     )
     payload = await admin.data(
-        "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) { errors { code } } }",
+        "mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(input: {id: $id, teacherId: $t}) { errors { code } } }",
         id=encode_id("Portfolio", portfolio.id),
         t=encode_id("Teacher", other.id),
     )

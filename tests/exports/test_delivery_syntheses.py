@@ -16,9 +16,11 @@ from resolvers.periods.portfolio_rules import open_portfolio
 from tests.exports.delivery import docx_of, fetch, learner_id, level_id, portfolio_of
 from tests.exports.reading import table_rows
 
-UPDATE = """mutation($id: ID!, $v: Int!, $input: BilanInput!) { bilanUpdate(id: $id, version: $v, input: $input) {
+UPDATE = """mutation($input: BilanUpdateInput!) { bilanUpdate(input: $input) {
   bilan { version } errors { code message } } }"""
-COMPLETE = "mutation($id: ID!, $v: Int!) { bilanComplete(id: $id, version: $v) { bilan { status } errors { code } } }"
+COMPLETE = (
+    "mutation($id: ID!, $v: Int!) { bilanComplete(input: {id: $id, version: $v}) { bilan { status } errors { code } } }"
+)
 C01 = "C01 Analyser les conditions de l'opération et son contexte"
 C07 = "C07 Exploiter les outils numériques dans le contexte professionnel"
 
@@ -48,9 +50,9 @@ async def _enter_dupire_bilan(teacher, *, complete: bool) -> Period:
     results.append({"competenceId": gid("Competence", c07.id), "level": "PARTIAL"})
     saved = await teacher.data(
         UPDATE,
-        id=gid("CompanyBilan", bilan.id),
-        v=bilan.version,
         input={
+            "id": gid("CompanyBilan", bilan.id),
+            "version": bilan.version,
             "engagement": 3,
             "comment": "Bon début, continue ainsi.",
             "results": results,

@@ -146,7 +146,8 @@ async def test_the_demo_attestation_fits_one_page_with_its_signatures(teacher, t
     # given the teacher recorded DUPIRE's days done, so every fact of her attestation is filled in
     portfolio = await portfolio_id("DUPIRE")
     await teacher.data(
-        'mutation($id: ID!) { portfolioDaysDoneSet(id: $id, daysDone: "10") { errors { code } } }', id=portfolio
+        'mutation($id: ID!) { portfolioDaysDoneSet(input: {id: $id, daysDone: "10"}) { errors { code } } }',
+        id=portfolio,
     )
     # when the teacher prints DUPIRE's attestation and those of her period
     rendered = await _render(

@@ -36,38 +36,40 @@ PORTFOLIO_FICHES = """query($id: ID!) { node(id: $id) { ... on Portfolio {
   activityFiches { nodes { id title number readState deletedAt } } } } }"""
 
 CREATE = (
-    """mutation($p: ID!, $input: ActivityFicheInput!) { activityFicheCreate(portfolioId: $p, input: $input) {
+    """mutation($input: ActivityFicheCreateInput!) { activityFicheCreate(input: $input) {
   activityFiche { %s } errors { field code reason message } } }"""
     % FICHE_FIELDS
 )
 
 UPDATE = (
-    """mutation($id: ID!, $v: Int!, $input: ActivityFicheInput!) {
-  activityFicheUpdate(id: $id, version: $v, input: $input) {
+    """mutation($input: ActivityFicheUpdateInput!) {
+  activityFicheUpdate(input: $input) {
   activityFiche { %s } errors { field code reason message } } }"""
     % FICHE_FIELDS
 )
 
-DELETE = """mutation($id: ID!) { activityFicheDelete(id: $id) { deletedActivityFicheId errors { field code reason message } } }"""
+DELETE = """mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { deletedActivityFicheId errors { field code reason message } } }"""
 
-TASKS_SET = """mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(id: $id, taskIds: $t) {
+TASKS_SET = """mutation($id: ID!, $t: [ID!]!) { activityFicheTasksSet(input: {id: $id, taskIds: $t}) {
   activityFiche { tasks { task { code } tickedByLearner checkedByTeacher }
                   evaluationTargets { task { code } competence { code } criterion { position } } }
   errors { field code reason message } } }"""
 
-TARGETS_SET = """mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet(id: $id, targets: $t) {
+TARGETS_SET = """mutation($id: ID!, $t: [EvaluationTargetInput!]!) { activityFicheTargetsSet(input: {id: $id, targets: $t}) {
   activityFiche { evaluationTargets { task { code } competence { code } criterion { position } } }
   errors { field code reason message } } }"""
 
-MARK_READ = """mutation($id: ID!) { activityFicheMarkRead(id: $id) { activityFiche { readState }
+MARK_READ = """mutation($id: ID!) { activityFicheMarkRead(input: {id: $id}) { activityFiche { readState }
   errors { field code reason message } } }"""
 
-ADD_URL = """mutation($f: ID!, $u: String!, $t: String) { annexAddUrl(ficheId: $f, url: $u, title: $t) {
+ADD_URL = """mutation($f: ID!, $u: String!, $t: String) { annexAddUrl(input: {ficheId: $f, url: $u, title: $t}) {
   annex { id kind title url downloadUrl } errors { field code reason message } } }"""
 
-ANNEX_DELETE = """mutation($id: ID!) { annexDelete(id: $id) { deletedAnnexId errors { field code reason message } } }"""
+ANNEX_DELETE = (
+    """mutation($id: ID!) { annexDelete(input: {id: $id}) { deletedAnnexId errors { field code reason message } } }"""
+)
 
-UPLOAD = """mutation($f: ID!, $file: Upload!, $t: String) { annexUpload(ficheId: $f, file: $file, title: $t) {
+UPLOAD = """mutation($f: ID!, $file: Upload!, $t: String) { annexUpload(input: {ficheId: $f, file: $file, title: $t}) {
   annex { id kind title filename contentType size downloadUrl } errors { field code reason message } } }"""
 
 

@@ -122,7 +122,7 @@ async def test_deleting_an_annex_removes_its_file(learner, teacher, demo, dupire
     # given the teacher read the fiche
     await mutate(
         teacher,
-        "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
+        "mutation($id: ID!) { activityFicheMarkRead(input: {id: $id}) { errors { code } } }",
         "activityFicheMarkRead",
         id=demo.fiche1,
     )
@@ -175,7 +175,7 @@ async def test_http_and_https_links_are_added(url, learner, tutor, demo):
 )
 async def test_other_links_are_refused(url, code, learner, demo):
     payload = await mutate(learner, ADD_URL, "annexAddUrl", f=demo.fiche1, u=url, t=None)
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["url"], code)]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["input", "url"], code)]
     assert await Annex.all().count() == 0
 
 

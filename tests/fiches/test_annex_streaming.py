@@ -17,8 +17,8 @@ MIB = 1024 * KIB
 PIECE = 7919  # a prime: the pieces cut the boundaries, the headers and the files anywhere
 
 TWO = """mutation($f: ID!, $a: Upload!, $b: Upload!) {
-  a: annexUpload(ficheId: $f, file: $a) { annex { size contentType downloadUrl } errors { field code reason message } }
-  b: annexUpload(ficheId: $f, file: $b) { annex { size contentType downloadUrl } errors { field code reason message } }
+  a: annexUpload(input: {ficheId: $f, file: $a}) { annex { size contentType downloadUrl } errors { field code reason message } }
+  b: annexUpload(input: {ficheId: $f, file: $b}) { annex { size contentType downloadUrl } errors { field code reason message } }
 }"""
 
 
@@ -89,7 +89,7 @@ async def test_the_bytes_come_back_identical(size, learner, demo, settings):
 
 async def test_an_empty_file_in_pieces_is_refused_and_leaves_nothing(learner, demo, settings):
     payload = await upload_in_pieces(learner, demo.fiche1, b"")
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["file"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["input", "file"], "INVALID")]
     assert await Annex.all().count() == 0 and stored_files(settings) == []
 
 
@@ -97,7 +97,7 @@ async def test_a_file_over_the_limit_is_refused_naming_it_once_part_written(lear
     # given a PDF one byte over the limit, arriving in pieces: much of it was written before the limit was crossed
     payload = await upload_in_pieces(learner, demo.fiche1, pdf(settings.upload_limit + 1))
     # then the upload is refused naming its file argument, and neither row nor file remains
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["file"], "TOO_LARGE")]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["input", "file"], "TOO_LARGE")]
     assert await Annex.all().count() == 0 and stored_files(settings) == []
 
 
@@ -132,7 +132,7 @@ async def test_two_files_in_one_request(learner, demo, settings):
     result = response.json()["data"]
     # then the first is stored and comes back identical, the second refused naming its argument, leaving nothing
     assert result["a"]["errors"] == [] and await downloaded(learner, result["a"]["annex"]) == first
-    assert [(e["field"], e["code"]) for e in result["b"]["errors"]] == [(["file"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in result["b"]["errors"]] == [(["input", "file"], "INVALID")]
     assert await Annex.all().count() == 1 and len(stored_files(settings)) == 1
 
     # and two accepted files in one request are both stored

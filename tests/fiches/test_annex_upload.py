@@ -86,7 +86,7 @@ async def test_accepted_types_are_stored_and_read_back(content, filename, conten
 )
 async def test_refused_types_leave_nothing(content, reason, words, learner, demo, settings):
     payload = await upload_payload(learner.speaking("en"), demo.fiche1, content, "document.pdf")
-    assert [(e["field"], e["code"], e["reason"]) for e in payload["errors"]] == [(["file"], "INVALID", reason)]
+    assert [(e["field"], e["code"], e["reason"]) for e in payload["errors"]] == [(["input", "file"], "INVALID", reason)]
     assert words in payload["errors"][0]["message"]
     assert payload["annex"] is None
     assert await Annex.all().count() == 0
@@ -96,7 +96,7 @@ async def test_refused_types_leave_nothing(content, reason, words, learner, demo
 async def test_an_empty_file_is_refused(learner, demo, settings):
     payload = await upload_payload(learner, demo.fiche1, b"", "vide.txt")
     assert [(e["field"], e["code"], e["reason"], e["message"]) for e in payload["errors"]] == [
-        (["file"], "INVALID", "FILE_EMPTY", "Le fichier est vide.")
+        (["input", "file"], "INVALID", "FILE_EMPTY", "Le fichier est vide.")
     ]
     assert await Annex.all().count() == 0 and stored_files(settings) == []
 
@@ -106,7 +106,7 @@ async def test_a_file_over_the_limit_is_refused_without_a_trace(learner, demo, s
     big = samples.TEXT_UTF8 * (settings.upload_limit // len(samples.TEXT_UTF8) + 2)
     assert settings.upload_limit < len(big) < settings.request_body_limit - 10_000
     payload = await upload_payload(learner, demo.fiche1, big, "gros.txt")
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["file"], "TOO_LARGE")]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["input", "file"], "TOO_LARGE")]
     # and a body over the request limit is cut at the door with 413
     huge = samples.TEXT_UTF8 * (settings.request_body_limit // len(samples.TEXT_UTF8) + 2)
     response = await upload(learner, demo.fiche1, huge, "enorme.txt")
@@ -132,7 +132,7 @@ async def test_the_client_path_is_never_used(learner, demo, settings):
 
 async def test_uploading_to_a_fiche_out_of_reach_locked_or_free_stores_nothing(learner, demo, settings):
     other = await upload_payload(learner, demo.carlier_fiche, samples.PDF, "a.pdf")
-    assert [(e["field"], e["code"]) for e in other["errors"]] == [(["ficheId"], "NOT_FOUND")]
+    assert [(e["field"], e["code"]) for e in other["errors"]] == [(["input", "ficheId"], "NOT_FOUND")]
     await make_free(demo.fiche2)
     free = await upload_payload(learner, demo.fiche2, samples.PDF, "a.pdf")
     await lock_period_of(demo.dupire_portfolio)
@@ -157,7 +157,7 @@ async def test_anonymous_uploads_are_unauthenticated(anonymous, demo, settings):
 
 async def test_a_file_variable_that_is_not_a_file_part_is_refused(learner, demo):
     body = await learner.execute(UPLOAD, f=demo.fiche1, file="QmFzZTY0", t=None)
-    assert [(e["field"], e["code"]) for e in body["data"]["annexUpload"]["errors"]] == [(["file"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in body["data"]["annexUpload"]["errors"]] == [(["input", "file"], "INVALID")]
 
 
 async def test_a_failure_after_the_copy_removes_the_file(learner, demo, settings, monkeypatch):

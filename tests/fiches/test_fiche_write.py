@@ -37,8 +37,8 @@ async def test_a_learner_creates_a_fiche_with_its_context(learner, demo):
         learner,
         CREATE,
         "activityFicheCreate",
-        p=demo.dupire_portfolio,
         input={
+            "portfolioId": demo.dupire_portfolio,
             "title": "Fiche 3 : Pose d'un tableau",
             "autonomy": "AUTONOMOUS",
             "description": "J'ai posé un tableau.",
@@ -65,11 +65,15 @@ async def test_the_default_workplace_and_activity_types_of_another_framework(lea
     portfolio = Demo.pk(demo.dupire_portfolio)
     await LiaisonFiche.filter(portfolio_id=portfolio).update(service="Atelier câblage")
     # then a fiche written without a workplace takes the company and the service
-    payload = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "t"})
+    payload = await mutate(
+        learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.dupire_portfolio, "title": "t"}
+    )
     assert payload["activityFiche"]["workplace"] == "Tout élec — Atelier câblage"
     # and none while the liaison fiche names no company yet
     await LiaisonFiche.filter(portfolio_id=portfolio).update(company_name="")
-    payload = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "t"})
+    payload = await mutate(
+        learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.dupire_portfolio, "title": "t"}
+    )
     assert payload["activityFiche"]["workplace"] is None
     # an activity type of another framework (Bac Pro MELEC) is refused, naming its index in the input
     other = await FrameworkActivity.filter(framework__code="BACPRO-MELEC").first()
@@ -78,8 +82,11 @@ async def test_the_default_workplace_and_activity_types_of_another_framework(lea
         learner,
         CREATE,
         "activityFicheCreate",
-        p=demo.dupire_portfolio,
-        input={"title": "t", "activityTypeIds": [encode_id("FrameworkActivity", other.id)]},
+        input={
+            "portfolioId": demo.dupire_portfolio,
+            "title": "t",
+            "activityTypeIds": [encode_id("FrameworkActivity", other.id)],
+        },
     )
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [(["input", "activityTypeIds", "0"], "INVALID")]
     assert await _fiche_count() == before
@@ -91,9 +98,7 @@ async def test_a_learner_edits_a_fiche_and_the_version_moves_on(learner, demo):
         learner,
         UPDATE,
         "activityFicheUpdate",
-        id=demo.fiche1,
-        v=1,
-        input={"analysis": "Nouvelle analyse.", "autonomy": None},
+        input={"id": demo.fiche1, "version": 1, "analysis": "Nouvelle analyse.", "autonomy": None},
     )
     # then the rest is unchanged
     assert payload["errors"] == []
@@ -103,29 +108,31 @@ async def test_a_learner_edits_a_fiche_and_the_version_moves_on(learner, demo):
     assert edited["title"] == "Fiche 1 : Découverte de l'entreprise"
     assert edited["version"] == 2
     # and the old version is refused
-    stale = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Autre"})
-    assert [(e["field"], e["code"]) for e in stale["errors"]] == [(["version"], "CONFLICT")]
+    stale = await mutate(
+        learner, UPDATE, "activityFicheUpdate", input={"id": demo.fiche1, "version": 1, "title": "Autre"}
+    )
+    assert [(e["field"], e["code"]) for e in stale["errors"]] == [(["input", "version"], "CONFLICT")]
     assert (await fiche(learner, demo.fiche1))["title"] == "Fiche 1 : Découverte de l'entreprise"
 
 
 async def test_bad_input_is_refused_naming_the_field(learner, demo):
     before = await _fiche_count()
-    no_title = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"description": "x"})
+    no_title = await mutate(
+        learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.dupire_portfolio, "description": "x"}
+    )
     assert [(e["field"], e["code"]) for e in no_title["errors"]] == [(["input", "title"], "REQUIRED")]
     too_long = await mutate(
         learner,
         CREATE,
         "activityFicheCreate",
-        p=demo.dupire_portfolio,
-        input={"title": "t", "description": "x" * 20001},
+        input={"portfolioId": demo.dupire_portfolio, "title": "t", "description": "x" * 20001},
     )
     assert [(e["field"], e["code"]) for e in too_long["errors"]] == [(["input", "description"], "INVALID")]
     foreign_task = await mutate(
         learner,
         CREATE,
         "activityFicheCreate",
-        p=demo.dupire_portfolio,
-        input={"title": "t", "activityTypeIds": [demo.tasks["TA 1-1"]]},
+        input={"portfolioId": demo.dupire_portfolio, "title": "t", "activityTypeIds": [demo.tasks["TA 1-1"]]},
     )
     assert foreign_task["errors"][0]["code"] == "INVALID"
     assert await _fiche_count() == before
@@ -147,7 +154,9 @@ async def test_deleting_keeps_every_number_and_the_fiche_for_teachers(learner, t
     ]
     assert states == [("À compléter", 2, "UNREAD", False), ("Fiche 1 : Découverte de l'entreprise", 1, "DELETED", True)]
     # and a fiche created afterwards takes the next number, never the deleted one's
-    created = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "Fiche 3"})
+    created = await mutate(
+        learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.dupire_portfolio, "title": "Fiche 3"}
+    )
     assert created["errors"] == [] and created["activityFiche"]["number"] == 3
     # and deleting it again finds nothing
     again = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
@@ -156,9 +165,13 @@ async def test_deleting_keeps_every_number_and_the_fiche_for_teachers(learner, t
 
 async def test_a_fiche_of_someone_else_does_not_exist_for_the_learner(learner, demo):
     before = await _fiche_count()
-    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.carlier_fiche, v=1, input={"title": "Pris"})
+    update = await mutate(
+        learner, UPDATE, "activityFicheUpdate", input={"id": demo.carlier_fiche, "version": 1, "title": "Pris"}
+    )
     delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.carlier_fiche)
-    create = await mutate(learner, CREATE, "activityFicheCreate", p=demo.carlier_portfolio, input={"title": "Pris"})
+    create = await mutate(
+        learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.carlier_portfolio, "title": "Pris"}
+    )
     assert [e["code"] for e in update["errors"] + delete["errors"] + create["errors"]] == ["NOT_FOUND"] * 3
     # the message names the kind of row asked for, in French by default
     assert (
@@ -174,17 +187,21 @@ async def test_fiches_of_a_locked_period_are_read_only(learner, demo):
     await lock_period_of(demo.dupire_portfolio)
     before = await _fiche_count()
     # when the learner creates, edits or deletes
-    create = await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "Tard"})
-    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Tard"})
+    create = await mutate(
+        learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.dupire_portfolio, "title": "Tard"}
+    )
+    update = await mutate(
+        learner, UPDATE, "activityFicheUpdate", input={"id": demo.fiche1, "version": 1, "title": "Tard"}
+    )
     delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
     # then each is a CONFLICT and nothing changed
     assert [e["code"] for e in create["errors"] + update["errors"] + delete["errors"]] == ["CONFLICT"] * 3
     assert [e["reason"] for e in create["errors"] + update["errors"] + delete["errors"]] == ["PERIOD_LOCKED"] * 3
     # each names the input that found the locked period: the portfolio, or the fiche
     assert [e["field"] for e in create["errors"] + update["errors"] + delete["errors"]] == [
-        ["portfolioId"],
-        ["id"],
-        ["id"],
+        ["input", "portfolioId"],
+        ["input", "id"],
+        ["input", "id"],
     ]
     row = await ActivityFiche.get(id=Demo.pk(demo.fiche1))
     assert (row.title, row.version, row.deleted_at) == ("Fiche 1 : Découverte de l'entreprise", 1, None)
@@ -203,8 +220,12 @@ async def test_a_free_fiche_is_read_and_deleted_but_not_edited(learner, teacher,
             {"title": "Fiche 1 : Découverte de l'entreprise", "number": None, "formerPeriodName": "Stage de découverte"}
         ]
     # when the learner edits it: refused; when they delete it: done
-    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"title": "Non"})
-    assert [(e["field"], e["code"], e["reason"]) for e in update["errors"]] == [(["id"], "CONFLICT", "FICHE_FREE")]
+    update = await mutate(
+        learner, UPDATE, "activityFicheUpdate", input={"id": demo.fiche1, "version": 1, "title": "Non"}
+    )
+    assert [(e["field"], e["code"], e["reason"]) for e in update["errors"]] == [
+        (["input", "id"], "CONFLICT", "FICHE_FREE")
+    ]
     delete = await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche1)
     assert delete["errors"] == []
     assert (await learner.data(free, id=encode_id("Learner", learner_id)))["node"]["freeFiches"] == []
@@ -216,15 +237,18 @@ async def test_only_learners_write_fiches(role, clients, demo):
     portfolio = demo.hot_portfolio if role is Role.MASTER else demo.dupire_portfolio
     target = demo.hot_fiche if role is Role.MASTER else demo.fiche1
     before = await _fiche_count()
-    assert await api.error_code(CREATE, p=portfolio, input={"title": "x"}) == "FORBIDDEN"
-    assert await api.error_code(UPDATE, id=target, v=1, input={"title": "x"}) == "FORBIDDEN"
+    assert await api.error_code(CREATE, input={"portfolioId": portfolio, "title": "x"}) == "FORBIDDEN"
+    assert await api.error_code(UPDATE, input={"id": target, "version": 1, "title": "x"}) == "FORBIDDEN"
     assert await api.error_code(DELETE, id=target) == "FORBIDDEN"
     assert await _fiche_count() == before
     assert (await ActivityFiche.get(id=Demo.pk(target))).version == 1
 
 
 async def test_anonymous_is_unauthenticated(anonymous, demo):
-    assert await anonymous.error_code(CREATE, p=demo.dupire_portfolio, input={"title": "x"}) == "UNAUTHENTICATED"
+    assert (
+        await anonymous.error_code(CREATE, input={"portfolioId": demo.dupire_portfolio, "title": "x"})
+        == "UNAUTHENTICATED"
+    )
     assert await anonymous.error_code(DELETE, id=demo.fiche1) == "UNAUTHENTICATED"
 
 
@@ -233,11 +257,13 @@ async def test_an_id_of_another_type_does_not_name_a_fiche_of_the_same_number(le
     number = Demo.pk(demo.fiche1)
     disguised = encode_id("Portfolio", number)
     # when they edit and delete through it
-    update = await mutate(learner, UPDATE, "activityFicheUpdate", id=disguised, v=1, input={"title": "Changé"})
+    update = await mutate(
+        learner, UPDATE, "activityFicheUpdate", input={"id": disguised, "version": 1, "title": "Changé"}
+    )
     delete = await mutate(learner, DELETE, "activityFicheDelete", id=disguised)
     # then both are refused as an ID of the wrong type, and the fiche is as it was
     found = [(e["field"], e["code"], e["reason"]) for e in update["errors"] + delete["errors"]]
-    assert found == [(["id"], "INVALID", "ID_WRONG_TYPE")] * 2
+    assert found == [(["input", "id"], "INVALID", "ID_WRONG_TYPE")] * 2
     kept = await ActivityFiche.get(id=number)
     assert kept.title == "Fiche 1 : Découverte de l'entreprise" and kept.deleted_at is None
 
@@ -249,5 +275,7 @@ async def test_the_teacher_cannot_change_the_tasks_of_a_deleted_fiche(learner, t
     # when the teacher sets its tasks
     payload = await mutate(teacher, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[])
     # then it is refused as deleted, and the fiche is unchanged
-    assert [(e["field"], e["code"], e["reason"]) for e in payload["errors"]] == [(["id"], "CONFLICT", "FICHE_DELETED")]
+    assert [(e["field"], e["code"], e["reason"]) for e in payload["errors"]] == [
+        (["input", "id"], "CONFLICT", "FICHE_DELETED")
+    ]
     assert (await ActivityFiche.get(id=Demo.pk(demo.fiche1))).version == before.version

@@ -40,7 +40,9 @@ async def keyed(api: Api, key: str | bytes | None, query: str, **variables) -> d
 
 
 async def create(api: Api, key: str | bytes | None, portfolio: str, title: str) -> dict:
-    return (await keyed(api, key, CREATE, p=portfolio, input={"title": title}))["data"]["activityFicheCreate"]
+    return (await keyed(api, key, CREATE, input={"portfolioId": portfolio, "title": title}))["data"][
+        "activityFicheCreate"
+    ]
 
 
 def reasons(payload: dict) -> list[tuple[str, str]]:
@@ -117,7 +119,9 @@ async def test_a_key_is_kept_24_hours_then_forgotten(learner, demo, clock):
 async def test_a_refused_write_does_not_hold_its_key(learner, demo):
     before = await fiches()
     # a first attempt refused (no title) writes nothing and keeps nothing
-    refused = await keyed(learner, "fix-and-retry", CREATE, p=demo.dupire_portfolio, input={"description": "x"})
+    refused = await keyed(
+        learner, "fix-and-retry", CREATE, input={"portfolioId": demo.dupire_portfolio, "description": "x"}
+    )
     assert [e["code"] for e in refused["data"]["activityFicheCreate"]["errors"]] == ["REQUIRED"]
     assert await IdempotencyKey.filter(key="fix-and-retry").count() == 0
     # the corrected request with the same key goes through

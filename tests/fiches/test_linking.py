@@ -118,7 +118,7 @@ async def test_targets_must_follow_the_framework(target, field, code, teacher, d
         given["criterionId"] = demo.criteria[target["criterionId"]]
     ok = {"taskId": demo.tasks["TA 1-1"], "competenceId": demo.competences["C07"]}
     payload = await mutate(teacher, TARGETS_SET, "activityFicheTargetsSet", id=demo.fiche1, t=[ok, given])
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["targets", "1", field], code)]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["input", "targets", "1", field], code)]
     assert await FicheEvaluationTarget.all().count() == 0
 
 
@@ -144,7 +144,7 @@ async def test_tasks_must_be_of_the_fiches_framework(learner, demo, app):
 
     other = await Task.filter(framework__code__not="CAP-ELEC").first()
     payload = await mutate(learner, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[encode_id("Task", other.id)])
-    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["taskIds", "0"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(["input", "taskIds", "0"], "INVALID")]
     # the message names the kind of row and its code, in French by default
     assert payload["errors"][0]["message"] == f"Tâche {other.code} : hors du référentiel du niveau de cette fiche."
     assert await FicheTask.filter(fiche_id=Demo.pk(demo.fiche1)).count() == 2

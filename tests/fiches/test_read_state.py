@@ -58,7 +58,9 @@ async def test_a_change_by_the_learner_makes_it_unread_again(change, teacher, le
     await mutate(teacher, MARK_READ, "activityFicheMarkRead", id=demo.fiche1)
     # when the learner changes it
     if change == "edit":
-        result = await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"analysis": "Plus."})
+        result = await mutate(
+            learner, UPDATE, "activityFicheUpdate", input={"id": demo.fiche1, "version": 1, "analysis": "Plus."}
+        )
     elif change == "tick":
         result = await mutate(learner, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[demo.tasks["TA 1-1"]])
     else:
@@ -136,7 +138,7 @@ async def test_a_portfolio_counts_its_fiches_and_those_unread_by_the_teacher_ask
     assert (await _counts(teacher, demo.dupire_portfolio))["unreadFicheCount"] == 1
     assert (await _counts(second_teacher, demo.dupire_portfolio))["unreadFicheCount"] == 2
     # when the learner changes it, it is unread again; when they delete the other, it is counted nowhere
-    await mutate(learner, UPDATE, "activityFicheUpdate", id=demo.fiche1, v=1, input={"analysis": "Plus."})
+    await mutate(learner, UPDATE, "activityFicheUpdate", input={"id": demo.fiche1, "version": 1, "analysis": "Plus."})
     await mutate(learner, DELETE, "activityFicheDelete", id=demo.fiche2)
     assert await _counts(teacher, demo.dupire_portfolio) == {
         "ficheCount": 1,

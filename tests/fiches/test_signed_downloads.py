@@ -128,7 +128,7 @@ async def test_a_teacher_who_lost_the_classroom_is_refused_with_a_url_signed_bef
     # when the admin leaves the teacher only CAP 1 ELEC (Angélique is in CAPELECT)
     kept = await Classroom.get(name="CAP 1 ELEC")
     body = await admin.data(
-        """mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) { errors { code } } }""",
+        """mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(input: {id: $id, classroomIds: $c}) { errors { code } } }""",
         id=encode_id("Teacher", teacher.user.id),
         c=[encode_id("Classroom", kept.id)],
     )

@@ -14,9 +14,11 @@ async def test_ticks_and_checks_change_only_the_fiche_they_name(teacher, learner
     # and the teacher checked TA 1-1 (ticked by the learner), TA 2-1 and TA 2-2 on the first fiche
     await mutate(teacher, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[t["TA 1-1"], t["TA 2-1"], t["TA 2-2"]])
     # and TA 2-2 on a third fiche
-    third = (await mutate(learner, CREATE, "activityFicheCreate", p=demo.dupire_portfolio, input={"title": "Fiche 3"}))[
-        "activityFiche"
-    ]["id"]
+    third = (
+        await mutate(
+            learner, CREATE, "activityFicheCreate", input={"portfolioId": demo.dupire_portfolio, "title": "Fiche 3"}
+        )
+    )["activityFiche"]["id"]
     await mutate(teacher, TASKS_SET, "activityFicheTasksSet", id=third, t=[t["TA 2-2"]])
     # when the learner ticks only TA 2-2 on the first fiche
     payload = await mutate(learner, TASKS_SET, "activityFicheTasksSet", id=demo.fiche1, t=[t["TA 2-2"]])

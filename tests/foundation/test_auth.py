@@ -10,7 +10,7 @@ from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import DEMO_EMAIL, TOKEN_SECRET, Api, token_for
 
 LOGIN = """mutation($email: String!, $password: String!) {
-  login(email: $email, password: $password) {
+  login(input: {email: $email, password: $password}) {
     token expiresAt user { __typename fullName role }
     errors { field code reason message }
   }
@@ -52,7 +52,7 @@ async def test_wrong_email_and_wrong_password_get_the_same_answer(anonymous):
 async def test_the_signed_in_learner_in_the_login_answer_shows_no_guarded_field(anonymous):
     # given a learner signing in: the request itself carries no token, so nobody is signed in yet
     learner = DEMO_EMAIL[Role.LEARNER]
-    query = """mutation($email: String!, $password: String!) { login(email: $email, password: $password) {
+    query = """mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) {
       user { ... on Learner { freeFiches { id } dashboard { __typename } interimReviews { id } } } } }"""
     # when the answer asks for the learner's dashboard, free fiches and reviews
     data = await anonymous.data(query, email=learner, password=DEMO_PASSWORD)

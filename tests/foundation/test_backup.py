@@ -27,10 +27,10 @@ from tests.conformance.server import ServerProcess
 ROOT = Path(__file__).resolve().parents[2]
 LEARNER_EMAIL = next(email for _, email, _, last in DEMO_ACCOUNTS if last == "DUPIRE")
 
-LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
-CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(portfolioId: $p, input: {title: $t}) {
+LOGIN = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }"
+CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfolioId: $p, title: $t}) {
   activityFiche { id } errors { code message } } }"""
-UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(ficheId: $f, file: $file) {
+UPLOAD = """mutation($f: ID!, $file: Upload!) { annexUpload(input: {ficheId: $f, file: $file}) {
   annex { id } errors { code message } } }"""
 FICHES = """query($p: ID!) { node(id: $p) { ... on Portfolio { activityFiches { nodes { id title } } } } }"""
 

@@ -239,7 +239,7 @@ LEARNER_FICHES = """query($id: ID!, $first: Int, $after: String) { node(id: $id)
     nodes { title number readState annexCount tasks { task { code } } } } } } } }"""
 PORTFOLIO_FICHES_ALONE = """query($id: ID!) { node(id: $id) { ... on Portfolio {
   activityFiches { nodes { title number readState annexCount tasks { task { code } } } } } } }"""
-CREATE_FICHE = """mutation($p: ID!, $t: String!) { activityFicheCreate(portfolioId: $p, input: {title: $t}) {
+CREATE_FICHE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfolioId: $p, title: $t}) {
   errors { code } } }"""
 DUPIRE_FICHES = ["À compléter", "Fiche 1 : Découverte de l'entreprise"]  # the demo's, newest first
 

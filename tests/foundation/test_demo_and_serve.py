@@ -44,7 +44,7 @@ def test_pfmp_serve_demo_answers_over_http(tmp_path):
         login = httpx.post(
             f"{base}/graphql",
             json={
-                "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                "query": "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }",
                 "variables": {"e": "admin@demo.pfmp.test", "p": DEMO_PASSWORD},
             },
         ).json()

@@ -24,8 +24,7 @@ from tests.conftest import DEMO_EMAIL
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(levelId: $l,
-  input: {name: "Stage", startDate: $s, endDate: $e}) { period { id } errors { field code reason message } } }"""
+CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(input: {levelId: $l, name: "Stage", startDate: $s, endDate: $e}) { period { id } errors { field code reason message } } }"""
 
 ME = "{ me { id } }"
 
@@ -62,7 +61,11 @@ ENGLISH = "The last day comes before the first day."
 async def test_the_same_error_in_the_language_asked_for(teacher, accept_language, message):
     headers = {"Accept-Language": accept_language} if accept_language is not None else {}
     error = await _refused_period(teacher, headers)
-    assert (error["field"], error["code"], error["reason"]) == (["endDate"], "INVALID", "PERIOD_END_BEFORE_START")
+    assert (error["field"], error["code"], error["reason"]) == (
+        ["input", "endDate"],
+        "INVALID",
+        "PERIOD_END_BEFORE_START",
+    )
     assert error["message"] == message
 
 
@@ -232,22 +235,24 @@ async def _errors(api, query: str, field: str, **variables) -> list[tuple]:
 async def test_reasons_of_the_periods(teacher):
     level = encode_id("Level", (await Level.get(name="Première année de CAP")).id)
     period = await teacher.data(
-        f"""mutation($l: ID!) {{ periodCreate(levelId: $l, input: {{name: "P", startDate: "2026-09-01",
+        f"""mutation($l: ID!) {{ periodCreate(input: {{levelId: $l, name: "P", startDate: "2026-09-01",
         endDate: "2026-09-05"}}) {{ period {{ id version }} {ERRORS} }} }}""",
         l=level,
     )
     created = period["periodCreate"]["period"]
-    update = f"""mutation($id: ID!, $v: Int!) {{ periodUpdate(id: $id, version: $v, input: {{name: "Q"}})
+    update = f"""mutation($id: ID!, $v: Int!) {{ periodUpdate(input: {{id: $id, version: $v, name: "Q"}})
       {{ {ERRORS} }} }}"""
     assert await _errors(teacher, update, "periodUpdate", id=created["id"], v=created["version"] + 5) == [
-        (["version"], "CONFLICT", "VERSION_STALE")
+        (["input", "version"], "CONFLICT", "VERSION_STALE")
     ]
-    delete = f"mutation($id: ID!) {{ periodDelete(id: $id) {{ {ERRORS} }} }}"
+    delete = f"mutation($id: ID!) {{ periodDelete(input: {{id: $id}}) {{ {ERRORS} }} }}"
     assert await _errors(teacher, delete, "periodDelete", id=encode_id("Period", 2_000_000)) == [
-        (["id"], "NOT_FOUND", "ID_NOT_FOUND")
+        (["input", "id"], "NOT_FOUND", "ID_NOT_FOUND")
     ]
-    assert await _errors(teacher, delete, "periodDelete", id="not an id") == [(["id"], "INVALID", "ID_MALFORMED")]
-    assert await _errors(teacher, delete, "periodDelete", id=level) == [(["id"], "INVALID", "ID_WRONG_TYPE")]
+    assert await _errors(teacher, delete, "periodDelete", id="not an id") == [
+        (["input", "id"], "INVALID", "ID_MALFORMED")
+    ]
+    assert await _errors(teacher, delete, "periodDelete", id=level) == [(["input", "id"], "INVALID", "ID_WRONG_TYPE")]
 
 
 async def test_reasons_of_the_accounts(admin, teacher):
@@ -262,60 +267,62 @@ async def test_reasons_of_the_accounts(admin, teacher):
     assert (field[-1], code, reason) == ("email", "INVALID", "EMAIL_INVALID")
     [(field, code, reason)] = await _errors(admin, create, "teacherCreate", e=DEMO_EMAIL[Role.LEARNER])
     assert (field[-1], code, reason) == ("email", "UNIQUE", "EMAIL_TAKEN")
-    change = f"""mutation($c: String!, $n: String!) {{ passwordChange(currentPassword: $c, newPassword: $n)
+    change = f"""mutation($c: String!, $n: String!) {{ passwordChange(input: {{currentPassword: $c, newPassword: $n}})
       {{ {ERRORS} }} }}"""
     assert await _errors(teacher, change, "passwordChange", c="wrong", n="x") == [
-        (["currentPassword"], "INVALID", "PASSWORD_WRONG")
+        (["input", "currentPassword"], "INVALID", "PASSWORD_WRONG")
     ]
     assert await _errors(teacher, change, "passwordChange", c=DEMO_PASSWORD, n="short") == [
-        (["newPassword"], "INVALID", "PASSWORD_TOO_SHORT")
+        (["input", "newPassword"], "INVALID", "PASSWORD_TOO_SHORT")
     ]
 
 
 async def test_reasons_of_sign_in(anonymous, admin):
-    login = f"""mutation($e: String!, $p: String!) {{ login(email: $e, password: $p) {{ {ERRORS} }} }}"""
+    login = f"""mutation($e: String!, $p: String!) {{ login(input: {{email: $e, password: $p}}) {{ {ERRORS} }} }}"""
     assert await _errors(anonymous, login, "login", e="nobody@demo.pfmp.test", p="x") == [
         (None, "INVALID", "CREDENTIALS_WRONG")
     ]
-    cas = f"""mutation {{ casLogin(ticket: "ST-1") {{ {ERRORS} }} }}"""
+    cas = f"""mutation {{ casLogin(input: {{ticket: "ST-1"}}) {{ {ERRORS} }} }}"""
     assert await _errors(anonymous, cas, "casLogin") == [(None, "INVALID", "CAS_NOT_CONFIGURED")]
     user = encode_id("Teacher", (await User.get(email=DEMO_EMAIL[Role.TEACHER])).id)
-    link = f"""mutation($u: ID!) {{ userExternalIdentitySet(userId: $u, provider: "nowhere", subject: "s")
+    link = f"""mutation($u: ID!) {{ userExternalIdentitySet(input: {{userId: $u, provider: "nowhere", subject: "s"}})
       {{ {ERRORS} }} }}"""
     assert await _errors(admin, link, "userExternalIdentitySet", u=user) == [
-        (["provider"], "INVALID", "IDENTITY_PROVIDER_UNKNOWN")
+        (["input", "provider"], "INVALID", "IDENTITY_PROVIDER_UNKNOWN")
     ]
 
 
 async def test_reasons_of_the_fiches_and_the_frameworks(learner, admin):
     fiche = await ActivityFiche.filter(learner__email=DEMO_EMAIL[Role.LEARNER], deleted_at=None).first()
     assert fiche is not None
-    add = f"""mutation($f: ID!, $u: String!) {{ annexAddUrl(ficheId: $f, url: $u) {{ {ERRORS} }} }}"""
+    add = f"""mutation($f: ID!, $u: String!) {{ annexAddUrl(input: {{ficheId: $f, url: $u}}) {{ {ERRORS} }} }}"""
     fiche_id = encode_id("ActivityFiche", fiche.id)
     assert await _errors(learner, add, "annexAddUrl", f=fiche_id, u="ftp://example.org/x") == [
-        (["url"], "INVALID", "LINK_SCHEME_REFUSED")
+        (["input", "url"], "INVALID", "LINK_SCHEME_REFUSED")
     ]
     assert await _errors(learner, add, "annexAddUrl", f=fiche_id, u="https://a b.org") == [
-        (["url"], "INVALID", "LINK_HAS_SPACES")
+        (["input", "url"], "INVALID", "LINK_HAS_SPACES")
     ]
-    framework = f"""mutation {{ frameworkImport(content: "{{}}") {{ {ERRORS} }} }}"""
+    framework = f"""mutation {{ frameworkImport(input: {{content: "{{}}"}}) {{ {ERRORS} }} }}"""
     found = await _errors(admin, framework, "frameworkImport")
-    assert found and all(problem == (["content"], "INVALID", "FRAMEWORK_FILE_INVALID") for problem in found)
+    assert found and all(problem == (["input", "content"], "INVALID", "FRAMEWORK_FILE_INVALID") for problem in found)
 
 
 async def test_reasons_of_the_bilans(teacher):
     bilan = await CompanyBilan.filter(status="DRAFT").first()
     assert bilan is not None
-    update = f"""mutation($id: ID!, $v: Int!) {{ bilanUpdate(id: $id, version: $v, input: {{engagement: 7}})
+    update = f"""mutation($id: ID!, $v: Int!) {{ bilanUpdate(input: {{id: $id, version: $v, engagement: 7}})
       {{ {ERRORS} }} }}"""
     assert await _errors(teacher, update, "bilanUpdate", id=encode_id("CompanyBilan", bilan.id), v=bilan.version) == [
         (["input", "engagement"], "INVALID", "ENGAGEMENT_OUT_OF_RANGE")
     ]
     learner = encode_id("Learner", (await User.get(email=DEMO_EMAIL[Role.LEARNER])).id)
-    review = f"""mutation($l: ID!, $d: Date!) {{ interimReviewCreate(learnerId: $l, date: $d) {{ {ERRORS} }} }}"""
+    review = (
+        f"""mutation($l: ID!, $d: Date!) {{ interimReviewCreate(input: {{learnerId: $l, date: $d}}) {{ {ERRORS} }} }}"""
+    )
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     assert await _errors(teacher, review, "interimReviewCreate", l=learner, d=tomorrow) == [
-        (["date"], "INVALID", "REVIEW_DATE_IN_FUTURE")
+        (["input", "date"], "INVALID", "REVIEW_DATE_IN_FUTURE")
     ]
 
 

@@ -112,14 +112,14 @@ def test_the_introspection_setting(monkeypatch, tmp_path, environment, raw, expe
 SECRET = "Inline-S3cret-pw-42"
 LEAKY_REQUESTS = [
     # a validation failure (unknown field) of a login carrying its password inline
-    {"query": 'mutation { login(email: "a@b.test", password: "%s") { nope } }' % SECRET},
+    {"query": 'mutation { login(input: {email: "a@b.test", password: "%s"}) { nope } }' % SECRET},
     # a syntax error on the same line as the password
-    {"query": 'mutation { login(email: "a@b.test", password: "%s") { token ' % SECRET},
+    {"query": 'mutation { login(input: {email: "a@b.test", password: "%s"}) { token ' % SECRET},
     # a literal of the wrong type
-    {"query": 'mutation { login(email: "a@b.test", password: ["%s"]) { token } }' % SECRET},
+    {"query": 'mutation { login(input: {email: "a@b.test", password: ["%s"]}) { token } }' % SECRET},
     # a variable of the wrong type: graphql-core repeats its value in the message
     {
-        "query": 'mutation($p: String!) { login(email: "a@b.test", password: $p) { token } }',
+        "query": 'mutation($p: String!) { login(input: {email: "a@b.test", password: $p}) { token } }',
         "variables": {"p": {"password": SECRET}},
     },
     # an enum given a secret-looking value

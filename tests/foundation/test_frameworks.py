@@ -11,7 +11,7 @@ from models.users import Role
 from resolvers.frameworks.importing import BUILTIN_DIR, FrameworkFileError, parse_framework
 
 IMPORT = """mutation($content: String!) {
-  frameworkImport(content: $content) {
+  frameworkImport(input: {content: $content}) {
     created changed framework { code name builtIn }
     errors { field code reason message }
   }
@@ -117,7 +117,7 @@ async def test_a_bad_file_is_refused_whole_naming_the_entry(admin, mutate, locat
     payload = (await admin.data(IMPORT, content=json.dumps(doc)))["frameworkImport"]
     assert payload["framework"] is None
     assert any(
-        e["message"].startswith(location) and e["field"] == ["content"] and e["code"] == "INVALID"
+        e["message"].startswith(location) and e["field"] == ["input", "content"] and e["code"] == "INVALID"
         for e in payload["errors"]
     ), payload["errors"]
     assert not await m.Framework.exists(code="CAP-ELEC-LOCAL")

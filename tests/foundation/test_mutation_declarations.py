@@ -48,3 +48,19 @@ def test_every_payload_inherits_its_errors_from_the_base_payload():
     for payload in payloads:
         own = payload.__dict__.get("__annotations__", {})
         assert "errors" not in own, f"{payload.__name__} re-declares errors"
+
+
+def test_every_mutation_takes_one_input_of_its_own():
+    """GitHub's style: `xxx(input: XxxInput!)`, the input named after the mutation and holding every argument (the
+    id and version included); a mutation with nothing to say (signOutEverywhere) takes no argument at all."""
+    inputs = {}
+    for name, field in schema._schema.mutation_type.fields.items():
+        if not field.args:
+            continue
+        assert list(field.args) == ["input"], f"{name} takes {list(field.args)}"
+        assert str(field.args["input"].type) == f"{name[0].upper()}{name[1:]}Input!", name
+        inputs[name] = field.args["input"].type
+    assert len(set(map(str, inputs.values()))) == len(inputs)
+    assert [name for name, field in schema._schema.mutation_type.fields.items() if not field.args] == [
+        "signOutEverywhere"
+    ]

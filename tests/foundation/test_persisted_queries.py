@@ -13,7 +13,7 @@ from graph.cost import MAX_COST
 from tests.conftest import _settings
 
 ME = "query Me { me { __typename } }"
-LOGIN = 'mutation { login(email: "nobody@x.test", password: "x") { token } }'
+LOGIN = 'mutation { login(input: {email: "nobody@x.test", password: "x"}) { token } }'
 
 
 @pytest.fixture

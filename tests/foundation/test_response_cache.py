@@ -32,7 +32,7 @@ from tests.periods.helpers import demo_period, portfolio_of
 
 PERIOD_VIEW = """query($id: ID!) { node(id: $id) { ... on Period { name
   portfolios { nodes { daysDone completedFicheCount learner { fullName classroom { name } } } } } } }"""
-DAYS_DONE = """mutation($id: ID!, $days: Decimal) { portfolioDaysDoneSet(id: $id, daysDone: $days) {
+DAYS_DONE = """mutation($id: ID!, $days: Decimal) { portfolioDaysDoneSet(input: {id: $id, daysDone: $days}) {
   portfolio { daysDone } errors { code } } }"""
 
 
@@ -264,7 +264,7 @@ async def test_a_sign_in_and_a_refused_one_bump_nothing(http_a, cached_settings)
     teacher = await _api(http_a, cached_settings, Role.TEACHER)
     await _period_view(teacher)
     before = await _stamps()
-    login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"
+    login = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token errors { code } } }"
     # when someone signs in, and someone fails to (the throttle writes its bookkeeping)
     signed = await Api(http_a).data(login, e=DEMO_EMAIL[Role.LEARNER], p=DEMO_PASSWORD)
     assert signed["login"]["token"]

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from graphql import GraphQLEnumType
+
 from graph.schema import schema
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "graph" / "schema.graphql"
@@ -24,4 +26,22 @@ def test_every_type_and_field_has_a_description():
         for field_name, field in (getattr(graphql_type, "fields", None) or {}).items():
             if not field.description:
                 missing.append(f"{name}.{field_name}")
+    assert missing == []
+
+
+def test_every_argument_and_enum_value_has_a_description():
+    missing = []
+    for name, graphql_type in schema._schema.type_map.items():
+        if name.startswith("__"):
+            continue
+        for field_name, field in (getattr(graphql_type, "fields", None) or {}).items():
+            missing += [
+                f"{name}.{field_name}({arg})"
+                for arg, a in (getattr(field, "args", None) or {}).items()
+                if not a.description
+            ]
+        if isinstance(graphql_type, GraphQLEnumType):
+            missing += [f"{name}.{value}" for value, v in graphql_type.values.items() if not v.description]
+    for directive in schema._schema.directives:
+        missing += [f"@{directive.name}({arg})" for arg, a in directive.args.items() if not a.description]
     assert missing == []

@@ -96,7 +96,7 @@ async def test_other_methods_are_refused_with_a_4xx(http):
 
 UPLOAD_OPERATIONS = json.dumps(
     {
-        "query": 'mutation($f: Upload!) { annexUpload(ficheId: "QWN0aXZpdHlGaWNoZTox", file: $f) { errors { code } } }',
+        "query": 'mutation($f: Upload!) { annexUpload(input: {ficheId: "QWN0aXZpdHlGaWNoZTox", file: $f}) { errors { code } } }',
         "variables": {"f": None},
     }
 ).encode()

@@ -16,7 +16,7 @@ def anonymous(anonymous):
     return anonymous.speaking("en")
 
 
-CAS_LOGIN = """mutation($ticket: String!, $service: String) { casLogin(ticket: $ticket, service: $service) {
+CAS_LOGIN = """mutation($ticket: String!, $service: String) { casLogin(input: {ticket: $ticket, service: $service}) {
   token expiresAt user { __typename fullName } errors { field code reason message } } }"""
 ME = "{ me { fullName role } }"
 
@@ -50,7 +50,7 @@ async def test_a_ticket_works_once(anonymous, linked_teacher, idp):
     assert again["token"] is None
     assert again["errors"] == [
         {
-            "field": ["ticket"],
+            "field": ["input", "ticket"],
             "code": "INVALID",
             "reason": "CAS_TICKET_REFUSED",
             "message": "The CAS ticket is unknown, expired or already used: sign in at the ENT again.",
@@ -60,7 +60,7 @@ async def test_a_ticket_works_once(anonymous, linked_teacher, idp):
 
 async def test_an_unknown_ticket_is_refused(anonymous, linked_teacher, idp):
     payload = await cas_login(anonymous, "ST-0000-never-issued")
-    assert payload["token"] is None and payload["errors"][0]["field"] == ["ticket"]
+    assert payload["token"] is None and payload["errors"][0]["field"] == ["input", "ticket"]
     assert len(idp.cas_calls) == 1
 
 
@@ -75,7 +75,7 @@ async def test_a_ticket_issued_to_another_service_is_refused(anonymous, linked_t
 async def test_another_service_url_is_refused_without_asking_the_cas_server(anonymous, linked_teacher, idp):
     ticket = idp.ticket("cmartin", service="https://other-app.example.test/")
     payload = await cas_login(anonymous, ticket, service="https://other-app.example.test/")
-    assert payload["errors"][0]["field"] == ["service"]
+    assert payload["errors"][0]["field"] == ["input", "service"]
     assert idp.cas_calls == []
 
 
@@ -88,7 +88,7 @@ async def test_the_service_url_may_carry_a_return_path(anonymous, linked_teacher
 @pytest.mark.parametrize("ticket", ["", "TGT-123", "ST-with space", "ST-" + "a" * 300, "ST-<x>"])
 async def test_a_malformed_ticket_is_refused_without_asking_the_cas_server(anonymous, idp, ticket):
     payload = await cas_login(anonymous, ticket)
-    assert payload["errors"][0]["field"] == ["ticket"] and payload["token"] is None
+    assert payload["errors"][0]["field"] == ["input", "ticket"] and payload["token"] is None
     assert idp.cas_calls == []
 
 

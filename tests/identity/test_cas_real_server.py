@@ -19,7 +19,7 @@ from tests.cas_server import CasAccount, CasServer
 from tests.conftest import Api, _settings
 from tests.identity.conftest import SERVICE
 
-CAS_LOGIN = """mutation($ticket: String!, $service: String) { casLogin(ticket: $ticket, service: $service) {
+CAS_LOGIN = """mutation($ticket: String!, $service: String) { casLogin(input: {ticket: $ticket, service: $service}) {
   token user { __typename fullName } errors { field code reason } } }"""
 ME = "{ me { fullName role } }"
 ACCOUNTS = [
@@ -130,7 +130,7 @@ async def test_the_cas_server_accepts_a_ticket_once(anonymous, teacher, cas, bro
     again = await cas_login(anonymous, ticket)
     # then
     assert again["token"] is None
-    assert again["errors"] == [{"field": ["ticket"], "code": "INVALID", "reason": "CAS_TICKET_REFUSED"}]
+    assert again["errors"] == [{"field": ["input", "ticket"], "code": "INVALID", "reason": "CAS_TICKET_REFUSED"}]
 
 
 async def test_a_ticket_issued_for_another_page_of_the_service_is_refused(anonymous, teacher, cas, browser):
@@ -187,7 +187,7 @@ async def test_a_cas_person_without_the_attributes_the_rules_read_is_refused_in_
     payload = await cas_login(anonymous, await cas.sign_in(browser, "cmartin", "mot-de-passe-cas-1", SERVICE))
     # then
     assert payload["token"] is None
-    assert payload["errors"] == [{"field": ["ticket"], "code": "INVALID", "reason": "CAS_ATTRIBUTE_MISSING"}]
+    assert payload["errors"] == [{"field": ["input", "ticket"], "code": "INVALID", "reason": "CAS_ATTRIBUTE_MISSING"}]
 
 
 async def test_a_person_the_cas_server_knows_but_no_account_is_linked_to_is_refused(anonymous, cas, browser):

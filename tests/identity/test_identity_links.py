@@ -6,7 +6,7 @@ from models.schools import School
 from models.users import ExternalIdentity, Role, User
 from tests.identity.conftest import gid, person_id
 
-SET = """mutation($u: ID!, $p: String!, $s: String) { userExternalIdentitySet(userId: $u, provider: $p, subject: $s) {
+SET = """mutation($u: ID!, $p: String!, $s: String) { userExternalIdentitySet(input: {userId: $u, provider: $p, subject: $s}) {
   user { __typename fullName } externalIdentity { provider subject } errors { field code reason message } } }"""
 READ = "query($u: ID!) { externalIdentities(userId: $u) { provider subject } }"
 
@@ -46,7 +46,7 @@ async def test_an_identity_already_linked_to_another_account_is_a_conflict(admin
     payload = await set_link(admin, person_id(learner.user), "ent", "shared-id")
     assert payload["errors"] == [
         {
-            "field": ["subject"],
+            "field": ["input", "subject"],
             "code": "CONFLICT",
             "reason": "IDENTITY_LINK_TAKEN",
             "message": "Un autre compte est déjà lié à cette identité chez « ent ».",
@@ -57,7 +57,7 @@ async def test_an_identity_already_linked_to_another_account_is_a_conflict(admin
 
 async def test_an_unknown_provider_is_refused(admin, learner):
     payload = await set_link(admin, person_id(learner.user), "google", "x")
-    assert payload["errors"][0]["field"] == ["provider"]
+    assert payload["errors"][0]["field"] == ["input", "provider"]
     assert payload["errors"][0]["reason"] == "IDENTITY_PROVIDER_UNKNOWN"
     assert "configurés : 'ent', 'academie', 'down', 'cas'" in payload["errors"][0]["message"]
     assert not await ExternalIdentity.exists(user_id=learner.user.id)
@@ -72,7 +72,7 @@ async def test_an_account_of_another_school_does_not_exist_for_the_admin(admin):
     # then
     assert payload["errors"] == [
         {
-            "field": ["userId"],
+            "field": ["input", "userId"],
             "code": "NOT_FOUND",
             "reason": "ID_NOT_FOUND",
             "message": "Cet identifiant ne désigne aucun élément « compte » à votre portée.",
@@ -89,7 +89,7 @@ async def test_an_id_of_the_wrong_kind_is_not_found(admin, learner):
 
 async def test_a_too_long_subject_is_refused(admin, learner):
     payload = await set_link(admin, person_id(learner.user), "ent", "x" * 255)
-    assert payload["errors"][0]["field"] == ["subject"]
+    assert payload["errors"][0]["field"] == ["input", "subject"]
 
 
 @pytest.mark.parametrize("role", [Role.TEACHER, Role.LEARNER, Role.TUTOR, Role.MASTER, None])

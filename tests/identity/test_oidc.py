@@ -21,7 +21,7 @@ ME = "{ me { __typename fullName role } }"
 
 async def link(admin: Api, user: User, subject: str, provider: str = "ent") -> None:
     data = await admin.data(
-        """mutation($u: ID!, $p: String!, $s: String) { userExternalIdentitySet(userId: $u, provider: $p, subject: $s)
+        """mutation($u: ID!, $p: String!, $s: String) { userExternalIdentitySet(input: {userId: $u, provider: $p, subject: $s})
         { errors { code message } } }""",
         u=person_id(user),
         p=provider,
@@ -76,7 +76,9 @@ async def test_the_server_own_tokens_still_work_beside_providers(admin):
 async def test_the_account_role_comes_from_the_server_not_the_token(http, admin, learner, idp):
     await link(admin, learner.user, "eleve-1")
     token = idp.token(sub="eleve-1", role="ADMIN", roles=["ADMIN"])
-    body = await Api(http, token).execute('mutation { rosterImport(content: "x", format: CSV) { errors { code } } }')
+    body = await Api(http, token).execute(
+        'mutation { rosterImport(input: {content: "x", format: CSV}) { errors { code } } }'
+    )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 

@@ -11,7 +11,7 @@ from tests.conftest import Api
 
 FILES = Path(__file__).parent / "files"
 IMPORT = """mutation($content: String!, $format: RosterFormat!, $level: String, $provider: String) {
-  rosterImport(content: $content, format: $format, level: $level, identityProvider: $provider) {
+  rosterImport(input: {content: $content, format: $format, level: $level, identityProvider: $provider}) {
     learnersCreated { fullName classroom { name level { name } } }
     learnersUpdated { fullName classroom { name } }
     learnersUnchanged
@@ -209,7 +209,7 @@ async def test_a_bad_file_is_refused_whole_naming_the_line_or_element(admin, fil
     result = await roster_import(admin, content, format, level="Première année de CAP")
     # then
     assert [e["message"] for e in result["errors"]] == expected
-    assert {e["field"][0] for e in result["errors"]} == {"content"}
+    assert {tuple(e["field"]) for e in result["errors"]} == {("input", "content")}
     assert result["learnersCreated"] == [] and await snapshot() == before
 
 
@@ -251,7 +251,7 @@ async def test_an_identity_already_linked_to_someone_else_refuses_the_whole_file
 
 async def test_an_unknown_identity_provider_is_refused(admin):
     result = await roster_import(admin, csv("classes.csv"), "CSV", provider="facebook")
-    assert result["errors"][0]["field"] == ["identityProvider"]
+    assert result["errors"][0]["field"] == ["input", "identityProvider"]
     assert not await User.exists(national_id="5001")
 
 

@@ -15,7 +15,7 @@ from tests.conftest import Api
 
 FILES = Path(__file__).parent / "files"
 IMPORT = """mutation($content: String!, $format: RosterFormat!, $provider: String) {
-  staffImport(content: $content, format: $format, identityProvider: $provider) {
+  staffImport(input: {content: $content, format: $format, identityProvider: $provider}) {
     teachersCreated { fullName }
     teachersUpdated { fullName }
     teachersUnchanged
@@ -160,8 +160,8 @@ async def test_a_bad_file_is_refused_whole_naming_the_line_or_element(admin, con
     result = await staff_import(admin, raw.decode("utf-8" if format == "CSV" else "iso-8859-15"), format)
     # then
     assert [e["message"] for e in result["errors"]] == expected
-    assert {(e["field"][0], e["code"], e["reason"]) for e in result["errors"]} == {
-        ("content", "INVALID", "ROSTER_FILE_INVALID")
+    assert {(tuple(e["field"]), e["code"], e["reason"]) for e in result["errors"]} == {
+        (("input", "content"), "INVALID", "ROSTER_FILE_INVALID")
     }
     assert result["teachersCreated"] == [] and await snapshot() == before
 

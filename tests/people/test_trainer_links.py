@@ -188,29 +188,29 @@ async def test_the_token_of_a_link_does_nothing_a_trainer_may_not_do(teacher, tu
     refused = {
         "trainerLinkIssue": (ISSUE, dict(p=_pid(angelique), t=_tid(tutor.user), e=None)),
         "portfolioTrainerAssign": (
-            "mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) { errors { code } } }",
+            "mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(input: {portfolioId: $p, trainerId: $t}) { errors { code } } }",
             dict(p=_pid(angelique), t=_tid(tutor.user)),
         ),
         "liaisonFichePlanUpdate": (
-            'mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v, input: {objectives: "X"}) '
+            'mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(input: {id: $id, version: $v, objectives: "X"}) '
             "{ errors { code } } }",
             dict(id=encode_id("LiaisonFiche", liaison.id), v=liaison.version),
         ),
         "activityFicheCreate": (
-            'mutation($p: ID!) { activityFicheCreate(portfolioId: $p, input: {title: "X"}) { errors { code } } }',
+            'mutation($p: ID!) { activityFicheCreate(input: {portfolioId: $p, title: "X"}) { errors { code } } }',
             dict(p=_pid(angelique)),
         ),
         "activityFicheMarkRead": (
-            "mutation($id: ID!) { activityFicheMarkRead(id: $id) { errors { code } } }",
+            "mutation($id: ID!) { activityFicheMarkRead(input: {id: $id}) { errors { code } } }",
             dict(id=encode_id("ActivityFiche", fiche.id)),
         ),
         "bilanUpdate": (
-            "mutation($id: ID!, $v: Int!) { bilanUpdate(id: $id, version: $v, input: {engagement: 3}) "
+            "mutation($id: ID!, $v: Int!) { bilanUpdate(input: {id: $id, version: $v, engagement: 3}) "
             "{ errors { code } } }",
             dict(id=encode_id("CompanyBilan", bilan.id), v=bilan.version),
         ),
         "passwordChange": (
-            'mutation { passwordChange(currentPassword: "demo-pfmp-2026", newPassword: "Un autre mot 2 passe!") '
+            'mutation { passwordChange(input: {currentPassword: "demo-pfmp-2026", newPassword: "Un autre mot 2 passe!"}) '
             "{ errors { code } } }",
             {},
         ),
@@ -242,8 +242,8 @@ async def test_a_master_link_is_the_admins_and_lets_the_master_edit_the_plan_of_
     linked = await _linked(anonymous, issued["link"])
     liaison = await LiaisonFiche.get(portfolio=lydie)
     answer = await linked.data(
-        "mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(id: $id, version: $v, "
-        'input: {objectives: "Câbler un tableau"}) { liaisonFiche { objectives } errors { code } } }',
+        "mutation($id: ID!, $v: Int!) { liaisonFichePlanUpdate(input: {id: $id, version: $v, "
+        'objectives: "Câbler un tableau"}) { liaisonFiche { objectives } errors { code } } }',
         id=encode_id("LiaisonFiche", liaison.id),
         v=liaison.version,
     )
@@ -396,7 +396,7 @@ async def test_a_trainer_without_an_account_is_created_without_a_password_and_wo
     angelique = await _portfolio("DUPIRE")
     await angelique.trainers.add(row)
     # when they try to sign in, then nothing opens; through a link they read the portfolio
-    login = await anonymous.data('mutation { login(email: "jo.volt@volt.test", password: "") { token } }')
+    login = await anonymous.data('mutation { login(input: {email: "jo.volt@volt.test", password: ""}) { token } }')
     assert login["login"]["token"] is None
     linked = await _linked(anonymous, (await _issue(teacher, angelique, row))["link"])
     assert (await linked.data("{ me { fullName } }"))["me"] == {"fullName": "Jo VOLT"}
@@ -480,7 +480,9 @@ async def test_a_client_trying_made_up_links_is_throttled_per_address(
     assert 0 < int(response.headers["retry-after"]) <= 60
     assert await TrainerLink.filter(last_used_at__not_isnull=True).count() == 0
     # and signing in from the same address is not held up by refused links
-    login = await anonymous.data('mutation { login(email: "x@y.test", password: "nope") { errors { reason } } }')
+    login = await anonymous.data(
+        'mutation { login(input: {email: "x@y.test", password: "nope"}) { errors { reason } } }'
+    )
     assert [e["reason"] for e in login["login"]["errors"]] == ["CREDENTIALS_WRONG"]
     # when the minute has passed, the real link works again
     clock.advance(61)

@@ -20,7 +20,7 @@ async def test_deleting_a_period_without_learners_moves_no_fiche(teacher):
         objectives="",
     )
     data = await teacher.data(
-        "mutation($id: ID!) { periodDelete(id: $id) { movedFicheCount errors { code } } }",
+        "mutation($id: ID!) { periodDelete(input: {id: $id}) { movedFicheCount errors { code } } }",
         id=encode_id("Period", empty.id),
     )
     assert data["periodDelete"] == {"movedFicheCount": 0, "errors": []}

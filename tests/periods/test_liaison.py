@@ -6,13 +6,13 @@ from graph.types.common import encode_id
 from models.portfolios import LiaisonFiche
 from tests.periods.helpers import liaison_of, portfolio_of, task_ids
 
-WORKPLACE = """mutation($id: ID!, $v: Int!, $input: WorkplaceInput!) {
-  liaisonFicheWorkplaceUpdate(id: $id, version: $v, input: $input) {
+WORKPLACE = """mutation($input: LiaisonFicheWorkplaceUpdateInput!) {
+  liaisonFicheWorkplaceUpdate(input: $input) {
     liaisonFiche { version workplace { companyName activityDomain service tutorName tutorRole } }
     errors { field code reason message } } }"""
 
-PLAN = """mutation($id: ID!, $v: Int!, $input: LiaisonPlanInput!) {
-  liaisonFichePlanUpdate(id: $id, version: $v, input: $input) {
+PLAN = """mutation($input: LiaisonFichePlanUpdateInput!) {
+  liaisonFichePlanUpdate(input: $input) {
     liaisonFiche { objectives objectivesIndividualized tasksIndividualized tasks { code } }
     errors { field code reason message } } }"""
 
@@ -27,7 +27,9 @@ FULL = {
 
 async def test_the_learner_fills_in_their_workplace(learner):
     fiche = await liaison_of("DUPIRE")
-    data = await learner.data(WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL)
+    data = await learner.data(
+        WORKPLACE, input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, **FULL}
+    )
     payload = data["liaisonFicheWorkplaceUpdate"]
     assert payload["errors"] == []
     assert payload["liaisonFiche"]["workplace"] == FULL
@@ -40,7 +42,7 @@ async def test_the_learner_fills_in_their_workplace(learner):
 async def test_the_required_workplace_fields(learner, missing, field):
     fiche = await liaison_of("DUPIRE")
     data = await learner.data(
-        WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL | {missing: " "}
+        WORKPLACE, input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, **FULL | {missing: " "}}
     )
     assert data["liaisonFicheWorkplaceUpdate"]["errors"][0]["field"] == ["input", field]
     assert data["liaisonFicheWorkplaceUpdate"]["errors"][0]["code"] == "REQUIRED"
@@ -49,7 +51,9 @@ async def test_the_required_workplace_fields(learner, missing, field):
 
 async def test_a_learner_cannot_reach_another_learners_liaison_fiche(learner):
     other = await liaison_of("CARLIER")
-    data = await learner.data(WORKPLACE, id=encode_id("LiaisonFiche", other.id), v=other.version, input=FULL)
+    data = await learner.data(
+        WORKPLACE, input={"id": encode_id("LiaisonFiche", other.id), "version": other.version, **FULL}
+    )
     assert data["liaisonFicheWorkplaceUpdate"]["errors"][0]["code"] == "NOT_FOUND"
     node = await learner.data("query($id: ID!) { node(id: $id) { id } }", id=encode_id("LiaisonFiche", other.id))
     assert node["node"] is None
@@ -63,11 +67,15 @@ async def test_a_tutor_reads_but_edits_nothing(tutor):
     )
     assert read["node"]["workplace"]["tutorName"] == "Eude Toutcourt"
     assert (
-        await tutor.error_code(WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL)
+        await tutor.error_code(
+            WORKPLACE, input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, **FULL}
+        )
         == "FORBIDDEN"
     )
     assert (
-        await tutor.error_code(PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input={"objectives": "x"})
+        await tutor.error_code(
+            PLAN, input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, "objectives": "x"}
+        )
         == "FORBIDDEN"
     )
 
@@ -76,9 +84,12 @@ async def test_a_master_individualizes_the_plan_of_their_apprentice(master):
     fiche = await liaison_of("HÔT")
     data = await master.data(
         PLAN,
-        id=encode_id("LiaisonFiche", fiche.id),
-        v=fiche.version,
-        input={"objectives": "Tirer des câbles en autonomie", "taskIds": await task_ids("TA 2-3")},
+        input={
+            "id": encode_id("LiaisonFiche", fiche.id),
+            "version": fiche.version,
+            "objectives": "Tirer des câbles en autonomie",
+            "taskIds": await task_ids("TA 2-3"),
+        },
     )
     assert data["liaisonFichePlanUpdate"] == {
         "errors": [],
@@ -92,7 +103,7 @@ async def test_a_master_individualizes_the_plan_of_their_apprentice(master):
     # and not a portfolio they are not assigned to
     other = await liaison_of("DUPIRE")
     refused = await master.data(
-        PLAN, id=encode_id("LiaisonFiche", other.id), v=other.version, input={"objectives": "x"}
+        PLAN, input={"id": encode_id("LiaisonFiche", other.id), "version": other.version, "objectives": "x"}
     )
     assert refused["liaisonFichePlanUpdate"]["errors"][0]["code"] == "NOT_FOUND"
 
@@ -101,9 +112,11 @@ async def test_a_task_of_another_framework_is_refused(teacher):
     fiche = await liaison_of("DUPIRE")
     data = await teacher.data(
         PLAN,
-        id=encode_id("LiaisonFiche", fiche.id),
-        v=fiche.version,
-        input={"taskIds": await task_ids("T1-1", framework="BACPRO-MELEC")},
+        input={
+            "id": encode_id("LiaisonFiche", fiche.id),
+            "version": fiche.version,
+            "taskIds": await task_ids("T1-1", framework="BACPRO-MELEC"),
+        },
     )
     error = data["liaisonFichePlanUpdate"]["errors"][0]
     assert (error["field"], error["code"]) == (["input", "taskIds", "0"], "INVALID")
@@ -112,16 +125,18 @@ async def test_a_task_of_another_framework_is_refused(teacher):
 
 async def test_two_edits_from_the_same_version_one_wins(learner, teacher):
     fiche = await liaison_of("DUPIRE")
-    first = await learner.data(WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL)
+    first = await learner.data(
+        WORKPLACE, input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, **FULL}
+    )
     second = await teacher.data(
-        PLAN, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input={"objectives": "perdu"}
+        PLAN, input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, "objectives": "perdu"}
     )
     assert first["liaisonFicheWorkplaceUpdate"]["errors"] == []
     assert second["liaisonFichePlanUpdate"]["errors"][0]["code"] == "CONFLICT"
     assert (await liaison_of("DUPIRE")).objectives != "perdu"
 
 
-DAYS = """mutation($id: ID!, $d: Decimal) { portfolioDaysDoneSet(id: $id, daysDone: $d) {
+DAYS = """mutation($id: ID!, $d: Decimal) { portfolioDaysDoneSet(input: {id: $id, daysDone: $d}) {
   portfolio { daysDone } errors { field code reason message } } }"""
 
 
@@ -131,7 +146,7 @@ async def test_days_actually_done(teacher, learner):
     assert data["portfolioDaysDoneSet"] == {"portfolio": {"daysDone": "9.5"}, "errors": []}
     for bad in ("-1", "13", "2.25"):
         refused = await teacher.data(DAYS, id=portfolio, d=bad)
-        assert refused["portfolioDaysDoneSet"]["errors"][0]["field"] == ["daysDone"]
+        assert refused["portfolioDaysDoneSet"]["errors"][0]["field"] == ["input", "daysDone"]
     assert await learner.error_code(DAYS, id=portfolio, d="3") == "FORBIDDEN"
     read = await learner.data("query($id: ID!) { node(id: $id) { ... on Portfolio { daysDone } } }", id=portfolio)
     assert read["node"]["daysDone"] == "9.5"
@@ -142,7 +157,9 @@ async def test_the_company_address_and_siret_are_kept_the_siret_as_its_14_digits
     fiche = await liaison_of("DUPIRE")
     query = WORKPLACE.replace("tutorRole }", "tutorRole companyAddress companySiret }")
     given = FULL | {"companyAddress": "3 place Verte\n59000 Lille", "companySiret": " 999 999 999 00017 "}
-    data = await learner.data(query, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=given)
+    data = await learner.data(
+        query, input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, **given}
+    )
     # then both are kept, the SIRET without its spaces
     payload = data["liaisonFicheWorkplaceUpdate"]
     assert payload["errors"] == []
@@ -156,7 +173,8 @@ async def test_the_company_address_and_siret_are_kept_the_siret_as_its_14_digits
 async def test_a_siret_not_of_14_digits_is_refused_naming_the_field(learner, siret):
     fiche = await liaison_of("DUPIRE")
     data = await learner.data(
-        WORKPLACE, id=encode_id("LiaisonFiche", fiche.id), v=fiche.version, input=FULL | {"companySiret": siret}
+        WORKPLACE,
+        input={"id": encode_id("LiaisonFiche", fiche.id), "version": fiche.version, **FULL | {"companySiret": siret}},
     )
     error = data["liaisonFicheWorkplaceUpdate"]["errors"][0]
     assert (error["field"], error["code"], error["reason"]) == (["input", "companySiret"], "INVALID", "SIRET_INVALID")

@@ -17,8 +17,8 @@ from tests.periods.helpers import demo_period, learner_id, level_id, liaison_of,
 
 YEAR = current_school_year(dt.date.today())
 
-CREATE = """mutation($level: ID!, $template: ID, $input: PeriodInput!) {
-  periodCreate(levelId: $level, templateId: $template, input: $input) {
+CREATE = """mutation($input: PeriodCreateInput!) {
+  periodCreate(input: $input) {
     period { id name startDate endDate certifying objectives version tasks { code }
              portfolios { nodes { learner { fullName } completedFicheCount bilanStatus
                           liaisonFiche { objectives tasks { code } } activityFiches { nodes { title } } } } }
@@ -26,8 +26,8 @@ CREATE = """mutation($level: ID!, $template: ID, $input: PeriodInput!) {
   }
 }"""
 
-UPDATE = """mutation($id: ID!, $version: Int!, $input: PeriodInput!) {
-  periodUpdate(id: $id, version: $version, input: $input) {
+UPDATE = """mutation($input: PeriodUpdateInput!) {
+  periodUpdate(input: $input) {
     period { version objectives tasks { code } portfolios { nodes { learner { fullName } } } }
     keptIndividualized { objectives portfolio { learner { fullName } } }
     movedFicheCount
@@ -35,7 +35,7 @@ UPDATE = """mutation($id: ID!, $version: Int!, $input: PeriodInput!) {
   }
 }"""
 
-DELETE = """mutation($id: ID!) { periodDelete(id: $id) { deletedPeriodId movedFicheCount errors { field code reason message } } }"""
+DELETE = """mutation($id: ID!) { periodDelete(input: {id: $id}) { deletedPeriodId movedFicheCount errors { field code reason message } } }"""
 
 
 def new_period(**overrides) -> dict:
@@ -54,7 +54,9 @@ async def test_creating_a_period_opens_a_portfolio_per_learner(teacher):
     learners = [await learner_id("CARLIER"), await learner_id("FABROWSKI")]
     tasks = await task_ids("TA 2-1", "TA 2-2")
     # when the teacher creates the period
-    data = await teacher.data(CREATE, level=await level_id(), input=new_period(learnerIds=learners, taskIds=tasks))
+    data = await teacher.data(
+        CREATE, input={"levelId": await level_id(), **new_period(learnerIds=learners, taskIds=tasks)}
+    )
     payload = data["periodCreate"]
     # then each learner has a portfolio, a first fiche to complete and a liaison fiche carrying the period (R5)
     assert payload["errors"] == []
@@ -74,7 +76,7 @@ async def test_creating_a_period_opens_a_portfolio_per_learner(teacher):
 async def test_a_period_from_a_template_takes_its_parameters_and_never_changes_it(teacher):
     # given a template of the level
     data = await teacher.data(
-        """mutation($input: PeriodTemplateInput!) { periodTemplateCreate(input: $input) {
+        """mutation($input: PeriodTemplateCreateInput!) { periodTemplateCreate(input: $input) {
         periodTemplate { id name } errors { message } } }""",
         input={
             "levelId": await level_id(),
@@ -88,9 +90,9 @@ async def test_a_period_from_a_template_takes_its_parameters_and_never_changes_i
     created = (
         await teacher.data(
             CREATE,
-            level=await level_id(),
-            template=template["id"],
             input={
+                "levelId": await level_id(),
+                "templateId": template["id"],
                 "startDate": f"{YEAR + 1}-03-01",
                 "endDate": f"{YEAR + 1}-03-26",
                 "learnerIds": [await learner_id("LECAM")],
@@ -104,9 +106,12 @@ async def test_a_period_from_a_template_takes_its_parameters_and_never_changes_i
     edited = (
         await teacher.data(
             UPDATE,
-            id=created["period"]["id"],
-            version=created["period"]["version"],
-            input={"objectives": "Autre chose.", "taskIds": []},
+            input={
+                "id": created["period"]["id"],
+                "version": created["period"]["version"],
+                "objectives": "Autre chose.",
+                "taskIds": [],
+            },
         )
     )["periodUpdate"]
     assert edited["errors"] == []
@@ -123,9 +128,12 @@ async def test_editing_passes_on_except_individualized_parts_which_are_reported(
     # when the period's objectives and tasks change
     data = await teacher.data(
         UPDATE,
-        id=await period_id(period),
-        version=period.version,
-        input={"objectives": "Nouveaux objectifs", "taskIds": await task_ids("TA 1-1", "TA 5-1")},
+        input={
+            "id": await period_id(period),
+            "version": period.version,
+            "objectives": "Nouveaux objectifs",
+            "taskIds": await task_ids("TA 1-1", "TA 5-1"),
+        },
     )
     payload = data["periodUpdate"]
     # then every other liaison fiche follows, and Angélique's kept objectives are reported (R6)
@@ -151,7 +159,7 @@ async def test_each_edit_passes_on_only_what_it_changes(teacher):
     period = await demo_period()
     # when only the objectives change
     data = await teacher.data(
-        UPDATE, id=await period_id(period), version=period.version, input={"objectives": "Nouveaux objectifs"}
+        UPDATE, input={"id": await period_id(period), "version": period.version, "objectives": "Nouveaux objectifs"}
     )
     payload = data["periodUpdate"]
     # then Angélique keeps hers and is reported, the tasks of every liaison fiche are untouched
@@ -164,7 +172,8 @@ async def test_each_edit_passes_on_only_what_it_changes(teacher):
     assert sorted(t.code for t in await (await liaison_of("LECAM")).tasks.all()) == lecam_tasks
     # when only the tasks change
     data = await teacher.data(
-        UPDATE, id=await period_id(period), version=period.version + 1, input={"taskIds": await task_ids("TA 5-1")}
+        UPDATE,
+        input={"id": await period_id(period), "version": period.version + 1, "taskIds": await task_ids("TA 5-1")},
     )
     payload = data["periodUpdate"]
     # then Matis keeps his and is reported, and nobody's objectives change
@@ -182,7 +191,7 @@ async def test_a_reset_part_follows_the_period_again(teacher):
     dupire = await liaison_of("DUPIRE")
     await LiaisonFiche.filter(id=dupire.id).update(objectives="À part", objectives_individualized=True)
     data = await teacher.data(
-        """mutation($id: ID!) { liaisonFicheReset(id: $id, parts: [OBJECTIVES]) {
+        """mutation($id: ID!) { liaisonFicheReset(input: {id: $id, parts: [OBJECTIVES]}) {
         liaisonFiche { objectives objectivesIndividualized } errors { message } } }""",
         id=encode_id("LiaisonFiche", dupire.id),
     )
@@ -191,7 +200,7 @@ async def test_a_reset_part_follows_the_period_again(teacher):
         "objectives": period.objectives,
         "objectivesIndividualized": False,
     }
-    await teacher.data(UPDATE, id=await period_id(period), version=period.version, input={"objectives": "Suite"})
+    await teacher.data(UPDATE, input={"id": await period_id(period), "version": period.version, "objectives": "Suite"})
     assert (await liaison_of("DUPIRE")).objectives == "Suite"
 
 
@@ -201,7 +210,7 @@ async def test_adding_and_removing_learners(teacher):
     everyone = [await learner_id(n) for n in ("CARLIER", "LECAM", "DUPIRE", "FABROWSKI", "HÔT")]
     # when Matis is removed and nobody else changes
     data = await teacher.data(
-        UPDATE, id=await period_id(period), version=period.version, input={"learnerIds": everyone[1:]}
+        UPDATE, input={"id": await period_id(period), "version": period.version, "learnerIds": everyone[1:]}
     )
     payload = data["periodUpdate"]
     # then his portfolio is gone and his fiche is in his free fiches (R8 for that learner)
@@ -211,7 +220,7 @@ async def test_adding_and_removing_learners(teacher):
     assert free.portfolio_id is None and free.former_period_name == "Stage de découverte"
     # and adding him back opens a fresh portfolio
     again = await teacher.data(
-        UPDATE, id=await period_id(period), version=period.version + 1, input={"learnerIds": everyone}
+        UPDATE, input={"id": await period_id(period), "version": period.version + 1, "learnerIds": everyone}
     )
     assert again["periodUpdate"]["errors"] == []
     assert await ActivityFiche.filter(learner__last_name="CARLIER").count() == 2
@@ -220,10 +229,10 @@ async def test_adding_and_removing_learners(teacher):
 async def test_a_stale_version_is_a_conflict_and_writes_nothing(teacher):
     period = await demo_period()
     data = await teacher.data(
-        UPDATE, id=await period_id(period), version=period.version - 1 + 5, input={"objectives": "jamais écrit"}
+        UPDATE, input={"id": await period_id(period), "version": period.version - 1 + 5, "objectives": "jamais écrit"}
     )
     assert data["periodUpdate"]["errors"][0]["code"] == "CONFLICT"
-    assert data["periodUpdate"]["errors"][0]["field"] == ["version"]
+    assert data["periodUpdate"]["errors"][0]["field"] == ["input", "version"]
     assert (await demo_period()).objectives == period.objectives
 
 
@@ -243,7 +252,7 @@ async def test_a_locked_period_cannot_be_edited(teacher):
     period = await demo_period()
     await _complete_and_review("DUPIRE", review_date=period.end_date + dt.timedelta(days=10))
     # when the teacher edits it
-    data = await teacher.data(UPDATE, id=await period_id(period), version=period.version, input={"name": "Autre"})
+    data = await teacher.data(UPDATE, input={"id": await period_id(period), "version": period.version, "name": "Autre"})
     # then it is refused
     assert data["periodUpdate"]["errors"][0]["code"] == "CONFLICT"
     assert data["periodUpdate"]["errors"][0]["reason"] == "PERIOD_LOCKED"
@@ -304,7 +313,7 @@ async def test_a_later_review_that_does_not_hold_the_bilan_does_not_allow_the_de
     # when the teacher deletes the period
     data = await teacher.data(DELETE, id=await period_id(period))
     # then it is refused on the period's id, and nothing moved
-    assert [(e["field"], e["code"]) for e in data["periodDelete"]["errors"]] == [(["id"], "CONFLICT")]
+    assert [(e["field"], e["code"]) for e in data["periodDelete"]["errors"]] == [(["input", "id"], "CONFLICT")]
     assert await Portfolio.filter(period_id=period.id).count() == 5
     # when the review's record holds the bilan, the period goes
     bilan = await CompanyBilan.get(portfolio_id=portfolio.id)
@@ -317,13 +326,13 @@ async def test_a_later_review_that_does_not_hold_the_bilan_does_not_allow_the_de
 @pytest.mark.parametrize(
     "overrides, field, code",
     [
-        ({"startDate": f"{YEAR + 1}-02-05", "endDate": f"{YEAR + 1}-01-11"}, ["endDate"], "INVALID"),
-        ({"startDate": "1899-01-01"}, ["startDate"], "INVALID"),
-        ({"name": "  "}, ["name"], "REQUIRED"),
-        ({"endDate": None}, ["endDate"], "REQUIRED"),
-        ({"learnerIds": ["TGVhcm5lcjo5OTk5"]}, ["learnerIds", "0"], "NOT_FOUND"),
-        ({"learnerIds": ["bm9wZQ=="]}, ["learnerIds", "0"], "INVALID"),
-        ({"taskIds": "MELEC"}, ["taskIds", "0"], "INVALID"),
+        ({"startDate": f"{YEAR + 1}-02-05", "endDate": f"{YEAR + 1}-01-11"}, ["input", "endDate"], "INVALID"),
+        ({"startDate": "1899-01-01"}, ["input", "startDate"], "INVALID"),
+        ({"name": "  "}, ["input", "name"], "REQUIRED"),
+        ({"endDate": None}, ["input", "endDate"], "REQUIRED"),
+        ({"learnerIds": ["TGVhcm5lcjo5OTk5"]}, ["input", "learnerIds", "0"], "NOT_FOUND"),
+        ({"learnerIds": ["bm9wZQ=="]}, ["input", "learnerIds", "0"], "INVALID"),
+        ({"taskIds": "MELEC"}, ["input", "taskIds", "0"], "INVALID"),
     ],
 )
 async def test_bad_input_names_the_field_and_writes_nothing(teacher, overrides, field, code):
@@ -331,7 +340,11 @@ async def test_bad_input_names_the_field_and_writes_nothing(teacher, overrides, 
         overrides["taskIds"] = await task_ids("T1-1", framework="BACPRO-MELEC")
     before = await Period.all().count(), await Portfolio.all().count()
     data = await teacher.data(
-        CREATE, level=await level_id(), input=new_period(**({"learnerIds": [await learner_id("CARLIER")]} | overrides))
+        CREATE,
+        input={
+            "levelId": await level_id(),
+            **new_period(**({"learnerIds": [await learner_id("CARLIER")]} | overrides)),
+        },
     )
     error = data["periodCreate"]["errors"][0]
     assert (error["field"], error["code"]) == (field, code), error
@@ -345,7 +358,9 @@ async def test_a_learner_of_another_level_is_refused(teacher, app):
     other = await Classroom.create(school_id=second.school_id, level=second, name="CAP 2 ELEC")
     await teacher.user.taught_classrooms.add(other)
     await User.filter(last_name="LECAM").update(classroom_id=other.id)
-    data = await teacher.data(CREATE, level=await level_id(), input=new_period(learnerIds=[await learner_id("LECAM")]))
+    data = await teacher.data(
+        CREATE, input={"levelId": await level_id(), **new_period(learnerIds=[await learner_id("LECAM")])}
+    )
     error = data["periodCreate"]["errors"][0]
-    assert error["field"] == ["learnerIds", "0"] and error["code"] == "INVALID"
+    assert error["field"] == ["input", "learnerIds", "0"] and error["code"] == "INVALID"
     assert "Jean LECAM" in error["message"]

@@ -14,7 +14,7 @@ from permissions.viewer import Viewer
 from resolvers.live import news_for
 from tests.conftest import DEMO_EMAIL
 
-UPDATE = """mutation($id: ID!, $v: Int!, $o: String!) { periodUpdate(id: $id, version: $v, input: {objectives: $o}) {
+UPDATE = """mutation($id: ID!, $v: Int!, $o: String!) { periodUpdate(input: {id: $id, version: $v, objectives: $o}) {
   errors { code } } }"""
 
 

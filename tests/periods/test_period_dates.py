@@ -8,8 +8,7 @@ from graph.types.common import encode_id
 from models.schools import Level
 from resolvers.periods.rules import current_school_year
 
-CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(levelId: $l,
-  input: {name: "Stage", startDate: $s, endDate: $e}) { period { schoolYear durationDays }
+CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(input: {levelId: $l, name: "Stage", startDate: $s, endDate: $e}) { period { schoolYear durationDays }
   errors { field code reason message } } }"""
 
 
@@ -48,7 +47,7 @@ async def test_a_refused_period_names_its_last_day(teacher, start, end, reason, 
     payload = await _create(teacher.speaking("en"), start, end)
     assert payload["period"] is None
     [error] = payload["errors"]
-    assert (error["field"], error["code"], error["reason"]) == (["endDate"], "INVALID", reason)
+    assert (error["field"], error["code"], error["reason"]) == (["input", "endDate"], "INVALID", reason)
     assert error["message"] == message
 
 

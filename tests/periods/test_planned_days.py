@@ -7,12 +7,11 @@ from graph.types.common import encode_id
 from models.periods import Period
 from tests.periods.helpers import level_id
 
-CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(levelId: $l,
-  input: {name: "Stage", startDate: $s, endDate: $e}) { period { id version plannedDays plannedDaysOverride }
+CREATE = """mutation($l: ID!, $s: Date!, $e: Date!) { periodCreate(input: {levelId: $l, name: "Stage", startDate: $s, endDate: $e}) { period { id version plannedDays plannedDaysOverride }
   errors { field code reason message } } }"""
-SET = """mutation($id: ID!, $days: Int) { periodPlannedDaysSet(id: $id, plannedDays: $days) {
+SET = """mutation($id: ID!, $days: Int) { periodPlannedDaysSet(input: {id: $id, plannedDays: $days}) {
   period { version plannedDays plannedDaysOverride } errors { field code reason message } } }"""
-UPDATE = """mutation($id: ID!, $v: Int!, $e: Date!) { periodUpdate(id: $id, version: $v, input: {endDate: $e}) {
+UPDATE = """mutation($id: ID!, $v: Int!, $e: Date!) { periodUpdate(input: {id: $id, version: $v, endDate: $e}) {
   period { endDate plannedDays } errors { field code reason message } } }"""
 READ = "query($id: ID!) { node(id: $id) { ... on Period { plannedDays plannedDaysOverride } } }"
 
@@ -66,7 +65,11 @@ async def test_planned_days_outside_one_to_the_periods_length_are_refused_naming
     # then it is refused naming plannedDays, and nothing is written
     assert payload["period"] is None
     [error] = payload["errors"]
-    assert (error["field"], error["code"], error["reason"]) == (["plannedDays"], "INVALID", "PLANNED_DAYS_OUT_OF_RANGE")
+    assert (error["field"], error["code"], error["reason"]) == (
+        ["input", "plannedDays"],
+        "INVALID",
+        "PLANNED_DAYS_OUT_OF_RANGE",
+    )
     assert "between 1 and 12" in error["message"]
     row = await Period.get(name="Stage")
     assert row.planned_days_override is None and row.version == period["version"]
@@ -80,7 +83,11 @@ async def test_shortening_a_period_below_its_planned_days_is_refused_naming_the_
     payload = (await teacher.data(UPDATE, id=period["id"], v=version, e="2026-11-13"))["periodUpdate"]
     # then it is refused naming the last day
     [error] = payload["errors"]
-    assert (error["field"], error["code"], error["reason"]) == (["endDate"], "INVALID", "PLANNED_DAYS_ABOVE_LENGTH")
+    assert (error["field"], error["code"], error["reason"]) == (
+        ["input", "endDate"],
+        "INVALID",
+        "PLANNED_DAYS_ABOVE_LENGTH",
+    )
     # and with the figure cleared, the shorter period counts its working days again (11 November off)
     await teacher.data(SET, id=period["id"], days=None)
     row = await Period.get(name="Stage")

@@ -8,7 +8,7 @@ from models.schools import School
 from models.users import Role, User
 from tests.periods.helpers import portfolio_of
 
-SET = """mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(id: $id, teacherId: $t) {
+SET = """mutation($id: ID!, $t: ID) { portfolioReferentTeacherSet(input: {id: $id, teacherId: $t}) {
   portfolio { referentTeacher { fullName } } errors { field code reason message } } }"""
 READ = "query($id: ID!) { node(id: $id) { ... on Portfolio { referentTeacher { id fullName } } } }"
 
@@ -55,7 +55,7 @@ async def test_a_teacher_of_another_school_is_refused_naming_the_field(teacher):
     payload = await teacher.data(SET, id=portfolio_id, t=encode_id("Teacher", stranger.id))
     # then he does not exist for her school: NOT_FOUND on teacherId, nothing written, nothing of him told
     [error] = payload["portfolioReferentTeacherSet"]["errors"]
-    assert (error["field"], error["code"]) == (["teacherId"], "NOT_FOUND")
+    assert (error["field"], error["code"]) == (["input", "teacherId"], "NOT_FOUND")
     assert "AILLEURS" not in str(payload)
     assert (await Portfolio.get(id=portfolio.id)).referent_teacher_id is None
 
@@ -74,10 +74,10 @@ async def test_someone_who_is_not_a_teacher_or_is_deactivated_is_refused_naming_
         [error] = (await admin.data(SET, id=portfolio_id, t=value))["portfolioReferentTeacherSet"]["errors"]
         answers.append((error["field"], error["code"], error["reason"]))
     assert answers == [
-        (["teacherId"], "INVALID", "ID_WRONG_TYPE"),
-        (["teacherId"], "NOT_FOUND", "ID_NOT_FOUND"),
-        (["teacherId"], "INVALID", "ID_MALFORMED"),
-        (["teacherId"], "INVALID", "TEACHER_DEACTIVATED"),
+        (["input", "teacherId"], "INVALID", "ID_WRONG_TYPE"),
+        (["input", "teacherId"], "NOT_FOUND", "ID_NOT_FOUND"),
+        (["input", "teacherId"], "INVALID", "ID_MALFORMED"),
+        (["input", "teacherId"], "INVALID", "TEACHER_DEACTIVATED"),
     ]
     assert (await Portfolio.get(id=portfolio.id)).referent_teacher_id is None
 

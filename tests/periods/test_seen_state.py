@@ -10,13 +10,13 @@ from models.periods import Period
 from models.portfolios import Portfolio, TrainerSeen
 from models.users import User
 
-MARK = "mutation($p: ID!) { markSeen(portfolioId: $p) { portfolio { newFicheCount } errors { field code } } }"
+MARK = "mutation($p: ID!) { markSeen(input: {portfolioId: $p}) { portfolio { newFicheCount } errors { field code } } }"
 COUNT = "query($id: ID!) { node(id: $id) { ... on Portfolio { newFicheCount } } }"
-CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(portfolioId: $p, input: {title: $t, description: "x"})
+CREATE = """mutation($p: ID!, $t: String!) { activityFicheCreate(input: {portfolioId: $p, title: $t, description: "x"})
   { activityFiche { id version } errors { code } } }"""
-UPDATE = """mutation($id: ID!, $v: Int!) { activityFicheUpdate(id: $id, version: $v, input: {description: "y"})
+UPDATE = """mutation($id: ID!, $v: Int!) { activityFicheUpdate(input: {id: $id, version: $v, description: "y"})
   { errors { code } } }"""
-DELETE = "mutation($id: ID!) { activityFicheDelete(id: $id) { errors { code } } }"
+DELETE = "mutation($id: ID!) { activityFicheDelete(input: {id: $id}) { errors { code } } }"
 PERIOD_COUNTS = "query($id: ID!) { node(id: $id) { ... on Period { portfolios { nodes { id newFicheCount } } } } }"
 
 
@@ -59,7 +59,7 @@ async def test_nobody_but_the_trainer_has_a_seen_state(teacher, learner, admin, 
     # a portfolio the tutor does not follow does not exist for them
     other = await Portfolio.get(learner__last_name="CARLIER", period__name="Stage de découverte")
     refused = (await tutor.data(MARK, p=encode_id("Portfolio", other.id)))["markSeen"]
-    assert refused == {"portfolio": None, "errors": [{"field": ["portfolioId"], "code": "NOT_FOUND"}]}
+    assert refused == {"portfolio": None, "errors": [{"field": ["input", "portfolioId"], "code": "NOT_FOUND"}]}
     assert await TrainerSeen.all().count() == 0
 
 

@@ -8,12 +8,12 @@ from models.schools import Classroom, School
 from models.users import Role, User
 from tests.periods.helpers import portfolio_of
 
-CREATE = """mutation($input: TrainerInput!) { tutorCreate(input: $input) {
+CREATE = """mutation($input: TutorCreateInput!) { tutorCreate(input: $input) {
   trainer { id } temporaryPassword errors { field code reason message } } }"""
-RENAME = """mutation($id: ID!) { trainerUpdate(id: $id, input: {lastName: "RENOMMÉ"}) {
+RENAME = """mutation($id: ID!) { trainerUpdate(input: {id: $id, lastName: "RENOMMÉ"}) {
   trainer { lastName } errors { field code reason message } } }"""
-DEACTIVATE = """mutation($id: ID!) { trainerDeactivate(id: $id) { trainer { id } errors { code } } }"""
-ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) {
+DEACTIVATE = """mutation($id: ID!) { trainerDeactivate(input: {id: $id}) { trainer { id } errors { code } } }"""
+ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(input: {portfolioId: $p, trainerId: $t}) {
   errors { code } } }"""
 DEMO_TUTOR = "eude.toutcourt@demo.pfmp.test"  # follows Angélique DUPIRE, of CAPELECT
 
@@ -70,7 +70,7 @@ async def test_a_teacher_no_longer_manages_the_trainer_of_a_classroom_they_stopp
     # given the demo teacher now teaches CAP 1 ELEC only, not Angélique's CAPELECT
     cap1 = await Classroom.get(name="CAP 1 ELEC")
     payload = await admin.data(
-        """mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(id: $id, classroomIds: $c) {
+        """mutation($id: ID!, $c: [ID!]!) { teacherClassroomsSet(input: {id: $id, classroomIds: $c}) {
         errors { code } } }""",
         id=encode_id("Teacher", teacher.user.id),
         c=[encode_id("Classroom", cap1.id)],
@@ -113,7 +113,7 @@ async def test_an_email_taken_in_another_school_answers_as_one_taken_in_this_sch
 
 async def test_changing_a_trainer_email_to_one_of_another_school_reveals_nothing(admin, other_school_account):
     tutor = encode_id("Tutor", (await User.get(email=DEMO_TUTOR)).id)
-    query = """mutation($id: ID!, $e: String!) { trainerUpdate(id: $id, input: {email: $e}) {
+    query = """mutation($id: ID!, $e: String!) { trainerUpdate(input: {id: $id, email: $e}) {
       errors { field code reason message } } }"""
     own = await admin.data(query, id=tutor, e="professeur@demo.pfmp.test")
     other = await admin.data(query, id=tutor, e=other_school_account)

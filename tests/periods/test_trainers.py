@@ -5,15 +5,15 @@ from models.users import LearnerStatus, Role, User
 from tests.conftest import Api
 from tests.periods.helpers import portfolio_of
 
-CREATE = """mutation($input: TrainerInput!) { %s(input: $input) {
+CREATE = """mutation($input: %sInput!) { %s(input: $input) {
   trainer { id __typename fullName companyName email } temporaryPassword errors { field code reason message } } }"""
 
-ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(portfolioId: $p, trainerId: $t) {
+ASSIGN = """mutation($p: ID!, $t: ID!) { portfolioTrainerAssign(input: {portfolioId: $p, trainerId: $t}) {
   portfolio { trainers { fullName } } errors { field code reason message } } }"""
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }"""
+LOGIN = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token errors { code } } }"""
 
-PASSWORD_CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+PASSWORD_CHANGE = """mutation($c: String!, $n: String!) { passwordChange(input: {currentPassword: $c, newPassword: $n}) {
   errors { code } } }"""
 OWN_PASSWORD = "Seven quiet relays in Roubaix"
 
@@ -28,7 +28,7 @@ NEW_TUTOR = {
 
 async def test_a_teacher_creates_assigns_and_the_tutor_then_reaches_exactly_that_portfolio(teacher, anonymous, http):
     # given a new tutor account created by the teacher
-    created = (await teacher.data(CREATE % "tutorCreate", input=NEW_TUTOR))["tutorCreate"]
+    created = (await teacher.data(CREATE % ("TutorCreate", "tutorCreate"), input=NEW_TUTOR))["tutorCreate"]
     assert created["errors"] == [] and created["trainer"]["__typename"] == "Tutor"
     # when it is assigned to Matis's portfolio
     portfolio = encode_id("Portfolio", (await portfolio_of("CARLIER")).id)
@@ -45,30 +45,32 @@ async def test_a_teacher_creates_assigns_and_the_tutor_then_reaches_exactly_that
 
 
 async def test_trainer_management_lists_edits_and_deactivates(teacher):
-    created = (await teacher.data(CREATE % "tutorCreate", input=NEW_TUTOR))["tutorCreate"]["trainer"]
+    created = (await teacher.data(CREATE % ("TutorCreate", "tutorCreate"), input=NEW_TUTOR))["tutorCreate"]["trainer"]
     listed = await teacher.data("{ trainers(role: TUTOR) { nodes { fullName } } }")
     assert [t["fullName"] for t in listed["trainers"]["nodes"]] == ["Paul OHM", "Eude Toutcourt"]
     edited = await teacher.data(
-        """mutation($id: ID!) { trainerUpdate(id: $id, input: {jobTitle: "chef de chantier"}) {
+        """mutation($id: ID!) { trainerUpdate(input: {id: $id, jobTitle: "chef de chantier"}) {
         trainer { jobTitle } errors { message } } }""",
         id=created["id"],
     )
     assert edited["trainerUpdate"] == {"trainer": {"jobTitle": "chef de chantier"}, "errors": []}
     email_change = await teacher.execute(
-        """mutation($id: ID!) { trainerUpdate(id: $id, input: {email: "a@b.test"}) {
+        """mutation($id: ID!) { trainerUpdate(input: {id: $id, email: "a@b.test"}) {
         errors { message } } }""",
         id=created["id"],
     )
     assert email_change["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    await teacher.data("mutation($id: ID!) { trainerDeactivate(id: $id) { errors { message } } }", id=created["id"])
+    await teacher.data(
+        "mutation($id: ID!) { trainerDeactivate(input: {id: $id}) { errors { message } } }", id=created["id"]
+    )
     listed = await teacher.data("{ trainers(role: TUTOR) { nodes { fullName } } }")
     assert [t["fullName"] for t in listed["trainers"]["nodes"]] == ["Eude Toutcourt"]
     assert not (await User.get(email="paul.ohm@ohm.test")).is_active
 
 
 async def test_only_an_admin_creates_masters(teacher, admin):
-    assert await teacher.error_code(CREATE % "masterCreate", input=NEW_TUTOR) == "FORBIDDEN"
-    created = (await admin.data(CREATE % "masterCreate", input=NEW_TUTOR))["masterCreate"]
+    assert await teacher.error_code(CREATE % ("MasterCreate", "masterCreate"), input=NEW_TUTOR) == "FORBIDDEN"
+    created = (await admin.data(CREATE % ("MasterCreate", "masterCreate"), input=NEW_TUTOR))["masterCreate"]
     assert created["errors"] == [] and created["trainer"]["__typename"] == "ApprenticeshipMaster"
 
 
@@ -81,11 +83,13 @@ async def test_a_tutor_cannot_follow_an_apprentice_nor_a_master_a_school_learner
     for portfolio, trainer, kind in ((apprentice, tutor, "Tutor"), (pupil, master, "ApprenticeshipMaster")):
         data = await admin.data(ASSIGN, p=encode_id("Portfolio", portfolio.id), t=encode_id(kind, trainer.id))
         error = data["portfolioTrainerAssign"]["errors"][0]
-        assert (error["field"], error["code"]) == (["trainerId"], "INVALID")
+        assert (error["field"], error["code"]) == (["input", "trainerId"], "INVALID")
     assert await apprentice.trainers.all().count() == 1  # only the demo master
 
 
 async def test_a_duplicate_email_is_refused(teacher):
-    data = await teacher.data(CREATE % "tutorCreate", input=NEW_TUTOR | {"email": "Professeur@demo.pfmp.test"})
+    data = await teacher.data(
+        CREATE % ("TutorCreate", "tutorCreate"), input=NEW_TUTOR | {"email": "Professeur@demo.pfmp.test"}
+    )
     error = data["tutorCreate"]["errors"][0]
     assert (error["field"], error["code"]) == (["input", "email"], "UNIQUE")

@@ -11,7 +11,7 @@ from graph.app import create_app
 from tests.conftest import Api, _settings
 
 LOGIN = """mutation($email: String!, $password: String!) {
-  login(email: $email, password: $password) {
+  login(input: {email: $email, password: $password}) {
     token passwordChangeRequired retryAfter errors { field code reason message }
   }
 }"""

@@ -9,7 +9,7 @@ from tests.conftest import Api
 from tests.signin.conftest import login
 from tests.signin.test_throttle import TEACHER, WRONG, fail, throttled
 
-CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+CHANGE = """mutation($c: String!, $n: String!) { passwordChange(input: {currentPassword: $c, newPassword: $n}) {
   changed retryAfter errors { field code reason message } } }"""
 NEW = "Quatre chevaux bleus traversent la Loire"
 
@@ -24,7 +24,7 @@ async def change(api: Api, current: str) -> tuple[dict, dict]:
 
 def wrong_current(payload: dict) -> bool:
     return payload["changed"] is False and [(e["field"], e["code"]) for e in payload["errors"]] == [
-        (["currentPassword"], "INVALID")
+        (["input", "currentPassword"], "INVALID")
     ]
 
 
@@ -88,7 +88,7 @@ async def test_a_right_current_password_forgets_the_failures(peers, teacher):
         assert wrong_current((await change(client, WRONG))[0])
     # the right one (with a weak new password: refused for that, but the current one was right)
     response = await client.post(CHANGE, {"c": DEMO_PASSWORD, "n": "short"})
-    assert response.json()["data"]["passwordChange"]["errors"][0]["field"] == ["newPassword"]
+    assert response.json()["data"]["passwordChange"]["errors"][0]["field"] == ["input", "newPassword"]
     # then four more failures do not lock
     await fail(peers.at("198.51.100.51"), TEACHER, 4)
     payload, _ = await login(peers.at("198.51.100.52"), TEACHER, DEMO_PASSWORD)

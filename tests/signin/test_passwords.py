@@ -12,11 +12,9 @@ from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import Api
 from tests.signin.conftest import login
 
-CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+CHANGE = """mutation($c: String!, $n: String!) { passwordChange(input: {currentPassword: $c, newPassword: $n}) {
   changed errors { field code reason message } } }"""
-CREATE = (
-    """mutation($input: TrainerInput!) { %s(input: $input) { trainer { id } temporaryPassword errors { code } } }"""
-)
+CREATE = """mutation($input: %sInput!) { %s(input: $input) { trainer { id } temporaryPassword errors { code } } }"""
 STRONG = "Twelve orange kites over Lille"
 # what permissions/passwords.py hashes for its constant-time placeholder
 PLACEHOLDER_PHRASE = "no such account: constant-time placeholder"
@@ -36,7 +34,9 @@ PLACEHOLDER_PHRASE = "no such account: constant-time placeholder"
 async def test_a_new_password_may_not_contain_ones_email_or_name(learner, password):
     data = await learner.data(CHANGE, c=DEMO_PASSWORD, n=password)
     assert data["passwordChange"]["changed"] is False
-    assert [(e["field"], e["code"]) for e in data["passwordChange"]["errors"]] == [(["newPassword"], "INVALID")]
+    assert [(e["field"], e["code"]) for e in data["passwordChange"]["errors"]] == [
+        (["input", "newPassword"], "INVALID")
+    ]
 
 
 @pytest.mark.parametrize("password", ["motdepasse123", "azertyuiop12", "1234567890", "password2026", "aaaaaaaaaaaa"])
@@ -45,7 +45,7 @@ async def test_a_long_enough_but_guessable_password_is_refused(learner, password
     assert len(password) >= 10
     data = await learner.data(CHANGE, c=DEMO_PASSWORD, n=password)
     assert data["passwordChange"]["changed"] is False
-    assert data["passwordChange"]["errors"][0]["field"] == ["newPassword"]
+    assert data["passwordChange"]["errors"][0]["field"] == ["input", "newPassword"]
     assert data["passwordChange"]["errors"][0]["code"] == "INVALID"
 
 
@@ -70,7 +70,7 @@ async def test_a_trainer_on_a_temporary_password_must_change_it_before_anything_
     staff = clients[creator]
     created = (
         await staff.data(
-            CREATE % mutation,
+            CREATE % (mutation[0].upper() + mutation[1:], mutation),
             input={"email": email, "firstName": "Paul", "lastName": "OHM", "companyName": "Ohm & fils"},
         )
     )[mutation]
@@ -103,7 +103,9 @@ async def test_a_trainer_on_a_temporary_password_must_change_it_before_anything_
 ACCOUNT_CREATE = """mutation($input: %s!) { %s(input: $input) { user { id } temporaryPassword errors { code } } }"""
 
 
-@pytest.mark.parametrize("mutation, input_type", [("teacherCreate", "TeacherInput"), ("learnerCreate", "LearnerInput")])
+@pytest.mark.parametrize(
+    "mutation, input_type", [("teacherCreate", "TeacherCreateInput"), ("learnerCreate", "LearnerCreateInput")]
+)
 async def test_a_teacher_or_learner_on_a_temporary_password_must_change_it_before_anything_else(
     admin, http, anonymous, mutation, input_type
 ):

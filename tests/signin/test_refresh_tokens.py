@@ -15,15 +15,15 @@ from models.users import Role, User
 from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import DEMO_EMAIL, Api
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+LOGIN = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) {
   token expiresAt refreshToken refreshExpiresAt errors { code reason } } }"""
 REFRESH = """mutation($r: String!) { tokenRefresh(input: {refreshToken: $r}) {
   token expiresAt refreshToken refreshExpiresAt retryAfter errors { field code reason } } }"""
 ME = "{ me { id } }"
 SIGN_OUT_EVERYWHERE = "mutation { signOutEverywhere { revoked errors { code } } }"
-PASSWORD_CHANGE = """mutation($c: String!, $n: String!) { passwordChange(currentPassword: $c, newPassword: $n) {
+PASSWORD_CHANGE = """mutation($c: String!, $n: String!) { passwordChange(input: {currentPassword: $c, newPassword: $n}) {
   changed errors { code reason } } }"""
-DEACTIVATE = "mutation($id: ID!) { userDeactivate(id: $id) { errors { code reason } } }"
+DEACTIVATE = "mutation($id: ID!) { userDeactivate(input: {id: $id}) { errors { code reason } } }"
 THIRTY_DAYS = 30 * 24 * 3600
 
 

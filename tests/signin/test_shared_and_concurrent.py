@@ -76,7 +76,7 @@ async def test_healthz_answers_while_a_password_change_hashes(learner, http):
     async def change() -> None:
         data = await learner.data(
             """mutation($c: String!, $n: String!) {
-            passwordChange(currentPassword: $c, newPassword: $n) { changed errors { code } } }""",
+            passwordChange(input: {currentPassword: $c, newPassword: $n}) { changed errors { code } } }""",
             c=DEMO_PASSWORD,
             n="Twelve orange kites over Lille",
         )

@@ -26,7 +26,7 @@ TEACHER = "professeur@demo.pfmp.test"
 WRONG = "not-the-password"
 GATE = "sign-in refused before the GraphQL layer"
 ALIASED = """mutation SignIn($password: String!) {
-  attempt: login(password: $password, email: "Professeur@demo.pfmp.test ") {
+  attempt: login(input: {password: $password, email: "Professeur@demo.pfmp.test "}) {
     wait: retryAfter __typename errors { __typename message kind: code field } token user { id }
   }
 }"""
@@ -70,8 +70,14 @@ def gate_log(caplog):
             {"Authorization": "Bearer not-a-token", "Accept-Language": "en"},
             "Too many failed sign-ins: try again in 60 seconds.",
         ),
+        (
+            "mutation($input: LoginInput!) { login(input: $input) { token retryAfter errors { code message } } }",
+            {"input": {"email": TEACHER, "password": DEMO_PASSWORD}},
+            {},
+            "Trop de connexions échouées : réessayez dans 60 secondes.",
+        ),
     ],
-    ids=["login", "aliased-literal-graphql-response-in-english", "with-a-bad-token-in-english"],
+    ids=["login", "aliased-literal-graphql-response-in-english", "with-a-bad-token-in-english", "input-variable"],
 )
 async def test_a_throttled_address_is_refused_before_graphql_with_the_answer_graphql_gives(
     peers, settings, gate_log, document, variables, headers, message
@@ -121,12 +127,12 @@ async def test_other_operations_from_a_throttled_address_still_work_and_other_ad
     # a mutation other than login is answered by GraphQL (here: not signed in)
     assert await school.error_code("mutation { signOutEverywhere { revoked } }") == "UNAUTHENTICATED"
     # and a login the gate does not recognise (a fragment) is still refused, by the GraphQL layer
-    fragment = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { ...P } }
+    fragment = """mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { ...P } }
     fragment P on LoginPayload { token retryAfter errors { code } }"""
     data = await school.data(fragment, e=TEACHER, p=DEMO_PASSWORD)
     assert data["login"]["errors"] == [{"code": "THROTTLED"}] and data["login"]["retryAfter"] == 60
     # a malformed login is answered as before (here: a validation error), not THROTTLED
-    assert await school.error_code("mutation { login(email: 1, password: 2) { token } }") == (
+    assert await school.error_code("mutation { login(input: {email: 1, password: 2}) { token } }") == (
         "GRAPHQL_VALIDATION_FAILED"
     )
     assert gate_refusals(gate_log) == 0

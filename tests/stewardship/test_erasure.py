@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
 LONG_AGO = dt.date(2020, 6, 30)  # kept until 31 August 2022
 
-ERASE = """mutation($id: ID!) { learnerErase(id: $id) {
+ERASE = """mutation($id: ID!) { learnerErase(input: {id: $id}) {
   learner { id firstName lastName email phone birthDate leftAt }
   filesRemoved filesLeft errors { code reason message field } } }"""
 
@@ -124,7 +124,7 @@ async def validate_allowance(admin: Api) -> None:
     await Level.filter(id=period.level_id).update(diploma_year=DiplomaYear.CAP_1)
     await Portfolio.filter(period_id=period.id).update(days_done=10)
     body = await admin.data(
-        "mutation($p: ID!) { allowanceStatementValidate(periodId: $p) { errors { code message } } }",
+        "mutation($p: ID!) { allowanceStatementValidate(input: {periodId: $p}) { errors { code message } } }",
         p=encode_id("Period", period.id),
     )
     assert body["allowanceStatementValidate"]["errors"] == []
@@ -234,7 +234,7 @@ async def test_erasure_is_refused_while_a_period_is_open(admin, learner, teacher
     # when the admin asks for her erasure, then it is refused with a reason, in French by default, and nothing changes
     payload = (await admin.data(ERASE, id=encode_id("Learner", dupire.id)))["learnerErase"]
     assert [(e["code"], e["reason"], e["field"]) for e in payload["errors"]] == [
-        ("CONFLICT", "LEARNER_PERIOD_OPEN", ["id"])
+        ("CONFLICT", "LEARNER_PERIOD_OPEN", ["input", "id"])
     ]
     assert "période ouverte" in payload["errors"][0]["message"]
     english = await admin.speaking("en").data(ERASE, id=encode_id("Learner", dupire.id))
@@ -262,7 +262,7 @@ async def test_another_schools_learner_is_not_found(admin, teacher, settings):
     assert await teacher.error_code(ERASE, id=encode_id("Learner", outsider.id)) == "FORBIDDEN"
 
 
-LEFT_AT = "mutation($id: ID!, $d: Date) { learnerUpdate(id: $id, input: {leftAt: $d}) { user { ... on Learner { leftAt } } errors { code } } }"
+LEFT_AT = "mutation($id: ID!, $d: Date) { learnerUpdate(input: {id: $id, leftAt: $d}) { user { ... on Learner { leftAt } } errors { code } } }"
 
 
 async def test_the_admin_sets_and_clears_the_leaving_date(admin, learner):
@@ -279,7 +279,7 @@ async def test_the_admin_sets_and_clears_the_leaving_date(admin, learner):
     assert body["learnerUpdate"] == {"user": {"leftAt": None}, "errors": []}
 
 
-ROSTER = """mutation($content: String!) { rosterImport(content: $content, format: CSV) {
+ROSTER = """mutation($content: String!) { rosterImport(input: {content: $content, format: CSV}) {
   learnersMissing { lastName leftAt } errors { code } } }"""
 
 
