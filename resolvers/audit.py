@@ -9,7 +9,7 @@ import strawberry
 
 from graph.context import Info
 from graph.types.audit import PERSON_TYPES, AuditEntry, AuditKind
-from graph.types.common import Connection, Keyset, decode_id, paginate
+from graph.types.common import Connection, Keyset, PageAfter, PageSize, decode_id, paginate
 from models.audit import AuditEntry as AuditEntryRow
 from permissions import scopes
 
@@ -27,13 +27,8 @@ class AuditQuery:
     async def audit_entries(
         self,
         info: Info,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="At most this many items (the page size, capped by the server)."),
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The `endCursor` of the page before: the page starts after it.")
-        ] = None,
+        first: PageSize = None,
+        after: PageAfter = None,
         kind: Annotated[AuditKind | None, strawberry.argument(description="Only the entries of this kind.")] = None,
         actor_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="The global ID of the account that acted.")

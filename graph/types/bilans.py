@@ -15,6 +15,8 @@ from graph.types.common import (
     IN_REACH,
     Connection,
     Keyset,
+    PageAfter,
+    PageSize,
     described_enum,
     encode_id,
     export_url,
@@ -500,13 +502,8 @@ class CompanyBilan(relay.Node):
     async def result_log(
         self,
         info: Info,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="At most this many items (the page size, capped by the server)."),
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The `endCursor` of the page before: the page starts after it.")
-        ] = None,
+        first: PageSize = None,
+        after: PageAfter = None,
     ) -> Connection[BilanResultChange] | None:  # type: ignore[type-var]  # a connection of any type works: only the TypeVar's bound asks for a Node
         return await paginate(result_log_of(self.id), _change, first=first, after=after, keyset=RESULT_LOG_ORDER)
 

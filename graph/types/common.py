@@ -398,6 +398,15 @@ def check_page(first: int | None, maximum: int = MAX_PAGE) -> int:
     return first
 
 
+# The paging arguments of a connection whose page size is the server's (`check_page`).
+PageSize = Annotated[
+    int | None, strawberry.argument(description="At most this many items (the page size, capped by the server).")
+]
+PageAfter = Annotated[
+    str | None, strawberry.argument(description="The `endCursor` of the page before: the page starts after it.")
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class Keyset:
     """The order of a list, which its cursors follow: the list's name (a cursor of another list is refused) and

@@ -9,7 +9,7 @@ import strawberry
 from tortoise.expressions import Q
 
 from graph.context import Info
-from graph.types.common import Connection, Keyset, decode_id, paginate
+from graph.types.common import Connection, Keyset, PageAfter, PageSize, decode_id, paginate
 from graph.types.schools import Classroom, Level, School
 from graph.types.users import Learner
 from models import schools as m
@@ -69,13 +69,8 @@ class SchoolQuery:
         classroom_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only the learners of this classroom.")
         ] = None,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="At most this many items (the page size, capped by the server)."),
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="The `endCursor` of the page before: the page starts after it.")
-        ] = None,
+        first: PageSize = None,
+        after: PageAfter = None,
         search: Annotated[
             str | None,
             strawberry.argument(
