@@ -4,6 +4,7 @@ import datetime as dt
 
 from models.bilans import CompanyBilan
 from models.fiches import ActivityFiche, FicheTask
+from models.frameworks import Competence, Criterion, FrameworkActivity, Task, Unit
 from tests.bilans.conftest import BILAN, COMPLETE, gid
 
 
@@ -185,3 +186,51 @@ async def test_a_completed_bilan_keeps_its_grid_whatever_the_fiches_do(teacher, 
 async def test_an_unknown_or_foreign_id_answers_null(teacher, demo):
     data = await teacher.data(BILAN, id=gid("CompanyBilan", 999999))
     assert data["node"] is None
+
+
+ORDER_AND_UNITS = """query($id: ID!) { node(id: $id) { ... on CompanyBilan {
+  activities { activity { label } tasks { task { code } competences { competence { code } } } }
+  competences { competence { code unitCode } criteria { criterion { position } } } } } }"""
+
+
+async def test_the_grid_follows_the_frameworks_positions_and_names_each_competences_unit(teacher, demo):
+    # given: the framework's activities, tasks, competences and criteria renumbered backwards, so that their
+    # positions no longer follow the order they were written in
+    bilan = (await teacher.data(ORDER_AND_UNITS, id=demo.bilan_id))["node"]
+    framework_id = next(iter(demo.competences.values())).framework_id
+    for model in (FrameworkActivity, Task, Competence):
+        for row in await model.filter(framework_id=framework_id):
+            row.position = 1000 - row.position
+            await row.save(update_fields=["position"])
+    for row in await Criterion.filter(competence__framework_id=framework_id):
+        row.position = 1000 - row.position
+        await row.save(update_fields=["position"])
+    # when
+    again = (await teacher.data(ORDER_AND_UNITS, id=demo.bilan_id))["node"]
+    # then every list of the grid is in the new positions' order: the old order reversed
+    assert [a["activity"]["label"] for a in again["activities"]] == [
+        "Communication",
+        "Maintenance",
+        "Mise en service",
+        "Réalisation",
+        "Préparation",
+    ]
+    assert [[t["task"]["code"] for t in a["tasks"]] for a in again["activities"]] == [
+        [t["task"]["code"] for t in reversed(a["tasks"])] for a in reversed(bilan["activities"])
+    ]
+    assert [c["competence"]["code"] for c in again["competences"]] == [
+        c["competence"]["code"] for c in reversed(bilan["competences"])
+    ]
+    assert [[k["criterion"]["position"] for k in c["criteria"]] for c in again["competences"]] == [
+        sorted(1000 - k["criterion"]["position"] for k in c["criteria"]) for c in reversed(bilan["competences"])
+    ]
+    # under each task too, its competences in the competences' order
+    order = [c["competence"]["code"] for c in again["competences"]]
+    under_tasks = [[c["competence"]["code"] for c in t["competences"]] for a in again["activities"] for t in a["tasks"]]
+    assert any(len(codes) > 1 for codes in under_tasks)
+    assert all(codes == sorted(codes, key=order.index) for codes in under_tasks)
+    # and each competence names the certification unit the framework puts it in
+    units = {u.id: u.code for u in await Unit.filter(framework_id=framework_id)}
+    expected = {c.code: units.get(c.unit_id) for c in await Competence.filter(framework_id=framework_id)}
+    assert {c["competence"]["code"]: c["competence"]["unitCode"] for c in again["competences"]} == expected
+    assert any(expected.values())
