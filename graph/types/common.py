@@ -398,6 +398,13 @@ def check_page(first: int | None, maximum: int = MAX_PAGE) -> int:
     return first
 
 
+def version_field() -> Any:
+    """The `version` of a mutation's input that edits a versioned object (optimistic concurrency)."""
+    return strawberry.field(
+        description="The version you read (`version` of the object); CONFLICT when it changed since."
+    )
+
+
 # The paging arguments of a connection whose page size is the server's (`check_page`).
 PageSize = Annotated[
     int | None, strawberry.argument(description="At most this many items (the page size, capped by the server).")

@@ -21,7 +21,7 @@ from graph.context import Info
 from graph.errors import FieldProblem, Reason, UserInputError, problem
 from graph.messages import Term
 from graph.types.bilans import CompanyBilan, EvaluationMode, SignatureMode
-from graph.types.common import Payload
+from graph.types.common import Payload, version_field
 from graph.types.frameworks import AchievementLevel
 from models import bilans as m
 from models import live
@@ -326,17 +326,13 @@ async def _updated_again(viewer: Viewer, bilan_id: int | None) -> BilanUpdatePay
 )
 class BilanUpdateInput(BilanInput):
     id: strawberry.ID = strawberry.field(description="The bilan.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
 
 
 @strawberry.input(description="The arguments of bilanComplete. Complete a draft bilan.")
 class BilanCompleteInput:
     id: strawberry.ID = strawberry.field(description="The bilan.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
     signature_mode: SignatureMode = strawberry.field(
         default=m.SignatureMode.APP,
         description="APP when signed in the application, PAPER when signed on paper (its scan uploaded first).",
@@ -346,9 +342,7 @@ class BilanCompleteInput:
 @strawberry.input(description="The arguments of bilanReopen. Reopen a completed bilan.")
 class BilanReopenInput:
     id: strawberry.ID = strawberry.field(description="The bilan.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
     reason: str = strawberry.field(description="Why it is reopened (kept in the bilan's history).")
 
 

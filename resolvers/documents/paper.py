@@ -22,7 +22,7 @@ from tortoise.expressions import F
 from graph.context import Info
 from graph.errors import Reason, UserInputError, problem
 from graph.types.bilans import CompanyBilan
-from graph.types.common import Payload, UserError
+from graph.types.common import Payload, UserError, version_field
 from models import bilans as m
 from models.audit import AuditKind
 from permissions import scopes
@@ -52,9 +52,7 @@ async def _draft(viewer: Viewer, id: str, version: int) -> m.CompanyBilan:
 @strawberry.input(description="The arguments of bilanPaperScanUpload. Upload the scan of a bilan signed on paper.")
 class BilanPaperScanUploadInput:
     id: strawberry.ID = strawberry.field(description="The bilan.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
     file: Upload = strawberry.field(
         description="The scan, a PDF, PNG or JPEG file (GraphQL multipart request: map it to `variables.input.file`)."
     )

@@ -12,7 +12,7 @@ from tortoise import timezone
 from graph.context import Info
 from graph.errors import FieldProblem, Reason, UserInputError, problem
 from graph.messages import Term
-from graph.types.common import Payload
+from graph.types.common import Payload, version_field
 from graph.types.fiches import ActivityFiche, Autonomy
 from models import fiches as m
 from models import live
@@ -264,9 +264,7 @@ class ActivityFicheCreateInput(ActivityFicheInput):
 @strawberry.input(description="The arguments of activityFicheUpdate. Edit a fiche: a field left out is unchanged.")
 class ActivityFicheUpdateInput(ActivityFicheInput):
     id: strawberry.ID = strawberry.field(description="The fiche.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
 
 
 @strawberry.input(description="The arguments of activityFicheDelete. Delete a fiche.")

@@ -11,7 +11,7 @@ from tortoise import timezone
 
 from graph.context import Info
 from graph.errors import Reason, problem
-from graph.types.common import Payload
+from graph.types.common import Payload, version_field
 from graph.types.portfolios import LiaisonFiche, Portfolio
 from models import live
 from models import portfolios as m
@@ -106,17 +106,13 @@ async def _save(fiche: m.LiaisonFiche, school_id: int) -> LiaisonFichePayload:
 )
 class LiaisonFicheWorkplaceUpdateInput(WorkplaceInput):
     id: strawberry.ID = strawberry.field(description="The liaison fiche.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
 
 
 @strawberry.input(description="The arguments of liaisonFichePlanUpdate. Individualize a liaison fiche.")
 class LiaisonFichePlanUpdateInput(LiaisonPlanInput):
     id: strawberry.ID = strawberry.field(description="The liaison fiche.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
 
 
 @strawberry.input(

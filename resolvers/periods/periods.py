@@ -10,7 +10,7 @@ import strawberry
 
 from graph.context import Info
 from graph.errors import Reason, problem
-from graph.types.common import Payload, decode_id
+from graph.types.common import Payload, decode_id, version_field
 from graph.types.periods import Period, PeriodTemplate
 from graph.types.portfolios import LiaisonFiche
 from models import periods as m
@@ -150,9 +150,7 @@ class PeriodCreateInput(PeriodInput):
 @strawberry.input(description="The arguments of periodUpdate. Edit a period: a field left out is unchanged.")
 class PeriodUpdateInput(PeriodInput):
     id: strawberry.ID = strawberry.field(description="The period.")
-    version: int = strawberry.field(
-        description="The version you read (`version` of the object); CONFLICT when it changed since."
-    )
+    version: int = version_field()
 
 
 @strawberry.input(description="The arguments of periodPlannedDaysSet. Set a period's planned days.")
