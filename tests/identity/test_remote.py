@@ -4,6 +4,7 @@ client's error)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ LIMIT = 1000
 
 class _Provider(BaseHTTPRequestHandler):
     seen_accept: list[str] = []
+    # seconds from a silent request's arrival to the client closing its connection
+    silent_closed_after: list[float] = []
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -45,6 +48,27 @@ class _Provider(BaseHTTPRequestHandler):
             self.end_headers()
             time.sleep(3)
             self.wfile.write(b"x" * 10)
+        elif self.path == "/endless":
+            # no length, 4 KiB every 10 ms until the client hangs up (or 10 s pass: a reader without a limit
+            # must not keep the test session alive)
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(1000):
+                    self.wfile.write(b"x" * 4096)
+                    self.wfile.flush()
+                    time.sleep(0.01)
+            except OSError:
+                pass
+        elif self.path == "/silent":
+            # nothing answered; wait (at most 5 s) for the client to give up and close its connection
+            arrived = time.monotonic()
+            self.connection.settimeout(5)
+            try:
+                self.connection.recv(1)
+            except OSError:
+                pass
+            _Provider.silent_closed_after.append(time.monotonic() - arrived)
         elif self.path == "/trickle":
             # a byte every 0.1 s: no read waits long enough for the socket's timeout, the whole takes 4 s
             self.send_response(200)
@@ -103,6 +127,29 @@ async def test_a_provider_slower_than_the_timeout_did_not_answer_in_time(provide
     with pytest.raises(RemoteError) as refused:
         await fetch(f"{provider}/slow", timeout=0.3)
     assert str(refused.value) == "did not answer in time"
+
+
+async def test_a_provider_that_never_stops_answering_is_cut_after_the_limit(provider):
+    # the body is read up to one byte past the limit, not to its end (there is none) nor to the deadline
+    started = time.monotonic()
+    with pytest.raises(RemoteError) as refused:
+        await fetch(f"{provider}/endless", timeout=5, limit=LIMIT)
+    assert str(refused.value) == "answered more data than expected"
+    assert time.monotonic() - started < 3
+
+
+async def test_a_silent_provider_s_connection_is_closed_at_the_socket_timeout(provider):
+    # the caller is answered at the deadline; the worker thread's socket gives up at the timeout, so no thread
+    # stays blocked on a provider that never answers
+    _Provider.silent_closed_after.clear()
+    with pytest.raises(RemoteError) as refused:
+        await fetch(f"{provider}/silent", timeout=0.3)
+    assert str(refused.value) == "did not answer in time"
+    for _ in range(50):
+        if _Provider.silent_closed_after:
+            break
+        await asyncio.sleep(0.1)
+    assert _Provider.silent_closed_after and _Provider.silent_closed_after[0] < 2
 
 
 async def test_a_provider_that_trickles_its_answer_is_cut_at_the_overall_deadline(provider):
