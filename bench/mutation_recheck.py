@@ -64,7 +64,8 @@ TESTS = {
         "tests/bilans/test_survival.py",
     ],
     "resolvers.fiches.rules": ["tests/fiches"],
-    "resolvers.bilans.grid": ["tests/bilans/test_grid.py"],
+    # the grid first (it kills most mutants at once), then what tests derived and retained levels through the API
+    "resolvers.bilans.grid": ["tests/bilans/test_grid.py", "tests/bilans/test_update.py", "tests/bilans"],
 }
 
 
