@@ -12,13 +12,15 @@ dumped to JSON behind the same Starlette app and token check), for the ratio of 
     .venv/bin/python bench/inprocess_cpu.py --floor sqlite:///tmp/school.sqlite3
 
 Per view: 3 warm-up requests, then 5 rounds of `--requests` requests; the median round's process CPU time per
-answer (the client's share included: the same for both versions).
+answer (the client's share included: each client decodes every answer it gets, the project's and the floor's).
+The garbage collector is tuned as in a served process (graph/app.py, PFMP_GC_TUNING's default) for both apps.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -50,8 +52,11 @@ class FloorRequester:
     async def send(self, name: str) -> None:
         response = await self.client.post(self.PATHS[name], headers=self.headers)
         response.raise_for_status()
+        # every answer read, as the project's requester reads (and checks) each of its answers: the client's share
+        # of the CPU counted alike on both sides
+        answer = response.json()
         if name == "period view":
-            count = len(response.json()["portfolios"])
+            count = len(answer["portfolios"])
             assert count == self.targets.period_portfolios, count
 
 
@@ -59,7 +64,8 @@ async def measure(
     url: str, requests: int, floor: bool = False, statistic: str = "median", views: tuple[str, ...] = VIEWS[:2]
 ) -> dict[str, float]:
     await apply_migrations(url)
-    settings = load._settings(Path(tempfile.mkdtemp()), url)
+    # the garbage collector tuned as a served process has it (PFMP_GC_TUNING's default), for both apps
+    settings = dataclasses.replace(load._settings(Path(tempfile.mkdtemp()), url), gc_tuning=True)
     app = create_floor_app(settings) if floor else create_app(settings)
     async with app.router.lifespan_context(app):
         targets = await ops.find_targets()

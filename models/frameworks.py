@@ -197,3 +197,17 @@ class ProfessionalAttitude(Model):
     class Meta:
         table = "framework_attitude"
         unique_together = (("framework", "code"),)
+
+
+class FrameworkShapeStamp(Model):
+    """A token that changes with every write of a framework's structure (its activities, tasks, links, competences,
+    criteria, units, scale), set by database triggers in the writing transaction (migration 0018). What a process
+    keeps of a framework's structure (resolvers/bilans/grid.py) holds while the token it was read under is current.
+    A random token rather than a counter: two databases (a restored backup, a test's copy) never give one token to
+    two contents. No foreign key: a framework's deletion cascades to rows whose triggers still write here."""
+
+    framework_id = fields.IntField(primary_key=True, generated=False)
+    token = fields.BigIntField()
+
+    class Meta:
+        table = "framework_shape_stamp"

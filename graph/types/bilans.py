@@ -44,7 +44,7 @@ from permissions import scopes
 from permissions.scopes import may_read_bilan
 from permissions.table import describe
 from permissions.viewer import Viewer
-from resolvers.bilans.grid import BilanView, bilan_views, header_of, result_log_of
+from resolvers.bilans.grid import BilanView, FrameworkShape, bilan_views, header_of, result_log_of
 from resolvers.periods import loaders as period_loaders
 
 EvaluationMode = Annotated[
@@ -240,12 +240,27 @@ def _refs(refs) -> list[int]:
     return list(refs or ())
 
 
+def _converted(shape: FrameworkShape) -> dict:
+    """The schema's objects of a shape's rows, made once per shape (a kept shape serves every request of the
+    process; these objects are never changed once made)."""
+    made = shape.converted
+    if not made:
+        made["activity"] = {a.id: FrameworkActivity.from_row(a) for a in shape.activities}
+        made["task"] = {t.id: Task.from_row(t) for rows in shape.tasks_by_activity.values() for t in rows}
+        made["competence"] = {c.id: Competence.from_row(c, shape.unit_codes) for c in shape.competences}
+        made["criterion"] = {
+            c.id: Criterion.from_row(c) for rows in shape.criteria_by_competence.values() for c in rows
+        }
+    return made
+
+
 def grid_of(view: BilanView) -> list[BilanGridActivity]:
     """The grid of R18 from a derived view: plain objects, no query."""
     shape = view.shape
     if shape is None:
         return []
     competences = shape.competence_by_id
+    made = _converted(shape)
     activities = []
     for activity in shape.activities:
         tasks = []
@@ -255,7 +270,7 @@ def grid_of(view: BilanView) -> list[BilanGridActivity]:
                 competence = competences[link.competence_id]
                 criteria = [
                     BilanGridCriterion(
-                        criterion=Criterion.from_row(c),
+                        criterion=made["criterion"][c.id],
                         marked=bool(refs),
                         fiche_refs=_refs(refs),
                         level=view.level(competence.id, c.id),
@@ -269,7 +284,7 @@ def grid_of(view: BilanView) -> list[BilanGridActivity]:
                     continue
                 items.append(
                     BilanGridCompetence(
-                        competence=Competence.from_row(competence, shape.unit_codes),
+                        competence=made["competence"][competence.id],
                         weight=link.weight,
                         marked=bool(refs) or any(c.marked for c in criteria),
                         fiche_refs=_refs(refs),
@@ -283,7 +298,7 @@ def grid_of(view: BilanView) -> list[BilanGridActivity]:
                 continue
             tasks.append(
                 BilanGridTask(
-                    task=Task.from_row(task),
+                    task=made["task"][task.id],
                     marked=bool(refs) or any(c.marked for c in items),
                     fiche_refs=_refs(refs),
                     competences=items,
@@ -291,7 +306,7 @@ def grid_of(view: BilanView) -> list[BilanGridActivity]:
             )
         if activity.retired_at is not None and not tasks:
             continue
-        activities.append(BilanGridActivity(activity=FrameworkActivity.from_row(activity), tasks=tasks))
+        activities.append(BilanGridActivity(activity=made["activity"][activity.id], tasks=tasks))
     return activities
 
 
@@ -299,11 +314,12 @@ def results_of(view: BilanView) -> list[BilanCompetenceResult]:
     shape = view.shape
     if shape is None:
         return []
+    made = _converted(shape)
     found = []
     for competence in shape.competences:
         criteria = [
             BilanCriterionResult(
-                criterion=Criterion.from_row(c),
+                criterion=made["criterion"][c.id],
                 marked=bool(refs),
                 fiche_refs=list(refs),
                 level=view.level(competence.id, c.id),
@@ -318,7 +334,7 @@ def results_of(view: BilanView) -> list[BilanCompetenceResult]:
         mode, chosen = view.modes.get(competence.id, (m.EvaluationMode.GLOBAL, False))
         found.append(
             BilanCompetenceResult(
-                competence=Competence.from_row(competence, shape.unit_codes),
+                competence=made["competence"][competence.id],
                 mode=mode,
                 mode_chosen=chosen,
                 marked=bool(refs) or any(c.marked for c in criteria),

@@ -66,7 +66,7 @@ from resolvers.bilans.grid import (
     Marks,
     build_views,
     header_of,
-    load_framework_shapes,
+    kept_framework_shapes,
 )
 from resolvers.periods.rules import planned_days
 
@@ -553,7 +553,7 @@ async def meeting_sheet(viewer: Viewer, target: Target) -> MeetingSheetData:
         shape, marks, mode_of = view.shape, view.marks, view.mode
     else:
         # No bilan the viewer may read (none of the meeting sheet's roles meets this today): a bare grid.
-        shape = (await load_framework_shapes([period["level__framework_id"]])).get(period["level__framework_id"])
+        shape = (await kept_framework_shapes([period["level__framework_id"]])).get(period["level__framework_id"])
         marks, mode_of = Marks(), lambda _: EvaluationMode.GLOBAL
     header = header_of(view.bilan) if view is not None else None
     if view is not None and header is not None:
