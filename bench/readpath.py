@@ -56,13 +56,17 @@ from tortoise import connections  # noqa: E402
 
 from bench import operations as ops  # noqa: E402
 from bench import postgraphile_peer as peer  # noqa: E402
+from bench.floor_app import ROUTES  # noqa: E402
 from bench.load import TOKEN_SECRET, Server, _concurrent  # noqa: E402
 from graph.database import apply_migrations, orm  # noqa: E402
 from graph.settings import normalize_database_url  # noqa: E402
 from models.schools import School  # noqa: E402
 from permissions.tokens import issue_token  # noqa: E402
 
+# The views measured by default; `--view` chooses others (the visit screen and the level dashboard: the project and
+# the floor only, PostGraphile is given the first two).
 VIEWS = ("period view", "learner view")
+ALL_VIEWS = ("period view", "learner view", "visit screen", "level dashboard")
 PROJECT, TUNED, REPEAT, REVALIDATE, FLOOR, POSTGRAPHILE, POSTGRAPHILE_RLS = (
     "project (cold)",
     "project, gc tuned",
@@ -72,7 +76,7 @@ PROJECT, TUNED, REPEAT, REVALIDATE, FLOOR, POSTGRAPHILE, POSTGRAPHILE_RLS = (
     "PostGraphile",
     "PostGraphile with RLS",
 )
-FLOOR_PATHS = {"period view": "/floor/period-view", "learner view": "/floor/learner-view"}
+FLOOR_PATHS = {name: f"/floor/{route}" for route, name in ROUTES.items()}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -131,8 +135,12 @@ def _floor_check(targets: ops.Targets):
     def check(view: str, body: dict) -> None:
         if view == "period view":
             assert len(body["portfolios"]) == targets.period_portfolios, len(body["portfolios"])
-        else:
+        elif view == "learner view":
             assert body["portfolios"] and all(p["fiches"] for p in body["portfolios"]), "no fiches"
+        elif view == "visit screen":
+            assert body["tasks"] and body["criteria"] and body["bilan"]["id"] == targets.visit_bilan_id, "no grid"
+        else:
+            assert body["learners"] and body["competences"], "no dashboard"
 
     return check
 
@@ -149,7 +157,9 @@ def _postgraphile_check(targets: ops.Targets):
     return check
 
 
-def start_peers(url: str, data_dir: Path, targets: ops.Targets, cli: Path | None) -> list[Peer]:
+def start_peers(
+    url: str, data_dir: Path, targets: ops.Targets, cli: Path | None, views: tuple[str, ...] = VIEWS
+) -> list[Peer]:
     token = issue_token(
         secret=TOKEN_SECRET,
         issuer="pfmp",
@@ -161,7 +171,7 @@ def start_peers(url: str, data_dir: Path, targets: ops.Targets, cli: Path | None
     )[0]
     bearer = {"Authorization": f"Bearer {token}"}
     graphql = {
-        view: ("/graphql", {"query": ops.READS[view], "variables": ops.read_variables(view, targets)}) for view in VIEWS
+        view: ("/graphql", {"query": ops.READS[view], "variables": ops.read_variables(view, targets)}) for view in views
     }
     peers = [
         Peer(
@@ -216,7 +226,7 @@ def start_peers(url: str, data_dir: Path, targets: ops.Targets, cli: Path | None
                 ],
             ),
             bearer,
-            {view: (FLOOR_PATHS[view], {}) for view in VIEWS},
+            {view: (FLOOR_PATHS[view], {}) for view in views},
             _floor_check(targets),
         ),
     ]
@@ -293,7 +303,7 @@ async def measure_database(args, url: str, data_dir: Path, cli: Path | None) -> 
             await connections.get("default").execute_script(peer.REMOVE + peer.PREPARE)
     peers: list[Peer] = []
     try:
-        peers = start_peers(url, data_dir, targets, cli if postgres else None)
+        peers = start_peers(url, data_dir, targets, cli if postgres else None, tuple(args.views))
         if args.peers:
             for one in peers:
                 if one.name not in args.peers:
@@ -306,7 +316,9 @@ async def measure_database(args, url: str, data_dir: Path, cli: Path | None) -> 
             for run in range(args.repeat):
                 turn = run % len(peers)
                 for one in peers[turn:] + peers[:turn]:
-                    for view in VIEWS:
+                    for view in args.views:
+                        if view not in one.requests:
+                            continue  # PostGraphile is given the period and learner views only
                         result = await measure_one(args, client, one, view)
                         one.results.setdefault(view, []).append(result)
                         print(
@@ -353,26 +365,31 @@ def report(args, db: str, measured: list[dict]) -> str:
             "",
         ]
     for result in measured:
-        lines += [
-            f"Period view of {result['portfolios']} portfolios (teacher {result['teacher']}):",
-            "",
-            "| peer | period view answers/s | p50 / p95 ms | CPU ms/answer | learner view answers/s "
-            "| p50 / p95 ms | CPU ms/answer |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for name, views in result["peers"].items():
-            cells = []
-            for view in VIEWS:
-                runs = views[view]
-                errors = sum(run["errors"] for run in runs)
-                cells += [
-                    f"{_median(runs, 'rps'):.1f}" + (f" ({errors} errors)" if errors else ""),
-                    f"{_median(runs, 'p50'):.1f} / {_median(runs, 'p95'):.1f}",
-                    f"{_median(runs, 'cpu_per_answer') * 1000:.2f}",
-                ]
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"Period view of {result['portfolios']} portfolios (teacher {result['teacher']}):")
         lines.append("")
-    if len(measured) >= 2:
+        for view in args.views:
+            floor_runs = result["peers"].get(FLOOR, {}).get(view)
+            floor_cpu = _median(floor_runs, "cpu_per_answer") if floor_runs else None
+            lines += [
+                f"{view[0].upper()}{view[1:]}:",
+                "",
+                "| peer | answers/s | p50 / p95 ms | CPU ms/answer | CPU × floor's |",
+                "|---|---|---|---|---|",
+            ]
+            for name, views in result["peers"].items():
+                runs = views.get(view)
+                if not runs:
+                    continue
+                errors = sum(run["errors"] for run in runs)
+                cpu = _median(runs, "cpu_per_answer")
+                ratio = f"{cpu / floor_cpu:.2f}×" if floor_cpu else "—"
+                lines.append(
+                    f"| {name} | {_median(runs, 'rps'):.1f}"
+                    + (f" ({errors} errors)" if errors else "")
+                    + f" | {_median(runs, 'p50'):.1f} / {_median(runs, 'p95'):.1f} | {cpu * 1000:.2f} | {ratio} |"
+                )
+            lines.append("")
+    if len(measured) >= 2 and "period view" in args.views:
         small, large = sorted(measured, key=lambda r: r["portfolios"])[:: len(measured) - 1]
         extra = large["portfolios"] - small["portfolios"]
         lines += [
@@ -394,11 +411,13 @@ def report(args, db: str, measured: list[dict]) -> str:
             ratio = value / per_row[FLOOR] if per_row.get(FLOOR) else float("nan")
             lines.append(f"| {name} | {low:.2f} | {high:.2f} | {value:.3f} | {ratio:.1f}× |")
         lines.append("")
+    first = args.views[0]
     lines.append(
-        f"Per run, answers/s of the period view of {measured[-1]['portfolios']} portfolios: "
+        f"Per run, answers/s of the {first} ({measured[-1]['portfolios']} portfolios a period): "
         + "; ".join(
-            f"{name} " + ", ".join(f"{run['rps']:.0f}" for run in views["period view"])
+            f"{name} " + ", ".join(f"{run['rps']:.0f}" for run in views[first])
             for name, views in measured[-1]["peers"].items()
+            if first in views
         )
     )
     return "\n".join(lines) + "\n"
@@ -434,6 +453,13 @@ def main() -> None:
     )
     parser.add_argument("--without-postgraphile", action="store_true")
     parser.add_argument(
+        "--view",
+        dest="views",
+        action="append",
+        choices=ALL_VIEWS,
+        help="a view to measure (repeatable; default: the period and learner views)",
+    )
+    parser.add_argument(
         "--peer",
         dest="peers",
         action="append",
@@ -441,6 +467,7 @@ def main() -> None:
         help="measure only this peer (repeatable); default: all",
     )
     args = parser.parse_args()
+    args.views = args.views or list(VIEWS)
     urls = [normalize_database_url(url) for url in args.database_url]
     kinds = {url.split("://")[0] for url in urls}
     if len(kinds) != 1:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import operator
+import weakref
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
@@ -34,7 +35,7 @@ from graphql import (
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graph.types.common import GUARD, MISSING, PREFETCHED, Guard
+from graph.types.common import GUARD, MISSING, PREFETCHED, SHARED_ANSWERS, Guard
 from permissions.table import PERSONAL_READS
 
 # The key, in a graphql-core field's extensions, of its plain getter: (getter, coerce, non-null, list item
@@ -46,6 +47,12 @@ OBJECT = "pfmp.object"
 GENERAL: Any = object()
 # Compiled sub-selections kept per field node (the parser's cache keeps a document's nodes for as long).
 PLANS_KEPT = 4096
+# How many sub-selections' answers an object marked by `share_answers` keeps.
+SHARED_ANSWERS_KEPT = 16
+
+# Getters and compiled sub-selections whose answer depends on the object alone: neither on the request's viewer
+# (a guard) nor noted in its audit trail (a personal read).
+_context_free: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
 
 class DirectExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -123,6 +130,13 @@ def _selection(object_type: GraphQLObjectType, selection_set: Any) -> Callable[[
         else:
             return None
 
+    pure = all(
+        kind == "typename"
+        or (kind == "leaf" and how[0] in _context_free)
+        or (kind == "object" and how in _context_free)
+        for _, kind, how in parts
+    )
+
     def answer(source: Any, context: Any) -> dict:
         found = {}
         for key, kind, how in parts:
@@ -137,6 +151,8 @@ def _selection(object_type: GraphQLObjectType, selection_set: Any) -> Callable[[
             found[key] = value
         return found
 
+    if pure:
+        _context_free.add(answer)
     return answer
 
 
@@ -148,12 +164,23 @@ def _object_field(entry: tuple, selection_set: Any) -> Callable[[Any, Any], Any]
         return None
     is_type_of = object_type.is_type_of
     origin = getattr((object_type.extensions or {}).get("strawberry-definition"), "origin", None)
+    shareable = answer in _context_free
 
     def one(value: Any, context: Any) -> Any:
         # As graphql-core's completion checks it (Strawberry's checks ignore the resolve info); an object of the
         # type's own class is one of its type.
         if is_type_of is not None and type(value) is not origin and not is_type_of(value, None):
             raise _HandOn
+        if shareable:
+            kept = getattr(value, SHARED_ANSWERS, None)
+            if kept is not None:
+                # keyed by the compiled sub-selection itself (held, so never mistaken for a later one)
+                found = kept.get(answer)
+                if found is None:
+                    found = answer(value, context)
+                    if len(kept) < SHARED_ANSWERS_KEPT:
+                        kept[answer] = found
+                return found
         return answer(value, context)
 
     def get(source: Any, context: Any) -> Any:
@@ -181,6 +208,8 @@ def _object_field(entry: tuple, selection_set: Any) -> Callable[[Any, Any], Any]
                 found.append(one(item, context))
         return found
 
+    if shareable and getter in _context_free:
+        _context_free.add(get)
     return get
 
 
@@ -376,6 +405,7 @@ def _global_id_getter(type_name: str, origin: type) -> Callable[[Any, Any], Any]
             return GENERAL
         return base64.b64encode(f"{prefix}{getattr(source, attribute)}".encode()).decode()
 
+    _context_free.add(get)
     return get
 
 
@@ -397,6 +427,7 @@ def _attribute_getter(name: str) -> Callable[[Any, Any], Any]:
     def get(source: Any, context: Any) -> Any:
         return read(source)
 
+    _context_free.add(get)
     return get
 
 

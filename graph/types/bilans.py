@@ -22,6 +22,7 @@ from graph.types.common import (
     export_url,
     guarded,
     paginate,
+    share_answers,
 )
 from graph.types.fiches import ActivityFiche
 from graph.types.frameworks import (
@@ -245,11 +246,14 @@ def _converted(shape: FrameworkShape) -> dict:
     process; these objects are never changed once made)."""
     made = shape.converted
     if not made:
-        made["activity"] = {a.id: FrameworkActivity.from_row(a) for a in shape.activities}
-        made["task"] = {t.id: Task.from_row(t) for rows in shape.tasks_by_activity.values() for t in rows}
-        made["competence"] = {c.id: Competence.from_row(c, shape.unit_codes) for c in shape.competences}
+        # shared: their answers to a sub-selection of plain fields are computed once (graph/execution.py)
+        made["activity"] = {a.id: share_answers(FrameworkActivity.from_row(a)) for a in shape.activities}
+        made["task"] = {
+            t.id: share_answers(Task.from_row(t)) for rows in shape.tasks_by_activity.values() for t in rows
+        }
+        made["competence"] = {c.id: share_answers(Competence.from_row(c, shape.unit_codes)) for c in shape.competences}
         made["criterion"] = {
-            c.id: Criterion.from_row(c) for rows in shape.criteria_by_competence.values() for c in rows
+            c.id: share_answers(Criterion.from_row(c)) for rows in shape.criteria_by_competence.values() for c in rows
         }
     return made
 
@@ -377,6 +381,8 @@ class CompanyBilan(relay.Node):
     stored_meeting_date: strawberry.Private[dt.date | None]
     # Once completed, the header as it stood then (R21); None while draft.
     header: strawberry.Private[dict | None]
+    # The row it was made from: the grid's view derives from it rather than reading it again.
+    row: strawberry.Private[m.CompanyBilan]
 
     @guarded(
         "Where to download the bilan as a document: « Bilan entreprise » once completed, its sheet titled as a "
@@ -412,6 +418,7 @@ class CompanyBilan(relay.Node):
             else None,
             stored_meeting_date=row.meeting_date,
             header=header,
+            row=row,
         )
 
     @guarded(
@@ -424,7 +431,7 @@ class CompanyBilan(relay.Node):
         return self.scan
 
     async def _view(self, info: Info) -> BilanView:
-        return await bilan_views(info).load(self.id)
+        return await bilan_views(info, self.row).load(self.id)
 
     @strawberry.field(
         description="Date of the meeting with the company trainer: the period's last day unless "

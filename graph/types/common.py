@@ -589,3 +589,15 @@ async def paginate_built(
     nodes = await build(rows)
     edges = [relay.Edge(node=node, cursor=keyset.cursor(row)) for row, node in zip(rows, nodes, strict=True)]
     return _connection(edges, has_next=has_next, after=after, whole_list=queryset)
+
+
+# The attribute of an object whose answers may be shared (`share_answers`; graph/execution.py reads it).
+SHARED_ANSWERS = "_pfmp_shared_answers"
+
+
+def share_answers(value: Any) -> Any:
+    """Marks an object that is shared by every request and never changed once made (a kept framework structure's
+    objects: graph/types/bilans.py), so that its answer to a sub-selection made of context-free fields is computed
+    once and reused. Returns the object."""
+    setattr(value, SHARED_ANSWERS, {})
+    return value

@@ -460,11 +460,16 @@ async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -
     return views
 
 
-def bilan_views(info):
-    """The request's loader of BilanView by bilan id (callers have checked reach and access)."""
+def bilan_views(info, known: CompanyBilan | None = None):
+    """The request's loader of BilanView by bilan id (callers have checked reach and access). `known`: the bilan's
+    row as the caller read it (whole, not `.only()` some columns), used instead of reading it again."""
+    rows = info.context.loaders.by_id(CompanyBilan, None)
+    if known is not None and not known._partial:
+        rows.prime(known.id, known)
 
     async def load(ids: Sequence[int]) -> list[BilanView | None]:
-        views = await build_views(await CompanyBilan.filter(id__in=list(ids)))
+        found = await rows.load_many(list(ids))
+        views = await build_views([row for row in found if row is not None])
         return [views.get(i) for i in ids]
 
     return info.context.loaders.custom(("bilan_views",), load)

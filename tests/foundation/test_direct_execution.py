@@ -11,9 +11,10 @@ import enum
 import pytest
 import strawberry
 from strawberry import relay
+from strawberry.extensions import ParserCache
 
 from graph.execution import DirectExecutionContext, answer_fields_directly
-from graph.types.common import MISSING, prefetched
+from graph.types.common import MISSING, prefetched, share_answers
 
 
 @strawberry.enum
@@ -96,6 +97,12 @@ class Rack:
     shelf: Shelf
 
 
+# Objects kept from one request to the next, as a kept framework structure's are (graph/types/bilans.py): the first
+# marked as shared, the second not.
+KEPT = _items(2)
+share_answers(KEPT[0])
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -109,6 +116,10 @@ class Query:
     @strawberry.field
     def shelves(self, n: int) -> list[Shelf]:
         return _shelves(n)
+
+    @strawberry.field
+    def kept(self) -> Shelf:
+        return Shelf(label="kept", item=KEPT[0], items=KEPT, maybe_item=None, required_item=KEPT[1])
 
 
 class CountingContext(DirectExecutionContext):
@@ -235,3 +246,34 @@ async def test_object_fields_of_plain_fields_build_no_resolve_info(n):
     assert not result.errors and len(result.data["shelves"]) == n
     # the root list field alone: every object below it is answered from plain getters
     assert CountingContext.infos == 1
+
+
+async def test_a_shared_objects_answer_of_plain_attributes_is_made_once_and_nothing_else_is_shared():
+    # with the parser's cache, as graph/schema.py has it: a document's compiled sub-selections live as long as it
+    direct = strawberry.Schema(
+        query=Query, execution_context_class=DirectExecutionContext, extensions=[lambda: ParserCache(maxsize=8)]
+    )
+    answer_fields_directly(direct._schema)
+
+    async def data(query: str) -> dict:
+        result = await direct.execute(query)
+        assert result.data is not None and not result.errors, result.errors
+        return result.data
+
+    plain_fields = "{ kept { items { id name colour } } }"
+    with_a_method = "{ kept { items { name shout } } }"
+    with_a_slot = "{ kept { item { name count } } }"
+    first = {query: await data(query) for query in (plain_fields, with_a_method, with_a_slot)}
+    assert first[plain_fields]["kept"]["items"][0]["name"] == "n1"
+    # the kept objects change (a shared one never does in the product: here to see what is reused)
+    KEPT[0].name, KEPT[1].name, KEPT[0].slot = "renamed", "renamed too", 99
+    try:
+        again = {query: await data(query) for query in first}
+        # the shared object's answer of attributes is the one made the first time; the other object's is made anew
+        assert again[plain_fields]["kept"]["items"][0] == first[plain_fields]["kept"]["items"][0]
+        assert again[plain_fields]["kept"]["items"][1]["name"] == "renamed too"
+        # a sub-selection with a method or a guarded slot in it is answered every time, from the object as it is
+        assert again[with_a_method]["kept"]["items"][0] == {"name": "renamed", "shout": "RENAMED"}
+        assert again[with_a_slot]["kept"]["item"] == {"name": "renamed", "count": 99}
+    finally:
+        KEPT[0].name, KEPT[1].name, KEPT[0].slot = "n1", "n2", 10
