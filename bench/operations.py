@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import orjson
 from tortoise.expressions import Subquery
 from tortoise.functions import Count, Max
 
@@ -170,15 +171,16 @@ def check_read(name: str, targets: Targets, data: dict) -> None:
         assert node["dashboard"]["learners"]["nodes"], "no learner"
 
 
-def _dump(rows) -> str:
-    return json.dumps(rows, default=str)
+def _dump(rows) -> bytes:
+    # the encoder the server answers with (graph/app.py): the floor measures the rows, not a slower encoder
+    return orjson.dumps(rows, default=str)
 
 
 def _pick(row, *names) -> dict:
     return {name: getattr(row, name) for name in names}
 
 
-async def floor_period_view(targets: Targets) -> str:
+async def floor_period_view(targets: Targets) -> bytes:
     viewer, period_id = targets.viewer, targets.period_id
     period = await Period.get(scopes.periods(viewer), id=period_id)
     locked = await CompanyBilan.filter(portfolio__period_id=period_id, interim_reviews__id__isnull=False).exists()
@@ -224,7 +226,7 @@ async def floor_period_view(targets: Targets) -> str:
     )
 
 
-async def floor_learner_view(targets: Targets) -> str:
+async def floor_learner_view(targets: Targets) -> bytes:
     viewer = targets.viewer
     learner = await User.get(scopes.learners(viewer), id=targets.learner_id)
     classroom = await Classroom.get(scopes.classrooms(viewer), id=learner.classroom_id)
@@ -286,7 +288,7 @@ def _latest_results(bilan_ids: list[int]):
     return BilanResultEntry.filter(id__in=latest).values("bilan_id", "competence_id", "criterion_id", "level")
 
 
-async def floor_visit_screen(targets: Targets) -> str:
+async def floor_visit_screen(targets: Targets) -> bytes:
     viewer = targets.viewer
     bilan = await CompanyBilan.get(scopes.bilans(viewer), id=targets.visit_bilan_id)
     portfolio = (
@@ -343,7 +345,7 @@ async def floor_visit_screen(targets: Targets) -> str:
     )
 
 
-async def floor_level_dashboard(targets: Targets) -> str:
+async def floor_level_dashboard(targets: Targets) -> bytes:
     viewer = targets.viewer
     # The first page of the level's learners, as the connection answers it (100 when `first` is not given).
     learners = (

@@ -58,6 +58,7 @@ from graph.well_formed import (
     GRAPHQL_RESPONSE,
     JSON_TOO_DEEP,
     CodedRefusalMiddleware,
+    encode_answer,
     gate_multipart,
     http_error_response,
     refuse_deep_variables,
@@ -106,6 +107,9 @@ class PortfolioGraphQL(GraphQL[Context, None]):
             if settings.response_cache_bytes
             else None
         )
+
+    def encode_json(self, data: object) -> str:
+        return encode_answer(data)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

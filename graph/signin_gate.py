@@ -51,7 +51,13 @@ from graph.messages import negotiate
 from graph.schema import LIMIT_RULES, MAX_TOKENS, schema
 from graph.settings import Settings
 from graph.text_guard import UNSTORABLE, unstorable_variable
-from graph.well_formed import GRAPHQL_RESPONSE, MAX_VARIABLE_DEPTH, nesting_depth, wants_graphql_response
+from graph.well_formed import (
+    GRAPHQL_RESPONSE,
+    MAX_VARIABLE_DEPTH,
+    encode_answer,
+    nesting_depth,
+    wants_graphql_response,
+)
 from permissions import throttle
 
 log = logging.getLogger("pfmp.signin")
@@ -288,9 +294,7 @@ class SigninGate:
                 await asyncio.sleep(self.settings.signin_refusal_delay)
                 accept = headers.get("accept", "")
                 response = Response(
-                    json.dumps(
-                        shape.answer(retry_after, negotiate(headers.get("accept-language"))), separators=(",", ":")
-                    ),
+                    encode_answer(shape.answer(retry_after, negotiate(headers.get("accept-language")))),
                     media_type=GRAPHQL_RESPONSE if wants_graphql_response(accept) else "application/json",
                     headers={"retry-after": str(retry_after)},
                 )

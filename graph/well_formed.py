@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 
@@ -39,6 +40,16 @@ MAX_VARIABLE_DEPTH = 32
 UPLOAD_RULES = ("annex.write", "bilan.paper.write")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
+
+
+def encode_answer(data: object) -> str:
+    """A GraphQL answer as JSON text, as the view sends it (graph/app.py) and the sign-in gate mimics it byte for
+    byte (graph/signin_gate.py). orjson: the answers of a list or a visit screen are tens to hundreds of kilobytes,
+    which the standard library's encoder spends about a millisecond per hundred kilobytes on (UTF-8 out, rather
+    than \\u escapes). Text, not bytes: the WebSocket transport sends bytes as binary frames, which GraphQL clients
+    refuse."""
+    return orjson.dumps(data).decode()
+
 
 NOT_AN_OBJECT = "The request body must be a JSON object with a `query` string."
 TOO_DEEP = f"The variables are nested too deeply (at most {MAX_VARIABLE_DEPTH} levels)."
