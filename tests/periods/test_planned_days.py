@@ -102,3 +102,12 @@ async def test_a_learner_reads_the_planned_days_of_their_period_but_may_not_set_
     assert (await learner.data(READ, id=period_id))["node"] == {"plannedDays": 10, "plannedDaysOverride": None}
     assert await learner.error_code(SET, id=period_id, days=5) == "FORBIDDEN"
     assert (await Period.get(id=period.id)).planned_days_override is None
+
+
+@pytest.mark.parametrize("days", [1, 12])
+async def test_one_day_and_the_periods_whole_length_are_accepted(teacher, days):
+    # given a period of 12 calendar days: the bounds of what a school may set are themselves allowed
+    period = await _create(teacher, "2026-11-09", "2026-11-20")
+    payload = (await teacher.data(SET, id=period["id"], days=days))["periodPlannedDaysSet"]
+    assert payload["errors"] == []
+    assert payload["period"]["plannedDays"] == days and payload["period"]["plannedDaysOverride"] == days
