@@ -61,6 +61,7 @@ TESTS = {
         "tests/periods/test_lifecycle.py",
         "tests/periods/test_liaison.py",
         "tests/periods/test_planned_days.py",
+        "tests/periods/test_live_news.py",
         "tests/bilans/test_survival.py",
     ],
     "resolvers.fiches.rules": ["tests/fiches"],

@@ -7,6 +7,7 @@ import asyncio
 
 from graph.types.common import encode_id
 from models import live
+from models.frameworks import Task
 from models.periods import Period
 from models.portfolios import LiaisonFiche
 from models.users import Role, User
@@ -43,3 +44,33 @@ async def test_a_period_edit_is_news_of_the_liaison_fiches_it_changed(teacher):
     told = [news for event in heard if (news := await news_for(tutor, event, None)) is not None]
     assert len(told) == 1 and told[0].liaison_fiche is not None
     assert told[0].liaison_fiche.objectives == "Nouveaux objectifs"
+
+
+TASKS = """mutation($id: ID!, $v: Int!, $t: [ID!]!) { periodUpdate(input: {id: $id, version: $v, taskIds: $t}) {
+  errors { code } } }"""
+
+
+async def test_a_period_edit_of_its_tasks_alone_is_news_of_the_liaison_fiches_it_changed(teacher):
+    # given a period whose liaison fiches all follow its plan but one, whose tasks were individualized
+    period = await Period.get(name="Stage de découverte")
+    liaisons = {f.id for f in await LiaisonFiche.filter(portfolio__period_id=period.id)}
+    kept = await LiaisonFiche.get(portfolio__learner__last_name="CARLIER", portfolio__period_id=period.id)
+    kept.tasks_individualized = True
+    await kept.save()
+    first = await Task.filter(framework_id=(await period.level).framework_id).order_by("position").first()
+    assert first is not None
+    async with live.hub.subscribe(period.school_id) as queue:
+        # when only its tasks change
+        answer = await teacher.data(
+            TASKS, id=encode_id("Period", period.id), v=period.version, t=[encode_id("Task", first.id)]
+        )
+        assert answer["periodUpdate"]["errors"] == []
+        heard = []
+        while len(heard) < len(liaisons) - 1:
+            heard.append(await asyncio.wait_for(queue.get(), 10))
+        await asyncio.sleep(0.2)
+        assert queue.empty()
+    # then each liaison fiche that took the new tasks is news, the individualized one is not
+    assert {e.id for e in heard} == liaisons - {kept.id}
+    assert {e.kind for e in heard} == {live.NewsKind.LIAISON_FICHE_CHANGED}
+    assert {e.school_id for e in heard} == {period.school_id}
