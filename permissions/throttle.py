@@ -132,10 +132,20 @@ async def begin(settings: Settings, email: str, address: str, limits: Limits = L
         return _refused(attempt, max(found.values()), moment)
     async with in_transaction():
         # A write first: on SQLite it takes the write lock at once, so two processes never both read then write.
-        await SigninThrottle.bulk_create(
-            [SigninThrottle(key=key, last_attempt_at=moment) for key in keys], ignore_conflicts=True
-        )
-        rows = {row.key: row for row in await SigninThrottle.filter(key__in=keys).order_by("key").select_for_update()}
+        # Again when a row is gone by the time it is locked: on PostgreSQL a concurrent success of the same account
+        # (`succeeded`) can delete the row this insert found and skipped; once locked, rows stay.
+        rows: dict[str, SigninThrottle] = {}
+        for _ in range(3):
+            await SigninThrottle.bulk_create(
+                [SigninThrottle(key=key, last_attempt_at=moment) for key in keys if key not in rows],
+                ignore_conflicts=True,
+            )
+            locked = await SigninThrottle.filter(key__in=keys).order_by("key").select_for_update()
+            rows = {row.key: row for row in locked}
+            if len(rows) == len(keys):
+                break
+        else:
+            raise RuntimeError("sign-in throttle rows deleted as fast as they are written")
         ends = [row.blocked_until for row in rows.values() if row.blocked_until and row.blocked_until > moment]
         if ends:  # blocked meanwhile, by a concurrent attempt
             return _refused(attempt, max(ends), moment)
