@@ -52,11 +52,18 @@ class _LiteralFinder(Visitor):
         return None
 
 
+def _may_hold_unstorable(query: str | None) -> bool:
+    """Whether a string literal of this query text may hold an unstorable character: a literal's characters are
+    either written as they are (found by the pattern in the text) or escaped as `\\u…`, so a text with neither
+    needs no walk of its parsed document (the common case, answered without one)."""
+    return query is None or "\\u" in query or UNSTORABLE.search(query) is not None
+
+
 class RefuseUnstorableText(SchemaExtension):
     def on_execute(self):
         context = self.execution_context
         where = unstorable_variable(context.variables or {}, "variables")
-        if where is None and context.graphql_document is not None:
+        if where is None and context.graphql_document is not None and _may_hold_unstorable(context.query):
             finder = _LiteralFinder()
             visit(context.graphql_document, finder)
             where = "a string in the query" if finder.found else None

@@ -407,7 +407,9 @@ PORTFOLIO_FICHES = Keyset("Portfolio.activityFiches", ("-created_at", "-id"))
 
 
 def _fiche_key(fiche: ActivityFiche) -> tuple[str, int]:
-    return fiche.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), fiche.id
+    # as strftime("%Y-%m-%dT%H:%M:%S.%fZ") writes it, several times faster
+    utc = fiche.created_at.astimezone(dt.UTC).replace(tzinfo=None)
+    return f"{utc.isoformat(timespec='microseconds')}Z", fiche.id
 
 
 def _fiche_pages(

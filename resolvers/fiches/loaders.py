@@ -26,17 +26,28 @@ async def annex_counts(fiche_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
+TASK_COLUMNS = ("code", "label", "position", "provisional", "retired_at", "framework_id")
+
+
 async def task_link_values(fiche_ids: Sequence[int]) -> tuple[list[dict], dict[int, dict]]:
-    """The task links of these fiches (by id) and the columns of their tasks (by id)."""
+    """The task links of these fiches (by id) and the columns of their tasks (by id): one statement, the tasks'
+    columns joined to their links."""
     links = await (
         FicheTask.filter(fiche_id__in=list(fiche_ids))
         .order_by("id")
-        .values("fiche_id", "task_id", "ticked_by_learner", "checked_by_teacher")
+        .values(
+            "fiche_id",
+            "task_id",
+            "ticked_by_learner",
+            "checked_by_teacher",
+            **{f"task_{column}": f"task__{column}" for column in TASK_COLUMNS},
+        )
     )
-    tasks = await Task.filter(id__in=list({link["task_id"] for link in links})).values(
-        "id", "code", "label", "position", "provisional", "retired_at", "framework_id"
-    )
-    return links, {task["id"]: task for task in tasks}
+    tasks = {
+        link["task_id"]: {"id": link["task_id"], **{column: link.pop(f"task_{column}") for column in TASK_COLUMNS}}
+        for link in links
+    }
+    return links, tasks
 
 
 def read_times(info: Info):

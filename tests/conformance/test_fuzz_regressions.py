@@ -131,6 +131,29 @@ async def test_unstorable_text_in_a_literal_is_bad_input(anonymous):
     assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+@pytest.mark.parametrize(
+    ("literal", "code"),
+    [
+        ('"CAP\\u0000"', "BAD_USER_INPUT"),
+        ('"CAP\\u{0}"', "BAD_USER_INPUT"),
+        ('"CAP\x00"', "BAD_USER_INPUT"),
+        ('"CAP\\ud800"', "GRAPHQL_PARSE_FAILED"),
+        ('"CAP\ud800"', "GRAPHQL_PARSE_FAILED"),
+        ('"""CAP\udfff"""', "GRAPHQL_PARSE_FAILED"),
+    ],
+    ids=["escaped-nul", "braced-nul", "raw-nul", "escaped-surrogate", "raw-surrogate", "raw-in-a-block-string"],
+)
+async def test_unstorable_text_in_any_literal_is_refused_before_any_resolver(teacher, literal, code):
+    # The text guard finds NUL escaped or written as it is; the parser refuses a surrogate either way.
+    body = await execute_ascii(teacher, "query { framework(code: %s) { code } }" % literal)
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == code, body
+
+
+async def test_a_backslash_that_escapes_no_unstorable_text_is_answered(teacher):
+    body = await execute_ascii(teacher, 'query { framework(code: "CAP\\u0041\\n") { code } }')
+    assert body == {"data": {"framework": None}}, body
+
+
 async def test_unstorable_text_in_sign_in_is_refused_before_any_lookup(anonymous):
     body = await execute_ascii(anonymous, LOGIN, e="admin@demo.pfmp.test", p="demo\ud800")
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

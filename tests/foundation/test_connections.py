@@ -314,6 +314,24 @@ async def test_the_fiches_pages_of_the_learner_view_cost_the_same_statements_wha
     assert (count, page["nodes"]) == (two, whole["nodes"][5:10])
 
 
+LISTED_FICHES = """query($id: ID!) { node(id: $id) { ... on Learner {
+  portfolios { activityFiches { nodes { title %s } } } } } }"""
+
+
+async def test_the_tasks_of_every_listed_fiche_with_their_codes_cost_one_statement(teacher, learner, sql_counter):
+    portfolio, learner_gid = await _dupire()
+    await _write(learner, portfolio, *(f"Fiche n° {n}" for n in range(5)))
+    sql_counter.reset()
+    await teacher.data(LISTED_FICHES % "", id=learner_gid)
+    bare = sql_counter.count
+    sql_counter.reset()
+    data = await teacher.data(LISTED_FICHES % "tasks { task { code label } tickedByLearner }", id=learner_gid)
+    # the links and their tasks' columns in one statement, for every fiche of every portfolio
+    assert sql_counter.count == bare + 1, sql_counter.statements
+    demo_fiche = data["node"]["portfolios"][0]["activityFiches"]["nodes"][-1]
+    assert demo_fiche["tasks"] and all(link["task"]["code"] and link["task"]["label"] for link in demo_fiche["tasks"])
+
+
 # trainers: the school's company trainers, by name, paged in the database (resolvers/people/trainers.py).
 
 TRAINERS = """query($first: Int, $after: String) { trainers(first: $first, after: $after) { totalCount
