@@ -72,8 +72,9 @@ class LandedFile:
         self.refusal: UserInputError | None = None
         self.claimed = False
         self.check = ContentCheck()
-        # The bytes' SHA-256, as they arrive: an idempotency key's fingerprint names the file by it
-        # (resolvers/idempotency.py).
+        # The bytes' SHA-256, batch by batch in a worker thread while the batch is written (hashlib lets go of the
+        # GIL): an idempotency key's fingerprint names the file by it (resolvers/idempotency.py). Batches are
+        # hashed in order: one write (and its hashing) in flight at most.
         self.content_digest = hashlib.sha256()
         self._head_checked = False
         self._buffer = bytearray()
@@ -87,7 +88,6 @@ class LandedFile:
         if self.size > self.limit:
             self.refuse(_too_large(self.limit))
             return
-        self.content_digest.update(data)
         self._buffer += data
 
     @property
@@ -123,7 +123,7 @@ class LandedFile:
                 self.refusal = exc.problem()
                 return
         if self.refusal is None:
-            await self.incoming.write(batch)
+            await asyncio.gather(asyncio.to_thread(self.content_digest.update, batch), self.incoming.write(batch))
 
     async def complete(self) -> None:
         """At the end of its part: everything written and stored (or refused and removed)."""

@@ -4,6 +4,7 @@ writes nothing twice; the same key with another body is refused; keys are per us
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
@@ -196,3 +197,19 @@ async def test_a_retried_upload_answers_the_first_annex_and_stores_one_file(lear
     assert reasons(refused) == [("CONFLICT", "IDEMPOTENCY_KEY_REUSED")]
     assert await Annex.filter(fiche_id=demo.pk(demo.fiche2)).count() == 1
     assert len(stored_files(settings)) == files + 1
+
+
+async def test_a_retried_upload_changed_only_after_its_first_mebibyte_is_refused(learner, demo, settings):
+    # given a PDF of nearly two mebibytes (the tests' limit: written and hashed in two batches), uploaded with a key
+    content = b"%PDF-1.7\n" + os.urandom(2 * 1024 * 1024 - 4096)
+    first = await _upload(learner, "upload-big", demo.fiche2, content)
+    assert first["errors"] == []
+    files = len(stored_files(settings))
+    # when the same name and size come again under the key, one byte of the last batch changed
+    changed = content[:-10] + bytes([content[-10] ^ 1]) + content[-9:]
+    refused = await _upload(learner, "upload-big", demo.fiche2, changed)
+    # then the key refuses it: every batch counts in the file's fingerprint, and nothing more is stored
+    assert reasons(refused) == [("CONFLICT", "IDEMPOTENCY_KEY_REUSED")]
+    assert len(stored_files(settings)) == files
+    # and the very same bytes answer the first annex again
+    assert await _upload(learner, "upload-big", demo.fiche2, content) == first
