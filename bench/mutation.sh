@@ -5,7 +5,8 @@
 #   bench/mutation.sh                         # every module (resumes an interrupted run; rm -rf mutants to start over)
 #   bench/mutation.sh permissions.table       # one module again (dotted name, as mutmut names mutants)
 #   MUTATION_JOBS=1 bench/mutation.sh         # fewer parallel workers (default: the machine's cores)
-#   MUTATION_MODE=targeted bench/mutation.sh  # each mutant against its module's own tests only (much faster)
+#   MUTATION_MODE=targeted bench/mutation.sh  # each mutant against its module's own tests only (much faster;
+#                                             # MUTATION_JOBS mutants at once, each in its own interpreter)
 #
 # Needs the mutation extra (pip install -e '.[mutation,test]'); VENV=… names the virtual environment
 # (default .venv). Configuration: [tool.mutmut] in pyproject.toml. mutmut first runs the selected tests
@@ -35,7 +36,7 @@ if [ "${MUTATION_MODE:-mutmut}" = targeted ]; then
   rm -f mutants/recheck.json
   nice -n 10 "$VENV/bin/python" bench/mutation_generate.py
   cp -r tests/. mutants/tests/
-  MUTATION_RECHECK_UNCHECKED=1 nice -n 10 "$VENV/bin/python" bench/mutation_recheck.py "${MODULES[@]}"
+  MUTATION_JOBS="$JOBS" MUTATION_RECHECK_UNCHECKED=1 nice -n 10 "$VENV/bin/python" bench/mutation_recheck.py "${MODULES[@]}"
   exec "$VENV/bin/python" bench/mutation_score.py "${MODULES[@]}"
 fi
 if [ $# -eq 0 ]; then

@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from mutmut.stats import status_by_exit_code
@@ -70,37 +71,51 @@ TESTS = {
 }
 
 
+# MUTATION_JOBS=N: N mutants at once, each in its own interpreter (default 1; each pytest session copies the shared
+# baseline database per test, so sessions do not step on each other)
+JOBS = int(os.environ.get("MUTATION_JOBS", "1"))
+
+
+def _run(module: str, name: str, mutants: Path) -> int:
+    """The mutant's exit code against its module's tests (-24: they never ended, the mutation made the code loop)."""
+    env = {**os.environ, "MUTANT_UNDER_TEST": name}
+    if module in BUILDS_THE_BASELINE:
+        env.pop("PFMP_TEST_BASELINE", None)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS[module]],
+            cwd=mutants,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=RECHECK_SECONDS,
+        ).returncode
+    except subprocess.TimeoutExpired:
+        # the module's own tests, which pass in seconds, never end on it
+        return -24
+
+
 def main(modules: list[str]) -> int:
     mutants = Path("mutants")
     verdicts: dict[str, int] = {}
     if (mutants / "recheck.json").exists():
         verdicts = json.loads((mutants / "recheck.json").read_text())
+    pending: list[tuple[str, str]] = []
     for module in modules or list(TESTS):
         meta = mutants / (module.replace(".", "/") + ".py.meta")
         if not meta.exists():
             continue
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             code = verdicts.get(name, code)  # an earlier re-check's verdict: killed ones are not run again
-            if status_by_exit_code[code] not in ("survived", "timeout") and not (
+            if status_by_exit_code[code] in ("survived", "timeout") or (
                 UNCHECKED_TOO and status_by_exit_code[code] == "not checked"
             ):
-                continue
-            env = {**os.environ, "MUTANT_UNDER_TEST": name}
-            if module in BUILDS_THE_BASELINE:
-                env.pop("PFMP_TEST_BASELINE", None)
-            try:
-                run = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS[module]],
-                    cwd=mutants,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    timeout=RECHECK_SECONDS,
-                )
-                verdicts[name] = run.returncode
-            except subprocess.TimeoutExpired:
-                # the module's own tests, which pass in seconds, never end on it: the mutation made the code loop
-                verdicts[name] = -24
+                pending.append((module, name))
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        runs = {pool.submit(_run, module, name, mutants): name for module, name in pending}
+        for run in as_completed(runs):
+            name = runs[run]
+            verdicts[name] = run.result()
             print(f"{status_by_exit_code[verdicts[name]]}: {name}", flush=True)
             (mutants / "recheck.json").write_text(json.dumps(verdicts, indent=1))  # each verdict kept at once
     return 0
