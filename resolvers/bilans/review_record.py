@@ -19,8 +19,9 @@ the period's bilans, so no cascade reaches it.
 `competences` lists every competence of the frameworks of those bilans, in
 framework order, evaluated or not. `periodStart`, `periodEnd` and `certifying`
 (the period as it stood) are in the records of reviews made since the syntheses
-and the dashboard's periods read records too; older records lack them, and
-their readers fall back on the bilan's date.
+and the dashboard's periods read records too; migration 0019 gave them to older
+records whose periods still existed. Only an older record of a period deleted
+before that lacks them, and its readers fall back on the bilan's date.
 
 The builder is pure, so the migration that gave existing reviews their record
 uses it as well.
