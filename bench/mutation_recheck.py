@@ -71,6 +71,10 @@ TESTS = {
 }
 
 
+# MUTATION_RECHECK_RESUME=1: a mutant this re-check has already run (its verdict in mutants/recheck.json) is not run
+# again, survivors included: to resume an interrupted run
+RESUME = os.environ.get("MUTATION_RECHECK_RESUME") == "1"
+
 # MUTATION_JOBS=N: N mutants at once, each in its own interpreter (default 1; each pytest session copies the shared
 # baseline database per test, so sessions do not step on each other)
 JOBS = int(os.environ.get("MUTATION_JOBS", "1"))
@@ -106,6 +110,8 @@ def main(modules: list[str]) -> int:
         if not meta.exists():
             continue
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if RESUME and name in verdicts:
+                continue
             code = verdicts.get(name, code)  # an earlier re-check's verdict: killed ones are not run again
             if status_by_exit_code[code] in ("survived", "timeout") or (
                 UNCHECKED_TOO and status_by_exit_code[code] == "not checked"
