@@ -19,6 +19,14 @@ UPDATE = """mutation($id: ID!, $v: Int!, $o: String!) { periodUpdate(input: {id:
   errors { code } } }"""
 
 
+async def exactly(queue: asyncio.Queue, count: int) -> list:
+    """The next `count` events of the queue, and no more within 0.2 s after them."""
+    heard = [await asyncio.wait_for(queue.get(), 10) for _ in range(count)]
+    await asyncio.sleep(0.2)
+    assert queue.empty(), queue.get_nowait()
+    return heard
+
+
 def viewer_of(user: User) -> Viewer:
     return Viewer(id=user.id, role=user.role, school_id=user.school_id)
 
@@ -33,11 +41,7 @@ async def test_a_period_edit_is_news_of_the_liaison_fiches_it_changed(teacher):
     async with live.hub.subscribe(period.school_id) as queue:
         answer = await teacher.data(UPDATE, id=encode_id("Period", period.id), v=period.version, o="Nouveaux objectifs")
         assert answer["periodUpdate"]["errors"] == []
-        heard = []
-        while len(heard) < len(liaisons) - 1:
-            heard.append(await asyncio.wait_for(queue.get(), 10))
-        await asyncio.sleep(0.2)
-        assert queue.empty()
+        heard = await exactly(queue, len(liaisons) - 1)
     assert {e.id for e in heard} == {f.id for f in liaisons.values()} - {kept.id}
     assert {e.kind for e in heard} == {live.NewsKind.LIAISON_FICHE_CHANGED}
     # the tutor of Angélique hears of hers only, as it now reads
@@ -65,11 +69,7 @@ async def test_a_period_edit_of_its_tasks_alone_is_news_of_the_liaison_fiches_it
             TASKS, id=encode_id("Period", period.id), v=period.version, t=[encode_id("Task", first.id)]
         )
         assert answer["periodUpdate"]["errors"] == []
-        heard = []
-        while len(heard) < len(liaisons) - 1:
-            heard.append(await asyncio.wait_for(queue.get(), 10))
-        await asyncio.sleep(0.2)
-        assert queue.empty()
+        heard = await exactly(queue, len(liaisons) - 1)
     # then each liaison fiche that took the new tasks is news, the individualized one is not
     assert {e.id for e in heard} == liaisons - {kept.id}
     assert {e.kind for e in heard} == {live.NewsKind.LIAISON_FICHE_CHANGED}
