@@ -2,13 +2,11 @@
 filled in from the rows as they stand, on each kind of database."""
 
 import json
-import os
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.api.migrate import migrate
 
 from graph.settings import tortoise_config
-from tests.conftest import _pg_admin, _with_database
 
 T = "'2026-01-05 08:00:00+00:00'"
 ROWS = [
@@ -54,55 +52,44 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-async def test_0003_fills_numbers_headers_and_records_from_the_rows_as_they_stand(backend, server_url, tmp_path):
+async def test_0003_fills_numbers_headers_and_records_from_the_rows_as_they_stand(scratch_database):
     # given a database migrated up to 0002 holding a completed bilan, its review and three fiches
-    if backend == "postgres":
-        name = f"pfmp_0003_{os.getpid()}"
-        await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
-        url = _with_database(server_url, name)
-    else:
-        url = f"sqlite://{tmp_path / 'before-0003.sqlite3'}"
-    try:
-        await migrate(config=tortoise_config(url), target="models.0002_foreign_key_indexes")
-        connection = connections.get("default")
-        for statement in ROWS:
-            await connection.execute_script(statement)
-        await Tortoise.close_connections()
-        # when 0003 runs
-        await migrate(config=tortoise_config(url))
-        connection = connections.get("default")
-        _, fiches = await connection.execute_query("SELECT id, reference FROM activity_fiche ORDER BY id")
-        _, bilans = await connection.execute_query("SELECT meeting_date, frozen_grid FROM company_bilan")
-        _, reviews = await connection.execute_query("SELECT record FROM interim_review")
-        await Tortoise.close_connections()
-        # then each fiche has the number it showed (the deleted one, which showed none, after the others)
-        assert [(row["id"], row["reference"]) for row in fiches] == [(21, 3), (22, 1), (23, 2)]
-        # the completed bilan keeps its effective meeting date and its header as they stand
-        assert str(bilans[0]["meeting_date"])[:10] == "2026-01-20"
-        assert _json(bilans[0]["frozen_grid"])["header"] == {
-            "periodStart": "2026-01-05",
-            "periodEnd": "2026-01-20",
-            "meetingDateIsDefault": True,
-            "trainers": ["Eude Toutcourt"],
-            "workplace": {
-                "company_name": "Tout élec",
-                "activity_domain": "Électricité",
-                "service": None,
-                "tutor_name": "Eude Toutcourt",
-                "tutor_role": "électricien",
-            },
-        }
-        # and the review records what it consolidated: the latest result, its date, period and bilan
-        record = _json(reviews[0]["record"])
-        assert [
-            (e["bilan"], e["period"], e["periodName"], e["date"], e["engagement"], e["levels"])
-            for e in record["bilans"]
-        ] == [(31, 1, "PFMP 1", "2026-01-20", 3, {"11": ["ACQUIRED", "GLOBAL"]})]
-        assert [(c["id"], c["code"], c["unit"]) for c in record["competences"]] == [
-            (11, "C01", "UP1"),
-            (12, "C02", "UP1"),
-        ]
-    finally:
-        await Tortoise.close_connections()
-        if backend == "postgres":
-            await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = scratch_database
+    await migrate(config=tortoise_config(url), target="models.0002_foreign_key_indexes")
+    connection = connections.get("default")
+    for statement in ROWS:
+        await connection.execute_script(statement)
+    await Tortoise.close_connections()
+    # when 0003 runs
+    await migrate(config=tortoise_config(url))
+    connection = connections.get("default")
+    _, fiches = await connection.execute_query("SELECT id, reference FROM activity_fiche ORDER BY id")
+    _, bilans = await connection.execute_query("SELECT meeting_date, frozen_grid FROM company_bilan")
+    _, reviews = await connection.execute_query("SELECT record FROM interim_review")
+    await Tortoise.close_connections()
+    # then each fiche has the number it showed (the deleted one, which showed none, after the others)
+    assert [(row["id"], row["reference"]) for row in fiches] == [(21, 3), (22, 1), (23, 2)]
+    # the completed bilan keeps its effective meeting date and its header as they stand
+    assert str(bilans[0]["meeting_date"])[:10] == "2026-01-20"
+    assert _json(bilans[0]["frozen_grid"])["header"] == {
+        "periodStart": "2026-01-05",
+        "periodEnd": "2026-01-20",
+        "meetingDateIsDefault": True,
+        "trainers": ["Eude Toutcourt"],
+        "workplace": {
+            "company_name": "Tout élec",
+            "activity_domain": "Électricité",
+            "service": None,
+            "tutor_name": "Eude Toutcourt",
+            "tutor_role": "électricien",
+        },
+    }
+    # and the review records what it consolidated: the latest result, its date, period and bilan
+    record = _json(reviews[0]["record"])
+    assert [
+        (e["bilan"], e["period"], e["periodName"], e["date"], e["engagement"], e["levels"]) for e in record["bilans"]
+    ] == [(31, 1, "PFMP 1", "2026-01-20", 3, {"11": ["ACQUIRED", "GLOBAL"]})]
+    assert [(c["id"], c["code"], c["unit"]) for c in record["competences"]] == [
+        (11, "C01", "UP1"),
+        (12, "C02", "UP1"),
+    ]

@@ -3,13 +3,11 @@ whose period still exists gets its first and last day and whether it is certifyi
 keeps what it had; a record that has them already is left as it is. On each kind of database."""
 
 import json
-import os
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.api.migrate import migrate
 
 from graph.settings import tortoise_config
-from tests.conftest import _pg_admin, _with_database
 
 T = "'2026-01-05 08:00:00+00:00'"
 
@@ -63,38 +61,28 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-async def test_0019_fills_the_periods_of_old_records_from_the_periods_left(backend, server_url, tmp_path):
+async def test_0019_fills_the_periods_of_old_records_from_the_periods_left(scratch_database):
     # given a database migrated up to 0018 holding an old record and a recent one
-    if backend == "postgres":
-        name = f"pfmp_0019_{os.getpid()}"
-        await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
-        url = _with_database(server_url, name)
-    else:
-        url = f"sqlite://{tmp_path / 'before-0019.sqlite3'}"
-    try:
-        await migrate(config=tortoise_config(url), target="models.0018_framework_shape_stamps")
-        connection = connections.get("default")
-        for statement in ROWS:
-            await connection.execute_script(statement)
-        await Tortoise.close_connections()
-        # when 0019 runs
-        await migrate(config=tortoise_config(url))
-        _, reviews = await connections.get("default").execute_query("SELECT id, record FROM interim_review ORDER BY id")
-        await Tortoise.close_connections()
-        old, recent = (_json(row["record"]) for row in reviews)
-        # then the entry whose period is left has its days and its certifying, as the period stands
-        assert old["bilans"][0] == {
-            **OLD["bilans"][0],
-            "periodStart": "2026-01-05",
-            "periodEnd": "2026-01-20",
-            "certifying": False,
-        }
-        # the deleted period's entry is unchanged, and so is everything else of the record
-        assert old["bilans"][1] == OLD["bilans"][1]
-        assert {k: v for k, v in old.items() if k != "bilans"} == {k: v for k, v in OLD.items() if k != "bilans"}
-        # and a record that held them already is not touched (not read from the period, which differs)
-        assert recent == RECENT
-    finally:
-        await Tortoise.close_connections()
-        if backend == "postgres":
-            await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = scratch_database
+    await migrate(config=tortoise_config(url), target="models.0018_framework_shape_stamps")
+    connection = connections.get("default")
+    for statement in ROWS:
+        await connection.execute_script(statement)
+    await Tortoise.close_connections()
+    # when 0019 runs
+    await migrate(config=tortoise_config(url))
+    _, reviews = await connections.get("default").execute_query("SELECT id, record FROM interim_review ORDER BY id")
+    await Tortoise.close_connections()
+    old, recent = (_json(row["record"]) for row in reviews)
+    # then the entry whose period is left has its days and its certifying, as the period stands
+    assert old["bilans"][0] == {
+        **OLD["bilans"][0],
+        "periodStart": "2026-01-05",
+        "periodEnd": "2026-01-20",
+        "certifying": False,
+    }
+    # the deleted period's entry is unchanged, and so is everything else of the record
+    assert old["bilans"][1] == OLD["bilans"][1]
+    assert {k: v for k, v in old.items() if k != "bilans"} == {k: v for k, v in OLD.items() if k != "bilans"}
+    # and a record that held them already is not touched (not read from the period, which differs)
+    assert recent == RECENT

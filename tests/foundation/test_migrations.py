@@ -1,14 +1,11 @@
 """The migration files apply to an empty database of each kind, re-applying is a no-op, and 0004 keeps data."""
 
-import os
-
 from tortoise import Tortoise, connections
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.migrations.api.migrate import migrate as migrate_api
 
 from graph.database import apply_migrations
 from graph.settings import tortoise_config
-from tests.conftest import _pg_admin, _with_database
 
 EXPECTED_TABLES = {
     "school",
@@ -82,33 +79,24 @@ async def _national_rates(url: str) -> list[tuple]:
         await Tortoise.close_connections()
 
 
-async def test_migrations_apply_to_an_empty_database(backend, server_url, tmp_path):
+async def test_migrations_apply_to_an_empty_database(scratch_database):
     # given an empty database of the kind under test
-    if backend == "postgres":
-        name = f"pfmp_empty_{os.getpid()}"
-        await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
-        url = _with_database(server_url, name)
-    else:
-        url = f"sqlite://{tmp_path / 'empty.sqlite3'}"
-    try:
-        # when the migrations run twice
-        await apply_migrations(url)
-        await apply_migrations(url)
-        # then every table of the model exists
-        assert EXPECTED_TABLES <= await _tables(url)
-        # and the national allowance rates are stored once (domain.md: CAP 10 € and 15 €, the CAP in one year
-        # 15 €, Bac Pro 10 €, 15 €, 20 € a day, from 1 September 2023)
-        assert await _national_rates(url) == [
-            ("BAC_PRO_PREMIERE", "2023-09-01", 1500),
-            ("BAC_PRO_SECONDE", "2023-09-01", 1000),
-            ("BAC_PRO_TERMINALE", "2023-09-01", 2000),
-            ("CAP_1", "2023-09-01", 1000),
-            ("CAP_2", "2023-09-01", 1500),
-            ("CAP_ONE_YEAR", "2023-09-01", 1500),
-        ]
-    finally:
-        if backend == "postgres":
-            await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = scratch_database
+    # when the migrations run twice
+    await apply_migrations(url)
+    await apply_migrations(url)
+    # then every table of the model exists
+    assert EXPECTED_TABLES <= await _tables(url)
+    # and the national allowance rates are stored once (domain.md: CAP 10 € and 15 €, the CAP in one year
+    # 15 €, Bac Pro 10 €, 15 €, 20 € a day, from 1 September 2023)
+    assert await _national_rates(url) == [
+        ("BAC_PRO_PREMIERE", "2023-09-01", 1500),
+        ("BAC_PRO_SECONDE", "2023-09-01", 1000),
+        ("BAC_PRO_TERMINALE", "2023-09-01", 2000),
+        ("CAP_1", "2023-09-01", 1000),
+        ("CAP_2", "2023-09-01", 1500),
+        ("CAP_ONE_YEAR", "2023-09-01", 1500),
+    ]
 
 
 T = "'2026-01-05 08:00:00+00:00'"
@@ -185,41 +173,32 @@ async def _refused(url: str, statement: str) -> bool:
         await Tortoise.close_connections()
 
 
-async def test_0004_keeps_every_link_and_makes_framework_entries_undeletable_under_them(backend, server_url, tmp_path):
+async def test_0004_keeps_every_link_and_makes_framework_entries_undeletable_under_them(scratch_database):
     # given a database left by 0002 with a fiche, a liaison fiche, a period, a template and a bilan naming entries
-    if backend == "postgres":
-        name = f"pfmp_0004_{os.getpid()}"
-        await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
-        url = _with_database(server_url, name)
-    else:
-        url = f"sqlite://{tmp_path / 'before-0004.sqlite3'}"
-    try:
-        await migrate_api(config=tortoise_config(url), target="models.0002_foreign_key_indexes")
-        await Tortoise.close_connections()
-        before = await _rows(url, ROWS_BEFORE_0004)
-        assert all(before[table] for table in REBUILT)
-        # when 0004 runs
-        await apply_migrations(url)
-        # then every row is still there as it was
-        assert await _rows(url) == before
-        # and the database refuses to delete a framework entry something names (nothing cascades)
-        for table in ("framework_criterion", "framework_competence", "framework_task"):
-            assert await _refused(url, f"DELETE FROM {table} WHERE id = 1"), table
-        # and the rebuilt tables kept their unique constraints
-        assert await _refused(
-            url,
-            "INSERT INTO activity_fiche_task (id, ticked_by_learner, checked_by_teacher, "
-            "fiche_id, task_id) VALUES (2, TRUE, FALSE, 1, 1)",
-        )
-        assert await _refused(url, "INSERT INTO liaison_fiche_task (liaison_fiche_id, task_id) VALUES (1, 1)")
-        assert await _refused(
-            url, "INSERT INTO company_bilan_mode (id, mode, bilan_id, competence_id) VALUES (2, 'GLOBAL', 1, 1)"
-        )
-        # while deleting what holds the links still takes them along
-        assert not await _refused(url, "DELETE FROM period WHERE id = 1")
-        after = await _rows(url)
-        assert after["liaison_fiche_task"] == [] and after["company_bilan_result"] == []
-        assert after["period_template_task"] == before["period_template_task"]
-    finally:
-        if backend == "postgres":
-            await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = scratch_database
+    await migrate_api(config=tortoise_config(url), target="models.0002_foreign_key_indexes")
+    await Tortoise.close_connections()
+    before = await _rows(url, ROWS_BEFORE_0004)
+    assert all(before[table] for table in REBUILT)
+    # when 0004 runs
+    await apply_migrations(url)
+    # then every row is still there as it was
+    assert await _rows(url) == before
+    # and the database refuses to delete a framework entry something names (nothing cascades)
+    for table in ("framework_criterion", "framework_competence", "framework_task"):
+        assert await _refused(url, f"DELETE FROM {table} WHERE id = 1"), table
+    # and the rebuilt tables kept their unique constraints
+    assert await _refused(
+        url,
+        "INSERT INTO activity_fiche_task (id, ticked_by_learner, checked_by_teacher, "
+        "fiche_id, task_id) VALUES (2, TRUE, FALSE, 1, 1)",
+    )
+    assert await _refused(url, "INSERT INTO liaison_fiche_task (liaison_fiche_id, task_id) VALUES (1, 1)")
+    assert await _refused(
+        url, "INSERT INTO company_bilan_mode (id, mode, bilan_id, competence_id) VALUES (2, 'GLOBAL', 1, 1)"
+    )
+    # while deleting what holds the links still takes them along
+    assert not await _refused(url, "DELETE FROM period WHERE id = 1")
+    after = await _rows(url)
+    assert after["liaison_fiche_task"] == [] and after["company_bilan_result"] == []
+    assert after["period_template_task"] == before["period_template_task"]
