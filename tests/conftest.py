@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import os
 import queue
@@ -22,10 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from tortoise import Tortoise, connections
+from tortoise.migrations.api.migrate import migrate
 
 from graph.app import create_app
 from graph.database import prepare_database
-from graph.settings import Settings
+from graph.settings import Settings, tortoise_config
 from models.users import Role, User
 from permissions.tokens import issue_token
 from resolvers.demo import DEMO_ACCOUNTS
@@ -88,6 +91,40 @@ async def _pg_admin(server: str, *statements: str) -> None:
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def scratch_database(backend, server_url, tmp_path, request) -> AsyncIterator[str]:
+    """The URL of an empty database of the kind under test, this test's own (a migration test migrates it where it
+    needs, the generator fills it), dropped at the end on PostgreSQL."""
+    if backend != "postgres":
+        yield f"sqlite://{tmp_path / 'scratch.sqlite3'}"
+        await Tortoise.close_connections()
+        return
+    name = f"pfmp_scratch_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        await Tortoise.close_connections()
+        await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def migrated_holding(url: str, target: str, statements: list[str]) -> None:
+    """Migrates the database at `url` up to the migration `target` (e.g. "models.0002_foreign_key_indexes"), then
+    writes the rows of `statements` (SQL of the schema at that point)."""
+    await migrate(config=tortoise_config(url), target=target)
+    try:
+        connection = connections.get("default")
+        for statement in statements:
+            await connection.execute_script(statement)
+    finally:
+        await Tortoise.close_connections()
+
+
+def json_column(value):
+    """A JSON column's value as read back by either driver (text on SQLite, decoded on PostgreSQL)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 @pytest.fixture(scope="session")

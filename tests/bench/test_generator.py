@@ -12,23 +12,10 @@ from models.bilans import BilanStatus, CompanyBilan
 from models.fiches import ActivityFiche
 from models.portfolios import Portfolio
 from models.users import User
-from tests.conftest import _pg_admin, _settings, _with_database, token_for
+from tests.conftest import _settings, token_for
 
 LEARNERS_PER_CLASSROOM = 2
 QUIET = lambda *_: None  # noqa: E731
-
-
-@pytest.fixture
-async def empty_url(backend, server_url, tmp_path):
-    if backend != "postgres":
-        yield f"sqlite://{tmp_path / 'generated.sqlite3'}"
-        return
-    name = f"pfmp_generated_{tmp_path.name[-12:].replace('-', '_').lower()}"
-    await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
-    try:
-        yield _with_database(server_url, name)
-    finally:
-        await _pg_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 async def _post(http, token, document, variables) -> dict:
@@ -40,14 +27,14 @@ async def _post(http, token, document, variables) -> dict:
     return body["data"]
 
 
-async def test_a_generated_school_reads_back_through_the_api(empty_url, tmp_path):
+async def test_a_generated_school_reads_back_through_the_api(scratch_database, tmp_path):
     # given a school generated with two learners per classroom
-    written = await generate(empty_url, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
+    written = await generate(scratch_database, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
     learners = 3 * 4 * LEARNERS_PER_CLASSROOM
     assert written["portfolio"] == learners * 4
     assert written["activity_fiche"] == learners * 4 * 6
     assert written["company_bilan"] == learners * 4
-    settings = _settings(tmp_path, empty_url)
+    settings = _settings(tmp_path, scratch_database)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         targets = await ops.find_targets()
@@ -89,10 +76,10 @@ async def test_a_generated_school_reads_back_through_the_api(empty_url, tmp_path
         assert await CompanyBilan.filter(status=BilanStatus.COMPLETED).count() == learners * 3
 
 
-async def test_the_generator_refuses_a_database_that_holds_a_school(empty_url):
-    await generate(empty_url, "school", learners_per_classroom=1, report=QUIET)
+async def test_the_generator_refuses_a_database_that_holds_a_school(scratch_database):
+    await generate(scratch_database, "school", learners_per_classroom=1, report=QUIET)
     with pytest.raises(GenerationError, match="already holds a school"):
-        await generate(empty_url, "school", learners_per_classroom=1, report=QUIET)
+        await generate(scratch_database, "school", learners_per_classroom=1, report=QUIET)
 
 
 async def test_the_academy_scale_refuses_sqlite(tmp_path):

@@ -1,12 +1,11 @@
 """Migration 0003 on a database that holds evaluations: fiche numbers, frozen headers and review records are
 filled in from the rows as they stand, on each kind of database."""
 
-import json
-
 from tortoise import Tortoise, connections
 from tortoise.migrations.api.migrate import migrate
 
 from graph.settings import tortoise_config
+from tests.conftest import json_column, migrated_holding
 
 T = "'2026-01-05 08:00:00+00:00'"
 ROWS = [
@@ -48,18 +47,10 @@ ROWS = [
 ]
 
 
-def _json(value):
-    return json.loads(value) if isinstance(value, str) else value
-
-
 async def test_0003_fills_numbers_headers_and_records_from_the_rows_as_they_stand(scratch_database):
     # given a database migrated up to 0002 holding a completed bilan, its review and three fiches
     url = scratch_database
-    await migrate(config=tortoise_config(url), target="models.0002_foreign_key_indexes")
-    connection = connections.get("default")
-    for statement in ROWS:
-        await connection.execute_script(statement)
-    await Tortoise.close_connections()
+    await migrated_holding(url, "models.0002_foreign_key_indexes", ROWS)
     # when 0003 runs
     await migrate(config=tortoise_config(url))
     connection = connections.get("default")
@@ -71,7 +62,7 @@ async def test_0003_fills_numbers_headers_and_records_from_the_rows_as_they_stan
     assert [(row["id"], row["reference"]) for row in fiches] == [(21, 3), (22, 1), (23, 2)]
     # the completed bilan keeps its effective meeting date and its header as they stand
     assert str(bilans[0]["meeting_date"])[:10] == "2026-01-20"
-    assert _json(bilans[0]["frozen_grid"])["header"] == {
+    assert json_column(bilans[0]["frozen_grid"])["header"] == {
         "periodStart": "2026-01-05",
         "periodEnd": "2026-01-20",
         "meetingDateIsDefault": True,
@@ -85,7 +76,7 @@ async def test_0003_fills_numbers_headers_and_records_from_the_rows_as_they_stan
         },
     }
     # and the review records what it consolidated: the latest result, its date, period and bilan
-    record = _json(reviews[0]["record"])
+    record = json_column(reviews[0]["record"])
     assert [
         (e["bilan"], e["period"], e["periodName"], e["date"], e["engagement"], e["levels"]) for e in record["bilans"]
     ] == [(31, 1, "PFMP 1", "2026-01-20", 3, {"11": ["ACQUIRED", "GLOBAL"]})]

@@ -8,6 +8,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api.migrate import migrate
 
 from graph.settings import tortoise_config
+from tests.conftest import json_column, migrated_holding
 
 T = "'2026-01-05 08:00:00+00:00'"
 
@@ -57,23 +58,15 @@ ROWS = [
 ]
 
 
-def _json(value):
-    return json.loads(value) if isinstance(value, str) else value
-
-
 async def test_0019_fills_the_periods_of_old_records_from_the_periods_left(scratch_database):
     # given a database migrated up to 0018 holding an old record and a recent one
     url = scratch_database
-    await migrate(config=tortoise_config(url), target="models.0018_framework_shape_stamps")
-    connection = connections.get("default")
-    for statement in ROWS:
-        await connection.execute_script(statement)
-    await Tortoise.close_connections()
+    await migrated_holding(url, "models.0018_framework_shape_stamps", ROWS)
     # when 0019 runs
     await migrate(config=tortoise_config(url))
     _, reviews = await connections.get("default").execute_query("SELECT id, record FROM interim_review ORDER BY id")
     await Tortoise.close_connections()
-    old, recent = (_json(row["record"]) for row in reviews)
+    old, recent = (json_column(row["record"]) for row in reviews)
     # then the entry whose period is left has its days and its certifying, as the period stands
     assert old["bilans"][0] == {
         **OLD["bilans"][0],
