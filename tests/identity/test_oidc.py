@@ -11,8 +11,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from graph.settings import OidcProvider
 from models.users import ExternalIdentity, User
 from permissions import oidc
+from permissions.remote import RemoteError
 from tests.conftest import Api
 from tests.identity.conftest import ACADEMIE_ISSUER, ENT_ISSUER, person_id
 
@@ -280,3 +282,68 @@ async def test_the_key_set_is_read_as_rfc_7517_defines_it(http, admin, teacher, 
     key_set.attempted_at -= 3601
     assert (await Api(http, idp.token(kid="rsa-3", sub="jean.ent.42")).data(ME))["me"]
     assert idp.jwks_fetches["/ent/jwks"] == fetches + 1
+
+
+# A provider's discovery document (OpenID Connect Discovery 1.0), read at start-up and on a key refetch: what is
+# wrong with a malformed one is named in the server's log, which is all an administrator has to mend it.
+DISCOVERED = "https://sso.example.test/realms/lycee"
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b"\xff\xfe{}", "answered something that is not JSON"),
+        (b"<html>maintenance</html>", "answered something that is not JSON"),
+        (b"[1, 2]", "answered JSON that is not an object"),
+        (
+            json.dumps({"issuer": "https://other.example.test"}).encode(),
+            "publishes the issuer 'https://other.example.test', not the configured one",
+        ),
+        (
+            json.dumps({"jwks_uri": f"{DISCOVERED}/certs"}).encode(),
+            "publishes the issuer 'None', not the configured one",
+        ),
+        (
+            json.dumps({"issuer": DISCOVERED, "jwks_uri": "ftp://sso.example.test/certs"}).encode(),
+            "gives a jwks_uri that is not an http(s) address",
+        ),
+        (
+            json.dumps({"issuer": DISCOVERED, "jwks_uri": f"{DISCOVERED}/certs", "token_endpoint": 7}).encode(),
+            "gives a token_endpoint that is not an http(s) address",
+        ),
+        (json.dumps({"issuer": DISCOVERED, "token_endpoint": f"{DISCOVERED}/token"}).encode(), "gives no jwks_uri"),
+    ],
+    ids=[
+        "not-utf8",
+        "not-json",
+        "not-an-object",
+        "another-issuer",
+        "no-issuer",
+        "ftp-keys",
+        "number-endpoint",
+        "no-keys",
+    ],
+)
+def test_a_malformed_discovery_document_is_refused_naming_what_is_wrong(body, named):
+    provider = OidcProvider(name="ent", issuer=DISCOVERED, audience="pfmp")
+    with pytest.raises(RemoteError) as refused:
+        oidc.parse_discovery(provider, body)
+    assert str(refused.value) == named
+
+
+def test_a_discovery_document_gives_its_keys_and_endpoints_and_nothing_else():
+    provider = OidcProvider(name="ent", issuer=DISCOVERED, audience="pfmp")
+    document = {
+        "issuer": DISCOVERED,
+        "jwks_uri": f"{DISCOVERED}/certs",
+        "authorization_endpoint": f"{DISCOVERED}/auth",
+        "token_endpoint": "http://sso.internal/token",
+        "userinfo_endpoint": f"{DISCOVERED}/userinfo",
+    }
+    assert oidc.parse_discovery(provider, json.dumps(document).encode()) == oidc.Metadata(
+        issuer=DISCOVERED,
+        jwks_uri=f"{DISCOVERED}/certs",
+        authorization_endpoint=f"{DISCOVERED}/auth",
+        token_endpoint="http://sso.internal/token",
+        end_session_endpoint=None,
+    )
