@@ -300,6 +300,10 @@ DISCOVERED = "https://sso.example.test/realms/lycee"
             "publishes the issuer 'https://other.example.test', not the configured one",
         ),
         (
+            json.dumps({"issuer": "https://" + "x" * 300}).encode(),
+            f"publishes the issuer {'https://' + 'x' * 192!r}, not the configured one",  # cut at 200 characters
+        ),
+        (
             json.dumps({"jwks_uri": f"{DISCOVERED}/certs"}).encode(),
             "publishes the issuer 'None', not the configured one",
         ),
@@ -318,6 +322,7 @@ DISCOVERED = "https://sso.example.test/realms/lycee"
         "not-json",
         "not-an-object",
         "another-issuer",
+        "a-long-issuer",
         "no-issuer",
         "ftp-keys",
         "number-endpoint",
