@@ -68,6 +68,8 @@ class FakeIdentityProvider:
         self.jwks_fetches: dict[str, int] = {}
         self.jwks_delay = 0.0
         self.jwks_body: bytes | None = None  # served instead of the published keys when set
+        self.discovery_body = b"{}"  # served at /discovery
+        self.discovery_fetches = 0
         self.cas_delay = 0.0
         self.cas_raw_answer: bytes | None = None
         self.cas_calls: list[dict] = []
@@ -150,6 +152,9 @@ class FakeIdentityProvider:
                     time.sleep(provider.jwks_delay)
                     body = provider.jwks_body or json.dumps(provider.jwks()).encode()
                     self._send(body, "application/json")
+                elif url.path == "/discovery":
+                    provider.discovery_fetches += 1
+                    self._send(provider.discovery_body, "application/json")
                 elif url.path in ("/cas/serviceValidate", "/cas/p3/serviceValidate"):
                     query = {k: v[0] for k, v in parse_qs(url.query).items()}
                     provider.cas_calls.append({"path": url.path, **query})

@@ -352,3 +352,46 @@ def test_a_discovery_document_gives_its_keys_and_endpoints_and_nothing_else():
         token_endpoint="http://sso.internal/token",
         end_session_endpoint=None,
     )
+
+
+def _discovered(idp, **settings) -> OidcProvider:
+    return OidcProvider(
+        name="ent", issuer=DISCOVERED, audience="pfmp", discovery_url=f"{idp.base}/discovery", **settings
+    )
+
+
+GOOD_DISCOVERY = json.dumps({"issuer": DISCOVERED, "jwks_uri": f"{DISCOVERED}/certs"}).encode()
+
+
+async def test_a_provider_whose_discovery_fails_is_asked_again_only_after_the_refresh_interval(idp):
+    # given a provider whose discovery document is not JSON, asked again at most every 0.5 s
+    provider = _discovered(idp, jwks_min_refresh_seconds=0.5)
+    idp.discovery_body = b"<html>maintenance</html>"
+    # when its metadata is asked, then asked again at once
+    with pytest.raises(RemoteError, match="answered something that is not JSON"):
+        await oidc.metadata(provider)
+    with pytest.raises(RemoteError, match="could not be read lately"):
+        await oidc.metadata(provider)
+    # then the provider was asked once
+    assert idp.discovery_fetches == 1
+    # and once the interval is over, mended, it is asked again and its document kept
+    await asyncio.sleep(0.6)
+    idp.discovery_body = GOOD_DISCOVERY
+    assert (await oidc.metadata(provider)).jwks_uri == f"{DISCOVERED}/certs"
+    assert (await oidc.metadata(provider)).jwks_uri == f"{DISCOVERED}/certs"
+    assert idp.discovery_fetches == 2
+
+
+async def test_a_discovery_that_fails_after_a_good_one_keeps_the_last_and_logs_why(idp, caplog):
+    provider = _discovered(idp)
+    idp.discovery_body = GOOD_DISCOVERY
+    first = await oidc.rediscover(provider)
+    # when the provider answers garbage on the next read
+    idp.discovery_body = b"[]"
+    with caplog.at_level("WARNING", logger="pfmp.oidc"):
+        kept = await oidc.rediscover(provider)
+    # then the last document read is kept, and the log says which provider failed, how, and what was kept
+    assert kept == first and idp.discovery_fetches == 2
+    assert [r.getMessage() for r in caplog.records if r.name == "pfmp.oidc"] == [
+        "discovery document of ent answered JSON that is not an object: the last one read is kept"
+    ]
