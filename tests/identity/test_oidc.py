@@ -368,9 +368,9 @@ async def test_a_provider_whose_discovery_fails_is_asked_again_only_after_the_re
     provider = _discovered(idp, jwks_min_refresh_seconds=0.5)
     idp.discovery_body = b"<html>maintenance</html>"
     # when its metadata is asked, then asked again at once
-    with pytest.raises(RemoteError, match="answered something that is not JSON"):
+    with pytest.raises(RemoteError, match="^answered something that is not JSON$"):
         await oidc.metadata(provider)
-    with pytest.raises(RemoteError, match="could not be read lately"):
+    with pytest.raises(RemoteError, match="^could not be read lately$"):
         await oidc.metadata(provider)
     # then the provider was asked once
     assert idp.discovery_fetches == 1
@@ -395,3 +395,17 @@ async def test_a_discovery_that_fails_after_a_good_one_keeps_the_last_and_logs_w
     assert [r.getMessage() for r in caplog.records if r.name == "pfmp.oidc"] == [
         "discovery document of ent answered JSON that is not an object: the last one read is kept"
     ]
+
+
+async def test_providers_whose_discovery_fails_at_start_are_each_one_log_line_and_stop_nothing(idp, caplog):
+    # given two providers read at start-up: one answers garbage, the other a good document; a third has no discovery
+    broken = _discovered(idp)
+    idp.discovery_body = b"[]"
+    with caplog.at_level("WARNING", logger="pfmp.oidc"):
+        await oidc.discover_all((broken, OidcProvider(name="keys-only", issuer="https://k.test", audience="pfmp")))
+    # then the broken one is one line naming it, its address and what is wrong; nothing was raised
+    assert [r.getMessage() for r in caplog.records if r.name == "pfmp.oidc"] == [
+        f"OIDC provider ent: its discovery document {idp.base}/discovery answered JSON that is not an object; "
+        "it is asked again on next use"
+    ]
+    assert idp.discovery_fetches == 1
