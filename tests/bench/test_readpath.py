@@ -16,16 +16,16 @@ from bench.generate import generate
 from bench.load import Server
 from graph.database import orm
 from models.users import User
-from tests.bench.test_generator import QUIET, empty_url  # noqa: F401  (the fixture)
+from tests.bench.test_generator import QUIET
 from tests.conftest import _settings, token_for
 
 # dataset.py: 4 classrooms per level, 4 periods per level; one teacher follows a level's four classrooms.
 LEARNERS_PER_CLASSROOM = 2
 
 
-async def test_the_floor_answers_the_teachers_rows_behind_the_token_check(empty_url, tmp_path):  # noqa: F811
-    await generate(empty_url, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
-    settings = _settings(tmp_path, empty_url)
+async def test_the_floor_answers_the_teachers_rows_behind_the_token_check(scratch_database, tmp_path):
+    await generate(scratch_database, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
+    settings = _settings(tmp_path, scratch_database)
     app = create_floor_app(settings)
     async with app.router.lifespan_context(app):
         targets = await ops.find_targets()
@@ -51,11 +51,11 @@ async def _as_teacher(conn, teacher_id: int, query: str) -> set:
         return {row[0] for row in await conn.fetch(query)}
 
 
-async def test_row_level_security_gives_the_teacher_their_reach_and_is_removed(backend, empty_url):  # noqa: F811
+async def test_row_level_security_gives_the_teacher_their_reach_and_is_removed(backend, scratch_database):
     if backend != "postgres":
         pytest.skip("row-level security is PostgreSQL's")
-    await generate(empty_url, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
-    conn = await asyncpg.connect(empty_url.replace("postgres://", "postgresql://", 1))
+    await generate(scratch_database, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
+    conn = await asyncpg.connect(scratch_database.replace("postgres://", "postgresql://", 1))
     try:
         await conn.execute(peer.REMOVE + peer.PREPARE)
         # a teacher of two classrooms (dataset.py: two of each level's three teachers teach two)
@@ -104,30 +104,30 @@ def _npm_reaches_postgraphile() -> str | None:
     return None
 
 
-async def test_postgraphile_answers_the_period_view_with_the_teachers_reach(backend, empty_url, tmp_path):  # noqa: F811
+async def test_postgraphile_answers_the_period_view_with_the_teachers_reach(backend, scratch_database, tmp_path):
     if backend != "postgres":
         pytest.skip("PostGraphile is a PostgreSQL peer")
     reason = _npm_reaches_postgraphile()
     if reason:
         pytest.skip(reason)
-    await generate(empty_url, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
-    async with orm(empty_url):
+    await generate(scratch_database, "school", learners_per_classroom=LEARNERS_PER_CLASSROOM, report=QUIET)
+    async with orm(scratch_database):
         targets = await ops.find_targets()
     cli = peer.install(tmp_path / "npm")
-    conn = await asyncpg.connect(empty_url.replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(scratch_database.replace("postgres://", "postgresql://", 1))
     secret = "peer-test-secret-" + "p" * 32
     server = None
     try:
         await conn.execute(peer.REMOVE + peer.PREPARE)
         server = Server(
-            empty_url,
+            scratch_database,
             1,
             tmp_path,
             {"NODE_ENV": "production"},
             name="postgraphile",
             ready="/graphql",
             ready_status=(405,),
-            command=lambda port: peer.command(cli, empty_url, port, secret),
+            command=lambda port: peer.command(cli, scratch_database, port, secret),
         )
         await server.wait(timeout=120)
         query = {"query": peer.PERIOD_VIEW, "variables": {"id": targets.period_id}}
