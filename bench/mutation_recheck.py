@@ -55,7 +55,7 @@ TESTS = {
     ],
     "permissions.cas": ["tests/identity/test_cas_answers.py", "tests/identity/test_cas.py"],
     # the code flow's tests need a real provider (npm's oidc-provider in $PFMP_OIDC_DIR, as .ci/run installs it):
-    # without it they are skipped and the discovery's mutants survive, so the module is not run (NEEDS below)
+    # without it they are skipped and the discovery's mutants survive, so the module is not run without it (`_missing_peer`)
     "permissions.oidc": ["tests/identity/test_oidc.py", "tests/identity/test_oidc_code_flow.py"],
     "resolvers.periods.portfolio_rules": ["tests/periods"],
     "resolvers.periods.rules": [

@@ -14,8 +14,8 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 
-def _placeholders(postgres: bool, count: int, first: int = 1) -> str:
-    return ", ".join(f"${i}" for i in range(first, first + count)) if postgres else ", ".join("?" * count)
+def _placeholders(postgres: bool, count: int) -> str:
+    return ", ".join(f"${i}" for i in range(1, count + 1)) if postgres else ", ".join("?" * count)
 
 
 def _day(value) -> str:
