@@ -7,18 +7,28 @@ import hmac
 import json
 import time
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import RSAAlgorithm
 
 from graph.settings import OidcProvider
+from graph.types.common import encode_id
+from models.portfolios import Portfolio
 from models.users import ExternalIdentity, User
 from permissions import oidc
 from permissions.remote import RemoteError
+from permissions.tokens import InvalidToken
 from tests.conftest import Api
-from tests.identity.conftest import ACADEMIE_ISSUER, ENT_ISSUER, person_id
+from tests.identity.conftest import ACADEMIE_ISSUER, AUDIENCE, ENT_ISSUER, person_id
 
 ME = "{ me { __typename fullName role } }"
+NOT_VALID = "The access token is not valid."
+NOT_LINKED = (
+    "You are signed in at 'ent', but no account of this server is linked to that identity. Ask your school's "
+    "administrator to link it."
+)
 
 
 async def link(admin: Api, user: User, subject: str, provider: str = "ent") -> None:
@@ -86,8 +96,7 @@ async def test_the_account_role_comes_from_the_server_not_the_token(http, admin,
 
 async def test_a_valid_token_of_a_person_without_account_is_refused_and_nothing_is_created(http, idp):
     users_before = await User.all().count()
-    message = await refused(http, idp.token(sub="nobody-here"))
-    assert "no account of this server is linked" in message
+    assert await refused(http, idp.token(sub="nobody-here")) == NOT_LINKED
     assert await User.all().count() == users_before
     assert not await ExternalIdentity.exists(subject="nobody-here")
 
@@ -100,7 +109,7 @@ async def test_an_unverified_email_is_refused(http, idp):
 async def test_a_deactivated_account_is_refused(http, admin, teacher, idp):
     await link(admin, teacher.user, "jean.ent.42")
     await User.filter(id=teacher.user.id).update(is_active=False)
-    assert "no account" in await refused(http, idp.token(sub="jean.ent.42"))
+    assert await refused(http, idp.token(sub="jean.ent.42")) == NOT_LINKED
 
 
 @pytest.mark.parametrize("case", ["expired", "wrong audience", "no exp", "no iat", "issued in the future"])
@@ -115,7 +124,7 @@ async def test_bad_claims_are_refused(http, admin, teacher, idp, case):
         "issued in the future": dict(iat=now + 3600, exp=now + 7200),
     }[case]
     message = await refused(http, idp.token(sub="jean.ent.42", **claims))
-    assert ("expired" in message) is (case == "expired")
+    assert message == ("The access token has expired." if case == "expired" else NOT_VALID)
 
 
 async def test_a_token_of_an_issuer_not_configured_is_refused(http, admin, teacher, idp):
@@ -129,13 +138,8 @@ async def test_a_token_signed_by_an_unknown_key_is_refused(http, admin, teacher,
     await link(admin, teacher.user, "jean.ent.42")
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     # then
-    assert (
-        await refused(http, idp.token(key=stranger, kid="rsa-unknown", sub="jean.ent.42"))
-        == "The access token is not valid."
-    )
-    assert (
-        await refused(http, idp.token(key=stranger, kid="rsa-1", sub="jean.ent.42")) == "The access token is not valid."
-    )
+    assert await refused(http, idp.token(key=stranger, kid="rsa-unknown", sub="jean.ent.42")) == NOT_VALID
+    assert await refused(http, idp.token(key=stranger, kid="rsa-1", sub="jean.ent.42")) == NOT_VALID
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
@@ -143,7 +147,7 @@ async def test_alg_none_is_refused(http, admin, teacher, idp, alg):
     await link(admin, teacher.user, "jean.ent.42")
     token = hand_made({"alg": alg, "typ": "JWT", "kid": "rsa-1"}, claims_for("jean.ent.42"), None)
     assert token.endswith(".")  # really unsigned
-    await refused(http, token)
+    assert await refused(http, token) == NOT_VALID
 
 
 async def test_hs256_signed_with_the_public_key_is_refused(http, admin, teacher, idp, settings):
@@ -159,12 +163,12 @@ async def test_hs256_signed_with_the_public_key_is_refused(http, admin, teacher,
     ]
     # then
     for token in forged:
-        await refused(http, token)
+        assert await refused(http, token) == NOT_VALID
 
 
 async def test_an_es256_token_for_an_rs256_provider_is_refused(http, admin, teacher, idp):
     await link(admin, teacher.user, "jean.ent.42")
-    await refused(http, idp.token(key=idp.ec, kid="ec-1", alg="ES256", sub="jean.ent.42"))
+    assert await refused(http, idp.token(key=idp.ec, kid="ec-1", alg="ES256", sub="jean.ent.42")) == NOT_VALID
 
 
 async def test_keys_are_cached_and_refetched_on_an_unknown_key_id(http, admin, teacher, idp):
@@ -242,7 +246,7 @@ async def test_a_slow_jwks_does_not_block_other_requests(http, admin, teacher, i
 
 async def test_garbage_bearer_tokens_are_refused(http):
     for token in ["not-a-jwt", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30.", "x" * 5000]:
-        await refused(http, token)
+        assert await refused(http, token) == NOT_VALID
 
 
 async def test_the_key_set_is_read_as_rfc_7517_defines_it(http, admin, teacher, idp):
@@ -261,17 +265,17 @@ async def test_the_key_set_is_read_as_rfc_7517_defines_it(http, admin, teacher, 
         assert await refused(http, idp.token(sub="jean.ent.42")) == unusable, body
     # a key published for encryption does not verify signatures
     serve({**rsa_jwk, "use": "enc"})
-    assert await refused(http, idp.token(sub="jean.ent.42")) == "The access token is not valid."
+    assert await refused(http, idp.token(sub="jean.ent.42")) == NOT_VALID
     # two keys and a token naming none: which one is meant is unknown
     idp.jwks_body = None
-    assert await refused(http, idp.token(kid=None, sub="jean.ent.42")) == "The access token is not valid."
+    assert await refused(http, idp.token(kid=None, sub="jean.ent.42")) == NOT_VALID
     # entries that are not objects or not signature keys are skipped; a key without "use" signs
     without_use = {k: v for k, v in rsa_jwk.items() if k != "use"}
     serve("rsa-3", {"kty": "oct", "kid": "oct-1", "k": "c2VjcmV0"}, {**without_use, "kid": "rsa-3"})
     assert (await Api(http, idp.token(kid="rsa-3", sub="jean.ent.42")).data(ME))["me"]
     # the one key of the set serves a token naming no key id, not a token naming another id
     assert (await Api(http, idp.token(kid=None, sub="jean.ent.42")).data(ME))["me"]
-    assert await refused(http, idp.token(kid="rsa-4", sub="jean.ent.42")) == "The access token is not valid."
+    assert await refused(http, idp.token(kid="rsa-4", sub="jean.ent.42")) == NOT_VALID
     # a known key id is served from the cache for an hour, then fetched again
     fetches = idp.jwks_fetches["/ent/jwks"]
     assert (await Api(http, idp.token(kid="rsa-3", sub="jean.ent.42")).data(ME))["me"]
@@ -409,3 +413,163 @@ async def test_providers_whose_discovery_fails_at_start_are_each_one_log_line_an
         "it is asked again on next use"
     ]
     assert idp.discovery_fetches == 1
+
+
+# --- the claim that names the person --------------------------------------------------------------------------------
+
+MISSING_SUB = "The access token does not carry the 'sub' claim this server needs."
+
+
+async def test_a_token_without_the_claim_the_provider_matches_on_is_refused_naming_it(http, idp):
+    assert await refused(http, idp.token(drop=("sub",))) == MISSING_SUB
+    # "academie" matches accounts by email
+    assert (
+        await refused(http, idp.academie_token(sub="x"))
+        == "The access token does not carry the 'email' claim this server needs."
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, False, "", "   ", ["jean.ent.42"], {"id": "jean.ent.42"}, 4.2],
+    ids=["true", "false", "empty", "blank", "a-list", "an-object", "a-fraction"],
+)
+async def test_a_claim_value_that_names_nobody_is_refused_as_missing(idp, value):
+    # PyJWT itself refuses a "sub" that is not text: a provider matching on another claim gets any JSON value
+    with pytest.raises(InvalidToken) as refusal:
+        await oidc.account_of(ent(idp, claim="uid"), {"uid": value})
+    assert (refusal.value.key, refusal.value.params) == ("TOKEN_CLAIM_MISSING", {"claim": "uid"})
+
+
+async def test_a_number_claim_names_the_account_linked_under_its_digits(admin, teacher, idp):
+    await link(admin, teacher.user, "42")
+    assert (await oidc.account_of(ent(idp, claim="uid"), {"uid": 42})).id == teacher.user.id
+
+
+# --- the viewer a provider's token stands for --------------------------------------------------------------------
+
+PORTFOLIO = """query($id: ID!) { node(id: $id) { ... on Portfolio { meetingSheetUrl } } }"""
+SIGN = """query($path: String!) { signedDownloadUrl(path: $path) { url } }"""
+
+
+async def test_a_provider_sign_in_acts_with_the_accounts_role_school_and_token_version(http, admin, teacher, idp):
+    # given: Claire's account at token version 3, signed in through her ENT
+    await link(admin, teacher.user, "jean.ent.42")
+    await User.filter(id=teacher.user.id).update(token_version=3)
+    claire = Api(http, idp.token(sub="jean.ent.42"))
+    portfolio = await Portfolio.get(learner__last_name="DUPIRE", period__name="Stage de découverte")
+    # when: she asks for the meeting sheet of a portfolio of her school (a staff document) and a URL to download it
+    path = (await claire.data(PORTFOLIO, id=encode_id("Portfolio", portfolio.id)))["node"]["meetingSheetUrl"]
+    url = (await claire.data(SIGN, path=path))["signedDownloadUrl"]["url"]
+    # then: the URL works while her account stays at the version she signed in with, and no longer after a bump
+    assert (await http.get(url)).status_code == 200
+    await User.filter(id=teacher.user.id).update(token_version=4)
+    assert (await http.get(url)).status_code == 403
+
+
+# --- verification, as the code flow's ID tokens and logout tokens use it -----------------------------------------
+
+
+def ent(idp, **changes) -> OidcProvider:
+    values: dict = dict(
+        name="ent",
+        issuer=ENT_ISSUER,
+        audience=AUDIENCE,
+        jwks_url=f"{idp.base}/ent/jwks",
+        jwks_min_refresh_seconds=0,
+        timeout=2.0,
+    )
+    return OidcProvider(**{**values, **changes})
+
+
+async def refusal_of(provider: OidcProvider, token: str) -> str:
+    """The key of the refusal `oidc.verify` raises for the token."""
+    with pytest.raises(InvalidToken) as refusal:
+        await oidc.verify(provider, token)
+    return refusal.value.key
+
+
+async def test_verify_refuses_each_untrustworthy_token_with_its_reason(idp):
+    provider = ent(idp)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    refusals = {
+        "not a JWT": await refusal_of(provider, "not-a-jwt"),
+        "an algorithm not accepted": await refusal_of(provider, idp.token(key=idp.ec, kid="ec-1", alg="ES256")),
+        "a key id that is not text": await refusal_of(
+            provider, hand_made({"alg": "RS256", "kid": 7}, claims_for("x"), b"k")
+        ),
+        "a key not published": await refusal_of(provider, idp.token(key=stranger, kid="rsa-9")),
+        "another issuer": await refusal_of(provider, idp.token(iss="https://other.example.test")),
+        "another audience": await refusal_of(provider, idp.token(aud="another-app")),
+        "expired": await refusal_of(provider, idp.token(iat=now - 3600, exp=now - 600)),
+    }
+    assert refusals == {
+        "not a JWT": "TOKEN_INVALID",
+        "an algorithm not accepted": "TOKEN_INVALID",
+        "a key id that is not text": "TOKEN_INVALID",
+        "a key not published": "TOKEN_INVALID",
+        "another issuer": "TOKEN_INVALID",
+        "another audience": "TOKEN_INVALID",
+        "expired": "TOKEN_EXPIRED",
+    }
+
+
+async def test_a_token_expired_within_the_leeway_is_still_accepted(idp):
+    now = int(time.time())
+    token = idp.token(sub="x", iat=now - 600, exp=now - 10)
+    # clocks drift: 30 s of leeway by default
+    assert (await oidc.verify(ent(idp), token))["sub"] == "x"
+    assert await refusal_of(ent(idp, leeway=5), token) == "TOKEN_EXPIRED"
+
+
+@pytest.mark.filterwarnings("ignore:The RSA key is 1024 bits")  # the provider signing with it, not us
+async def test_a_key_too_short_to_be_safe_is_refused(idp):
+    # given: the provider publishes a 1024-bit RSA key (NIST: under 2048 bits is no longer acceptable)
+    short = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    idp.published = [("rsa-short", short), (idp.rsa_kid, idp.rsa)]
+    # then: a token it signed is refused, one signed by the 2048-bit key accepted
+    assert await refusal_of(ent(idp), idp.token(key=short, kid="rsa-short")) == "TOKEN_INVALID"
+    assert (await oidc.verify(ent(idp), idp.token(sub="y")))["sub"] == "y"
+
+
+async def test_a_key_that_names_its_algorithm_verifies_that_one_only(idp):
+    # given: a provider accepting RS256 and PS256; the same RSA key published without "alg" and with "alg": "RS256"
+    provider = ent(idp, algorithms=("RS256", "PS256"))
+    jwk = {**RSAAlgorithm.to_jwk(idp.rsa.public_key(), as_dict=True), "use": "sig"}
+    idp.jwks_body = json.dumps({"keys": [{**jwk, "kid": "free"}, {**jwk, "kid": "rs256", "alg": "RS256"}]}).encode()
+    # then: the key without "alg" verifies the token's algorithm, either of the provider's
+    assert (await oidc.verify(provider, idp.token(kid="free", alg="PS256", sub="p")))["sub"] == "p"
+    assert (await oidc.verify(provider, idp.token(kid="free", alg="RS256", sub="r")))["sub"] == "r"
+    # and the key naming RS256 refuses a PS256 signature made with it
+    assert (await oidc.verify(provider, idp.token(kid="rs256", alg="RS256", sub="r")))["sub"] == "r"
+    assert await refusal_of(provider, idp.token(kid="rs256", alg="PS256")) == "TOKEN_INVALID"
+
+
+async def test_a_published_key_is_prepared_once_for_every_token_it_verifies(idp, monkeypatch):
+    # parsing a JWK into a public key costs more than checking a signature: it is done once per key and algorithm
+    prepared: list[str | None] = []
+    original = jwt.PyJWK
+
+    def counted(jwk: dict, algorithm: str | None = None) -> jwt.PyJWK:
+        prepared.append(jwk.get("kid"))
+        return original(jwk, algorithm)
+
+    monkeypatch.setattr(jwt, "PyJWK", counted)
+    for subject in ("a", "b", "c"):
+        assert (await oidc.verify(ent(idp), idp.token(sub=subject)))["sub"] == subject
+    assert prepared == ["rsa-1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"<html>down</html>", "answered something that is not JSON"),
+        (b'{"keys": {"rsa-1": {}}}', "answered JSON without a 'keys' list"),
+    ],
+)
+async def test_a_key_set_that_cannot_be_read_is_one_log_line_naming_the_provider_and_why(idp, caplog, body, why):
+    idp.jwks_body = body
+    with caplog.at_level("WARNING", logger="pfmp.oidc"):
+        assert await refusal_of(ent(idp), idp.token()) == "PROVIDER_KEYS_UNAVAILABLE"
+    assert [r.getMessage() for r in caplog.records if r.name == "pfmp.oidc"] == [f"JWKS of ent {why}"]

@@ -3,11 +3,16 @@ created with a temporary password changes it before anything else works."""
 
 from __future__ import annotations
 
+import os
+import re
+import threading
+
 import pytest
 
 from graph.types.common import encode_id
 from models.schools import Classroom
 from models.users import Role, User
+from permissions import passwords
 from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import Api
 from tests.signin.conftest import login
@@ -148,3 +153,97 @@ async def test_an_account_without_a_password_cannot_be_signed_into_with_any(anon
     for password in (DEMO_PASSWORD, PLACEHOLDER_PHRASE):
         payload, _ = await login(anonymous, email, password)
         assert payload["token"] is None, password
+
+
+async def test_a_refused_new_password_is_told_why_in_words(learner):
+    data = await learner.data(CHANGE, c=DEMO_PASSWORD, n="Kq7#vZ2!p")
+    assert data["passwordChange"]["errors"] == [
+        {
+            "field": ["input", "newPassword"],
+            "code": "INVALID",
+            "reason": "PASSWORD_TOO_SHORT",
+            "message": "Le mot de passe doit compter au moins 10 caractères.",
+        }
+    ]
+
+
+LEA = dict(email="l.nouvel@ent.example.test", first_name="Léa", last_name="NOUVEL")
+# hard to guess (zxcvbn scores them 3 or 4) and free of Léa's names
+TEN = "Kq7#vZ2!pW"
+LONG = "Vr8!kT2#mQ" * 12 + "Zx4$pL9&"
+
+
+@pytest.mark.parametrize(
+    ("password", "weakness"),
+    [
+        (TEN[:9], ("PASSWORD_TOO_SHORT", {"min": 10})),
+        (TEN, None),  # ten characters are enough
+        (LONG, None),  # 128 characters are not too many
+        (LONG + "a", ("PASSWORD_TOO_LONG", {"max": 128})),
+        # a name of three letters is refused as a word of its own, whatever separates it, accents and case aside
+        ("Kites.Lea.over-Lille9", ("PASSWORD_PERSONAL", {})),
+        ("Kites over LÉA in Lille", ("PASSWORD_PERSONAL", {})),
+        # and not inside another word
+        ("Galeas over Kites 2031", None),
+    ],
+    ids=["nine", "ten", "128", "129", "short-name-between-dots", "short-name-accented", "short-name-inside"],
+)
+def test_the_length_bounds_and_short_names_of_a_new_password(password, weakness):
+    assert passwords.password_weakness(password, **LEA) == weakness
+
+
+def test_a_temporary_password_is_sixteen_url_safe_characters_never_the_same():
+    made = {passwords.temporary_password() for _ in range(50)}
+    assert len(made) == 50
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16}", password) for password in made)  # 96 random bits each
+
+
+async def test_hashing_and_verifying_run_on_the_low_priority_hashing_threads(monkeypatch):
+    # the default executor would work as well, but would compete at normal priority with the event loop's helpers
+    seen: list[tuple[str, int]] = []
+    hasher = passwords._hasher
+
+    class Watched:
+        def _note(self) -> None:
+            thread = threading.current_thread()
+            seen.append((thread.name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+
+        def hash(self, password: str) -> str:
+            self._note()
+            return hasher.hash(password)
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            self._note()
+            return hasher.verify(password_hash, password)
+
+    monkeypatch.setattr(passwords, "_hasher", Watched())
+    hashed = await passwords.hash_password_off_loop(STRONG)
+    assert await passwords.verify_password(hashed, STRONG)
+    assert [name.startswith("argon2") for name, _ in seen] == [True, True]
+    assert all(niceness >= passwords.HASH_NICENESS for _, niceness in seen)
+
+
+EMMA = dict(email="zorglub@ac-lille.fr", first_name="Emma", last_name="Al")
+
+
+@pytest.mark.parametrize(
+    ("person", "password", "weakness"),
+    [
+        (EMMA, "My zorglub kites 2031", "PASSWORD_PERSONAL"),  # the email's local part
+        (EMMA, "Kites over Lille 2031 ok", None),  # a word of the email's domain is no name
+        (EMMA, "Gemmaville kites 2031", "PASSWORD_PERSONAL"),  # a name of four letters, even inside a word
+        (EMMA, "Al kites over Lille 2031", None),  # a name of two letters reads as initials
+        (LEA, "n0uv3l!2031", "PASSWORD_TOO_EASY"),  # the name in leetspeak: the estimator knows the person
+    ],
+    ids=["local-part", "domain-word", "four-letters-inside", "two-letters", "leetspeak-name"],
+)
+def test_what_of_the_account_a_new_password_may_hold(person, password, weakness):
+    found = passwords.password_weakness(password, **person)
+    assert (found and found[0]) == weakness
+
+
+def test_a_guessable_password_gets_the_estimators_advice():
+    # the English message appends it (graph/locale): one space, then the warning and the suggestions
+    reason, values = passwords.password_weakness("motdepasse123", **LEA) or ("", {})
+    assert reason == "PASSWORD_TOO_EASY"
+    assert values["advice"].startswith(" ") and len(values["advice"].strip()) > 20
