@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -88,10 +89,49 @@ RESUME = os.environ.get("MUTATION_RECHECK_RESUME") == "1"
 JOBS = int(os.environ.get("MUTATION_JOBS", "1"))
 
 
+# Modules with functions that run only while modules are imported: a child forked from a process that imported them
+# unmutated would not see those mutants (bench/mutation_forkserver.py), so these run in a fresh interpreter each.
+FRESH_INTERPRETER = {"permissions.table"}
+
+
+class _ForkServer:
+    """A worker that imported the application once and forks a pytest session per mutant."""
+
+    def __init__(self, mutants: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("mutation_forkserver.py")), str(RECHECK_SECONDS)],
+            cwd=mutants,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, name: str, tests: list[str], baseline: bool) -> int:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"name": name, "tests": tests, "baseline": baseline}) + "\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+_servers: queue.Queue[_ForkServer] = queue.Queue()
+
+
 def _run(module: str, name: str, mutants: Path) -> int:
     """The mutant's exit code against its module's tests (-24: they never ended, the mutation made the code loop)."""
+    baseline = not name.startswith(BUILDS_THE_BASELINE)
+    if module not in FRESH_INTERPRETER:
+        server = _servers.get()
+        try:
+            return server.run(name, TESTS[module], baseline)
+        finally:
+            _servers.put(server)
     env = {**os.environ, "MUTANT_UNDER_TEST": name}
-    if name.startswith(BUILDS_THE_BASELINE):
+    if not baseline:
         env.pop("PFMP_TEST_BASELINE", None)
     try:
         return subprocess.run(
@@ -138,6 +178,9 @@ def main(modules: list[str]) -> int:
                 UNCHECKED_TOO and status_by_exit_code[code] == "not checked"
             ):
                 pending.append((module, name))
+    servers = [_ForkServer(mutants) for _ in range(JOBS)]
+    for server in servers:
+        _servers.put(server)
     with ThreadPoolExecutor(max_workers=JOBS) as pool:
         runs = {pool.submit(_run, module, name, mutants): name for module, name in pending}
         for run in as_completed(runs):
@@ -145,6 +188,8 @@ def main(modules: list[str]) -> int:
             verdicts[name] = run.result()
             print(f"{status_by_exit_code[verdicts[name]]}: {name}", flush=True)
             (mutants / "recheck.json").write_text(json.dumps(verdicts, indent=1))  # each verdict kept at once
+    for server in servers:
+        server.close()
     return 0
 
 
