@@ -23,7 +23,9 @@ JOBS=${MUTATION_JOBS:-$(nproc)}
 MODULES=("$@")
 if [ ${#MODULES[@]} -eq 0 ]; then
   MODULES=(permissions.table permissions.scopes permissions.viewer permissions.tokens permissions.passwords
-           permissions.identities permissions.remote permissions.cas permissions.oidc
+           permissions.identities permissions.remote permissions.cas permissions.oidc permissions.oidc_flow
+           permissions.provisioning permissions.authentication permissions.links permissions.refresh
+           permissions.sessions permissions.signed_urls permissions.throttle
            resolvers.periods.portfolio_rules resolvers.periods.rules resolvers.fiches.rules resolvers.bilans.grid)
 fi
 # one migrated demo database for every pytest session mutmut starts (tests/conftest.py copies it per test)
