@@ -22,7 +22,7 @@ from models.fiches import ActivityFiche, FicheEvaluationTarget, FicheTask
 from models.portfolios import LiaisonFiche, Portfolio
 from models.schools import Level
 from resolvers.frameworks.importing import BUILTIN_DIR
-from tests.bilans.conftest import UPDATE, Demo, errors
+from tests.bilans.conftest import COMPLETE, UPDATE, Demo, errors
 
 IMPORT = """mutation($content: String!) { frameworkImport(input: {content: $content}) {
   created changed framework { id } errors { field code reason message } } }"""
@@ -476,3 +476,104 @@ async def test_a_retired_activity_stays_on_the_fiche_that_names_it_and_no_other(
         },
     )
     assert errors(payload["activityFicheCreate"]) == [(["input", "activityTypeIds", "0"], "INVALID")]
+
+
+# What keeps a retired entry in a bilan's grid, one reason at a time (graph/types/bilans.py, BilanView.shows_*).
+SHOWN = """query($id: ID!) { node(id: $id) { ... on CompanyBilan {
+  competences { competence { code } mode modeChosen criteria { criterion { code } } } } } }"""
+
+
+async def _shown(teacher, demo: Demo) -> dict[str, dict]:
+    return {c["competence"]["code"]: c for c in (await teacher.data(SHOWN, id=demo.bilan_id))["node"]["competences"]}
+
+
+async def _target(teacher, demo: Demo, local: Local, *targets: tuple[str, str, str | None]) -> None:
+    """The teacher links the demo fiche to the targets' tasks and sets its targets: (task, competence, criterion)."""
+    fiche = encode_id("ActivityFiche", demo.fiches[0].id)
+    tasks = sorted({task for task, _, _ in targets})
+    await ok(teacher, TASKS_SET, "activityFicheTasksSet", id=fiche, t=[local.task(task) for task in tasks])
+    chosen = [
+        {"taskId": local.task(task), "competenceId": local.competence(competence)}
+        | ({"criterionId": local.criterion(criterion)} if criterion else {})
+        for task, competence, criterion in targets
+    ]
+    await ok(teacher, TARGETS_SET, "activityFicheTargetsSet", id=fiche, t=chosen)
+
+
+@pytest.mark.parametrize(
+    "named_by", ["nothing", "a fiche's mark", "a result", "a teacher's mode", "a fiche's mark on a criterion"]
+)
+async def test_a_retired_competence_stays_in_the_bilan_only_where_something_names_it(
+    admin, teacher, demo, local, named_by
+):
+    # given a result on C01 in every case (what names another competence does not name C02), and one reason for C02
+    modes: list[dict] = []
+    results = [{"competenceId": local.competence("C01"), "level": "ACQUIRED"}]
+    if named_by == "a fiche's mark":
+        await _target(teacher, demo, local, ("TA 2-2", "C02", None))
+    elif named_by == "a fiche's mark on a criterion":
+        await _target(teacher, demo, local, ("TA 2-2", "C02", "C02.1"))
+    elif named_by == "a result":
+        results.append({"competenceId": local.competence("C02"), "level": "MASTERED"})
+    elif named_by == "a teacher's mode":
+        modes.append({"competenceId": local.competence("C02"), "mode": "CRITERIA"})
+    bilan = {"id": demo.bilan_id, "version": await demo.version(), "modes": modes, "results": results}
+    await ok(teacher, UPDATE, "bilanUpdate", input=bilan)
+    # when a re-import retires C02
+    await import_file(admin, without_entries(cap_file()))
+    # then the bilan shows it only when something names it
+    shown = await _shown(teacher, demo)
+    assert "C01" in shown
+    assert ("C02" in shown) is (named_by != "nothing")
+
+
+@pytest.mark.parametrize("marked", [True, False], ids=["marked", "unmarked"])
+async def test_a_retired_criterion_stays_under_its_competence_only_where_a_fiche_marks_it(
+    admin, teacher, demo, local, marked
+):
+    if marked:
+        await _target(teacher, demo, local, ("TA 1-1", "C01", "C01.5"))
+    await import_file(admin, without_entries(cap_file()))
+    criteria = [k["criterion"]["code"] for k in (await _shown(teacher, demo))["C01"]["criteria"]]
+    assert ("C01.5" in criteria) is marked
+    assert "C01.1" in criteria
+
+
+async def test_a_competence_a_fiche_targets_whole_is_evaluated_globally_even_with_criteria_targeted(
+    teacher, demo, local
+):
+    # R16: the mode follows the fiches; CRITERIA only when criteria alone were targeted (a task targets a competence
+    # whole or by criteria, not both: C01 is targeted whole under one task, by a criterion under another)
+    await _target(teacher, demo, local, ("TA 1-1", "C01", None), ("TA 1-2", "C01", "C01.1"), ("TA 1-1", "C07", "C07.1"))
+    shown = await _shown(teacher, demo)
+    assert (shown["C01"]["mode"], shown["C01"]["modeChosen"]) == ("GLOBAL", False)
+    assert (shown["C07"]["mode"], shown["C07"]["modeChosen"]) == ("CRITERIA", False)
+
+
+async def test_a_competence_without_criteria_is_evaluated_globally(admin, teacher, demo):
+    # given the school's CAP-ELEC whose C09 has no criteria, followed by the level
+    doc = cap_file()
+    next(c for c in doc["competences"] if c["code"] == "C09")["criteria"] = []
+    payload = await import_file(admin, doc)
+    await Level.filter(id=demo.period.level_id).update(framework_id=decode_id(payload["framework"]["id"])[1])
+    # then the bilan offers it, globally
+    shown = await _shown(teacher, demo)
+    assert (shown["C09"]["mode"], shown["C09"]["criteria"]) == ("GLOBAL", [])
+
+
+async def test_a_completed_bilan_keeps_the_framework_it_was_completed_on(admin, teacher, demo):
+    # given the bilan completed on the built-in CAP-ELEC
+    before = await _shown(teacher, demo)
+    completed = (await teacher.data(COMPLETE, id=demo.bilan_id, v=await demo.version()))["bilanComplete"]
+    assert completed["errors"] == []
+    # when the school imports its own CAP-ELEC, C01 renamed, and the level follows it
+    doc = cap_file()
+    doc["competences"][0]["label"] = "Analyser les conditions de l'opération (version de l'établissement)"
+    payload = await import_file(admin, doc)
+    await Level.filter(id=demo.period.level_id).update(framework_id=decode_id(payload["framework"]["id"])[1])
+    # then the completed bilan still shows the framework it was completed on, its rows and their ids
+    assert await _shown(teacher, demo) == before
+    ids = """query($id: ID!) { node(id: $id) { ... on CompanyBilan { competences { competence { id label } } } } }"""
+    shown = (await teacher.data(ids, id=demo.bilan_id))["node"]["competences"]
+    builtin = await fw.Competence.get(code="C01", framework__code="CAP-ELEC", framework__school_id=None)
+    assert shown[0]["competence"] == {"id": encode_id("Competence", builtin.id), "label": builtin.label}
