@@ -6,7 +6,7 @@
 #   bench/mutation.sh permissions.table       # one module again (dotted name, as mutmut names mutants)
 #   MUTATION_JOBS=1 bench/mutation.sh         # fewer parallel workers (default: the machine's cores)
 #   MUTATION_MODE=targeted bench/mutation.sh  # each mutant against its module's own tests only (much faster;
-#                                             # MUTATION_JOBS mutants at once, each in its own interpreter)
+#                                             # MUTATION_JOBS mutants at once, each in its own pytest session)
 #
 # Needs the mutation extra (pip install -e '.[mutation,test]'); VENV=… names the virtual environment
 # (default .venv). Configuration: [tool.mutmut] in pyproject.toml. mutmut first runs the selected tests
@@ -33,7 +33,7 @@ mkdir -p mutants
 export PFMP_TEST_BASELINE="$PWD/mutants/baseline.sqlite3"
 rm -f "$PFMP_TEST_BASELINE"
 if [ "${MUTATION_MODE:-mutmut}" = targeted ]; then
-  # every mutant against its module's own tests (bench/mutation_recheck.py's TESTS), each in a fresh interpreter:
+  # every mutant against its module's own tests (bench/mutation_recheck.py's TESTS), each in its own pytest session:
   # no stats run, no run of every test that executes a hot function; about a second per killed mutant here
   rm -f mutants/recheck.json
   nice -n 10 "$VENV/bin/python" bench/mutation_generate.py
@@ -49,8 +49,8 @@ else
     nice -n 10 "$MUTMUT" run --max-children "$JOBS" "$module.*" || echo "mutmut stopped on $module (status $?)"
   done
 fi
-# survivors again, each in a fresh interpreter with the current tests: functions run at import time are
-# invisible to mutmut's forked runs, and tests added during a run are not in its stats
+# survivors again, each in its own session with the current tests (tests added during a run are not in mutmut's
+# stats), in a fresh interpreter for permissions.table, whose import-time functions mutmut's forked runs cannot see
 cp -r tests/. mutants/tests/
 nice -n 10 "$VENV/bin/python" bench/mutation_recheck.py "$@"
 "$VENV/bin/python" bench/mutation_score.py "${MODULES[@]}"

@@ -1,6 +1,8 @@
-"""Second pass of bench/mutation.sh: each survivor run again in a fresh interpreter.
+"""Second pass of bench/mutation.sh (and the whole of its targeted mode): each mutant run again in its own pytest
+session, forked from a process that imported the application once (bench/mutation_forkserver.py), or in a fresh
+interpreter for the modules with import-time functions (FRESH_INTERPRETER).
 
-Two kinds of survivor are worth a second look:
+Three kinds of survivor are worth a second look:
 - mutants of functions that run while modules are imported (`table._rule`, which builds the access
   table, and `table.describe`, which writes the schema's field descriptions): mutmut forks each test
   run from a process that has already imported the code, so they ran unmutated;
@@ -9,7 +11,7 @@ Two kinds of survivor are worth a second look:
 - timeouts: mutmut runs every test that executes the mutated function until one fails, so a mutant of a
   function every request goes through (`tokens.decode_token`) can use up its CPU limit before it reaches the
   test that would kill it. A timeout is not counted as a kill until the module's own tests below kill it.
-A fresh interpreter imports the mutated module and runs the module's tests below. Exit codes go to
+Each session runs the module's tests below with the mutant active. Exit codes go to
 mutants/recheck.json, which bench/mutation_score.py takes over mutmut's verdicts.
 """
 
@@ -119,7 +121,7 @@ TESTS = {
 # again, survivors included: to resume an interrupted run
 RESUME = os.environ.get("MUTATION_RECHECK_RESUME") == "1"
 
-# MUTATION_JOBS=N: N mutants at once, each in its own interpreter (default 1; each pytest session copies the shared
+# MUTATION_JOBS=N: N mutants at once, each in its own pytest session (default 1; each pytest session copies the shared
 # baseline database per test, so sessions do not step on each other)
 JOBS = int(os.environ.get("MUTATION_JOBS", "1"))
 
