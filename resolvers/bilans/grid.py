@@ -273,8 +273,6 @@ class BilanView:
     """Everything a bilan screen shows, derived once per request."""
 
     bilan: CompanyBilan
-    learner_id: int
-    period_id: int
     period_start: dt.date
     period_end: dt.date
     shape: FrameworkShape | None
@@ -421,7 +419,7 @@ async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -
     portfolios = {
         row["id"]: row
         for row in await Portfolio.filter(id__in=[b.portfolio_id for b in bilans]).values(
-            "id", "learner_id", "period_id", "period__start_date", "period__end_date", "period__level__framework_id"
+            "id", "period__start_date", "period__end_date", "period__level__framework_id"
         )
     }
     frozen = {b.id: b.frozen_grid for b in bilans if b.status is BilanStatus.COMPLETED and b.frozen_grid}
@@ -448,8 +446,6 @@ async def build_views(bilans: Sequence[CompanyBilan], *, results: bool = True) -
             start, end = dt.date.fromisoformat(header["periodStart"]), dt.date.fromisoformat(header["periodEnd"])
         views[bilan.id] = BilanView(
             bilan=bilan,
-            learner_id=portfolio["learner_id"],
-            period_id=portfolio["period_id"],
             period_start=start,
             period_end=end,
             shape=shape,
