@@ -5,6 +5,8 @@ would: nothing of this process is told)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from models.frameworks import (
     Competence,
     Criterion,
@@ -16,6 +18,7 @@ from models.frameworks import (
     TaskCompetence,
     Unit,
 )
+from resolvers.bilans import grid
 from tests.bilans.conftest import gid
 
 SHAPE_STATEMENTS = 7  # activities, tasks, links, competences, criteria, scale, units
@@ -107,3 +110,19 @@ async def test_the_visit_screen_reads_the_framework_once_and_again_after_any_wri
     await ScaleLevel.filter(framework=cap, position=1).update(label="Échelle réécrite")
     _, relabelled = await read()
     assert "Échelle réécrite" in [level["label"] for level in relabelled["scale"]]
+
+
+async def test_the_process_keeps_the_frameworks_read_last_and_lets_the_oldest_go(app, monkeypatch):
+    # given room for one framework's structure
+    monkeypatch.setattr(grid, "SHAPES_KEPT", 1)
+    monkeypatch.setattr(grid, "_kept_shapes", OrderedDict())
+    cap = await Framework.get(school_id=None, code="CAP-ELEC")
+    melec = await Framework.get(school_id=None, code="BACPRO-MELEC")
+    # when CAP-ELEC is read, then MELEC, then CAP-ELEC again
+    kept = []
+    for framework in (cap, melec, cap):
+        shape = (await grid.kept_framework_shapes([framework.id]))[framework.id]
+        assert shape.id == framework.id
+        kept.append(list(grid._kept_shapes))
+    # then the one kept is always the one read last
+    assert kept == [[cap.id], [melec.id], [cap.id]]
