@@ -17,6 +17,7 @@ from models.links import TrainerLink
 from models.periods import Period
 from models.portfolios import LiaisonFiche, Portfolio
 from models.users import Role, User
+from permissions import links
 from tests.access.other_school import build_other_school
 from tests.conftest import Api, _settings
 
@@ -513,3 +514,21 @@ async def test_a_links_token_signs_download_urls_that_stop_with_the_link(teacher
     # and once the link is revoked, the URL it signed is refused as the token is
     await teacher.data(REVOKE, id=issued["trainerLink"]["id"])
     assert await _download(anonymous, signed) == 403
+
+
+def test_a_link_string_is_read_only_when_well_formed():
+    # up to 120 characters, the prefix, an id between 1 and 2³¹ − 1 in ASCII digits, a secret
+    secret = "s" * (links.MAX_LENGTH - len("pfmp-tl1.5."))
+    assert links.parse(f"pfmp-tl1.5.{secret}") == (5, secret)
+    assert links.parse(f" pfmp-tl1.2147483647.{secret[:20]} ") == (2147483647, secret[:20])
+    for malformed in (
+        f"pfmp-tl1.5.{secret}x",  # 121 characters
+        "pfmp-tl1.5.",  # no secret
+        "pfmp-tl1..abc",  # no id
+        "pfmp-tl2.5.abc",  # another prefix
+        "pfmp-tl1.0.abc",
+        "pfmp-tl1.2147483648.abc",
+        "pfmp-tl1.-5.abc",
+        "pfmp-tl1.٥.abc",  # a digit, not an ASCII one
+    ):
+        assert links.parse(malformed) is None, malformed
