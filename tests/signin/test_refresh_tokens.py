@@ -12,6 +12,7 @@ import pytest
 from graph.types.common import encode_id
 from models.signin import RefreshToken
 from models.users import Role, User
+from permissions import refresh as refresh_strings
 from resolvers.demo import DEMO_PASSWORD
 from tests.conftest import DEMO_EMAIL, Api
 
@@ -162,3 +163,35 @@ async def test_refused_refreshes_are_throttled_per_address_with_the_sign_ins(pee
     assert [e["code"] for e in login["errors"]] == ["THROTTLED"]
     # while another address refreshes
     assert (await refresh(other, good["refreshToken"]))["errors"] == []
+
+
+def test_only_a_refresh_token_string_is_hashed():
+    # a well-formed string is hashed (the lookup then finds it or not), surrounding blanks aside; anything else is not
+    token = refresh_strings.compose("a" * 91)  # 100 characters, the longest
+    assert len(token) == refresh_strings.MAX_LENGTH
+    assert refresh_strings.digest("key", token) == refresh_strings.digest("key", f"  {token}\n") is not None
+    for malformed in (token + "a", "pfmp-rt1.", "pfmp-rt2.abc", "other.abc", "pfmp-rt1.é", "pfmp-rt1"):
+        assert refresh_strings.digest("key", malformed) is None, malformed
+
+
+async def test_the_start_up_sweep_deletes_the_refresh_tokens_expired_for_a_day(app):
+    # given tokens expired 2 days, 25 hours and 23 hours ago, and one still valid for 23 hours
+    user = await User.get(email=DEMO_EMAIL[Role.LEARNER])
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    ages = {"2 days": 48, "25 hours": 25, "23 hours": 23, "valid": -23}
+    for name, hours in ages.items():
+        await RefreshToken.create(
+            user_id=user.id,
+            digest=name,
+            family=name,
+            token_version=user.token_version,
+            issued_at=now - dt.timedelta(days=30),
+            expires_at=now - dt.timedelta(hours=hours),
+        )
+    # when the server starts
+    assert await refresh_strings.sweep(now) == 2
+    # then a token expired less than a day ago is kept (it is still told EXPIRED), the valid one too
+    assert sorted(await RefreshToken.filter(digest__in=list(ages)).values_list("digest", flat=True)) == [
+        "23 hours",
+        "valid",
+    ]
