@@ -85,7 +85,9 @@ TESTS = {
     "permissions.sessions": [
         "tests/signin/test_refresh_tokens.py",
         "tests/foundation/test_auth.py",
+        "tests/people/test_trainer_links.py",
         "tests/identity/test_oidc_code_flow.py",
+        "tests/identity/test_cas_real_server.py",
     ],
     "permissions.signed_urls": [
         "tests/fiches/test_signed_downloads.py",

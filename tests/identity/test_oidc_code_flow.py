@@ -307,6 +307,16 @@ async def test_the_code_flow_signs_in_the_linked_account_with_the_servers_own_to
     assert signed_in_as(await me(http, answer["access_token"]), teacher.user)
     session = await ProviderSession.get(user_id=teacher.user.id)
     assert session.provider == "ent" and session.subject == "jean" and session.sid
+    # and the access token (its claims as README lists them) is bound to that session and expires with it
+    claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
+    assert {k: claims[k] for k in ("sub", "role", "school", "ver", "ses")} == {
+        "sub": str(teacher.user.id),
+        "role": "TEACHER",
+        "school": teacher.user.school_id,
+        "ver": teacher.user.token_version,
+        "ses": session.id,
+    }
+    assert (claims["iat"], claims["exp"]) == (session.created_at.timestamp(), session.expires_at.timestamp())
 
 
 def settings_issuer(http) -> str:

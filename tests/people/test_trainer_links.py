@@ -532,3 +532,22 @@ def test_a_link_string_is_read_only_when_well_formed():
         "pfmp-tl1.٥.abc",  # a digit, not an ASCII one
     ):
         assert links.parse(malformed) is None, malformed
+
+
+class TestTokensLongerThanALink:
+    @pytest.fixture
+    def settings(self, tmp_path, database_url, clock):
+        # access tokens living three days: longer than the link below
+        return _settings(tmp_path, database_url, clock=clock, token_lifetime=3 * 24 * 3600)
+
+    async def test_the_token_a_link_gives_never_outlives_the_link(
+        self, teacher, tutor, anonymous, period_running, clock
+    ):
+        angelique = await _portfolio("DUPIRE")
+        today = dt.datetime.fromtimestamp(clock(), tz=dt.UTC).date()
+        issued = await _issue(teacher, angelique, tutor.user, today + dt.timedelta(days=1))
+        link_end = dt.datetime.fromisoformat(issued["trainerLink"]["expiresAt"])
+        answer = await _exchange(anonymous, issued["link"])
+        assert answer["errors"] == []
+        token_end = dt.datetime.fromisoformat(answer["expiresAt"])
+        assert clock() < token_end.timestamp() <= link_end.timestamp()
