@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
@@ -511,6 +512,14 @@ async def test_a_links_token_signs_download_urls_that_stop_with_the_link(teacher
     assert "link=" in signed
     # then it opens without a token, as the link's token does
     assert await _download(anonymous, signed) == 200
+    # but not with another link of the same tutor in its place (a link for Marine FABROWSKI's portfolio)
+    marine = await _portfolio("FABROWSKI")
+    await marine.trainers.add(tutor.user)
+    assert (await _issue(teacher, marine, tutor.user))["errors"] == []
+    other = await TrainerLink.filter(portfolio_id=marine.id).get()
+    parts = urlsplit(signed)
+    swapped = {**dict(parse_qsl(parts.query)), "link": str(other.id)}
+    assert await _download(anonymous, f"{parts.path}?{urlencode(swapped)}") == 403
     # and once the link is revoked, the URL it signed is refused as the token is
     await teacher.data(REVOKE, id=issued["trainerLink"]["id"])
     assert await _download(anonymous, signed) == 403
