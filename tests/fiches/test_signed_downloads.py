@@ -101,6 +101,8 @@ async def test_a_tampered_signed_url_is_refused(learner, teacher, demo, http, cl
         _altered(url, user=str(teacher.user.id + 1)),  # another user
         _altered(url, link="1"),  # a trainer link's or a provider session's id added
         _altered(url, session="1"),
+        _altered(url, link="abc"),  # malformed: never read as "no link"
+        _altered(url, session="-1"),
         _altered(url, expires="soon"),
     ):
         assert (await http.get(altered)).status_code == 403, altered
