@@ -79,6 +79,8 @@ TESTS = {
         "tests/signin/test_refresh_tokens.py",
         "tests/fiches/test_signed_downloads.py",
         "tests/signin/test_passwords.py",
+        "tests/identity/test_oidc.py",
+        "tests/identity/test_oidc_code_flow.py",
     ],
     "permissions.links": ["tests/people/test_trainer_links.py"],
     "permissions.refresh": ["tests/signin/test_refresh_tokens.py"],

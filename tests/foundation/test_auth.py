@@ -70,11 +70,27 @@ async def test_no_token_is_unauthenticated(anonymous):
     assert await anonymous.error_code(ME) == "UNAUTHENTICATED"
 
 
-@pytest.mark.parametrize("header", ["Token abc", "Bearer", "Bearer not-a-jwt", "Basic dXNlcjpwYXNz"])
-async def test_a_malformed_authorization_header_is_unauthenticated(http, header):
-    response = await http.post("/graphql", json={"query": ME}, headers={"Authorization": header})
+MALFORMED = "The Authorization header must be 'Bearer <token>'."
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("Token abc", MALFORMED),
+        ("Bearer", MALFORMED),
+        ("Bearer    ", MALFORMED),
+        ("Basic dXNlcjpwYXNz", MALFORMED),
+        ("bearer not-a-jwt", "The access token is not valid."),  # the scheme in any case
+        ("Bearer not a jwt", "The access token is not valid."),  # all after the first space is the token
+    ],
+)
+async def test_a_malformed_authorization_header_is_unauthenticated(http, header, message):
+    response = await http.post(
+        "/graphql", json={"query": ME}, headers={"Authorization": header, "Accept-Language": "en"}
+    )
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == message
     assert body["data"] is None
 
 
