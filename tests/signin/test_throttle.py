@@ -9,7 +9,9 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from starlette.requests import Request
 
+from permissions import throttle
 from resolvers.demo import DEMO_PASSWORD
 from tests.signin.conftest import login
 
@@ -147,3 +149,16 @@ async def test_with_the_throttle_off_nothing_is_refused(anonymous, signin_thrott
     await fail(anonymous, TEACHER, 8)
     payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
     assert payload["token"]
+
+
+def _request(client: tuple[str, int] | None) -> Request:
+    return Request({"type": "http", "method": "POST", "path": "/graphql", "headers": [], "client": client})
+
+
+def test_a_client_without_an_ip_address_is_counted_under_its_name_or_as_unknown():
+    # a socket without an address (a test client, a Unix socket) still counts, under one shared key
+    assert throttle.client_address(None, ()) == "unknown"
+    assert throttle.client_address(_request(None), ()) == "unknown"
+    assert throttle.client_address(_request(("", 0)), ()) == "unknown"
+    assert throttle.client_address(_request(("testclient", 50000)), ()) == "testclient"
+    assert throttle.client_address(_request(("192.0.2.7", 50000)), ()) == "192.0.2.7"
