@@ -14,6 +14,7 @@ from graph.types.common import encode_id
 from models.portfolios import Portfolio
 from models.schools import Classroom
 from models.signin import ProviderSession
+from models.users import User
 from tests.conftest import Api, _settings, token_for
 from tests.fiches import samples
 from tests.fiches.conftest import upload_payload
@@ -84,10 +85,25 @@ async def test_an_answer_holding_a_signed_url_is_never_served_again_from_the_cac
 
 async def test_an_expired_signed_url_is_refused(learner, teacher, demo, http, clock, settings):
     annex, _ = await _annex(learner, teacher, demo)
-    clock.now += settings.signed_url_lifetime + 1
+    expires = int(dict(parse_qsl(urlsplit(annex["signedDownloadUrl"]).query))["expires"])
+    # a second before its expiry it opens; at its expiry it no longer does
+    clock.now = expires - 1
+    assert (await http.get(annex["signedDownloadUrl"])).status_code == 200
+    clock.now = expires
     response = await http.get(annex["signedDownloadUrl"])
     assert response.status_code == 403
     assert "expir" in response.json()["error"]
+
+
+async def test_a_deactivated_accounts_signed_url_is_refused(learner, teacher, admin, demo, http):
+    annex, _ = await _annex(learner, teacher, demo)
+    # userDeactivate also bumps the account's token version; the flag alone must be enough
+    await User.filter(id=teacher.user.id).update(is_active=False)
+    assert (await http.get(annex["signedDownloadUrl"])).status_code == 403
+    await User.filter(id=teacher.user.id).update(is_active=True)
+    deactivate = "mutation($id: ID!) { userDeactivate(input: {id: $id}) { errors { code } } }"
+    assert (await admin.data(deactivate, id=encode_id("Teacher", teacher.user.id)))["userDeactivate"]["errors"] == []
+    assert (await http.get(annex["signedDownloadUrl"])).status_code == 403
 
 
 async def test_a_tampered_signed_url_is_refused(learner, teacher, demo, http, clock):
