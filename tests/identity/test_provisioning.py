@@ -9,14 +9,13 @@ import asyncio
 
 import pytest
 
-from graph.settings import OidcProvider, Provisioning
+from graph.settings import Provisioning
 from models.audit import AuditEntry, AuditKind
 from models.schools import Classroom
 from models.users import ExternalIdentity, Role, User
 from permissions import oidc
 from tests.conftest import Api, _settings
-from tests.identity.conftest import AUDIENCE, ENT_ISSUER
-from tests.identity.test_oidc import refused
+from tests.identity.test_oidc import ent, refused
 
 ME = "{ me { __typename fullName role } }"
 UAI = "0599999Z"
@@ -30,16 +29,7 @@ RULES = Provisioning(
 @pytest.fixture
 def settings(tmp_path, database_url, idp):
     oidc.clear_key_cache()
-    provider = OidcProvider(
-        name="ent",
-        issuer=ENT_ISSUER,
-        audience=AUDIENCE,
-        jwks_url=f"{idp.base}/ent/jwks",
-        jwks_min_refresh_seconds=0,
-        timeout=2.0,
-        provisioning=RULES,
-    )
-    return _settings(tmp_path, database_url, oidc_providers=(provider,))
+    return _settings(tmp_path, database_url, oidc_providers=(ent(idp, provisioning=RULES),))
 
 
 def learner_claims(**extra) -> dict:
