@@ -195,18 +195,24 @@ def idp():
         provider.stop()
 
 
+def ent(idp: FakeIdentityProvider, **changes) -> OidcProvider:
+    """The "ent" provider of these tests (RS256, keys at the loopback provider, refetched on any unknown key id),
+    with `changes` to its fields."""
+    values: dict = dict(
+        name="ent",
+        issuer=ENT_ISSUER,
+        audience=AUDIENCE,
+        jwks_url=f"{idp.base}/ent/jwks",
+        jwks_min_refresh_seconds=0,
+        timeout=2.0,
+    )
+    return OidcProvider(**{**values, **changes})
+
+
 @pytest.fixture
 def settings(request, tmp_path, database_url, idp):
     providers = (
-        OidcProvider(
-            name="ent",
-            issuer=ENT_ISSUER,
-            audience=AUDIENCE,
-            jwks_url=f"{idp.base}/ent/jwks",
-            algorithms=("RS256",),
-            jwks_min_refresh_seconds=0,
-            timeout=2.0,
-        ),
+        ent(idp),
         OidcProvider(
             name="academie",
             issuer=ACADEMIE_ISSUER,

@@ -21,7 +21,7 @@ from permissions import oidc
 from permissions.remote import RemoteError
 from permissions.tokens import InvalidToken
 from tests.conftest import Api
-from tests.identity.conftest import ACADEMIE_ISSUER, AUDIENCE, ENT_ISSUER, person_id
+from tests.identity.conftest import ACADEMIE_ISSUER, ENT_ISSUER, ent, person_id
 
 ME = "{ me { __typename fullName role } }"
 NOT_VALID = "The access token is not valid."
@@ -468,18 +468,6 @@ async def test_a_provider_sign_in_acts_with_the_accounts_role_school_and_token_v
 
 
 # --- verification, as the code flow's ID tokens and logout tokens use it -----------------------------------------
-
-
-def ent(idp, **changes) -> OidcProvider:
-    values: dict = dict(
-        name="ent",
-        issuer=ENT_ISSUER,
-        audience=AUDIENCE,
-        jwks_url=f"{idp.base}/ent/jwks",
-        jwks_min_refresh_seconds=0,
-        timeout=2.0,
-    )
-    return OidcProvider(**{**values, **changes})
 
 
 async def refusal_of(provider: OidcProvider, token: str) -> str:

@@ -15,7 +15,8 @@ from models.schools import Classroom
 from models.users import ExternalIdentity, Role, User
 from permissions import oidc
 from tests.conftest import Api, _settings
-from tests.identity.test_oidc import ent, refused
+from tests.identity.conftest import ent
+from tests.identity.test_oidc import refused
 
 ME = "{ me { __typename fullName role } }"
 UAI = "0599999Z"
