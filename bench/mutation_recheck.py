@@ -46,7 +46,12 @@ TESTS = {
     "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py", "tests/access"],
     "permissions.scopes": ["tests/access/test_list_reach.py", "tests/access/test_out_of_reach.py"],
     "permissions.viewer": ["tests/access"],
-    "permissions.tokens": ["tests/foundation/test_auth.py"],
+    # a link's and a provider session's claims are read by the tests of those sign-ins
+    "permissions.tokens": [
+        "tests/foundation/test_auth.py",
+        "tests/people/test_trainer_links.py",
+        "tests/identity/test_oidc_code_flow.py",
+    ],
     "permissions.passwords": ["tests/signin/test_passwords.py", "tests/foundation/test_auth.py", "tests/accounts"],
     "permissions.identities": [
         "tests/identity/test_cas_answers.py",
@@ -194,6 +199,8 @@ NEEDS_THE_OIDC_PROVIDER = {
     "permissions.oidc_flow",
     "permissions.provisioning",
     "permissions.sessions",
+    "permissions.authentication",
+    "permissions.tokens",
 }
 
 

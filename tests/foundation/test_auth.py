@@ -195,6 +195,8 @@ def _claims(user: User, **changes) -> dict:
         {"sub": "not-a-number"},
         {"ver": "not-a-number"},
         {"sub": [1]},
+        {"lnk": "not-a-number"},  # a trainer link's id
+        {"ses": "not-a-number"},  # a provider session's id
     ],
     ids=lambda changes: ",".join(f"{k}={v}" for k, v in changes.items()),
 )

@@ -75,6 +75,24 @@ async def test_a_provider_token_signs_in_the_linked_account(http, admin, teacher
     assert body == {"data": {"me": {"__typename": "Teacher", "fullName": "Claire MARTIN", "role": "TEACHER"}}}
 
 
+async def test_signing_out_here_needs_a_token_of_this_servers_code_flow(http, admin, teacher, idp):
+    # docs/identity.md: a token that did not come from the code flow is a 400 NOT_AN_OIDC_SIGN_IN;
+    # no token or a bad one, a 401 naming why
+    await link(admin, teacher.user, "jean.ent.42")
+
+    async def sign_out(token: str | None) -> tuple[int, dict]:
+        answer = await http.post("/auth/oidc/logout", headers={"Authorization": f"Bearer {token}"} if token else {})
+        assert answer.headers["cache-control"] == "no-store"
+        return answer.status_code, answer.json()
+
+    assert await sign_out(teacher.token) == (400, {"error": "NOT_AN_OIDC_SIGN_IN"})  # a password sign-in's
+    assert await sign_out(idp.token(sub="jean.ent.42")) == (400, {"error": "NOT_AN_OIDC_SIGN_IN"})  # the provider's
+    assert await sign_out(None) == (401, {"error": "UNAUTHENTICATED"})
+    assert await sign_out("not-a-token") == (401, {"error": "TOKEN_INVALID"})
+    # and the password sign-in still works: nothing was revoked
+    assert (await teacher.data(ME))["me"]["fullName"] == "Claire MARTIN"
+
+
 async def test_a_token_matched_by_email_signs_in_with_es256(http, learner, idp):
     token = idp.academie_token(email="Angelique.Dupire@demo.pfmp.test", email_verified=True)
     data = await Api(http, token).data(ME)

@@ -151,8 +151,9 @@ async def test_with_the_throttle_off_nothing_is_refused(anonymous, signin_thrott
     assert payload["token"]
 
 
-def _request(client: tuple[str, int] | None) -> Request:
-    return Request({"type": "http", "method": "POST", "path": "/graphql", "headers": [], "client": client})
+def _request(client: tuple[str, int] | None, forwarded_for: str | None = None) -> Request:
+    headers = [] if forwarded_for is None else [(b"x-forwarded-for", forwarded_for.encode())]
+    return Request({"type": "http", "method": "POST", "path": "/graphql", "headers": headers, "client": client})
 
 
 def test_a_client_without_an_ip_address_is_counted_under_its_name_or_as_unknown():
@@ -162,3 +163,13 @@ def test_a_client_without_an_ip_address_is_counted_under_its_name_or_as_unknown(
     assert throttle.client_address(_request(("", 0)), ()) == "unknown"
     assert throttle.client_address(_request(("testclient", 50000)), ()) == "testclient"
     assert throttle.client_address(_request(("192.0.2.7", 50000)), ()) == "192.0.2.7"
+
+
+def test_a_trusted_proxy_without_a_readable_forwarded_address_is_counted_under_its_own():
+    # the proxy's own requests (a health probe, a client it did not label) and a hop that is not an address:
+    # the last address vouched for is the proxy's socket
+    proxies = (ipaddress.ip_network("10.0.0.0/8"),)
+    assert throttle.client_address(_request(("10.1.2.3", 443)), proxies) == "10.1.2.3"
+    assert throttle.client_address(_request(("10.1.2.3", 443), "not-an-address"), proxies) == "10.1.2.3"
+    assert throttle.client_address(_request(("10.1.2.3", 443), "192.0.2.10, junk"), proxies) == "10.1.2.3"
+    assert throttle.client_address(_request(("10.1.2.3", 443), "192.0.2.10, 10.9.9.9"), proxies) == "192.0.2.10"
