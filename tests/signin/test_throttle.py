@@ -6,11 +6,13 @@ gets at most 20 failures a minute. Time moves through the clock in the settings,
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 
 import pytest
 from starlette.requests import Request
 
+from models.signin import SigninThrottle
 from permissions import throttle
 from resolvers.demo import DEMO_PASSWORD
 from tests.signin.conftest import login
@@ -108,6 +110,17 @@ async def test_an_address_gets_at_most_twenty_failures_a_minute(peers, clock):
     clock.advance(40)
     payload, _ = await login(school, TEACHER, DEMO_PASSWORD)
     assert payload["token"]
+
+
+async def test_the_shared_state_names_an_account_by_the_hash_of_its_email_and_an_address_as_is(peers):
+    # models/signin.py: every server process (of this version or the next, during a rolling upgrade) reads the
+    # same rows, keyed "account:<sha256 of the email>" and "address:<ip>"; the email typed is never kept, and
+    # emails are compared without case or surrounding spaces, so one account whatever its spelling
+    await fail(peers.at("203.0.113.9"), " Someone.Mistyped@demo.pfmp.test")
+    await fail(peers.at("203.0.113.9"), "someone.mistyped@DEMO.pfmp.test")
+    rows = await SigninThrottle.all().values_list("key", "failures")
+    account = "account:" + hashlib.sha256(b"someone.mistyped@demo.pfmp.test").hexdigest()
+    assert sorted(rows) == [(account, 2), ("address:203.0.113.9", 0)]
 
 
 async def test_successes_do_not_count_against_an_address(peers):
