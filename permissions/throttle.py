@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from starlette.requests import Request
@@ -99,8 +99,7 @@ def _address_block(recent: list[float], limits: Limits) -> dt.datetime | None:
 
 
 def _refused(attempt: Attempt, until: dt.datetime, moment: dt.datetime) -> Attempt:
-    wait = wait_seconds(until, moment)
-    return Attempt(attempt.account_key, attempt.address_key, attempt.stamp, retry_after=wait)
+    return replace(attempt, retry_after=wait_seconds(until, moment))
 
 
 def address_key(address: str) -> str:
@@ -116,7 +115,7 @@ async def blocked(keys: list[str], moment: dt.datetime) -> dict[str, dt.datetime
     """The keys blocked at `moment`, each with the end of its block: one indexed read. A flood is mostly refused
     attempts, which only read and never queue for the write lock (graph/signin_gate.py asks it too)."""
     rows = cast(
-        "list[tuple[str, dt.datetime]]",
+        "list[tuple[str, dt.datetime]]",  # pragma: no mutate
         await SigninThrottle.filter(key__in=sorted(keys), blocked_until__gt=moment).values_list("key", "blocked_until"),
     )
     return dict(rows)

@@ -46,8 +46,12 @@ async def test_five_failures_lock_the_account_for_a_minute_with_the_time_to_retr
     clock.advance(30)
     payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
     assert throttled(payload) and payload["retryAfter"] == 30
+    # half a second before the end, whole seconds: one is left
+    clock.advance(29.5)
+    payload, response = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert throttled(payload) and payload["retryAfter"] == 1 and response.headers["retry-after"] == "1"
     # once the minute is over, the right password signs in
-    clock.advance(30)
+    clock.advance(0.5)
     payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
     assert payload["errors"] == [] and payload["token"]
 
@@ -121,6 +125,25 @@ async def test_the_shared_state_names_an_account_by_the_hash_of_its_email_and_an
     rows = await SigninThrottle.all().values_list("key", "failures")
     account = "account:" + hashlib.sha256(b"someone.mistyped@demo.pfmp.test").hexdigest()
     assert sorted(rows) == [(account, 2), ("address:203.0.113.9", 0)]
+
+
+async def test_an_address_that_is_not_an_ip_is_kept_to_the_keys_hundred_characters(peers):
+    # a socket named rather than numbered (a Unix socket behind a local proxy) counts under its name, cut to the
+    # column's 100 characters (models/signin.py), which PostgreSQL enforces
+    await fail(peers.at("proxy-" + "x" * 200), "someone@demo.pfmp.test")
+    keys = await SigninThrottle.filter(key__startswith="address:").values_list("key", flat=True)
+    assert keys == [("address:proxy-" + "x" * 200)[:100]]
+
+
+async def test_a_refused_attempt_reads_one_row_set_and_writes_nothing(anonymous, settings, sql_counter):
+    # a flood is mostly refused attempts: they must not queue for the write lock (permissions/throttle.py)
+    await fail(anonymous, TEACHER, 5)
+    before = await SigninThrottle.all().order_by("key").values()
+    sql_counter.reset()
+    attempt = await throttle.begin(settings, TEACHER, "192.0.2.1")
+    assert attempt.retry_after == 60
+    assert [statement.split()[0].upper() for statement in sql_counter.statements] == ["SELECT"]
+    assert await SigninThrottle.all().order_by("key").values() == before
 
 
 async def test_successes_do_not_count_against_an_address(peers):
