@@ -6,6 +6,7 @@ gets at most 20 failures a minute. Time moves through the clock in the settings,
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 
@@ -73,6 +74,42 @@ async def test_the_wait_doubles_at_each_further_failure_up_to_fifteen_minutes(an
         clock.advance(payload["retryAfter"])
         await fail(anonymous, TEACHER)
     assert waits == [60, 120, 240, 480, 900, 900]
+
+
+async def test_an_hour_without_attempts_forgets_the_failures_of_the_account(anonymous, clock):
+    # permissions/throttle.py Limits: failures in a row are forgotten after an hour without attempts
+    await fail(anonymous, TEACHER, 4)
+    clock.advance(3600)  # an hour to the second: still remembered, the fifth locks
+    await fail(anonymous, TEACHER)
+    payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert throttled(payload) and payload["retryAfter"] == 60
+    clock.advance(3601)  # then more than an hour: the count starts again, four more do not lock
+    await fail(anonymous, TEACHER, 4)
+    payload, _ = await login(anonymous, TEACHER, DEMO_PASSWORD)
+    assert payload["errors"] == [] and payload["token"]
+
+
+async def test_rows_quiet_for_more_than_an_hour_are_deleted_by_the_next_attempt(anonymous, peers, clock):
+    await fail(peers.at("192.0.2.1"), "first@demo.pfmp.test")
+    clock.advance(3600)
+    await fail(peers.at("192.0.2.2"), "second@demo.pfmp.test")
+    assert await SigninThrottle.all().count() == 4  # an hour to the second: kept
+    clock.advance(1)
+    await fail(peers.at("192.0.2.3"), "third@demo.pfmp.test")
+    kept = await SigninThrottle.all().values_list("key", flat=True)
+    assert sorted(kept) == sorted(
+        [throttle.account_key(f"{n}@demo.pfmp.test") for n in ("second", "third")]
+        + ["address:192.0.2.2", "address:192.0.2.3"]
+    )
+
+
+async def test_two_attempts_at_once_at_the_fifth_failure_are_one_counted_and_one_refused(anonymous, settings):
+    # two server processes (or two requests) reading the account at four failures at the same time: the row lock
+    # makes one the fifth failure and the other wait for it, then see the block
+    await fail(anonymous, TEACHER, 4)
+    attempts = await asyncio.gather(*(throttle.begin(settings, TEACHER, f"192.0.2.{n}") for n in (1, 2)))
+    assert sorted(attempt.retry_after or 0 for attempt in attempts) == [0, 60]
+    assert (await SigninThrottle.get(key=throttle.account_key(TEACHER))).failures == 5
 
 
 async def test_a_success_forgets_the_failures_of_the_account(anonymous):
