@@ -226,13 +226,12 @@ def grant_of(rule_key: str, role: Role) -> Grant | None:
     return ACCESS_TABLE[rule_key].grants.get(role)
 
 
-_LINKABLE = {Grant.TUTORS: (TUTOR,), Grant.TUTORS_AND_MASTERS: (TUTOR, MASTER)}
+_LINKABLE: dict[Grant | None, tuple[Role, ...]] = {Grant.TUTORS: (TUTOR,), Grant.TUTORS_AND_MASTERS: (TUTOR, MASTER)}
 
 
 def linkable_roles(role: Role) -> tuple[Role, ...]:
     """The kinds of trainer whose links `role` may issue, list and revoke (`trainer_link.manage`)."""
-    grant = grant_of("trainer_link.manage", role)
-    return _LINKABLE.get(grant, ()) if grant is not None else ()
+    return _LINKABLE.get(grant_of("trainer_link.manage", role), ())
 
 
 # `owned=OWN_BY_REACH`: the caller answers only rows of the viewer's row scope, and that scope gives the roles

@@ -2,7 +2,8 @@
 
 import pytest
 
-from permissions.table import ACCESS_TABLE, Grant
+from models.users import Role
+from permissions.table import ACCESS_TABLE, Grant, linkable_roles
 from tests.access.spec_matrix import (
     ALLOWED,
     ASSIGNED,
@@ -70,3 +71,12 @@ def test_every_row_of_access_md_is_in_the_matrix():
     assert len({(r.object, r.subject, r.action) for r in MATRIX}) == len(MATRIX)
     decided_here = [row for row in MATRIX if row.source == "README"]
     assert len(decided_here) == 8
+
+
+# access.md's words for whose trainer links a role manages, as roles
+LINKED_TRAINERS = {TUTORS: (Role.TUTOR,), TUTORS_AND_MASTERS: (Role.TUTOR, Role.MASTER), REFUSED: ()}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_role_manages_the_links_of_the_trainers_the_spec_names(role):
+    assert linkable_roles(role) == LINKED_TRAINERS[expected("trainer_link.manage", role)]
