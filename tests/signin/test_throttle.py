@@ -153,15 +153,17 @@ async def test_an_address_gets_at_most_twenty_failures_a_minute(peers, clock):
     assert payload["token"]
 
 
-async def test_the_shared_state_names_an_account_by_the_hash_of_its_email_and_an_address_as_is(peers):
+async def test_the_shared_state_names_an_account_by_the_hash_of_its_email_and_an_address_as_is(peers, settings):
     # models/signin.py: every server process (of this version or the next, during a rolling upgrade) reads the
-    # same rows, keyed "account:<sha256 of the email>" and "address:<ip>"; the email typed is never kept, and
-    # emails are compared without case or surrounding spaces, so one account whatever its spelling
+    # same rows, keyed "account:<sha256 of the email>", "address:<ip>" and, for refused trainer-link exchanges,
+    # "link:<ip>"; the email typed is never kept, and emails are compared without case or surrounding spaces,
+    # so one account whatever its spelling
     await fail(peers.at("203.0.113.9"), " Someone.Mistyped@demo.pfmp.test")
     await fail(peers.at("203.0.113.9"), "someone.mistyped@DEMO.pfmp.test")
+    await throttle.begin_exchange(settings, "203.0.113.9")
     rows = await SigninThrottle.all().values_list("key", "failures")
     account = "account:" + hashlib.sha256(b"someone.mistyped@demo.pfmp.test").hexdigest()
-    assert sorted(rows) == [(account, 2), ("address:203.0.113.9", 0)]
+    assert sorted(rows) == [(account, 2), ("address:203.0.113.9", 0), ("link:203.0.113.9", 0)]
 
 
 async def test_an_address_that_is_not_an_ip_is_kept_to_the_keys_hundred_characters(peers):
