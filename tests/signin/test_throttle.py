@@ -183,6 +183,14 @@ async def test_a_refused_attempt_reads_one_row_set_and_writes_nothing(anonymous,
     assert attempt.retry_after == 60
     assert [statement.split()[0].upper() for statement in sql_counter.statements] == ["SELECT"]
     assert await SigninThrottle.all().order_by("key").values() == before
+    # and so does a trainer-link exchange from an address past its twenty refusals of the minute
+    for _ in range(20):
+        assert (await throttle.begin_exchange(settings, "192.0.2.9")).retry_after is None
+    before = await SigninThrottle.all().order_by("key").values()
+    sql_counter.reset()
+    assert (await throttle.begin_exchange(settings, "192.0.2.9")).retry_after == 60
+    assert [statement.split()[0].upper() for statement in sql_counter.statements] == ["SELECT"]
+    assert await SigninThrottle.all().order_by("key").values() == before
 
 
 async def test_successes_do_not_count_against_an_address(peers):
