@@ -93,6 +93,13 @@ async def test_signing_out_here_needs_a_token_of_this_servers_code_flow(http, ad
     assert (await teacher.data(ME))["me"]["fullName"] == "Claire MARTIN"
 
 
+async def test_another_subject_at_the_same_provider_is_linked_to_nobody(http, admin, teacher, idp):
+    # the identity is the provider and the subject together: one linked subject does not open the provider's others
+    await link(admin, teacher.user, "jean.ent.42")
+    assert await refused(http, idp.token(sub="jean.ent.43")) == NOT_LINKED
+    assert (await Api(http, idp.token(sub="jean.ent.42")).data(ME))["me"]["fullName"] == "Claire MARTIN"
+
+
 async def test_a_token_matched_by_email_signs_in_with_es256(http, learner, idp):
     token = idp.academie_token(email="Angelique.Dupire@demo.pfmp.test", email_verified=True)
     data = await Api(http, token).data(ME)
