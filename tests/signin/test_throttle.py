@@ -110,6 +110,11 @@ async def test_two_attempts_at_once_at_the_fifth_failure_are_one_counted_and_one
     attempts = await asyncio.gather(*(throttle.begin(settings, TEACHER, f"192.0.2.{n}") for n in (1, 2)))
     assert sorted(attempt.retry_after or 0 for attempt in attempts) == [0, 60]
     assert (await SigninThrottle.get(key=throttle.account_key(TEACHER))).failures == 5
+    # the same for two trainer-link exchanges at once from an address at nineteen refusals of the minute
+    for _ in range(19):
+        await throttle.begin_exchange(settings, "192.0.2.9")
+    exchanges = await asyncio.gather(*(throttle.begin_exchange(settings, "192.0.2.9") for _ in range(2)))
+    assert sorted(exchange.retry_after or 0 for exchange in exchanges) == [0, 60]
 
 
 async def test_a_success_forgets_the_failures_of_the_account(anonymous):
