@@ -198,6 +198,19 @@ async def test_a_refused_attempt_reads_one_row_set_and_writes_nothing(anonymous,
     assert await SigninThrottle.all().order_by("key").values() == before
 
 
+async def test_a_success_whose_attempt_left_the_addresss_count_gives_nothing_back(anonymous, settings, clock):
+    # an attempt whose password check ends after its failure has left the address's minute, a later failure
+    # from the address counted meanwhile
+    attempt = await throttle.begin(settings, TEACHER, "192.0.2.1")
+    clock.advance(61)
+    later = await throttle.begin(settings, "guess@demo.pfmp.test", "192.0.2.1")
+    await throttle.succeeded(attempt)
+    # the account's failures are forgotten, the address keeps the later failure
+    assert await SigninThrottle.filter(key=throttle.account_key(TEACHER)).count() == 0
+    address = await SigninThrottle.get(key="address:192.0.2.1")
+    assert (address.recent, address.blocked_until) == ([later.stamp], None)
+
+
 async def test_successes_do_not_count_against_an_address(peers):
     # a classroom behind one school address: thirty learners sign in within the minute
     school = peers.at("198.51.100.9")
