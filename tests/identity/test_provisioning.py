@@ -11,7 +11,7 @@ import pytest
 
 from graph.settings import Provisioning
 from models.audit import AuditEntry, AuditKind
-from models.schools import Classroom
+from models.schools import Classroom, School
 from models.users import ExternalIdentity, Role, User
 from permissions import oidc
 from tests.conftest import Api, _settings
@@ -109,23 +109,72 @@ async def test_two_first_sign_ins_at_once_make_one_account(http, idp):
     assert await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE).count() == 1
 
 
+NOT_CARRIED = "The access token does not carry the '{}' claim this server needs."
+NOT_ALLOWED = (
+    "Your profile at the identity provider ({}) does not allow creating an account on this server. "
+    "Ask your school's administrator."
+)
+SEVERAL_ROLES = (
+    "Your profiles at the identity provider ({}) map to several roles: the account cannot be created. "
+    "Ask your school's administrator."
+)
+NO_SCHOOL = (
+    "The identity provider names no school of this server (claim 'ENTPersonStructRattachRNE'): an account is "
+    "created or linked only in a school already here."
+)
+SEVERAL_SCHOOLS = (
+    "The identity provider names several schools of this server (claim 'ENTPersonStructRattachRNE'): the account "
+    "cannot be tied to one. Ask your school's administrator to link it."
+)
+LONG_PROFILES = ["P" * 150, "Q" * 150]
+
+
 @pytest.mark.parametrize(
     "claims, message",
     [
-        (learner_claims(ENTPersonProfils="National_PERS"), "Your profile at the identity provider (National_PERS)"),
-        (learner_claims(ENTPersonStructRattachRNE="0333333Y"), "names no school of this server"),
-        (learner_claims(ENTPersonProfils=["National_ELV", "National_ENS"]), "map to several roles"),
-        (learner_claims(email="professeur@demo.pfmp.test", email_verified=False), "has not verified"),
-        (learner_claims(family_name=None), "does not carry the 'family_name' claim"),
+        (learner_claims(ENTPersonProfils="National_PERS"), NOT_ALLOWED.format("National_PERS")),
+        (
+            learner_claims(ENTPersonProfils=["National_PERS", "National_DIR"]),
+            NOT_ALLOWED.format("National_PERS, National_DIR"),
+        ),
+        # the profiles named in the message are cut at 200 characters
+        (learner_claims(ENTPersonProfils=LONG_PROFILES), NOT_ALLOWED.format(", ".join(LONG_PROFILES)[:200])),
+        (learner_claims(ENTPersonProfils=None), NOT_CARRIED.format("ENTPersonProfils")),
+        (learner_claims(ENTPersonProfils=["", ""]), NOT_CARRIED.format("ENTPersonProfils")),
+        (learner_claims(ENTPersonStructRattachRNE="0333333Y"), NO_SCHOOL),
+        (learner_claims(ENTPersonStructRattachRNE=None), NOT_CARRIED.format("ENTPersonStructRattachRNE")),
+        (learner_claims(ENTPersonStructRattachRNE=["0599999Z", "0444444W"]), SEVERAL_SCHOOLS),
+        (
+            learner_claims(ENTPersonProfils=["National_ELV", "National_ENS"]),
+            SEVERAL_ROLES.format("National_ELV, National_ENS"),
+        ),
+        (
+            learner_claims(email="professeur@demo.pfmp.test", email_verified=False),
+            "The identity provider has not verified this email address.",
+        ),
+        (learner_claims(family_name=None), NOT_CARRIED.format("family_name")),
     ],
-    ids=["profile not mapped", "unknown UAI", "two roles", "email unverified", "no family name"],
+    ids=[
+        "profile not mapped",
+        "two profiles not mapped",
+        "long profiles",
+        "no profile",
+        "blank profiles",
+        "unknown UAI",
+        "no UAI",
+        "two schools",
+        "two roles",
+        "email unverified",
+        "no family name",
+    ],
 )
 async def test_claims_that_name_no_account_to_make_are_refused_and_nothing_is_written(http, idp, claims, message):
-    # given
+    # given a second school here, UAI 0444444W, which only the "two schools" case names
+    await School.create(uai="0444444W", name="Lycée de la Plaine")
     accounts, links = await User.all().count(), await ExternalIdentity.all().count()
     # when
     answer = await refused(http, idp.token(**claims))
-    # then
-    assert message in answer
+    # then, told why in the catalog's words
+    assert answer == message
     assert (await User.all().count(), await ExternalIdentity.all().count()) == (accounts, links)
     assert not await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE).exists()
