@@ -13,7 +13,7 @@ from graph.settings import Provisioning
 from models.audit import AuditEntry, AuditKind
 from models.schools import Classroom, School
 from models.users import ExternalIdentity, Role, User
-from permissions import oidc
+from permissions import oidc, provisioning
 from tests.conftest import Api, _settings
 from tests.identity.conftest import ent
 from tests.identity.test_oidc import refused
@@ -149,6 +149,10 @@ LONG_PROFILES = ["P" * 150, "Q" * 150]
             SEVERAL_ROLES.format("National_ELV, National_ENS"),
         ),
         (
+            learner_claims(ENTPersonProfils=["National_ELV", "National_ENS", *LONG_PROFILES]),
+            SEVERAL_ROLES.format(", ".join(["National_ELV", "National_ENS", *LONG_PROFILES])[:200]),
+        ),
+        (
             learner_claims(email="professeur@demo.pfmp.test", email_verified=False),
             "The identity provider has not verified this email address.",
         ),
@@ -164,6 +168,7 @@ LONG_PROFILES = ["P" * 150, "Q" * 150]
         "no UAI",
         "two schools",
         "two roles",
+        "two roles, long profiles",
         "email unverified",
         "no family name",
     ],
@@ -178,3 +183,26 @@ async def test_claims_that_name_no_account_to_make_are_refused_and_nothing_is_wr
     assert answer == message
     assert (await User.all().count(), await ExternalIdentity.all().count()) == (accounts, links)
     assert not await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE).exists()
+
+
+# an address of 254 characters, the longest an email may be (RFC 5321's path limit less its brackets)
+LONGEST = "a" * (254 - len("@ent.example.test")) + "@ent.example.test"
+
+
+@pytest.mark.parametrize(
+    "email, kept",
+    [
+        ("Lea.Nouvel@ENT.example.test", "lea.nouvel@ent.example.test"),
+        (LONGEST, LONGEST),
+        ("b" + LONGEST, None),  # 255 characters
+        (None, None),
+        ("", None),
+        ("lea.nouvel", None),
+        ("@ent.example.test", None),
+        ("lea@localhost", None),
+        ("lea@.test.", None),  # a domain that is dots around one word
+        ("lea nouvel@ent.example.test", None),
+    ],
+)
+def test_an_email_claim_is_kept_only_when_it_looks_like_an_address(email, kept):
+    assert provisioning.verified_email(RULES, {"email": email, "email_verified": True}) == kept
