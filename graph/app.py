@@ -119,8 +119,10 @@ class PortfolioGraphQL(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         # Which school's data stamp a mutation of this request bumps: set by get_context, dropped after the request.
         writer = stamps.writer_school.set(None)
-        # Who asks and from where, for the audit entries of this request: set by get_context.
-        origin = audit.origin.set(None)
+        # Who asks and from where, for the audit entries of this request: from where now, who once get_context has
+        # authenticated the request. An account a provider's bearer token links or creates while it is
+        # authenticated (permissions/provisioning.py) is traced with the request's address and client.
+        origin = audit.origin.set(audit_origin(request, None, self.settings))
         try:
             lookup = await self.look_up(request) if self.cache is not None else None
             if lookup is not None and lookup.response is not None:

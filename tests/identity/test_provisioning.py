@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from graph.settings import Provisioning
@@ -94,6 +95,37 @@ async def test_a_new_learner_is_created_in_the_classroom_the_claim_names_by_code
     [entry] = await AuditEntry.filter(kind=AuditKind.ACCESS_CHANGE, subject_id=user.id)
     assert (entry.subject_type, entry.actor_id, entry.school_id) == ("Learner", None, user.school_id)
     assert entry.detail == "account created at sign-in through ent"
+    # from where: the request that signed in (httpx's test transport and its own User-Agent)
+    assert (entry.address, entry.user_agent) == ("127.0.0.1", f"python-httpx/{httpx.__version__}")
+
+
+@pytest.mark.parametrize(
+    "structure, classroom",
+    [
+        ("0599999Z$1CAPELEC", "CAP 1 ELEC"),  # by the code after the last "$"
+        ("CAP 1 ELEC", "CAP 1 ELEC"),  # by name
+        ("0599999Z$B", "Atelier B"),  # a code of one character
+        ("N" * 100, "N" * 100),  # a name as long as the column holds
+        ("0444444W$2CAPELEC", None),  # the code of another school's classroom
+        ("0599999Z$", None),
+    ],
+    ids=["code", "name", "one-character code", "100-character name", "another school's code", "empty code"],
+)
+async def test_the_structure_claim_names_a_classroom_of_the_learners_school_only(http, idp, structure, classroom):
+    # given the demo school's classrooms, and a classroom of another school
+    elec = await Classroom.get(name="CAP 1 ELEC")
+    await Classroom.filter(id=elec.id).update(external_code="1CAPELEC")
+    await Classroom.create(school_id=elec.school_id, level_id=elec.level_id, name="Atelier B", external_code="B")
+    await Classroom.create(school_id=elec.school_id, level_id=elec.level_id, name="N" * 100)
+    other = await School.create(uai="0444444W", name="Lycée de la Plaine")
+    await Classroom.create(school=other, level_id=elec.level_id, name="CAP 2 ELEC", external_code="2CAPELEC")
+    # when a new learner signs in
+    data = await Api(http, idp.token(**learner_claims(ENTEleveClasses=[structure]))).data(ME)
+    # then the account is made in the demo school, in the classroom named there or in none
+    assert data["me"]["fullName"] == "Léa NOUVEL"
+    user = await User.get(email="lea.nouvel@ent.example.test").prefetch_related("classroom", "school")
+    assert user.school.uai == UAI
+    assert (user.classroom.name if user.classroom else None) == classroom
 
 
 async def test_two_first_sign_ins_at_once_make_one_account(http, idp):
