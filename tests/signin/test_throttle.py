@@ -171,12 +171,16 @@ async def test_the_shared_state_names_an_account_by_the_hash_of_its_email_and_an
     assert sorted(rows) == [(account, 2), ("address:203.0.113.9", 0), ("link:203.0.113.9", 0)]
 
 
-async def test_an_address_that_is_not_an_ip_is_kept_to_the_keys_hundred_characters(peers):
+async def test_an_address_that_is_not_an_ip_is_kept_to_the_keys_hundred_characters(peers, settings):
     # a socket named rather than numbered (a Unix socket behind a local proxy) counts under its name, cut to the
     # column's 100 characters (models/signin.py), which PostgreSQL enforces
     await fail(peers.at("proxy-" + "x" * 200), "someone@demo.pfmp.test")
     keys = await SigninThrottle.filter(key__startswith="address:").values_list("key", flat=True)
     assert keys == [("address:proxy-" + "x" * 200)[:100]]
+    # and so are its refused trainer-link exchanges
+    await throttle.begin_exchange(settings, "proxy-" + "x" * 200)
+    keys = await SigninThrottle.filter(key__startswith="link:").values_list("key", flat=True)
+    assert keys == [("link:proxy-" + "x" * 200)[:100]]
 
 
 async def test_a_refused_attempt_reads_one_row_set_and_writes_nothing(anonymous, settings, sql_counter):
