@@ -130,7 +130,7 @@ async def _trace(user: User, provider: str, what: str) -> None:
         address=known.address if known else None,
         user_agent=known.user_agent if known else None,
     )
-    type_name = TYPE_NAMES.get(user.role, "Person")
+    type_name = TYPE_NAMES[user.role]  # a provider links or creates only these roles' accounts (`provision`)
     await audit.record(
         AuditKind.ACCESS_CHANGE, type_name, user.id, f"{what} at sign-in through {provider}", source=source
     )
