@@ -32,7 +32,7 @@ from graph.settings import OidcProvider, Provisioning
 from models.audit import AuditEntry, AuditKind
 from models.signin import ProviderSession
 from models.users import ExternalIdentity, Role, User
-from permissions import oidc
+from permissions import oidc, oidc_flow
 from tests.conftest import Api, _settings
 from tests.identity.test_oidc import link
 from tests.postgres import _free_port
@@ -564,3 +564,28 @@ async def test_a_login_page_reads_the_sign_in_methods_without_any_secret(http):
         },
     ]
     assert CLIENT_SECRET not in response.text
+
+
+@pytest.mark.parametrize(
+    "return_to, allowed",
+    [
+        ("https://front.example.test/after?x=1", True),
+        ("HTTPS://Front.Example.Test/", True),  # scheme and host in any case
+        ("http://localhost:5173/", True),
+        ("https://front.example.test:8443/", False),  # another port is another origin
+        ("https://front.example.test:abc/", False),  # a port that is not a number
+        ("https://evil.example.test/", False),
+        ("https://front.example.test@evil.example.test/", False),  # credentials that hide the real host
+        ("https://front.example.test/#/after", False),  # a fragment
+        ("//front.example.test/", False),  # no scheme
+        ("ftp://front.example.test/", False),
+        ("javascript:alert(1)", False),
+        ("https:///after", False),  # no host
+    ],
+)
+def test_a_sign_in_ends_only_on_a_configured_origin(tmp_path, return_to, allowed):
+    # the configured origins as an administrator may write them: any case, a trailing slash
+    settings = _settings(
+        tmp_path, "sqlite://:memory:", signin_return_origins=("https://FRONT.example.test/", "http://localhost:5173")
+    )
+    assert oidc_flow.allowed_return(settings, return_to) is allowed
