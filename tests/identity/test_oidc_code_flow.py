@@ -11,6 +11,8 @@ without them unless PFMP_REQUIRE_OIDC=1.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -589,3 +592,168 @@ def test_a_sign_in_ends_only_on_a_configured_origin(tmp_path, return_to, allowed
         tmp_path, "sqlite://:memory:", signin_return_origins=("https://FRONT.example.test/", "http://localhost:5173")
     )
     assert oidc_flow.allowed_return(settings, return_to) is allowed
+
+
+def request_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def s256(verifier: str) -> str:
+    """RFC 7636, section 4.2: BASE64URL(SHA256(ASCII(code_verifier))), without padding."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
+
+
+URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+async def test_each_authorization_request_carries_fresh_values_of_the_documented_sizes(http):
+    # when: two sign-ins start
+    starts = [await http.get("/auth/oidc/ent/start", params={"return_to": RETURN_TO}) for _ in range(2)]
+    # then (docs/identity.md): state and nonce of 32 URL-safe characters, a verifier of 64 (RFC 7636: 43 to 128)
+    # kept in the cookie named after the state, and its S256 challenge sent to the provider
+    seen = []
+    for start in starts:
+        request = request_of(start.headers["location"])
+        assert {k: request[k] for k in ("response_type", "client_id", "scope", "code_challenge_method")} == {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "scope": "openid",
+            "code_challenge_method": "S256",
+        }
+        [(name, value)] = start.cookies.items()
+        cookie = jwt.decode(value, options={"verify_signature": False})
+        assert name == f"pfmp_oidc_{request['state']}"
+        assert (len(request["state"]), len(request["nonce"]), len(cookie["cv"])) == (32, 32, 64)
+        assert all(URL_SAFE.fullmatch(v) for v in (request["state"], request["nonce"], cookie["cv"]))
+        assert (cookie["st"], cookie["nn"], cookie["rt"]) == (request["state"], request["nonce"], RETURN_TO)
+        assert request["code_challenge"] == s256(cookie["cv"])
+        assert cookie["exp"] - cookie["iat"] == 600
+        seen.append((request["state"], request["nonce"], cookie["cv"]))
+    assert len({v for values in seen for v in values}) == 6
+
+
+async def test_every_challenge_is_the_s256_of_its_verifier(http):
+    # Many starts, in-process: a challenge ending in any character of the alphabet comes up (1 in 64 each).
+    settings = http._transport.app.state.settings
+    [provider] = [p for p in settings.oidc_providers if p.name == "ent"]
+    for _ in range(400):
+        started = await oidc_flow.start(settings, provider, RETURN_TO)
+        verifier = jwt.decode(started.cookie_value, options={"verify_signature": False})["cv"]
+        assert request_of(started.url)["code_challenge"] == s256(verifier)
+
+
+async def test_a_sign_in_does_not_start_while_the_providers_discovery_cannot_be_read(http):
+    # when: nothing listens where the late provider publishes its discovery document
+    start = await http.get("/auth/oidc/late/start", params={"return_to": RETURN_TO})
+    # then
+    assert start.status_code == 503
+    assert start.json() == {"error": "PROVIDER_UNAVAILABLE"}
+    assert "set-cookie" not in start.headers
+
+
+DISCOVERED = {
+    "issuer": "https://ent.example.test/oidc",
+    "jwks_uri": "https://ent.example.test/oidc/jwks",
+    "authorization_endpoint": "https://ent.example.test/oidc/authorize",
+    "token_endpoint": "https://ent.example.test/oidc/token",
+}
+
+
+def discovered_at(idp, **changes) -> OidcProvider:
+    """A code-flow provider whose discovery document (served by the loopback provider) is DISCOVERED changed."""
+    document = {k: v for k, v in {**DISCOVERED, **changes}.items() if v is not None}
+    idp.discovery_body = json.dumps(document).encode()
+    return code_flow_provider("served", DISCOVERED["issuer"], discovery_url=f"{idp.base}/discovery")
+
+
+@pytest.mark.parametrize("missing", ["authorization_endpoint", "token_endpoint"])
+async def test_a_sign_in_does_not_start_at_a_provider_whose_discovery_lacks_an_endpoint(http, idp, missing):
+    # given
+    provider = discovered_at(idp, **{missing: None})
+    # when
+    with pytest.raises(oidc_flow.FlowError) as refused:
+        await oidc_flow.start(http._transport.app.state.settings, provider, RETURN_TO)
+    # then
+    assert refused.value.code == "PROVIDER_UNAVAILABLE"
+
+
+async def test_an_authorization_endpoint_with_its_own_query_keeps_it(http, idp):
+    # given
+    provider = discovered_at(idp, authorization_endpoint="https://ent.example.test/oidc/authorize?tenant=lyc")
+    # when
+    started = await oidc_flow.start(http._transport.app.state.settings, provider, RETURN_TO)
+    # then
+    assert started.url.startswith("https://ent.example.test/oidc/authorize?tenant=lyc&response_type=code&")
+    assert request_of(started.url)["state"] == started.cookie_name.removeprefix("pfmp_oidc_")
+
+
+async def test_a_login_page_without_a_return_address_gets_the_plain_start_addresses(http):
+    # when
+    response = await Api(http).post("{ signInMethods { name url } }")
+    # then: each provider's start, which then ends on the first allowed origin
+    urls = {m["name"]: m["url"] for m in response.json()["data"]["signInMethods"]}
+    assert urls["ent"] == f"{APP}/auth/oidc/ent/start"
+    assert urls["jit"] == f"{APP}/auth/oidc/jit/start"
+
+
+async def callback(app, provider: str, state: str, cookie: tuple[str, str] | None, code: str | None = None):
+    """The provider's redirect back, as a browser holding only `cookie` sends it."""
+    headers = {"cookie": f"{cookie[0]}={cookie[1]}"} if cookie else {}
+    params = {"state": state, **({"code": code} if code else {})}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=APP) as browser_here:
+        return await browser_here.get(f"/auth/oidc/{provider}/callback", params=params, headers=headers)
+
+
+def unsigned(cookie: str) -> str:
+    claims = jwt.decode(cookie, options={"verify_signature": False})
+    return jwt.encode(claims, key=None, algorithm="none")
+
+
+def tampered(cookie: str) -> str:
+    head, body, signature = cookie.split(".")
+    return ".".join((head, body, ("A" if signature[0] != "A" else "B") + signature[1:]))
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["another provider", "another state", "tampered", "unsigned", "another secret", "expired"],
+)
+async def test_a_callback_whose_state_cookie_is_not_this_sign_ins_own_is_refused(http, app, case):
+    # given: two sign-ins started at ent (the second's cookie made by another server or long ago, for some cases)
+    settings = app.state.settings
+    [ent_provider] = [p for p in settings.oidc_providers if p.name == "ent"]
+    first = await oidc_flow.start(settings, ent_provider, RETURN_TO)
+    made_by = {
+        "another secret": replace(settings, token_secret="another deployment's secret, of forty characters"),
+        "expired": replace(settings, clock=lambda: time.time() - 601),
+    }.get(case, settings)
+    second = await oidc_flow.start(made_by, ent_provider, RETURN_TO)
+    state = second.cookie_name.removeprefix("pfmp_oidc_")
+    cookie = {
+        "another provider": (second.cookie_name, second.cookie_value),
+        "another state": (second.cookie_name, first.cookie_value),
+        "tampered": (second.cookie_name, tampered(second.cookie_value)),
+        "unsigned": (second.cookie_name, unsigned(second.cookie_value)),
+        "another secret": (second.cookie_name, second.cookie_value),
+        "expired": (second.cookie_name, second.cookie_value),
+    }[case]
+    # when
+    answer = await callback(app, "jit" if case == "another provider" else "ent", state, cookie, code="a-code")
+    # then
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "SIGN_IN_STATE_INVALID"}
+    assert await ProviderSession.all().count() == 0
+
+
+async def test_a_callback_with_its_own_state_cookie_goes_on_to_the_provider(http, app):
+    # given: the control of the refusals above; the provider sent the person back without a code (cancelled)
+    settings = app.state.settings
+    [ent_provider] = [p for p in settings.oidc_providers if p.name == "ent"]
+    started = await oidc_flow.start(settings, ent_provider, RETURN_TO)
+    # when
+    answer = await callback(
+        app, "ent", started.cookie_name.removeprefix("pfmp_oidc_"), (started.cookie_name, started.cookie_value)
+    )
+    # then: the state was accepted, and the sign-in ends on its return address with the provider's refusal
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{RETURN_TO}#error=SIGN_IN_REFUSED_BY_PROVIDER"
