@@ -64,9 +64,14 @@ def test_an_answer_that_cannot_be_read_says_so(body):
     assert str(caught.value) == "The CAS server's answer cannot be read."
 
 
-def test_an_answer_naming_nobody_is_unusable():
+@pytest.mark.parametrize(
+    "user",
+    [b"<cas:user>  </cas:user>", b"<cas:user></cas:user>", b"<cas:user/>", b""],
+    ids=["blank", "empty", "self-closed", "no user element"],
+)
+def test_an_answer_naming_nobody_is_unusable(user):
     with pytest.raises(CasUnavailable, match="^The CAS server's answer names nobody.$"):
-        parse_answer(_success("").replace(b"cmartin", b"  "))
+        parse_answer(_success("").replace(b"<cas:user>cmartin</cas:user>", user))
 
 
 @pytest.mark.parametrize(
