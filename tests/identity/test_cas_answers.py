@@ -4,7 +4,7 @@ import pytest
 
 from graph.messages import render
 from models.users import ExternalIdentity, User
-from permissions.cas import CasRefused, CasUnavailable, parse_answer, service_allowed
+from permissions.cas import CasRefused, CasUnavailable, logout_ticket, parse_answer, service_allowed
 from permissions.identities import find_user
 
 NS = 'xmlns:cas="http://www.yale.edu/tp/cas"'
@@ -116,3 +116,49 @@ async def test_an_identity_names_an_account_only_at_the_provider_that_gave_it(ap
     assert (await find_user("ent-cas", "subject", longest)).id == teacher.id
     assert await find_user("ent-oidc", "subject", longest) is None
     assert await find_user("ent-cas", "subject", "") is None
+
+
+# A CAS server's single-logout request (SAML 2 LogoutRequest, as django-cas-server and Apereo CAS send it).
+LOGOUT = (
+    "<samlp:LogoutRequest xmlns:samlp='urn:oasis:names:tc:SAML:2.0:protocol' ID='LR-1' Version='2.0'>"
+    "<saml:NameID xmlns:saml='urn:oasis:names:tc:SAML:2.0:assertion'>cmartin</saml:NameID>"
+    "<samlp:SessionIndex>{index}</samlp:SessionIndex></samlp:LogoutRequest>"
+)
+
+
+def test_a_logout_request_names_its_ticket():
+    assert logout_ticket(LOGOUT.format(index=" ST-1-abc.def_g ")) == "ST-1-abc.def_g"
+
+
+def test_a_logout_request_of_64_kib_is_read_and_a_longer_one_is_not():
+    request = LOGOUT.format(index="ST-1")
+    padded = request + " " * (64 * 1024 - len(request))  # white space after the root element: still well-formed
+    assert logout_ticket(padded) == "ST-1"
+    assert logout_ticket(padded + " ") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "<!DOCTYPE samlp:LogoutRequest>" + LOGOUT.format(index="ST-1"),  # no DTD at all, even a harmless one
+        LOGOUT.format(index="ST-1").replace("LogoutRequest", "AuthnRequest"),
+        LOGOUT.replace("<samlp:SessionIndex>{index}</samlp:SessionIndex>", ""),
+        LOGOUT.format(index=""),
+        LOGOUT.format(index="TGT-1-abc"),
+        LOGOUT.format(index="ST-" + "a" * 253),
+        "not xml at all",
+    ],
+    ids=[
+        "empty",
+        "dtd",
+        "another request",
+        "no session index",
+        "empty index",
+        "not a service ticket",
+        "too long",
+        "garbage",
+    ],
+)
+def test_a_logout_request_naming_no_well_formed_ticket_names_none(body):
+    assert logout_ticket(body) is None
