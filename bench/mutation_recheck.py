@@ -63,7 +63,12 @@ TESTS = {
         "tests/identity/test_oidc.py",
         "tests/identity/test_cas.py",
     ],
-    "permissions.cas": ["tests/identity/test_cas_answers.py", "tests/identity/test_cas.py"],
+    # single logout (logout_ticket, single_logout) is tested against the real CAS server's requests
+    "permissions.cas": [
+        "tests/identity/test_cas_answers.py",
+        "tests/identity/test_cas.py",
+        "tests/identity/test_cas_real_server.py",
+    ],
     # the code flow's tests need a real provider (npm's oidc-provider in $PFMP_OIDC_DIR, as .ci/run installs it):
     # without it they are skipped and the discovery's mutants survive, so the module is not run without it (`_missing_peer`)
     "permissions.oidc": [
