@@ -10,6 +10,7 @@ import asyncio
 import httpx
 import pytest
 
+from graph.app import create_app
 from graph.settings import Provisioning
 from models.audit import AuditEntry, AuditKind
 from models.schools import Classroom, School
@@ -126,6 +127,34 @@ async def test_the_structure_claim_names_a_classroom_of_the_learners_school_only
     user = await User.get(email="lea.nouvel@ent.example.test").prefetch_related("classroom", "school")
     assert user.school.uai == UAI
     assert (user.classroom.name if user.classroom else None) == classroom
+
+
+LEARNERS_NAMED = "query($search: String) { learners(search: $search) { nodes { fullName } } }"
+
+
+async def test_an_account_the_provider_creates_shows_at_once_in_the_schools_cached_lists(
+    tmp_path, database_url, idp, admin
+):
+    # given: a server with the response cache on, whose administrator's list is cached
+    await Classroom.filter(name="CAP 1 ELEC").update(external_code="1CAPELEC")
+    cached = _settings(
+        tmp_path, database_url, response_cache_bytes=8 * 1024 * 1024, oidc_providers=(ent(idp, provisioning=RULES),)
+    )
+    application = create_app(cached)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://testserver") as http_cached,
+    ):
+        school_admin = Api(http_cached, admin.token)
+        before = await school_admin.post(LEARNERS_NAMED, {"search": "nouvel"})
+        again = await school_admin.post(LEARNERS_NAMED, {"search": "nouvel"})
+        # when: Léa signs in for the first time; the provider's rules create her account
+        await Api(http_cached, idp.token(**learner_claims())).data(ME)
+        after = await school_admin.post(LEARNERS_NAMED, {"search": "nouvel"})
+    # then: the list read before was cached, and the one read after shows her
+    assert before.json()["data"]["learners"]["nodes"] == []
+    assert (before.headers["x-cache"], again.headers["x-cache"]) == ("miss", "hit")
+    assert after.json()["data"]["learners"]["nodes"] == [{"fullName": "Léa NOUVEL"}]
 
 
 async def test_two_first_sign_ins_at_once_make_one_account(http, idp):
