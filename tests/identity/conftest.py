@@ -13,6 +13,7 @@ overrides Settings fields for one test.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -183,6 +184,20 @@ class FakeIdentityProvider:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def server_in_guiana():
+    """The server's local time zone 3 hours behind UTC (America/Cayenne): stored times must not depend on it."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/Cayenne"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 @pytest.fixture

@@ -182,6 +182,12 @@ BOMB = b"""<?xml version="1.0"?>
 <cas:user>&lol4;</cas:user></cas:authenticationSuccess></cas:serviceResponse>"""
 
 
+# A well-formed success, one byte over the 256 KiB a CAS answer may take (docs/identity.md).
+_NAMED = b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess><cas:user>cmartin'
+_END = b"</cas:user></cas:authenticationSuccess></cas:serviceResponse>"
+OVERSIZED = _NAMED + b" " * (256 * 1024 + 1 - len(_NAMED) - len(_END)) + _END
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -189,7 +195,9 @@ BOMB = b"""<?xml version="1.0"?>
         b"<html>Service unavailable</html>",
         b"\x00\xff not xml",
         b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"/>',
+        OVERSIZED,
     ],
+    ids=["entity bomb", "html", "garbage", "empty", "over 256 KiB"],
 )
 async def test_a_garbled_or_hostile_cas_answer_is_refused(anonymous, linked_teacher, idp, answer):
     idp.cas_raw_answer = answer

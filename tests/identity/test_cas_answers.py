@@ -1,10 +1,14 @@
 """Reading a CAS server's validation answer (protocol 2 and 3): what it says, and what is refused."""
 
+import datetime as dt
+from dataclasses import replace
+
 import pytest
 
 from graph.messages import render
+from models.signin import ProviderSession
 from models.users import ExternalIdentity, User
-from permissions.cas import CasRefused, CasUnavailable, logout_ticket, parse_answer, service_allowed
+from permissions.cas import CasRefused, CasUnavailable, logout_ticket, parse_answer, service_allowed, single_logout
 from permissions.identities import find_user
 
 NS = 'xmlns:cas="http://www.yale.edu/tp/cas"'
@@ -162,3 +166,31 @@ def test_a_logout_request_of_64_kib_is_read_and_a_longer_one_is_not():
 )
 def test_a_logout_request_naming_no_well_formed_ticket_names_none(body):
     assert logout_ticket(body) is None
+
+
+async def test_a_single_logout_revokes_the_cas_sessions_of_its_ticket_once(app, server_in_guiana):
+    # given: a CAS sign-in, and an OpenID provider's session whose id happens to read as that ticket
+    settings = app.state.settings
+    teacher = await User.get(email="professeur@demo.pfmp.test")
+    now = dt.datetime.now(dt.UTC)
+    sessions = [
+        await ProviderSession.create(
+            user=teacher,
+            provider=provider,
+            subject="cmartin",
+            sid="ST-1-abc",
+            id_token="",
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=1),
+        )
+        for provider in (settings.cas_provider, "ent")
+    ]
+    # when: the CAS server's logout request comes, then again a minute later, then a request that is none
+    first = await single_logout(settings, LOGOUT.format(index="ST-1-abc"))
+    again = await single_logout(replace(settings, clock=lambda: settings.clock() + 60), LOGOUT.format(index="ST-1-abc"))
+    nothing = await single_logout(settings, "not a logout request")
+    # then: the CAS session revoked once, when it came (whatever the server's time zone), the other kept
+    cas_session, other = [await ProviderSession.get(id=s.id) for s in sessions]
+    assert (first, again, nothing) == (1, 0, 0)
+    assert abs(cas_session.revoked_at - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=30)
+    assert other.revoked_at is None

@@ -292,20 +292,6 @@ def signed_in_as(body: dict, user: User) -> bool:
     return body.get("data") is not None and body["data"]["me"]["fullName"].startswith(user.first_name)
 
 
-@pytest.fixture
-def server_in_guiana():
-    """The server's local time zone 3 hours behind UTC (America/Cayenne): stored times must not depend on it."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "America/Cayenne"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
-
-
 async def test_the_code_flow_signs_in_the_linked_account_with_the_servers_own_token(
     http, admin, teacher, server_in_guiana
 ):
