@@ -618,16 +618,6 @@ async def test_each_authorization_request_carries_fresh_values_of_the_documented
     assert len({v for values in seen for v in values}) == 6
 
 
-async def test_every_challenge_is_the_s256_of_its_verifier(http):
-    # Many starts, in-process: a challenge ending in any character of the alphabet comes up (1 in 64 each).
-    settings = http._transport.app.state.settings
-    [provider] = [p for p in settings.oidc_providers if p.name == "ent"]
-    for _ in range(400):
-        started = await oidc_flow.start(settings, provider, RETURN_TO)
-        verifier = jwt.decode(started.cookie_value, options={"verify_signature": False})["cv"]
-        assert request_of(started.url)["code_challenge"] == s256(verifier)
-
-
 async def test_a_sign_in_does_not_start_while_the_providers_discovery_cannot_be_read(http):
     # when: nothing listens where the late provider publishes its discovery document
     start = await http.get("/auth/oidc/late/start", params={"return_to": RETURN_TO})
