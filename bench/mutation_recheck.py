@@ -76,7 +76,8 @@ TESTS = {
         "tests/identity/test_provisioning.py",
         "tests/identity/test_oidc_code_flow.py",
     ],
-    "permissions.oidc_flow": ["tests/identity/test_oidc_code_flow.py"],
+    # the loopback provider's token endpoint first (no Node, seconds), then the real provider's whole flow
+    "permissions.oidc_flow": ["tests/identity/test_oidc_token_exchange.py", "tests/identity/test_oidc_code_flow.py"],
     "permissions.provisioning": [
         "tests/identity/test_provisioning.py",
         "tests/identity/test_settings.py",

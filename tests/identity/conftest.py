@@ -75,6 +75,13 @@ class FakeIdentityProvider:
         self.cas_raw_answer: bytes | None = None
         self.cas_calls: list[dict] = []
         self.tickets: dict[str, tuple[str, str, dict[str, list[str]]]] = {}
+        # A token endpoint (POST /token): the requests it received (path, lower-cased headers, form), its answer
+        # (status, body), how long it waits first, and whether it sends the client elsewhere (307 to /token-moved,
+        # which answers the same).
+        self.token_requests: list[dict] = []
+        self.token_answer: tuple[int, bytes] = (400, b'{"error": "invalid_grant"}')
+        self.token_delay = 0.0
+        self.token_redirect = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -164,9 +171,32 @@ class FakeIdentityProvider:
                 else:
                     self.send_error(404)
 
-            def _send(self, body: bytes, content_type: str) -> None:
+            def do_POST(self):
+                url = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if url.path not in ("/token", "/token-moved"):
+                    self.send_error(404)
+                    return
+                provider.token_requests.append(
+                    {
+                        "path": url.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "form": {k: v[0] for k, v in parse_qs(body.decode()).items()},
+                    }
+                )
+                if url.path == "/token" and provider.token_redirect:
+                    self.send_response(307)
+                    self.send_header("Location", f"{provider.base}/token-moved")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    time.sleep(provider.token_delay)
+                    status, answer = provider.token_answer
+                    self._send(answer, "application/json", status)
+
+            def _send(self, body: bytes, content_type: str, status: int = 200) -> None:
                 try:
-                    self.send_response(200)
+                    self.send_response(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()

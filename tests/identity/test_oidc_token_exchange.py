@@ -1,0 +1,238 @@
+"""The code flow's callback side against the answers a certified provider never gives: the token request as RFC 6749
+and RFC 7636 write it, and what the server does with every other token endpoint answer and ID token
+(docs/identity.md, "Sign-in through the provider's pages", step 3). The provider is the loopback one of
+tests/identity/conftest.py (its discovery document, keys and token endpoint); the whole flow against a real provider
+is test_oidc_code_flow.py's.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from urllib.parse import unquote_plus
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from graph.settings import OidcProvider
+from models.signin import ProviderSession
+from models.users import ExternalIdentity, User
+from permissions import oidc_flow
+from tests.identity.conftest import AUDIENCE, ENT_ISSUER
+from tests.postgres import _free_port
+
+# Characters client_secret_basic must form-encode before Basic (RFC 6749, section 2.3.1): a slash, a colon, a
+# plus, spaces. The API's bearer audience is another than the client id, as an ENT registers them.
+CLIENT_ID = "pfmp web/1"
+CLIENT_SECRET = "a secret: with/slashes+plus, of more than 32 characters"
+CALLBACK = "http://testserver/auth/oidc/served/callback"
+RETURN_TO = "https://front.example.test/signed-in"
+# What application/x-www-form-urlencoded leaves as it is (WHATWG URL, application/x-www-form-urlencoded serializer),
+# its escapes, and "+" for a space.
+FORM_ENCODED = re.compile(r"(?:[A-Za-z0-9*._-]|%[0-9A-F]{2}|\+)*")
+
+
+def served(idp, discovery_url: str | None = None, **document_changes) -> OidcProvider:
+    """A code-flow provider whose discovery document (at the loopback provider) names its token endpoint there."""
+    document = {
+        "issuer": ENT_ISSUER,
+        "jwks_uri": f"{idp.base}/ent/jwks",
+        "authorization_endpoint": "https://ent.example.test/oidc/authorize",
+        "token_endpoint": f"{idp.base}/token",
+        **document_changes,
+    }
+    idp.discovery_body = json.dumps({k: v for k, v in document.items() if v is not None}).encode()
+    return OidcProvider(
+        name="served",
+        issuer=ENT_ISSUER,
+        audience=AUDIENCE,
+        discovery_url=discovery_url or f"{idp.base}/discovery",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_url=CALLBACK,
+        jwks_min_refresh_seconds=0,
+        timeout=1.0,
+    )
+
+
+async def started(settings, provider: OidcProvider) -> dict:
+    """The sign-in state a browser brings back to the callback (the cookie of a start, read as the callback does)."""
+    start = await oidc_flow.start(settings, provider, RETURN_TO)
+    return oidc_flow.read_state(
+        settings, provider, start.cookie_name.removeprefix(oidc_flow.COOKIE_PREFIX), start.cookie_value
+    )
+
+
+def answer_with(idp, id_token: object, padding: int = 0) -> None:
+    body = json.dumps({"access_token": "opaque", "token_type": "Bearer", "id_token": id_token}).encode()
+    idp.token_answer = (200, body + b" " * padding)
+
+
+@pytest.fixture
+async def claire(app):
+    teacher = await User.get(email="professeur@demo.pfmp.test")
+    await ExternalIdentity.create(user=teacher, provider="served", subject="ent-claire")
+    return teacher
+
+
+async def test_the_code_is_exchanged_as_rfc_6749_and_7636_say_and_signs_the_person_in(app, idp, claire):
+    # given
+    settings = app.state.settings
+    provider = served(idp)
+    state = await started(settings, provider)
+    answer_with(idp, idp.token(aud=CLIENT_ID, sub="ent-claire", nonce=state["nn"]))
+    # when
+    signed = await oidc_flow.finish(settings, provider, state, "the-code")
+    # then: one POST of the form, the client's credentials form-encoded then Basic, JSON asked for
+    [request] = idp.token_requests
+    assert request["form"] == {
+        "grant_type": "authorization_code",
+        "code": "the-code",
+        "redirect_uri": CALLBACK,
+        "code_verifier": state["cv"],
+    }
+    scheme, _, credentials = request["headers"]["authorization"].partition(" ")
+    client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
+    assert scheme.lower() == "basic"
+    assert FORM_ENCODED.fullmatch(client_id) and FORM_ENCODED.fullmatch(secret), (client_id, secret)
+    assert (unquote_plus(client_id), unquote_plus(secret)) == (CLIENT_ID, CLIENT_SECRET)
+    assert request["headers"]["accept"].lower() == "application/json"
+    # and the person is signed in, in a session of that provider
+    session = await ProviderSession.get(id=signed.session_id)
+    assert (session.user_id, session.provider, session.subject) == (claire.id, "served", "ent-claire")
+
+
+async def test_an_answer_of_256_kib_is_read(app, idp, claire):
+    settings = app.state.settings
+    provider = served(idp)
+    state = await started(settings, provider)
+    id_token = idp.token(aud=CLIENT_ID, sub="ent-claire", nonce=state["nn"])
+    body = json.dumps({"access_token": "opaque", "token_type": "Bearer", "id_token": id_token}).encode()
+    answer_with(idp, id_token, padding=256 * 1024 - len(body))
+    # when
+    signed = await oidc_flow.finish(settings, provider, state, "the-code")
+    # then
+    assert (await ProviderSession.get(id=signed.session_id)).user_id == claire.id
+
+
+def oversized(idp, id_token: str) -> None:
+    answer_with(idp, id_token, padding=256 * 1024)
+
+
+@pytest.mark.parametrize(
+    "answer, code",
+    [
+        ((400, b'{"error": "invalid_grant"}'), "SIGN_IN_CODE_REFUSED"),
+        ((500, b"{}"), "SIGN_IN_CODE_REFUSED"),
+        ((200, b"<html>Welcome</html>"), "PROVIDER_UNAVAILABLE"),
+        ((200, b'["id_token"]'), "SIGN_IN_CODE_REFUSED"),
+        ((200, b'{"access_token": "opaque", "token_type": "Bearer"}'), "SIGN_IN_CODE_REFUSED"),
+        ((200, b'{"id_token": 5}'), "SIGN_IN_CODE_REFUSED"),
+        ("over 256 KiB", "PROVIDER_UNAVAILABLE"),
+        ("redirected", "SIGN_IN_CODE_REFUSED"),
+        ("slower than the timeout", "PROVIDER_UNAVAILABLE"),
+    ],
+    ids=["refused", "failed", "not JSON", "a list", "no ID token", "not a string", "too large", "redirect", "slow"],
+)
+async def test_a_token_endpoint_that_gives_no_usable_id_token_signs_nobody_in(app, idp, claire, answer, code):
+    # given: a valid ID token, which the token endpoint gives only where said
+    settings = app.state.settings
+    provider = served(idp)
+    state = await started(settings, provider)
+    id_token = idp.token(aud=CLIENT_ID, sub="ent-claire", nonce=state["nn"])
+    answer_with(idp, id_token)
+    if answer == "over 256 KiB":
+        oversized(idp, id_token)
+    elif answer == "redirected":  # 307 to an address that would answer the ID token: not followed
+        idp.token_redirect = True
+    elif answer == "slower than the timeout":  # the ID token, 2 s after the provider's 1 s timeout
+        idp.token_delay = 2.0
+    else:
+        idp.token_answer = answer
+    # when
+    with pytest.raises(oidc_flow.FlowError) as refused:
+        await oidc_flow.finish(settings, provider, state, "the-code")
+    # then
+    assert refused.value.code == code
+    assert [r["path"] for r in idp.token_requests] == ["/token"]
+    assert not await ProviderSession.exists()
+
+
+async def test_a_token_endpoint_where_nothing_listens_is_unavailable(app, idp, claire):
+    settings = app.state.settings
+    state = await started(settings, served(idp))
+    provider = served(
+        idp, discovery_url=f"{idp.base}/discovery?unreachable", token_endpoint=f"http://127.0.0.1:{_free_port()}/t"
+    )
+    with pytest.raises(oidc_flow.FlowError) as refused:
+        await oidc_flow.finish(settings, provider, state, "the-code")
+    assert refused.value.code == "PROVIDER_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("discovery", ["down", "no token endpoint"])
+async def test_a_callback_while_the_providers_discovery_is_unusable_is_unavailable(app, idp, claire, discovery):
+    # given: a sign-in started while the provider worked; at its callback the discovery cannot be read, or lacks
+    # the token endpoint (another discovery address: the server reads it anew)
+    settings = app.state.settings
+    state = await started(settings, served(idp))
+    if discovery == "down":
+        provider = served(idp, discovery_url=f"http://127.0.0.1:{_free_port()}/discovery")
+    else:
+        provider = served(idp, discovery_url=f"{idp.base}/discovery?again", token_endpoint=None)
+    # when
+    with pytest.raises(oidc_flow.FlowError) as refused:
+        await oidc_flow.finish(settings, provider, state, "the-code")
+    # then
+    assert refused.value.code == "PROVIDER_UNAVAILABLE"
+    assert idp.token_requests == []
+
+
+ANOTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "signed by another key",
+        "for the API's bearer audience",
+        "without sub",
+        "another nonce",
+        "two audiences, authorized for another",
+        "expired",
+    ],
+)
+async def test_an_id_token_not_for_this_sign_in_signs_nobody_in(app, idp, claire, case):
+    # given
+    settings = app.state.settings
+    provider = served(idp)
+    state = await started(settings, provider)
+    claims: dict = dict(aud=CLIENT_ID, sub="ent-claire", nonce=state["nn"])
+    if case == "signed by another key":
+        claims["key"] = ANOTHER_KEY
+    elif case == "for the API's bearer audience":
+        claims["aud"] = AUDIENCE
+    elif case == "without sub":
+        claims["drop"] = ("sub",)
+    elif case == "another nonce":
+        claims["nonce"] = state["nn"][::-1]
+    elif case == "two audiences, authorized for another":
+        claims.update(aud=[CLIENT_ID, "another-client"], azp="another-client")
+    else:
+        claims.update(iat=1_700_000_000, exp=1_700_000_600)
+    answer_with(idp, idp.token(**claims))
+    # when
+    with pytest.raises(oidc_flow.FlowError) as refused:
+        await oidc_flow.finish(settings, provider, state, "the-code")
+    # then
+    assert refused.value.code == "ID_TOKEN_INVALID"
+    assert not await ProviderSession.exists()
+
+
+async def test_an_id_token_for_two_audiences_authorized_for_this_client_signs_in(app, idp, claire):
+    settings = app.state.settings
+    provider = served(idp)
+    state = await started(settings, provider)
+    answer_with(idp, idp.token(aud=[CLIENT_ID, "another-client"], azp=CLIENT_ID, sub="ent-claire", nonce=state["nn"]))
+    signed = await oidc_flow.finish(settings, provider, state, "the-code")
+    assert (await ProviderSession.get(id=signed.session_id)).user_id == claire.id
