@@ -8,10 +8,13 @@ is test_oidc_code_flow.py's.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
+from dataclasses import replace
 from urllib.parse import unquote_plus
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -101,6 +104,30 @@ async def test_the_code_is_exchanged_as_rfc_6749_and_7636_say_and_signs_the_pers
     # and the person is signed in, in a session of that provider
     session = await ProviderSession.get(id=signed.session_id)
     assert (session.user_id, session.provider, session.subject) == (claire.id, "served", "ent-claire")
+
+
+async def test_the_servers_token_is_the_sessions_own_while_time_moves(app, idp, claire):
+    # given: the server's clock, 20 minutes behind the real one, moving a second each time it is read; a provider's
+    # session id longer than kept
+    settings = app.state.settings
+    provider = served(idp)
+    state = await started(settings, provider)
+    behind = int(settings.clock()) - 1200
+    ticks = iter(range(behind, behind + 100))
+    moving = replace(settings, clock=lambda: float(next(ticks)))
+    answer_with(idp, idp.token(aud=CLIENT_ID, sub="ent-claire", nonce=state["nn"], sid="s" * 300))
+    # when
+    signed = await oidc_flow.finish(moving, provider, state, "the-code")
+    # then: issued when the session opened, expiring with it; the session id cut to the column's 255 characters
+    session = await ProviderSession.get(id=signed.session_id)
+    claims = jwt.decode(signed.token, options={"verify_signature": False})
+    assert (claims["iat"], claims["exp"], claims["ses"]) == (
+        session.created_at.timestamp(),
+        session.expires_at.timestamp(),
+        session.id,
+    )
+    assert signed.expires_at == session.expires_at.timestamp()
+    assert session.sid == "s" * 255
 
 
 async def test_an_answer_of_256_kib_is_read(app, idp, claire):
@@ -236,3 +263,53 @@ async def test_an_id_token_for_two_audiences_authorized_for_this_client_signs_in
     answer_with(idp, idp.token(aud=[CLIENT_ID, "another-client"], azp=CLIENT_ID, sub="ent-claire", nonce=state["nn"]))
     signed = await oidc_flow.finish(settings, provider, state, "the-code")
     assert (await ProviderSession.get(id=signed.session_id)).user_id == claire.id
+
+
+BACKCHANNEL = {"http://schemas.openid.net/event/backchannel-logout": {}}
+
+
+async def provider_sessions(user: User, *sids: str) -> list[ProviderSession]:
+    now = dt.datetime.now(dt.UTC)
+    return [
+        await ProviderSession.create(
+            user=user,
+            provider="served",
+            subject="ent-claire",
+            sid=sid,
+            id_token="",
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=1),
+        )
+        for sid in sids
+    ]
+
+
+async def test_a_logout_token_for_this_client_revokes_the_session_it_names(app, idp, claire):
+    # given: two sign-ins of Claire at the provider
+    first, second = await provider_sessions(claire, "sid-1", "sid-2")
+    token = idp.token(aud=CLIENT_ID, sub="ent-claire", sid="sid-1", jti="logout-1", events=BACKCHANNEL)
+    # when
+    revoked = await oidc_flow.backchannel_logout(app.state.settings, served(idp), token)
+    # then
+    assert revoked == 1
+    assert (await ProviderSession.get(id=first.id)).revoked_at is not None
+    assert (await ProviderSession.get(id=second.id)).revoked_at is None
+
+
+@pytest.mark.parametrize("case", ["for the API's bearer audience", "without jti", "of a provider without the flow"])
+async def test_a_logout_token_not_for_this_client_revokes_nothing(app, idp, claire, case):
+    # given
+    [session] = await provider_sessions(claire, "sid-1")
+    claims: dict = dict(aud=CLIENT_ID, sub="ent-claire", sid="sid-1", jti="logout-1", events=BACKCHANNEL)
+    provider = served(idp)
+    if case == "for the API's bearer audience":
+        claims["aud"] = AUDIENCE
+    elif case == "without jti":
+        claims["drop"] = ("jti",)
+    else:  # the same provider configured for bearer tokens only
+        provider = replace(provider, client_id=None, client_secret=None, redirect_url=None)
+    # when
+    with pytest.raises(oidc_flow.FlowError):
+        await oidc_flow.backchannel_logout(app.state.settings, provider, idp.token(**claims))
+    # then
+    assert (await ProviderSession.get(id=session.id)).revoked_at is None
