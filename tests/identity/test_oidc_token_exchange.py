@@ -313,3 +313,37 @@ async def test_a_logout_token_not_for_this_client_revokes_nothing(app, idp, clai
         await oidc_flow.backchannel_logout(app.state.settings, provider, idp.token(**claims))
     # then
     assert (await ProviderSession.get(id=session.id)).revoked_at is None
+
+
+SIGNED_OUT = "https://front.example.test/signed-out"
+
+
+@pytest.mark.parametrize("configured", ["with the flow", "bearer tokens only", "no longer"])
+async def test_signing_out_here_revokes_the_session_and_names_the_providers_end_session_address(
+    app, idp, claire, server_in_guiana, configured
+):
+    # given: a session of the provider, whose end-session endpoint has a query of its own
+    provider = replace(
+        served(idp, end_session_endpoint="https://ent.example.test/oidc/logout?ui=lyc"),
+        post_logout_redirect_url=SIGNED_OUT,
+    )
+    providers = {
+        "with the flow": (provider,),
+        "bearer tokens only": (replace(provider, client_id=None, client_secret=None, redirect_url=None),),
+        "no longer": (),
+    }[configured]
+    settings = replace(app.state.settings, oidc_providers=providers)
+    [session] = await provider_sessions(claire, "sid-1")
+    await ProviderSession.filter(id=session.id).update(id_token="the.id.token")
+    # when
+    address = await oidc_flow.end_session(settings, session.id)
+    # then: revoked now (whatever the server's time zone); the provider's address only where it has the flow
+    revoked_at = (await ProviderSession.get(id=session.id)).revoked_at
+    assert abs(revoked_at - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=30)
+    if configured == "with the flow":
+        assert address == (
+            "https://ent.example.test/oidc/logout?ui=lyc&id_token_hint=the.id.token&client_id=pfmp+web%2F1"
+            "&post_logout_redirect_uri=https%3A%2F%2Ffront.example.test%2Fsigned-out"
+        )
+    else:
+        assert address is None
