@@ -296,17 +296,36 @@ async def test_a_logout_token_for_this_client_revokes_the_session_it_names(app, 
     assert (await ProviderSession.get(id=second.id)).revoked_at is None
 
 
-@pytest.mark.parametrize("case", ["for the API's bearer audience", "without jti", "of a provider without the flow"])
+async def test_a_logout_token_naming_only_the_subject_revokes_all_its_sessions_at_that_provider(app, idp, claire):
+    sessions = await provider_sessions(claire, "sid-1", "sid-2")
+    token = idp.token(aud=CLIENT_ID, sub="ent-claire", jti="logout-1", events=BACKCHANNEL)
+    assert await oidc_flow.backchannel_logout(app.state.settings, served(idp), token) == 2
+    assert all([(await ProviderSession.get(id=s.id)).revoked_at is not None for s in sessions])
+
+
+# OpenID Connect Back-Channel Logout 1.0, section 2.6: what a logout token must be.
+LOGOUT_REFUSALS = {
+    "for the API's bearer audience": dict(aud=AUDIENCE),
+    "without jti": dict(drop=("jti",)),
+    "without events": dict(drop=("events",)),
+    "events without the logout event": dict(events={"http://schemas.openid.net/event/other": {}}),
+    "the logout event not an object": dict(events={"http://schemas.openid.net/event/backchannel-logout": "yes"}),
+    "with a nonce": dict(nonce="n-1"),
+    "neither sid nor sub": dict(drop=("sid", "sub")),
+    "a sid that is not a string": dict(sid=1),
+    "a sub that is not a string": dict(sub=1),
+    "of a provider without the flow": {},
+}
+
+
+@pytest.mark.parametrize("case", list(LOGOUT_REFUSALS))
 async def test_a_logout_token_not_for_this_client_revokes_nothing(app, idp, claire, case):
     # given
     [session] = await provider_sessions(claire, "sid-1")
     claims: dict = dict(aud=CLIENT_ID, sub="ent-claire", sid="sid-1", jti="logout-1", events=BACKCHANNEL)
+    claims.update(LOGOUT_REFUSALS[case])
     provider = served(idp)
-    if case == "for the API's bearer audience":
-        claims["aud"] = AUDIENCE
-    elif case == "without jti":
-        claims["drop"] = ("jti",)
-    else:  # the same provider configured for bearer tokens only
+    if case == "of a provider without the flow":  # the same provider configured for bearer tokens only
         provider = replace(provider, client_id=None, client_secret=None, redirect_url=None)
     # when
     with pytest.raises(oidc_flow.FlowError):
