@@ -284,16 +284,21 @@ async def provider_sessions(user: User, *sids: str) -> list[ProviderSession]:
     ]
 
 
-async def test_a_logout_token_for_this_client_revokes_the_session_it_names(app, idp, claire):
-    # given: two sign-ins of Claire at the provider
+async def test_a_logout_token_for_this_client_revokes_the_session_it_names_once(app, idp, claire, server_in_guiana):
+    # given: two sign-ins of Claire at the provider, and one at another provider with the same subject and sid
     first, second = await provider_sessions(claire, "sid-1", "sid-2")
+    [elsewhere] = await provider_sessions(claire, "sid-1")
+    await ProviderSession.filter(id=elsewhere.id).update(provider="ent")
     token = idp.token(aud=CLIENT_ID, sub="ent-claire", sid="sid-1", jti="logout-1", events=BACKCHANNEL)
-    # when
+    # when: the provider sends it, then sends it again
     revoked = await oidc_flow.backchannel_logout(app.state.settings, served(idp), token)
-    # then
-    assert revoked == 1
-    assert (await ProviderSession.get(id=first.id)).revoked_at is not None
+    again = await oidc_flow.backchannel_logout(app.state.settings, served(idp), token)
+    # then: that session only, revoked now (whatever the server's time zone), once
+    assert (revoked, again) == (1, 0)
+    revoked_at = (await ProviderSession.get(id=first.id)).revoked_at
+    assert abs(revoked_at - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=30)
     assert (await ProviderSession.get(id=second.id)).revoked_at is None
+    assert (await ProviderSession.get(id=elsewhere.id)).revoked_at is None
 
 
 async def test_a_logout_token_naming_only_the_subject_revokes_all_its_sessions_at_that_provider(app, idp, claire):
