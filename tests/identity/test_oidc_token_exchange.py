@@ -333,9 +333,10 @@ async def test_a_logout_token_not_for_this_client_revokes_nothing(app, idp, clai
     if case == "of a provider without the flow":  # the same provider configured for bearer tokens only
         provider = replace(provider, client_id=None, client_secret=None, redirect_url=None)
     # when
-    with pytest.raises(oidc_flow.FlowError):
+    with pytest.raises(oidc_flow.FlowError) as refused:
         await oidc_flow.backchannel_logout(app.state.settings, provider, idp.token(**claims))
-    # then
+    # then: the reason the server's log gives (the provider is answered `invalid_request`)
+    assert refused.value.code == "LOGOUT_TOKEN_INVALID"
     assert (await ProviderSession.get(id=session.id)).revoked_at is None
 
 
