@@ -80,14 +80,15 @@ async def test_shortening_a_period_below_its_planned_days_is_refused_naming_the_
     period = await _create(teacher, "2026-11-09", "2026-11-20")
     version = (await teacher.data(SET, id=period["id"], days=10))["periodPlannedDaysSet"]["period"]["version"]
     # when its last day is brought to 13 November (5 calendar days)
-    payload = (await teacher.data(UPDATE, id=period["id"], v=version, e="2026-11-13"))["periodUpdate"]
-    # then it is refused naming the last day
+    payload = (await teacher.speaking("en").data(UPDATE, id=period["id"], v=version, e="2026-11-13"))["periodUpdate"]
+    # then it is refused naming the last day, with both figures
     [error] = payload["errors"]
     assert (error["field"], error["code"], error["reason"]) == (
         ["input", "endDate"],
         "INVALID",
         "PLANNED_DAYS_ABOVE_LENGTH",
     )
+    assert error["message"] == "The period's planned days (10) would exceed its 5 days: change them first."
     # and with the figure cleared, the shorter period counts its working days again (11 November off)
     await teacher.data(SET, id=period["id"], days=None)
     row = await Period.get(name="Stage")
