@@ -18,6 +18,7 @@ from models.users import User
 from tests.conftest import Api, _settings, token_for
 from tests.fiches import samples
 from tests.fiches.conftest import upload_payload
+from tests.identity.conftest import provider_sessions
 
 ORIGIN = "https://front.example.test"
 ANNEXES = """query($id: ID!) { node(id: $id) { ... on ActivityFiche {
@@ -191,26 +192,14 @@ async def test_a_url_signed_under_a_provider_sign_in_dies_with_that_sign_in(lear
     # given: the teacher signed in through the ENT's CAS server (her token bound to that sign-in), and a second
     # sign-in of hers elsewhere
     annex, content = await _annex(learner, teacher, demo)
-    now = dt.datetime.now(dt.UTC)
-    sessions = [
-        await ProviderSession.create(
-            user_id=teacher.user.id,
-            provider="cas",
-            subject="cmartin",
-            sid=sid,
-            id_token="",
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=1),
-        )
-        for sid in ("ST-office", "ST-phone")
-    ]
+    sessions = await provider_sessions(teacher.user.id, "cas", "cmartin", "ST-office", "ST-phone")
     office, phone = (Api(http, token_for(teacher.user, settings, session_id=s.id)) for s in sessions)
     office_url = (await office.data(ANNEXES, id=demo.fiche1))["node"]["annexes"][0]["signedDownloadUrl"]
     phone_url = (await phone.data(ANNEXES, id=demo.fiche1))["node"]["annexes"][0]["signedDownloadUrl"]
     assert "session=" in office_url
     assert (await http.get(office_url)).content == content
     # when: the office sign-in ends at the provider (its single logout)
-    await ProviderSession.filter(id=sessions[0].id).update(revoked_at=now)
+    await ProviderSession.filter(id=sessions[0].id).update(revoked_at=dt.datetime.now(dt.UTC))
     # then: its URL is refused as its token is, and the phone's still works
     refused = await http.get(office_url)
     assert refused.status_code == 403

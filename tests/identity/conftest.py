@@ -12,6 +12,7 @@ overrides Settings fields for one test.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -28,6 +29,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from strawberry import relay
 
 from graph.settings import OidcProvider
+from models.signin import ProviderSession
 from permissions import oidc
 from tests.conftest import _settings
 from tests.postgres import _free_port
@@ -238,6 +240,23 @@ def idp():
         yield provider
     finally:
         provider.stop()
+
+
+async def provider_sessions(user_id: int, provider: str, subject: str, *sids: str) -> list[ProviderSession]:
+    """Sign-ins of an account at a provider, one per provider session id, open for an hour from now."""
+    now = dt.datetime.now(dt.UTC)
+    return [
+        await ProviderSession.create(
+            user_id=user_id,
+            provider=provider,
+            subject=subject,
+            sid=sid,
+            id_token="",
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=1),
+        )
+        for sid in sids
+    ]
 
 
 def ent(idp: FakeIdentityProvider, **changes) -> OidcProvider:

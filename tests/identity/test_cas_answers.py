@@ -10,6 +10,7 @@ from models.signin import ProviderSession
 from models.users import ExternalIdentity, User
 from permissions.cas import CasRefused, CasUnavailable, logout_ticket, parse_answer, service_allowed, single_logout
 from permissions.identities import find_user
+from tests.identity.conftest import provider_sessions
 
 NS = 'xmlns:cas="http://www.yale.edu/tp/cas"'
 
@@ -172,17 +173,8 @@ async def test_a_single_logout_revokes_the_cas_sessions_of_its_ticket_once(app, 
     # given: a CAS sign-in, and an OpenID provider's session whose id happens to read as that ticket
     settings = app.state.settings
     teacher = await User.get(email="professeur@demo.pfmp.test")
-    now = dt.datetime.now(dt.UTC)
     sessions = [
-        await ProviderSession.create(
-            user=teacher,
-            provider=provider,
-            subject="cmartin",
-            sid="ST-1-abc",
-            id_token="",
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=1),
-        )
+        (await provider_sessions(teacher.id, provider, "cmartin", "ST-1-abc"))[0]
         for provider in (settings.cas_provider, "ent")
     ]
     # when: the CAS server's logout request comes, then again a minute later, then a request that is none

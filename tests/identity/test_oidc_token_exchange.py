@@ -22,7 +22,7 @@ from graph.settings import OidcProvider
 from models.signin import ProviderSession
 from models.users import ExternalIdentity, User
 from permissions import oidc_flow
-from tests.identity.conftest import AUDIENCE, ENT_ISSUER
+from tests.identity.conftest import AUDIENCE, ENT_ISSUER, provider_sessions
 from tests.postgres import _free_port
 
 # Characters client_secret_basic must form-encode before Basic (RFC 6749, section 2.3.1): a slash, a colon, a
@@ -268,26 +268,14 @@ async def test_an_id_token_for_two_audiences_authorized_for_this_client_signs_in
 BACKCHANNEL = {"http://schemas.openid.net/event/backchannel-logout": {}}
 
 
-async def provider_sessions(user: User, *sids: str) -> list[ProviderSession]:
-    now = dt.datetime.now(dt.UTC)
-    return [
-        await ProviderSession.create(
-            user=user,
-            provider="served",
-            subject="ent-claire",
-            sid=sid,
-            id_token="",
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=1),
-        )
-        for sid in sids
-    ]
+def claires_sessions(claire: User, *sids: str):
+    return provider_sessions(claire.id, "served", "ent-claire", *sids)
 
 
 async def test_a_logout_token_for_this_client_revokes_the_session_it_names_once(app, idp, claire, server_in_guiana):
     # given: two sign-ins of Claire at the provider, and one at another provider with the same subject and sid
-    first, second = await provider_sessions(claire, "sid-1", "sid-2")
-    [elsewhere] = await provider_sessions(claire, "sid-1")
+    first, second = await claires_sessions(claire, "sid-1", "sid-2")
+    [elsewhere] = await claires_sessions(claire, "sid-1")
     await ProviderSession.filter(id=elsewhere.id).update(provider="ent")
     token = idp.token(aud=CLIENT_ID, sub="ent-claire", sid="sid-1", jti="logout-1", events=BACKCHANNEL)
     # when: the provider sends it, then sends it again
@@ -302,7 +290,7 @@ async def test_a_logout_token_for_this_client_revokes_the_session_it_names_once(
 
 
 async def test_a_logout_token_naming_only_the_subject_revokes_all_its_sessions_at_that_provider(app, idp, claire):
-    sessions = await provider_sessions(claire, "sid-1", "sid-2")
+    sessions = await claires_sessions(claire, "sid-1", "sid-2")
     token = idp.token(aud=CLIENT_ID, sub="ent-claire", jti="logout-1", events=BACKCHANNEL)
     assert await oidc_flow.backchannel_logout(app.state.settings, served(idp), token) == 2
     assert all([(await ProviderSession.get(id=s.id)).revoked_at is not None for s in sessions])
@@ -326,7 +314,7 @@ LOGOUT_REFUSALS = {
 @pytest.mark.parametrize("case", list(LOGOUT_REFUSALS))
 async def test_a_logout_token_not_for_this_client_revokes_nothing(app, idp, claire, case):
     # given
-    [session] = await provider_sessions(claire, "sid-1")
+    [session] = await claires_sessions(claire, "sid-1")
     claims: dict = dict(aud=CLIENT_ID, sub="ent-claire", sid="sid-1", jti="logout-1", events=BACKCHANNEL)
     claims.update(LOGOUT_REFUSALS[case])
     provider = served(idp)
@@ -358,7 +346,7 @@ async def test_signing_out_here_revokes_the_session_and_names_the_providers_end_
         "no longer": (),
     }[configured]
     settings = replace(app.state.settings, oidc_providers=providers)
-    [session] = await provider_sessions(claire, "sid-1")
+    [session] = await claires_sessions(claire, "sid-1")
     await ProviderSession.filter(id=session.id).update(id_token="the.id.token")
     # when
     address = await oidc_flow.end_session(settings, session.id)
