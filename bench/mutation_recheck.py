@@ -44,7 +44,16 @@ RECHECK_SECONDS = 600
 # module → the in-process tests that exercise it (the same selection as [tool.mutmut], narrowed)
 TESTS = {
     "permissions.table": ["tests/access/test_spec_matrix.py", "tests/foundation/test_schema_file.py", "tests/access"],
-    "permissions.scopes": ["tests/access/test_list_reach.py", "tests/access/test_out_of_reach.py"],
+    # the viewer's own school and administrators read back (own rows), the cross-school walk, and the one
+    # portfolio a trainer link reaches
+    "permissions.scopes": [
+        "tests/access/test_own_rows.py",
+        "tests/access/test_list_reach.py",
+        "tests/access/test_out_of_reach.py",
+        "tests/access/test_reach.py",
+        "tests/access/test_cross_school.py",
+        "tests/people/test_trainer_links.py",
+    ],
     "permissions.viewer": ["tests/access"],
     # a link's and a provider session's claims are read by the tests of those sign-ins
     "permissions.tokens": [
