@@ -53,6 +53,9 @@ TESTS = {
         "tests/access/test_reach.py",
         "tests/access/test_cross_school.py",
         "tests/people/test_trainer_links.py",
+        # the trainers a teacher or an administrator may manage (managed_trainers)
+        "tests/periods/test_trainers.py",
+        "tests/periods/test_trainer_management.py",
     ],
     "permissions.viewer": ["tests/access"],
     # a link's and a provider session's claims are read by the tests of those sign-ins
