@@ -627,42 +627,6 @@ async def test_a_sign_in_does_not_start_while_the_providers_discovery_cannot_be_
     assert "set-cookie" not in start.headers
 
 
-DISCOVERED = {
-    "issuer": "https://ent.example.test/oidc",
-    "jwks_uri": "https://ent.example.test/oidc/jwks",
-    "authorization_endpoint": "https://ent.example.test/oidc/authorize",
-    "token_endpoint": "https://ent.example.test/oidc/token",
-}
-
-
-def discovered_at(idp, **changes) -> OidcProvider:
-    """A code-flow provider whose discovery document (served by the loopback provider) is DISCOVERED changed."""
-    document = {k: v for k, v in {**DISCOVERED, **changes}.items() if v is not None}
-    idp.discovery_body = json.dumps(document).encode()
-    return code_flow_provider("served", DISCOVERED["issuer"], discovery_url=f"{idp.base}/discovery")
-
-
-@pytest.mark.parametrize("missing", ["authorization_endpoint", "token_endpoint"])
-async def test_a_sign_in_does_not_start_at_a_provider_whose_discovery_lacks_an_endpoint(http, idp, missing):
-    # given
-    provider = discovered_at(idp, **{missing: None})
-    # when
-    with pytest.raises(oidc_flow.FlowError) as refused:
-        await oidc_flow.start(http._transport.app.state.settings, provider, RETURN_TO)
-    # then
-    assert refused.value.code == "PROVIDER_UNAVAILABLE"
-
-
-async def test_an_authorization_endpoint_with_its_own_query_keeps_it(http, idp):
-    # given
-    provider = discovered_at(idp, authorization_endpoint="https://ent.example.test/oidc/authorize?tenant=lyc")
-    # when
-    started = await oidc_flow.start(http._transport.app.state.settings, provider, RETURN_TO)
-    # then
-    assert started.url.startswith("https://ent.example.test/oidc/authorize?tenant=lyc&response_type=code&")
-    assert request_of(started.url)["state"] == started.cookie_name.removeprefix("pfmp_oidc_")
-
-
 async def test_a_login_page_without_a_return_address_gets_the_plain_start_addresses(http):
     # when
     response = await Api(http).post("{ signInMethods { name url } }")

@@ -1,6 +1,7 @@
-"""The code flow's callback side against the answers a certified provider never gives: the token request as RFC 6749
-and RFC 7636 write it, and what the server does with every other token endpoint answer and ID token
-(docs/identity.md, "Sign-in through the provider's pages", step 3). The provider is the loopback one of
+"""The code flow against the answers a certified provider never gives: a discovery document lacking an endpoint or
+whose authorization endpoint has a query of its own, the token request as RFC 6749 and RFC 7636 write it, and what
+the server does with every other token endpoint answer, ID token and logout token (docs/identity.md, "Sign-in
+through the provider's pages"). The provider is the loopback one of
 tests/identity/conftest.py (its discovery document, keys and token endpoint); the whole flow against a real provider
 is test_oidc_code_flow.py's.
 """
@@ -12,7 +13,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import replace
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import jwt
 import pytest
@@ -77,6 +78,27 @@ async def claire(app):
     teacher = await User.get(email="professeur@demo.pfmp.test")
     await ExternalIdentity.create(user=teacher, provider="served", subject="ent-claire")
     return teacher
+
+
+@pytest.mark.parametrize("missing", ["authorization_endpoint", "token_endpoint"])
+async def test_a_sign_in_does_not_start_at_a_provider_whose_discovery_lacks_an_endpoint(app, idp, missing):
+    # given
+    provider = served(idp, **{missing: None})
+    # when
+    with pytest.raises(oidc_flow.FlowError) as refused:
+        await oidc_flow.start(app.state.settings, provider, RETURN_TO)
+    # then
+    assert refused.value.code == "PROVIDER_UNAVAILABLE"
+
+
+async def test_an_authorization_endpoint_with_its_own_query_keeps_it(app, idp):
+    # given
+    provider = served(idp, authorization_endpoint="https://ent.example.test/oidc/authorize?tenant=lyc")
+    # when
+    started = await oidc_flow.start(app.state.settings, provider, RETURN_TO)
+    # then
+    assert started.url.startswith("https://ent.example.test/oidc/authorize?tenant=lyc&response_type=code&")
+    assert parse_qs(urlsplit(started.url).query)["state"] == [started.cookie_name.removeprefix("pfmp_oidc_")]
 
 
 async def test_the_code_is_exchanged_as_rfc_6749_and_7636_say_and_signs_the_person_in(app, idp, claire):
