@@ -1,7 +1,7 @@
 """The code flow against the answers a certified provider never gives: a discovery document lacking an endpoint or
 whose authorization endpoint has a query of its own, the token request as RFC 6749 and RFC 7636 write it, and what
-the server does with every other token endpoint answer, ID token and logout token (docs/identity.md, "Sign-in
-through the provider's pages"). The provider is the loopback one of
+the server does with every other token endpoint answer, ID token and logout token (docs/identity.md, "Browser
+sign-in through an OpenID provider" and "Logout"). The provider is the loopback one of
 tests/identity/conftest.py (its discovery document, keys and token endpoint); the whole flow against a real provider
 is test_oidc_code_flow.py's.
 """
